@@ -1,0 +1,98 @@
+//! What each agent needs inside the container: its entrypoint, its
+//! environment and its state files.
+
+use serde_json::json;
+
+use crate::session::{Agent, SessionSpec};
+
+/// The bash script every session container runs (see templates/entrypoint.sh).
+pub const ENTRYPOINT: &str = include_str!("../templates/entrypoint.sh");
+
+/// A file the session mounts read-only under `/etc/clauderon/session`.
+pub struct SessionFile {
+    pub name: &'static str,
+    pub contents: Vec<u8>,
+    pub mode: u32,
+    /// Holds (part of) a credential: never printed.
+    pub secret: bool,
+}
+
+/// The files every session container reads at start.
+pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
+    let mut files = vec![
+        SessionFile {
+            name: "entrypoint.sh",
+            contents: ENTRYPOINT.as_bytes().to_vec(),
+            mode: 0o755,
+            secret: false,
+        },
+        SessionFile {
+            name: "prompt",
+            contents: spec.prompt.as_bytes().to_vec(),
+            mode: 0o644,
+            secret: false,
+        },
+    ];
+    if spec.agent == Agent::Claude {
+        files.push(SessionFile {
+            name: "claude.json",
+            contents: claude_state(spec),
+            mode: 0o644,
+            secret: spec.env.iter().any(|(k, _)| k == "ANTHROPIC_API_KEY"),
+        });
+    }
+    files
+}
+
+/// Claude Code's `~/.claude.json` for an unattended run: onboarding done,
+/// bypass-permissions mode accepted, the workspace trusted, and the API key
+/// the container holds (if any) approved, so no interactive screen stops it.
+pub fn claude_state(spec: &SessionSpec) -> Vec<u8> {
+    let mut projects = serde_json::Map::new();
+    for dir in ["/workspace".to_string(), spec.workdir()] {
+        projects.insert(
+            dir,
+            json!({ "hasTrustDialogAccepted": true, "hasCompletedProjectOnboarding": true }),
+        );
+    }
+    let mut state = json!({
+        "hasCompletedOnboarding": true,
+        "bypassPermissionsModeAccepted": true,
+        "projects": projects,
+    });
+    if let Some((_, key)) = spec.env.iter().find(|(k, _)| k == "ANTHROPIC_API_KEY") {
+        // Claude Code remembers approved keys by their last 20 characters.
+        let tail: String = key
+            .chars()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        state["customApiKeyResponses"] = json!({ "approved": [tail], "rejected": [] });
+    }
+    let mut bytes = serde_json::to_vec_pretty(&state).expect("json serializes");
+    bytes.push(b'\n');
+    bytes
+}
+
+/// Environment the agent needs, beyond what every session gets.
+pub fn agent_env(spec: &SessionSpec) -> Vec<(String, String)> {
+    let mut env = vec![(
+        "CLAUDERON_AGENT".to_string(),
+        spec.agent.as_str().to_string(),
+    )];
+    match spec.agent {
+        Agent::Claude => {
+            env.push(("DISABLE_AUTOUPDATER".into(), "1".into()));
+            // Claude Code refuses --dangerously-skip-permissions as root unless told
+            // it runs in a sandbox, which a session container is.
+            if spec.uid == 0 {
+                env.push(("IS_SANDBOX".into(), "1".into()));
+            }
+        }
+        Agent::Codex => env.push(("CODEX_HOME".into(), "/workspace/.codex".into())),
+    }
+    env
+}

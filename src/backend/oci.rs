@@ -1,0 +1,354 @@
+//! The OCI engines (Docker, and Podman later) as data, and the argv that
+//! runs a session on them. Nothing here runs a command: it renders `Cmd`s.
+
+use std::path::Path;
+
+use crate::agent;
+use crate::error::Error;
+use crate::exec::{Cmd, Failure};
+use crate::plan::Classify;
+use crate::session::{BackendKind, PullPolicy, SessionSpec, looks_secret};
+use crate::store::{CONTAINER_SESSION_DIR, Home};
+
+/// One engine: its binary and the ways it differs from the others.
+#[derive(Clone, Copy, Debug)]
+pub struct Engine {
+    pub kind: BackendKind,
+    pub program: &'static str,
+    /// How containers name the host.
+    pub host_alias: &'static str,
+    pub install_fix: &'static str,
+    pub daemon_fix: &'static str,
+    pub permission_fix: &'static str,
+}
+
+pub const DOCKER: Engine = Engine {
+    kind: BackendKind::Docker,
+    program: "docker",
+    host_alias: "host.docker.internal",
+    install_fix: "install Docker (Debian/Ubuntu: `sudo apt install docker.io`; macOS: Docker Desktop or colima)",
+    daemon_fix: "start the Docker engine (`sudo systemctl start docker`, or open Docker Desktop), then check `docker info`",
+    permission_fix: "add yourself to the docker group: `sudo usermod -aG docker $USER`, then log out and in again (or run `newgrp docker`)",
+};
+
+/// Shared cache volumes: (volume, mount point).
+pub const CACHE_VOLUMES: [(&str, &str); 3] = [
+    ("clauderon-cargo-registry", "/workspace/.cargo/registry"),
+    ("clauderon-cargo-git", "/workspace/.cargo/git"),
+    ("clauderon-sccache", "/workspace/.cache/sccache"),
+];
+
+pub mod label {
+    pub const SESSION: &str = "clauderon.session";
+    pub const ID: &str = "clauderon.id";
+    pub const BACKEND: &str = "clauderon.backend";
+    pub const AGENT: &str = "clauderon.agent";
+    pub const REPO: &str = "clauderon.repo";
+    pub const WORKTREE: &str = "clauderon.worktree";
+    /// Which clauderon home owns the container, so homes do not see each other's sessions.
+    pub const HOME: &str = "clauderon.home";
+}
+
+impl Engine {
+    pub fn for_kind(kind: BackendKind) -> Engine {
+        match kind {
+            BackendKind::Docker => DOCKER,
+        }
+    }
+
+    /// This engine's `classify` as a plain function, for plan steps.
+    pub fn classifier(&self) -> Classify {
+        match self.kind {
+            BackendKind::Docker => |f| DOCKER.classify(f),
+        }
+    }
+
+    pub fn cmd(&self) -> Cmd {
+        Cmd::new([self.program])
+    }
+
+    /// Turns an engine failure into an error that names the fix.
+    pub fn classify(&self, f: Failure) -> Error {
+        let err = &f.stderr;
+        let has = |m: &str| err.contains(m);
+        if f.not_found {
+            return Error::failed(format!(
+                "`{}` is not installed or not in PATH",
+                self.program
+            ))
+            .with_fix(self.install_fix);
+        }
+        if has("Cannot connect to the Docker daemon")
+            || has("Is the docker daemon running")
+            || has("error during connect")
+        {
+            return Error::failed(format!("the {} engine is not running", self.program))
+                .with_fix(self.daemon_fix);
+        }
+        if has("permission denied") && (has(".sock") || has("daemon socket")) {
+            return Error::failed(format!(
+                "permission denied talking to the {} engine",
+                self.program
+            ))
+            .with_fix(self.permission_fix);
+        }
+        if has("No such image")
+            || has("Unable to find image")
+            || has("pull access denied")
+            || has("repository does not exist")
+            || has("manifest unknown")
+            || has("not found: manifest")
+        {
+            return Error::failed(format!("image not available: {}", f.stderr_tail())).with_fix(
+                "check the image name; build or load it locally, or log in to its registry (`docker login`); with --pull-policy never it must already be local (`docker images`)",
+            );
+        }
+        if has("is already in use by container") {
+            return Error::failed(format!(
+                "container name already in use: {}",
+                f.stderr_tail()
+            ))
+            .with_fix(
+                "pick another --name, or remove the old container with `docker rm -f <name>`",
+            );
+        }
+        f.into_error()
+    }
+
+    pub fn is_no_such_container(f: &Failure) -> bool {
+        f.stderr.contains("No such container") || f.stderr.contains("no such container")
+    }
+
+    /// `docker version`: the cheapest call that needs a reachable engine.
+    pub fn version(&self) -> Cmd {
+        self.cmd()
+            .args(["version", "--format", "{{.Server.Version}}"])
+    }
+
+    pub fn pull(&self, image: &str) -> Cmd {
+        self.cmd().args(["pull", image]).live()
+    }
+
+    pub fn image_exists(&self, image: &str) -> Cmd {
+        self.cmd()
+            .args(["image", "inspect", "--format", "{{.Id}}", image])
+    }
+
+    pub fn container_state(&self, container: &str) -> Cmd {
+        self.cmd().args([
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Status}}",
+            container,
+        ])
+    }
+
+    pub fn start(&self, container: &str) -> Cmd {
+        self.cmd().args(["start", container])
+    }
+
+    pub fn stop(&self, container: &str) -> Cmd {
+        self.cmd().args(["stop", container])
+    }
+
+    pub fn remove(&self, container: &str) -> Cmd {
+        self.cmd().args(["rm", "--force", container])
+    }
+
+    pub fn rename(&self, from: &str, to: &str) -> Cmd {
+        self.cmd().args(["rename", from, to])
+    }
+
+    pub fn attach(&self, container: &str) -> Cmd {
+        self.cmd().args(["attach", container])
+    }
+
+    pub fn logs(&self, container: &str, follow: bool, tail: Option<u64>) -> Cmd {
+        let mut cmd = self.cmd().arg("logs");
+        if follow {
+            cmd = cmd.arg("--follow");
+        }
+        if let Some(n) = tail {
+            cmd = cmd.args(["--tail", &n.to_string()]);
+        }
+        cmd.arg(container)
+    }
+
+    /// One call that lists every session container of a clauderon home.
+    pub fn list_sessions(&self, home: &Home) -> Cmd {
+        self.cmd().args([
+            "ps",
+            "--all",
+            "--no-trunc",
+            "--filter",
+            &format!("label={}={}", label::HOME, home.root.display()),
+            "--format",
+            "{{.Names}}\t{{.State}}\t{{.Status}}\t{{.Label \"clauderon.session\"}}",
+        ])
+    }
+
+    /// `docker create` for a session: the whole container, from the spec.
+    pub fn create(&self, spec: &SessionSpec, home: &Home) -> Cmd {
+        let mut cmd = self
+            .cmd()
+            .args(["create", "--name", &spec.container_name()])
+            // A terminal and open stdin, so `attach` can talk to the agent.
+            .args(["--interactive", "--tty", "--init"])
+            .args(self.label_args(spec, home))
+            .args(["--user", &format!("{}:{}", spec.uid, spec.gid)])
+            .args(["--add-host", &format!("{}:host-gateway", self.host_alias)])
+            .args(["--pull", pull_flag(spec.pull_policy)]);
+        if let Some(cpu) = spec.limits.cpu {
+            cmd = cmd.args(["--cpus", &cpu.docker()]);
+        }
+        if let Some(mem) = spec.limits.memory {
+            cmd = cmd.args(["--memory", &mem.docker()]);
+        }
+        cmd = cmd.args(["--workdir", &spec.workdir()]);
+        cmd = cmd.args(self.mount_args(spec, home));
+        cmd = self.add_env(cmd, spec);
+        cmd.args(["--entrypoint", "bash", &spec.image])
+            .arg(format!("{CONTAINER_SESSION_DIR}/entrypoint.sh"))
+            .live()
+    }
+
+    fn label_args(&self, spec: &SessionSpec, home: &Home) -> Vec<String> {
+        let labels = [
+            (label::SESSION, spec.name.clone()),
+            (label::ID, spec.id.clone()),
+            (label::BACKEND, self.kind.as_str().to_string()),
+            (label::AGENT, spec.agent.as_str().to_string()),
+            (label::REPO, spec.repo_root.display().to_string()),
+            (label::WORKTREE, spec.worktree.display().to_string()),
+            (label::HOME, home.root.display().to_string()),
+        ];
+        labels
+            .into_iter()
+            .flat_map(|(k, v)| ["--label".to_string(), format!("{k}={v}")])
+            .collect()
+    }
+
+    fn mount_args(&self, spec: &SessionSpec, home: &Home) -> Vec<String> {
+        let mut mounts = vec![
+            bind(&spec.worktree, "/workspace", false),
+            // Git in the container follows the worktree's gitdir pointer to
+            // the main repository, so its .git sits at the same path.
+            bind(
+                &spec.git_common_dir,
+                &spec.git_common_dir.to_string_lossy(),
+                false,
+            ),
+            bind(
+                &home.container_files_dir(&spec.name),
+                CONTAINER_SESSION_DIR,
+                true,
+            ),
+        ];
+        for (volume, target) in CACHE_VOLUMES {
+            mounts.push(format!("type=volume,src={volume},dst={target}"));
+        }
+        mounts
+            .into_iter()
+            .flat_map(|m| ["--mount".to_string(), m])
+            .collect()
+    }
+
+    fn add_env(&self, mut cmd: Cmd, spec: &SessionSpec) -> Cmd {
+        let mut env: Vec<(String, String)> = vec![
+            ("HOME".into(), "/workspace".into()),
+            ("TERM".into(), "xterm-256color".into()),
+            ("CARGO_HOME".into(), "/workspace/.cargo".into()),
+            ("SCCACHE_DIR".into(), "/workspace/.cache/sccache".into()),
+            ("CLAUDERON_SESSION_ID".into(), spec.id.clone()),
+            ("CLAUDERON_SESSION".into(), spec.name.clone()),
+            // The worktree's registration lives in the shared .git but its path
+            // is a host path: stop git in the container from pruning it.
+            ("GIT_CONFIG_COUNT".into(), "2".into()),
+            ("GIT_CONFIG_KEY_0".into(), "gc.worktreePruneExpire".into()),
+            ("GIT_CONFIG_VALUE_0".into(), "never".into()),
+            ("GIT_CONFIG_KEY_1".into(), "safe.directory".into()),
+            ("GIT_CONFIG_VALUE_1".into(), "*".into()),
+        ];
+        let id = &spec.git_identity;
+        for (who, value) in [("NAME", &id.name), ("EMAIL", &id.email)] {
+            if let Some(v) = value {
+                env.push((format!("GIT_AUTHOR_{who}"), v.clone()));
+                env.push((format!("GIT_COMMITTER_{who}"), v.clone()));
+            }
+        }
+        env.extend(agent::agent_env(spec));
+        for (k, v) in env {
+            cmd = cmd.args(["--env", &format!("{k}={v}")]);
+        }
+        for (k, v) in &spec.env {
+            if looks_secret(k) {
+                // The value reaches docker through its own environment, so it
+                // is not in argv (`ps`) nor in dry-run output.
+                cmd = cmd.args(["--env", k.as_str()]).secret_env(k, v);
+            } else {
+                cmd = cmd.args(["--env", &format!("{k}={v}")]);
+            }
+        }
+        cmd
+    }
+}
+
+fn pull_flag(policy: PullPolicy) -> &'static str {
+    match policy {
+        PullPolicy::Always => "always",
+        PullPolicy::IfNotPresent => "missing",
+        PullPolicy::Never => "never",
+    }
+}
+
+/// A `--mount` bind value. The value is CSV, so a field with a comma or a
+/// quote is quoted the CSV way.
+fn bind(src: &Path, dst: &str, readonly: bool) -> String {
+    let mut fields = vec![
+        "type=bind".to_string(),
+        csv_field(&format!("src={}", src.display())),
+        csv_field(&format!("dst={dst}")),
+    ];
+    if readonly {
+        fields.push("readonly".into());
+    }
+    fields.join(",")
+}
+
+fn csv_field(field: &str) -> String {
+    if field.contains([',', '"', '\n']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mount_fields_with_commas_are_quoted() {
+        assert_eq!(
+            bind(Path::new("/a,b"), "/workspace", true),
+            "type=bind,\"src=/a,b\",dst=/workspace,readonly"
+        );
+    }
+
+    #[test]
+    fn engine_errors_name_the_fix() {
+        let f = |stderr: &str| Failure {
+            shown: "docker x".into(),
+            code: Some(1),
+            stderr: stderr.into(),
+            not_found: false,
+        };
+        let e = DOCKER.classify(f("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"));
+        assert!(e.fix.unwrap().contains("docker info"));
+        let e = DOCKER.classify(f("permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock"));
+        assert!(e.fix.unwrap().contains("usermod"));
+        let e = DOCKER.classify(f("Error: No such image: nope:1"));
+        assert!(e.message.contains("nope:1"));
+    }
+}

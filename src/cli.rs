@@ -1,0 +1,139 @@
+//! Command-line flags (clap only: no side effects here).
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::session::{Agent, BackendKind, PullPolicy};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "clauderon",
+    version,
+    about = "Run AI coding agents (Claude Code, Codex) in isolated containers, one git worktree per session",
+    after_help = "State lives in ~/.clauderon (set CLAUDERON_HOME to use another directory).\nStart with: clauderon create --repo . --prompt \"Fix the bug\""
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create a session: a git worktree, a container, and the agent started on your prompt
+    Create(CreateArgs),
+    /// List sessions with their container state
+    #[command(alias = "ls")]
+    List {
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Attach your terminal to a session's agent (starts the container if stopped)
+    Attach {
+        name: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show a session's container output
+    Logs {
+        name: String,
+        /// Keep printing new output
+        #[arg(short, long)]
+        follow: bool,
+        /// Show only the last N lines
+        #[arg(long, value_name = "N")]
+        tail: Option<u64>,
+    },
+    /// Stop a session's container (the worktree and conversation are kept)
+    Stop {
+        name: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Start a stopped session; the agent resumes its conversation
+    Start {
+        name: String,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Pull the session's image and recreate its container with the same settings
+    Refresh {
+        name: String,
+        /// Recreate from the local image without pulling
+        #[arg(long)]
+        no_pull: bool,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Delete a session: its container and worktree (the branch is kept unless asked)
+    #[command(alias = "rm")]
+    Delete {
+        name: String,
+        /// Do not ask for confirmation
+        #[arg(short, long)]
+        force: bool,
+        /// Also delete the session's git branch
+        #[arg(long)]
+        delete_branch: bool,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the shared cache volumes and their size; remove them with --force
+    CleanCache {
+        /// Remove the cache volumes
+        #[arg(short, long)]
+        force: bool,
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Show the effective configuration
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print every setting, its value, and where the value came from
+    Show,
+}
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// A directory in the git repository to work on (a subdirectory becomes the agent's working directory)
+    #[arg(long, visible_alias = "repository", default_value = ".")]
+    pub repo: PathBuf,
+    /// The task for the agent
+    #[arg(long, short)]
+    pub prompt: String,
+    /// Session name (default: a slug of the prompt plus a random suffix)
+    #[arg(long)]
+    pub name: Option<String>,
+    #[arg(long, value_enum, default_value = "docker")]
+    pub backend: BackendKind,
+    #[arg(long, value_enum, default_value = "claude")]
+    pub agent: Agent,
+    /// Container image (default: [docker] default_image from config.toml)
+    #[arg(long)]
+    pub image: Option<String>,
+    /// When to pull the image (default: [docker] pull_policy, else if-not-present)
+    #[arg(long, value_enum)]
+    pub pull_policy: Option<PullPolicy>,
+    /// CPU limit: cores (`4`, `1.5`) or millicores (`500m`)
+    #[arg(long, value_name = "CPUS")]
+    pub cpu_limit: Option<String>,
+    /// Memory limit: `512m`, `8g`, `2Gi`, ...
+    #[arg(long, value_name = "SIZE")]
+    pub memory_limit: Option<String>,
+    /// Git ref the session's branch starts from
+    #[arg(long, default_value = "HEAD")]
+    pub base: String,
+    /// Extra environment variable for the container (repeatable)
+    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    pub env: Vec<String>,
+    /// Print the commands and files instead of running them
+    #[arg(long)]
+    pub dry_run: bool,
+}

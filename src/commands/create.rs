@@ -1,0 +1,277 @@
+//! `clauderon create`: flags + config -> SessionSpec -> Plan -> dry-run or run.
+
+use std::path::PathBuf;
+
+use crate::agent;
+use crate::backend::oci::Engine;
+use crate::cli::CreateArgs;
+use crate::commands::{Ctx, probe_engine};
+use crate::error::{Error, Result};
+use crate::git;
+use crate::limits::{Cpu, Limits, Memory};
+use crate::plan::{Plan, Step};
+use crate::session::{self, SessionSpec, looks_secret};
+use crate::store::{Home, record_bytes};
+
+pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
+    let spec = resolve(ctx, &args)?;
+    let engine = Engine::for_kind(spec.backend);
+    let mut plan = Plan::default();
+    match probe_engine(&engine) {
+        Ok(()) => check_engine_state(&engine, &spec)?,
+        Err(err) if args.dry_run => plan.note(format!(
+            "{} is not reachable ({}); engine checks were skipped",
+            engine.program, err.message
+        )),
+        Err(err) => return Err(err),
+    }
+    for (key, _) in spec.env.iter().filter(|(k, _)| looks_secret(k)) {
+        eprintln!(
+            "clauderon: warning: --env {key} puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output"
+        );
+    }
+    let exclude = git::exclude_addition(&spec.git_common_dir);
+    plan.steps
+        .extend(create_plan(&spec, &ctx.home, &engine, exclude).steps);
+    if args.dry_run {
+        print!(
+            "# clauderon create {} (dry run: nothing was changed)\n{}",
+            spec.name,
+            plan.render()
+        );
+        return Ok(());
+    }
+    plan.execute()
+        .map_err(|e| e.context(format!("could not create session '{}'", spec.name)))?;
+    print_next_steps(&spec);
+    Ok(())
+}
+
+/// Validates the flags against the config and the repository and resolves
+/// them into a complete spec. Runs git (read-only), never the engine.
+pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
+    if args.prompt.trim().is_empty() {
+        return Err(
+            Error::input("the prompt is empty").with_fix("pass the task with --prompt \"...\"")
+        );
+    }
+    if args.prompt.contains('\0') {
+        return Err(Error::input("the prompt contains a NUL byte"));
+    }
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => session::derive_name(&args.prompt),
+    };
+    session::validate_name(&name)?;
+    let cfg = &ctx.config;
+    let image = args
+        .image
+        .clone()
+        .unwrap_or_else(|| cfg.default_image.value.clone());
+    if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
+        return Err(Error::input(format!("invalid image reference {image:?}")));
+    }
+    let limits = Limits {
+        cpu: match &args.cpu_limit {
+            Some(c) => Some(Cpu::parse(c).map_err(|m| Error::input(format!("--cpu-limit: {m}")))?),
+            None => cfg.cpu.value,
+        },
+        memory: match &args.memory_limit {
+            Some(m) => {
+                Some(Memory::parse(m).map_err(|m| Error::input(format!("--memory-limit: {m}")))?)
+            }
+            None => cfg.memory.value,
+        },
+    };
+    let env = args
+        .env
+        .iter()
+        .map(|pair| session::parse_env(pair))
+        .collect::<Result<Vec<_>>>()?;
+
+    let home = &ctx.home;
+    if home.session_dir(&name).exists() {
+        return Err(
+            Error::input(format!("a session named '{name}' already exists")).with_fix(format!(
+                "pick another --name, or remove it with `clauderon delete {name}`"
+            )),
+        );
+    }
+    let repo_dir = std::path::absolute(&args.repo)
+        .map_err(|e| Error::io(format!("--repo {}", args.repo.display()), e))?;
+    let repo = git::resolve_repo(&repo_dir)?;
+    git::check_config_is_safe(&repo.root)?;
+    git::resolve_commit(&repo.root, &args.base)?;
+    let worktree = home.worktree_path(&name);
+    if worktree.exists() {
+        return Err(Error::input(format!(
+            "{} already exists, so it cannot become the session's worktree",
+            worktree.display()
+        ))
+        .with_fix(format!(
+            "pick another --name, or move {} away",
+            worktree.display()
+        )));
+    }
+    if git::branch_exists(&repo.root, &name)? {
+        return Err(Error::input(format!(
+            "branch '{name}' already exists in {}",
+            repo.root.display()
+        ))
+        .with_fix(format!(
+            "pick another --name, or delete the branch: git -C {} branch -D {name}",
+            shell_words::quote(&repo.root.to_string_lossy())
+        )));
+    }
+    // SAFETY: getuid/getgid cannot fail and touch no memory.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    Ok(SessionSpec {
+        id: session::new_uuid(),
+        backend: args.backend,
+        agent: args.agent,
+        image,
+        pull_policy: args.pull_policy.unwrap_or(cfg.pull_policy.value),
+        limits,
+        env,
+        prompt: args.prompt.clone(),
+        git_common_dir: repo.common_dir,
+        subdir: repo.prefix,
+        base: args.base.clone(),
+        branch: name.clone(),
+        worktree,
+        uid,
+        gid,
+        git_identity: git::identity(&repo.root),
+        created_at: session::now(),
+        repo_root: repo.root,
+        name,
+    })
+}
+
+/// Checks that need the engine: the container name is free, and the image
+/// is local when the pull policy forbids pulling.
+fn check_engine_state(engine: &Engine, spec: &SessionSpec) -> Result<()> {
+    let container = spec.container_name();
+    if engine.container_state(&container).run().is_ok() {
+        return Err(
+            Error::input(format!("a container named '{container}' already exists")).with_fix(
+                format!(
+                    "pick another --name, or remove that container: {} rm -f {container}",
+                    engine.program
+                ),
+            ),
+        );
+    }
+    if spec.pull_policy == session::PullPolicy::Never
+        && let Err(f) = engine.image_exists(&spec.image).run()
+    {
+        if f.stderr.contains("No such image") || f.stderr.contains("no such image") {
+            return Err(Error::input(format!(
+                "image '{}' is not present locally, and --pull-policy never forbids pulling it",
+                spec.image
+            ))
+            .with_fix(format!(
+                "build or load the image first (`{} images` lists local ones), or use --pull-policy if-not-present",
+                engine.program
+            )));
+        }
+        return Err(engine.classify(f));
+    }
+    Ok(())
+}
+
+/// The steps of a create, in order, each with its undo. Pure: the same spec
+/// gives the same plan, which is what the snapshot tests pin.
+pub fn create_plan(
+    spec: &SessionSpec,
+    home: &Home,
+    engine: &Engine,
+    exclude: Option<(PathBuf, Vec<u8>)>,
+) -> Plan {
+    let mut plan = Plan::default();
+    let session_dir = home.session_dir(&spec.name);
+    // Taking the session directory is what reserves the name: a concurrent
+    // create of the same name fails here, before touching anything.
+    plan.push_undoable(
+        Step::Mkdir {
+            path: session_dir.clone(),
+            mode: 0o700,
+            exclusive: true,
+        },
+        vec![Step::RemoveDir { path: session_dir }],
+    );
+    let files_dir = home.container_files_dir(&spec.name);
+    plan.push(Step::Mkdir {
+        path: files_dir.clone(),
+        mode: 0o755,
+        exclusive: true,
+    });
+    for file in agent::session_files(spec) {
+        plan.push(Step::WriteFile {
+            path: files_dir.join(file.name),
+            contents: file.contents,
+            mode: file.mode,
+            secret: file.secret,
+        });
+    }
+    if let Some((path, contents)) = exclude {
+        plan.push(Step::WriteFile {
+            path,
+            contents,
+            mode: 0o644,
+            secret: false,
+        });
+    }
+    let repo = &spec.repo_root;
+    let wt = spec.worktree.to_string_lossy().to_string();
+    plan.push_undoable(
+        Step::run_cmd(
+            git::git(repo)
+                .args(["worktree", "add", "-b", &spec.branch, &wt, &spec.base])
+                .live(),
+            git::classify,
+        ),
+        vec![
+            // Tolerated: the steps after it clean up whatever it could not.
+            Step::Run {
+                cmd: git::git(repo).args(["worktree", "remove", "--force", &wt]),
+                classify: git::classify,
+                tolerate: Some(|_| true),
+            },
+            Step::RemoveDir {
+                path: spec.worktree.clone(),
+            },
+            Step::run_cmd(git::git(repo).args(["worktree", "prune"]), git::classify),
+            Step::run_cmd(
+                git::git(repo).args(["branch", "-D", &spec.branch]),
+                git::classify,
+            ),
+        ],
+    );
+    let classify = engine.classifier();
+    let container = spec.container_name();
+    plan.push_undoable(
+        Step::run_cmd(engine.create(spec, home), classify),
+        vec![Step::run_cmd(engine.remove(&container), classify)],
+    );
+    plan.push(Step::WriteFile {
+        path: home.record_path(&spec.name),
+        contents: record_bytes(spec),
+        mode: 0o600,
+        secret: !spec.env.is_empty(),
+    });
+    plan.push(Step::run_cmd(engine.start(&container), classify));
+    plan
+}
+
+fn print_next_steps(spec: &SessionSpec) {
+    let n = &spec.name;
+    println!(
+        "Created session {n} ({}, {}, image {})\n  worktree: {} (branch {})\n\nNext:\n  clauderon attach {n}      # talk to the agent (detach: Ctrl-P Ctrl-Q)\n  clauderon logs {n} -f     # follow its output\n  clauderon delete {n}      # remove the container and worktree",
+        spec.backend,
+        spec.agent,
+        spec.image,
+        spec.worktree.display(),
+        spec.branch,
+    );
+}

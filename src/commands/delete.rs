@@ -1,0 +1,180 @@
+//! `clauderon delete`: removes whatever of the session still exists
+//! (container, worktree, record), so a session half-removed by hand, or
+//! left incomplete by an interrupted create, still cleans up.
+
+use std::io::{BufRead, IsTerminal, Write};
+
+use crate::backend::oci::{DOCKER, Engine};
+use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
+use crate::error::{Error, Result};
+use crate::git;
+use crate::plan::{Plan, Step};
+use crate::session::{SessionSpec, container_name};
+use crate::store::Home;
+
+pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: bool) -> Result<()> {
+    let home = &ctx.home;
+    let spec = match home.load(name) {
+        Ok(spec) => Some(spec),
+        // An interrupted create leaves a directory without a record.
+        Err(_) if home.session_dir(name).is_dir() => None,
+        Err(e) => return Err(e),
+    };
+    let engine = spec
+        .as_ref()
+        .map(|s| Engine::for_kind(s.backend))
+        .unwrap_or(DOCKER);
+    let container = container_name(name);
+    let mut plan = Plan::default();
+    let state = observe_container(&engine, &container, dry_run, &mut plan)?;
+    match &spec {
+        Some(spec) => {
+            if spec.repo_root.exists() {
+                git::check_config_is_safe(&spec.repo_root)?;
+            }
+            plan.steps
+                .extend(delete_plan(spec, home, &engine, &state, delete_branch).steps);
+        }
+        None => {
+            if delete_branch {
+                return Err(Error::input(format!(
+                    "session '{name}' has no record (its creation was interrupted), so its branch is unknown"
+                ))
+                .with_fix(format!("run `clauderon delete {name}` without --delete-branch, then delete the branch with git")));
+            }
+            plan.steps
+                .extend(incomplete_plan(name, home, &engine, &state).steps);
+        }
+    }
+    if !dry_run && !force && !confirm(name, spec.as_ref())? {
+        println!("Nothing deleted.");
+        return Ok(());
+    }
+    print_or_execute("delete", &plan, dry_run)
+        .map_err(|e| e.context(format!("could not fully delete session '{name}'")))?;
+    if !dry_run {
+        match (&spec, delete_branch) {
+            (Some(s), false) => println!(
+                "Deleted {name}. Its branch '{}' is kept in {}.",
+                s.branch,
+                s.repo_root.display()
+            ),
+            _ => println!("Deleted {name}."),
+        }
+    }
+    Ok(())
+}
+
+pub fn delete_plan(
+    spec: &SessionSpec,
+    home: &Home,
+    engine: &Engine,
+    state: &ContainerState,
+    delete_branch: bool,
+) -> Plan {
+    let mut plan = Plan::default();
+    if *state != ContainerState::Missing {
+        plan.push(Step::Run {
+            cmd: engine.remove(&spec.container_name()),
+            classify: engine.classifier(),
+            tolerate: Some(Engine::is_no_such_container),
+        });
+    }
+    let repo = &spec.repo_root;
+    let wt = spec.worktree.to_string_lossy().to_string();
+    let repo_exists = repo.exists();
+    if repo_exists && spec.worktree.exists() {
+        plan.push(Step::run_cmd(
+            git::git(repo).args(["worktree", "remove", "--force", &wt]),
+            git::classify,
+        ));
+    }
+    plan.push(Step::RemoveDir {
+        path: spec.worktree.clone(),
+    });
+    if repo_exists {
+        plan.push(Step::run_cmd(
+            git::git(repo).args(["worktree", "prune"]),
+            git::classify,
+        ));
+        if delete_branch {
+            plan.push(Step::Run {
+                cmd: git::git(repo).args(["branch", "-D", &spec.branch]),
+                classify: git::classify,
+                tolerate: Some(|f| f.stderr.contains("not found")),
+            });
+        }
+    } else {
+        plan.note(format!(
+            "repository {} is gone: only removing files clauderon owns",
+            repo.display()
+        ));
+    }
+    plan.push(Step::RemoveDir {
+        path: home.session_dir(&spec.name),
+    });
+    plan
+}
+
+fn incomplete_plan(name: &str, home: &Home, engine: &Engine, state: &ContainerState) -> Plan {
+    let mut plan = Plan::default();
+    plan.note(format!(
+        "session '{name}' has no record (its creation was interrupted): removing what exists"
+    ));
+    if *state != ContainerState::Missing {
+        plan.push(Step::Run {
+            cmd: engine.remove(&container_name(name)),
+            classify: engine.classifier(),
+            tolerate: Some(Engine::is_no_such_container),
+        });
+    }
+    plan.push(Step::RemoveDir {
+        path: home.worktree_path(name),
+    });
+    plan.push(Step::RemoveDir {
+        path: home.session_dir(name),
+    });
+    plan
+}
+
+/// Asks on a terminal; without one, refuses (scripts pass --force).
+fn confirm(name: &str, spec: Option<&SessionSpec>) -> Result<bool> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Error::input(format!(
+            "refusing to delete session '{name}' without confirmation (no terminal to ask on)"
+        ))
+        .with_fix(format!("clauderon delete --force {name}")));
+    }
+    let mut question = format!("Delete session '{name}' (its container and worktree)");
+    if let Some(spec) = spec {
+        let changes = uncommitted_changes(spec);
+        if changes > 0 {
+            question = format!(
+                "Delete session '{name}'? Its worktree {} has {changes} uncommitted change(s) that will be LOST.\nDelete anyway",
+                spec.worktree.display()
+            );
+        }
+    }
+    eprint!("{question}? [y/N] ");
+    let _ = std::io::stderr().flush();
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|e| Error::io("could not read the answer", e))?;
+    Ok(matches!(
+        answer.trim().to_ascii_lowercase().as_str(),
+        "y" | "yes"
+    ))
+}
+
+fn uncommitted_changes(spec: &SessionSpec) -> usize {
+    if !spec.worktree.exists() || git::check_config_is_safe(&spec.worktree).is_err() {
+        return 0;
+    }
+    git::git(&spec.worktree)
+        .args(["status", "--porcelain", "--no-renames"])
+        .run()
+        .map(|o| o.stdout.lines().count())
+        .unwrap_or(0)
+}

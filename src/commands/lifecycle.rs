@@ -1,0 +1,97 @@
+//! attach, logs, stop, start: one container, its state decides the plan.
+
+use crate::backend::oci::Engine;
+use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
+use crate::error::{Error, Result};
+use crate::plan::{Plan, Step};
+use crate::session::SessionSpec;
+
+fn gone(spec: &SessionSpec) -> Error {
+    Error::failed(format!(
+        "the container of session '{}' ({}) no longer exists",
+        spec.name,
+        spec.container_name()
+    ))
+    .with_fix(format!(
+        "`clauderon refresh {0}` recreates it with the same settings, or `clauderon delete {0}` removes the session",
+        spec.name
+    ))
+}
+
+pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
+    let spec = ctx.home.load(name)?;
+    let engine = Engine::for_kind(spec.backend);
+    let container = spec.container_name();
+    let mut plan = Plan::default();
+    let state = observe_container(&engine, &container, dry_run, &mut plan)?;
+    match state {
+        ContainerState::Missing => return Err(gone(&spec)),
+        ContainerState::Present(_) if !state.is_running() => {
+            plan.push(Step::run_cmd(engine.start(&container), engine.classifier()));
+        }
+        _ => {}
+    }
+    let attach = engine.attach(&container);
+    if dry_run {
+        print_or_execute("attach", &plan, true)?;
+        println!("{}", attach.shown());
+        return Ok(0);
+    }
+    plan.execute()?;
+    eprintln!("clauderon: attached to {name}; detach with Ctrl-P Ctrl-Q (the agent keeps running)");
+    attach.run_interactive()
+}
+
+pub fn logs(ctx: &Ctx, name: &str, follow: bool, tail: Option<u64>) -> Result<i32> {
+    let spec = ctx.home.load(name)?;
+    let engine = Engine::for_kind(spec.backend);
+    let container = spec.container_name();
+    if observe_container(&engine, &container, false, &mut Plan::default())?
+        == ContainerState::Missing
+    {
+        return Err(gone(&spec));
+    }
+    engine.logs(&container, follow, tail).run_interactive()
+}
+
+pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
+    let spec = ctx.home.load(name)?;
+    let engine = Engine::for_kind(spec.backend);
+    let container = spec.container_name();
+    let mut plan = Plan::default();
+    let state = observe_container(&engine, &container, dry_run, &mut plan)?;
+    match state {
+        ContainerState::Missing => return Err(gone(&spec)),
+        ContainerState::Present(ref s) if !state.is_running() => {
+            println!("Session {name} is not running ({s}).");
+            return Ok(());
+        }
+        _ => plan.push(Step::run_cmd(engine.stop(&container), engine.classifier())),
+    };
+    print_or_execute("stop", &plan, dry_run)?;
+    if !dry_run {
+        println!("Stopped {name}. `clauderon start {name}` resumes it.");
+    }
+    Ok(())
+}
+
+pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
+    let spec = ctx.home.load(name)?;
+    let engine = Engine::for_kind(spec.backend);
+    let container = spec.container_name();
+    let mut plan = Plan::default();
+    let state = observe_container(&engine, &container, dry_run, &mut plan)?;
+    match state {
+        ContainerState::Missing => return Err(gone(&spec)),
+        _ if state.is_running() => {
+            println!("Session {name} is already running.");
+            return Ok(());
+        }
+        _ => plan.push(Step::run_cmd(engine.start(&container), engine.classifier())),
+    };
+    print_or_execute("start", &plan, dry_run)?;
+    if !dry_run {
+        println!("Started {name}. `clauderon attach {name}` to talk to the agent.");
+    }
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! `clauderon list`: session records joined with ONE engine call per engine.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::backend::oci::{DOCKER, Engine};
+use crate::commands::Ctx;
+use crate::error::Result;
+use crate::session::{self, SessionSpec, container_name};
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub id: Option<String>,
+    pub backend: String,
+    /// The container's state as the engine reports it, or `missing`,
+    /// `unknown` (engine unreachable), `incomplete` (creation interrupted),
+    /// `orphaned` (a container without a record).
+    pub state: String,
+    pub status: String,
+    pub agent: String,
+    pub image: String,
+    pub created_at: Option<u64>,
+    pub repo: String,
+    pub branch: String,
+    pub worktree: String,
+}
+
+pub struct EngineView {
+    /// container name -> (state, status text, session label)
+    pub containers: BTreeMap<String, (String, String, String)>,
+    pub reachable: Result<(), String>,
+}
+
+pub fn observe(engine: &Engine, ctx: &Ctx) -> EngineView {
+    match engine.list_sessions(&ctx.home).run() {
+        Ok(out) => {
+            let containers = out
+                .stdout
+                .lines()
+                .filter_map(|line| {
+                    let mut f = line.split('\t');
+                    let name = f.next()?.to_string();
+                    let state = f.next()?.to_string();
+                    let status = f.next().unwrap_or("").to_string();
+                    let label = f.next().unwrap_or("").to_string();
+                    Some((name, (state, status, label)))
+                })
+                .collect();
+            EngineView {
+                containers,
+                reachable: Ok(()),
+            }
+        }
+        Err(f) => EngineView {
+            containers: BTreeMap::new(),
+            reachable: Err(engine.classify(f).to_string()),
+        },
+    }
+}
+
+pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
+    let (specs, incomplete) = ctx.home.load_all()?;
+    let mut view = observe(&DOCKER, ctx);
+    let mut warnings = Vec::new();
+    if let Err(e) = &view.reachable {
+        warnings.push(format!(
+            "cannot ask {} for container states: {e}",
+            DOCKER.program
+        ));
+    }
+    let mut rows: Vec<Row> = specs.iter().map(|s| row_for(s, &mut view)).collect();
+    for name in incomplete {
+        view.containers.remove(&container_name(&name));
+        rows.push(Row {
+            state: "incomplete".into(),
+            status: format!("creation was interrupted: clauderon delete --force {name}"),
+            ..empty_row(name)
+        });
+    }
+    for (container, (state, status, label)) in view.containers {
+        let name = if label.is_empty() {
+            container.clone()
+        } else {
+            label
+        };
+        rows.push(Row {
+            state: "orphaned".into(),
+            status: format!("container {container} ({state}, {status}) has no session record: {} rm -f {container}", DOCKER.program),
+            backend: DOCKER.kind.as_str().into(),
+            ..empty_row(name)
+        });
+    }
+    Ok((rows, warnings))
+}
+
+fn row_for(spec: &SessionSpec, view: &mut EngineView) -> Row {
+    let (state, status) = match view.containers.remove(&spec.container_name()) {
+        Some((state, status, _)) => (state, status),
+        None if view.reachable.is_err() => ("unknown".into(), String::new()),
+        None => (
+            "missing".into(),
+            format!(
+                "container is gone: clauderon refresh {} recreates it",
+                spec.name
+            ),
+        ),
+    };
+    Row {
+        name: spec.name.clone(),
+        id: Some(spec.id.clone()),
+        backend: spec.backend.as_str().into(),
+        state,
+        status,
+        agent: spec.agent.as_str().into(),
+        image: spec.image.clone(),
+        created_at: Some(spec.created_at),
+        repo: spec.repo_root.display().to_string(),
+        branch: spec.branch.clone(),
+        worktree: spec.worktree.display().to_string(),
+    }
+}
+
+fn empty_row(name: String) -> Row {
+    Row {
+        name,
+        id: None,
+        backend: String::new(),
+        state: String::new(),
+        status: String::new(),
+        agent: String::new(),
+        image: String::new(),
+        created_at: None,
+        repo: String::new(),
+        branch: String::new(),
+        worktree: String::new(),
+    }
+}
+
+pub fn run(ctx: &Ctx, json: bool) -> Result<()> {
+    let (rows, warnings) = rows(ctx)?;
+    for w in &warnings {
+        eprintln!("clauderon: warning: {w}");
+    }
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rows).expect("rows serialize")
+        );
+        return Ok(());
+    }
+    if rows.is_empty() {
+        println!("No sessions. Create one with: clauderon create --repo . --prompt \"...\"");
+        return Ok(());
+    }
+    print!("{}", table(&rows, session::now()));
+    Ok(())
+}
+
+pub fn table(rows: &[Row], now: u64) -> String {
+    let header = ["NAME", "BACKEND", "STATE", "AGENT", "IMAGE", "AGE", "REPO"];
+    let cells: Vec<[String; 7]> = rows
+        .iter()
+        .map(|r| {
+            [
+                r.name.clone(),
+                r.backend.clone(),
+                r.state.clone(),
+                r.agent.clone(),
+                r.image.clone(),
+                r.created_at
+                    .map(|t| session::age(t, now))
+                    .unwrap_or_default(),
+                r.repo.clone(),
+            ]
+        })
+        .collect();
+    let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &cells {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: Vec<&str>| {
+        let mut s = String::new();
+        for (i, (c, w)) in cols.iter().zip(&widths).enumerate() {
+            if i + 1 == cols.len() {
+                s.push_str(c);
+            } else {
+                s.push_str(c);
+                s.push_str(&" ".repeat(w - c.chars().count() + 2));
+            }
+        }
+        s.push('\n');
+        s
+    };
+    let mut out = line(header.to_vec());
+    for row in &cells {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    for r in rows
+        .iter()
+        .filter(|r| matches!(r.state.as_str(), "incomplete" | "orphaned" | "missing"))
+    {
+        out.push_str(&format!("  {}: {}\n", r.name, r.status));
+    }
+    out
+}

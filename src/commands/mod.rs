@@ -1,0 +1,90 @@
+//! One module per user-facing command. Each builds a plan from the session
+//! record and the engine's state, then prints it (`--dry-run`) or runs it.
+
+pub mod clean_cache;
+pub mod create;
+pub mod delete;
+pub mod lifecycle;
+pub mod list;
+pub mod refresh;
+
+use crate::backend::oci::Engine;
+use crate::config::Config;
+use crate::error::Result;
+use crate::plan::Plan;
+use crate::store::Home;
+
+pub struct Ctx {
+    pub home: Home,
+    pub config: Config,
+}
+
+impl Ctx {
+    pub fn load() -> Result<Ctx> {
+        let home = Home::from_env()?;
+        let config = Config::load(&home.root)?;
+        Ok(Ctx { home, config })
+    }
+}
+
+/// Is the engine there and answering? The error names the fix.
+pub fn probe_engine(engine: &Engine) -> Result<()> {
+    engine
+        .version()
+        .run()
+        .map(|_| ())
+        .map_err(|f| engine.classify(f))
+}
+
+/// What the engine says about a container, when it can be asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ContainerState {
+    /// "running", "exited", "created", "paused", ...
+    Present(String),
+    Missing,
+    /// The engine could not be asked (only tolerated in dry-run).
+    Unknown,
+}
+
+impl ContainerState {
+    pub fn is_running(&self) -> bool {
+        matches!(self, ContainerState::Present(s) if s == "running")
+    }
+}
+
+/// The container's state; in dry-run an unreachable engine is noted in the
+/// plan instead of failing.
+pub fn observe_container(
+    engine: &Engine,
+    container: &str,
+    dry_run: bool,
+    plan: &mut Plan,
+) -> Result<ContainerState> {
+    if let Err(err) = probe_engine(engine) {
+        if dry_run {
+            plan.note(format!(
+                "{} is not reachable ({}): assuming container {container} exists and is running",
+                engine.program, err.message
+            ));
+            return Ok(ContainerState::Unknown);
+        }
+        return Err(err);
+    }
+    match engine.container_state(container).run() {
+        Ok(out) => Ok(ContainerState::Present(out.stdout.trim().to_string())),
+        Err(f) if Engine::is_no_such_container(&f) => Ok(ContainerState::Missing),
+        Err(f) => Err(engine.classify(f)),
+    }
+}
+
+/// Prints the plan for `--dry-run`, or runs it.
+pub fn print_or_execute(what: &str, plan: &Plan, dry_run: bool) -> Result<()> {
+    if dry_run {
+        print!(
+            "# clauderon {what} (dry run: nothing was changed)\n{}",
+            plan.render()
+        );
+        return Ok(());
+    }
+    plan.execute()
+}

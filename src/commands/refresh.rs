@@ -1,0 +1,92 @@
+//! `clauderon refresh`: pull the session's own image and recreate its
+//! container from the recorded spec. The old container is kept aside until
+//! the new one has started, so a failed refresh puts it back.
+
+use crate::agent;
+use crate::backend::oci::Engine;
+use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
+use crate::error::Result;
+use crate::plan::{Plan, Step};
+use crate::session::{PullPolicy, SessionSpec};
+use crate::store::Home;
+
+pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
+    let spec = ctx.home.load(name)?;
+    let engine = Engine::for_kind(spec.backend);
+    let mut plan = Plan::default();
+    let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
+    let pull = !no_pull && spec.pull_policy != PullPolicy::Never;
+    if !pull && !no_pull {
+        plan.note(format!(
+            "not pulling {}: the session's pull policy is never",
+            spec.image
+        ));
+    }
+    plan.steps
+        .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull).steps);
+    print_or_execute("refresh", &plan, dry_run).map_err(|e| {
+        let e = e.context(format!("could not refresh session '{name}'"));
+        if pull && e.message.contains("image not available") {
+            e.with_fix(format!(
+                "if the image only exists locally, recreate without pulling: clauderon refresh --no-pull {name}"
+            ))
+        } else {
+            e
+        }
+    })?;
+    if !dry_run {
+        println!(
+            "Refreshed {name}: new container from {}; the agent resumes its conversation.",
+            spec.image
+        );
+    }
+    Ok(())
+}
+
+pub fn refresh_plan(
+    spec: &SessionSpec,
+    home: &Home,
+    engine: &Engine,
+    state: &ContainerState,
+    pull: bool,
+) -> Plan {
+    let classify = engine.classifier();
+    let container = spec.container_name();
+    let aside = format!("{container}-refresh-old");
+    let mut plan = Plan::default();
+    if pull {
+        plan.push(Step::run_cmd(engine.pull(&spec.image), classify));
+    }
+    // Newer clauderon versions may render a newer entrypoint.
+    let files_dir = home.container_files_dir(&spec.name);
+    for file in agent::session_files(spec) {
+        plan.push(Step::WriteFile {
+            path: files_dir.join(file.name),
+            contents: file.contents,
+            mode: file.mode,
+            secret: file.secret,
+        });
+    }
+    let exists = !matches!(state, ContainerState::Missing);
+    if exists {
+        let was_running = state.is_running() || *state == ContainerState::Unknown;
+        plan.push(Step::run_cmd(engine.stop(&container), classify));
+        let mut undo = vec![Step::run_cmd(engine.rename(&aside, &container), classify)];
+        if was_running {
+            undo.push(Step::run_cmd(engine.start(&container), classify));
+        }
+        plan.push_undoable(
+            Step::run_cmd(engine.rename(&container, &aside), classify),
+            undo,
+        );
+    }
+    plan.push_undoable(
+        Step::run_cmd(engine.create(spec, home), classify),
+        vec![Step::run_cmd(engine.remove(&container), classify)],
+    );
+    plan.push(Step::run_cmd(engine.start(&container), classify));
+    if exists {
+        plan.push(Step::run_cmd(engine.remove(&aside), classify));
+    }
+    plan
+}

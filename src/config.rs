@@ -1,0 +1,243 @@
+//! `config.toml` under the clauderon home: defaults that CLI flags override.
+//! Every effective value remembers where it came from, for `config show`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::{Error, Result};
+use crate::limits::{Cpu, Memory};
+use crate::session::PullPolicy;
+
+/// The image used when neither `--image` nor the config names one. It is not
+/// published anywhere: `scripts/build-agent-image.sh` builds it locally.
+pub const DEFAULT_IMAGE: &str = "clauderon-agent:latest";
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    #[serde(default)]
+    docker: DockerSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DockerSection {
+    default_image: Option<String>,
+    pull_policy: Option<String>,
+    #[serde(default)]
+    limits: LimitsSection,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LimitsSection {
+    cpu: Option<String>,
+    memory: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Source {
+    Default,
+    File(PathBuf),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Default => write!(f, "built-in default"),
+            Source::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub source: Source,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub path: PathBuf,
+    pub default_image: Sourced<String>,
+    pub pull_policy: Sourced<PullPolicy>,
+    pub cpu: Sourced<Option<Cpu>>,
+    pub memory: Sourced<Option<Memory>>,
+}
+
+impl Config {
+    /// Loads `<home>/config.toml`; a missing file gives the defaults.
+    pub fn load(home: &Path) -> Result<Config> {
+        let path = home.join("config.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => Some(t),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(Error::io(format!("could not read {}", path.display()), e)),
+        };
+        let file: FileConfig = match &text {
+            None => FileConfig::default(),
+            Some(t) => toml::from_str(t).map_err(|e| {
+                Error::input(format!("{}: {}", path.display(), e.message().trim())).with_fix(
+                    format!(
+                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory)",
+                        path.display()
+                    ),
+                )
+            })?,
+        };
+        let from_file = || Source::File(path.clone());
+        let bad = |key: &str, msg: String| {
+            Error::input(format!("{}: `{key}`: {msg}", path.display()))
+                .with_fix(format!("fix `{key}` in {}", path.display()))
+        };
+
+        let d = file.docker;
+        let default_image = match d.default_image {
+            Some(img) if img.trim().is_empty() => {
+                return Err(bad("docker.default_image", "must not be empty".into()));
+            }
+            Some(img) => Sourced {
+                value: img,
+                source: from_file(),
+            },
+            None => Sourced {
+                value: DEFAULT_IMAGE.to_string(),
+                source: Source::Default,
+            },
+        };
+        let pull_policy = match d.pull_policy {
+            Some(p) => Sourced {
+                value: PullPolicy::parse(&p).map_err(|m| bad("docker.pull_policy", m))?,
+                source: from_file(),
+            },
+            None => Sourced {
+                value: PullPolicy::IfNotPresent,
+                source: Source::Default,
+            },
+        };
+        let cpu = match d.limits.cpu.as_deref().filter(|s| !s.is_empty()) {
+            Some(c) => Sourced {
+                value: Some(Cpu::parse(c).map_err(|m| bad("docker.limits.cpu", m))?),
+                source: from_file(),
+            },
+            None => Sourced {
+                value: None,
+                source: Source::Default,
+            },
+        };
+        let memory = match d.limits.memory.as_deref().filter(|s| !s.is_empty()) {
+            Some(m) => Sourced {
+                value: Some(Memory::parse(m).map_err(|m| bad("docker.limits.memory", m))?),
+                source: from_file(),
+            },
+            None => Sourced {
+                value: None,
+                source: Source::Default,
+            },
+        };
+        Ok(Config {
+            path,
+            default_image,
+            pull_policy,
+            cpu,
+            memory,
+        })
+    }
+
+    /// `config show`: each effective value and where it came from.
+    pub fn show(&self, home: &Path) -> String {
+        let exists = self.path.exists();
+        let mut out = format!(
+            "# clauderon home: {}\n# config file: {}{}\n",
+            home.display(),
+            self.path.display(),
+            if exists {
+                ""
+            } else {
+                " (not present: built-in defaults apply)"
+            }
+        );
+        let line = |key: &str, value: String, source: &Source| {
+            format!("{key:<22} = {value:<28} # {source}\n")
+        };
+        out.push_str("[docker]\n");
+        out.push_str(&line(
+            "default_image",
+            format!("{:?}", self.default_image.value),
+            &self.default_image.source,
+        ));
+        out.push_str(&line(
+            "pull_policy",
+            format!("{:?}", self.pull_policy.value.as_str()),
+            &self.pull_policy.source,
+        ));
+        out.push_str("\n[docker.limits]\n");
+        let none = || "\"\"   (no limit)".to_string();
+        out.push_str(&line(
+            "cpu",
+            self.cpu
+                .value
+                .map(|c| format!("{:?}", c.docker()))
+                .unwrap_or_else(none),
+            &self.cpu.source,
+        ));
+        out.push_str(&line(
+            "memory",
+            self.memory
+                .value
+                .map(|m| format!("{:?}", m.docker()))
+                .unwrap_or_else(none),
+            &self.memory.source,
+        ));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), text).unwrap();
+        Config::load(dir.path())
+    }
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = Config::load(dir.path()).unwrap();
+        assert_eq!(c.default_image.value, DEFAULT_IMAGE);
+        assert_eq!(c.pull_policy.value, PullPolicy::IfNotPresent);
+        assert_eq!(c.default_image.source, Source::Default);
+    }
+
+    #[test]
+    fn values_come_from_the_file() {
+        let c = load(
+            "[docker]\ndefault_image = \"rust:1.85\"\npull_policy = \"never\"\n[docker.limits]\ncpu = \"500m\"\nmemory = \"2Gi\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.default_image.value, "rust:1.85");
+        assert_eq!(c.pull_policy.value, PullPolicy::Never);
+        assert_eq!(c.cpu.value.unwrap().docker(), "0.5");
+        assert_eq!(c.memory.value.unwrap().docker(), "2g");
+        assert!(matches!(c.cpu.source, Source::File(_)));
+    }
+
+    #[test]
+    fn unknown_key_and_bad_value_name_the_key_and_file() {
+        let e = load("[docker]\ndefault_imag = \"x\"\n").unwrap_err();
+        assert!(e.message.contains("default_imag"), "{}", e.message);
+        assert!(e.message.contains("config.toml"), "{}", e.message);
+        let e = load("[docker]\npull_policy = \"sometimes\"\n").unwrap_err();
+        assert!(e.message.contains("docker.pull_policy"), "{}", e.message);
+        assert!(e.message.contains("config.toml"), "{}", e.message);
+        let e = load("[docker.limits]\nmemory = \"lots\"\n").unwrap_err();
+        assert!(e.message.contains("docker.limits.memory"), "{}", e.message);
+        let e = load("[dockr]\n").unwrap_err();
+        assert!(e.message.contains("dockr"), "{}", e.message);
+    }
+}

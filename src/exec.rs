@@ -1,0 +1,247 @@
+//! Running external programs (docker, podman, git) from argv vectors.
+//!
+//! A `Cmd` is data: it can be shown (shell-quoted, secrets redacted) or run.
+//! Nothing here builds shell strings; quoting exists for display only.
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+use crate::error::{Error, Result};
+
+/// A value passed to a child process through its environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum EnvValue {
+    Plain(String),
+    /// Never printed: shown as `<redacted>` in dry-run output and errors.
+    Secret(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cmd {
+    pub argv: Vec<String>,
+    /// Extra environment for the child (on top of ours).
+    pub env: Vec<(String, EnvValue)>,
+    /// Copy the child's stderr to ours while it runs (pull progress, git messages).
+    pub live_stderr: bool,
+}
+
+/// What a finished command printed.
+#[derive(Debug)]
+pub struct Output {
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// A command that ran and failed (or could not start).
+#[derive(Debug)]
+pub struct Failure {
+    pub shown: String,
+    pub code: Option<i32>,
+    pub stderr: String,
+    pub not_found: bool,
+}
+
+impl Cmd {
+    pub fn new<I, S>(argv: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cmd {
+            argv: argv.into_iter().map(Into::into).collect(),
+            env: Vec::new(),
+            live_stderr: false,
+        }
+    }
+
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.argv.push(arg.into());
+        self
+    }
+
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.argv.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    pub fn secret_env(mut self, key: &str, value: &str) -> Self {
+        self.env
+            .push((key.to_string(), EnvValue::Secret(value.to_string())));
+        self
+    }
+
+    pub fn live(mut self) -> Self {
+        self.live_stderr = true;
+        self
+    }
+
+    /// The command as a user could paste it into a POSIX shell.
+    pub fn shown(&self) -> String {
+        let mut parts: Vec<String> = self
+            .env
+            .iter()
+            .map(|(k, v)| match v {
+                EnvValue::Plain(v) => format!("{k}={}", shell_words::quote(v)),
+                EnvValue::Secret(_) => format!("{k}=<redacted>"),
+            })
+            .collect();
+        parts.push(shell_words::join(&self.argv));
+        parts.join(" ")
+    }
+
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.argv[0]);
+        cmd.args(&self.argv[1..]);
+        for (k, v) in &self.env {
+            match v {
+                EnvValue::Plain(v) | EnvValue::Secret(v) => cmd.env(k, v),
+            };
+        }
+        cmd
+    }
+
+    /// Runs the command with no stdin, capturing stdout and stderr.
+    pub fn run(&self) -> Result<Output, Failure> {
+        let mut child = match self
+            .command()
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(err) => {
+                return Err(Failure {
+                    shown: self.shown(),
+                    code: None,
+                    stderr: err.to_string(),
+                    not_found: err.kind() == std::io::ErrorKind::NotFound,
+                });
+            }
+        };
+        let mut err_pipe = child.stderr.take().expect("stderr is piped");
+        let live = self.live_stderr;
+        // Read stderr on its own thread so a chatty child cannot block on a full pipe.
+        let err_thread = std::thread::spawn(move || {
+            let mut all = Vec::new();
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = err_pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                if live {
+                    let _ = std::io::stderr().write_all(&buf[..n]);
+                }
+                all.extend_from_slice(&buf[..n]);
+            }
+            all
+        });
+        let mut stdout = Vec::new();
+        if let Some(mut out) = child.stdout.take() {
+            let _ = out.read_to_end(&mut stdout);
+        }
+        let status = child.wait();
+        let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
+        let stdout = String::from_utf8_lossy(&stdout).into_owned();
+        match status {
+            Ok(status) if status.success() => Ok(Output { stdout, stderr }),
+            Ok(status) => Err(Failure {
+                shown: self.shown(),
+                code: status.code(),
+                stderr,
+                not_found: false,
+            }),
+            Err(err) => Err(Failure {
+                shown: self.shown(),
+                code: None,
+                stderr: err.to_string(),
+                not_found: false,
+            }),
+        }
+    }
+
+    /// Runs the command attached to our terminal (attach, logs -f) and
+    /// returns its exit code.
+    pub fn run_interactive(&self) -> Result<i32> {
+        let status = self.command().status().map_err(|err| {
+            if err.kind() == std::io::ErrorKind::NotFound {
+                Error::failed(format!("`{}` is not installed", self.argv[0]))
+            } else {
+                Error::io(format!("could not run `{}`", self.shown()), err)
+            }
+        })?;
+        Ok(status.code().unwrap_or(1))
+    }
+}
+
+impl Failure {
+    /// The last few meaningful lines of stderr, for error messages.
+    pub fn stderr_tail(&self) -> String {
+        let lines: Vec<&str> = self
+            .stderr
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
+        let start = lines.len().saturating_sub(4);
+        lines[start..].join("\n")
+    }
+
+    /// A generic error for a failed command: the command and what it said.
+    pub fn into_error(self) -> Error {
+        if self.not_found {
+            let program = self
+                .shown
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_string();
+            return Error::failed(format!("`{program}` is not installed or not in PATH"))
+                .with_fix(format!("install {program} and make sure it is in PATH"));
+        }
+        let code = self
+            .code
+            .map(|c| format!("exit code {c}"))
+            .unwrap_or_else(|| "killed by a signal".to_string());
+        Error::failed(format!(
+            "`{}` failed ({code}): {}",
+            self.shown,
+            self.stderr_tail()
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shown_quotes_arguments_and_redacts_secrets() {
+        let cmd = Cmd::new(["docker", "run", "it's", "$(x)"]).secret_env("TOKEN", "hunter2");
+        assert_eq!(
+            cmd.shown(),
+            r#"TOKEN=<redacted> docker run 'it'\''s' '$(x)'"#
+        );
+        assert!(!cmd.shown().contains("hunter2"));
+    }
+
+    #[test]
+    fn run_captures_output_and_failure() {
+        let ok = Cmd::new(["sh", "-c", "printf out; printf err >&2"])
+            .run()
+            .unwrap();
+        assert_eq!(ok.stdout, "out");
+        assert_eq!(ok.stderr, "err");
+        let fail = Cmd::new(["sh", "-c", "echo boom >&2; exit 3"])
+            .run()
+            .unwrap_err();
+        assert_eq!(fail.code, Some(3));
+        assert_eq!(fail.stderr_tail(), "boom");
+        let missing = Cmd::new(["clauderon-no-such-program"]).run().unwrap_err();
+        assert!(missing.not_found);
+    }
+}

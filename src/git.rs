@@ -1,0 +1,258 @@
+//! Git on the host, hardened: an agent can write the shared `.git`, so every
+//! git command clauderon runs pins hooks and fsmonitor off, and clauderon
+//! refuses to run git at all when repository config would execute a program.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::exec::{Cmd, Failure};
+use crate::session::GitIdentity;
+
+/// `git -C <dir>` with the pins that stop repository config from running programs.
+pub fn git(dir: &Path) -> Cmd {
+    Cmd::new(["git", "-C"]).args([
+        dir.to_string_lossy().as_ref(),
+        "-c",
+        "core.hooksPath=/dev/null",
+        "-c",
+        "core.fsmonitor=false",
+    ])
+}
+
+pub fn classify(f: Failure) -> Error {
+    if f.not_found {
+        return Error::failed("`git` is not installed or not in PATH")
+            .with_fix("install git (e.g. `sudo apt install git`)");
+    }
+    f.into_error()
+}
+
+#[derive(Clone, Debug)]
+pub struct Repo {
+    pub root: PathBuf,
+    pub common_dir: PathBuf,
+    /// Path of the given directory inside the repository, "" at the top.
+    pub prefix: String,
+}
+
+/// Finds the repository that contains `path`.
+pub fn resolve_repo(path: &Path) -> Result<Repo> {
+    if !path.exists() {
+        return Err(Error::input(format!(
+            "--repo {}: no such directory",
+            path.display()
+        )));
+    }
+    let out = git(path)
+        .args([
+            "rev-parse",
+            "--path-format=absolute",
+            "--show-toplevel",
+            "--git-common-dir",
+            "--show-prefix",
+        ])
+        .run()
+        .map_err(|f| {
+            if f.stderr.contains("not a git repository") {
+                Error::input(format!("{} is not inside a git repository", path.display())).with_fix(
+                    "pass --repo a directory of a git repository (or run `git init` there)",
+                )
+            } else if f
+                .stderr
+                .contains("this operation must be run in a work tree")
+            {
+                Error::input(format!(
+                    "{} is a bare repository or a .git directory",
+                    path.display()
+                ))
+                .with_fix("pass --repo a checkout (a directory with files), not the .git directory")
+            } else {
+                classify(f)
+            }
+        })?;
+    let mut lines = out.stdout.lines();
+    let (Some(root), Some(common)) = (lines.next(), lines.next()) else {
+        return Err(
+            Error::failed(format!("{} looks like a bare repository", path.display()))
+                .with_fix("pass --repo a checkout, not a bare repository"),
+        );
+    };
+    Ok(Repo {
+        root: PathBuf::from(root),
+        common_dir: PathBuf::from(common),
+        prefix: lines.next().unwrap_or("").to_string(),
+    })
+}
+
+/// The commit `base` names, or a clear error.
+pub fn resolve_commit(repo: &Path, base: &str) -> Result<String> {
+    let out = git(repo)
+        .args(["rev-parse", "--verify", "--quiet", "--end-of-options"])
+        .arg(format!("{base}^{{commit}}"))
+        .run();
+    match out {
+        Ok(o) => Ok(o.stdout.trim().to_string()),
+        Err(f) if f.not_found => Err(classify(f)),
+        Err(_) if base == "HEAD" => Err(Error::input(format!(
+            "{} has no commits yet, so there is nothing to branch from",
+            repo.display()
+        ))
+        .with_fix("make a first commit, or pass --base <ref>")),
+        Err(_) => Err(Error::input(format!(
+            "--base {base:?} does not name a commit in {}",
+            repo.display()
+        ))
+        .with_fix("pass a branch, tag or commit that exists (see `git branch -a`)")),
+    }
+}
+
+pub fn branch_exists(repo: &Path, branch: &str) -> Result<bool> {
+    match git(repo)
+        .args(["show-ref", "--verify", "--quiet"])
+        .arg(format!("refs/heads/{branch}"))
+        .run()
+    {
+        Ok(_) => Ok(true),
+        Err(f) if f.code == Some(1) => Ok(false),
+        Err(f) => Err(classify(f)),
+    }
+}
+
+pub fn identity(repo: &Path) -> GitIdentity {
+    let get = |key: &str| {
+        git(repo)
+            .args(["config", "--get", key])
+            .run()
+            .ok()
+            .map(|o| o.stdout.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    GitIdentity {
+        name: get("user.name"),
+        email: get("user.email"),
+    }
+}
+
+/// Keys that make git run a program, which an agent could plant in the
+/// shared repository config to run code on the host.
+fn executes_program(key: &str, value: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    let (section, rest) = key.split_once('.').unwrap_or((&key, ""));
+    let last = rest.rsplit('.').next().unwrap_or("");
+    match section {
+        "core" => match rest {
+            "fsmonitor" => !matches!(
+                value.to_ascii_lowercase().as_str(),
+                "true" | "false" | "yes" | "no" | "on" | "off" | "1" | "0" | ""
+            ),
+            "hookspath" => false, // always pinned to /dev/null
+            "sshcommand" | "pager" | "editor" | "askpass" | "gitproxy" => true,
+            _ => false,
+        },
+        "filter" => matches!(last, "clean" | "smudge" | "process"),
+        "diff" => rest == "external" || matches!(last, "textconv" | "command"),
+        "merge" => last == "driver",
+        "gpg" => last == "program",
+        "credential" => last == "helper",
+        "sequence" => rest == "editor",
+        "uploadpack" => rest == "packobjectshook",
+        _ => false,
+    }
+}
+
+/// Refuses to go on when the repository's own (local or worktree) config
+/// would make git run a program on the host.
+pub fn check_config_is_safe(repo: &Path) -> Result<()> {
+    let out = git(repo)
+        .args(["config", "--list", "--show-scope", "-z"])
+        .run()
+        .map_err(classify)?;
+    let fields: Vec<&str> = out.stdout.split('\0').collect();
+    let mut dangerous = Vec::new();
+    for pair in fields.chunks(2) {
+        let [scope, entry] = pair else { continue };
+        if !matches!(*scope, "local" | "worktree") {
+            continue;
+        }
+        let (key, value) = entry.split_once('\n').unwrap_or((entry, ""));
+        if executes_program(key, value) {
+            dangerous.push(format!("{key} ({scope})"));
+        }
+    }
+    if dangerous.is_empty() {
+        return Ok(());
+    }
+    let unset: Vec<String> = dangerous
+        .iter()
+        .map(|d| {
+            let key = d.split(' ').next().unwrap_or("");
+            format!(
+                "git -C {} config --unset-all {key}",
+                shell_words::quote(&repo.to_string_lossy())
+            )
+        })
+        .collect();
+    Err(Error::failed(format!(
+        "refusing to run git in {}: its repository config makes git run a program: {}. An agent may have written it; check it before trusting it",
+        repo.display(),
+        dangerous.join(", ")
+    ))
+    .with_fix(format!("if you did not set it yourself, remove it: {}", unset.join(" && "))))
+}
+
+/// Patterns, anchored at the worktree root, for what the agent and its tools
+/// write under `HOME=/workspace`. They go in the repository's `info/exclude`
+/// so `git status` stays clean without touching tracked files.
+pub const EXCLUDE_BLOCK: &str = "\
+# clauderon: files agent sessions write in their worktree (HOME=/workspace)
+/.claude/
+/.claude.json
+/.claude.json.backup
+/.cargo/
+/.cache/
+/.codex/
+/.clauderon/
+# end clauderon
+";
+
+/// What to append to `info/exclude` so the block is there, or None if it is.
+pub fn exclude_addition(common_dir: &Path) -> Option<(PathBuf, Vec<u8>)> {
+    let path = common_dir.join("info").join("exclude");
+    let current = std::fs::read_to_string(&path).unwrap_or_default();
+    if current.contains(EXCLUDE_BLOCK) {
+        return None;
+    }
+    let mut text = String::new();
+    if !current.is_empty() && !current.ends_with('\n') {
+        text.push('\n');
+    }
+    text.push_str(EXCLUDE_BLOCK);
+    Some((path, text.into_bytes()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn program_running_keys_are_recognised() {
+        for (k, v) in [
+            ("filter.lfs.smudge", "x"),
+            ("diff.external", "x"),
+            ("diff.foo.textconv", "x"),
+            ("core.fsmonitor", "/tmp/evil"),
+            ("core.sshCommand", "x"),
+            ("credential.helper", "x"),
+        ] {
+            assert!(executes_program(k, v), "{k}");
+        }
+        for (k, v) in [
+            ("core.fsmonitor", "false"),
+            ("core.hooksPath", "/x"),
+            ("user.name", "x"),
+            ("remote.origin.url", "x"),
+        ] {
+            assert!(!executes_program(k, v), "{k}");
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! clauderon: run AI coding agents in isolated containers, one git worktree
+//! and one container per session.
+//!
+//! The shape: CLI flags + config -> `SessionSpec` -> `Plan` (ordered steps)
+//! -> printed (`--dry-run`) or executed with rollback.
+
+pub mod agent;
+pub mod backend;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod exec;
+pub mod git;
+pub mod limits;
+pub mod plan;
+pub mod session;
+pub mod store;

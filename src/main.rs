@@ -1,0 +1,49 @@
+use clap::Parser;
+
+use clauderon::cli::{Cli, Command, ConfigCommand};
+use clauderon::commands::{self, Ctx};
+use clauderon::error::Result;
+
+fn main() {
+    let cli = Cli::parse();
+    let code = match run(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("clauderon: error: {err}");
+            err.code
+        }
+    };
+    std::process::exit(code);
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    let ctx = Ctx::load()?;
+    match cli.command {
+        Command::Create(args) => commands::create::run(&ctx, args)?,
+        Command::List { json } => commands::list::run(&ctx, json)?,
+        Command::Attach { name, dry_run } => {
+            return commands::lifecycle::attach(&ctx, &name, dry_run);
+        }
+        Command::Logs { name, follow, tail } => {
+            return commands::lifecycle::logs(&ctx, &name, follow, tail);
+        }
+        Command::Stop { name, dry_run } => commands::lifecycle::stop(&ctx, &name, dry_run)?,
+        Command::Start { name, dry_run } => commands::lifecycle::start(&ctx, &name, dry_run)?,
+        Command::Refresh {
+            name,
+            no_pull,
+            dry_run,
+        } => commands::refresh::run(&ctx, &name, no_pull, dry_run)?,
+        Command::Delete {
+            name,
+            force,
+            delete_branch,
+            dry_run,
+        } => commands::delete::run(&ctx, &name, force, delete_branch, dry_run)?,
+        Command::CleanCache { force, dry_run } => commands::clean_cache::run(&ctx, force, dry_run)?,
+        Command::Config {
+            command: ConfigCommand::Show,
+        } => print!("{}", ctx.config.show(&ctx.home.root)),
+    }
+    Ok(0)
+}

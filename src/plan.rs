@@ -1,0 +1,393 @@
+//! Plans: the ordered steps a command takes, printed by `--dry-run` or run
+//! with rollback. Both paths walk the same `Plan`, so what is printed is
+//! exactly what runs.
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::exec::{Cmd, Failure};
+
+/// Maps a failed command to a user-facing error (engines classify their stderr).
+pub type Classify = fn(Failure) -> Error;
+
+#[derive(Clone, Debug)]
+pub enum Step {
+    Run {
+        cmd: Cmd,
+        classify: Classify,
+        /// A failure this returns true for counts as success (e.g. "no such container" on delete).
+        tolerate: Option<fn(&Failure) -> bool>,
+    },
+    /// Creates a directory; with `exclusive` it fails if it exists, which is how
+    /// two concurrent `create`s of the same name are told apart.
+    Mkdir {
+        path: PathBuf,
+        mode: u32,
+        exclusive: bool,
+    },
+    /// Writes a file atomically (temp file + rename).
+    WriteFile {
+        path: PathBuf,
+        contents: Vec<u8>,
+        mode: u32,
+        /// Contents are never printed.
+        secret: bool,
+    },
+    /// Appends to a file, creating it (and its directory) if needed.
+    AppendFile { path: PathBuf, contents: Vec<u8> },
+    /// Removes a directory tree; a missing one is fine.
+    RemoveDir { path: PathBuf },
+}
+
+#[derive(Clone, Debug)]
+pub struct PlannedStep {
+    pub step: Step,
+    /// Steps that undo this one, run in order if a later step fails.
+    pub undo: Vec<Step>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    pub steps: Vec<PlannedStep>,
+    /// Notes printed as comments in dry-run output (assumptions, skipped steps).
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    pub fn push(&mut self, step: Step) -> &mut Self {
+        self.steps.push(PlannedStep {
+            step,
+            undo: Vec::new(),
+        });
+        self
+    }
+
+    pub fn push_undoable(&mut self, step: Step, undo: Vec<Step>) -> &mut Self {
+        self.steps.push(PlannedStep { step, undo });
+        self
+    }
+
+    pub fn note(&mut self, note: impl Into<String>) {
+        self.notes.push(note.into());
+    }
+
+    /// The dry-run text: notes as comments, then every step as shell.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for note in &self.notes {
+            for line in note.lines() {
+                let _ = writeln!(out, "# {line}");
+            }
+        }
+        for planned in &self.steps {
+            out.push_str(&planned.step.render());
+        }
+        out
+    }
+
+    /// Runs every step in order. If one fails, the undo steps of those that
+    /// succeeded run in reverse order, and the error says what failed and
+    /// whether the rollback was complete.
+    pub fn execute(&self) -> Result<()> {
+        let mut journal: Vec<&[Step]> = Vec::new();
+        for planned in &self.steps {
+            if let Err(err) = planned.step.run() {
+                let undid_something = journal.iter().any(|u| !u.is_empty());
+                let leftovers = rollback(&journal);
+                return Err(with_rollback_report(err, undid_something, leftovers));
+            }
+            journal.push(&planned.undo);
+        }
+        Ok(())
+    }
+}
+
+fn rollback(journal: &[&[Step]]) -> Vec<String> {
+    let mut leftovers = Vec::new();
+    for undo in journal.iter().rev() {
+        for step in undo.iter() {
+            if let Err(err) = step.run() {
+                leftovers.push(format!("{} ({})", step.render().trim_end(), err.message));
+            }
+        }
+    }
+    leftovers
+}
+
+fn with_rollback_report(err: Error, undid_something: bool, leftovers: Vec<String>) -> Error {
+    let mut report = err.message.clone();
+    if leftovers.is_empty() {
+        if undid_something {
+            report
+                .push_str("\n(rolled back: what was created before the failure has been removed)");
+        }
+        return Error {
+            message: report,
+            ..err
+        };
+    }
+    report.push_str("\nrolling back did not fully succeed; clean these up by hand:");
+    for l in leftovers {
+        report.push_str("\n  ");
+        report.push_str(&l);
+    }
+    Error {
+        message: report,
+        ..err
+    }
+}
+
+impl Step {
+    pub fn run_cmd(cmd: Cmd, classify: Classify) -> Step {
+        Step::Run {
+            cmd,
+            classify,
+            tolerate: None,
+        }
+    }
+
+    pub fn render(&self) -> String {
+        match self {
+            Step::Run { cmd, .. } => format!("{}\n", render_command(cmd)),
+            Step::Mkdir {
+                path,
+                mode,
+                exclusive,
+            } => {
+                let p = if *exclusive { "" } else { "-p " };
+                format!("mkdir {p}-m {mode:04o} {}\n", quote_path(path))
+            }
+            Step::WriteFile {
+                path,
+                contents,
+                mode,
+                secret,
+            } => render_write(path, contents, *mode, *secret),
+            Step::AppendFile { path, contents } => {
+                let text = String::from_utf8_lossy(contents);
+                format!(
+                    "printf '%s' {} >> {}\n",
+                    shell_words::quote(&text),
+                    quote_path(path)
+                )
+            }
+            Step::RemoveDir { path } => format!("rm -rf {}\n", quote_path(path)),
+        }
+    }
+
+    pub fn run(&self) -> Result<()> {
+        match self {
+            Step::Run {
+                cmd,
+                classify,
+                tolerate,
+            } => match cmd.run() {
+                Ok(_) => Ok(()),
+                Err(f) if tolerate.is_some_and(|t| t(&f)) => Ok(()),
+                Err(f) => Err(classify(f)),
+            },
+            Step::Mkdir {
+                path,
+                mode,
+                exclusive,
+            } => make_dir(path, *mode, *exclusive),
+            Step::WriteFile {
+                path,
+                contents,
+                mode,
+                ..
+            } => write_atomic(path, contents, *mode),
+            Step::AppendFile { path, contents } => append(path, contents),
+            Step::RemoveDir { path } => match std::fs::remove_dir_all(path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::io(format!("could not remove {}", path.display()), e)),
+            },
+        }
+    }
+}
+
+fn make_dir(path: &Path, mode: u32, exclusive: bool) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.mode(mode).recursive(!exclusive);
+    if exclusive && let Some(parent) = path.parent() {
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .recursive(true)
+            .create(parent)
+            .map_err(|e| Error::io(format!("could not create {}", parent.display()), e))?;
+    }
+    builder.create(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::AlreadyExists {
+            Error::input(format!("{} already exists", path.display()))
+        } else {
+            Error::io(format!("could not create {}", path.display()), e)
+        }
+    })
+}
+
+fn append(path: &Path, contents: &[u8]) -> Result<()> {
+    let fail = |e: std::io::Error| Error::io(format!("could not append to {}", path.display()), e);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(contents))
+        .map_err(fail)
+}
+
+/// Writes via a temp file in the same directory and a rename, so readers see
+/// the old file or the new one, never half of one.
+pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let fail = |e: std::io::Error| Error::io(format!("could not write {}", path.display()), e);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".clauderon-tmp")
+        .tempfile_in(dir)
+        .map_err(fail)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(fail)?;
+    tmp.write_all(contents).map_err(fail)?;
+    tmp.as_file().sync_all().map_err(fail)?;
+    tmp.persist(path).map_err(|e| fail(e.error))?;
+    Ok(())
+}
+
+fn quote_path(path: &Path) -> String {
+    shell_words::quote(&path.to_string_lossy()).into_owned()
+}
+
+/// Long commands are broken before each flag so a dry-run stays readable;
+/// the result is still one pasteable shell command.
+fn render_command(cmd: &Cmd) -> String {
+    let one_line = cmd.shown();
+    if one_line.len() <= 100 {
+        return one_line;
+    }
+    let mut env = Cmd {
+        argv: vec![],
+        ..cmd.clone()
+    }
+    .shown();
+    let mut out = String::new();
+    if !env.trim().is_empty() {
+        env = env.trim().to_string();
+        out.push_str(&env);
+        out.push(' ');
+    }
+    let mut line = String::new();
+    for (i, arg) in cmd.argv.iter().enumerate() {
+        let quoted = shell_words::quote(arg);
+        if i > 1 && arg.starts_with('-') && !line.is_empty() {
+            out.push_str(line.trim_end());
+            out.push_str(" \\\n    ");
+            line.clear();
+        }
+        line.push_str(&quoted);
+        line.push(' ');
+    }
+    out.push_str(line.trim_end());
+    out
+}
+
+fn render_write(path: &Path, contents: &[u8], mode: u32, secret: bool) -> String {
+    let p = quote_path(path);
+    if secret {
+        return format!(
+            "# write {p} (mode {mode:04o}, {} bytes; not shown: it holds secrets)\n",
+            contents.len()
+        );
+    }
+    let text = String::from_utf8_lossy(contents);
+    let delimiter = "CLAUDERON_EOF";
+    let body = if text.ends_with('\n') && !text.lines().any(|l| l == delimiter) {
+        format!("cat > {p} <<'{delimiter}'\n{text}{delimiter}\n")
+    } else {
+        format!("printf '%s' {} > {p}\n", shell_words::quote(&text))
+    };
+    format!("{body}chmod {mode:04o} {p}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generic(f: Failure) -> Error {
+        f.into_error()
+    }
+
+    #[test]
+    fn failed_step_rolls_back_earlier_steps_in_reverse() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = dir.path().join("a");
+        let log = dir.path().join("log");
+        let mut plan = Plan::default();
+        plan.push_undoable(
+            Step::Mkdir {
+                path: a.clone(),
+                mode: 0o700,
+                exclusive: true,
+            },
+            vec![Step::RemoveDir { path: a.clone() }],
+        );
+        plan.push_undoable(
+            Step::run_cmd(
+                Cmd::new(["sh", "-c", "echo one >> \"$0\"", log.to_str().unwrap()]),
+                generic,
+            ),
+            vec![Step::run_cmd(
+                Cmd::new(["sh", "-c", "echo undo-one >> \"$0\"", log.to_str().unwrap()]),
+                generic,
+            )],
+        );
+        plan.push(Step::run_cmd(
+            Cmd::new(["sh", "-c", "echo nope >&2; exit 1"]),
+            generic,
+        ));
+        let err = plan.execute().unwrap_err();
+        assert!(err.message.contains("nope"), "{}", err.message);
+        assert!(!a.exists());
+        assert_eq!(std::fs::read_to_string(&log).unwrap(), "one\nundo-one\n");
+    }
+
+    #[test]
+    fn exclusive_mkdir_refuses_an_existing_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let step = Step::Mkdir {
+            path: dir.path().to_path_buf(),
+            mode: 0o700,
+            exclusive: true,
+        };
+        assert!(step.run().is_err());
+    }
+
+    #[test]
+    fn write_renders_as_pasteable_shell() {
+        let step = Step::WriteFile {
+            path: "/tmp/x y".into(),
+            contents: b"no newline 'quoted'".to_vec(),
+            mode: 0o644,
+            secret: false,
+        };
+        assert_eq!(
+            step.render(),
+            r"printf '%s' 'no newline '\''quoted'\''' > '/tmp/x y'
+chmod 0644 '/tmp/x y'
+"
+        );
+        let secret = Step::WriteFile {
+            path: "/tmp/s".into(),
+            contents: b"hunter2".to_vec(),
+            mode: 0o600,
+            secret: true,
+        };
+        assert!(!secret.render().contains("hunter2"));
+    }
+}

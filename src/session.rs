@@ -1,0 +1,340 @@
+//! The backend-neutral session spec: everything needed to (re)create a
+//! session's container, whatever engine runs it.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::limits::Limits;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum PullPolicy {
+    Always,
+    IfNotPresent,
+    Never,
+}
+
+impl PullPolicy {
+    pub fn parse(text: &str) -> Result<PullPolicy, String> {
+        match text {
+            "always" => Ok(PullPolicy::Always),
+            "if-not-present" => Ok(PullPolicy::IfNotPresent),
+            "never" => Ok(PullPolicy::Never),
+            _ => Err(format!(
+                "unknown pull policy {text:?}: use always, if-not-present or never"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PullPolicy::Always => "always",
+            PullPolicy::IfNotPresent => "if-not-present",
+            PullPolicy::Never => "never",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Agent {
+    Claude,
+    Codex,
+}
+
+impl Agent {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Agent::Claude => "claude",
+            Agent::Codex => "codex",
+        }
+    }
+}
+
+impl fmt::Display for Agent {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum BackendKind {
+    Docker,
+}
+
+impl BackendKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Docker => "docker",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitIdentity {
+    pub name: Option<String>,
+    pub email: Option<String>,
+}
+
+/// A session as clauderon records it. The engine holds the runtime state;
+/// this holds what the engine cannot: how to recreate the container.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionSpec {
+    pub name: String,
+    pub id: String,
+    pub backend: BackendKind,
+    pub agent: Agent,
+    pub image: String,
+    pub pull_policy: PullPolicy,
+    pub limits: Limits,
+    /// `--env KEY=VALUE` pairs, in the order given.
+    pub env: Vec<(String, String)>,
+    pub prompt: String,
+    /// The repository's top level on the host.
+    pub repo_root: PathBuf,
+    /// The main repository's `.git` directory, mounted at the same path.
+    pub git_common_dir: PathBuf,
+    /// Path of `--repo` inside the repository ("" for the top level).
+    pub subdir: String,
+    pub base: String,
+    pub branch: String,
+    pub worktree: PathBuf,
+    /// The host user the container runs as.
+    pub uid: u32,
+    pub gid: u32,
+    pub git_identity: GitIdentity,
+    /// Seconds since the Unix epoch.
+    pub created_at: u64,
+}
+
+impl SessionSpec {
+    pub fn container_name(&self) -> String {
+        container_name(&self.name)
+    }
+
+    /// Working directory inside the container.
+    pub fn workdir(&self) -> String {
+        if self.subdir.is_empty() {
+            "/workspace".to_string()
+        } else {
+            format!("/workspace/{}", self.subdir.trim_end_matches('/'))
+        }
+    }
+}
+
+pub fn container_name(session: &str) -> String {
+    format!("clauderon-{session}")
+}
+
+/// Session names become container names, branch names and directory names,
+/// so they are kept to a set that is safe in all three.
+pub fn validate_name(name: &str) -> Result<()> {
+    let fix = "use lowercase letters, digits, `_`, `.` and `-`, starting with a letter or digit, at most 63 characters";
+    let bad =
+        |why: &str| Error::input(format!("invalid session name {name:?}: {why}")).with_fix(fix);
+    if name.is_empty() {
+        return Err(bad("it is empty"));
+    }
+    if name.len() > 63 {
+        return Err(bad("it is longer than 63 characters"));
+    }
+    let mut chars = name.chars();
+    let first = chars.next().unwrap_or('-');
+    if !(first.is_ascii_lowercase() || first.is_ascii_digit()) {
+        return Err(bad("it must start with a lowercase letter or a digit"));
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')))
+    {
+        return Err(bad(&format!("{c:?} is not allowed")));
+    }
+    // Git refuses these in branch names.
+    if name.contains("..") || name.ends_with('.') || name.ends_with(".lock") {
+        return Err(bad(
+            "git branch names cannot contain `..` or end in `.` or `.lock`",
+        ));
+    }
+    Ok(())
+}
+
+/// A short name from the prompt's first words plus a random suffix:
+/// "Fix the login bug!" -> "fix-the-login-bug-k3x9".
+pub fn derive_name(prompt: &str) -> String {
+    let mut slug = String::new();
+    for word in prompt
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(4)
+    {
+        let word = word.to_ascii_lowercase();
+        if slug.len() + word.len() + 1 > 30 {
+            break;
+        }
+        if !slug.is_empty() {
+            slug.push('-');
+        }
+        slug.push_str(&word);
+    }
+    if slug.is_empty() {
+        slug.push_str("session");
+    }
+    format!("{slug}-{}", random_suffix(4))
+}
+
+fn random_suffix(len: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    random_bytes(len)
+        .into_iter()
+        .map(|b| ALPHABET[b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+pub fn random_bytes(n: usize) -> Vec<u8> {
+    use std::io::Read;
+    let mut buf = vec![0u8; n];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .expect("/dev/urandom is readable");
+    buf
+}
+
+/// A random (version 4) UUID.
+pub fn new_uuid() -> String {
+    let mut b = random_bytes(16);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+pub fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// "3s", "5m", "2h", "4d": how long ago, for tables.
+pub fn age(since: u64, now: u64) -> String {
+    let s = now.saturating_sub(since);
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m", s / 60),
+        3600..86400 => format!("{}h", s / 3600),
+        _ => format!("{}d", s / 86400),
+    }
+}
+
+/// Parses `KEY=VALUE` for `--env`.
+pub fn parse_env(pair: &str) -> Result<(String, String)> {
+    let Some((key, value)) = pair.split_once('=') else {
+        return Err(Error::input(format!(
+            "invalid --env {pair:?}: expected KEY=VALUE"
+        )));
+    };
+    let valid_key = !key.is_empty()
+        && !key.starts_with(|c: char| c.is_ascii_digit())
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid_key {
+        return Err(Error::input(format!(
+            "invalid --env name {key:?}: use letters, digits and `_`, not starting with a digit"
+        )));
+    }
+    if value.contains('\0') {
+        return Err(Error::input(format!(
+            "--env {key}: the value contains a NUL byte"
+        )));
+    }
+    Ok((key.to_string(), value.to_string()))
+}
+
+/// Names that usually hold credentials; their values never go into argv.
+pub fn looks_secret(key: &str) -> bool {
+    let k = key.to_ascii_uppercase();
+    [
+        "KEY",
+        "TOKEN",
+        "SECRET",
+        "PASSWORD",
+        "PASSWD",
+        "CREDENTIAL",
+        "AUTH",
+    ]
+    .iter()
+    .any(|w| k.contains(w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_validated() {
+        for ok in ["a", "fix-bug-1", "0abc", "a_b.c-d", &"a".repeat(63)] {
+            validate_name(ok).unwrap();
+        }
+        for bad in [
+            "",
+            "-a",
+            "A",
+            "a b",
+            "a/b",
+            "a..b",
+            "a.",
+            "x.lock",
+            "é",
+            &"a".repeat(64),
+            "$(x)",
+        ] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn derived_names_are_valid_slugs() {
+        let n = derive_name("Fix the login bug! $(rm -rf /)");
+        assert!(n.starts_with("fix-the-login-bug-"), "{n}");
+        assert_eq!(n.len(), "fix-the-login-bug-".len() + 4);
+        validate_name(&n).unwrap();
+        let n = derive_name("日本語 ✨");
+        assert!(n.starts_with("session-"), "{n}");
+        validate_name(&n).unwrap();
+        let n = derive_name(&"averyveryverylongwordthatgoesonandon ".repeat(3));
+        validate_name(&n).unwrap();
+    }
+
+    #[test]
+    fn uuids_look_like_uuids() {
+        let u = new_uuid();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        assert_ne!(u, new_uuid());
+    }
+
+    #[test]
+    fn env_pairs_are_parsed() {
+        assert_eq!(parse_env("A=b=c").unwrap(), ("A".into(), "b=c".into()));
+        assert_eq!(parse_env("A=").unwrap(), ("A".into(), "".into()));
+        for bad in ["A", "=x", "1A=x", "A B=x"] {
+            assert!(parse_env(bad).is_err(), "{bad}");
+        }
+    }
+}

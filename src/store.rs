@@ -1,0 +1,125 @@
+//! The clauderon home (`~/.clauderon`, or `$CLAUDERON_HOME`) and the session
+//! records in it. Records are written atomically; the session directory is
+//! created exclusively, which is what makes a session name taken.
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+use crate::session::SessionSpec;
+
+#[derive(Clone, Debug)]
+pub struct Home {
+    pub root: PathBuf,
+}
+
+/// Files a session mounts into its container, read-only, at this path.
+pub const CONTAINER_SESSION_DIR: &str = "/etc/clauderon/session";
+
+impl Home {
+    /// `$CLAUDERON_HOME`, else `~/.clauderon`.
+    pub fn from_env() -> Result<Home> {
+        if let Some(dir) = std::env::var_os("CLAUDERON_HOME").filter(|d| !d.is_empty()) {
+            let dir = PathBuf::from(dir);
+            let dir = if dir.is_absolute() {
+                dir
+            } else {
+                std::env::current_dir()
+                    .map_err(|e| Error::io("could not read the current directory", e))?
+                    .join(dir)
+            };
+            return Ok(Home { root: dir });
+        }
+        let home = std::env::var_os("HOME")
+            .filter(|h| !h.is_empty())
+            .ok_or_else(|| {
+                Error::input("neither CLAUDERON_HOME nor HOME is set")
+                    .with_fix("set HOME, or CLAUDERON_HOME to the directory clauderon should use")
+            })?;
+        Ok(Home {
+            root: PathBuf::from(home).join(".clauderon"),
+        })
+    }
+
+    pub fn sessions_dir(&self) -> PathBuf {
+        self.root.join("sessions")
+    }
+
+    pub fn session_dir(&self, name: &str) -> PathBuf {
+        self.sessions_dir().join(name)
+    }
+
+    pub fn record_path(&self, name: &str) -> PathBuf {
+        self.session_dir(name).join("session.json")
+    }
+
+    /// Files mounted into the container (entrypoint, prompt, agent config).
+    pub fn container_files_dir(&self, name: &str) -> PathBuf {
+        self.session_dir(name).join("container")
+    }
+
+    pub fn worktree_path(&self, name: &str) -> PathBuf {
+        self.root.join("worktrees").join(name)
+    }
+
+    /// The record of one session; a clear error if there is none.
+    pub fn load(&self, name: &str) -> Result<SessionSpec> {
+        let path = self.record_path(name);
+        match std::fs::read(&path) {
+            Ok(bytes) => parse_record(&path, &bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if self.session_dir(name).exists() {
+                    Err(Error::failed(format!(
+                        "session '{name}' is incomplete (its creation was interrupted)"
+                    ))
+                    .with_fix(format!("clauderon delete --force {name}")))
+                } else {
+                    Err(Error::input(format!("no session named '{name}'"))
+                        .with_fix("`clauderon list` shows the sessions"))
+                }
+            }
+            Err(e) => Err(Error::io(format!("could not read {}", path.display()), e)),
+        }
+    }
+
+    /// All records, sorted by creation time, plus the names of session
+    /// directories whose record is missing (interrupted creates).
+    pub fn load_all(&self) -> Result<(Vec<SessionSpec>, Vec<String>)> {
+        let dir = self.sessions_dir();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((vec![], vec![])),
+            Err(e) => return Err(Error::io(format!("could not read {}", dir.display()), e)),
+        };
+        let mut specs = Vec::new();
+        let mut incomplete = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !entry.path().is_dir() {
+                continue;
+            }
+            let record = entry.path().join("session.json");
+            match std::fs::read(&record) {
+                Ok(bytes) => specs.push(parse_record(&record, &bytes)?),
+                Err(_) => incomplete.push(name),
+            }
+        }
+        specs.sort_by(|a, b| (a.created_at, &a.name).cmp(&(b.created_at, &b.name)));
+        incomplete.sort();
+        Ok((specs, incomplete))
+    }
+}
+
+fn parse_record(path: &Path, bytes: &[u8]) -> Result<SessionSpec> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        Error::failed(format!(
+            "{} is not a valid session record: {e}",
+            path.display()
+        ))
+    })
+}
+
+pub fn record_bytes(spec: &SessionSpec) -> Vec<u8> {
+    let mut bytes = serde_json::to_vec_pretty(spec).expect("a session spec serializes");
+    bytes.push(b'\n');
+    bytes
+}
