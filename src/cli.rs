@@ -105,8 +105,8 @@ pub struct CreateArgs {
     /// A directory in the git repository to work on (a subdirectory becomes the agent's working directory)
     #[arg(long, visible_alias = "repository", default_value = ".")]
     pub repo: PathBuf,
-    /// The task for the agent
-    #[arg(long, short)]
+    /// The task for the agent (given to it byte for byte; it may start with `-`)
+    #[arg(long, short, allow_hyphen_values = true)]
     pub prompt: String,
     /// Session name (default: a slug of the prompt plus a random suffix)
     #[arg(long)]

@@ -36,6 +36,14 @@ pub enum Step {
         /// Contents are never printed.
         secret: bool,
     },
+    /// Watches a just-started container for a moment and fails if it has
+    /// already exited with an error (a broken image, a missing agent), with
+    /// the tail of its output. `state` prints "<status> <exit code>".
+    VerifyStarted {
+        state: Cmd,
+        logs: Cmd,
+        classify: Classify,
+    },
     /// Appends to a file, creating it (and its directory) if needed.
     AppendFile { path: PathBuf, contents: Vec<u8> },
     /// Removes a directory tree; a missing one is fine.
@@ -166,6 +174,12 @@ impl Step {
                 mode,
                 secret,
             } => render_write(path, contents, *mode, *secret),
+            Step::VerifyStarted { state, .. } => {
+                format!(
+                    "# check that it is still running a moment later: {}\n",
+                    state.shown()
+                )
+            }
             Step::AppendFile { path, contents } => {
                 let text = String::from_utf8_lossy(contents);
                 format!(
@@ -200,6 +214,11 @@ impl Step {
                 mode,
                 ..
             } => write_atomic(path, contents, *mode),
+            Step::VerifyStarted {
+                state,
+                logs,
+                classify,
+            } => verify_started(state, logs, *classify),
             Step::AppendFile { path, contents } => append(path, contents),
             Step::RemoveDir { path } => match std::fs::remove_dir_all(path) {
                 Ok(()) => Ok(()),
@@ -227,6 +246,35 @@ fn make_dir(path: &Path, mode: u32, exclusive: bool) -> Result<()> {
             Error::io(format!("could not create {}", path.display()), e)
         }
     })
+}
+
+/// How long a container must survive its start to count as started.
+const START_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
+
+fn verify_started(state: &Cmd, logs: &Cmd, classify: Classify) -> Result<()> {
+    let deadline = std::time::Instant::now() + START_GRACE;
+    loop {
+        let out = state.run().map_err(classify)?;
+        let mut fields = out.stdout.split_whitespace();
+        let status = fields.next().unwrap_or("");
+        let code = fields.next().unwrap_or("0");
+        if matches!(status, "exited" | "dead") && code != "0" {
+            let output = logs
+                .run()
+                .map(|o| format!("{}{}", o.stdout, o.stderr))
+                .unwrap_or_default();
+            let tail: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+            let tail = tail[tail.len().saturating_sub(5)..].join("\n  ");
+            return Err(Error::failed(format!(
+                "the container exited right after starting (exit code {code}); its last output:\n  {tail}"
+            ))
+            .with_fix("the image needs bash and the agent CLI in PATH: check it with `docker run --rm --entrypoint bash IMAGE -c 'command -v claude'`"));
+        }
+        if std::time::Instant::now() >= deadline {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
 
 fn append(path: &Path, contents: &[u8]) -> Result<()> {

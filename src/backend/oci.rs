@@ -6,7 +6,7 @@ use std::path::Path;
 use crate::agent;
 use crate::error::Error;
 use crate::exec::{Cmd, Failure};
-use crate::plan::Classify;
+use crate::plan::{Classify, Step};
 use crate::session::{BackendKind, PullPolicy, SessionSpec, looks_secret};
 use crate::store::{CONTAINER_SESSION_DIR, Home};
 
@@ -142,6 +142,21 @@ impl Engine {
             "{{.State.Status}}",
             container,
         ])
+    }
+
+    /// Fails the plan if the container dies right after `start`.
+    pub fn verify_started(&self, container: &str) -> Step {
+        Step::VerifyStarted {
+            state: self.cmd().args([
+                "container",
+                "inspect",
+                "--format",
+                "{{.State.Status}} {{.State.ExitCode}}",
+                container,
+            ]),
+            logs: self.logs(container, false, Some(20)),
+            classify: self.classifier(),
+        }
     }
 
     pub fn start(&self, container: &str) -> Cmd {

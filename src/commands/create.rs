@@ -227,14 +227,22 @@ pub fn create_plan(
     plan.push_undoable(
         Step::run_cmd(
             git::git(repo)
-                .args(["worktree", "add", "-b", &spec.branch, &wt, &spec.base])
+                .args([
+                    "worktree",
+                    "add",
+                    "--lock",
+                    "-b",
+                    &spec.branch,
+                    &wt,
+                    &spec.base,
+                ])
                 .live(),
             git::classify,
         ),
         vec![
             // Tolerated: the steps after it clean up whatever it could not.
             Step::Run {
-                cmd: git::git(repo).args(["worktree", "remove", "--force", &wt]),
+                cmd: git::git(repo).args(["worktree", "remove", "--force", "--force", &wt]),
                 classify: git::classify,
                 tolerate: Some(|_| true),
             },
@@ -261,6 +269,7 @@ pub fn create_plan(
         secret: !spec.env.is_empty(),
     });
     plan.push(Step::run_cmd(engine.start(&container), classify));
+    plan.push(engine.verify_started(&container));
     plan
 }
 

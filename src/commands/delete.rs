@@ -83,11 +83,15 @@ pub fn delete_plan(
     let repo = &spec.repo_root;
     let wt = spec.worktree.to_string_lossy().to_string();
     let repo_exists = repo.exists();
-    if repo_exists && spec.worktree.exists() {
-        plan.push(Step::run_cmd(
-            git::git(repo).args(["worktree", "remove", "--force", &wt]),
-            git::classify,
-        ));
+    if repo_exists {
+        // Twice forced: the worktree is locked (so git in the container cannot
+        // prune it), and this also drops the registration of a worktree
+        // directory that was deleted by hand.
+        plan.push(Step::Run {
+            cmd: git::git(repo).args(["worktree", "remove", "--force", "--force", &wt]),
+            classify: git::classify,
+            tolerate: Some(|f| f.stderr.contains("is not a working tree")),
+        });
     }
     plan.push(Step::RemoveDir {
         path: spec.worktree.clone(),

@@ -85,6 +85,7 @@ pub fn refresh_plan(
         vec![Step::run_cmd(engine.remove(&container), classify)],
     );
     plan.push(Step::run_cmd(engine.start(&container), classify));
+    plan.push(engine.verify_started(&container));
     if exists {
         plan.push(Step::run_cmd(engine.remove(&aside), classify));
     }

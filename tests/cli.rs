@@ -1,0 +1,341 @@
+//! The CLI without an engine: help, bad input, config, and dry-run against
+//! an unreachable engine. Every failure must exit non-zero, say how to fix
+//! it, and leave nothing behind.
+
+mod common;
+
+use common::Env;
+
+const COMMANDS: &[&str] = &[
+    "create",
+    "list",
+    "attach",
+    "logs",
+    "stop",
+    "start",
+    "refresh",
+    "delete",
+    "clean-cache",
+    "config",
+];
+
+/// Points docker at a socket that does not exist: the engine is "down".
+fn engine_down(env: &mut Env) {
+    env.extra_env.push((
+        "DOCKER_HOST".into(),
+        "unix:///nonexistent/docker.sock".into(),
+    ));
+}
+
+fn assert_nothing_created(env: &Env) {
+    let sessions = env.home().join("sessions");
+    let count = std::fs::read_dir(&sessions).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(
+        count,
+        0,
+        "a session directory was left in {}",
+        sessions.display()
+    );
+    let worktrees = env.home().join("worktrees");
+    assert_eq!(
+        std::fs::read_dir(&worktrees)
+            .map(|d| d.count())
+            .unwrap_or(0),
+        0
+    );
+    let branches = common::git(env.repo(), &["branch", "--format=%(refname:short)"]);
+    assert_eq!(branches.trim(), "main", "a branch was left behind");
+}
+
+#[test]
+fn every_command_has_help() {
+    let env = Env::new();
+    let top = env.run(&["--help"]).ok();
+    for c in COMMANDS {
+        assert!(top.stdout.contains(c), "top-level help lists {c}");
+        let help = env.run(&[c, "--help"]).ok();
+        assert!(help.stdout.contains("Usage: clauderon"), "{c} --help");
+    }
+    let create = env.run(&["create", "--help"]).ok().stdout;
+    for flag in [
+        "--repo",
+        "--prompt",
+        "--name",
+        "--backend",
+        "--agent",
+        "--image",
+        "--pull-policy",
+        "--cpu-limit",
+        "--memory-limit",
+        "--base",
+        "--env",
+        "--dry-run",
+    ] {
+        assert!(create.contains(flag), "create --help shows {flag}");
+    }
+}
+
+#[test]
+fn wrong_flag_is_a_usage_error() {
+    let env = Env::new();
+    let r = env.run(&["create", "--promt", "x"]).fails();
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--promt"), "{}", r.stderr);
+    let r = env
+        .run(&["create", "--prompt", "x", "--pull-policy", "sometimes"])
+        .fails();
+    assert!(r.stderr.contains("always"), "{}", r.stderr);
+}
+
+#[test]
+fn bad_input_is_refused_before_anything_is_created() {
+    let mut env = Env::new();
+    engine_down(&mut env);
+    let repo = env.repo().to_string_lossy().to_string();
+    let cases: &[(&[&str], &str)] = &[
+        (&["--name", "Bad Name"], "invalid session name"),
+        (&["--name=-x"], "invalid session name"),
+        (&["--name", "a..b"], "invalid session name"),
+        (&["--name", "ünï"], "invalid session name"),
+        (&["--cpu-limit", "lots"], "--cpu-limit"),
+        (&["--memory-limit", "1k"], "--memory-limit"),
+        (&["--env", "NOEQUALS"], "KEY=VALUE"),
+        (&["--base", "no-such-ref"], "--base"),
+        (&["--image", "two words"], "invalid image"),
+    ];
+    for (extra, expected) in cases {
+        let mut args = vec!["create", "--repo", &repo, "--prompt", "do it"];
+        args.extend_from_slice(extra);
+        let r = env.run(&args).fails();
+        assert!(r.stderr.contains(expected), "{extra:?}: {}", r.stderr);
+        assert!(r.stderr.starts_with("clauderon: error:"), "{}", r.stderr);
+    }
+    let r = env
+        .run(&["create", "--repo", &repo, "--prompt", "  "])
+        .fails();
+    assert!(r.stderr.contains("prompt is empty"));
+    assert_nothing_created(&env);
+}
+
+#[test]
+fn repo_that_is_not_git_is_refused() {
+    let env = Env::new();
+    let plain = tempfile::tempdir().unwrap();
+    let r = env
+        .run(&[
+            "create",
+            "--repo",
+            plain.path().to_str().unwrap(),
+            "--prompt",
+            "x",
+        ])
+        .fails();
+    assert!(
+        r.stderr.contains("not inside a git repository"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("fix:"), "{}", r.stderr);
+    let r = env
+        .run(&["create", "--repo", "/nonexistent/dir", "--prompt", "x"])
+        .fails();
+    assert!(r.stderr.contains("no such directory"), "{}", r.stderr);
+}
+
+#[test]
+fn repo_config_that_runs_programs_is_refused() {
+    let mut env = Env::new();
+    engine_down(&mut env);
+    common::git(
+        env.repo(),
+        &["config", "filter.evil.smudge", "touch /tmp/pwned"],
+    );
+    let repo = env.repo().to_string_lossy().to_string();
+    let r = env
+        .run(&["create", "--repo", &repo, "--prompt", "x", "--dry-run"])
+        .fails();
+    assert!(r.stderr.contains("filter.evil.smudge"), "{}", r.stderr);
+    assert!(r.stderr.contains("--unset-all"), "{}", r.stderr);
+    assert_nothing_created(&env);
+}
+
+#[test]
+fn engine_down_is_a_clear_error_and_dry_run_still_works() {
+    let mut env = Env::new();
+    engine_down(&mut env);
+    let repo = env.repo().join("sub").to_string_lossy().to_string();
+    let r = env
+        .run(&["create", "--repo", &repo, "--prompt", "x", "--name", "down"])
+        .fails();
+    assert!(r.stderr.contains("not running"), "{}", r.stderr);
+    assert!(r.stderr.contains("docker info"), "{}", r.stderr);
+    assert_nothing_created(&env);
+
+    let r = env
+        .run(&[
+            "create",
+            "--repo",
+            &repo,
+            "--prompt",
+            "x",
+            "--name",
+            "down",
+            "--dry-run",
+        ])
+        .ok();
+    assert!(
+        r.stdout.contains("# docker is not reachable"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("docker create"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("--workdir /workspace/sub"),
+        "{}",
+        r.stdout
+    );
+    assert_nothing_created(&env);
+
+    let r = env.run(&["list"]).ok();
+    assert!(r.stdout.contains("No sessions"), "{}", r.stdout);
+}
+
+#[test]
+fn unknown_sessions_are_reported() {
+    let env = Env::new();
+    for cmd in [
+        &["attach", "nope"][..],
+        &["logs", "nope"],
+        &["stop", "nope"],
+        &["start", "nope"],
+        &["refresh", "nope"],
+        &["delete", "--force", "nope"],
+    ] {
+        let r = env.run(cmd).fails();
+        assert!(
+            r.stderr.contains("no session named 'nope'"),
+            "{cmd:?}: {}",
+            r.stderr
+        );
+        assert!(r.stderr.contains("clauderon list"), "{}", r.stderr);
+    }
+}
+
+#[test]
+fn config_errors_name_the_key_and_file() {
+    let env = Env::new();
+    let cfg = env.home().join("config.toml");
+    std::fs::write(&cfg, "[docker]\ndefault_imag = \"x\"\n").unwrap();
+    let r = env.run(&["list"]).fails();
+    assert!(
+        r.stderr.contains("default_imag") && r.stderr.contains("config.toml"),
+        "{}",
+        r.stderr
+    );
+    std::fs::write(&cfg, "[docker.limits]\ncpu = \"many\"\n").unwrap();
+    let r = env.run(&["config", "show"]).fails();
+    assert!(
+        r.stderr.contains("docker.limits.cpu") && r.stderr.contains("config.toml"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn config_show_reports_sources_and_flags_override_config() {
+    let mut env = Env::new();
+    engine_down(&mut env);
+    let r = env.run(&["config", "show"]).ok();
+    assert!(
+        r.stdout.contains("clauderon-agent:latest") && r.stdout.contains("built-in default"),
+        "{}",
+        r.stdout
+    );
+    std::fs::write(
+        env.home().join("config.toml"),
+        "[docker]\ndefault_image = \"example/agent:2\"\npull_policy = \"always\"\n[docker.limits]\ncpu = \"2\"\nmemory = \"4g\"\n",
+    )
+    .unwrap();
+    let r = env.run(&["config", "show"]).ok();
+    assert!(
+        r.stdout.contains("\"example/agent:2\"") && r.stdout.contains("config.toml"),
+        "{}",
+        r.stdout
+    );
+    let repo = env.repo().to_string_lossy().to_string();
+    let r = env
+        .run(&["create", "--repo", &repo, "--prompt", "x", "--dry-run"])
+        .ok();
+    assert!(
+        r.stdout.contains("example/agent:2 /etc/clauderon"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("--pull always")
+            && r.stdout.contains("--cpus 2")
+            && r.stdout.contains("--memory 4g"),
+        "{}",
+        r.stdout
+    );
+    let r = env
+        .run(&[
+            "create",
+            "--repo",
+            &repo,
+            "--prompt",
+            "x",
+            "--dry-run",
+            "--image",
+            "other:1",
+            "--pull-policy",
+            "never",
+            "--cpu-limit",
+            "500m",
+            "--memory-limit",
+            "2Gi",
+        ])
+        .ok();
+    assert!(r.stdout.contains("other:1 /etc/clauderon"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("--pull never")
+            && r.stdout.contains("--cpus 0.5")
+            && r.stdout.contains("--memory 2g"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn dry_run_hides_secrets_and_derives_a_name() {
+    let mut env = Env::new();
+    engine_down(&mut env);
+    let repo = env.repo().to_string_lossy().to_string();
+    let r = env
+        .run(&[
+            "create",
+            "--repo",
+            &repo,
+            "--prompt",
+            "Fix the flaky test!",
+            "--env",
+            "ANTHROPIC_API_KEY=sk-ant-api03-verysecretvalue",
+            "--dry-run",
+        ])
+        .ok();
+    assert!(
+        !r.stdout.contains("verysecretvalue") && !r.stderr.contains("verysecretvalue"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("--name clauderon-fix-the-flaky-test-"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stderr.contains("warning: --env ANTHROPIC_API_KEY"),
+        "{}",
+        r.stderr
+    );
+}

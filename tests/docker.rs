@@ -1,0 +1,630 @@
+//! Integration tests against a REAL Docker engine, with locally built test
+//! images (scripts/build-test-images.sh) whose `claude`/`codex` is a stub
+//! that records its argv and environment in the worktree.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::{BASE_IMAGE, Env, NOBASH_IMAGE, docker, docker_ok, docker_ready, git, unique};
+use serde_json::Value;
+
+fn inspect(container: &str) -> Value {
+    let out = docker_ok(&["container", "inspect", container]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v[0].clone()
+}
+
+fn env_map(inspected: &Value) -> HashMap<String, String> {
+    inspected["Config"]["Env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| {
+            e.as_str()?
+                .split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+        })
+        .collect()
+}
+
+fn list_json(env: &Env) -> Vec<Value> {
+    let r = env.run(&["list", "--json"]).ok();
+    serde_json::from_str(&r.stdout).unwrap()
+}
+
+fn state_of(env: &Env, name: &str) -> String {
+    list_json(env)
+        .into_iter()
+        .find(|row| row["name"] == name)
+        .map(|row| row["state"].as_str().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{name} is not listed"))
+}
+
+fn container_exists(name: &str) -> bool {
+    docker(&["container", "inspect", &format!("clauderon-{name}")])
+        .status
+        .success()
+}
+
+fn assert_no_trace(env: &Env, name: &str) {
+    assert!(!container_exists(name), "container of {name} left behind");
+    assert!(
+        !env.home().join("sessions").join(name).exists(),
+        "session dir of {name} left behind"
+    );
+    assert!(
+        !env.worktree(name).exists(),
+        "worktree of {name} left behind"
+    );
+    let branches = git(env.repo(), &["branch", "--list", name]);
+    assert!(branches.trim().is_empty(), "branch {name} left behind");
+    let worktrees = git(env.repo(), &["worktree", "list"]);
+    assert!(
+        !worktrees.contains(name),
+        "worktree registration of {name} left behind: {worktrees}"
+    );
+}
+
+#[test]
+fn full_lifecycle_create_list_logs_stop_start_refresh_delete() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("life");
+    let sub = env.repo().join("sub").to_string_lossy().to_string();
+    let r = env
+        .run(&[
+            "create",
+            "--name",
+            &name,
+            "--repo",
+            &sub,
+            "--prompt",
+            "Fix the bug",
+            "--image",
+            BASE_IMAGE,
+            "--pull-policy",
+            "never",
+            "--cpu-limit",
+            "500m",
+            "--memory-limit",
+            "256Mi",
+            "--env",
+            "FOO=bar baz",
+        ])
+        .ok();
+    assert!(
+        r.stdout.contains(&name) && r.stdout.contains("clauderon attach"),
+        "{}",
+        r.stdout
+    );
+    env.wait_for_runs(&name, 1);
+
+    // What the container looks like to the engine.
+    let c = inspect(&format!("clauderon-{name}"));
+    let e = env_map(&c);
+    let uid = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-u")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let gid = String::from_utf8(
+        std::process::Command::new("id")
+            .arg("-g")
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        c["Config"]["User"],
+        format!("{}:{}", uid.trim(), gid.trim())
+    );
+    assert_eq!(e["HOME"], "/workspace");
+    assert_eq!(e["TERM"], "xterm-256color");
+    assert_eq!(e["CARGO_HOME"], "/workspace/.cargo");
+    assert_eq!(e["SCCACHE_DIR"], "/workspace/.cache/sccache");
+    assert_eq!(e["GIT_AUTHOR_NAME"], "Test User");
+    assert_eq!(e["GIT_COMMITTER_EMAIL"], "test@example.com");
+    assert_eq!(e["FOO"], "bar baz");
+    assert_eq!(e["CLAUDERON_SESSION_ID"].len(), 36);
+    assert!(
+        !e.contains_key("RUSTC_WRAPPER"),
+        "the test image has no sccache"
+    );
+    assert!(!e.contains_key("CODEX_HOME"));
+    assert_eq!(c["Config"]["WorkingDir"], "/workspace/sub");
+    assert_eq!(c["HostConfig"]["NanoCpus"], 500_000_000u64);
+    assert_eq!(c["HostConfig"]["Memory"], 256u64 * 1024 * 1024);
+    assert!(
+        c["HostConfig"]["ExtraHosts"]
+            .to_string()
+            .contains("host.docker.internal:host-gateway")
+    );
+    let labels = &c["Config"]["Labels"];
+    assert_eq!(labels["clauderon.session"], name.as_str());
+    assert_eq!(labels["clauderon.backend"], "docker");
+    assert_eq!(labels["clauderon.agent"], "claude");
+    assert_eq!(
+        labels["clauderon.repo"],
+        env.repo().to_string_lossy().as_ref()
+    );
+    let mounts = c["Mounts"].as_array().unwrap();
+    let dest = |d: &str| {
+        mounts
+            .iter()
+            .find(|m| m["Destination"] == d)
+            .unwrap_or_else(|| panic!("no mount at {d}"))
+            .clone()
+    };
+    assert_eq!(
+        dest("/workspace")["Source"],
+        env.worktree(&name).to_string_lossy().as_ref()
+    );
+    assert_eq!(dest("/workspace")["RW"], true);
+    let git_dir = env.repo().join(".git").to_string_lossy().to_string();
+    assert_eq!(dest(&git_dir)["Source"], git_dir.as_str());
+    assert_eq!(
+        dest("/workspace/.cargo/registry")["Name"],
+        "clauderon-cargo-registry"
+    );
+    assert_eq!(dest("/workspace/.cargo/git")["Name"], "clauderon-cargo-git");
+    assert_eq!(
+        dest("/workspace/.cache/sccache")["Name"],
+        "clauderon-sccache"
+    );
+    assert_eq!(dest("/etc/clauderon/session")["RW"], false);
+
+    // What the agent got.
+    assert_eq!(
+        env.stub_argv(&name),
+        ["--dangerously-skip-permissions", "--", "Fix the bug"]
+    );
+    assert_eq!(
+        String::from_utf8(env.stub_file(&name, "cwd"))
+            .unwrap()
+            .trim(),
+        "/workspace/sub"
+    );
+    let claude_json: Value =
+        serde_json::from_slice(&std::fs::read(env.worktree(&name).join(".claude.json")).unwrap())
+            .unwrap();
+    assert_eq!(claude_json["hasCompletedOnboarding"], true);
+    assert_eq!(claude_json["bypassPermissionsModeAccepted"], true);
+    assert_eq!(
+        claude_json["projects"]["/workspace"]["hasTrustDialogAccepted"],
+        true
+    );
+
+    // Nothing clauderon or the agent wrote shows up in git status.
+    let status = git(
+        &env.worktree(&name),
+        &["status", "--porcelain", "--untracked-files=all"],
+    );
+    assert!(status.trim().is_empty(), "worktree is dirty: {status}");
+
+    assert_eq!(state_of(&env, &name), "running");
+    let table = env.run(&["list"]).ok().stdout;
+    assert!(
+        table.contains("NAME") && table.contains(&name) && table.contains("running"),
+        "{table}"
+    );
+
+    let logs = env.run(&["logs", &name, "--tail", "50"]).ok();
+    assert!(
+        logs.stdout.contains("stub agent running"),
+        "{}",
+        logs.stdout
+    );
+
+    env.run(&["stop", &name]).ok();
+    assert_eq!(state_of(&env, &name), "exited");
+    env.run(&["start", &name]).ok();
+    env.wait_for_runs(&name, 2);
+    assert_eq!(state_of(&env, &name), "running");
+
+    let before = c["Id"].as_str().unwrap().to_string();
+    env.run(&["refresh", &name, "--no-pull"]).ok();
+    env.wait_for_runs(&name, 3);
+    let after = inspect(&format!("clauderon-{name}"));
+    assert_ne!(
+        after["Id"].as_str().unwrap(),
+        before,
+        "refresh recreates the container"
+    );
+    assert_eq!(env_map(&after), e, "same environment after refresh");
+    assert_eq!(after["HostConfig"]["NanoCpus"], c["HostConfig"]["NanoCpus"]);
+    assert_eq!(after["HostConfig"]["Memory"], c["HostConfig"]["Memory"]);
+    assert_eq!(after["Config"]["Image"], BASE_IMAGE);
+    assert!(!container_exists(&format!("{name}-refresh-old")));
+    assert_eq!(state_of(&env, &name), "running");
+
+    // delete keeps the branch by default.
+    env.run(&["delete", "--force", &name]).ok();
+    assert!(!container_exists(&name));
+    assert!(!env.worktree(&name).exists());
+    assert!(
+        !git(env.repo(), &["branch", "--list", &name])
+            .trim()
+            .is_empty(),
+        "branch kept"
+    );
+    assert!(list_json(&env).is_empty());
+}
+
+#[test]
+fn git_works_inside_the_container_and_commits_reach_the_host() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("git");
+    env.create(&name, "commit something", &[]).ok();
+    env.wait_for_runs(&name, 1);
+    let container = format!("clauderon-{name}");
+    let out = docker_ok(&[
+        "exec",
+        &container,
+        "bash",
+        "-c",
+        "git status --short && echo new > new.txt && git add new.txt && git commit -q -m 'from the agent' && git gc -q --prune=now && git worktree prune && git log --format=%an:%s -1",
+    ]);
+    assert!(out.ends_with("Test User:from the agent"), "{out}");
+    let log = git(env.repo(), &["log", "--format=%s", "-1", &name]);
+    assert_eq!(log.trim(), "from the agent");
+    // git gc / worktree prune in the container did not unregister the worktree.
+    let worktrees = git(env.repo(), &["worktree", "list", "--porcelain"]);
+    assert!(
+        worktrees.contains(&env.worktree(&name).to_string_lossy().to_string()),
+        "{worktrees}"
+    );
+    env.run(&["delete", "--force", "--delete-branch", &name])
+        .ok();
+    assert_no_trace(&env, &name);
+}
+
+#[test]
+fn hostile_prompts_reach_the_agent_byte_for_byte() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let prompts = [
+        "-rf --help leading dash",
+        "quotes \" ' `backticks` $(touch /tmp/pwned) ${HOME} \\ end",
+        "multi\nline\n\n  indented\ttab\n",
+        "unicode: ünïcödé 日本語 🚀 \u{200b}",
+        "CLAUDERON_EOF\n'; exit 1; '",
+    ];
+    for (i, prompt) in prompts.iter().enumerate() {
+        let name = unique(&format!("p{i}"));
+        env.create(&name, prompt, &[]).ok();
+        env.wait_for_runs(&name, 1);
+        assert_eq!(
+            env.stub_argv(&name),
+            ["--dangerously-skip-permissions", "--", prompt],
+            "prompt {i}"
+        );
+        env.run(&["delete", "--force", "--delete-branch", &name])
+            .ok();
+    }
+    assert!(!std::path::Path::new("/tmp/pwned").exists());
+}
+
+#[test]
+fn codex_sessions_get_codex_home_and_its_flags() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("codex");
+    env.create(&name, "use codex", &["--agent", "codex"]).ok();
+    env.wait_for_runs(&name, 1);
+    assert_eq!(
+        String::from_utf8(env.stub_file(&name, "name"))
+            .unwrap()
+            .trim(),
+        "codex"
+    );
+    assert_eq!(
+        env.stub_argv(&name),
+        [
+            "--dangerously-bypass-approvals-and-sandbox",
+            "--",
+            "use codex"
+        ]
+    );
+    assert!(
+        env.stub_env(&name)
+            .contains(&"CODEX_HOME=/workspace/.codex".to_string())
+    );
+}
+
+#[test]
+fn restarted_agent_resumes_its_conversation() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("resume");
+    env.create(&name, "first", &[]).ok();
+    env.wait_for_runs(&name, 1);
+    // What Claude Code leaves on disk after a conversation.
+    let transcripts = env.worktree(&name).join(".claude/projects/-workspace");
+    std::fs::create_dir_all(&transcripts).unwrap();
+    std::fs::write(transcripts.join("abc.jsonl"), "{}\n").unwrap();
+    env.run(&["stop", &name]).ok();
+    env.run(&["start", &name]).ok();
+    env.wait_for_runs(&name, 2);
+    assert_eq!(
+        env.stub_argv(&name),
+        ["--dangerously-skip-permissions", "--continue"]
+    );
+}
+
+#[test]
+fn failed_container_start_rolls_everything_back() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("rollback");
+    let repo = env.repo().to_string_lossy().to_string();
+    let r = env
+        .run(&[
+            "create",
+            "--name",
+            &name,
+            "--repo",
+            &repo,
+            "--prompt",
+            "x",
+            "--image",
+            NOBASH_IMAGE,
+            "--pull-policy",
+            "never",
+        ])
+        .fails();
+    assert!(
+        r.stderr
+            .contains(&format!("could not create session '{name}'")),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
+    assert_no_trace(&env, &name);
+    // The name is free again.
+    env.create(&name, "x", &[]).ok();
+}
+
+#[test]
+fn missing_image_with_never_pull_policy_is_refused_up_front() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("noimg");
+    let repo = env.repo().to_string_lossy().to_string();
+    let r = env
+        .run(&[
+            "create",
+            "--name",
+            &name,
+            "--repo",
+            &repo,
+            "--prompt",
+            "x",
+            "--image",
+            "clauderon-no-such-image:0",
+            "--pull-policy",
+            "never",
+        ])
+        .fails();
+    assert!(r.stderr.contains("not present locally"), "{}", r.stderr);
+    assert!(r.stderr.contains("fix:"), "{}", r.stderr);
+    assert_no_trace(&env, &name);
+    // With pulling allowed, the pull fails (no registry here) and is rolled back.
+    let r = env
+        .run(&[
+            "create",
+            "--name",
+            &name,
+            "--repo",
+            &repo,
+            "--prompt",
+            "x",
+            "--image",
+            "clauderon-no-such-image:0",
+        ])
+        .fails();
+    assert!(r.stderr.contains("image not available"), "{}", r.stderr);
+    assert_no_trace(&env, &name);
+}
+
+#[test]
+fn names_already_taken_are_refused() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("taken");
+    env.create(&name, "x", &[]).ok();
+    let r = env.create(&name, "x", &[]).fails();
+    assert!(r.stderr.contains("already exists"), "{}", r.stderr);
+    // A branch of that name.
+    let other = unique("branch");
+    git(env.repo(), &["branch", &other]);
+    let r = env.create(&other, "x", &[]).fails();
+    assert!(
+        r.stderr
+            .contains(&format!("branch '{other}' already exists")),
+        "{}",
+        r.stderr
+    );
+    // A container of that name that is not ours.
+    let foreign = unique("foreign");
+    docker_ok(&[
+        "create",
+        "--name",
+        &format!("clauderon-{foreign}"),
+        BASE_IMAGE,
+    ]);
+    let r = env.create(&foreign, "x", &[]).fails();
+    docker_ok(&["rm", "-f", &format!("clauderon-{foreign}")]);
+    assert!(r.stderr.contains("already exists"), "{}", r.stderr);
+    assert!(!env.worktree(&foreign).exists());
+}
+
+#[test]
+fn concurrent_creates_of_one_name_have_exactly_one_winner() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("race");
+    let repo = env.repo().to_string_lossy().to_string();
+    let args = [
+        "create",
+        "--name",
+        &name,
+        "--repo",
+        &repo,
+        "--prompt",
+        "race",
+        "--image",
+        BASE_IMAGE,
+        "--pull-policy",
+        "never",
+    ];
+    let children: Vec<_> = (0..3)
+        .map(|_| {
+            env.command(&args)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    let winners = outputs.iter().filter(|o| o.status.success()).count();
+    assert_eq!(
+        winners,
+        1,
+        "{:?}",
+        outputs
+            .iter()
+            .map(|o| String::from_utf8_lossy(&o.stderr).into_owned())
+            .collect::<Vec<_>>()
+    );
+    // The winner's session is intact.
+    env.wait_for_runs(&name, 1);
+    assert_eq!(state_of(&env, &name), "running");
+    assert!(env.worktree(&name).join("README").exists());
+}
+
+#[test]
+fn delete_cleans_up_what_was_removed_by_hand() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("byhand");
+    env.create(&name, "x", &[]).ok();
+    docker_ok(&["rm", "-f", &format!("clauderon-{name}")]);
+    assert_eq!(state_of(&env, &name), "missing");
+    std::fs::remove_dir_all(env.worktree(&name)).unwrap();
+    env.run(&["delete", "--force", "--delete-branch", &name])
+        .ok();
+    assert_no_trace(&env, &name);
+}
+
+#[test]
+fn delete_without_a_terminal_needs_force() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("confirm");
+    env.create(&name, "x", &[]).ok();
+    let r = env.run(&["delete", &name]).fails();
+    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    assert!(container_exists(&name));
+    let r = env.run(&["delete", "--dry-run", &name]).ok();
+    assert!(
+        r.stdout
+            .contains(&format!("docker rm --force clauderon-{name}")),
+        "{}",
+        r.stdout
+    );
+    assert!(container_exists(&name), "dry-run changed nothing");
+}
+
+#[test]
+fn dry_runs_print_exactly_and_change_nothing() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("dry");
+    let r = env.create(&name, "x", &["--dry-run"]).ok();
+    assert!(
+        r.stdout
+            .contains(&format!("docker create \\\n    --name clauderon-{name}")),
+        "{}",
+        r.stdout
+    );
+    assert!(!env.home().join("sessions").join(&name).exists());
+    assert!(!container_exists(&name));
+    env.create(&name, "x", &[]).ok();
+    for (cmd, expect) in [
+        ("stop", "docker stop"),
+        ("refresh", "docker rename"),
+        ("attach", "docker attach"),
+    ] {
+        let r = env.run(&[cmd, "--dry-run", &name]).ok();
+        assert!(r.stdout.contains(expect), "{cmd}: {}", r.stdout);
+    }
+    assert_eq!(state_of(&env, &name), "running");
+}
+
+#[test]
+fn clean_cache_shows_volumes_and_removes_them_with_force() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    docker_ok(&["volume", "create", "clauderon-sccache"]);
+    let r = env.run(&["clean-cache"]).ok();
+    assert!(
+        r.stdout.contains("clauderon-sccache") && r.stdout.contains("Nothing removed"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        docker(&["volume", "inspect", "clauderon-sccache"])
+            .status
+            .success()
+    );
+    let r = env.run(&["clean-cache", "--force", "--dry-run"]).ok();
+    assert!(r.stdout.contains("docker volume rm"), "{}", r.stdout);
+    // Other tests may be using the volumes right now: then removal must fail
+    // with the fix, not silently.
+    let r = env.run(&["clean-cache", "--force"]);
+    if r.code == 0 {
+        assert!(r.stdout.contains("Removed"), "{}", r.stdout);
+    } else {
+        assert!(
+            r.stderr.contains("in use") && r.stderr.contains("fix:"),
+            "{}",
+            r.stderr
+        );
+    }
+}

@@ -1,0 +1,176 @@
+//! Snapshot tests of rendered plans: the full argv of every command and
+//! every file written, for a matrix of options. No engine needed.
+
+use std::path::PathBuf;
+
+use clauderon::backend::oci::DOCKER;
+use clauderon::commands::ContainerState;
+use clauderon::commands::create::create_plan;
+use clauderon::commands::delete::delete_plan;
+use clauderon::commands::refresh::refresh_plan;
+use clauderon::limits::{Cpu, Limits, Memory};
+use clauderon::session::{Agent, BackendKind, GitIdentity, PullPolicy, SessionSpec};
+use clauderon::store::Home;
+
+fn home() -> Home {
+    Home {
+        root: PathBuf::from("/home/dev/.clauderon"),
+    }
+}
+
+fn spec() -> SessionSpec {
+    SessionSpec {
+        name: "fix-bug-a1b2".into(),
+        id: "00000000-0000-4000-8000-000000000000".into(),
+        backend: BackendKind::Docker,
+        agent: Agent::Claude,
+        image: "clauderon-agent:latest".into(),
+        pull_policy: PullPolicy::IfNotPresent,
+        limits: Limits::default(),
+        env: vec![],
+        prompt: "Fix the bug".into(),
+        repo_root: "/home/dev/project".into(),
+        git_common_dir: "/home/dev/project/.git".into(),
+        subdir: String::new(),
+        base: "HEAD".into(),
+        branch: "fix-bug-a1b2".into(),
+        worktree: "/home/dev/.clauderon/worktrees/fix-bug-a1b2".into(),
+        uid: 1000,
+        gid: 1000,
+        git_identity: GitIdentity {
+            name: Some("Dev O'Neil".into()),
+            email: Some("dev@example.com".into()),
+        },
+        created_at: 1_700_000_000,
+    }
+}
+
+/// The `docker create` command of a rendered plan (it spans several lines).
+fn docker_create(plan: &str) -> String {
+    let start = plan
+        .find("docker create")
+        .expect("plan creates a container");
+    let mut out = String::new();
+    for line in plan[start..].lines() {
+        out.push_str(line);
+        out.push('\n');
+        if !line.ends_with('\\') {
+            break;
+        }
+    }
+    out
+}
+
+fn create(spec: &SessionSpec, exclude: bool) -> String {
+    let exclude = exclude.then(|| {
+        (
+            PathBuf::from("/home/dev/project/.git/info/exclude"),
+            clauderon::git::EXCLUDE_BLOCK.as_bytes().to_vec(),
+        )
+    });
+    create_plan(spec, &home(), &DOCKER, exclude).render()
+}
+
+#[test]
+fn create_default_claude() {
+    insta::assert_snapshot!(create(&spec(), true));
+}
+
+#[test]
+fn create_codex_with_limits_env_and_subdir() {
+    let mut s = spec();
+    s.agent = Agent::Codex;
+    s.limits = Limits {
+        cpu: Some(Cpu::parse("500m").unwrap()),
+        memory: Some(Memory::parse("2Gi").unwrap()),
+    };
+    s.env = vec![
+        ("RUST_LOG".into(), "debug".into()),
+        ("WITH SPACE".replace(' ', "_"), "a b 'c' $(d)".into()),
+    ];
+    s.subdir = "crates/core/".into();
+    s.pull_policy = PullPolicy::Always;
+    insta::assert_snapshot!(create(&s, false));
+}
+
+#[test]
+fn create_as_root_with_never_pull_policy() {
+    let mut s = spec();
+    s.uid = 0;
+    s.gid = 0;
+    s.pull_policy = PullPolicy::Never;
+    s.git_identity = GitIdentity::default();
+    let plan = create(&s, false);
+    assert!(plan.contains("--env 'IS_SANDBOX=1'"), "{plan}");
+    assert!(plan.contains("--user 0:0"));
+    assert!(plan.contains("--pull never"));
+    assert!(!plan.contains("GIT_AUTHOR_NAME"));
+}
+
+#[test]
+fn create_with_hostile_prompt_keeps_it_out_of_argv() {
+    let mut s = spec();
+    s.prompt = "-rf \"quotes\" 'single' $(rm -rf /) `id` \\ \n second line\n\u{1F600} ünïcödé\nCLAUDERON_EOF\n".into();
+    let plan = create(&s, false);
+    // The prompt is written to a file, shown pasteably, never in docker argv.
+    assert!(!docker_create(&plan).contains("rm -rf /"));
+    insta::assert_snapshot!(plan);
+}
+
+#[test]
+fn secrets_never_appear_in_dry_run() {
+    let mut s = spec();
+    s.env = vec![
+        (
+            "ANTHROPIC_API_KEY".into(),
+            "sk-ant-api03-SUPERSECRETVALUE1234567890".into(),
+        ),
+        ("GH_TOKEN".into(), "ghp_topsecret".into()),
+    ];
+    let plan = create(&s, false);
+    assert!(!plan.contains("SUPERSECRET"), "{plan}");
+    assert!(!plan.contains("1234567890"), "{plan}");
+    assert!(!plan.contains("ghp_topsecret"), "{plan}");
+    assert!(plan.contains("ANTHROPIC_API_KEY=<redacted> GH_TOKEN=<redacted> docker create"));
+    assert!(plan.contains("--env ANTHROPIC_API_KEY \\"));
+}
+
+#[test]
+fn paths_with_commas_and_spaces_are_quoted() {
+    let mut s = spec();
+    s.repo_root = "/home/dev/my project, v2".into();
+    s.git_common_dir = "/home/dev/my project, v2/.git".into();
+    insta::assert_snapshot!(create(&s, false));
+}
+
+#[test]
+fn refresh_of_a_running_session() {
+    let plan = refresh_plan(
+        &spec(),
+        &home(),
+        &DOCKER,
+        &ContainerState::Present("running".into()),
+        true,
+    );
+    insta::assert_snapshot!(plan.render());
+}
+
+#[test]
+fn refresh_of_a_missing_container_without_pull() {
+    let plan = refresh_plan(&spec(), &home(), &DOCKER, &ContainerState::Missing, false);
+    insta::assert_snapshot!(plan.render());
+}
+
+#[test]
+fn delete_with_branch() {
+    // The repository path does not exist here, so the plan only removes
+    // what clauderon owns: that is the "repository is gone" case.
+    let plan = delete_plan(
+        &spec(),
+        &home(),
+        &DOCKER,
+        &ContainerState::Present("exited".into()),
+        true,
+    );
+    insta::assert_snapshot!(plan.render());
+}
