@@ -1,0 +1,306 @@
+#!/usr/bin/env bash
+# Build the container images used by the clauderon test suite, without any
+# container registry (nothing can be pulled on CI machines).
+#
+# Images (for the engine named by $ENGINE: docker (default) or podman):
+#   clauderon-test-base:1    Debian bookworm minbase rootfs (debootstrap) with
+#                            bash, curl, git, ca-certificates, the stub agent as
+#                            /usr/local/bin/claude and /usr/local/bin/codex, and
+#                            a world-writable /workspace.
+#   clauderon-test-nobash:1  Tiny image WITHOUT bash (busybox-static /bin/sh),
+#                            used to make `--entrypoint bash` container starts fail.
+#
+# Images are cached: an image that already exists in the engine is kept unless
+# --rebuild is given, or unless it was built from a different recipe (stub agent
+# script or this recipe changed; detected through an image label).
+# The debootstrap rootfs tarball is cached under
+# ${CLAUDERON_TEST_CACHE:-/var/cache/clauderon-test}, so building for podman
+# after docker (or after `--rebuild`) does not run debootstrap again.
+#
+# Usage: [ENGINE=docker|podman] scripts/build-test-images.sh [--rebuild] [--rebuild-rootfs]
+#   --rebuild          re-import the images even if they exist
+#   --rebuild-rootfs   also re-run debootstrap (implies --rebuild)
+# Env:
+#   ENGINE               container engine CLI (default docker)
+#   CLAUDERON_TEST_CACHE cache directory (default /var/cache/clauderon-test)
+#   DEBIAN_MIRROR        Debian mirror URL (default: taken from apt's sources)
+set -euo pipefail
+
+BASE_IMAGE="clauderon-test-base:1"
+NOBASH_IMAGE="clauderon-test-nobash:1"
+SUITE="bookworm"
+INCLUDE="bash,curl,git,ca-certificates"
+# Bump when the image recipe changes in a way that should invalidate cached images.
+RECIPE_VERSION="1"
+REV_LABEL="org.clauderon.test.rev"
+
+ENGINE="${ENGINE:-docker}"
+CACHE="${CLAUDERON_TEST_CACHE:-/var/cache/clauderon-test}"
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+STUB="$SCRIPT_DIR/stub-agent.sh"
+
+log() { printf '[build-test-images] %s\n' "$*" >&2; }
+die() { printf '[build-test-images] ERROR: %s\n' "$*" >&2; exit 1; }
+
+REBUILD=0
+REBUILD_ROOTFS=0
+for arg in "$@"; do
+  case "$arg" in
+    --rebuild) REBUILD=1 ;;
+    --rebuild-rootfs) REBUILD=1; REBUILD_ROOTFS=1 ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown argument: $arg (see --help)" ;;
+  esac
+done
+
+case "$ENGINE" in
+  docker|podman) ;;
+  *) log "warning: ENGINE=$ENGINE is neither docker nor podman; assuming a docker-compatible CLI" ;;
+esac
+command -v "$ENGINE" >/dev/null || die "container engine CLI '$ENGINE' not found"
+[ -f "$STUB" ] || die "stub agent script not found at $STUB"
+
+if [ "$(id -u)" -ne 0 ]; then
+  # debootstrap, and extracting a rootfs with its owners and device nodes, need root.
+  if [ "$ENGINE" = podman ]; then
+    die "run as root: images built via sudo would land in root's podman storage, not in your rootless one"
+  fi
+  command -v sudo >/dev/null || die "must run as root (debootstrap needs it) or have sudo"
+  log "not root, re-running with sudo"
+  exec sudo --preserve-env=ENGINE,CLAUDERON_TEST_CACHE,DEBIAN_MIRROR,http_proxy,https_proxy "$0" "$@"
+fi
+
+# ---------------------------------------------------------------------------
+# helpers
+
+TMPDIRS=()
+cleanup() {
+  local d
+  for d in "${TMPDIRS[@]+"${TMPDIRS[@]}"}"; do
+    [ -n "$d" ] && [ -e "$d" ] && rm -rf --one-file-system "$d"
+  done
+  return 0
+}
+trap cleanup EXIT
+
+mktmp() { # mktmp VAR: create a temp dir inside the cache dir, registered for cleanup
+  local d
+  d="$(mktemp -d "$CACHE/tmp.XXXXXXXX")"
+  TMPDIRS+=("$d")
+  printf -v "$1" '%s' "$d"
+}
+
+# Current revision of an image recipe: hash of the recipe version, the
+# parameters and the stub agent, so that editing the stub invalidates images.
+recipe_rev() { # recipe_rev NAME
+  { printf '%s\n' "$RECIPE_VERSION" "$1" "$SUITE" "$INCLUDE"; cat "$STUB"; } \
+    | sha256sum | cut -c1-16
+}
+
+image_exists() { "$ENGINE" image inspect "$1" >/dev/null 2>&1; }
+
+image_id() { "$ENGINE" image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
+
+image_rev() {
+  "$ENGINE" image inspect --format "{{ index .Config.Labels \"$REV_LABEL\" }}" "$1" 2>/dev/null || true
+}
+
+# needs_build NAME REV: 0 if the image must be (re)built
+needs_build() {
+  local name="$1" rev="$2" have
+  if [ "$REBUILD" = 1 ]; then
+    log "$name: rebuilding (--rebuild)"
+    return 0
+  fi
+  if ! image_exists "$name"; then
+    log "$name: not present in $ENGINE, building"
+    return 0
+  fi
+  have="$(image_rev "$name")"
+  if [ "$have" != "$rev" ]; then
+    log "$name: present in $ENGINE but built from another recipe (label ${have:-none}, want $rev), rebuilding"
+    return 0
+  fi
+  log "$name: already present in $ENGINE (rev $rev), skipping"
+  return 1
+}
+
+# import_dir DIR NAME REV [--change ...]...: import DIR's contents as image NAME
+import_dir() {
+  local dir="$1" name="$2" rev="$3"
+  shift 3
+  log "$name: importing into $ENGINE"
+  local id old
+  old="$(image_id "$name")"
+  id="$(tar --numeric-owner -C "$dir" -c . \
+    | "$ENGINE" import --change "LABEL $REV_LABEL=$rev" "$@" - "$name" | tail -n 1)" \
+    || die "$name: $ENGINE import failed"
+  image_exists "$name" || die "$name: imported, but '$ENGINE image inspect $name' fails"
+  # Drop the image this one replaces, unless something still uses it.
+  if [ -n "$old" ] && [ "$old" != "$(image_id "$name")" ]; then
+    "$ENGINE" rmi "$old" >/dev/null 2>&1 || true
+  fi
+  log "$name: done ($id)"
+}
+
+# Debian mirror for debootstrap: the first enabled `deb` source for $SUITE in
+# apt's configuration (one-line *.list or deb822 *.sources format).
+detect_mirror() {
+  if [ -n "${DEBIAN_MIRROR:-}" ]; then
+    printf '%s\n' "$DEBIAN_MIRROR"
+    return
+  fi
+  local f uri=""
+  for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+    [ -f "$f" ] || continue
+    uri="$(awk -v suite="$SUITE" '
+      $1 == "deb" {
+        i = 2
+        if ($i ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+        if ($(i + 1) == suite) { print $i; exit }
+      }' "$f")"
+    [ -n "$uri" ] && break
+  done
+  if [ -z "$uri" ]; then
+    for f in /etc/apt/sources.list.d/*.sources; do
+      [ -f "$f" ] || continue
+      uri="$(awk -v suite="$SUITE" '
+        function flush() {
+          if (!done && types ~ /(^| )deb( |$)/ && enabled != "no" && (" " suites " ") ~ (" " suite " ") && uris != "") {
+            split(uris, u, " "); print u[1]; done = 1
+          }
+          types = ""; suites = ""; uris = ""; enabled = ""
+        }
+        /^[ \t]*#/ { next }
+        /^[ \t]*$/ { flush(); next }
+        {
+          key = tolower($1); sub(/:$/, "", key)
+          val = $0; sub(/^[^:]*:[ \t]*/, "", val)
+          if (key == "types") types = val
+          else if (key == "suites") suites = val
+          else if (key == "uris") uris = val
+          else if (key == "enabled") enabled = tolower(val)
+        }
+        END { flush() }' "$f")"
+      [ -n "$uri" ] && break
+    done
+  fi
+  printf '%s\n' "${uri:-http://deb.debian.org/debian}"
+}
+
+# ---------------------------------------------------------------------------
+# rootfs tarball (cached, engine independent)
+
+ROOTFS_TAR="$CACHE/rootfs-$SUITE-minbase-$(printf '%s' "$INCLUDE" | sha256sum | cut -c1-12).tar"
+
+ensure_rootfs() {
+  if [ -s "$ROOTFS_TAR" ] && [ "$REBUILD_ROOTFS" = 0 ]; then
+    log "rootfs: using cached $ROOTFS_TAR"
+    return
+  fi
+  command -v debootstrap >/dev/null || die "debootstrap not installed (apt-get install debootstrap)"
+  local mirror dir start
+  mirror="$(detect_mirror)"
+  mktmp dir
+  log "rootfs: debootstrap --variant=minbase --include=$INCLUDE $SUITE from $mirror"
+  start=$SECONDS
+  if ! debootstrap --variant=minbase --include="$INCLUDE" \
+      "$SUITE" "$dir/root" "$mirror" >"$dir/debootstrap.log" 2>&1; then
+    tail -n 40 "$dir/debootstrap.log" >&2 || true
+    [ -f "$dir/root/debootstrap/debootstrap.log" ] && tail -n 40 "$dir/root/debootstrap/debootstrap.log" >&2
+    die "debootstrap failed (log above)"
+  fi
+  log "rootfs: debootstrap took $((SECONDS - start))s"
+  # Trim caches that are useless in the image.
+  bash -c '
+    set -e
+    root="$1"
+    rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/cache/apt/*.bin \
+           "$root"/var/lib/apt/lists/* "$root"/var/log/*.log "$root"/var/log/apt/* \
+           "$root"/debootstrap
+  ' _ "$dir/root"
+  log "rootfs: writing $ROOTFS_TAR"
+  tar --numeric-owner -C "$dir/root" -cf "$ROOTFS_TAR.partial" .
+  mv -f "$ROOTFS_TAR.partial" "$ROOTFS_TAR"
+  log "rootfs: cached ($(du -h "$ROOTFS_TAR" | cut -f1))"
+}
+
+# ---------------------------------------------------------------------------
+# images
+
+build_base() {
+  local rev dir
+  rev="$(recipe_rev "$BASE_IMAGE")"
+  needs_build "$BASE_IMAGE" "$rev" || return 0
+  ensure_rootfs
+  mktmp dir
+  log "$BASE_IMAGE: assembling rootfs"
+  tar --numeric-owner -C "$dir" -xf "$ROOTFS_TAR"
+  bash -c '
+    set -e
+    root="$1" stub="$2"
+    install -d -m 0755 "$root/usr/local/bin"
+    install -m 0755 -o 0 -g 0 "$stub" "$root/usr/local/bin/claude"
+    install -m 0755 -o 0 -g 0 "$stub" "$root/usr/local/bin/codex"
+    install -d -m 0777 -o 0 -g 0 "$root/workspace"
+    chmod 0777 "$root/workspace"
+    # Workspaces are bind-mounted from the host and owned by another uid.
+    printf "[safe]\n\tdirectory = *\n" > "$root/etc/gitconfig"
+    chmod 0644 "$root/etc/gitconfig"
+  ' _ "$dir" "$STUB"
+  import_dir "$dir" "$BASE_IMAGE" "$rev" --change 'CMD ["/bin/bash"]'
+}
+
+build_nobash() {
+  local rev dir
+  rev="$(recipe_rev "$NOBASH_IMAGE")"
+  needs_build "$NOBASH_IMAGE" "$rev" || return 0
+  if ! is_static /bin/busybox && command -v apt-get >/dev/null; then
+    log "$NOBASH_IMAGE: installing busybox-static with apt-get"
+    apt_install busybox-static \
+      || log "$NOBASH_IMAGE: could not install busybox-static, building a shell-less image instead"
+  fi
+  mktmp dir
+  mkdir -p "$dir/root/bin" "$dir/root/tmp"
+  chmod 1777 "$dir/root/tmp"
+  if is_static /bin/busybox; then
+    install -m 0755 /bin/busybox "$dir/root/bin/busybox"
+    ln -s busybox "$dir/root/bin/sh"
+    import_dir "$dir/root" "$NOBASH_IMAGE" "$rev" --change 'CMD ["/bin/sh"]'
+  else
+    printf 'clauderon test image without bash\n' > "$dir/root/README"
+    import_dir "$dir/root" "$NOBASH_IMAGE" "$rev" --change 'CMD ["/bin/sh"]'
+  fi
+  # Sanity check: there must be no bash in this image.
+  if "$ENGINE" run --rm --entrypoint bash "$NOBASH_IMAGE" -c true >/dev/null 2>&1; then
+    die "$NOBASH_IMAGE: 'bash' unexpectedly runs in this image"
+  fi
+}
+
+# is_static FILE: FILE is an executable that needs no shared libraries
+# (a dynamically linked busybox would need its libraries in the image).
+is_static() {
+  [ -x "$1" ] && ! ldd "$1" >/dev/null 2>&1
+}
+
+apt_install() {
+  local env=(env DEBIAN_FRONTEND=noninteractive)
+  "${env[@]}" apt-get install -y -q --no-install-recommends "$@" >&2 \
+    || { apt-get update -q >&2 && "${env[@]}" apt-get install -y -q --no-install-recommends "$@" >&2; }
+}
+
+# ---------------------------------------------------------------------------
+
+mkdir -p "$CACHE"
+# Serialize concurrent runs (e.g. parallel test processes) on the cache and engine.
+exec 9>>"$CACHE/.lock"
+if command -v flock >/dev/null; then
+  flock -n 9 || { log "waiting for another build-test-images.sh run to finish"; flock 9; }
+fi
+
+"$ENGINE" info >/dev/null 2>&1 || die "'$ENGINE info' fails: is the $ENGINE engine running?"
+log "engine: $ENGINE, cache: $CACHE"
+total=$SECONDS
+build_base
+build_nobash
+log "all images ready for $ENGINE in $((SECONDS - total))s"

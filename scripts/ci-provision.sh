@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# Idempotent set-up of a (fresh) Debian 12 machine for the clauderon test suite.
+#
+#  - installs the missing ones of: docker.io podman runc debootstrap uidmap
+#    busybox-static git curl ca-certificates
+#  - configures podman to use runc with low default ulimits
+#    (/etc/containers/containers.conf; crun and the default rlimits fail here)
+#  - starts dockerd in the background if `docker info` fails
+#  - makes sure git has a user.name/user.email (the tests create commits)
+#  - builds the test images for docker and podman (scripts/build-test-images.sh)
+#  - smoke-tests both engines
+#
+# Runs as root; uses sudo for privileged steps otherwise. Cheap when the machine
+# is already provisioned (it is meant to run before every test run).
+set -euo pipefail
+
+SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+PACKAGES=(docker.io podman runc debootstrap uidmap busybox-static git curl ca-certificates)
+CONTAINERS_CONF=/etc/containers/containers.conf
+DOCKERD_LOG="${DOCKERD_LOG:-/tmp/clauderon-dockerd.log}"
+TEST_IMAGE="clauderon-test-base:1"
+
+log() { printf '[ci-provision] %s\n' "$*" >&2; }
+die() { printf '[ci-provision] ERROR: %s\n' "$*" >&2; exit 1; }
+
+SUDO=()
+if [ "$(id -u)" -ne 0 ]; then
+  command -v sudo >/dev/null || die "not root and sudo is not available"
+  SUDO=(sudo)
+fi
+as_root() { "${SUDO[@]+"${SUDO[@]}"}" "$@"; }
+
+start=$SECONDS
+
+# --- packages ---------------------------------------------------------------
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f '${Status}' "$p" 2>/dev/null | grep -q '^install ok installed$'; then
+    missing+=("$p")
+  fi
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  log "packages: all present"
+fi
+
+# --- podman configuration ---------------------------------------------------
+# crun fails on this kernel's cgroups, and raising rlimits is not permitted,
+# so podman must use runc and request low ulimits.
+want_conf='# Written by clauderon scripts/ci-provision.sh
+[containers]
+default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]
+
+[engine]
+runtime = "runc"
+'
+conf_ok() {
+  [ -f "$CONTAINERS_CONF" ] || return 1
+  local c
+  c="$(sed -e 's/#.*//' -e 's/[[:space:]]//g' "$CONTAINERS_CONF")"
+  grep -qx 'runtime="runc"' <<<"$c" \
+    && grep -qx 'default_ulimits=\["nofile=1024:1024","nproc=4096:4096"\]' <<<"$c"
+}
+if conf_ok; then
+  log "podman: $CONTAINERS_CONF already configured"
+else
+  if [ -f "$CONTAINERS_CONF" ]; then
+    backup="$CONTAINERS_CONF.bak.$(date +%Y%m%d%H%M%S)"
+    log "podman: replacing $CONTAINERS_CONF (old one saved as $backup)"
+    as_root cp -p "$CONTAINERS_CONF" "$backup"
+  else
+    log "podman: writing $CONTAINERS_CONF"
+  fi
+  as_root mkdir -p "$(dirname "$CONTAINERS_CONF")"
+  printf '%s' "$want_conf" | as_root tee "$CONTAINERS_CONF" >/dev/null
+  conf_ok || die "podman: $CONTAINERS_CONF still not as expected"
+fi
+
+# --- docker engine ----------------------------------------------------------
+if docker info >/dev/null 2>&1; then
+  log "docker: engine running"
+else
+  if [ -d /run/systemd/system ] && command -v systemctl >/dev/null; then
+    log "docker: starting docker.service"
+    as_root systemctl start docker.service || log "docker: systemctl start failed, starting dockerd by hand"
+  fi
+  if ! docker info >/dev/null 2>&1 && ! pgrep -x dockerd >/dev/null; then
+    log "docker: starting dockerd in the background (log: $DOCKERD_LOG)"
+    # shellcheck disable=SC2016  # $1 expands in the inner shell
+    as_root bash -c 'setsid nohup dockerd >>"$1" 2>&1 </dev/null &' _ "$DOCKERD_LOG"
+  fi
+  for _ in $(seq 1 60); do
+    docker info >/dev/null 2>&1 && break
+    sleep 1
+  done
+  if ! docker info >/dev/null 2>&1; then
+    tail -n 30 "$DOCKERD_LOG" >&2 2>/dev/null || true
+    docker info >&2 || true
+    die "docker: 'docker info' still fails after 60 s"
+  fi
+  log "docker: engine up"
+fi
+
+# --- git identity (for the user running the tests) ----------------------------
+if [ -z "$(git config --global user.name || true)" ]; then
+  log "git: setting global user.name"
+  git config --global user.name "clauderon CI"
+fi
+if [ -z "$(git config --global user.email || true)" ]; then
+  log "git: setting global user.email"
+  git config --global user.email "ci@clauderon.invalid"
+fi
+
+# --- test images --------------------------------------------------------------
+for engine in docker podman; do
+  as_root env ENGINE="$engine" ${CLAUDERON_TEST_CACHE:+CLAUDERON_TEST_CACHE="$CLAUDERON_TEST_CACHE"} \
+    "$SCRIPT_DIR/build-test-images.sh"
+done
+
+# --- smoke tests ----------------------------------------------------------------
+for engine in docker podman; do
+  out="$(as_root "$engine" run --rm "$TEST_IMAGE" bash -c 'echo ok' 2>&1)" \
+    || die "$engine: '$engine run --rm $TEST_IMAGE bash -c \"echo ok\"' failed: $out"
+  [ "$out" = ok ] || die "$engine: unexpected output from test container: $out"
+  log "$engine: runs containers"
+done
+
+log "done in $((SECONDS - start))s"
