@@ -9,6 +9,13 @@
 #   id    - uid:gid
 #   name  - basename of $0 (claude / codex)
 #   runs  - one line "start" appended per invocation
+# Like Claude Code, it runs the hooks registered in the managed settings
+# (/etc/claude-code/managed-settings.json) with a realistic JSON payload on
+# stdin: SessionStart, then UserPromptSubmit when started with a prompt; then,
+# while sleeping, one event per line appended to $out/control:
+#   PreToolUse | PostToolUse | PermissionRequest | Stop | SessionEnd
+#   Notification permission_prompt|idle_prompt
+# Each hook run is logged to $out/hooks as "EVENT exit=N ms=N".
 # Then it behaves per $STUB_BEHAVIOR:
 #   unset | sleep  - print "stub agent running", wait until SIGTERM/SIGINT, exit 0
 #   exit:N         - exit with status N immediately
@@ -26,12 +33,64 @@ printf '%s:%s\n' "$(id -u)" "$(id -g)" > "$out/id"
 printf '%s\n' "${0##*/}" > "$out/name"
 echo start >> "$out/runs"
 
+settings=/etc/claude-code/managed-settings.json
+sid="stub-$$"
+
+# The command registered for an event (in clauderon's pretty-printed settings).
+hook_command() {
+  [ -r "$settings" ] || return 0
+  awk -v ev="\"$1\": [" 'index($0, ev) { found = 1 }
+    found && /"command":/ { sub(/^[^:]*: *"/, ""); sub(/",?$/, ""); print; exit }' "$settings"
+}
+
+payload() { # payload EVENT [ARG]
+  local common="\"session_id\":\"$sid\",\"transcript_path\":\"$HOME/.claude/projects/-workspace/$sid.jsonl\",\"cwd\":\"$PWD\",\"hook_event_name\":\"$1\""
+  case "$1" in
+  SessionStart) echo "{$common,\"source\":\"${2:-startup}\"}" ;;
+  UserPromptSubmit) echo "{$common,\"prompt\":\"(the prompt)\"}" ;;
+  PreToolUse | PermissionRequest) echo "{$common,\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"ls -la\",\"description\":\"List \\\"files\\\" here\"}}" ;;
+  PostToolUse) echo "{$common,\"tool_name\":\"Bash\",\"tool_input\":{\"command\":\"ls\"},\"tool_response\":{\"stdout\":\"a\\nb\",\"message\":\"nested, not top-level\"}}" ;;
+  Notification)
+    case "${2:-permission_prompt}" in
+    idle_prompt) echo "{$common,\"message\":\"Claude is waiting for your input\",\"notification_type\":\"idle_prompt\"}" ;;
+    *) echo "{$common,\"message\":\"Claude needs your permission to use Bash\",\"notification_type\":\"permission_prompt\"}" ;;
+    esac ;;
+  Stop) echo "{$common,\"stop_hook_active\":false}" ;;
+  SessionEnd) echo "{$common,\"reason\":\"${2:-other}\"}" ;;
+  *) echo "{$common}" ;;
+  esac
+}
+
+fire() { # fire EVENT [ARG]
+  local cmd start rc
+  cmd="$(hook_command "$1")"
+  [ -n "$cmd" ] || return 0
+  start=$(date +%s%N)
+  payload "$@" | bash -c "$cmd" >"$out/hook-stdout" 2>&1
+  rc=$?
+  echo "$1 exit=$rc ms=$((($(date +%s%N) - start) / 1000000))" >>"$out/hooks"
+}
+
+resume=0
+for a in "$@"; do [ "$a" = --continue ] && resume=1; done
+if [ "$resume" = 1 ]; then fire SessionStart resume; else fire SessionStart startup; fi
+if [ "$resume" = 0 ] && [ "${!#:-}" != "" ] && [ "$#" -gt 0 ]; then fire UserPromptSubmit; fi
+
 behavior="${STUB_BEHAVIOR:-sleep}"
 case "$behavior" in
   sleep)
     echo "stub agent running"
+    done_lines=0
     while :; do
-      sleep 1 &
+      if [ -f "$out/control" ]; then
+        total=$(wc -l <"$out/control")
+        while [ "$done_lines" -lt "$total" ]; do
+          done_lines=$((done_lines + 1))
+          read -r ev arg < <(sed -n "${done_lines}p" "$out/control")
+          fire "$ev" "${arg:-}"
+        done
+      fi
+      sleep 0.2 &
       wait $! 2>/dev/null
     done
     ;;

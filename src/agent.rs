@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::hooks;
 use crate::session::{Agent, SessionSpec};
 
 /// The bash script every session container runs (see templates/entrypoint.sh).
@@ -34,6 +35,25 @@ pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
         },
     ];
     if spec.agent == Agent::Claude {
+        files.push(SessionFile {
+            name: "send_status.sh",
+            contents: hooks::SEND_STATUS.as_bytes().to_vec(),
+            mode: 0o755,
+            secret: false,
+        });
+        files.push(SessionFile {
+            name: "managed-settings.json",
+            contents: hooks::MANAGED_SETTINGS.as_bytes().to_vec(),
+            mode: 0o644,
+            secret: false,
+        });
+        // A curl header file, so the token never appears in argv.
+        files.push(SessionFile {
+            name: "hook-auth",
+            contents: format!("Authorization: Bearer {}\n", spec.hook_token).into_bytes(),
+            mode: 0o600,
+            secret: true,
+        });
         files.push(SessionFile {
             name: "claude.json",
             contents: claude_state(spec),

@@ -87,11 +87,48 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Show one session in detail: container, agent status, last events
+    Status {
+        name: String,
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a session's agent events (from its Claude Code hooks)
+    Events {
+        name: String,
+        /// Keep printing new events
+        #[arg(short, long)]
+        follow: bool,
+        /// Print the raw JSON lines
+        #[arg(long)]
+        json: bool,
+    },
+    /// Run the daemon that receives the agents' hook events (in the foreground), or manage it
+    Daemon {
+        /// Port of the hook listener (default: [daemon] http_port, else 3030; 0 picks a free one)
+        #[arg(long, value_name = "PORT")]
+        http_port: Option<u16>,
+        #[command(subcommand)]
+        action: Option<DaemonAction>,
+    },
     /// Show the effective configuration
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonAction {
+    /// Start it in the background unless it is running
+    Start,
+    /// Stop the running daemon
+    Stop,
+    /// Stop it and start it again (it picks up your current environment)
+    Restart,
+    /// Say whether it runs, where it listens, and its pid
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -19,7 +19,18 @@ pub const DEFAULT_IMAGE: &str = "clauderon-agent:latest";
 struct FileConfig {
     #[serde(default)]
     docker: DockerSection,
+    #[serde(default)]
+    daemon: DaemonSection,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DaemonSection {
+    http_port: Option<u16>,
+}
+
+/// The hook listener's port when neither `--http-port` nor the config says.
+pub const DEFAULT_HTTP_PORT: u16 = 3030;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -65,6 +76,8 @@ pub struct Config {
     pub pull_policy: Sourced<PullPolicy>,
     pub cpu: Sourced<Option<Cpu>>,
     pub memory: Sourced<Option<Memory>>,
+    /// 0 lets the system pick a free port (used by tests).
+    pub http_port: Sourced<u16>,
 }
 
 impl Config {
@@ -81,7 +94,7 @@ impl Config {
             Some(t) => toml::from_str(t).map_err(|e| {
                 Error::input(format!("{}: {}", path.display(), e.message().trim())).with_fix(
                     format!(
-                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory)",
+                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port)",
                         path.display()
                     ),
                 )
@@ -137,12 +150,23 @@ impl Config {
                 source: Source::Default,
             },
         };
+        let http_port = match file.daemon.http_port {
+            Some(p) => Sourced {
+                value: p,
+                source: from_file(),
+            },
+            None => Sourced {
+                value: DEFAULT_HTTP_PORT,
+                source: Source::Default,
+            },
+        };
         Ok(Config {
             path,
             default_image,
             pull_policy,
             cpu,
             memory,
+            http_port,
         })
     }
 
@@ -190,6 +214,12 @@ impl Config {
                 .map(|m| format!("{:?}", m.docker()))
                 .unwrap_or_else(none),
             &self.memory.source,
+        ));
+        out.push_str("\n[daemon]\n");
+        out.push_str(&line(
+            "http_port",
+            self.http_port.value.to_string(),
+            &self.http_port.source,
         ));
         out
     }

@@ -41,6 +41,11 @@ fn run(cli: Cli) -> Result<i32> {
             dry_run,
         } => commands::delete::run(&ctx, &name, force, delete_branch, dry_run)?,
         Command::CleanCache { force, dry_run } => commands::clean_cache::run(&ctx, force, dry_run)?,
+        Command::Status { name, json } => commands::status::status(&ctx, &name, json)?,
+        Command::Events { name, follow, json } => {
+            commands::status::events(&ctx, &name, follow, json)?
+        }
+        Command::Daemon { http_port, action } => commands::status::daemon(&ctx, http_port, action)?,
         Command::Config {
             command: ConfigCommand::Show,
         } => print!("{}", ctx.config.show(&ctx.home.root)),

@@ -115,6 +115,9 @@ pub struct SessionSpec {
     pub git_identity: GitIdentity,
     /// Seconds since the Unix epoch.
     pub created_at: u64,
+    /// The secret the session's hooks present to the daemon.
+    #[serde(default)]
+    pub hook_token: String,
 }
 
 impl SessionSpec {
@@ -207,6 +210,14 @@ pub fn random_bytes(n: usize) -> Vec<u8> {
         .and_then(|mut f| f.read_exact(&mut buf))
         .expect("/dev/urandom is readable");
     buf
+}
+
+/// A random secret, hex encoded.
+pub fn new_token() -> String {
+    random_bytes(32)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// A random (version 4) UUID.

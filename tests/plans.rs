@@ -42,6 +42,7 @@ fn spec() -> SessionSpec {
             email: Some("dev@example.com".into()),
         },
         created_at: 1_700_000_000,
+        hook_token: "0123456789abcdef-test-token".into(),
     }
 }
 
@@ -68,7 +69,7 @@ fn create(spec: &SessionSpec, exclude: bool) -> String {
             clauderon::git::EXCLUDE_BLOCK.as_bytes().to_vec(),
         )
     });
-    create_plan(spec, &home(), &DOCKER, exclude).render()
+    create_plan(spec, &home(), &DOCKER, exclude, 3030).render()
 }
 
 #[test]
@@ -131,6 +132,7 @@ fn secrets_never_appear_in_dry_run() {
     assert!(!plan.contains("SUPERSECRET"), "{plan}");
     assert!(!plan.contains("1234567890"), "{plan}");
     assert!(!plan.contains("ghp_topsecret"), "{plan}");
+    assert!(!plan.contains("0123456789abcdef-test-token"), "{plan}");
     assert!(plan.contains("ANTHROPIC_API_KEY=<redacted> GH_TOKEN=<redacted> docker create"));
     assert!(plan.contains("--env ANTHROPIC_API_KEY \\"));
 }
@@ -151,13 +153,21 @@ fn refresh_of_a_running_session() {
         &DOCKER,
         &ContainerState::Present("running".into()),
         true,
+        3030,
     );
     insta::assert_snapshot!(plan.render());
 }
 
 #[test]
 fn refresh_of_a_missing_container_without_pull() {
-    let plan = refresh_plan(&spec(), &home(), &DOCKER, &ContainerState::Missing, false);
+    let plan = refresh_plan(
+        &spec(),
+        &home(),
+        &DOCKER,
+        &ContainerState::Missing,
+        false,
+        3030,
+    );
     insta::assert_snapshot!(plan.render());
 }
 

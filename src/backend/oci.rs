@@ -6,8 +6,9 @@ use std::path::Path;
 use crate::agent;
 use crate::error::Error;
 use crate::exec::{Cmd, Failure};
+use crate::hooks;
 use crate::plan::{Classify, Step};
-use crate::session::{BackendKind, PullPolicy, SessionSpec, looks_secret};
+use crate::session::{Agent, BackendKind, PullPolicy, SessionSpec, looks_secret};
 use crate::store::{CONTAINER_SESSION_DIR, Home};
 
 /// One engine: its binary and the ways it differs from the others.
@@ -204,7 +205,7 @@ impl Engine {
     }
 
     /// `docker create` for a session: the whole container, from the spec.
-    pub fn create(&self, spec: &SessionSpec, home: &Home) -> Cmd {
+    pub fn create(&self, spec: &SessionSpec, home: &Home, http_port: u16) -> Cmd {
         let mut cmd = self
             .cmd()
             .args(["create", "--name", &spec.container_name()])
@@ -222,7 +223,7 @@ impl Engine {
         }
         cmd = cmd.args(["--workdir", &spec.workdir()]);
         cmd = cmd.args(self.mount_args(spec, home));
-        cmd = self.add_env(cmd, spec);
+        cmd = self.add_env(cmd, spec, http_port);
         cmd.args(["--entrypoint", "bash", &spec.image])
             .arg(format!("{CONTAINER_SESSION_DIR}/entrypoint.sh"))
             .live()
@@ -260,6 +261,14 @@ impl Engine {
                 true,
             ),
         ];
+        if spec.agent == Agent::Claude {
+            // Hooks from managed settings: nothing written into the worktree,
+            // and the project's own .claude/settings.json keeps working.
+            let settings = home
+                .container_files_dir(&spec.name)
+                .join("managed-settings.json");
+            mounts.push(bind(&settings, hooks::MANAGED_SETTINGS_PATH, true));
+        }
         for (volume, target) in CACHE_VOLUMES {
             mounts.push(format!("type=volume,src={volume},dst={target}"));
         }
@@ -269,7 +278,7 @@ impl Engine {
             .collect()
     }
 
-    fn add_env(&self, mut cmd: Cmd, spec: &SessionSpec) -> Cmd {
+    fn add_env(&self, mut cmd: Cmd, spec: &SessionSpec, http_port: u16) -> Cmd {
         let mut env: Vec<(String, String)> = vec![
             ("HOME".into(), "/workspace".into()),
             ("TERM".into(), "xterm-256color".into()),
@@ -277,6 +286,9 @@ impl Engine {
             ("SCCACHE_DIR".into(), "/workspace/.cache/sccache".into()),
             ("CLAUDERON_SESSION_ID".into(), spec.id.clone()),
             ("CLAUDERON_SESSION".into(), spec.name.clone()),
+            // Where the hook script finds the daemon.
+            ("CLAUDERON_HOST".into(), self.host_alias.into()),
+            ("CLAUDERON_HTTP_PORT".into(), http_port.to_string()),
             // The worktree's registration lives in the shared .git but its path
             // is a host path: stop git in the container from pruning it.
             ("GIT_CONFIG_COUNT".into(), "2".into()),

@@ -6,6 +6,7 @@ use crate::agent;
 use crate::backend::oci::Engine;
 use crate::cli::CreateArgs;
 use crate::commands::{Ctx, probe_engine};
+use crate::daemon;
 use crate::error::{Error, Result};
 use crate::git;
 use crate::limits::{Cpu, Limits, Memory};
@@ -30,9 +31,10 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
             "clauderon: warning: --env {key} puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output"
         );
     }
+    let http_port = daemon_port(ctx, args.dry_run, &mut plan)?;
     let exclude = git::exclude_addition(&spec.git_common_dir);
     plan.steps
-        .extend(create_plan(&spec, &ctx.home, &engine, exclude).steps);
+        .extend(create_plan(&spec, &ctx.home, &engine, exclude, http_port).steps);
     if args.dry_run {
         print!(
             "# clauderon create {} (dry run: nothing was changed)\n{}",
@@ -143,9 +145,27 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
         gid,
         git_identity: git::identity(&repo.root),
         created_at: session::now(),
+        hook_token: session::new_token(),
         repo_root: repo.root,
         name,
     })
+}
+
+/// The port the session's hooks report to. The daemon is shared by all
+/// sessions and outlives them, so it is started here (not as a step that a
+/// rollback would undo); a dry run only says it would start it.
+pub fn daemon_port(ctx: &Ctx, dry_run: bool, plan: &mut Plan) -> Result<u16> {
+    if let Some(info) = daemon::running(&ctx.home) {
+        return Ok(info.port);
+    }
+    let port = ctx.config.http_port.value;
+    if dry_run {
+        plan.note(format!(
+            "the clauderon daemon is not running: create starts it first (clauderon daemon --http-port {port}, in the background)"
+        ));
+        return Ok(port);
+    }
+    Ok(daemon::ensure_running(&ctx.home, port)?.port)
 }
 
 /// Checks that need the engine: the container name is free, and the image
@@ -187,6 +207,7 @@ pub fn create_plan(
     home: &Home,
     engine: &Engine,
     exclude: Option<(PathBuf, Vec<u8>)>,
+    http_port: u16,
 ) -> Plan {
     let mut plan = Plan::default();
     let session_dir = home.session_dir(&spec.name);
@@ -259,14 +280,14 @@ pub fn create_plan(
     let classify = engine.classifier();
     let container = spec.container_name();
     plan.push_undoable(
-        Step::run_cmd(engine.create(spec, home), classify),
+        Step::run_cmd(engine.create(spec, home, http_port), classify),
         vec![Step::run_cmd(engine.remove(&container), classify)],
     );
     plan.push(Step::WriteFile {
         path: home.record_path(&spec.name),
         contents: record_bytes(spec),
         mode: 0o600,
-        secret: !spec.env.is_empty(),
+        secret: true,
     });
     plan.push(Step::run_cmd(engine.start(&container), classify));
     plan.push(engine.verify_started(&container));

@@ -7,7 +7,9 @@ use serde::Serialize;
 use crate::backend::oci::{DOCKER, Engine};
 use crate::commands::Ctx;
 use crate::error::Result;
-use crate::session::{self, SessionSpec, container_name};
+use crate::hooks::{derive_status, events};
+use crate::session::{self, Agent, SessionSpec, container_name};
+use crate::store::Home;
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -19,6 +21,14 @@ pub struct Row {
     /// `orphaned` (a container without a record).
     pub state: String,
     pub status: String,
+    /// What the agent is doing, from its hook events and the container state
+    /// (`starting`, `working`, `waiting-approval`, `waiting-input`, `ended`,
+    /// `stopped`); None for agents without hooks (Codex).
+    pub agent_status: Option<String>,
+    /// When the agent status last changed (Unix seconds).
+    pub agent_status_since: Option<u64>,
+    /// No event for a long while although the agent should be busy.
+    pub agent_status_stale: bool,
     pub agent: String,
     pub image: String,
     pub created_at: Option<u64>,
@@ -70,7 +80,10 @@ pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
             DOCKER.program
         ));
     }
-    let mut rows: Vec<Row> = specs.iter().map(|s| row_for(s, &mut view)).collect();
+    let mut rows: Vec<Row> = specs
+        .iter()
+        .map(|s| row_for(s, &ctx.home, &mut view))
+        .collect();
     for name in incomplete {
         view.containers.remove(&container_name(&name));
         rows.push(Row {
@@ -95,7 +108,7 @@ pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
     Ok((rows, warnings))
 }
 
-fn row_for(spec: &SessionSpec, view: &mut EngineView) -> Row {
+fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
     let (state, status) = match view.containers.remove(&spec.container_name()) {
         Some((state, status, _)) => (state, status),
         None if view.reachable.is_err() => ("unknown".into(), String::new()),
@@ -107,7 +120,14 @@ fn row_for(spec: &SessionSpec, view: &mut EngineView) -> Row {
             ),
         ),
     };
+    let agent = (spec.agent == Agent::Claude).then(|| {
+        let events = events::read(&events::log_path(home, &spec.name));
+        derive_status(&events, state == "running", session::now())
+    });
     Row {
+        agent_status: agent.as_ref().map(|a| a.status.as_str().to_string()),
+        agent_status_since: agent.as_ref().and_then(|a| a.since),
+        agent_status_stale: agent.as_ref().is_some_and(|a| a.stale),
         name: spec.name.clone(),
         id: Some(spec.id.clone()),
         backend: spec.backend.as_str().into(),
@@ -129,6 +149,9 @@ fn empty_row(name: String) -> Row {
         backend: String::new(),
         state: String::new(),
         status: String::new(),
+        agent_status: None,
+        agent_status_since: None,
+        agent_status_stale: false,
         agent: String::new(),
         image: String::new(),
         created_at: None,
@@ -159,14 +182,24 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<()> {
 }
 
 pub fn table(rows: &[Row], now: u64) -> String {
-    let header = ["NAME", "BACKEND", "STATE", "AGENT", "IMAGE", "AGE", "REPO"];
-    let cells: Vec<[String; 7]> = rows
+    let header = [
+        "NAME", "BACKEND", "STATE", "STATUS", "CHANGED", "AGENT", "IMAGE", "AGE", "REPO",
+    ];
+    let cells: Vec<[String; 9]> = rows
         .iter()
         .map(|r| {
             [
                 r.name.clone(),
                 r.backend.clone(),
                 r.state.clone(),
+                match (&r.agent_status, r.agent_status_stale) {
+                    (Some(s), true) => format!("{s} (stale?)"),
+                    (Some(s), false) => s.clone(),
+                    (None, _) => "-".into(),
+                },
+                r.agent_status_since
+                    .map(|t| format!("{} ago", session::age(t, now)))
+                    .unwrap_or_else(|| "-".into()),
                 r.agent.clone(),
                 r.image.clone(),
                 r.created_at

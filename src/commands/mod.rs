@@ -7,6 +7,7 @@ pub mod delete;
 pub mod lifecycle;
 pub mod list;
 pub mod refresh;
+pub mod status;
 
 use crate::backend::oci::Engine;
 use crate::config::Config;

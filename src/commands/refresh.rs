@@ -22,8 +22,9 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
             spec.image
         ));
     }
+    let http_port = crate::commands::create::daemon_port(ctx, dry_run, &mut plan)?;
     plan.steps
-        .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull).steps);
+        .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, http_port).steps);
     print_or_execute("refresh", &plan, dry_run).map_err(|e| {
         let e = e.context(format!("could not refresh session '{name}'"));
         if pull && e.message.contains("image not available") {
@@ -49,6 +50,7 @@ pub fn refresh_plan(
     engine: &Engine,
     state: &ContainerState,
     pull: bool,
+    http_port: u16,
 ) -> Plan {
     let classify = engine.classifier();
     let container = spec.container_name();
@@ -81,7 +83,7 @@ pub fn refresh_plan(
         );
     }
     plan.push_undoable(
-        Step::run_cmd(engine.create(spec, home), classify),
+        Step::run_cmd(engine.create(spec, home, http_port), classify),
         vec![Step::run_cmd(engine.remove(&container), classify)],
     );
     plan.push(Step::run_cmd(engine.start(&container), classify));

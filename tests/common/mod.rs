@@ -140,6 +140,8 @@ impl Env {
         std::fs::write(repo.path().join("README"), "readme\n").unwrap();
         git(repo.path(), &["add", "."]);
         git(repo.path(), &["commit", "-q", "-m", "initial"]);
+        // Each test home gets its own daemon on a free port.
+        std::fs::write(home.path().join("config.toml"), "[daemon]\nhttp_port = 0\n").unwrap();
         Env {
             home,
             repo,
@@ -238,6 +240,7 @@ impl Env {
 
 impl Drop for Env {
     fn drop(&mut self) {
+        let _ = self.command(&["daemon", "stop"]).output();
         // Remove every container this home made, whatever the test did.
         let filter = format!("label=clauderon.home={}", self.home().display());
         if let Ok(out) = Command::new("docker")

@@ -1,0 +1,168 @@
+//! `status`, `events` and `daemon`: what the agents report through hooks.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::cli::DaemonAction;
+use crate::commands::Ctx;
+use crate::commands::list;
+use crate::daemon;
+use crate::error::{Error, Result};
+use crate::hooks::events;
+use crate::session;
+
+/// How many events `status` shows.
+const RECENT_EVENTS: usize = 10;
+
+pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
+    let spec = ctx.home.load(name)?;
+    let (rows, warnings) = list::rows(ctx)?;
+    for w in &warnings {
+        eprintln!("clauderon: warning: {w}");
+    }
+    let row = rows
+        .into_iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| Error::failed(format!("session '{name}' vanished while being read")))?;
+    let log = events::read(&events::log_path(&ctx.home, name));
+    let recent = &log[log.len().saturating_sub(RECENT_EVENTS)..];
+    if json {
+        let value = serde_json::json!({ "session": row, "recent_events": recent });
+        println!("{}", serde_json::to_string_pretty(&value).expect("json"));
+        return Ok(());
+    }
+    let now = session::now();
+    let agent_status = match (&row.agent_status, row.agent_status_since) {
+        (Some(s), Some(t)) => format!(
+            "{s} (since {} ago){}",
+            session::age(t, now),
+            if row.agent_status_stale {
+                ", no event for a long while: the agent may have died"
+            } else {
+                ""
+            }
+        ),
+        (Some(s), None) => s.clone(),
+        (None, _) => "- (this agent reports no hook events)".into(),
+    };
+    println!("Session    {name}");
+    println!("Id         {}", spec.id);
+    println!(
+        "Container  {} ({}{})",
+        spec.container_name(),
+        row.state,
+        if row.status.is_empty() {
+            String::new()
+        } else {
+            format!(", {}", row.status)
+        }
+    );
+    println!("Agent      {} — {agent_status}", spec.agent);
+    println!("Image      {}", spec.image);
+    println!(
+        "Repo       {} (branch {}, from {})",
+        spec.repo_root.display(),
+        spec.branch,
+        spec.base
+    );
+    println!("Worktree   {}", spec.worktree.display());
+    println!("Created    {} ago", session::age(spec.created_at, now));
+    if recent.is_empty() {
+        println!("\nNo events yet.");
+    } else {
+        println!("\nLast events:");
+        for e in recent {
+            println!("  {}", events::describe(e));
+        }
+    }
+    Ok(())
+}
+
+pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
+    ctx.home.load(name)?;
+    let path = events::log_path(&ctx.home, name);
+    let print = |e: &crate::hooks::HookEvent| {
+        let line = if json {
+            serde_json::to_string(e).expect("json")
+        } else {
+            events::describe(e)
+        };
+        let mut out = std::io::stdout().lock();
+        // A closed pipe (`| head`) just ends the output.
+        writeln!(out, "{line}").and_then(|_| out.flush()).is_ok()
+    };
+    let mut seen = 0;
+    loop {
+        let all = events::read(&path);
+        // After a rotation the count shrinks: start over from what is there.
+        if all.len() < seen {
+            seen = 0;
+        }
+        for e in &all[seen..] {
+            if !print(e) {
+                return Ok(());
+            }
+        }
+        seen = all.len();
+        if !follow {
+            return Ok(());
+        }
+        if !ctx.home.session_dir(name).is_dir() {
+            return Err(Error::failed(format!("session '{name}' was deleted")));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+pub fn daemon(ctx: &Ctx, http_port: Option<u16>, action: Option<DaemonAction>) -> Result<()> {
+    let port = http_port.unwrap_or(ctx.config.http_port.value);
+    let home = &ctx.home;
+    match action {
+        None => daemon::run(home, port),
+        Some(DaemonAction::Start) => {
+            let info = daemon::ensure_running(home, port)?;
+            println!(
+                "clauderon daemon running (pid {}) on {}",
+                info.pid,
+                info.addresses.join(", ")
+            );
+            Ok(())
+        }
+        Some(DaemonAction::Stop) => {
+            if daemon::stop(home)? {
+                println!("Stopped the clauderon daemon.");
+            } else {
+                println!("The clauderon daemon was not running.");
+            }
+            Ok(())
+        }
+        Some(DaemonAction::Restart) => {
+            // Keep the port containers were given, unless told otherwise.
+            let port = http_port
+                .or_else(|| daemon::running(home).map(|i| i.port))
+                .unwrap_or(port);
+            daemon::stop(home)?;
+            let info = daemon::ensure_running(home, port)?;
+            println!(
+                "clauderon daemon restarted (pid {}) on {}",
+                info.pid,
+                info.addresses.join(", ")
+            );
+            Ok(())
+        }
+        Some(DaemonAction::Status) => match daemon::running(home) {
+            Some(info) => {
+                println!(
+                    "running: pid {}, listening on {}, up {}\nlog: {}",
+                    info.pid,
+                    info.addresses.join(", "),
+                    session::age(info.started_at, session::now()),
+                    daemon::log_path(home).display()
+                );
+                Ok(())
+            }
+            None => Err(Error::failed("the clauderon daemon is not running")
+                .with_fix("`clauderon daemon start` starts it (create starts it too)")),
+        },
+    }
+}

@@ -1,0 +1,262 @@
+//! `clauderon daemon`: one process per clauderon home that receives the
+//! sessions' hook events. It binds loopback and the engines' bridge gateway
+//! addresses (what `host.docker.internal` resolves to on native Linux), never
+//! 0.0.0.0. A lock file held for its lifetime makes it one per home; the
+//! kernel drops the lock when the process dies, so a killed daemon never
+//! blocks the next one.
+
+use std::fs::File;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::oci::DOCKER;
+use crate::error::{Error, Result};
+use crate::hooks::listener::Listener;
+use crate::store::Home;
+
+/// What a running daemon tells the rest of clauderon (`daemon.json`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DaemonInfo {
+    pub pid: u32,
+    pub port: u16,
+    pub addresses: Vec<String>,
+    pub started_at: u64,
+}
+
+fn lock_path(home: &Home) -> PathBuf {
+    home.root.join("daemon.lock")
+}
+
+fn info_path(home: &Home) -> PathBuf {
+    home.root.join("daemon.json")
+}
+
+pub fn log_path(home: &Home) -> PathBuf {
+    home.root.join("daemon.log")
+}
+
+/// The bridge gateways of the engines that are reachable: containers reach
+/// the host there.
+fn bridge_gateways() -> Vec<IpAddr> {
+    // Docker 20.10 leaves the default bridge's IPAM gateway empty, so the
+    // bridge interface's own address is the fallback (that is also what
+    // `host-gateway` resolves to).
+    let format = "{{range .IPAM.Config}}{{.Gateway}} {{end}}|{{index .Options \"com.docker.network.bridge.name\"}}";
+    let Ok(out) = DOCKER.cmd().args(["network", "inspect", "bridge", "--format", format]).run() else {
+        return Vec::new();
+    };
+    let text = out.stdout.trim();
+    let (gateways, interface) = text.split_once('|').unwrap_or((text, ""));
+    let found: Vec<IpAddr> = gateways.split_whitespace().filter_map(|a| a.parse().ok()).collect();
+    if found.is_empty() && !interface.is_empty() {
+        return interface_addresses(interface);
+    }
+    found
+}
+
+/// IPv4 addresses of a network interface, from `ip -4 -o addr show dev NAME`.
+fn interface_addresses(interface: &str) -> Vec<IpAddr> {
+    let Ok(out) = crate::exec::Cmd::new(["ip", "-4", "-o", "addr", "show", "dev", interface]).run() else {
+        return Vec::new();
+    };
+    out.stdout
+        .lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            words.find(|w| *w == "inet")?;
+            words.next()?.split('/').next()?.parse().ok()
+        })
+        .collect()
+}
+
+/// Runs the daemon in the foreground until it is killed.
+pub fn run(home: &Home, port: u16) -> Result<()> {
+    std::fs::create_dir_all(&home.root)
+        .map_err(|e| Error::io(format!("could not create {}", home.root.display()), e))?;
+    let lock = File::create(lock_path(home))
+        .map_err(|e| Error::io("could not open the daemon lock", e))?;
+    if lock.try_lock().is_err() {
+        let running = read_info(home)
+            .map(|i| format!(" (pid {}, port {})", i.pid, i.port))
+            .unwrap_or_default();
+        return Err(Error::failed(format!(
+            "a clauderon daemon is already running for {}{running}",
+            home.root.display()
+        ))
+        .with_fix("`clauderon daemon stop` stops it; `clauderon daemon status` shows it"));
+    }
+    let first = tiny_http::Server::http(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+        .map_err(|e| {
+            Error::failed(format!("could not listen on 127.0.0.1:{port}: {e}")).with_fix(
+                "pick another port with --http-port, or set [daemon] http_port in config.toml",
+            )
+        })?;
+    let port = first
+        .server_addr()
+        .to_ip()
+        .map(|a| a.port())
+        .unwrap_or(port);
+    let mut servers = vec![first];
+    for gw in bridge_gateways() {
+        match tiny_http::Server::http(SocketAddr::new(gw, port)) {
+            Ok(s) => servers.push(s),
+            Err(e) => eprintln!(
+                "clauderon daemon: warning: cannot listen on {gw}:{port}: {e}; containers may not reach the daemon"
+            ),
+        }
+    }
+    let addresses: Vec<String> = servers
+        .iter()
+        .filter_map(|s| s.server_addr().to_ip().map(|a| a.to_string()))
+        .collect();
+    let info = DaemonInfo {
+        pid: std::process::id(),
+        port,
+        addresses: addresses.clone(),
+        started_at: crate::session::now(),
+    };
+    let json = serde_json::to_vec_pretty(&info).expect("info serializes");
+    crate::plan::write_atomic(&info_path(home), &json, 0o644)?;
+    eprintln!(
+        "clauderon daemon {} listening on {} (home {})",
+        info.pid,
+        addresses.join(", "),
+        home.root.display()
+    );
+
+    let listener = Arc::new(Listener::new(home.clone()));
+    let threads: Vec<_> = servers
+        .into_iter()
+        .map(|server| {
+            let listener = Arc::clone(&listener);
+            std::thread::spawn(move || {
+                for request in server.incoming_requests() {
+                    listener.handle(request);
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        let _ = t.join();
+    }
+    drop(lock);
+    Ok(())
+}
+
+fn read_info(home: &Home) -> Option<DaemonInfo> {
+    serde_json::from_slice(&std::fs::read(info_path(home)).ok()?).ok()
+}
+
+/// The running daemon of this home, if there is one: it answers its health
+/// check on the recorded port with the recorded pid. (The lock is not
+/// touched here, so checking never gets in the way of a starting daemon.)
+pub fn running(home: &Home) -> Option<DaemonInfo> {
+    let info = read_info(home)?;
+    let body = health(info.port)?;
+    body.contains(&format!("daemon {} is running", info.pid))
+        .then_some(info)
+}
+
+fn health(port: u16) -> Option<String> {
+    use std::io::{Read, Write};
+    let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
+    let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .ok()?;
+    let mut buf = Vec::new();
+    let _ = s.take(4096).read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    text.starts_with("HTTP/1.1 200").then_some(text)
+}
+
+/// Starts the daemon in the background unless it runs already, and waits
+/// until it answers. It inherits our environment (where credential rules
+/// may read their secrets from).
+pub fn ensure_running(home: &Home, port: u16) -> Result<DaemonInfo> {
+    if let Some(info) = running(home) {
+        return Ok(info);
+    }
+    std::fs::create_dir_all(&home.root)
+        .map_err(|e| Error::io(format!("could not create {}", home.root.display()), e))?;
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_path(home))
+        .map_err(|e| Error::io("could not open the daemon log", e))?;
+    let exe =
+        std::env::current_exe().map_err(|e| Error::io("could not find the clauderon binary", e))?;
+    let mut child = {
+        use std::os::unix::process::CommandExt;
+        std::process::Command::new(exe)
+            .args(["daemon", "--http-port", &port.to_string()])
+            .env("CLAUDERON_HOME", &home.root)
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().map_err(|e| Error::io("daemon log", e))?)
+            .stderr(log)
+            // Its own process group: Ctrl-C on this command does not stop it.
+            .process_group(0)
+            .spawn()
+            .map_err(|e| Error::io("could not start the clauderon daemon", e))?
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        if let Ok(Some(status)) = child.try_wait() {
+            return Err(Error::failed(format!(
+                "the clauderon daemon exited at start ({status}): {}",
+                tail(&log_path(home))
+            ))
+            .with_fix(format!(
+                "see {}; `clauderon daemon` runs it in the foreground",
+                log_path(home).display()
+            )));
+        }
+        if let Some(info) = running(home).filter(|i| i.pid == child.id()) {
+            return Ok(info);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(
+        Error::failed("the clauderon daemon did not answer within 10 s")
+            .with_fix(format!("see {}", log_path(home).display())),
+    )
+}
+
+fn tail(path: &std::path::Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines()
+        .rev()
+        .take(3)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+/// Stops the daemon of this home; true if one was running.
+pub fn stop(home: &Home) -> Result<bool> {
+    let Some(info) = running(home) else {
+        return Ok(false);
+    };
+    // SAFETY: kill(2) with a pid and a signal number touches no memory.
+    unsafe { libc::kill(info.pid as libc::pid_t, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while Instant::now() < deadline {
+        // SAFETY: signal 0 only checks that the process exists.
+        if unsafe { libc::kill(info.pid as libc::pid_t, 0) } != 0 {
+            let _ = std::fs::remove_file(info_path(home));
+            return Ok(true);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err(Error::failed(format!(
+        "the clauderon daemon (pid {}) did not stop",
+        info.pid
+    ))
+    .with_fix(format!("kill {}", info.pid)))
+}

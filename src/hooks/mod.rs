@@ -1,0 +1,215 @@
+//! Claude Code hooks: the files that make every session report its events,
+//! the events as the daemon stores them, and the agent status they imply.
+
+pub mod events;
+pub mod listener;
+
+use serde::{Deserialize, Serialize};
+
+/// The script each hook runs (see templates/send_status.sh).
+pub const SEND_STATUS: &str = include_str!("../../templates/send_status.sh");
+
+/// Claude Code's managed settings, mounted read-only at
+/// `/etc/claude-code/managed-settings.json`: hooks registered there work
+/// beside the project's own `.claude/settings.json`, and nothing is written
+/// into the worktree. Claude Code ignores (with a warning) events it does not
+/// know, so `PermissionRequest` is safe on versions without it.
+pub const MANAGED_SETTINGS: &str = include_str!("../../templates/managed-settings.json");
+
+/// Where Claude Code reads managed settings inside the container.
+pub const MANAGED_SETTINGS_PATH: &str = "/etc/claude-code/managed-settings.json";
+
+/// One hook event, as the hook script sends it and the event log keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookEvent {
+    pub event: String,
+    #[serde(default)]
+    pub agent_session_id: Option<String>,
+    #[serde(default)]
+    pub tool_name: Option<String>,
+    #[serde(default)]
+    pub message: Option<String>,
+    #[serde(default)]
+    pub notification_type: Option<String>,
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// SessionStart: `startup`, `resume`, `clear` or `compact`.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// UTC time in the container when the hook ran.
+    #[serde(default)]
+    pub timestamp: Option<String>,
+    /// Unix seconds when the daemon received it (set by the daemon).
+    #[serde(default)]
+    pub received_at: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentStatus {
+    /// No event yet.
+    Starting,
+    Working,
+    WaitingApproval,
+    WaitingInput,
+    Ended,
+    /// The container is not running, whatever the last event said.
+    Stopped,
+}
+
+impl AgentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentStatus::Starting => "starting",
+            AgentStatus::Working => "working",
+            AgentStatus::WaitingApproval => "waiting-approval",
+            AgentStatus::WaitingInput => "waiting-input",
+            AgentStatus::Ended => "ended",
+            AgentStatus::Stopped => "stopped",
+        }
+    }
+}
+
+/// The status one event implies, or None for events that say nothing about
+/// it (e.g. SessionStart, or an unrelated notification).
+pub fn status_after(event: &HookEvent) -> Option<AgentStatus> {
+    match event.event.as_str() {
+        // A resumed conversation waits for the user; a fresh one gets its prompt next.
+        "SessionStart" if event.source.as_deref() == Some("resume") => Some(AgentStatus::WaitingInput),
+        "SessionStart" => Some(AgentStatus::Starting),
+        "UserPromptSubmit" | "PreToolUse" | "PostToolUse" => Some(AgentStatus::Working),
+        "PermissionRequest" => Some(AgentStatus::WaitingApproval),
+        "Stop" => Some(AgentStatus::WaitingInput),
+        "SessionEnd" => Some(AgentStatus::Ended),
+        "Notification" => notification_status(event),
+        _ => None,
+    }
+}
+
+fn notification_status(event: &HookEvent) -> Option<AgentStatus> {
+    match event.notification_type.as_deref() {
+        Some("permission_prompt") => return Some(AgentStatus::WaitingApproval),
+        Some("idle_prompt") => return Some(AgentStatus::WaitingInput),
+        Some(_) => return None,
+        None => {}
+    }
+    // Older Claude Code versions send only the message text.
+    let message = event.message.as_deref().unwrap_or("").to_ascii_lowercase();
+    if message.contains("permission") {
+        Some(AgentStatus::WaitingApproval)
+    } else if message.contains("waiting for your input") || message.contains("waiting for input") {
+        Some(AgentStatus::WaitingInput)
+    } else {
+        None
+    }
+}
+
+/// A status event older than this, while the agent should be busy, is shown as stale.
+pub const STALE_AFTER_SECS: u64 = 30 * 60;
+
+/// The status from the event log, combined with the container's state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Status {
+    pub status: AgentStatus,
+    /// When the status last changed (Unix seconds), if an event set it.
+    pub since: Option<u64>,
+    /// No event for a long time while `working` or `starting`: the agent may have died.
+    pub stale: bool,
+}
+
+pub fn derive_status(events: &[HookEvent], container_running: bool, now: u64) -> Status {
+    let mut status = AgentStatus::Starting;
+    let mut since = None;
+    for e in events {
+        if let Some(s) = status_after(e)
+            && (s != status || since.is_none())
+        {
+            status = s;
+            since = Some(e.received_at);
+        }
+    }
+    if !container_running {
+        return Status {
+            status: AgentStatus::Stopped,
+            since,
+            stale: false,
+        };
+    }
+    let last = events.last().map(|e| e.received_at);
+    let busy = matches!(status, AgentStatus::Working | AgentStatus::Starting);
+    let stale = busy && last.is_some_and(|t| now.saturating_sub(t) > STALE_AFTER_SECS);
+    Status {
+        status,
+        since,
+        stale,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(name: &str, at: u64) -> HookEvent {
+        HookEvent {
+            event: name.into(),
+            received_at: at,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn events_map_to_statuses() {
+        let mut n = ev("Notification", 1);
+        n.message = Some("Claude needs your permission to use Bash".into());
+        assert_eq!(status_after(&n), Some(AgentStatus::WaitingApproval));
+        n.message = Some("Claude is waiting for your input".into());
+        assert_eq!(status_after(&n), Some(AgentStatus::WaitingInput));
+        n.notification_type = Some("permission_prompt".into());
+        assert_eq!(status_after(&n), Some(AgentStatus::WaitingApproval));
+        n.notification_type = Some("auth_success".into());
+        assert_eq!(status_after(&n), None);
+        assert_eq!(
+            status_after(&ev("PreToolUse", 1)),
+            Some(AgentStatus::Working)
+        );
+        assert_eq!(
+            status_after(&ev("Stop", 1)),
+            Some(AgentStatus::WaitingInput)
+        );
+        assert_eq!(status_after(&ev("SessionEnd", 1)), Some(AgentStatus::Ended));
+        assert_eq!(
+            status_after(&ev("PermissionRequest", 1)),
+            Some(AgentStatus::WaitingApproval)
+        );
+    }
+
+    #[test]
+    fn status_keeps_the_time_it_changed_and_goes_stale() {
+        let events = [
+            ev("UserPromptSubmit", 10),
+            ev("PreToolUse", 20),
+            ev("PostToolUse", 30),
+        ];
+        let s = derive_status(&events, true, 40);
+        assert_eq!(
+            s,
+            Status {
+                status: AgentStatus::Working,
+                since: Some(10),
+                stale: false
+            }
+        );
+        assert!(derive_status(&events, true, 30 + STALE_AFTER_SECS + 1).stale);
+        assert_eq!(
+            derive_status(&events, false, 40).status,
+            AgentStatus::Stopped
+        );
+        assert_eq!(derive_status(&[], true, 40).status, AgentStatus::Starting);
+        let waiting = [ev("PreToolUse", 10), ev("Stop", 50)];
+        let s = derive_status(&waiting, true, 50 + STALE_AFTER_SECS + 1);
+        assert_eq!(
+            (s.status, s.since, s.stale),
+            (AgentStatus::WaitingInput, Some(50), false)
+        );
+    }
+}
