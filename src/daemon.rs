@@ -46,12 +46,19 @@ fn bridge_gateways() -> Vec<IpAddr> {
     // bridge interface's own address is the fallback (that is also what
     // `host-gateway` resolves to).
     let format = "{{range .IPAM.Config}}{{.Gateway}} {{end}}|{{index .Options \"com.docker.network.bridge.name\"}}";
-    let Ok(out) = DOCKER.cmd().args(["network", "inspect", "bridge", "--format", format]).run() else {
+    let Ok(out) = DOCKER
+        .cmd()
+        .args(["network", "inspect", "bridge", "--format", format])
+        .run()
+    else {
         return Vec::new();
     };
     let text = out.stdout.trim();
     let (gateways, interface) = text.split_once('|').unwrap_or((text, ""));
-    let found: Vec<IpAddr> = gateways.split_whitespace().filter_map(|a| a.parse().ok()).collect();
+    let found: Vec<IpAddr> = gateways
+        .split_whitespace()
+        .filter_map(|a| a.parse().ok())
+        .collect();
     if found.is_empty() && !interface.is_empty() {
         return interface_addresses(interface);
     }
@@ -60,7 +67,8 @@ fn bridge_gateways() -> Vec<IpAddr> {
 
 /// IPv4 addresses of a network interface, from `ip -4 -o addr show dev NAME`.
 fn interface_addresses(interface: &str) -> Vec<IpAddr> {
-    let Ok(out) = crate::exec::Cmd::new(["ip", "-4", "-o", "addr", "show", "dev", interface]).run() else {
+    let Ok(out) = crate::exec::Cmd::new(["ip", "-4", "-o", "addr", "show", "dev", interface]).run()
+    else {
         return Vec::new();
     };
     out.stdout

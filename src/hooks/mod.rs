@@ -75,7 +75,9 @@ impl AgentStatus {
 pub fn status_after(event: &HookEvent) -> Option<AgentStatus> {
     match event.event.as_str() {
         // A resumed conversation waits for the user; a fresh one gets its prompt next.
-        "SessionStart" if event.source.as_deref() == Some("resume") => Some(AgentStatus::WaitingInput),
+        "SessionStart" if event.source.as_deref() == Some("resume") => {
+            Some(AgentStatus::WaitingInput)
+        }
         "SessionStart" => Some(AgentStatus::Starting),
         "UserPromptSubmit" | "PreToolUse" | "PostToolUse" => Some(AgentStatus::Working),
         "PermissionRequest" => Some(AgentStatus::WaitingApproval),

@@ -1,0 +1,421 @@
+//! Hooks and the daemon: the rendered files, the listener's rejections over
+//! real HTTP, the hook script run for real, and (with Docker) a stub agent
+//! that runs the registered hooks like Claude Code, driving `list`.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use clauderon::hooks::{MANAGED_SETTINGS, SEND_STATUS};
+use clauderon::session::{Agent, BackendKind, GitIdentity, PullPolicy, SessionSpec};
+use clauderon::store::record_bytes;
+use common::{Env, docker_ok, docker_ready, git, unique};
+use serde_json::Value;
+
+#[test]
+fn rendered_hook_files() {
+    insta::assert_snapshot!("send_status.sh", SEND_STATUS);
+    insta::assert_snapshot!("managed-settings.json", MANAGED_SETTINGS);
+    let settings: Value = serde_json::from_str(MANAGED_SETTINGS).unwrap();
+    for event in [
+        "SessionStart",
+        "UserPromptSubmit",
+        "PreToolUse",
+        "PostToolUse",
+        "Notification",
+        "Stop",
+        "SessionEnd",
+        "PermissionRequest",
+    ] {
+        let command = &settings["hooks"][event][0]["hooks"][0]["command"];
+        assert_eq!(command, "/etc/clauderon/session/send_status.sh", "{event}");
+    }
+}
+
+/// A session record on disk, as `create` writes it, without any engine.
+fn fake_session(env: &Env, name: &str, token: &str) -> String {
+    let id = clauderon::session::new_uuid();
+    let spec = SessionSpec {
+        name: name.into(),
+        id: id.clone(),
+        backend: BackendKind::Docker,
+        agent: Agent::Claude,
+        image: "x".into(),
+        pull_policy: PullPolicy::Never,
+        limits: Default::default(),
+        env: vec![],
+        prompt: "p".into(),
+        repo_root: env.repo().into(),
+        git_common_dir: env.repo().join(".git"),
+        subdir: String::new(),
+        base: "HEAD".into(),
+        branch: name.into(),
+        worktree: env.worktree(name),
+        uid: 0,
+        gid: 0,
+        git_identity: GitIdentity::default(),
+        created_at: 1,
+        hook_token: token.into(),
+    };
+    let dir = env.home().join("sessions").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("session.json"), record_bytes(&spec)).unwrap();
+    id
+}
+
+fn daemon_port(env: &Env) -> u16 {
+    env.run(&["daemon", "start"]).ok();
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(env.home().join("daemon.json")).unwrap()).unwrap();
+    info["port"].as_u64().unwrap() as u16
+}
+
+/// One raw HTTP request; returns the status code.
+fn post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    let mut req = format!(
+        "POST /api/hooks HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    let _ = s.write_all(req.as_bytes());
+    let _ = s.write_all(body);
+    let mut resp = String::new();
+    let _ = s.read_to_string(&mut resp);
+    resp.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+fn events(env: &Env, name: &str) -> Vec<Value> {
+    let r = env.run(&["events", "--json", name]).ok();
+    r.stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn listener_rejects_bad_requests_and_records_good_ones() {
+    let env = Env::new();
+    let id = fake_session(&env, "fake", "right-token");
+    let port = daemon_port(&env);
+    let auth = "Bearer right-token";
+    let good = br#"{"event":"PreToolUse","tool_name":"Bash","timestamp":"2026-01-01T00:00:00Z"}"#;
+    assert_eq!(
+        post(port, &[("X-Clauderon-Session", &id)], good),
+        401,
+        "no token"
+    );
+    assert_eq!(
+        post(
+            port,
+            &[
+                ("X-Clauderon-Session", &id),
+                ("Authorization", "Bearer wrong")
+            ],
+            good
+        ),
+        403,
+        "wrong token"
+    );
+    let other = clauderon::session::new_uuid();
+    assert_eq!(
+        post(
+            port,
+            &[("X-Clauderon-Session", &other), ("Authorization", auth)],
+            good
+        ),
+        404,
+        "unknown session"
+    );
+    let big = vec![b' '; 70 * 1024];
+    assert_eq!(
+        post(
+            port,
+            &[("X-Clauderon-Session", &id), ("Authorization", auth)],
+            &big
+        ),
+        413,
+        "too large"
+    );
+    assert_eq!(
+        post(
+            port,
+            &[("X-Clauderon-Session", &id), ("Authorization", auth)],
+            b"{not json"
+        ),
+        400,
+        "malformed"
+    );
+    assert_eq!(
+        post(
+            port,
+            &[("X-Clauderon-Session", &id), ("Authorization", auth)],
+            br#"{"tool_name":"x"}"#
+        ),
+        400,
+        "no event"
+    );
+    assert!(
+        events(&env, "fake").is_empty(),
+        "rejected requests changed nothing"
+    );
+    assert_eq!(
+        post(
+            port,
+            &[("X-Clauderon-Session", &id), ("Authorization", auth)],
+            good
+        ),
+        200
+    );
+    let got = events(&env, "fake");
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["event"], "PreToolUse");
+    assert_eq!(got[0]["tool_name"], "Bash");
+    // Garbage on the port does not hurt the daemon.
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let _ = s.write_all(b"\x00\x01garbage\r\n\r\n");
+    drop(s);
+    assert_eq!(
+        post(
+            port,
+            &[("X-Clauderon-Session", &id), ("Authorization", auth)],
+            good
+        ),
+        200
+    );
+}
+
+#[test]
+fn one_daemon_per_home_and_a_killed_one_does_not_block_the_next() {
+    let env = Env::new();
+    let port = daemon_port(&env);
+    let r = env.run(&["daemon", "--http-port", "0"]).fails();
+    assert!(r.stderr.contains("already running"), "{}", r.stderr);
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(env.home().join("daemon.json")).unwrap()).unwrap();
+    let pid = info["pid"].as_i64().unwrap();
+    std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let r = env.run(&["daemon", "status"]).fails();
+    assert!(r.stderr.contains("not running"), "{}", r.stderr);
+    let again = daemon_port(&env);
+    assert_ne!(again, 0);
+    let _ = port;
+    let r = env.run(&["daemon", "status"]).ok();
+    assert!(r.stdout.contains("127.0.0.1:"), "{}", r.stdout);
+}
+
+/// Runs the real hook script on the host against the daemon.
+fn run_hook_script(files: &Path, id: &str, port: u16, payload: &str) -> (i32, Duration, String) {
+    let start = Instant::now();
+    let mut child = std::process::Command::new("bash")
+        .arg(files.join("send_status.sh"))
+        .env("CLAUDERON_SESSION_FILES", files)
+        .env("CLAUDERON_SESSION_ID", id)
+        .env("CLAUDERON_HTTP_PORT", port.to_string())
+        .env("CLAUDERON_HOST", "127.0.0.1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        start.elapsed(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn hook_script_forwards_hostile_text_exactly_and_never_fails() {
+    let env = Env::new();
+    let id = fake_session(&env, "script", "tok");
+    let port = daemon_port(&env);
+    let files = tempfile::tempdir().unwrap();
+    std::fs::write(files.path().join("send_status.sh"), SEND_STATUS).unwrap();
+    std::fs::write(
+        files.path().join("hook-auth"),
+        "Authorization: Bearer tok\n",
+    )
+    .unwrap();
+    let message = "needs \"permission\" for `rm -rf $(x)` \\ 'quoted'\nünïcödé 🚀";
+    let payload = serde_json::json!({
+        "session_id": "abc", "hook_event_name": "Notification", "message": message,
+        "notification_type": "permission_prompt", "cwd": "/workspace", "transcript_path": "/x y/z.jsonl",
+    })
+    .to_string();
+    let (code, _, stdout) = run_hook_script(files.path(), &id, port, &payload);
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    let got = events(&env, "script");
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0]["message"], message);
+    assert_eq!(got[0]["notification_type"], "permission_prompt");
+    assert_eq!(got[0]["agent_session_id"], "abc");
+    // Nested keys are not mistaken for top-level ones.
+    let payload = r#"{"session_id":"abc","hook_event_name":"PostToolUse","tool_name":"Edit","tool_input":{"message":"nested"},"tool_response":{"reason":"nested"}}"#;
+    assert_eq!(run_hook_script(files.path(), &id, port, payload).0, 0);
+    let got = events(&env, "script");
+    assert_eq!(got[1]["tool_name"], "Edit");
+    assert!(
+        got[1]["message"].is_null() && got[1]["reason"].is_null(),
+        "{:?}",
+        got[1]
+    );
+    // Garbage in, daemon down: still exit 0, nothing on stdout, no long wait.
+    for payload in ["", "not json", "{\"hook_event_name\": 5}"] {
+        let (code, _, stdout) = run_hook_script(files.path(), &id, port, payload);
+        assert_eq!((code, stdout.as_str()), (0, ""), "{payload:?}");
+    }
+    env.run(&["daemon", "stop"]).ok();
+    let (code, took, stdout) =
+        run_hook_script(files.path(), &id, port, &payload.replace("Edit", "Bash"));
+    assert_eq!((code, stdout.as_str()), (0, ""));
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+}
+
+fn agent_status(env: &Env, name: &str) -> String {
+    let r = env.run(&["list", "--json"]).ok();
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let row = rows.iter().find(|r| r["name"] == name).unwrap();
+    row["agent_status"].as_str().unwrap_or("-").to_string()
+}
+
+#[track_caller]
+fn wait_for_status(env: &Env, name: &str, want: &str) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut last = String::new();
+    while Instant::now() < deadline {
+        last = agent_status(env, name);
+        if last == want {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "{name}: status stayed {last}, wanted {want}; events: {:?}",
+        events(env, name)
+    );
+}
+
+fn control(env: &Env, name: &str, line: &str) {
+    let path = env.worktree(name).join(".clauderon/stub/control");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    writeln!(f, "{line}").unwrap();
+}
+
+#[test]
+fn list_follows_the_agent_through_its_hooks() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("hooks");
+    env.create(&name, "prompt with \"quotes\", $(x) and ünïcödé", &[])
+        .ok();
+    env.wait_for_runs(&name, 1);
+    // SessionStart then UserPromptSubmit, fired by the stub from the managed settings.
+    wait_for_status(&env, &name, "working");
+    for (line, want) in [
+        ("PreToolUse", "working"),
+        ("Notification permission_prompt", "waiting-approval"),
+        ("PostToolUse", "working"),
+        ("PermissionRequest", "waiting-approval"),
+        ("Stop", "waiting-input"),
+        ("Notification idle_prompt", "waiting-input"),
+        ("SessionEnd", "ended"),
+    ] {
+        control(&env, &name, line);
+        wait_for_status(&env, &name, want);
+    }
+    let table = env.run(&["list"]).ok().stdout;
+    assert!(
+        table.contains("STATUS") && table.contains("ended"),
+        "{table}"
+    );
+    let status = env.run(&["status", &name]).ok().stdout;
+    assert!(
+        status.contains("SessionEnd") && status.contains("ended"),
+        "{status}"
+    );
+    let evs = events(&env, &name);
+    let names: Vec<&str> = evs.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(&names[..2], ["SessionStart", "UserPromptSubmit"]);
+    assert_eq!(evs[2]["tool_name"], "Bash");
+    // Every hook ran fast and exited 0.
+    let hooks = String::from_utf8(env.stub_file(&name, "hooks")).unwrap();
+    assert_eq!(hooks.lines().count(), 9, "{hooks}");
+    assert!(hooks.lines().all(|l| l.contains("exit=0")), "{hooks}");
+    // The hooks wrote nothing into the worktree that git would see.
+    let porcelain = git(
+        &env.worktree(&name),
+        &["status", "--porcelain", "--untracked-files=all"],
+    );
+    assert!(porcelain.trim().is_empty(), "{porcelain}");
+    // A stopped container is `stopped`, whatever the last event said.
+    env.run(&["stop", &name]).ok();
+    assert_eq!(agent_status(&env, &name), "stopped");
+    // Restarted: the agent resumes and waits for input.
+    env.run(&["start", &name]).ok();
+    wait_for_status(&env, &name, "waiting-input");
+}
+
+#[test]
+fn agent_runs_on_when_the_daemon_is_down() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("nodaemon");
+    env.create(&name, "x", &[]).ok();
+    env.wait_for_runs(&name, 1);
+    wait_for_status(&env, &name, "working");
+    env.run(&["daemon", "stop"]).ok();
+    for line in ["PreToolUse", "PostToolUse", "Stop"] {
+        control(&env, &name, line);
+    }
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let hooks = loop {
+        let hooks = String::from_utf8(env.stub_file(&name, "hooks")).unwrap();
+        if hooks.lines().count() >= 5 || Instant::now() > deadline {
+            break hooks;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let late: Vec<&str> = hooks.lines().skip(2).collect();
+    assert_eq!(late.len(), 3, "{hooks}");
+    for l in late {
+        assert!(l.contains("exit=0"), "{l}");
+        let ms: u64 = l.rsplit("ms=").next().unwrap().parse().unwrap();
+        assert!(ms < 5000, "hook took {ms} ms with the daemon down");
+    }
+    assert_eq!(
+        docker_ok(&[
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Status}}",
+            &format!("clauderon-{name}")
+        ]),
+        "running"
+    );
+}
