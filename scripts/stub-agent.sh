@@ -73,6 +73,8 @@ fire() { # fire EVENT [ARG]
 
 resume=0
 for a in "$@"; do [ "$a" = --continue ] && resume=1; done
+# Like Claude Code, leave a transcript behind, so a restart resumes.
+mkdir -p "$HOME/.claude/projects/-workspace" && echo '{}' >>"$HOME/.claude/projects/-workspace/$sid.jsonl"
 if [ "$resume" = 1 ]; then fire SessionStart resume; else fire SessionStart startup; fi
 if [ "$resume" = 0 ] && [ "${!#:-}" != "" ] && [ "$#" -gt 0 ]; then fire UserPromptSubmit; fi
 
@@ -80,7 +82,8 @@ behavior="${STUB_BEHAVIOR:-sleep}"
 case "$behavior" in
   sleep)
     echo "stub agent running"
-    done_lines=0
+    # Control lines already acted on survive restarts.
+    done_lines=$(cat "$out/control.done" 2>/dev/null || echo 0)
     while :; do
       if [ -f "$out/control" ]; then
         total=$(wc -l <"$out/control")
@@ -88,6 +91,7 @@ case "$behavior" in
           done_lines=$((done_lines + 1))
           read -r ev arg < <(sed -n "${done_lines}p" "$out/control")
           fire "$ev" "${arg:-}"
+          echo "$done_lines" >"$out/control.done"
         done
       fi
       sleep 0.2 &

@@ -35,6 +35,7 @@ pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
         },
     ];
     if spec.agent == Agent::Claude {
+        let has_api_key = spec.env.iter().any(|(k, _)| k == "ANTHROPIC_API_KEY");
         files.push(SessionFile {
             name: "send_status.sh",
             contents: hooks::SEND_STATUS.as_bytes().to_vec(),
@@ -57,8 +58,8 @@ pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
         files.push(SessionFile {
             name: "claude.json",
             contents: claude_state(spec),
-            mode: 0o644,
-            secret: spec.env.iter().any(|(k, _)| k == "ANTHROPIC_API_KEY"),
+            mode: if has_api_key { 0o600 } else { 0o644 },
+            secret: has_api_key,
         });
     }
     files

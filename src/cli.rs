@@ -109,6 +109,9 @@ pub enum Command {
         /// Port of the hook listener (default: [daemon] http_port, else 3030; 0 picks a free one)
         #[arg(long, value_name = "PORT")]
         http_port: Option<u16>,
+        /// If the port is taken, listen on a free one instead (used when create starts the daemon)
+        #[arg(long, hide = true)]
+        any_port_if_busy: bool,
         #[command(subcommand)]
         action: Option<DaemonAction>,
     },

@@ -82,7 +82,7 @@ fn interface_addresses(interface: &str) -> Vec<IpAddr> {
 }
 
 /// Runs the daemon in the foreground until it is killed.
-pub fn run(home: &Home, port: u16) -> Result<()> {
+pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     std::fs::create_dir_all(&home.root)
         .map_err(|e| Error::io(format!("could not create {}", home.root.display()), e))?;
     let lock = File::create(lock_path(home))
@@ -97,7 +97,18 @@ pub fn run(home: &Home, port: u16) -> Result<()> {
         ))
         .with_fix("`clauderon daemon stop` stops it; `clauderon daemon status` shows it"));
     }
-    let first = tiny_http::Server::http(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port))
+    let loopback =
+        |port| tiny_http::Server::http(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    // Another home's daemon (another user, a test) may have the default port:
+    // sessions learn the port at create, so any free one works.
+    let first = loopback(port)
+        .or_else(|e| {
+            if !any_port_if_busy {
+                return Err(e);
+            }
+            eprintln!("clauderon daemon: port {port} is taken ({e}); using a free one");
+            loopback(0)
+        })
         .map_err(|e| {
             Error::failed(format!("could not listen on 127.0.0.1:{port}: {e}")).with_fix(
                 "pick another port with --http-port, or set [daemon] http_port in config.toml",
@@ -201,7 +212,12 @@ pub fn ensure_running(home: &Home, port: u16) -> Result<DaemonInfo> {
     let mut child = {
         use std::os::unix::process::CommandExt;
         std::process::Command::new(exe)
-            .args(["daemon", "--http-port", &port.to_string()])
+            .args([
+                "daemon",
+                "--http-port",
+                &port.to_string(),
+                "--any-port-if-busy",
+            ])
             .env("CLAUDERON_HOME", &home.root)
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().map_err(|e| Error::io("daemon log", e))?)

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum EnvValue {
     Plain(String),
-    /// Never printed: shown as `<redacted>` in dry-run output and errors.
+    /// Never printed: shown as `KEY="$KEY"` in dry-run output and errors.
     Secret(String),
 }
 
@@ -36,6 +36,8 @@ pub struct Output {
 #[derive(Debug)]
 pub struct Failure {
     pub shown: String,
+    /// The program and its subcommand, e.g. `docker create`, for short messages.
+    pub short: String,
     pub code: Option<i32>,
     pub stderr: String,
     pub not_found: bool,
@@ -86,11 +88,27 @@ impl Cmd {
             .iter()
             .map(|(k, v)| match v {
                 EnvValue::Plain(v) => format!("{k}={}", shell_words::quote(v)),
-                EnvValue::Secret(_) => format!("{k}=<redacted>"),
+                // Pasteable: the value comes from the user's own environment.
+                EnvValue::Secret(_) => format!("{k}=\"${k}\""),
             })
             .collect();
         parts.push(shell_words::join(&self.argv));
         parts.join(" ")
+    }
+
+    /// `docker create`, `git worktree`: the program and its subcommand.
+    pub fn short(&self) -> String {
+        let mut words = vec![self.argv[0].as_str()];
+        let mut rest = self.argv[1..].iter();
+        while let Some(a) = rest.next() {
+            if a == "-C" || a == "-c" {
+                rest.next();
+            } else if !a.starts_with('-') {
+                words.push(a);
+                break;
+            }
+        }
+        words.join(" ")
     }
 
     fn command(&self) -> Command {
@@ -117,6 +135,7 @@ impl Cmd {
             Err(err) => {
                 return Err(Failure {
                     shown: self.shown(),
+                    short: self.short(),
                     code: None,
                     stderr: err.to_string(),
                     not_found: err.kind() == std::io::ErrorKind::NotFound,
@@ -151,12 +170,14 @@ impl Cmd {
             Ok(status) if status.success() => Ok(Output { stdout, stderr }),
             Ok(status) => Err(Failure {
                 shown: self.shown(),
+                short: self.short(),
                 code: status.code(),
                 stderr,
                 not_found: false,
             }),
             Err(err) => Err(Failure {
                 shown: self.shown(),
+                short: self.short(),
                 code: None,
                 stderr: err.to_string(),
                 not_found: false,
@@ -209,7 +230,7 @@ impl Failure {
             .unwrap_or_else(|| "killed by a signal".to_string());
         Error::failed(format!(
             "`{}` failed ({code}): {}",
-            self.shown,
+            self.short,
             self.stderr_tail()
         ))
     }
@@ -222,10 +243,7 @@ mod tests {
     #[test]
     fn shown_quotes_arguments_and_redacts_secrets() {
         let cmd = Cmd::new(["docker", "run", "it's", "$(x)"]).secret_env("TOKEN", "hunter2");
-        assert_eq!(
-            cmd.shown(),
-            r#"TOKEN=<redacted> docker run 'it'\''s' '$(x)'"#
-        );
+        assert_eq!(cmd.shown(), r#"TOKEN="$TOKEN" docker run 'it'\''s' '$(x)'"#);
         assert!(!cmd.shown().contains("hunter2"));
     }
 

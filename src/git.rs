@@ -212,27 +212,70 @@ pub const EXCLUDE_BLOCK: &str = "\
 /.cache/
 /.codex/
 /.clauderon/
+/.local/
 # end clauderon
 ";
 
-/// What to append to `info/exclude` so the block is there, or None if it is.
+/// What to append to `info/exclude` so every pattern of the block is there
+/// (only the missing ones), or None if nothing is missing. The user's own
+/// lines are never touched.
 pub fn exclude_addition(common_dir: &Path) -> Option<(PathBuf, Vec<u8>)> {
     let path = common_dir.join("info").join("exclude");
     let current = std::fs::read_to_string(&path).unwrap_or_default();
-    if current.contains(EXCLUDE_BLOCK) {
+    let present: std::collections::HashSet<&str> = current.lines().map(str::trim).collect();
+    let missing: Vec<&str> = EXCLUDE_BLOCK
+        .lines()
+        .filter(|l| !l.starts_with('#') && !present.contains(l))
+        .collect();
+    if missing.is_empty() {
         return None;
     }
+    let mut lines: Vec<&str> = EXCLUDE_BLOCK
+        .lines()
+        .filter(|l| l.starts_with('#'))
+        .collect();
+    lines.splice(1..1, missing);
     let mut text = String::new();
     if !current.is_empty() && !current.ends_with('\n') {
         text.push('\n');
     }
-    text.push_str(EXCLUDE_BLOCK);
+    text.push_str(&lines.join("\n"));
+    text.push('\n');
     Some((path, text.into_bytes()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn exclude_keeps_user_lines_and_adds_only_what_is_missing() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("info")).unwrap();
+        let file = dir.path().join("info/exclude");
+        std::fs::write(&file, "*.mine\n/.claude/").unwrap();
+        let (path, add) = exclude_addition(dir.path()).unwrap();
+        let add = String::from_utf8(add).unwrap();
+        assert!(add.starts_with("\n# clauderon"), "{add}");
+        assert!(
+            !add.contains("/.claude/\n") && add.contains("/.claude.json\n"),
+            "{add}"
+        );
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
+        std::io::Write::write_all(&mut f, add.as_bytes()).unwrap();
+        assert!(
+            std::fs::read_to_string(&file)
+                .unwrap()
+                .starts_with("*.mine\n")
+        );
+        assert!(exclude_addition(dir.path()).is_none());
+        // A repository without info/ gets the whole block.
+        let empty = tempfile::tempdir().unwrap();
+        assert!(exclude_addition(empty.path()).is_some());
+    }
 
     #[test]
     fn program_running_keys_are_recognised() {

@@ -45,7 +45,11 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Events { name, follow, json } => {
             commands::status::events(&ctx, &name, follow, json)?
         }
-        Command::Daemon { http_port, action } => commands::status::daemon(&ctx, http_port, action)?,
+        Command::Daemon {
+            http_port,
+            any_port_if_busy,
+            action,
+        } => commands::status::daemon(&ctx, http_port, any_port_if_busy, action)?,
         Command::Config {
             command: ConfigCommand::Show,
         } => print!("{}", ctx.config.show(&ctx.home.root)),

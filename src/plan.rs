@@ -164,10 +164,15 @@ impl Step {
                 path,
                 mode,
                 exclusive,
-            } => {
-                let p = if *exclusive { "" } else { "-p " };
-                format!("mkdir {p}-m {mode:04o} {}\n", quote_path(path))
-            }
+            } => match (exclusive, path.parent()) {
+                // Exclusive: the parents may be made, the directory itself must be new.
+                (true, Some(parent)) => format!(
+                    "mkdir -p {} && mkdir -m {mode:04o} {}\n",
+                    quote_path(parent),
+                    quote_path(path)
+                ),
+                _ => format!("mkdir -p -m {mode:04o} {}\n", quote_path(path)),
+            },
             Step::WriteFile {
                 path,
                 contents,

@@ -254,12 +254,23 @@ pub fn age(since: u64, now: u64) -> String {
     }
 }
 
-/// Parses `KEY=VALUE` for `--env`.
+/// Parses `--env KEY=VALUE`, or `--env KEY` to take the value from our own
+/// environment (so a secret need not be on the command line, as with docker).
 pub fn parse_env(pair: &str) -> Result<(String, String)> {
-    let Some((key, value)) = pair.split_once('=') else {
-        return Err(Error::input(format!(
-            "invalid --env {pair:?}: expected KEY=VALUE"
-        )));
+    let owned;
+    let (key, value) = match pair.split_once('=') {
+        Some(kv) => kv,
+        None => {
+            owned = std::env::var(pair).map_err(|_| {
+                Error::input(format!(
+                    "--env {pair}: {pair} is not set in your environment"
+                ))
+                .with_fix(format!(
+                    "export {pair}=... first, or pass --env {pair}=VALUE"
+                ))
+            })?;
+            (pair, owned.as_str())
+        }
     };
     let valid_key = !key.is_empty()
         && !key.starts_with(|c: char| c.is_ascii_digit())
@@ -344,7 +355,8 @@ mod tests {
     fn env_pairs_are_parsed() {
         assert_eq!(parse_env("A=b=c").unwrap(), ("A".into(), "b=c".into()));
         assert_eq!(parse_env("A=").unwrap(), ("A".into(), "".into()));
-        for bad in ["A", "=x", "1A=x", "A B=x"] {
+        assert_eq!(parse_env("PATH").unwrap().1, std::env::var("PATH").unwrap());
+        for bad in ["CLAUDERON_SURELY_UNSET_VAR", "=x", "1A=x", "A B=x"] {
             assert!(parse_env(bad).is_err(), "{bad}");
         }
     }

@@ -63,6 +63,11 @@ impl Home {
 
     /// The record of one session; a clear error if there is none.
     pub fn load(&self, name: &str) -> Result<SessionSpec> {
+        // The name becomes a path: never let `..`, `/` or "" through.
+        crate::session::validate_name(name).map_err(|_| {
+            Error::input(format!("no session named {name:?}"))
+                .with_fix("`clauderon list` shows the sessions")
+        })?;
         let path = self.record_path(name);
         match std::fs::read(&path) {
             Ok(bytes) => parse_record(&path, &bytes),

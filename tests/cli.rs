@@ -99,7 +99,10 @@ fn bad_input_is_refused_before_anything_is_created() {
         (&["--name", "ünï"], "invalid session name"),
         (&["--cpu-limit", "lots"], "--cpu-limit"),
         (&["--memory-limit", "1k"], "--memory-limit"),
-        (&["--env", "NOEQUALS"], "KEY=VALUE"),
+        (
+            &["--env", "CLAUDERON_SURELY_UNSET"],
+            "not set in your environment",
+        ),
         (&["--base", "no-such-ref"], "--base"),
         (&["--image", "two words"], "invalid image"),
     ];

@@ -133,7 +133,11 @@ fn secrets_never_appear_in_dry_run() {
     assert!(!plan.contains("1234567890"), "{plan}");
     assert!(!plan.contains("ghp_topsecret"), "{plan}");
     assert!(!plan.contains("0123456789abcdef-test-token"), "{plan}");
-    assert!(plan.contains("ANTHROPIC_API_KEY=<redacted> GH_TOKEN=<redacted> docker create"));
+    assert!(
+        plan.contains(
+            r#"ANTHROPIC_API_KEY="$ANTHROPIC_API_KEY" GH_TOKEN="$GH_TOKEN" docker create"#
+        )
+    );
     assert!(plan.contains("--env ANTHROPIC_API_KEY \\"));
 }
 

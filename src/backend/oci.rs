@@ -160,6 +160,28 @@ impl Engine {
         }
     }
 
+    /// Makes the shared cache volumes' roots belong to `uid:gid` (a
+    /// throwaway root container from the session's image runs `chown`).
+    pub fn own_cache_volumes(&self, image: &str, uid: u32, gid: u32) -> Cmd {
+        let mut cmd = self.cmd().args([
+            "run",
+            "--rm",
+            "--pull",
+            "never",
+            "--user",
+            "0:0",
+            "--entrypoint",
+            "chown",
+        ]);
+        let mut targets = Vec::new();
+        for (i, (volume, _)) in CACHE_VOLUMES.iter().enumerate() {
+            let target = format!("/clauderon-cache/{i}");
+            cmd = cmd.args(["--mount", &format!("type=volume,src={volume},dst={target}")]);
+            targets.push(target);
+        }
+        cmd.arg(image).arg(format!("{uid}:{gid}")).args(targets)
+    }
+
     pub fn start(&self, container: &str) -> Cmd {
         self.cmd().args(["start", container])
     }
@@ -367,6 +389,7 @@ mod tests {
     fn engine_errors_name_the_fix() {
         let f = |stderr: &str| Failure {
             shown: "docker x".into(),
+            short: "docker x".into(),
             code: Some(1),
             stderr: stderr.into(),
             not_found: false,

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::agent;
+use crate::backend::oci::CACHE_VOLUMES;
 use crate::backend::oci::Engine;
 use crate::cli::CreateArgs;
 use crate::commands::{Ctx, probe_engine};
@@ -236,12 +237,8 @@ pub fn create_plan(
         });
     }
     if let Some((path, contents)) = exclude {
-        plan.push(Step::WriteFile {
-            path,
-            contents,
-            mode: 0o644,
-            secret: false,
-        });
+        // Appended: the user's own patterns in that file stay as they are.
+        plan.push(Step::AppendFile { path, contents });
     }
     let repo = &spec.repo_root;
     let wt = spec.worktree.to_string_lossy().to_string();
@@ -277,12 +274,34 @@ pub fn create_plan(
             ),
         ],
     );
+    // Cache mount points made by us, not by the engine as root, so the
+    // agent (running as you) can write `.cargo/` and `.cache/`.
+    for (_, target) in CACHE_VOLUMES {
+        let relative = target.trim_start_matches("/workspace/");
+        plan.push(Step::Mkdir {
+            path: spec.worktree.join(relative),
+            mode: 0o755,
+            exclusive: false,
+        });
+    }
     let classify = engine.classifier();
     let container = spec.container_name();
     plan.push_undoable(
         Step::run_cmd(engine.create(spec, home, http_port), classify),
         vec![Step::run_cmd(engine.remove(&container), classify)],
     );
+    if spec.uid != 0 {
+        // New named volumes belong to root; hand them to the user. Not fatal:
+        // an image without chown only loses the build caches.
+        plan.push(Step::Run {
+            cmd: engine.own_cache_volumes(&spec.image, spec.uid, spec.gid),
+            classify,
+            tolerate: Some(|f| {
+                eprintln!("clauderon: warning: could not give the cache volumes to your user ({}); Rust build caches may not be writable", f.stderr_tail());
+                true
+            }),
+        });
+    }
     plan.push(Step::WriteFile {
         path: home.record_path(&spec.name),
         contents: record_bytes(spec),

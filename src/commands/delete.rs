@@ -3,17 +3,23 @@
 //! left incomplete by an interrupted create, still cleans up.
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 
 use crate::backend::oci::{DOCKER, Engine};
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::git;
 use crate::plan::{Plan, Step};
-use crate::session::{SessionSpec, container_name};
+use crate::session::{self, SessionSpec, container_name};
 use crate::store::Home;
 
 pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: bool) -> Result<()> {
     let home = &ctx.home;
+    // Validated before any path is built from it (`delete ..` must not rm -rf the home).
+    session::validate_name(name).map_err(|_| {
+        Error::input(format!("no session named {name:?}"))
+            .with_fix("`clauderon list` shows the sessions")
+    })?;
     let spec = match home.load(name) {
         Ok(spec) => Some(spec),
         // An interrupted create leaves a directory without a record.
@@ -36,17 +42,15 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
                 .extend(delete_plan(spec, home, &engine, &state, delete_branch).steps);
         }
         None => {
-            if delete_branch {
-                return Err(Error::input(format!(
-                    "session '{name}' has no record (its creation was interrupted), so its branch is unknown"
-                ))
-                .with_fix(format!("run `clauderon delete {name}` without --delete-branch, then delete the branch with git")));
+            let repo = worktree_repo(&home.worktree_path(name));
+            if let Some(common) = &repo {
+                git::check_config_is_safe(common)?;
             }
             plan.steps
-                .extend(incomplete_plan(name, home, &engine, &state).steps);
+                .extend(incomplete_plan(name, home, &engine, &state, repo.as_deref()).steps);
         }
     }
-    if !dry_run && !force && !confirm(name, spec.as_ref())? {
+    if !dry_run && !force && !confirm(name, spec.as_ref(), delete_branch)? {
         println!("Nothing deleted.");
         return Ok(());
     }
@@ -54,7 +58,7 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         .map_err(|e| e.context(format!("could not fully delete session '{name}'")))?;
     if !dry_run {
         match (&spec, delete_branch) {
-            (Some(s), false) => println!(
+            (Some(s), false) if s.repo_root.exists() => println!(
                 "Deleted {name}. Its branch '{}' is kept in {}.",
                 s.branch,
                 s.repo_root.display()
@@ -120,7 +124,33 @@ pub fn delete_plan(
     plan
 }
 
-fn incomplete_plan(name: &str, home: &Home, engine: &Engine, state: &ContainerState) -> Plan {
+/// The main repository's `.git` of a worktree directory, if it is one.
+fn worktree_repo(worktree: &Path) -> Option<PathBuf> {
+    if !worktree.join(".git").exists() {
+        return None;
+    }
+    let out = git::git(worktree)
+        .args(["rev-parse", "--git-common-dir"])
+        .run()
+        .ok()?;
+    let dir = PathBuf::from(out.stdout.trim());
+    Some(if dir.is_absolute() {
+        dir
+    } else {
+        worktree.join(dir)
+    })
+}
+
+/// An interrupted create: remove the container, the worktree (and its
+/// registration and branch, which that create made: it checked first that
+/// the branch did not exist) and the session directory.
+fn incomplete_plan(
+    name: &str,
+    home: &Home,
+    engine: &Engine,
+    state: &ContainerState,
+    repo: Option<&Path>,
+) -> Plan {
     let mut plan = Plan::default();
     plan.note(format!(
         "session '{name}' has no record (its creation was interrupted): removing what exists"
@@ -132,9 +162,20 @@ fn incomplete_plan(name: &str, home: &Home, engine: &Engine, state: &ContainerSt
             tolerate: Some(Engine::is_no_such_container),
         });
     }
-    plan.push(Step::RemoveDir {
-        path: home.worktree_path(name),
-    });
+    let worktree = home.worktree_path(name);
+    if let Some(common) = repo {
+        let wt = worktree.to_string_lossy().to_string();
+        plan.push(Step::run_cmd(
+            git::git(common).args(["worktree", "remove", "--force", "--force", &wt]),
+            git::classify,
+        ));
+        plan.push(Step::Run {
+            cmd: git::git(common).args(["branch", "-D", name]),
+            classify: git::classify,
+            tolerate: Some(|f| f.stderr.contains("not found")),
+        });
+    }
+    plan.push(Step::RemoveDir { path: worktree });
     plan.push(Step::RemoveDir {
         path: home.session_dir(name),
     });
@@ -142,22 +183,45 @@ fn incomplete_plan(name: &str, home: &Home, engine: &Engine, state: &ContainerSt
 }
 
 /// Asks on a terminal; without one, refuses (scripts pass --force).
-fn confirm(name: &str, spec: Option<&SessionSpec>) -> Result<bool> {
+fn confirm(name: &str, spec: Option<&SessionSpec>, delete_branch: bool) -> Result<bool> {
     if !std::io::stdin().is_terminal() {
         return Err(Error::input(format!(
             "refusing to delete session '{name}' without confirmation (no terminal to ask on)"
         ))
         .with_fix(format!("clauderon delete --force {name}")));
     }
-    let mut question = format!("Delete session '{name}' (its container and worktree)");
+    let what = if delete_branch {
+        "its container, worktree and branch"
+    } else {
+        "its container and worktree"
+    };
+    let mut warnings = Vec::new();
     if let Some(spec) = spec {
         let changes = uncommitted_changes(spec);
         if changes > 0 {
-            question = format!(
-                "Delete session '{name}'? Its worktree {} has {changes} uncommitted change(s) that will be LOST.\nDelete anyway",
+            warnings.push(format!(
+                "its worktree {} has {changes} uncommitted change(s) that will be LOST",
                 spec.worktree.display()
-            );
+            ));
         }
+        let unmerged = if delete_branch {
+            unmerged_commits(spec)
+        } else {
+            0
+        };
+        if unmerged > 0 {
+            warnings.push(format!(
+                "its branch '{}' has {unmerged} commit(s) on no other branch that will be LOST",
+                spec.branch
+            ));
+        }
+    }
+    let mut question = format!("Delete session '{name}' ({what})");
+    for w in &warnings {
+        question = format!("{question}\n  warning: {w}");
+    }
+    if !warnings.is_empty() {
+        question.push_str("\nDelete anyway");
     }
     eprint!("{question}? [y/N] ");
     let _ = std::io::stderr().flush();
@@ -172,10 +236,27 @@ fn confirm(name: &str, spec: Option<&SessionSpec>) -> Result<bool> {
     ))
 }
 
+/// Commits on the session's branch that no other branch has.
+fn unmerged_commits(spec: &SessionSpec) -> usize {
+    if !spec.repo_root.exists() {
+        return 0;
+    }
+    let branch = format!("refs/heads/{}", spec.branch);
+    git::git(&spec.repo_root)
+        .args(["rev-list", "--count", &branch, "--not"])
+        .arg(format!("--exclude={branch}"))
+        .arg("--branches")
+        .run()
+        .ok()
+        .and_then(|o| o.stdout.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 fn uncommitted_changes(spec: &SessionSpec) -> usize {
     if !spec.worktree.exists() || git::check_config_is_safe(&spec.worktree).is_err() {
         return 0;
     }
+    // (the config check above also covers the worktree's own config)
     git::git(&spec.worktree)
         .args(["status", "--porcelain", "--no-renames"])
         .run()

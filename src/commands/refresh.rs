@@ -6,6 +6,7 @@ use crate::agent;
 use crate::backend::oci::Engine;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::Result;
+use crate::exec::Failure;
 use crate::plan::{Plan, Step};
 use crate::session::{PullPolicy, SessionSpec};
 use crate::store::Home;
@@ -27,7 +28,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, http_port).steps);
     print_or_execute("refresh", &plan, dry_run).map_err(|e| {
         let e = e.context(format!("could not refresh session '{name}'"));
-        if pull && e.message.contains("image not available") {
+        if pull && spec.pull_policy == PullPolicy::Always {
             e.with_fix(format!(
                 "if the image only exists locally, recreate without pulling: clauderon refresh --no-pull {name}"
             ))
@@ -57,7 +58,24 @@ pub fn refresh_plan(
     let aside = format!("{container}-refresh-old");
     let mut plan = Plan::default();
     if pull {
-        plan.push(Step::run_cmd(engine.pull(&spec.image), classify));
+        // With if-not-present a failed pull falls back to the local image
+        // (the create below fails clearly if there is none); with always it
+        // is an error.
+        let tolerate: Option<fn(&Failure) -> bool> = match spec.pull_policy {
+            PullPolicy::Always => None,
+            _ => Some(|f| {
+                eprintln!(
+                    "clauderon: warning: could not pull the image ({}); recreating from the local one",
+                    f.stderr_tail().lines().last().unwrap_or("")
+                );
+                true
+            }),
+        };
+        plan.push(Step::Run {
+            cmd: engine.pull(&spec.image),
+            classify,
+            tolerate,
+        });
     }
     // Newer clauderon versions may render a newer entrypoint.
     let files_dir = home.container_files_dir(&spec.name);

@@ -114,11 +114,16 @@ pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
     }
 }
 
-pub fn daemon(ctx: &Ctx, http_port: Option<u16>, action: Option<DaemonAction>) -> Result<()> {
+pub fn daemon(
+    ctx: &Ctx,
+    http_port: Option<u16>,
+    any_port_if_busy: bool,
+    action: Option<DaemonAction>,
+) -> Result<()> {
     let port = http_port.unwrap_or(ctx.config.http_port.value);
     let home = &ctx.home;
     match action {
-        None => daemon::run(home, port),
+        None => daemon::run(home, port, any_port_if_busy),
         Some(DaemonAction::Start) => {
             let info = daemon::ensure_running(home, port)?;
             println!(
