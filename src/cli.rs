@@ -31,12 +31,15 @@ pub enum Command {
     },
     /// Attach your terminal to a session's agent (starts the container if stopped)
     Attach {
+        /// Session name (see `clauderon list`)
         name: String,
+        /// Print the commands it would run instead of running them
         #[arg(long)]
         dry_run: bool,
     },
     /// Show a session's container output
     Logs {
+        /// Session name (see `clauderon list`)
         name: String,
         /// Keep printing new output
         #[arg(short, long)]
@@ -47,28 +50,35 @@ pub enum Command {
     },
     /// Stop a session's container (the worktree and conversation are kept)
     Stop {
+        /// Session name (see `clauderon list`)
         name: String,
+        /// Print the commands it would run instead of running them
         #[arg(long)]
         dry_run: bool,
     },
     /// Start a stopped session; the agent resumes its conversation
     Start {
+        /// Session name (see `clauderon list`)
         name: String,
+        /// Print the commands it would run instead of running them
         #[arg(long)]
         dry_run: bool,
     },
     /// Pull the session's image and recreate its container with the same settings
     Refresh {
+        /// Session name (see `clauderon list`)
         name: String,
         /// Recreate from the local image without pulling
         #[arg(long)]
         no_pull: bool,
+        /// Print the commands it would run instead of running them
         #[arg(long)]
         dry_run: bool,
     },
     /// Delete a session: its container and worktree (the branch is kept unless asked)
     #[command(alias = "rm")]
     Delete {
+        /// Session name (see `clauderon list`)
         name: String,
         /// Do not ask for confirmation
         #[arg(short, long)]
@@ -76,6 +86,7 @@ pub enum Command {
         /// Also delete the session's git branch
         #[arg(long)]
         delete_branch: bool,
+        /// Print the commands it would run instead of running them
         #[arg(long)]
         dry_run: bool,
     },
@@ -84,11 +95,13 @@ pub enum Command {
         /// Remove the cache volumes
         #[arg(short, long)]
         force: bool,
+        /// Print the commands it would run instead of running them
         #[arg(long)]
         dry_run: bool,
     },
     /// Show one session in detail: container, agent status, last events
     Status {
+        /// Session name (see `clauderon list`)
         name: String,
         /// Print JSON for scripts
         #[arg(long)]
@@ -96,6 +109,7 @@ pub enum Command {
     },
     /// Print a session's agent events (from its Claude Code hooks)
     Events {
+        /// Session name (see `clauderon list`)
         name: String,
         /// Keep printing new events
         #[arg(short, long)]
@@ -170,8 +184,8 @@ pub struct CreateArgs {
     /// Git ref the session's branch starts from
     #[arg(long, default_value = "HEAD")]
     pub base: String,
-    /// Extra environment variable for the container (repeatable)
-    #[arg(long = "env", short = 'e', value_name = "KEY=VALUE")]
+    /// Environment variable for the container, `KEY=VALUE` or `KEY` to take it from your environment (repeatable)
+    #[arg(long = "env", short = 'e', value_name = "KEY[=VALUE]")]
     pub env: Vec<String>,
     /// Print the commands and files instead of running them
     #[arg(long)]

@@ -44,8 +44,27 @@ struct DockerSection {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct LimitsSection {
-    cpu: Option<String>,
-    memory: Option<String>,
+    cpu: Option<StringOrNumber>,
+    memory: Option<StringOrNumber>,
+}
+
+/// `cpu = 2` and `cpu = "2"` both work.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StringOrNumber {
+    String(String),
+    Integer(i64),
+    Float(f64),
+}
+
+impl StringOrNumber {
+    fn text(&self) -> String {
+        match self {
+            StringOrNumber::String(s) => s.clone(),
+            StringOrNumber::Integer(i) => i.to_string(),
+            StringOrNumber::Float(f) => f.to_string(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -92,7 +111,7 @@ impl Config {
         let file: FileConfig = match &text {
             None => FileConfig::default(),
             Some(t) => toml::from_str(t).map_err(|e| {
-                Error::input(format!("{}: {}", path.display(), e.message().trim())).with_fix(
+                Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(
                     format!(
                         "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port)",
                         path.display()
@@ -130,7 +149,8 @@ impl Config {
                 source: Source::Default,
             },
         };
-        let cpu = match d.limits.cpu.as_deref().filter(|s| !s.is_empty()) {
+        let cpu_text = d.limits.cpu.as_ref().map(StringOrNumber::text);
+        let cpu = match cpu_text.as_deref().filter(|s| !s.is_empty()) {
             Some(c) => Sourced {
                 value: Some(Cpu::parse(c).map_err(|m| bad("docker.limits.cpu", m))?),
                 source: from_file(),
@@ -140,7 +160,8 @@ impl Config {
                 source: Source::Default,
             },
         };
-        let memory = match d.limits.memory.as_deref().filter(|s| !s.is_empty()) {
+        let memory_text = d.limits.memory.as_ref().map(StringOrNumber::text);
+        let memory = match memory_text.as_deref().filter(|s| !s.is_empty()) {
             Some(m) => Sourced {
                 value: Some(Memory::parse(m).map_err(|m| bad("docker.limits.memory", m))?),
                 source: from_file(),

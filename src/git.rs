@@ -46,7 +46,6 @@ pub fn resolve_repo(path: &Path) -> Result<Repo> {
     let out = git(path)
         .args([
             "rev-parse",
-            "--path-format=absolute",
             "--show-toplevel",
             "--git-common-dir",
             "--show-prefix",
@@ -77,9 +76,13 @@ pub fn resolve_repo(path: &Path) -> Result<Repo> {
                 .with_fix("pass --repo a checkout, not a bare repository"),
         );
     };
+    // Relative to `path` when git prints it relative (git < 2.31 has no
+    // --path-format=absolute).
+    let common = path.join(common);
+    let common_dir = std::fs::canonicalize(&common).unwrap_or(common);
     Ok(Repo {
         root: PathBuf::from(root),
-        common_dir: PathBuf::from(common),
+        common_dir,
         prefix: lines.next().unwrap_or("").to_string(),
     })
 }

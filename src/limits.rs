@@ -60,9 +60,11 @@ impl Memory {
                 "invalid memory limit {text:?}: use a size like `512m`, `8g`, `2Gi` or a number of bytes"
             )
         };
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+        let split = t
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(t.len());
         let (digits, unit) = t.split_at(split);
-        let n: u64 = digits.parse().map_err(|_| bad())?;
+        let n: f64 = digits.parse().map_err(|_| bad())?;
         // Docker's units are binary whatever their case; Kubernetes' `Ki`/`Mi`/`Gi`
         // are binary too. So both notations mean the same sizes here.
         let factor: u64 = match unit {
@@ -73,7 +75,11 @@ impl Memory {
             "t" | "T" | "Ti" | "tb" | "TB" | "TiB" => 1024 * 1024 * MIB,
             _ => return Err(bad()),
         };
-        let bytes = n.checked_mul(factor).ok_or_else(bad)?;
+        let bytes = n * factor as f64;
+        if !bytes.is_finite() || bytes > u64::MAX as f64 {
+            return Err(bad());
+        }
+        let bytes = bytes.round() as u64;
         if bytes < MIN_MEMORY {
             return Err(format!(
                 "memory limit {text:?} is too small: containers need at least 6m"
@@ -127,6 +133,7 @@ mod tests {
         assert_eq!(Memory::parse("1536m").unwrap().docker(), "1536m");
         assert_eq!(Memory::parse("1024m").unwrap().docker(), "1g");
         assert_eq!(Memory::parse("10485760").unwrap().docker(), "10m");
+        assert_eq!(Memory::parse("1.5g").unwrap().docker(), "1536m");
         for bad in ["", "8x", "g", "1m", "-1g", "99999999999999999999g"] {
             assert!(Memory::parse(bad).is_err(), "{bad}");
         }

@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
 use crate::exec::{Cmd, Failure};
@@ -100,16 +101,65 @@ impl Plan {
     /// succeeded run in reverse order, and the error says what failed and
     /// whether the rollback was complete.
     pub fn execute(&self) -> Result<()> {
+        catch_interrupts();
         let mut journal: Vec<&[Step]> = Vec::new();
         for planned in &self.steps {
-            if let Err(err) = planned.step.run() {
+            let result = if INTERRUPTED.load(Ordering::SeqCst) {
+                Err(interrupted())
+            } else {
+                planned.step.run()
+            };
+            // Ctrl-C also reaches the running child, which then fails: say why.
+            let result = result.map_err(|e| {
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    interrupted()
+                } else {
+                    e
+                }
+            });
+            if result.is_ok() {
+                journal.push(&planned.undo);
+            }
+            // An interrupt during a step that still succeeded aborts too.
+            let result = result.and_then(|()| {
+                if INTERRUPTED.load(Ordering::SeqCst) {
+                    Err(interrupted())
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(err) = result {
                 let undid_something = journal.iter().any(|u| !u.is_empty());
                 let leftovers = rollback(&journal);
                 return Err(with_rollback_report(err, undid_something, leftovers));
             }
-            journal.push(&planned.undo);
         }
         Ok(())
+    }
+}
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_interrupt(_: libc::c_int) {
+    INTERRUPTED.store(true, Ordering::SeqCst);
+}
+
+/// From here on, Ctrl-C or SIGTERM stops the plan at the next step and rolls
+/// back, instead of killing clauderon halfway and leaving a half-made session.
+fn catch_interrupts() {
+    let handler = on_interrupt as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores to an atomic, which is signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+}
+
+fn interrupted() -> Error {
+    Error {
+        message: "interrupted".into(),
+        fix: None,
+        code: 130,
     }
 }
 
@@ -273,9 +323,9 @@ fn verify_started(state: &Cmd, logs: &Cmd, classify: Classify) -> Result<()> {
             return Err(Error::failed(format!(
                 "the container exited right after starting (exit code {code}); its last output:\n  {tail}"
             ))
-            .with_fix("the image needs bash and the agent CLI in PATH: check it with `docker run --rm --entrypoint bash IMAGE -c 'command -v claude'`"));
+            .with_fix("the image needs bash and the agent's CLI in PATH: check with `docker run --rm --entrypoint bash IMAGE -c 'command -v claude codex'`"));
         }
-        if std::time::Instant::now() >= deadline {
+        if std::time::Instant::now() >= deadline || INTERRUPTED.load(Ordering::SeqCst) {
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_millis(100));

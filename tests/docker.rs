@@ -628,3 +628,49 @@ fn clean_cache_shows_volumes_and_removes_them_with_force() {
         );
     }
 }
+
+#[test]
+fn interrupted_create_leaves_nothing_half_made() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    for delay_ms in [300u64, 700, 1100] {
+        let name = unique("sigterm");
+        let repo = env.repo().to_string_lossy().to_string();
+        let args = [
+            "create",
+            "--name",
+            &name,
+            "--repo",
+            &repo,
+            "--prompt",
+            "x",
+            "--image",
+            common::BASE_IMAGE,
+            "--pull-policy",
+            "never",
+        ];
+        let child = env
+            .command(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        std::process::Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        match out.status.code() {
+            // Finished before the signal: a whole session.
+            Some(0) => assert_eq!(state_of(&env, &name), "running"),
+            Some(130) => {
+                assert!(String::from_utf8_lossy(&out.stderr).contains("interrupted"));
+                assert_no_trace(&env, &name);
+            }
+            other => panic!("exit {other:?}: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+}

@@ -3,6 +3,8 @@
 use crate::backend::oci::Engine;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
+use std::io::IsTerminal;
+
 use crate::plan::{Plan, Step};
 use crate::session::SessionSpec;
 
@@ -18,8 +20,32 @@ fn gone(spec: &SessionSpec) -> Error {
     ))
 }
 
+/// The worktree is mounted at /workspace: without it the container cannot start.
+pub fn require_worktree(spec: &SessionSpec) -> Result<()> {
+    if spec.worktree.is_dir() {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "the worktree of session '{}' ({}) is gone",
+        spec.name,
+        spec.worktree.display()
+    ))
+    .with_fix(format!(
+        "`clauderon delete {}` removes what is left of the session",
+        spec.name
+    )))
+}
+
 pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     let spec = ctx.home.load(name)?;
+    require_worktree(&spec)?;
+    if !dry_run && !std::io::stdin().is_terminal() {
+        return Err(
+            Error::input("attach needs a terminal (stdin is not one)").with_fix(format!(
+                "`clauderon logs -f {name}` follows the agent's output without one"
+            )),
+        );
+    }
     let engine = Engine::for_kind(spec.backend);
     let container = spec.container_name();
     let mut plan = Plan::default();
@@ -39,7 +65,18 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     }
     plan.execute()?;
     eprintln!("clauderon: attached to {name}; detach with Ctrl-P Ctrl-Q (the agent keeps running)");
-    attach.run_interactive()
+    let code = attach.run_interactive()?;
+    // Detaching makes `docker attach` exit 1; a container still running
+    // means that is what happened, not a failure.
+    let running = engine
+        .container_state(&container)
+        .run()
+        .is_ok_and(|o| o.stdout.trim() == "running");
+    if running {
+        eprintln!("clauderon: detached from {name}; the agent keeps running");
+        return Ok(0);
+    }
+    Ok(code)
 }
 
 pub fn logs(ctx: &Ctx, name: &str, follow: bool, tail: Option<u64>) -> Result<i32> {
@@ -77,6 +114,7 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
 
 pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
+    require_worktree(&spec)?;
     let engine = Engine::for_kind(spec.backend);
     let container = spec.container_name();
     let mut plan = Plan::default();

@@ -13,6 +13,7 @@ use crate::store::Home;
 
 pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
+    crate::commands::lifecycle::require_worktree(&spec)?;
     let engine = Engine::for_kind(spec.backend);
     let mut plan = Plan::default();
     let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
