@@ -4,6 +4,7 @@
 use serde_json::json;
 
 use crate::hooks;
+use crate::proxy::rules::ANTHROPIC_KEY_PLACEHOLDER;
 use crate::session::{Agent, SessionSpec};
 
 /// The bash script every session container runs (see templates/entrypoint.sh).
@@ -81,18 +82,19 @@ pub fn claude_state(spec: &SessionSpec) -> Vec<u8> {
         "bypassPermissionsModeAccepted": true,
         "projects": projects,
     });
-    if let Some((_, key)) = spec.env.iter().find(|(k, _)| k == "ANTHROPIC_API_KEY") {
-        // Claude Code remembers approved keys by their last 20 characters.
-        let tail: String = key
-            .chars()
-            .rev()
-            .take(20)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        state["customApiKeyResponses"] = json!({ "approved": [tail], "rejected": [] });
-    }
+    // The key the container holds: the user's own (--env), else the proxy's placeholder.
+    let key = spec
+        .env
+        .iter()
+        .find(|(k, _)| k == "ANTHROPIC_API_KEY")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or(ANTHROPIC_KEY_PLACEHOLDER);
+    // Claude Code remembers approved keys by their last 20 characters.
+    let tail: String = key
+        .chars()
+        .skip(key.chars().count().saturating_sub(20))
+        .collect();
+    state["customApiKeyResponses"] = json!({ "approved": [tail], "rejected": [] });
     let mut bytes = serde_json::to_vec_pretty(&state).expect("json serializes");
     bytes.push(b'\n');
     bytes

@@ -129,6 +129,11 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<DaemonAction>,
     },
+    /// The credential proxy: its CA and its audit log
+    Proxy {
+        #[command(subcommand)]
+        command: ProxyCommand,
+    },
     /// Show the effective configuration
     Config {
         #[command(subcommand)]
@@ -146,6 +151,28 @@ pub enum DaemonAction {
     Restart,
     /// Say whether it runs, where it listens, and its pid
     Status,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProxyCommand {
+    /// Print the CA certificate's path and SHA-256 fingerprint (made on first use)
+    Ca {
+        /// Replace the CA with a new one (restart sessions afterwards: `clauderon refresh`)
+        #[arg(long)]
+        rotate: bool,
+    },
+    /// Print the audit log: one line per proxied request
+    Log {
+        /// Only this session's requests
+        #[arg(long, value_name = "NAME")]
+        session: Option<String>,
+        /// Keep printing new entries
+        #[arg(short, long)]
+        follow: bool,
+        /// Print the raw JSON lines
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]

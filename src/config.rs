@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::error::{Error, Result};
 use crate::limits::{Cpu, Memory};
+use crate::proxy::settings::{ProxySection, ProxySettings};
 use crate::session::PullPolicy;
 
 /// The image used when neither `--image` nor the config names one. It is not
@@ -21,6 +22,8 @@ struct FileConfig {
     docker: DockerSection,
     #[serde(default)]
     daemon: DaemonSection,
+    #[serde(default)]
+    proxy: ProxySection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -97,6 +100,7 @@ pub struct Config {
     pub memory: Sourced<Option<Memory>>,
     /// 0 lets the system pick a free port (used by tests).
     pub http_port: Sourced<u16>,
+    pub proxy: ProxySettings,
 }
 
 impl Config {
@@ -113,7 +117,7 @@ impl Config {
             Some(t) => toml::from_str(t).map_err(|e| {
                 Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(
                     format!(
-                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port)",
+                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, allow_hosts, upstream_ca_file, resolve, [[proxy.rules]])",
                         path.display()
                     ),
                 )
@@ -181,6 +185,7 @@ impl Config {
                 source: Source::Default,
             },
         };
+        let proxy = file.proxy.settings().map_err(|(key, m)| bad(&key, m))?;
         Ok(Config {
             path,
             default_image,
@@ -188,6 +193,7 @@ impl Config {
             cpu,
             memory,
             http_port,
+            proxy,
         })
     }
 

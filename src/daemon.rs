@@ -22,7 +22,11 @@ use crate::store::Home;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DaemonInfo {
     pub pid: u32,
+    /// The hook listener's port.
     pub port: u16,
+    /// The credential proxy's port, when the proxy is enabled.
+    #[serde(default)]
+    pub proxy_port: Option<u16>,
     pub addresses: Vec<String>,
     pub started_at: u64,
 }
@@ -81,6 +85,56 @@ fn interface_addresses(interface: &str) -> Vec<IpAddr> {
         .collect()
 }
 
+/// Listens on loopback and the bridge gateways at one port. With
+/// `any_if_busy`, a taken port is replaced by a free one.
+fn bind_all(port: u16, any_if_busy: bool) -> std::io::Result<(u16, Vec<std::net::TcpListener>)> {
+    let loopback =
+        |port| std::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
+    let first = loopback(port).or_else(|e| {
+        if !any_if_busy {
+            return Err(e);
+        }
+        eprintln!("clauderon daemon: port {port} is taken ({e}); using a free one");
+        loopback(0)
+    })?;
+    let port = first.local_addr()?.port();
+    let mut sockets = vec![first];
+    for gw in bridge_gateways() {
+        match std::net::TcpListener::bind(SocketAddr::new(gw, port)) {
+            Ok(s) => sockets.push(s),
+            Err(e) => eprintln!(
+                "clauderon daemon: warning: cannot listen on {gw}:{port}: {e}; containers may not reach it"
+            ),
+        }
+    }
+    Ok((port, sockets))
+}
+
+fn socket_addresses(sockets: &[std::net::TcpListener]) -> Vec<SocketAddr> {
+    sockets.iter().filter_map(|s| s.local_addr().ok()).collect()
+}
+
+/// Makes sure the CA and the containers' trust bundle exist, binds the
+/// proxy and serves it on its own thread. Returns its port.
+fn start_proxy(
+    home: &Home,
+    settings: crate::proxy::settings::ProxySettings,
+    any_if_busy: bool,
+) -> Result<u16> {
+    let ca = crate::proxy::ca::Ca::load_or_create(home)?;
+    crate::proxy::ca::write_bundle(home, settings.upstream_ca_file.as_deref())?;
+    let (port, sockets) = bind_all(settings.port, any_if_busy).map_err(|e| {
+        Error::failed(format!(
+            "the proxy could not listen on 127.0.0.1:{}: {e}",
+            settings.port
+        ))
+        .with_fix("set another [proxy] port in config.toml")
+    })?;
+    let proxy = crate::proxy::server::Proxy::new(home, settings, ca, socket_addresses(&sockets))?;
+    std::thread::spawn(move || Arc::new(proxy).serve(sockets));
+    Ok(port)
+}
+
 /// Runs the daemon in the foreground until it is killed.
 pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     std::fs::create_dir_all(&home.root)
@@ -97,56 +151,42 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         ))
         .with_fix("`clauderon daemon stop` stops it; `clauderon daemon status` shows it"));
     }
-    let loopback =
-        |port| tiny_http::Server::http(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
-    // Another home's daemon (another user, a test) may have the default port:
-    // sessions learn the port at create, so any free one works.
-    let first = loopback(port)
-        .or_else(|e| {
-            if !any_port_if_busy {
-                return Err(e);
-            }
-            eprintln!("clauderon daemon: port {port} is taken ({e}); using a free one");
-            loopback(0)
-        })
-        .map_err(|e| {
-            Error::failed(format!("could not listen on 127.0.0.1:{port}: {e}")).with_fix(
-                "pick another port with --http-port, or set [daemon] http_port in config.toml",
-            )
-        })?;
-    let port = first
-        .server_addr()
-        .to_ip()
-        .map(|a| a.port())
-        .unwrap_or(port);
-    let mut servers = vec![first];
-    for gw in bridge_gateways() {
-        match tiny_http::Server::http(SocketAddr::new(gw, port)) {
-            Ok(s) => servers.push(s),
-            Err(e) => eprintln!(
-                "clauderon daemon: warning: cannot listen on {gw}:{port}: {e}; containers may not reach the daemon"
-            ),
-        }
-    }
-    let addresses: Vec<String> = servers
-        .iter()
-        .filter_map(|s| s.server_addr().to_ip().map(|a| a.to_string()))
-        .collect();
+    let (port, hook_sockets) = bind_all(port, any_port_if_busy).map_err(|e| {
+        Error::failed(format!("could not listen on 127.0.0.1:{port}: {e}")).with_fix(
+            "pick another port with --http-port, or set [daemon] http_port in config.toml",
+        )
+    })?;
+    let addresses = socket_addresses(&hook_sockets);
+
+    let config = crate::config::Config::load(&home.root)?;
+    let proxy_port = if config.proxy.enabled {
+        Some(start_proxy(home, config.proxy, any_port_if_busy)?)
+    } else {
+        None
+    };
+
     let info = DaemonInfo {
         pid: std::process::id(),
         port,
-        addresses: addresses.clone(),
+        proxy_port,
+        addresses: addresses.iter().map(|a| a.to_string()).collect(),
         started_at: crate::session::now(),
     };
     let json = serde_json::to_vec_pretty(&info).expect("info serializes");
     crate::plan::write_atomic(&info_path(home), &json, 0o644)?;
     eprintln!(
-        "clauderon daemon {} listening on {} (home {})",
+        "clauderon daemon {} listening on {} (hooks){} (home {})",
         info.pid,
-        addresses.join(", "),
+        info.addresses.join(", "),
+        proxy_port
+            .map(|p| format!(", port {p} (proxy)"))
+            .unwrap_or_default(),
         home.root.display()
     );
-
+    let servers: Vec<tiny_http::Server> = hook_sockets
+        .into_iter()
+        .filter_map(|l| tiny_http::Server::from_listener(l, None).ok())
+        .collect();
     let listener = Arc::new(Listener::new(home.clone()));
     let threads: Vec<_> = servers
         .into_iter()
@@ -181,12 +221,18 @@ pub fn running(home: &Home) -> Option<DaemonInfo> {
 }
 
 fn health(port: u16) -> Option<String> {
+    http_get(port, "/health")
+}
+
+fn http_get(port: u16, path: &str) -> Option<String> {
     use std::io::{Read, Write};
     let addr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port);
     let mut s = std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(500)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
-    s.write_all(b"GET /health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        .ok()?;
+    s.write_all(
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+    .ok()?;
     let mut buf = Vec::new();
     let _ = s.take(4096).read_to_end(&mut buf);
     let text = String::from_utf8_lossy(&buf).into_owned();
@@ -260,6 +306,23 @@ fn tail(path: &std::path::Path) -> String {
         .rev()
         .collect::<Vec<_>>()
         .join(" / ")
+}
+
+/// The credential variables the running daemon has (names only).
+pub fn credentials(port: u16) -> Vec<String> {
+    http_get(port, "/api/credentials")
+        .and_then(|body| {
+            let start = body.find("\r\n\r\n")? + 4;
+            let v: serde_json::Value = serde_json::from_str(&body[start..]).ok()?;
+            Some(
+                v["message"]
+                    .as_array()?
+                    .iter()
+                    .filter_map(|x| x.as_str().map(String::from))
+                    .collect(),
+            )
+        })
+        .unwrap_or_default()
 }
 
 /// Stops the daemon of this home; true if one was running.

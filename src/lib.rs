@@ -16,5 +16,6 @@ pub mod git;
 pub mod hooks;
 pub mod limits;
 pub mod plan;
+pub mod proxy;
 pub mod session;
 pub mod store;

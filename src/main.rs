@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use clauderon::cli::{Cli, Command, ConfigCommand};
+use clauderon::cli::{Cli, Command, ConfigCommand, ProxyCommand};
 use clauderon::commands::{self, Ctx};
 use clauderon::error::Result;
 
@@ -50,6 +50,17 @@ fn run(cli: Cli) -> Result<i32> {
             any_port_if_busy,
             action,
         } => commands::status::daemon(&ctx, http_port, any_port_if_busy, action)?,
+        Command::Proxy {
+            command: ProxyCommand::Ca { rotate },
+        } => commands::proxy::ca(&ctx, rotate)?,
+        Command::Proxy {
+            command:
+                ProxyCommand::Log {
+                    session,
+                    follow,
+                    json,
+                },
+        } => commands::proxy::log(&ctx, session.as_deref(), follow, json)?,
         Command::Config {
             command: ConfigCommand::Show,
         } => print!("{}", ctx.config.show(&ctx.home.root)),

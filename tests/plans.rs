@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use clauderon::backend::oci::DOCKER;
+use clauderon::backend::{ProxyWiring, Wiring};
 use clauderon::commands::ContainerState;
 use clauderon::commands::create::create_plan;
 use clauderon::commands::delete::delete_plan;
@@ -11,6 +12,17 @@ use clauderon::commands::refresh::refresh_plan;
 use clauderon::limits::{Cpu, Limits, Memory};
 use clauderon::session::{Agent, BackendKind, GitIdentity, PullPolicy, SessionSpec};
 use clauderon::store::Home;
+
+/// Daemon on 3030, proxy on 3031, the user's Anthropic credential an API key.
+fn wiring() -> Wiring {
+    Wiring {
+        http_port: 3030,
+        proxy: Some(ProxyWiring {
+            port: 3031,
+            anthropic_api_key: true,
+        }),
+    }
+}
 
 fn home() -> Home {
     Home {
@@ -69,7 +81,7 @@ fn create(spec: &SessionSpec, exclude: bool) -> String {
             clauderon::git::EXCLUDE_BLOCK.as_bytes().to_vec(),
         )
     });
-    create_plan(spec, &home(), &DOCKER, exclude, 3030).render()
+    create_plan(spec, &home(), &DOCKER, exclude, &wiring()).render()
 }
 
 #[test]
@@ -92,6 +104,28 @@ fn create_codex_with_limits_env_and_subdir() {
     s.subdir = "crates/core/".into();
     s.pull_policy = PullPolicy::Always;
     insta::assert_snapshot!(create(&s, false));
+}
+
+#[test]
+fn create_without_the_proxy() {
+    let mut s = spec();
+    s.agent = Agent::Codex;
+    let plan = create_plan(
+        &s,
+        &home(),
+        &DOCKER,
+        None,
+        &Wiring {
+            http_port: 4000,
+            proxy: None,
+        },
+    )
+    .render();
+    assert!(
+        !plan.contains("HTTPS_PROXY") && !plan.contains("proxy-ca"),
+        "{plan}"
+    );
+    assert!(plan.contains("CLAUDERON_HTTP_PORT=4000"), "{plan}");
 }
 
 #[test]
@@ -132,7 +166,10 @@ fn secrets_never_appear_in_dry_run() {
     assert!(!plan.contains("SUPERSECRET"), "{plan}");
     assert!(!plan.contains("1234567890"), "{plan}");
     assert!(!plan.contains("ghp_topsecret"), "{plan}");
-    assert!(!plan.contains("0123456789abcdef-test-token"), "{plan}");
+    assert!(
+        !plan.contains("0123456789abcdef-test-token"),
+        "the proxy token is not shown: {plan}"
+    );
     assert!(
         plan.contains(
             r#"ANTHROPIC_API_KEY="$ANTHROPIC_API_KEY" GH_TOKEN="$GH_TOKEN" docker create"#
@@ -157,7 +194,7 @@ fn refresh_of_a_running_session() {
         &DOCKER,
         &ContainerState::Present("running".into()),
         true,
-        3030,
+        &wiring(),
     );
     insta::assert_snapshot!(plan.render());
 }
@@ -170,7 +207,7 @@ fn refresh_of_a_missing_container_without_pull() {
         &DOCKER,
         &ContainerState::Missing,
         false,
-        3030,
+        &wiring(),
     );
     insta::assert_snapshot!(plan.render());
 }

@@ -2,3 +2,21 @@
 //! Docker (and Podman next) share the OCI renderer.
 
 pub mod oci;
+
+/// What a session's container is wired to on the host: the daemon's ports
+/// and how it reaches the credential proxy. Not part of the spec, since it
+/// changes when the daemon restarts; `refresh` picks up the current one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Wiring {
+    /// The hook listener's port.
+    pub http_port: u16,
+    pub proxy: Option<ProxyWiring>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProxyWiring {
+    pub port: u16,
+    /// The Anthropic credential is an API key (the container then gets an
+    /// `ANTHROPIC_API_KEY` placeholder), else an OAuth token.
+    pub anthropic_api_key: bool,
+}

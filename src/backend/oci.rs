@@ -4,10 +4,15 @@
 use std::path::Path;
 
 use crate::agent;
+use crate::backend::{ProxyWiring, Wiring};
 use crate::error::Error;
 use crate::exec::{Cmd, Failure};
 use crate::hooks;
 use crate::plan::{Classify, Step};
+use crate::proxy::ca;
+use crate::proxy::rules::{
+    ANTHROPIC_KEY_PLACEHOLDER, ANTHROPIC_OAUTH_PLACEHOLDER, GITHUB_PLACEHOLDER, OPENAI_PLACEHOLDER,
+};
 use crate::session::{Agent, BackendKind, PullPolicy, SessionSpec, looks_secret};
 use crate::store::{CONTAINER_SESSION_DIR, Home};
 
@@ -227,7 +232,7 @@ impl Engine {
     }
 
     /// `docker create` for a session: the whole container, from the spec.
-    pub fn create(&self, spec: &SessionSpec, home: &Home, http_port: u16) -> Cmd {
+    pub fn create(&self, spec: &SessionSpec, home: &Home, wiring: &Wiring) -> Cmd {
         let mut cmd = self
             .cmd()
             .args(["create", "--name", &spec.container_name()])
@@ -244,8 +249,8 @@ impl Engine {
             cmd = cmd.args(["--memory", &mem.docker()]);
         }
         cmd = cmd.args(["--workdir", &spec.workdir()]);
-        cmd = cmd.args(self.mount_args(spec, home));
-        cmd = self.add_env(cmd, spec, http_port);
+        cmd = cmd.args(self.mount_args(spec, home, wiring));
+        cmd = self.add_env(cmd, spec, wiring);
         cmd.args(["--entrypoint", "bash", &spec.image])
             .arg(format!("{CONTAINER_SESSION_DIR}/entrypoint.sh"))
             .live()
@@ -267,7 +272,7 @@ impl Engine {
             .collect()
     }
 
-    fn mount_args(&self, spec: &SessionSpec, home: &Home) -> Vec<String> {
+    fn mount_args(&self, spec: &SessionSpec, home: &Home, wiring: &Wiring) -> Vec<String> {
         let mut mounts = vec![
             bind(&spec.worktree, "/workspace", false),
             // Git in the container follows the worktree's gitdir pointer to
@@ -291,6 +296,10 @@ impl Engine {
                 .join("managed-settings.json");
             mounts.push(bind(&settings, hooks::MANAGED_SETTINGS_PATH, true));
         }
+        if wiring.proxy.is_some() {
+            mounts.push(bind(&ca::cert_path(home), CONTAINER_CA, true));
+            mounts.push(bind(&ca::bundle_path(home), CONTAINER_CA_BUNDLE, true));
+        }
         for (volume, target) in CACHE_VOLUMES {
             mounts.push(format!("type=volume,src={volume},dst={target}"));
         }
@@ -300,7 +309,7 @@ impl Engine {
             .collect()
     }
 
-    fn add_env(&self, mut cmd: Cmd, spec: &SessionSpec, http_port: u16) -> Cmd {
+    fn add_env(&self, mut cmd: Cmd, spec: &SessionSpec, wiring: &Wiring) -> Cmd {
         let mut env: Vec<(String, String)> = vec![
             ("HOME".into(), "/workspace".into()),
             ("TERM".into(), "xterm-256color".into()),
@@ -310,15 +319,24 @@ impl Engine {
             ("CLAUDERON_SESSION".into(), spec.name.clone()),
             // Where the hook script finds the daemon.
             ("CLAUDERON_HOST".into(), self.host_alias.into()),
-            ("CLAUDERON_HTTP_PORT".into(), http_port.to_string()),
-            // The worktree's registration lives in the shared .git but its path
-            // is a host path: stop git in the container from pruning it.
-            ("GIT_CONFIG_COUNT".into(), "2".into()),
-            ("GIT_CONFIG_KEY_0".into(), "gc.worktreePruneExpire".into()),
-            ("GIT_CONFIG_VALUE_0".into(), "never".into()),
-            ("GIT_CONFIG_KEY_1".into(), "safe.directory".into()),
-            ("GIT_CONFIG_VALUE_1".into(), "*".into()),
+            ("CLAUDERON_HTTP_PORT".into(), wiring.http_port.to_string()),
         ];
+        // The worktree's registration lives in the shared .git but its path
+        // is a host path: stop git in the container from pruning it.
+        let mut git_config = vec![("gc.worktreePruneExpire", "never"), ("safe.directory", "*")];
+        if wiring.proxy.is_some() {
+            // git asks this helper after GitHub's 401 and sends the placeholder,
+            // which the proxy swaps for the real token.
+            git_config.push((
+                "credential.https://github.com.helper",
+                GIT_CREDENTIAL_HELPER,
+            ));
+        }
+        env.push(("GIT_CONFIG_COUNT".into(), git_config.len().to_string()));
+        for (i, (k, v)) in git_config.iter().enumerate() {
+            env.push((format!("GIT_CONFIG_KEY_{i}"), k.to_string()));
+            env.push((format!("GIT_CONFIG_VALUE_{i}"), v.to_string()));
+        }
         let id = &spec.git_identity;
         for (who, value) in [("NAME", &id.name), ("EMAIL", &id.email)] {
             if let Some(v) = value {
@@ -327,8 +345,41 @@ impl Engine {
             }
         }
         env.extend(agent::agent_env(spec));
+        let mut secret_env: Vec<(String, String)> = Vec::new();
+        if let Some(proxy) = &wiring.proxy {
+            let url = format!(
+                "http://{}:{}@{}:{}",
+                spec.name, spec.hook_token, self.host_alias, proxy.port
+            );
+            for k in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+                secret_env.push((k.into(), url.clone()));
+            }
+            let no_proxy = format!("localhost,127.0.0.1,{}", self.host_alias);
+            env.push(("NO_PROXY".into(), no_proxy.clone()));
+            env.push(("no_proxy".into(), no_proxy));
+            for (k, v) in placeholders(spec, proxy) {
+                // A value the user gave with --env wins.
+                if !spec.env.iter().any(|(u, _)| u == k) {
+                    env.push((k.into(), v.into()));
+                }
+            }
+            for k in [
+                "SSL_CERT_FILE",
+                "REQUESTS_CA_BUNDLE",
+                "CURL_CA_BUNDLE",
+                "GIT_SSL_CAINFO",
+            ] {
+                env.push((k.into(), CONTAINER_CA_BUNDLE.into()));
+            }
+            env.push(("NODE_EXTRA_CA_CERTS".into(), CONTAINER_CA.into()));
+        }
         for (k, v) in env {
             cmd = cmd.args(["--env", &format!("{k}={v}")]);
+        }
+        for (k, v) in &secret_env {
+            // Holds the session's proxy token: passed through docker's own
+            // environment, so it is not in argv (`ps`) nor in dry-run output.
+            cmd = cmd.args(["--env", k.as_str()]).secret_env(k, v);
         }
         for (k, v) in &spec.env {
             if looks_secret(k) {
@@ -341,6 +392,31 @@ impl Engine {
         }
         cmd
     }
+}
+
+/// Where the proxy's CA and the trust bundle are mounted in containers.
+pub const CONTAINER_CA: &str = "/etc/clauderon/proxy-ca.pem";
+pub const CONTAINER_CA_BUNDLE: &str = "/etc/clauderon/proxy-ca-bundle.pem";
+
+const GIT_CREDENTIAL_HELPER: &str = "!f() { test \"$1\" = get && echo username=x-access-token && echo \"password=${GH_TOKEN:-clauderon-proxy}\"; }; f";
+
+/// The placeholder credentials a session's container holds.
+fn placeholders(spec: &SessionSpec, proxy: &ProxyWiring) -> Vec<(&'static str, &'static str)> {
+    let mut p = vec![
+        ("GH_TOKEN", GITHUB_PLACEHOLDER),
+        ("GITHUB_TOKEN", GITHUB_PLACEHOLDER),
+    ];
+    match spec.agent {
+        Agent::Claude if proxy.anthropic_api_key => {
+            p.push(("ANTHROPIC_API_KEY", ANTHROPIC_KEY_PLACEHOLDER))
+        }
+        Agent::Claude => p.push(("CLAUDE_CODE_OAUTH_TOKEN", ANTHROPIC_OAUTH_PLACEHOLDER)),
+        Agent::Codex => {
+            p.push(("OPENAI_API_KEY", OPENAI_PLACEHOLDER));
+            p.push(("CODEX_API_KEY", OPENAI_PLACEHOLDER));
+        }
+    }
+    p
 }
 
 fn pull_flag(policy: PullPolicy) -> &'static str {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::agent;
 use crate::backend::oci::CACHE_VOLUMES;
 use crate::backend::oci::Engine;
+use crate::backend::{ProxyWiring, Wiring};
 use crate::cli::CreateArgs;
 use crate::commands::{Ctx, probe_engine};
 use crate::daemon;
@@ -12,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::git;
 use crate::limits::{Cpu, Limits, Memory};
 use crate::plan::{Plan, Step};
+use crate::proxy::credentials;
 use crate::session::{self, SessionSpec, looks_secret};
 use crate::store::{Home, record_bytes};
 
@@ -32,10 +34,10 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
             "clauderon: warning: --env {key} puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output"
         );
     }
-    let http_port = daemon_port(ctx, args.dry_run, &mut plan)?;
+    let wiring = wiring(ctx, args.dry_run, &mut plan)?;
     let exclude = git::exclude_addition(&spec.git_common_dir);
     plan.steps
-        .extend(create_plan(&spec, &ctx.home, &engine, exclude, http_port).steps);
+        .extend(create_plan(&spec, &ctx.home, &engine, exclude, &wiring).steps);
     if args.dry_run {
         print!(
             "# clauderon create {} (dry run: nothing was changed)\n{}",
@@ -152,21 +154,35 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
     })
 }
 
-/// The port the session's hooks report to. The daemon is shared by all
-/// sessions and outlives them, so it is started here (not as a step that a
-/// rollback would undo); a dry run only says it would start it.
-pub fn daemon_port(ctx: &Ctx, dry_run: bool, plan: &mut Plan) -> Result<u16> {
-    if let Some(info) = daemon::running(&ctx.home) {
-        return Ok(info.port);
-    }
-    let port = ctx.config.http_port.value;
-    if dry_run {
-        plan.note(format!(
-            "the clauderon daemon is not running: create starts it first (clauderon daemon --http-port {port}, in the background)"
-        ));
-        return Ok(port);
-    }
-    Ok(daemon::ensure_running(&ctx.home, port)?.port)
+/// How the session's container reaches the daemon and the proxy. The
+/// daemon is shared by all sessions and outlives them, so it is started here
+/// (not as a step a rollback would undo); a dry run only says it would.
+pub fn wiring(ctx: &Ctx, dry_run: bool, plan: &mut Plan) -> Result<Wiring> {
+    let proxy = &ctx.config.proxy;
+    let info = match daemon::running(&ctx.home) {
+        Some(info) => info,
+        None if dry_run => {
+            plan.note("the clauderon daemon is not running: create starts it first (clauderon daemon, in the background)");
+            let from_env = credentials::available_here();
+            return Ok(Wiring {
+                http_port: ctx.config.http_port.value,
+                proxy: proxy.enabled.then(|| ProxyWiring {
+                    port: proxy.port,
+                    anthropic_api_key: from_env.iter().any(|v| v == "ANTHROPIC_API_KEY"),
+                }),
+            });
+        }
+        None => daemon::ensure_running(&ctx.home, ctx.config.http_port.value)?,
+    };
+    let in_daemon = daemon::credentials(info.port);
+    credentials::warn_if_daemon_lacks(&in_daemon);
+    Ok(Wiring {
+        http_port: info.port,
+        proxy: info.proxy_port.map(|port| ProxyWiring {
+            port,
+            anthropic_api_key: in_daemon.iter().any(|v| v == "ANTHROPIC_API_KEY"),
+        }),
+    })
 }
 
 /// Checks that need the engine: the container name is free, and the image
@@ -208,7 +224,7 @@ pub fn create_plan(
     home: &Home,
     engine: &Engine,
     exclude: Option<(PathBuf, Vec<u8>)>,
-    http_port: u16,
+    wiring: &Wiring,
 ) -> Plan {
     let mut plan = Plan::default();
     let session_dir = home.session_dir(&spec.name);
@@ -287,7 +303,7 @@ pub fn create_plan(
     let classify = engine.classifier();
     let container = spec.container_name();
     plan.push_undoable(
-        Step::run_cmd(engine.create(spec, home, http_port), classify),
+        Step::run_cmd(engine.create(spec, home, wiring), classify),
         vec![Step::run_cmd(engine.remove(&container), classify)],
     );
     if spec.uid != 0 {

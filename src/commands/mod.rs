@@ -6,6 +6,7 @@ pub mod create;
 pub mod delete;
 pub mod lifecycle;
 pub mod list;
+pub mod proxy;
 pub mod refresh;
 pub mod status;
 

@@ -3,6 +3,7 @@
 //! the new one has started, so a failed refresh puts it back.
 
 use crate::agent;
+use crate::backend::Wiring;
 use crate::backend::oci::Engine;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::Result;
@@ -24,9 +25,9 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
             spec.image
         ));
     }
-    let http_port = crate::commands::create::daemon_port(ctx, dry_run, &mut plan)?;
+    let wiring = crate::commands::create::wiring(ctx, dry_run, &mut plan)?;
     plan.steps
-        .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, http_port).steps);
+        .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, &wiring).steps);
     print_or_execute("refresh", &plan, dry_run).map_err(|e| {
         let e = e.context(format!("could not refresh session '{name}'"));
         if pull && spec.pull_policy == PullPolicy::Always {
@@ -52,7 +53,7 @@ pub fn refresh_plan(
     engine: &Engine,
     state: &ContainerState,
     pull: bool,
-    http_port: u16,
+    wiring: &Wiring,
 ) -> Plan {
     let classify = engine.classifier();
     let container = spec.container_name();
@@ -102,7 +103,7 @@ pub fn refresh_plan(
         );
     }
     plan.push_undoable(
-        Step::run_cmd(engine.create(spec, home, http_port), classify),
+        Step::run_cmd(engine.create(spec, home, wiring), classify),
         vec![Step::run_cmd(engine.remove(&container), classify)],
     );
     plan.push(Step::run_cmd(engine.start(&container), classify));

@@ -24,7 +24,7 @@ pub struct Listener {
 }
 
 /// A reply: status code and a short body saying why.
-type Reply = (u16, String);
+type Reply = (u16, serde_json::Value);
 
 impl Listener {
     pub fn new(home: Home) -> Listener {
@@ -52,8 +52,15 @@ impl Listener {
         match (req.method().as_str(), path.as_str()) {
             ("GET", "/health") => (
                 200,
-                format!("clauderon daemon {} is running", std::process::id()),
+                format!("clauderon daemon {} is running", std::process::id()).into(),
             ),
+            // Names (never values) of the credential variables this daemon
+            // has, for `create`'s warnings; asked over loopback only.
+            ("GET", "/api/credentials")
+                if req.remote_addr().is_some_and(|a| a.ip().is_loopback()) =>
+            {
+                (200, crate::proxy::credentials::available_here().into())
+            }
             ("POST", "/api/hooks") => self.hook(req),
             (_, "/health") | (_, "/api/hooks") => (405, "method not allowed".into()),
             _ => (404, "not found".into()),
@@ -76,7 +83,7 @@ impl Listener {
             return (400, "missing X-Clauderon-Session header".into());
         };
         if req.body_length().is_some_and(|n| n > MAX_BODY) {
-            return (413, format!("body larger than {MAX_BODY} bytes"));
+            return (413, format!("body larger than {MAX_BODY} bytes").into());
         }
         let Some((name, expected)) = self.lookup(&id) else {
             return (404, "unknown session".into());
@@ -94,11 +101,11 @@ impl Listener {
             return (400, "could not read the body".into());
         }
         if body.len() > MAX_BODY {
-            return (413, format!("body larger than {MAX_BODY} bytes"));
+            return (413, format!("body larger than {MAX_BODY} bytes").into());
         }
         let mut event: HookEvent = match serde_json::from_slice(&body) {
             Ok(e) => e,
-            Err(e) => return (400, format!("malformed event: {e}")),
+            Err(e) => return (400, format!("malformed event: {e}").into()),
         };
         if event.event.is_empty() || event.event.len() > 64 {
             return (400, "malformed event: no event name".into());
@@ -107,7 +114,7 @@ impl Listener {
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         match events::append(&events::log_path(&self.home, &name), &event) {
             Ok(()) => (200, "recorded".into()),
-            Err(e) => (500, e.message),
+            Err(e) => (500, e.message.into()),
         }
     }
 

@@ -1,0 +1,73 @@
+//! `clauderon proxy ca|log`.
+
+use std::io::Write;
+use std::time::Duration;
+
+use crate::commands::Ctx;
+use crate::daemon;
+use crate::error::Result;
+use crate::proxy::{audit, ca};
+
+pub fn ca(ctx: &Ctx, rotate: bool) -> Result<()> {
+    let home = &ctx.home;
+    if rotate {
+        ca::generate(home)?;
+        ca::write_bundle(home, ctx.config.proxy.upstream_ca_file.as_deref())?;
+        // The running daemon holds the old CA in memory.
+        if let Some(info) = daemon::running(home) {
+            daemon::stop(home)?;
+            daemon::ensure_running(home, info.port)?;
+        }
+        println!(
+            "Rotated the proxy CA. Running sessions still trust the old one until `clauderon refresh <name>`."
+        );
+    } else if !ca::cert_path(home).exists() {
+        ca::Ca::load_or_create(home)?;
+        ca::write_bundle(home, ctx.config.proxy.upstream_ca_file.as_deref())?;
+    }
+    println!("certificate: {}", ca::cert_path(home).display());
+    println!(
+        "key:         {} (readable by you only)",
+        ca::key_path(home).display()
+    );
+    println!(
+        "bundle:      {} (system roots + this CA, for containers)",
+        ca::bundle_path(home).display()
+    );
+    println!("sha256:      {}", ca::fingerprint(home)?);
+    Ok(())
+}
+
+pub fn log(ctx: &Ctx, session: Option<&str>, follow: bool, json: bool) -> Result<()> {
+    if let Some(name) = session {
+        ctx.home.load(name)?;
+    }
+    let path = audit::path(&ctx.home);
+    let mut seen = 0;
+    loop {
+        let all = audit::read(&path);
+        if all.len() < seen {
+            seen = 0; // rotated
+        }
+        let mut out = std::io::stdout().lock();
+        for e in all[seen..]
+            .iter()
+            .filter(|e| session.is_none_or(|s| e.session == s))
+        {
+            let line = if json {
+                serde_json::to_string(e).expect("json")
+            } else {
+                audit::describe(e)
+            };
+            if writeln!(out, "{line}").is_err() {
+                return Ok(()); // closed pipe
+            }
+        }
+        let _ = out.flush();
+        seen = all.len();
+        if !follow {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}

@@ -1,0 +1,44 @@
+//! Which credentials the proxy can inject, as environment variable names
+//! (never values): what the daemon has, what the caller's shell has, and the
+//! warnings `create` gives when they differ.
+
+use crate::proxy::rules::{Source, builtin_rules};
+
+/// Environment variables that built-in rules read.
+pub fn rule_env_vars() -> Vec<String> {
+    let mut vars = Vec::new();
+    for rule in builtin_rules() {
+        if let Source::Env(names) = rule.source {
+            for n in names {
+                if !vars.contains(&n) {
+                    vars.push(n);
+                }
+            }
+        }
+    }
+    vars
+}
+
+/// The rule variables set (non-empty) in this process's environment.
+pub fn available_here() -> Vec<String> {
+    rule_env_vars()
+        .into_iter()
+        .filter(|v| std::env::var(v).is_ok_and(|x| !x.trim().is_empty()))
+        .collect()
+}
+
+/// Warns about credentials set in the caller's shell that the running daemon
+/// does not have (it was started from another shell), and about agents with
+/// no credential at all.
+pub fn warn_if_daemon_lacks(in_daemon: &[String]) {
+    let missing: Vec<String> = available_here()
+        .into_iter()
+        .filter(|v| !in_daemon.contains(v))
+        .collect();
+    if !missing.is_empty() {
+        eprintln!(
+            "clauderon: warning: {} is set in your shell but not in the running clauderon daemon, so the proxy cannot inject it\n  fix: clauderon daemon restart   (the daemon takes the environment of the command that starts it)",
+            missing.join(", ")
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! The credential-injecting proxy: containers hold placeholders, the proxy
+//! (inside the daemon) swaps in the real secrets on the way out.
+
+pub mod audit;
+pub mod ca;
+pub mod credentials;
+pub mod rules;
+pub mod server;
+pub mod settings;

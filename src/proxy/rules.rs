@@ -1,0 +1,399 @@
+//! Credential rules: which host gets which secret in which header, and the
+//! placeholder the container holds instead. A rule only ever swaps its own
+//! placeholder: a request that carries some other credential is left alone.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use serde::{Deserialize, Serialize};
+
+/// Placeholders the containers hold.
+pub const GITHUB_PLACEHOLDER: &str = "clauderon-proxy";
+pub const ANTHROPIC_OAUTH_PLACEHOLDER: &str = "sk-ant-oat01-clauderon-proxy-placeholder";
+pub const ANTHROPIC_KEY_PLACEHOLDER: &str = "sk-ant-api03-clauderon-proxy-placeholder";
+pub const OPENAI_PLACEHOLDER: &str = "sk-openai-clauderon-proxy-placeholder";
+
+/// How the secret sits in the header.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// The placeholder appears as text in the value (`Bearer X`, `token X`, `X`).
+    Text,
+    /// HTTP Basic: the placeholder is inside the base64 `user:password`.
+    Basic,
+}
+
+/// Where the real secret comes from; read when a request needs it, so a
+/// rotated file or password-manager entry is picked up without a restart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The first of these environment variables (of the daemon) that is set.
+    Env(Vec<String>),
+    File(PathBuf),
+    /// A command's standard output (e.g. `["op", "read", "op://vault/item/token"]`).
+    Command(Vec<String>),
+}
+
+impl Source {
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Env(vars) => format!("environment variable {}", vars.join(" or ")),
+            Source::File(p) => format!("file {}", p.display()),
+            Source::Command(argv) => format!("command `{}`", shell_words::join(argv)),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rule {
+    /// `api.example.com`, or `*.example.com` for any subdomain.
+    pub host: String,
+    /// Lower-case header name.
+    pub header: String,
+    pub format: Format,
+    pub placeholder: String,
+    pub source: Source,
+}
+
+/// A rule as written in config.toml (`[[proxy.rules]]`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleConfig {
+    pub host: String,
+    pub header: String,
+    #[serde(default = "default_format")]
+    pub format: Format,
+    pub placeholder: String,
+    pub env: Option<String>,
+    pub file: Option<PathBuf>,
+    pub command: Option<Vec<String>>,
+}
+
+fn default_format() -> Format {
+    Format::Text
+}
+
+impl RuleConfig {
+    pub fn into_rule(self) -> Result<Rule, String> {
+        let source = match (self.env, self.file, self.command) {
+            (Some(e), None, None) => Source::Env(vec![e]),
+            (None, Some(f), None) => Source::File(f),
+            (None, None, Some(c)) if !c.is_empty() => Source::Command(c),
+            _ => {
+                return Err(format!(
+                    "rule for {}: give exactly one of env, file or command",
+                    self.host
+                ));
+            }
+        };
+        if self.placeholder.len() < 8 {
+            return Err(format!(
+                "rule for {}: the placeholder must be at least 8 characters, so it cannot match by accident",
+                self.host
+            ));
+        }
+        if self.host.is_empty() || self.host.contains(['/', ':', ' ']) {
+            return Err(format!(
+                "rule host {:?}: give a host name like api.example.com or *.example.com",
+                self.host
+            ));
+        }
+        Ok(Rule {
+            host: self.host.to_ascii_lowercase(),
+            header: self.header.to_ascii_lowercase(),
+            format: self.format,
+            placeholder: self.placeholder,
+            source,
+        })
+    }
+}
+
+/// The rules every proxy has, before the ones from config.toml.
+pub fn builtin_rules() -> Vec<Rule> {
+    let env = |vars: &[&str]| Source::Env(vars.iter().map(|v| v.to_string()).collect());
+    let github = env(&["GH_TOKEN", "GITHUB_TOKEN"]);
+    vec![
+        Rule {
+            host: "api.anthropic.com".into(),
+            header: "x-api-key".into(),
+            format: Format::Text,
+            placeholder: ANTHROPIC_KEY_PLACEHOLDER.into(),
+            source: env(&["ANTHROPIC_API_KEY"]),
+        },
+        Rule {
+            host: "api.anthropic.com".into(),
+            header: "authorization".into(),
+            format: Format::Text,
+            placeholder: ANTHROPIC_OAUTH_PLACEHOLDER.into(),
+            source: env(&["CLAUDE_CODE_OAUTH_TOKEN"]),
+        },
+        Rule {
+            host: "api.openai.com".into(),
+            header: "authorization".into(),
+            format: Format::Text,
+            placeholder: OPENAI_PLACEHOLDER.into(),
+            source: env(&["OPENAI_API_KEY", "CODEX_API_KEY"]),
+        },
+        Rule {
+            host: "api.github.com".into(),
+            header: "authorization".into(),
+            format: Format::Text,
+            placeholder: GITHUB_PLACEHOLDER.into(),
+            source: github.clone(),
+        },
+        // git smart-HTTP: Basic x-access-token:<token>
+        Rule {
+            host: "github.com".into(),
+            header: "authorization".into(),
+            format: Format::Basic,
+            placeholder: GITHUB_PLACEHOLDER.into(),
+            source: github,
+        },
+    ]
+}
+
+/// Exact host, or `*.suffix` for any subdomain of suffix.
+pub fn host_matches(pattern: &str, host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host.len() > suffix.len() + 1 && host.ends_with(&format!(".{suffix}")),
+        None => host == pattern,
+    }
+}
+
+/// What a rule did to a request, for the audit log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Injection {
+    /// No rule's placeholder was in the request.
+    None,
+    Injected,
+    /// The placeholder was there but the secret could not be read: forwarded as is.
+    Missing,
+}
+
+/// Reads secrets; command outputs are kept briefly so a password manager is
+/// not asked for every request.
+pub struct Secrets {
+    cache: Mutex<HashMap<Vec<String>, (Instant, String)>>,
+}
+
+const COMMAND_TTL: Duration = Duration::from_secs(30);
+
+impl Default for Secrets {
+    fn default() -> Self {
+        Secrets {
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl Secrets {
+    pub fn read(&self, source: &Source) -> Option<String> {
+        let value = match source {
+            Source::Env(vars) => vars.iter().find_map(|v| std::env::var(v).ok()),
+            Source::File(path) => std::fs::read_to_string(path).ok(),
+            Source::Command(argv) => self.command(argv),
+        }?;
+        let value = value.trim().to_string();
+        (!value.is_empty()).then_some(value)
+    }
+
+    fn command(&self, argv: &[String]) -> Option<String> {
+        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((at, v)) = cache.get(argv)
+            && at.elapsed() < COMMAND_TTL
+        {
+            return Some(v.clone());
+        }
+        let out = crate::exec::Cmd::new(argv.iter().cloned()).run().ok()?;
+        cache.insert(argv.to_vec(), (Instant::now(), out.stdout.clone()));
+        Some(out.stdout)
+    }
+}
+
+/// Swaps placeholders in the headers of a request to `host`. Returns what happened.
+pub fn apply(
+    rules: &[Rule],
+    secrets: &Secrets,
+    host: &str,
+    headers: &mut http::HeaderMap,
+) -> Injection {
+    let mut result = Injection::None;
+    for rule in rules.iter().filter(|r| host_matches(&r.host, host)) {
+        let Some(value) = headers.get(&rule.header).and_then(|v| v.to_str().ok()) else {
+            continue;
+        };
+        if !carries_placeholder(&rule.format, value, &rule.placeholder) {
+            continue;
+        }
+        let Some(secret) = secrets.read(&rule.source) else {
+            result = Injection::Missing;
+            continue;
+        };
+        if let Some(new) = swap(&rule.format, value, &rule.placeholder, &secret)
+            && let Ok(new) = http::HeaderValue::from_str(&new)
+        {
+            let mut new = new;
+            new.set_sensitive(true);
+            headers.insert(
+                http::HeaderName::from_bytes(rule.header.as_bytes()).expect("valid header"),
+                new,
+            );
+            return Injection::Injected;
+        }
+    }
+    result
+}
+
+fn carries_placeholder(format: &Format, value: &str, placeholder: &str) -> bool {
+    match format {
+        Format::Text => value.contains(placeholder),
+        Format::Basic => basic_credentials(value).is_some_and(|c| c.contains(placeholder)),
+    }
+}
+
+fn basic_credentials(value: &str) -> Option<String> {
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    String::from_utf8(BASE64.decode(encoded.trim()).ok()?).ok()
+}
+
+/// The header value with the placeholder replaced by the secret.
+pub fn swap(format: &Format, value: &str, placeholder: &str, secret: &str) -> Option<String> {
+    match format {
+        Format::Text => Some(value.replace(placeholder, secret)),
+        Format::Basic => {
+            let creds = basic_credentials(value)?.replace(placeholder, secret);
+            Some(format!("Basic {}", BASE64.encode(creds)))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_match_exactly_or_by_suffix() {
+        assert!(host_matches("api.github.com", "API.github.com"));
+        assert!(host_matches("api.github.com", "api.github.com."));
+        assert!(!host_matches("api.github.com", "evil-api.github.com"));
+        assert!(host_matches("*.example.com", "a.b.example.com"));
+        assert!(!host_matches("*.example.com", "example.com"));
+        assert!(!host_matches("*.example.com", "badexample.com"));
+    }
+
+    #[test]
+    fn placeholders_are_swapped_only_where_they_are() {
+        // SAFETY (test): no other thread of this test binary reads this variable.
+        unsafe { std::env::set_var("CLAUDERON_TEST_GH", "ghp_real") };
+        let rules = vec![
+            Rule {
+                host: "api.github.com".into(),
+                header: "authorization".into(),
+                format: Format::Text,
+                placeholder: "clauderon-proxy".into(),
+                source: Source::Env(vec!["CLAUDERON_TEST_GH".into()]),
+            },
+            Rule {
+                host: "github.com".into(),
+                header: "authorization".into(),
+                format: Format::Basic,
+                placeholder: "clauderon-proxy".into(),
+                source: Source::Env(vec!["CLAUDERON_TEST_GH".into()]),
+            },
+            Rule {
+                host: "x.test".into(),
+                header: "x-api-key".into(),
+                format: Format::Text,
+                placeholder: "placeholder-x".into(),
+                source: Source::Env(vec!["CLAUDERON_TEST_UNSET".into()]),
+            },
+        ];
+        let secrets = Secrets::default();
+        let mut h = http::HeaderMap::new();
+        h.insert("authorization", "token clauderon-proxy".parse().unwrap());
+        assert_eq!(
+            apply(&rules, &secrets, "api.github.com", &mut h),
+            Injection::Injected
+        );
+        assert_eq!(h["authorization"], "token ghp_real");
+        // Another credential is left alone.
+        let mut h = http::HeaderMap::new();
+        h.insert("authorization", "Bearer users-own".parse().unwrap());
+        assert_eq!(
+            apply(&rules, &secrets, "api.github.com", &mut h),
+            Injection::None
+        );
+        assert_eq!(h["authorization"], "Bearer users-own");
+        // Basic for git.
+        let mut h = http::HeaderMap::new();
+        let basic = format!("Basic {}", BASE64.encode("x-access-token:clauderon-proxy"));
+        h.insert("authorization", basic.parse().unwrap());
+        assert_eq!(
+            apply(&rules, &secrets, "github.com", &mut h),
+            Injection::Injected
+        );
+        assert_eq!(
+            basic_credentials(h["authorization"].to_str().unwrap()).unwrap(),
+            "x-access-token:ghp_real"
+        );
+        // Wrong host: nothing.
+        let mut h = http::HeaderMap::new();
+        h.insert("authorization", "token clauderon-proxy".parse().unwrap());
+        assert_eq!(apply(&rules, &secrets, "evil.com", &mut h), Injection::None);
+        // Missing secret: forwarded unchanged, marked.
+        let mut h = http::HeaderMap::new();
+        h.insert("x-api-key", "placeholder-x".parse().unwrap());
+        assert_eq!(
+            apply(&rules, &secrets, "x.test", &mut h),
+            Injection::Missing
+        );
+        assert_eq!(h["x-api-key"], "placeholder-x");
+    }
+
+    #[test]
+    fn configured_rules_are_validated() {
+        let ok = RuleConfig {
+            host: "API.Example.com".into(),
+            header: "X-Key".into(),
+            format: Format::Text,
+            placeholder: "example-placeholder".into(),
+            env: Some("K".into()),
+            file: None,
+            command: None,
+        };
+        let rule = ok.into_rule().unwrap();
+        assert_eq!(
+            (rule.host.as_str(), rule.header.as_str()),
+            ("api.example.com", "x-key")
+        );
+        let two = RuleConfig {
+            host: "a.b".into(),
+            header: "h".into(),
+            format: Format::Text,
+            placeholder: "long-enough".into(),
+            env: Some("K".into()),
+            file: Some("/f".into()),
+            command: None,
+        };
+        assert!(two.into_rule().is_err());
+        let short = RuleConfig {
+            host: "a.b".into(),
+            header: "h".into(),
+            format: Format::Text,
+            placeholder: "x".into(),
+            env: Some("K".into()),
+            file: None,
+            command: None,
+        };
+        assert!(short.into_rule().is_err());
+    }
+}

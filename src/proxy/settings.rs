@@ -1,0 +1,111 @@
+//! `[proxy]` in config.toml.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::proxy::rules::{Rule, RuleConfig};
+
+/// The proxy's port when the config does not say.
+pub const DEFAULT_PROXY_PORT: u16 = 3031;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProxySection {
+    enabled: Option<bool>,
+    port: Option<u16>,
+    allow_hosts: Option<Vec<String>>,
+    upstream_ca_file: Option<PathBuf>,
+    #[serde(default)]
+    resolve: HashMap<String, String>,
+    #[serde(default)]
+    rules: Vec<RuleConfig>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProxySettings {
+    pub enabled: bool,
+    /// 0 picks a free port.
+    pub port: u16,
+    /// Hosts (exact or `*.suffix`) the sessions may reach; empty = any.
+    pub allow_hosts: Vec<String>,
+    /// An extra CA that upstream servers may be signed by (also trusted by containers).
+    pub upstream_ca_file: Option<PathBuf>,
+    /// `host -> address:port` to connect to instead of resolving the host
+    /// (private mirrors, tests).
+    pub resolve: HashMap<String, String>,
+    /// Rules from the config, after the built-in ones.
+    pub rules: Vec<Rule>,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        ProxySettings {
+            enabled: true,
+            port: DEFAULT_PROXY_PORT,
+            allow_hosts: Vec::new(),
+            upstream_ca_file: None,
+            resolve: HashMap::new(),
+            rules: Vec::new(),
+        }
+    }
+}
+
+impl ProxySection {
+    /// Validated settings, or (key, message) for the first bad value.
+    pub fn settings(self) -> Result<ProxySettings, (String, String)> {
+        let rules = self
+            .rules
+            .into_iter()
+            .map(|r| r.into_rule().map_err(|m| ("proxy.rules".to_string(), m)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let allow_hosts: Vec<String> = self
+            .allow_hosts
+            .unwrap_or_default()
+            .into_iter()
+            .map(|h| h.to_ascii_lowercase())
+            .collect();
+        if let Some(bad) = allow_hosts
+            .iter()
+            .find(|h| h.is_empty() || h.contains(['/', ':', ' ']))
+        {
+            return Err((
+                "proxy.allow_hosts".into(),
+                format!("{bad:?} is not a host name (use api.example.com or *.example.com)"),
+            ));
+        }
+        if let Some(f) = &self.upstream_ca_file
+            && !f.is_file()
+        {
+            return Err((
+                "proxy.upstream_ca_file".into(),
+                format!("{} does not exist", f.display()),
+            ));
+        }
+        for (host, addr) in &self.resolve {
+            if addr
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<u16>().ok())
+                .is_none()
+            {
+                return Err((
+                    format!("proxy.resolve.{host}"),
+                    format!("{addr:?} is not address:port"),
+                ));
+            }
+        }
+        Ok(ProxySettings {
+            enabled: self.enabled.unwrap_or(true),
+            port: self.port.unwrap_or(DEFAULT_PROXY_PORT),
+            allow_hosts,
+            upstream_ca_file: self.upstream_ca_file,
+            resolve: self
+                .resolve
+                .into_iter()
+                .map(|(h, a)| (h.to_ascii_lowercase(), a))
+                .collect(),
+            rules,
+        })
+    }
+}
