@@ -10,9 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use clauderon::hooks::{MANAGED_SETTINGS, SEND_STATUS};
-use clauderon::session::{Agent, BackendKind, GitIdentity, PullPolicy, SessionSpec};
-use clauderon::store::record_bytes;
-use common::{Env, docker_ok, docker_ready, git, unique};
+use common::{Env, daemon_port, docker_ok, docker_ready, fake_session, git, unique};
 use serde_json::Value;
 
 #[test]
@@ -33,44 +31,6 @@ fn rendered_hook_files() {
         let command = &settings["hooks"][event][0]["hooks"][0]["command"];
         assert_eq!(command, "/etc/clauderon/session/send_status.sh", "{event}");
     }
-}
-
-/// A session record on disk, as `create` writes it, without any engine.
-fn fake_session(env: &Env, name: &str, token: &str) -> String {
-    let id = clauderon::session::new_uuid();
-    let spec = SessionSpec {
-        name: name.into(),
-        id: id.clone(),
-        backend: BackendKind::Docker,
-        agent: Agent::Claude,
-        image: "x".into(),
-        pull_policy: PullPolicy::Never,
-        limits: Default::default(),
-        env: vec![],
-        prompt: "p".into(),
-        repo_root: env.repo().into(),
-        git_common_dir: env.repo().join(".git"),
-        subdir: String::new(),
-        base: "HEAD".into(),
-        branch: name.into(),
-        worktree: env.worktree(name),
-        uid: 0,
-        gid: 0,
-        git_identity: GitIdentity::default(),
-        created_at: 1,
-        hook_token: token.into(),
-    };
-    let dir = env.home().join("sessions").join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("session.json"), record_bytes(&spec)).unwrap();
-    id
-}
-
-fn daemon_port(env: &Env) -> u16 {
-    env.run(&["daemon", "start"]).ok();
-    let info: Value =
-        serde_json::from_slice(&std::fs::read(env.home().join("daemon.json")).unwrap()).unwrap();
-    info["port"].as_u64().unwrap() as u16
 }
 
 /// One raw HTTP request; returns the status code.

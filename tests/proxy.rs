@@ -376,3 +376,93 @@ fn proxy_ca_is_private_and_rotates() {
     let ca = std::fs::read_to_string(env.home().join("proxy-ca.pem")).unwrap();
     assert!(bundle.ends_with(&ca), "the bundle ends with the current CA");
 }
+
+/// One raw request to the proxy; returns the response head.
+fn raw(port: u16, request: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(15)))
+        .unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut buf = vec![0u8; 4096];
+    let n = s.read(&mut buf).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
+}
+
+#[test]
+fn proxy_faults_are_contained() {
+    use base64::Engine as _;
+    let env = Env::new();
+    std::fs::write(
+        env.home().join("config.toml"),
+        "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\n[proxy.resolve]\n\"api.github.com\" = \"127.0.0.1:1\"\n\"closed.test\" = \"127.0.0.1:1\"\n",
+    )
+    .unwrap();
+    common::fake_session(&env, "faults", "tok");
+    let (_, proxy) = common::daemon_ports(&env);
+    let port = proxy.expect("the proxy is on by default");
+    let auth = format!(
+        "Proxy-Authorization: Basic {}\r\n",
+        base64::engine::general_purpose::STANDARD.encode("faults:tok")
+    );
+
+    // No credentials: 407 with a challenge.
+    let head = raw(
+        port,
+        "CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n\r\n",
+    );
+    assert!(
+        head.starts_with("HTTP/1.1 407")
+            && head
+                .to_ascii_lowercase()
+                .contains("proxy-authenticate: basic"),
+        "{head}"
+    );
+    // Upstream unreachable (tunnelled host): 502 with a reason header.
+    let head = raw(
+        port,
+        &format!("CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n{auth}\r\n"),
+    );
+    assert!(
+        head.starts_with("HTTP/1.1 502")
+            && head.contains("x-clauderon-proxy-error: cannot reach closed.test"),
+        "{head}"
+    );
+    // Plain HTTP to an unreachable host: 502 too.
+    let head = raw(
+        port,
+        &format!("GET http://closed.test/x HTTP/1.1\r\nHost: closed.test\r\n{auth}\r\n"),
+    );
+    assert!(head.starts_with("HTTP/1.1 502"), "{head}");
+    // A loop back into the proxy is refused.
+    let head = raw(
+        port,
+        &format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+    );
+    assert!(
+        head.starts_with("HTTP/1.1 403") && head.contains("loop"),
+        "{head}"
+    );
+    // Garbage and clients that vanish mid-request do not hurt it.
+    for junk in [
+        "\x00\x01\x02garbage\r\n\r\n",
+        "GET",
+        "CONNECT",
+        "POST http://x/ HTTP/1.1\r\nContent-Length: 100\r\n\r\nshort",
+    ] {
+        use std::io::Write;
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        let _ = s.write_all(junk.as_bytes());
+    }
+    let head = raw(
+        port,
+        "CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 407"), "still serving: {head}");
+    // Every failure is in the audit log.
+    let log = env.run(&["proxy", "log", "--json"]).ok().stdout;
+    assert!(
+        log.contains("\"status\":502") && log.contains("\"status\":403"),
+        "{log}"
+    );
+}

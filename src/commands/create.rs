@@ -35,6 +35,11 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         );
     }
     let wiring = wiring(ctx, args.dry_run, &mut plan)?;
+    if wiring.proxy.is_some()
+        && let Some(info) = daemon::running(&ctx.home)
+    {
+        credentials::warn_if_agent_lacks(spec.agent, &daemon::credentials(info.port), &spec.env);
+    }
     let exclude = git::exclude_addition(&spec.git_common_dir);
     plan.steps
         .extend(create_plan(&spec, &ctx.home, &engine, exclude, &wiring).steps);

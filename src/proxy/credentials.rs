@@ -3,6 +3,7 @@
 //! warnings `create` gives when they differ.
 
 use crate::proxy::rules::{Source, builtin_rules};
+use crate::session::Agent;
 
 /// Environment variables that built-in rules read.
 pub fn rule_env_vars() -> Vec<String> {
@@ -25,6 +26,23 @@ pub fn available_here() -> Vec<String> {
         .into_iter()
         .filter(|v| std::env::var(v).is_ok_and(|x| !x.trim().is_empty()))
         .collect()
+}
+
+/// Warns when the proxy has no credential for the session's agent (the
+/// session still starts; the agent sees the placeholder rejected upstream).
+pub fn warn_if_agent_lacks(agent: Agent, in_daemon: &[String], user_env: &[(String, String)]) {
+    let wanted: &[&str] = match agent {
+        Agent::Claude => &["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"],
+        Agent::Codex => &["OPENAI_API_KEY", "CODEX_API_KEY"],
+    };
+    let given = |v: &&str| in_daemon.iter().any(|d| d == v) || user_env.iter().any(|(k, _)| k == v);
+    if !wanted.iter().any(given) {
+        eprintln!(
+            "clauderon: warning: the proxy has no {agent} credential to inject ({} unset in the clauderon daemon); the agent's API calls will be refused\n  fix: export {}=... and run `clauderon daemon restart`",
+            wanted.join(" and "),
+            wanted[0]
+        );
+    }
 }
 
 /// Warns about credentials set in the caller's shell that the running daemon

@@ -383,7 +383,14 @@ impl Proxy {
         parts.uri = origin_form(&parts.uri);
         let request = Request::from_parts(parts, body.boxed());
         let mut guard = upstream.lock().await;
-        if guard.as_ref().is_none_or(|s| s.is_closed()) {
+        // The kept-alive upstream connection is reused once it is ready again
+        // (the previous response fully read); a closed one is reopened.
+        if let Some(sender) = guard.as_mut()
+            && sender.ready().await.is_err()
+        {
+            *guard = None;
+        }
+        if guard.is_none() {
             *guard = match self.open_tls_upstream(host, port).await {
                 Ok(s) => Some(s),
                 Err(e) => {

@@ -261,3 +261,53 @@ impl Drop for Env {
         // Containers run as root here and may leave root-owned files: tempdir cleanup copes.
     }
 }
+
+/// A session record on disk, as `create` writes it, without any engine.
+pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
+    let id = clauderon::session::new_uuid();
+    let spec = clauderon::session::SessionSpec {
+        name: name.into(),
+        id: id.clone(),
+        backend: clauderon::session::BackendKind::Docker,
+        agent: clauderon::session::Agent::Claude,
+        image: "x".into(),
+        pull_policy: clauderon::session::PullPolicy::Never,
+        limits: Default::default(),
+        env: vec![],
+        prompt: "p".into(),
+        repo_root: env.repo().into(),
+        git_common_dir: env.repo().join(".git"),
+        subdir: String::new(),
+        base: "HEAD".into(),
+        branch: name.into(),
+        worktree: env.worktree(name),
+        uid: 0,
+        gid: 0,
+        git_identity: Default::default(),
+        created_at: 1,
+        hook_token: token.into(),
+    };
+    let dir = env.home().join("sessions").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("session.json"),
+        clauderon::store::record_bytes(&spec),
+    )
+    .unwrap();
+    id
+}
+
+/// Starts this home's daemon and returns (hook port, proxy port).
+pub fn daemon_ports(env: &Env) -> (u16, Option<u16>) {
+    env.run(&["daemon", "start"]).ok();
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.home().join("daemon.json")).unwrap()).unwrap();
+    (
+        info["port"].as_u64().unwrap() as u16,
+        info["proxy_port"].as_u64().map(|p| p as u16),
+    )
+}
+
+pub fn daemon_port(env: &Env) -> u16 {
+    daemon_ports(env).0
+}
