@@ -141,7 +141,7 @@ impl Env {
         git(repo.path(), &["add", "."]);
         git(repo.path(), &["commit", "-q", "-m", "initial"]);
         // Each test home gets its own daemon on a free port.
-        std::fs::write(home.path().join("config.toml"), "[daemon]\nhttp_port = 0\n").unwrap();
+        std::fs::write(home.path().join("config.toml"), "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\n").unwrap();
         Env {
             home,
             repo,
