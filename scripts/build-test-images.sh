@@ -28,6 +28,8 @@ set -euo pipefail
 
 BASE_IMAGE="clauderon-test-base:1"
 NOBASH_IMAGE="clauderon-test-nobash:1"
+NOAGENT_IMAGE="clauderon-test-noagent:1"
+MUSL_IMAGE="clauderon-test-musl:1"
 SUITE="bookworm"
 INCLUDE="bash,curl,git,ca-certificates"
 # Bump when the image recipe changes in a way that should invalidate cached images.
@@ -251,6 +253,39 @@ build_base() {
   import_dir "$dir" "$BASE_IMAGE" "$rev" --change 'CMD ["/bin/bash"]'
 }
 
+# The base image without any agent: sessions mount the agent CLI from its image.
+build_noagent() {
+  local rev dir
+  rev="$(recipe_rev "$NOAGENT_IMAGE")"
+  needs_build "$NOAGENT_IMAGE" "$rev" || return 0
+  ensure_rootfs
+  mktmp dir
+  tar --numeric-owner -C "$dir" -xf "$ROOTFS_TAR"
+  install -d -m 0777 "$dir/workspace"
+  chmod 0777 "$dir/workspace"
+  import_dir "$dir" "$NOAGENT_IMAGE" "$rev" --change 'CMD ["/bin/bash"]'
+}
+
+# A tiny musl image (like Alpine): musl's loader and busybox as /bin/sh.
+build_musl() {
+  local rev dir loader
+  rev="$(recipe_rev "$MUSL_IMAGE")"
+  needs_build "$MUSL_IMAGE" "$rev" || return 0
+  if ! is_static /bin/busybox || ! ls /lib/ld-musl-*.so.1 >/dev/null 2>&1; then
+    log "$MUSL_IMAGE: installing busybox-static and musl with apt-get"
+    apt_install busybox-static musl
+  fi
+  loader="$(ls /lib/ld-musl-*.so.1 | head -n 1)"
+  mktmp dir
+  mkdir -p "$dir/root/bin" "$dir/root/lib" "$dir/root/tmp" "$dir/root/workspace"
+  chmod 1777 "$dir/root/tmp"
+  chmod 0777 "$dir/root/workspace"
+  install -m 0755 /bin/busybox "$dir/root/bin/busybox"
+  for tool in sh bash curl mkdir chmod cat date; do ln -s busybox "$dir/root/bin/$tool"; done
+  cp -L "$loader" "$dir/root/lib/"
+  import_dir "$dir/root" "$MUSL_IMAGE" "$rev" --change 'CMD ["/bin/sh"]'
+}
+
 build_nobash() {
   local rev dir
   rev="$(recipe_rev "$NOBASH_IMAGE")"
@@ -303,4 +338,6 @@ log "engine: $ENGINE, cache: $CACHE"
 total=$SECONDS
 build_base
 build_nobash
+build_noagent
+build_musl
 log "all images ready for $ENGINE in $((SECONDS - total))s"

@@ -12,7 +12,7 @@ pub const ENTRYPOINT: &str = include_str!("../templates/entrypoint.sh");
 
 /// A file the session mounts read-only under `/etc/clauderon/session`.
 pub struct SessionFile {
-    pub name: &'static str,
+    pub name: String,
     pub contents: Vec<u8>,
     pub mode: u32,
     /// Holds (part of) a credential: never printed.
@@ -23,13 +23,13 @@ pub struct SessionFile {
 pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
     let mut files = vec![
         SessionFile {
-            name: "entrypoint.sh",
+            name: "entrypoint.sh".into(),
             contents: ENTRYPOINT.as_bytes().to_vec(),
             mode: 0o755,
             secret: false,
         },
         SessionFile {
-            name: "prompt",
+            name: "prompt".into(),
             contents: spec.prompt.as_bytes().to_vec(),
             mode: 0o644,
             secret: false,
@@ -38,30 +38,44 @@ pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
     if spec.agent == Agent::Claude {
         let has_api_key = spec.env.iter().any(|(k, _)| k == "ANTHROPIC_API_KEY");
         files.push(SessionFile {
-            name: "send_status.sh",
+            name: "send_status.sh".into(),
             contents: hooks::SEND_STATUS.as_bytes().to_vec(),
             mode: 0o755,
             secret: false,
         });
         files.push(SessionFile {
-            name: "managed-settings.json",
+            name: "managed-settings.json".into(),
             contents: hooks::MANAGED_SETTINGS.as_bytes().to_vec(),
             mode: 0o644,
             secret: false,
         });
         // A curl header file, so the token never appears in argv.
         files.push(SessionFile {
-            name: "hook-auth",
+            name: "hook-auth".into(),
             contents: format!("Authorization: Bearer {}\n", spec.hook_token).into_bytes(),
             mode: 0o600,
             secret: true,
         });
         files.push(SessionFile {
-            name: "claude.json",
+            name: "claude.json".into(),
             contents: claude_state(spec),
             mode: if has_api_key { 0o600 } else { 0o644 },
             secret: has_api_key,
         });
+    }
+    // Lifecycle commands, one file each, run in order by the entrypoint.
+    for (kind, commands) in [
+        ("on-create", &spec.lifecycle.on_create),
+        ("post-start", &spec.lifecycle.post_start),
+    ] {
+        for (i, command) in commands.iter().enumerate() {
+            files.push(SessionFile {
+                name: format!("{kind}-{:03}", i + 1),
+                contents: command.as_bytes().to_vec(),
+                mode: 0o644,
+                secret: false,
+            });
+        }
     }
     files
 }

@@ -21,7 +21,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create a session: a git worktree, a container, and the agent started on your prompt
-    Create(CreateArgs),
+    Create(Box<CreateArgs>),
     /// List sessions with their container state
     #[command(alias = "ls")]
     List {
@@ -134,6 +134,16 @@ pub enum Command {
         #[command(subcommand)]
         command: ProxyCommand,
     },
+    /// Check, list and pull session images
+    Image {
+        #[command(subcommand)]
+        command: ImageCommand,
+    },
+    /// Build the agent CLI image that Podman sessions mount (no registry needed)
+    AgentImage {
+        #[command(subcommand)]
+        command: AgentImageCommand,
+    },
     /// Show the effective configuration
     Config {
         #[command(subcommand)]
@@ -176,6 +186,57 @@ pub enum ProxyCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ImageCommand {
+    /// Run a throwaway container and check each requirement of the compatibility contract
+    Check {
+        image: String,
+        #[arg(long, value_enum, default_value = "docker")]
+        backend: BackendKind,
+        #[arg(long, value_enum, default_value = "claude")]
+        agent: Agent,
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// List local images with a compatibility verdict, compatible first
+    List {
+        #[arg(long, value_enum, default_value = "docker")]
+        backend: BackendKind,
+        #[arg(long, value_enum, default_value = "claude")]
+        agent: Agent,
+        /// Print JSON for scripts
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pull an image through the chosen engine (the image allowlist applies)
+    Pull {
+        reference: String,
+        #[arg(long, value_enum, default_value = "docker")]
+        backend: BackendKind,
+        /// Print the command instead of running it
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AgentImageCommand {
+    /// Build [agent] cli_image:cli_image_tag FROM scratch with just the agent binary
+    Build {
+        /// The agent's native binary (default: Claude Code's, fetched with `npm pack @anthropic-ai/claude-code-linux-x64`)
+        #[arg(long, value_name = "PATH")]
+        from: Option<PathBuf>,
+        #[arg(long, value_enum, default_value = "claude")]
+        agent: Agent,
+        #[arg(long, value_enum, default_value = "podman")]
+        backend: BackendKind,
+        /// Print the commands and files instead of running them
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Print every setting, its value, and where the value came from
     Show,
@@ -214,6 +275,12 @@ pub struct CreateArgs {
     /// Environment variable for the container, `KEY=VALUE` or `KEY` to take it from your environment (repeatable)
     #[arg(long = "env", short = 'e', value_name = "KEY[=VALUE]")]
     pub env: Vec<String>,
+    /// Command run once inside the container before the agent first starts, e.g. `pip install -r requirements.txt` (repeatable; adds to [lifecycle] on_create)
+    #[arg(long, value_name = "CMD")]
+    pub on_create: Vec<String>,
+    /// Command run inside the container at every start (repeatable; adds to [lifecycle] post_start)
+    #[arg(long, value_name = "CMD")]
+    pub post_start: Vec<String>,
     /// Print the commands and files instead of running them
     #[arg(long)]
     pub dry_run: bool,

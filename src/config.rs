@@ -9,7 +9,7 @@ use serde::Deserialize;
 use crate::error::{Error, Result};
 use crate::limits::{Cpu, Memory};
 use crate::proxy::settings::{ProxySection, ProxySettings};
-use crate::session::PullPolicy;
+use crate::session::{Lifecycle, PullPolicy};
 
 /// The image used when neither `--image` nor the config names one. It is not
 /// published anywhere: `scripts/build-agent-image.sh` builds it locally.
@@ -24,7 +24,55 @@ struct FileConfig {
     daemon: DaemonSection,
     #[serde(default)]
     proxy: ProxySection,
+    #[serde(default)]
+    podman: PodmanSection,
+    #[serde(default)]
+    agent: AgentSection,
+    #[serde(default)]
+    images: ImagesSection,
+    #[serde(default)]
+    lifecycle: Lifecycle,
 }
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PodmanSection {
+    default_image: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AgentSection {
+    cli_image: Option<String>,
+    cli_image_tag: Option<String>,
+    auto_pull_cli: Option<bool>,
+    mount_agent_cli: Option<bool>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ImagesSection {
+    allowed_patterns: Option<Vec<String>>,
+}
+
+/// How the agent CLI gets into the container (`[agent]`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentSettings {
+    pub cli_image: String,
+    pub cli_image_tag: String,
+    /// Pull the CLI image when it is missing.
+    pub auto_pull_cli: bool,
+    /// Mount the agent CLI from `cli_image` (Podman only; Docker has no image mounts).
+    pub mount_agent_cli: bool,
+}
+
+impl AgentSettings {
+    pub fn reference(&self) -> String {
+        format!("{}:{}", self.cli_image, self.cli_image_tag)
+    }
+}
+
+pub const DEFAULT_CLI_IMAGE: &str = "clauderon-agent-cli";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +122,7 @@ impl StringOrNumber {
 pub enum Source {
     Default,
     File(PathBuf),
+    Env(String),
 }
 
 impl fmt::Display for Source {
@@ -81,6 +130,7 @@ impl fmt::Display for Source {
         match self {
             Source::Default => write!(f, "built-in default"),
             Source::File(p) => write!(f, "{}", p.display()),
+            Source::Env(v) => write!(f, "environment variable {v}"),
         }
     }
 }
@@ -101,6 +151,13 @@ pub struct Config {
     /// 0 lets the system pick a free port (used by tests).
     pub http_port: Sourced<u16>,
     pub proxy: ProxySettings,
+    /// `[podman] default_image`, else the Docker one.
+    pub podman_default_image: Option<String>,
+    pub agent: AgentSettings,
+    /// Image patterns sessions may use; empty = any
+    /// (`CLAUDERON_ALLOWED_IMAGES`, comma-separated, wins over the file).
+    pub allowed_images: Sourced<Vec<String>>,
+    pub lifecycle: Lifecycle,
 }
 
 impl Config {
@@ -117,7 +174,7 @@ impl Config {
             Some(t) => toml::from_str(t).map_err(|e| {
                 Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(
                     format!(
-                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, allow_hosts, upstream_ca_file, resolve, [[proxy.rules]])",
+                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, allow_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start)",
                         path.display()
                     ),
                 )
@@ -186,6 +243,36 @@ impl Config {
             },
         };
         let proxy = file.proxy.settings().map_err(|(key, m)| bad(&key, m))?;
+        let agent = AgentSettings {
+            cli_image: file
+                .agent
+                .cli_image
+                .unwrap_or_else(|| DEFAULT_CLI_IMAGE.into()),
+            cli_image_tag: file.agent.cli_image_tag.unwrap_or_else(|| "latest".into()),
+            auto_pull_cli: file.agent.auto_pull_cli.unwrap_or(true),
+            mount_agent_cli: file.agent.mount_agent_cli.unwrap_or(true),
+        };
+        let allowed_images = match std::env::var("CLAUDERON_ALLOWED_IMAGES") {
+            Ok(list) => Sourced {
+                value: list
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(String::from)
+                    .collect(),
+                source: Source::Env("CLAUDERON_ALLOWED_IMAGES".into()),
+            },
+            Err(_) => match file.images.allowed_patterns {
+                Some(p) => Sourced {
+                    value: p,
+                    source: from_file(),
+                },
+                None => Sourced {
+                    value: Vec::new(),
+                    source: Source::Default,
+                },
+            },
+        };
         Ok(Config {
             path,
             default_image,
@@ -194,6 +281,10 @@ impl Config {
             memory,
             http_port,
             proxy,
+            podman_default_image: file.podman.default_image,
+            agent,
+            allowed_images,
+            lifecycle: file.lifecycle,
         })
     }
 

@@ -46,6 +46,19 @@ pub fn log_path(home: &Home) -> PathBuf {
 /// The bridge gateways of the engines that are reachable: containers reach
 /// the host there.
 fn bridge_gateways() -> Vec<IpAddr> {
+    let mut found = docker_gateways();
+    // Rootful Podman's bridge gateway (rootless Podman reaches the host's
+    // loopback through slirp4netns instead).
+    if let Ok((gateway, false)) = crate::backend::oci::PODMAN.host_network()
+        && let Ok(ip) = gateway.parse()
+        && !found.contains(&ip)
+    {
+        found.push(ip);
+    }
+    found
+}
+
+fn docker_gateways() -> Vec<IpAddr> {
     // Docker 20.10 leaves the default bridge's IPAM gateway empty, so the
     // bridge interface's own address is the fallback (that is also what
     // `host-gateway` resolves to).
@@ -100,7 +113,7 @@ fn bind_all(port: u16, any_if_busy: bool) -> std::io::Result<(u16, Vec<std::net:
     let port = first.local_addr()?.port();
     let mut sockets = vec![first];
     for gw in bridge_gateways() {
-        match std::net::TcpListener::bind(SocketAddr::new(gw, port)) {
+        match bind_even_before_the_address_exists(SocketAddr::new(gw, port)) {
             Ok(s) => sockets.push(s),
             Err(e) => eprintln!(
                 "clauderon daemon: warning: cannot listen on {gw}:{port}: {e}; containers may not reach it"
@@ -108,6 +121,64 @@ fn bind_all(port: u16, any_if_busy: bool) -> std::io::Result<(u16, Vec<std::net:
         }
     }
     Ok((port, sockets))
+}
+
+/// Podman creates its bridge only when its first container starts, so the
+/// gateway address may not exist yet: IP_FREEBIND lets the listener bind it
+/// now and accept once it appears. (Linux; elsewhere a plain bind.)
+#[cfg(target_os = "linux")]
+fn bind_even_before_the_address_exists(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    use std::os::fd::FromRawFd;
+    let SocketAddr::V4(v4) = addr else {
+        return std::net::TcpListener::bind(addr);
+    };
+    let one: libc::c_int = 1;
+    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: plain socket syscalls on a descriptor we own (wrapped at once,
+    // so every path closes it); each pointer points to a live local of the
+    // size given.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        if fd < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        let listener = std::net::TcpListener::from_raw_fd(fd);
+        for (level, name) in [
+            (libc::SOL_IP, libc::IP_FREEBIND),
+            (libc::SOL_SOCKET, libc::SO_REUSEADDR),
+        ] {
+            if libc::setsockopt(
+                fd,
+                level,
+                name,
+                &one as *const _ as *const libc::c_void,
+                size,
+            ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+        }
+        let sa = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: v4.port().to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from(*v4.ip()).to_be(),
+            },
+            sin_zero: [0; 8],
+        };
+        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        if libc::bind(fd, &sa as *const _ as *const libc::sockaddr, len) != 0
+            || libc::listen(fd, 128) != 0
+        {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(listener)
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn bind_even_before_the_address_exists(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(addr)
 }
 
 fn socket_addresses(sockets: &[std::net::TcpListener]) -> Vec<SocketAddr> {
@@ -275,7 +346,13 @@ pub fn ensure_running(home: &Home, port: u16) -> Result<DaemonInfo> {
     };
     let deadline = Instant::now() + Duration::from_secs(10);
     while Instant::now() < deadline {
-        if let Ok(Some(status)) = child.try_wait() {
+        // Ours, or one that another clauderon started at the same moment.
+        if let Some(info) = running(home) {
+            return Ok(info);
+        }
+        if let Ok(Some(status)) = child.try_wait()
+            && !lock_is_held(home)
+        {
             return Err(Error::failed(format!(
                 "the clauderon daemon exited at start ({status}): {}",
                 tail(&log_path(home))
@@ -285,15 +362,17 @@ pub fn ensure_running(home: &Home, port: u16) -> Result<DaemonInfo> {
                 log_path(home).display()
             )));
         }
-        if let Some(info) = running(home).filter(|i| i.pid == child.id()) {
-            return Ok(info);
-        }
         std::thread::sleep(Duration::from_millis(50));
     }
     Err(
         Error::failed("the clauderon daemon did not answer within 10 s")
             .with_fix(format!("see {}", log_path(home).display())),
     )
+}
+
+/// Does some daemon hold this home's lock (running or still starting)?
+fn lock_is_held(home: &Home) -> bool {
+    File::open(lock_path(home)).is_ok_and(|f| f.try_lock_shared().is_err())
 }
 
 fn tail(path: &std::path::Path) -> String {

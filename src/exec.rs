@@ -122,10 +122,22 @@ impl Cmd {
         cmd
     }
 
+    /// Runs the command in `dir`.
+    pub fn run_in(&self, dir: &std::path::Path) -> Result<Output, Failure> {
+        self.run_with(|c| {
+            c.current_dir(dir);
+        })
+    }
+
     /// Runs the command with no stdin, capturing stdout and stderr.
     pub fn run(&self) -> Result<Output, Failure> {
-        let mut child = match self
-            .command()
+        self.run_with(|_| {})
+    }
+
+    fn run_with(&self, adjust: impl FnOnce(&mut Command)) -> Result<Output, Failure> {
+        let mut command = self.command();
+        adjust(&mut command);
+        let mut child = match command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())

@@ -14,6 +14,7 @@ pub mod error;
 pub mod exec;
 pub mod git;
 pub mod hooks;
+pub mod image;
 pub mod limits;
 pub mod plan;
 pub mod proxy;

@@ -1,6 +1,6 @@
 use clap::Parser;
 
-use clauderon::cli::{Cli, Command, ConfigCommand, ProxyCommand};
+use clauderon::cli::{AgentImageCommand, Cli, Command, ConfigCommand, ImageCommand, ProxyCommand};
 use clauderon::commands::{self, Ctx};
 use clauderon::error::Result;
 
@@ -19,7 +19,7 @@ fn main() {
 fn run(cli: Cli) -> Result<i32> {
     let ctx = Ctx::load()?;
     match cli.command {
-        Command::Create(args) => commands::create::run(&ctx, args)?,
+        Command::Create(args) => commands::create::run(&ctx, *args)?,
         Command::List { json } => commands::list::run(&ctx, json)?,
         Command::Attach { name, dry_run } => {
             return commands::lifecycle::attach(&ctx, &name, dry_run);
@@ -61,6 +61,35 @@ fn run(cli: Cli) -> Result<i32> {
                     json,
                 },
         } => commands::proxy::log(&ctx, session.as_deref(), follow, json)?,
+        Command::Image { command } => match command {
+            ImageCommand::Check {
+                image,
+                backend,
+                agent,
+                json,
+            } => {
+                return commands::image::check(&ctx, &image, backend, agent, json);
+            }
+            ImageCommand::List {
+                backend,
+                agent,
+                json,
+            } => commands::image::list(&ctx, backend, agent, json)?,
+            ImageCommand::Pull {
+                reference,
+                backend,
+                dry_run,
+            } => commands::image::pull(&ctx, &reference, backend, dry_run)?,
+        },
+        Command::AgentImage {
+            command:
+                AgentImageCommand::Build {
+                    from,
+                    agent,
+                    backend,
+                    dry_run,
+                },
+        } => commands::image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
         Command::Config {
             command: ConfigCommand::Show,
         } => print!("{}", ctx.config.show(&ctx.home.root)),

@@ -45,6 +45,15 @@ pub enum Step {
         logs: Cmd,
         classify: Classify,
     },
+    /// Waits until the container's on-create commands have finished
+    /// (`status` file: `ok` or `failed N`), failing with the exit code and
+    /// the output's tail; also fails if the container stops first.
+    WaitOnCreate {
+        status: PathBuf,
+        state: Cmd,
+        logs: Cmd,
+        classify: Classify,
+    },
     /// Appends to a file, creating it (and its directory) if needed.
     AppendFile { path: PathBuf, contents: Vec<u8> },
     /// Removes a directory tree; a missing one is fine.
@@ -229,6 +238,12 @@ impl Step {
                 mode,
                 secret,
             } => render_write(path, contents, *mode, *secret),
+            Step::WaitOnCreate { status, .. } => {
+                format!(
+                    "# wait for the on-create commands to finish (until {} says ok)\n",
+                    quote_path(status)
+                )
+            }
             Step::VerifyStarted { state, .. } => {
                 format!(
                     "# check that it is still running a moment later: {}\n",
@@ -274,6 +289,12 @@ impl Step {
                 logs,
                 classify,
             } => verify_started(state, logs, *classify),
+            Step::WaitOnCreate {
+                status,
+                state,
+                logs,
+                classify,
+            } => wait_on_create(status, state, logs, *classify),
             Step::AppendFile { path, contents } => append(path, contents),
             Step::RemoveDir { path } => match std::fs::remove_dir_all(path) {
                 Ok(()) => Ok(()),
@@ -314,12 +335,7 @@ fn verify_started(state: &Cmd, logs: &Cmd, classify: Classify) -> Result<()> {
         let status = fields.next().unwrap_or("");
         let code = fields.next().unwrap_or("0");
         if matches!(status, "exited" | "dead") && code != "0" {
-            let output = logs
-                .run()
-                .map(|o| format!("{}{}", o.stdout, o.stderr))
-                .unwrap_or_default();
-            let tail: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
-            let tail = tail[tail.len().saturating_sub(5)..].join("\n  ");
+            let tail = output_tail(logs, 5);
             return Err(Error::failed(format!(
                 "the container exited right after starting (exit code {code}); its last output:\n  {tail}"
             ))
@@ -329,6 +345,61 @@ fn verify_started(state: &Cmd, logs: &Cmd, classify: Classify) -> Result<()> {
             return Ok(());
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn output_tail(logs: &Cmd, lines: usize) -> String {
+    let output = logs
+        .run()
+        .map(|o| format!("{}{}", o.stdout, o.stderr))
+        .unwrap_or_default();
+    let all: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+    all[all.len().saturating_sub(lines)..].join("\n  ")
+}
+
+fn wait_on_create(status: &Path, state: &Cmd, logs: &Cmd, classify: Classify) -> Result<()> {
+    eprintln!("clauderon: running the on-create commands (the session log shows their output)...");
+    let mut last_state_check = std::time::Instant::now();
+    loop {
+        if let Ok(text) = std::fs::read_to_string(status) {
+            let text = text.trim();
+            if text == "ok" {
+                return Ok(());
+            }
+            if let Some(code) = text.strip_prefix("failed ") {
+                let engine = logs.argv.first().map(String::as_str).unwrap_or("docker");
+                let mut err = Error::failed(format!(
+                    "an on-create command failed with exit code {code}; its last output:\n  {}",
+                    output_tail(logs, 15)
+                ))
+                .with_fix(format!(
+                    "fix the command (try it in the image: {engine} run --rm -it --entrypoint bash IMAGE), then create the session again"
+                ));
+                // clauderon exits with the command's own code.
+                err.code = code
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|c| *c > 0 && *c < 256)
+                    .unwrap_or(1);
+                return Err(err);
+            }
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Err(interrupted());
+        }
+        if last_state_check.elapsed() > std::time::Duration::from_secs(1) {
+            last_state_check = std::time::Instant::now();
+            let out = state.run().map_err(classify)?;
+            let status_word = out.stdout.split_whitespace().next().unwrap_or("");
+            if matches!(status_word, "exited" | "dead" | "stopped") && !status.exists() {
+                return Err(Error::failed(format!(
+                    "the container stopped before its on-create commands finished; its last output:\n  {}",
+                    output_tail(logs, 15)
+                )));
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
 }
 

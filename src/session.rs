@@ -60,18 +60,43 @@ impl fmt::Display for Agent {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    clap::ValueEnum,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum BackendKind {
     Docker,
+    Podman,
 }
 
 impl BackendKind {
     pub fn as_str(self) -> &'static str {
         match self {
             BackendKind::Docker => "docker",
+            BackendKind::Podman => "podman",
         }
     }
+}
+
+/// Commands run inside the container: `on_create` once, before the agent's
+/// first start; `post_start` at every start.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lifecycle {
+    #[serde(default)]
+    pub on_create: Vec<String>,
+    #[serde(default)]
+    pub post_start: Vec<String>,
 }
 
 impl fmt::Display for BackendKind {
@@ -118,6 +143,11 @@ pub struct SessionSpec {
     /// The secret the session's hooks present to the daemon.
     #[serde(default)]
     pub hook_token: String,
+    #[serde(default)]
+    pub lifecycle: Lifecycle,
+    /// The image the agent CLI is mounted from (Podman), if it is mounted.
+    #[serde(default)]
+    pub agent_cli_image: Option<String>,
 }
 
 impl SessionSpec {

@@ -18,7 +18,42 @@ elif [ ! -e "$state/sccache-warned" ]; then
   : >"$state/sccache-warned" 2>/dev/null || true
 fi
 
+# An agent CLI mounted from its own image (Podman) comes first.
+if [ -n "${CLAUDERON_AGENT_DIR:-}" ]; then
+  export PATH="$CLAUDERON_AGENT_DIR:$PATH"
+fi
+
 agent="${CLAUDERON_AGENT:?CLAUDERON_AGENT is not set}"
+
+# Lifecycle commands (--on-create, --post-start): one file each, run with bash.
+run_commands() { # run_commands on-create|post-start
+  local f rc
+  for f in "$files/$1"-*; do
+    [ -e "$f" ] || continue
+    say "$1: $(cat "$f")"
+    bash -c "$(cat "$f")"
+    rc=$?
+    if [ "$rc" -ne 0 ]; then
+      say "$1 command failed with exit code $rc"
+      return "$rc"
+    fi
+  done
+}
+# on-create runs once per session (the marker lives in the worktree, so a
+# refreshed container skips it); clauderon create waits for the status file.
+if [ ! -e "$state/on-create.done" ]; then
+  run_commands on-create
+  rc=$?
+  if [ "$rc" -ne 0 ]; then
+    echo "failed $rc" >"$state/on-create.status"
+    exit "$rc"
+  fi
+  : >"$state/on-create.done"
+fi
+echo ok >"$state/on-create.status"
+run_commands post-start || exit $?
+
+# (checked after the lifecycle commands, which may install it)
 if ! command -v "$agent" >/dev/null 2>&1; then
   say "'$agent' is not installed in this image (PATH=$PATH)"
   say "install the $agent CLI in the image, or pick another image with --image"

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clauderon::backend::oci::DOCKER;
+use clauderon::backend::oci::{DOCKER, PODMAN};
 use clauderon::backend::{ProxyWiring, Wiring};
 use clauderon::commands::ContainerState;
 use clauderon::commands::create::create_plan;
@@ -16,6 +16,8 @@ use clauderon::store::Home;
 /// Daemon on 3030, proxy on 3031, the user's Anthropic credential an API key.
 fn wiring() -> Wiring {
     Wiring {
+        host_gateway: "host-gateway".into(),
+        rootless: false,
         http_port: 3030,
         proxy: Some(ProxyWiring {
             port: 3031,
@@ -55,6 +57,8 @@ fn spec() -> SessionSpec {
         },
         created_at: 1_700_000_000,
         hook_token: "0123456789abcdef-test-token".into(),
+        lifecycle: Default::default(),
+        agent_cli_image: None,
     }
 }
 
@@ -118,6 +122,8 @@ fn create_without_the_proxy() {
         &Wiring {
             http_port: 4000,
             proxy: None,
+            host_gateway: "host-gateway".into(),
+            rootless: false,
         },
     )
     .render();
@@ -224,4 +230,88 @@ fn delete_with_branch() {
         true,
     );
     insta::assert_snapshot!(plan.render());
+}
+
+fn podman_wiring(rootless: bool) -> Wiring {
+    Wiring {
+        host_gateway: if rootless {
+            "10.0.2.2".into()
+        } else {
+            "10.88.0.1".into()
+        },
+        rootless,
+        ..wiring()
+    }
+}
+
+fn podman_spec(mounted: bool) -> SessionSpec {
+    let mut s = spec();
+    s.backend = BackendKind::Podman;
+    s.image = "python:3.12".into();
+    s.agent_cli_image = mounted.then(|| "clauderon-agent-cli:latest".into());
+    s
+}
+
+#[test]
+fn create_podman_rootful_with_the_agent_cli_mounted() {
+    let plan = create_plan(
+        &podman_spec(true),
+        &home(),
+        &PODMAN,
+        None,
+        &podman_wiring(false),
+    )
+    .render();
+    assert!(
+        plan.contains(
+            "--mount 'type=image,src=clauderon-agent-cli:latest,dst=/opt/clauderon-agent'"
+        ),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("--env 'CLAUDERON_AGENT_DIR=/opt/clauderon-agent'"),
+        "{plan}"
+    );
+    assert!(!plan.contains("--userns"), "{plan}");
+    insta::assert_snapshot!(plan);
+}
+
+#[test]
+fn create_podman_rootless_without_image_mount() {
+    let plan = create_plan(
+        &podman_spec(false),
+        &home(),
+        &PODMAN,
+        None,
+        &podman_wiring(true),
+    )
+    .render();
+    assert!(plan.contains("--userns=keep-id"), "{plan}");
+    assert!(
+        plan.contains("slirp4netns:allow_host_loopback=true"),
+        "{plan}"
+    );
+    assert!(!plan.contains("type=image"), "{plan}");
+    insta::assert_snapshot!(plan);
+}
+
+#[test]
+fn create_with_lifecycle_commands() {
+    let mut s = spec();
+    s.lifecycle.on_create = vec![
+        "pip install -r requirements.txt".into(),
+        "echo 'quoted' $(date)".into(),
+    ];
+    s.lifecycle.post_start = vec!["make dev-server &".into()];
+    let plan = create(&s, false);
+    assert!(plan.contains("container/on-create-001"), "{plan}");
+    assert!(plan.contains("container/post-start-001"), "{plan}");
+    assert!(
+        plan.contains("# wait for the on-create commands to finish"),
+        "{plan}"
+    );
+    assert!(
+        !docker_create(&plan).contains("pip install"),
+        "lifecycle commands are files, not argv"
+    );
 }

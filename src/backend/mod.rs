@@ -11,6 +11,11 @@ pub struct Wiring {
     /// The hook listener's port.
     pub http_port: u16,
     pub proxy: Option<ProxyWiring>,
+    /// What the host's names resolve to in the container: `host-gateway`
+    /// (Docker resolves it), or an address (Podman's bridge gateway).
+    pub host_gateway: String,
+    /// Rootless Podman: user namespace with keep-id, slirp4netns networking.
+    pub rootless: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -26,6 +26,10 @@ pub struct Engine {
     pub install_fix: &'static str,
     pub daemon_fix: &'static str,
     pub permission_fix: &'static str,
+    /// Go template, in `ps --format`, for a container's session label.
+    pub ps_session_label: &'static str,
+    /// `--mount type=image` (the agent CLI mounted from its own image).
+    pub image_mounts: bool,
 }
 
 pub const DOCKER: Engine = Engine {
@@ -35,7 +39,23 @@ pub const DOCKER: Engine = Engine {
     install_fix: "install Docker (Debian/Ubuntu: `sudo apt install docker.io`; macOS: Docker Desktop or colima)",
     daemon_fix: "start the Docker engine (`sudo systemctl start docker`, or open Docker Desktop), then check `docker info`",
     permission_fix: "add yourself to the docker group: `sudo usermod -aG docker $USER`, then log out and in again (or run `newgrp docker`)",
+    ps_session_label: "{{.Label \"clauderon.session\"}}",
+    image_mounts: false,
 };
+
+pub const PODMAN: Engine = Engine {
+    kind: BackendKind::Podman,
+    program: "podman",
+    host_alias: "host.containers.internal",
+    install_fix: "install Podman (Debian/Ubuntu: `sudo apt install podman`)",
+    daemon_fix: "check that Podman works: `podman info` (for a remote Podman: `podman system connection list`)",
+    permission_fix: "check that your user may run Podman: `podman info` (rootless Podman needs entries in /etc/subuid and /etc/subgid)",
+    ps_session_label: "{{index .Labels \"clauderon.session\"}}",
+    image_mounts: true,
+};
+
+/// Every engine, in the order `list` asks them.
+pub const ENGINES: [Engine; 2] = [DOCKER, PODMAN];
 
 /// Shared cache volumes: (volume, mount point).
 pub const CACHE_VOLUMES: [(&str, &str); 3] = [
@@ -59,6 +79,7 @@ impl Engine {
     pub fn for_kind(kind: BackendKind) -> Engine {
         match kind {
             BackendKind::Docker => DOCKER,
+            BackendKind::Podman => PODMAN,
         }
     }
 
@@ -66,6 +87,7 @@ impl Engine {
     pub fn classifier(&self) -> Classify {
         match self.kind {
             BackendKind::Docker => |f| DOCKER.classify(f),
+            BackendKind::Podman => |f| PODMAN.classify(f),
         }
     }
 
@@ -87,6 +109,8 @@ impl Engine {
         if has("Cannot connect to the Docker daemon")
             || has("Is the docker daemon running")
             || has("error during connect")
+            || has("Cannot connect to Podman")
+            || has("unable to connect to Podman")
         {
             return Error::failed(format!("the {} engine is not running", self.program))
                 .with_fix(self.daemon_fix);
@@ -104,12 +128,15 @@ impl Engine {
             || has("repository does not exist")
             || has("manifest unknown")
             || has("not found: manifest")
+            || has("image not known")
         {
             return Error::failed(format!("image not available: {}", f.stderr_tail())).with_fix(
                 "check the image name; build or load it locally, or log in to its registry (`docker login`); with --pull-policy never it must already be local (`docker images`)",
             );
         }
-        if has("is already in use by container") {
+        if has("is already in use by container")
+            || (has("is already in use") && has("container name"))
+        {
             return Error::failed(format!(
                 "container name already in use: {}",
                 f.stderr_tail()
@@ -123,6 +150,47 @@ impl Engine {
 
     pub fn is_no_such_container(f: &Failure) -> bool {
         f.stderr.contains("No such container") || f.stderr.contains("no such container")
+    }
+
+    pub fn is_no_such_image(f: &Failure) -> bool {
+        let e = &f.stderr;
+        e.contains("No such image") || e.contains("no such image") || e.contains("image not known")
+    }
+
+    /// How containers of this engine reach the host: (host-gateway value, rootless).
+    pub fn host_network(&self) -> Result<(String, bool), Error> {
+        if self.kind == BackendKind::Docker {
+            return Ok(("host-gateway".into(), false));
+        }
+        let rootless = self
+            .cmd()
+            .args(["info", "--format", "{{.Host.Security.Rootless}}"])
+            .run()
+            .map_err(|f| self.classify(f))?
+            .stdout
+            .trim()
+            == "true";
+        if rootless {
+            // slirp4netns maps this address to the host's loopback.
+            return Ok(("10.0.2.2".into(), true));
+        }
+        let gateway = self
+            .cmd()
+            .args([
+                "network",
+                "inspect",
+                "podman",
+                "--format",
+                "{{range .Subnets}}{{.Gateway}} {{end}}",
+            ])
+            .run()
+            .map_err(|f| self.classify(f))?
+            .stdout
+            .split_whitespace()
+            .next()
+            .unwrap_or("10.88.0.1")
+            .to_string();
+        Ok((gateway, false))
     }
 
     /// `docker version`: the cheapest call that needs a reachable engine.
@@ -148,6 +216,22 @@ impl Engine {
             "{{.State.Status}}",
             container,
         ])
+    }
+
+    /// Waits for the on-create commands (see the entrypoint).
+    pub fn wait_on_create(&self, container: &str, status: &Path) -> Step {
+        Step::WaitOnCreate {
+            status: status.to_path_buf(),
+            state: self.cmd().args([
+                "container",
+                "inspect",
+                "--format",
+                "{{.State.Status}} {{.State.ExitCode}}",
+                container,
+            ]),
+            logs: self.logs(container, false, Some(40)),
+            classify: self.classifier(),
+        }
     }
 
     /// Fails the plan if the container dies right after `start`.
@@ -220,15 +304,53 @@ impl Engine {
 
     /// One call that lists every session container of a clauderon home.
     pub fn list_sessions(&self, home: &Home) -> Cmd {
-        self.cmd().args([
-            "ps",
-            "--all",
-            "--no-trunc",
-            "--filter",
-            &format!("label={}={}", label::HOME, home.root.display()),
-            "--format",
-            "{{.Names}}\t{{.State}}\t{{.Status}}\t{{.Label \"clauderon.session\"}}",
-        ])
+        let filter = format!("label={}={}", label::HOME, home.root.display());
+        let cmd = self
+            .cmd()
+            .args(["ps", "--all", "--no-trunc", "--filter", &filter, "--format"]);
+        match self.kind {
+            BackendKind::Docker => cmd.arg(format!(
+                "{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Status}}}}\t{}",
+                self.ps_session_label
+            )),
+            // Podman's table `.State` is prose ("Up 3 minutes"); its JSON has the state.
+            BackendKind::Podman => cmd.arg("json"),
+        }
+    }
+
+    /// (container name, state, status text, session label) from `list_sessions`.
+    pub fn parse_sessions(&self, stdout: &str) -> Vec<(String, String, String, String)> {
+        match self.kind {
+            BackendKind::Docker => stdout
+                .lines()
+                .filter_map(|line| {
+                    let mut f = line.split('\t');
+                    let name = f.next()?.to_string();
+                    let state = f.next()?.to_string();
+                    Some((
+                        name,
+                        state,
+                        f.next().unwrap_or("").to_string(),
+                        f.next().unwrap_or("").to_string(),
+                    ))
+                })
+                .collect(),
+            BackendKind::Podman => {
+                let all: Vec<serde_json::Value> =
+                    serde_json::from_str(stdout.trim()).unwrap_or_default();
+                all.iter()
+                    .filter_map(|c| {
+                        let name = c["Names"].get(0)?.as_str()?.to_string();
+                        let text = |k: &str| c[k].as_str().unwrap_or("").to_string();
+                        let label = c["Labels"][label::SESSION]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string();
+                        Some((name, text("State"), text("Status"), label))
+                    })
+                    .collect()
+            }
+        }
     }
 
     /// `docker create` for a session: the whole container, from the spec.
@@ -239,8 +361,8 @@ impl Engine {
             // A terminal and open stdin, so `attach` can talk to the agent.
             .args(["--interactive", "--tty", "--init"])
             .args(self.label_args(spec, home))
-            .args(["--user", &format!("{}:{}", spec.uid, spec.gid)])
-            .args(["--add-host", &format!("{}:host-gateway", self.host_alias)])
+            .args(self.user_args(spec, wiring))
+            .args(self.host_args(wiring))
             .args(["--pull", pull_flag(spec.pull_policy)]);
         if let Some(cpu) = spec.limits.cpu {
             cmd = cmd.args(["--cpus", &cpu.docker()]);
@@ -254,6 +376,36 @@ impl Engine {
         cmd.args(["--entrypoint", "bash", &spec.image])
             .arg(format!("{CONTAINER_SESSION_DIR}/entrypoint.sh"))
             .live()
+    }
+
+    /// Run as the invoking user. Rootless Podman maps that user into the
+    /// container (`keep-id`), so files in /workspace stay the user's.
+    fn user_args(&self, spec: &SessionSpec, wiring: &Wiring) -> Vec<String> {
+        let mut args = vec!["--user".to_string(), format!("{}:{}", spec.uid, spec.gid)];
+        if wiring.rootless {
+            args.insert(0, "--userns=keep-id".into());
+        }
+        args
+    }
+
+    /// Names for the host inside the container. Docker resolves
+    /// `host-gateway` itself; Podman gets the bridge gateway's address (or
+    /// slirp4netns' host loopback when rootless).
+    fn host_args(&self, wiring: &Wiring) -> Vec<String> {
+        let mut args = Vec::new();
+        if wiring.rootless {
+            args.extend([
+                "--network".to_string(),
+                "slirp4netns:allow_host_loopback=true".to_string(),
+            ]);
+        }
+        for name in [DOCKER.host_alias, self.host_alias] {
+            let entry = format!("{name}:{}", wiring.host_gateway);
+            if !args.contains(&entry) {
+                args.extend(["--add-host".to_string(), entry]);
+            }
+        }
+        args
     }
 
     fn label_args(&self, spec: &SessionSpec, home: &Home) -> Vec<String> {
@@ -295,6 +447,9 @@ impl Engine {
                 .container_files_dir(&spec.name)
                 .join("managed-settings.json");
             mounts.push(bind(&settings, hooks::MANAGED_SETTINGS_PATH, true));
+        }
+        if let Some(cli) = &spec.agent_cli_image {
+            mounts.push(format!("type=image,src={cli},dst={CONTAINER_AGENT_DIR}"));
         }
         if wiring.proxy.is_some() {
             mounts.push(bind(&ca::cert_path(home), CONTAINER_CA, true));
@@ -345,6 +500,10 @@ impl Engine {
             }
         }
         env.extend(agent::agent_env(spec));
+        if spec.agent_cli_image.is_some() {
+            // The entrypoint puts it first in PATH.
+            env.push(("CLAUDERON_AGENT_DIR".into(), CONTAINER_AGENT_DIR.into()));
+        }
         let mut secret_env: Vec<(String, String)> = Vec::new();
         if let Some(proxy) = &wiring.proxy {
             let url = format!(
@@ -354,7 +513,14 @@ impl Engine {
             for k in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
                 secret_env.push((k.into(), url.clone()));
             }
-            let no_proxy = format!("localhost,127.0.0.1,{}", self.host_alias);
+            let no_proxy = if self.host_alias == DOCKER.host_alias {
+                format!("localhost,127.0.0.1,{}", self.host_alias)
+            } else {
+                format!(
+                    "localhost,127.0.0.1,{},{}",
+                    self.host_alias, DOCKER.host_alias
+                )
+            };
             env.push(("NO_PROXY".into(), no_proxy.clone()));
             env.push(("no_proxy".into(), no_proxy));
             for (k, v) in placeholders(spec, proxy) {
@@ -393,6 +559,9 @@ impl Engine {
         cmd
     }
 }
+
+/// Where a mounted agent CLI image appears in the container.
+pub const CONTAINER_AGENT_DIR: &str = "/opt/clauderon-agent";
 
 /// Where the proxy's CA and the trust bundle are mounted in containers.
 pub const CONTAINER_CA: &str = "/etc/clauderon/proxy-ca.pem";

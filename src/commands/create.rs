@@ -11,10 +11,11 @@ use crate::commands::{Ctx, probe_engine};
 use crate::daemon;
 use crate::error::{Error, Result};
 use crate::git;
+use crate::image;
 use crate::limits::{Cpu, Limits, Memory};
 use crate::plan::{Plan, Step};
 use crate::proxy::credentials;
-use crate::session::{self, SessionSpec, looks_secret};
+use crate::session::{self, BackendKind, Lifecycle, SessionSpec, looks_secret};
 use crate::store::{Home, record_bytes};
 
 pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
@@ -22,7 +23,10 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let engine = Engine::for_kind(spec.backend);
     let mut plan = Plan::default();
     match probe_engine(&engine) {
-        Ok(()) => check_engine_state(&engine, &spec)?,
+        Ok(()) => {
+            check_engine_state(&engine, &spec)?;
+            check_agent_cli(ctx, &engine, &spec, &mut plan)?;
+        }
         Err(err) if args.dry_run => plan.note(format!(
             "{} is not reachable ({}); engine checks were skipped",
             engine.program, err.message
@@ -34,7 +38,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
             "clauderon: warning: --env {key} puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output"
         );
     }
-    let wiring = wiring(ctx, args.dry_run, &mut plan)?;
+    let wiring = wiring(ctx, &engine, args.dry_run, &mut plan)?;
     if wiring.proxy.is_some()
         && let Some(info) = daemon::running(&ctx.home)
     {
@@ -74,13 +78,57 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
     };
     session::validate_name(&name)?;
     let cfg = &ctx.config;
-    let image = args
-        .image
-        .clone()
-        .unwrap_or_else(|| cfg.default_image.value.clone());
+    let (image, image_source) = match (&args.image, args.backend) {
+        (Some(i), _) => (i.clone(), "--image".to_string()),
+        (None, BackendKind::Podman) if cfg.podman_default_image.is_some() => (
+            cfg.podman_default_image.clone().unwrap_or_default(),
+            format!("[podman] default_image in {}", cfg.path.display()),
+        ),
+        (None, _) => (
+            cfg.default_image.value.clone(),
+            format!("[docker] default_image ({})", cfg.default_image.source),
+        ),
+    };
     if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
-        return Err(Error::input(format!("invalid image reference {image:?}")));
+        return Err(Error::input(format!(
+            "invalid image reference {image:?} (from {image_source})"
+        )));
     }
+    image::check_allowed(
+        &cfg.allowed_images.value,
+        &image,
+        &cfg.allowed_images.source.to_string(),
+    )?;
+    let lifecycle = Lifecycle {
+        on_create: cfg
+            .lifecycle
+            .on_create
+            .iter()
+            .chain(&args.on_create)
+            .cloned()
+            .collect(),
+        post_start: cfg
+            .lifecycle
+            .post_start
+            .iter()
+            .chain(&args.post_start)
+            .cloned()
+            .collect(),
+    };
+    if let Some(c) = lifecycle
+        .on_create
+        .iter()
+        .chain(&lifecycle.post_start)
+        .find(|c| c.trim().is_empty() || c.contains('\0'))
+    {
+        return Err(Error::input(format!(
+            "invalid lifecycle command {c:?}: it is empty or contains a NUL byte"
+        )));
+    }
+    // The agent CLI comes from its own image only where the engine can mount images.
+    let agent_cli_image = (Engine::for_kind(args.backend).image_mounts
+        && cfg.agent.mount_agent_cli)
+        .then(|| cfg.agent.reference());
     let limits = Limits {
         cpu: match &args.cpu_limit {
             Some(c) => Some(Cpu::parse(c).map_err(|m| Error::input(format!("--cpu-limit: {m}")))?),
@@ -154,6 +202,8 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
         git_identity: git::identity(&repo.root),
         created_at: session::now(),
         hook_token: session::new_token(),
+        lifecycle,
+        agent_cli_image,
         repo_root: repo.root,
         name,
     })
@@ -162,14 +212,32 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
 /// How the session's container reaches the daemon and the proxy. The
 /// daemon is shared by all sessions and outlives them, so it is started here
 /// (not as a step a rollback would undo); a dry run only says it would.
-pub fn wiring(ctx: &Ctx, dry_run: bool, plan: &mut Plan) -> Result<Wiring> {
+pub fn wiring(ctx: &Ctx, engine: &Engine, dry_run: bool, plan: &mut Plan) -> Result<Wiring> {
     let proxy = &ctx.config.proxy;
+    let (host_gateway, rootless) = match engine.host_network() {
+        Ok(n) => n,
+        Err(e) if dry_run => {
+            plan.note(format!(
+                "{} did not say how containers reach the host ({}): assuming rootful defaults",
+                engine.program, e.message
+            ));
+            let fallback = if engine.kind == BackendKind::Docker {
+                "host-gateway"
+            } else {
+                "10.88.0.1"
+            };
+            (fallback.to_string(), false)
+        }
+        Err(e) => return Err(e),
+    };
     let info = match daemon::running(&ctx.home) {
         Some(info) => info,
         None if dry_run => {
             plan.note("the clauderon daemon is not running: create starts it first (clauderon daemon, in the background)");
             let from_env = credentials::available_here();
             return Ok(Wiring {
+                host_gateway,
+                rootless,
                 http_port: ctx.config.http_port.value,
                 proxy: proxy.enabled.then(|| ProxyWiring {
                     port: proxy.port,
@@ -182,6 +250,8 @@ pub fn wiring(ctx: &Ctx, dry_run: bool, plan: &mut Plan) -> Result<Wiring> {
     let in_daemon = daemon::credentials(info.port);
     credentials::warn_if_daemon_lacks(&in_daemon);
     Ok(Wiring {
+        host_gateway,
+        rootless,
         http_port: info.port,
         proxy: info.proxy_port.map(|port| ProxyWiring {
             port,
@@ -218,6 +288,36 @@ fn check_engine_state(engine: &Engine, spec: &SessionSpec) -> Result<()> {
             )));
         }
         return Err(engine.classify(f));
+    }
+    Ok(())
+}
+
+/// With the agent CLI mounted from its image: that image must be there (or
+/// be pulled first), and the session image must be glibc-based, which the
+/// cheap part of `image check` tells (one probe per image, cached by ID).
+fn check_agent_cli(ctx: &Ctx, engine: &Engine, spec: &SessionSpec, plan: &mut Plan) -> Result<()> {
+    let Some(cli) = &spec.agent_cli_image else {
+        return Ok(());
+    };
+    if image::image_id(engine, cli)?.is_none() {
+        if !ctx.config.agent.auto_pull_cli {
+            return Err(Error::input(format!("the agent CLI image {cli} is not present locally (and [agent] auto_pull_cli is off)"))
+                .with_fix("build it: clauderon agent-image build   (or set [agent] cli_image to a published one)"));
+        }
+        plan.push(Step::run_cmd(engine.pull(cli), |f| {
+            Error::failed(format!("could not pull the agent CLI image: {}", f.stderr_tail()))
+                .with_fix("build it locally: clauderon agent-image build   (or point [agent] cli_image at a published image)")
+        }));
+    }
+    if let Some(id) = image::image_id(engine, &spec.image)? {
+        let probe = image::probe(engine, &ctx.home, &spec.image, &id)?;
+        if probe.libc == "musl" {
+            return Err(Error::input(format!(
+                "image {} is musl-based (e.g. Alpine), but the mounted {} CLI needs glibc",
+                spec.image, spec.agent
+            ))
+            .with_fix("use the Debian-based variant of the image (python:3.12 instead of python:3.12-alpine), or set [agent] mount_agent_cli = false and install the agent in the image"));
+        }
     }
     Ok(())
 }
@@ -330,6 +430,12 @@ pub fn create_plan(
         secret: true,
     });
     plan.push(Step::run_cmd(engine.start(&container), classify));
+    if !spec.lifecycle.on_create.is_empty() {
+        plan.push(engine.wait_on_create(
+            &container,
+            &spec.worktree.join(".clauderon/on-create.status"),
+        ));
+    }
     plan.push(engine.verify_started(&container));
     plan
 }

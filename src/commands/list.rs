@@ -4,11 +4,11 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::backend::oci::{DOCKER, Engine};
+use crate::backend::oci::ENGINES;
 use crate::commands::Ctx;
 use crate::error::Result;
 use crate::hooks::{derive_status, events};
-use crate::session::{self, Agent, SessionSpec, container_name};
+use crate::session::{self, Agent, BackendKind, SessionSpec, container_name};
 use crate::store::Home;
 
 #[derive(Debug, Serialize)]
@@ -37,62 +37,70 @@ pub struct Row {
     pub worktree: String,
 }
 
+/// What the engines say: (backend, container name) -> (state, status text, session label).
 pub struct EngineView {
-    /// container name -> (state, status text, session label)
-    pub containers: BTreeMap<String, (String, String, String)>,
-    pub reachable: Result<(), String>,
+    pub containers: BTreeMap<(BackendKind, String), (String, String, String)>,
+    /// Engines that could not be asked, with why.
+    pub unreachable: BTreeMap<BackendKind, String>,
 }
 
-pub fn observe(engine: &Engine, ctx: &Ctx) -> EngineView {
-    match engine.list_sessions(&ctx.home).run() {
-        Ok(out) => {
-            let containers = out
-                .stdout
-                .lines()
-                .filter_map(|line| {
-                    let mut f = line.split('\t');
-                    let name = f.next()?.to_string();
-                    let state = f.next()?.to_string();
-                    let status = f.next().unwrap_or("").to_string();
-                    let label = f.next().unwrap_or("").to_string();
-                    Some((name, (state, status, label)))
-                })
-                .collect();
-            EngineView {
-                containers,
-                reachable: Ok(()),
-            }
+/// One `ps` per engine that is installed (or has sessions), for all sessions of this home.
+pub fn observe(ctx: &Ctx, specs: &[SessionSpec]) -> EngineView {
+    let mut view = EngineView {
+        containers: BTreeMap::new(),
+        unreachable: BTreeMap::new(),
+    };
+    for engine in ENGINES {
+        let needed = specs.iter().any(|s| s.backend == engine.kind);
+        if !needed && !installed(engine.program) {
+            continue;
         }
-        Err(f) => EngineView {
-            containers: BTreeMap::new(),
-            reachable: Err(engine.classify(f).to_string()),
-        },
+        match engine.list_sessions(&ctx.home).run() {
+            Ok(out) => {
+                for (name, state, status, label) in engine.parse_sessions(&out.stdout) {
+                    view.containers
+                        .insert((engine.kind, name), (state, status, label));
+                }
+            }
+            Err(f) if needed => {
+                view.unreachable
+                    .insert(engine.kind, engine.classify(f).to_string());
+            }
+            Err(_) => {} // an engine with no sessions here is not our business
+        }
     }
+    view
+}
+
+fn installed(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
 pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
     let (specs, incomplete) = ctx.home.load_all()?;
-    let mut view = observe(&DOCKER, ctx);
-    let mut warnings = Vec::new();
-    if let Err(e) = &view.reachable {
-        warnings.push(format!(
-            "cannot ask {} for container states: {e}",
-            DOCKER.program
-        ));
-    }
+    let mut view = observe(ctx, &specs);
+    let warnings = view
+        .unreachable
+        .iter()
+        .map(|(kind, e)| format!("cannot ask {kind} for container states: {e}"))
+        .collect();
     let mut rows: Vec<Row> = specs
         .iter()
         .map(|s| row_for(s, &ctx.home, &mut view))
         .collect();
     for name in incomplete {
-        view.containers.remove(&container_name(&name));
+        for engine in ENGINES {
+            view.containers
+                .remove(&(engine.kind, container_name(&name)));
+        }
         rows.push(Row {
             state: "incomplete".into(),
             status: format!("creation was interrupted: clauderon delete --force {name}"),
             ..empty_row(name)
         });
     }
-    for (container, (state, status, label)) in view.containers {
+    for ((kind, container), (state, status, label)) in view.containers {
         let name = if label.is_empty() {
             container.clone()
         } else {
@@ -100,8 +108,8 @@ pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
         };
         rows.push(Row {
             state: "orphaned".into(),
-            status: format!("container {container} ({state}, {status}) has no session record: {} rm -f {container}", DOCKER.program),
-            backend: DOCKER.kind.as_str().into(),
+            status: format!("container {container} ({state}, {status}) has no session record: {kind} rm -f {container}"),
+            backend: kind.as_str().into(),
             ..empty_row(name)
         });
     }
@@ -109,9 +117,12 @@ pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
 }
 
 fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
-    let (state, status) = match view.containers.remove(&spec.container_name()) {
+    let (state, status) = match view
+        .containers
+        .remove(&(spec.backend, spec.container_name()))
+    {
         Some((state, status, _)) => (state, status),
-        None if view.reachable.is_err() => ("unknown".into(), String::new()),
+        None if view.unreachable.contains_key(&spec.backend) => ("unknown".into(), String::new()),
         None => (
             "missing".into(),
             format!(

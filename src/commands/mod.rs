@@ -4,6 +4,7 @@
 pub mod clean_cache;
 pub mod create;
 pub mod delete;
+pub mod image;
 pub mod lifecycle;
 pub mod list;
 pub mod proxy;

@@ -141,7 +141,11 @@ impl Env {
         git(repo.path(), &["add", "."]);
         git(repo.path(), &["commit", "-q", "-m", "initial"]);
         // Each test home gets its own daemon on a free port.
-        std::fs::write(home.path().join("config.toml"), "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\n").unwrap();
+        std::fs::write(
+            home.path().join("config.toml"),
+            "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\n",
+        )
+        .unwrap();
         Env {
             home,
             repo,
@@ -286,6 +290,8 @@ pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
         git_identity: Default::default(),
         created_at: 1,
         hook_token: token.into(),
+        lifecycle: Default::default(),
+        agent_cli_image: None,
     };
     let dir = env.home().join("sessions").join(name);
     std::fs::create_dir_all(&dir).unwrap();

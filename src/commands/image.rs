@@ -1,0 +1,269 @@
+//! `clauderon image check|list|pull` and `clauderon agent-image build`.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::backend::oci::Engine;
+use crate::commands::{Ctx, print_or_execute, probe_engine};
+use crate::error::{Error, Result};
+use crate::exec::Cmd;
+use crate::image::{self, Check};
+use crate::plan::{Plan, Step};
+use crate::session::{Agent, BackendKind};
+
+const CONTAINERFILE: &str = include_str!("../../templates/agent-cli.Containerfile");
+
+/// Whether the agent CLI would be mounted rather than needed in the image.
+fn mountable(ctx: &Ctx, engine: &Engine) -> bool {
+    engine.image_mounts && ctx.config.agent.mount_agent_cli
+}
+
+fn probe_checks(ctx: &Ctx, engine: &Engine, image_ref: &str, agent: Agent) -> Result<Vec<Check>> {
+    let id = image::image_id(engine, image_ref)?.ok_or_else(|| {
+        Error::input(format!(
+            "image {image_ref} is not present locally in {}",
+            engine.program
+        ))
+        .with_fix(format!(
+            "pull or build it first: clauderon image pull {image_ref} --backend {}",
+            engine.kind
+        ))
+    })?;
+    let probe = image::probe(engine, &ctx.home, image_ref, &id)?;
+    Ok(image::checks(&probe, agent, mountable(ctx, engine)))
+}
+
+pub fn check(
+    ctx: &Ctx,
+    image_ref: &str,
+    backend: BackendKind,
+    agent: Agent,
+    json: bool,
+) -> Result<i32> {
+    let engine = Engine::for_kind(backend);
+    probe_engine(&engine)?;
+    let checks = probe_checks(ctx, &engine, image_ref, agent)?;
+    let ok = image::all_required_pass(&checks);
+    if json {
+        let v = serde_json::json!({ "image": image_ref, "backend": backend, "agent": agent, "compatible": ok, "checks": checks });
+        println!("{}", serde_json::to_string_pretty(&v).expect("json"));
+    } else {
+        println!("{image_ref} ({backend}, {agent}):");
+        for c in &checks {
+            let mark = match (c.passed, c.required) {
+                (true, _) => "ok  ",
+                (false, true) => "FAIL",
+                (false, false) => "warn",
+            };
+            println!("  {mark}  {:<22} {}", c.name, c.detail);
+            if !c.passed {
+                println!("        fix: {}", c.fix);
+            }
+        }
+        println!(
+            "\n{}",
+            if ok {
+                "Compatible: sessions can use this image."
+            } else {
+                "Not compatible: fix the failed checks above."
+            }
+        );
+    }
+    Ok(if ok { 0 } else { 1 })
+}
+
+#[derive(Serialize)]
+struct Listed {
+    image: String,
+    compatible: Option<bool>,
+    problems: Vec<String>,
+}
+
+pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result<()> {
+    let engine = Engine::for_kind(backend);
+    probe_engine(&engine)?;
+    let out = engine
+        .cmd()
+        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
+        .run()
+        .map_err(|f| engine.classify(f))?;
+    let mut listed: Vec<Listed> = Vec::new();
+    for reference in out
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && !r.contains("<none>"))
+    {
+        if listed.iter().any(|l| l.image == reference) {
+            continue;
+        }
+        // One throwaway container per image the first time; cached by image ID after.
+        let item = match probe_checks(ctx, &engine, reference, agent) {
+            Ok(checks) => Listed {
+                image: reference.to_string(),
+                compatible: Some(image::all_required_pass(&checks)),
+                problems: checks
+                    .iter()
+                    .filter(|c| !c.passed && c.required)
+                    .map(|c| c.name.clone())
+                    .collect(),
+            },
+            Err(e) => Listed {
+                image: reference.to_string(),
+                compatible: None,
+                problems: vec![e.message],
+            },
+        };
+        listed.push(item);
+    }
+    listed.sort_by_key(|l| (l.compatible != Some(true), l.image.clone()));
+    if json {
+        println!("{}", serde_json::to_string_pretty(&listed).expect("json"));
+        return Ok(());
+    }
+    if listed.is_empty() {
+        println!("No local images in {}.", engine.program);
+        return Ok(());
+    }
+    let width = listed
+        .iter()
+        .map(|l| l.image.len())
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    println!("{:<width$}  VERDICT", "IMAGE");
+    for l in &listed {
+        let verdict = match l.compatible {
+            Some(true) => "compatible".to_string(),
+            Some(false) => format!("not compatible: {}", l.problems.join(", ")),
+            None => format!("not checked: {}", l.problems.join(", ")),
+        };
+        println!("{:<width$}  {verdict}", l.image);
+    }
+    Ok(())
+}
+
+pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> Result<()> {
+    let cfg = &ctx.config;
+    image::check_allowed(
+        &cfg.allowed_images.value,
+        reference,
+        &cfg.allowed_images.source.to_string(),
+    )?;
+    let engine = Engine::for_kind(backend);
+    let cmd = engine.cmd().args(["pull", reference]);
+    if dry_run {
+        println!(
+            "# clauderon image pull (dry run: nothing was changed)\n{}",
+            cmd.shown()
+        );
+        return Ok(());
+    }
+    probe_engine(&engine)?;
+    // Attached to the terminal, so the engine's progress shows as it goes.
+    match cmd.run_interactive()? {
+        0 => Ok(()),
+        code => Err(Error::failed(format!(
+            "`{} pull {reference}` failed (exit code {code})",
+            engine.program
+        ))
+        .with_fix(
+            "check the name and your access to the registry (`docker login` / `podman login`)",
+        )),
+    }
+}
+
+/// The agent's binary: the given one, or Claude Code's native binary from
+/// its npm package.
+fn agent_binary(from: Option<&Path>, agent: Agent, work: &Path, dry_run: bool) -> Result<PathBuf> {
+    if let Some(path) = from {
+        if !path.is_file() {
+            return Err(Error::input(format!(
+                "--from {}: no such file",
+                path.display()
+            )));
+        }
+        return Ok(path.to_path_buf());
+    }
+    if agent != Agent::Claude {
+        return Err(
+            Error::input(format!("there is no default {agent} binary to fetch"))
+                .with_fix("pass the native binary with --from PATH"),
+        );
+    }
+    let package = "@anthropic-ai/claude-code-linux-x64";
+    if dry_run {
+        return Ok(work.join("package/claude"));
+    }
+    eprintln!("clauderon: fetching the Claude Code CLI (npm pack {package})...");
+    Cmd::new(["npm", "pack", "--silent", package])
+        .run_in(work)
+        .map_err(|f| {
+            f.into_error()
+                .with_fix("install npm, or pass the claude binary with --from PATH")
+        })?;
+    let tarball = std::fs::read_dir(work)
+        .map_err(|e| Error::io("could not read the download", e))?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
+        .ok_or_else(|| Error::failed("npm pack produced no package"))?;
+    Cmd::new(["tar", "-xzf"])
+        .arg(tarball.to_string_lossy())
+        .args(["-C", &work.to_string_lossy(), "package/claude"])
+        .run()
+        .map_err(|f| f.into_error())?;
+    Ok(work.join("package/claude"))
+}
+
+pub fn build(
+    ctx: &Ctx,
+    from: Option<&Path>,
+    agent: Agent,
+    backend: BackendKind,
+    dry_run: bool,
+) -> Result<()> {
+    let engine = Engine::for_kind(backend);
+    let reference = ctx.config.agent.reference();
+    let context = ctx.home.root.join("cache").join("agent-cli");
+    if !dry_run {
+        let _ = std::fs::remove_dir_all(&context);
+        std::fs::create_dir_all(&context)
+            .map_err(|e| Error::io(format!("could not create {}", context.display()), e))?;
+    }
+    let binary = agent_binary(from, agent, &context, dry_run)?;
+    let name = agent.as_str();
+    let mut plan = Plan::default();
+    plan.push(Step::Run {
+        cmd: Cmd::new(["install", "-m", "0755"])
+            .arg(binary.to_string_lossy())
+            .arg(context.join(name).to_string_lossy()),
+        classify: |f| f.into_error(),
+        tolerate: None,
+    });
+    plan.push(Step::WriteFile {
+        path: context.join("Containerfile"),
+        contents: CONTAINERFILE.replace("{agent}", name).into_bytes(),
+        mode: 0o644,
+        secret: false,
+    });
+    let build = engine
+        .cmd()
+        .args(["build", "--tag", &reference, "--file"])
+        .arg(context.join("Containerfile").to_string_lossy())
+        .arg(context.to_string_lossy())
+        .live();
+    plan.push(Step::run_cmd(build, engine.classifier()));
+    if !dry_run {
+        probe_engine(&engine)?;
+    }
+    print_or_execute("agent-image build", &plan, dry_run)?;
+    if !dry_run {
+        println!(
+            "Built {reference} with {name} for {}. Sessions on {} mount it at /opt/clauderon-agent.",
+            engine.program, engine.program
+        );
+    }
+    Ok(())
+}
