@@ -95,6 +95,9 @@ pub enum Command {
         /// Remove the cache volumes
         #[arg(short, long)]
         force: bool,
+        /// Only this engine's volumes (default: every engine that answers)
+        #[arg(long, value_enum)]
+        backend: Option<BackendKind>,
         /// Print the commands it would run instead of running them
         #[arg(long)]
         dry_run: bool,

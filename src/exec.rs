@@ -23,6 +23,9 @@ pub struct Cmd {
     pub env: Vec<(String, EnvValue)>,
     /// Copy the child's stderr to ours while it runs (pull progress, git messages).
     pub live_stderr: bool,
+    /// Run once more, after a short pause, if a failure's stderr has this
+    /// (a known transient engine error).
+    pub retry_on: Option<&'static str>,
 }
 
 /// What a finished command printed.
@@ -53,6 +56,7 @@ impl Cmd {
             argv: argv.into_iter().map(Into::into).collect(),
             env: Vec::new(),
             live_stderr: false,
+            retry_on: None,
         }
     }
 
@@ -73,6 +77,11 @@ impl Cmd {
     pub fn secret_env(mut self, key: &str, value: &str) -> Self {
         self.env
             .push((key.to_string(), EnvValue::Secret(value.to_string())));
+        self
+    }
+
+    pub fn retry_once_on(mut self, marker: &'static str) -> Self {
+        self.retry_on = Some(marker);
         self
     }
 
@@ -131,7 +140,13 @@ impl Cmd {
 
     /// Runs the command with no stdin, capturing stdout and stderr.
     pub fn run(&self) -> Result<Output, Failure> {
-        self.run_with(|_| {})
+        match self.run_with(|_| {}) {
+            Err(f) if self.retry_on.is_some_and(|m| f.stderr.contains(m)) => {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                self.run_with(|_| {})
+            }
+            other => other,
+        }
     }
 
     fn run_with(&self, adjust: impl FnOnce(&mut Command)) -> Result<Output, Failure> {

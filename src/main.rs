@@ -40,7 +40,11 @@ fn run(cli: Cli) -> Result<i32> {
             delete_branch,
             dry_run,
         } => commands::delete::run(&ctx, &name, force, delete_branch, dry_run)?,
-        Command::CleanCache { force, dry_run } => commands::clean_cache::run(&ctx, force, dry_run)?,
+        Command::CleanCache {
+            force,
+            backend,
+            dry_run,
+        } => commands::clean_cache::run(&ctx, backend, force, dry_run)?,
         Command::Status { name, json } => commands::status::status(&ctx, &name, json)?,
         Command::Events { name, follow, json } => {
             commands::status::events(&ctx, &name, follow, json)?

@@ -272,7 +272,15 @@ impl Engine {
     }
 
     pub fn start(&self, container: &str) -> Cmd {
-        self.cmd().args(["start", container])
+        let cmd = self.cmd().args(["start", container]);
+        if self.image_mounts {
+            // Podman 4 can lose an image mount's lower layer when another
+            // container of the same image stops at that moment; a second
+            // start succeeds.
+            cmd.retry_once_on("error mounting")
+        } else {
+            cmd
+        }
     }
 
     pub fn stop(&self, container: &str) -> Cmd {

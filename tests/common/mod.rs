@@ -7,6 +7,8 @@ use std::process::{Command, Output, Stdio};
 
 pub const BASE_IMAGE: &str = "clauderon-test-base:1";
 pub const NOBASH_IMAGE: &str = "clauderon-test-nobash:1";
+pub const NOAGENT_IMAGE: &str = "clauderon-test-noagent:1";
+pub const MUSL_IMAGE: &str = "clauderon-test-musl:1";
 
 /// True if Docker is reachable and the test images exist. Outside CI a
 /// missing engine skips the test (saying why); in CI (`CI=true`) it fails.
@@ -28,6 +30,37 @@ pub fn docker_ready() -> bool {
     }
     eprintln!("SKIPPED: {why}");
     false
+}
+
+/// Like `docker_ready`, for Podman and all four test images.
+pub fn podman_ready() -> bool {
+    let engine = Command::new("podman")
+        .args(["info", "--format", "{{.Host.Security.Rootless}}"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    let images = [BASE_IMAGE, NOBASH_IMAGE, NOAGENT_IMAGE, MUSL_IMAGE];
+    let why = if !engine {
+        "Podman does not work here (`podman info` failed)"
+    } else if !images.iter().all(|i| engine_image_exists("podman", i)) {
+        "the Podman test images are missing (run ENGINE=podman scripts/build-test-images.sh)"
+    } else {
+        return true;
+    };
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("CI=true: {why}; tests that need Podman must not be skipped in CI");
+    }
+    eprintln!("SKIPPED: {why}");
+    false
+}
+
+pub fn engine_image_exists(engine: &str, image: &str) -> bool {
+    Command::new(engine)
+        .args(["image", "inspect", image])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
 }
 
 pub fn image_exists(image: &str) -> bool {
@@ -258,6 +291,21 @@ impl Drop for Env {
             if !ids.is_empty() {
                 let _ = Command::new("docker")
                     .args(["rm", "-f"])
+                    .args(&ids)
+                    .output();
+            }
+        }
+        if let Ok(out) = Command::new("podman")
+            .args(["ps", "-aq", "--filter", &filter])
+            .output()
+        {
+            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
+                .split_whitespace()
+                .map(String::from)
+                .collect();
+            if !ids.is_empty() {
+                let _ = Command::new("podman")
+                    .args(["rm", "-f", "-t", "0"])
                     .args(&ids)
                     .output();
             }
