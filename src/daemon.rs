@@ -185,13 +185,19 @@ fn socket_addresses(sockets: &[std::net::TcpListener]) -> Vec<SocketAddr> {
     sockets.iter().filter_map(|s| s.local_addr().ok()).collect()
 }
 
-/// Makes sure the CA and the containers' trust bundle exist, binds the
-/// proxy and serves it on its own thread. Returns its port.
-fn start_proxy(
+/// The proxy, ready to serve: the CA and the containers' trust bundle
+/// exist, and its sockets are bound.
+struct ProxyParts {
+    proxy: Arc<crate::proxy::server::Proxy>,
+    sockets: Vec<std::net::TcpListener>,
+    port: u16,
+}
+
+fn prepare_proxy(
     home: &Home,
     settings: crate::proxy::settings::ProxySettings,
     any_if_busy: bool,
-) -> Result<u16> {
+) -> Result<ProxyParts> {
     let ca = crate::proxy::ca::Ca::load_or_create(home)?;
     crate::proxy::ca::write_bundle(home, settings.upstream_ca_file.as_deref())?;
     let (port, sockets) = bind_all(settings.port, any_if_busy).map_err(|e| {
@@ -202,13 +208,20 @@ fn start_proxy(
         .with_fix("set another [proxy] port in config.toml")
     })?;
     let proxy = crate::proxy::server::Proxy::new(home, settings, ca, socket_addresses(&sockets))?;
-    std::thread::spawn(move || Arc::new(proxy).serve(sockets));
-    Ok(port)
+    Ok(ProxyParts {
+        proxy: Arc::new(proxy),
+        sockets,
+        port,
+    })
 }
+
+/// Open connections at most, per service.
+const HOOK_CONNECTIONS: usize = 256;
+const PROXY_CONNECTIONS: usize = 512;
 
 /// Runs the daemon in the foreground until it is killed.
 pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
-    std::fs::create_dir_all(&home.root)
+    home.ensure()
         .map_err(|e| Error::io(format!("could not create {}", home.root.display()), e))?;
     let lock = File::create(lock_path(home))
         .map_err(|e| Error::io("could not open the daemon lock", e))?;
@@ -230,11 +243,12 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     let addresses = socket_addresses(&hook_sockets);
 
     let config = crate::config::Config::load(&home.root)?;
-    let proxy_port = if config.proxy.enabled {
-        Some(start_proxy(home, config.proxy, any_port_if_busy)?)
+    let proxy = if config.proxy.enabled {
+        Some(prepare_proxy(home, config.proxy, any_port_if_busy)?)
     } else {
         None
     };
+    let proxy_port = proxy.as_ref().map(|p| p.port);
 
     let info = DaemonInfo {
         pid: std::process::id(),
@@ -254,25 +268,37 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
             .unwrap_or_default(),
         home.root.display()
     );
-    let servers: Vec<tiny_http::Server> = hook_sockets
-        .into_iter()
-        .filter_map(|l| tiny_http::Server::from_listener(l, None).ok())
-        .collect();
+
+    // Hooks and proxy share one small runtime.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Error::io("could not start the daemon's runtime", e))?;
     let listener = Arc::new(Listener::new(home.clone()));
-    let threads: Vec<_> = servers
-        .into_iter()
-        .map(|server| {
+    runtime.block_on(async move {
+        let limit = Arc::new(tokio::sync::Semaphore::new(HOOK_CONNECTIONS));
+        for socket in hook_sockets {
+            let _ = socket.set_nonblocking(true);
+            let Ok(socket) = tokio::net::TcpListener::from_std(socket) else {
+                continue;
+            };
             let listener = Arc::clone(&listener);
-            std::thread::spawn(move || {
-                for request in server.incoming_requests() {
-                    listener.handle(request);
-                }
-            })
-        })
-        .collect();
-    for t in threads {
-        let _ = t.join();
-    }
+            let handle = move |req, conn| Arc::clone(&listener).handle(req, conn);
+            tokio::spawn(crate::serve::accept_loop(
+                socket,
+                Arc::clone(&limit),
+                handle,
+            ));
+        }
+        if let Some(p) = proxy {
+            tokio::spawn(p.proxy.run(
+                p.sockets,
+                Arc::new(tokio::sync::Semaphore::new(PROXY_CONNECTIONS)),
+            ));
+        }
+        std::future::pending::<()>().await;
+    });
     drop(lock);
     Ok(())
 }
@@ -317,7 +343,7 @@ pub fn ensure_running(home: &Home, port: u16) -> Result<DaemonInfo> {
     if let Some(info) = running(home) {
         return Ok(info);
     }
-    std::fs::create_dir_all(&home.root)
+    home.ensure()
         .map_err(|e| Error::io(format!("could not create {}", home.root.display()), e))?;
     let log = std::fs::OpenOptions::new()
         .create(true)

@@ -18,5 +18,6 @@ pub mod image;
 pub mod limits;
 pub mod plan;
 pub mod proxy;
+pub mod serve;
 pub mod session;
 pub mod store;

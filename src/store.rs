@@ -40,6 +40,16 @@ impl Home {
         })
     }
 
+    /// Creates the home if needed, readable by the user only (it holds
+    /// tokens, the proxy CA key, audit and event logs).
+    pub fn ensure(&self) -> std::io::Result<()> {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+    }
+
     pub fn sessions_dir(&self) -> PathBuf {
         self.root.join("sessions")
     }

@@ -21,7 +21,7 @@ json_string_field() {
 
 main() {
   local port="${CLAUDERON_HTTP_PORT:-}"
-  [ -n "$port" ] && [ -n "${CLAUDERON_SESSION_ID:-}" ] || return 0
+  [ -n "$port" ] && [ -n "${CLAUDERON_SESSION_ID:-}" ] && [ -n "${CLAUDERON_SESSION:-}" ] || return 0
   payload="$(cat)"
   local event message=null kind=null reason=null source=null
   event="$(json_string_field hook_event_name)"
@@ -44,6 +44,7 @@ main() {
     --request POST \
     --header "Content-Type: application/json" \
     --header "X-Clauderon-Session: $CLAUDERON_SESSION_ID" \
+    --header "X-Clauderon-Session-Name: ${CLAUDERON_SESSION:-}" \
     --header "@$files/hook-auth" \
     --data-binary @- \
     "http://${CLAUDERON_HOST:-host.docker.internal}:$port/api/hooks"

@@ -68,7 +68,14 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
     let auth = "Bearer right-token";
     let good = br#"{"event":"PreToolUse","tool_name":"Bash","timestamp":"2026-01-01T00:00:00Z"}"#;
     assert_eq!(
-        post(port, &[("X-Clauderon-Session", &id)], good),
+        post(
+            port,
+            &[
+                ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session-Name", "fake")
+            ],
+            good
+        ),
         401,
         "no token"
     );
@@ -77,6 +84,7 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
             port,
             &[
                 ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session-Name", "fake"),
                 ("Authorization", "Bearer wrong")
             ],
             good
@@ -88,7 +96,11 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
     assert_eq!(
         post(
             port,
-            &[("X-Clauderon-Session", &other), ("Authorization", auth)],
+            &[
+                ("X-Clauderon-Session", &other),
+                ("X-Clauderon-Session-Name", "fake"),
+                ("Authorization", auth)
+            ],
             good
         ),
         404,
@@ -98,7 +110,11 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
     assert_eq!(
         post(
             port,
-            &[("X-Clauderon-Session", &id), ("Authorization", auth)],
+            &[
+                ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session-Name", "fake"),
+                ("Authorization", auth)
+            ],
             &big
         ),
         413,
@@ -107,7 +123,11 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
     assert_eq!(
         post(
             port,
-            &[("X-Clauderon-Session", &id), ("Authorization", auth)],
+            &[
+                ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session-Name", "fake"),
+                ("Authorization", auth)
+            ],
             b"{not json"
         ),
         400,
@@ -116,7 +136,11 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
     assert_eq!(
         post(
             port,
-            &[("X-Clauderon-Session", &id), ("Authorization", auth)],
+            &[
+                ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session-Name", "fake"),
+                ("Authorization", auth)
+            ],
             br#"{"tool_name":"x"}"#
         ),
         400,
@@ -129,7 +153,11 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
     assert_eq!(
         post(
             port,
-            &[("X-Clauderon-Session", &id), ("Authorization", auth)],
+            &[
+                ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session-Name", "fake"),
+                ("Authorization", auth)
+            ],
             good
         ),
         200
@@ -138,6 +166,53 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["event"], "PreToolUse");
     assert_eq!(got[0]["tool_name"], "Bash");
+    // A client that never sends its body does not stall the listener.
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.write_all(b"POST /api/hooks HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n")
+        .unwrap();
+    let started = std::time::Instant::now();
+    assert_eq!(
+        post(
+            port,
+            &[
+                ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session-Name", "fake"),
+                ("Authorization", auth)
+            ],
+            good
+        ),
+        200
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+    drop(slow);
+    // A re-created session: the old id and token are refused.
+    let new_id = fake_session(&env, "fake", "new-token");
+    assert_eq!(
+        post(
+            port,
+            &[
+                ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session-Name", "fake"),
+                ("Authorization", auth)
+            ],
+            good
+        ),
+        404
+    );
+    assert_eq!(
+        post(
+            port,
+            &[
+                ("X-Clauderon-Session", &new_id),
+                ("X-Clauderon-Session-Name", "fake"),
+                ("Authorization", auth)
+            ],
+            good
+        ),
+        403
+    );
+    let id = new_id;
+    let auth = "Bearer new-token";
     // Garbage on the port does not hurt the daemon.
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let _ = s.write_all(b"\x00\x01garbage\r\n\r\n");
@@ -145,7 +220,11 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
     assert_eq!(
         post(
             port,
-            &[("X-Clauderon-Session", &id), ("Authorization", auth)],
+            &[
+                ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session-Name", "fake"),
+                ("Authorization", auth)
+            ],
             good
         ),
         200
@@ -182,6 +261,7 @@ fn run_hook_script(files: &Path, id: &str, port: u16, payload: &str) -> (i32, Du
         .arg(files.join("send_status.sh"))
         .env("CLAUDERON_SESSION_FILES", files)
         .env("CLAUDERON_SESSION_ID", id)
+        .env("CLAUDERON_SESSION", "script")
         .env("CLAUDERON_HTTP_PORT", port.to_string())
         .env("CLAUDERON_HOST", "127.0.0.1")
         .stdin(std::process::Stdio::piped())

@@ -210,6 +210,16 @@ fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
         seen["headers"]["x-api-key"],
         "sk-ant-api03-REALanthropicKEY"
     );
+    // The Host header inside the tunnel always names the CONNECT target.
+    let (_, out, _) = exec(
+        &container,
+        r#"curl -sS -H "Host: evil.example" -H "Authorization: token $GH_TOKEN" https://api.github.com/h"#,
+    );
+    assert_eq!(
+        serde_json::from_str::<Value>(&out).unwrap()["headers"]["host"],
+        "api.github.com",
+        "{out}"
+    );
     // A request with its own credential is left alone.
     let (_, out, _) = exec(
         &container,
@@ -443,6 +453,48 @@ fn proxy_faults_are_contained() {
         head.starts_with("HTTP/1.1 403") && head.contains("loop"),
         "{head}"
     );
+    // Any local address, in any spelling, is refused.
+    for local in [
+        "127.1",
+        "2130706433",
+        "0",
+        "0.0.0.0",
+        "[::ffff:127.0.0.1]",
+        "localhost",
+    ] {
+        let head = raw(
+            port,
+            &format!("GET http://{local}:{port}/ HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+        );
+        assert!(head.starts_with("HTTP/1.1 403"), "{local}: {head}");
+        let head = raw(
+            port,
+            &format!("CONNECT {local}:22 HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+        );
+        assert!(
+            head.starts_with("HTTP/1.1 403") || head.starts_with("HTTP/1.1 400"),
+            "{local}: {head}"
+        );
+    }
+    // A session re-created under the same name: only the new token works.
+    common::fake_session(&env, "faults", "newtok");
+    let old = raw(
+        port,
+        &format!("CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n{auth}\r\n"),
+    );
+    assert!(
+        old.starts_with("HTTP/1.1 407"),
+        "the old token still works: {old}"
+    );
+    let auth = format!(
+        "Proxy-Authorization: Basic {}\r\n",
+        base64::engine::general_purpose::STANDARD.encode("faults:newtok")
+    );
+    let head = raw(
+        port,
+        &format!("CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n{auth}\r\n"),
+    );
+    assert!(head.starts_with("HTTP/1.1 502"), "{head}");
     // Garbage and clients that vanish mid-request do not hurt it.
     for junk in [
         "\x00\x01\x02garbage\r\n\r\n",

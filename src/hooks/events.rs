@@ -2,6 +2,7 @@
 //! kept bounded by rotating into one older file.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -29,6 +30,7 @@ pub fn append(path: &Path, event: &HookEvent) -> Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(path)
         .map_err(fail)?;
     file.write_all(&line).map_err(fail)
@@ -62,9 +64,15 @@ pub fn describe(e: &HookEvent) -> String {
     if let Some(r) = &e.reason {
         detail.push(format!("reason: {r}"));
     }
-    format!("{when}  {:<17} {}", e.event, detail.join("  "))
-        .trim_end()
-        .to_string()
+    let line = format!("{when}  {:<17} {}", e.event, detail.join("  "));
+    printable(line.trim_end())
+}
+
+/// Control characters (terminal escapes) from an agent never reach the terminal as is.
+pub fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{FFFD}' } else { c })
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! Never a secret, never a body.
 
 use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -56,6 +57,7 @@ impl Audit {
         if let Ok(mut f) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
+            .mode(0o600)
             .open(&self.path)
         {
             let _ = f.write_all(&line);
@@ -95,5 +97,5 @@ pub fn describe(e: &Entry) -> String {
     if let Some(err) = &e.error {
         line.push_str(&format!("  error: {err}"));
     }
-    line
+    crate::hooks::events::printable(&line)
 }

@@ -50,8 +50,12 @@ fn ca_params() -> CertificateParams {
 pub struct Ca {
     pub cert_pem: String,
     issuer: Issuer<'static, KeyPair>,
-    leaves: Mutex<HashMap<String, Arc<ServerConfig>>>,
+    /// host -> (minted at, TLS config); bounded, and re-minted well before expiry.
+    leaves: Mutex<HashMap<String, (std::time::Instant, Arc<ServerConfig>)>>,
 }
+
+const MAX_LEAVES: usize = 1024;
+const LEAF_REUSE: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
 
 impl Ca {
     /// Loads the CA, or makes one if there is none yet.
@@ -81,8 +85,13 @@ impl Ca {
     /// A TLS server config presenting a leaf for `host`, minted once.
     pub fn server_config(&self, host: &str) -> Result<Arc<ServerConfig>> {
         let mut leaves = self.leaves.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(c) = leaves.get(host) {
+        if let Some((at, c)) = leaves.get(host)
+            && at.elapsed() < LEAF_REUSE
+        {
             return Ok(Arc::clone(c));
+        }
+        if leaves.len() >= MAX_LEAVES {
+            leaves.clear();
         }
         let fail = |e: rcgen::Error| {
             Error::failed(format!("could not mint a certificate for {host}: {e}"))
@@ -105,7 +114,10 @@ impl Ca {
                 .map_err(|e| Error::failed(format!("TLS set-up for {host}: {e}")))?;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let config = Arc::new(config);
-        leaves.insert(host.to_string(), Arc::clone(&config));
+        leaves.insert(
+            host.to_string(),
+            (std::time::Instant::now(), Arc::clone(&config)),
+        );
         Ok(config)
     }
 }
@@ -119,7 +131,7 @@ fn ca_der(pem_text: &str) -> Result<CertificateDer<'static>> {
 /// Makes a new CA (replacing any old one). The certificate is written in
 /// place, so sessions that mount it see the new one.
 pub fn generate(home: &Home) -> Result<()> {
-    std::fs::create_dir_all(&home.root)
+    home.ensure()
         .map_err(|e| Error::io(format!("could not create {}", home.root.display()), e))?;
     let fail = |e: rcgen::Error| Error::failed(format!("could not make the proxy CA: {e}"));
     let key = KeyPair::generate().map_err(fail)?;

@@ -179,11 +179,46 @@ pub enum Injection {
 
 /// Reads secrets; command outputs are kept briefly so a password manager is
 /// not asked for every request.
+/// A command's argv -> when it ran and what it printed (None: it failed).
+type CommandCache = HashMap<Vec<String>, (Instant, Option<String>)>;
+
 pub struct Secrets {
-    cache: Mutex<HashMap<Vec<String>, (Instant, String)>>,
+    cache: Mutex<CommandCache>,
 }
 
 const COMMAND_TTL: Duration = Duration::from_secs(30);
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A command's stdout, or None if it fails or outlives the timeout (then it is killed).
+fn run_with_timeout(argv: &[String], timeout: Duration) -> Option<String> {
+    use std::io::Read;
+    let mut child = std::process::Command::new(argv.first()?)
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let mut out = child.stdout.take()?;
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let deadline = Instant::now() + timeout;
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) if status.success() => return reader.join().ok(),
+            Ok(Some(_)) | Err(_) => return None,
+            Ok(None) if Instant::now() > deadline => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+        }
+    }
+}
 
 impl Default for Secrets {
     fn default() -> Self {
@@ -204,16 +239,25 @@ impl Secrets {
         (!value.is_empty()).then_some(value)
     }
 
+    /// A command's output, cached for a while (failures too, briefly, so a
+    /// broken password manager is not hammered). The lock is not held while
+    /// the command runs, and a command gets COMMAND_TIMEOUT at most.
     fn command(&self, argv: &[String]) -> Option<String> {
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((at, v)) = cache.get(argv)
+        if let Some((at, v)) = self
+            .cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(argv)
             && at.elapsed() < COMMAND_TTL
         {
-            return Some(v.clone());
+            return v.clone();
         }
-        let out = crate::exec::Cmd::new(argv.iter().cloned()).run().ok()?;
-        cache.insert(argv.to_vec(), (Instant::now(), out.stdout.clone()));
-        Some(out.stdout)
+        let value = run_with_timeout(argv, COMMAND_TIMEOUT);
+        self.cache
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(argv.to_vec(), (Instant::now(), value.clone()));
+        value
     }
 }
 
@@ -251,10 +295,25 @@ pub fn apply(
     result
 }
 
+/// Only the exact forms a client sends (`X`, `Bearer X`, `token X`, or Basic
+/// user:X): the agent cannot wrap the real secret in text of its own.
 fn carries_placeholder(format: &Format, value: &str, placeholder: &str) -> bool {
     match format {
-        Format::Text => value.contains(placeholder),
-        Format::Basic => basic_credentials(value).is_some_and(|c| c.contains(placeholder)),
+        Format::Text => {
+            let rest = match value.split_once(' ') {
+                Some((scheme, rest))
+                    if ["bearer", "token"].contains(&scheme.to_ascii_lowercase().as_str()) =>
+                {
+                    rest
+                }
+                _ => value,
+            };
+            rest == placeholder
+        }
+        Format::Basic => basic_credentials(value).is_some_and(|c| {
+            c.split_once(':')
+                .is_some_and(|(_, pass)| pass == placeholder)
+        }),
     }
 }
 
@@ -270,8 +329,12 @@ pub fn swap(format: &Format, value: &str, placeholder: &str, secret: &str) -> Op
     match format {
         Format::Text => Some(value.replace(placeholder, secret)),
         Format::Basic => {
-            let creds = basic_credentials(value)?.replace(placeholder, secret);
-            Some(format!("Basic {}", BASE64.encode(creds)))
+            let creds = basic_credentials(value)?;
+            let (user, _) = creds.split_once(':')?;
+            Some(format!(
+                "Basic {}",
+                BASE64.encode(format!("{user}:{secret}"))
+            ))
         }
     }
 }
@@ -357,6 +420,21 @@ mod tests {
             Injection::Missing
         );
         assert_eq!(h["x-api-key"], "placeholder-x");
+        // The placeholder wrapped in text of the agent's own is not swapped.
+        let mut h = http::HeaderMap::new();
+        h.insert(
+            "authorization",
+            "token PREFIXclauderon-proxySUFFIX".parse().unwrap(),
+        );
+        assert_eq!(
+            apply(&rules, &secrets, "api.github.com", &mut h),
+            Injection::None
+        );
+        h.insert("authorization", "token x clauderon-proxy".parse().unwrap());
+        assert_eq!(
+            apply(&rules, &secrets, "api.github.com", &mut h),
+            Injection::None
+        );
     }
 
     #[test]

@@ -1,41 +1,42 @@
 //! The proxy server: HTTP/1.1 CONNECT and plain HTTP proxying, with TLS
 //! interception for hosts that have credential rules.
 //!
-//! Allow/deny is decided from the CONNECT target (never from a `Host:`
-//! header inside the tunnel); bodies stream both ways; connections are
-//! capped; every request carries its session's proxy credentials.
+//! Allow/deny is decided from the CONNECT target, and requests inside a
+//! tunnel always go to that target with a `Host:` that names it. Targets are
+//! resolved before the check, so no spelling of a local address gets
+//! through. Bodies stream both ways; connections (tunnels included) are
+//! capped; idle tunnels and slow handshakes time out.
 
-use std::collections::HashMap;
-use std::convert::Infallible;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, Uri};
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use hyper::client::conn::http1 as client_http1;
 use hyper::server::conn::http1 as server_http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 
+use crate::hooks::listener::constant_time_eq;
 use crate::proxy::audit::{Audit, Entry};
 use crate::proxy::ca::Ca;
 use crate::proxy::rules::{self, Injection, Rule, Secrets};
 use crate::proxy::settings::ProxySettings;
+use crate::serve::{Body, Conn, empty, text};
 use crate::store::Home;
 
-type Body = BoxBody<Bytes, hyper::Error>;
-
-/// Open client connections at most; more are refused until some close.
-const MAX_CONNECTIONS: usize = 512;
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A client must finish its TLS handshake within this after CONNECT.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// A tunnel with no bytes either way for this long is closed.
+const TUNNEL_IDLE: Duration = Duration::from_secs(300);
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
 const HOP_BY_HOP: [&str; 9] = [
@@ -60,9 +61,9 @@ pub struct Proxy {
     /// Where the proxy itself listens: requests to these are loops.
     listen: Vec<SocketAddr>,
     audit: Audit,
-    /// session name -> token, re-read from the records on a miss.
-    sessions: Mutex<HashMap<String, String>>,
 }
+
+type Upstream = Arc<tokio::sync::Mutex<Option<client_http1::SendRequest<Body>>>>;
 
 impl Proxy {
     pub fn new(
@@ -107,69 +108,45 @@ impl Proxy {
             settings,
             listen,
             audit: Audit::new(home),
-            sessions: Mutex::new(HashMap::new()),
         })
     }
 
-    /// Serves the given listeners until the process ends (on its own runtime).
+    /// Serves the listeners until the process ends (call inside a tokio runtime).
+    pub async fn run(
+        self: Arc<Self>,
+        listeners: Vec<std::net::TcpListener>,
+        limit: Arc<tokio::sync::Semaphore>,
+    ) {
+        let mut tasks = Vec::new();
+        for l in listeners {
+            let _ = l.set_nonblocking(true);
+            let Ok(listener) = tokio::net::TcpListener::from_std(l) else {
+                continue;
+            };
+            let proxy = Arc::clone(&self);
+            let handle = move |req, conn| Arc::clone(&proxy).handle(req, conn);
+            tasks.push(tokio::spawn(crate::serve::accept_loop(
+                listener,
+                Arc::clone(&limit),
+                handle,
+            )));
+        }
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Serves on a runtime of its own (for benchmarks and tools).
     pub fn serve(self: Arc<Self>, listeners: Vec<std::net::TcpListener>) {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a tokio runtime");
-        runtime.block_on(async move {
-            let limit = Arc::new(Semaphore::new(MAX_CONNECTIONS));
-            let mut tasks = Vec::new();
-            for l in listeners {
-                let _ = l.set_nonblocking(true);
-                let Ok(listener) = tokio::net::TcpListener::from_std(l) else {
-                    continue;
-                };
-                let proxy = Arc::clone(&self);
-                let limit = Arc::clone(&limit);
-                tasks.push(tokio::spawn(async move {
-                    proxy.accept_loop(listener, limit).await
-                }));
-            }
-            for t in tasks {
-                let _ = t.await;
-            }
-        });
+        runtime.block_on(self.run(listeners, Arc::new(tokio::sync::Semaphore::new(512))));
     }
 
-    async fn accept_loop(
-        self: Arc<Self>,
-        listener: tokio::net::TcpListener,
-        limit: Arc<Semaphore>,
-    ) {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else {
-                continue;
-            };
-            let Ok(permit) = Arc::clone(&limit).try_acquire_owned() else {
-                drop(stream); // over the cap: refuse rather than queue without bound
-                continue;
-            };
-            let proxy = Arc::clone(&self);
-            tokio::spawn(async move {
-                let _permit = permit;
-                let _ = stream.set_nodelay(true);
-                let svc = service_fn(move |req| {
-                    let proxy = Arc::clone(&proxy);
-                    async move { Ok::<_, Infallible>(proxy.handle(req).await) }
-                });
-                let _ = server_http1::Builder::new()
-                    .timer(TokioTimer::new())
-                    .header_read_timeout(HEADER_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), svc)
-                    .with_upgrades()
-                    .await;
-            });
-        }
-    }
-
-    async fn handle(self: Arc<Self>, req: Request<Incoming>) -> Response<Body> {
+    async fn handle(self: Arc<Self>, req: Request<Incoming>, conn: Conn) -> Response<Body> {
         let Some(session) = self.authenticate(req.headers()) else {
             let mut resp = text(
                 StatusCode::PROXY_AUTHENTICATION_REQUIRED,
@@ -182,12 +159,13 @@ impl Proxy {
             return resp;
         };
         if req.method() == Method::CONNECT {
-            return self.connect(session, req).await;
+            return self.connect(session, req, conn).await;
         }
         self.plain_http(session, req).await
     }
 
-    /// The session named in `Proxy-Authorization: Basic session:token`, if the token is right.
+    /// The session named in `Proxy-Authorization: Basic session:token`, if
+    /// the token matches that session's record on disk right now.
     fn authenticate(&self, headers: &HeaderMap) -> Option<String> {
         let value = headers.get("proxy-authorization")?.to_str().ok()?;
         let encoded = value
@@ -195,28 +173,17 @@ impl Proxy {
             .or_else(|| value.strip_prefix("basic "))?;
         let decoded = String::from_utf8(BASE64.decode(encoded.trim()).ok()?).ok()?;
         let (name, token) = decoded.split_once(':')?;
-        let mut sessions = self.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        if !sessions.contains_key(name)
-            && let Ok((specs, _)) = self.home.load_all()
-        {
-            *sessions = specs
-                .into_iter()
-                .filter(|s| !s.hook_token.is_empty())
-                .map(|s| (s.name, s.hook_token))
-                .collect();
-        }
-        let expected = sessions.get(name)?;
-        let same = expected.len() == token.len()
-            && expected
-                .bytes()
-                .zip(token.bytes())
-                .fold(0u8, |a, (x, y)| a | (x ^ y))
-                == 0;
-        (same && self.home.session_dir(name).is_dir()).then(|| name.to_string())
+        let spec = self.home.load(name).ok()?;
+        (!spec.hook_token.is_empty()
+            && constant_time_eq(spec.hook_token.as_bytes(), token.as_bytes()))
+        .then(|| name.to_string())
     }
 
-    /// Refusal reason for a target, if it is refused.
-    fn refuse(&self, host: &str, port: u16) -> Option<String> {
+    /// Resolves the target and checks it: the allowlist, then no local
+    /// addresses (loopback, unspecified, link-local, the proxy's own), so
+    /// no spelling of 127.0.0.1 reaches the host. A `[proxy.resolve]`
+    /// entry is the user's explicit choice and skips the address check.
+    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
         if !self.settings.allow_hosts.is_empty()
             && !self
                 .settings
@@ -224,31 +191,43 @@ impl Proxy {
                 .iter()
                 .any(|p| rules::host_matches(p, host))
         {
-            return Some(format!("{host} is not in [proxy] allow_hosts"));
+            return Err(format!("{host} is not in [proxy] allow_hosts"));
         }
-        let is_self = |ip: IpAddr| {
+        if let Some(target) = self.settings.resolve.get(host) {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host(target.as_str())
+                .await
+                .map_err(|e| format!("cannot resolve {target}: {e}"))?
+                .collect();
+            if addrs.iter().any(|a| self.listen.contains(a)) {
+                return Err("requests to the proxy itself are refused (loop)".into());
+            }
+            return Ok(addrs);
+        }
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+            .await
+            .map_err(|e| format!("cannot resolve {host}: {e}"))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(format!("cannot resolve {host}"));
+        }
+        if addrs.iter().any(|a| {
             self.listen
                 .iter()
-                .any(|a| a.port() == port && (a.ip() == ip || a.ip().is_unspecified()))
-        };
-        let names_self = matches!(
-            host,
-            "localhost" | "host.docker.internal" | "host.containers.internal"
-        ) && self.listen.iter().any(|a| a.port() == port);
-        if names_self || host.parse::<IpAddr>().is_ok_and(is_self) {
-            return Some("requests to the proxy itself are refused (loop)".into());
+                .any(|l| l.port() == a.port() && (l.ip() == a.ip() || local(a.ip())))
+        }) {
+            return Err("requests to the proxy itself are refused (loop)".into());
         }
-        None
+        if let Some(a) = addrs.iter().find(|a| local(a.ip())) {
+            return Err(format!(
+                "{host} resolves to a local address ({}), which sessions may not reach through the proxy",
+                a.ip()
+            ));
+        }
+        Ok(addrs)
     }
 
-    async fn dial(&self, host: &str, port: u16) -> std::io::Result<TcpStream> {
-        let target = self
-            .settings
-            .resolve
-            .get(host)
-            .cloned()
-            .unwrap_or_else(|| format!("{host}:{port}"));
-        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target))
+    async fn dial(&self, addrs: &[SocketAddr]) -> std::io::Result<TcpStream> {
+        let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addrs))
             .await
             .map_err(|_| {
                 std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out")
@@ -257,54 +236,80 @@ impl Proxy {
         Ok(stream)
     }
 
-    async fn connect(self: Arc<Self>, session: String, req: Request<Incoming>) -> Response<Body> {
+    async fn connect(
+        self: Arc<Self>,
+        session: String,
+        req: Request<Incoming>,
+        conn: Conn,
+    ) -> Response<Body> {
         let started = Instant::now();
         let Some((host, port)) = req
             .uri()
             .authority()
-            .map(|a| (a.host().to_ascii_lowercase(), a.port_u16().unwrap_or(443)))
+            .and_then(|a| Some((normalize_host(a.host())?, a.port_u16().unwrap_or(443))))
         else {
-            return text(StatusCode::BAD_REQUEST, "CONNECT needs host:port");
+            return text(
+                StatusCode::BAD_REQUEST,
+                "clauderon proxy: CONNECT needs a valid host:port",
+            );
         };
         let target = format!("{host}:{port}");
-        if let Some(why) = self.refuse(&host, port) {
-            self.audit_request(
-                &session,
-                "CONNECT",
-                &target,
-                "",
-                403,
-                "denied",
-                started,
-                Some(why.clone()),
-            );
-            return text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"));
-        }
-        let intercept = self
+        let addrs = match self.resolve(&host, port).await {
+            Ok(a) => a,
+            Err(why) => {
+                let status = if why.starts_with("cannot resolve") {
+                    502
+                } else {
+                    403
+                };
+                self.audit_request(
+                    &session,
+                    "CONNECT",
+                    &target,
+                    "",
+                    status,
+                    if status == 403 { "denied" } else { "tunnel" },
+                    started,
+                    Some(why.clone()),
+                );
+                return if status == 403 {
+                    text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"))
+                } else {
+                    bad_gateway(&why)
+                };
+            }
+        };
+        if self
             .rules
             .iter()
-            .any(|r| rules::host_matches(&r.host, &host));
-        if intercept {
+            .any(|r| rules::host_matches(&r.host, &host))
+        {
             let tls = match self.ca.server_config(&host) {
                 Ok(t) => t,
-                Err(e) => return text(StatusCode::BAD_GATEWAY, &e.message),
+                Err(e) => return bad_gateway(&e.message),
             };
-            let proxy = Arc::clone(&self);
             tokio::spawn(async move {
+                let _slot = conn.slot; // the tunnel keeps its connection slot
                 let Ok(upgraded) = hyper::upgrade::on(req).await else {
                     return;
                 };
                 let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-                let Ok(stream) = acceptor.accept(TokioIo::new(upgraded)).await else {
+                let Ok(Ok(stream)) = tokio::time::timeout(
+                    HANDSHAKE_TIMEOUT,
+                    acceptor.accept(TokioIo::new(upgraded)),
+                )
+                .await
+                else {
                     return;
                 };
-                proxy.serve_intercepted(session, host, port, stream).await;
+                self.serve_intercepted(session, host, port, addrs, stream)
+                    .await;
             });
             return Response::new(empty());
         }
         // Not intercepted: a plain tunnel, opened before answering so that
         // an unreachable host is a 502, not a dead tunnel.
-        let upstream = match self.dial(&host, port).await {
+        let upstream = match self.dial(&addrs).await {
             Ok(s) => s,
             Err(e) => {
                 self.audit_request(
@@ -317,17 +322,15 @@ impl Proxy {
                     started,
                     Some(e.to_string()),
                 );
-                return bad_gateway(&format!("cannot reach {host}:{port}: {e}"));
+                return bad_gateway(&format!("cannot reach {target}: {e}"));
             }
         };
-        let proxy = Arc::clone(&self);
         tokio::spawn(async move {
+            let _slot = conn.slot;
             if let Ok(upgraded) = hyper::upgrade::on(req).await {
-                let mut client = TokioIo::new(upgraded);
-                let mut upstream = upstream;
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                tunnel(TokioIo::new(upgraded), upstream).await;
             }
-            proxy.audit_request(
+            self.audit_request(
                 &session, "CONNECT", &target, "", 200, "tunnel", started, None,
             );
         });
@@ -342,19 +345,24 @@ impl Proxy {
         session: String,
         host: String,
         port: u16,
+        addrs: Vec<SocketAddr>,
         stream: S,
     ) where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let upstream: Arc<tokio::sync::Mutex<Option<client_http1::SendRequest<Body>>>> =
-            Arc::default();
+        let upstream: Upstream = Arc::default();
         let svc = service_fn(move |req: Request<Incoming>| {
             let proxy = Arc::clone(&self);
-            let (session, host, upstream) = (session.clone(), host.clone(), Arc::clone(&upstream));
+            let (session, host, addrs, upstream) = (
+                session.clone(),
+                host.clone(),
+                addrs.clone(),
+                Arc::clone(&upstream),
+            );
             async move {
-                Ok::<_, Infallible>(
+                Ok::<_, std::convert::Infallible>(
                     proxy
-                        .forward_tls(&session, &host, port, req, &upstream)
+                        .forward_tls(&session, &host, port, &addrs, req, &upstream)
                         .await,
                 )
             }
@@ -367,10 +375,11 @@ impl Proxy {
     }
 
     async fn forward_tls(
-        &self,
+        self: Arc<Self>,
         session: &str,
         host: &str,
         port: u16,
+        addrs: &[SocketAddr],
         req: Request<Incoming>,
         upstream: &tokio::sync::Mutex<Option<client_http1::SendRequest<Body>>>,
     ) -> Response<Body> {
@@ -378,7 +387,44 @@ impl Proxy {
         let (mut parts, body) = req.into_parts();
         let method = parts.method.to_string();
         let path = parts.uri.path().to_string();
-        let injection = rules::apply(&self.rules, &self.secrets, host, &mut parts.headers);
+        // The tunnel's target is the only destination: no nested CONNECT or
+        // TRACE, and no request naming another host.
+        if parts.method == Method::CONNECT || parts.method == Method::TRACE {
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "clauderon proxy: not allowed inside a tunnel",
+            );
+        }
+        if let Some(other) = parts
+            .uri
+            .host()
+            .filter(|h| normalize_host(h).as_deref() != Some(host))
+        {
+            return text(
+                StatusCode::BAD_REQUEST,
+                &format!("clauderon proxy: this tunnel is for {host}, not {other}"),
+            );
+        }
+        let authority = if port == 443 {
+            host.to_string()
+        } else {
+            format!("{host}:{port}")
+        };
+        parts.headers.insert(
+            http::header::HOST,
+            HeaderValue::from_str(&authority).expect("a valid host"),
+        );
+        // Secrets may come from a command: read them off the async workers.
+        let proxy = Arc::clone(&self);
+        let host_owned = host.to_string();
+        let mut headers = std::mem::take(&mut parts.headers);
+        let (injection, headers) = tokio::task::spawn_blocking(move || {
+            let injection = rules::apply(&proxy.rules, &proxy.secrets, &host_owned, &mut headers);
+            (injection, headers)
+        })
+        .await
+        .unwrap_or((Injection::None, HeaderMap::new()));
+        parts.headers = headers;
         strip_hop_by_hop(&mut parts.headers);
         parts.uri = origin_form(&parts.uri);
         let request = Request::from_parts(parts, body.boxed());
@@ -391,7 +437,7 @@ impl Proxy {
             *guard = None;
         }
         if guard.is_none() {
-            *guard = match self.open_tls_upstream(host, port).await {
+            *guard = match self.open_tls_upstream(host, addrs).await {
                 Ok(s) => Some(s),
                 Err(e) => {
                     self.audit_request(
@@ -447,18 +493,21 @@ impl Proxy {
     async fn open_tls_upstream(
         &self,
         host: &str,
-        port: u16,
+        addrs: &[SocketAddr],
     ) -> Result<client_http1::SendRequest<Body>, String> {
         let tcp = self
-            .dial(host, port)
+            .dial(addrs)
             .await
-            .map_err(|e| format!("cannot reach {host}:{port}: {e}"))?;
+            .map_err(|e| format!("cannot reach {host}: {e}"))?;
         let name = rustls::pki_types::ServerName::try_from(host.to_string())
             .map_err(|e| format!("bad host name {host}: {e}"))?;
-        let tls = tokio_rustls::TlsConnector::from(Arc::clone(&self.upstream_tls))
-            .connect(name, tcp)
-            .await
-            .map_err(|e| format!("TLS with {host} failed: {e}"))?;
+        let tls = tokio::time::timeout(
+            HANDSHAKE_TIMEOUT,
+            tokio_rustls::TlsConnector::from(Arc::clone(&self.upstream_tls)).connect(name, tcp),
+        )
+        .await
+        .map_err(|_| format!("TLS with {host} timed out"))?
+        .map_err(|e| format!("TLS with {host} failed: {e}"))?;
         let (sender, conn) = client_http1::handshake(TokioIo::new(tls))
             .await
             .map_err(|e| format!("HTTP with {host} failed: {e}"))?;
@@ -469,7 +518,7 @@ impl Proxy {
     }
 
     /// `GET http://host/path` through the proxy: forwarded as is (no
-    /// credentials are ever added to plain HTTP).
+    /// credentials are ever added to plain HTTP), with `Host:` set to that host.
     async fn plain_http(&self, session: String, req: Request<Incoming>) -> Response<Body> {
         let started = Instant::now();
         let uri = req.uri().clone();
@@ -479,36 +528,53 @@ impl Proxy {
                 "clauderon proxy: send http://host/path, or CONNECT for https",
             );
         }
-        let Some(authority) = uri.authority() else {
+        let Some((host, port)) = uri
+            .authority()
+            .and_then(|a| Some((normalize_host(a.host())?, a.port_u16().unwrap_or(80))))
+        else {
             return text(
                 StatusCode::BAD_REQUEST,
-                "clauderon proxy: the request has no host",
+                "clauderon proxy: the request has no valid host",
             );
         };
-        let (host, port) = (
-            authority.host().to_ascii_lowercase(),
-            authority.port_u16().unwrap_or(80),
-        );
         let method = req.method().to_string();
-        if let Some(why) = self.refuse(&host, port) {
-            self.audit_request(
-                &session,
-                &method,
-                &host,
-                uri.path(),
-                403,
-                "none",
-                started,
-                Some(why.clone()),
+        if req.method() == Method::TRACE {
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "clauderon proxy: TRACE is not allowed",
             );
-            return text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"));
         }
+        let addrs = match self.resolve(&host, port).await {
+            Ok(a) => a,
+            Err(why) => {
+                self.audit_request(
+                    &session,
+                    &method,
+                    &host,
+                    uri.path(),
+                    403,
+                    "denied",
+                    started,
+                    Some(why.clone()),
+                );
+                return text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"));
+            }
+        };
         let (mut parts, body) = req.into_parts();
         strip_hop_by_hop(&mut parts.headers);
+        let authority = if port == 80 {
+            host.clone()
+        } else {
+            format!("{host}:{port}")
+        };
+        parts.headers.insert(
+            http::header::HOST,
+            HeaderValue::from_str(&authority).expect("a valid host"),
+        );
         parts.uri = origin_form(&uri);
         let result: Result<Response<Incoming>, String> = async {
             let tcp = self
-                .dial(&host, port)
+                .dial(&addrs)
                 .await
                 .map_err(|e| format!("cannot reach {host}:{port}: {e}"))?;
             let (mut sender, conn) = client_http1::handshake::<_, Body>(TokioIo::new(tcp))
@@ -581,6 +647,98 @@ impl Proxy {
     }
 }
 
+/// Addresses a session must not reach through the proxy.
+fn local(ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// A host name or IP literal in one canonical form (lower case, no trailing
+/// dot, no brackets), or None if it is not a valid one.
+pub fn normalize_host(host: &str) -> Option<String> {
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    if host.parse::<IpAddr>().is_ok() {
+        return Some(host);
+    }
+    let valid = !host.is_empty()
+        && host.len() <= 253
+        && host.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        });
+    valid.then_some(host)
+}
+
+/// Copies both ways until either side closes or nothing moves for TUNNEL_IDLE.
+async fn tunnel<A>(client: A, upstream: TcpStream)
+where
+    A: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let last = AtomicU64::new(now_ms());
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut ur, mut uw) = upstream.into_split();
+    let up = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match cr.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            last.store(now_ms(), Ordering::Relaxed);
+            if uw.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = uw.shutdown().await;
+    };
+    let down = async {
+        let mut buf = vec![0u8; 16 * 1024];
+        loop {
+            let n = match ur.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            last.store(now_ms(), Ordering::Relaxed);
+            if cw.write_all(&buf[..n]).await.is_err() {
+                break;
+            }
+        }
+        let _ = cw.shutdown().await;
+    };
+    let idle = async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            if now_ms().saturating_sub(last.load(Ordering::Relaxed))
+                > TUNNEL_IDLE.as_millis() as u64
+            {
+                break;
+            }
+        }
+    };
+    tokio::select! {
+        _ = async { tokio::join!(up, down) } => {}
+        _ = idle => {}
+    }
+}
+
 fn credential(injection: Injection) -> &'static str {
     match injection {
         Injection::None => "none",
@@ -621,26 +779,6 @@ fn now_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn empty() -> Body {
-    Full::new(Bytes::new())
-        .map_err(|never| match never {})
-        .boxed()
-}
-
-fn text(status: StatusCode, message: &str) -> Response<Body> {
-    let mut resp = Response::new(
-        Full::new(Bytes::from(format!("{message}\n")))
-            .map_err(|never| match never {})
-            .boxed(),
-    );
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        "content-type",
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    resp
-}
-
 /// 502 with the reason in a short header too (for tools that hide bodies).
 fn bad_gateway(reason: &str) -> Response<Body> {
     let mut resp = text(
@@ -656,4 +794,44 @@ fn bad_gateway(reason: &str) -> Response<Body> {
         resp.headers_mut().insert("x-clauderon-proxy-error", v);
     }
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_normalize_or_are_refused() {
+        assert_eq!(
+            normalize_host("API.GitHub.com.").as_deref(),
+            Some("api.github.com")
+        );
+        assert_eq!(normalize_host("[::1]").as_deref(), Some("::1"));
+        assert_eq!(
+            normalize_host(&format!("a{}", ".".repeat(300))).as_deref(),
+            Some("a")
+        );
+        assert!(normalize_host("a..b").is_none());
+        assert!(normalize_host(&"a.".repeat(200)).is_none());
+        assert!(normalize_host("evil host").is_none());
+    }
+
+    #[test]
+    fn local_addresses_in_any_spelling() {
+        for ip in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "0.0.0.0",
+            "169.254.1.1",
+            "::1",
+            "::",
+            "::ffff:127.0.0.1",
+            "fe80::1",
+        ] {
+            assert!(local(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["172.17.0.1", "8.8.8.8", "2001:db8::1"] {
+            assert!(!local(ip.parse().unwrap()), "{ip}");
+        }
+    }
 }
