@@ -80,6 +80,23 @@ pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
     files
 }
 
+/// Steps that write the session's files into its (existing) files directory.
+pub fn write_session_files(
+    spec: &SessionSpec,
+    home: &crate::store::Home,
+) -> Vec<crate::plan::Step> {
+    let dir = home.container_files_dir(&spec.name);
+    session_files(spec)
+        .into_iter()
+        .map(|file| crate::plan::Step::WriteFile {
+            path: dir.join(file.name),
+            contents: file.contents,
+            mode: file.mode,
+            secret: file.secret,
+        })
+        .collect()
+}
+
 /// Claude Code's `~/.claude.json` for an unattended run: onboarding done,
 /// bypass-permissions mode accepted, the workspace trusted, and the API key
 /// the container holds (if any) approved, so no interactive screen stops it.

@@ -349,13 +349,8 @@ pub fn create_plan(
         mode: 0o755,
         exclusive: true,
     });
-    for file in agent::session_files(spec) {
-        plan.push(Step::WriteFile {
-            path: files_dir.join(file.name),
-            contents: file.contents,
-            mode: file.mode,
-            secret: file.secret,
-        });
+    for step in agent::write_session_files(spec, home) {
+        plan.push(step);
     }
     if let Some((path, contents)) = exclude {
         // Appended: the user's own patterns in that file stay as they are.

@@ -80,14 +80,8 @@ pub fn refresh_plan(
         });
     }
     // Newer clauderon versions may render a newer entrypoint.
-    let files_dir = home.container_files_dir(&spec.name);
-    for file in agent::session_files(spec) {
-        plan.push(Step::WriteFile {
-            path: files_dir.join(file.name),
-            contents: file.contents,
-            mode: file.mode,
-            secret: file.secret,
-        });
+    for step in agent::write_session_files(spec, home) {
+        plan.push(step);
     }
     let exists = !matches!(state, ContainerState::Missing);
     if exists {

@@ -687,6 +687,26 @@ pub fn normalize_host(host: &str) -> Option<String> {
     valid.then_some(host)
 }
 
+/// Copies one way until EOF or an error, noting when bytes last moved.
+async fn pump<R, W>(reader: &mut R, writer: &mut W, last: &AtomicU64)
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        last.store(now_ms(), Ordering::Relaxed);
+        if writer.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
 /// Copies both ways until either side closes or nothing moves for TUNNEL_IDLE.
 async fn tunnel<A>(client: A, upstream: TcpStream)
 where
@@ -695,34 +715,8 @@ where
     let last = AtomicU64::new(now_ms());
     let (mut cr, mut cw) = tokio::io::split(client);
     let (mut ur, mut uw) = upstream.into_split();
-    let up = async {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            let n = match cr.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            last.store(now_ms(), Ordering::Relaxed);
-            if uw.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
-        let _ = uw.shutdown().await;
-    };
-    let down = async {
-        let mut buf = vec![0u8; 16 * 1024];
-        loop {
-            let n = match ur.read(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(n) => n,
-            };
-            last.store(now_ms(), Ordering::Relaxed);
-            if cw.write_all(&buf[..n]).await.is_err() {
-                break;
-            }
-        }
-        let _ = cw.shutdown().await;
-    };
+    let up = pump(&mut cr, &mut uw, &last);
+    let down = pump(&mut ur, &mut cw, &last);
     let idle = async {
         loop {
             tokio::time::sleep(Duration::from_secs(5)).await;
