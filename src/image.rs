@@ -158,16 +158,21 @@ pub fn image_id(engine: &Engine, image: &str) -> Result<Option<String>> {
 
 /// Runs the probe in a throwaway container as the invoking user, with a
 /// fresh directory at /workspace (as sessions have), caching by image ID.
-pub fn probe(engine: &Engine, home: &Home, image: &str, id: &str) -> Result<Probe> {
-    let cache = home
-        .root
+fn probe_cache_path(home: &Home, id: &str) -> std::path::PathBuf {
+    home.root
         .join("cache")
         .join("image-probes")
-        .join(format!("{}.json", id.replace([':', '/'], "_")));
-    if let Some(p) = std::fs::read(&cache)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-    {
+        .join(format!("{}.json", id.replace([':', '/'], "_")))
+}
+
+/// An earlier probe of this image ID, if there is one.
+pub fn cached_probe(home: &Home, id: &str) -> Option<Probe> {
+    serde_json::from_slice(&std::fs::read(probe_cache_path(home, id)).ok()?).ok()
+}
+
+pub fn probe(engine: &Engine, home: &Home, image: &str, id: &str) -> Result<Probe> {
+    let cache = probe_cache_path(home, id);
+    if let Some(p) = cached_probe(home, id) {
         return Ok(p);
     }
     let scratch = tempfile::Builder::new()

@@ -25,7 +25,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     match probe_engine(&engine) {
         Ok(()) => {
             check_engine_state(&engine, &spec)?;
-            check_agent_cli(ctx, &engine, &spec, &mut plan)?;
+            check_agent_cli(ctx, &engine, &spec, args.dry_run, &mut plan)?;
         }
         Err(err) if args.dry_run => plan.note(format!(
             "{} is not reachable ({}); engine checks were skipped",
@@ -295,7 +295,13 @@ fn check_engine_state(engine: &Engine, spec: &SessionSpec) -> Result<()> {
 /// With the agent CLI mounted from its image: that image must be there (or
 /// be pulled first), and the session image must be glibc-based, which the
 /// cheap part of `image check` tells (one probe per image, cached by ID).
-fn check_agent_cli(ctx: &Ctx, engine: &Engine, spec: &SessionSpec, plan: &mut Plan) -> Result<()> {
+fn check_agent_cli(
+    ctx: &Ctx,
+    engine: &Engine,
+    spec: &SessionSpec,
+    dry_run: bool,
+    plan: &mut Plan,
+) -> Result<()> {
     let Some(cli) = &spec.agent_cli_image else {
         return Ok(());
     };
@@ -310,7 +316,21 @@ fn check_agent_cli(ctx: &Ctx, engine: &Engine, spec: &SessionSpec, plan: &mut Pl
         }));
     }
     if let Some(id) = image::image_id(engine, &spec.image)? {
-        let probe = image::probe(engine, &ctx.home, &spec.image, &id)?;
+        // A dry run starts no container: it uses an earlier probe if there is one.
+        let probe = if dry_run {
+            match image::cached_probe(&ctx.home, &id) {
+                Some(p) => p,
+                None => {
+                    plan.note(format!(
+                        "{} has not been checked yet: create checks that it is glibc-based first",
+                        spec.image
+                    ));
+                    return Ok(());
+                }
+            }
+        } else {
+            image::probe(engine, &ctx.home, &spec.image, &id)?
+        };
         if probe.libc == "musl" {
             return Err(Error::input(format!(
                 "image {} is musl-based (e.g. Alpine), but the mounted {} CLI needs glibc",
