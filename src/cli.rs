@@ -121,7 +121,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the daemon that receives the agents' hook events (in the foreground), or manage it
+    /// Run the daemon (hook listener + credential proxy) in the foreground, or manage it
     Daemon {
         /// Port of the hook listener (default: [daemon] http_port, else 3030; 0 picks a free one)
         #[arg(long, value_name = "PORT")]
@@ -256,11 +256,13 @@ pub struct CreateArgs {
     /// Session name (default: a slug of the prompt plus a random suffix)
     #[arg(long)]
     pub name: Option<String>,
+    /// Container engine that runs the session
     #[arg(long, value_enum, default_value = "docker")]
     pub backend: BackendKind,
+    /// The coding agent to run
     #[arg(long, value_enum, default_value = "claude")]
     pub agent: Agent,
-    /// Container image (default: [docker] default_image from config.toml)
+    /// Container image (default: [docker] default_image, or [podman] default_image, from config.toml)
     #[arg(long)]
     pub image: Option<String>,
     /// When to pull the image (default: [docker] pull_policy, else if-not-present)
