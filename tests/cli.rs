@@ -342,3 +342,23 @@ fn dry_run_hides_secrets_and_derives_a_name() {
         r.stderr
     );
 }
+
+#[test]
+fn delete_with_the_engine_down() {
+    let mut env = Env::new();
+    engine_down(&mut env);
+    common::fake_session(&env, "downdel", "tok");
+    let r = env.run(&["delete", "downdel"]).fails();
+    assert!(r.stderr.contains("delete --force downdel"), "{}", r.stderr);
+    assert!(
+        env.home().join("sessions/downdel").exists(),
+        "nothing removed without --force"
+    );
+    let r = env.run(&["delete", "--force", "downdel"]).ok();
+    assert!(
+        r.stderr.contains("docker rm -f clauderon-downdel"),
+        "{}",
+        r.stderr
+    );
+    assert!(!env.home().join("sessions/downdel").exists());
+}

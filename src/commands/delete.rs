@@ -32,7 +32,24 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         .unwrap_or(DOCKER);
     let container = container_name(name);
     let mut plan = Plan::default();
-    let state = observe_container(&engine, &container, dry_run, &mut plan)?;
+    let state = match observe_container(&engine, &container, dry_run, &mut plan) {
+        Ok(state) => state,
+        // With --force, an unreachable engine does not keep the rest of the
+        // session (worktree, record) from being removed.
+        Err(err) if force => {
+            eprintln!(
+                "clauderon: warning: {} ({}); the container {container} is left: remove it with `{} rm -f {container}` once the engine is back",
+                err.message, engine.program, engine.program
+            );
+            ContainerState::Missing
+        }
+        Err(err) => {
+            let fix = err.fix.clone().unwrap_or_else(|| "start the engine".into());
+            return Err(err.with_fix(format!(
+                "{fix}; or `clauderon delete --force {name}` removes the rest and leaves the container"
+            )));
+        }
+    };
     match &spec {
         Some(spec) => {
             if spec.repo_root.exists() {
