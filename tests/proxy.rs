@@ -495,6 +495,42 @@ fn proxy_faults_are_contained() {
         &format!("CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n{auth}\r\n"),
     );
     assert!(head.starts_with("HTTP/1.1 502"), "{head}");
+    // One session cannot hold more than its share of tunnels.
+    let mut held = Vec::new();
+    for _ in 0..128 {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+        s.write_all(
+            format!(
+                "CONNECT api.github.com:443 HTTP/1.1\r\nHost: api.github.com:443\r\n{auth}\r\n"
+            )
+            .as_bytes(),
+        )
+        .unwrap();
+        let mut buf = [0u8; 64];
+        let n = s.read(&mut buf).unwrap();
+        assert!(
+            buf[..n].starts_with(b"HTTP/1.1 200"),
+            "{}",
+            String::from_utf8_lossy(&buf[..n])
+        );
+        held.push(s);
+    }
+    let head = raw(
+        port,
+        &format!("CONNECT api.github.com:443 HTTP/1.1\r\nHost: api.github.com:443\r\n{auth}\r\n"),
+    );
+    assert!(head.starts_with("HTTP/1.1 429"), "{head}");
+    drop(held);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let head = raw(
+        port,
+        &format!("CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n{auth}\r\n"),
+    );
+    assert!(
+        head.starts_with("HTTP/1.1 502"),
+        "slots come back when tunnels close: {head}"
+    );
     // Garbage and clients that vanish mid-request do not hurt it.
     for junk in [
         "\x00\x01\x02garbage\r\n\r\n",

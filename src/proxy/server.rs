@@ -61,6 +61,26 @@ pub struct Proxy {
     /// Where the proxy itself listens: requests to these are loops.
     listen: Vec<SocketAddr>,
     audit: Audit,
+    /// Open tunnels per session, so one session cannot take every slot.
+    tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+/// Tunnels one session may hold open at once.
+const TUNNELS_PER_SESSION: usize = 128;
+
+/// One open tunnel of a session; the count drops with it.
+struct TunnelSlot {
+    session: String,
+    tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+}
+
+impl Drop for TunnelSlot {
+    fn drop(&mut self) {
+        let mut t = self.tunnels.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = t.get_mut(&self.session) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 type Upstream = Arc<tokio::sync::Mutex<Option<client_http1::SendRequest<Body>>>>;
@@ -108,6 +128,7 @@ impl Proxy {
             settings,
             listen,
             audit: Audit::new(home),
+            tunnels: Arc::default(),
         })
     }
 
@@ -177,6 +198,19 @@ impl Proxy {
         (!spec.hook_token.is_empty()
             && constant_time_eq(spec.hook_token.as_bytes(), token.as_bytes()))
         .then(|| name.to_string())
+    }
+
+    fn take_tunnel_slot(&self, session: &str) -> Option<TunnelSlot> {
+        let mut t = self.tunnels.lock().unwrap_or_else(|p| p.into_inner());
+        let n = t.entry(session.to_string()).or_insert(0);
+        if *n >= TUNNELS_PER_SESSION {
+            return None;
+        }
+        *n += 1;
+        Some(TunnelSlot {
+            session: session.to_string(),
+            tunnels: Arc::clone(&self.tunnels),
+        })
     }
 
     /// Resolves the target and checks it: the allowlist, then no local
@@ -254,6 +288,24 @@ impl Proxy {
             );
         };
         let target = format!("{host}:{port}");
+        let Some(tunnel_slot) = self.take_tunnel_slot(&session) else {
+            self.audit_request(
+                &session,
+                "CONNECT",
+                &target,
+                "",
+                429,
+                "denied",
+                started,
+                Some("too many open tunnels".into()),
+            );
+            return text(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "clauderon proxy: this session already has {TUNNELS_PER_SESSION} open tunnels"
+                ),
+            );
+        };
         let addrs = match self.resolve(&host, port).await {
             Ok(a) => a,
             Err(why) => {
@@ -289,7 +341,7 @@ impl Proxy {
                 Err(e) => return bad_gateway(&e.message),
             };
             tokio::spawn(async move {
-                let _slot = conn.slot; // the tunnel keeps its connection slot
+                let _slots = (conn.slot, tunnel_slot); // the tunnel keeps its connection slots
                 let Ok(upgraded) = hyper::upgrade::on(req).await else {
                     return;
                 };
@@ -326,7 +378,7 @@ impl Proxy {
             }
         };
         tokio::spawn(async move {
-            let _slot = conn.slot;
+            let _slots = (conn.slot, tunnel_slot);
             if let Ok(upgraded) = hyper::upgrade::on(req).await {
                 tunnel(TokioIo::new(upgraded), upstream).await;
             }
