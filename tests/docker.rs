@@ -374,22 +374,7 @@ fn failed_container_start_rolls_everything_back() {
     }
     let env = Env::new();
     let name = unique("rollback");
-    let repo = env.repo().to_string_lossy().to_string();
-    let r = env
-        .run(&[
-            "create",
-            "--name",
-            &name,
-            "--repo",
-            &repo,
-            "--prompt",
-            "x",
-            "--image",
-            NOBASH_IMAGE,
-            "--pull-policy",
-            "never",
-        ])
-        .fails();
+    let r = env.create_from(&name, "x", NOBASH_IMAGE, &[]).fails();
     assert!(
         r.stderr
             .contains(&format!("could not create session '{name}'")),
@@ -411,19 +396,7 @@ fn missing_image_with_never_pull_policy_is_refused_up_front() {
     let name = unique("noimg");
     let repo = env.repo().to_string_lossy().to_string();
     let r = env
-        .run(&[
-            "create",
-            "--name",
-            &name,
-            "--repo",
-            &repo,
-            "--prompt",
-            "x",
-            "--image",
-            "clauderon-no-such-image:0",
-            "--pull-policy",
-            "never",
-        ])
+        .create_from(&name, "x", "clauderon-no-such-image:0", &[])
         .fails();
     assert!(r.stderr.contains("not present locally"), "{}", r.stderr);
     assert!(r.stderr.contains("fix:"), "{}", r.stderr);

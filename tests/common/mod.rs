@@ -221,6 +221,11 @@ impl Env {
 
     /// `create` with the local test image, never pulling.
     pub fn create(&self, name: &str, prompt: &str, extra: &[&str]) -> Run {
+        self.create_from(name, prompt, BASE_IMAGE, extra)
+    }
+
+    /// `create` from a local image, never pulling.
+    pub fn create_from(&self, name: &str, prompt: &str, image: &str, extra: &[&str]) -> Run {
         let repo = self.repo().to_string_lossy().to_string();
         let mut args = vec![
             "create",
@@ -231,7 +236,7 @@ impl Env {
             "--prompt",
             prompt,
             "--image",
-            BASE_IMAGE,
+            image,
             "--pull-policy",
             "never",
         ];
@@ -280,34 +285,22 @@ impl Drop for Env {
         let _ = self.command(&["daemon", "stop"]).output();
         // Remove every container this home made, whatever the test did.
         let filter = format!("label=clauderon.home={}", self.home().display());
-        if let Ok(out) = Command::new("docker")
-            .args(["ps", "-aq", "--filter", &filter])
-            .output()
-        {
+        for (engine, rm) in [
+            ("docker", &["rm", "-f"][..]),
+            ("podman", &["rm", "-f", "-t", "0"][..]),
+        ] {
+            let Ok(out) = Command::new(engine)
+                .args(["ps", "-aq", "--filter", &filter])
+                .output()
+            else {
+                continue;
+            };
             let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
                 .split_whitespace()
                 .map(String::from)
                 .collect();
             if !ids.is_empty() {
-                let _ = Command::new("docker")
-                    .args(["rm", "-f"])
-                    .args(&ids)
-                    .output();
-            }
-        }
-        if let Ok(out) = Command::new("podman")
-            .args(["ps", "-aq", "--filter", &filter])
-            .output()
-        {
-            let ids: Vec<String> = String::from_utf8_lossy(&out.stdout)
-                .split_whitespace()
-                .map(String::from)
-                .collect();
-            if !ids.is_empty() {
-                let _ = Command::new("podman")
-                    .args(["rm", "-f", "-t", "0"])
-                    .args(&ids)
-                    .output();
+                let _ = Command::new(engine).args(rm).args(&ids).output();
             }
         }
         // Containers run as root here and may leave root-owned files: tempdir cleanup copes.
