@@ -339,6 +339,102 @@ impl Config {
             self.http_port.value.to_string(),
             &self.http_port.source,
         ));
+        // The rest: from the file when set there, else the built-in default.
+        let file = Source::File(self.path.clone());
+        let src = |is_default: bool| {
+            if is_default {
+                Source::Default
+            } else {
+                file.clone()
+            }
+        };
+        let list = |v: &[String]| format!("{v:?}");
+        out.push_str("\n[podman]\n");
+        out.push_str(&line(
+            "default_image",
+            self.podman_default_image
+                .as_ref()
+                .map(|i| format!("{i:?}"))
+                .unwrap_or_else(|| "(the [docker] one)".into()),
+            &src(self.podman_default_image.is_none()),
+        ));
+        let a = &self.agent;
+        out.push_str("\n[agent]\n");
+        out.push_str(&line(
+            "cli_image",
+            format!("{:?}", a.cli_image),
+            &src(a.cli_image == DEFAULT_CLI_IMAGE),
+        ));
+        out.push_str(&line(
+            "cli_image_tag",
+            format!("{:?}", a.cli_image_tag),
+            &src(a.cli_image_tag == "latest"),
+        ));
+        out.push_str(&line(
+            "auto_pull_cli",
+            a.auto_pull_cli.to_string(),
+            &src(a.auto_pull_cli),
+        ));
+        out.push_str(&line(
+            "mount_agent_cli",
+            a.mount_agent_cli.to_string(),
+            &src(a.mount_agent_cli),
+        ));
+        out.push_str("\n[images]\n");
+        out.push_str(&line(
+            "allowed_patterns",
+            list(&self.allowed_images.value),
+            &self.allowed_images.source,
+        ));
+        out.push_str("\n[lifecycle]\n");
+        out.push_str(&line(
+            "on_create",
+            list(&self.lifecycle.on_create),
+            &src(self.lifecycle.on_create.is_empty()),
+        ));
+        out.push_str(&line(
+            "post_start",
+            list(&self.lifecycle.post_start),
+            &src(self.lifecycle.post_start.is_empty()),
+        ));
+        let p = &self.proxy;
+        out.push_str("\n[proxy]\n");
+        out.push_str(&line("enabled", p.enabled.to_string(), &src(p.enabled)));
+        out.push_str(&line(
+            "port",
+            p.port.to_string(),
+            &src(p.port == crate::proxy::settings::DEFAULT_PROXY_PORT),
+        ));
+        out.push_str(&line(
+            "allow_hosts",
+            list(&p.allow_hosts),
+            &src(p.allow_hosts.is_empty()),
+        ));
+        out.push_str(&line(
+            "upstream_ca_file",
+            p.upstream_ca_file
+                .as_ref()
+                .map(|f| format!("{:?}", f.display().to_string()))
+                .unwrap_or_else(|| "(none)".into()),
+            &src(p.upstream_ca_file.is_none()),
+        ));
+        for (host, addr) in &p.resolve {
+            out.push_str(&line(
+                &format!("resolve.{host:?}"),
+                format!("{addr:?}"),
+                &file,
+            ));
+        }
+        out.push_str("credential rules: 5 built in");
+        if !p.rules.is_empty() {
+            let hosts: Vec<&str> = p.rules.iter().map(|r| r.host.as_str()).collect();
+            out.push_str(&format!(
+                ", {} from the file ({})",
+                p.rules.len(),
+                hosts.join(", ")
+            ));
+        }
+        out.push('\n');
         out
     }
 }

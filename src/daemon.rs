@@ -98,18 +98,29 @@ fn interface_addresses(interface: &str) -> Vec<IpAddr> {
         .collect()
 }
 
-/// Listens on loopback and the bridge gateways at one port. With
-/// `any_if_busy`, a taken port is replaced by a free one.
-fn bind_all(port: u16, any_if_busy: bool) -> std::io::Result<(u16, Vec<std::net::TcpListener>)> {
+/// Listens on loopback and the bridge gateways at one port: `previous` (the
+/// port running sessions were given, so a restarted daemon keeps serving
+/// them) if there is one and it is free, else `port`; with `any_if_busy`, a
+/// free port when those are taken.
+fn bind_all(
+    previous: Option<u16>,
+    port: u16,
+    any_if_busy: bool,
+) -> std::io::Result<(u16, Vec<std::net::TcpListener>)> {
     let loopback =
         |port| std::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
-    let first = loopback(port).or_else(|e| {
-        if !any_if_busy {
-            return Err(e);
-        }
-        eprintln!("clauderon daemon: port {port} is taken ({e}); using a free one");
-        loopback(0)
-    })?;
+    let first = previous
+        .filter(|p| *p != 0)
+        .and_then(|p| loopback(p).ok())
+        .map(Ok)
+        .unwrap_or_else(|| loopback(port))
+        .or_else(|e| {
+            if !any_if_busy {
+                return Err(e);
+            }
+            eprintln!("clauderon daemon: port {port} is taken ({e}); using a free one");
+            loopback(0)
+        })?;
     let port = first.local_addr()?.port();
     let mut sockets = vec![first];
     for gw in bridge_gateways() {
@@ -196,11 +207,12 @@ struct ProxyParts {
 fn prepare_proxy(
     home: &Home,
     settings: crate::proxy::settings::ProxySettings,
+    previous_port: Option<u16>,
     any_if_busy: bool,
 ) -> Result<ProxyParts> {
     let ca = crate::proxy::ca::Ca::load_or_create(home)?;
     crate::proxy::ca::write_bundle(home, settings.upstream_ca_file.as_deref())?;
-    let (port, sockets) = bind_all(settings.port, any_if_busy).map_err(|e| {
+    let (port, sockets) = bind_all(previous_port, settings.port, any_if_busy).map_err(|e| {
         Error::failed(format!(
             "the proxy could not listen on 127.0.0.1:{}: {e}",
             settings.port
@@ -235,7 +247,14 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         ))
         .with_fix("`clauderon daemon stop` stops it; `clauderon daemon status` shows it"));
     }
-    let (port, hook_sockets) = bind_all(port, any_port_if_busy).map_err(|e| {
+    // Sessions were given the last daemon's ports: keep them when we can.
+    let last = read_info(home);
+    let (port, hook_sockets) = bind_all(
+        last.as_ref().map(|i| i.port).filter(|_| any_port_if_busy),
+        port,
+        any_port_if_busy,
+    )
+    .map_err(|e| {
         Error::failed(format!("could not listen on 127.0.0.1:{port}: {e}")).with_fix(
             "pick another port with --http-port, or set [daemon] http_port in config.toml",
         )
@@ -244,7 +263,12 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
 
     let config = crate::config::Config::load(&home.root)?;
     let proxy = if config.proxy.enabled {
-        Some(prepare_proxy(home, config.proxy, any_port_if_busy)?)
+        Some(prepare_proxy(
+            home,
+            config.proxy,
+            last.as_ref().and_then(|i| i.proxy_port),
+            any_port_if_busy,
+        )?)
     } else {
         None
     };
@@ -441,7 +465,7 @@ pub fn stop(home: &Home) -> Result<bool> {
     while Instant::now() < deadline {
         // SAFETY: signal 0 only checks that the process exists.
         if unsafe { libc::kill(info.pid as libc::pid_t, 0) } != 0 {
-            let _ = std::fs::remove_file(info_path(home));
+            // daemon.json stays: the next daemon reuses its ports.
             return Ok(true);
         }
         std::thread::sleep(Duration::from_millis(50));

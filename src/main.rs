@@ -5,6 +5,9 @@ use clauderon::commands::{self, Ctx};
 use clauderon::error::Result;
 
 fn main() {
+    // `clauderon list | head` ends quietly, like any Unix tool.
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     let code = match run(cli) {
         Ok(code) => code,

@@ -339,7 +339,7 @@ fn verify_started(state: &Cmd, logs: &Cmd, classify: Classify) -> Result<()> {
             return Err(Error::failed(format!(
                 "the container exited right after starting (exit code {code}); its last output:\n  {tail}"
             ))
-            .with_fix("the image needs bash and the agent's CLI in PATH: check with `docker run --rm --entrypoint bash IMAGE -c 'command -v claude codex'`"));
+            .with_fix("the output above says why: a failing --post-start/--on-create command, or an image without bash or the agent CLI (`clauderon image check <image>` checks an image)"));
         }
         if std::time::Instant::now() >= deadline || INTERRUPTED.load(Ordering::SeqCst) {
             return Ok(());

@@ -210,7 +210,12 @@ pub fn derive_name(prompt: &str) -> String {
         .filter(|w| !w.is_empty())
         .take(4)
     {
-        let word = word.to_ascii_lowercase();
+        // A very long first word is cut rather than dropped.
+        let word: String = word
+            .to_ascii_lowercase()
+            .chars()
+            .take(if slug.is_empty() { 30 } else { 63 })
+            .collect();
         if slug.len() + word.len() + 1 > 30 {
             break;
         }
@@ -316,6 +321,32 @@ pub fn parse_env(pair: &str) -> Result<(String, String)> {
         )));
     }
     Ok((key.to_string(), value.to_string()))
+}
+
+/// Variables clauderon sets in every container; `--env` may not override them.
+pub fn reserved_env(key: &str) -> bool {
+    const RESERVED: &[&str] = &[
+        "HOME",
+        "CARGO_HOME",
+        "SCCACHE_DIR",
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "NO_PROXY",
+        "no_proxy",
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "GIT_SSL_CAINFO",
+        "NODE_EXTRA_CA_CERTS",
+        "GIT_CONFIG_COUNT",
+        "CODEX_HOME",
+    ];
+    RESERVED.contains(&key)
+        || key.starts_with("CLAUDERON_")
+        || key.starts_with("GIT_CONFIG_KEY_")
+        || key.starts_with("GIT_CONFIG_VALUE_")
 }
 
 /// Names that usually hold credentials; their values never go into argv.

@@ -105,6 +105,11 @@ fn bad_input_is_refused_before_anything_is_created() {
         ),
         (&["--base", "no-such-ref"], "--base"),
         (&["--image", "two words"], "invalid image"),
+        (&["--env", "HOME=/tmp"], "clauderon sets HOME itself"),
+        (
+            &["--env", "HTTPS_PROXY=http://evil"],
+            "clauderon sets HTTPS_PROXY itself",
+        ),
     ];
     for (extra, expected) in cases {
         let mut args = vec!["create", "--repo", &repo, "--prompt", "do it"];

@@ -251,7 +251,18 @@ fn one_daemon_per_home_and_a_killed_one_does_not_block_the_next() {
     assert_ne!(again, 0);
     let _ = port;
     let r = env.run(&["daemon", "status"]).ok();
-    assert!(r.stdout.contains("127.0.0.1:"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("127.0.0.1:") && r.stdout.contains("proxy: port"),
+        "{}",
+        r.stdout
+    );
+    // A stopped and restarted daemon takes the same ports again, so the
+    // sessions that were given them keep working.
+    let before = common::daemon_ports(&env);
+    env.run(&["daemon", "stop"]).ok();
+    assert_eq!(common::daemon_ports(&env), before);
+    env.run(&["daemon", "restart"]).ok();
+    assert_eq!(common::daemon_ports(&env), before);
 }
 
 /// Runs the real hook script on the host against the daemon.

@@ -129,10 +129,13 @@ impl Engine {
             || has("manifest unknown")
             || has("not found: manifest")
             || has("image not known")
+            || has("short-name")
+            || has("unqualified-search")
         {
-            return Error::failed(format!("image not available: {}", f.stderr_tail())).with_fix(
-                "check the image name; build or load it locally, or log in to its registry (`docker login`); with --pull-policy never it must already be local (`docker images`)",
-            );
+            return Error::failed(format!("image not available: {}", f.stderr_tail())).with_fix(format!(
+                "check the image name; build or load it locally, or log in to its registry (`{0} login`); with --pull-policy never it must already be local (`{0} images`)",
+                self.program
+            ));
         }
         if has("is already in use by container")
             || (has("is already in use") && has("container name"))
@@ -295,8 +298,9 @@ impl Engine {
         self.cmd().args(["rename", from, to])
     }
 
+    /// Signals of the attached terminal (closing it) must not reach the agent.
     pub fn attach(&self, container: &str) -> Cmd {
-        self.cmd().args(["attach", container])
+        self.cmd().args(["attach", "--sig-proxy=false", container])
     }
 
     pub fn logs(&self, container: &str, follow: bool, tail: Option<u64>) -> Cmd {

@@ -146,6 +146,12 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
         .iter()
         .map(|pair| session::parse_env(pair))
         .collect::<Result<Vec<_>>>()?;
+    if let Some((key, _)) = env.iter().find(|(k, _)| session::reserved_env(k)) {
+        return Err(Error::input(format!(
+            "--env {key}: clauderon sets {key} itself; overriding it would break the session"
+        ))
+        .with_fix("use another variable name"));
+    }
 
     let home = &ctx.home;
     if home.session_dir(&name).exists() {
@@ -380,17 +386,15 @@ pub fn create_plan(
     let wt = spec.worktree.to_string_lossy().to_string();
     plan.push_undoable(
         Step::run_cmd(
-            git::git(repo)
-                .args([
-                    "worktree",
-                    "add",
-                    "--lock",
-                    "-b",
-                    &spec.branch,
-                    &wt,
-                    &spec.base,
-                ])
-                .live(),
+            git::git(repo).args([
+                "worktree",
+                "add",
+                "--lock",
+                "-b",
+                &spec.branch,
+                &wt,
+                &spec.base,
+            ]),
             git::classify,
         ),
         vec![

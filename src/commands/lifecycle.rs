@@ -125,7 +125,10 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
             println!("Session {name} is already running.");
             return Ok(());
         }
-        _ => plan.push(Step::run_cmd(engine.start(&container), engine.classifier())),
+        _ => {
+            plan.push(Step::run_cmd(engine.start(&container), engine.classifier()));
+            plan.push(engine.verify_started(&container));
+        }
     };
     print_or_execute("start", &plan, dry_run)?;
     if !dry_run {

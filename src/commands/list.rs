@@ -131,7 +131,7 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
             ),
         ),
     };
-    let agent = (spec.agent == Agent::Claude).then(|| {
+    let agent = (spec.agent == Agent::Claude && state != "unknown").then(|| {
         let events = events::read(&events::log_path(home, &spec.name));
         derive_status(&events, state == "running", session::now())
     });

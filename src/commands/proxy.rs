@@ -13,14 +13,14 @@ pub fn ca(ctx: &Ctx, rotate: bool) -> Result<()> {
     if rotate {
         ca::generate(home)?;
         ca::write_bundle(home, ctx.config.proxy.upstream_ca_file.as_deref())?;
-        // The running daemon holds the old CA in memory.
-        if let Some(info) = daemon::running(home) {
-            daemon::stop(home)?;
-            daemon::ensure_running(home, info.port)?;
+        println!("Rotated the proxy CA.");
+        // The running daemon signs with the CA it loaded; restarting it here
+        // would give it this command's environment (and its credentials).
+        if daemon::running(home).is_some() {
+            println!(
+                "Next: `clauderon daemon restart` from a shell that has your credentials, then restart each session (`clauderon stop` and `start`, or `refresh`) so its agent trusts the new CA."
+            );
         }
-        println!(
-            "Rotated the proxy CA. Running sessions still trust the old one until `clauderon refresh <name>`."
-        );
     } else if !ca::cert_path(home).exists() {
         ca::Ca::load_or_create(home)?;
         ca::write_bundle(home, ctx.config.proxy.upstream_ca_file.as_deref())?;

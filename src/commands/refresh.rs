@@ -15,6 +15,9 @@ use crate::store::Home;
 pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
     crate::commands::lifecycle::require_worktree(&spec)?;
+    // The allowlist may have changed since the session was made.
+    let allowed = &ctx.config.allowed_images;
+    crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())?;
     let engine = Engine::for_kind(spec.backend);
     let mut plan = Plan::default();
     let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;

@@ -158,10 +158,13 @@ pub fn daemon(
         Some(DaemonAction::Status) => match daemon::running(home) {
             Some(info) => {
                 println!(
-                    "running: pid {}, listening on {}, up {}\nlog: {}",
+                    "running: pid {}, up {}\nhooks: {}\nproxy: {}\nlog: {}",
                     info.pid,
-                    info.addresses.join(", "),
                     session::age(info.started_at, session::now()),
+                    info.addresses.join(", "),
+                    info.proxy_port
+                        .map(|p| format!("port {p} on the same addresses"))
+                        .unwrap_or_else(|| "off ([proxy] enabled = false)".into()),
                     daemon::log_path(home).display()
                 );
                 Ok(())

@@ -36,7 +36,9 @@ pub fn warn_if_agent_lacks(agent: Agent, in_daemon: &[String], user_env: &[(Stri
         Agent::Codex => &["OPENAI_API_KEY", "CODEX_API_KEY"],
     };
     let given = |v: &&str| in_daemon.iter().any(|d| d == v) || user_env.iter().any(|(k, _)| k == v);
-    if !wanted.iter().any(given) {
+    // Set here but not in the daemon: warn_if_daemon_lacks has said so.
+    let in_shell = |v: &&str| std::env::var(v).is_ok_and(|x| !x.trim().is_empty());
+    if !wanted.iter().any(given) && !wanted.iter().any(in_shell) {
         eprintln!(
             "clauderon: warning: the proxy has no {agent} credential to inject ({} unset in the clauderon daemon); the agent's API calls will be refused\n  fix: export {}=... and run `clauderon daemon restart`",
             wanted.join(" and "),
@@ -55,7 +57,7 @@ pub fn warn_if_daemon_lacks(in_daemon: &[String]) {
         .collect();
     if !missing.is_empty() {
         eprintln!(
-            "clauderon: warning: {} is set in your shell but not in the running clauderon daemon, so the proxy cannot inject it\n  fix: clauderon daemon restart   (the daemon takes the environment of the command that starts it)",
+            "clauderon: warning: {} is set in your shell but not in the running clauderon daemon (started from another shell), so the proxy cannot inject it\n  fix: clauderon daemon restart (it takes this shell's environment; ports are kept), then `clauderon refresh <name>` for sessions created before",
             missing.join(", ")
         );
     }
