@@ -280,6 +280,22 @@ fn musl_images_are_refused_when_the_cli_is_mounted() {
 }
 
 #[test]
+fn image_check_reports_a_missing_cli_image() {
+    if !podman_ready() {
+        return;
+    }
+    let env = Env::new();
+    std::fs::write(
+        env.home().join("config.toml"),
+        "[agent]\ncli_image = \"clauderon-no-such-cli\"\n",
+    )
+    .unwrap();
+    let (code, v) = check(&env, NOAGENT_IMAGE, "podman");
+    assert_eq!(code, 1, "{v}");
+    assert!(failed(&v).contains(&"agent CLI image".to_string()), "{v}");
+}
+
+#[test]
 fn missing_cli_image_says_how_to_build_it() {
     if !podman_ready() {
         return;
@@ -413,7 +429,7 @@ fn image_check_verdicts() {
     if !podman_ready() {
         return;
     }
-    let env = Env::new();
+    let (env, _) = podman_env();
     let (code, v) = check(&env, BASE_IMAGE, "podman");
     assert_eq!((code, &v["compatible"]), (0, &Value::Bool(true)), "{v}");
     // No agent in the image, but mountable on Podman (glibc).

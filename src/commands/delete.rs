@@ -67,6 +67,17 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
                 .extend(incomplete_plan(name, home, &engine, &state, repo.as_deref()).steps);
         }
     }
+    // So a deleted branch can be recovered: `git branch NAME <commit>`.
+    let branch_tip = spec
+        .as_ref()
+        .filter(|s| delete_branch && s.repo_root.exists())
+        .and_then(|s| {
+            git::git(&s.repo_root)
+                .args(["rev-parse", "--verify", "--quiet"])
+                .arg(format!("refs/heads/{}", s.branch))
+                .run()
+                .ok()
+        });
     if !dry_run && !force && !confirm(name, spec.as_ref(), delete_branch)? {
         println!("Nothing deleted.");
         return Ok(());
@@ -80,6 +91,15 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
                 s.branch,
                 s.repo_root.display()
             ),
+            (Some(s), true) if branch_tip.is_some() => {
+                let tip = branch_tip
+                    .map(|o| o.stdout.trim().to_string())
+                    .unwrap_or_default();
+                println!(
+                    "Deleted {name} and its branch '{}' (it was at {tip}; `git branch {} {tip}` brings it back).",
+                    s.branch, s.branch
+                );
+            }
             _ => println!("Deleted {name}."),
         }
     }

@@ -31,7 +31,28 @@ fn probe_checks(ctx: &Ctx, engine: &Engine, image_ref: &str, agent: Agent) -> Re
         ))
     })?;
     let probe = image::probe(engine, &ctx.home, image_ref, &id)?;
-    Ok(image::checks(&probe, agent, mountable(ctx, engine)))
+    let mut checks = image::checks(&probe, agent, mountable(ctx, engine));
+    // A mounted agent needs its CLI image to be there.
+    if mountable(ctx, engine) && !probe.has(agent.as_str()) {
+        let cli = ctx.config.agent.reference();
+        let present = image::image_id(engine, &cli)?.is_some();
+        checks.insert(
+            1,
+            Check {
+                name: "agent CLI image".into(),
+                required: true,
+                passed: present,
+                detail: if present {
+                    format!("{cli} is present")
+                } else {
+                    format!("{cli} is not present")
+                },
+                fix: "clauderon agent-image build (or set [agent] cli_image to a published image)"
+                    .into(),
+            },
+        );
+    }
+    Ok(checks)
 }
 
 pub fn check(

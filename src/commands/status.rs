@@ -68,7 +68,14 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     println!("Worktree   {}", spec.worktree.display());
     println!("Created    {} ago", session::age(spec.created_at, now));
     if recent.is_empty() {
-        println!("\nNo events yet.");
+        println!(
+            "\n{}",
+            if spec.agent == crate::session::Agent::Codex {
+                "Codex reports no hook events."
+            } else {
+                "No events yet."
+            }
+        );
     } else {
         println!("\nLast events:");
         for e in recent {
