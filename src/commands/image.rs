@@ -195,9 +195,16 @@ pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> 
     }
 }
 
-/// The agent's binary: the given one, or Claude Code's native binary from
-/// its npm package.
-fn agent_binary(from: Option<&Path>, agent: Agent, work: &Path, dry_run: bool) -> Result<PathBuf> {
+/// npm package whose tarball holds Claude Code's native binary.
+const CLAUDE_PACKAGE: &str = "@anthropic-ai/claude-code-linux-x64";
+
+/// Steps that put the agent's binary in `context`, and where it will be:
+/// the given one, or Claude Code's native binary from its npm package.
+fn agent_binary_steps(
+    from: Option<&Path>,
+    agent: Agent,
+    context: &Path,
+) -> Result<(Vec<Step>, PathBuf)> {
     if let Some(path) = from {
         if !path.is_file() {
             return Err(Error::input(format!(
@@ -205,7 +212,7 @@ fn agent_binary(from: Option<&Path>, agent: Agent, work: &Path, dry_run: bool) -
                 path.display()
             )));
         }
-        return Ok(path.to_path_buf());
+        return Ok((vec![], path.to_path_buf()));
     }
     if agent != Agent::Claude {
         return Err(
@@ -213,29 +220,35 @@ fn agent_binary(from: Option<&Path>, agent: Agent, work: &Path, dry_run: bool) -
                 .with_fix("pass the native binary with --from PATH"),
         );
     }
-    let package = "@anthropic-ai/claude-code-linux-x64";
-    if dry_run {
-        return Ok(work.join("package/claude"));
-    }
-    eprintln!("clauderon: fetching the Claude Code CLI (npm pack {package})...");
-    Cmd::new(["npm", "pack", "--silent", package])
-        .run_in(work)
-        .map_err(|f| {
-            f.into_error()
-                .with_fix("install npm, or pass the claude binary with --from PATH")
-        })?;
-    let tarball = std::fs::read_dir(work)
-        .map_err(|e| Error::io("could not read the download", e))?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| p.extension().is_some_and(|x| x == "tgz"))
-        .ok_or_else(|| Error::failed("npm pack produced no package"))?;
-    Cmd::new(["tar", "-xzf"])
-        .arg(tarball.to_string_lossy())
-        .args(["-C", &work.to_string_lossy(), "package/claude"])
-        .run()
-        .map_err(|f| f.into_error())?;
-    Ok(work.join("package/claude"))
+    let dir = context.to_string_lossy().to_string();
+    let npm = Cmd::new([
+        "npm",
+        "pack",
+        "--silent",
+        "--pack-destination",
+        &dir,
+        CLAUDE_PACKAGE,
+    ]);
+    // The tarball's name has the version in it: a glob finds it. The
+    // directory comes in as $1, never spliced into the script.
+    let untar = Cmd::new([
+        "sh",
+        "-c",
+        "tar -xzf \"$1\"/*.tgz -C \"$1\" package/claude",
+        "sh",
+        &dir,
+    ]);
+    let fetch_failed = |f: crate::exec::Failure| {
+        f.into_error()
+            .with_fix("install npm, or pass the claude binary with --from PATH")
+    };
+    Ok((
+        vec![
+            Step::run_cmd(npm.live(), fetch_failed),
+            Step::run_cmd(untar, |f| f.into_error()),
+        ],
+        context.join("package/claude"),
+    ))
 }
 
 pub fn build(
@@ -248,14 +261,20 @@ pub fn build(
     let engine = Engine::for_kind(backend);
     let reference = ctx.config.agent.reference();
     let context = ctx.home.root.join("cache").join("agent-cli");
-    if !dry_run {
-        let _ = std::fs::remove_dir_all(&context);
-        std::fs::create_dir_all(&context)
-            .map_err(|e| Error::io(format!("could not create {}", context.display()), e))?;
-    }
-    let binary = agent_binary(from, agent, &context, dry_run)?;
+    let (fetch, binary) = agent_binary_steps(from, agent, &context)?;
     let name = agent.as_str();
     let mut plan = Plan::default();
+    plan.push(Step::RemoveDir {
+        path: context.clone(),
+    });
+    plan.push(Step::Mkdir {
+        path: context.clone(),
+        mode: 0o700,
+        exclusive: false,
+    });
+    for step in fetch {
+        plan.push(step);
+    }
     plan.push(Step::Run {
         cmd: Cmd::new(["install", "-m", "0755"])
             .arg(binary.to_string_lossy())
