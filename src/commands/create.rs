@@ -166,6 +166,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
     let repo = git::resolve_repo(&repo_dir)?;
     git::check_config_is_safe(&repo.root)?;
     git::resolve_commit(&repo.root, &args.base)?;
+    warn_about_the_starting_point(&repo, &args.base);
     let worktree = home.worktree_path(&name);
     if worktree.exists() {
         return Err(Error::input(format!(
@@ -213,6 +214,34 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
         repo_root: repo.root,
         name,
     })
+}
+
+/// The session starts from a commit: say so when that surprises (a
+/// directory that is not in it, changes that are not committed).
+fn warn_about_the_starting_point(repo: &git::Repo, base: &str) {
+    let prefix = repo.prefix.trim_end_matches('/');
+    if !prefix.is_empty()
+        && git::git(&repo.root)
+            .args(["cat-file", "-e"])
+            .arg(format!("{base}:{prefix}"))
+            .run()
+            .is_err()
+    {
+        eprintln!(
+            "clauderon: warning: {prefix}/ is not in {base} (untracked?), so the agent starts in an empty directory there; commit it first, or pass --repo a directory that is in {base}"
+        );
+    }
+    let dirty = git::git(&repo.root)
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .run()
+        .map(|o| o.stdout.lines().count())
+        .unwrap_or(0);
+    if dirty > 0 && base == "HEAD" {
+        eprintln!(
+            "clauderon: note: {dirty} uncommitted change(s) in {} are not in the session: it starts from the last commit",
+            repo.root.display()
+        );
+    }
 }
 
 /// How the session's container reaches the daemon and the proxy. The
