@@ -7,8 +7,19 @@ mod common;
 use common::{BASE_IMAGE, Env, MUSL_IMAGE, NOAGENT_IMAGE, NOBASH_IMAGE, git, podman_ready, unique};
 use serde_json::Value;
 
+/// The test's agent CLI image, removed when the test ends.
+struct CliImage(String);
+
+impl Drop for CliImage {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("podman")
+            .args(["rmi", "--force", &self.0])
+            .output();
+    }
+}
+
 /// An env whose agent CLI image (unique to it) holds the stub agent.
-fn podman_env() -> (Env, String) {
+fn podman_env() -> (Env, CliImage) {
     let env = Env::new();
     let tag = unique("cli");
     std::fs::write(
@@ -18,7 +29,7 @@ fn podman_env() -> (Env, String) {
     .unwrap();
     let stub = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/stub-agent.sh");
     env.run(&["agent-image", "build", "--from", stub]).ok();
-    (env, format!("clauderon-test-cli:{tag}"))
+    (env, CliImage(format!("clauderon-test-cli:{tag}")))
 }
 
 fn podman(args: &[&str]) -> String {
@@ -72,7 +83,7 @@ fn podman_session_with_the_agent_mounted_from_its_image() {
     if !podman_ready() {
         return;
     }
-    let (env, cli) = podman_env();
+    let (env, _cli) = podman_env();
     let name = unique("pod");
     let r = create(&env, &name, NOAGENT_IMAGE, &[]).ok();
     assert!(r.stdout.contains("podman"), "{}", r.stdout);
@@ -94,7 +105,6 @@ fn podman_session_with_the_agent_mounted_from_its_image() {
     let mounts = inspect[0]["Mounts"].to_string();
     assert!(mounts.contains("/opt/clauderon-agent"), "{mounts}");
     assert!(inspect[0]["Config"]["Labels"]["clauderon.backend"] == "podman");
-    let _ = cli;
     // Files the agent writes in /workspace belong to the invoking user.
     let uid = std::process::Command::new("id")
         .arg("-u")
@@ -171,7 +181,7 @@ fn docker_and_podman_sessions_list_together() {
     if !podman_ready() || !common::docker_ready() {
         return;
     }
-    let (env, _) = podman_env();
+    let (env, _cli) = podman_env();
     let (p, d) = (unique("lp"), unique("ld"));
     create(&env, &p, BASE_IMAGE, &[]).ok();
     env.create(&d, "docker one", &[]).ok();
@@ -190,7 +200,7 @@ fn lifecycle_on_create_once_post_start_every_start() {
     if !podman_ready() {
         return;
     }
-    let (env, _) = podman_env();
+    let (env, _cli) = podman_env();
     let name = unique("life");
     create(
         &env,
@@ -233,7 +243,7 @@ fn failing_on_create_fails_the_session_and_rolls_back() {
     if !podman_ready() {
         return;
     }
-    let (env, _) = podman_env();
+    let (env, _cli) = podman_env();
     let name = unique("oc");
     let r = create(
         &env,
@@ -268,7 +278,7 @@ fn musl_images_are_refused_when_the_cli_is_mounted() {
     if !podman_ready() {
         return;
     }
-    let (env, _) = podman_env();
+    let (env, _cli) = podman_env();
     let name = unique("musl");
     let r = create(&env, &name, MUSL_IMAGE, &[]).fails();
     assert!(
@@ -429,7 +439,7 @@ fn image_check_verdicts() {
     if !podman_ready() {
         return;
     }
-    let (env, _) = podman_env();
+    let (env, _cli) = podman_env();
     let (code, v) = check(&env, BASE_IMAGE, "podman");
     assert_eq!((code, &v["compatible"]), (0, &Value::Bool(true)), "{v}");
     // No agent in the image, but mountable on Podman (glibc).

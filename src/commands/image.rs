@@ -119,6 +119,29 @@ pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result
         if listed.iter().any(|l| l.image == reference) {
             continue;
         }
+        // Agent CLI images (FROM scratch) are mounted into sessions, not run.
+        let cli_label = engine
+            .cmd()
+            .args([
+                "image",
+                "inspect",
+                "--format",
+                "{{index .Config.Labels \"org.clauderon.agent-cli\"}}",
+                reference,
+            ])
+            .run()
+            .map(|o| o.stdout.trim().to_string())
+            .unwrap_or_default();
+        if !cli_label.is_empty() && cli_label != "<no value>" {
+            listed.push(Listed {
+                image: reference.to_string(),
+                compatible: None,
+                problems: vec![format!(
+                    "agent CLI image ({cli_label}), mounted into sessions"
+                )],
+            });
+            continue;
+        }
         // One throwaway container per image the first time; cached by image ID after.
         let item = match probe_checks(ctx, &engine, reference, agent) {
             Ok(checks) => Listed {
@@ -158,6 +181,9 @@ pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result
         let verdict = match l.compatible {
             Some(true) => "compatible".to_string(),
             Some(false) => format!("not compatible: {}", l.problems.join(", ")),
+            None if l.problems.iter().any(|p| p.starts_with("agent CLI image")) => {
+                l.problems.join(", ")
+            }
             None => format!("not checked: {}", l.problems.join(", ")),
         };
         println!("{:<width$}  {verdict}", l.image);
