@@ -363,7 +363,9 @@ fn http_get(port: u16, path: &str) -> Option<String> {
 /// Starts the daemon in the background unless it runs already, and waits
 /// until it answers. It inherits our environment (where credential rules
 /// may read their secrets from).
-pub fn ensure_running(home: &Home, port: u16) -> Result<DaemonInfo> {
+/// With `exact_port` (the user asked for that port) the daemon takes that
+/// port or fails; else it prefers its previous ports, then `port`, then any.
+pub fn ensure_running(home: &Home, port: u16, exact_port: bool) -> Result<DaemonInfo> {
     if let Some(info) = running(home) {
         return Ok(info);
     }
@@ -378,13 +380,12 @@ pub fn ensure_running(home: &Home, port: u16) -> Result<DaemonInfo> {
         std::env::current_exe().map_err(|e| Error::io("could not find the clauderon binary", e))?;
     let mut child = {
         use std::os::unix::process::CommandExt;
+        let mut args = vec!["daemon".to_string(), "--http-port".into(), port.to_string()];
+        if !exact_port {
+            args.push("--any-port-if-busy".into());
+        }
         std::process::Command::new(exe)
-            .args([
-                "daemon",
-                "--http-port",
-                &port.to_string(),
-                "--any-port-if-busy",
-            ])
+            .args(args)
             .env("CLAUDERON_HOME", &home.root)
             .stdin(std::process::Stdio::null())
             .stdout(log.try_clone().map_err(|e| Error::io("daemon log", e))?)

@@ -263,6 +263,17 @@ fn one_daemon_per_home_and_a_killed_one_does_not_block_the_next() {
     assert_eq!(common::daemon_ports(&env), before);
     env.run(&["daemon", "restart"]).ok();
     assert_eq!(common::daemon_ports(&env), before);
+    // An explicit port is taken, not ignored.
+    let free = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let r = env
+        .run(&["daemon", "--http-port", &free.to_string(), "restart"])
+        .ok();
+    assert!(r.stderr.contains("refresh"), "{}", r.stderr);
+    assert_eq!(common::daemon_ports(&env).0, free);
 }
 
 /// Runs the real hook script on the host against the daemon.

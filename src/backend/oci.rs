@@ -221,17 +221,22 @@ impl Engine {
         ])
     }
 
+    /// "<status> <exit code>" of a container, for the start checks.
+    fn exit_state(&self, container: &str) -> Cmd {
+        self.cmd().args([
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            container,
+        ])
+    }
+
     /// Waits for the on-create commands (see the entrypoint).
     pub fn wait_on_create(&self, container: &str, status: &Path) -> Step {
         Step::WaitOnCreate {
             status: status.to_path_buf(),
-            state: self.cmd().args([
-                "container",
-                "inspect",
-                "--format",
-                "{{.State.Status}} {{.State.ExitCode}}",
-                container,
-            ]),
+            state: self.exit_state(container),
             logs: self.logs(container, false, Some(40)),
             classify: self.classifier(),
         }
@@ -240,13 +245,7 @@ impl Engine {
     /// Fails the plan if the container dies right after `start`.
     pub fn verify_started(&self, container: &str) -> Step {
         Step::VerifyStarted {
-            state: self.cmd().args([
-                "container",
-                "inspect",
-                "--format",
-                "{{.State.Status}} {{.State.ExitCode}}",
-                container,
-            ]),
+            state: self.exit_state(container),
             logs: self.logs(container, false, Some(20)),
             classify: self.classifier(),
         }

@@ -280,7 +280,7 @@ pub fn wiring(ctx: &Ctx, engine: &Engine, dry_run: bool, plan: &mut Plan) -> Res
                 }),
             });
         }
-        None => daemon::ensure_running(&ctx.home, ctx.config.http_port.value)?,
+        None => daemon::ensure_running(&ctx.home, ctx.config.http_port.value, false)?,
     };
     let in_daemon = daemon::credentials(info.port);
     credentials::warn_if_daemon_lacks(&in_daemon);

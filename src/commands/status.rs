@@ -132,7 +132,13 @@ pub fn daemon(
     match action {
         None => daemon::run(home, port, any_port_if_busy),
         Some(DaemonAction::Start) => {
-            let info = daemon::ensure_running(home, port)?;
+            let info = daemon::ensure_running(home, port, http_port.is_some())?;
+            if let Some(asked) = http_port.filter(|p| *p != 0 && *p != info.port) {
+                eprintln!(
+                    "clauderon: note: the daemon was already running on port {}, so --http-port {asked} was not applied; `clauderon daemon --http-port {asked} restart` would move it (running sessions then need `clauderon refresh`)",
+                    info.port
+                );
+            }
             println!(
                 "clauderon daemon running (pid {}) on {}",
                 info.pid,
@@ -154,7 +160,12 @@ pub fn daemon(
                 .or_else(|| daemon::running(home).map(|i| i.port))
                 .unwrap_or(port);
             daemon::stop(home)?;
-            let info = daemon::ensure_running(home, port)?;
+            let info = daemon::ensure_running(home, port, http_port.is_some())?;
+            if http_port.is_some() {
+                eprintln!(
+                    "clauderon: note: sessions created before keep the old port until `clauderon refresh <name>`"
+                );
+            }
             println!(
                 "clauderon daemon restarted (pid {}) on {}",
                 info.pid,

@@ -457,15 +457,7 @@ impl Proxy {
                 &format!("clauderon proxy: this tunnel is for {host}, not {other}"),
             );
         }
-        let authority = if port == 443 {
-            host.to_string()
-        } else {
-            format!("{host}:{port}")
-        };
-        parts.headers.insert(
-            http::header::HOST,
-            HeaderValue::from_str(&authority).expect("a valid host"),
-        );
+        set_host(&mut parts.headers, host, port, 443);
         // Secrets may come from a command: read them off the async workers.
         let proxy = Arc::clone(&self);
         let host_owned = host.to_string();
@@ -614,15 +606,7 @@ impl Proxy {
         };
         let (mut parts, body) = req.into_parts();
         strip_hop_by_hop(&mut parts.headers);
-        let authority = if port == 80 {
-            host.clone()
-        } else {
-            format!("{host}:{port}")
-        };
-        parts.headers.insert(
-            http::header::HOST,
-            HeaderValue::from_str(&authority).expect("a valid host"),
-        );
+        set_host(&mut parts.headers, &host, port, 80);
         parts.uri = origin_form(&uri);
         let result: Result<Response<Incoming>, String> = async {
             let tcp = self
@@ -783,6 +767,19 @@ where
         _ = async { tokio::join!(up, down) } => {}
         _ = idle => {}
     }
+}
+
+/// `Host:` names the target (the port only when it is not the scheme's default).
+fn set_host(headers: &mut HeaderMap, host: &str, port: u16, default_port: u16) {
+    let authority = if port == default_port {
+        host.to_string()
+    } else {
+        format!("{host}:{port}")
+    };
+    headers.insert(
+        http::header::HOST,
+        HeaderValue::from_str(&authority).expect("a normalized host is a valid header"),
+    );
 }
 
 fn credential(injection: Injection) -> &'static str {
