@@ -52,6 +52,19 @@ fn post(port: u16, headers: &[(&str, &str)], body: &[u8]) -> u16 {
     resp.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0)
 }
 
+/// A hook request for the session "fake" with the given id and Authorization.
+fn hook(port: u16, id: &str, auth: &str, body: &[u8]) -> u16 {
+    post(
+        port,
+        &[
+            ("X-Clauderon-Session", id),
+            ("X-Clauderon-Session-Name", "fake"),
+            ("Authorization", auth),
+        ],
+        body,
+    )
+}
+
 fn events(env: &Env, name: &str) -> Vec<Value> {
     let r = env.run(&["events", "--json", name]).ok();
     r.stdout
@@ -93,56 +106,12 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
         "wrong token"
     );
     let other = clauderon::session::new_uuid();
-    assert_eq!(
-        post(
-            port,
-            &[
-                ("X-Clauderon-Session", &other),
-                ("X-Clauderon-Session-Name", "fake"),
-                ("Authorization", auth)
-            ],
-            good
-        ),
-        404,
-        "unknown session"
-    );
+    assert_eq!(hook(port, &other, auth, good), 404, "unknown session");
     let big = vec![b' '; 70 * 1024];
+    assert_eq!(hook(port, &id, auth, &big), 413, "too large");
+    assert_eq!(hook(port, &id, auth, b"{not json"), 400, "malformed");
     assert_eq!(
-        post(
-            port,
-            &[
-                ("X-Clauderon-Session", &id),
-                ("X-Clauderon-Session-Name", "fake"),
-                ("Authorization", auth)
-            ],
-            &big
-        ),
-        413,
-        "too large"
-    );
-    assert_eq!(
-        post(
-            port,
-            &[
-                ("X-Clauderon-Session", &id),
-                ("X-Clauderon-Session-Name", "fake"),
-                ("Authorization", auth)
-            ],
-            b"{not json"
-        ),
-        400,
-        "malformed"
-    );
-    assert_eq!(
-        post(
-            port,
-            &[
-                ("X-Clauderon-Session", &id),
-                ("X-Clauderon-Session-Name", "fake"),
-                ("Authorization", auth)
-            ],
-            br#"{"tool_name":"x"}"#
-        ),
+        hook(port, &id, auth, br#"{"tool_name":"x"}"#),
         400,
         "no event"
     );
@@ -150,18 +119,7 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
         events(&env, "fake").is_empty(),
         "rejected requests changed nothing"
     );
-    assert_eq!(
-        post(
-            port,
-            &[
-                ("X-Clauderon-Session", &id),
-                ("X-Clauderon-Session-Name", "fake"),
-                ("Authorization", auth)
-            ],
-            good
-        ),
-        200
-    );
+    assert_eq!(hook(port, &id, auth, good), 200);
     let got = events(&env, "fake");
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["event"], "PreToolUse");
@@ -171,64 +129,20 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
     slow.write_all(b"POST /api/hooks HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n")
         .unwrap();
     let started = std::time::Instant::now();
-    assert_eq!(
-        post(
-            port,
-            &[
-                ("X-Clauderon-Session", &id),
-                ("X-Clauderon-Session-Name", "fake"),
-                ("Authorization", auth)
-            ],
-            good
-        ),
-        200
-    );
+    assert_eq!(hook(port, &id, auth, good), 200);
     assert!(started.elapsed() < Duration::from_secs(3));
     drop(slow);
     // A re-created session: the old id and token are refused.
     let new_id = fake_session(&env, "fake", "new-token");
-    assert_eq!(
-        post(
-            port,
-            &[
-                ("X-Clauderon-Session", &id),
-                ("X-Clauderon-Session-Name", "fake"),
-                ("Authorization", auth)
-            ],
-            good
-        ),
-        404
-    );
-    assert_eq!(
-        post(
-            port,
-            &[
-                ("X-Clauderon-Session", &new_id),
-                ("X-Clauderon-Session-Name", "fake"),
-                ("Authorization", auth)
-            ],
-            good
-        ),
-        403
-    );
+    assert_eq!(hook(port, &id, auth, good), 404);
+    assert_eq!(hook(port, &new_id, auth, good), 403);
     let id = new_id;
     let auth = "Bearer new-token";
     // Garbage on the port does not hurt the daemon.
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     let _ = s.write_all(b"\x00\x01garbage\r\n\r\n");
     drop(s);
-    assert_eq!(
-        post(
-            port,
-            &[
-                ("X-Clauderon-Session", &id),
-                ("X-Clauderon-Session-Name", "fake"),
-                ("Authorization", auth)
-            ],
-            good
-        ),
-        200
-    );
+    assert_eq!(hook(port, &id, auth, good), 200);
 }
 
 #[test]
