@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::isolation::NetworkMode;
 use crate::session::{Agent, BackendKind, PullPolicy};
 
 #[derive(Debug, Parser)]
@@ -286,6 +287,12 @@ pub struct CreateArgs {
     /// Command run inside the container at every start (repeatable; adds to [lifecycle] post_start)
     #[arg(long, value_name = "CMD")]
     pub post_start: Vec<String>,
+    /// proxy: the credential proxy is the container's only way out (default: [network] mode, else proxy); open: the engine's network, reachable by anything that ignores the proxy
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub network: Option<NetworkMode>,
+    /// Give the container back one Linux capability, e.g. CHOWN or SETUID (repeatable; adds to [security] cap_add; all are dropped by default)
+    #[arg(long, value_name = "CAP")]
+    pub cap_add: Vec<String>,
     /// Print the commands and files instead of running them
     #[arg(long)]
     pub dry_run: bool,

@@ -136,6 +136,13 @@ pub fn identity(repo: &Path) -> GitIdentity {
     }
 }
 
+fn is_bool(value: &str) -> bool {
+    matches!(
+        value.to_ascii_lowercase().as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "1" | "0" | ""
+    )
+}
+
 /// Keys that make git run a program, which an agent could plant in the
 /// shared repository config to run code on the host.
 fn executes_program(key: &str, value: &str) -> bool {
@@ -144,12 +151,13 @@ fn executes_program(key: &str, value: &str) -> bool {
     let last = rest.rsplit('.').next().unwrap_or("");
     match section {
         "core" => match rest {
-            "fsmonitor" => !matches!(
-                value.to_ascii_lowercase().as_str(),
-                "true" | "false" | "yes" | "no" | "on" | "off" | "1" | "0" | ""
-            ),
+            "fsmonitor" => !is_bool(value),
             "hookspath" => false, // always pinned to /dev/null
-            "sshcommand" | "pager" | "editor" | "askpass" | "gitproxy" => true,
+            "sshcommand" | "pager" | "editor" | "askpass" | "gitproxy" | "alternaterefscommand" => {
+                true
+            }
+            // Not a program, but it moves where git reads and writes files.
+            "worktree" => true,
             _ => false,
         },
         "filter" => matches!(last, "clean" | "smudge" | "process"),
@@ -159,13 +167,20 @@ fn executes_program(key: &str, value: &str) -> bool {
         "credential" => last == "helper",
         "sequence" => rest == "editor",
         "uploadpack" => rest == "packobjectshook",
+        "remote" => matches!(last, "uploadpack" | "receivepack" | "vcs"),
+        // `pager.<cmd> = false` turns the pager off; anything else names one.
+        "pager" => !is_bool(value),
+        "difftool" | "mergetool" | "man" | "browser" => last == "cmd" || last == "path",
+        "interactive" => rest == "difffilter",
+        "submodule" => last == "update" && value.starts_with('!'),
         _ => false,
     }
 }
 
-/// Refuses to go on when the repository's own (local or worktree) config
-/// would make git run a program on the host.
-pub fn check_config_is_safe(repo: &Path) -> Result<()> {
+/// The keys of the repository's own (local or worktree, includes
+/// followed) config that would make git run a program, as "key (scope)".
+/// Reading config runs nothing, so this is safe on a hostile repository.
+pub fn planted_config(repo: &Path) -> Result<Vec<String>> {
     let out = git(repo)
         .args(["config", "--list", "--show-scope", "-z"])
         .run()
@@ -182,25 +197,44 @@ pub fn check_config_is_safe(repo: &Path) -> Result<()> {
             dangerous.push(format!("{key} ({scope})"));
         }
     }
-    if dangerous.is_empty() {
-        return Ok(());
-    }
-    let unset: Vec<String> = dangerous
+    Ok(dangerous)
+}
+
+/// The commands that remove planted keys: `config --unset-all` in the
+/// file each comes from (reading and writing config runs nothing).
+pub fn unset_commands(repo: &Path, planted: &[String]) -> String {
+    let repo = shell_words::quote(&repo.to_string_lossy()).into_owned();
+    planted
         .iter()
         .map(|d| {
             let key = d.split(' ').next().unwrap_or("");
-            format!(
-                "git -C {} config --unset-all {key}",
-                shell_words::quote(&repo.to_string_lossy())
-            )
+            let scope = if d.ends_with("(worktree)") {
+                "--worktree"
+            } else {
+                "--local"
+            };
+            format!("git -C {repo} config {scope} --unset-all {key}")
         })
-        .collect();
+        .collect::<Vec<_>>()
+        .join(" && ")
+}
+
+/// Refuses to go on when the repository's own (local or worktree) config
+/// would make git run a program on the host.
+pub fn check_config_is_safe(repo: &Path) -> Result<()> {
+    let dangerous = planted_config(repo)?;
+    if dangerous.is_empty() {
+        return Ok(());
+    }
     Err(Error::failed(format!(
         "refusing to run git in {}: its repository config makes git run a program: {}. An agent may have written it; check it before trusting it",
         repo.display(),
         dangerous.join(", ")
     ))
-    .with_fix(format!("if you did not set it yourself, remove it: {}", unset.join(" && "))))
+    .with_fix(format!(
+        "if you did not set it yourself, remove it: {} (keys set by an included file: remove the include.path / includeIf entry instead)",
+        unset_commands(repo, &dangerous)
+    )))
 }
 
 /// Patterns, anchored at the worktree root, for what the agent and its tools
@@ -221,9 +255,19 @@ pub const EXCLUDE_BLOCK: &str = "\
 
 /// What to append to `info/exclude` so every pattern of the block is there
 /// (only the missing ones), or None if nothing is missing. The user's own
-/// lines are never touched.
+/// lines are never touched. The file is in the `.git` an agent can write:
+/// if it (or `info/`) is a planted link or not a file of ours, nothing is
+/// written and a warning says what was found.
 pub fn exclude_addition(common_dir: &Path) -> Option<(PathBuf, Vec<u8>)> {
     let path = common_dir.join("info").join("exclude");
+    if let Some((offender, why)) = crate::safe_fs::planted(&path) {
+        eprintln!(
+            "clauderon: warning: not adding clauderon's patterns to {}: {why}. An agent may have planted it; check it, then remove it (rm {}) so the next create writes a plain file",
+            path.display(),
+            shell_words::quote(&offender.to_string_lossy())
+        );
+        return None;
+    }
     let current = std::fs::read_to_string(&path).unwrap_or_default();
     let present: std::collections::HashSet<&str> = current.lines().map(str::trim).collect();
     let missing: Vec<&str> = EXCLUDE_BLOCK

@@ -54,10 +54,17 @@ pub enum Step {
         logs: Cmd,
         classify: Classify,
     },
-    /// Appends to a file, creating it (and its directory) if needed.
+    /// Appends to a file, creating it (and its directory) if needed; never
+    /// through a symbolic link, and only to a regular file of ours.
     AppendFile { path: PathBuf, contents: Vec<u8> },
     /// Removes a directory tree; a missing one is fine.
     RemoveDir { path: PathBuf },
+    /// Removes git's registration of a worktree without running git
+    /// (see `worktree`); a missing one is fine.
+    ForgetWorktree {
+        common_dir: PathBuf,
+        worktree: PathBuf,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -259,6 +266,17 @@ impl Step {
                 )
             }
             Step::RemoveDir { path } => format!("rm -rf {}\n", quote_path(path)),
+            Step::ForgetWorktree {
+                common_dir,
+                worktree,
+            } => match crate::worktree::registration(common_dir, worktree) {
+                Some(reg) => format!("rm -rf {}\n", quote_path(&reg)),
+                None => format!(
+                    "# remove git's registration of {} from {}/worktrees, if any (no git runs)\n",
+                    quote_path(worktree),
+                    quote_path(common_dir)
+                ),
+            },
         }
     }
 
@@ -296,6 +314,18 @@ impl Step {
                 classify,
             } => wait_on_create(status, state, logs, *classify),
             Step::AppendFile { path, contents } => append(path, contents),
+            Step::ForgetWorktree {
+                common_dir,
+                worktree,
+            } => crate::worktree::forget(common_dir, worktree).map_err(|e| {
+                Error::io(
+                    format!(
+                        "could not remove git's registration of {}",
+                        worktree.display()
+                    ),
+                    e,
+                )
+            }),
             Step::RemoveDir { path } => match std::fs::remove_dir_all(path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -403,17 +433,10 @@ fn wait_on_create(status: &Path, state: &Cmd, logs: &Cmd, classify: Classify) ->
     }
 }
 
+/// Appends without following a link anywhere an agent could plant one.
 fn append(path: &Path, contents: &[u8]) -> Result<()> {
-    let fail = |e: std::io::Error| Error::io(format!("could not append to {}", path.display()), e);
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(fail)?;
-    }
-    std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .and_then(|mut f| f.write_all(contents))
-        .map_err(fail)
+    crate::safe_fs::append_no_follow(path, contents)
+        .map_err(|e| Error::io(format!("could not append to {}", path.display()), e))
 }
 
 /// Writes via a temp file in the same directory and a rename, so readers see

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::isolation::{NetworkMode, Security};
 use crate::limits::Limits;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -148,6 +149,15 @@ pub struct SessionSpec {
     /// The image the agent CLI is mounted from (Podman), if it is mounted.
     #[serde(default)]
     pub agent_cli_image: Option<String>,
+    /// Whether the proxy is the container's only way out.
+    #[serde(default)]
+    pub network: NetworkMode,
+    #[serde(default)]
+    pub security: Security,
+    /// `--env` names whose values came from clauderon's environment: they
+    /// reach the engine through its environment, never its argv.
+    #[serde(default)]
+    pub env_from_host: Vec<String>,
 }
 
 impl SessionSpec {
@@ -307,10 +317,7 @@ pub fn parse_env(pair: &str) -> Result<(String, String)> {
             (pair, owned.as_str())
         }
     };
-    let valid_key = !key.is_empty()
-        && !key.starts_with(|c: char| c.is_ascii_digit())
-        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid_key {
+    if !crate::validate::env_name(key) {
         return Err(Error::input(format!(
             "invalid --env name {key:?}: use letters, digits and `_`, not starting with a digit"
         )));

@@ -275,7 +275,8 @@ fn config_show_reports_sources_and_flags_override_config() {
         .run(&["create", "--repo", &repo, "--prompt", "x", "--dry-run"])
         .ok();
     assert!(
-        r.stdout.contains("example/agent:2 /etc/clauderon"),
+        r.stdout
+            .contains("--entrypoint /opt/clauderon/init example/agent:2"),
         "{}",
         r.stdout
     );
@@ -304,7 +305,11 @@ fn config_show_reports_sources_and_flags_override_config() {
             "2Gi",
         ])
         .ok();
-    assert!(r.stdout.contains("other:1 /etc/clauderon"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("--entrypoint /opt/clauderon/init other:1"),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout.contains("--pull never")
             && r.stdout.contains("--cpus 0.5")

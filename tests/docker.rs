@@ -141,10 +141,16 @@ fn full_lifecycle_create_list_logs_stop_start_refresh_delete() {
     assert_eq!(c["Config"]["WorkingDir"], "/workspace/sub");
     assert_eq!(c["HostConfig"]["NanoCpus"], 500_000_000u64);
     assert_eq!(c["HostConfig"]["Memory"], 256u64 * 1024 * 1024);
+    // Network mode proxy and the hardened defaults.
+    assert_eq!(c["HostConfig"]["NetworkMode"], "none");
+    assert_eq!(c["HostConfig"]["CapDrop"].to_string(), r#"["ALL"]"#);
+    assert_eq!(c["HostConfig"]["PidsLimit"], 4096);
     assert!(
-        c["HostConfig"]["ExtraHosts"]
+        c["HostConfig"]["SecurityOpt"]
             .to_string()
-            .contains("host.docker.internal:host-gateway")
+            .contains("no-new-privileges"),
+        "{}",
+        c["HostConfig"]["SecurityOpt"]
     );
     let labels = &c["Config"]["Labels"];
     assert_eq!(labels["clauderon.session"], name.as_str());

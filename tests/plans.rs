@@ -4,11 +4,12 @@
 use std::path::PathBuf;
 
 use clauderon::backend::oci::{DOCKER, PODMAN};
-use clauderon::backend::{ProxyWiring, Wiring};
+use clauderon::backend::{HostNetwork, ProxyWiring, Wiring};
 use clauderon::commands::ContainerState;
 use clauderon::commands::create::create_plan;
 use clauderon::commands::delete::delete_plan;
 use clauderon::commands::refresh::refresh_plan;
+use clauderon::isolation::{NetworkMode, Security};
 use clauderon::limits::{Cpu, Limits, Memory};
 use clauderon::session::{Agent, BackendKind, GitIdentity, PullPolicy, SessionSpec};
 use clauderon::store::Home;
@@ -16,8 +17,12 @@ use clauderon::store::Home;
 /// Daemon on 3030, proxy on 3031, the user's Anthropic credential an API key.
 fn wiring() -> Wiring {
     Wiring {
-        host_gateway: "host-gateway".into(),
-        rootless: false,
+        host: HostNetwork {
+            gateway: "host-gateway".into(),
+            rootless: false,
+            remote: false,
+        },
+        init_helper: true,
         http_port: 3030,
         proxy: Some(ProxyWiring {
             port: 3031,
@@ -59,13 +64,21 @@ fn spec() -> SessionSpec {
         hook_token: "0123456789abcdef-test-token".into(),
         lifecycle: Default::default(),
         agent_cli_image: None,
+        network: NetworkMode::Proxy,
+        security: Security::default(),
+        env_from_host: vec![],
     }
 }
 
 /// The `docker create` command of a rendered plan (it spans several lines).
 fn docker_create(plan: &str) -> String {
+    engine_create(plan, "docker")
+}
+
+/// The `<engine> create` command of a rendered plan.
+fn engine_create(plan: &str, engine: &str) -> String {
     let start = plan
-        .find("docker create")
+        .find(&format!("{engine} create"))
         .expect("plan creates a container");
     let mut out = String::new();
     for line in plan[start..].lines() {
@@ -114,23 +127,23 @@ fn create_codex_with_limits_env_and_subdir() {
 fn create_without_the_proxy() {
     let mut s = spec();
     s.agent = Agent::Codex;
-    let plan = create_plan(
-        &s,
-        &home(),
-        &DOCKER,
-        None,
-        &Wiring {
-            http_port: 4000,
-            proxy: None,
-            host_gateway: "host-gateway".into(),
-            rootless: false,
-        },
-    )
-    .render();
+    let no_proxy = Wiring {
+        http_port: 4000,
+        proxy: None,
+        ..wiring()
+    };
+    let plan = create_plan(&s, &home(), &DOCKER, None, &no_proxy).render();
     assert!(
         !plan.contains("HTTPS_PROXY") && !plan.contains("proxy-ca"),
         "{plan}"
     );
+    // Network mode proxy without the proxy: only the hook listener is forwarded.
+    assert!(
+        !plan.contains("proxy.sock") && plan.contains("hooks.sock"),
+        "{plan}"
+    );
+    s.network = NetworkMode::Open;
+    let plan = create_plan(&s, &home(), &DOCKER, None, &no_proxy).render();
     assert!(plan.contains("CLAUDERON_HTTP_PORT=4000"), "{plan}");
 }
 
@@ -232,14 +245,44 @@ fn delete_with_branch() {
     insta::assert_snapshot!(plan.render());
 }
 
+#[test]
+fn delete_removes_the_worktree_and_its_registration_without_git() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec();
+    s.repo_root = dir.path().join("project");
+    s.git_common_dir = s.repo_root.join(".git");
+    let registration = s.git_common_dir.join("worktrees/fix-bug-a1b2");
+    std::fs::create_dir_all(&registration).unwrap();
+    std::fs::write(
+        registration.join("gitdir"),
+        format!("{}/.git\n", s.worktree.display()),
+    )
+    .unwrap();
+    let plan = delete_plan(
+        &s,
+        &home(),
+        &DOCKER,
+        &ContainerState::Present("running".into()),
+        true,
+    )
+    .render()
+    .replace(&dir.path().display().to_string(), "/tmp/T");
+    // Only the branch needs git (and only when the repository's config is clean).
+    assert_eq!(plan.matches("git -C").count(), 1, "{plan}");
+    insta::assert_snapshot!(plan);
+}
+
 fn podman_wiring(rootless: bool) -> Wiring {
     Wiring {
-        host_gateway: if rootless {
-            "10.0.2.2".into()
-        } else {
-            "10.88.0.1".into()
+        host: HostNetwork {
+            gateway: if rootless {
+                "10.0.2.2".into()
+            } else {
+                "10.88.0.1".into()
+            },
+            rootless,
+            remote: false,
         },
-        rootless,
         ..wiring()
     }
 }
@@ -287,12 +330,136 @@ fn create_podman_rootless_without_image_mount() {
     )
     .render();
     assert!(plan.contains("--userns=keep-id"), "{plan}");
-    assert!(
-        plan.contains("slirp4netns:allow_host_loopback=true"),
-        "{plan}"
-    );
+    // Network mode proxy: no network, so no slirp4netns host loopback.
+    assert!(plan.contains("--network none"), "{plan}");
+    assert!(!plan.contains("slirp4netns"), "{plan}");
     assert!(!plan.contains("type=image"), "{plan}");
     insta::assert_snapshot!(plan);
+}
+
+#[test]
+fn create_podman_rootless_in_network_mode_open() {
+    let mut s = podman_spec(false);
+    s.network = NetworkMode::Open;
+    let plan = create_plan(&s, &home(), &PODMAN, None, &podman_wiring(true)).render();
+    let create = engine_create(&plan, "podman");
+    assert!(
+        create.contains("slirp4netns:allow_host_loopback=true"),
+        "{create}"
+    );
+    assert!(
+        create.contains("--add-host host.containers.internal:10.0.2.2"),
+        "{create}"
+    );
+    assert!(
+        !create.contains("--network none") && !create.contains("--forward"),
+        "{create}"
+    );
+    insta::assert_snapshot!(create);
+}
+
+#[test]
+fn network_mode_proxy_has_no_network_and_reaches_the_daemon_through_sockets() {
+    let create = docker_create(&create(&spec(), false));
+    for want in [
+        "--network none",
+        "--mount 'type=bind,src=/home/dev/.clauderon/run,dst=/run/clauderon,readonly'",
+        "--mount 'type=bind,src=/home/dev/.clauderon/bin/clauderon-init,dst=/opt/clauderon/init,readonly'",
+        "--entrypoint /opt/clauderon/init clauderon-agent:latest",
+        "--forward '127.0.0.1:39128=/run/clauderon/proxy.sock'",
+        "--forward '127.0.0.1:39130=/run/clauderon/hooks.sock'",
+        "-- bash /etc/clauderon/session/entrypoint.sh",
+        "--env 'CLAUDERON_HOST=127.0.0.1'",
+        "--env 'CLAUDERON_HTTP_PORT=39130'",
+        "--env 'NO_PROXY=localhost,127.0.0.1'",
+        "--cap-drop ALL",
+        "--security-opt no-new-privileges",
+        "--pids-limit 4096",
+    ] {
+        assert!(create.contains(want), "{want}\n{create}");
+    }
+    for never in [
+        "--add-host",
+        "--init",
+        "host.docker.internal",
+        "--privileged",
+    ] {
+        assert!(!create.contains(never), "{never}\n{create}");
+    }
+}
+
+#[test]
+fn create_in_network_mode_open() {
+    let mut s = spec();
+    s.network = NetworkMode::Open;
+    let create = docker_create(&create(&s, false));
+    assert!(
+        create.contains("--add-host host.docker.internal:host-gateway"),
+        "{create}"
+    );
+    assert!(
+        !create.contains("--network") && !create.contains("/run/clauderon"),
+        "{create}"
+    );
+    assert!(
+        create.contains("--cap-drop ALL"),
+        "hardening stays on: {create}"
+    );
+    insta::assert_snapshot!(create);
+}
+
+#[test]
+fn hardening_escape_hatches_are_rendered() {
+    let mut s = spec();
+    s.security = Security {
+        cap_add: vec!["CHOWN".into(), "SETUID".into()],
+        pids_limit: 0,
+        no_new_privileges: false,
+    };
+    let create = docker_create(&create(&s, false));
+    assert!(
+        create.contains("--cap-drop ALL \\\n    --cap-add CHOWN \\\n    --cap-add SETUID"),
+        "{create}"
+    );
+    assert!(
+        !create.contains("no-new-privileges") && !create.contains("--pids-limit"),
+        "{create}"
+    );
+}
+
+#[test]
+fn env_taken_by_name_stays_out_of_argv() {
+    let mut s = spec();
+    s.env = vec![
+        ("DATABASE_URL".into(), "postgres://u:hunter2@db/x".into()),
+        ("PLAIN".into(), "visible".into()),
+    ];
+    s.env_from_host = vec!["DATABASE_URL".into()];
+    let plan = create(&s, false);
+    assert!(!plan.contains("hunter2"), "{plan}");
+    assert!(plan.contains("DATABASE_URL=\"$DATABASE_URL\""), "{plan}");
+    assert!(plan.contains("--env DATABASE_URL \\\n"), "{plan}");
+    assert!(plan.contains("--env 'PLAIN=visible'"), "{plan}");
+}
+
+#[test]
+fn without_the_helper_the_engine_init_is_used() {
+    let mut s = spec();
+    s.network = NetworkMode::Open;
+    let w = Wiring {
+        init_helper: false,
+        ..wiring()
+    };
+    let create = create_plan(&s, &home(), &DOCKER, None, &w).render();
+    let create = docker_create(&create);
+    assert!(create.contains("--init"), "{create}");
+    assert!(
+        create.contains(
+            "--entrypoint bash clauderon-agent:latest /etc/clauderon/session/entrypoint.sh"
+        ),
+        "{create}"
+    );
+    assert!(!create.contains("clauderon-init"), "{create}");
 }
 
 #[test]

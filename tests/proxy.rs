@@ -331,27 +331,49 @@ fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
 }
 
 #[test]
-fn allowlist_refuses_other_hosts_with_403() {
+fn policy_presets_allow_hosts_and_deny_hosts() {
     if !docker_ready() {
         return;
     }
-    let s = setup("allow_hosts = [\"api.github.com\", \"*.github.com\"]");
-    let name = unique("allow");
+    let s = setup(
+        "policy = \"locked\"\nallow_hosts = [\"api.github.com\"]\ndeny_hosts = [\"denied.test\"]",
+    );
+    let name = unique("policy");
     s.env.create(&name, "x", &[]).ok();
     s.env.wait_for_runs(&name, 1);
     let container = format!("clauderon-{name}");
-    let (code, _, _) = exec(
+    // allow_hosts opens a host on top of the locked preset.
+    let (code, out, err) = exec(
         &container,
         "curl -sS --fail https://api.github.com/ok >/dev/null",
     );
-    assert_eq!(code, 0);
+    assert_eq!(code, 0, "{out}{err}");
+    // deny_hosts wins, even over [proxy.resolve].
     let (_, out, _) = exec(
         &container,
         "curl -s -o /dev/null -w '%{http_connect}' https://denied.test/",
     );
     assert_eq!(out.trim(), "403");
+    // A host outside the preset: the 403 names it, the policy and the setting.
+    let (_, body, _) = exec(&container, "curl -s http://pypi.org/simple/");
+    assert!(
+        body.contains("pypi.org is not allowed by the proxy policy \"locked\"")
+            && body.contains("[proxy] allow_hosts"),
+        "{body}"
+    );
+    let (_, body, _) = exec(&container, "curl -s http://denied.test/");
+    assert!(body.contains("[proxy] deny_hosts"), "{body}");
+    // status names the network mode and the policy.
+    let status = s.env.run(&["status", &name]).ok().stdout;
+    assert!(
+        status.contains("Network    proxy:") && status.contains("proxy policy locked"),
+        "{status}"
+    );
     let log = s.env.run(&["proxy", "log", "--json"]).ok().stdout;
-    assert!(log.contains("\"denied\""), "{log}");
+    assert!(
+        log.contains("\"denied\"") && log.contains("pypi.org"),
+        "{log}"
+    );
     assert!(!s.upstream.requests().iter().any(|r| {
         r["host"]
             .as_str()
@@ -405,7 +427,8 @@ fn proxy_faults_are_contained() {
     let env = Env::new();
     std::fs::write(
         env.home().join("config.toml"),
-        "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\n[proxy.resolve]\n\"api.github.com\" = \"127.0.0.1:1\"\n\"closed.test\" = \"127.0.0.1:1\"\n",
+        // The open policy, so that the address checks themselves are tried.
+        "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\npolicy = \"open\"\n[proxy.resolve]\n\"api.github.com\" = \"127.0.0.1:1\"\n\"closed.test\" = \"127.0.0.1:1\"\n",
     )
     .unwrap();
     common::fake_session(&env, "faults", "tok");
@@ -474,6 +497,27 @@ fn proxy_faults_are_contained() {
         assert!(
             head.starts_with("HTTP/1.1 403") || head.starts_with("HTTP/1.1 400"),
             "{local}: {head}"
+        );
+    }
+    // Private networks (the bridges, the LAN) and this machine's own
+    // addresses are refused too: the proxy is no way to the host's services.
+    let own = clauderon::proxy::policy::own_addresses();
+    let mine = own.iter().find(|a| !a.is_loopback()).map(|a| match a {
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        v4 => v4.to_string(),
+    });
+    for target in ["172.17.0.1", "10.88.0.1", "192.168.1.1", "[fd00::1]"]
+        .into_iter()
+        .map(String::from)
+        .chain(mine)
+    {
+        let head = raw(
+            port,
+            &format!("CONNECT {target}:22 HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
+        );
+        assert!(
+            head.starts_with("HTTP/1.1 403") && head.contains("allow_hosts"),
+            "{target}: {head}"
         );
     }
     // A session re-created under the same name: only the new token works.

@@ -1,25 +1,30 @@
 //! Backends render engine commands from a session spec; they never run them.
-//! Docker (and Podman next) share the OCI renderer.
+//! Docker and Podman share the OCI recipe; `engine` holds what differs.
 
+pub mod engine;
 pub mod oci;
+
+pub use engine::HostNetwork;
 
 /// What a session's container is wired to on the host: the daemon's ports
 /// and how it reaches the credential proxy. Not part of the spec, since it
 /// changes when the daemon restarts; `refresh` picks up the current one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Wiring {
-    /// The hook listener's port.
+    /// The hook listener's port (network mode open).
     pub http_port: u16,
     pub proxy: Option<ProxyWiring>,
-    /// What the host's names resolve to in the container: `host-gateway`
-    /// (Docker resolves it), or an address (Podman's bridge gateway).
-    pub host_gateway: String,
-    /// Rootless Podman: user namespace with keep-id, slirp4netns networking.
-    pub rootless: bool,
+    /// How containers reach the host (network mode open).
+    pub host: HostNetwork,
+    /// The container runs clauderon's static helper as PID 1 (an init, and
+    /// the forwarder to the daemon's sockets); false only where no helper
+    /// was built (non-Linux), which then uses the engine's `--init`.
+    pub init_helper: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProxyWiring {
+    /// The proxy's port (network mode open).
     pub port: u16,
     /// The Anthropic credential is an API key (the container then gets an
     /// `ANTHROPIC_API_KEY` placeholder), else an OAuth token.

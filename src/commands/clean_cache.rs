@@ -101,7 +101,7 @@ pub fn run(_ctx: &Ctx, backend: Option<BackendKind>, force: bool, dry_run: bool)
     let mut found: Vec<(Engine, Vec<Volume>)> = Vec::new();
     for engine in engines {
         match probe_engine(&engine) {
-            Ok(()) => found.push((engine, cache_volumes(&engine)?)),
+            Ok(_) => found.push((engine, cache_volumes(&engine)?)),
             // Asked for this engine: its failure is the answer.
             Err(err) if backend.is_some() && !(dry_run && force) => return Err(err),
             Err(err) if backend.is_some() => {

@@ -5,13 +5,15 @@ use std::path::PathBuf;
 use crate::agent;
 use crate::backend::oci::CACHE_VOLUMES;
 use crate::backend::oci::Engine;
-use crate::backend::{ProxyWiring, Wiring};
+use crate::backend::{HostNetwork, ProxyWiring, Wiring};
 use crate::cli::CreateArgs;
 use crate::commands::{Ctx, probe_engine};
 use crate::daemon;
 use crate::error::{Error, Result};
 use crate::git;
+use crate::helper;
 use crate::image;
+use crate::isolation::{NetworkMode, Security};
 use crate::limits::{Cpu, Limits, Memory};
 use crate::plan::{Plan, Step};
 use crate::proxy::credentials;
@@ -22,23 +24,34 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let spec = resolve(ctx, &args)?;
     let engine = Engine::for_kind(spec.backend);
     let mut plan = Plan::default();
-    match probe_engine(&engine) {
-        Ok(()) => {
+    let version = match probe_engine(&engine) {
+        Ok(version) => {
             check_engine_state(&engine, &spec)?;
             check_agent_cli(ctx, &engine, &spec, args.dry_run, &mut plan)?;
+            Some(version)
         }
-        Err(err) if args.dry_run => plan.note(format!(
-            "{} is not reachable ({}); engine checks were skipped",
-            engine.program, err.message
-        )),
+        Err(err) if args.dry_run => {
+            plan.note(format!(
+                "{} is not reachable ({}); engine checks were skipped",
+                engine.program, err.message
+            ));
+            None
+        }
         Err(err) => return Err(err),
-    }
+    };
     for (key, _) in spec.env.iter().filter(|(k, _)| looks_secret(k)) {
         eprintln!(
             "clauderon: warning: --env {key} puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output"
         );
     }
-    let wiring = wiring(ctx, &engine, args.dry_run, &mut plan)?;
+    let wiring = wiring(
+        ctx,
+        &engine,
+        spec.network,
+        version.as_deref(),
+        args.dry_run,
+        &mut plan,
+    )?;
     if wiring.proxy.is_some()
         && let Some(info) = daemon::running(&ctx.home)
     {
@@ -55,8 +68,21 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         );
         return Ok(());
     }
-    plan.execute()
-        .map_err(|e| e.context(format!("could not create session '{}'", spec.name)))?;
+    plan.execute().map_err(|e| {
+        let hint = e
+            .message
+            .contains("an on-create command failed")
+            .then(|| crate::isolation::privilege_hint(&e.message, &spec.security))
+            .flatten();
+        let e = e.context(format!("could not create session '{}'", spec.name));
+        match hint {
+            Some(h) => {
+                let fix = e.fix.clone().unwrap_or_default();
+                e.with_fix(format!("{h}\n  or: {fix}"))
+            }
+            None => e,
+        }
+    })?;
     print_next_steps(&spec);
     Ok(())
 }
@@ -89,10 +115,13 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
             format!("[docker] default_image ({})", cfg.default_image.source),
         ),
     };
-    if image.trim().is_empty() || image.chars().any(char::is_whitespace) {
+    crate::validate::image_option(&image, &format!("from {image_source}"))?;
+    if args.base.starts_with('-') {
         return Err(Error::input(format!(
-            "invalid image reference {image:?} (from {image_source})"
-        )));
+            "--base {:?}: a git ref cannot start with `-`",
+            args.base
+        ))
+        .with_fix("pass a branch, tag or commit, e.g. --base main"));
     }
     image::check_allowed(
         &cfg.allowed_images.value,
@@ -188,6 +217,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
             shell_words::quote(&repo.root.to_string_lossy())
         )));
     }
+    let (network, security) = isolation(ctx, args)?;
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     Ok(SessionSpec {
@@ -213,7 +243,37 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
         agent_cli_image,
         repo_root: repo.root,
         name,
+        network,
+        security,
+        env_from_host: args
+            .env
+            .iter()
+            .filter(|pair| !pair.contains('='))
+            .cloned()
+            .collect(),
     })
+}
+
+/// The network mode and hardening: flags over config over defaults.
+fn isolation(ctx: &Ctx, args: &CreateArgs) -> Result<(NetworkMode, Security)> {
+    let mut security = ctx.config.security.clone();
+    let added = crate::isolation::capabilities(&args.cap_add)
+        .map_err(|m| Error::input(format!("--cap-add: {m}")))?;
+    for cap in added {
+        if !security.cap_add.contains(&cap) {
+            security.cap_add.push(cap);
+        }
+    }
+    let network = args.network.unwrap_or(ctx.config.network.value);
+    if network == NetworkMode::Open {
+        eprintln!(
+            "clauderon: warning: --network open: programs in the container that ignore the proxy variables reach the internet and the host's services directly"
+        );
+    }
+    for relaxed in security.relaxations() {
+        eprintln!("clauderon: note: hardening relaxed for this session: {relaxed}");
+    }
+    Ok((network, security))
 }
 
 /// The session starts from a commit: say so when that surprises (a
@@ -246,33 +306,57 @@ fn warn_about_the_starting_point(repo: &git::Repo, base: &str) {
 
 /// How the session's container reaches the daemon and the proxy. The
 /// daemon is shared by all sessions and outlives them, so it is started here
-/// (not as a step a rollback would undo); a dry run only says it would.
-pub fn wiring(ctx: &Ctx, engine: &Engine, dry_run: bool, plan: &mut Plan) -> Result<Wiring> {
-    let proxy = &ctx.config.proxy;
-    let (host_gateway, rootless) = match engine.host_network() {
+/// (not as a step a rollback would undo), and so is the helper written into
+/// the home; a dry run only says it would. `version` is the engine's
+/// `version` output when the caller has it.
+pub fn wiring(
+    ctx: &Ctx,
+    engine: &Engine,
+    network: NetworkMode,
+    version: Option<&str>,
+    dry_run: bool,
+    plan: &mut Plan,
+) -> Result<Wiring> {
+    let host = match engine.host_network() {
         Ok(n) => n,
         Err(e) if dry_run => {
             plan.note(format!(
                 "{} did not say how containers reach the host ({}): assuming rootful defaults",
                 engine.program, e.message
             ));
-            let fallback = if engine.kind == BackendKind::Docker {
-                "host-gateway"
-            } else {
-                "10.88.0.1"
+            let gateway = match engine.kind {
+                BackendKind::Docker => "host-gateway",
+                BackendKind::Podman => "10.88.0.1",
             };
-            (fallback.to_string(), false)
+            HostNetwork {
+                gateway: gateway.into(),
+                rootless: false,
+                remote: false,
+            }
         }
         Err(e) => return Err(e),
     };
+    if network == NetworkMode::Proxy {
+        check_proxy_mode_works(engine, &host, version, dry_run)?;
+    }
+    let init_helper = helper::available();
+    if init_helper && !dry_run {
+        helper::install(&ctx.home)?;
+    } else if init_helper && !helper::installed(&ctx.home) {
+        plan.note(format!(
+            "clauderon first writes its static helper (the container's init and forwarder) to {}",
+            helper::host_path(&ctx.home).display()
+        ));
+    }
+    let proxy = &ctx.config.proxy;
     let info = match daemon::running(&ctx.home) {
         Some(info) => info,
         None if dry_run => {
             plan.note("the clauderon daemon is not running: create starts it first (clauderon daemon, in the background)");
             let from_env = credentials::available_here();
             return Ok(Wiring {
-                host_gateway,
-                rootless,
+                host,
+                init_helper,
                 http_port: ctx.config.http_port.value,
                 proxy: proxy.enabled.then(|| ProxyWiring {
                     port: proxy.port,
@@ -285,14 +369,49 @@ pub fn wiring(ctx: &Ctx, engine: &Engine, dry_run: bool, plan: &mut Plan) -> Res
     let in_daemon = daemon::credentials(info.port);
     credentials::warn_if_daemon_lacks(&in_daemon);
     Ok(Wiring {
-        host_gateway,
-        rootless,
+        host,
+        init_helper,
         http_port: info.port,
         proxy: info.proxy_port.map(|port| ProxyWiring {
             port,
             anthropic_api_key: in_daemon.iter().any(|v| v == "ANTHROPIC_API_KEY"),
         }),
     })
+}
+
+/// Network mode proxy mounts the daemon's Unix sockets into the container:
+/// that needs the engine on this machine's kernel (sockets do not cross
+/// Docker Desktop's or a Podman machine's VM) and the static helper. Never
+/// falls back to an open network silently.
+fn check_proxy_mode_works(
+    engine: &Engine,
+    host: &HostNetwork,
+    version: Option<&str>,
+    dry_run: bool,
+) -> Result<()> {
+    let fix = "pass --network open (or set [network] mode = \"open\" in config.toml) to run with the engine's network: programs that ignore the proxy variables then reach the internet directly";
+    if !helper::available() {
+        return Err(Error::input(
+            "network mode proxy needs clauderon's static helper, which is only built on Linux",
+        )
+        .with_fix(fix));
+    }
+    let version = match version {
+        Some(v) => v.to_string(),
+        None => match engine.version().run() {
+            Ok(out) => out.stdout,
+            Err(_) if dry_run => return Ok(()),
+            Err(f) => return Err(engine.classify(f)),
+        },
+    };
+    if host.remote || engine.runs_in_a_vm(&version) {
+        return Err(Error::input(format!(
+            "network mode proxy needs {} to run on this machine's kernel, but it runs in a VM or remotely (Unix sockets from this host do not reach its containers)",
+            engine.program
+        ))
+        .with_fix(fix));
+    }
+    Ok(())
 }
 
 /// Checks that need the engine: the container name is free, and the image
@@ -426,22 +545,14 @@ pub fn create_plan(
             ]),
             git::classify,
         ),
-        vec![
-            // Tolerated: the steps after it clean up whatever it could not.
-            Step::Run {
-                cmd: git::git(repo).args(["worktree", "remove", "--force", "--force", &wt]),
-                classify: git::classify,
-                tolerate: Some(|_| true),
-            },
-            Step::RemoveDir {
-                path: spec.worktree.clone(),
-            },
-            Step::run_cmd(git::git(repo).args(["worktree", "prune"]), git::classify),
-            Step::run_cmd(
+        // Without git but for the branch: by now the agent may have run.
+        crate::worktree::removal(Some(&spec.git_common_dir), &spec.worktree)
+            .into_iter()
+            .chain([Step::run_cmd(
                 git::git(repo).args(["branch", "-D", &spec.branch]),
                 git::classify,
-            ),
-        ],
+            )])
+            .collect(),
     );
     // Cache mount points made by us, not by the engine as root, so the
     // agent (running as you) can write `.cargo/` and `.cache/`.

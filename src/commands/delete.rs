@@ -12,6 +12,7 @@ use crate::git;
 use crate::plan::{Plan, Step};
 use crate::session::{self, SessionSpec, container_name};
 use crate::store::Home;
+use crate::worktree;
 
 pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: bool) -> Result<()> {
     let home = &ctx.home;
@@ -30,80 +31,96 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         .as_ref()
         .map(|s| Engine::for_kind(s.backend))
         .unwrap_or(DOCKER);
-    let container = container_name(name);
     let mut plan = Plan::default();
-    let state = match observe_container(&engine, &container, dry_run, &mut plan) {
-        Ok(state) => state,
-        // With --force, an unreachable engine does not keep the rest of the
-        // session (worktree, record) from being removed.
-        Err(err) if force => {
-            eprintln!(
-                "clauderon: warning: {} ({}); the container {container} is left: remove it with `{} rm -f {container}` once the engine is back",
-                err.message, engine.program, engine.program
-            );
-            ContainerState::Missing
-        }
-        Err(err) => {
-            let fix = err.fix.clone().unwrap_or_else(|| "start the engine".into());
-            return Err(err.with_fix(format!(
-                "{fix}; or `clauderon delete --force {name}` removes the rest and leaves the container"
-            )));
-        }
-    };
-    match &spec {
-        Some(spec) => {
-            if spec.repo_root.exists() {
-                git::check_config_is_safe(&spec.repo_root)?;
-            }
-            plan.steps
-                .extend(delete_plan(spec, home, &engine, &state, delete_branch).steps);
-        }
-        None => {
-            let repo = worktree_repo(&home.worktree_path(name));
-            if let Some(common) = &repo {
-                git::check_config_is_safe(common)?;
-            }
-            plan.steps
-                .extend(incomplete_plan(name, home, &engine, &state, repo.as_deref()).steps);
-        }
+    let state = container_state(&engine, name, force, dry_run, &mut plan)?;
+    let repo = match &spec {
+        Some(s) => Some((s.repo_root.clone(), s.git_common_dir.clone())),
+        None => worktree::common_dir_of(&home.worktree_path(name))
+            .map(|common| (common.clone(), common)),
     }
-    // So a deleted branch can be recovered: `git branch NAME <commit>`.
-    let branch_tip = spec
+    .filter(|(root, _)| root.exists());
+    let since = spec.as_ref().map_or(0, |s| s.created_at);
+    let planted = repo
         .as_ref()
-        .filter(|s| delete_branch && s.repo_root.exists())
-        .and_then(|s| {
-            git::git(&s.repo_root)
-                .args(["rev-parse", "--verify", "--quiet"])
-                .arg(format!("refs/heads/{}", s.branch))
-                .run()
-                .ok()
-        });
-    if !dry_run && !force && !confirm(name, spec.as_ref(), delete_branch)? {
+        .map(|(root, common)| Planted::find(root, common, since))
+        .unwrap_or_default();
+    // git runs on the repository only when nothing there would make it run a program.
+    let use_git = repo.is_some() && planted.config.is_empty();
+    let common = repo.as_ref().map(|r| r.1.as_path());
+    plan.steps.extend(match &spec {
+        Some(spec) => delete_plan(spec, home, &engine, &state, delete_branch && use_git).steps,
+        None => incomplete_plan(name, home, &engine, &state, common, use_git).steps,
+    });
+    if let Some((root, _)) = &repo {
+        let kept = spec
+            .as_ref()
+            .filter(|_| delete_branch)
+            .map(|s| s.branch.as_str());
+        planted.warn(root, kept);
+    }
+    let with_git = spec.as_ref().filter(|_| use_git);
+    // So a deleted branch can be recovered: `git branch NAME <commit>`.
+    let branch_tip = with_git.filter(|_| delete_branch).and_then(|s| {
+        git::git(&s.repo_root)
+            .args(["rev-parse", "--verify", "--quiet"])
+            .arg(format!("refs/heads/{}", s.branch))
+            .run()
+            .ok()
+            .map(|o| o.stdout.trim().to_string())
+    });
+    if !dry_run && !force && !confirm(name, with_git, delete_branch)? {
         println!("Nothing deleted.");
         return Ok(());
     }
     print_or_execute("delete", &plan, dry_run)
         .map_err(|e| e.context(format!("could not fully delete session '{name}'")))?;
     if !dry_run {
-        match (&spec, delete_branch) {
-            (Some(s), false) if s.repo_root.exists() => println!(
-                "Deleted {name}. Its branch '{}' is kept in {}.",
-                s.branch,
-                s.repo_root.display()
-            ),
-            (Some(s), true) if branch_tip.is_some() => {
-                let tip = branch_tip
-                    .map(|o| o.stdout.trim().to_string())
-                    .unwrap_or_default();
-                println!(
-                    "Deleted {name} and its branch '{}' (it was at {tip}; `git branch {} {tip}` brings it back).",
-                    s.branch, s.branch
-                );
-            }
-            _ => println!("Deleted {name}."),
-        }
+        print_done(name, spec.as_ref(), delete_branch, branch_tip);
     }
     Ok(())
+}
+
+/// The container's state; with --force an unreachable engine does not keep
+/// the rest of the session (worktree, record) from being removed.
+fn container_state(
+    engine: &Engine,
+    name: &str,
+    force: bool,
+    dry_run: bool,
+    plan: &mut Plan,
+) -> Result<ContainerState> {
+    let container = container_name(name);
+    match observe_container(engine, &container, dry_run, plan) {
+        Ok(state) => Ok(state),
+        Err(err) if force => {
+            eprintln!(
+                "clauderon: warning: {} ({}); the container {container} is left: remove it with `{} rm -f {container}` once the engine is back",
+                err.message, engine.program, engine.program
+            );
+            Ok(ContainerState::Missing)
+        }
+        Err(err) => {
+            let fix = err.fix.clone().unwrap_or_else(|| "start the engine".into());
+            Err(err.with_fix(format!(
+                "{fix}; or `clauderon delete --force {name}` removes the rest and leaves the container"
+            )))
+        }
+    }
+}
+
+fn print_done(name: &str, spec: Option<&SessionSpec>, delete_branch: bool, tip: Option<String>) {
+    match (spec, delete_branch, tip) {
+        (Some(s), true, Some(tip)) => println!(
+            "Deleted {name} and its branch '{}' (it was at {tip}; `git branch {} {tip}` brings it back).",
+            s.branch, s.branch
+        ),
+        (Some(s), _, _) if s.repo_root.exists() => println!(
+            "Deleted {name}. Its branch '{}' is kept in {}.",
+            s.branch,
+            s.repo_root.display()
+        ),
+        _ => println!("Deleted {name}."),
+    }
 }
 
 pub fn delete_plan(
@@ -122,34 +139,21 @@ pub fn delete_plan(
         });
     }
     let repo = &spec.repo_root;
-    let wt = spec.worktree.to_string_lossy().to_string();
     let repo_exists = repo.exists();
-    if repo_exists {
-        // Twice forced: the worktree is locked (so git in the container cannot
-        // prune it), and this also drops the registration of a worktree
-        // directory that was deleted by hand.
+    // Without git: an agent's repository may make any git command run its
+    // programs (see `worktree`).
+    let common = repo_exists.then_some(spec.git_common_dir.as_path());
+    for step in worktree::removal(common, &spec.worktree) {
+        plan.push(step);
+    }
+    if repo_exists && delete_branch {
         plan.push(Step::Run {
-            cmd: git::git(repo).args(["worktree", "remove", "--force", "--force", &wt]),
+            cmd: git::git(repo).args(["branch", "-D", &spec.branch]),
             classify: git::classify,
-            tolerate: Some(|f| f.stderr.contains("is not a working tree")),
+            tolerate: Some(|f| f.stderr.contains("not found")),
         });
     }
-    plan.push(Step::RemoveDir {
-        path: spec.worktree.clone(),
-    });
-    if repo_exists {
-        plan.push(Step::run_cmd(
-            git::git(repo).args(["worktree", "prune"]),
-            git::classify,
-        ));
-        if delete_branch {
-            plan.push(Step::Run {
-                cmd: git::git(repo).args(["branch", "-D", &spec.branch]),
-                classify: git::classify,
-                tolerate: Some(|f| f.stderr.contains("not found")),
-            });
-        }
-    } else {
+    if !repo_exists {
         plan.note(format!(
             "repository {} is gone: only removing files clauderon owns",
             repo.display()
@@ -161,23 +165,6 @@ pub fn delete_plan(
     plan
 }
 
-/// The main repository's `.git` of a worktree directory, if it is one.
-fn worktree_repo(worktree: &Path) -> Option<PathBuf> {
-    if !worktree.join(".git").exists() {
-        return None;
-    }
-    let out = git::git(worktree)
-        .args(["rev-parse", "--git-common-dir"])
-        .run()
-        .ok()?;
-    let dir = PathBuf::from(out.stdout.trim());
-    Some(if dir.is_absolute() {
-        dir
-    } else {
-        worktree.join(dir)
-    })
-}
-
 /// An interrupted create: remove the container, the worktree (and its
 /// registration and branch, which that create made: it checked first that
 /// the branch did not exist) and the session directory.
@@ -186,7 +173,8 @@ fn incomplete_plan(
     home: &Home,
     engine: &Engine,
     state: &ContainerState,
-    repo: Option<&Path>,
+    common_dir: Option<&Path>,
+    use_git: bool,
 ) -> Plan {
     let mut plan = Plan::default();
     plan.note(format!(
@@ -199,24 +187,78 @@ fn incomplete_plan(
             tolerate: Some(Engine::is_no_such_container),
         });
     }
-    let worktree = home.worktree_path(name);
-    if let Some(common) = repo {
-        let wt = worktree.to_string_lossy().to_string();
-        plan.push(Step::run_cmd(
-            git::git(common).args(["worktree", "remove", "--force", "--force", &wt]),
-            git::classify,
-        ));
+    for step in worktree::removal(common_dir, &home.worktree_path(name)) {
+        plan.push(step);
+    }
+    if let Some(common) = common_dir.filter(|_| use_git) {
         plan.push(Step::Run {
             cmd: git::git(common).args(["branch", "-D", name]),
             classify: git::classify,
             tolerate: Some(|f| f.stderr.contains("not found")),
         });
     }
-    plan.push(Step::RemoveDir { path: worktree });
     plan.push(Step::RemoveDir {
         path: home.session_dir(name),
     });
     plan
+}
+
+/// What an agent may have planted in the repository: config keys that make
+/// git run programs (or a config git cannot read), and hooks written since
+/// the session was made.
+#[derive(Default)]
+struct Planted {
+    config: Vec<String>,
+    hooks: Vec<PathBuf>,
+}
+
+impl Planted {
+    fn find(repo: &Path, common: &Path, since: u64) -> Planted {
+        let config = git::planted_config(repo)
+            .unwrap_or_else(|e| vec![format!("(its config cannot be read: {})", e.message)]);
+        let changed_since = |p: &PathBuf| {
+            std::fs::symlink_metadata(p)
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .is_some_and(|t| t.as_secs() >= since)
+        };
+        let hooks = worktree::hooks_in(common)
+            .into_iter()
+            .filter(changed_since)
+            .collect();
+        Planted { config, hooks }
+    }
+
+    /// Says what was found and the exact commands that remove it.
+    fn warn(&self, repo: &Path, kept_branch: Option<&str>) {
+        if !self.config.is_empty() {
+            eprintln!(
+                "clauderon: warning: {} has config that makes git run programs: {}. An agent may have planted it, so clauderon removes the session without running git there.\n  remove it: {}",
+                repo.display(),
+                self.config.join(", "),
+                git::unset_commands(repo, &self.config)
+            );
+            if let Some(branch) = kept_branch {
+                eprintln!(
+                    "clauderon: the branch '{branch}' is kept (deleting it needs git); once the config is clean: git -C {} branch -D {branch}",
+                    shell_words::quote(&repo.to_string_lossy())
+                );
+            }
+        }
+        if !self.hooks.is_empty() {
+            let list: Vec<String> = self
+                .hooks
+                .iter()
+                .map(|h| shell_words::quote(&h.to_string_lossy()).into_owned())
+                .collect();
+            eprintln!(
+                "clauderon: warning: git hooks were written while the session ran (clauderon never runs them, but your own git would): {}\n  inspect them, then remove them: rm {}",
+                list.join(", "),
+                list.join(" ")
+            );
+        }
+    }
 }
 
 /// Asks on a terminal; without one, refuses (scripts pass --force).
@@ -290,7 +332,7 @@ fn unmerged_commits(spec: &SessionSpec) -> usize {
 }
 
 fn uncommitted_changes(spec: &SessionSpec) -> usize {
-    if !spec.worktree.exists() || git::check_config_is_safe(&spec.worktree).is_err() {
+    if !spec.worktree.exists() || !git::planted_config(&spec.worktree).is_ok_and(|p| p.is_empty()) {
         return 0;
     }
     // (the config check above also covers the worktree's own config)

@@ -62,6 +62,7 @@ pub fn check(
     agent: Agent,
     json: bool,
 ) -> Result<i32> {
+    crate::validate::image_option(image_ref, "image check")?;
     let engine = Engine::for_kind(backend);
     probe_engine(&engine)?;
     let checks = probe_checks(ctx, &engine, image_ref, agent)?;
@@ -192,6 +193,7 @@ pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result
 }
 
 pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> Result<()> {
+    crate::validate::image_option(reference, "image pull")?;
     let cfg = &ctx.config;
     image::check_allowed(
         &cfg.allowed_images.value,

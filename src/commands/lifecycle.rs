@@ -36,6 +36,20 @@ pub fn require_worktree(spec: &SessionSpec) -> Result<()> {
     )))
 }
 
+/// The agent's only way out (and its hooks' listener) is the daemon: a
+/// session started after a reboot must find it running. It is shared and
+/// outlives the session, so it is not a step of the plan.
+fn ensure_daemon(ctx: &Ctx, dry_run: bool, plan: &mut Plan) -> Result<()> {
+    if crate::daemon::running(&ctx.home).is_some() {
+        return Ok(());
+    }
+    if dry_run {
+        plan.note("the clauderon daemon is not running: it is started first (clauderon daemon, in the background)");
+        return Ok(());
+    }
+    crate::daemon::ensure_running(&ctx.home, ctx.config.http_port.value, false).map(|_| ())
+}
+
 pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     let spec = ctx.home.load(name)?;
     require_worktree(&spec)?;
@@ -57,6 +71,7 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
         }
         _ => {}
     }
+    ensure_daemon(ctx, dry_run, &mut plan)?;
     let attach = engine.attach(&container);
     if dry_run {
         print_or_execute("attach", &plan, true)?;
@@ -130,6 +145,7 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
             plan.push(engine.verify_started(&container));
         }
     };
+    ensure_daemon(ctx, dry_run, &mut plan)?;
     print_or_execute("start", &plan, dry_run)?;
     if !dry_run {
         println!("Started {name}. `clauderon attach {name}` to talk to the agent.");

@@ -30,12 +30,13 @@ impl Ctx {
     }
 }
 
-/// Is the engine there and answering? The error names the fix.
-pub fn probe_engine(engine: &Engine) -> Result<()> {
+/// Is the engine there and answering? Its `version` output, or an error
+/// that names the fix.
+pub fn probe_engine(engine: &Engine) -> Result<String> {
     engine
         .version()
         .run()
-        .map(|_| ())
+        .map(|out| out.stdout)
         .map_err(|f| engine.classify(f))
 }
 

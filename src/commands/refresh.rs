@@ -28,7 +28,8 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
             spec.image
         ));
     }
-    let wiring = crate::commands::create::wiring(ctx, &engine, dry_run, &mut plan)?;
+    let wiring =
+        crate::commands::create::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
     plan.steps
         .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, &wiring).steps);
     print_or_execute("refresh", &plan, dry_run).map_err(|e| {

@@ -26,8 +26,10 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
         .ok_or_else(|| Error::failed(format!("session '{name}' vanished while being read")))?;
     let log = events::read(&events::log_path(&ctx.home, name));
     let recent = &log[log.len().saturating_sub(RECENT_EVENTS)..];
+    let isolation = isolation_view(ctx, &spec);
     if json {
-        let value = serde_json::json!({ "session": row, "recent_events": recent });
+        let value =
+            serde_json::json!({ "session": row, "isolation": isolation, "recent_events": recent });
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
         return Ok(());
     }
@@ -67,6 +69,11 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     );
     println!("Worktree   {}", spec.worktree.display());
     println!("Created    {} ago", session::age(spec.created_at, now));
+    println!(
+        "Network    {}",
+        isolation["network_text"].as_str().unwrap_or("")
+    );
+    println!("Security   {}", spec.security.summary());
     if recent.is_empty() {
         println!(
             "\n{}",
@@ -83,6 +90,34 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The session's network mode, the proxy policy the running daemon
+/// applies, and its hardening.
+fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
+    let policy = daemon::running(&ctx.home)
+        .map(|i| i.policy.unwrap_or_else(|| "none (the proxy is off)".into()))
+        .unwrap_or_else(|| {
+            format!(
+                "{} (from config.toml; the daemon is not running)",
+                ctx.config.proxy.policy.preset.as_str()
+            )
+        });
+    let text = match spec.network {
+        crate::isolation::NetworkMode::Proxy => format!(
+            "proxy: only the clauderon proxy and hook listener are reachable; proxy policy {policy}"
+        ),
+        crate::isolation::NetworkMode::Open => format!(
+            "open (--network open): programs that ignore the proxy reach the internet and the host directly; proxy policy {policy}"
+        ),
+    };
+    serde_json::json!({
+        "network": spec.network,
+        "network_text": text,
+        "proxy_policy": policy,
+        "security": spec.security,
+        "relaxed": spec.security.relaxations(),
+    })
 }
 
 pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {

@@ -65,7 +65,7 @@ impl Listener {
             ),
             // Names (never values) of the credential variables this daemon
             // has, for `create`'s warnings; asked over loopback only.
-            (&Method::GET, "/api/credentials") if conn.peer.ip().is_loopback() => {
+            (&Method::GET, "/api/credentials") if conn.from_loopback() => {
                 reply(StatusCode::OK, crate::proxy::credentials::available_here())
             }
             (&Method::POST, "/api/hooks") => self.hook(req).await,

@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod ca;
 pub mod credentials;
+pub mod policy;
 pub mod rules;
 pub mod server;
 pub mod settings;

@@ -27,6 +27,7 @@ use tokio::net::TcpStream;
 use crate::hooks::listener::constant_time_eq;
 use crate::proxy::audit::{Audit, Entry};
 use crate::proxy::ca::Ca;
+use crate::proxy::policy;
 use crate::proxy::rules::{self, Injection, Rule, Secrets};
 use crate::proxy::settings::ProxySettings;
 use crate::serve::{Body, Conn, empty, text};
@@ -60,6 +61,8 @@ pub struct Proxy {
     settings: ProxySettings,
     /// Where the proxy itself listens: requests to these are loops.
     listen: Vec<SocketAddr>,
+    /// This machine's interface addresses: requests to them are refused.
+    own_addresses: Vec<IpAddr>,
     audit: Audit,
     /// Open tunnels per session, so one session cannot take every slot.
     tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
@@ -127,6 +130,7 @@ impl Proxy {
             upstream_tls: Arc::new(tls),
             settings,
             listen,
+            own_addresses: policy::own_addresses(),
             audit: Audit::new(home),
             tunnels: Arc::default(),
         })
@@ -135,15 +139,11 @@ impl Proxy {
     /// Serves the listeners until the process ends (call inside a tokio runtime).
     pub async fn run(
         self: Arc<Self>,
-        listeners: Vec<std::net::TcpListener>,
+        listeners: Vec<crate::serve::Listening>,
         limit: Arc<tokio::sync::Semaphore>,
     ) {
         let mut tasks = Vec::new();
-        for l in listeners {
-            let _ = l.set_nonblocking(true);
-            let Ok(listener) = tokio::net::TcpListener::from_std(l) else {
-                continue;
-            };
+        for listener in listeners {
             let proxy = Arc::clone(&self);
             let handle = move |req, conn| Arc::clone(&proxy).handle(req, conn);
             tasks.push(tokio::spawn(crate::serve::accept_loop(
@@ -157,13 +157,17 @@ impl Proxy {
         }
     }
 
-    /// Serves on a runtime of its own (for benchmarks and tools).
+    /// Serves TCP listeners on a runtime of its own (for benchmarks and tools).
     pub fn serve(self: Arc<Self>, listeners: Vec<std::net::TcpListener>) {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()
             .expect("a tokio runtime");
+        let listeners = listeners
+            .into_iter()
+            .map(crate::serve::Listening::Tcp)
+            .collect();
         runtime.block_on(self.run(listeners, Arc::new(tokio::sync::Semaphore::new(512))));
     }
 
@@ -213,47 +217,49 @@ impl Proxy {
         })
     }
 
-    /// Resolves the target and checks it: the allowlist, then no local
-    /// addresses (loopback, unspecified, link-local, the proxy's own), so
-    /// no spelling of 127.0.0.1 reaches the host. A `[proxy.resolve]`
-    /// entry is the user's explicit choice and skips the address check.
+    /// Resolves the target and checks it: the policy, then the address:
+    /// never loopback, unspecified, link-local or the proxy itself, and
+    /// not the host's own or private addresses unless the user named the
+    /// host (exactly in allow_hosts, or in `[proxy.resolve]`), so no
+    /// spelling of a local address gets through.
     async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
-        if !self.settings.allow_hosts.is_empty()
-            && !self
-                .settings
-                .allow_hosts
-                .iter()
-                .any(|p| rules::host_matches(p, host))
-        {
-            return Err(format!("{host} is not in [proxy] allow_hosts"));
-        }
-        if let Some(target) = self.settings.resolve.get(host) {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host(target.as_str())
+        let pinned = self.settings.resolve.get(host);
+        self.settings.policy.check(host, pinned.is_some())?;
+        let addrs: Vec<SocketAddr> = match pinned {
+            Some(target) => tokio::net::lookup_host(target.as_str())
                 .await
                 .map_err(|e| format!("cannot resolve {target}: {e}"))?
-                .collect();
-            if addrs.iter().any(|a| self.listen.contains(a)) {
-                return Err("requests to the proxy itself are refused (loop)".into());
-            }
-            return Ok(addrs);
-        }
-        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
-            .await
-            .map_err(|e| format!("cannot resolve {host}: {e}"))?
-            .collect();
+                .collect(),
+            None => tokio::net::lookup_host((host, port))
+                .await
+                .map_err(|e| format!("cannot resolve {host}: {e}"))?
+                .collect(),
+        };
         if addrs.is_empty() {
             return Err(format!("cannot resolve {host}"));
         }
         if addrs.iter().any(|a| {
             self.listen
                 .iter()
-                .any(|l| l.port() == a.port() && (l.ip() == a.ip() || local(a.ip())))
+                .any(|l| l.port() == a.port() && (l.ip() == a.ip() || policy::local(a.ip())))
         }) {
             return Err("requests to the proxy itself are refused (loop)".into());
         }
-        if let Some(a) = addrs.iter().find(|a| local(a.ip())) {
+        if pinned.is_some() || self.settings.policy.named_exactly(host) {
+            return Ok(addrs);
+        }
+        if let Some(a) = addrs.iter().find(|a| policy::local(a.ip())) {
             return Err(format!(
                 "{host} resolves to a local address ({}), which sessions may not reach through the proxy",
+                a.ip()
+            ));
+        }
+        if let Some(a) = addrs
+            .iter()
+            .find(|a| policy::private(a.ip()) || self.own_addresses.contains(&a.ip()))
+        {
+            return Err(format!(
+                "{host} resolves to {}, an address of this machine or of a private network, which sessions may not reach through the proxy; to allow it, add \"{host}\" (exactly) to [proxy] allow_hosts in config.toml, then run `clauderon daemon restart`",
                 a.ip()
             ));
         }
@@ -683,23 +689,6 @@ impl Proxy {
     }
 }
 
-/// Addresses a session must not reach through the proxy.
-fn local(ip: IpAddr) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    match ip {
-        IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified() || v4.is_link_local(),
-        IpAddr::V6(v6) => {
-            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xffc0) == 0xfe80
-        }
-    }
-}
-
 /// A host name or IP literal in one canonical form (lower case, no trailing
 /// dot, no brackets), or None if it is not a valid one.
 pub fn normalize_host(host: &str) -> Option<String> {
@@ -857,24 +846,5 @@ mod tests {
         assert!(normalize_host("a..b").is_none());
         assert!(normalize_host(&"a.".repeat(200)).is_none());
         assert!(normalize_host("evil host").is_none());
-    }
-
-    #[test]
-    fn local_addresses_in_any_spelling() {
-        for ip in [
-            "127.0.0.1",
-            "127.1.2.3",
-            "0.0.0.0",
-            "169.254.1.1",
-            "::1",
-            "::",
-            "::ffff:127.0.0.1",
-            "fe80::1",
-        ] {
-            assert!(local(ip.parse().unwrap()), "{ip}");
-        }
-        for ip in ["172.17.0.1", "8.8.8.8", "2001:db8::1"] {
-            assert!(!local(ip.parse().unwrap()), "{ip}");
-        }
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::proxy::policy::{Policy, Preset};
 use crate::proxy::rules::{Rule, RuleConfig};
 
 /// The proxy's port when the config does not say.
@@ -15,7 +16,9 @@ pub const DEFAULT_PROXY_PORT: u16 = 3031;
 pub struct ProxySection {
     enabled: Option<bool>,
     port: Option<u16>,
+    policy: Option<String>,
     allow_hosts: Option<Vec<String>>,
+    deny_hosts: Option<Vec<String>>,
     upstream_ca_file: Option<PathBuf>,
     #[serde(default)]
     resolve: HashMap<String, String>,
@@ -28,8 +31,9 @@ pub struct ProxySettings {
     pub enabled: bool,
     /// 0 picks a free port.
     pub port: u16,
-    /// Hosts (exact or `*.suffix`) the sessions may reach; empty = any.
-    pub allow_hosts: Vec<String>,
+    /// The preset, and the hosts (exact or `*.suffix`) allowed on top of it
+    /// or refused whatever allows them.
+    pub policy: Policy,
     /// An extra CA that upstream servers may be signed by (also trusted by containers).
     pub upstream_ca_file: Option<PathBuf>,
     /// `host -> address:port` to connect to instead of resolving the host
@@ -44,7 +48,7 @@ impl Default for ProxySettings {
         ProxySettings {
             enabled: true,
             port: DEFAULT_PROXY_PORT,
-            allow_hosts: Vec::new(),
+            policy: Policy::default(),
             upstream_ca_file: None,
             resolve: HashMap::new(),
             rules: Vec::new(),
@@ -60,21 +64,14 @@ impl ProxySection {
             .into_iter()
             .map(|r| r.into_rule().map_err(|m| ("proxy.rules".to_string(), m)))
             .collect::<Result<Vec<_>, _>>()?;
-        let allow_hosts: Vec<String> = self
-            .allow_hosts
-            .unwrap_or_default()
-            .into_iter()
-            .map(|h| h.to_ascii_lowercase())
-            .collect();
-        if let Some(bad) = allow_hosts
-            .iter()
-            .find(|h| h.is_empty() || h.contains(['/', ':', ' ']))
-        {
-            return Err((
-                "proxy.allow_hosts".into(),
-                format!("{bad:?} is not a host name (use api.example.com or *.example.com)"),
-            ));
-        }
+        let policy = Policy {
+            preset: match &self.policy {
+                Some(p) => Preset::parse(p).map_err(|m| ("proxy.policy".to_string(), m))?,
+                None => Preset::default(),
+            },
+            allow_hosts: host_list("proxy.allow_hosts", self.allow_hosts)?,
+            deny_hosts: host_list("proxy.deny_hosts", self.deny_hosts)?,
+        };
         if let Some(f) = &self.upstream_ca_file
             && !f.is_file()
         {
@@ -98,7 +95,7 @@ impl ProxySection {
         Ok(ProxySettings {
             enabled: self.enabled.unwrap_or(true),
             port: self.port.unwrap_or(DEFAULT_PROXY_PORT),
-            allow_hosts,
+            policy,
             upstream_ca_file: self.upstream_ca_file,
             resolve: self
                 .resolve
@@ -107,5 +104,24 @@ impl ProxySection {
                 .collect(),
             rules,
         })
+    }
+}
+
+/// Host patterns, lower-cased, each an exact host or `*.suffix`.
+fn host_list(key: &str, hosts: Option<Vec<String>>) -> Result<Vec<String>, (String, String)> {
+    let hosts: Vec<String> = hosts
+        .unwrap_or_default()
+        .into_iter()
+        .map(|h| h.trim().to_ascii_lowercase())
+        .collect();
+    match hosts
+        .iter()
+        .find(|h| h.is_empty() || h.contains(['/', ':', ' ', '@']) || h[1..].contains('*'))
+    {
+        Some(bad) => Err((
+            key.into(),
+            format!("{bad:?} is not a host name (use api.example.com or *.example.com)"),
+        )),
+        None => Ok(hosts),
     }
 }

@@ -333,6 +333,9 @@ pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
         hook_token: token.into(),
         lifecycle: Default::default(),
         agent_cli_image: None,
+        network: Default::default(),
+        security: Default::default(),
+        env_from_host: vec![],
     };
     let dir = env.home().join("sessions").join(name);
     std::fs::create_dir_all(&dir).unwrap();

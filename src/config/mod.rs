@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::{Error, Result};
+use crate::isolation::{NetworkMode, NetworkSection, Security, SecuritySection};
 use crate::limits::{Cpu, Memory};
 use crate::proxy::settings::{ProxySection, ProxySettings};
 use crate::session::{Lifecycle, PullPolicy};
+
+mod show;
 
 /// The image used when neither `--image` nor the config names one. It is not
 /// published anywhere: `scripts/build-agent-image.sh` builds it locally.
@@ -32,6 +35,10 @@ struct FileConfig {
     images: ImagesSection,
     #[serde(default)]
     lifecycle: Lifecycle,
+    #[serde(default)]
+    network: NetworkSection,
+    #[serde(default)]
+    security: SecuritySection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -158,6 +165,10 @@ pub struct Config {
     /// (`CLAUDERON_ALLOWED_IMAGES`, comma-separated, wins over the file).
     pub allowed_images: Sourced<Vec<String>>,
     pub lifecycle: Lifecycle,
+    /// `[network] mode`: proxy (the default) or open.
+    pub network: Sourced<NetworkMode>,
+    /// `[security]`: capabilities given back, pids limit, no-new-privileges.
+    pub security: Security,
 }
 
 impl Config {
@@ -174,7 +185,7 @@ impl Config {
             Some(t) => toml::from_str(t).map_err(|e| {
                 Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(
                     format!(
-                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, allow_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start)",
+                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start; [network] mode; [security] cap_add, pids_limit, no_new_privileges)",
                         path.display()
                     ),
                 )
@@ -273,7 +284,32 @@ impl Config {
                 },
             },
         };
+        let network = match file.network.mode().map_err(|(key, m)| bad(&key, m))? {
+            Some(mode) => Sourced {
+                value: mode,
+                source: from_file(),
+            },
+            None => Sourced {
+                value: NetworkMode::default(),
+                source: Source::Default,
+            },
+        };
+        let security = file.security.settings().map_err(|(key, m)| bad(&key, m))?;
+        // Image references land in engine argv: they must be references.
+        let images = [
+            ("docker.default_image", Some(default_image.value.clone())),
+            ("podman.default_image", file.podman.default_image.clone()),
+            ("agent.cli_image", Some(agent.reference())),
+        ];
+        for (key, image) in images {
+            if let Some(image) = image {
+                crate::validate::image_reference(&image)
+                    .map_err(|m| bad(key, format!("{image:?} is not an image reference: {m}")))?;
+            }
+        }
         Ok(Config {
+            network,
+            security,
             path,
             default_image,
             pull_policy,
@@ -286,156 +322,6 @@ impl Config {
             allowed_images,
             lifecycle: file.lifecycle,
         })
-    }
-
-    /// `config show`: each effective value and where it came from.
-    pub fn show(&self, home: &Path) -> String {
-        let exists = self.path.exists();
-        let mut out = format!(
-            "# clauderon home: {}\n# config file: {}{}\n",
-            home.display(),
-            self.path.display(),
-            if exists {
-                ""
-            } else {
-                " (not present: built-in defaults apply)"
-            }
-        );
-        let line = |key: &str, value: String, source: &Source| {
-            format!("{key:<22} = {value:<28} # {source}\n")
-        };
-        out.push_str("[docker]\n");
-        out.push_str(&line(
-            "default_image",
-            format!("{:?}", self.default_image.value),
-            &self.default_image.source,
-        ));
-        out.push_str(&line(
-            "pull_policy",
-            format!("{:?}", self.pull_policy.value.as_str()),
-            &self.pull_policy.source,
-        ));
-        out.push_str("\n[docker.limits]\n");
-        let none = || "\"\"   (no limit)".to_string();
-        out.push_str(&line(
-            "cpu",
-            self.cpu
-                .value
-                .map(|c| format!("{:?}", c.docker()))
-                .unwrap_or_else(none),
-            &self.cpu.source,
-        ));
-        out.push_str(&line(
-            "memory",
-            self.memory
-                .value
-                .map(|m| format!("{:?}", m.docker()))
-                .unwrap_or_else(none),
-            &self.memory.source,
-        ));
-        out.push_str("\n[daemon]\n");
-        out.push_str(&line(
-            "http_port",
-            self.http_port.value.to_string(),
-            &self.http_port.source,
-        ));
-        // The rest: from the file when set there, else the built-in default.
-        let file = Source::File(self.path.clone());
-        let src = |is_default: bool| {
-            if is_default {
-                Source::Default
-            } else {
-                file.clone()
-            }
-        };
-        let list = |v: &[String]| format!("{v:?}");
-        out.push_str("\n[podman]\n");
-        out.push_str(&line(
-            "default_image",
-            self.podman_default_image
-                .as_ref()
-                .map(|i| format!("{i:?}"))
-                .unwrap_or_else(|| "(the [docker] one)".into()),
-            &src(self.podman_default_image.is_none()),
-        ));
-        let a = &self.agent;
-        out.push_str("\n[agent]\n");
-        out.push_str(&line(
-            "cli_image",
-            format!("{:?}", a.cli_image),
-            &src(a.cli_image == DEFAULT_CLI_IMAGE),
-        ));
-        out.push_str(&line(
-            "cli_image_tag",
-            format!("{:?}", a.cli_image_tag),
-            &src(a.cli_image_tag == "latest"),
-        ));
-        out.push_str(&line(
-            "auto_pull_cli",
-            a.auto_pull_cli.to_string(),
-            &src(a.auto_pull_cli),
-        ));
-        out.push_str(&line(
-            "mount_agent_cli",
-            a.mount_agent_cli.to_string(),
-            &src(a.mount_agent_cli),
-        ));
-        out.push_str("\n[images]\n");
-        out.push_str(&line(
-            "allowed_patterns",
-            list(&self.allowed_images.value),
-            &self.allowed_images.source,
-        ));
-        out.push_str("\n[lifecycle]\n");
-        out.push_str(&line(
-            "on_create",
-            list(&self.lifecycle.on_create),
-            &src(self.lifecycle.on_create.is_empty()),
-        ));
-        out.push_str(&line(
-            "post_start",
-            list(&self.lifecycle.post_start),
-            &src(self.lifecycle.post_start.is_empty()),
-        ));
-        let p = &self.proxy;
-        out.push_str("\n[proxy]\n");
-        out.push_str(&line("enabled", p.enabled.to_string(), &src(p.enabled)));
-        out.push_str(&line(
-            "port",
-            p.port.to_string(),
-            &src(p.port == crate::proxy::settings::DEFAULT_PROXY_PORT),
-        ));
-        out.push_str(&line(
-            "allow_hosts",
-            list(&p.allow_hosts),
-            &src(p.allow_hosts.is_empty()),
-        ));
-        out.push_str(&line(
-            "upstream_ca_file",
-            p.upstream_ca_file
-                .as_ref()
-                .map(|f| format!("{:?}", f.display().to_string()))
-                .unwrap_or_else(|| "(none)".into()),
-            &src(p.upstream_ca_file.is_none()),
-        ));
-        for (host, addr) in &p.resolve {
-            out.push_str(&line(
-                &format!("resolve.{host:?}"),
-                format!("{addr:?}"),
-                &file,
-            ));
-        }
-        out.push_str("credential rules: 5 built in");
-        if !p.rules.is_empty() {
-            let hosts: Vec<&str> = p.rules.iter().map(|r| r.host.as_str()).collect();
-            out.push_str(&format!(
-                ", {} from the file ({})",
-                p.rules.len(),
-                hosts.join(", ")
-            ));
-        }
-        out.push('\n');
-        out
     }
 }
 

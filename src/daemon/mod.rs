@@ -13,10 +13,14 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::oci::DOCKER;
 use crate::error::{Error, Result};
+use crate::helper;
 use crate::hooks::listener::Listener;
+use crate::serve::Listening;
+
+mod listen;
 use crate::store::Home;
+use listen::{bind_all, bind_unix, socket_addresses};
 
 /// What a running daemon tells the rest of clauderon (`daemon.json`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,6 +33,9 @@ pub struct DaemonInfo {
     pub proxy_port: Option<u16>,
     pub addresses: Vec<String>,
     pub started_at: u64,
+    /// The proxy's policy preset, as the daemon read it at start.
+    #[serde(default)]
+    pub policy: Option<String>,
 }
 
 fn lock_path(home: &Home) -> PathBuf {
@@ -43,164 +50,11 @@ pub fn log_path(home: &Home) -> PathBuf {
     home.root.join("daemon.log")
 }
 
-/// The bridge gateways of the engines that are reachable: containers reach
-/// the host there.
-fn bridge_gateways() -> Vec<IpAddr> {
-    let mut found = docker_gateways();
-    // Rootful Podman's bridge gateway (rootless Podman reaches the host's
-    // loopback through slirp4netns instead).
-    if let Ok((gateway, false)) = crate::backend::oci::PODMAN.host_network()
-        && let Ok(ip) = gateway.parse()
-        && !found.contains(&ip)
-    {
-        found.push(ip);
-    }
-    found
-}
-
-fn docker_gateways() -> Vec<IpAddr> {
-    // Docker 20.10 leaves the default bridge's IPAM gateway empty, so the
-    // bridge interface's own address is the fallback (that is also what
-    // `host-gateway` resolves to).
-    let format = "{{range .IPAM.Config}}{{.Gateway}} {{end}}|{{index .Options \"com.docker.network.bridge.name\"}}";
-    let Ok(out) = DOCKER
-        .cmd()
-        .args(["network", "inspect", "bridge", "--format", format])
-        .run()
-    else {
-        return Vec::new();
-    };
-    let text = out.stdout.trim();
-    let (gateways, interface) = text.split_once('|').unwrap_or((text, ""));
-    let found: Vec<IpAddr> = gateways
-        .split_whitespace()
-        .filter_map(|a| a.parse().ok())
-        .collect();
-    if found.is_empty() && !interface.is_empty() {
-        return interface_addresses(interface);
-    }
-    found
-}
-
-/// IPv4 addresses of a network interface, from `ip -4 -o addr show dev NAME`.
-fn interface_addresses(interface: &str) -> Vec<IpAddr> {
-    let Ok(out) = crate::exec::Cmd::new(["ip", "-4", "-o", "addr", "show", "dev", interface]).run()
-    else {
-        return Vec::new();
-    };
-    out.stdout
-        .lines()
-        .filter_map(|line| {
-            let mut words = line.split_whitespace();
-            words.find(|w| *w == "inet")?;
-            words.next()?.split('/').next()?.parse().ok()
-        })
-        .collect()
-}
-
-/// Listens on loopback and the bridge gateways at one port: `previous` (the
-/// port running sessions were given, so a restarted daemon keeps serving
-/// them) if there is one and it is free, else `port`; with `any_if_busy`, a
-/// free port when those are taken.
-fn bind_all(
-    previous: Option<u16>,
-    port: u16,
-    any_if_busy: bool,
-) -> std::io::Result<(u16, Vec<std::net::TcpListener>)> {
-    let loopback =
-        |port| std::net::TcpListener::bind(SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), port));
-    let first = previous
-        .filter(|p| *p != 0)
-        .and_then(|p| loopback(p).ok())
-        .map(Ok)
-        .unwrap_or_else(|| loopback(port))
-        .or_else(|e| {
-            if !any_if_busy {
-                return Err(e);
-            }
-            eprintln!("clauderon daemon: port {port} is taken ({e}); using a free one");
-            loopback(0)
-        })?;
-    let port = first.local_addr()?.port();
-    let mut sockets = vec![first];
-    for gw in bridge_gateways() {
-        match bind_even_before_the_address_exists(SocketAddr::new(gw, port)) {
-            Ok(s) => sockets.push(s),
-            Err(e) => eprintln!(
-                "clauderon daemon: warning: cannot listen on {gw}:{port}: {e}; containers may not reach it"
-            ),
-        }
-    }
-    Ok((port, sockets))
-}
-
-/// Podman creates its bridge only when its first container starts, so the
-/// gateway address may not exist yet: IP_FREEBIND lets the listener bind it
-/// now and accept once it appears. (Linux; elsewhere a plain bind.)
-#[cfg(target_os = "linux")]
-fn bind_even_before_the_address_exists(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    use std::os::fd::FromRawFd;
-    let SocketAddr::V4(v4) = addr else {
-        return std::net::TcpListener::bind(addr);
-    };
-    let one: libc::c_int = 1;
-    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: plain socket syscalls on a descriptor we own (wrapped at once,
-    // so every path closes it); each pointer points to a live local of the
-    // size given.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let listener = std::net::TcpListener::from_raw_fd(fd);
-        for (level, name) in [
-            (libc::SOL_IP, libc::IP_FREEBIND),
-            (libc::SOL_SOCKET, libc::SO_REUSEADDR),
-        ] {
-            if libc::setsockopt(
-                fd,
-                level,
-                name,
-                &one as *const _ as *const libc::c_void,
-                size,
-            ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-        }
-        let sa = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: v4.port().to_be(),
-            sin_addr: libc::in_addr {
-                s_addr: u32::from(*v4.ip()).to_be(),
-            },
-            sin_zero: [0; 8],
-        };
-        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        if libc::bind(fd, &sa as *const _ as *const libc::sockaddr, len) != 0
-            || libc::listen(fd, 128) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(listener)
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn bind_even_before_the_address_exists(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    std::net::TcpListener::bind(addr)
-}
-
-fn socket_addresses(sockets: &[std::net::TcpListener]) -> Vec<SocketAddr> {
-    sockets.iter().filter_map(|s| s.local_addr().ok()).collect()
-}
-
 /// The proxy, ready to serve: the CA and the containers' trust bundle
 /// exist, and its sockets are bound.
 struct ProxyParts {
     proxy: Arc<crate::proxy::server::Proxy>,
-    sockets: Vec<std::net::TcpListener>,
+    sockets: Vec<Listening>,
     port: u16,
 }
 
@@ -220,6 +74,8 @@ fn prepare_proxy(
         .with_fix("set another [proxy] port in config.toml")
     })?;
     let proxy = crate::proxy::server::Proxy::new(home, settings, ca, socket_addresses(&sockets))?;
+    let mut sockets: Vec<Listening> = sockets.into_iter().map(Listening::Tcp).collect();
+    sockets.push(Listening::Unix(unix_socket(home, helper::PROXY_SOCKET)?));
     Ok(ProxyParts {
         proxy: Arc::new(proxy),
         sockets,
@@ -227,12 +83,22 @@ fn prepare_proxy(
     })
 }
 
+/// The Unix socket `name` in the home's socket directory.
+fn unix_socket(home: &Home, name: &str) -> Result<std::os::unix::net::UnixListener> {
+    let path = helper::socket_dir(home).join(name);
+    bind_unix(&path).map_err(|e| {
+        Error::failed(format!("could not listen on {}: {e}", path.display())).with_fix(
+            "a Unix socket path must be shorter than 108 bytes: set CLAUDERON_HOME to a shorter directory",
+        )
+    })
+}
+
 /// Open connections at most, per service.
 const HOOK_CONNECTIONS: usize = 256;
 const PROXY_CONNECTIONS: usize = 512;
 
-/// Runs the daemon in the foreground until it is killed.
-pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
+/// The home's lock, held for the daemon's lifetime: one daemon per home.
+fn take_lock(home: &Home) -> Result<File> {
     home.ensure()
         .map_err(|e| Error::io(format!("could not create {}", home.root.display()), e))?;
     let lock = File::create(lock_path(home))
@@ -247,6 +113,12 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         ))
         .with_fix("`clauderon daemon stop` stops it; `clauderon daemon status` shows it"));
     }
+    Ok(lock)
+}
+
+/// Runs the daemon in the foreground until it is killed.
+pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
+    let lock = take_lock(home)?;
     // Sessions were given the last daemon's ports: keep them when we can.
     let last = read_info(home);
     let (port, hook_sockets) = bind_all(
@@ -260,8 +132,11 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         )
     })?;
     let addresses = socket_addresses(&hook_sockets);
+    let mut hook_sockets: Vec<Listening> = hook_sockets.into_iter().map(Listening::Tcp).collect();
+    hook_sockets.push(Listening::Unix(unix_socket(home, helper::HOOK_SOCKET)?));
 
     let config = crate::config::Config::load(&home.root)?;
+    let policy = config.proxy.policy.preset.as_str().to_string();
     let proxy = if config.proxy.enabled {
         Some(prepare_proxy(
             home,
@@ -270,16 +145,16 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
             any_port_if_busy,
         )?)
     } else {
+        let _ = std::fs::remove_file(helper::socket_dir(home).join(helper::PROXY_SOCKET));
         None
     };
-    let proxy_port = proxy.as_ref().map(|p| p.port);
-
     let info = DaemonInfo {
         pid: std::process::id(),
         port,
-        proxy_port,
+        proxy_port: proxy.as_ref().map(|p| p.port),
         addresses: addresses.iter().map(|a| a.to_string()).collect(),
         started_at: crate::session::now(),
+        policy: proxy.is_some().then_some(policy),
     };
     let json = serde_json::to_vec_pretty(&info).expect("info serializes");
     crate::plan::write_atomic(&info_path(home), &json, 0o644)?;
@@ -287,13 +162,18 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         "clauderon daemon {} listening on {} (hooks){} (home {})",
         info.pid,
         info.addresses.join(", "),
-        proxy_port
+        info.proxy_port
             .map(|p| format!(", port {p} (proxy)"))
             .unwrap_or_default(),
         home.root.display()
     );
+    serve(home, hook_sockets, proxy)?;
+    drop(lock);
+    Ok(())
+}
 
-    // Hooks and proxy share one small runtime.
+/// Hooks and proxy on one small runtime, until the process is killed.
+fn serve(home: &Home, hook_sockets: Vec<Listening>, proxy: Option<ProxyParts>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -303,10 +183,6 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     runtime.block_on(async move {
         let limit = Arc::new(tokio::sync::Semaphore::new(HOOK_CONNECTIONS));
         for socket in hook_sockets {
-            let _ = socket.set_nonblocking(true);
-            let Ok(socket) = tokio::net::TcpListener::from_std(socket) else {
-                continue;
-            };
             let listener = Arc::clone(&listener);
             let handle = move |req, conn| Arc::clone(&listener).handle(req, conn);
             tokio::spawn(crate::serve::accept_loop(
@@ -323,7 +199,6 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         }
         std::future::pending::<()>().await;
     });
-    drop(lock);
     Ok(())
 }
 

@@ -1,0 +1,431 @@
+//! The OCI engines (Docker and Podman) as data: their binaries, how they
+//! differ, how their errors map to fixes, and the small commands every
+//! session needs (start, stop, logs, list, ...).
+
+use std::path::Path;
+
+use crate::error::Error;
+use crate::exec::{Cmd, Failure};
+use crate::plan::{Classify, Step};
+use crate::session::BackendKind;
+use crate::store::Home;
+
+/// How an engine's containers reach the host (in network mode open).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HostNetwork {
+    /// What the host's names resolve to: `host-gateway` (Docker resolves
+    /// it) or an address (Podman's bridge gateway, slirp4netns' host).
+    pub gateway: String,
+    /// Rootless Podman: user namespace with keep-id.
+    pub rootless: bool,
+    /// A remote engine (Podman machine, a remote connection).
+    pub remote: bool,
+}
+
+/// One engine: its binary and the ways it differs from the others.
+#[derive(Clone, Copy, Debug)]
+pub struct Engine {
+    pub kind: BackendKind,
+    pub program: &'static str,
+    /// How containers name the host.
+    pub host_alias: &'static str,
+    pub install_fix: &'static str,
+    pub daemon_fix: &'static str,
+    pub permission_fix: &'static str,
+    /// Go template, in `ps --format`, for a container's session label.
+    pub ps_session_label: &'static str,
+    /// `--mount type=image` (the agent CLI mounted from its own image).
+    pub image_mounts: bool,
+}
+
+pub const DOCKER: Engine = Engine {
+    kind: BackendKind::Docker,
+    program: "docker",
+    host_alias: "host.docker.internal",
+    install_fix: "install Docker (Debian/Ubuntu: `sudo apt install docker.io`; macOS: Docker Desktop or colima)",
+    daemon_fix: "start the Docker engine (`sudo systemctl start docker`, or open Docker Desktop), then check `docker info`",
+    permission_fix: "add yourself to the docker group: `sudo usermod -aG docker $USER`, then log out and in again (or run `newgrp docker`)",
+    ps_session_label: "{{.Label \"clauderon.session\"}}",
+    image_mounts: false,
+};
+
+pub const PODMAN: Engine = Engine {
+    kind: BackendKind::Podman,
+    program: "podman",
+    host_alias: "host.containers.internal",
+    install_fix: "install Podman (Debian/Ubuntu: `sudo apt install podman`)",
+    daemon_fix: "check that Podman works: `podman info` (for a remote Podman: `podman system connection list`)",
+    permission_fix: "check that your user may run Podman: `podman info` (rootless Podman needs entries in /etc/subuid and /etc/subgid)",
+    ps_session_label: "{{index .Labels \"clauderon.session\"}}",
+    image_mounts: true,
+};
+
+/// Every engine, in the order `list` asks them.
+pub const ENGINES: [Engine; 2] = [DOCKER, PODMAN];
+
+/// Shared cache volumes: (volume, mount point).
+pub const CACHE_VOLUMES: [(&str, &str); 3] = [
+    ("clauderon-cargo-registry", "/workspace/.cargo/registry"),
+    ("clauderon-cargo-git", "/workspace/.cargo/git"),
+    ("clauderon-sccache", "/workspace/.cache/sccache"),
+];
+
+pub mod label {
+    pub const SESSION: &str = "clauderon.session";
+    pub const ID: &str = "clauderon.id";
+    pub const BACKEND: &str = "clauderon.backend";
+    pub const AGENT: &str = "clauderon.agent";
+    pub const REPO: &str = "clauderon.repo";
+    pub const WORKTREE: &str = "clauderon.worktree";
+    /// Which clauderon home owns the container, so homes do not see each other's sessions.
+    pub const HOME: &str = "clauderon.home";
+}
+
+impl Engine {
+    pub fn for_kind(kind: BackendKind) -> Engine {
+        match kind {
+            BackendKind::Docker => DOCKER,
+            BackendKind::Podman => PODMAN,
+        }
+    }
+
+    /// This engine's `classify` as a plain function, for plan steps.
+    pub fn classifier(&self) -> Classify {
+        match self.kind {
+            BackendKind::Docker => |f| DOCKER.classify(f),
+            BackendKind::Podman => |f| PODMAN.classify(f),
+        }
+    }
+
+    pub fn cmd(&self) -> Cmd {
+        Cmd::new([self.program])
+    }
+
+    /// Turns an engine failure into an error that names the fix.
+    pub fn classify(&self, f: Failure) -> Error {
+        let err = &f.stderr;
+        let has = |m: &str| err.contains(m);
+        if f.not_found {
+            return Error::failed(format!(
+                "`{}` is not installed or not in PATH",
+                self.program
+            ))
+            .with_fix(self.install_fix);
+        }
+        if has("Cannot connect to the Docker daemon")
+            || has("Is the docker daemon running")
+            || has("error during connect")
+            || has("Cannot connect to Podman")
+            || has("unable to connect to Podman")
+        {
+            return Error::failed(format!("the {} engine is not running", self.program))
+                .with_fix(self.daemon_fix);
+        }
+        if has("permission denied") && (has(".sock") || has("daemon socket")) {
+            return Error::failed(format!(
+                "permission denied talking to the {} engine",
+                self.program
+            ))
+            .with_fix(self.permission_fix);
+        }
+        if has("No such image")
+            || has("Unable to find image")
+            || has("pull access denied")
+            || has("repository does not exist")
+            || has("manifest unknown")
+            || has("not found: manifest")
+            || has("image not known")
+            || has("short-name")
+            || has("unqualified-search")
+        {
+            return Error::failed(format!("image not available: {}", f.stderr_tail())).with_fix(format!(
+                "check the image name; build or load it locally, or log in to its registry (`{0} login`); with --pull-policy never it must already be local (`{0} images`)",
+                self.program
+            ));
+        }
+        if has("is already in use by container")
+            || (has("is already in use") && has("container name"))
+        {
+            return Error::failed(format!(
+                "container name already in use: {}",
+                f.stderr_tail()
+            ))
+            .with_fix(
+                "pick another --name, or remove the old container with `docker rm -f <name>`",
+            );
+        }
+        f.into_error()
+    }
+
+    pub fn is_no_such_container(f: &Failure) -> bool {
+        f.stderr.contains("No such container") || f.stderr.contains("no such container")
+    }
+
+    pub fn is_no_such_image(f: &Failure) -> bool {
+        let e = &f.stderr;
+        e.contains("No such image") || e.contains("no such image") || e.contains("image not known")
+    }
+
+    /// How containers of this engine reach the host. Docker needs no call
+    /// (it resolves `host-gateway` itself); Podman is asked once.
+    pub fn host_network(&self) -> Result<HostNetwork, Error> {
+        if self.kind == BackendKind::Docker {
+            return Ok(HostNetwork {
+                gateway: "host-gateway".into(),
+                rootless: false,
+                remote: false,
+            });
+        }
+        let info = self
+            .cmd()
+            .args([
+                "info",
+                "--format",
+                "{{.Host.Security.Rootless}} {{.Host.ServiceIsRemote}}",
+            ])
+            .run()
+            .map_err(|f| self.classify(f))?
+            .stdout;
+        let mut words = info.split_whitespace();
+        let rootless = words.next() == Some("true");
+        let remote = words.next() == Some("true");
+        if rootless {
+            // slirp4netns maps this address to the host's loopback.
+            return Ok(HostNetwork {
+                gateway: "10.0.2.2".into(),
+                rootless,
+                remote,
+            });
+        }
+        let gateway = self
+            .cmd()
+            .args([
+                "network",
+                "inspect",
+                "podman",
+                "--format",
+                "{{range .Subnets}}{{.Gateway}} {{end}}",
+            ])
+            .run()
+            .map_err(|f| self.classify(f))?
+            .stdout
+            .split_whitespace()
+            .next()
+            .unwrap_or("10.88.0.1")
+            .to_string();
+        Ok(HostNetwork {
+            gateway,
+            rootless,
+            remote,
+        })
+    }
+
+    /// Does the engine's `version` output (see `version`) say it runs in a
+    /// VM (Docker Desktop), where Unix sockets from this host do not reach?
+    pub fn runs_in_a_vm(&self, version: &str) -> bool {
+        !cfg!(target_os = "linux") || version.contains("Docker Desktop")
+    }
+
+    /// `docker version`: the cheapest call that needs a reachable engine.
+    /// Docker's also names its platform, which says Docker Desktop.
+    pub fn version(&self) -> Cmd {
+        let format = match self.kind {
+            BackendKind::Docker => "{{.Server.Version}} {{.Server.Platform.Name}}",
+            BackendKind::Podman => "{{.Server.Version}}",
+        };
+        self.cmd().args(["version", "--format", format])
+    }
+
+    pub fn pull(&self, image: &str) -> Cmd {
+        self.cmd().args(["pull", image]).live()
+    }
+
+    pub fn image_exists(&self, image: &str) -> Cmd {
+        self.cmd()
+            .args(["image", "inspect", "--format", "{{.Id}}", image])
+    }
+
+    pub fn container_state(&self, container: &str) -> Cmd {
+        self.cmd().args([
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Status}}",
+            container,
+        ])
+    }
+
+    /// "<status> <exit code>" of a container, for the start checks.
+    fn exit_state(&self, container: &str) -> Cmd {
+        self.cmd().args([
+            "container",
+            "inspect",
+            "--format",
+            "{{.State.Status}} {{.State.ExitCode}}",
+            container,
+        ])
+    }
+
+    /// Waits for the on-create commands (see the entrypoint).
+    pub fn wait_on_create(&self, container: &str, status: &Path) -> Step {
+        Step::WaitOnCreate {
+            status: status.to_path_buf(),
+            state: self.exit_state(container),
+            logs: self.logs(container, false, Some(40)),
+            classify: self.classifier(),
+        }
+    }
+
+    /// Fails the plan if the container dies right after `start`.
+    pub fn verify_started(&self, container: &str) -> Step {
+        Step::VerifyStarted {
+            state: self.exit_state(container),
+            logs: self.logs(container, false, Some(20)),
+            classify: self.classifier(),
+        }
+    }
+
+    /// Makes the shared cache volumes' roots belong to `uid:gid` (a
+    /// throwaway root container from the session's image runs `chown`).
+    pub fn own_cache_volumes(&self, image: &str, uid: u32, gid: u32) -> Cmd {
+        let mut cmd = self.cmd().args([
+            "run",
+            "--rm",
+            "--pull",
+            "never",
+            "--user",
+            "0:0",
+            // Root, but with nothing besides chown and no network.
+            "--network",
+            "none",
+            "--cap-drop",
+            "ALL",
+            "--cap-add",
+            "CHOWN",
+            "--security-opt",
+            "no-new-privileges",
+            "--entrypoint",
+            "chown",
+        ]);
+        let mut targets = Vec::new();
+        for (i, (volume, _)) in CACHE_VOLUMES.iter().enumerate() {
+            let target = format!("/clauderon-cache/{i}");
+            cmd = cmd.args(["--mount", &format!("type=volume,src={volume},dst={target}")]);
+            targets.push(target);
+        }
+        cmd.arg(image).arg(format!("{uid}:{gid}")).args(targets)
+    }
+
+    pub fn start(&self, container: &str) -> Cmd {
+        let cmd = self.cmd().args(["start", container]);
+        if self.image_mounts {
+            // Podman 4 can lose an image mount's lower layer when another
+            // container of the same image stops at that moment; a second
+            // start succeeds.
+            cmd.retry_once_on("error mounting")
+        } else {
+            cmd
+        }
+    }
+
+    pub fn stop(&self, container: &str) -> Cmd {
+        self.cmd().args(["stop", container])
+    }
+
+    pub fn remove(&self, container: &str) -> Cmd {
+        self.cmd().args(["rm", "--force", container])
+    }
+
+    pub fn rename(&self, from: &str, to: &str) -> Cmd {
+        self.cmd().args(["rename", from, to])
+    }
+
+    /// Signals of the attached terminal (closing it) must not reach the agent.
+    pub fn attach(&self, container: &str) -> Cmd {
+        self.cmd().args(["attach", "--sig-proxy=false", container])
+    }
+
+    pub fn logs(&self, container: &str, follow: bool, tail: Option<u64>) -> Cmd {
+        let mut cmd = self.cmd().arg("logs");
+        if follow {
+            cmd = cmd.arg("--follow");
+        }
+        if let Some(n) = tail {
+            cmd = cmd.args(["--tail", &n.to_string()]);
+        }
+        cmd.arg(container)
+    }
+
+    /// One call that lists every session container of a clauderon home.
+    pub fn list_sessions(&self, home: &Home) -> Cmd {
+        let filter = format!("label={}={}", label::HOME, home.root.display());
+        let cmd = self
+            .cmd()
+            .args(["ps", "--all", "--no-trunc", "--filter", &filter, "--format"]);
+        match self.kind {
+            BackendKind::Docker => cmd.arg(format!(
+                "{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Status}}}}\t{}",
+                self.ps_session_label
+            )),
+            // Podman's table `.State` is prose ("Up 3 minutes"); its JSON has the state.
+            BackendKind::Podman => cmd.arg("json"),
+        }
+    }
+
+    /// (container name, state, status text, session label) from `list_sessions`.
+    pub fn parse_sessions(&self, stdout: &str) -> Vec<(String, String, String, String)> {
+        match self.kind {
+            BackendKind::Docker => stdout
+                .lines()
+                .filter_map(|line| {
+                    let mut f = line.split('\t');
+                    let name = f.next()?.to_string();
+                    let state = f.next()?.to_string();
+                    Some((
+                        name,
+                        state,
+                        f.next().unwrap_or("").to_string(),
+                        f.next().unwrap_or("").to_string(),
+                    ))
+                })
+                .collect(),
+            BackendKind::Podman => {
+                let all: Vec<serde_json::Value> =
+                    serde_json::from_str(stdout.trim()).unwrap_or_default();
+                all.iter()
+                    .filter_map(|c| {
+                        let name = c["Names"].get(0)?.as_str()?.to_string();
+                        let text = |k: &str| c[k].as_str().unwrap_or("").to_string();
+                        let label = c["Labels"][label::SESSION]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string();
+                        Some((name, text("State"), text("Status"), label))
+                    })
+                    .collect()
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_errors_name_the_fix() {
+        let f = |stderr: &str| Failure {
+            shown: "docker x".into(),
+            short: "docker x".into(),
+            code: Some(1),
+            stderr: stderr.into(),
+            not_found: false,
+        };
+        let e = DOCKER.classify(f("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"));
+        assert!(e.fix.unwrap().contains("docker info"));
+        let e = DOCKER.classify(f("permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock"));
+        assert!(e.fix.unwrap().contains("usermod"));
+        let e = DOCKER.classify(f("Error: No such image: nope:1"));
+        assert!(e.message.contains("nope:1"));
+    }
+}

@@ -1,0 +1,287 @@
+//! Which hosts the sessions may reach through the proxy: a preset
+//! (`[proxy] policy`), widened by `allow_hosts` and narrowed by
+//! `deny_hosts`; and which addresses are never reached (the host's own,
+//! loopback, link-local, private networks) unless the user named the host.
+
+use std::net::IpAddr;
+
+use crate::proxy::rules::host_matches;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Preset {
+    /// Any host.
+    Open,
+    /// The model APIs, what the agent CLIs need, git forges, package registries.
+    #[default]
+    Balanced,
+    /// The model APIs only.
+    Locked,
+}
+
+impl Preset {
+    pub fn parse(text: &str) -> Result<Preset, String> {
+        match text {
+            "open" => Ok(Preset::Open),
+            "balanced" => Ok(Preset::Balanced),
+            "locked" => Ok(Preset::Locked),
+            _ => Err(format!(
+                "unknown policy {text:?}: use open, balanced or locked"
+            )),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::Open => "open",
+            Preset::Balanced => "balanced",
+            Preset::Locked => "locked",
+        }
+    }
+
+    /// The host patterns of the preset (empty for open: everything).
+    pub fn hosts(self) -> Vec<&'static str> {
+        match self {
+            Preset::Open => Vec::new(),
+            Preset::Locked => MODEL_APIS.to_vec(),
+            Preset::Balanced => [MODEL_APIS, AGENT_SERVICES, GIT_FORGES, REGISTRIES].concat(),
+        }
+    }
+
+    fn allows(self, host: &str) -> bool {
+        self == Preset::Open || self.hosts().iter().any(|p| host_matches(p, host))
+    }
+}
+
+pub const MODEL_APIS: &[&str] = &["api.anthropic.com", "api.openai.com"];
+
+/// Sign-in and the services the agent CLIs call besides the model API.
+const AGENT_SERVICES: &[&str] = &[
+    "console.anthropic.com",
+    "statsig.anthropic.com",
+    "claude.ai",
+    "auth.openai.com",
+    "chatgpt.com",
+];
+
+const GIT_FORGES: &[&str] = &[
+    "github.com",
+    "*.github.com",
+    "*.githubusercontent.com",
+    "gitlab.com",
+    "*.gitlab.com",
+    "bitbucket.org",
+    "*.bitbucket.org",
+    "codeberg.org",
+];
+
+const REGISTRIES: &[&str] = &[
+    // npm and yarn
+    "registry.npmjs.org",
+    "registry.yarnpkg.com",
+    // PyPI
+    "pypi.org",
+    "files.pythonhosted.org",
+    // crates.io and rustup
+    "crates.io",
+    "index.crates.io",
+    "static.crates.io",
+    "static.rust-lang.org",
+    // Go
+    "proxy.golang.org",
+    "sum.golang.org",
+    // Debian and Ubuntu
+    "deb.debian.org",
+    "security.debian.org",
+    "archive.ubuntu.com",
+    "security.ubuntu.com",
+    "ports.ubuntu.com",
+];
+
+/// The proxy's host policy, from `[proxy]`.
+#[derive(Clone, Debug, Default)]
+pub struct Policy {
+    pub preset: Preset,
+    /// Exact hosts or `*.suffix`, allowed on top of the preset.
+    pub allow_hosts: Vec<String>,
+    /// Exact hosts or `*.suffix`, refused whatever else allows them.
+    pub deny_hosts: Vec<String>,
+}
+
+impl Policy {
+    /// Is `host` allowed? `resolved` says the user pointed it somewhere
+    /// with `[proxy.resolve]`, which counts as allowing it. The error is
+    /// the whole reason, with the setting that would change it.
+    pub fn check(&self, host: &str, resolved: bool) -> Result<(), String> {
+        if let Some(p) = self.deny_hosts.iter().find(|p| host_matches(p, host)) {
+            return Err(format!(
+                "{host} is refused by [proxy] deny_hosts ({p:?}); remove it there to allow it"
+            ));
+        }
+        if resolved || self.named(host) || self.preset.allows(host) {
+            return Ok(());
+        }
+        Err(format!(
+            "{host} is not allowed by the proxy policy {:?}; to allow it, add \"{host}\" to [proxy] allow_hosts in config.toml (or set [proxy] policy = \"open\"), then run `clauderon daemon restart`",
+            self.preset.as_str()
+        ))
+    }
+
+    /// Listed in allow_hosts, by a pattern that matches it.
+    fn named(&self, host: &str) -> bool {
+        self.allow_hosts.iter().any(|p| host_matches(p, host))
+    }
+
+    /// Listed in allow_hosts by its exact name: the user's explicit wish,
+    /// which lets it resolve to a private address.
+    pub fn named_exactly(&self, host: &str) -> bool {
+        self.allow_hosts.iter().any(|p| p == host)
+    }
+}
+
+/// Addresses no session reaches through the proxy unless the user named the
+/// host: loopback, unspecified, link-local (cloud metadata), and the
+/// private ranges where the host's bridges and the local network live.
+pub fn private(ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            local(ip) || v4.is_private() || (a == 100 && (64..128).contains(&b))
+        }
+        IpAddr::V6(v6) => local(ip) || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
+/// Loopback, unspecified and link-local: never reached, whatever the user said.
+pub fn local(ip: IpAddr) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    match ip {
+        IpAddr::V4(v4) => v4.is_loopback() || v4.is_unspecified() || v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            v6.is_loopback() || v6.is_unspecified() || (v6.segments()[0] & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// The addresses of this machine's network interfaces: a request to one of
+/// them reaches the host's own services.
+#[cfg(unix)]
+pub fn own_addresses() -> Vec<IpAddr> {
+    let mut out = Vec::new();
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills a list we free below; each entry's address
+    // pointer is read only when non-null, as the family it says it is.
+    unsafe {
+        if libc::getifaddrs(&mut list) != 0 {
+            return out;
+        }
+        let mut entry = list;
+        while !entry.is_null() {
+            let addr = (*entry).ifa_addr;
+            if !addr.is_null() {
+                match i32::from((*addr).sa_family) {
+                    libc::AF_INET => {
+                        let sin = &*(addr as *const libc::sockaddr_in);
+                        out.push(IpAddr::from(
+                            u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
+                        ));
+                    }
+                    libc::AF_INET6 => {
+                        let sin6 = &*(addr as *const libc::sockaddr_in6);
+                        out.push(IpAddr::from(sin6.sin6_addr.s6_addr));
+                    }
+                    _ => {}
+                }
+            }
+            entry = (*entry).ifa_next;
+        }
+        libc::freeifaddrs(list);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_widen_and_deny_narrows() {
+        let p = Policy::default();
+        for ok in [
+            "api.anthropic.com",
+            "github.com",
+            "codeload.github.com",
+            "pypi.org",
+        ] {
+            p.check(ok, false).unwrap();
+        }
+        let e = p.check("evil.example", false).unwrap_err();
+        assert!(
+            e.contains("\"balanced\"") && e.contains("allow_hosts"),
+            "{e}"
+        );
+        p.check("evil.example", true).unwrap();
+        let locked = Policy {
+            preset: Preset::Locked,
+            allow_hosts: vec!["*.corp.example".into()],
+            deny_hosts: vec!["api.openai.com".into()],
+        };
+        locked.check("api.anthropic.com", false).unwrap();
+        locked.check("git.corp.example", false).unwrap();
+        assert!(locked.check("github.com", false).is_err());
+        let e = locked.check("api.openai.com", true).unwrap_err();
+        assert!(e.contains("deny_hosts"), "{e}");
+        Policy {
+            preset: Preset::Open,
+            ..Policy::default()
+        }
+        .check("anything.example", false)
+        .unwrap();
+    }
+
+    #[test]
+    fn local_and_private_addresses_in_any_spelling() {
+        for ip in [
+            "127.0.0.1",
+            "127.1.2.3",
+            "0.0.0.0",
+            "169.254.169.254",
+            "::1",
+            "::",
+            "::ffff:127.0.0.1",
+            "fe80::1",
+        ] {
+            assert!(
+                local(ip.parse().unwrap()) && private(ip.parse().unwrap()),
+                "{ip}"
+            );
+        }
+        for ip in [
+            "172.17.0.1",
+            "10.88.0.1",
+            "192.168.1.1",
+            "100.64.0.1",
+            "fd00::1",
+            "::ffff:10.0.0.1",
+        ] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert!(private(ip) && !local(ip), "{ip}");
+        }
+        for ip in ["8.8.8.8", "2001:db8::1", "100.128.0.1"] {
+            assert!(!private(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(own_addresses().iter().any(|a| a.is_loopback()));
+    }
+}
