@@ -306,7 +306,8 @@ fn config_show_reports_sources_and_flags_override_config() {
         ])
         .ok();
     assert!(
-        r.stdout.contains("--entrypoint /opt/clauderon/init other:1"),
+        r.stdout
+            .contains("--entrypoint /opt/clauderon/init other:1"),
         "{}",
         r.stdout
     );
