@@ -22,7 +22,7 @@ impl HostService {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("python3")
+        let mut child = Command::new("python3")
             .args(["-m", "http.server", &port.to_string(), "--bind", "0.0.0.0"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -34,6 +34,8 @@ impl HostService {
             }
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
+        let _ = child.kill();
+        let _ = child.wait();
         panic!("the stand-in host service did not start");
     }
 }
