@@ -190,6 +190,10 @@ pub fn probe(engine: &Engine, home: &Home, image: &str, id: &str) -> Result<Prob
             "never",
             "--network",
             "none",
+            "--cap-drop",
+            "ALL",
+            "--security-opt",
+            "no-new-privileges",
             "--entrypoint",
             "/bin/sh",
         ])

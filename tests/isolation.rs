@@ -242,3 +242,42 @@ fn a_planted_exclude_link_is_never_written_through() {
     );
     assert!(std::fs::symlink_metadata(&exclude).unwrap().is_symlink());
 }
+
+#[test]
+fn a_command_that_needs_a_dropped_capability_says_which_flag_gives_it() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let chown = "touch /tmp/f && chown 65534 /tmp/f";
+    let name = unique("nocap");
+    let r = env.create(&name, "x", &["--on-create", chown]);
+    assert_ne!(r.code, 0, "chown without CAP_CHOWN should fail");
+    assert!(
+        r.stderr.contains("missing privilege") && r.stderr.contains("--cap-add CHOWN"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        !env.worktree(&name).exists(),
+        "the failed create was rolled back"
+    );
+    // SAFETY: geteuid cannot fail and touches no memory.
+    if unsafe { libc::geteuid() } == 0 {
+        // As root in the container, the capability given back is effective.
+        let name = unique("cap");
+        let r = env
+            .create(&name, "x", &["--on-create", chown, "--cap-add", "chown"])
+            .ok();
+        assert!(
+            r.stderr.contains("capabilities added: CHOWN"),
+            "{}",
+            r.stderr
+        );
+        let status = env.run(&["status", &name]).ok().stdout;
+        assert!(
+            status.contains("all capabilities dropped but CHOWN"),
+            "{status}"
+        );
+    }
+}
