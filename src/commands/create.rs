@@ -181,6 +181,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
         ))
         .with_fix("use another variable name"));
     }
+    let (network, security) = isolation(ctx, args)?;
 
     let home = &ctx.home;
     if home.session_dir(&name).exists() {
@@ -217,7 +218,6 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
             shell_words::quote(&repo.root.to_string_lossy())
         )));
     }
-    let (network, security) = isolation(ctx, args)?;
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     Ok(SessionSpec {
