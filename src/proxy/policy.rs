@@ -59,6 +59,7 @@ const AGENT_SERVICES: &[&str] = &[
     "console.anthropic.com",
     "statsig.anthropic.com",
     "claude.ai",
+    "downloads.claude.ai",
     "auth.openai.com",
     "chatgpt.com",
 ];
