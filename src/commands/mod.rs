@@ -10,6 +10,7 @@ pub mod list;
 pub mod proxy;
 pub mod refresh;
 pub mod status;
+pub mod wiring;
 
 use crate::backend::oci::Engine;
 use crate::config::Config;

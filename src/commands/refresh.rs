@@ -29,7 +29,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         ));
     }
     let wiring =
-        crate::commands::create::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
+        crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
     plan.steps
         .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, &wiring).steps);
     print_or_execute("refresh", &plan, dry_run).map_err(|e| {

@@ -1,0 +1,285 @@
+//! `clauderon create`: flags + config -> SessionSpec -> Plan -> dry-run or run.
+
+use std::path::PathBuf;
+
+use crate::agent;
+use crate::backend::Wiring;
+use crate::backend::oci::CACHE_VOLUMES;
+use crate::backend::oci::Engine;
+use crate::cli::CreateArgs;
+use crate::commands::{Ctx, probe_engine};
+use crate::daemon;
+use crate::error::{Error, Result};
+use crate::git;
+use crate::image;
+use crate::plan::{Plan, Step};
+use crate::proxy::credentials;
+
+mod resolve;
+use crate::session::{self, SessionSpec, looks_secret};
+use crate::store::{Home, record_bytes};
+pub use resolve::resolve;
+
+pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
+    let spec = resolve(ctx, &args)?;
+    let engine = Engine::for_kind(spec.backend);
+    let mut plan = Plan::default();
+    let version = match probe_engine(&engine) {
+        Ok(version) => {
+            check_engine_state(&engine, &spec)?;
+            check_agent_cli(ctx, &engine, &spec, args.dry_run, &mut plan)?;
+            Some(version)
+        }
+        Err(err) if args.dry_run => {
+            plan.note(format!(
+                "{} is not reachable ({}); engine checks were skipped",
+                engine.program, err.message
+            ));
+            None
+        }
+        Err(err) => return Err(err),
+    };
+    for (key, _) in spec.env.iter().filter(|(k, _)| looks_secret(k)) {
+        eprintln!(
+            "clauderon: warning: --env {key} puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output"
+        );
+    }
+    let wiring = crate::commands::wiring::wiring(
+        ctx,
+        &engine,
+        spec.network,
+        version.as_deref(),
+        args.dry_run,
+        &mut plan,
+    )?;
+    if wiring.proxy.is_some()
+        && let Some(info) = daemon::running(&ctx.home)
+    {
+        credentials::warn_if_agent_lacks(spec.agent, &daemon::credentials(info.port), &spec.env);
+    }
+    let exclude = git::exclude_addition(&spec.git_common_dir);
+    plan.steps
+        .extend(create_plan(&spec, &ctx.home, &engine, exclude, &wiring).steps);
+    if args.dry_run {
+        print!(
+            "# clauderon create {} (dry run: nothing was changed)\n{}",
+            spec.name,
+            plan.render()
+        );
+        return Ok(());
+    }
+    plan.execute().map_err(|e| {
+        let hint = e
+            .message
+            .contains("an on-create command failed")
+            .then(|| crate::isolation::privilege_hint(&e.message, &spec.security))
+            .flatten();
+        let e = e.context(format!("could not create session '{}'", spec.name));
+        match hint {
+            Some(h) => {
+                let fix = e.fix.clone().unwrap_or_default();
+                e.with_fix(format!("{h}\n  or: {fix}"))
+            }
+            None => e,
+        }
+    })?;
+    print_next_steps(&spec);
+    Ok(())
+}
+
+/// Checks that need the engine: the container name is free, and the image
+/// is local when the pull policy forbids pulling.
+fn check_engine_state(engine: &Engine, spec: &SessionSpec) -> Result<()> {
+    let container = spec.container_name();
+    if engine.container_state(&container).run().is_ok() {
+        return Err(
+            Error::input(format!("a container named '{container}' already exists")).with_fix(
+                format!(
+                    "pick another --name, or remove that container: {} rm -f {container}",
+                    engine.program
+                ),
+            ),
+        );
+    }
+    if spec.pull_policy == session::PullPolicy::Never
+        && let Err(f) = engine.image_exists(&spec.image).run()
+    {
+        if f.stderr.contains("No such image") || f.stderr.contains("no such image") {
+            return Err(Error::input(format!(
+                "image '{}' is not present locally, and --pull-policy never forbids pulling it",
+                spec.image
+            ))
+            .with_fix(format!(
+                "build or load the image first (`{} images` lists local ones), or use --pull-policy if-not-present",
+                engine.program
+            )));
+        }
+        return Err(engine.classify(f));
+    }
+    Ok(())
+}
+
+/// With the agent CLI mounted from its image: that image must be there (or
+/// be pulled first), and the session image must be glibc-based, which the
+/// cheap part of `image check` tells (one probe per image, cached by ID).
+fn check_agent_cli(
+    ctx: &Ctx,
+    engine: &Engine,
+    spec: &SessionSpec,
+    dry_run: bool,
+    plan: &mut Plan,
+) -> Result<()> {
+    let Some(cli) = &spec.agent_cli_image else {
+        return Ok(());
+    };
+    if image::image_id(engine, cli)?.is_none() {
+        if !ctx.config.agent.auto_pull_cli {
+            return Err(Error::input(format!("the agent CLI image {cli} is not present locally (and [agent] auto_pull_cli is off)"))
+                .with_fix("build it: clauderon agent-image build   (or set [agent] cli_image to a published one)"));
+        }
+        plan.push(Step::run_cmd(engine.pull(cli), |f| {
+            Error::failed(format!("could not pull the agent CLI image: {}", f.stderr_tail()))
+                .with_fix("build it locally: clauderon agent-image build   (or point [agent] cli_image at a published image)")
+        }));
+    }
+    if let Some(id) = image::image_id(engine, &spec.image)? {
+        // A dry run starts no container: it uses an earlier probe if there is one.
+        let probe = if dry_run {
+            match image::cached_probe(&ctx.home, &id) {
+                Some(p) => p,
+                None => {
+                    plan.note(format!(
+                        "{} has not been checked yet: create checks that it is glibc-based first",
+                        spec.image
+                    ));
+                    return Ok(());
+                }
+            }
+        } else {
+            image::probe(engine, &ctx.home, &spec.image, &id)?
+        };
+        if probe.libc == "musl" {
+            return Err(Error::input(format!(
+                "image {} is musl-based (e.g. Alpine), but the mounted {} CLI needs glibc",
+                spec.image, spec.agent
+            ))
+            .with_fix("use the Debian-based variant of the image (python:3.12 instead of python:3.12-alpine), or set [agent] mount_agent_cli = false and install the agent in the image"));
+        }
+    }
+    Ok(())
+}
+
+/// The steps of a create, in order, each with its undo. Pure: the same spec
+/// gives the same plan, which is what the snapshot tests pin.
+pub fn create_plan(
+    spec: &SessionSpec,
+    home: &Home,
+    engine: &Engine,
+    exclude: Option<(PathBuf, Vec<u8>)>,
+    wiring: &Wiring,
+) -> Plan {
+    let mut plan = Plan::default();
+    let session_dir = home.session_dir(&spec.name);
+    // Taking the session directory is what reserves the name: a concurrent
+    // create of the same name fails here, before touching anything.
+    plan.push_undoable(
+        Step::Mkdir {
+            path: session_dir.clone(),
+            mode: 0o700,
+            exclusive: true,
+        },
+        vec![Step::RemoveDir { path: session_dir }],
+    );
+    let files_dir = home.container_files_dir(&spec.name);
+    plan.push(Step::Mkdir {
+        path: files_dir.clone(),
+        mode: 0o755,
+        exclusive: true,
+    });
+    for step in agent::write_session_files(spec, home) {
+        plan.push(step);
+    }
+    if let Some((path, contents)) = exclude {
+        // Appended: the user's own patterns in that file stay as they are.
+        plan.push(Step::AppendFile { path, contents });
+    }
+    let repo = &spec.repo_root;
+    let wt = spec.worktree.to_string_lossy().to_string();
+    plan.push_undoable(
+        Step::run_cmd(
+            git::git(repo).args([
+                "worktree",
+                "add",
+                "--lock",
+                "-b",
+                &spec.branch,
+                &wt,
+                &spec.base,
+            ]),
+            git::classify,
+        ),
+        // Without git but for the branch: by now the agent may have run.
+        crate::worktree::removal(Some(&spec.git_common_dir), &spec.worktree)
+            .into_iter()
+            .chain([Step::run_cmd(
+                git::git(repo).args(["branch", "-D", &spec.branch]),
+                git::classify,
+            )])
+            .collect(),
+    );
+    // Cache mount points made by us, not by the engine as root, so the
+    // agent (running as you) can write `.cargo/` and `.cache/`.
+    for (_, target) in CACHE_VOLUMES {
+        let relative = target.trim_start_matches("/workspace/");
+        plan.push(Step::Mkdir {
+            path: spec.worktree.join(relative),
+            mode: 0o755,
+            exclusive: false,
+        });
+    }
+    let classify = engine.classifier();
+    let container = spec.container_name();
+    plan.push_undoable(
+        Step::run_cmd(engine.create(spec, home, wiring), classify),
+        vec![Step::run_cmd(engine.remove(&container), classify)],
+    );
+    if spec.uid != 0 {
+        // New named volumes belong to root; hand them to the user. Not fatal:
+        // an image without chown only loses the build caches.
+        plan.push(Step::Run {
+            cmd: engine.own_cache_volumes(&spec.image, spec.uid, spec.gid),
+            classify,
+            tolerate: Some(|f| {
+                eprintln!("clauderon: warning: could not give the cache volumes to your user ({}); Rust build caches may not be writable", f.stderr_tail());
+                true
+            }),
+        });
+    }
+    plan.push(Step::WriteFile {
+        path: home.record_path(&spec.name),
+        contents: record_bytes(spec),
+        mode: 0o600,
+        secret: true,
+    });
+    plan.push(Step::run_cmd(engine.start(&container), classify));
+    if !spec.lifecycle.on_create.is_empty() {
+        plan.push(engine.wait_on_create(
+            &container,
+            &spec.worktree.join(".clauderon/on-create.status"),
+        ));
+    }
+    plan.push(engine.verify_started(&container));
+    plan
+}
+
+fn print_next_steps(spec: &SessionSpec) {
+    let n = &spec.name;
+    println!(
+        "Created session {n} ({}, {}, image {})\n  worktree: {} (branch {})\n\nNext:\n  clauderon attach {n}      # talk to the agent (detach: Ctrl-P Ctrl-Q)\n  clauderon logs {n} -f     # follow its output\n  clauderon delete {n}      # remove the container and worktree",
+        spec.backend,
+        spec.agent,
+        spec.image,
+        spec.worktree.display(),
+        spec.branch,
+    );
+}

@@ -1,0 +1,256 @@
+//! create's flags + config -> a complete, validated `SessionSpec`: no
+//! side effects but read-only git, and nothing that runs the engine.
+
+use std::path::PathBuf;
+
+use crate::backend::oci::Engine;
+use crate::cli::CreateArgs;
+use crate::commands::Ctx;
+use crate::error::{Error, Result};
+use crate::git;
+use crate::image;
+use crate::isolation::{NetworkMode, Security};
+use crate::limits::{Cpu, Limits, Memory};
+use crate::session::{self, BackendKind, Lifecycle, SessionSpec};
+
+/// Validates the flags against the config and the repository and resolves
+/// them into a complete spec. Runs git (read-only), never the engine.
+/// Everything that can be checked without the repository is checked first.
+pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
+    check_prompt(&args.prompt)?;
+    let name = match &args.name {
+        Some(n) => n.clone(),
+        None => session::derive_name(&args.prompt),
+    };
+    session::validate_name(&name)?;
+    let cfg = &ctx.config;
+    let image = choose_image(ctx, args)?;
+    if args.base.starts_with('-') {
+        return Err(Error::input(format!(
+            "--base {:?}: a git ref cannot start with `-`",
+            args.base
+        ))
+        .with_fix("pass a branch, tag or commit, e.g. --base main"));
+    }
+    let lifecycle = lifecycle(ctx, args)?;
+    // The agent CLI comes from its own image only where the engine can mount images.
+    let agent_cli_image = (Engine::for_kind(args.backend).image_mounts
+        && cfg.agent.mount_agent_cli)
+        .then(|| cfg.agent.reference());
+    let limits = limits(ctx, args)?;
+    let env = env(args)?;
+    let (network, security) = isolation(ctx, args)?;
+    let (repo, worktree) = repository(ctx, args, &name)?;
+    // SAFETY: getuid/getgid cannot fail and touch no memory.
+    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    Ok(SessionSpec {
+        id: session::new_uuid(),
+        backend: args.backend,
+        agent: args.agent,
+        image,
+        pull_policy: args.pull_policy.unwrap_or(cfg.pull_policy.value),
+        limits,
+        env,
+        prompt: args.prompt.clone(),
+        git_common_dir: repo.common_dir,
+        subdir: repo.prefix,
+        base: args.base.clone(),
+        branch: name.clone(),
+        worktree,
+        uid,
+        gid,
+        git_identity: git::identity(&repo.root),
+        created_at: session::now(),
+        hook_token: session::new_token(),
+        lifecycle,
+        agent_cli_image,
+        repo_root: repo.root,
+        name,
+        network,
+        security,
+        env_from_host: args
+            .env
+            .iter()
+            .filter(|pair| !pair.contains('='))
+            .cloned()
+            .collect(),
+    })
+}
+
+fn check_prompt(prompt: &str) -> Result<()> {
+    if prompt.trim().is_empty() {
+        return Err(
+            Error::input("the prompt is empty").with_fix("pass the task with --prompt \"...\"")
+        );
+    }
+    if prompt.contains('\0') {
+        return Err(Error::input("the prompt contains a NUL byte"));
+    }
+    Ok(())
+}
+
+/// `--image`, else the backend's default image; a reference, and allowed.
+fn choose_image(ctx: &Ctx, args: &CreateArgs) -> Result<String> {
+    let cfg = &ctx.config;
+    let (image, image_source) = match (&args.image, args.backend) {
+        (Some(i), _) => (i.clone(), "--image".to_string()),
+        (None, BackendKind::Podman) if cfg.podman_default_image.is_some() => (
+            cfg.podman_default_image.clone().unwrap_or_default(),
+            format!("[podman] default_image in {}", cfg.path.display()),
+        ),
+        (None, _) => (
+            cfg.default_image.value.clone(),
+            format!("[docker] default_image ({})", cfg.default_image.source),
+        ),
+    };
+    crate::validate::image_option(&image, &format!("from {image_source}"))?;
+    image::check_allowed(
+        &cfg.allowed_images.value,
+        &image,
+        &cfg.allowed_images.source.to_string(),
+    )?;
+    Ok(image)
+}
+
+/// The config's lifecycle commands, then the flags'.
+fn lifecycle(ctx: &Ctx, args: &CreateArgs) -> Result<Lifecycle> {
+    let cfg = &ctx.config.lifecycle;
+    let join = |a: &[String], b: &[String]| a.iter().chain(b).cloned().collect::<Vec<_>>();
+    let lifecycle = Lifecycle {
+        on_create: join(&cfg.on_create, &args.on_create),
+        post_start: join(&cfg.post_start, &args.post_start),
+    };
+    if let Some(c) = lifecycle
+        .on_create
+        .iter()
+        .chain(&lifecycle.post_start)
+        .find(|c| c.trim().is_empty() || c.contains('\0'))
+    {
+        return Err(Error::input(format!(
+            "invalid lifecycle command {c:?}: it is empty or contains a NUL byte"
+        )));
+    }
+    Ok(lifecycle)
+}
+
+fn limits(ctx: &Ctx, args: &CreateArgs) -> Result<Limits> {
+    let cfg = &ctx.config;
+    Ok(Limits {
+        cpu: match &args.cpu_limit {
+            Some(c) => Some(Cpu::parse(c).map_err(|m| Error::input(format!("--cpu-limit: {m}")))?),
+            None => cfg.cpu.value,
+        },
+        memory: match &args.memory_limit {
+            Some(m) => {
+                Some(Memory::parse(m).map_err(|m| Error::input(format!("--memory-limit: {m}")))?)
+            }
+            None => cfg.memory.value,
+        },
+    })
+}
+
+fn env(args: &CreateArgs) -> Result<Vec<(String, String)>> {
+    let env = args
+        .env
+        .iter()
+        .map(|pair| session::parse_env(pair))
+        .collect::<Result<Vec<_>>>()?;
+    if let Some((key, _)) = env.iter().find(|(k, _)| session::reserved_env(k)) {
+        return Err(Error::input(format!(
+            "--env {key}: clauderon sets {key} itself; overriding it would break the session"
+        ))
+        .with_fix("use another variable name"));
+    }
+    Ok(env)
+}
+
+/// The repository and the session's worktree path: the name must be free
+/// as a session, a worktree and a branch, and git must be safe to run there.
+fn repository(ctx: &Ctx, args: &CreateArgs, name: &str) -> Result<(git::Repo, PathBuf)> {
+    let home = &ctx.home;
+    if home.session_dir(name).exists() {
+        return Err(
+            Error::input(format!("a session named '{name}' already exists")).with_fix(format!(
+                "pick another --name, or remove it with `clauderon delete {name}`"
+            )),
+        );
+    }
+    let repo_dir = std::path::absolute(&args.repo)
+        .map_err(|e| Error::io(format!("--repo {}", args.repo.display()), e))?;
+    let repo = git::resolve_repo(&repo_dir)?;
+    git::check_config_is_safe(&repo.root)?;
+    git::resolve_commit(&repo.root, &args.base)?;
+    warn_about_the_starting_point(&repo, &args.base);
+    let worktree = home.worktree_path(name);
+    if worktree.exists() {
+        return Err(Error::input(format!(
+            "{} already exists, so it cannot become the session's worktree",
+            worktree.display()
+        ))
+        .with_fix(format!(
+            "pick another --name, or move {} away",
+            worktree.display()
+        )));
+    }
+    if git::branch_exists(&repo.root, name)? {
+        return Err(Error::input(format!(
+            "branch '{name}' already exists in {}",
+            repo.root.display()
+        ))
+        .with_fix(format!(
+            "pick another --name, or delete the branch: git -C {} branch -D {name}",
+            shell_words::quote(&repo.root.to_string_lossy())
+        )));
+    }
+    Ok((repo, worktree))
+}
+
+/// The network mode and hardening: flags over config over defaults.
+fn isolation(ctx: &Ctx, args: &CreateArgs) -> Result<(NetworkMode, Security)> {
+    let mut security = ctx.config.security.clone();
+    let added = crate::isolation::capabilities(&args.cap_add)
+        .map_err(|m| Error::input(format!("--cap-add: {m}")))?;
+    for cap in added {
+        if !security.cap_add.contains(&cap) {
+            security.cap_add.push(cap);
+        }
+    }
+    let network = args.network.unwrap_or(ctx.config.network.value);
+    if network == NetworkMode::Open {
+        eprintln!(
+            "clauderon: warning: --network open: programs in the container that ignore the proxy variables reach the internet and the host's services directly"
+        );
+    }
+    for relaxed in security.relaxations() {
+        eprintln!("clauderon: note: hardening relaxed for this session: {relaxed}");
+    }
+    Ok((network, security))
+}
+
+/// The session starts from a commit: say so when that surprises (a
+/// directory that is not in it, changes that are not committed).
+fn warn_about_the_starting_point(repo: &git::Repo, base: &str) {
+    let prefix = repo.prefix.trim_end_matches('/');
+    if !prefix.is_empty()
+        && git::git(&repo.root)
+            .args(["cat-file", "-e"])
+            .arg(format!("{base}:{prefix}"))
+            .run()
+            .is_err()
+    {
+        eprintln!(
+            "clauderon: warning: {prefix}/ is not in {base} (untracked?), so the agent starts in an empty directory there; commit it first, or pass --repo a directory that is in {base}"
+        );
+    }
+    let dirty = git::git(&repo.root)
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .run()
+        .map(|o| o.stdout.lines().count())
+        .unwrap_or(0);
+    if dirty > 0 && base == "HEAD" {
+        eprintln!(
+            "clauderon: note: {dirty} uncommitted change(s) in {} are not in the session: it starts from the last commit",
+            repo.root.display()
+        );
+    }
+}

@@ -1,0 +1,125 @@
+//! How a session's container is wired to the host: the daemon (started
+//! here if needed), the proxy, the engine's host network, the static helper,
+//! and whether network mode proxy can work on this engine. Shared by
+//! create and refresh.
+
+use crate::backend::oci::Engine;
+use crate::backend::{HostNetwork, ProxyWiring, Wiring};
+use crate::commands::Ctx;
+use crate::daemon;
+use crate::error::{Error, Result};
+use crate::helper;
+use crate::isolation::NetworkMode;
+use crate::plan::Plan;
+use crate::proxy::credentials;
+use crate::session::BackendKind;
+
+/// How the session's container reaches the daemon and the proxy. The
+/// daemon is shared by all sessions and outlives them, so it is started here
+/// (not as a step a rollback would undo), and so is the helper written into
+/// the home; a dry run only says it would. `version` is the engine's
+/// `version` output when the caller has it.
+pub fn wiring(
+    ctx: &Ctx,
+    engine: &Engine,
+    network: NetworkMode,
+    version: Option<&str>,
+    dry_run: bool,
+    plan: &mut Plan,
+) -> Result<Wiring> {
+    let host = match engine.host_network() {
+        Ok(n) => n,
+        Err(e) if dry_run => {
+            plan.note(format!(
+                "{} did not say how containers reach the host ({}): assuming rootful defaults",
+                engine.program, e.message
+            ));
+            let gateway = match engine.kind {
+                BackendKind::Docker => "host-gateway",
+                BackendKind::Podman => "10.88.0.1",
+            };
+            HostNetwork {
+                gateway: gateway.into(),
+                rootless: false,
+                remote: false,
+            }
+        }
+        Err(e) => return Err(e),
+    };
+    if network == NetworkMode::Proxy {
+        check_proxy_mode_works(engine, &host, version, dry_run)?;
+    }
+    let init_helper = helper::available();
+    if init_helper && !dry_run {
+        helper::install(&ctx.home)?;
+    } else if init_helper && !helper::installed(&ctx.home) {
+        plan.note(format!(
+            "clauderon first writes its static helper (the container's init and forwarder) to {}",
+            helper::host_path(&ctx.home).display()
+        ));
+    }
+    let proxy = &ctx.config.proxy;
+    let info = match daemon::running(&ctx.home) {
+        Some(info) => info,
+        None if dry_run => {
+            plan.note("the clauderon daemon is not running: create starts it first (clauderon daemon, in the background)");
+            let from_env = credentials::available_here();
+            return Ok(Wiring {
+                host,
+                init_helper,
+                http_port: ctx.config.http_port.value,
+                proxy: proxy.enabled.then(|| ProxyWiring {
+                    port: proxy.port,
+                    anthropic_api_key: from_env.iter().any(|v| v == "ANTHROPIC_API_KEY"),
+                }),
+            });
+        }
+        None => daemon::ensure_running(&ctx.home, ctx.config.http_port.value, false)?,
+    };
+    let in_daemon = daemon::credentials(info.port);
+    credentials::warn_if_daemon_lacks(&in_daemon);
+    Ok(Wiring {
+        host,
+        init_helper,
+        http_port: info.port,
+        proxy: info.proxy_port.map(|port| ProxyWiring {
+            port,
+            anthropic_api_key: in_daemon.iter().any(|v| v == "ANTHROPIC_API_KEY"),
+        }),
+    })
+}
+
+/// Network mode proxy mounts the daemon's Unix sockets into the container:
+/// that needs the engine on this machine's kernel (sockets do not cross
+/// Docker Desktop's or a Podman machine's VM) and the static helper. Never
+/// falls back to an open network silently.
+fn check_proxy_mode_works(
+    engine: &Engine,
+    host: &HostNetwork,
+    version: Option<&str>,
+    dry_run: bool,
+) -> Result<()> {
+    let fix = "pass --network open (or set [network] mode = \"open\" in config.toml) to run with the engine's network: programs that ignore the proxy variables then reach the internet directly";
+    if !helper::available() {
+        return Err(Error::input(
+            "network mode proxy needs clauderon's static helper, which is only built on Linux",
+        )
+        .with_fix(fix));
+    }
+    let version = match version {
+        Some(v) => v.to_string(),
+        None => match engine.version().run() {
+            Ok(out) => out.stdout,
+            Err(_) if dry_run => return Ok(()),
+            Err(f) => return Err(engine.classify(f)),
+        },
+    };
+    if host.remote || engine.runs_in_a_vm(&version) {
+        return Err(Error::input(format!(
+            "network mode proxy needs {} to run on this machine's kernel, but it runs in a VM or remotely (Unix sockets from this host do not reach its containers)",
+            engine.program
+        ))
+        .with_fix(fix));
+    }
+    Ok(())
+}
