@@ -8,7 +8,9 @@ use crate::error::{Error, Result};
 use crate::exec::{Cmd, Failure};
 use crate::session::GitIdentity;
 
-/// `git -C <dir>` with the pins that stop repository config from running programs.
+/// `git -C <dir>` with the pins that stop repository config from running
+/// programs: no hooks, no fsmonitor, and never into submodules (whose own
+/// config, in `.git/modules/`, an agent can write and nothing checks).
 pub fn git(dir: &Path) -> Cmd {
     Cmd::new(["git", "-C"]).args([
         dir.to_string_lossy().as_ref(),
@@ -16,6 +18,10 @@ pub fn git(dir: &Path) -> Cmd {
         "core.hooksPath=/dev/null",
         "-c",
         "core.fsmonitor=false",
+        "-c",
+        "submodule.recurse=false",
+        "-c",
+        "diff.ignoreSubmodules=all",
     ])
 }
 

@@ -502,14 +502,25 @@ fn proxy_faults_are_contained() {
     // Private networks (the bridges, the LAN) and this machine's own
     // addresses are refused too: the proxy is no way to the host's services.
     let own = clauderon::proxy::policy::own_addresses();
-    let mine = own.iter().find(|a| !a.is_loopback()).map(|a| match a {
-        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-        v4 => v4.to_string(),
-    });
-    for target in ["172.17.0.1", "10.88.0.1", "192.168.1.1", "[fd00::1]"]
-        .into_iter()
-        .map(String::from)
-        .chain(mine)
+    // (also spelled as IPv4-mapped IPv6, which must not slip through)
+    let mine: Vec<String> = own
+        .iter()
+        .filter_map(|a| match a {
+            std::net::IpAddr::V4(v4) if !v4.is_loopback() => Some(v4.to_string()),
+            _ => None,
+        })
+        .flat_map(|v4| [v4.clone(), format!("[::ffff:{v4}]")])
+        .collect();
+    for target in [
+        "172.17.0.1",
+        "10.88.0.1",
+        "192.168.1.1",
+        "[fd00::1]",
+        "[::ffff:10.0.0.1]",
+    ]
+    .into_iter()
+    .map(String::from)
+    .chain(mine)
     {
         let head = raw(
             port,

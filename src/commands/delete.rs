@@ -337,7 +337,12 @@ fn uncommitted_changes(spec: &SessionSpec) -> usize {
     }
     // (the config check above also covers the worktree's own config)
     git::git(&spec.worktree)
-        .args(["status", "--porcelain", "--no-renames"])
+        .args([
+            "status",
+            "--porcelain",
+            "--no-renames",
+            "--ignore-submodules=all",
+        ])
         .run()
         .map(|o| o.stdout.lines().count())
         .unwrap_or(0)

@@ -140,16 +140,24 @@ impl Policy {
 }
 
 /// Addresses no session reaches through the proxy unless the user named the
-/// host: loopback, unspecified, link-local (cloud metadata), and the
-/// private ranges where the host's bridges and the local network live.
+/// host: loopback, unspecified, link-local (cloud metadata), the private
+/// ranges where the host's bridges and the local network live, and the
+/// special ranges (this network, benchmarking, reserved, multicast). IPv6
+/// forms that carry an IPv4 address (mapped, NAT64, 6to4) count as it.
 pub fn private(ip: IpAddr) -> bool {
     let ip = unmapped(ip);
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
-            local(ip) || v4.is_private() || (a == 100 && (64..128).contains(&b))
+            local(ip)
+                || v4.is_private()
+                || v4.is_multicast()
+                || a == 0
+                || a >= 240
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
         }
-        IpAddr::V6(v6) => local(ip) || (v6.segments()[0] & 0xfe00) == 0xfc00,
+        IpAddr::V6(v6) => local(ip) || v6.is_multicast() || (v6.segments()[0] & 0xfe00) == 0xfc00,
     }
 }
 
@@ -164,15 +172,44 @@ pub fn local(ip: IpAddr) -> bool {
     }
 }
 
-/// `::ffff:a.b.c.d` is the IPv4 address it carries.
-fn unmapped(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
+/// The IPv4 address an IPv6 one carries, if it does: `::ffff:a.b.c.d`
+/// (mapped), `64:ff9b::a.b.c.d` (NAT64), `2002:aabb:ccdd::/48` (6to4).
+pub fn unmapped(ip: IpAddr) -> IpAddr {
+    let IpAddr::V6(v6) = ip else {
+        return ip;
+    };
+    if let Some(v4) = v6.to_ipv4_mapped() {
+        return IpAddr::V4(v4);
     }
+    let s = v6.segments();
+    let octets = v6.octets();
+    if s[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+        return IpAddr::from([octets[12], octets[13], octets[14], octets[15]]);
+    }
+    if s[0] == 0x2002 {
+        return IpAddr::from([octets[2], octets[3], octets[4], octets[5]]);
+    }
+    ip
+}
+
+/// Is `ip` (in any spelling) an address of this machine? Interfaces come
+/// and go (bridges, DHCP, IPv6 temporary addresses), so they are read again
+/// when the last reading is more than a few seconds old.
+pub fn is_own_address(ip: IpAddr) -> bool {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+    static CACHE: Mutex<Option<(Instant, Vec<IpAddr>)>> = Mutex::new(None);
+    let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+    let fresh = cache
+        .as_ref()
+        .is_some_and(|(at, _)| at.elapsed() < Duration::from_secs(5));
+    if !fresh {
+        let addrs = own_addresses().into_iter().map(unmapped).collect();
+        *cache = Some((Instant::now(), addrs));
+    }
+    cache
+        .as_ref()
+        .is_some_and(|(_, addrs)| addrs.contains(&unmapped(ip)))
 }
 
 /// The addresses of this machine's network interfaces: a request to one of
@@ -279,9 +316,24 @@ mod tests {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(private(ip) && !local(ip), "{ip}");
         }
-        for ip in ["8.8.8.8", "2001:db8::1", "100.128.0.1"] {
+        for ip in [
+            "64:ff9b::a00:1",
+            "2002:ac11:1::1",
+            "0.1.2.3",
+            "198.18.0.1",
+            "240.0.0.1",
+            "224.0.0.1",
+            "ff02::1",
+        ] {
+            assert!(private(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["8.8.8.8", "2001:db8::1", "100.128.0.1", "64:ff9b::808:808"] {
             assert!(!private(ip.parse().unwrap()), "{ip}");
         }
         assert!(own_addresses().iter().any(|a| a.is_loopback()));
+        for own in own_addresses().into_iter().filter(IpAddr::is_ipv4) {
+            let IpAddr::V4(v4) = own else { continue };
+            assert!(is_own_address(IpAddr::V6(v4.to_ipv6_mapped())), "{own}");
+        }
     }
 }

@@ -61,8 +61,6 @@ pub struct Proxy {
     settings: ProxySettings,
     /// Where the proxy itself listens: requests to these are loops.
     listen: Vec<SocketAddr>,
-    /// This machine's interface addresses: requests to them are refused.
-    own_addresses: Vec<IpAddr>,
     audit: Audit,
     /// Open tunnels per session, so one session cannot take every slot.
     tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
@@ -130,7 +128,6 @@ impl Proxy {
             upstream_tls: Arc::new(tls),
             settings,
             listen,
-            own_addresses: policy::own_addresses(),
             audit: Audit::new(home),
             tunnels: Arc::default(),
         })
@@ -256,7 +253,7 @@ impl Proxy {
         }
         if let Some(a) = addrs
             .iter()
-            .find(|a| policy::private(a.ip()) || self.own_addresses.contains(&a.ip()))
+            .find(|a| policy::private(a.ip()) || policy::is_own_address(a.ip()))
         {
             return Err(format!(
                 "{host} resolves to {}, an address of this machine or of a private network, which sessions may not reach through the proxy; to allow it, add \"{host}\" (exactly) to [proxy] allow_hosts in config.toml, then run `clauderon daemon restart`",

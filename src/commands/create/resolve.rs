@@ -243,7 +243,12 @@ fn warn_about_the_starting_point(repo: &git::Repo, base: &str) {
         );
     }
     let dirty = git::git(&repo.root)
-        .args(["status", "--porcelain", "--untracked-files=no"])
+        .args([
+            "status",
+            "--porcelain",
+            "--untracked-files=no",
+            "--ignore-submodules=all",
+        ])
         .run()
         .map(|o| o.stdout.lines().count())
         .unwrap_or(0);
