@@ -79,6 +79,83 @@ pub fn append_no_follow(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     (&file).write_all(contents)
 }
 
+/// Opens `root/relative`'s directories one by one, following no link, and
+/// returns the last one (the root itself is trusted).
+fn walk(root: &Path, dirs: &[&std::ffi::OsStr], create: Option<u32>) -> std::io::Result<OwnedFd> {
+    let mut dir = open(
+        None,
+        root.as_os_str().as_bytes(),
+        libc::O_RDONLY | libc::O_DIRECTORY,
+        0,
+    )?;
+    for name in dirs {
+        if let Some(mode) = create {
+            let c =
+                CString::new(name.as_bytes()).map_err(|_| std::io::Error::other("a NUL byte"))?;
+            // SAFETY: a NUL-terminated name and a descriptor we own.
+            let rc = unsafe {
+                libc::mkdirat(
+                    std::os::fd::AsRawFd::as_raw_fd(&dir),
+                    c.as_ptr(),
+                    mode as libc::mode_t,
+                )
+            };
+            let err = std::io::Error::last_os_error();
+            if rc != 0 && err.raw_os_error() != Some(libc::EEXIST) {
+                return Err(err);
+            }
+        }
+        dir = open(
+            Some(&dir),
+            name.as_bytes(),
+            libc::O_RDONLY | libc::O_DIRECTORY,
+            0,
+        )?;
+    }
+    Ok(dir)
+}
+
+fn components(relative: &Path) -> Vec<&std::ffi::OsStr> {
+    relative
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(n) => Some(n),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `mkdir -p root/relative`, where everything below `root` may be the
+/// agent's: no link is followed, so nothing is made outside `root`.
+pub fn mkdirs_below(root: &Path, relative: &Path, mode: u32) -> std::io::Result<()> {
+    walk(root, &components(relative), Some(mode)).map(|_| ())
+}
+
+/// The start of the regular file `root/relative` (at most `max` bytes),
+/// opened without following a link and without blocking (a FIFO or a
+/// device planted there is refused, not read).
+pub fn read_below(root: &Path, relative: &Path, max: u64) -> std::io::Result<String> {
+    use std::io::Read;
+    let parts = components(relative);
+    let (name, dirs) = parts
+        .split_last()
+        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    let dir = walk(root, dirs, None)?;
+    let fd = open(
+        Some(&dir),
+        name.as_bytes(),
+        libc::O_RDONLY | libc::O_NONBLOCK,
+        0,
+    )?;
+    let file = std::fs::File::from(fd);
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    let mut text = String::new();
+    file.take(max).read_to_string(&mut text)?;
+    Ok(text)
+}
+
 /// `openat(dir or AT_FDCWD, name, flags | O_NOFOLLOW | O_CLOEXEC, mode)`.
 fn open(dir: Option<&OwnedFd>, name: &[u8], flags: i32, mode: u32) -> std::io::Result<OwnedFd> {
     use std::os::fd::AsRawFd;
@@ -140,5 +217,27 @@ mod tests {
         append_no_follow(&fresh, b"a\n").unwrap();
         append_no_follow(&fresh, b"b\n").unwrap();
         assert_eq!(std::fs::read_to_string(&fresh).unwrap(), "a\nb\n");
+    }
+
+    #[test]
+    fn walks_below_a_root_follow_no_link() {
+        let d = tempfile::tempdir().unwrap();
+        let (root, outside) = (d.path().join("wt"), d.path().join("outside"));
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::os::unix::fs::symlink(&outside, root.join(".cargo")).unwrap();
+        assert!(mkdirs_below(&root, Path::new(".cargo/registry"), 0o755).is_err());
+        assert!(!outside.join("registry").exists());
+        mkdirs_below(&root, Path::new(".cache/sccache"), 0o755).unwrap();
+        assert!(root.join(".cache/sccache").is_dir());
+        std::fs::write(outside.join("status"), "failed 42").unwrap();
+        std::os::unix::fs::symlink(outside.join("status"), root.join(".cache/status")).unwrap();
+        assert!(read_below(&root, Path::new(".cache/status"), 64).is_err());
+        assert!(read_below(&root, Path::new(".cargo/status"), 64).is_err());
+        std::fs::write(root.join(".cache/ok"), "ok\n".repeat(100)).unwrap();
+        assert_eq!(
+            read_below(&root, Path::new(".cache/ok"), 6).unwrap(),
+            "ok\nok\n"
+        );
     }
 }

@@ -289,3 +289,24 @@ fn planted_config_and_hooks_never_run_and_never_trap_the_session() {
     ]);
     assert!(ps.trim().is_empty(), "the container is left: {ps}");
 }
+
+#[test]
+fn committed_links_do_not_redirect_host_side_directories() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let outside = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(outside.path(), env.repo().join(".cargo")).unwrap();
+    git(env.repo(), &["add", ".cargo"]);
+    git(env.repo(), &["commit", "-q", "-m", "a link"]);
+    let name = unique("links");
+    let r = env.create(&name, "x", &[]).ok();
+    assert!(
+        r.stderr.contains("not preparing") && r.stderr.contains(".cargo/registry"),
+        "{}",
+        r.stderr
+    );
+    let made: Vec<_> = std::fs::read_dir(outside.path()).unwrap().collect();
+    assert!(made.is_empty(), "create made {made:?} outside the worktree");
+}

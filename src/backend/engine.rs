@@ -266,9 +266,11 @@ impl Engine {
         ])
     }
 
-    /// Waits for the on-create commands (see the entrypoint).
-    pub fn wait_on_create(&self, container: &str, status: &Path) -> Step {
+    /// Waits for the on-create commands (see the entrypoint): their status
+    /// file is `status`, relative to the worktree `root`.
+    pub fn wait_on_create(&self, container: &str, root: &Path, status: &Path) -> Step {
         Step::WaitOnCreate {
+            root: root.to_path_buf(),
             status: status.to_path_buf(),
             state: self.exit_state(container),
             logs: self.logs(container, false, Some(40)),

@@ -230,11 +230,12 @@ pub fn create_plan(
     // Cache mount points made by us, not by the engine as root, so the
     // agent (running as you) can write `.cargo/` and `.cache/`.
     for (_, target) in CACHE_VOLUMES {
-        let relative = target.trim_start_matches("/workspace/");
-        plan.push(Step::Mkdir {
-            path: spec.worktree.join(relative),
+        // Below the worktree, which holds whatever the repository committed
+        // (a `.cargo` link, say): made without following links.
+        plan.push(Step::MkdirBelow {
+            root: spec.worktree.clone(),
+            relative: PathBuf::from(target.trim_start_matches("/workspace/")),
             mode: 0o755,
-            exclusive: false,
         });
     }
     let classify = engine.classifier();
@@ -265,7 +266,8 @@ pub fn create_plan(
     if !spec.lifecycle.on_create.is_empty() {
         plan.push(engine.wait_on_create(
             &container,
-            &spec.worktree.join(".clauderon/on-create.status"),
+            &spec.worktree,
+            std::path::Path::new(".clauderon/on-create.status"),
         ));
     }
     plan.push(engine.verify_started(&container));

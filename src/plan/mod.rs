@@ -11,6 +11,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::error::{Error, Result};
 use crate::exec::{Cmd, Failure};
 
+mod watch;
+use watch::{verify_started, wait_on_create};
+
 /// Maps a failed command to a user-facing error (engines classify their stderr).
 pub type Classify = fn(Failure) -> Error;
 
@@ -49,10 +52,20 @@ pub enum Step {
     /// (`status` file: `ok` or `failed N`), failing with the exit code and
     /// the output's tail; also fails if the container stops first.
     WaitOnCreate {
+        /// The worktree, and the status file inside it (read without
+        /// following links: the worktree is the agent's).
+        root: PathBuf,
         status: PathBuf,
         state: Cmd,
         logs: Cmd,
         classify: Classify,
+    },
+    /// `mkdir -p root/relative` without following links below `root` (the
+    /// agent's worktree); a link there is reported and skipped.
+    MkdirBelow {
+        root: PathBuf,
+        relative: PathBuf,
+        mode: u32,
     },
     /// Appends to a file, creating it (and its directory) if needed; never
     /// through a symbolic link, and only to a regular file of ours.
@@ -245,12 +258,20 @@ impl Step {
                 mode,
                 secret,
             } => render_write(path, contents, *mode, *secret),
-            Step::WaitOnCreate { status, .. } => {
+            Step::WaitOnCreate { root, status, .. } => {
                 format!(
                     "# wait for the on-create commands to finish (until {} says ok)\n",
-                    quote_path(status)
+                    quote_path(&root.join(status))
                 )
             }
+            Step::MkdirBelow {
+                root,
+                relative,
+                mode,
+            } => format!(
+                "mkdir -p -m {mode:04o} {}\n",
+                quote_path(&root.join(relative))
+            ),
             Step::VerifyStarted { state, .. } => {
                 format!(
                     "# check that it is still running a moment later: {}\n",
@@ -308,11 +329,25 @@ impl Step {
                 classify,
             } => verify_started(state, logs, *classify),
             Step::WaitOnCreate {
+                root,
                 status,
                 state,
                 logs,
                 classify,
-            } => wait_on_create(status, state, logs, *classify),
+            } => wait_on_create(root, status, state, logs, *classify),
+            Step::MkdirBelow {
+                root,
+                relative,
+                mode,
+            } => {
+                if let Err(e) = crate::safe_fs::mkdirs_below(root, relative, *mode) {
+                    eprintln!(
+                        "clauderon: warning: not preparing {} ({e}): the repository may have a link there",
+                        root.join(relative).display()
+                    );
+                }
+                Ok(())
+            }
             Step::AppendFile { path, contents } => append(path, contents),
             Step::ForgetWorktree {
                 common_dir,
@@ -352,85 +387,6 @@ fn make_dir(path: &Path, mode: u32, exclusive: bool) -> Result<()> {
             Error::io(format!("could not create {}", path.display()), e)
         }
     })
-}
-
-/// How long a container must survive its start to count as started.
-const START_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
-
-fn verify_started(state: &Cmd, logs: &Cmd, classify: Classify) -> Result<()> {
-    let deadline = std::time::Instant::now() + START_GRACE;
-    loop {
-        let out = state.run().map_err(classify)?;
-        let mut fields = out.stdout.split_whitespace();
-        let status = fields.next().unwrap_or("");
-        let code = fields.next().unwrap_or("0");
-        if matches!(status, "exited" | "dead") && code != "0" {
-            let tail = output_tail(logs, 5);
-            return Err(Error::failed(format!(
-                "the container exited right after starting (exit code {code}); its last output:\n  {tail}"
-            ))
-            .with_fix("the output above says why: a failing --post-start/--on-create command, or an image without bash or the agent CLI (`clauderon image check <image>` checks an image)"));
-        }
-        if std::time::Instant::now() >= deadline || INTERRUPTED.load(Ordering::SeqCst) {
-            return Ok(());
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-}
-
-fn output_tail(logs: &Cmd, lines: usize) -> String {
-    let output = logs
-        .run()
-        .map(|o| format!("{}{}", o.stdout, o.stderr))
-        .unwrap_or_default();
-    let all: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
-    all[all.len().saturating_sub(lines)..].join("\n  ")
-}
-
-fn wait_on_create(status: &Path, state: &Cmd, logs: &Cmd, classify: Classify) -> Result<()> {
-    eprintln!("clauderon: running the on-create commands (the session log shows their output)...");
-    let mut last_state_check = std::time::Instant::now();
-    loop {
-        if let Ok(text) = std::fs::read_to_string(status) {
-            let text = text.trim();
-            if text == "ok" {
-                return Ok(());
-            }
-            if let Some(code) = text.strip_prefix("failed ") {
-                let engine = logs.argv.first().map(String::as_str).unwrap_or("docker");
-                let mut err = Error::failed(format!(
-                    "an on-create command failed with exit code {code}; its last output:\n  {}",
-                    output_tail(logs, 15)
-                ))
-                .with_fix(format!(
-                    "fix the command (try it in the image: {engine} run --rm -it --entrypoint bash IMAGE), then create the session again"
-                ));
-                // clauderon exits with the command's own code.
-                err.code = code
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|c| *c > 0 && *c < 256)
-                    .unwrap_or(1);
-                return Err(err);
-            }
-        }
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            return Err(interrupted());
-        }
-        if last_state_check.elapsed() > std::time::Duration::from_secs(1) {
-            last_state_check = std::time::Instant::now();
-            let out = state.run().map_err(classify)?;
-            let status_word = out.stdout.split_whitespace().next().unwrap_or("");
-            if matches!(status_word, "exited" | "dead" | "stopped") && !status.exists() {
-                return Err(Error::failed(format!(
-                    "the container stopped before its on-create commands finished; its last output:\n  {}",
-                    output_tail(logs, 15)
-                )));
-            }
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
 }
 
 /// Appends without following a link anywhere an agent could plant one.
