@@ -13,6 +13,7 @@
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::unix::net::UnixStream;
+use std::os::unix::process::CommandExt;
 use std::process::Command;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::thread;
@@ -20,26 +21,36 @@ use std::thread;
 unsafe extern "C" {
     fn waitpid(pid: i32, status: *mut i32, options: i32) -> i32;
     fn kill(pid: i32, sig: i32) -> i32;
-    fn signal(sig: i32, handler: extern "C" fn(i32)) -> usize;
+    fn signal(sig: i32, handler: usize) -> usize;
+    fn setpgid(pid: i32, pgid: i32) -> i32;
+    fn tcsetpgrp(fd: i32, pgrp: i32) -> i32;
+    fn getpid() -> i32;
+    fn isatty(fd: i32) -> i32;
 }
 
-const SIGHUP: i32 = 1;
-const SIGQUIT: i32 = 3;
-const SIGUSR1: i32 = 10;
-const SIGUSR2: i32 = 12;
-const SIGTERM: i32 = 15;
+/// Signals passed on to the child: the ones `docker stop`/`kill` send (a
+/// STOPSIGNAL may be any of them). Not CHLD (ours), not the job-control or
+/// synchronous ones, not PIPE (the forwarder's broken connections).
+const PASSED_ON: [i32; 7] = [1, 2, 3, 10, 12, 14, 15];
+const SIGTTOU: i32 = 22;
+const SIG_DFL: usize = 0;
+const SIG_IGN: usize = 1;
 const EINTR: i32 = 4;
 
 /// Forwarding threads need little stack; many of them stay cheap.
 const STACK: usize = 64 * 1024;
 
 static CHILD: AtomicI32 = AtomicI32::new(0);
+/// A signal that came before the child existed, delivered once it does.
+static PENDING: AtomicI32 = AtomicI32::new(0);
 
 extern "C" fn pass_on(sig: i32) {
-    let pid = CHILD.load(Ordering::Relaxed);
+    let pid = CHILD.load(Ordering::SeqCst);
     if pid > 0 {
         // SAFETY: kill(2) is async-signal-safe and touches no memory.
         unsafe { kill(pid, sig) };
+    } else {
+        PENDING.store(sig, Ordering::SeqCst);
     }
 }
 
@@ -65,16 +76,41 @@ fn main() {
             _ => fail(&format!("unknown option {option:?}")),
         }
     }
-    for sig in [SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGTERM] {
-        // SAFETY: installs a handler that only calls kill(2).
-        unsafe { signal(sig, pass_on) };
+    for sig in PASSED_ON {
+        // SAFETY: installs a handler that only calls kill(2) or stores an int.
+        unsafe { signal(sig, pass_on as *const () as usize) };
     }
-    let child = Command::new(&command[0])
-        .args(&command[1..])
+    let mut child = Command::new(&command[0]);
+    child.args(&command[1..]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe { child.pre_exec(|| Ok(own_the_terminal())) };
+    let child = child
         .spawn()
         .unwrap_or_else(|e| fail(&format!("cannot run {}: {e}", command[0])));
-    CHILD.store(child.id() as i32, Ordering::Relaxed);
-    std::process::exit(reap_until(child.id() as i32));
+    let pid = child.id() as i32;
+    CHILD.store(pid, Ordering::SeqCst);
+    let early = PENDING.swap(0, Ordering::SeqCst);
+    if early > 0 {
+        // SAFETY: kill(2) touches no memory.
+        unsafe { kill(pid, early) };
+    }
+    std::process::exit(reap_until(pid));
+}
+
+/// In the child, before exec: its own process group, in the terminal's
+/// foreground, so Ctrl-C and window changes reach it (once) from the
+/// terminal, as they would without an init.
+fn own_the_terminal() {
+    // SAFETY: plain syscalls on the calling process; SIGTTOU is ignored
+    // around tcsetpgrp because a background group may not call it.
+    unsafe {
+        setpgid(0, 0);
+        if isatty(0) == 1 {
+            signal(SIGTTOU, SIG_IGN);
+            tcsetpgrp(0, getpid());
+            signal(SIGTTOU, SIG_DFL);
+        }
+    }
 }
 
 /// Binds the listener now (so it is there before the entrypoint runs) and
@@ -87,7 +123,12 @@ fn forward(spec: &str) {
         .unwrap_or_else(|e| fail(&format!("cannot listen on {addr}: {e}")));
     let socket = socket.to_string();
     spawn(move || {
-        for stream in listener.incoming().flatten() {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else {
+                // Out of descriptors, most likely: back off rather than spin.
+                thread::sleep(std::time::Duration::from_millis(100));
+                continue;
+            };
             let socket = socket.clone();
             spawn(move || connect(stream, &socket));
         }
@@ -102,7 +143,9 @@ fn connect(tcp: TcpStream, socket: &str) {
     let unix = match UnixStream::connect(socket) {
         Ok(u) => u,
         Err(e) => {
-            eprintln!("clauderon-init: cannot reach {socket}: {e} (is the clauderon daemon running?)");
+            eprintln!(
+                "clauderon-init: cannot reach the clauderon daemon at {socket}: {e}; on the host, run `clauderon daemon start`"
+            );
             return;
         }
     };

@@ -158,6 +158,11 @@ pub struct SessionSpec {
     /// reach the engine through its environment, never its argv.
     #[serde(default)]
     pub env_from_host: Vec<String>,
+    /// False for a session recorded before clauderon had network modes and
+    /// hardening: its container has the engine's network and default
+    /// capabilities until `refresh` recreates it with the fields above.
+    #[serde(default)]
+    pub isolation_recorded: bool,
 }
 
 impl SessionSpec {

@@ -67,6 +67,7 @@ fn spec() -> SessionSpec {
         network: NetworkMode::Proxy,
         security: Security::default(),
         env_from_host: vec![],
+        isolation_recorded: true,
     }
 }
 
@@ -374,7 +375,7 @@ fn network_mode_proxy_has_no_network_and_reaches_the_daemon_through_sockets() {
         "--env 'NO_PROXY=localhost,127.0.0.1'",
         "--cap-drop ALL",
         "--security-opt no-new-privileges",
-        "--pids-limit 4096",
+        "--pids-limit=4096",
     ] {
         assert!(create.contains(want), "{want}\n{create}");
     }
@@ -421,9 +422,10 @@ fn hardening_escape_hatches_are_rendered() {
         create.contains("--cap-drop ALL \\\n    --cap-add CHOWN \\\n    --cap-add SETUID"),
         "{create}"
     );
+    assert!(!create.contains("no-new-privileges"), "{create}");
     assert!(
-        !create.contains("no-new-privileges") && !create.contains("--pids-limit"),
-        "{create}"
+        create.contains("--pids-limit=-1"),
+        "no limit is -1: {create}"
     );
 }
 

@@ -222,8 +222,18 @@ impl Engine {
 
     /// Does the engine's `version` output (see `version`) say it runs in a
     /// VM (Docker Desktop), where Unix sockets from this host do not reach?
+    /// A remote endpoint (`DOCKER_HOST`/`CONTAINER_HOST` over tcp or ssh)
+    /// counts too.
     pub fn runs_in_a_vm(&self, version: &str) -> bool {
-        !cfg!(target_os = "linux") || version.contains("Docker Desktop")
+        let endpoint = match self.kind {
+            BackendKind::Docker => std::env::var("DOCKER_HOST"),
+            BackendKind::Podman => std::env::var("CONTAINER_HOST"),
+        }
+        .unwrap_or_default();
+        !cfg!(target_os = "linux")
+            || version.contains("Docker Desktop")
+            || endpoint.starts_with("tcp://")
+            || endpoint.starts_with("ssh://")
     }
 
     /// `docker version`: the cheapest call that needs a reachable engine.

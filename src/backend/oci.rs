@@ -282,9 +282,14 @@ fn hardening_args(spec: &SessionSpec) -> Vec<String> {
             "no-new-privileges".to_string(),
         ]);
     }
-    if sec.pids_limit > 0 {
-        args.extend(["--pids-limit".to_string(), sec.pids_limit.to_string()]);
-    }
+    // 0 is "no limit", which the engines spell -1 (without the flag,
+    // Podman applies its own default of 2048).
+    let pids = match sec.pids_limit {
+        0 => "-1".to_string(),
+        n => n.to_string(),
+    };
+    // One argument: a value starting with `-` is never read as a flag.
+    args.push(format!("--pids-limit={pids}"));
     args
 }
 

@@ -13,7 +13,11 @@ use crate::session::{PullPolicy, SessionSpec};
 use crate::store::Home;
 
 pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
-    let spec = ctx.home.load(name)?;
+    let mut spec = ctx.home.load(name)?;
+    // A session from before network modes and hardening is recreated with
+    // the defaults, and its record says so from now on.
+    let upgrade = !spec.isolation_recorded;
+    spec.isolation_recorded = true;
     crate::commands::lifecycle::require_worktree(&spec)?;
     // The allowlist may have changed since the session was made.
     let allowed = &ctx.config.allowed_images;
@@ -32,6 +36,14 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
     plan.steps
         .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, &wiring).steps);
+    if upgrade {
+        plan.push(Step::WriteFile {
+            path: ctx.home.record_path(name),
+            contents: crate::store::record_bytes(&spec),
+            mode: 0o600,
+            secret: true,
+        });
+    }
     print_or_execute("refresh", &plan, dry_run).map_err(|e| {
         let e = e.context(format!("could not refresh session '{name}'"));
         if pull && spec.pull_policy == PullPolicy::Always {

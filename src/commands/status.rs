@@ -69,11 +69,15 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     );
     println!("Worktree   {}", spec.worktree.display());
     println!("Created    {} ago", session::age(spec.created_at, now));
-    println!(
-        "Network    {}",
-        isolation["network_text"].as_str().unwrap_or("")
-    );
-    println!("Security   {}", spec.security.summary());
+    if spec.isolation_recorded {
+        let network = isolation["network_text"].as_str().unwrap_or("");
+        println!("Network    {network}");
+        println!("Security   {}", spec.security.summary());
+    } else {
+        println!(
+            "Network    open, with the engine's default capabilities: made by an older clauderon; `clauderon refresh {name}` recreates it isolated"
+        );
+    }
     if recent.is_empty() {
         println!(
             "\n{}",
@@ -111,6 +115,9 @@ fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
             "open (--network open): programs that ignore the proxy reach the internet and the host directly; proxy policy {policy}"
         ),
     };
+    if !spec.isolation_recorded {
+        return serde_json::json!({ "network": "open", "legacy": true, "proxy_policy": policy });
+    }
     serde_json::json!({
         "network": spec.network,
         "network_text": text,

@@ -109,19 +109,48 @@ impl ProxySection {
 
 /// Host patterns, lower-cased, each an exact host or `*.suffix`.
 fn host_list(key: &str, hosts: Option<Vec<String>>) -> Result<Vec<String>, (String, String)> {
-    let hosts: Vec<String> = hosts
-        .unwrap_or_default()
-        .into_iter()
-        .map(|h| h.trim().to_ascii_lowercase())
-        .collect();
-    match hosts
-        .iter()
-        .find(|h| h.is_empty() || h.contains(['/', ':', ' ', '@']) || h[1..].contains('*'))
-    {
-        Some(bad) => Err((
-            key.into(),
-            format!("{bad:?} is not a host name (use api.example.com or *.example.com)"),
-        )),
-        None => Ok(hosts),
+    let mut out = Vec::new();
+    for raw in hosts.unwrap_or_default() {
+        let (wildcard, bare) = match raw.trim().strip_prefix("*.") {
+            Some(rest) => ("*.", rest),
+            None => ("", raw.trim()),
+        };
+        match crate::proxy::server::normalize_host(bare) {
+            Some(host) if !bare.starts_with('[') => out.push(format!("{wildcard}{host}")),
+            _ => {
+                return Err((
+                    key.into(),
+                    format!("{raw:?} is not a host name (use api.example.com or *.example.com)"),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_patterns_are_hosts_or_suffixes() {
+        let ok = host_list(
+            "k",
+            Some(vec!["API.Example.com".into(), "*.corp.example".into()]),
+        );
+        assert_eq!(ok.unwrap(), ["api.example.com", "*.corp.example"]);
+        for bad in [
+            "é.example",
+            "*",
+            "*foo.com",
+            "a/b",
+            "",
+            "x:1",
+            "a b",
+            "*.",
+            "[::1]",
+        ] {
+            assert!(host_list("k", Some(vec![bad.into()])).is_err(), "{bad:?}");
+        }
     }
 }

@@ -74,6 +74,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
             .filter(|pair| !pair.contains('='))
             .cloned()
             .collect(),
+        isolation_recorded: true,
     })
 }
 
