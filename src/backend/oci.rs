@@ -172,6 +172,10 @@ impl Engine {
             .collect()
     }
 
+    /// The container's environment: plain values in argv; the proxy URL
+    /// (it holds the session's token), `--env` values taken by name and
+    /// credential-like ones through the engine's own environment, so they
+    /// are in neither argv (`ps`) nor the dry run.
     fn add_env(&self, mut cmd: Cmd, spec: &SessionSpec, wiring: &Wiring) -> Cmd {
         let (host, hook_port, proxy_port) = self.daemon_address(spec, wiring);
         let mut env: Vec<(String, String)> = vec![
@@ -185,29 +189,7 @@ impl Engine {
             ("CLAUDERON_HOST".into(), host.clone()),
             ("CLAUDERON_HTTP_PORT".into(), hook_port.to_string()),
         ];
-        // The worktree's registration lives in the shared .git but its path
-        // is a host path: stop git in the container from pruning it.
-        let mut git_config = vec![("gc.worktreePruneExpire", "never"), ("safe.directory", "*")];
-        if wiring.proxy.is_some() {
-            // git asks this helper after GitHub's 401 and sends the placeholder,
-            // which the proxy swaps for the real token.
-            git_config.push((
-                "credential.https://github.com.helper",
-                GIT_CREDENTIAL_HELPER,
-            ));
-        }
-        env.push(("GIT_CONFIG_COUNT".into(), git_config.len().to_string()));
-        for (i, (k, v)) in git_config.iter().enumerate() {
-            env.push((format!("GIT_CONFIG_KEY_{i}"), k.to_string()));
-            env.push((format!("GIT_CONFIG_VALUE_{i}"), v.to_string()));
-        }
-        let id = &spec.git_identity;
-        for (who, value) in [("NAME", &id.name), ("EMAIL", &id.email)] {
-            if let Some(v) = value {
-                env.push((format!("GIT_AUTHOR_{who}"), v.clone()));
-                env.push((format!("GIT_COMMITTER_{who}"), v.clone()));
-            }
-        }
+        env.extend(git_env(spec, wiring));
         env.extend(agent::agent_env(spec));
         if spec.agent_cli_image.is_some() {
             // The entrypoint puts it first in PATH.
@@ -219,53 +201,86 @@ impl Engine {
             for k in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
                 secret_env.push((k.into(), url.clone()));
             }
-            let no_proxy = if spec.network == NetworkMode::Proxy {
-                "localhost,127.0.0.1".to_string()
-            } else if self.host_alias == DOCKER.host_alias {
-                format!("localhost,127.0.0.1,{}", self.host_alias)
+            env.extend(self.proxy_env(spec, proxy));
+        }
+        for (k, v) in &spec.env {
+            if looks_secret(k) || spec.env_from_host.contains(k) {
+                secret_env.push((k.clone(), v.clone()));
             } else {
-                format!(
-                    "localhost,127.0.0.1,{},{}",
-                    self.host_alias, DOCKER.host_alias
-                )
-            };
-            env.push(("NO_PROXY".into(), no_proxy.clone()));
-            env.push(("no_proxy".into(), no_proxy));
-            for (k, v) in placeholders(spec, proxy) {
-                // A value the user gave with --env wins.
-                if !spec.env.iter().any(|(u, _)| u == k) {
-                    env.push((k.into(), v.into()));
-                }
+                env.push((k.clone(), v.clone()));
             }
-            for k in [
-                "SSL_CERT_FILE",
-                "REQUESTS_CA_BUNDLE",
-                "CURL_CA_BUNDLE",
-                "GIT_SSL_CAINFO",
-            ] {
-                env.push((k.into(), CONTAINER_CA_BUNDLE.into()));
-            }
-            env.push(("NODE_EXTRA_CA_CERTS".into(), CONTAINER_CA.into()));
         }
         for (k, v) in env {
             cmd = cmd.args(["--env", &format!("{k}={v}")]);
         }
         for (k, v) in &secret_env {
-            // Holds the session's proxy token: passed through docker's own
-            // environment, so it is not in argv (`ps`) nor in dry-run output.
             cmd = cmd.args(["--env", k.as_str()]).secret_env(k, v);
-        }
-        for (k, v) in &spec.env {
-            if looks_secret(k) || spec.env_from_host.contains(k) {
-                // The value reaches docker through its own environment, so it
-                // is not in argv (`ps`) nor in dry-run output.
-                cmd = cmd.args(["--env", k.as_str()]).secret_env(k, v);
-            } else {
-                cmd = cmd.args(["--env", &format!("{k}={v}")]);
-            }
         }
         cmd
     }
+
+    /// What the proxy needs in the container: where not to use it, the
+    /// placeholders it swaps, and the CA bundle that trusts it.
+    fn proxy_env(&self, spec: &SessionSpec, proxy: &ProxyWiring) -> Vec<(String, String)> {
+        let no_proxy = if spec.network == NetworkMode::Proxy {
+            "localhost,127.0.0.1".to_string()
+        } else if self.host_alias == DOCKER.host_alias {
+            format!("localhost,127.0.0.1,{}", self.host_alias)
+        } else {
+            format!(
+                "localhost,127.0.0.1,{},{}",
+                self.host_alias, DOCKER.host_alias
+            )
+        };
+        let mut env = vec![
+            ("NO_PROXY".to_string(), no_proxy.clone()),
+            ("no_proxy".to_string(), no_proxy),
+        ];
+        for (k, v) in placeholders(spec, proxy) {
+            // A value the user gave with --env wins.
+            if !spec.env.iter().any(|(u, _)| u == k) {
+                env.push((k.into(), v.into()));
+            }
+        }
+        for k in [
+            "SSL_CERT_FILE",
+            "REQUESTS_CA_BUNDLE",
+            "CURL_CA_BUNDLE",
+            "GIT_SSL_CAINFO",
+        ] {
+            env.push((k.into(), CONTAINER_CA_BUNDLE.into()));
+        }
+        env.push(("NODE_EXTRA_CA_CERTS".into(), CONTAINER_CA.into()));
+        env
+    }
+}
+
+/// git in the container: config through `GIT_CONFIG_*`, and the user's identity.
+fn git_env(spec: &SessionSpec, wiring: &Wiring) -> Vec<(String, String)> {
+    // The worktree's registration lives in the shared .git but its path
+    // is a host path: stop git in the container from pruning it.
+    let mut git_config = vec![("gc.worktreePruneExpire", "never"), ("safe.directory", "*")];
+    if wiring.proxy.is_some() {
+        // git asks this helper after GitHub's 401 and sends the placeholder,
+        // which the proxy swaps for the real token.
+        git_config.push((
+            "credential.https://github.com.helper",
+            GIT_CREDENTIAL_HELPER,
+        ));
+    }
+    let mut env = vec![("GIT_CONFIG_COUNT".to_string(), git_config.len().to_string())];
+    for (i, (k, v)) in git_config.iter().enumerate() {
+        env.push((format!("GIT_CONFIG_KEY_{i}"), k.to_string()));
+        env.push((format!("GIT_CONFIG_VALUE_{i}"), v.to_string()));
+    }
+    let id = &spec.git_identity;
+    for (who, value) in [("NAME", &id.name), ("EMAIL", &id.email)] {
+        if let Some(v) = value {
+            env.push((format!("GIT_AUTHOR_{who}"), v.clone()));
+            env.push((format!("GIT_COMMITTER_{who}"), v.clone()));
+        }
+    }
+    env
 }
 
 /// Every capability dropped but the ones the session names, no gaining

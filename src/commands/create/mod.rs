@@ -68,21 +68,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         );
         return Ok(());
     }
-    plan.execute().map_err(|e| {
-        let hint = e
-            .message
-            .contains("an on-create command failed")
-            .then(|| crate::isolation::privilege_hint(&e.message, &spec.security))
-            .flatten();
-        let e = e.context(format!("could not create session '{}'", spec.name));
-        match hint {
-            Some(h) => {
-                let fix = e.fix.clone().unwrap_or_default();
-                e.with_fix(format!("{h}\n  or: {fix}"))
-            }
-            None => e,
-        }
-    })?;
+    plan.execute().map_err(|e| failed_create(e, &spec))?;
     print_next_steps(&spec);
     Ok(())
 }
@@ -179,9 +165,21 @@ pub fn create_plan(
     wiring: &Wiring,
 ) -> Plan {
     let mut plan = Plan::default();
+    add_session_files(&mut plan, spec, home);
+    if let Some((path, contents)) = exclude {
+        // Appended: the user's own patterns in that file stay as they are.
+        plan.push(Step::AppendFile { path, contents });
+    }
+    add_worktree(&mut plan, spec);
+    add_container(&mut plan, spec, home, engine, wiring);
+    plan
+}
+
+/// The session directory (taking it is what reserves the name: a
+/// concurrent create of the same name fails here, before touching
+/// anything) and the files mounted into the container.
+fn add_session_files(plan: &mut Plan, spec: &SessionSpec, home: &Home) {
     let session_dir = home.session_dir(&spec.name);
-    // Taking the session directory is what reserves the name: a concurrent
-    // create of the same name fails here, before touching anything.
     plan.push_undoable(
         Step::Mkdir {
             path: session_dir.clone(),
@@ -190,54 +188,59 @@ pub fn create_plan(
         },
         vec![Step::RemoveDir { path: session_dir }],
     );
-    let files_dir = home.container_files_dir(&spec.name);
     plan.push(Step::Mkdir {
-        path: files_dir.clone(),
+        path: home.container_files_dir(&spec.name),
         mode: 0o755,
         exclusive: true,
     });
     for step in agent::write_session_files(spec, home) {
         plan.push(step);
     }
-    if let Some((path, contents)) = exclude {
-        // Appended: the user's own patterns in that file stay as they are.
-        plan.push(Step::AppendFile { path, contents });
-    }
+}
+
+/// The worktree on its new branch, and the cache mount points in it.
+fn add_worktree(plan: &mut Plan, spec: &SessionSpec) {
     let repo = &spec.repo_root;
     let wt = spec.worktree.to_string_lossy().to_string();
-    plan.push_undoable(
-        Step::run_cmd(
-            git::git(repo).args([
-                "worktree",
-                "add",
-                "--lock",
-                "-b",
-                &spec.branch,
-                &wt,
-                &spec.base,
-            ]),
+    let add = [
+        "worktree",
+        "add",
+        "--lock",
+        "-b",
+        &spec.branch,
+        &wt,
+        &spec.base,
+    ];
+    // Undone without git but for the branch: by then the agent may have run.
+    let undo = crate::worktree::removal(Some(&spec.git_common_dir), &spec.worktree)
+        .into_iter()
+        .chain([Step::run_cmd(
+            git::git(repo).args(["branch", "-D", &spec.branch]),
             git::classify,
-        ),
-        // Without git but for the branch: by now the agent may have run.
-        crate::worktree::removal(Some(&spec.git_common_dir), &spec.worktree)
-            .into_iter()
-            .chain([Step::run_cmd(
-                git::git(repo).args(["branch", "-D", &spec.branch]),
-                git::classify,
-            )])
-            .collect(),
-    );
+        )])
+        .collect();
+    plan.push_undoable(Step::run_cmd(git::git(repo).args(add), git::classify), undo);
     // Cache mount points made by us, not by the engine as root, so the
-    // agent (running as you) can write `.cargo/` and `.cache/`.
+    // agent (running as you) can write `.cargo/` and `.cache/`; below the
+    // worktree, which holds whatever the repository committed (a `.cargo`
+    // link, say), so made without following links.
     for (_, target) in CACHE_VOLUMES {
-        // Below the worktree, which holds whatever the repository committed
-        // (a `.cargo` link, say): made without following links.
         plan.push(Step::MkdirBelow {
             root: spec.worktree.clone(),
             relative: PathBuf::from(target.trim_start_matches("/workspace/")),
             mode: 0o755,
         });
     }
+}
+
+/// The container, the record, the start and the checks after it.
+fn add_container(
+    plan: &mut Plan,
+    spec: &SessionSpec,
+    home: &Home,
+    engine: &Engine,
+    wiring: &Wiring,
+) {
     let classify = engine.classifier();
     let container = spec.container_name();
     plan.push_undoable(
@@ -271,7 +274,24 @@ pub fn create_plan(
         ));
     }
     plan.push(engine.verify_started(&container));
-    plan
+}
+
+/// A failed create's error; an on-create command that failed the way
+/// missing privileges fail gets a hint naming the capability flags.
+fn failed_create(e: Error, spec: &SessionSpec) -> Error {
+    let hint = e
+        .message
+        .contains("an on-create command failed")
+        .then(|| crate::isolation::privilege_hint(&e.message, &spec.security))
+        .flatten();
+    let e = e.context(format!("could not create session '{}'", spec.name));
+    match hint {
+        Some(h) => {
+            let fix = e.fix.clone().unwrap_or_default();
+            e.with_fix(format!("{h}\n  or: {fix}"))
+        }
+        None => e,
+    }
 }
 
 fn print_next_steps(spec: &SessionSpec) {
