@@ -33,17 +33,7 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         .unwrap_or(DOCKER);
     let mut plan = Plan::default();
     let state = container_state(&engine, name, force, dry_run, &mut plan)?;
-    let repo = match &spec {
-        Some(s) => Some((s.repo_root.clone(), s.git_common_dir.clone())),
-        None => worktree::common_dir_of(&home.worktree_path(name))
-            .map(|common| (common.clone(), common)),
-    }
-    .filter(|(root, _)| root.exists());
-    let since = spec.as_ref().map_or(0, |s| s.created_at);
-    let planted = repo
-        .as_ref()
-        .map(|(root, common)| Planted::find(root, common, since))
-        .unwrap_or_default();
+    let (repo, planted) = inspect_repository(home, name, spec.as_ref());
     // git runs on the repository only when nothing there would make it run a program.
     let use_git = repo.is_some() && planted.config.is_empty();
     let common = repo.as_ref().map(|r| r.1.as_path());
@@ -78,6 +68,28 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         print_done(name, spec.as_ref(), delete_branch, branch_tip);
     }
     Ok(())
+}
+
+/// The session's repository (its top level and `.git`; for an interrupted
+/// create, read from the worktree's `.git` file), if it still exists, and
+/// what an agent may have planted there.
+fn inspect_repository(
+    home: &Home,
+    name: &str,
+    spec: Option<&SessionSpec>,
+) -> (Option<(PathBuf, PathBuf)>, Planted) {
+    let repo = match spec {
+        Some(s) => Some((s.repo_root.clone(), s.git_common_dir.clone())),
+        None => worktree::common_dir_of(&home.worktree_path(name))
+            .map(|common| (common.clone(), common)),
+    }
+    .filter(|(root, _)| root.exists());
+    let since = spec.map_or(0, |s| s.created_at);
+    let planted = repo
+        .as_ref()
+        .map(|(root, common)| Planted::find(root, common, since))
+        .unwrap_or_default();
+    (repo, planted)
 }
 
 /// The container's state; with --force an unreachable engine does not keep

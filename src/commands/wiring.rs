@@ -27,25 +27,7 @@ pub fn wiring(
     dry_run: bool,
     plan: &mut Plan,
 ) -> Result<Wiring> {
-    let host = match engine.host_network() {
-        Ok(n) => n,
-        Err(e) if dry_run => {
-            plan.note(format!(
-                "{} did not say how containers reach the host ({}): assuming rootful defaults",
-                engine.program, e.message
-            ));
-            let gateway = match engine.kind {
-                BackendKind::Docker => "host-gateway",
-                BackendKind::Podman => "10.88.0.1",
-            };
-            HostNetwork {
-                gateway: gateway.into(),
-                rootless: false,
-                remote: false,
-            }
-        }
-        Err(e) => return Err(e),
-    };
+    let host = host_network(engine, dry_run, plan)?;
     if network == NetworkMode::Proxy {
         check_proxy_mode_works(engine, &host, version, dry_run)?;
     }
@@ -87,6 +69,30 @@ pub fn wiring(
             anthropic_api_key: in_daemon.iter().any(|v| v == "ANTHROPIC_API_KEY"),
         }),
     })
+}
+
+/// The engine's host network; a dry run without an engine assumes the
+/// rootful defaults and says so.
+fn host_network(engine: &Engine, dry_run: bool, plan: &mut Plan) -> Result<HostNetwork> {
+    match engine.host_network() {
+        Ok(n) => Ok(n),
+        Err(e) if dry_run => {
+            plan.note(format!(
+                "{} did not say how containers reach the host ({}): assuming rootful defaults",
+                engine.program, e.message
+            ));
+            let gateway = match engine.kind {
+                BackendKind::Docker => "host-gateway",
+                BackendKind::Podman => "10.88.0.1",
+            };
+            Ok(HostNetwork {
+                gateway: gateway.into(),
+                rootless: false,
+                remote: false,
+            })
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Network mode proxy mounts the daemon's Unix sockets into the container:
