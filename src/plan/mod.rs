@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::error::{Error, Result};
 use crate::exec::{Cmd, Failure};
 
+mod render;
 mod watch;
 use watch::{verify_started, wait_on_create};
 
@@ -236,71 +237,6 @@ impl Step {
         }
     }
 
-    pub fn render(&self) -> String {
-        match self {
-            Step::Run { cmd, .. } => format!("{}\n", render_command(cmd)),
-            Step::Mkdir {
-                path,
-                mode,
-                exclusive,
-            } => match (exclusive, path.parent()) {
-                // Exclusive: the parents may be made, the directory itself must be new.
-                (true, Some(parent)) => format!(
-                    "mkdir -p {} && mkdir -m {mode:04o} {}\n",
-                    quote_path(parent),
-                    quote_path(path)
-                ),
-                _ => format!("mkdir -p -m {mode:04o} {}\n", quote_path(path)),
-            },
-            Step::WriteFile {
-                path,
-                contents,
-                mode,
-                secret,
-            } => render_write(path, contents, *mode, *secret),
-            Step::WaitOnCreate { root, status, .. } => {
-                format!(
-                    "# wait for the on-create commands to finish (until {} says ok)\n",
-                    quote_path(&root.join(status))
-                )
-            }
-            Step::MkdirBelow {
-                root,
-                relative,
-                mode,
-            } => format!(
-                "mkdir -p -m {mode:04o} {}\n",
-                quote_path(&root.join(relative))
-            ),
-            Step::VerifyStarted { state, .. } => {
-                format!(
-                    "# check that it is still running a moment later: {}\n",
-                    state.shown()
-                )
-            }
-            Step::AppendFile { path, contents } => {
-                let text = String::from_utf8_lossy(contents);
-                format!(
-                    "printf '%s' {} >> {}\n",
-                    shell_words::quote(&text),
-                    quote_path(path)
-                )
-            }
-            Step::RemoveDir { path } => format!("rm -rf {}\n", quote_path(path)),
-            Step::ForgetWorktree {
-                common_dir,
-                worktree,
-            } => match crate::worktree::registration(common_dir, worktree) {
-                Some(reg) => format!("rm -rf {}\n", quote_path(&reg)),
-                None => format!(
-                    "# remove git's registration of {} from {}/worktrees, if any (no git runs)\n",
-                    quote_path(worktree),
-                    quote_path(common_dir)
-                ),
-            },
-        }
-    }
-
     pub fn run(&self) -> Result<()> {
         match self {
             Step::Run {
@@ -411,61 +347,6 @@ pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
     Ok(())
-}
-
-fn quote_path(path: &Path) -> String {
-    shell_words::quote(&path.to_string_lossy()).into_owned()
-}
-
-/// Long commands are broken before each flag so a dry-run stays readable;
-/// the result is still one pasteable shell command.
-fn render_command(cmd: &Cmd) -> String {
-    let one_line = cmd.shown();
-    if one_line.len() <= 100 {
-        return one_line;
-    }
-    let mut env = Cmd {
-        argv: vec![],
-        ..cmd.clone()
-    }
-    .shown();
-    let mut out = String::new();
-    if !env.trim().is_empty() {
-        env = env.trim().to_string();
-        out.push_str(&env);
-        out.push(' ');
-    }
-    let mut line = String::new();
-    for (i, arg) in cmd.argv.iter().enumerate() {
-        let quoted = shell_words::quote(arg);
-        if i > 1 && arg.starts_with('-') && !line.is_empty() {
-            out.push_str(line.trim_end());
-            out.push_str(" \\\n    ");
-            line.clear();
-        }
-        line.push_str(&quoted);
-        line.push(' ');
-    }
-    out.push_str(line.trim_end());
-    out
-}
-
-fn render_write(path: &Path, contents: &[u8], mode: u32, secret: bool) -> String {
-    let p = quote_path(path);
-    if secret {
-        return format!(
-            "# write {p} (mode {mode:04o}, {} bytes; not shown: it holds secrets)\n",
-            contents.len()
-        );
-    }
-    let text = String::from_utf8_lossy(contents);
-    let delimiter = "CLAUDERON_EOF";
-    let body = if text.ends_with('\n') && !text.lines().any(|l| l == delimiter) {
-        format!("cat > {p} <<'{delimiter}'\n{text}{delimiter}\n")
-    } else {
-        format!("printf '%s' {} > {p}\n", shell_words::quote(&text))
-    };
-    format!("{body}chmod {mode:04o} {p}\n")
 }
 
 #[cfg(test)]
