@@ -1,0 +1,171 @@
+//! CONNECT: the target checked and resolved, then intercepted (hosts with
+//! credential rules) or tunnelled byte for byte.
+
+use super::*;
+
+impl Proxy {
+    pub(super) async fn connect(
+        self: Arc<Self>,
+        session: String,
+        req: Request<Incoming>,
+        conn: Conn,
+    ) -> Response<Body> {
+        let started = Instant::now();
+        let Some((host, port)) = req
+            .uri()
+            .authority()
+            .and_then(|a| Some((normalize_host(a.host())?, a.port_u16().unwrap_or(443))))
+        else {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "clauderon proxy: CONNECT needs a valid host:port",
+            );
+        };
+        let target = format!("{host}:{port}");
+        let Some(tunnel_slot) = self.take_tunnel_slot(&session) else {
+            self.audit_request(
+                &session,
+                "CONNECT",
+                &target,
+                "",
+                429,
+                "denied",
+                started,
+                Some("too many open tunnels".into()),
+            );
+            return text(
+                StatusCode::TOO_MANY_REQUESTS,
+                &format!(
+                    "clauderon proxy: this session already has {TUNNELS_PER_SESSION} open tunnels"
+                ),
+            );
+        };
+        let addrs = match self.resolve(&host, port).await {
+            Ok(a) => a,
+            Err(why) => {
+                let status = if why.starts_with("cannot resolve") {
+                    502
+                } else {
+                    403
+                };
+                self.audit_request(
+                    &session,
+                    "CONNECT",
+                    &target,
+                    "",
+                    status,
+                    if status == 403 { "denied" } else { "tunnel" },
+                    started,
+                    Some(why.clone()),
+                );
+                return if status == 403 {
+                    text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"))
+                } else {
+                    bad_gateway(&why)
+                };
+            }
+        };
+        if self
+            .rules
+            .iter()
+            .any(|r| rules::host_matches(&r.host, &host))
+        {
+            let tls = match self.ca.server_config(&host) {
+                Ok(t) => t,
+                Err(e) => return bad_gateway(&e.message),
+            };
+            tokio::spawn(async move {
+                let _slots = (conn.slot, tunnel_slot); // the tunnel keeps its connection slots
+                let Ok(upgraded) = hyper::upgrade::on(req).await else {
+                    return;
+                };
+                let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+                let Ok(Ok(stream)) = tokio::time::timeout(
+                    HANDSHAKE_TIMEOUT,
+                    acceptor.accept(TokioIo::new(upgraded)),
+                )
+                .await
+                else {
+                    return;
+                };
+                self.serve_intercepted(session, host, port, addrs, stream)
+                    .await;
+            });
+            return Response::new(empty());
+        }
+        // Not intercepted: a plain tunnel, opened before answering so that
+        // an unreachable host is a 502, not a dead tunnel.
+        let upstream = match self.dial(&addrs).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.audit_request(
+                    &session,
+                    "CONNECT",
+                    &target,
+                    "",
+                    502,
+                    "tunnel",
+                    started,
+                    Some(e.to_string()),
+                );
+                return bad_gateway(&format!("cannot reach {target}: {e}"));
+            }
+        };
+        tokio::spawn(async move {
+            let _slots = (conn.slot, tunnel_slot);
+            if let Ok(upgraded) = hyper::upgrade::on(req).await {
+                tunnel(TokioIo::new(upgraded), upstream).await;
+            }
+            self.audit_request(
+                &session, "CONNECT", &target, "", 200, "tunnel", started, None,
+            );
+        });
+        Response::new(empty())
+    }
+}
+
+/// Copies one way until EOF or an error, noting when bytes last moved.
+async fn pump<R, W>(reader: &mut R, writer: &mut W, last: &AtomicU64)
+where
+    R: tokio::io::AsyncRead + Unpin,
+    W: tokio::io::AsyncWrite + Unpin,
+{
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match reader.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        last.store(now_ms(), Ordering::Relaxed);
+        if writer.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = writer.shutdown().await;
+}
+
+/// Copies both ways until either side closes or nothing moves for TUNNEL_IDLE.
+async fn tunnel<A>(client: A, upstream: TcpStream)
+where
+    A: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let last = AtomicU64::new(now_ms());
+    let (mut cr, mut cw) = tokio::io::split(client);
+    let (mut ur, mut uw) = upstream.into_split();
+    let up = pump(&mut cr, &mut uw, &last);
+    let down = pump(&mut ur, &mut cw, &last);
+    let idle = async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            if now_ms().saturating_sub(last.load(Ordering::Relaxed))
+                > TUNNEL_IDLE.as_millis() as u64
+            {
+                break;
+            }
+        }
+    };
+    tokio::select! {
+        _ = async { tokio::join!(up, down) } => {}
+        _ = idle => {}
+    }
+}

@@ -1,0 +1,178 @@
+//! HTTP/1.1 inside an intercepted TLS tunnel: placeholders swapped, then
+//! forwarded over TLS to the CONNECT target.
+
+use super::*;
+
+impl Proxy {
+    /// HTTP/1.1 inside an intercepted TLS tunnel: each request gets its
+    /// placeholders swapped and goes to the CONNECT target over one
+    /// upstream connection, reopened when it closes.
+    pub(super) async fn serve_intercepted<S>(
+        self: Arc<Self>,
+        session: String,
+        host: String,
+        port: u16,
+        addrs: Vec<SocketAddr>,
+        stream: S,
+    ) where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let upstream: Upstream = Arc::default();
+        let svc = service_fn(move |req: Request<Incoming>| {
+            let proxy = Arc::clone(&self);
+            let (session, host, addrs, upstream) = (
+                session.clone(),
+                host.clone(),
+                addrs.clone(),
+                Arc::clone(&upstream),
+            );
+            async move {
+                Ok::<_, std::convert::Infallible>(
+                    proxy
+                        .forward_tls(&session, &host, port, &addrs, req, &upstream)
+                        .await,
+                )
+            }
+        });
+        let _ = server_http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_TIMEOUT)
+            .serve_connection(TokioIo::new(stream), svc)
+            .await;
+    }
+
+    pub(super) async fn forward_tls(
+        self: Arc<Self>,
+        session: &str,
+        host: &str,
+        port: u16,
+        addrs: &[SocketAddr],
+        req: Request<Incoming>,
+        upstream: &tokio::sync::Mutex<Option<client_http1::SendRequest<Body>>>,
+    ) -> Response<Body> {
+        let started = Instant::now();
+        let (mut parts, body) = req.into_parts();
+        let method = parts.method.to_string();
+        let path = parts.uri.path().to_string();
+        // The tunnel's target is the only destination: no nested CONNECT or
+        // TRACE, and no request naming another host.
+        if parts.method == Method::CONNECT || parts.method == Method::TRACE {
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "clauderon proxy: not allowed inside a tunnel",
+            );
+        }
+        if let Some(other) = parts
+            .uri
+            .host()
+            .filter(|h| normalize_host(h).as_deref() != Some(host))
+        {
+            return text(
+                StatusCode::BAD_REQUEST,
+                &format!("clauderon proxy: this tunnel is for {host}, not {other}"),
+            );
+        }
+        set_host(&mut parts.headers, host, port, 443);
+        // Secrets may come from a command: read them off the async workers.
+        let proxy = Arc::clone(&self);
+        let host_owned = host.to_string();
+        let mut headers = std::mem::take(&mut parts.headers);
+        let (injection, headers) = tokio::task::spawn_blocking(move || {
+            let injection = rules::apply(&proxy.rules, &proxy.secrets, &host_owned, &mut headers);
+            (injection, headers)
+        })
+        .await
+        .unwrap_or((Injection::None, HeaderMap::new()));
+        parts.headers = headers;
+        strip_hop_by_hop(&mut parts.headers);
+        parts.uri = origin_form(&parts.uri);
+        let request = Request::from_parts(parts, body.boxed());
+        let mut guard = upstream.lock().await;
+        // The kept-alive upstream connection is reused once it is ready again
+        // (the previous response fully read); a closed one is reopened.
+        if let Some(sender) = guard.as_mut()
+            && sender.ready().await.is_err()
+        {
+            *guard = None;
+        }
+        if guard.is_none() {
+            *guard = match self.open_tls_upstream(host, addrs).await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    self.audit_request(
+                        session,
+                        &method,
+                        host,
+                        &path,
+                        502,
+                        credential(injection),
+                        started,
+                        Some(e.clone()),
+                    );
+                    return bad_gateway(&e);
+                }
+            };
+        }
+        let sender = guard.as_mut().expect("set above");
+        let result = sender.send_request(request).await;
+        drop(guard);
+        match result {
+            Ok(resp) => {
+                self.audit_request(
+                    session,
+                    &method,
+                    host,
+                    &path,
+                    resp.status().as_u16(),
+                    credential(injection),
+                    started,
+                    None,
+                );
+                let (mut parts, body) = resp.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, body.boxed())
+            }
+            Err(e) => {
+                let why = format!("upstream {host}: {e}");
+                self.audit_request(
+                    session,
+                    &method,
+                    host,
+                    &path,
+                    502,
+                    credential(injection),
+                    started,
+                    Some(why.clone()),
+                );
+                bad_gateway(&why)
+            }
+        }
+    }
+
+    async fn open_tls_upstream(
+        &self,
+        host: &str,
+        addrs: &[SocketAddr],
+    ) -> Result<client_http1::SendRequest<Body>, String> {
+        let tcp = self
+            .dial(addrs)
+            .await
+            .map_err(|e| format!("cannot reach {host}: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+            .map_err(|e| format!("bad host name {host}: {e}"))?;
+        let tls = tokio::time::timeout(
+            HANDSHAKE_TIMEOUT,
+            tokio_rustls::TlsConnector::from(Arc::clone(&self.upstream_tls)).connect(name, tcp),
+        )
+        .await
+        .map_err(|_| format!("TLS with {host} timed out"))?
+        .map_err(|e| format!("TLS with {host} failed: {e}"))?;
+        let (sender, conn) = client_http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| format!("HTTP with {host} failed: {e}"))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        Ok(sender)
+    }
+}

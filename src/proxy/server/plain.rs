@@ -1,0 +1,105 @@
+//! Plain HTTP requests through the proxy (absolute-form URIs).
+
+use super::*;
+
+impl Proxy {
+    /// `GET http://host/path` through the proxy: forwarded as is (no
+    /// credentials are ever added to plain HTTP), with `Host:` set to that host.
+    pub(super) async fn plain_http(
+        &self,
+        session: String,
+        req: Request<Incoming>,
+    ) -> Response<Body> {
+        let started = Instant::now();
+        let uri = req.uri().clone();
+        if uri.scheme_str() != Some("http") {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "clauderon proxy: send http://host/path, or CONNECT for https",
+            );
+        }
+        let Some((host, port)) = uri
+            .authority()
+            .and_then(|a| Some((normalize_host(a.host())?, a.port_u16().unwrap_or(80))))
+        else {
+            return text(
+                StatusCode::BAD_REQUEST,
+                "clauderon proxy: the request has no valid host",
+            );
+        };
+        let method = req.method().to_string();
+        if req.method() == Method::TRACE {
+            return text(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "clauderon proxy: TRACE is not allowed",
+            );
+        }
+        let addrs = match self.resolve(&host, port).await {
+            Ok(a) => a,
+            Err(why) => {
+                self.audit_request(
+                    &session,
+                    &method,
+                    &host,
+                    uri.path(),
+                    403,
+                    "denied",
+                    started,
+                    Some(why.clone()),
+                );
+                return text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"));
+            }
+        };
+        let (mut parts, body) = req.into_parts();
+        strip_hop_by_hop(&mut parts.headers);
+        set_host(&mut parts.headers, &host, port, 80);
+        parts.uri = origin_form(&uri);
+        let result: Result<Response<Incoming>, String> = async {
+            let tcp = self
+                .dial(&addrs)
+                .await
+                .map_err(|e| format!("cannot reach {host}:{port}: {e}"))?;
+            let (mut sender, conn) = client_http1::handshake::<_, Body>(TokioIo::new(tcp))
+                .await
+                .map_err(|e| e.to_string())?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            sender
+                .send_request(Request::from_parts(parts, body.boxed()))
+                .await
+                .map_err(|e| e.to_string())
+        }
+        .await;
+        match result {
+            Ok(resp) => {
+                self.audit_request(
+                    &session,
+                    &method,
+                    &host,
+                    uri.path(),
+                    resp.status().as_u16(),
+                    "none",
+                    started,
+                    None,
+                );
+                let (mut parts, body) = resp.into_parts();
+                strip_hop_by_hop(&mut parts.headers);
+                Response::from_parts(parts, body.boxed())
+            }
+            Err(e) => {
+                self.audit_request(
+                    &session,
+                    &method,
+                    &host,
+                    uri.path(),
+                    502,
+                    "none",
+                    started,
+                    Some(e.clone()),
+                );
+                bad_gateway(&e)
+            }
+        }
+    }
+}
