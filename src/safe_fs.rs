@@ -156,6 +156,29 @@ pub fn read_below(root: &Path, relative: &Path, max: u64) -> std::io::Result<Str
     Ok(text)
 }
 
+/// Removes the file `root/relative` (a link itself, never its target);
+/// a missing one is fine.
+pub fn remove_below(root: &Path, relative: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let parts = components(relative);
+    let (name, dirs) = parts
+        .split_last()
+        .ok_or_else(|| std::io::Error::other("no file name"))?;
+    let dir = match walk(root, dirs, None) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        other => other?,
+    };
+    let c = CString::new(name.as_bytes()).map_err(|_| std::io::Error::other("a NUL byte"))?;
+    // SAFETY: a NUL-terminated name and a descriptor we own.
+    if unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) } != 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 /// `openat(dir or AT_FDCWD, name, flags | O_NOFOLLOW | O_CLOEXEC, mode)`.
 fn open(dir: Option<&OwnedFd>, name: &[u8], flags: i32, mode: u32) -> std::io::Result<OwnedFd> {
     use std::os::fd::AsRawFd;

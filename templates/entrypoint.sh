@@ -64,6 +64,10 @@ fi
 prompt="$(cat "$files/prompt"; printf x)"
 prompt="${prompt%x}"
 
+# Tell clauderon the container is up and hands over to the agent now
+# (create and start wait for this instead of a fixed time).
+echo ready >"$state/ready" 2>/dev/null || true
+
 case "$agent" in
 claude)
   # The agent's own state file (onboarding, trust, bypass mode accepted):

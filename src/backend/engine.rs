@@ -2,7 +2,10 @@
 //! differ, how their errors map to fixes, and the small commands every
 //! session needs (start, stop, logs, list, ...).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+/// Written by the entrypoint (in the worktree) when it hands over to the agent.
+pub const READY_MARKER: &str = ".clauderon/ready";
 
 use crate::error::Error;
 use crate::exec::{Cmd, Failure};
@@ -288,13 +291,27 @@ impl Engine {
         }
     }
 
-    /// Fails the plan if the container dies right after `start`.
-    pub fn verify_started(&self, container: &str) -> Step {
+    /// Fails the plan if the container dies right after `start`; done as
+    /// soon as the entrypoint, in the worktree `root`, says it handed over.
+    pub fn verify_started(&self, container: &str, root: &Path) -> Step {
         Step::VerifyStarted {
+            ready: Some((root.to_path_buf(), PathBuf::from(READY_MARKER))),
             state: self.exit_state(container),
             logs: self.logs(container, false, Some(20)),
             classify: self.classifier(),
         }
+    }
+
+    /// `start`, after removing the last start's readiness marker.
+    pub fn start_steps(&self, container: &str, root: &Path) -> [Step; 3] {
+        [
+            Step::RemoveBelow {
+                root: root.to_path_buf(),
+                relative: PathBuf::from(READY_MARKER),
+            },
+            Step::run_cmd(self.start(container), self.classifier()),
+            self.verify_started(container, root),
+        ]
     }
 
     /// Makes the shared cache volumes' roots belong to `uid:gid` (a

@@ -141,8 +141,9 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
             return Ok(());
         }
         _ => {
-            plan.push(Step::run_cmd(engine.start(&container), engine.classifier()));
-            plan.push(engine.verify_started(&container));
+            for step in engine.start_steps(&container, &spec.worktree) {
+                plan.push(step);
+            }
         }
     };
     ensure_daemon(ctx, dry_run, &mut plan)?;

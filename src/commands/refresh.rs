@@ -116,8 +116,9 @@ pub fn refresh_plan(
         Step::run_cmd(engine.create(spec, home, wiring), classify),
         vec![Step::run_cmd(engine.remove(&container), classify)],
     );
-    plan.push(Step::run_cmd(engine.start(&container), classify));
-    plan.push(engine.verify_started(&container));
+    for step in engine.start_steps(&container, &spec.worktree) {
+        plan.push(step);
+    }
     if exists {
         plan.push(Step::run_cmd(engine.remove(&aside), classify));
     }

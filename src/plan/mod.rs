@@ -45,10 +45,16 @@ pub enum Step {
     /// already exited with an error (a broken image, a missing agent), with
     /// the tail of its output. `state` prints "<status> <exit code>".
     VerifyStarted {
+        /// The worktree, and the marker in it that the entrypoint writes
+        /// when it hands over to the agent.
+        ready: Option<(PathBuf, PathBuf)>,
         state: Cmd,
         logs: Cmd,
         classify: Classify,
     },
+    /// Removes a file below `root` (the agent's worktree) without following
+    /// links; a missing one is fine.
+    RemoveBelow { root: PathBuf, relative: PathBuf },
     /// Waits until the container's on-create commands have finished
     /// (`status` file: `ok` or `failed N`), failing with the exit code and
     /// the output's tail; also fails if the container stops first.
@@ -260,10 +266,21 @@ impl Step {
                 ..
             } => write_atomic(path, contents, *mode),
             Step::VerifyStarted {
+                ready,
                 state,
                 logs,
                 classify,
-            } => verify_started(state, logs, *classify),
+            } => {
+                let ready = ready.as_ref().map(|(r, m)| (r.as_path(), m.as_path()));
+                verify_started(ready, state, logs, *classify)
+            }
+            Step::RemoveBelow { root, relative } => crate::safe_fs::remove_below(root, relative)
+                .map_err(|e| {
+                    Error::io(
+                        format!("could not remove {}", root.join(relative).display()),
+                        e,
+                    )
+                }),
             Step::WaitOnCreate {
                 root,
                 status,

@@ -43,6 +43,9 @@ impl Step {
                 "mkdir -p -m {mode:04o} {}\n",
                 quote_path(&root.join(relative))
             ),
+            Step::RemoveBelow { root, relative } => {
+                format!("rm -f {}\n", quote_path(&root.join(relative)))
+            }
             Step::VerifyStarted { state, .. } => {
                 format!(
                     "# check that it is still running a moment later: {}\n",

@@ -4,32 +4,60 @@
 
 use std::path::Path;
 use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
 
 use super::{Classify, INTERRUPTED, interrupted};
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
 
-/// How long a container must survive its start to count as started.
-const START_GRACE: std::time::Duration = std::time::Duration::from_millis(1000);
+/// How long a container must survive its start to count as started, when
+/// it gives no readiness signal (an entrypoint that never gets there).
+const START_GRACE: Duration = Duration::from_millis(1000);
+/// How often the readiness marker (a file read) and the container's state
+/// (an engine call) are looked at.
+const MARKER_POLL: Duration = Duration::from_millis(10);
+const STATE_POLL: Duration = Duration::from_millis(200);
 
-pub(super) fn verify_started(state: &Cmd, logs: &Cmd, classify: Classify) -> Result<()> {
-    let deadline = std::time::Instant::now() + START_GRACE;
+/// The container counts as started once its entrypoint has handed over to
+/// the agent (it writes `ready`, relative to the worktree, just before), or
+/// once it has stayed up for `START_GRACE`; it fails if it exits with an
+/// error first.
+pub(super) fn verify_started(
+    ready: Option<(&Path, &Path)>,
+    state: &Cmd,
+    logs: &Cmd,
+    classify: Classify,
+) -> Result<()> {
+    let started = Instant::now();
+    let mut next_state_check = started + STATE_POLL;
     loop {
-        let out = state.run().map_err(classify)?;
-        let mut fields = out.stdout.split_whitespace();
-        let status = fields.next().unwrap_or("");
-        let code = fields.next().unwrap_or("0");
-        if matches!(status, "exited" | "dead") && code != "0" {
-            let tail = output_tail(logs, 5);
-            return Err(Error::failed(format!(
-                "the container exited right after starting (exit code {code}); its last output:\n  {tail}"
-            ))
-            .with_fix("the output above says why: a failing --post-start/--on-create command, or an image without bash or the agent CLI (`clauderon image check <image>` checks an image)"));
-        }
-        if std::time::Instant::now() >= deadline || INTERRUPTED.load(Ordering::SeqCst) {
+        if ready.is_some_and(|(root, marker)| crate::safe_fs::read_below(root, marker, 64).is_ok())
+        {
             return Ok(());
         }
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        let now = Instant::now();
+        let last_look = now >= started + START_GRACE;
+        if now >= next_state_check || last_look {
+            next_state_check = now + STATE_POLL;
+            let out = state.run().map_err(classify)?;
+            let mut fields = out.stdout.split_whitespace();
+            let status = fields.next().unwrap_or("");
+            let code = fields.next().unwrap_or("0");
+            if matches!(status, "exited" | "dead") && code != "0" {
+                let tail = output_tail(logs, 5);
+                return Err(Error::failed(format!(
+                    "the container exited right after starting (exit code {code}); its last output:\n  {tail}"
+                ))
+                .with_fix("the output above says why: a failing --post-start/--on-create command, or an image without bash or the agent CLI (`clauderon image check <image>` checks an image)"));
+            }
+            if last_look || matches!(status, "exited" | "dead") {
+                return Ok(());
+            }
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        std::thread::sleep(MARKER_POLL);
     }
 }
 

@@ -273,7 +273,7 @@ fn add_container(
             std::path::Path::new(".clauderon/on-create.status"),
         ));
     }
-    plan.push(engine.verify_started(&container));
+    plan.push(engine.verify_started(&container, &spec.worktree));
 }
 
 /// A failed create's error; an on-create command that failed the way
