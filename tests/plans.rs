@@ -72,15 +72,19 @@ fn spec() -> SessionSpec {
 }
 
 /// The `docker create` command of a rendered plan (it spans several lines).
+/// (Docker makes and starts it with one `run --detach`.)
 fn docker_create(plan: &str) -> String {
-    engine_create(plan, "docker")
+    engine_create(plan, "docker run \\\n    --detach")
 }
 
-/// The `<engine> create` command of a rendered plan.
+/// The command of a rendered plan that makes the container: `podman
+/// create`, or what `docker_create` names.
 fn engine_create(plan: &str, engine: &str) -> String {
-    let start = plan
-        .find(&format!("{engine} create"))
-        .expect("plan creates a container");
+    let start = match engine {
+        "podman" => plan.find("podman create"),
+        made_by => plan.find(made_by),
+    }
+    .expect("plan creates a container");
     let mut out = String::new();
     for line in plan[start..].lines() {
         out.push_str(line);
@@ -192,7 +196,7 @@ fn secrets_never_appear_in_dry_run() {
     );
     assert!(
         plan.contains(
-            r#"ANTHROPIC_API_KEY="$ANTHROPIC_API_KEY" GH_TOKEN="$GH_TOKEN" docker create"#
+            r#"ANTHROPIC_API_KEY="$ANTHROPIC_API_KEY" GH_TOKEN="$GH_TOKEN" docker run \"#
         )
     );
     assert!(plan.contains("--env ANTHROPIC_API_KEY \\"));

@@ -39,6 +39,10 @@ pub struct Engine {
     pub ps_session_label: &'static str,
     /// `--mount type=image` (the agent CLI mounted from its own image).
     pub image_mounts: bool,
+    /// A session's container is made and started by one `run --detach`.
+    /// (Podman creates and starts separately: a start that loses an image
+    /// mount is retried, see `start`.)
+    pub one_call_run: bool,
 }
 
 pub const DOCKER: Engine = Engine {
@@ -50,6 +54,7 @@ pub const DOCKER: Engine = Engine {
     permission_fix: "add yourself to the docker group: `sudo usermod -aG docker $USER`, then log out and in again (or run `newgrp docker`)",
     ps_session_label: "{{.Label \"clauderon.session\"}}",
     image_mounts: false,
+    one_call_run: true,
 };
 
 pub const PODMAN: Engine = Engine {
@@ -61,6 +66,7 @@ pub const PODMAN: Engine = Engine {
     permission_fix: "check that your user may run Podman: `podman info` (rootless Podman needs entries in /etc/subuid and /etc/subgid)",
     ps_session_label: "{{index .Labels \"clauderon.session\"}}",
     image_mounts: true,
+    one_call_run: false,
 };
 
 /// Every engine, in the order `list` asks them.
@@ -153,9 +159,10 @@ impl Engine {
                 "container name already in use: {}",
                 f.stderr_tail()
             ))
-            .with_fix(
-                "pick another --name, or remove the old container with `docker rm -f <name>`",
-            );
+            .with_fix(format!(
+                "pick another --name, or remove the old container with `{} rm -f <name>`",
+                self.program
+            ));
         }
         f.into_error()
     }

@@ -58,6 +58,15 @@ impl Engine {
             .live()
     }
 
+    /// `docker run --detach`: the same container as `create`, started by
+    /// the same call.
+    pub fn run_detached(&self, spec: &SessionSpec, home: &Home, wiring: &Wiring) -> Cmd {
+        let mut cmd = self.create(spec, home, wiring);
+        cmd.argv
+            .splice(1..2, ["run".to_string(), "--detach".to_string()]);
+        cmd
+    }
+
     /// Rootless Podman maps the invoking user into the container
     /// (`keep-id`), so files in /workspace stay the user's.
     fn user_args(&self, spec: &SessionSpec, wiring: &Wiring) -> Vec<String> {

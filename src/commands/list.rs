@@ -44,18 +44,30 @@ pub struct EngineView {
     pub unreachable: BTreeMap<BackendKind, String>,
 }
 
-/// One `ps` per engine that is installed (or has sessions), for all sessions of this home.
-pub fn observe(ctx: &Ctx, specs: &[SessionSpec]) -> EngineView {
+/// One `ps` per engine in use (the engines of the sessions; every installed
+/// one when an interrupted create left a session of unknown backend), run
+/// concurrently, for all sessions of this home.
+pub fn observe(ctx: &Ctx, specs: &[SessionSpec], any_incomplete: bool) -> EngineView {
     let mut view = EngineView {
         containers: BTreeMap::new(),
         unreachable: BTreeMap::new(),
     };
-    for engine in ENGINES {
-        let needed = specs.iter().any(|s| s.backend == engine.kind);
-        if !needed && !installed(engine.program) {
-            continue;
-        }
-        match engine.list_sessions(&ctx.home).run() {
+    let engines: Vec<_> = ENGINES
+        .into_iter()
+        .map(|e| (e, specs.iter().any(|s| s.backend == e.kind)))
+        .filter(|(e, needed)| *needed || (any_incomplete && installed(e.program)))
+        .collect();
+    let answers: Vec<_> = std::thread::scope(|scope| {
+        let asks: Vec<_> = engines
+            .iter()
+            .map(|(engine, _)| scope.spawn(|| engine.list_sessions(&ctx.home).run()))
+            .collect();
+        asks.into_iter()
+            .map(|a| a.join().expect("ps thread"))
+            .collect()
+    });
+    for ((engine, needed), answer) in engines.into_iter().zip(answers) {
+        match answer {
             Ok(out) => {
                 for (name, state, status, label) in engine.parse_sessions(&out.stdout) {
                     view.containers
@@ -79,7 +91,7 @@ fn installed(program: &str) -> bool {
 
 pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
     let (specs, incomplete) = ctx.home.load_all()?;
-    let mut view = observe(ctx, &specs);
+    let mut view = observe(ctx, &specs, !incomplete.is_empty());
     let warnings = view
         .unreachable
         .iter()

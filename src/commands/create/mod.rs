@@ -16,7 +16,7 @@ use crate::plan::{Plan, Step};
 use crate::proxy::credentials;
 
 mod resolve;
-use crate::session::{self, SessionSpec, looks_secret};
+use crate::session::{SessionSpec, looks_secret};
 use crate::store::{Home, record_bytes};
 pub use resolve::resolve;
 
@@ -26,7 +26,6 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let mut plan = Plan::default();
     let version = match probe_engine(&engine) {
         Ok(version) => {
-            check_engine_state(&engine, &spec)?;
             check_agent_cli(ctx, &engine, &spec, args.dry_run, &mut plan)?;
             Some(version)
         }
@@ -70,38 +69,6 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     }
     plan.execute().map_err(|e| failed_create(e, &spec))?;
     print_next_steps(&spec);
-    Ok(())
-}
-
-/// Checks that need the engine: the container name is free, and the image
-/// is local when the pull policy forbids pulling.
-fn check_engine_state(engine: &Engine, spec: &SessionSpec) -> Result<()> {
-    let container = spec.container_name();
-    if engine.container_state(&container).run().is_ok() {
-        return Err(
-            Error::input(format!("a container named '{container}' already exists")).with_fix(
-                format!(
-                    "pick another --name, or remove that container: {} rm -f {container}",
-                    engine.program
-                ),
-            ),
-        );
-    }
-    if spec.pull_policy == session::PullPolicy::Never
-        && let Err(f) = engine.image_exists(&spec.image).run()
-    {
-        if f.stderr.contains("No such image") || f.stderr.contains("no such image") {
-            return Err(Error::input(format!(
-                "image '{}' is not present locally, and --pull-policy never forbids pulling it",
-                spec.image
-            ))
-            .with_fix(format!(
-                "build or load the image first (`{} images` lists local ones), or use --pull-policy if-not-present",
-                engine.program
-            )));
-        }
-        return Err(engine.classify(f));
-    }
     Ok(())
 }
 
@@ -233,7 +200,8 @@ fn add_worktree(plan: &mut Plan, spec: &SessionSpec) {
     }
 }
 
-/// The container, the record, the start and the checks after it.
+/// The container, the record, the start and the checks after it: one
+/// `run --detach` where the engine allows it, else `create` then `start`.
 fn add_container(
     plan: &mut Plan,
     spec: &SessionSpec,
@@ -243,10 +211,13 @@ fn add_container(
 ) {
     let classify = engine.classifier();
     let container = spec.container_name();
-    plan.push_undoable(
-        Step::run_cmd(engine.create(spec, home, wiring), classify),
-        vec![Step::run_cmd(engine.remove(&container), classify)],
-    );
+    let undo = || vec![Step::run_cmd(engine.remove(&container), classify)];
+    if !engine.one_call_run {
+        plan.push_undoable(
+            Step::run_cmd(engine.create(spec, home, wiring), classify),
+            undo(),
+        );
+    }
     if spec.uid != 0 {
         // New named volumes belong to root; hand them to the user. Not fatal:
         // an image without chown only loses the build caches.
@@ -265,7 +236,14 @@ fn add_container(
         mode: 0o600,
         secret: true,
     });
-    plan.push(Step::run_cmd(engine.start(&container), classify));
+    if engine.one_call_run {
+        plan.push_undoable(
+            Step::run_cmd(engine.run_detached(spec, home, wiring), classify),
+            undo(),
+        );
+    } else {
+        plan.push(Step::run_cmd(engine.start(&container), classify));
+    }
     if !spec.lifecycle.on_create.is_empty() {
         plan.push(engine.wait_on_create(
             &container,
