@@ -15,6 +15,9 @@ ENGINE="${1:-docker}"
 RUNS="${RUNS:-7}"
 SESSIONS="${SESSIONS:-20}"
 IMAGE="${IMAGE:-clauderon-test-base:1}"
+# Podman waits 10 s for a container without an init to stop: do not.
+RM=(rm -f)
+[ "$ENGINE" = podman ] && RM=(rm -f -t 0)
 
 cargo build --release --quiet
 BIN="$PWD/target/release/clauderon"
@@ -26,8 +29,8 @@ repo="$work/repo"
 git init -q -b main "$repo"
 git -C "$repo" -c user.name=b -c user.email=b@b commit -q --allow-empty -m init
 cleanup() {
-  "$ENGINE" ps -aq --filter "label=clauderon.home=$CLAUDERON_HOME" | xargs -r "$ENGINE" rm -f >/dev/null 2>&1 || true
-  "$ENGINE" ps -aq --filter "label=clauderon-bench=1" | xargs -r "$ENGINE" rm -f >/dev/null 2>&1 || true
+  "$ENGINE" ps -aq --filter "label=clauderon.home=$CLAUDERON_HOME" | xargs -r "$ENGINE" "${RM[@]}" >/dev/null 2>&1 || true
+  "$ENGINE" ps -aq --filter "label=clauderon-bench=1" | xargs -r "$ENGINE" "${RM[@]}" >/dev/null 2>&1 || true
   "$BIN" daemon stop >/dev/null 2>&1 || true
   rm -rf "$work"
 }
@@ -75,14 +78,14 @@ for i in $(seq "$RUNS"); do
   "$BIN" delete --force "c$i" >/dev/null 2>&1
   ours+=($((($(now) - t) / 1000)))
   t=$(now)
-  "$ENGINE" rm -f "clauderon-bench-raw$i" >/dev/null
+  "$ENGINE" "${RM[@]}" "clauderon-bench-raw$i" >/dev/null
   git -C "$repo" worktree remove --force "$work/raw$i"
   base+=($((($(now) - t) / 1000)))
 done
 mapfile -t o < <(to_ms "${ours[@]}")
 mapfile -t b < <(to_ms "${base[@]}")
 stats "clauderon delete" "${o[@]}"
-stats "$ENGINE rm -f + git worktree remove" "${b[@]}"
+stats "$ENGINE ${RM[*]} + git worktree remove" "${b[@]}"
 ratio "$(median "${o[@]}")" "$(median "${b[@]}")"
 
 # --- list with SESSIONS sessions vs ps -------------------------------------------

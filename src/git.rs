@@ -249,8 +249,7 @@ pub fn check_config_is_safe(repo: &Path) -> Result<()> {
 pub const EXCLUDE_BLOCK: &str = "\
 # clauderon: files agent sessions write in their worktree (HOME=/workspace)
 /.claude/
-/.claude.json
-/.claude.json.backup
+/.claude.json*
 /.cargo/
 /.cache/
 /.codex/
@@ -311,7 +310,7 @@ mod tests {
         let add = String::from_utf8(add).unwrap();
         assert!(add.starts_with("\n# clauderon"), "{add}");
         assert!(
-            !add.contains("/.claude/\n") && add.contains("/.claude.json\n"),
+            !add.contains("/.claude/\n") && add.contains("/.claude.json*\n"),
             "{add}"
         );
         let mut f = std::fs::OpenOptions::new()

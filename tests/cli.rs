@@ -196,7 +196,11 @@ fn engine_down_is_a_clear_error_and_dry_run_still_works() {
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("docker run \\\n    --detach"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("docker run \\\n    --detach"),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout.contains("--workdir /workspace/sub"),
         "{}",

@@ -563,8 +563,9 @@ fn dry_runs_print_exactly_and_change_nothing() {
     let name = unique("dry");
     let r = env.create(&name, "x", &["--dry-run"]).ok();
     assert!(
-        r.stdout
-            .contains(&format!("docker run \\\n    --detach \\\n    --name clauderon-{name}")),
+        r.stdout.contains(&format!(
+            "docker run \\\n    --detach \\\n    --name clauderon-{name}"
+        )),
         "{}",
         r.stdout
     );

@@ -9,6 +9,7 @@ pub const READY_MARKER: &str = ".clauderon/ready";
 
 use crate::error::Error;
 use crate::exec::{Cmd, Failure};
+use crate::isolation::NetworkMode;
 use crate::plan::{Classify, Step};
 use crate::session::BackendKind;
 use crate::store::Home;
@@ -177,8 +178,12 @@ impl Engine {
     }
 
     /// How containers of this engine reach the host. Docker needs no call
-    /// (it resolves `host-gateway` itself); Podman is asked once.
-    pub fn host_network(&self) -> Result<HostNetwork, Error> {
+    /// (it resolves `host-gateway` itself). Podman runs rootless exactly
+    /// when it runs as a user other than root on this machine, and is
+    /// remote when `CONTAINER_HOST` points elsewhere: no `podman info`
+    /// (over 100 ms). Its bridge gateway is asked only when a container
+    /// will be on that bridge (network mode open).
+    pub fn host_network(&self, network: NetworkMode) -> Result<HostNetwork, Error> {
         if self.kind == BackendKind::Docker {
             return Ok(HostNetwork {
                 gateway: "host-gateway".into(),
@@ -186,28 +191,28 @@ impl Engine {
                 remote: false,
             });
         }
-        let info = self
-            .cmd()
-            .args([
-                "info",
-                "--format",
-                "{{.Host.Security.Rootless}} {{.Host.ServiceIsRemote}}",
-            ])
-            .run()
-            .map_err(|f| self.classify(f))?
-            .stdout;
-        let mut words = info.split_whitespace();
-        let rootless = words.next() == Some("true");
-        let remote = words.next() == Some("true");
-        if rootless {
+        // SAFETY: geteuid cannot fail and touches no memory.
+        let rootless = unsafe { libc::geteuid() } != 0;
+        let remote = std::env::var_os("CONTAINER_HOST").is_some_and(|h| !h.is_empty());
+        let gateway = if rootless {
             // slirp4netns maps this address to the host's loopback.
-            return Ok(HostNetwork {
-                gateway: "10.0.2.2".into(),
-                rootless,
-                remote,
-            });
-        }
-        let gateway = self
+            "10.0.2.2".to_string()
+        } else if network == NetworkMode::Open {
+            self.bridge_gateway()?
+        } else {
+            // Unused: the container has no network.
+            "10.88.0.1".to_string()
+        };
+        Ok(HostNetwork {
+            gateway,
+            rootless,
+            remote,
+        })
+    }
+
+    /// Rootful Podman's bridge gateway.
+    fn bridge_gateway(&self) -> Result<String, Error> {
+        Ok(self
             .cmd()
             .args([
                 "network",
@@ -222,12 +227,7 @@ impl Engine {
             .split_whitespace()
             .next()
             .unwrap_or("10.88.0.1")
-            .to_string();
-        Ok(HostNetwork {
-            gateway,
-            rootless,
-            remote,
-        })
+            .to_string())
     }
 
     /// Does the engine's `version` output (see `version`) say it runs in a

@@ -27,7 +27,7 @@ pub fn wiring(
     dry_run: bool,
     plan: &mut Plan,
 ) -> Result<Wiring> {
-    let host = host_network(engine, dry_run, plan)?;
+    let host = host_network(engine, network, dry_run, plan)?;
     if network == NetworkMode::Proxy {
         check_proxy_mode_works(engine, &host, version, dry_run)?;
     }
@@ -73,8 +73,13 @@ pub fn wiring(
 
 /// The engine's host network; a dry run without an engine assumes the
 /// rootful defaults and says so.
-fn host_network(engine: &Engine, dry_run: bool, plan: &mut Plan) -> Result<HostNetwork> {
-    match engine.host_network() {
+fn host_network(
+    engine: &Engine,
+    network: NetworkMode,
+    dry_run: bool,
+    plan: &mut Plan,
+) -> Result<HostNetwork> {
+    match engine.host_network(network) {
         Ok(n) => Ok(n),
         Err(e) if dry_run => {
             plan.note(format!(

@@ -19,7 +19,7 @@ fn bridge_gateways() -> Vec<IpAddr> {
         gateway,
         rootless: false,
         ..
-    }) = crate::backend::oci::PODMAN.host_network()
+    }) = crate::backend::oci::PODMAN.host_network(crate::isolation::NetworkMode::Open)
         && let Ok(ip) = gateway.parse()
         && !found.contains(&ip)
     {

@@ -72,13 +72,8 @@ impl ProxySection {
             allow_hosts: host_list("proxy.allow_hosts", self.allow_hosts)?,
             deny_hosts: host_list("proxy.deny_hosts", self.deny_hosts)?,
         };
-        if let Some(f) = &self.upstream_ca_file
-            && !f.is_file()
-        {
-            return Err((
-                "proxy.upstream_ca_file".into(),
-                format!("{} does not exist", f.display()),
-            ));
+        if let Some(f) = &self.upstream_ca_file {
+            check_ca_file(f).map_err(|m| ("proxy.upstream_ca_file".to_string(), m))?;
         }
         for (host, addr) in &self.resolve {
             if addr
@@ -105,6 +100,21 @@ impl ProxySection {
             rules,
         })
     }
+}
+
+/// The extra upstream CA must be a readable PEM file with a certificate.
+fn check_ca_file(path: &std::path::Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certs =
+        pem::parse_many(&text).map_err(|e| format!("{} is not PEM: {e}", path.display()))?;
+    if !certs.iter().any(|p| p.tag() == "CERTIFICATE") {
+        return Err(format!(
+            "{} holds no -----BEGIN CERTIFICATE----- block",
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Host patterns, lower-cased, each an exact host or `*.suffix`.

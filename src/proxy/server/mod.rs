@@ -108,10 +108,24 @@ impl Proxy {
                     e,
                 )
             })?;
-            for p in pem::parse_many(&pem_text).unwrap_or_default() {
-                let _ = roots.add(rustls::pki_types::CertificateDer::from(
-                    p.contents().to_vec(),
-                ));
+            let certs: Vec<_> = pem::parse_many(&pem_text)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| p.tag() == "CERTIFICATE")
+                .collect();
+            let added = certs
+                .iter()
+                .filter(|p| {
+                    let der = rustls::pki_types::CertificateDer::from(p.contents().to_vec());
+                    roots.add(der).is_ok()
+                })
+                .count();
+            if added == 0 {
+                return Err(crate::error::Error::input(format!(
+                    "[proxy] upstream_ca_file {} holds no usable PEM certificate",
+                    extra.display()
+                ))
+                .with_fix("point it at a PEM file with a -----BEGIN CERTIFICATE----- block, or remove the setting"));
             }
         }
         let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
