@@ -9,6 +9,7 @@
 # list     vs  <engine> ps -a with the same filter (SESSIONS sessions, default 20)
 # dry run  vs  git rev-parse + <engine> version
 # delete   vs  <engine> rm -f + git worktree remove
+# stop, start  vs  <engine> stop / start of an identical session container
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ENGINE="${1:-docker}"
@@ -87,6 +88,34 @@ mapfile -t b < <(to_ms "${base[@]}")
 stats "clauderon delete" "${o[@]}"
 stats "$ENGINE ${RM[*]} + git worktree remove" "${b[@]}"
 ratio "$(median "${o[@]}")" "$(median "${b[@]}")"
+
+# --- stop and start vs the engine's own, on identical session containers ------------
+"$BIN" create --backend "$ENGINE" --repo "$repo" --prompt bench --name ours --image "$IMAGE" --pull-policy never >/dev/null 2>&1
+"$BIN" create --backend "$ENGINE" --repo "$repo" --prompt bench --name raw --image "$IMAGE" --pull-policy never >/dev/null 2>&1
+for verb in stop start; do
+  other=$([ "$verb" = stop ] && echo start || echo stop)
+  ours=() base=()
+  for _ in $(seq "$RUNS"); do
+    t=$(now)
+    "$BIN" "$verb" ours >/dev/null 2>&1
+    ours+=($((($(now) - t) / 1000)))
+    t=$(now)
+    "$ENGINE" "$verb" clauderon-raw >/dev/null
+    base+=($((($(now) - t) / 1000)))
+    # Back to where the next run starts from (not timed).
+    "$BIN" "$other" ours >/dev/null 2>&1
+    "$ENGINE" "$other" clauderon-raw >/dev/null
+  done
+  # start is timed from stopped containers.
+  [ "$verb" = stop ] && "$BIN" stop ours >/dev/null 2>&1 && "$ENGINE" stop clauderon-raw >/dev/null
+  mapfile -t o < <(to_ms "${ours[@]}")
+  mapfile -t b < <(to_ms "${base[@]}")
+  stats "clauderon $verb" "${o[@]}"
+  stats "$ENGINE $verb" "${b[@]}"
+  ratio "$(median "${o[@]}")" "$(median "${b[@]}")"
+done
+"$BIN" delete --force ours >/dev/null 2>&1
+"$BIN" delete --force raw >/dev/null 2>&1
 
 # --- list with SESSIONS sessions vs ps -------------------------------------------
 for i in $(seq "$SESSIONS"); do

@@ -127,19 +127,25 @@ pub fn branch_exists(repo: &Path, branch: &str) -> Result<bool> {
     }
 }
 
+/// `user.name` and `user.email` as git resolves them, in one call.
 pub fn identity(repo: &Path) -> GitIdentity {
-    let get = |key: &str| {
-        git(repo)
-            .args(["config", "--get", key])
-            .run()
-            .ok()
-            .map(|o| o.stdout.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    GitIdentity {
-        name: get("user.name"),
-        email: get("user.email"),
+    let out = git(repo)
+        .args(["config", "-z", "--get-regexp", r"^user\.(name|email)$"])
+        .run()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
+    let mut id = GitIdentity::default();
+    // The last value of a key wins, as with `git config --get`.
+    for entry in out.split('\0') {
+        let (key, value) = entry.split_once('\n').unwrap_or((entry, ""));
+        let value = Some(value.trim().to_string()).filter(|v| !v.is_empty());
+        match key {
+            "user.name" => id.name = value,
+            "user.email" => id.email = value,
+            _ => {}
+        }
     }
+    id
 }
 
 fn is_bool(value: &str) -> bool {

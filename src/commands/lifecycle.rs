@@ -110,6 +110,18 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
     let engine = Engine::for_kind(spec.backend);
     let container = spec.container_name();
+    if !dry_run {
+        // One engine call (stopping a stopped container is a no-op); a
+        // missing container or engine is told from its own stderr.
+        return match engine.stop(&container).run() {
+            Ok(_) => {
+                println!("Stopped {name}. `clauderon start {name}` resumes it.");
+                Ok(())
+            }
+            Err(f) if Engine::is_no_such_container(&f) => Err(gone(&spec)),
+            Err(f) => Err(engine.classify(f)),
+        };
+    }
     let mut plan = Plan::default();
     let state = observe_container(&engine, &container, dry_run, &mut plan)?;
     match state {
@@ -120,11 +132,7 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
         }
         _ => plan.push(Step::run_cmd(engine.stop(&container), engine.classifier())),
     };
-    print_or_execute("stop", &plan, dry_run)?;
-    if !dry_run {
-        println!("Stopped {name}. `clauderon start {name}` resumes it.");
-    }
-    Ok(())
+    print_or_execute("stop", &plan, dry_run)
 }
 
 pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {

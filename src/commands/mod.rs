@@ -57,27 +57,25 @@ impl ContainerState {
     }
 }
 
-/// The container's state; in dry-run an unreachable engine is noted in the
-/// plan instead of failing.
+/// The container's state, in one engine call; in dry-run an unreachable
+/// engine is noted in the plan instead of failing.
 pub fn observe_container(
     engine: &Engine,
     container: &str,
     dry_run: bool,
     plan: &mut Plan,
 ) -> Result<ContainerState> {
-    if let Err(err) = probe_engine(engine) {
-        if dry_run {
-            plan.note(format!(
-                "{} is not reachable ({}): assuming container {container} exists and is running",
-                engine.program, err.message
-            ));
-            return Ok(ContainerState::Unknown);
-        }
-        return Err(err);
-    }
     match engine.container_state(container).run() {
         Ok(out) => Ok(ContainerState::Present(out.stdout.trim().to_string())),
         Err(f) if Engine::is_no_such_container(&f) => Ok(ContainerState::Missing),
+        Err(f) if dry_run => {
+            plan.note(format!(
+                "{} is not reachable ({}): assuming container {container} exists and is running",
+                engine.program,
+                engine.classify(f).message
+            ));
+            Ok(ContainerState::Unknown)
+        }
         Err(f) => Err(engine.classify(f)),
     }
 }
