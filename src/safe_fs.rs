@@ -164,9 +164,10 @@ pub fn remove_below(root: &Path, relative: &Path) -> std::io::Result<()> {
     let (name, dirs) = parts
         .split_last()
         .ok_or_else(|| std::io::Error::other("no file name"))?;
-    let dir = match walk(root, dirs, None) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        other => other?,
+    // A missing directory, or one that is a link or not a directory, holds
+    // no file of ours to remove (and nothing behind a link is touched).
+    let Ok(dir) = walk(root, dirs, None) else {
+        return Ok(());
     };
     let c = CString::new(name.as_bytes()).map_err(|_| std::io::Error::other("a NUL byte"))?;
     // SAFETY: a NUL-terminated name and a descriptor we own.

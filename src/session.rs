@@ -98,7 +98,14 @@ pub struct Lifecycle {
     pub on_create: Vec<String>,
     #[serde(default)]
     pub post_start: Vec<String>,
+    /// Seconds `create` waits for the on-create commands before it rolls
+    /// back (default 30 minutes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub on_create_timeout: Option<u64>,
 }
+
+/// How long `create` waits for on-create commands unless configured.
+pub const DEFAULT_ON_CREATE_TIMEOUT: u64 = 30 * 60;
 
 impl fmt::Display for BackendKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

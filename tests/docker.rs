@@ -664,3 +664,67 @@ fn interrupted_create_leaves_nothing_half_made() {
         }
     }
 }
+
+#[test]
+fn a_run_that_fails_at_start_leaves_no_container() {
+    if !docker_ready() {
+        return;
+    }
+    // An image where /opt is a file: the container is made, then fails to
+    // start (the helper cannot be mounted at /opt/clauderon/init).
+    let image = "clauderon-test-badopt:1";
+    if !common::image_exists(image) {
+        let dockerfile = format!("FROM {BASE_IMAGE}\nRUN rm -rf /opt && touch /opt\n");
+        let mut build = std::process::Command::new("docker")
+            .args(["build", "-q", "-t", image, "-"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(&mut build.stdin.take().unwrap(), dockerfile.as_bytes()).unwrap();
+        assert!(build.wait().unwrap().success(), "docker build of {image}");
+    }
+    let env = Env::new();
+    let name = unique("badopt");
+    let r = env.create_from(&name, "x", image, &[]).fails();
+    assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
+    assert_no_trace(&env, &name);
+    let left = docker_ok(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=clauderon.home={}", env.home().display()),
+    ]);
+    assert!(left.trim().is_empty(), "a container is left: {left}");
+}
+
+#[test]
+fn a_hanging_on_create_times_out_and_rolls_back() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let config = env.home().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        format!("{text}[lifecycle]\non_create_timeout = 2\n"),
+    )
+    .unwrap();
+    let name = unique("hang");
+    let started = std::time::Instant::now();
+    let r = env
+        .create(&name, "x", &["--on-create", "sleep 300"])
+        .fails();
+    assert!(
+        started.elapsed().as_secs() < 30,
+        "create waited {:?}",
+        started.elapsed()
+    );
+    assert!(
+        r.stderr.contains("did not finish within 2 s") && r.stderr.contains("on_create_timeout"),
+        "{}",
+        r.stderr
+    );
+    assert_no_trace(&env, &name);
+}

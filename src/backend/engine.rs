@@ -148,7 +148,7 @@ impl Engine {
             || has("short-name")
             || has("unqualified-search")
         {
-            return Error::failed(format!("image not available: {}", f.stderr_tail())).with_fix(format!(
+            return Error::input(format!("image not available: {}", f.stderr_tail())).with_fix(format!(
                 "check the image name; build or load it locally, or log in to its registry (`{0} login`); with --pull-policy never it must already be local (`{0} images`)",
                 self.program
             ));
@@ -156,12 +156,18 @@ impl Engine {
         if has("is already in use by container")
             || (has("is already in use") && has("container name"))
         {
-            return Error::failed(format!(
+            // Docker: `The container name "/clauderon-x" is already in use`.
+            let name = err
+                .split('"')
+                .nth(1)
+                .map(|n| n.trim_start_matches('/'))
+                .unwrap_or("<name>");
+            return Error::input(format!(
                 "container name already in use: {}",
                 f.stderr_tail()
             ))
             .with_fix(format!(
-                "pick another --name, or remove the old container with `{} rm -f <name>`",
+                "pick another --name, or remove the old container with `{} rm -f {name}`",
                 self.program
             ));
         }
@@ -191,9 +197,7 @@ impl Engine {
                 remote: false,
             });
         }
-        // SAFETY: geteuid cannot fail and touches no memory.
-        let rootless = unsafe { libc::geteuid() } != 0;
-        let remote = std::env::var_os("CONTAINER_HOST").is_some_and(|h| !h.is_empty());
+        let (rootless, remote) = self.podman_mode()?;
         let gateway = if rootless {
             // slirp4netns maps this address to the host's loopback.
             "10.0.2.2".to_string()
@@ -208,6 +212,26 @@ impl Engine {
             rootless,
             remote,
         })
+    }
+
+    /// (rootless, remote) for Podman. Local Podman is rootless exactly when
+    /// it runs as a user other than root; with a connection configured
+    /// (`CONTAINER_HOST`, `CONTAINER_CONNECTION`) only Podman itself knows.
+    fn podman_mode(&self) -> Result<(bool, bool), Error> {
+        let set = |v: &str| std::env::var_os(v).is_some_and(|h| !h.is_empty());
+        if !set("CONTAINER_HOST") && !set("CONTAINER_CONNECTION") {
+            // SAFETY: geteuid cannot fail and touches no memory.
+            return Ok((unsafe { libc::geteuid() } != 0, false));
+        }
+        let format = "{{.Host.Security.Rootless}} {{.Host.ServiceIsRemote}}";
+        let info = self
+            .cmd()
+            .args(["info", "--format", format])
+            .run()
+            .map_err(|f| self.classify(f))?
+            .stdout;
+        let mut words = info.split_whitespace();
+        Ok((words.next() == Some("true"), words.next() == Some("true")))
     }
 
     /// Rootful Podman's bridge gateway.
@@ -288,10 +312,17 @@ impl Engine {
 
     /// Waits for the on-create commands (see the entrypoint): their status
     /// file is `status`, relative to the worktree `root`.
-    pub fn wait_on_create(&self, container: &str, root: &Path, status: &Path) -> Step {
+    pub fn wait_on_create(
+        &self,
+        container: &str,
+        root: &Path,
+        status: &Path,
+        timeout: std::time::Duration,
+    ) -> Step {
         Step::WaitOnCreate {
             root: root.to_path_buf(),
             status: status.to_path_buf(),
+            timeout,
             state: self.exit_state(container),
             logs: self.logs(container, false, Some(40)),
             classify: self.classifier(),
@@ -362,6 +393,16 @@ impl Engine {
         } else {
             cmd
         }
+    }
+
+    /// Removes this session's container if it exists but is not running
+    /// (a `run` that made it and failed to start it). Chosen by the
+    /// session's unique id, never by name: a foreign container that holds
+    /// the name is left alone.
+    pub fn remove_failed(&self, session_id: &str) -> Cmd {
+        let filter = format!("label={}={session_id}", label::ID);
+        self.cmd()
+            .args(["container", "prune", "--force", "--filter", &filter])
     }
 
     pub fn stop(&self, container: &str) -> Cmd {

@@ -114,6 +114,14 @@ impl Config {
             list(&self.lifecycle.post_start),
             &src(self.lifecycle.post_start.is_empty()),
         ));
+        out.push_str(&line(
+            "on_create_timeout",
+            self.lifecycle
+                .on_create_timeout
+                .unwrap_or(crate::session::DEFAULT_ON_CREATE_TIMEOUT)
+                .to_string(),
+            &src(self.lifecycle.on_create_timeout.is_none()),
+        ));
         out.push_str("\n[network]\n");
         out.push_str(&line(
             "mode",

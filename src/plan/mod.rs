@@ -63,6 +63,8 @@ pub enum Step {
         /// following links: the worktree is the agent's).
         root: PathBuf,
         status: PathBuf,
+        /// Rolls back when the commands take longer.
+        timeout: std::time::Duration,
         state: Cmd,
         logs: Cmd,
         classify: Classify,
@@ -92,6 +94,9 @@ pub struct PlannedStep {
     pub step: Step,
     /// Steps that undo this one, run in order if a later step fails.
     pub undo: Vec<Step>,
+    /// Steps that clean up after this one if it fails itself (an engine
+    /// call that made a container and then failed to start it).
+    pub on_failure: Vec<Step>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -103,16 +108,25 @@ pub struct Plan {
 
 impl Plan {
     pub fn push(&mut self, step: Step) -> &mut Self {
+        self.push_undoable(step, Vec::new())
+    }
+
+    pub fn push_undoable(&mut self, step: Step, undo: Vec<Step>) -> &mut Self {
         self.steps.push(PlannedStep {
             step,
-            undo: Vec::new(),
+            undo,
+            on_failure: Vec::new(),
         });
         self
     }
 
-    pub fn push_undoable(&mut self, step: Step, undo: Vec<Step>) -> &mut Self {
-        self.steps.push(PlannedStep { step, undo });
-        self
+    /// A step with its undo, and the cleanup to run if it fails itself.
+    pub fn push_with_cleanup(&mut self, step: Step, undo: Vec<Step>, on_failure: Vec<Step>) {
+        self.steps.push(PlannedStep {
+            step,
+            undo,
+            on_failure,
+        });
     }
 
     pub fn note(&mut self, note: impl Into<String>) {
@@ -155,6 +169,8 @@ impl Plan {
             });
             if result.is_ok() {
                 journal.push(&planned.undo);
+            } else {
+                journal.push(&planned.on_failure);
             }
             // An interrupt during a step that still succeeded aborts too.
             let result = result.and_then(|()| {
@@ -284,10 +300,11 @@ impl Step {
             Step::WaitOnCreate {
                 root,
                 status,
+                timeout,
                 state,
                 logs,
                 classify,
-            } => wait_on_create(root, status, state, logs, *classify),
+            } => wait_on_create(root, status, *timeout, state, logs, *classify),
             Step::MkdirBelow {
                 root,
                 relative,

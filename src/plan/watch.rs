@@ -73,13 +73,23 @@ fn output_tail(logs: &Cmd, lines: usize) -> String {
 pub(super) fn wait_on_create(
     root: &Path,
     status: &Path,
+    timeout: Duration,
     state: &Cmd,
     logs: &Cmd,
     classify: Classify,
 ) -> Result<()> {
     eprintln!("clauderon: running the on-create commands (the session log shows their output)...");
-    let mut last_state_check = std::time::Instant::now();
+    let began = Instant::now();
+    let mut last_state_check = began;
     loop {
+        if began.elapsed() > timeout {
+            return Err(Error::failed(format!(
+                "the on-create commands did not finish within {} s; their last output:\n  {}",
+                timeout.as_secs(),
+                output_tail(logs, 15)
+            ))
+            .with_fix("make the command finish (it must not wait for input), or raise [lifecycle] on_create_timeout (seconds) in config.toml"));
+        }
         if let Ok(text) = crate::safe_fs::read_below(root, status, 64) {
             let text = text.trim();
             if text == "ok" {

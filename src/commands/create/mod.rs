@@ -212,46 +212,68 @@ fn add_container(
     let classify = engine.classifier();
     let container = spec.container_name();
     let undo = || vec![Step::run_cmd(engine.remove(&container), classify)];
-    if !engine.one_call_run {
+    if engine.one_call_run {
+        plan.push(record_step(spec, home));
+        plan.push_with_cleanup(
+            Step::run_cmd(engine.run_detached(spec, home, wiring), classify),
+            undo(),
+            vec![Step::Run {
+                cmd: engine.remove_failed(&spec.id),
+                classify,
+                tolerate: Some(|_| true),
+            }],
+        );
+        // After the run, which pulls the image if it has to.
+        add_own_cache_volumes(plan, spec, engine);
+    } else {
         plan.push_undoable(
             Step::run_cmd(engine.create(spec, home, wiring), classify),
             undo(),
         );
+        add_own_cache_volumes(plan, spec, engine);
+        plan.push(record_step(spec, home));
+        plan.push(Step::run_cmd(engine.start(&container), classify));
     }
-    if spec.uid != 0 {
-        // New named volumes belong to root; hand them to the user. Not fatal:
-        // an image without chown only loses the build caches.
-        plan.push(Step::Run {
-            cmd: engine.own_cache_volumes(&spec.image, spec.uid, spec.gid),
-            classify,
-            tolerate: Some(|f| {
-                eprintln!("clauderon: warning: could not give the cache volumes to your user ({}); Rust build caches may not be writable", f.stderr_tail());
-                true
-            }),
-        });
+    if !spec.lifecycle.on_create.is_empty() {
+        plan.push(
+            engine.wait_on_create(
+                &container,
+                &spec.worktree,
+                std::path::Path::new(".clauderon/on-create.status"),
+                std::time::Duration::from_secs(
+                    spec.lifecycle
+                        .on_create_timeout
+                        .unwrap_or(crate::session::DEFAULT_ON_CREATE_TIMEOUT),
+                ),
+            ),
+        );
     }
-    plan.push(Step::WriteFile {
+    plan.push(engine.verify_started(&container, &spec.worktree));
+}
+
+fn record_step(spec: &SessionSpec, home: &Home) -> Step {
+    Step::WriteFile {
         path: home.record_path(&spec.name),
         contents: record_bytes(spec),
         mode: 0o600,
         secret: true,
+    }
+}
+
+/// New named volumes belong to root; hand them to the user. Not fatal: an
+/// image without chown only loses the build caches.
+fn add_own_cache_volumes(plan: &mut Plan, spec: &SessionSpec, engine: &Engine) {
+    if spec.uid == 0 {
+        return;
+    }
+    plan.push(Step::Run {
+        cmd: engine.own_cache_volumes(&spec.image, spec.uid, spec.gid),
+        classify: engine.classifier(),
+        tolerate: Some(|f| {
+            eprintln!("clauderon: warning: could not give the cache volumes to your user ({}); Rust build caches may not be writable", f.stderr_tail());
+            true
+        }),
     });
-    if engine.one_call_run {
-        plan.push_undoable(
-            Step::run_cmd(engine.run_detached(spec, home, wiring), classify),
-            undo(),
-        );
-    } else {
-        plan.push(Step::run_cmd(engine.start(&container), classify));
-    }
-    if !spec.lifecycle.on_create.is_empty() {
-        plan.push(engine.wait_on_create(
-            &container,
-            &spec.worktree,
-            std::path::Path::new(".clauderon/on-create.status"),
-        ));
-    }
-    plan.push(engine.verify_started(&container, &spec.worktree));
 }
 
 /// A failed create's error; an on-create command that failed the way

@@ -120,7 +120,15 @@ fn lifecycle(ctx: &Ctx, args: &CreateArgs) -> Result<Lifecycle> {
     let lifecycle = Lifecycle {
         on_create: join(&cfg.on_create, &args.on_create),
         post_start: join(&cfg.post_start, &args.post_start),
+        on_create_timeout: cfg.on_create_timeout,
     };
+    if lifecycle.on_create_timeout == Some(0) {
+        return Err(
+            Error::input("[lifecycle] on_create_timeout must be at least 1 second").with_fix(
+                "set it to the seconds the commands may take, or remove it (default 1800)",
+            ),
+        );
+    }
     if let Some(c) = lifecycle
         .on_create
         .iter()
