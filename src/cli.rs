@@ -148,6 +148,13 @@ pub enum Command {
         #[command(subcommand)]
         command: AgentImageCommand,
     },
+    /// Print a shell completion script, e.g. `clauderon completions bash > ~/.local/share/bash-completion/completions/clauderon`
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `clauderon man > ~/.local/share/man/man1/clauderon.1`
+    Man,
     /// Show the effective configuration
     Config {
         #[command(subcommand)]

@@ -20,6 +20,21 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<i32> {
+    // Generated from the same clap definitions; they need no home or config.
+    match &cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "clauderon", &mut std::io::stdout());
+            return Ok(0);
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            man.render(&mut std::io::stdout())
+                .map_err(|e| clauderon::error::Error::io("could not write the man page", e))?;
+            return Ok(0);
+        }
+        _ => {}
+    }
     let ctx = Ctx::load()?;
     match cli.command {
         Command::Create(args) => commands::create::run(&ctx, *args)?,
@@ -100,6 +115,8 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Config {
             command: ConfigCommand::Show,
         } => print!("{}", ctx.config.show(&ctx.home.root)),
+        // Printed before the home was loaded (above).
+        Command::Completions { .. } | Command::Man => {}
     }
     Ok(0)
 }

@@ -377,3 +377,22 @@ fn delete_with_the_engine_down() {
     );
     assert!(!env.home().join("sessions/downdel").exists());
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_flag_definitions() {
+    let env = Env::new();
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let r = env.run(&["completions", shell]).ok();
+        assert!(
+            r.stdout.contains("clauderon") && r.stdout.contains("create"),
+            "{shell}"
+        );
+    }
+    let man = env.run(&["man"]).ok().stdout;
+    assert!(
+        man.contains(".TH clauderon 1") && man.contains("completions"),
+        "{man}"
+    );
+    let r = env.run(&["completions", "tcsh"]).fails();
+    assert!(r.stderr.contains("possible values"), "{}", r.stderr);
+}
