@@ -58,6 +58,9 @@ pub fn wiring(
         }
         None => daemon::ensure_running(&ctx.home, ctx.config.http_port.value, false)?,
     };
+    if network == NetworkMode::Proxy && !dry_run {
+        check_daemon_sockets(ctx, info.proxy_port.is_some())?;
+    }
     let in_daemon = daemon::credentials(info.port);
     credentials::warn_if_daemon_lacks(&in_daemon);
     Ok(Wiring {
@@ -69,6 +72,29 @@ pub fn wiring(
             anthropic_api_key: in_daemon.iter().any(|v| v == "ANTHROPIC_API_KEY"),
         }),
     })
+}
+
+/// A container in network mode proxy reaches the daemon only through its
+/// Unix sockets: a daemon started by an older clauderon has none.
+fn check_daemon_sockets(ctx: &Ctx, proxy: bool) -> Result<()> {
+    let dir = helper::socket_dir(&ctx.home);
+    let mut wanted = vec![helper::HOOK_SOCKET];
+    if proxy {
+        wanted.push(helper::PROXY_SOCKET);
+    }
+    let missing: Vec<&str> = wanted
+        .into_iter()
+        .filter(|s| !dir.join(s).exists())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "the running clauderon daemon does not listen on {} in {}, which sessions in network mode proxy need (it was started by an older clauderon?)",
+        missing.join(" and "),
+        dir.display()
+    ))
+    .with_fix("restart it: clauderon daemon restart (running sessions reconnect)"))
 }
 
 /// The engine's host network; a dry run without an engine assumes the
