@@ -482,3 +482,37 @@ fn image_check_verdicts() {
             && l["compatible"] == false
     ));
 }
+
+#[test]
+fn an_interrupted_podman_create_is_cleaned_up_by_delete() {
+    if !podman_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("halfpod");
+    // What a create interrupted between `podman create` and the record leaves.
+    std::fs::create_dir_all(env.home().join("sessions").join(&name)).unwrap();
+    let container = format!("clauderon-{name}");
+    let label = format!("clauderon.home={}", env.home().display());
+    let out = std::process::Command::new("podman")
+        .args([
+            "create", "--name", &container, "--label", &label, BASE_IMAGE, "true",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    env.run(&["delete", "--force", &name]).ok();
+    let left = std::process::Command::new("podman")
+        .args(["ps", "-aq", "--filter", &format!("name=^{container}$")])
+        .output()
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&left.stdout).trim().is_empty(),
+        "the podman container is left"
+    );
+    assert!(!env.home().join("sessions").join(&name).exists());
+}

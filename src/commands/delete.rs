@@ -5,7 +5,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use crate::backend::oci::{DOCKER, Engine};
+use crate::backend::oci::{ENGINES, Engine};
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::git;
@@ -27,19 +27,30 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         Err(_) if home.session_dir(name).is_dir() => None,
         Err(e) => return Err(e),
     };
-    let engine = spec
-        .as_ref()
-        .map(|s| Engine::for_kind(s.backend))
-        .unwrap_or(DOCKER);
     let mut plan = Plan::default();
-    let state = container_state(&engine, name, force, dry_run, &mut plan)?;
+    // An interrupted create may have got as far as a container on either
+    // engine: look on every one that answers.
+    let engines: Vec<Engine> = match &spec {
+        Some(s) => vec![Engine::for_kind(s.backend)],
+        None => ENGINES.to_vec(),
+    };
+    let mut containers = Vec::new();
+    for engine in engines {
+        let state = match &spec {
+            Some(_) => container_state(&engine, name, force, dry_run, &mut plan)?,
+            None => observe_container(&engine, &container_name(name), false, &mut plan)
+                .unwrap_or(ContainerState::Missing),
+        };
+        containers.push((engine, state));
+    }
+    let (engine, state) = containers[0].clone();
     let (repo, planted) = inspect_repository(home, name, spec.as_ref());
     // git runs on the repository only when nothing there would make it run a program.
     let use_git = repo.is_some() && planted.config.is_empty();
     let common = repo.as_ref().map(|r| r.1.as_path());
     plan.steps.extend(match &spec {
         Some(spec) => delete_plan(spec, home, &engine, &state, delete_branch && use_git).steps,
-        None => incomplete_plan(name, home, &engine, &state, common, use_git).steps,
+        None => incomplete_plan(name, home, &containers, common, use_git).steps,
     });
     if let Some((root, _)) = &repo {
         let kept = spec
@@ -183,8 +194,7 @@ pub fn delete_plan(
 fn incomplete_plan(
     name: &str,
     home: &Home,
-    engine: &Engine,
-    state: &ContainerState,
+    containers: &[(Engine, ContainerState)],
     common_dir: Option<&Path>,
     use_git: bool,
 ) -> Plan {
@@ -192,7 +202,10 @@ fn incomplete_plan(
     plan.note(format!(
         "session '{name}' has no record (its creation was interrupted): removing what exists"
     ));
-    if *state != ContainerState::Missing {
+    for (engine, state) in containers {
+        if *state == ContainerState::Missing {
+            continue;
+        }
         plan.push(Step::Run {
             cmd: engine.remove(&container_name(name)),
             classify: engine.classifier(),
