@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
+    version_with_commit();
     let source = "helper/clauderon-init.rs";
     println!("cargo:rerun-if-changed={source}");
     let out = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -43,4 +44,33 @@ fn main() {
         status.success(),
         "building {source} statically failed: the static C library is needed (Debian: libc6-dev)"
     );
+}
+
+/// `--version` names the commit when built from a git checkout:
+/// `0.1.0 (abc1234)`, or `0.1.0 (abc1234, modified)`.
+fn version_with_commit() {
+    let version = env::var("CARGO_PKG_VERSION").expect("cargo sets it");
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let full = match git(&["rev-parse", "--short=9", "HEAD"]) {
+        Some(commit) => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|s| !s.is_empty());
+            let modified = if dirty { ", modified" } else { "" };
+            format!("{version} ({commit}{modified})")
+        }
+        None => version,
+    };
+    println!("cargo:rustc-env=CLAUDERON_VERSION={full}");
+    // Rebuilt when the commit moves.
+    println!("cargo:rerun-if-changed=.git/HEAD");
+    if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
+        println!("cargo:rerun-if-changed=.git/{head}");
+    }
 }

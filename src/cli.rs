@@ -10,7 +10,7 @@ use crate::session::{Agent, BackendKind, PullPolicy};
 #[derive(Debug, Parser)]
 #[command(
     name = "clauderon",
-    version,
+    version = env!("CLAUDERON_VERSION"),
     about = "Run AI coding agents (Claude Code, Codex) in isolated containers, one git worktree per session",
     after_help = "State lives in ~/.clauderon (set CLAUDERON_HOME to use another directory).\nStart with: clauderon create --repo . --prompt \"Fix the bug\""
 )]
