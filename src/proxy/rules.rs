@@ -189,37 +189,6 @@ pub struct Secrets {
 const COMMAND_TTL: Duration = Duration::from_secs(30);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A command's stdout, or None if it fails or outlives the timeout (then it is killed).
-fn run_with_timeout(argv: &[String], timeout: Duration) -> Option<String> {
-    use std::io::Read;
-    let mut child = std::process::Command::new(argv.first()?)
-        .args(&argv[1..])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    let mut out = child.stdout.take()?;
-    let reader = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = out.read_to_string(&mut s);
-        s
-    });
-    let deadline = Instant::now() + timeout;
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) if status.success() => return reader.join().ok(),
-            Ok(Some(_)) | Err(_) => return None,
-            Ok(None) if Instant::now() > deadline => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-            Ok(None) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-}
-
 impl Default for Secrets {
     fn default() -> Self {
         Secrets {
@@ -252,7 +221,7 @@ impl Secrets {
         {
             return v.clone();
         }
-        let value = run_with_timeout(argv, COMMAND_TIMEOUT);
+        let value = crate::proxy::command::run_with_timeout(argv, COMMAND_TIMEOUT);
         self.cache
             .lock()
             .unwrap_or_else(|p| p.into_inner())
