@@ -2,9 +2,10 @@
 //! Docker and Podman share the OCI recipe; `engine` holds what differs.
 
 pub mod engine;
+mod host;
 pub mod oci;
 
-pub use engine::HostNetwork;
+pub use host::HostNetwork;
 
 /// What a session's container is wired to on the host: the daemon's ports
 /// and how it reaches the credential proxy. Not part of the spec, since it
