@@ -102,14 +102,17 @@ pub fn refresh_plan(
     let exists = !matches!(state, ContainerState::Missing);
     if exists {
         let was_running = state.is_running() || *state == ContainerState::Unknown;
-        plan.push(Step::run_cmd(engine.stop(&container), classify));
-        let mut undo = vec![Step::run_cmd(engine.rename(&aside, &container), classify)];
-        if was_running {
-            undo.push(Step::run_cmd(engine.start(&container), classify));
-        }
+        // Each step undoes itself: a failure right after the stop starts
+        // the old container again, one after the rename renames it back.
+        let restart = if was_running {
+            vec![Step::run_cmd(engine.start(&container), classify)]
+        } else {
+            Vec::new()
+        };
+        plan.push_undoable(Step::run_cmd(engine.stop(&container), classify), restart);
         plan.push_undoable(
             Step::run_cmd(engine.rename(&container, &aside), classify),
-            undo,
+            vec![Step::run_cmd(engine.rename(&aside, &container), classify)],
         );
     }
     plan.push_undoable(
@@ -120,7 +123,20 @@ pub fn refresh_plan(
         plan.push(step);
     }
     if exists {
-        plan.push(Step::run_cmd(engine.remove(&aside), classify));
+        // The new container runs by now: failing to remove the old one must
+        // not roll the refresh back.
+        plan.push(Step::Run {
+            cmd: engine.remove(&aside),
+            classify,
+            tolerate: Some(|f| {
+                eprintln!(
+                    "clauderon: warning: the refreshed session runs, but its old container could not be removed ({}); remove it by hand: {}",
+                    f.stderr_tail().lines().last().unwrap_or(""),
+                    f.shown
+                );
+                true
+            }),
+        });
     }
     plan
 }
