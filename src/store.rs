@@ -58,6 +58,27 @@ impl Home {
         self.sessions_dir().join(name)
     }
 
+    /// Holds the session's lock for as long as the returned file lives, so
+    /// two commands never change one session at once (a delete during its
+    /// create, two refreshes). The lock file lives outside the session
+    /// directory, which delete removes; the kernel drops the lock with the
+    /// process.
+    pub fn lock_session(&self, name: &str) -> Result<std::fs::File> {
+        let dir = self.root.join("locks");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("could not create {}", dir.display()), e))?;
+        let path = dir.join(format!("{name}.lock"));
+        let file = std::fs::File::create(&path)
+            .map_err(|e| Error::io(format!("could not open {}", path.display()), e))?;
+        if file.try_lock().is_err() {
+            return Err(Error::failed(format!(
+                "another clauderon command is changing session '{name}' right now"
+            ))
+            .with_fix("wait for it to finish, then try again"));
+        }
+        Ok(file)
+    }
+
     pub fn record_path(&self, name: &str) -> PathBuf {
         self.session_dir(name).join("session.json")
     }

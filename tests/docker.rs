@@ -728,3 +728,51 @@ fn a_hanging_on_create_times_out_and_rolls_back() {
     );
     assert_no_trace(&env, &name);
 }
+
+#[test]
+fn a_session_being_created_cannot_be_deleted_at_the_same_time() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("busy");
+    let repo = env.repo().to_string_lossy().to_string();
+    let args = [
+        "create",
+        "--name",
+        &name,
+        "--repo",
+        &repo,
+        "--prompt",
+        "x",
+        "--image",
+        BASE_IMAGE,
+        "--pull-policy",
+        "never",
+        "--on-create",
+        "sleep 3",
+    ];
+    let create = env
+        .command(&args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until create is in its on-create wait (the worktree exists).
+    for _ in 0..100 {
+        if env.worktree(&name).join(".clauderon").exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let r = env.run(&["delete", "--force", &name]).fails();
+    assert!(
+        r.stderr
+            .contains("another clauderon command is changing session"),
+        "{}",
+        r.stderr
+    );
+    assert!(create.wait_with_output().unwrap().status.success());
+    env.run(&["delete", "--force", &name]).ok();
+    assert!(!env.worktree(&name).exists());
+}

@@ -21,6 +21,11 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         Error::input(format!("no session named {name:?}"))
             .with_fix("`clauderon list` shows the sessions")
     })?;
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(home.lock_session(name)?)
+    };
     let spec = match home.load(name) {
         Ok(spec) => Some(spec),
         // An interrupted create leaves a directory without a record.

@@ -14,6 +14,11 @@ use crate::store::Home;
 
 pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     let mut spec = ctx.home.load(name)?;
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(ctx.home.lock_session(name)?)
+    };
     // A session from before network modes and hardening is recreated with
     // the defaults, and its record says so from now on.
     let upgrade = !spec.isolation_recorded;

@@ -22,6 +22,11 @@ pub use resolve::resolve;
 
 pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let spec = resolve(ctx, &args)?;
+    let _lock = if args.dry_run {
+        None
+    } else {
+        Some(ctx.home.lock_session(&spec.name)?)
+    };
     let engine = Engine::for_kind(spec.backend);
     let mut plan = Plan::default();
     let version = match probe_engine(&engine) {
