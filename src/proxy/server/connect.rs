@@ -22,17 +22,9 @@ impl Proxy {
             );
         };
         let target = format!("{host}:{port}");
+        let log = Logged::new(&session, "CONNECT", &target, "", started);
         let Some(tunnel_slot) = self.take_tunnel_slot(&session) else {
-            self.audit_request(
-                &session,
-                "CONNECT",
-                &target,
-                "",
-                429,
-                "denied",
-                started,
-                Some("too many open tunnels".into()),
-            );
+            self.audit(&log, 429, "denied", Some("too many open tunnels".into()));
             return text(
                 StatusCode::TOO_MANY_REQUESTS,
                 &format!(
@@ -48,14 +40,10 @@ impl Proxy {
                 } else {
                     403
                 };
-                self.audit_request(
-                    &session,
-                    "CONNECT",
-                    &target,
-                    "",
+                self.audit(
+                    &log,
                     status,
                     if status == 403 { "denied" } else { "tunnel" },
-                    started,
                     Some(why.clone()),
                 );
                 return if status == 403 {
@@ -98,16 +86,7 @@ impl Proxy {
         let upstream = match self.dial(&addrs).await {
             Ok(s) => s,
             Err(e) => {
-                self.audit_request(
-                    &session,
-                    "CONNECT",
-                    &target,
-                    "",
-                    502,
-                    "tunnel",
-                    started,
-                    Some(e.to_string()),
-                );
+                self.audit(&log, 502, "tunnel", Some(e.to_string()));
                 return bad_gateway(&format!("cannot reach {target}: {e}"));
             }
         };
@@ -116,9 +95,8 @@ impl Proxy {
             if let Ok(upgraded) = hyper::upgrade::on(req).await {
                 tunnel(TokioIo::new(upgraded), upstream).await;
             }
-            self.audit_request(
-                &session, "CONNECT", &target, "", 200, "tunnel", started, None,
-            );
+            let log = Logged::new(&session, "CONNECT", &target, "", started);
+            self.audit(&log, 200, "tunnel", None);
         });
         Response::new(empty())
     }

@@ -54,6 +54,7 @@ impl Proxy {
         let (mut parts, body) = req.into_parts();
         let method = parts.method.to_string();
         let path = parts.uri.path().to_string();
+        let log = Logged::new(session, &method, host, &path, started);
         // The tunnel's target is the only destination: no nested CONNECT or
         // TRACE, and no request naming another host.
         if parts.method == Method::CONNECT || parts.method == Method::TRACE {
@@ -99,16 +100,7 @@ impl Proxy {
             *guard = match self.open_tls_upstream(host, addrs).await {
                 Ok(s) => Some(s),
                 Err(e) => {
-                    self.audit_request(
-                        session,
-                        &method,
-                        host,
-                        &path,
-                        502,
-                        credential(injection),
-                        started,
-                        Some(e.clone()),
-                    );
+                    self.audit(&log, 502, credential(injection), Some(e.clone()));
                     return bad_gateway(&e);
                 }
             };
@@ -118,32 +110,14 @@ impl Proxy {
         drop(guard);
         match result {
             Ok(resp) => {
-                self.audit_request(
-                    session,
-                    &method,
-                    host,
-                    &path,
-                    resp.status().as_u16(),
-                    credential(injection),
-                    started,
-                    None,
-                );
+                self.audit(&log, resp.status().as_u16(), credential(injection), None);
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
                 Response::from_parts(parts, body.boxed())
             }
             Err(e) => {
                 let why = format!("upstream {host}: {e}");
-                self.audit_request(
-                    session,
-                    &method,
-                    host,
-                    &path,
-                    502,
-                    credential(injection),
-                    started,
-                    Some(why.clone()),
-                );
+                self.audit(&log, 502, credential(injection), Some(why.clone()));
                 bad_gateway(&why)
             }
         }

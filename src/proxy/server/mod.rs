@@ -292,28 +292,46 @@ impl Proxy {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn audit_request(
-        &self,
-        session: &str,
-        method: &str,
-        host: &str,
-        path: &str,
-        status: u16,
-        credential: &str,
-        started: Instant,
-        error: Option<String>,
-    ) {
+    /// One audit log line for the request `log` describes.
+    fn audit(&self, log: &Logged, status: u16, credential: &str, error: Option<String>) {
         self.audit.record(&Entry {
             time_ms: now_ms(),
-            session: session.to_string(),
-            method: method.to_string(),
-            host: host.to_string(),
-            path: path.to_string(),
+            session: log.session.to_string(),
+            method: log.method.to_string(),
+            host: log.host.to_string(),
+            path: log.path.to_string(),
             status,
             credential: credential.to_string(),
-            duration_ms: started.elapsed().as_millis() as u64,
+            duration_ms: log.started.elapsed().as_millis() as u64,
             error,
         });
+    }
+}
+
+/// What the audit log says of a request whatever its outcome.
+struct Logged<'a> {
+    session: &'a str,
+    method: &'a str,
+    host: &'a str,
+    path: &'a str,
+    started: Instant,
+}
+
+impl<'a> Logged<'a> {
+    fn new(
+        session: &'a str,
+        method: &'a str,
+        host: &'a str,
+        path: &'a str,
+        started: Instant,
+    ) -> Self {
+        Logged {
+            session,
+            method,
+            host,
+            path,
+            started,
+        }
     }
 }
 

@@ -28,6 +28,7 @@ impl Proxy {
             );
         };
         let method = req.method().to_string();
+        let log = Logged::new(&session, &method, &host, uri.path(), started);
         if req.method() == Method::TRACE {
             return text(
                 StatusCode::METHOD_NOT_ALLOWED,
@@ -37,16 +38,7 @@ impl Proxy {
         let addrs = match self.resolve(&host, port).await {
             Ok(a) => a,
             Err(why) => {
-                self.audit_request(
-                    &session,
-                    &method,
-                    &host,
-                    uri.path(),
-                    403,
-                    "denied",
-                    started,
-                    Some(why.clone()),
-                );
+                self.audit(&log, 403, "denied", Some(why.clone()));
                 return text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"));
             }
         };
@@ -73,31 +65,13 @@ impl Proxy {
         .await;
         match result {
             Ok(resp) => {
-                self.audit_request(
-                    &session,
-                    &method,
-                    &host,
-                    uri.path(),
-                    resp.status().as_u16(),
-                    "none",
-                    started,
-                    None,
-                );
+                self.audit(&log, resp.status().as_u16(), "none", None);
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
                 Response::from_parts(parts, body.boxed())
             }
             Err(e) => {
-                self.audit_request(
-                    &session,
-                    &method,
-                    &host,
-                    uri.path(),
-                    502,
-                    "none",
-                    started,
-                    Some(e.clone()),
-                );
+                self.audit(&log, 502, "none", Some(e.clone()));
                 bad_gateway(&e)
             }
         }
