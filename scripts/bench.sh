@@ -39,6 +39,16 @@ trap cleanup EXIT
 "$BIN" daemon start >/dev/null
 
 now() { date +%s%N; }
+# timed ARRAY CMD...: runs CMD (output discarded) and appends its wall time
+# in milliseconds to ARRAY.
+timed() {
+  local -n into="$1"
+  shift
+  local t
+  t=$(now)
+  "$@" >/dev/null 2>&1
+  into+=("$(awk -v ns="$(($(now) - t))" 'BEGIN { printf "%.1f", ns / 1e6 }')")
+}
 # stats NAME MS...: median and range in milliseconds
 stats() {
   local name="$1"
@@ -49,106 +59,80 @@ stats() {
           printf "%-44s median %7.1f ms  (min %.1f, max %.1f, %d runs)\n", name, m, v[1], v[NR], NR }'
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "  -> %.2fx the baseline\n\n", a / b }'; }
+# report OURS_NAME BASE_NAME: the two series in $ours and $base, and their ratio.
+report() {
+  stats "$1" "${ours[@]}"
+  stats "$2" "${base[@]}"
+  awk -v a="$(median "${ours[@]}")" -v b="$(median "${base[@]}")" 'BEGIN { printf "  -> %.2fx the baseline\n\n", a / b }'
+}
+clauderon() { "$BIN" "$@"; }
+new_session() { clauderon create --backend "$ENGINE" --repo "$repo" --prompt bench --name "$1" --image "$IMAGE" --pull-policy never "${@:2}"; }
+raw_create() {
+  git -C "$repo" worktree add -q -b "raw$1" "$work/raw$1" HEAD
+  "$ENGINE" run -d --label clauderon-bench=1 --name "clauderon-bench-raw$1" "$IMAGE" sleep 600
+}
+raw_delete() {
+  "$ENGINE" "${RM[@]}" "clauderon-bench-raw$1"
+  git -C "$repo" worktree remove --force "$work/raw$1"
+}
+raw_dry_run() {
+  git -C "$repo" rev-parse --show-toplevel
+  "$ENGINE" version --format '{{.Server.Version}}'
+}
 
 echo "clauderon bench: $ENGINE, $(nproc) cores, $(date -u +%Y-%m-%d), $RUNS runs each"
 echo
 
-# --- create vs worktree add + run -d --------------------------------------------
 ours=() base=()
 for i in $(seq "$RUNS"); do
-  t=$(now)
-  "$BIN" create --backend "$ENGINE" --repo "$repo" --prompt bench --name "c$i" --image "$IMAGE" --pull-policy never >/dev/null 2>&1
-  ours+=($((($(now) - t) / 1000)))
-  t=$(now)
-  git -C "$repo" worktree add -q -b "raw$i" "$work/raw$i" HEAD
-  "$ENGINE" run -d --label clauderon-bench=1 --name "clauderon-bench-raw$i" "$IMAGE" sleep 600 >/dev/null
-  base+=($((($(now) - t) / 1000)))
+  timed ours new_session "c$i"
+  timed base raw_create "$i"
 done
-to_ms() { for us in "$@"; do awk -v u="$us" 'BEGIN { printf "%.1f\n", u / 1000 }'; done; }
-mapfile -t o < <(to_ms "${ours[@]}")
-mapfile -t b < <(to_ms "${base[@]}")
-stats "clauderon create" "${o[@]}"
-stats "git worktree add + $ENGINE run -d" "${b[@]}"
-ratio "$(median "${o[@]}")" "$(median "${b[@]}")"
+report "clauderon create" "git worktree add + $ENGINE run -d"
 
-# --- delete vs rm -f + worktree remove ------------------------------------------
 ours=() base=()
 for i in $(seq "$RUNS"); do
-  t=$(now)
-  "$BIN" delete --force "c$i" >/dev/null 2>&1
-  ours+=($((($(now) - t) / 1000)))
-  t=$(now)
-  "$ENGINE" "${RM[@]}" "clauderon-bench-raw$i" >/dev/null
-  git -C "$repo" worktree remove --force "$work/raw$i"
-  base+=($((($(now) - t) / 1000)))
+  timed ours clauderon delete --force "c$i"
+  timed base raw_delete "$i"
 done
-mapfile -t o < <(to_ms "${ours[@]}")
-mapfile -t b < <(to_ms "${base[@]}")
-stats "clauderon delete" "${o[@]}"
-stats "$ENGINE ${RM[*]} + git worktree remove" "${b[@]}"
-ratio "$(median "${o[@]}")" "$(median "${b[@]}")"
+report "clauderon delete" "$ENGINE ${RM[*]} + git worktree remove"
 
-# --- stop and start vs the engine's own, on identical session containers ------------
-"$BIN" create --backend "$ENGINE" --repo "$repo" --prompt bench --name ours --image "$IMAGE" --pull-policy never >/dev/null 2>&1
-"$BIN" create --backend "$ENGINE" --repo "$repo" --prompt bench --name raw --image "$IMAGE" --pull-policy never >/dev/null 2>&1
+# stop and start against the engine's own, on identical session containers.
+new_session ours >/dev/null 2>&1
+new_session raw >/dev/null 2>&1
 for verb in stop start; do
   other=$([ "$verb" = stop ] && echo start || echo stop)
   ours=() base=()
   for _ in $(seq "$RUNS"); do
-    t=$(now)
-    "$BIN" "$verb" ours >/dev/null 2>&1
-    ours+=($((($(now) - t) / 1000)))
-    t=$(now)
-    "$ENGINE" "$verb" clauderon-raw >/dev/null
-    base+=($((($(now) - t) / 1000)))
+    timed ours clauderon "$verb" ours
+    timed base "$ENGINE" "$verb" clauderon-raw
     # Back to where the next run starts from (not timed).
-    "$BIN" "$other" ours >/dev/null 2>&1
+    clauderon "$other" ours >/dev/null 2>&1
     "$ENGINE" "$other" clauderon-raw >/dev/null
   done
+  report "clauderon $verb" "$ENGINE $verb"
   # start is timed from stopped containers.
-  [ "$verb" = stop ] && "$BIN" stop ours >/dev/null 2>&1 && "$ENGINE" stop clauderon-raw >/dev/null
-  mapfile -t o < <(to_ms "${ours[@]}")
-  mapfile -t b < <(to_ms "${base[@]}")
-  stats "clauderon $verb" "${o[@]}"
-  stats "$ENGINE $verb" "${b[@]}"
-  ratio "$(median "${o[@]}")" "$(median "${b[@]}")"
+  if [ "$verb" = stop ]; then
+    clauderon stop ours >/dev/null 2>&1
+    "$ENGINE" stop clauderon-raw >/dev/null
+  fi
 done
-"$BIN" delete --force ours >/dev/null 2>&1
-"$BIN" delete --force raw >/dev/null 2>&1
+clauderon delete --force ours >/dev/null 2>&1
+clauderon delete --force raw >/dev/null 2>&1
 
-# --- list with SESSIONS sessions vs ps -------------------------------------------
 for i in $(seq "$SESSIONS"); do
-  "$BIN" create --backend "$ENGINE" --repo "$repo" --prompt bench --name "l$i" --image "$IMAGE" --pull-policy never >/dev/null 2>&1
+  new_session "l$i" >/dev/null 2>&1
 done
 ours=() base=()
 for _ in $(seq "$RUNS"); do
-  t=$(now)
-  "$BIN" list >/dev/null
-  ours+=($((($(now) - t) / 1000)))
-  t=$(now)
-  "$ENGINE" ps -a --no-trunc --filter "label=clauderon.home=$CLAUDERON_HOME" >/dev/null
-  base+=($((($(now) - t) / 1000)))
+  timed ours clauderon list
+  timed base "$ENGINE" ps -a --no-trunc --filter "label=clauderon.home=$CLAUDERON_HOME"
 done
-mapfile -t o < <(to_ms "${ours[@]}")
-mapfile -t b < <(to_ms "${base[@]}")
-stats "clauderon list ($SESSIONS sessions)" "${o[@]}"
-stats "$ENGINE ps -a --filter" "${b[@]}"
-ratio "$(median "${o[@]}")" "$(median "${b[@]}")"
+report "clauderon list ($SESSIONS sessions)" "$ENGINE ps -a --filter"
 
-# --- dry run vs rev-parse + version ----------------------------------------------
 ours=() base=()
 for _ in $(seq "$RUNS"); do
-  t=$(now)
-  "$BIN" create --backend "$ENGINE" --repo "$repo" --prompt bench --name dry --image "$IMAGE" --pull-policy never --dry-run >/dev/null 2>&1
-  ours+=($((($(now) - t) / 1000)))
-  t=$(now)
-  git -C "$repo" rev-parse --show-toplevel >/dev/null
-  "$ENGINE" version --format '{{.Server.Version}}' >/dev/null
-  base+=($((($(now) - t) / 1000)))
+  timed ours new_session dry --dry-run
+  timed base raw_dry_run
 done
-mapfile -t o < <(to_ms "${ours[@]}")
-mapfile -t b < <(to_ms "${base[@]}")
-stats "clauderon create --dry-run" "${o[@]}"
-stats "git rev-parse + $ENGINE version" "${b[@]}"
-ratio "$(median "${o[@]}")" "$(median "${b[@]}")"
+report "clauderon create --dry-run" "git rev-parse + $ENGINE version"
