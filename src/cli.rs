@@ -15,6 +15,9 @@ use crate::session::{Agent, BackendKind, PullPolicy};
     after_help = "State lives in ~/.clauderon (set CLAUDERON_HOME to use another directory).\nStart with: clauderon create --repo . --prompt \"Fix the bug\""
 )]
 pub struct Cli {
+    /// Print each command clauderon runs (docker, podman, git), shell-quoted, as it runs
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
 }

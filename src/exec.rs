@@ -28,6 +28,9 @@ pub struct Cmd {
     pub retry_on: Option<&'static str>,
 }
 
+/// `-v/--verbose`: every command is printed to stderr as it runs.
+pub static VERBOSE: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// What a finished command printed.
 #[derive(Debug)]
 pub struct Output {
@@ -121,6 +124,10 @@ impl Cmd {
     }
 
     fn command(&self) -> Command {
+        if VERBOSE.load(std::sync::atomic::Ordering::Relaxed) {
+            // Shown as in a dry run: shell-quoted, secrets as "$NAME".
+            eprintln!("+ {}", self.shown());
+        }
         let mut cmd = Command::new(&self.argv[0]);
         cmd.args(&self.argv[1..]);
         for (k, v) in &self.env {

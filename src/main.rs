@@ -9,6 +9,7 @@ fn main() {
     // SAFETY: restoring the default disposition of SIGPIPE at start-up.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
+    clauderon::exec::VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     let code = match run(cli) {
         Ok(code) => code,
         Err(err) => {

@@ -776,3 +776,30 @@ fn a_session_being_created_cannot_be_deleted_at_the_same_time() {
     env.run(&["delete", "--force", &name]).ok();
     assert!(!env.worktree(&name).exists());
 }
+
+#[test]
+fn verbose_prints_each_command_without_secrets() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("verbose");
+    let r = env
+        .create(&name, "x", &["-v", "--env", "MY_TOKEN=hunter2-secret"])
+        .ok();
+    assert!(
+        r.stderr.contains("+ git -C") && r.stderr.contains(" docker run --detach "),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("MY_TOKEN=\"$MY_TOKEN\""), "{}", r.stderr);
+    assert!(!r.stderr.contains("hunter2-secret"), "{}", r.stderr);
+    let token =
+        std::fs::read_to_string(env.home().join("sessions").join(&name).join("session.json"))
+            .unwrap();
+    let v: Value = serde_json::from_str(&token).unwrap();
+    assert!(
+        !r.stderr.contains(v["hook_token"].as_str().unwrap()),
+        "the proxy token is printed"
+    );
+}
