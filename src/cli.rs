@@ -133,6 +133,9 @@ pub enum Command {
         /// If the port is taken, listen on a free one instead (used when create starts the daemon)
         #[arg(long, hide = true)]
         any_port_if_busy: bool,
+        /// With start, stop or restart: print what it would do instead of doing it
+        #[arg(long, global = true)]
+        dry_run: bool,
         #[command(subcommand)]
         action: Option<DaemonAction>,
     },
@@ -184,6 +187,9 @@ pub enum ProxyCommand {
         /// Replace the CA with a new one (restart sessions afterwards: `clauderon refresh`)
         #[arg(long)]
         rotate: bool,
+        /// With --rotate: print what it would replace instead of replacing it
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Print the audit log: one line per proxied request
     Log {

@@ -71,11 +71,18 @@ fn run(cli: Cli) -> Result<i32> {
         Command::Daemon {
             http_port,
             any_port_if_busy,
+            dry_run: true,
             action,
+        } => commands::daemon_plan::print(&ctx, http_port, any_port_if_busy, action)?,
+        Command::Daemon {
+            http_port,
+            any_port_if_busy,
+            action,
+            ..
         } => commands::status::daemon(&ctx, http_port, any_port_if_busy, action)?,
         Command::Proxy {
-            command: ProxyCommand::Ca { rotate },
-        } => commands::proxy::ca(&ctx, rotate)?,
+            command: ProxyCommand::Ca { rotate, dry_run },
+        } => commands::proxy::ca(&ctx, rotate, dry_run)?,
         Command::Proxy {
             command:
                 ProxyCommand::Log {

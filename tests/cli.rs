@@ -396,3 +396,34 @@ fn completions_and_the_man_page_come_from_the_flag_definitions() {
     let r = env.run(&["completions", "tcsh"]).fails();
     assert!(r.stderr.contains("possible values"), "{}", r.stderr);
 }
+
+#[test]
+fn daemon_and_ca_rotation_dry_runs_change_nothing() {
+    let env = Env::new();
+    for args in [
+        &["daemon", "start", "--dry-run"][..],
+        &["daemon", "restart", "--dry-run"],
+        &["daemon", "stop", "--dry-run"],
+    ] {
+        let r = env.run(args).ok();
+        assert!(
+            r.stdout.contains("(dry run: nothing was changed)"),
+            "{args:?}: {}",
+            r.stdout
+        );
+    }
+    let r = env.run(&["daemon", "start", "--dry-run"]).ok();
+    assert!(r.stdout.contains("daemon --http-port 0"), "{}", r.stdout);
+    assert!(
+        !env.home().join("daemon.json").exists(),
+        "a daemon was started"
+    );
+    let r = env.run(&["proxy", "ca", "--rotate", "--dry-run"]).ok();
+    assert!(r.stdout.contains("proxy-ca-key.pem"), "{}", r.stdout);
+    assert!(
+        !env.home().join("proxy-ca-key.pem").exists(),
+        "a CA was made"
+    );
+    let r = env.run(&["proxy", "ca", "--dry-run"]).fails();
+    assert!(r.stderr.contains("--rotate"), "{}", r.stderr);
+}

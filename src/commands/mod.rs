@@ -3,6 +3,7 @@
 
 pub mod clean_cache;
 pub mod create;
+pub mod daemon_plan;
 pub mod delete;
 pub mod image;
 pub mod lifecycle;

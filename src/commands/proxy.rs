@@ -8,8 +8,24 @@ use crate::daemon;
 use crate::error::Result;
 use crate::proxy::{audit, ca};
 
-pub fn ca(ctx: &Ctx, rotate: bool) -> Result<()> {
+pub fn ca(ctx: &Ctx, rotate: bool, dry_run: bool) -> Result<()> {
     let home = &ctx.home;
+    if rotate && dry_run {
+        let quote = |p: std::path::PathBuf| shell_words::quote(&p.to_string_lossy()).into_owned();
+        println!(
+            "# clauderon proxy ca --rotate (dry run: nothing was changed)\n# a new CA key and certificate replace these files, and the containers' trust bundle is rebuilt:\n#   {}\n#   {}\n#   {}\n# then: `clauderon daemon restart`, and restart each session so its agent trusts the new CA",
+            quote(ca::key_path(home)),
+            quote(ca::cert_path(home)),
+            quote(ca::bundle_path(home))
+        );
+        return Ok(());
+    }
+    if dry_run {
+        return Err(crate::error::Error::input(
+            "--dry-run goes with --rotate (showing the CA changes nothing)",
+        )
+        .with_fix("clauderon proxy ca --rotate --dry-run"));
+    }
     if rotate {
         ca::generate(home)?;
         ca::write_bundle(home, ctx.config.proxy.upstream_ca_file.as_deref())?;
