@@ -65,7 +65,7 @@ pub fn append_no_follow(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let fd = open(
         Some(&dir_fd),
         name.as_bytes(),
-        libc::O_WRONLY | libc::O_APPEND | libc::O_CREAT,
+        libc::O_RDWR | libc::O_APPEND | libc::O_CREAT,
         0o644,
     )?;
     let file = std::fs::File::from(fd);
@@ -75,6 +75,20 @@ pub fn append_no_follow(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         return Err(std::io::Error::other(
             "it is not a regular file of yours (planted?)",
         ));
+    }
+    // Under a lock, and only if some line is not there yet: two commands
+    // appending the same block at once write it once.
+    file.lock()?;
+    let mut current = String::new();
+    std::io::Read::read_to_string(&mut &file, &mut current)?;
+    let present: std::collections::HashSet<&str> = current.lines().collect();
+    let text = String::from_utf8_lossy(contents);
+    if text
+        .lines()
+        .filter(|l| !l.is_empty())
+        .all(|l| present.contains(l))
+    {
+        return Ok(());
     }
     (&file).write_all(contents)
 }
@@ -240,6 +254,9 @@ mod tests {
         assert!(planted(&fresh).is_none());
         append_no_follow(&fresh, b"a\n").unwrap();
         append_no_follow(&fresh, b"b\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&fresh).unwrap(), "a\nb\n");
+        // What is there already is not appended twice.
+        append_no_follow(&fresh, b"a\nb\n").unwrap();
         assert_eq!(std::fs::read_to_string(&fresh).unwrap(), "a\nb\n");
     }
 
