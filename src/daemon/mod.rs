@@ -180,6 +180,7 @@ fn serve(home: &Home, hook_sockets: Vec<Listening>, proxy: Option<ProxyParts>) -
         .build()
         .map_err(|e| Error::io("could not start the daemon's runtime", e))?;
     let listener = Arc::new(Listener::new(home.clone()));
+    let audited = proxy.as_ref().map(|p| Arc::clone(&p.proxy));
     runtime.block_on(async move {
         let limit = Arc::new(tokio::sync::Semaphore::new(HOOK_CONNECTIONS));
         for socket in hook_sockets {
@@ -197,9 +198,30 @@ fn serve(home: &Home, hook_sockets: Vec<Listening>, proxy: Option<ProxyParts>) -
                 Arc::new(tokio::sync::Semaphore::new(PROXY_CONNECTIONS)),
             ));
         }
-        std::future::pending::<()>().await;
+        let why = until_told_to_stop().await;
+        eprintln!("clauderon daemon {} stopping ({why})", std::process::id());
     });
+    // Nothing queued for the audit log is lost; open connections just end.
+    if let Some(proxy) = audited {
+        proxy.close_audit();
+    }
+    runtime.shutdown_background();
     Ok(())
+}
+
+/// Waits for SIGTERM (`clauderon daemon stop`) or SIGINT; says which.
+async fn until_told_to_stop() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    }
 }
 
 fn read_info(home: &Home) -> Option<DaemonInfo> {
@@ -339,8 +361,10 @@ pub fn stop(home: &Home) -> Result<bool> {
     unsafe { libc::kill(info.pid as libc::pid_t, libc::SIGTERM) };
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
+        // Gone, or exited (a zombie its reaper has not collected yet still
+        // answers signal 0, but its lock is released at exit).
         // SAFETY: signal 0 only checks that the process exists.
-        if unsafe { libc::kill(info.pid as libc::pid_t, 0) } != 0 {
+        if unsafe { libc::kill(info.pid as libc::pid_t, 0) } != 0 || !lock_is_held(home) {
             // daemon.json stays: the next daemon reuses its ports.
             return Ok(true);
         }

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, mpsc};
 
 use serde::{Deserialize, Serialize};
 
@@ -34,34 +34,77 @@ pub fn path(home: &Home) -> PathBuf {
     home.root.join("audit.jsonl")
 }
 
+/// The audit log's writer: requests hand their entry to a background
+/// thread and go on (the disk is never on a request's path); the thread
+/// writes what has queued up in one go and flushes when the queue is empty.
+/// Dropping the `Audit` (the daemon's clean shutdown) writes everything
+/// still queued before it returns.
 pub struct Audit {
-    path: PathBuf,
-    lock: Mutex<()>,
+    queue: Mutex<Option<mpsc::Sender<Entry>>>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
 impl Audit {
     pub fn new(home: &Home) -> Audit {
+        let (tx, rx) = mpsc::channel::<Entry>();
+        let path = path(home);
+        let writer = std::thread::Builder::new()
+            .name("audit".into())
+            .spawn(move || write_until_closed(&path, rx))
+            .ok();
         Audit {
-            path: path(home),
-            lock: Mutex::new(()),
+            queue: Mutex::new(Some(tx)),
+            writer: Mutex::new(writer),
         }
     }
 
-    pub fn record(&self, entry: &Entry) {
-        let _guard = self.lock.lock().unwrap_or_else(|p| p.into_inner());
-        if std::fs::metadata(&self.path).is_ok_and(|m| m.len() >= MAX_BYTES) {
-            let _ = std::fs::rename(&self.path, self.path.with_extension("jsonl.1"));
+    pub fn record(&self, entry: Entry) {
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(tx) = queue.as_ref() {
+            let _ = tx.send(entry);
         }
-        let mut line = serde_json::to_vec(entry).expect("entries serialize");
-        line.push(b'\n');
-        if let Ok(mut f) = std::fs::OpenOptions::new()
+    }
+}
+
+impl Audit {
+    /// Writes what is still queued and stops the writer; later entries are
+    /// dropped. (The daemon's clean shutdown; also done on drop.)
+    pub fn close(&self) {
+        // Closing the queue ends the writer once it has written the rest.
+        drop(self.queue.lock().unwrap_or_else(|p| p.into_inner()).take());
+        if let Some(writer) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Drop for Audit {
+    fn drop(&mut self) {
+        self.close();
+    }
+}
+
+fn write_until_closed(path: &Path, rx: mpsc::Receiver<Entry>) {
+    while let Ok(first) = rx.recv() {
+        if std::fs::metadata(path).is_ok_and(|m| m.len() >= MAX_BYTES) {
+            let _ = std::fs::rename(path, path.with_extension("jsonl.1"));
+        }
+        let Ok(file) = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .mode(0o600)
-            .open(&self.path)
-        {
-            let _ = f.write_all(&line);
+            .open(path)
+        else {
+            continue;
+        };
+        let mut out = std::io::BufWriter::new(file);
+        // Everything queued meanwhile goes out with it.
+        for entry in std::iter::once(first).chain(rx.try_iter()) {
+            let mut line = serde_json::to_vec(&entry).expect("entries serialize");
+            line.push(b'\n');
+            let _ = out.write_all(&line);
         }
+        let _ = out.flush();
     }
 }
 
@@ -98,4 +141,35 @@ pub fn describe(e: &Entry) -> String {
         line.push_str(&format!("  error: {err}"));
     }
     crate::hooks::events::printable(&line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queued_entries_are_all_written_by_the_time_it_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home {
+            root: dir.path().to_path_buf(),
+        };
+        let audit = Audit::new(&home);
+        for i in 0..500 {
+            audit.record(Entry {
+                time_ms: i,
+                session: "s".into(),
+                method: "GET".into(),
+                host: "h".into(),
+                path: format!("/{i}"),
+                status: 200,
+                credential: "none".into(),
+                duration_ms: 0,
+                error: None,
+            });
+        }
+        drop(audit);
+        let entries = read(&path(&home));
+        assert_eq!(entries.len(), 500);
+        assert_eq!(entries[499].path, "/499");
+    }
 }

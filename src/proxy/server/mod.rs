@@ -292,9 +292,14 @@ impl Proxy {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// Writes the audit entries still queued (at the daemon's shutdown).
+    pub fn close_audit(&self) {
+        self.audit.close();
+    }
+
     /// One audit log line for the request `log` describes.
     fn audit(&self, log: &Logged, status: u16, credential: &str, error: Option<String>) {
-        self.audit.record(&Entry {
+        self.audit.record(Entry {
             time_ms: now_ms(),
             session: log.session.to_string(),
             method: log.method.to_string(),
