@@ -276,8 +276,8 @@ mod tests {
 
     #[test]
     fn shown_quotes_arguments_and_redacts_secrets() {
-        let cmd = Cmd::new(["docker", "run", "it's", "$(x)"]).secret_env("TOKEN", "hunter2");
-        assert_eq!(cmd.shown(), r#"TOKEN="$TOKEN" docker run 'it'\''s' '$(x)'"#);
+        let cmd = Cmd::new(["engine", "run", "it's", "$(x)"]).secret_env("TOKEN", "hunter2");
+        assert_eq!(cmd.shown(), r#"TOKEN="$TOKEN" engine run 'it'\''s' '$(x)'"#);
         assert!(!cmd.shown().contains("hunter2"));
     }
 

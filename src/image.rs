@@ -181,29 +181,7 @@ pub fn probe(engine: &Engine, home: &Home, image: &str, id: &str) -> Result<Prob
         .map_err(|e| Error::io("could not make a temp dir", e))?;
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-    let out = engine
-        .cmd()
-        .args([
-            "run",
-            "--rm",
-            "--pull",
-            "never",
-            "--network",
-            "none",
-            "--cap-drop",
-            "ALL",
-            "--security-opt",
-            "no-new-privileges",
-            "--entrypoint",
-            "/bin/sh",
-        ])
-        .args(["--user", &format!("{uid}:{gid}")])
-        .args([
-            "--mount",
-            &format!("type=bind,src={},dst=/workspace", scratch.path().display()),
-        ])
-        .args([image, "-c", PROBE])
-        .run();
+    let out = engine.probe(image, uid, gid, scratch.path(), PROBE).run();
     let probe = match out {
         Ok(o) => Probe::parse(&o.stdout),
         Err(f)
@@ -361,7 +339,7 @@ pub fn all_required_pass(checks: &[Check]) -> bool {
 
 /// `docker pull` (with progress) and no capture.
 pub fn pull(engine: &Engine, image: &str) -> Cmd {
-    engine.cmd().args(["pull", image])
+    engine.pull(image)
 }
 
 #[cfg(test)]

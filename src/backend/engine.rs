@@ -94,7 +94,8 @@ impl Engine {
         }
     }
 
-    pub fn cmd(&self) -> Cmd {
+    /// The engine binary: only backends build its argv (see `queries`).
+    pub(in crate::backend) fn cmd(&self) -> Cmd {
         Cmd::new([self.program])
     }
 

@@ -4,6 +4,7 @@
 pub mod engine;
 mod host;
 pub mod oci;
+mod queries;
 
 pub use host::HostNetwork;
 
@@ -30,4 +31,42 @@ pub struct ProxyWiring {
     /// The Anthropic credential is an API key (the container then gets an
     /// `ANTHROPIC_API_KEY` placeholder), else an OAuth token.
     pub anthropic_api_key: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every docker/podman argv is built in `src/backend/` (`Engine::cmd`
+    /// is private to it; this catches the other ways to start one).
+    #[test]
+    fn no_engine_argv_is_built_outside_the_backends() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut stack = vec![src.clone()];
+        let mut offenders = Vec::new();
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    if path != src.join("backend") {
+                        stack.push(path);
+                    }
+                    continue;
+                }
+                let text = std::fs::read_to_string(&path).unwrap_or_default();
+                for engine in ["docker", "podman"] {
+                    for pattern in [
+                        format!("Cmd::new([\"{engine}\""),
+                        format!("Command::new(\"{engine}\")"),
+                    ] {
+                        if text.contains(&pattern) {
+                            offenders.push(format!("{}: {pattern}", path.display()));
+                        }
+                    }
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "engine argv built outside src/backend/: {offenders:?}"
+        );
+    }
 }

@@ -24,11 +24,7 @@ fn is_cache(name: &str) -> bool {
 fn cache_volumes(engine: &Engine) -> Result<Vec<Volume>> {
     let volumes = match engine.kind {
         BackendKind::Docker => {
-            let out = engine
-                .cmd()
-                .args(["system", "df", "--verbose", "--format", "{{json .Volumes}}"])
-                .run()
-                .map_err(|f| engine.classify(f))?;
+            let out = engine.disk_usage().run().map_err(|f| engine.classify(f))?;
             serde_json::from_str::<Vec<Volume>>(out.stdout.trim()).map_err(|e| {
                 Error::failed(format!(
                     "could not read `{} system df` output: {e}",
@@ -38,11 +34,7 @@ fn cache_volumes(engine: &Engine) -> Result<Vec<Volume>> {
         }
         // Podman's verbose df has no JSON: read its volume table.
         BackendKind::Podman => {
-            let out = engine
-                .cmd()
-                .args(["system", "df", "--verbose"])
-                .run()
-                .map_err(|f| engine.classify(f))?;
+            let out = engine.disk_usage().run().map_err(|f| engine.classify(f))?;
             out.stdout
                 .lines()
                 .skip_while(|l| !l.starts_with("Local Volumes"))
@@ -151,10 +143,7 @@ pub fn run(_ctx: &Ctx, backend: Option<BackendKind>, force: bool, dry_run: bool)
         }
         let names: Vec<&str> = volumes.iter().map(|v| v.name.as_str()).collect();
         plan.push(Step::run_cmd(
-            engine
-                .cmd()
-                .args(["volume", "rm"])
-                .args(names.iter().copied()),
+            engine.remove_volumes(names.iter().copied()),
             remove_classifier(engine.kind),
         ));
         removed.extend(names.iter().map(|n| format!("{n} ({})", engine.program)));

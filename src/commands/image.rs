@@ -105,11 +105,7 @@ struct Listed {
 pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result<()> {
     let engine = Engine::for_kind(backend);
     probe_engine(&engine)?;
-    let out = engine
-        .cmd()
-        .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
-        .run()
-        .map_err(|f| engine.classify(f))?;
+    let out = engine.list_images().run().map_err(|f| engine.classify(f))?;
     let mut listed: Vec<Listed> = Vec::new();
     for reference in out
         .stdout
@@ -122,14 +118,7 @@ pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result
         }
         // Agent CLI images (FROM scratch) are mounted into sessions, not run.
         let cli_label = engine
-            .cmd()
-            .args([
-                "image",
-                "inspect",
-                "--format",
-                "{{index .Config.Labels \"org.clauderon.agent-cli\"}}",
-                reference,
-            ])
+            .image_label(reference, "org.clauderon.agent-cli")
             .run()
             .map(|o| o.stdout.trim().to_string())
             .unwrap_or_default();
@@ -201,7 +190,7 @@ pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> 
         &cfg.allowed_images.source.to_string(),
     )?;
     let engine = Engine::for_kind(backend);
-    let cmd = engine.cmd().args(["pull", reference]);
+    let cmd = engine.pull(reference);
     if dry_run {
         println!(
             "# clauderon image pull (dry run: nothing was changed)\n{}",
@@ -316,12 +305,7 @@ pub fn build(
         mode: 0o644,
         secret: false,
     });
-    let build = engine
-        .cmd()
-        .args(["build", "--tag", &reference, "--file"])
-        .arg(context.join("Containerfile").to_string_lossy())
-        .arg(context.to_string_lossy())
-        .live();
+    let build = engine.build(&reference, &context.join("Containerfile"), &context);
     plan.push(Step::run_cmd(build, engine.classifier()));
     if !dry_run {
         probe_engine(&engine)?;

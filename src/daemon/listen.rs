@@ -32,12 +32,7 @@ fn docker_gateways() -> Vec<IpAddr> {
     // Docker 20.10 leaves the default bridge's IPAM gateway empty, so the
     // bridge interface's own address is the fallback (that is also what
     // `host-gateway` resolves to).
-    let format = "{{range .IPAM.Config}}{{.Gateway}} {{end}}|{{index .Options \"com.docker.network.bridge.name\"}}";
-    let Ok(out) = DOCKER
-        .cmd()
-        .args(["network", "inspect", "bridge", "--format", format])
-        .run()
-    else {
+    let Ok(out) = DOCKER.bridge_network().run() else {
         return Vec::new();
     };
     let text = out.stdout.trim();
