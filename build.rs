@@ -68,8 +68,12 @@ fn version_with_commit() {
         None => version,
     };
     println!("cargo:rustc-env=CLAUDERON_VERSION={full}");
-    // Rebuilt when the commit moves.
+    // Rebuilt when the commit moves or the tree changes (for "modified").
     println!("cargo:rerun-if-changed=.git/HEAD");
+    println!("cargo:rerun-if-changed=.git/index");
+    for dir in ["src", "templates", "helper"] {
+        println!("cargo:rerun-if-changed={dir}");
+    }
     if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"]) {
         println!("cargo:rerun-if-changed=.git/{head}");
     }

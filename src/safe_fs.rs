@@ -77,8 +77,17 @@ pub fn append_no_follow(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         ));
     }
     // Under a lock, and only if some line is not there yet: two commands
-    // appending the same block at once write it once.
-    file.lock()?;
+    // appending the same block at once write it once. The file is shared
+    // with the agents, so a lock held too long is given up on, not waited for.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while file.try_lock().is_err() {
+        if std::time::Instant::now() > deadline {
+            return Err(std::io::Error::other(
+                "it stayed locked by another process for 3 s (an agent holding it?)",
+            ));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
     let mut current = String::new();
     std::io::Read::read_to_string(&mut &file, &mut current)?;
     let present: std::collections::HashSet<&str> = current.lines().collect();

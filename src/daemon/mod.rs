@@ -201,11 +201,13 @@ fn serve(home: &Home, hook_sockets: Vec<Listening>, proxy: Option<ProxyParts>) -
         let why = until_told_to_stop().await;
         eprintln!("clauderon daemon {} stopping ({why})", std::process::id());
     });
-    // Nothing queued for the audit log is lost; open connections just end.
+    // Stop serving first (open connections end), then write every audit
+    // entry queued, so no answered request goes unlogged; the sockets are
+    // closed before the caller drops the daemon lock.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     if let Some(proxy) = audited {
         proxy.close_audit();
     }
-    runtime.shutdown_background();
     Ok(())
 }
 

@@ -360,9 +360,15 @@ fn make_dir(path: &Path, mode: u32, exclusive: bool) -> Result<()> {
 }
 
 /// Appends without following a link anywhere an agent could plant one.
+/// (Only the exclude patterns are appended: not worth failing a create for.)
 fn append(path: &Path, contents: &[u8]) -> Result<()> {
-    crate::safe_fs::append_no_follow(path, contents)
-        .map_err(|e| Error::io(format!("could not append to {}", path.display()), e))
+    if let Err(e) = crate::safe_fs::append_no_follow(path, contents) {
+        eprintln!(
+            "clauderon: warning: did not add clauderon's patterns to {}: {e}; `git status` may list the agent's files",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Writes via a temp file in the same directory and a rename, so readers see
