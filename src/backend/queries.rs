@@ -8,6 +8,16 @@ use crate::backend::engine::Engine;
 use crate::exec::Cmd;
 
 impl Engine {
+    /// The clauderon home a container belongs to (its `clauderon.home` label).
+    pub fn container_home(&self, container: &str) -> Cmd {
+        let format = format!(
+            "{{{{index .Config.Labels {:?}}}}}",
+            crate::backend::engine::label::HOME
+        );
+        self.cmd()
+            .args(["container", "inspect", "--format", &format, container])
+    }
+
     /// `images`: every local image as `repository:tag`.
     pub fn list_images(&self) -> Cmd {
         self.cmd()

@@ -43,8 +43,14 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
     for engine in engines {
         let state = match &spec {
             Some(_) => container_state(&engine, name, force, dry_run, &mut plan)?,
-            None => observe_container(&engine, &container_name(name), false, &mut plan)
-                .unwrap_or(ContainerState::Missing),
+            // Only a container of this home: another home may have a
+            // session of the same name.
+            None => match engine.container_home(&container_name(name)).run() {
+                Ok(out) if out.stdout.trim() == home.root.to_string_lossy() => {
+                    ContainerState::Present("unknown".into())
+                }
+                _ => ContainerState::Missing,
+            },
         };
         containers.push((engine, state));
     }
