@@ -474,23 +474,9 @@ fn concurrent_creates_of_one_name_have_exactly_one_winner() {
     }
     let env = Env::new();
     let name = unique("race");
-    let repo = env.repo().to_string_lossy().to_string();
-    let args = [
-        "create",
-        "--name",
-        &name,
-        "--repo",
-        &repo,
-        "--prompt",
-        "race",
-        "--image",
-        BASE_IMAGE,
-        "--pull-policy",
-        "never",
-    ];
     let children: Vec<_> = (0..3)
         .map(|_| {
-            env.command(&args)
+            env.create_command(&name, "race", BASE_IMAGE, &[])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
@@ -736,24 +722,8 @@ fn a_session_being_created_cannot_be_deleted_at_the_same_time() {
     }
     let env = Env::new();
     let name = unique("busy");
-    let repo = env.repo().to_string_lossy().to_string();
-    let args = [
-        "create",
-        "--name",
-        &name,
-        "--repo",
-        &repo,
-        "--prompt",
-        "x",
-        "--image",
-        BASE_IMAGE,
-        "--pull-policy",
-        "never",
-        "--on-create",
-        "sleep 3",
-    ];
     let create = env
-        .command(&args)
+        .create_command(&name, "x", BASE_IMAGE, &["--on-create", "sleep 3"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()

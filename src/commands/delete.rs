@@ -49,7 +49,21 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
                 Ok(out) if out.stdout.trim() == home.root.to_string_lossy() => {
                     ContainerState::Present("unknown".into())
                 }
-                _ => ContainerState::Missing,
+                Ok(_) => ContainerState::Missing,
+                Err(f) if Engine::is_no_such_container(&f) || f.not_found => {
+                    ContainerState::Missing
+                }
+                // Said, not silently skipped: a container may be left there.
+                Err(f) => {
+                    let container = container_name(name);
+                    eprintln!(
+                        "clauderon: warning: could not ask {} about {container} ({}); if it exists, remove it with `{} rm -f {container}`",
+                        engine.program,
+                        engine.classify(f).message,
+                        engine.program
+                    );
+                    ContainerState::Missing
+                }
             },
         };
         containers.push((engine, state));

@@ -226,6 +226,19 @@ impl Env {
 
     /// `create` from a local image, never pulling.
     pub fn create_from(&self, name: &str, prompt: &str, image: &str, extra: &[&str]) -> Run {
+        let out = self
+            .create_command(name, prompt, image, extra)
+            .output()
+            .expect("clauderon runs");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// The `create` command of `create_from`, to start without waiting.
+    pub fn create_command(&self, name: &str, prompt: &str, image: &str, extra: &[&str]) -> Command {
         let repo = self.repo().to_string_lossy().to_string();
         let mut args = vec![
             "create",
@@ -241,7 +254,7 @@ impl Env {
             "never",
         ];
         args.extend_from_slice(extra);
-        self.run(&args)
+        self.command(&args)
     }
 
     /// A file the stub agent wrote in the session's worktree.
