@@ -16,11 +16,12 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use clauderon::proxy::ca_key::{EcKey as KeyPair, random_serial};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::{Body, Frame};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
-use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
 
 use clauderon::proxy::ca::Ca;
@@ -198,21 +199,21 @@ fn main() {
     // The upstream's own CA and leaf.
     let up_key = KeyPair::generate().unwrap();
     let mut up_ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    up_ca.serial_number = Some(random_serial().unwrap());
     up_ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     let up_ca_cert = up_ca.self_signed(&up_key).unwrap();
     let issuer = Issuer::new(up_ca, up_key);
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec![HOST.to_string()])
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
+    let mut leaf_params = CertificateParams::new(vec![HOST.to_string()]).unwrap();
+    leaf_params.serial_number = Some(random_serial().unwrap());
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
     let server_tls = rustls::ServerConfig::builder_with_provider(provider())
         .with_safe_default_protocol_versions()
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(
             vec![leaf.der().clone()],
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.pkcs8_der().to_vec())),
         )
         .unwrap();
 

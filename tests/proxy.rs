@@ -15,9 +15,11 @@ const SECRET: &str = "ghp_REALsecretVALUE0123456789";
 
 /// A CA and a leaf for the hosts the upstream plays.
 fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer, KeyPair};
+    use clauderon::proxy::ca_key::{EcKey as KeyPair, random_serial};
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer};
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.serial_number = Some(random_serial().unwrap());
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
@@ -32,10 +34,9 @@ fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         "denied.test",
     ];
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(hosts.map(String::from).to_vec())
-        .unwrap()
-        .signed_by(&leaf_key, &issuer)
-        .unwrap();
+    let mut leaf_params = CertificateParams::new(hosts.map(String::from).to_vec()).unwrap();
+    leaf_params.serial_number = Some(random_serial().unwrap());
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
     let (ca, cert, key) = (
         dir.join("ca.pem"),
         dir.join("leaf.pem"),
@@ -43,7 +44,7 @@ fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
     );
     std::fs::write(&ca, ca_cert.pem()).unwrap();
     std::fs::write(&cert, leaf.pem()).unwrap();
-    std::fs::write(&key, leaf_key.serialize_pem()).unwrap();
+    std::fs::write(&key, leaf_key.to_pem()).unwrap();
     (ca, cert, key)
 }
 

@@ -9,12 +9,12 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use rcgen::{
-    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyPair,
-    KeyUsagePurpose,
+    BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, Issuer, KeyUsagePurpose,
 };
 use rustls::ServerConfig;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 
+use super::ca_key::{EcKey, random_serial};
 use crate::error::{Error, Result};
 use crate::store::Home;
 
@@ -49,7 +49,7 @@ fn ca_params() -> CertificateParams {
 
 pub struct Ca {
     pub cert_pem: String,
-    issuer: Issuer<'static, KeyPair>,
+    issuer: Issuer<'static, EcKey>,
     /// host -> (minted at, TLS config); bounded, and re-minted well before expiry.
     leaves: Mutex<HashMap<String, (std::time::Instant, Arc<ServerConfig>)>>,
 }
@@ -68,7 +68,7 @@ impl Ca {
             .map_err(|e| Error::io(format!("could not read {}", cert.display()), e))?;
         let key_pem = std::fs::read_to_string(&key)
             .map_err(|e| Error::io(format!("could not read {}", key.display()), e))?;
-        let key_pair = KeyPair::from_pem(&key_pem).map_err(|e| {
+        let key_pair = EcKey::from_pem(&key_pem).map_err(|e| {
             Error::failed(format!("{} is not a valid key: {e}", key.display()))
                 .with_fix("clauderon proxy ca --rotate")
         })?;
@@ -101,10 +101,12 @@ impl Ca {
         let now = time::OffsetDateTime::now_utc();
         params.not_before = now - time::Duration::days(1);
         params.not_after = now + time::Duration::days(30);
-        let key = KeyPair::generate().map_err(fail)?;
+        params.serial_number = Some(random_serial().map_err(Error::failed)?);
+        let key =
+            EcKey::generate().map_err(|e| Error::failed(format!("could not make a key: {e}")))?;
         let cert = params.signed_by(&key, &self.issuer).map_err(fail)?;
         let chain = vec![cert.der().clone(), ca_der(&self.cert_pem)?];
-        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
+        let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.pkcs8_der().to_vec()));
         let mut config =
             ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
                 .with_safe_default_protocol_versions()
@@ -134,13 +136,15 @@ pub fn generate(home: &Home) -> Result<()> {
     home.ensure()
         .map_err(|e| Error::io(format!("could not create {}", home.root.display()), e))?;
     let fail = |e: rcgen::Error| Error::failed(format!("could not make the proxy CA: {e}"));
-    let key = KeyPair::generate().map_err(fail)?;
+    let key = EcKey::generate()
+        .map_err(|e| Error::failed(format!("could not make the proxy CA: {e}")))?;
     let mut params = ca_params();
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(3650);
+    params.serial_number = Some(random_serial().map_err(Error::failed)?);
     let cert = params.self_signed(&key).map_err(fail)?;
-    write_private(&key_path(home), key.serialize_pem().as_bytes())?;
+    write_private(&key_path(home), key.to_pem().as_bytes())?;
     write_in_place(&cert_path(home), cert.pem().as_bytes(), 0o644)
 }
 

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod ca;
+pub mod ca_key;
 pub mod command;
 pub mod credentials;
 pub mod policy;
