@@ -40,30 +40,6 @@ pub fn normalize(reference: &str) -> String {
     }
 }
 
-/// Glob match where `*` matches any run of characters (including `/`);
-/// the whole string must match.
-fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
-    while ti < t.len() {
-        if pi < p.len() && p[pi] != '*' && p[pi] == t[ti] {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ti;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ti = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
-}
-
 /// Does `pattern` allow `reference`? Both are normalized first, so
 /// `python:*` allows `python:3.12` and `docker.io/library/python:3`, and
 /// not `evil.io/python:3`.
@@ -81,7 +57,9 @@ pub fn allowed_by(pattern: &str, reference: &str) -> bool {
     } else {
         normalize(pattern)
     };
-    glob(&normalized, &reference)
+    // `*` matches any run of characters, `/` included (`?` cannot occur in
+    // a valid reference).
+    wildmatch::WildMatch::new(&normalized).matches(&reference)
 }
 
 pub fn check_allowed(patterns: &[String], reference: &str, source: &str) -> Result<()> {

@@ -260,12 +260,11 @@ fn random_suffix(len: usize) -> String {
         .collect()
 }
 
+/// The OS's random bytes (getrandom(2)); without them no token is safe, so
+/// their absence is fatal.
 pub fn random_bytes(n: usize) -> Vec<u8> {
-    use std::io::Read;
     let mut buf = vec![0u8; n];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .expect("/dev/urandom is readable");
+    getrandom::fill(&mut buf).expect("the OS random source (getrandom) works");
     buf
 }
 

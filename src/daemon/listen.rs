@@ -104,52 +104,16 @@ pub(super) fn bind_all(
 /// now and accept once it appears. (Linux; elsewhere a plain bind.)
 #[cfg(target_os = "linux")]
 fn bind_even_before_the_address_exists(addr: SocketAddr) -> std::io::Result<std::net::TcpListener> {
-    use std::os::fd::FromRawFd;
-    let SocketAddr::V4(v4) = addr else {
+    use socket2::{Domain, Socket, Type};
+    if !addr.is_ipv4() {
         return std::net::TcpListener::bind(addr);
-    };
-    let one: libc::c_int = 1;
-    let size = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    // SAFETY: plain socket syscalls on a descriptor we own (wrapped at once,
-    // so every path closes it); each pointer points to a live local of the
-    // size given.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        let listener = std::net::TcpListener::from_raw_fd(fd);
-        for (level, name) in [
-            (libc::SOL_IP, libc::IP_FREEBIND),
-            (libc::SOL_SOCKET, libc::SO_REUSEADDR),
-        ] {
-            if libc::setsockopt(
-                fd,
-                level,
-                name,
-                &one as *const _ as *const libc::c_void,
-                size,
-            ) != 0
-            {
-                return Err(std::io::Error::last_os_error());
-            }
-        }
-        let sa = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: v4.port().to_be(),
-            sin_addr: libc::in_addr {
-                s_addr: u32::from(*v4.ip()).to_be(),
-            },
-            sin_zero: [0; 8],
-        };
-        let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
-        if libc::bind(fd, &sa as *const _ as *const libc::sockaddr, len) != 0
-            || libc::listen(fd, 128) != 0
-        {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(listener)
     }
+    let socket = Socket::new(Domain::IPV4, Type::STREAM, None)?;
+    socket.set_freebind_v4(true)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -255,8 +255,14 @@ fn http_get(port: u16, path: &str) -> Option<String> {
     .ok()?;
     let mut buf = Vec::new();
     let _ = s.take(4096).read_to_end(&mut buf);
-    let text = String::from_utf8_lossy(&buf).into_owned();
-    text.starts_with("HTTP/1.1 200").then_some(text)
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut response = httparse::Response::new(&mut headers);
+    let httparse::Status::Complete(head) = response.parse(&buf).ok()? else {
+        return None;
+    };
+    // The body of a 200 (the daemon answers with a Content-Length body and
+    // closes, so the rest of the bytes are the body).
+    (response.code == Some(200)).then(|| String::from_utf8_lossy(&buf[head..]).into_owned())
 }
 
 /// Starts the daemon in the background unless it runs already, and waits
@@ -341,8 +347,7 @@ fn tail(path: &std::path::Path) -> String {
 pub fn credentials(port: u16) -> Vec<String> {
     http_get(port, "/api/credentials")
         .and_then(|body| {
-            let start = body.find("\r\n\r\n")? + 4;
-            let v: serde_json::Value = serde_json::from_str(&body[start..]).ok()?;
+            let v: serde_json::Value = serde_json::from_str(&body).ok()?;
             Some(
                 v["message"]
                     .as_array()?
