@@ -12,12 +12,18 @@ use crate::session::{Agent, BackendKind, PullPolicy};
     name = "clauderon",
     version = env!("CLAUDERON_VERSION"),
     about = "Run AI coding agents (Claude Code, Codex) in isolated containers, one git worktree per session",
-    after_help = "State lives in ~/.clauderon (set CLAUDERON_HOME to use another directory).\nStart with: clauderon create --repo . --prompt \"Fix the bug\""
+    after_help = "State lives in ~/.clauderon (set CLAUDERON_HOME to use another directory).\nStart with: clauderon create --repo . --prompt \"Fix the bug\"\n\nExit codes: 0 success; 1 a failure (engine, git, daemon; the message says what and how to fix it); 2 bad input (flags, names, config); 130 interrupted (what was done is rolled back); `attach` and `logs` exit with the engine's code."
 )]
 pub struct Cli {
     /// Print each command clauderon runs (docker, podman, git), shell-quoted, as it runs
     #[arg(short, long, global = true)]
     pub verbose: bool,
+    /// Print JSON for scripts: the command's result, or with --dry-run its plan (argv arrays, files, notes; secrets redacted)
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Leave out progress and next-step lines (results, warnings and errors still show)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -28,11 +34,7 @@ pub enum Command {
     Create(Box<CreateArgs>),
     /// List sessions with their container state
     #[command(alias = "ls")]
-    List {
-        /// Print JSON for scripts
-        #[arg(long)]
-        json: bool,
-    },
+    List,
     /// Attach your terminal to a session's agent (starts the container if stopped)
     Attach {
         /// Session name (see `clauderon list`)
@@ -110,9 +112,6 @@ pub enum Command {
     Status {
         /// Session name (see `clauderon list`)
         name: String,
-        /// Print JSON for scripts
-        #[arg(long)]
-        json: bool,
     },
     /// Print a session's agent events (from its Claude Code hooks)
     Events {
@@ -121,9 +120,6 @@ pub enum Command {
         /// Keep printing new events
         #[arg(short, long)]
         follow: bool,
-        /// Print the raw JSON lines
-        #[arg(long)]
-        json: bool,
     },
     /// Run the daemon (hook listener + credential proxy) in the foreground, or manage it
     Daemon {
@@ -199,9 +195,6 @@ pub enum ProxyCommand {
         /// Keep printing new entries
         #[arg(short, long)]
         follow: bool,
-        /// Print the raw JSON lines
-        #[arg(long)]
-        json: bool,
     },
 }
 
@@ -214,9 +207,6 @@ pub enum ImageCommand {
         backend: BackendKind,
         #[arg(long, value_enum, default_value = "claude")]
         agent: Agent,
-        /// Print JSON for scripts
-        #[arg(long)]
-        json: bool,
     },
     /// List local images with a compatibility verdict, compatible first
     List {
@@ -224,9 +214,6 @@ pub enum ImageCommand {
         backend: BackendKind,
         #[arg(long, value_enum, default_value = "claude")]
         agent: Agent,
-        /// Print JSON for scripts
-        #[arg(long)]
-        json: bool,
     },
     /// Pull an image through the chosen engine (the image allowlist applies)
     Pull {
@@ -312,4 +299,44 @@ pub struct CreateArgs {
     /// Print the commands and files instead of running them
     #[arg(long)]
     pub dry_run: bool,
+}
+
+impl Cli {
+    /// `--json` where the command has no JSON to give: an error, never a
+    /// flag accepted and ignored.
+    pub fn json_refused(&self) -> Option<crate::error::Error> {
+        if !self.json {
+            return None;
+        }
+        let needs_dry_run = match &self.command {
+            Command::Attach { dry_run, .. }
+            | Command::Stop { dry_run, .. }
+            | Command::Start { dry_run, .. }
+            | Command::Refresh { dry_run, .. }
+            | Command::Delete { dry_run, .. }
+            | Command::Image {
+                command: ImageCommand::Pull { dry_run, .. },
+            }
+            | Command::AgentImage {
+                command: AgentImageCommand::Build { dry_run, .. },
+            } => !dry_run,
+            Command::Daemon { action: None, .. } => {
+                return Some(crate::error::Error::input(
+                    "--json goes with daemon start, stop, restart or status",
+                ));
+            }
+            Command::Logs { .. } | Command::Completions { .. } | Command::Man => {
+                return Some(crate::error::Error::input(
+                    "this command prints no JSON (--json applies to results and plans)",
+                ));
+            }
+            _ => false,
+        };
+        needs_dry_run.then(|| {
+            crate::error::Error::input(
+                "--json goes with --dry-run for this command (it prints the plan as JSON)",
+            )
+            .with_fix("add --dry-run, or leave out --json")
+        })
+    }
 }

@@ -18,6 +18,7 @@ pub mod hooks;
 pub mod image;
 pub mod isolation;
 pub mod limits;
+pub mod output;
 pub mod plan;
 pub mod proxy;
 pub mod safe_fs;

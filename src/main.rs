@@ -10,7 +10,8 @@ fn main() {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
     let cli = Cli::parse();
     clauderon::exec::VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
-    let code = match run(cli) {
+    clauderon::output::set(cli.json, cli.quiet);
+    let code = match cli.json_refused().map_or_else(|| run(cli), Err) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("clauderon: error: {err}");
@@ -37,9 +38,10 @@ fn run(cli: Cli) -> Result<i32> {
         _ => {}
     }
     let ctx = Ctx::load()?;
+    let json = cli.json;
     match cli.command {
         Command::Create(args) => commands::create::run(&ctx, *args)?,
-        Command::List { json } => commands::list::run(&ctx, json)?,
+        Command::List => commands::list::run(&ctx, json)?,
         Command::Attach { name, dry_run } => {
             return commands::lifecycle::attach(&ctx, &name, dry_run);
         }
@@ -64,47 +66,43 @@ fn run(cli: Cli) -> Result<i32> {
             backend,
             dry_run,
         } => commands::clean_cache::run(&ctx, backend, force, dry_run)?,
-        Command::Status { name, json } => commands::status::status(&ctx, &name, json)?,
-        Command::Events { name, follow, json } => {
-            commands::status::events(&ctx, &name, follow, json)?
-        }
+        Command::Status { name } => commands::status::status(&ctx, &name, json)?,
+        Command::Events { name, follow } => commands::status::events(&ctx, &name, follow, json)?,
         Command::Daemon {
             http_port,
             any_port_if_busy,
-            dry_run: true,
+            dry_run,
             action,
-        } => commands::daemon_plan::print(&ctx, http_port, any_port_if_busy, action)?,
-        Command::Daemon {
-            http_port,
-            any_port_if_busy,
-            action,
-            ..
-        } => commands::status::daemon(&ctx, http_port, any_port_if_busy, action)?,
+        } => match action {
+            Some(action) => commands::daemon_plan::run(&ctx, http_port, action, dry_run)?,
+            None if dry_run => {
+                return Err(clauderon::error::Error::input(
+                    "--dry-run goes with start, stop or restart",
+                )
+                .with_fix("clauderon daemon start --dry-run"));
+            }
+            None => {
+                let port = http_port.unwrap_or(ctx.config.http_port.value);
+                clauderon::daemon::run(&ctx.home, port, any_port_if_busy)?
+            }
+        },
         Command::Proxy {
             command: ProxyCommand::Ca { rotate, dry_run },
         } => commands::proxy::ca(&ctx, rotate, dry_run)?,
         Command::Proxy {
-            command:
-                ProxyCommand::Log {
-                    session,
-                    follow,
-                    json,
-                },
+            command: ProxyCommand::Log { session, follow },
         } => commands::proxy::log(&ctx, session.as_deref(), follow, json)?,
         Command::Image { command } => match command {
             ImageCommand::Check {
                 image,
                 backend,
                 agent,
-                json,
             } => {
                 return commands::image::check(&ctx, &image, backend, agent, json);
             }
-            ImageCommand::List {
-                backend,
-                agent,
-                json,
-            } => commands::image::list(&ctx, backend, agent, json)?,
+            ImageCommand::List { backend, agent } => {
+                commands::image::list(&ctx, backend, agent, json)?
+            }
             ImageCommand::Pull {
                 reference,
                 backend,
@@ -122,7 +120,13 @@ fn run(cli: Cli) -> Result<i32> {
         } => commands::image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
         Command::Config {
             command: ConfigCommand::Show,
-        } => print!("{}", ctx.config.show(&ctx.home.root)),
+        } => {
+            if json {
+                clauderon::output::print_json(&ctx.config.show_json(&ctx.home.root))
+            } else {
+                print!("{}", ctx.config.show(&ctx.home.root))
+            }
+        }
         // Printed before the home was loaded (above).
         Command::Completions { .. } | Command::Man => {}
     }

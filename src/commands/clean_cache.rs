@@ -6,6 +6,7 @@ use serde::Deserialize;
 use crate::backend::oci::{CACHE_VOLUMES, ENGINES, Engine};
 use crate::commands::{Ctx, print_or_execute, probe_engine};
 use crate::error::{Error, Result};
+use crate::output;
 use crate::plan::{Plan, Step};
 use crate::session::BackendKind;
 
@@ -85,17 +86,64 @@ fn remove_classifier(kind: BackendKind) -> fn(crate::exec::Failure) -> Error {
 }
 
 pub fn run(_ctx: &Ctx, backend: Option<BackendKind>, force: bool, dry_run: bool) -> Result<()> {
+    let mut plan = Plan::default();
+    let found = find_volumes(backend, force && dry_run, &mut plan)?;
+    if !force {
+        show_volumes(&found);
+        return Ok(());
+    }
+    let mut removed = Vec::new();
+    for (engine, volumes) in &found {
+        if volumes.is_empty() {
+            continue;
+        }
+        let names: Vec<&str> = volumes.iter().map(|v| v.name.as_str()).collect();
+        plan.push(Step::run_cmd(
+            engine.remove_volumes(names.iter().copied()),
+            remove_classifier(engine.kind),
+        ));
+        removed.extend(names.iter().map(|n| (engine.program, n.to_string())));
+    }
+    if removed.is_empty() {
+        plan.note("no cache volumes to remove");
+    }
+    print_or_execute("clean-cache --force", &plan, dry_run)?;
+    if dry_run {
+        return Ok(());
+    }
+    if output::json() {
+        let removed: Vec<_> = removed
+            .iter()
+            .map(|(e, n)| serde_json::json!({"engine": e, "name": n}))
+            .collect();
+        output::print_json(&serde_json::json!({ "removed": removed }));
+    } else if removed.is_empty() {
+        output::info("No cache volumes to remove.");
+    } else {
+        let shown: Vec<String> = removed.iter().map(|(e, n)| format!("{n} ({e})")).collect();
+        output::info(format!("Removed {}.", shown.join(", ")));
+    }
+    Ok(())
+}
+
+/// The cache volumes of each engine that answers (or the one asked for).
+/// In a `--force` dry run an unreachable engine asked for is assumed to
+/// have all of them, and the plan says so.
+fn find_volumes(
+    backend: Option<BackendKind>,
+    assume: bool,
+    plan: &mut Plan,
+) -> Result<Vec<(Engine, Vec<Volume>)>> {
     let engines: Vec<Engine> = match backend {
         Some(kind) => vec![Engine::for_kind(kind)],
         None => ENGINES.to_vec(),
     };
-    let mut plan = Plan::default();
-    let mut found: Vec<(Engine, Vec<Volume>)> = Vec::new();
+    let mut found = Vec::new();
     for engine in engines {
         match probe_engine(&engine) {
             Ok(_) => found.push((engine, cache_volumes(&engine)?)),
             // Asked for this engine: its failure is the answer.
-            Err(err) if backend.is_some() && !(dry_run && force) => return Err(err),
+            Err(err) if backend.is_some() && !assume => return Err(err),
             Err(err) if backend.is_some() => {
                 plan.note(format!(
                     "{} is not reachable ({}): assuming every cache volume exists",
@@ -114,43 +162,34 @@ pub fn run(_ctx: &Ctx, backend: Option<BackendKind>, force: bool, dry_run: bool)
             Err(_) => {} // not installed or not running: nothing of it to clean
         }
     }
-    let total: usize = found.iter().map(|(_, v)| v.len()).sum();
-    if !force {
-        if total == 0 {
-            println!("No cache volumes.");
-            return Ok(());
+    Ok(found)
+}
+
+fn show_volumes(found: &[(Engine, Vec<Volume>)]) {
+    if output::json() {
+        let volumes: Vec<_> = found
+            .iter()
+            .flat_map(|(e, vs)| {
+                vs.iter().map(|v| {
+                    serde_json::json!({"engine": e.program, "name": v.name, "size": v.size, "containers": v.links.parse::<u64>().ok()})
+                })
+            })
+            .collect();
+        output::print_json(&serde_json::json!({ "volumes": volumes }));
+        return;
+    }
+    if found.iter().all(|(_, v)| v.is_empty()) {
+        println!("No cache volumes.");
+        return;
+    }
+    println!("{:<8}{:<28}{:>10}  USED BY", "ENGINE", "VOLUME", "SIZE");
+    for (engine, volumes) in found {
+        for v in volumes {
+            println!(
+                "{:<8}{:<28}{:>10}  {} container(s)",
+                engine.program, v.name, v.size, v.links
+            );
         }
-        println!("{:<8}{:<28}{:>10}  USED BY", "ENGINE", "VOLUME", "SIZE");
-        for (engine, volumes) in &found {
-            for v in volumes {
-                println!(
-                    "{:<8}{:<28}{:>10}  {} container(s)",
-                    engine.program, v.name, v.size, v.links
-                );
-            }
-        }
-        println!("\nNothing removed. `clauderon clean-cache --force` removes these volumes.");
-        return Ok(());
     }
-    if total == 0 {
-        println!("No cache volumes to remove.");
-        return Ok(());
-    }
-    let mut removed = Vec::new();
-    for (engine, volumes) in &found {
-        if volumes.is_empty() {
-            continue;
-        }
-        let names: Vec<&str> = volumes.iter().map(|v| v.name.as_str()).collect();
-        plan.push(Step::run_cmd(
-            engine.remove_volumes(names.iter().copied()),
-            remove_classifier(engine.kind),
-        ));
-        removed.extend(names.iter().map(|n| format!("{n} ({})", engine.program)));
-    }
-    print_or_execute("clean-cache --force", &plan, dry_run)?;
-    if !dry_run {
-        println!("Removed {}.", removed.join(", "));
-    }
-    Ok(())
+    output::info("\nNothing removed. `clauderon clean-cache --force` removes these volumes.");
 }

@@ -1,66 +1,146 @@
-//! `clauderon daemon start|stop|restart --dry-run`: what the daemon
-//! commands would do, as commands a user could paste.
+//! `clauderon daemon start|stop|restart|status`: the background daemon's
+//! life, as a plan like every other command's (so `--dry-run` and `--json`
+//! show exactly what runs).
 
 use crate::cli::DaemonAction;
-use crate::commands::Ctx;
-use crate::daemon;
+use crate::commands::{Ctx, print_or_execute};
+use crate::daemon::{self, DaemonInfo};
 use crate::error::{Error, Result};
+use crate::output;
+use crate::plan::{Plan, Step};
+use crate::session;
 
-pub fn print(
-    ctx: &Ctx,
-    http_port: Option<u16>,
-    any_port_if_busy: bool,
-    action: Option<DaemonAction>,
-) -> Result<()> {
-    let Some(action) = action else {
-        return Err(Error::input("--dry-run goes with start, stop or restart")
-            .with_fix("clauderon daemon start --dry-run"));
-    };
+pub fn run(ctx: &Ctx, http_port: Option<u16>, action: DaemonAction, dry_run: bool) -> Result<()> {
     let home = &ctx.home;
-    let running = daemon::running(home);
     let name = match action {
         DaemonAction::Start => "start",
         DaemonAction::Stop => "stop",
         DaemonAction::Restart => "restart",
-        DaemonAction::Status => "status",
+        DaemonAction::Status => return status(ctx, dry_run),
     };
-    println!("# clauderon daemon {name} (dry run: nothing was changed)");
-    let stop = || match &running {
-        Some(info) => println!("kill -TERM {}", info.pid),
-        None => println!("# the daemon is not running: nothing to stop"),
-    };
-    let start = |port: u16| {
-        let exe = std::env::current_exe()
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_else(|_| "clauderon".into());
-        let mut argv = vec![exe, "daemon".into(), "--http-port".into(), port.to_string()];
-        if any_port_if_busy || http_port.is_none() {
-            argv.push("--any-port-if-busy".into());
-        }
-        println!(
-            "CLAUDERON_HOME={} {} >> {} 2>&1 &",
-            shell_words::quote(&home.root.to_string_lossy()),
-            shell_words::join(&argv),
-            shell_words::quote(&daemon::log_path(home).to_string_lossy())
-        );
-    };
-    let port = http_port
-        .or_else(|| running.as_ref().map(|i| i.port))
-        .unwrap_or(ctx.config.http_port.value);
-    match action {
-        DaemonAction::Start => match &running {
-            Some(info) => println!(
-                "# the daemon runs already (pid {}, port {}): nothing to do",
-                info.pid, info.port
-            ),
-            None => start(port),
-        },
-        DaemonAction::Stop => stop(),
-        DaemonAction::Restart => {
-            stop();
-            start(port);
-        }
-        DaemonAction::Status => println!("# status changes nothing"),
+    let running = daemon::running(home);
+    let plan = plan(ctx, http_port, &action, running.as_ref());
+    print_or_execute(&format!("daemon {name}"), &plan, dry_run)?;
+    if dry_run {
+        return Ok(());
     }
+    if let (DaemonAction::Start, Some(info), Some(asked)) = (&action, &running, http_port)
+        && asked != 0
+        && asked != info.port
+    {
+        output::note(format!(
+            "note: the daemon was already running on port {}, so --http-port {asked} was not applied; `clauderon daemon --http-port {asked} restart` would move it (running sessions then need `clauderon refresh`)",
+            info.port
+        ));
+    }
+    if matches!(action, DaemonAction::Restart) && http_port.is_some() {
+        output::note(
+            "note: sessions created before keep the old port until `clauderon refresh <name>`",
+        );
+    }
+    report(home, &action, running.is_some())
+}
+
+/// Stop: SIGTERM to the running daemon. Start: spawn one unless it runs.
+/// Restart keeps the port containers were given, unless told otherwise.
+fn plan(
+    ctx: &Ctx,
+    http_port: Option<u16>,
+    action: &DaemonAction,
+    running: Option<&DaemonInfo>,
+) -> Plan {
+    let home = &ctx.home;
+    let mut plan = Plan::default();
+    let stop = |plan: &mut Plan| match running {
+        Some(info) => {
+            plan.push(Step::StopDaemon {
+                home: home.clone(),
+                pid: info.pid,
+            });
+        }
+        None => plan.note("the daemon is not running: nothing to stop"),
+    };
+    let start = |plan: &mut Plan| {
+        let port = http_port
+            .or_else(|| running.map(|i| i.port))
+            .unwrap_or(ctx.config.http_port.value);
+        plan.push(Step::StartDaemon {
+            home: home.clone(),
+            port,
+            exact_port: http_port.is_some(),
+        });
+    };
+    match (action, running) {
+        (DaemonAction::Start, Some(info)) => plan.note(format!(
+            "the daemon runs already (pid {}, port {}): nothing to do",
+            info.pid, info.port
+        )),
+        (DaemonAction::Start, None) => start(&mut plan),
+        (DaemonAction::Stop, _) => stop(&mut plan),
+        (DaemonAction::Restart, _) => {
+            stop(&mut plan);
+            start(&mut plan);
+        }
+        (DaemonAction::Status, _) => {}
+    }
+    plan
+}
+
+/// After the plan ran: what runs now (JSON with `--json`).
+fn report(home: &crate::store::Home, action: &DaemonAction, was_running: bool) -> Result<()> {
+    let now = daemon::running(home);
+    if output::json() {
+        output::print_json(&serde_json::json!({ "running": now.is_some(), "daemon": now }));
+        return Ok(());
+    }
+    match (action, now) {
+        (DaemonAction::Stop, _) if was_running => output::info("Stopped the clauderon daemon."),
+        (DaemonAction::Stop, _) => output::info("The clauderon daemon was not running."),
+        (DaemonAction::Restart, Some(info)) => output::info(format!(
+            "clauderon daemon restarted (pid {}) on {}",
+            info.pid,
+            info.addresses.join(", ")
+        )),
+        (_, Some(info)) => output::info(format!(
+            "clauderon daemon running (pid {}) on {}",
+            info.pid,
+            info.addresses.join(", ")
+        )),
+        (_, None) => {}
+    }
+    Ok(())
+}
+
+fn status(ctx: &Ctx, dry_run: bool) -> Result<()> {
+    if dry_run {
+        return Err(
+            Error::input("`daemon status` changes nothing: --dry-run does not apply")
+                .with_fix("clauderon daemon status"),
+        );
+    }
+    let home = &ctx.home;
+    let running = daemon::running(home);
+    if output::json() {
+        output::print_json(&serde_json::json!({
+            "running": running.is_some(),
+            "daemon": running,
+            "log": daemon::log_path(home),
+        }));
+        return Ok(());
+    }
+    let Some(info) = running else {
+        return Err(Error::failed("the clauderon daemon is not running")
+            .with_fix("`clauderon daemon start` starts it (create starts it too)"));
+    };
+    println!(
+        "running: pid {}, up {}\nhooks: {}\nproxy: {}\nlog: {}",
+        info.pid,
+        session::age(info.started_at, session::now()),
+        info.addresses.join(", "),
+        info.proxy_port
+            .map(|p| format!("port {p} on the same addresses"))
+            .unwrap_or_else(|| "off ([proxy] enabled = false)".into()),
+        daemon::log_path(home).display()
+    );
     Ok(())
 }

@@ -95,10 +95,10 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
             .map(|o| o.stdout.trim().to_string())
     });
     if !dry_run && !force && !confirm(name, with_git, delete_branch)? {
-        println!("Nothing deleted.");
+        crate::output::info("Nothing deleted.");
         return Ok(());
     }
-    print_or_execute("delete", &plan, dry_run)
+    print_or_execute(&format!("delete {name}"), &plan, dry_run)
         .map_err(|e| e.context(format!("could not fully delete session '{name}'")))?;
     if !dry_run {
         print_done(name, spec.as_ref(), delete_branch, branch_tip);
@@ -158,16 +158,16 @@ fn container_state(
 
 fn print_done(name: &str, spec: Option<&SessionSpec>, delete_branch: bool, tip: Option<String>) {
     match (spec, delete_branch, tip) {
-        (Some(s), true, Some(tip)) => println!(
+        (Some(s), true, Some(tip)) => crate::output::info(format!(
             "Deleted {name} and its branch '{}' (it was at {tip}; `git branch {} {tip}` brings it back).",
             s.branch, s.branch
-        ),
-        (Some(s), _, _) if s.repo_root.exists() => println!(
+        )),
+        (Some(s), _, _) if s.repo_root.exists() => crate::output::info(format!(
             "Deleted {name}. Its branch '{}' is kept in {}.",
             s.branch,
             s.repo_root.display()
-        ),
-        _ => println!("Deleted {name}."),
+        )),
+        _ => crate::output::info(format!("Deleted {name}.")),
     }
 }
 

@@ -190,26 +190,19 @@ pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> 
         &cfg.allowed_images.source.to_string(),
     )?;
     let engine = Engine::for_kind(backend);
-    let cmd = engine.pull(reference);
-    if dry_run {
-        println!(
-            "# clauderon image pull (dry run: nothing was changed)\n{}",
-            cmd.shown()
-        );
-        return Ok(());
+    if !dry_run {
+        probe_engine(&engine)?;
     }
-    probe_engine(&engine)?;
+    let mut plan = Plan::default();
     // Attached to the terminal, so the engine's progress shows as it goes.
-    match cmd.run_interactive()? {
-        0 => Ok(()),
-        code => Err(Error::failed(format!(
-            "`{} pull {reference}` failed (exit code {code})",
+    plan.push(Step::Interactive {
+        cmd: engine.pull(reference),
+        fix: Some(format!(
+            "check the name and your access to the registry (`{} login`)",
             engine.program
-        ))
-        .with_fix(
-            "check the name and your access to the registry (`docker login` / `podman login`)",
         )),
-    }
+    });
+    print_or_execute(&format!("image pull {reference}"), &plan, dry_run).map(|_| ())
 }
 
 /// npm package whose tarball holds Claude Code's native binary.
@@ -312,10 +305,10 @@ pub fn build(
     }
     print_or_execute("agent-image build", &plan, dry_run)?;
     if !dry_run {
-        println!(
+        crate::output::info(format!(
             "Built {reference} with {name} for {}. Sessions on {} mount it at /opt/clauderon-agent.",
             engine.program, engine.program
-        );
+        ));
     }
     Ok(())
 }

@@ -38,16 +38,15 @@ pub fn require_worktree(spec: &SessionSpec) -> Result<()> {
 
 /// The agent's only way out (and its hooks' listener) is the daemon: a
 /// session started after a reboot must find it running. It is shared and
-/// outlives the session, so it is not a step of the plan.
-fn ensure_daemon(ctx: &Ctx, dry_run: bool, plan: &mut Plan) -> Result<()> {
-    if crate::daemon::running(&ctx.home).is_some() {
-        return Ok(());
+/// outlives the session, so its start has no undo.
+fn ensure_daemon(ctx: &Ctx, plan: &mut Plan) {
+    if crate::daemon::running(&ctx.home).is_none() {
+        plan.push(Step::StartDaemon {
+            home: ctx.home.clone(),
+            port: ctx.config.http_port.value,
+            exact_port: false,
+        });
     }
-    if dry_run {
-        plan.note("the clauderon daemon is not running: it is started first (clauderon daemon, in the background)");
-        return Ok(());
-    }
-    crate::daemon::ensure_running(&ctx.home, ctx.config.http_port.value, false).map(|_| ())
 }
 
 pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
@@ -71,16 +70,20 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
         }
         _ => {}
     }
-    ensure_daemon(ctx, dry_run, &mut plan)?;
-    let attach = engine.attach(&container);
+    ensure_daemon(ctx, &mut plan);
+    plan.push(Step::Interactive {
+        cmd: engine.attach(&container),
+        fix: None,
+    });
+    if !dry_run {
+        crate::output::note(format!(
+            "attaching to {name}; detach with Ctrl-P Ctrl-Q (the agent keeps running)"
+        ));
+    }
+    let code = print_or_execute(&format!("attach {name}"), &plan, dry_run)?;
     if dry_run {
-        print_or_execute("attach", &plan, true)?;
-        println!("{}", attach.shown());
         return Ok(0);
     }
-    plan.execute()?;
-    eprintln!("clauderon: attached to {name}; detach with Ctrl-P Ctrl-Q (the agent keeps running)");
-    let code = attach.run_interactive()?;
     // Detaching makes `docker attach` exit 1; a container still running
     // means that is what happened, not a failure.
     let running = engine
@@ -88,7 +91,7 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
         .run()
         .is_ok_and(|o| o.stdout.trim() == "running");
     if running {
-        eprintln!("clauderon: detached from {name}; the agent keeps running");
+        crate::output::note(format!("detached from {name}; the agent keeps running"));
         return Ok(0);
     }
     Ok(code)
@@ -115,7 +118,9 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
         // missing container or engine is told from its own stderr.
         return match engine.stop(&container).run() {
             Ok(_) => {
-                println!("Stopped {name}. `clauderon start {name}` resumes it.");
+                crate::output::info(format!(
+                    "Stopped {name}. `clauderon start {name}` resumes it."
+                ));
                 Ok(())
             }
             Err(f) if Engine::is_no_such_container(&f) => Err(gone(&spec)),
@@ -127,12 +132,15 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     match state {
         ContainerState::Missing => return Err(gone(&spec)),
         ContainerState::Present(ref s) if !state.is_running() => {
-            println!("Session {name} is not running ({s}).");
-            return Ok(());
+            plan.note(format!(
+                "session {name} is not running ({s}): nothing to do"
+            ));
         }
-        _ => plan.push(Step::run_cmd(engine.stop(&container), engine.classifier())),
+        _ => {
+            plan.push(Step::run_cmd(engine.stop(&container), engine.classifier()));
+        }
     };
-    print_or_execute("stop", &plan, dry_run)
+    print_or_execute(&format!("stop {name}"), &plan, dry_run).map(|_| ())
 }
 
 pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
@@ -144,20 +152,23 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     let state = observe_container(&engine, &container, dry_run, &mut plan)?;
     match state {
         ContainerState::Missing => return Err(gone(&spec)),
-        _ if state.is_running() => {
-            println!("Session {name} is already running.");
+        _ if state.is_running() && !dry_run => {
+            crate::output::info(format!("Session {name} is already running."));
             return Ok(());
         }
+        _ if state.is_running() => plan.note(format!("session {name} is running: nothing to do")),
         _ => {
             for step in engine.start_steps(&container, &spec.worktree) {
                 plan.push(step);
             }
         }
     };
-    ensure_daemon(ctx, dry_run, &mut plan)?;
-    print_or_execute("start", &plan, dry_run)?;
+    ensure_daemon(ctx, &mut plan);
+    print_or_execute(&format!("start {name}"), &plan, dry_run)?;
     if !dry_run {
-        println!("Started {name}. `clauderon attach {name}` to talk to the agent.");
+        crate::output::info(format!(
+            "Started {name}. `clauderon attach {name}` to talk to the agent."
+        ));
     }
     Ok(())
 }

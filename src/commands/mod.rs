@@ -81,14 +81,20 @@ pub fn observe_container(
     }
 }
 
-/// Prints the plan for `--dry-run`, or runs it.
-pub fn print_or_execute(what: &str, plan: &Plan, dry_run: bool) -> Result<()> {
+/// The one way a plan leaves a command: printed as shell (`--dry-run`), as
+/// JSON (`--dry-run --json`), or run with rollback (its exit code: that of
+/// an interactive step such as `attach`, else 0).
+pub fn print_or_execute(what: &str, plan: &Plan, dry_run: bool) -> Result<i32> {
+    if dry_run && crate::output::json() {
+        crate::output::print_json(&plan.to_json(what));
+        return Ok(0);
+    }
     if dry_run {
         print!(
             "# clauderon {what} (dry run: nothing was changed)\n{}",
             plan.render()
         );
-        return Ok(());
+        return Ok(0);
     }
     plan.execute()
 }

@@ -3,43 +3,58 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::commands::Ctx;
+use crate::commands::{Ctx, print_or_execute};
 use crate::daemon;
 use crate::error::Result;
+use crate::output;
+use crate::plan::{Plan, Step};
 use crate::proxy::{audit, ca};
 
 pub fn ca(ctx: &Ctx, rotate: bool, dry_run: bool) -> Result<()> {
     let home = &ctx.home;
-    if rotate && dry_run {
-        let quote = |p: std::path::PathBuf| shell_words::quote(&p.to_string_lossy()).into_owned();
-        println!(
-            "# clauderon proxy ca --rotate (dry run: nothing was changed)\n# a new CA key and certificate replace these files, and the containers' trust bundle is rebuilt:\n#   {}\n#   {}\n#   {}\n# then: `clauderon daemon restart`, and restart each session so its agent trusts the new CA",
-            quote(ca::key_path(home)),
-            quote(ca::cert_path(home)),
-            quote(ca::bundle_path(home))
-        );
-        return Ok(());
-    }
-    if dry_run {
+    let extra_ca = ctx.config.proxy.upstream_ca_file.clone();
+    if dry_run && !rotate {
         return Err(crate::error::Error::input(
             "--dry-run goes with --rotate (showing the CA changes nothing)",
         )
         .with_fix("clauderon proxy ca --rotate --dry-run"));
     }
     if rotate {
-        ca::generate(home)?;
-        ca::write_bundle(home, ctx.config.proxy.upstream_ca_file.as_deref())?;
-        println!("Rotated the proxy CA.");
+        let mut plan = Plan::default();
+        plan.push(Step::RotateCa {
+            home: home.clone(),
+            extra_ca,
+        });
+        plan.note("then: `clauderon daemon restart`, and restart each session so its agent trusts the new CA");
+        print_or_execute("proxy ca --rotate", &plan, dry_run)?;
+        if dry_run {
+            return Ok(());
+        }
+        output::info("Rotated the proxy CA.");
         // The running daemon signs with the CA it loaded; restarting it here
         // would give it this command's environment (and its credentials).
         if daemon::running(home).is_some() {
-            println!(
-                "Next: `clauderon daemon restart` from a shell that has your credentials, then restart each session (`clauderon stop` and `start`, or `refresh`) so its agent trusts the new CA."
+            output::info(
+                "Next: `clauderon daemon restart` from a shell that has your credentials, then restart each session (`clauderon stop` and `start`, or `refresh`) so its agent trusts the new CA.",
             );
         }
     } else if !ca::cert_path(home).exists() {
         ca::Ca::load_or_create(home)?;
-        ca::write_bundle(home, ctx.config.proxy.upstream_ca_file.as_deref())?;
+        ca::write_bundle(home, extra_ca.as_deref())?;
+    }
+    print_ca(home)
+}
+
+fn print_ca(home: &crate::store::Home) -> Result<()> {
+    let sha256 = ca::fingerprint(home)?;
+    if output::json() {
+        output::print_json(&serde_json::json!({
+            "certificate": ca::cert_path(home),
+            "key": ca::key_path(home),
+            "bundle": ca::bundle_path(home),
+            "sha256": sha256,
+        }));
+        return Ok(());
     }
     println!("certificate: {}", ca::cert_path(home).display());
     println!(
@@ -50,7 +65,7 @@ pub fn ca(ctx: &Ctx, rotate: bool, dry_run: bool) -> Result<()> {
         "bundle:      {} (system roots + this CA, for containers)",
         ca::bundle_path(home).display()
     );
-    println!("sha256:      {}", ca::fingerprint(home)?);
+    println!("sha256:      {sha256}");
     Ok(())
 }
 

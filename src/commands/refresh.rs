@@ -49,7 +49,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
             secret: true,
         });
     }
-    print_or_execute("refresh", &plan, dry_run).map_err(|e| {
+    print_or_execute(&format!("refresh {name}"), &plan, dry_run).map_err(|e| {
         let e = e.context(format!("could not refresh session '{name}'"));
         if pull && spec.pull_policy == PullPolicy::Always {
             e.with_fix(format!(
@@ -60,10 +60,10 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         }
     })?;
     if !dry_run {
-        println!(
+        crate::output::info(format!(
             "Refreshed {name}: new container from {}; the agent resumes its conversation.",
             spec.image
-        );
+        ));
     }
     Ok(())
 }

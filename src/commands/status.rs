@@ -3,7 +3,6 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::cli::DaemonAction;
 use crate::commands::Ctx;
 use crate::commands::list;
 use crate::daemon;
@@ -160,77 +159,5 @@ pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
             return Err(Error::failed(format!("session '{name}' was deleted")));
         }
         std::thread::sleep(Duration::from_millis(300));
-    }
-}
-
-pub fn daemon(
-    ctx: &Ctx,
-    http_port: Option<u16>,
-    any_port_if_busy: bool,
-    action: Option<DaemonAction>,
-) -> Result<()> {
-    let port = http_port.unwrap_or(ctx.config.http_port.value);
-    let home = &ctx.home;
-    match action {
-        None => daemon::run(home, port, any_port_if_busy),
-        Some(DaemonAction::Start) => {
-            let info = daemon::ensure_running(home, port, http_port.is_some())?;
-            if let Some(asked) = http_port.filter(|p| *p != 0 && *p != info.port) {
-                eprintln!(
-                    "clauderon: note: the daemon was already running on port {}, so --http-port {asked} was not applied; `clauderon daemon --http-port {asked} restart` would move it (running sessions then need `clauderon refresh`)",
-                    info.port
-                );
-            }
-            println!(
-                "clauderon daemon running (pid {}) on {}",
-                info.pid,
-                info.addresses.join(", ")
-            );
-            Ok(())
-        }
-        Some(DaemonAction::Stop) => {
-            if daemon::stop(home)? {
-                println!("Stopped the clauderon daemon.");
-            } else {
-                println!("The clauderon daemon was not running.");
-            }
-            Ok(())
-        }
-        Some(DaemonAction::Restart) => {
-            // Keep the port containers were given, unless told otherwise.
-            let port = http_port
-                .or_else(|| daemon::running(home).map(|i| i.port))
-                .unwrap_or(port);
-            daemon::stop(home)?;
-            let info = daemon::ensure_running(home, port, http_port.is_some())?;
-            if http_port.is_some() {
-                eprintln!(
-                    "clauderon: note: sessions created before keep the old port until `clauderon refresh <name>`"
-                );
-            }
-            println!(
-                "clauderon daemon restarted (pid {}) on {}",
-                info.pid,
-                info.addresses.join(", ")
-            );
-            Ok(())
-        }
-        Some(DaemonAction::Status) => match daemon::running(home) {
-            Some(info) => {
-                println!(
-                    "running: pid {}, up {}\nhooks: {}\nproxy: {}\nlog: {}",
-                    info.pid,
-                    session::age(info.started_at, session::now()),
-                    info.addresses.join(", "),
-                    info.proxy_port
-                        .map(|p| format!("port {p} on the same addresses"))
-                        .unwrap_or_else(|| "off ([proxy] enabled = false)".into()),
-                    daemon::log_path(home).display()
-                );
-                Ok(())
-            }
-            None => Err(Error::failed("the clauderon daemon is not running")
-                .with_fix("`clauderon daemon start` starts it (create starts it too)")),
-        },
     }
 }

@@ -44,7 +44,7 @@ pub fn wiring(
     let info = match daemon::running(&ctx.home) {
         Some(info) => info,
         None if dry_run => {
-            plan.note("the clauderon daemon is not running: create starts it first (clauderon daemon, in the background)");
+            plan.note("the clauderon daemon is not running: it is started first (clauderon daemon, in the background)");
             let from_env = credentials::available_here();
             return Ok(Wiring {
                 host,

@@ -1,200 +1,317 @@
-//! `config show`: every effective setting and where its value came from.
+//! `config show`: every effective setting and where its value came from,
+//! as one table that is printed as text or JSON.
 
 use std::path::Path;
 
+use serde_json::{Value, json};
+
 use super::{Config, DEFAULT_CLI_IMAGE, Source};
 
+/// One effective setting.
+pub struct Setting {
+    pub section: &'static str,
+    pub key: String,
+    /// The value as data (null: unset).
+    pub value: Value,
+    /// How text output shows an unset value ("(no limit)").
+    pub unset: &'static str,
+    pub source: Source,
+}
+
+struct Table<'a> {
+    rows: Vec<Setting>,
+    file: &'a Path,
+}
+
+impl Table<'_> {
+    fn add(&mut self, section: &'static str, key: &str, value: Value, source: Source) {
+        self.add_or(section, key, value, "", source);
+    }
+
+    fn add_or(
+        &mut self,
+        section: &'static str,
+        key: &str,
+        value: Value,
+        unset: &'static str,
+        source: Source,
+    ) {
+        self.rows.push(Setting {
+            section,
+            key: key.to_string(),
+            value,
+            unset,
+            source,
+        });
+    }
+
+    /// Settings read only from the file: the file when changed, else the default.
+    fn src(&self, is_default: bool) -> Source {
+        if is_default {
+            Source::Default
+        } else {
+            Source::File(self.file.to_path_buf())
+        }
+    }
+}
+
 impl Config {
-    /// `config show`: each effective value and where it came from.
-    pub fn show(&self, home: &Path) -> String {
-        let exists = self.path.exists();
-        let mut out = format!(
-            "# clauderon home: {}\n# config file: {}{}\n",
-            home.display(),
-            self.path.display(),
-            if exists {
-                ""
-            } else {
-                " (not present: built-in defaults apply)"
-            }
+    /// Every effective setting, in the order `config show` prints them.
+    pub fn settings(&self) -> Vec<Setting> {
+        let mut t = Table {
+            rows: Vec::new(),
+            file: &self.path,
+        };
+        self.engine_settings(&mut t);
+        self.agent_settings(&mut t);
+        self.isolation_settings(&mut t);
+        self.proxy_settings(&mut t);
+        t.rows
+    }
+
+    fn engine_settings(&self, t: &mut Table) {
+        t.add(
+            "docker",
+            "default_image",
+            json!(self.default_image.value),
+            self.default_image.source.clone(),
         );
-        let line = |key: &str, value: String, source: &Source| {
-            format!("{key:<22} = {value:<28} # {source}\n")
-        };
-        out.push_str("[docker]\n");
-        out.push_str(&line(
-            "default_image",
-            format!("{:?}", self.default_image.value),
-            &self.default_image.source,
-        ));
-        out.push_str(&line(
+        t.add(
+            "docker",
             "pull_policy",
-            format!("{:?}", self.pull_policy.value.as_str()),
-            &self.pull_policy.source,
-        ));
-        out.push_str("\n[docker.limits]\n");
-        let none = || "\"\"   (no limit)".to_string();
-        out.push_str(&line(
+            json!(self.pull_policy.value.as_str()),
+            self.pull_policy.source.clone(),
+        );
+        let cpu = self.cpu.value.map(|c| c.docker());
+        t.add_or(
+            "docker.limits",
             "cpu",
-            self.cpu
-                .value
-                .map(|c| format!("{:?}", c.docker()))
-                .unwrap_or_else(none),
-            &self.cpu.source,
-        ));
-        out.push_str(&line(
+            json!(cpu),
+            "\"\"   (no limit)",
+            self.cpu.source.clone(),
+        );
+        let memory = self.memory.value.map(|m| m.docker());
+        t.add_or(
+            "docker.limits",
             "memory",
-            self.memory
-                .value
-                .map(|m| format!("{:?}", m.docker()))
-                .unwrap_or_else(none),
-            &self.memory.source,
-        ));
-        out.push_str("\n[daemon]\n");
-        out.push_str(&line(
+            json!(memory),
+            "\"\"   (no limit)",
+            self.memory.source.clone(),
+        );
+        t.add(
+            "daemon",
             "http_port",
-            self.http_port.value.to_string(),
-            &self.http_port.source,
-        ));
-        // The rest: from the file when set there, else the built-in default.
-        let file = Source::File(self.path.clone());
-        let src = |is_default: bool| {
-            if is_default {
-                Source::Default
-            } else {
-                file.clone()
-            }
-        };
-        let list = |v: &[String]| format!("{v:?}");
-        out.push_str("\n[podman]\n");
-        out.push_str(&line(
+            json!(self.http_port.value),
+            self.http_port.source.clone(),
+        );
+        let podman = self.podman_default_image.is_none();
+        t.add_or(
+            "podman",
             "default_image",
-            self.podman_default_image
-                .as_ref()
-                .map(|i| format!("{i:?}"))
-                .unwrap_or_else(|| "(the [docker] one)".into()),
-            &src(self.podman_default_image.is_none()),
-        ));
+            json!(self.podman_default_image),
+            "(the [docker] one)",
+            t.src(podman),
+        );
+    }
+
+    fn agent_settings(&self, t: &mut Table) {
         let a = &self.agent;
-        out.push_str("\n[agent]\n");
-        out.push_str(&line(
+        t.add(
+            "agent",
             "cli_image",
-            format!("{:?}", a.cli_image),
-            &src(a.cli_image == DEFAULT_CLI_IMAGE),
-        ));
-        out.push_str(&line(
+            json!(a.cli_image),
+            t.src(a.cli_image == DEFAULT_CLI_IMAGE),
+        );
+        t.add(
+            "agent",
             "cli_image_tag",
-            format!("{:?}", a.cli_image_tag),
-            &src(a.cli_image_tag == "latest"),
-        ));
-        out.push_str(&line(
+            json!(a.cli_image_tag),
+            t.src(a.cli_image_tag == "latest"),
+        );
+        t.add(
+            "agent",
             "auto_pull_cli",
-            a.auto_pull_cli.to_string(),
-            &src(a.auto_pull_cli),
-        ));
-        out.push_str(&line(
+            json!(a.auto_pull_cli),
+            t.src(a.auto_pull_cli),
+        );
+        t.add(
+            "agent",
             "mount_agent_cli",
-            a.mount_agent_cli.to_string(),
-            &src(a.mount_agent_cli),
-        ));
-        out.push_str("\n[images]\n");
-        out.push_str(&line(
+            json!(a.mount_agent_cli),
+            t.src(a.mount_agent_cli),
+        );
+        t.add(
+            "images",
             "allowed_patterns",
-            list(&self.allowed_images.value),
-            &self.allowed_images.source,
-        ));
-        out.push_str("\n[lifecycle]\n");
-        out.push_str(&line(
+            json!(self.allowed_images.value),
+            self.allowed_images.source.clone(),
+        );
+        let l = &self.lifecycle;
+        t.add(
+            "lifecycle",
             "on_create",
-            list(&self.lifecycle.on_create),
-            &src(self.lifecycle.on_create.is_empty()),
-        ));
-        out.push_str(&line(
+            json!(l.on_create),
+            t.src(l.on_create.is_empty()),
+        );
+        t.add(
+            "lifecycle",
             "post_start",
-            list(&self.lifecycle.post_start),
-            &src(self.lifecycle.post_start.is_empty()),
-        ));
-        out.push_str(&line(
+            json!(l.post_start),
+            t.src(l.post_start.is_empty()),
+        );
+        let timeout = l
+            .on_create_timeout
+            .unwrap_or(crate::session::DEFAULT_ON_CREATE_TIMEOUT);
+        t.add(
+            "lifecycle",
             "on_create_timeout",
-            self.lifecycle
-                .on_create_timeout
-                .unwrap_or(crate::session::DEFAULT_ON_CREATE_TIMEOUT)
-                .to_string(),
-            &src(self.lifecycle.on_create_timeout.is_none()),
-        ));
-        out.push_str("\n[network]\n");
-        out.push_str(&line(
+            json!(timeout),
+            t.src(l.on_create_timeout.is_none()),
+        );
+    }
+
+    fn isolation_settings(&self, t: &mut Table) {
+        t.add(
+            "network",
             "mode",
-            format!("{:?}", self.network.value.as_str()),
-            &self.network.source,
-        ));
+            json!(self.network.value.as_str()),
+            self.network.source.clone(),
+        );
         let sec = &self.security;
         let d = crate::isolation::Security::default();
-        out.push_str("\n[security]\n");
-        out.push_str(&line(
+        t.add(
+            "security",
             "cap_add",
-            list(&sec.cap_add),
-            &src(sec.cap_add.is_empty()),
-        ));
-        out.push_str(&line(
+            json!(sec.cap_add),
+            t.src(sec.cap_add.is_empty()),
+        );
+        t.add(
+            "security",
             "pids_limit",
-            sec.pids_limit.to_string(),
-            &src(sec.pids_limit == d.pids_limit),
-        ));
-        out.push_str(&line(
+            json!(sec.pids_limit),
+            t.src(sec.pids_limit == d.pids_limit),
+        );
+        t.add(
+            "security",
             "no_new_privileges",
-            sec.no_new_privileges.to_string(),
-            &src(sec.no_new_privileges),
-        ));
+            json!(sec.no_new_privileges),
+            t.src(sec.no_new_privileges),
+        );
+    }
+
+    fn proxy_settings(&self, t: &mut Table) {
         let p = &self.proxy;
-        out.push_str("\n[proxy]\n");
-        out.push_str(&line("enabled", p.enabled.to_string(), &src(p.enabled)));
-        out.push_str(&line(
+        t.add("proxy", "enabled", json!(p.enabled), t.src(p.enabled));
+        let default_port = crate::proxy::settings::DEFAULT_PROXY_PORT;
+        t.add(
+            "proxy",
             "port",
-            p.port.to_string(),
-            &src(p.port == crate::proxy::settings::DEFAULT_PROXY_PORT),
-        ));
+            json!(p.port),
+            t.src(p.port == default_port),
+        );
         let policy = &p.policy;
-        out.push_str(&line(
+        let preset = policy.preset == crate::proxy::policy::Preset::default();
+        t.add(
+            "proxy",
             "policy",
-            format!("{:?}", policy.preset.as_str()),
-            &src(policy.preset == crate::proxy::policy::Preset::default()),
-        ));
-        out.push_str(&line(
+            json!(policy.preset.as_str()),
+            t.src(preset),
+        );
+        t.add(
+            "proxy",
             "allow_hosts",
-            list(&policy.allow_hosts),
-            &src(policy.allow_hosts.is_empty()),
-        ));
-        out.push_str(&line(
+            json!(policy.allow_hosts),
+            t.src(policy.allow_hosts.is_empty()),
+        );
+        t.add(
+            "proxy",
             "deny_hosts",
-            list(&policy.deny_hosts),
-            &src(policy.deny_hosts.is_empty()),
-        ));
-        out.push_str(&line(
+            json!(policy.deny_hosts),
+            t.src(policy.deny_hosts.is_empty()),
+        );
+        let ca = p.upstream_ca_file.as_ref().map(|f| f.display().to_string());
+        t.add_or(
+            "proxy",
             "upstream_ca_file",
-            p.upstream_ca_file
-                .as_ref()
-                .map(|f| format!("{:?}", f.display().to_string()))
-                .unwrap_or_else(|| "(none)".into()),
-            &src(p.upstream_ca_file.is_none()),
-        ));
+            json!(ca),
+            "(none)",
+            t.src(ca.is_none()),
+        );
         for (host, addr) in &p.resolve {
-            out.push_str(&line(
+            t.add(
+                "proxy",
                 &format!("resolve.{host:?}"),
-                format!("{addr:?}"),
-                &file,
-            ));
+                json!(addr),
+                t.src(false),
+            );
+        }
+    }
+
+    /// The hosts of the credential rules from the file (5 are built in).
+    fn rule_hosts(&self) -> Vec<&str> {
+        self.proxy.rules.iter().map(|r| r.host.as_str()).collect()
+    }
+
+    /// `config show`: each effective value and where it came from.
+    pub fn show(&self, home: &Path) -> String {
+        let absent = if self.path.exists() {
+            ""
+        } else {
+            " (not present: built-in defaults apply)"
+        };
+        let mut out = format!(
+            "# clauderon home: {}\n# config file: {}{absent}\n",
+            home.display(),
+            self.path.display(),
+        );
+        let mut section = "";
+        for s in self.settings() {
+            if s.section != section {
+                let gap = if section.is_empty() { "" } else { "\n" };
+                out.push_str(&format!("{gap}[{}]\n", s.section));
+                section = s.section;
+            }
+            let value = match &s.value {
+                Value::Null => s.unset.to_string(),
+                // Strings and lists as TOML would write them.
+                Value::String(v) => format!("{v:?}"),
+                Value::Array(items) => format!(
+                    "{:?}",
+                    items
+                        .iter()
+                        .map(|i| i.as_str().unwrap_or_default())
+                        .collect::<Vec<_>>()
+                ),
+                other => other.to_string(),
+            };
+            out.push_str(&format!("{:<22} = {value:<28} # {}\n", s.key, s.source));
         }
         out.push_str("credential rules: 5 built in");
-        if !p.rules.is_empty() {
-            let hosts: Vec<&str> = p.rules.iter().map(|r| r.host.as_str()).collect();
+        let hosts = self.rule_hosts();
+        if !hosts.is_empty() {
             out.push_str(&format!(
                 ", {} from the file ({})",
-                p.rules.len(),
+                hosts.len(),
                 hosts.join(", ")
             ));
         }
         out.push('\n');
         out
+    }
+
+    /// `config show --json`.
+    pub fn show_json(&self, home: &Path) -> Value {
+        let settings: Vec<Value> = self
+            .settings()
+            .into_iter()
+            .map(|s| json!({"section": s.section, "key": s.key, "value": s.value, "source": s.source.to_string()}))
+            .collect();
+        json!({
+            "home": home,
+            "config_file": self.path,
+            "config_file_exists": self.path.exists(),
+            "settings": settings,
+            "credential_rules": {"built_in": 5, "from_file": self.rule_hosts()},
+        })
     }
 }

@@ -3,92 +3,20 @@
 //! exactly what runs.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
-use crate::exec::{Cmd, Failure};
+use crate::exec::Failure;
 
+mod json;
 mod render;
+mod step;
 mod watch;
-use watch::{verify_started, wait_on_create};
+pub use step::{Step, write_atomic};
 
 /// Maps a failed command to a user-facing error (engines classify their stderr).
 pub type Classify = fn(Failure) -> Error;
-
-#[derive(Clone, Debug)]
-pub enum Step {
-    Run {
-        cmd: Cmd,
-        classify: Classify,
-        /// A failure this returns true for counts as success (e.g. "no such container" on delete).
-        tolerate: Option<fn(&Failure) -> bool>,
-    },
-    /// Creates a directory; with `exclusive` it fails if it exists, which is how
-    /// two concurrent `create`s of the same name are told apart.
-    Mkdir {
-        path: PathBuf,
-        mode: u32,
-        exclusive: bool,
-    },
-    /// Writes a file atomically (temp file + rename).
-    WriteFile {
-        path: PathBuf,
-        contents: Vec<u8>,
-        mode: u32,
-        /// Contents are never printed.
-        secret: bool,
-    },
-    /// Watches a just-started container for a moment and fails if it has
-    /// already exited with an error (a broken image, a missing agent), with
-    /// the tail of its output. `state` prints "<status> <exit code>".
-    VerifyStarted {
-        /// The worktree, and the marker in it that the entrypoint writes
-        /// when it hands over to the agent.
-        ready: Option<(PathBuf, PathBuf)>,
-        state: Cmd,
-        logs: Cmd,
-        classify: Classify,
-    },
-    /// Removes a file below `root` (the agent's worktree) without following
-    /// links; a missing one is fine.
-    RemoveBelow { root: PathBuf, relative: PathBuf },
-    /// Waits until the container's on-create commands have finished
-    /// (`status` file: `ok` or `failed N`), failing with the exit code and
-    /// the output's tail; also fails if the container stops first.
-    WaitOnCreate {
-        /// The worktree, and the status file inside it (read without
-        /// following links: the worktree is the agent's).
-        root: PathBuf,
-        status: PathBuf,
-        /// Rolls back when the commands take longer.
-        timeout: std::time::Duration,
-        state: Cmd,
-        logs: Cmd,
-        classify: Classify,
-    },
-    /// `mkdir -p root/relative` without following links below `root` (the
-    /// agent's worktree); a link there is reported and skipped.
-    MkdirBelow {
-        root: PathBuf,
-        relative: PathBuf,
-        mode: u32,
-    },
-    /// Appends to a file, creating it (and its directory) if needed; never
-    /// through a symbolic link, and only to a regular file of ours.
-    AppendFile { path: PathBuf, contents: Vec<u8> },
-    /// Removes a directory tree; a missing one is fine.
-    RemoveDir { path: PathBuf },
-    /// Removes git's registration of a worktree without running git
-    /// (see `worktree`); a missing one is fine.
-    ForgetWorktree {
-        common_dir: PathBuf,
-        worktree: PathBuf,
-    },
-}
 
 #[derive(Clone, Debug)]
 pub struct PlannedStep {
@@ -150,15 +78,20 @@ impl Plan {
 
     /// Runs every step in order. If one fails, the undo steps of those that
     /// succeeded run in reverse order, and the error says what failed and
-    /// whether the rollback was complete.
-    pub fn execute(&self) -> Result<()> {
+    /// whether the rollback was complete. The result is the exit code of
+    /// the last interactive step (`attach`), or 0.
+    pub fn execute(&self) -> Result<i32> {
         catch_interrupts();
+        let mut code = 0;
         let mut journal: Vec<&[Step]> = Vec::new();
         for planned in &self.steps {
             let result = if INTERRUPTED.load(Ordering::SeqCst) {
                 Err(interrupted())
             } else {
-                planned.step.run()
+                planned
+                    .step
+                    .run_for_code()
+                    .map(|c| code = c.unwrap_or(code))
             };
             // Ctrl-C also reaches the running child, which then fails: say why.
             let result = result.map_err(|e| {
@@ -187,7 +120,7 @@ impl Plan {
                 return Err(with_rollback_report(err, undid_something, leftovers));
             }
         }
-        Ok(())
+        Ok(code)
     }
 }
 
@@ -250,148 +183,10 @@ fn with_rollback_report(err: Error, undid_something: bool, leftovers: Vec<String
     }
 }
 
-impl Step {
-    pub fn run_cmd(cmd: Cmd, classify: Classify) -> Step {
-        Step::Run {
-            cmd,
-            classify,
-            tolerate: None,
-        }
-    }
-
-    pub fn run(&self) -> Result<()> {
-        match self {
-            Step::Run {
-                cmd,
-                classify,
-                tolerate,
-            } => match cmd.run() {
-                Ok(_) => Ok(()),
-                Err(f) if tolerate.is_some_and(|t| t(&f)) => Ok(()),
-                Err(f) => Err(classify(f)),
-            },
-            Step::Mkdir {
-                path,
-                mode,
-                exclusive,
-            } => make_dir(path, *mode, *exclusive),
-            Step::WriteFile {
-                path,
-                contents,
-                mode,
-                ..
-            } => write_atomic(path, contents, *mode),
-            Step::VerifyStarted {
-                ready,
-                state,
-                logs,
-                classify,
-            } => {
-                let ready = ready.as_ref().map(|(r, m)| (r.as_path(), m.as_path()));
-                verify_started(ready, state, logs, *classify)
-            }
-            Step::RemoveBelow { root, relative } => crate::safe_fs::remove_below(root, relative)
-                .map_err(|e| {
-                    Error::io(
-                        format!("could not remove {}", root.join(relative).display()),
-                        e,
-                    )
-                }),
-            Step::WaitOnCreate {
-                root,
-                status,
-                timeout,
-                state,
-                logs,
-                classify,
-            } => wait_on_create(root, status, *timeout, state, logs, *classify),
-            Step::MkdirBelow {
-                root,
-                relative,
-                mode,
-            } => {
-                if let Err(e) = crate::safe_fs::mkdirs_below(root, relative, *mode) {
-                    eprintln!(
-                        "clauderon: warning: not preparing {} ({e}): the repository may have a link there",
-                        root.join(relative).display()
-                    );
-                }
-                Ok(())
-            }
-            Step::AppendFile { path, contents } => append(path, contents),
-            Step::ForgetWorktree {
-                common_dir,
-                worktree,
-            } => crate::worktree::forget(common_dir, worktree).map_err(|e| {
-                Error::io(
-                    format!(
-                        "could not remove git's registration of {}",
-                        worktree.display()
-                    ),
-                    e,
-                )
-            }),
-            Step::RemoveDir { path } => match std::fs::remove_dir_all(path) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(Error::io(format!("could not remove {}", path.display()), e)),
-            },
-        }
-    }
-}
-
-fn make_dir(path: &Path, mode: u32, exclusive: bool) -> Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.mode(mode).recursive(!exclusive);
-    if exclusive && let Some(parent) = path.parent() {
-        std::fs::DirBuilder::new()
-            .mode(0o700)
-            .recursive(true)
-            .create(parent)
-            .map_err(|e| Error::io(format!("could not create {}", parent.display()), e))?;
-    }
-    builder.create(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::input(format!("{} already exists", path.display()))
-        } else {
-            Error::io(format!("could not create {}", path.display()), e)
-        }
-    })
-}
-
-/// Appends without following a link anywhere an agent could plant one.
-/// (Only the exclude patterns are appended: not worth failing a create for.)
-fn append(path: &Path, contents: &[u8]) -> Result<()> {
-    if let Err(e) = crate::safe_fs::append_no_follow(path, contents) {
-        eprintln!(
-            "clauderon: warning: did not add clauderon's patterns to {}: {e}; `git status` may list the agent's files",
-            path.display()
-        );
-    }
-    Ok(())
-}
-
-/// Writes via a temp file in the same directory and a rename, so readers see
-/// the old file or the new one, never half of one.
-pub fn write_atomic(path: &Path, contents: &[u8], mode: u32) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let fail = |e: std::io::Error| Error::io(format!("could not write {}", path.display()), e);
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".clauderon-tmp")
-        .tempfile_in(dir)
-        .map_err(fail)?;
-    tmp.as_file()
-        .set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(fail)?;
-    tmp.write_all(contents).map_err(fail)?;
-    tmp.as_file().sync_all().map_err(fail)?;
-    tmp.persist(path).map_err(|e| fail(e.error))?;
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::exec::Cmd;
 
     fn generic(f: Failure) -> Error {
         f.into_error()

@@ -5,6 +5,7 @@ use std::path::Path;
 
 use super::Step;
 use crate::exec::Cmd;
+use crate::store::Home;
 
 impl Step {
     pub fn render(&self) -> String {
@@ -72,8 +73,40 @@ impl Step {
                     quote_path(common_dir)
                 ),
             },
+            Step::Interactive { cmd, .. } => format!("{}\n", render_command(cmd)),
+            Step::StartDaemon {
+                home,
+                port,
+                exact_port,
+            } => render_daemon_start(home, *port, *exact_port),
+            Step::StopDaemon { pid, .. } => {
+                format!("kill -TERM {pid}  # then wait until it has exited\n")
+            }
+            Step::RotateCa { home, .. } => format!(
+                "# make a new CA key and certificate, replacing {} and {} (in place), and rebuild the containers' trust bundle {}\n",
+                quote_path(&crate::proxy::ca::key_path(home)),
+                quote_path(&crate::proxy::ca::cert_path(home)),
+                quote_path(&crate::proxy::ca::bundle_path(home))
+            ),
         }
     }
+}
+
+/// The daemon's start as a pasteable background command, then the wait.
+fn render_daemon_start(home: &Home, port: u16, exact_port: bool) -> String {
+    let exe = std::env::current_exe()
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| "clauderon".into());
+    let mut argv = vec![exe, "daemon".into(), "--http-port".into(), port.to_string()];
+    if !exact_port {
+        argv.push("--any-port-if-busy".into());
+    }
+    format!(
+        "CLAUDERON_HOME={} {} >> {} 2>&1 &  # then wait until it answers\n",
+        quote_path(&home.root),
+        shell_words::join(&argv),
+        quote_path(&crate::daemon::log_path(home))
+    )
 }
 
 fn quote_path(path: &Path) -> String {

@@ -78,7 +78,7 @@ pub(super) fn wait_on_create(
     logs: &Cmd,
     classify: Classify,
 ) -> Result<()> {
-    eprintln!("clauderon: running the on-create commands (the session log shows their output)...");
+    crate::output::note("running the on-create commands (the session log shows their output)...");
     let began = Instant::now();
     let mut last_state_check = began;
     loop {

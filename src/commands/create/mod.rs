@@ -7,7 +7,7 @@ use crate::backend::Wiring;
 use crate::backend::oci::CACHE_VOLUMES;
 use crate::backend::oci::Engine;
 use crate::cli::CreateArgs;
-use crate::commands::{Ctx, probe_engine};
+use crate::commands::{Ctx, print_or_execute, probe_engine};
 use crate::daemon;
 use crate::error::{Error, Result};
 use crate::git;
@@ -64,16 +64,11 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let exclude = git::exclude_addition(&spec.git_common_dir);
     plan.steps
         .extend(create_plan(&spec, &ctx.home, &engine, exclude, &wiring).steps);
-    if args.dry_run {
-        print!(
-            "# clauderon create {} (dry run: nothing was changed)\n{}",
-            spec.name,
-            plan.render()
-        );
-        return Ok(());
+    let what = format!("create {}", spec.name);
+    print_or_execute(&what, &plan, args.dry_run).map_err(|e| failed_create(e, &spec))?;
+    if !args.dry_run {
+        print_created(&spec);
     }
-    plan.execute().map_err(|e| failed_create(e, &spec))?;
-    print_next_steps(&spec);
     Ok(())
 }
 
@@ -299,14 +294,28 @@ fn failed_create(e: Error, spec: &SessionSpec) -> Error {
     }
 }
 
-fn print_next_steps(spec: &SessionSpec) {
+/// What a script needs (`--json`), or what a person does next.
+fn print_created(spec: &SessionSpec) {
+    if crate::output::json() {
+        crate::output::print_json(&serde_json::json!({
+            "name": spec.name,
+            "id": spec.id,
+            "backend": spec.backend.to_string(),
+            "agent": spec.agent.to_string(),
+            "image": spec.image,
+            "branch": spec.branch,
+            "worktree": spec.worktree,
+            "container": spec.container_name(),
+        }));
+        return;
+    }
     let n = &spec.name;
-    println!(
+    crate::output::info(format_args!(
         "Created session {n} ({}, {}, image {})\n  worktree: {} (branch {})\n\nNext:\n  clauderon attach {n}      # talk to the agent (detach: Ctrl-P Ctrl-Q)\n  clauderon logs {n} -f     # follow its output\n  clauderon delete {n}      # remove the container and worktree",
         spec.backend,
         spec.agent,
         spec.image,
         spec.worktree.display(),
         spec.branch,
-    );
+    ));
 }
