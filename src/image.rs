@@ -194,23 +194,71 @@ pub struct Check {
     pub fix: String,
 }
 
-/// The compatibility contract, as checks. `mountable` means the agent CLI
-/// would be mounted from its image (Podman), so it need not be in the image.
-pub fn checks(p: &Probe, agent: Agent, mountable: bool) -> Vec<Check> {
-    let mut out = Vec::new();
-    let mut add = |name: &str, required: bool, passed: bool, detail: String, fix: &str| {
-        out.push(Check {
-            name: name.into(),
-            required,
-            passed,
-            detail,
-            fix: fix.into(),
-        });
-    };
+/// Programs the contract asks for: (name, required, detail when missing, fix).
+const PROGRAMS: &[(&str, bool, &str, &str)] = &[
+    (
+        "bash",
+        true,
+        "missing (sh alone is not enough)",
+        "install bash (Alpine: apk add bash; Debian: apt-get install bash)",
+    ),
+    (
+        "curl",
+        true,
+        "missing: hooks cannot report status",
+        "install curl",
+    ),
+    ("mkdir", true, "missing", "install coreutils (or busybox)"),
+    ("chmod", true, "missing", "install coreutils (or busybox)"),
+    ("cat", true, "missing", "install coreutils (or busybox)"),
+    ("date", true, "missing", "install coreutils (or busybox)"),
+];
+
+/// Recommended, not required: checked after the rest.
+const OPTIONAL_PROGRAMS: &[(&str, bool, &str, &str)] = &[
+    (
+        "git",
+        false,
+        "missing: git will not work inside the session",
+        "install git (recommended)",
+    ),
+    (
+        "sccache",
+        false,
+        "missing: Rust builds run without a compile cache",
+        "install sccache (optional)",
+    ),
+];
+
+fn check(name: &str, required: bool, passed: bool, detail: String, fix: &str) -> Check {
+    Check {
+        name: name.into(),
+        required,
+        passed,
+        detail,
+        fix: fix.into(),
+    }
+}
+
+fn program_checks(p: &Probe, programs: &[(&str, bool, &str, &str)]) -> Vec<Check> {
+    programs
+        .iter()
+        .map(|(name, required, missing, fix)| {
+            let detail = p
+                .found
+                .get(*name)
+                .cloned()
+                .unwrap_or_else(|| missing.to_string());
+            check(name, *required, p.has(name), detail, fix)
+        })
+        .collect()
+}
+
+/// The agent CLI: in the image, or mountable from its own image (which needs glibc).
+fn agent_check(p: &Probe, agent: Agent, mountable: bool) -> Check {
     let a = agent.as_str();
     let glibc = p.libc == "glibc";
-    let agent_ok = p.has(a) || (mountable && glibc);
-    let agent_detail = match (p.found.get(a), mountable) {
+    let detail = match (p.found.get(a), mountable) {
         (Some(path), _) => path.to_string(),
         (None, true) if glibc => {
             "not in the image; mounted from the agent CLI image (glibc present)".into()
@@ -221,93 +269,55 @@ pub fn checks(p: &Probe, agent: Agent, mountable: bool) -> Vec<Check> {
         ),
         (None, false) => "not found in PATH".into(),
     };
-    add(
+    let fix = format!(
+        "install the {a} CLI in the image (e.g. /usr/local/bin/{a}), or use Podman with mount_agent_cli"
+    );
+    check(
         &format!("{a} in PATH"),
         true,
-        agent_ok,
-        agent_detail,
-        &format!(
-            "install the {a} CLI in the image (e.g. /usr/local/bin/{a}), or use Podman with mount_agent_cli"
-        ),
-    );
-    add(
-        "bash",
-        true,
-        p.has("bash"),
-        p.found
-            .get("bash")
-            .cloned()
-            .unwrap_or_else(|| "missing (sh alone is not enough)".into()),
-        "install bash (Alpine: apk add bash; Debian: apt-get install bash)",
-    );
-    add(
-        "curl",
-        true,
-        p.has("curl"),
-        p.found
-            .get("curl")
-            .cloned()
-            .unwrap_or_else(|| "missing: hooks cannot report status".into()),
-        "install curl",
-    );
-    for c in ["mkdir", "chmod", "cat", "date"] {
-        add(
-            c,
-            true,
-            p.has(c),
-            p.found.get(c).cloned().unwrap_or_else(|| "missing".into()),
-            "install coreutils (or busybox)",
-        );
-    }
-    add(
+        p.has(a) || (mountable && glibc),
+        detail,
+        &fix,
+    )
+}
+
+/// The compatibility contract, as checks. `mountable` means the agent CLI
+/// would be mounted from its image (Podman), so it need not be in the image.
+pub fn checks(p: &Probe, agent: Agent, mountable: bool) -> Vec<Check> {
+    let mut out = vec![agent_check(p, agent, mountable)];
+    out.extend(program_checks(p, PROGRAMS));
+    let writable = if p.workspace_writable {
+        "writable as your uid"
+    } else {
+        "not writable as your uid"
+    };
+    out.push(check(
         "writable /workspace",
         true,
         p.workspace_writable,
-        if p.workspace_writable {
-            "writable as your uid".into()
-        } else {
-            "not writable as your uid".into()
-        },
+        writable.into(),
         "do not set USER or chown /workspace in the image; clauderon runs as your uid",
-    );
-    add(
+    ));
+    out.push(check(
         "C library",
         mountable,
-        glibc || !mountable,
+        p.libc == "glibc" || !mountable,
         p.libc.clone(),
         "use a glibc-based image (the Debian/Ubuntu variant, not Alpine): the mounted agent CLI needs glibc",
-    );
-    add(
+    ));
+    let bundle = if p.ca_bundle.is_empty() {
+        "no CA bundle found".into()
+    } else {
+        p.ca_bundle.clone()
+    };
+    out.push(check(
         "CA certificates",
         true,
         !p.ca_bundle.is_empty(),
-        if p.ca_bundle.is_empty() {
-            "no CA bundle found".into()
-        } else {
-            p.ca_bundle.clone()
-        },
+        bundle,
         "install ca-certificates",
-    );
-    add(
-        "git",
-        false,
-        p.has("git"),
-        p.found
-            .get("git")
-            .cloned()
-            .unwrap_or_else(|| "missing: git will not work inside the session".into()),
-        "install git (recommended)",
-    );
-    add(
-        "sccache",
-        false,
-        p.has("sccache"),
-        p.found
-            .get("sccache")
-            .cloned()
-            .unwrap_or_else(|| "missing: Rust builds run without a compile cache".into()),
-        "install sccache (optional)",
-    );
+    ));
+    out.extend(program_checks(p, OPTIONAL_PROGRAMS));
     out
 }
 

@@ -1,6 +1,8 @@
 use clap::Parser;
 
-use clauderon::cli::{AgentImageCommand, Cli, Command, ConfigCommand, ImageCommand, ProxyCommand};
+use clauderon::cli::{
+    AgentImageCommand, Cli, Command, ConfigCommand, DaemonAction, ImageCommand, ProxyCommand,
+};
 use clauderon::commands::{self, Ctx};
 use clauderon::error::Result;
 
@@ -22,45 +24,20 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<i32> {
-    // Generated from the same clap definitions; they need no home or config.
-    match &cli.command {
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "clauderon", &mut std::io::stdout());
-            return Ok(0);
-        }
-        Command::Man => {
-            let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
-            man.render(&mut std::io::stdout())
-                .map_err(|e| clauderon::error::Error::io("could not write the man page", e))?;
-            return Ok(0);
-        }
-        _ => {}
+    if print_generated(&cli.command)? {
+        return Ok(0);
     }
     let ctx = Ctx::load()?;
     let json = cli.json;
     match cli.command {
         Command::Create(args) => commands::create::run(&ctx, *args)?,
         Command::List => commands::list::run(&ctx, json)?,
-        Command::Attach { name, dry_run } => {
-            return commands::lifecycle::attach(&ctx, &name, dry_run);
-        }
-        Command::Logs { name, follow, tail } => {
-            return commands::lifecycle::logs(&ctx, &name, follow, tail);
-        }
-        Command::Stop { name, dry_run } => commands::lifecycle::stop(&ctx, &name, dry_run)?,
-        Command::Start { name, dry_run } => commands::lifecycle::start(&ctx, &name, dry_run)?,
-        Command::Refresh {
-            name,
-            no_pull,
-            dry_run,
-        } => commands::refresh::run(&ctx, &name, no_pull, dry_run)?,
-        Command::Delete {
-            name,
-            force,
-            delete_branch,
-            dry_run,
-        } => commands::delete::run(&ctx, &name, force, delete_branch, dry_run)?,
+        command @ (Command::Attach { .. }
+        | Command::Logs { .. }
+        | Command::Stop { .. }
+        | Command::Start { .. }
+        | Command::Refresh { .. }
+        | Command::Delete { .. }) => return session(&ctx, command),
         Command::CleanCache {
             force,
             backend,
@@ -73,42 +50,14 @@ fn run(cli: Cli) -> Result<i32> {
             any_port_if_busy,
             dry_run,
             action,
-        } => match action {
-            Some(action) => commands::daemon_plan::run(&ctx, http_port, action, dry_run)?,
-            None if dry_run => {
-                return Err(clauderon::error::Error::input(
-                    "--dry-run goes with start, stop or restart",
-                )
-                .with_fix("clauderon daemon start --dry-run"));
-            }
-            None => {
-                let port = http_port.unwrap_or(ctx.config.http_port.value);
-                clauderon::daemon::run(&ctx.home, port, any_port_if_busy)?
+        } => daemon(&ctx, http_port, any_port_if_busy, dry_run, action)?,
+        Command::Proxy { command } => match command {
+            ProxyCommand::Ca { rotate, dry_run } => commands::proxy::ca(&ctx, rotate, dry_run)?,
+            ProxyCommand::Log { session, follow } => {
+                commands::proxy::log(&ctx, session.as_deref(), follow, json)?
             }
         },
-        Command::Proxy {
-            command: ProxyCommand::Ca { rotate, dry_run },
-        } => commands::proxy::ca(&ctx, rotate, dry_run)?,
-        Command::Proxy {
-            command: ProxyCommand::Log { session, follow },
-        } => commands::proxy::log(&ctx, session.as_deref(), follow, json)?,
-        Command::Image { command } => match command {
-            ImageCommand::Check {
-                image,
-                backend,
-                agent,
-            } => {
-                return commands::image::check(&ctx, &image, backend, agent, json);
-            }
-            ImageCommand::List { backend, agent } => {
-                commands::image::list(&ctx, backend, agent, json)?
-            }
-            ImageCommand::Pull {
-                reference,
-                backend,
-                dry_run,
-            } => commands::image::pull(&ctx, &reference, backend, dry_run)?,
-        },
+        Command::Image { command } => return image(&ctx, command, json),
         Command::AgentImage {
             command:
                 AgentImageCommand::Build {
@@ -120,15 +69,95 @@ fn run(cli: Cli) -> Result<i32> {
         } => commands::image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
         Command::Config {
             command: ConfigCommand::Show,
-        } => {
-            if json {
-                clauderon::output::print_json(&ctx.config.show_json(&ctx.home.root))
-            } else {
-                print!("{}", ctx.config.show(&ctx.home.root))
-            }
-        }
+        } => match json {
+            true => clauderon::output::print_json(&ctx.config.show_json(&ctx.home.root)),
+            false => print!("{}", ctx.config.show(&ctx.home.root)),
+        },
         // Printed before the home was loaded (above).
         Command::Completions { .. } | Command::Man => {}
+    }
+    Ok(0)
+}
+
+fn daemon(
+    ctx: &Ctx,
+    http_port: Option<u16>,
+    any_port_if_busy: bool,
+    dry_run: bool,
+    action: Option<DaemonAction>,
+) -> Result<()> {
+    match action {
+        Some(action) => commands::daemon_plan::run(ctx, http_port, action, dry_run),
+        None if dry_run => Err(clauderon::error::Error::input(
+            "--dry-run goes with start, stop or restart",
+        )
+        .with_fix("clauderon daemon start --dry-run")),
+        None => {
+            let port = http_port.unwrap_or(ctx.config.http_port.value);
+            clauderon::daemon::run(&ctx.home, port, any_port_if_busy)
+        }
+    }
+}
+
+fn image(ctx: &Ctx, command: ImageCommand, json: bool) -> Result<i32> {
+    match command {
+        ImageCommand::Check {
+            image,
+            backend,
+            agent,
+        } => commands::image::check(ctx, &image, backend, agent, json),
+        ImageCommand::List { backend, agent } => {
+            commands::image::list(ctx, backend, agent, json).map(|()| 0)
+        }
+        ImageCommand::Pull {
+            reference,
+            backend,
+            dry_run,
+        } => commands::image::pull(ctx, &reference, backend, dry_run).map(|()| 0),
+    }
+}
+
+/// Completions and the man page: generated from the same clap definitions,
+/// they need no home or config. True if the command was one of them.
+fn print_generated(command: &Command) -> Result<bool> {
+    match command {
+        Command::Completions { shell } => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(*shell, &mut cmd, "clauderon", &mut std::io::stdout());
+        }
+        Command::Man => {
+            let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+            man.render(&mut std::io::stdout())
+                .map_err(|e| clauderon::error::Error::io("could not write the man page", e))?;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// The commands on one session.
+fn session(ctx: &Ctx, command: Command) -> Result<i32> {
+    match command {
+        Command::Attach { name, dry_run } => {
+            return commands::lifecycle::attach(ctx, &name, dry_run);
+        }
+        Command::Logs { name, follow, tail } => {
+            return commands::lifecycle::logs(ctx, &name, follow, tail);
+        }
+        Command::Stop { name, dry_run } => commands::lifecycle::stop(ctx, &name, dry_run)?,
+        Command::Start { name, dry_run } => commands::lifecycle::start(ctx, &name, dry_run)?,
+        Command::Refresh {
+            name,
+            no_pull,
+            dry_run,
+        } => commands::refresh::run(ctx, &name, no_pull, dry_run)?,
+        Command::Delete {
+            name,
+            force,
+            delete_branch,
+            dry_run,
+        } => commands::delete::run(ctx, &name, force, delete_branch, dry_run)?,
+        _ => unreachable!("only session commands are passed here"),
     }
     Ok(0)
 }

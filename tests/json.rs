@@ -32,15 +32,17 @@ fn json_of(env: &Env, args: &[&str]) -> String {
         .replace(env!("CARGO_BIN_EXE_clauderon"), "[CLAUDERON]")
 }
 
-fn session(env: &Env, name: &str) {
-    fake_session(env, name, "token-never-shown-0123456789");
+/// A session record and its worktree; its (random) id.
+fn session(env: &Env, name: &str) -> String {
+    let id = fake_session(env, name, "token-never-shown-0123456789");
     std::fs::create_dir_all(env.worktree(name)).unwrap();
+    id
 }
 
 #[test]
 fn session_commands_print_their_plans_as_json() {
     let env = engine_down();
-    session(&env, "web");
+    let id = session(&env, "web");
     for args in [
         ["attach", "web"],
         ["stop", "web"],
@@ -50,7 +52,7 @@ fn session_commands_print_their_plans_as_json() {
     ] {
         let mut argv = args.to_vec();
         argv.extend(["--dry-run", "--json"]);
-        let out = json_of(&env, &argv);
+        let out = json_of(&env, &argv).replace(&id, "[ID]");
         assert!(!out.contains("token-never-shown"), "{out}");
         insta::assert_snapshot!(format!("{}_dry_run_json", args[0]), out);
     }
@@ -158,7 +160,7 @@ fn results_come_as_json_where_scripts_need_them() {
 #[test]
 fn json_where_there_is_none_is_refused() {
     let env = engine_down();
-    session(&env, "web");
+    let id = session(&env, "web");
     for args in [
         vec!["stop", "web", "--json"],
         vec!["logs", "web", "--json"],

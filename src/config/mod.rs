@@ -171,89 +171,79 @@ pub struct Config {
     pub security: Security,
 }
 
+/// A value from the file, else the default.
+fn sourced<T>(value: Option<T>, default: T, file: &Path) -> Sourced<T> {
+    match value {
+        Some(value) => Sourced {
+            value,
+            source: Source::File(file.to_path_buf()),
+        },
+        None => Sourced {
+            value: default,
+            source: Source::Default,
+        },
+    }
+}
+
+/// Reads config.toml; a missing file is the defaults.
+fn read_file(path: &Path) -> Result<FileConfig> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileConfig::default()),
+        Err(e) => return Err(Error::io(format!("could not read {}", path.display()), e)),
+    };
+    toml::from_str(&text).map_err(|e| {
+        Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(format!(
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges)",
+            path.display()
+        ))
+    })
+}
+
+/// The allowlist: `CLAUDERON_ALLOWED_IMAGES` (comma-separated) wins over the file.
+fn allowed_images(from_file: Option<Vec<String>>, path: &Path) -> Sourced<Vec<String>> {
+    match std::env::var("CLAUDERON_ALLOWED_IMAGES") {
+        Ok(list) => Sourced {
+            value: list
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect(),
+            source: Source::Env("CLAUDERON_ALLOWED_IMAGES".into()),
+        },
+        Err(_) => sourced(from_file, Vec::new(), path),
+    }
+}
+
 impl Config {
     /// Loads `<home>/config.toml`; a missing file gives the defaults.
     pub fn load(home: &Path) -> Result<Config> {
         let path = home.join("config.toml");
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => Some(t),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io(format!("could not read {}", path.display()), e)),
-        };
-        let file: FileConfig = match &text {
-            None => FileConfig::default(),
-            Some(t) => toml::from_str(t).map_err(|e| {
-                Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(
-                    format!(
-                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges)",
-                        path.display()
-                    ),
-                )
-            })?,
-        };
-        let from_file = || Source::File(path.clone());
+        let file = read_file(&path)?;
         let bad = |key: &str, msg: String| {
             Error::input(format!("{}: `{key}`: {msg}", path.display()))
                 .with_fix(format!("fix `{key}` in {}", path.display()))
         };
-
         let d = file.docker;
-        let default_image = match d.default_image {
-            Some(img) if img.trim().is_empty() => {
-                return Err(bad("docker.default_image", "must not be empty".into()));
-            }
-            Some(img) => Sourced {
-                value: img,
-                source: from_file(),
-            },
-            None => Sourced {
-                value: DEFAULT_IMAGE.to_string(),
-                source: Source::Default,
-            },
+        if d.default_image
+            .as_ref()
+            .is_some_and(|i| i.trim().is_empty())
+        {
+            return Err(bad("docker.default_image", "must not be empty".into()));
+        }
+        let pull_policy = d.pull_policy.as_deref().map(PullPolicy::parse).transpose();
+        let nonempty = |v: &Option<StringOrNumber>| {
+            v.as_ref()
+                .map(StringOrNumber::text)
+                .filter(|s| !s.is_empty())
         };
-        let pull_policy = match d.pull_policy {
-            Some(p) => Sourced {
-                value: PullPolicy::parse(&p).map_err(|m| bad("docker.pull_policy", m))?,
-                source: from_file(),
-            },
-            None => Sourced {
-                value: PullPolicy::IfNotPresent,
-                source: Source::Default,
-            },
-        };
-        let cpu_text = d.limits.cpu.as_ref().map(StringOrNumber::text);
-        let cpu = match cpu_text.as_deref().filter(|s| !s.is_empty()) {
-            Some(c) => Sourced {
-                value: Some(Cpu::parse(c).map_err(|m| bad("docker.limits.cpu", m))?),
-                source: from_file(),
-            },
-            None => Sourced {
-                value: None,
-                source: Source::Default,
-            },
-        };
-        let memory_text = d.limits.memory.as_ref().map(StringOrNumber::text);
-        let memory = match memory_text.as_deref().filter(|s| !s.is_empty()) {
-            Some(m) => Sourced {
-                value: Some(Memory::parse(m).map_err(|m| bad("docker.limits.memory", m))?),
-                source: from_file(),
-            },
-            None => Sourced {
-                value: None,
-                source: Source::Default,
-            },
-        };
-        let http_port = match file.daemon.http_port {
-            Some(p) => Sourced {
-                value: p,
-                source: from_file(),
-            },
-            None => Sourced {
-                value: DEFAULT_HTTP_PORT,
-                source: Source::Default,
-            },
-        };
-        let proxy = file.proxy.settings().map_err(|(key, m)| bad(&key, m))?;
+        let cpu = nonempty(&d.limits.cpu).map(|c| Cpu::parse(&c)).transpose();
+        let memory = nonempty(&d.limits.memory)
+            .map(|m| Memory::parse(&m))
+            .transpose();
+        let cpu = cpu.map_err(|m| bad("docker.limits.cpu", m))?;
+        let memory = memory.map_err(|m| bad("docker.limits.memory", m))?;
         let agent = AgentSettings {
             cli_image: file
                 .agent
@@ -263,65 +253,53 @@ impl Config {
             auto_pull_cli: file.agent.auto_pull_cli.unwrap_or(true),
             mount_agent_cli: file.agent.mount_agent_cli.unwrap_or(true),
         };
-        let allowed_images = match std::env::var("CLAUDERON_ALLOWED_IMAGES") {
-            Ok(list) => Sourced {
-                value: list
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|p| !p.is_empty())
-                    .map(String::from)
-                    .collect(),
-                source: Source::Env("CLAUDERON_ALLOWED_IMAGES".into()),
-            },
-            Err(_) => match file.images.allowed_patterns {
-                Some(p) => Sourced {
-                    value: p,
-                    source: from_file(),
-                },
-                None => Sourced {
-                    value: Vec::new(),
-                    source: Source::Default,
-                },
-            },
+        let network = file.network.mode().map_err(|(key, m)| bad(&key, m))?;
+        let config = Config {
+            default_image: sourced(d.default_image, DEFAULT_IMAGE.to_string(), &path),
+            pull_policy: sourced(
+                pull_policy.map_err(|m| bad("docker.pull_policy", m))?,
+                PullPolicy::IfNotPresent,
+                &path,
+            ),
+            // Unset and "" alike mean no limit; a set one is from the file.
+            cpu: sourced(cpu.map(Some), None, &path),
+            memory: sourced(memory.map(Some), None, &path),
+            http_port: sourced(file.daemon.http_port, DEFAULT_HTTP_PORT, &path),
+            proxy: file.proxy.settings().map_err(|(key, m)| bad(&key, m))?,
+            allowed_images: allowed_images(file.images.allowed_patterns, &path),
+            network: sourced(network, NetworkMode::default(), &path),
+            security: file.security.settings().map_err(|(key, m)| bad(&key, m))?,
+            podman_default_image: file.podman.default_image,
+            agent,
+            lifecycle: file.lifecycle,
+            path,
         };
-        let network = match file.network.mode().map_err(|(key, m)| bad(&key, m))? {
-            Some(mode) => Sourced {
-                value: mode,
-                source: from_file(),
-            },
-            None => Sourced {
-                value: NetworkMode::default(),
-                source: Source::Default,
-            },
-        };
-        let security = file.security.settings().map_err(|(key, m)| bad(&key, m))?;
-        // Image references land in engine argv: they must be references.
+        config.check_image_references()?;
+        Ok(config)
+    }
+
+    /// Image references land in engine argv: they must be references.
+    fn check_image_references(&self) -> Result<()> {
         let images = [
-            ("docker.default_image", Some(default_image.value.clone())),
-            ("podman.default_image", file.podman.default_image.clone()),
-            ("agent.cli_image", Some(agent.reference())),
+            (
+                "docker.default_image",
+                Some(self.default_image.value.clone()),
+            ),
+            ("podman.default_image", self.podman_default_image.clone()),
+            ("agent.cli_image", Some(self.agent.reference())),
         ];
         for (key, image) in images {
             if let Some(image) = image {
-                crate::validate::image_reference(&image)
-                    .map_err(|m| bad(key, format!("{image:?} is not an image reference: {m}")))?;
+                crate::validate::image_reference(&image).map_err(|m| {
+                    Error::input(format!(
+                        "{}: `{key}`: {image:?} is not an image reference: {m}",
+                        self.path.display()
+                    ))
+                    .with_fix(format!("fix `{key}` in {}", self.path.display()))
+                })?;
             }
         }
-        Ok(Config {
-            network,
-            security,
-            path,
-            default_image,
-            pull_policy,
-            cpu,
-            memory,
-            http_port,
-            proxy,
-            podman_default_image: file.podman.default_image,
-            agent,
-            allowed_images,
-            lifecycle: file.lifecycle,
-        })
+        Ok(())
     }
 }
 

@@ -109,6 +109,13 @@ impl Step {
             Step::WaitOnCreate { timeout, state, .. } => json!({
                 "kind": "wait_on_create", "timeout_secs": timeout.as_secs(), "check": cmd_json(state),
             }),
+            _ => self.daemon_fields(),
+        }
+    }
+
+    /// The daemon's and the CA's steps.
+    fn daemon_fields(&self) -> Value {
+        match self {
             Step::StartDaemon {
                 home,
                 port,
@@ -123,6 +130,7 @@ impl Step {
                 "kind": "rotate_ca", "home": path(&home.root),
                 "upstream_ca_file": extra_ca.as_deref().map(path),
             }),
+            other => unreachable!("not a daemon step: {other:?}"),
         }
     }
 }

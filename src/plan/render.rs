@@ -11,6 +11,40 @@ impl Step {
     pub fn render(&self) -> String {
         match self {
             Step::Run { cmd, .. } => format!("{}\n", render_command(cmd)),
+            Step::WaitOnCreate { root, status, .. } => {
+                format!(
+                    "# wait for the on-create commands to finish (until {} says ok)\n",
+                    quote_path(&root.join(status))
+                )
+            }
+            Step::VerifyStarted { state, .. } => {
+                format!(
+                    "# check that it is still running a moment later: {}\n",
+                    state.shown()
+                )
+            }
+            Step::Interactive { cmd, .. } => format!("{}\n", render_command(cmd)),
+            Step::StartDaemon {
+                home,
+                port,
+                exact_port,
+            } => render_daemon_start(home, *port, *exact_port),
+            Step::StopDaemon { pid, .. } => {
+                format!("kill -TERM {pid}  # then wait until it has exited\n")
+            }
+            Step::RotateCa { home, .. } => format!(
+                "# make a new CA key and certificate, replacing {} and {} (in place), and rebuild the containers' trust bundle {}\n",
+                quote_path(&crate::proxy::ca::key_path(home)),
+                quote_path(&crate::proxy::ca::cert_path(home)),
+                quote_path(&crate::proxy::ca::bundle_path(home))
+            ),
+            _ => self.render_file_step(),
+        }
+    }
+
+    /// The steps that only touch files and directories, as shell.
+    fn render_file_step(&self) -> String {
+        match self {
             Step::Mkdir {
                 path,
                 mode,
@@ -30,12 +64,6 @@ impl Step {
                 mode,
                 secret,
             } => render_write(path, contents, *mode, *secret),
-            Step::WaitOnCreate { root, status, .. } => {
-                format!(
-                    "# wait for the on-create commands to finish (until {} says ok)\n",
-                    quote_path(&root.join(status))
-                )
-            }
             Step::MkdirBelow {
                 root,
                 relative,
@@ -46,12 +74,6 @@ impl Step {
             ),
             Step::RemoveBelow { root, relative } => {
                 format!("rm -f {}\n", quote_path(&root.join(relative)))
-            }
-            Step::VerifyStarted { state, .. } => {
-                format!(
-                    "# check that it is still running a moment later: {}\n",
-                    state.shown()
-                )
             }
             Step::AppendFile { path, contents } => {
                 let text = String::from_utf8_lossy(contents);
@@ -73,21 +95,7 @@ impl Step {
                     quote_path(common_dir)
                 ),
             },
-            Step::Interactive { cmd, .. } => format!("{}\n", render_command(cmd)),
-            Step::StartDaemon {
-                home,
-                port,
-                exact_port,
-            } => render_daemon_start(home, *port, *exact_port),
-            Step::StopDaemon { pid, .. } => {
-                format!("kill -TERM {pid}  # then wait until it has exited\n")
-            }
-            Step::RotateCa { home, .. } => format!(
-                "# make a new CA key and certificate, replacing {} and {} (in place), and rebuild the containers' trust bundle {}\n",
-                quote_path(&crate::proxy::ca::key_path(home)),
-                quote_path(&crate::proxy::ca::cert_path(home)),
-                quote_path(&crate::proxy::ca::bundle_path(home))
-            ),
+            other => unreachable!("not a file step: {other:?}"),
         }
     }
 }

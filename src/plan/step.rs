@@ -120,6 +120,43 @@ impl Step {
                 Err(f) if tolerate.is_some_and(|t| t(&f)) => Ok(()),
                 Err(f) => Err(classify(f)),
             },
+            Step::VerifyStarted {
+                ready,
+                state,
+                logs,
+                classify,
+            } => {
+                let ready = ready.as_ref().map(|(r, m)| (r.as_path(), m.as_path()));
+                verify_started(ready, state, logs, *classify)
+            }
+            Step::WaitOnCreate {
+                root,
+                status,
+                timeout,
+                state,
+                logs,
+                classify,
+            } => wait_on_create(root, status, *timeout, state, logs, *classify),
+            Step::Interactive { .. } => self.run_for_code().map(|_| ()),
+            Step::StartDaemon {
+                home,
+                port,
+                exact_port,
+            } => crate::daemon::ensure_running(home, *port, *exact_port).map(|_| ()),
+            Step::StopDaemon { home, .. } => crate::daemon::stop(home).map(|_| ()),
+            Step::RotateCa { home, extra_ca } => {
+                crate::proxy::ca::generate(home)?;
+                crate::proxy::ca::write_bundle(home, extra_ca.as_deref())
+            }
+            _ => self.run_file_step(),
+        }
+    }
+
+    /// The steps that only touch files and directories.
+    fn run_file_step(&self) -> Result<()> {
+        let removing =
+            |what: &Path, e| Error::io(format!("could not remove {}", what.display()), e);
+        match self {
             Step::Mkdir {
                 path,
                 mode,
@@ -131,30 +168,8 @@ impl Step {
                 mode,
                 ..
             } => write_atomic(path, contents, *mode),
-            Step::VerifyStarted {
-                ready,
-                state,
-                logs,
-                classify,
-            } => {
-                let ready = ready.as_ref().map(|(r, m)| (r.as_path(), m.as_path()));
-                verify_started(ready, state, logs, *classify)
-            }
             Step::RemoveBelow { root, relative } => crate::safe_fs::remove_below(root, relative)
-                .map_err(|e| {
-                    Error::io(
-                        format!("could not remove {}", root.join(relative).display()),
-                        e,
-                    )
-                }),
-            Step::WaitOnCreate {
-                root,
-                status,
-                timeout,
-                state,
-                logs,
-                classify,
-            } => wait_on_create(root, status, *timeout, state, logs, *classify),
+                .map_err(|e| removing(&root.join(relative), e)),
             Step::MkdirBelow {
                 root,
                 relative,
@@ -173,30 +188,14 @@ impl Step {
                 common_dir,
                 worktree,
             } => crate::worktree::forget(common_dir, worktree).map_err(|e| {
-                Error::io(
-                    format!(
-                        "could not remove git's registration of {}",
-                        worktree.display()
-                    ),
-                    e,
-                )
+                let what = format!("git's registration of {}", worktree.display());
+                removing(Path::new(&what), e)
             }),
             Step::RemoveDir { path } => match std::fs::remove_dir_all(path) {
-                Ok(()) => Ok(()),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(Error::io(format!("could not remove {}", path.display()), e)),
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(removing(path, e)),
+                _ => Ok(()),
             },
-            Step::Interactive { .. } => self.run_for_code().map(|_| ()),
-            Step::StartDaemon {
-                home,
-                port,
-                exact_port,
-            } => crate::daemon::ensure_running(home, *port, *exact_port).map(|_| ()),
-            Step::StopDaemon { home, .. } => crate::daemon::stop(home).map(|_| ()),
-            Step::RotateCa { home, extra_ca } => {
-                crate::proxy::ca::generate(home)?;
-                crate::proxy::ca::write_bundle(home, extra_ca.as_deref())
-            }
+            other => unreachable!("not a file step: {other:?}"),
         }
     }
 
