@@ -49,6 +49,28 @@ pub struct Failure {
     pub not_found: bool,
 }
 
+/// Reads a child's stderr on its own thread, so a chatty child cannot
+/// block on a full pipe; with `live` it is copied to ours as it comes.
+fn collect_stderr(
+    mut pipe: std::process::ChildStderr,
+    live: bool,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if live {
+                let _ = std::io::stderr().write_all(&buf[..n]);
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        all
+    })
+}
+
 impl Cmd {
     pub fn new<I, S>(argv: I) -> Self
     where
@@ -176,23 +198,10 @@ impl Cmd {
                 });
             }
         };
-        let mut err_pipe = child.stderr.take().expect("stderr is piped");
-        let live = self.live_stderr;
-        // Read stderr on its own thread so a chatty child cannot block on a full pipe.
-        let err_thread = std::thread::spawn(move || {
-            let mut all = Vec::new();
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if live {
-                    let _ = std::io::stderr().write_all(&buf[..n]);
-                }
-                all.extend_from_slice(&buf[..n]);
-            }
-            all
-        });
+        let err_thread = collect_stderr(
+            child.stderr.take().expect("stderr is piped"),
+            self.live_stderr,
+        );
         let mut stdout = Vec::new();
         if let Some(mut out) = child.stdout.take() {
             let _ = out.read_to_end(&mut stdout);

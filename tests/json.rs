@@ -160,7 +160,7 @@ fn results_come_as_json_where_scripts_need_them() {
 #[test]
 fn json_where_there_is_none_is_refused() {
     let env = engine_down();
-    let id = session(&env, "web");
+    session(&env, "web");
     for args in [
         vec!["stop", "web", "--json"],
         vec!["logs", "web", "--json"],

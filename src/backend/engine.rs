@@ -78,6 +78,28 @@ pub mod label {
     pub const HOME: &str = "clauderon.home";
 }
 
+/// What Docker and Podman print when their engine cannot be reached.
+const ENGINE_DOWN: &[&str] = &[
+    "Cannot connect to the Docker daemon",
+    "Is the docker daemon running",
+    "error during connect",
+    "Cannot connect to Podman",
+    "unable to connect to Podman",
+];
+
+/// What they print when an image is neither local nor pullable.
+const IMAGE_MISSING: &[&str] = &[
+    "No such image",
+    "Unable to find image",
+    "pull access denied",
+    "repository does not exist",
+    "manifest unknown",
+    "not found: manifest",
+    "image not known",
+    "short-name",
+    "unqualified-search",
+];
+
 impl Engine {
     pub fn for_kind(kind: BackendKind) -> Engine {
         match kind {
@@ -110,12 +132,7 @@ impl Engine {
             ))
             .with_fix(self.install_fix);
         }
-        if has("Cannot connect to the Docker daemon")
-            || has("Is the docker daemon running")
-            || has("error during connect")
-            || has("Cannot connect to Podman")
-            || has("unable to connect to Podman")
-        {
+        if ENGINE_DOWN.iter().any(|m| has(m)) {
             return Error::failed(format!("the {} engine is not running", self.program))
                 .with_fix(self.daemon_fix);
         }
@@ -126,16 +143,7 @@ impl Engine {
             ))
             .with_fix(self.permission_fix);
         }
-        if has("No such image")
-            || has("Unable to find image")
-            || has("pull access denied")
-            || has("repository does not exist")
-            || has("manifest unknown")
-            || has("not found: manifest")
-            || has("image not known")
-            || has("short-name")
-            || has("unqualified-search")
-        {
+        if IMAGE_MISSING.iter().any(|m| has(m)) {
             return Error::input(format!("image not available: {}", f.stderr_tail())).with_fix(format!(
                 "check the image name; build or load it locally, or log in to its registry (`{0} login`); with --pull-policy never it must already be local (`{0} images`)",
                 self.program

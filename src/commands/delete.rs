@@ -33,41 +33,7 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         Err(e) => return Err(e),
     };
     let mut plan = Plan::default();
-    // An interrupted create may have got as far as a container on either
-    // engine: look on every one that answers.
-    let engines: Vec<Engine> = match &spec {
-        Some(s) => vec![Engine::for_kind(s.backend)],
-        None => ENGINES.to_vec(),
-    };
-    let mut containers = Vec::new();
-    for engine in engines {
-        let state = match &spec {
-            Some(_) => container_state(&engine, name, force, dry_run, &mut plan)?,
-            // Only a container of this home: another home may have a
-            // session of the same name.
-            None => match engine.container_home(&container_name(name)).run() {
-                Ok(out) if out.stdout.trim() == home.root.to_string_lossy() => {
-                    ContainerState::Present("unknown".into())
-                }
-                Ok(_) => ContainerState::Missing,
-                Err(f) if Engine::is_no_such_container(&f) || f.not_found => {
-                    ContainerState::Missing
-                }
-                // Said, not silently skipped: a container may be left there.
-                Err(f) => {
-                    let container = container_name(name);
-                    eprintln!(
-                        "clauderon: warning: could not ask {} about {container} ({}); if it exists, remove it with `{} rm -f {container}`",
-                        engine.program,
-                        engine.classify(f).message,
-                        engine.program
-                    );
-                    ContainerState::Missing
-                }
-            },
-        };
-        containers.push((engine, state));
-    }
+    let containers = find_containers(home, name, spec.as_ref(), force, dry_run, &mut plan)?;
     let (engine, state) = containers[0].clone();
     let (repo, planted) = inspect_repository(home, name, spec.as_ref());
     // git runs on the repository only when nothing there would make it run a program.
@@ -85,15 +51,7 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         planted.warn(root, kept);
     }
     let with_git = spec.as_ref().filter(|_| use_git);
-    // So a deleted branch can be recovered: `git branch NAME <commit>`.
-    let branch_tip = with_git.filter(|_| delete_branch).and_then(|s| {
-        git::git(&s.repo_root)
-            .args(["rev-parse", "--verify", "--quiet"])
-            .arg(format!("refs/heads/{}", s.branch))
-            .run()
-            .ok()
-            .map(|o| o.stdout.trim().to_string())
-    });
+    let branch_tip = with_git.filter(|_| delete_branch).and_then(branch_tip);
     if !dry_run && !force && !confirm(name, with_git, delete_branch)? {
         crate::output::info("Nothing deleted.");
         return Ok(());
@@ -104,6 +62,65 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         print_done(name, spec.as_ref(), delete_branch, branch_tip);
     }
     Ok(())
+}
+
+/// Where the branch points, so a deleted one can be recovered (`git branch NAME <commit>`).
+fn branch_tip(spec: &SessionSpec) -> Option<String> {
+    git::git(&spec.repo_root)
+        .args(["rev-parse", "--verify", "--quiet"])
+        .arg(format!("refs/heads/{}", spec.branch))
+        .run()
+        .ok()
+        .map(|o| o.stdout.trim().to_string())
+}
+
+/// The session's container on its engine; for an interrupted create (no
+/// record) on every engine that answers, since it may have got as far as a
+/// container on either.
+fn find_containers(
+    home: &Home,
+    name: &str,
+    spec: Option<&SessionSpec>,
+    force: bool,
+    dry_run: bool,
+    plan: &mut Plan,
+) -> Result<Vec<(Engine, ContainerState)>> {
+    let engines: Vec<Engine> = match spec {
+        Some(s) => vec![Engine::for_kind(s.backend)],
+        None => ENGINES.to_vec(),
+    };
+    let mut containers = Vec::new();
+    for engine in engines {
+        let state = match spec {
+            Some(_) => container_state(&engine, name, force, dry_run, plan)?,
+            None => unrecorded_container(home, &engine, name),
+        };
+        containers.push((engine, state));
+    }
+    Ok(containers)
+}
+
+/// Only a container of this home counts: another home may have a session
+/// of the same name.
+fn unrecorded_container(home: &Home, engine: &Engine, name: &str) -> ContainerState {
+    let container = container_name(name);
+    match engine.container_home(&container).run() {
+        Ok(out) if out.stdout.trim() == home.root.to_string_lossy() => {
+            ContainerState::Present("unknown".into())
+        }
+        Ok(_) => ContainerState::Missing,
+        Err(f) if Engine::is_no_such_container(&f) || f.not_found => ContainerState::Missing,
+        // Said, not silently skipped: a container may be left there.
+        Err(f) => {
+            eprintln!(
+                "clauderon: warning: could not ask {} about {container} ({}); if it exists, remove it with `{} rm -f {container}`",
+                engine.program,
+                engine.classify(f).message,
+                engine.program
+            );
+            ContainerState::Missing
+        }
+    }
 }
 
 /// The session's repository (its top level and `.git`; for an interrupted

@@ -113,52 +113,61 @@ pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result
         .map(str::trim)
         .filter(|r| !r.is_empty() && !r.contains("<none>"))
     {
-        if listed.iter().any(|l| l.image == reference) {
-            continue;
+        if !listed.iter().any(|l| l.image == reference) {
+            listed.push(list_one(ctx, &engine, reference, agent));
         }
-        // Agent CLI images (FROM scratch) are mounted into sessions, not run.
-        let cli_label = engine
-            .image_label(reference, "org.clauderon.agent-cli")
-            .run()
-            .map(|o| o.stdout.trim().to_string())
-            .unwrap_or_default();
-        if !cli_label.is_empty() && cli_label != "<no value>" {
-            listed.push(Listed {
-                image: reference.to_string(),
-                compatible: None,
-                problems: vec![format!(
-                    "agent CLI image ({cli_label}), mounted into sessions"
-                )],
-            });
-            continue;
-        }
-        // One throwaway container per image the first time; cached by image ID after.
-        let item = match probe_checks(ctx, &engine, reference, agent) {
-            Ok(checks) => Listed {
-                image: reference.to_string(),
-                compatible: Some(image::all_required_pass(&checks)),
-                problems: checks
-                    .iter()
-                    .filter(|c| !c.passed && c.required)
-                    .map(|c| c.name.clone())
-                    .collect(),
-            },
-            Err(e) => Listed {
-                image: reference.to_string(),
-                compatible: None,
-                problems: vec![e.message],
-            },
-        };
-        listed.push(item);
     }
     listed.sort_by_key(|l| (l.compatible != Some(true), l.image.clone()));
     if json {
-        println!("{}", serde_json::to_string_pretty(&listed).expect("json"));
-        return Ok(());
+        crate::output::print_json(&serde_json::to_value(&listed).unwrap_or_default());
+    } else {
+        print_listed(&engine, &listed);
     }
+    Ok(())
+}
+
+/// One local image's verdict: an agent CLI image, or the contract's checks.
+fn list_one(ctx: &Ctx, engine: &Engine, reference: &str, agent: Agent) -> Listed {
+    let image = reference.to_string();
+    // Agent CLI images (FROM scratch) are mounted into sessions, not run.
+    let cli_label = engine
+        .image_label(reference, "org.clauderon.agent-cli")
+        .run()
+        .map(|o| o.stdout.trim().to_string())
+        .unwrap_or_default();
+    if !cli_label.is_empty() && cli_label != "<no value>" {
+        let problems = vec![format!(
+            "agent CLI image ({cli_label}), mounted into sessions"
+        )];
+        return Listed {
+            image,
+            compatible: None,
+            problems,
+        };
+    }
+    // One throwaway container per image the first time; cached by image ID after.
+    match probe_checks(ctx, engine, reference, agent) {
+        Ok(checks) => Listed {
+            image,
+            compatible: Some(image::all_required_pass(&checks)),
+            problems: checks
+                .iter()
+                .filter(|c| !c.passed && c.required)
+                .map(|c| c.name.clone())
+                .collect(),
+        },
+        Err(e) => Listed {
+            image,
+            compatible: None,
+            problems: vec![e.message],
+        },
+    }
+}
+
+fn print_listed(engine: &Engine, listed: &[Listed]) {
     if listed.is_empty() {
         println!("No local images in {}.", engine.program);
-        return Ok(());
+        return;
     }
     let width = listed
         .iter()
@@ -167,7 +176,7 @@ pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result
         .unwrap_or(5)
         .max(5);
     println!("{:<width$}  VERDICT", "IMAGE");
-    for l in &listed {
+    for l in listed {
         let verdict = match l.compatible {
             Some(true) => "compatible".to_string(),
             Some(false) => format!("not compatible: {}", l.problems.join(", ")),
@@ -178,7 +187,6 @@ pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result
         };
         println!("{:<width$}  {verdict}", l.image);
     }
-    Ok(())
 }
 
 pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> Result<()> {

@@ -81,24 +81,7 @@ pub fn refresh_plan(
     let aside = format!("{container}-refresh-old");
     let mut plan = Plan::default();
     if pull {
-        // With if-not-present a failed pull falls back to the local image
-        // (the create below fails clearly if there is none); with always it
-        // is an error.
-        let tolerate: Option<fn(&Failure) -> bool> = match spec.pull_policy {
-            PullPolicy::Always => None,
-            _ => Some(|f| {
-                eprintln!(
-                    "clauderon: warning: could not pull the image ({}); recreating from the local one",
-                    f.stderr_tail().lines().last().unwrap_or("")
-                );
-                true
-            }),
-        };
-        plan.push(Step::Run {
-            cmd: engine.pull(&spec.image),
-            classify,
-            tolerate,
-        });
+        plan.push(pull_step(spec, engine));
     }
     // Newer clauderon versions may render a newer entrypoint.
     for step in agent::write_session_files(spec, home) {
@@ -106,19 +89,7 @@ pub fn refresh_plan(
     }
     let exists = !matches!(state, ContainerState::Missing);
     if exists {
-        let was_running = state.is_running() || *state == ContainerState::Unknown;
-        // Each step undoes itself: a failure right after the stop starts
-        // the old container again, one after the rename renames it back.
-        let restart = if was_running {
-            vec![Step::run_cmd(engine.start(&container), classify)]
-        } else {
-            Vec::new()
-        };
-        plan.push_undoable(Step::run_cmd(engine.stop(&container), classify), restart);
-        plan.push_undoable(
-            Step::run_cmd(engine.rename(&container, &aside), classify),
-            vec![Step::run_cmd(engine.rename(&aside, &container), classify)],
-        );
+        set_old_aside(&mut plan, engine, state, &container, &aside);
     }
     plan.push_undoable(
         Step::run_cmd(engine.create(spec, home, wiring), classify),
@@ -128,20 +99,69 @@ pub fn refresh_plan(
         plan.push(step);
     }
     if exists {
-        // The new container runs by now: failing to remove the old one must
-        // not roll the refresh back.
-        plan.push(Step::Run {
-            cmd: engine.remove(&aside),
-            classify,
-            tolerate: Some(|f| {
-                eprintln!(
-                    "clauderon: warning: the refreshed session runs, but its old container could not be removed ({}); remove it by hand: {}",
-                    f.stderr_tail().lines().last().unwrap_or(""),
-                    f.shown
-                );
-                true
-            }),
-        });
+        plan.push(remove_old(engine, &aside));
     }
     plan
+}
+
+/// With if-not-present a failed pull falls back to the local image (the
+/// create after it fails clearly if there is none); with always it is an
+/// error.
+fn pull_step(spec: &SessionSpec, engine: &Engine) -> Step {
+    let tolerate: Option<fn(&Failure) -> bool> = match spec.pull_policy {
+        PullPolicy::Always => None,
+        _ => Some(|f| {
+            eprintln!(
+                "clauderon: warning: could not pull the image ({}); recreating from the local one",
+                f.stderr_tail().lines().last().unwrap_or("")
+            );
+            true
+        }),
+    };
+    Step::Run {
+        cmd: engine.pull(&spec.image),
+        classify: engine.classifier(),
+        tolerate,
+    }
+}
+
+/// Stops the old container and renames it aside. Each step undoes itself:
+/// a failure right after the stop starts the old container again, one
+/// after the rename renames it back.
+fn set_old_aside(
+    plan: &mut Plan,
+    engine: &Engine,
+    state: &ContainerState,
+    container: &str,
+    aside: &str,
+) {
+    let classify = engine.classifier();
+    let was_running = state.is_running() || *state == ContainerState::Unknown;
+    let restart = if was_running {
+        vec![Step::run_cmd(engine.start(container), classify)]
+    } else {
+        Vec::new()
+    };
+    plan.push_undoable(Step::run_cmd(engine.stop(container), classify), restart);
+    plan.push_undoable(
+        Step::run_cmd(engine.rename(container, aside), classify),
+        vec![Step::run_cmd(engine.rename(aside, container), classify)],
+    );
+}
+
+/// The new container runs by now: failing to remove the old one must not
+/// roll the refresh back.
+fn remove_old(engine: &Engine, aside: &str) -> Step {
+    Step::Run {
+        cmd: engine.remove(aside),
+        classify: engine.classifier(),
+        tolerate: Some(|f| {
+            eprintln!(
+                "clauderon: warning: the refreshed session runs, but its old container could not be removed ({}); remove it by hand: {}",
+                f.stderr_tail().lines().last().unwrap_or(""),
+                f.shown
+            );
+            true
+        }),
+    }
 }

@@ -32,8 +32,13 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
         return Ok(());
     }
-    let now = session::now();
-    let agent_status = match (&row.agent_status, row.agent_status_since) {
+    print_status(&spec, &row, &isolation, recent);
+    Ok(())
+}
+
+/// The agent's status as a phrase: what, since when, and whether it is stale.
+fn agent_status_text(row: &list::Row, now: u64) -> String {
+    match (&row.agent_status, row.agent_status_since) {
         (Some(s), Some(t)) => format!(
             "{s} (since {} ago){}",
             session::age(t, now),
@@ -45,20 +50,34 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
         ),
         (Some(s), None) => s.clone(),
         (None, _) => "- (this agent reports no hook events)".into(),
+    }
+}
+
+fn print_status(
+    spec: &session::SessionSpec,
+    row: &list::Row,
+    isolation: &serde_json::Value,
+    recent: &[crate::hooks::HookEvent],
+) {
+    let now = session::now();
+    let name = &spec.name;
+    let status = if row.status.is_empty() {
+        String::new()
+    } else {
+        format!(", {}", row.status)
     };
     println!("Session    {name}");
     println!("Id         {}", spec.id);
     println!(
-        "Container  {} ({}{})",
+        "Container  {} ({}{status})",
         spec.container_name(),
-        row.state,
-        if row.status.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", row.status)
-        }
+        row.state
     );
-    println!("Agent      {} — {agent_status}", spec.agent);
+    println!(
+        "Agent      {} — {}",
+        spec.agent,
+        agent_status_text(row, now)
+    );
     println!("Image      {}", spec.image);
     println!(
         "Repo       {} (branch {}, from {})",
@@ -77,22 +96,16 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
             "Network    open, with the engine's default capabilities: made by an older clauderon; `clauderon refresh {name}` recreates it isolated"
         );
     }
-    if recent.is_empty() {
-        println!(
-            "\n{}",
-            if spec.agent == crate::session::Agent::Codex {
-                "Codex reports no hook events."
-            } else {
-                "No events yet."
-            }
-        );
+    if recent.is_empty() && spec.agent == crate::session::Agent::Codex {
+        println!("\nCodex reports no hook events.");
+    } else if recent.is_empty() {
+        println!("\nNo events yet.");
     } else {
         println!("\nLast events:");
         for e in recent {
             println!("  {}", events::describe(e));
         }
     }
-    Ok(())
 }
 
 /// The session's network mode, the proxy policy the running daemon

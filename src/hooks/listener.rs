@@ -77,68 +77,14 @@ impl Listener {
     }
 
     async fn hook(&self, req: Request<Incoming>) -> Response<Body> {
-        let header = |name: &str| {
-            req.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
+        let name = match self.authenticate(req.headers()) {
+            Ok(name) => name,
+            Err(refused) => return *refused,
         };
-        let Some(token) =
-            header("authorization").and_then(|v| v.strip_prefix("Bearer ").map(str::to_string))
-        else {
-            return reply(StatusCode::UNAUTHORIZED, "missing session token");
+        let mut event = match read_event(req.into_body()).await {
+            Ok(event) => event,
+            Err(refused) => return *refused,
         };
-        let (Some(id), Some(name)) = (
-            header("x-clauderon-session"),
-            header("x-clauderon-session-name"),
-        ) else {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                "missing X-Clauderon-Session or X-Clauderon-Session-Name header",
-            );
-        };
-        // The record on disk is the truth: its id and token must both match.
-        let Ok(spec) = self.home.load(&name) else {
-            return reply(StatusCode::NOT_FOUND, "unknown session");
-        };
-        if spec.id != id {
-            return reply(StatusCode::NOT_FOUND, "unknown session");
-        }
-        if spec.hook_token.is_empty()
-            || !constant_time_eq(token.as_bytes(), spec.hook_token.as_bytes())
-        {
-            return reply(StatusCode::FORBIDDEN, "wrong session token");
-        }
-        let body = match tokio::time::timeout(
-            BODY_TIMEOUT,
-            Limited::new(req.into_body(), MAX_BODY).collect(),
-        )
-        .await
-        {
-            Err(_) => {
-                return reply(
-                    StatusCode::REQUEST_TIMEOUT,
-                    "the body did not arrive in time",
-                );
-            }
-            Ok(Err(_)) => {
-                return reply(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    format!("body larger than {MAX_BODY} bytes"),
-                );
-            }
-            Ok(Ok(collected)) => collected.to_bytes(),
-        };
-        let mut event: HookEvent = match serde_json::from_slice(&body) {
-            Ok(e) => e,
-            Err(e) => return reply(StatusCode::BAD_REQUEST, format!("malformed event: {e}")),
-        };
-        if !KNOWN_EVENTS.contains(&event.event.as_str()) {
-            return reply(
-                StatusCode::BAD_REQUEST,
-                "malformed event: unknown event name",
-            );
-        }
         event.received_at = session::now();
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         match events::append(&events::log_path(&self.home, &name), &event) {
@@ -146,6 +92,80 @@ impl Listener {
             Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, e.message),
         }
     }
+
+    /// The session a request is for, if its id and token match the record
+    /// on disk (the truth); else the refusal to send.
+    fn authenticate(&self, headers: &http::HeaderMap) -> Result<String, Box<Response<Body>>> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let Some(token) =
+            header("authorization").and_then(|v| v.strip_prefix("Bearer ").map(str::to_string))
+        else {
+            return Err(Box::new(reply(
+                StatusCode::UNAUTHORIZED,
+                "missing session token",
+            )));
+        };
+        let (Some(id), Some(name)) = (
+            header("x-clauderon-session"),
+            header("x-clauderon-session-name"),
+        ) else {
+            return Err(Box::new(reply(
+                StatusCode::BAD_REQUEST,
+                "missing X-Clauderon-Session or X-Clauderon-Session-Name header",
+            )));
+        };
+        match self.home.load(&name) {
+            Ok(spec) if spec.id == id => {
+                if spec.hook_token.is_empty()
+                    || !constant_time_eq(token.as_bytes(), spec.hook_token.as_bytes())
+                {
+                    return Err(Box::new(reply(
+                        StatusCode::FORBIDDEN,
+                        "wrong session token",
+                    )));
+                }
+                Ok(name)
+            }
+            _ => Err(Box::new(reply(StatusCode::NOT_FOUND, "unknown session"))),
+        }
+    }
+}
+
+/// The event in a request body: bounded in size and time, a known event.
+async fn read_event(body: Incoming) -> Result<HookEvent, Box<Response<Body>>> {
+    let collected =
+        tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await;
+    let bytes = match collected {
+        Err(_) => {
+            return Err(Box::new(reply(
+                StatusCode::REQUEST_TIMEOUT,
+                "the body did not arrive in time",
+            )));
+        }
+        Ok(Err(_)) => {
+            let too_large = format!("body larger than {MAX_BODY} bytes");
+            return Err(Box::new(reply(StatusCode::PAYLOAD_TOO_LARGE, too_large)));
+        }
+        Ok(Ok(collected)) => collected.to_bytes(),
+    };
+    let event: HookEvent = serde_json::from_slice(&bytes).map_err(|e| {
+        Box::new(reply(
+            StatusCode::BAD_REQUEST,
+            format!("malformed event: {e}"),
+        ))
+    })?;
+    if !KNOWN_EVENTS.contains(&event.event.as_str()) {
+        return Err(Box::new(reply(
+            StatusCode::BAD_REQUEST,
+            "malformed event: unknown event name",
+        )));
+    }
+    Ok(event)
 }
 
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

@@ -96,22 +96,7 @@ pub(super) fn wait_on_create(
                 return Ok(());
             }
             if let Some(code) = text.strip_prefix("failed ") {
-                let engine = logs.argv.first().map(String::as_str).unwrap_or("docker");
-                let mut err = Error::failed(format!(
-                    "an on-create command failed with exit code {code}; its last output:\n  {}",
-                    output_tail(logs, 15)
-                ))
-                .with_fix(format!(
-                    "fix the command (try it in the image: {engine} run --rm -it --entrypoint bash IMAGE), then create the session again"
-                ));
-                // clauderon exits with the command's own code.
-                err.code = code
-                    .trim()
-                    .parse()
-                    .ok()
-                    .filter(|c| *c > 0 && *c < 256)
-                    .unwrap_or(1);
-                return Err(err);
+                return Err(on_create_failed(code, logs));
             }
         }
         if INTERRUPTED.load(Ordering::SeqCst) {
@@ -132,4 +117,24 @@ pub(super) fn wait_on_create(
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
+}
+
+/// An on-create command failed: its code (clauderon exits with it) and the
+/// tail of the container's output.
+fn on_create_failed(code: &str, logs: &Cmd) -> Error {
+    let engine = logs.argv.first().map(String::as_str).unwrap_or("docker");
+    let mut err = Error::failed(format!(
+        "an on-create command failed with exit code {code}; its last output:\n  {}",
+        output_tail(logs, 15)
+    ))
+    .with_fix(format!(
+        "fix the command (try it in the image: {engine} run --rm -it --entrypoint bash IMAGE), then create the session again"
+    ));
+    err.code = code
+        .trim()
+        .parse()
+        .ok()
+        .filter(|c| *c > 0 && *c < 256)
+        .unwrap_or(1);
+    err
 }

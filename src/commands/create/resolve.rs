@@ -25,13 +25,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
     session::validate_name(&name)?;
     let cfg = &ctx.config;
     let image = choose_image(ctx, args)?;
-    if args.base.starts_with('-') {
-        return Err(Error::input(format!(
-            "--base {:?}: a git ref cannot start with `-`",
-            args.base
-        ))
-        .with_fix("pass a branch, tag or commit, e.g. --base main"));
-    }
+    check_base(&args.base)?;
     let lifecycle = lifecycle(ctx, args)?;
     // The agent CLI comes from its own image only where the engine can mount images.
     let agent_cli_image = (Engine::for_kind(args.backend).image_mounts
@@ -76,6 +70,16 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
             .collect(),
         isolation_recorded: true,
     })
+}
+
+fn check_base(base: &str) -> Result<()> {
+    if base.starts_with('-') {
+        return Err(
+            Error::input(format!("--base {base:?}: a git ref cannot start with `-`"))
+                .with_fix("pass a branch, tag or commit, e.g. --base main"),
+        );
+    }
+    Ok(())
 }
 
 fn check_prompt(prompt: &str) -> Result<()> {
