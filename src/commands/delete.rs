@@ -9,7 +9,7 @@ use crate::backend::oci::{ENGINES, Engine};
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::git;
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, Step, Tolerate};
 use crate::session::{self, SessionSpec, container_name};
 use crate::store::Home;
 use crate::worktree;
@@ -200,7 +200,7 @@ pub fn delete_plan(
         plan.push(Step::Run {
             cmd: engine.remove(&spec.container_name()),
             classify: engine.classifier(),
-            tolerate: Some(Engine::is_no_such_container),
+            tolerate: Some(Tolerate::If(Engine::is_no_such_container)),
         });
     }
     let repo = &spec.repo_root;
@@ -215,7 +215,7 @@ pub fn delete_plan(
         plan.push(Step::Run {
             cmd: git::git(repo).args(["branch", "-D", &spec.branch]),
             classify: git::classify,
-            tolerate: Some(|f| f.stderr.contains("not found")),
+            tolerate: Some(Tolerate::If(|f| f.stderr.contains("not found"))),
         });
     }
     if !repo_exists {
@@ -251,7 +251,7 @@ fn incomplete_plan(
         plan.push(Step::Run {
             cmd: engine.remove(&container_name(name)),
             classify: engine.classifier(),
-            tolerate: Some(Engine::is_no_such_container),
+            tolerate: Some(Tolerate::If(Engine::is_no_such_container)),
         });
     }
     for step in worktree::removal(common_dir, &home.worktree_path(name)) {
@@ -261,7 +261,7 @@ fn incomplete_plan(
         plan.push(Step::Run {
             cmd: git::git(common).args(["branch", "-D", name]),
             classify: git::classify,
-            tolerate: Some(|f| f.stderr.contains("not found")),
+            tolerate: Some(Tolerate::If(|f| f.stderr.contains("not found"))),
         });
     }
     plan.push(Step::RemoveDir {

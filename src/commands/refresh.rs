@@ -7,8 +7,7 @@ use crate::backend::Wiring;
 use crate::backend::oci::Engine;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::Result;
-use crate::exec::Failure;
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, Step, Tolerate};
 use crate::session::{PullPolicy, SessionSpec};
 use crate::store::Home;
 
@@ -108,15 +107,14 @@ pub fn refresh_plan(
 /// create after it fails clearly if there is none); with always it is an
 /// error.
 fn pull_step(spec: &SessionSpec, engine: &Engine) -> Step {
-    let tolerate: Option<fn(&Failure) -> bool> = match spec.pull_policy {
+    let tolerate = match spec.pull_policy {
         PullPolicy::Always => None,
-        _ => Some(|f| {
-            eprintln!(
-                "clauderon: warning: could not pull the image ({}); recreating from the local one",
+        _ => Some(Tolerate::Warn(|f| {
+            format!(
+                "could not pull the image ({}); recreating from the local one",
                 f.stderr_tail().lines().last().unwrap_or("")
-            );
-            true
-        }),
+            )
+        })),
     };
     Step::Run {
         cmd: engine.pull(&spec.image),
@@ -155,13 +153,12 @@ fn remove_old(engine: &Engine, aside: &str) -> Step {
     Step::Run {
         cmd: engine.remove(aside),
         classify: engine.classifier(),
-        tolerate: Some(|f| {
-            eprintln!(
-                "clauderon: warning: the refreshed session runs, but its old container could not be removed ({}); remove it by hand: {}",
+        tolerate: Some(Tolerate::Warn(|f| {
+            format!(
+                "the refreshed session runs, but its old container could not be removed ({}); remove it by hand: {}",
                 f.stderr_tail().lines().last().unwrap_or(""),
                 f.shown
-            );
-            true
-        }),
+            )
+        })),
     }
 }

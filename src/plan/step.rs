@@ -15,8 +15,8 @@ pub enum Step {
     Run {
         cmd: Cmd,
         classify: Classify,
-        /// A failure this returns true for counts as success (e.g. "no such container" on delete).
-        tolerate: Option<fn(&Failure) -> bool>,
+        /// Failures that count as success (e.g. "no such container" on delete).
+        tolerate: Option<Tolerate>,
     },
     /// Creates a directory; with `exclusive` it fails if it exists, which is how
     /// two concurrent `create`s of the same name are told apart.
@@ -100,6 +100,15 @@ pub enum Step {
     },
 }
 
+/// Which failures of a `Run` step are let pass.
+#[derive(Clone, Copy, Debug)]
+pub enum Tolerate {
+    /// Those this is true for, silently.
+    If(fn(&Failure) -> bool),
+    /// Every failure, with this warning (the step is best-effort).
+    Warn(fn(&Failure) -> String),
+}
+
 impl Step {
     pub fn run_cmd(cmd: Cmd, classify: Classify) -> Step {
         Step::Run {
@@ -117,8 +126,15 @@ impl Step {
                 tolerate,
             } => match cmd.run() {
                 Ok(_) => Ok(()),
-                Err(f) if tolerate.is_some_and(|t| t(&f)) => Ok(()),
-                Err(f) => Err(classify(f)),
+                Err(f) => match tolerate {
+                    Some(Tolerate::If(quietly)) if quietly(&f) => Ok(()),
+                    // The executor, not the plan's author, says what was let pass.
+                    Some(Tolerate::Warn(warning)) => {
+                        eprintln!("clauderon: warning: {}", warning(&f));
+                        Ok(())
+                    }
+                    _ => Err(classify(f)),
+                },
             },
             Step::VerifyStarted {
                 ready,

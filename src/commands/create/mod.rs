@@ -12,7 +12,7 @@ use crate::daemon;
 use crate::error::{Error, Result};
 use crate::git;
 use crate::image;
-use crate::plan::{Plan, Step};
+use crate::plan::{Plan, Step, Tolerate};
 use crate::proxy::credentials;
 
 mod resolve;
@@ -220,7 +220,7 @@ fn add_container(
             vec![Step::Run {
                 cmd: engine.remove_failed(&spec.id),
                 classify,
-                tolerate: Some(|_| true),
+                tolerate: Some(Tolerate::If(|_| true)),
             }],
         );
         // After the run, which pulls the image if it has to.
@@ -269,10 +269,9 @@ fn add_own_cache_volumes(plan: &mut Plan, spec: &SessionSpec, engine: &Engine) {
     plan.push(Step::Run {
         cmd: engine.own_cache_volumes(&spec.image, spec.uid, spec.gid),
         classify: engine.classifier(),
-        tolerate: Some(|f| {
-            eprintln!("clauderon: warning: could not give the cache volumes to your user ({}); Rust build caches may not be writable", f.stderr_tail());
-            true
-        }),
+        tolerate: Some(Tolerate::Warn(|f| {
+            format!("could not give the cache volumes to your user ({}); Rust build caches may not be writable", f.stderr_tail())
+        })),
     });
 }
 
