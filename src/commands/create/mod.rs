@@ -21,15 +21,22 @@ use crate::store::{Home, record_bytes};
 pub use resolve::resolve;
 
 pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
-    let spec = resolve(ctx, &args)?;
+    let engine = Engine::for_kind(args.backend);
+    let flags = resolve::flags(ctx, &args)?;
+    // The engine's `version` (a read-only query with no user value in it,
+    // and the slowest one) runs while git reads the repository.
+    let probe = std::thread::spawn(move || probe_engine(&engine));
+    let spec = resolve(ctx, &args, flags)?;
     let _lock = if args.dry_run {
         None
     } else {
         Some(ctx.home.lock_session(&spec.name)?)
     };
-    let engine = Engine::for_kind(spec.backend);
     let mut plan = Plan::default();
-    let version = match probe_engine(&engine) {
+    let probed = probe
+        .join()
+        .unwrap_or_else(|_| Err(Error::failed("the engine probe failed unexpectedly")));
+    let version = match probed {
         Ok(version) => {
             check_agent_cli(ctx, &engine, &spec, args.dry_run, &mut plan)?;
             Some(version)

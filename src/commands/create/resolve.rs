@@ -13,10 +13,20 @@ use crate::isolation::{NetworkMode, Security};
 use crate::limits::{Cpu, Limits, Memory};
 use crate::session::{self, BackendKind, Lifecycle, SessionSpec};
 
-/// Validates the flags against the config and the repository and resolves
-/// them into a complete spec. Runs git (read-only), never the engine.
-/// Everything that can be checked without the repository is checked first.
-pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
+/// The flags, validated against the config with no I/O: everything that
+/// can be checked without the repository (or any engine) is checked first.
+pub struct Flags {
+    name: String,
+    image: String,
+    lifecycle: crate::session::Lifecycle,
+    agent_cli_image: Option<String>,
+    limits: crate::limits::Limits,
+    env: Vec<(String, String)>,
+    network: crate::isolation::NetworkMode,
+    security: crate::isolation::Security,
+}
+
+pub fn flags(ctx: &Ctx, args: &CreateArgs) -> Result<Flags> {
     check_prompt(&args.prompt)?;
     let name = match &args.name {
         Some(n) => n.clone(),
@@ -31,9 +41,32 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
     let agent_cli_image = (Engine::for_kind(args.backend).image_mounts
         && cfg.agent.mount_agent_cli)
         .then(|| cfg.agent.reference());
-    let limits = limits(ctx, args)?;
-    let env = env(args)?;
     let (network, security) = isolation(ctx, args)?;
+    Ok(Flags {
+        name,
+        image,
+        lifecycle,
+        agent_cli_image,
+        limits: limits(ctx, args)?,
+        env: env(args)?,
+        network,
+        security,
+    })
+}
+
+/// Resolves the validated flags and the repository into a complete spec.
+/// Runs git (read-only), never the engine.
+pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec> {
+    let Flags {
+        name,
+        image,
+        lifecycle,
+        agent_cli_image,
+        limits,
+        env,
+        network,
+        security,
+    } = flags;
     let (repo, worktree) = repository(ctx, args, &name)?;
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
@@ -42,7 +75,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs) -> Result<SessionSpec> {
         backend: args.backend,
         agent: args.agent,
         image,
-        pull_policy: args.pull_policy.unwrap_or(cfg.pull_policy.value),
+        pull_policy: args.pull_policy.unwrap_or(ctx.config.pull_policy.value),
         limits,
         env,
         prompt: args.prompt.clone(),
