@@ -106,7 +106,12 @@ pub fn logs(ctx: &Ctx, name: &str, follow: bool, tail: Option<u64>) -> Result<i3
     {
         return Err(gone(&spec));
     }
-    engine.logs(&container, follow, tail).run_interactive()
+    let mut plan = Plan::default();
+    plan.push(Step::Interactive {
+        cmd: engine.logs(&container, follow, tail),
+        fix: None,
+    });
+    plan.execute()
 }
 
 pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {

@@ -44,7 +44,13 @@ pub fn wiring(
     let info = match daemon::running(&ctx.home) {
         Some(info) => info,
         None if dry_run => {
-            plan.note("the clauderon daemon is not running: it is started first (clauderon daemon, in the background)");
+            // Run, it starts before the plan is made (the plan needs its
+            // ports); shown, it is the first step, so a pasted plan works.
+            plan.push(crate::plan::Step::StartDaemon {
+                home: ctx.home.clone(),
+                port: ctx.config.http_port.value,
+                exact_port: false,
+            });
             let from_env = credentials::available_here();
             return Ok(Wiring {
                 host,
