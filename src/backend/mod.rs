@@ -2,6 +2,7 @@
 //! Docker and Podman share the OCI recipe; `engine` holds what differs.
 
 pub mod engine;
+mod env;
 mod host;
 pub mod oci;
 mod queries;

@@ -3,17 +3,13 @@
 
 use std::path::Path;
 
-use crate::agent;
-use crate::backend::{ProxyWiring, Wiring};
+use crate::backend::{Wiring, env};
 use crate::exec::Cmd;
 use crate::helper;
 use crate::hooks;
 use crate::isolation::NetworkMode;
 use crate::proxy::ca;
-use crate::proxy::rules::{
-    ANTHROPIC_KEY_PLACEHOLDER, ANTHROPIC_OAUTH_PLACEHOLDER, GITHUB_PLACEHOLDER, OPENAI_PLACEHOLDER,
-};
-use crate::session::{Agent, PullPolicy, SessionSpec, looks_secret};
+use crate::session::{Agent, PullPolicy, SessionSpec};
 use crate::store::{CONTAINER_SESSION_DIR, Home};
 
 pub use crate::backend::engine::{CACHE_VOLUMES, DOCKER, ENGINES, Engine, PODMAN, label};
@@ -181,115 +177,22 @@ impl Engine {
             .collect()
     }
 
-    /// The container's environment: plain values in argv; the proxy URL
-    /// (it holds the session's token), `--env` values taken by name and
-    /// credential-like ones through the engine's own environment, so they
-    /// are in neither argv (`ps`) nor the dry run.
+    /// The container's environment as `--env` flags: plain values in
+    /// argv, secret ones (see `env`) through the engine's own environment,
+    /// so they are in neither argv (`ps`) nor the dry run.
     fn add_env(&self, mut cmd: Cmd, spec: &SessionSpec, wiring: &Wiring) -> Cmd {
-        let (host, hook_port, proxy_port) = self.daemon_address(spec, wiring);
-        let mut env: Vec<(String, String)> = vec![
-            ("HOME".into(), "/workspace".into()),
-            ("TERM".into(), "xterm-256color".into()),
-            ("CARGO_HOME".into(), "/workspace/.cargo".into()),
-            ("SCCACHE_DIR".into(), "/workspace/.cache/sccache".into()),
-            ("CLAUDERON_SESSION_ID".into(), spec.id.clone()),
-            ("CLAUDERON_SESSION".into(), spec.name.clone()),
-            // Where the hook script finds the daemon.
-            ("CLAUDERON_HOST".into(), host.clone()),
-            ("CLAUDERON_HTTP_PORT".into(), hook_port.to_string()),
-        ];
-        env.extend(git_env(spec, wiring));
-        env.extend(agent::agent_env(spec));
-        if spec.agent_cli_image.is_some() {
-            // The entrypoint puts it first in PATH.
-            env.push(("CLAUDERON_AGENT_DIR".into(), CONTAINER_AGENT_DIR.into()));
-        }
-        let mut secret_env: Vec<(String, String)> = Vec::new();
-        if let (Some(proxy), Some(port)) = (&wiring.proxy, proxy_port) {
-            let url = format!("http://{}:{}@{host}:{port}", spec.name, spec.hook_token);
-            for k in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
-                secret_env.push((k.into(), url.clone()));
-            }
-            env.extend(self.proxy_env(spec, proxy));
-        }
-        for (k, v) in &spec.env {
-            if looks_secret(k) || spec.env_from_host.contains(k) {
-                secret_env.push((k.clone(), v.clone()));
+        let address = self.daemon_address(spec, wiring);
+        for var in env::container_env(self, spec, wiring, address) {
+            if var.secret {
+                cmd = cmd
+                    .args(["--env", var.name.as_str()])
+                    .secret_env(&var.name, &var.value);
             } else {
-                env.push((k.clone(), v.clone()));
+                cmd = cmd.args(["--env", &format!("{}={}", var.name, var.value)]);
             }
-        }
-        for (k, v) in env {
-            cmd = cmd.args(["--env", &format!("{k}={v}")]);
-        }
-        for (k, v) in &secret_env {
-            cmd = cmd.args(["--env", k.as_str()]).secret_env(k, v);
         }
         cmd
     }
-
-    /// What the proxy needs in the container: where not to use it, the
-    /// placeholders it swaps, and the CA bundle that trusts it.
-    fn proxy_env(&self, spec: &SessionSpec, proxy: &ProxyWiring) -> Vec<(String, String)> {
-        let no_proxy = if spec.network == NetworkMode::Proxy {
-            "localhost,127.0.0.1".to_string()
-        } else if self.host_alias == DOCKER.host_alias {
-            format!("localhost,127.0.0.1,{}", self.host_alias)
-        } else {
-            format!(
-                "localhost,127.0.0.1,{},{}",
-                self.host_alias, DOCKER.host_alias
-            )
-        };
-        let mut env = vec![
-            ("NO_PROXY".to_string(), no_proxy.clone()),
-            ("no_proxy".to_string(), no_proxy),
-        ];
-        for (k, v) in placeholders(spec, proxy) {
-            // A value the user gave with --env wins.
-            if !spec.env.iter().any(|(u, _)| u == k) {
-                env.push((k.into(), v.into()));
-            }
-        }
-        for k in [
-            "SSL_CERT_FILE",
-            "REQUESTS_CA_BUNDLE",
-            "CURL_CA_BUNDLE",
-            "GIT_SSL_CAINFO",
-        ] {
-            env.push((k.into(), CONTAINER_CA_BUNDLE.into()));
-        }
-        env.push(("NODE_EXTRA_CA_CERTS".into(), CONTAINER_CA.into()));
-        env
-    }
-}
-
-/// git in the container: config through `GIT_CONFIG_*`, and the user's identity.
-fn git_env(spec: &SessionSpec, wiring: &Wiring) -> Vec<(String, String)> {
-    // The worktree's registration lives in the shared .git but its path
-    // is a host path: stop git in the container from pruning it.
-    let mut git_config = vec![("gc.worktreePruneExpire", "never"), ("safe.directory", "*")];
-    if wiring.proxy.is_some() {
-        // git asks this helper after GitHub's 401 and sends the placeholder,
-        // which the proxy swaps for the real token.
-        git_config.push((
-            "credential.https://github.com.helper",
-            GIT_CREDENTIAL_HELPER,
-        ));
-    }
-    let mut env = vec![("GIT_CONFIG_COUNT".to_string(), git_config.len().to_string())];
-    for (i, (k, v)) in git_config.iter().enumerate() {
-        env.push((format!("GIT_CONFIG_KEY_{i}"), k.to_string()));
-        env.push((format!("GIT_CONFIG_VALUE_{i}"), v.to_string()));
-    }
-    let id = &spec.git_identity;
-    for (who, value) in [("NAME", &id.name), ("EMAIL", &id.email)] {
-        if let Some(v) = value {
-            env.push((format!("GIT_AUTHOR_{who}"), v.clone()));
-            env.push((format!("GIT_COMMITTER_{who}"), v.clone()));
-        }
-    }
-    env
 }
 
 /// Every capability dropped but the ones the session names, no gaining
@@ -345,27 +248,6 @@ pub const CONTAINER_AGENT_DIR: &str = "/opt/clauderon-agent";
 /// Where the proxy's CA and the trust bundle are mounted in containers.
 pub const CONTAINER_CA: &str = "/etc/clauderon/proxy-ca.pem";
 pub const CONTAINER_CA_BUNDLE: &str = "/etc/clauderon/proxy-ca-bundle.pem";
-
-const GIT_CREDENTIAL_HELPER: &str = "!f() { test \"$1\" = get && echo username=x-access-token && echo \"password=${GH_TOKEN:-clauderon-proxy}\"; }; f";
-
-/// The placeholder credentials a session's container holds.
-fn placeholders(spec: &SessionSpec, proxy: &ProxyWiring) -> Vec<(&'static str, &'static str)> {
-    let mut p = vec![
-        ("GH_TOKEN", GITHUB_PLACEHOLDER),
-        ("GITHUB_TOKEN", GITHUB_PLACEHOLDER),
-    ];
-    match spec.agent {
-        Agent::Claude if proxy.anthropic_api_key => {
-            p.push(("ANTHROPIC_API_KEY", ANTHROPIC_KEY_PLACEHOLDER))
-        }
-        Agent::Claude => p.push(("CLAUDE_CODE_OAUTH_TOKEN", ANTHROPIC_OAUTH_PLACEHOLDER)),
-        Agent::Codex => {
-            p.push(("OPENAI_API_KEY", OPENAI_PLACEHOLDER));
-            p.push(("CODEX_API_KEY", OPENAI_PLACEHOLDER));
-        }
-    }
-    p
-}
 
 fn pull_flag(policy: PullPolicy) -> &'static str {
     match policy {

@@ -1,0 +1,173 @@
+//! A session container's environment, built from the spec and the wiring
+//! with no I/O. Each variable says whether it is secret, decided by where
+//! its value came from: the proxy URL holds the session's token, and an
+//! `--env KEY` takes its value from the user's environment; a value typed
+//! as `--env KEY=VALUE` is secret when its name says credential.
+
+use crate::agent;
+use crate::backend::engine::{DOCKER, Engine};
+use crate::backend::oci::{CONTAINER_AGENT_DIR, CONTAINER_CA, CONTAINER_CA_BUNDLE};
+use crate::backend::{ProxyWiring, Wiring};
+use crate::isolation::NetworkMode;
+use crate::proxy::rules::{
+    ANTHROPIC_KEY_PLACEHOLDER, ANTHROPIC_OAUTH_PLACEHOLDER, GITHUB_PLACEHOLDER, OPENAI_PLACEHOLDER,
+};
+use crate::session::{Agent, SessionSpec, looks_secret};
+
+pub struct Var {
+    pub name: String,
+    pub value: String,
+    /// Passed through the engine's environment, never shown.
+    pub secret: bool,
+}
+
+fn plain(vars: Vec<(String, String)>) -> impl Iterator<Item = Var> {
+    vars.into_iter().map(|(name, value)| Var {
+        name,
+        value,
+        secret: false,
+    })
+}
+
+/// Plain variables first (in a stable order), then the secret ones.
+/// `address` is where the container reaches the daemon: (host, hook port,
+/// proxy port).
+pub fn container_env(
+    engine: &Engine,
+    spec: &SessionSpec,
+    wiring: &Wiring,
+    address: (String, u16, Option<u16>),
+) -> Vec<Var> {
+    let (host, hook_port, proxy_port) = address;
+    let mut env: Vec<Var> = plain(vec![
+        ("HOME".into(), "/workspace".into()),
+        ("TERM".into(), "xterm-256color".into()),
+        ("CARGO_HOME".into(), "/workspace/.cargo".into()),
+        ("SCCACHE_DIR".into(), "/workspace/.cache/sccache".into()),
+        ("CLAUDERON_SESSION_ID".into(), spec.id.clone()),
+        ("CLAUDERON_SESSION".into(), spec.name.clone()),
+        // Where the hook script finds the daemon.
+        ("CLAUDERON_HOST".into(), host.clone()),
+        ("CLAUDERON_HTTP_PORT".into(), hook_port.to_string()),
+    ])
+    .collect();
+    env.extend(plain(git_env(spec, wiring)));
+    env.extend(plain(agent::agent_env(spec)));
+    if spec.agent_cli_image.is_some() {
+        // The entrypoint puts it first in PATH.
+        env.extend(plain(vec![(
+            "CLAUDERON_AGENT_DIR".into(),
+            CONTAINER_AGENT_DIR.into(),
+        )]));
+    }
+    let mut secret = Vec::new();
+    if let (Some(proxy), Some(port)) = (&wiring.proxy, proxy_port) {
+        let url = format!("http://{}:{}@{host}:{port}", spec.name, spec.hook_token);
+        for k in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
+            secret.push(Var {
+                name: k.into(),
+                value: url.clone(),
+                secret: true,
+            });
+        }
+        env.extend(plain(proxy_env(engine, spec, proxy)));
+    }
+    for (k, v) in &spec.env {
+        let var = Var {
+            name: k.clone(),
+            value: v.clone(),
+            secret: spec.env_from_host.contains(k) || looks_secret(k),
+        };
+        if var.secret {
+            secret.push(var)
+        } else {
+            env.push(var)
+        }
+    }
+    env.extend(secret);
+    env
+}
+
+/// What the proxy needs in the container: where not to use it, the
+/// placeholders it swaps, and the CA bundle that trusts it.
+fn proxy_env(engine: &Engine, spec: &SessionSpec, proxy: &ProxyWiring) -> Vec<(String, String)> {
+    let no_proxy = if spec.network == NetworkMode::Proxy {
+        "localhost,127.0.0.1".to_string()
+    } else if engine.host_alias == DOCKER.host_alias {
+        format!("localhost,127.0.0.1,{}", engine.host_alias)
+    } else {
+        format!(
+            "localhost,127.0.0.1,{},{}",
+            engine.host_alias, DOCKER.host_alias
+        )
+    };
+    let mut env = vec![
+        ("NO_PROXY".to_string(), no_proxy.clone()),
+        ("no_proxy".to_string(), no_proxy),
+    ];
+    for (k, v) in placeholders(spec, proxy) {
+        // A value the user gave with --env wins.
+        if !spec.env.iter().any(|(u, _)| u == k) {
+            env.push((k.into(), v.into()));
+        }
+    }
+    for k in [
+        "SSL_CERT_FILE",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "GIT_SSL_CAINFO",
+    ] {
+        env.push((k.into(), CONTAINER_CA_BUNDLE.into()));
+    }
+    env.push(("NODE_EXTRA_CA_CERTS".into(), CONTAINER_CA.into()));
+    env
+}
+
+/// git in the container: config through `GIT_CONFIG_*`, and the user's identity.
+fn git_env(spec: &SessionSpec, wiring: &Wiring) -> Vec<(String, String)> {
+    // The worktree's registration lives in the shared .git but its path
+    // is a host path: stop git in the container from pruning it.
+    let mut git_config = vec![("gc.worktreePruneExpire", "never"), ("safe.directory", "*")];
+    if wiring.proxy.is_some() {
+        // git asks this helper after GitHub's 401 and sends the placeholder,
+        // which the proxy swaps for the real token.
+        git_config.push((
+            "credential.https://github.com.helper",
+            GIT_CREDENTIAL_HELPER,
+        ));
+    }
+    let mut env = vec![("GIT_CONFIG_COUNT".to_string(), git_config.len().to_string())];
+    for (i, (k, v)) in git_config.iter().enumerate() {
+        env.push((format!("GIT_CONFIG_KEY_{i}"), k.to_string()));
+        env.push((format!("GIT_CONFIG_VALUE_{i}"), v.to_string()));
+    }
+    let id = &spec.git_identity;
+    for (who, value) in [("NAME", &id.name), ("EMAIL", &id.email)] {
+        if let Some(v) = value {
+            env.push((format!("GIT_AUTHOR_{who}"), v.clone()));
+            env.push((format!("GIT_COMMITTER_{who}"), v.clone()));
+        }
+    }
+    env
+}
+
+const GIT_CREDENTIAL_HELPER: &str = "!f() { test \"$1\" = get && echo username=x-access-token && echo \"password=${GH_TOKEN:-clauderon-proxy}\"; }; f";
+
+/// The placeholder credentials a session's container holds.
+fn placeholders(spec: &SessionSpec, proxy: &ProxyWiring) -> Vec<(&'static str, &'static str)> {
+    let mut p = vec![
+        ("GH_TOKEN", GITHUB_PLACEHOLDER),
+        ("GITHUB_TOKEN", GITHUB_PLACEHOLDER),
+    ];
+    match spec.agent {
+        Agent::Claude if proxy.anthropic_api_key => {
+            p.push(("ANTHROPIC_API_KEY", ANTHROPIC_KEY_PLACEHOLDER))
+        }
+        Agent::Claude => p.push(("CLAUDE_CODE_OAUTH_TOKEN", ANTHROPIC_OAUTH_PLACEHOLDER)),
+        Agent::Codex => {
+            p.push(("OPENAI_API_KEY", OPENAI_PLACEHOLDER));
+            p.push(("CODEX_API_KEY", OPENAI_PLACEHOLDER));
+        }
+    }
+    p
+}
