@@ -157,6 +157,11 @@ pub enum Command {
     },
     /// Print the man page (roff), e.g. `clauderon man > ~/.local/share/man/man1/clauderon.1`
     Man,
+    /// The HTTP API's bearer token (`[api] listen` in config.toml turns the API on)
+    Api {
+        #[command(subcommand)]
+        command: ApiCommand,
+    },
     /// Show the effective configuration
     Config {
         #[command(subcommand)]
@@ -240,6 +245,16 @@ pub enum AgentImageCommand {
         /// Print the commands and files instead of running them
         #[arg(long)]
         dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiCommand {
+    /// Print the token (made on first use, in $CLAUDERON_HOME/api-token, mode 0600)
+    Token {
+        /// Replace it with a new one: the old one stops working at once
+        #[arg(long)]
+        rotate: bool,
     },
 }
 

@@ -1,7 +1,8 @@
 use clap::Parser;
 
 use clauderon::cli::{
-    AgentImageCommand, Cli, Command, ConfigCommand, DaemonAction, ImageCommand, ProxyCommand,
+    AgentImageCommand, ApiCommand, Cli, Command, ConfigCommand, DaemonAction, ImageCommand,
+    ProxyCommand,
 };
 use clauderon::commands::{self, Ctx};
 use clauderon::error::Result;
@@ -67,6 +68,9 @@ fn run(cli: Cli) -> Result<i32> {
                     dry_run,
                 },
         } => commands::image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
+        Command::Api {
+            command: ApiCommand::Token { rotate },
+        } => commands::api_token(&ctx, rotate, json)?,
         Command::Config {
             command: ConfigCommand::Show,
         } => match json {

@@ -132,8 +132,12 @@ fn status(ctx: &Ctx, dry_run: bool) -> Result<()> {
         return Err(Error::failed("the clauderon daemon is not running")
             .with_fix("`clauderon daemon start` starts it (create starts it too)"));
     };
+    let api = info
+        .api
+        .as_deref()
+        .unwrap_or("off ([api] listen is not set)");
     println!(
-        "running: pid {}, up {}\nhooks: {}\nproxy: {}\nlog: {}",
+        "running: pid {}, up {}\nhooks: {}\nproxy: {}\napi: {api}\nlog: {}",
         info.pid,
         session::age(info.started_at, session::now()),
         info.addresses.join(", "),

@@ -98,3 +98,29 @@ pub fn print_or_execute(what: &str, plan: &Plan, dry_run: bool) -> Result<i32> {
     }
     plan.execute()
 }
+
+/// `clauderon api token [--rotate]`: the token, and where the API listens.
+pub fn api_token(ctx: &Ctx, rotate: bool, json: bool) -> Result<()> {
+    use crate::api::token;
+    let value = if rotate {
+        token::rotate(&ctx.home)?
+    } else {
+        token::load_or_create(&ctx.home)?
+    };
+    let listen = ctx.config.api_listen.as_ref().map(|l| l.to_string());
+    if json {
+        crate::output::print_json(&serde_json::json!({
+            "token": value,
+            "file": token::path(&ctx.home),
+            "listen": listen,
+        }));
+        return Ok(());
+    }
+    println!("{value}");
+    if listen.is_none() {
+        crate::output::note(
+            "note: the API is off; set [api] listen = \"127.0.0.1:8080\" in config.toml, then `clauderon daemon restart`",
+        );
+    }
+    Ok(())
+}

@@ -39,6 +39,8 @@ struct FileConfig {
     network: NetworkSection,
     #[serde(default)]
     security: SecuritySection,
+    #[serde(default)]
+    api: crate::api::settings::ApiSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -169,6 +171,8 @@ pub struct Config {
     pub network: Sourced<NetworkMode>,
     /// `[security]`: capabilities given back, pids limit, no-new-privileges.
     pub security: Security,
+    /// `[api] listen`: where the daemon serves the HTTP API (off when unset).
+    pub api_listen: Option<crate::api::settings::Listen>,
 }
 
 /// A value from the file, else the default.
@@ -194,7 +198,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
     };
     toml::from_str(&text).map_err(|e| {
         Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(format!(
-            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges)",
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen)",
             path.display()
         ))
     })
@@ -269,6 +273,7 @@ impl Config {
             allowed_images: allowed_images(file.images.allowed_patterns, &path),
             network: sourced(network, NetworkMode::default(), &path),
             security: file.security.settings().map_err(|(key, m)| bad(&key, m))?,
+            api_listen: file.api.listen().map_err(|(key, m)| bad(&key, m))?,
             podman_default_image: file.podman.default_image,
             agent,
             lifecycle: file.lifecycle,

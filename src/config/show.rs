@@ -66,6 +66,14 @@ impl Config {
         self.agent_settings(&mut t);
         self.isolation_settings(&mut t);
         self.proxy_settings(&mut t);
+        let listen = self.api_listen.as_ref().map(|l| l.to_string());
+        t.add_or(
+            "api",
+            "listen",
+            json!(listen),
+            "(off)",
+            t.src(listen.is_none()),
+        );
         t.rows
     }
 

@@ -36,6 +36,9 @@ pub struct DaemonInfo {
     /// The proxy's policy preset, as the daemon read it at start.
     #[serde(default)]
     pub policy: Option<String>,
+    /// Where the HTTP API listens (`[api] listen`), when it is on.
+    #[serde(default)]
+    pub api: Option<String>,
 }
 
 fn lock_path(home: &Home) -> PathBuf {
@@ -96,6 +99,18 @@ fn unix_socket(home: &Home, name: &str) -> Result<std::os::unix::net::UnixListen
 /// Open connections at most, per service.
 const HOOK_CONNECTIONS: usize = 256;
 const PROXY_CONNECTIONS: usize = 512;
+const API_CONNECTIONS: usize = 64;
+
+/// The API's socket, when `[api] listen` turns it on (its token is made now).
+fn bind_api(config: &crate::config::Config) -> Result<Option<Listening>> {
+    let Some(listen) = &config.api_listen else {
+        return Ok(None);
+    };
+    listen.bind().map(Some).map_err(|e| {
+        Error::failed(format!("could not serve the API on {listen}: {e}"))
+            .with_fix("change [api] listen in config.toml (another port, or unix:/path)")
+    })
+}
 
 /// The home's lock, held for the daemon's lifetime: one daemon per home.
 fn take_lock(home: &Home) -> Result<File> {
@@ -136,6 +151,8 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     hook_sockets.push(Listening::Unix(unix_socket(home, helper::HOOK_SOCKET)?));
 
     let config = crate::config::Config::load(&home.root)?;
+    let api = bind_api(&config)?;
+    let api_listen = config.api_listen.clone();
     let policy = config.proxy.policy.preset.as_str().to_string();
     let proxy = if config.proxy.enabled {
         Some(prepare_proxy(
@@ -149,6 +166,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         None
     };
     let info = DaemonInfo {
+        api: api_listen.as_ref().map(|l| l.to_string()),
         pid: std::process::id(),
         port,
         proxy_port: proxy.as_ref().map(|p| p.port),
@@ -167,13 +185,18 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
             .unwrap_or_default(),
         home.root.display()
     );
-    serve(home, hook_sockets, proxy)?;
+    serve(home, hook_sockets, proxy, api)?;
     drop(lock);
     Ok(())
 }
 
 /// Hooks and proxy on one small runtime, until the process is killed.
-fn serve(home: &Home, hook_sockets: Vec<Listening>, proxy: Option<ProxyParts>) -> Result<()> {
+fn serve(
+    home: &Home,
+    hook_sockets: Vec<Listening>,
+    proxy: Option<ProxyParts>,
+    api: Option<Listening>,
+) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -191,6 +214,12 @@ fn serve(home: &Home, hook_sockets: Vec<Listening>, proxy: Option<ProxyParts>) -
                 Arc::clone(&limit),
                 handle,
             ));
+        }
+        if let Some(socket) = api {
+            let api = Arc::new(crate::api::Api { home: home.clone() });
+            let handle = move |req, conn| Arc::clone(&api).handle(req, conn);
+            let limit = Arc::new(tokio::sync::Semaphore::new(API_CONNECTIONS));
+            tokio::spawn(crate::serve::accept_loop(socket, limit, handle));
         }
         if let Some(p) = proxy {
             tokio::spawn(p.proxy.run(

@@ -1,0 +1,103 @@
+//! The API runs each request as the `clauderon` command a user would type,
+//! so it goes through exactly the CLI's validation, plan and rollback. The
+//! child's exit code and error line become the HTTP status and reason.
+
+use std::path::Path;
+
+use http::StatusCode;
+use serde_json::{Value, json};
+
+use crate::store::Home;
+
+/// What a `clauderon` child printed, and how it ended.
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `clauderon ARGS` for this home. `env` reaches the child through its
+/// environment (values a request sends for `--env KEY`), never its argv.
+/// A client that hangs up does not kill it: a create runs to its end or
+/// rolls back, never stops halfway.
+pub async fn run(home: &Home, args: &[String], env: &[(String, String)]) -> Finished {
+    let exe = std::env::current_exe().unwrap_or_else(|_| "clauderon".into());
+    let out = tokio::process::Command::new(exe)
+        .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .env("CLAUDERON_HOME", &home.root)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await;
+    match out {
+        Ok(out) => Finished {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        },
+        Err(e) => Finished {
+            code: None,
+            stdout: String::new(),
+            stderr: format!("clauderon: error: could not run clauderon: {e}"),
+        },
+    }
+}
+
+impl Finished {
+    /// The JSON the child printed (its `--json` output).
+    pub fn json(&self) -> Option<Value> {
+        serde_json::from_str(&self.stdout).ok()
+    }
+
+    /// `clauderon: error: MESSAGE` and its `fix:` line.
+    fn error(&self) -> (String, Option<String>) {
+        let mut message = String::new();
+        let mut fix = None;
+        for line in self.stderr.lines() {
+            if let Some(m) = line.strip_prefix("clauderon: error: ") {
+                message = m.to_string();
+            } else if let Some(f) = line.trim_start().strip_prefix("fix: ") {
+                fix = Some(f.to_string());
+            } else if !message.is_empty() && fix.is_none() && line.starts_with("  ") {
+                message.push('\n');
+                message.push_str(line.trim());
+            }
+        }
+        if message.is_empty() {
+            message = "the command failed".into();
+        }
+        (message, fix)
+    }
+
+    /// The status a failure maps to: bad input 400 (403 for the allowlist,
+    /// 409 for a name in use, 404 for an unknown session), and an engine or
+    /// git failure 502: a 500 would mean clauderon itself broke.
+    pub fn failure(&self) -> (StatusCode, Value) {
+        let (message, fix) = self.error();
+        let has = |s: &str| message.contains(s);
+        let status = if has("is not allowed: it matches none of the allowed patterns") {
+            StatusCode::FORBIDDEN
+        } else if has("no session named") || has("does not exist") {
+            StatusCode::NOT_FOUND
+        } else if has("already exists") || has("already in use") || has("is changing session") {
+            StatusCode::CONFLICT
+        } else if self.code == Some(2) {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::BAD_GATEWAY
+        };
+        (status, json!({"error": message, "fix": fix}))
+    }
+}
+
+/// The file a request body names must be absolute: the daemon's working
+/// directory means nothing to the caller.
+pub fn absolute(path: &str, field: &str) -> Result<(), String> {
+    if Path::new(path).is_absolute() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{field}` must be an absolute path on the daemon's machine, not {path:?}"
+        ))
+    }
+}

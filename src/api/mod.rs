@@ -1,0 +1,102 @@
+//! The HTTP API (`[api] listen`): clauderon's sessions and images over
+//! HTTP for CI jobs and scripts. Every request but `GET /health` carries
+//! `Authorization: Bearer <token>` (`clauderon api token`). A request runs
+//! as the `clauderon` command a user would type (see `child`), so the API
+//! and the CLI cannot disagree.
+
+mod child;
+mod routes;
+pub mod settings;
+pub mod token;
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use serde_json::json;
+
+use crate::hooks::listener::constant_time_eq;
+use crate::serve::{Body, Conn};
+use crate::store::Home;
+
+/// Request bodies larger than this are refused (413).
+const MAX_BODY: usize = 1 << 20;
+/// A body must arrive within this.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// OpenAPI description of every route, kept in the repository.
+pub const OPENAPI: &str = include_str!("../../openapi.json");
+
+pub struct Api {
+    pub home: Home,
+}
+
+/// A JSON error answer: `{"error": ..., "fix": ...}`.
+pub fn error(status: StatusCode, message: impl Into<String>) -> Response<Body> {
+    crate::serve::json(status, &json!({"error": message.into()}))
+}
+
+impl Api {
+    pub async fn handle(self: Arc<Self>, req: Request<Incoming>, _conn: Conn) -> Response<Body> {
+        let path = req.uri().path().to_string();
+        if path == "/health" {
+            return match *req.method() {
+                Method::GET => crate::serve::json(StatusCode::OK, &json!({"status": "ok"})),
+                _ => error(StatusCode::METHOD_NOT_ALLOWED, "GET /health"),
+            };
+        }
+        if let Err(refused) = self.authorize(req.headers()) {
+            return *refused;
+        }
+        if path == "/openapi.json" {
+            let mut resp = crate::serve::text(StatusCode::OK, OPENAPI);
+            resp.headers_mut().insert(
+                "content-type",
+                http::HeaderValue::from_static("application/json"),
+            );
+            return resp;
+        }
+        let (parts, body) = req.into_parts();
+        let body = match read_body(body).await {
+            Ok(bytes) => bytes,
+            Err(refused) => return *refused,
+        };
+        routes::route(&self.home, &parts.method, &parts.uri, &body).await
+    }
+
+    /// The token is read at every request, so `api token --rotate` takes
+    /// effect at once; compared in constant time.
+    fn authorize(&self, headers: &http::HeaderMap) -> Result<(), Box<Response<Body>>> {
+        let given = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "));
+        let Some(given) = given else {
+            return Err(Box::new(error(
+                StatusCode::UNAUTHORIZED,
+                "missing Authorization: Bearer <token> (`clauderon api token` prints it)",
+            )));
+        };
+        match token::load_or_create(&self.home) {
+            Ok(token) if constant_time_eq(given.trim().as_bytes(), token.as_bytes()) => Ok(()),
+            Ok(_) => Err(Box::new(error(StatusCode::UNAUTHORIZED, "wrong token"))),
+            Err(e) => Err(Box::new(error(StatusCode::SERVICE_UNAVAILABLE, e.message))),
+        }
+    }
+}
+
+/// The body, bounded in size (413) and time (408).
+async fn read_body(body: Incoming) -> Result<Bytes, Box<Response<Body>>> {
+    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await {
+        Err(_) => Err(Box::new(error(
+            StatusCode::REQUEST_TIMEOUT,
+            "the body did not arrive in time",
+        ))),
+        Ok(Err(_)) => Err(Box::new(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("body larger than {MAX_BODY} bytes"),
+        ))),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+    }
+}

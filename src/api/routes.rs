@@ -1,0 +1,323 @@
+//! The API's routes: each maps a request to the `clauderon` command line
+//! it stands for, and the command's result to an HTTP answer.
+
+use std::collections::BTreeMap;
+
+use http::{Method, Response, StatusCode, Uri};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::child::{self, Finished};
+use super::error;
+use crate::serve::Body;
+use crate::store::Home;
+
+pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Response<Body> {
+    let query = Query::parse(uri.query());
+    let Some(segments) = segments(uri.path()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the path is not valid percent-encoded UTF-8",
+        );
+    };
+    let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    match (method, segs.as_slice()) {
+        (&Method::GET, ["v1", "sessions"]) => json_result(home, args(&["list", "--json"])).await,
+        (&Method::POST, ["v1", "sessions"]) => create(home, body, query.flag("dry_run")).await,
+        (&Method::GET, ["v1", "sessions", name]) => {
+            json_result(home, args(&["status", "--json", "--", name])).await
+        }
+        (&Method::DELETE, ["v1", "sessions", name]) => {
+            let mut a = args(&["delete", "--force"]);
+            if query.flag("delete_branch") {
+                a.push("--delete-branch".into());
+            }
+            action(home, a, name, "deleted", query.flag("dry_run")).await
+        }
+        (
+            &Method::POST,
+            [
+                "v1",
+                "sessions",
+                name,
+                verb @ ("stop" | "start" | "refresh"),
+            ],
+        ) => {
+            let done = match *verb {
+                "stop" => "stopped",
+                "start" => "started",
+                _ => "refreshed",
+            };
+            action(home, args(&[verb]), name, done, query.flag("dry_run")).await
+        }
+        (&Method::GET, ["images"]) => {
+            let a = args(&["image", "list", "--json", "--backend", &query.backend()]);
+            json_result(home, a).await
+        }
+        (&Method::GET, ["images", image]) => check_image(home, image, &query.backend()).await,
+        (&Method::POST, ["images", "pull"]) => pull(home, body, query.flag("dry_run")).await,
+        (_, ["v1", "sessions", ..] | ["images", ..]) => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed here (see /openapi.json)",
+        ),
+        _ => error(StatusCode::NOT_FOUND, "no such route (see /openapi.json)"),
+    }
+}
+
+/// The path's segments, percent-decoded (so `GET /images/ghcr.io%2Forg%2Fimg`
+/// names an image with slashes).
+fn segments(path: &str) -> Option<Vec<String>> {
+    path.trim_matches('/')
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect()
+}
+
+fn percent_decode(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn parse(q: Option<&str>) -> Query {
+        let pairs = q
+            .unwrap_or("")
+            .split('&')
+            .filter(|p| !p.is_empty())
+            .filter_map(|p| {
+                let (k, v) = p.split_once('=').unwrap_or((p, "1"));
+                Some((percent_decode(k)?, percent_decode(v)?))
+            });
+        Query(pairs.collect())
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn flag(&self, key: &str) -> bool {
+        matches!(self.get(key), Some("1" | "true" | "yes"))
+    }
+
+    /// `?backend=`, passed on as the CLI's `--backend` (which validates it).
+    fn backend(&self) -> String {
+        self.get("backend").unwrap_or("docker").to_string()
+    }
+}
+
+/// A command whose `--json` output is the answer.
+async fn json_result(home: &Home, args: Vec<String>) -> Response<Body> {
+    answer(child::run(home, &args, &[]).await, StatusCode::OK, |f| {
+        f.json()
+    })
+}
+
+fn answer(
+    finished: Finished,
+    ok: StatusCode,
+    body: impl Fn(&Finished) -> Option<Value>,
+) -> Response<Body> {
+    if finished.code != Some(0) {
+        let (status, reason) = finished.failure();
+        return crate::serve::json(status, &reason);
+    }
+    match body(&finished) {
+        Some(value) => crate::serve::json(ok, &value),
+        None => error(StatusCode::BAD_GATEWAY, "clauderon printed no JSON"),
+    }
+}
+
+/// stop/start/refresh/delete of one session; with `dry_run` its plan.
+async fn action(
+    home: &Home,
+    mut args: Vec<String>,
+    name: &str,
+    done: &str,
+    dry_run: bool,
+) -> Response<Body> {
+    if dry_run {
+        args.extend(["--dry-run".into(), "--json".into()]);
+    }
+    args.extend(["--".into(), name.to_string()]);
+    let finished = child::run(home, &args, &[]).await;
+    answer(finished, StatusCode::OK, |f| match dry_run {
+        true => f.json(),
+        false => Some(json!({"name": name, "result": done})),
+    })
+}
+
+/// `image check`: its JSON is the answer whether or not the image passes.
+async fn check_image(home: &Home, image: &str, backend: &str) -> Response<Body> {
+    let args: Vec<String> = [
+        "image",
+        "check",
+        "--json",
+        "--backend",
+        backend,
+        "--",
+        image,
+    ]
+    .map(String::from)
+    .to_vec();
+    let finished = child::run(home, &args, &[]).await;
+    match finished.json() {
+        Some(value) if matches!(finished.code, Some(0 | 1)) => {
+            crate::serve::json(StatusCode::OK, &value)
+        }
+        _ => answer(finished, StatusCode::OK, |f| f.json()),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PullBody {
+    image: String,
+    backend: Option<String>,
+}
+
+async fn pull(home: &Home, body: &[u8], dry_run: bool) -> Response<Body> {
+    let req: PullBody = match parse(body) {
+        Ok(r) => r,
+        Err(refused) => return *refused,
+    };
+    let backend = req.backend.unwrap_or_else(|| "docker".into());
+    let mut args: Vec<String> = ["image", "pull", "--backend", &backend]
+        .map(String::from)
+        .to_vec();
+    if dry_run {
+        args.extend(["--dry-run".into(), "--json".into()]);
+    }
+    args.extend(["--".into(), req.image.clone()]);
+    let finished = child::run(home, &args, &[]).await;
+    answer(finished, StatusCode::OK, |f| match dry_run {
+        true => f.json(),
+        false => Some(json!({"image": req.image, "backend": backend, "result": "pulled"})),
+    })
+}
+
+/// A JSON body of this shape, or a 400 that says what is wrong with it.
+fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Box<Response<Body>>> {
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("invalid request body: {e}"),
+        ))
+    })
+}
+
+/// `POST /v1/sessions`: the fields of `clauderon create`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateBody {
+    prompt: String,
+    repo: String,
+    name: Option<String>,
+    backend: Option<String>,
+    agent: Option<String>,
+    image: Option<String>,
+    pull_policy: Option<String>,
+    cpu_limit: Option<String>,
+    memory_limit: Option<String>,
+    base: Option<String>,
+    network: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    #[serde(default)]
+    on_create: Vec<String>,
+    #[serde(default)]
+    post_start: Vec<String>,
+    #[serde(default)]
+    cap_add: Vec<String>,
+}
+
+impl CreateBody {
+    /// The command line; `--flag=value`, so no value can pass for a flag.
+    /// Env values go through the child's environment (`--env KEY`), so
+    /// they are in no process's argv.
+    fn args(&self) -> Vec<String> {
+        let mut args = vec!["create".to_string(), "--json".into()];
+        let mut flag = |name: &str, value: &str| args.push(format!("--{name}={value}"));
+        flag("repo", &self.repo);
+        flag("prompt", &self.prompt);
+        let optional = [
+            ("name", &self.name),
+            ("backend", &self.backend),
+            ("agent", &self.agent),
+            ("image", &self.image),
+            ("pull-policy", &self.pull_policy),
+            ("cpu-limit", &self.cpu_limit),
+            ("memory-limit", &self.memory_limit),
+            ("base", &self.base),
+            ("network", &self.network),
+        ];
+        for (name, value) in optional {
+            if let Some(v) = value {
+                flag(name, v);
+            }
+        }
+        for (name, values) in [
+            ("on-create", &self.on_create),
+            ("post-start", &self.post_start),
+            ("cap-add", &self.cap_add),
+        ] {
+            for v in values {
+                flag(name, v);
+            }
+        }
+        for key in self.env.keys() {
+            flag("env", key);
+        }
+        args
+    }
+}
+
+async fn create(home: &Home, body: &[u8], dry_run: bool) -> Response<Body> {
+    let req: CreateBody = match parse(body) {
+        Ok(r) => r,
+        Err(refused) => return *refused,
+    };
+    if let Err(m) = child::absolute(&req.repo, "repo") {
+        return error(StatusCode::BAD_REQUEST, m);
+    }
+    // Names first: a bad one must not reach an environment.
+    for key in req.env.keys() {
+        if !crate::validate::env_name(key) {
+            let why = format!("env: {key:?} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+            return error(StatusCode::BAD_REQUEST, why);
+        }
+    }
+    let mut args = req.args();
+    if dry_run {
+        args.push("--dry-run".into());
+    }
+    let env: Vec<(String, String)> = req.env.into_iter().collect();
+    let finished = child::run(home, &args, &env).await;
+    answer(
+        finished,
+        if dry_run {
+            StatusCode::OK
+        } else {
+            StatusCode::CREATED
+        },
+        |f| f.json(),
+    )
+}

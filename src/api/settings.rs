@@ -1,0 +1,83 @@
+//! `[api]` in config.toml: where the daemon serves the HTTP API (off unless
+//! `listen` is set).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiSection {
+    listen: Option<String>,
+}
+
+/// Where the API listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Listen {
+    Tcp(SocketAddr),
+    /// `unix:/path`: a socket, reachable by whoever may open the path.
+    Unix(PathBuf),
+}
+
+impl std::fmt::Display for Listen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Listen::Tcp(addr) => write!(f, "{addr}"),
+            Listen::Unix(path) => write!(f, "unix:{}", path.display()),
+        }
+    }
+}
+
+impl ApiSection {
+    pub fn listen(&self) -> Result<Option<Listen>, (String, String)> {
+        let Some(text) = self.listen.as_deref().map(str::trim) else {
+            return Ok(None);
+        };
+        let bad = |m: String| ("api.listen".to_string(), m);
+        if let Some(path) = text.strip_prefix("unix:") {
+            if !path.starts_with('/') {
+                return Err(bad(format!(
+                    "{text:?}: a socket needs an absolute path, e.g. unix:/run/user/1000/clauderon-api.sock"
+                )));
+            }
+            return Ok(Some(Listen::Unix(PathBuf::from(path))));
+        }
+        // An address and a port, written out: 0.0.0.0 only when written so.
+        text.parse::<SocketAddr>()
+            .map(|a| Some(Listen::Tcp(a)))
+            .map_err(|_| {
+                bad(format!(
+                    "{text:?} is not address:port or unix:/path (e.g. \"127.0.0.1:8080\")"
+                ))
+            })
+    }
+}
+
+impl Listen {
+    /// The socket the daemon serves the API on. A Unix socket replaces only
+    /// a stale socket at that path (never another file) and is made 0600;
+    /// its directory is left as it is.
+    pub fn bind(&self) -> std::io::Result<crate::serve::Listening> {
+        use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+        match self {
+            Listen::Tcp(addr) => {
+                std::net::TcpListener::bind(addr).map(crate::serve::Listening::Tcp)
+            }
+            Listen::Unix(path) => {
+                if let Ok(meta) = std::fs::symlink_metadata(path) {
+                    if !meta.file_type().is_socket() {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::AlreadyExists,
+                            format!("{} exists and is not a socket", path.display()),
+                        ));
+                    }
+                    std::fs::remove_file(path)?;
+                }
+                let listener = std::os::unix::net::UnixListener::bind(path)?;
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+                Ok(crate::serve::Listening::Unix(listener))
+            }
+        }
+    }
+}

@@ -1,0 +1,254 @@
+//! The HTTP API over real HTTP, against the real daemon and real Docker:
+//! the token, sessions made over HTTP and seen by the CLI, the error codes,
+//! the allowlist, and secrets kept out of argv and `docker inspect`.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+
+use common::{BASE_IMAGE, Env, docker_ok, docker_ready};
+use serde_json::{Value, json};
+
+/// A home whose daemon serves the API on a free loopback port.
+fn api_env(extra_config: &str) -> (Env, u16) {
+    let env = Env::new();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let cfg = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!(
+        "[api]\nlisten = \"127.0.0.1:{port}\"\n{extra_config}"
+    ));
+    std::fs::write(&cfg, text).unwrap();
+    env.run(&["daemon", "start"]).ok();
+    (env, port)
+}
+
+fn token(env: &Env) -> String {
+    env.run(&["api", "token"]).ok().stdout.trim().to_string()
+}
+
+/// One HTTP/1.1 request; (status, body as JSON or a string).
+fn call(port: u16, method: &str, path: &str, token: Option<&str>, body: &str) -> (u16, Value) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).unwrap();
+    let text = String::from_utf8_lossy(&raw).to_string();
+    let status = text[9..12].parse().unwrap();
+    let payload = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    let value = serde_json::from_str(payload).unwrap_or(Value::String(payload.to_string()));
+    (status, value)
+}
+
+#[test]
+fn the_token_guards_every_route_but_health() {
+    let (env, port) = api_env("");
+    assert_eq!(call(port, "GET", "/health", None, "").0, 200);
+    assert_eq!(call(port, "GET", "/v1/sessions", None, "").0, 401);
+    assert_eq!(call(port, "GET", "/v1/sessions", Some("wrong"), "").0, 401);
+    let t = token(&env);
+    let mode = std::fs::metadata(env.home().join("api-token")).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+    assert_eq!(call(port, "GET", "/v1/sessions", Some(&t), "").1, json!([]));
+    let (code, doc) = call(port, "GET", "/openapi.json", Some(&t), "");
+    assert_eq!(code, 200);
+    assert!(doc["paths"]["/v1/sessions"]["post"].is_object(), "{doc}");
+    // Rotated: the old token stops working at once.
+    let new = env
+        .run(&["api", "token", "--rotate"])
+        .ok()
+        .stdout
+        .trim()
+        .to_string();
+    assert_ne!(new, t);
+    assert_eq!(call(port, "GET", "/v1/sessions", Some(&t), "").0, 401);
+    assert_eq!(call(port, "GET", "/v1/sessions", Some(&new), "").0, 200);
+    assert_eq!(call(port, "GET", "/nowhere", Some(&new), "").0, 404);
+    assert_eq!(call(port, "PUT", "/v1/sessions", Some(&new), "").0, 405);
+}
+
+#[test]
+fn bad_requests_are_4xx_with_a_reason_and_make_nothing() {
+    let (env, port) = api_env("[images]\nallowed_patterns = [\"clauderon-test-*\"]\n");
+    let t = token(&env);
+    let repo = env.repo().to_string_lossy().to_string();
+    let create = |body: Value| call(port, "POST", "/v1/sessions", Some(&t), &body.to_string());
+    let cases = [
+        (json!({"repo": repo}), 400, "prompt"),
+        (
+            json!({"prompt": "x", "repo": repo, "nme": "a"}),
+            400,
+            "unknown field",
+        ),
+        (
+            json!({"prompt": "x", "repo": "relative/dir"}),
+            400,
+            "absolute",
+        ),
+        (
+            json!({"prompt": "x", "repo": repo, "name": "--privileged"}),
+            400,
+            "session name",
+        ),
+        (
+            json!({"prompt": "x", "repo": repo, "name": "$(id)"}),
+            400,
+            "session name",
+        ),
+        (
+            json!({"prompt": "x", "repo": repo, "image": "-v=/:/host"}),
+            400,
+            "image reference",
+        ),
+        (
+            json!({"prompt": "x", "repo": repo, "env": {"A=B": "x"}}),
+            400,
+            "variable name",
+        ),
+        (
+            json!({"prompt": "x", "repo": repo, "image": "evil.io/x:1"}),
+            403,
+            "allowed patterns",
+        ),
+    ];
+    for (body, status, says) in cases {
+        let (code, answer) = create(body.clone());
+        assert_eq!(code, status, "{body}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(says),
+            "{body}: {answer}"
+        );
+    }
+    assert_eq!(
+        call(port, "POST", "/v1/sessions", Some(&t), "{not json").0,
+        400
+    );
+    let big = format!("{{\"prompt\": \"{}\"}}", "x".repeat(2 << 20));
+    assert_eq!(call(port, "POST", "/v1/sessions", Some(&t), &big).0, 413);
+    assert_eq!(call(port, "GET", "/v1/sessions/nope", Some(&t), "").0, 404);
+    assert_eq!(
+        call(port, "POST", "/v1/sessions/nope/stop", Some(&t), "").0,
+        404
+    );
+    let pull = json!({"image": "evil.io/x:1"}).to_string();
+    let (code, answer) = call(port, "POST", "/images/pull", Some(&t), &pull);
+    assert_eq!(code, 403, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("clauderon-test-*"),
+        "{answer}"
+    );
+    assert!(
+        !env.home().join("sessions").exists()
+            || std::fs::read_dir(env.home().join("sessions"))
+                .unwrap()
+                .count()
+                == 0
+    );
+}
+
+#[test]
+fn sessions_made_over_http_are_ordinary_sessions() {
+    if !docker_ready() {
+        return;
+    }
+    let (env, port) = api_env("");
+    let t = token(&env);
+    let repo = env.repo().to_string_lossy().to_string();
+    let body = json!({
+        "prompt": "it's $(rm -rf /) -- \"quoted\"\nünïcode", "repo": repo, "name": "over-http",
+        "image": BASE_IMAGE, "pull_policy": "never", "env": {"API_TOKEN": "s3cret-value-here"},
+    });
+    let (code, plan) = call(
+        port,
+        "POST",
+        "/v1/sessions?dry_run=1",
+        Some(&t),
+        &body.to_string(),
+    );
+    assert_eq!(code, 200, "{plan}");
+    assert_eq!(plan["command"], "clauderon create over-http");
+    assert!(!plan.to_string().contains("s3cret-value-here"));
+    let (code, session) = call(port, "POST", "/v1/sessions", Some(&t), &body.to_string());
+    assert_eq!(code, 201, "{session}");
+    assert_eq!(session["branch"], "over-http");
+    assert_eq!(session["container"], "clauderon-over-http");
+    let inspect = docker_ok(&["inspect", "clauderon-over-http"]);
+    assert!(
+        inspect.contains("API_TOKEN=s3cret-value-here"),
+        "the value reaches the container"
+    );
+    let list = env.run(&["list", "--json"]).ok().stdout;
+    assert!(list.contains("over-http"), "{list}");
+    let (code, again) = call(port, "POST", "/v1/sessions", Some(&t), &body.to_string());
+    assert_eq!(code, 409, "{again}");
+    let (code, status) = call(port, "GET", "/v1/sessions/over-http", Some(&t), "");
+    assert_eq!(
+        (code, status["session"]["state"].as_str()),
+        (200, Some("running")),
+        "{status}"
+    );
+    let (code, _) = call(port, "POST", "/v1/sessions/over-http/stop", Some(&t), "");
+    assert_eq!(code, 200);
+    let (_, status) = call(port, "GET", "/v1/sessions/over-http", Some(&t), "");
+    assert_eq!(status["session"]["state"], "exited", "{status}");
+    let (code, plan) = call(
+        port,
+        "DELETE",
+        "/v1/sessions/over-http?dry_run=1",
+        Some(&t),
+        "",
+    );
+    assert_eq!(code, 200, "{plan}");
+    assert_eq!(plan["command"], "clauderon delete over-http");
+    // The CLI deletes what HTTP made.
+    env.run(&["delete", "--force", "over-http"]).ok();
+    assert_eq!(call(port, "GET", "/v1/sessions", Some(&t), "").1, json!([]));
+}
+
+#[test]
+fn the_api_listens_on_a_unix_socket_when_told() {
+    let env = Env::new();
+    let sock = env.home().join("api.sock");
+    let cfg = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str(&format!("[api]\nlisten = \"unix:{}\"\n", sock.display()));
+    std::fs::write(&cfg, text).unwrap();
+    env.run(&["daemon", "start"]).ok();
+    let mode = std::fs::metadata(&sock).unwrap();
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+        0o600
+    );
+    let mut s = std::os::unix::net::UnixStream::connect(&sock).unwrap();
+    write!(
+        s,
+        "GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    // A bad listen value is an error naming the key.
+    std::fs::write(&cfg, "[api]\nlisten = \"8080\"\n").unwrap();
+    let r = env.run(&["config", "show"]).fails();
+    assert!(r.stderr.contains("api.listen"), "{}", r.stderr);
+}
