@@ -220,6 +220,15 @@ pub enum ImageCommand {
         #[arg(long, value_enum, default_value = "claude")]
         agent: Agent,
     },
+    /// Search the engine's registries for images (the engine's own `search`)
+    Search {
+        term: String,
+        #[arg(long, value_enum, default_value = "docker")]
+        backend: BackendKind,
+        /// At most this many results
+        #[arg(long, default_value_t = 25, value_parser = clap::value_parser!(u32).range(1..=100))]
+        limit: u32,
+    },
     /// Pull an image through the chosen engine (the image allowlist applies)
     Pull {
         reference: String,

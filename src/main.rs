@@ -110,6 +110,11 @@ fn image(ctx: &Ctx, command: ImageCommand, json: bool) -> Result<i32> {
             backend,
             agent,
         } => commands::image::check(ctx, &image, backend, agent, json),
+        ImageCommand::Search {
+            term,
+            backend,
+            limit,
+        } => commands::image::search(ctx, &term, backend, limit, json).map(|()| 0),
         ImageCommand::List { backend, agent } => {
             commands::image::list(ctx, backend, agent, json).map(|()| 0)
         }

@@ -55,6 +55,28 @@ pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Resp
             let a = args(&["image", "list", "--json", "--backend", &query.backend()]);
             json_result(home, a).await
         }
+        (&Method::GET, ["images", "search"]) => {
+            let Some(q) = query.get("q").filter(|q| !q.is_empty()) else {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "GET /images/search?q=TERM[&limit=N]",
+                );
+            };
+            let limit = query.get("limit").unwrap_or("25");
+            let b = query.backend();
+            let a = args(&[
+                "image",
+                "search",
+                "--json",
+                "--backend",
+                &b,
+                "--limit",
+                limit,
+                "--",
+                q,
+            ]);
+            json_result(home, a).await
+        }
         (&Method::GET, ["images", image]) => check_image(home, image, &query.backend()).await,
         (&Method::POST, ["images", "pull"]) => pull(home, body, query.flag("dry_run")).await,
         (_, ["v1", "sessions", ..] | ["images", ..]) => error(

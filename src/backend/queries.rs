@@ -24,6 +24,22 @@ impl Engine {
             .args(["images", "--format", "{{.Repository}}:{{.Tag}}"])
     }
 
+    /// `search` in the engine's registries: one line per result, its name,
+    /// description, stars and whether it is official, tab-separated.
+    pub fn search(&self, term: &str, limit: u32) -> Cmd {
+        let format = match self.kind {
+            crate::session::BackendKind::Docker => {
+                "{{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}"
+            }
+            crate::session::BackendKind::Podman => {
+                "{{.Name}}\t{{.Description}}\t{{.Stars}}\t{{.Official}}"
+            }
+        };
+        self.cmd()
+            .args(["search", "--no-trunc", "--limit", &limit.to_string()])
+            .args(["--format", format, "--", term])
+    }
+
     /// The value of one label of a local image ("" when it has none).
     pub fn image_label(&self, image: &str, label: &str) -> Cmd {
         let format = format!("{{{{index .Config.Labels {label:?}}}}}");

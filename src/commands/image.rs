@@ -189,6 +189,57 @@ fn print_listed(engine: &Engine, listed: &[Listed]) {
     }
 }
 
+/// `image search`: the engine's registry search, each result marked with
+/// whether the allowlist would let it be pulled.
+pub fn search(ctx: &Ctx, term: &str, backend: BackendKind, limit: u32, json: bool) -> Result<()> {
+    if term.trim().is_empty() || term.starts_with('-') || term.chars().any(char::is_control) {
+        return Err(Error::input(format!("{term:?} is not a search term"))
+            .with_fix("clauderon image search python"));
+    }
+    let engine = Engine::for_kind(backend);
+    let out = engine.search(term, limit).run().map_err(|f| {
+        let reason = f.stderr_tail();
+        engine.classify(f).context(format!(
+            "the registry search for {term:?} failed ({reason})"
+        ))
+    })?;
+    let patterns = &ctx.config.allowed_images.value;
+    let results: Vec<serde_json::Value> = out
+        .stdout
+        .lines()
+        .filter_map(|line| {
+            let mut f = line.split('\t');
+            let name = f.next().filter(|n| !n.is_empty())?;
+            let (description, stars, official) = (f.next()?, f.next()?, f.next()?);
+            Some(serde_json::json!({
+                "name": name,
+                "description": description,
+                "stars": stars.trim().parse::<u64>().unwrap_or(0),
+                "official": matches!(official.trim(), "true" | "[OK]" | "OK"),
+                "allowed": patterns.is_empty() || patterns.iter().any(|p| image::allowed_by(p, name)),
+            }))
+        })
+        .collect();
+    if json {
+        crate::output::print_json(&serde_json::Value::Array(results));
+        return Ok(());
+    }
+    for r in &results {
+        let mark = if r["allowed"] == true {
+            ""
+        } else {
+            "  (not allowed here)"
+        };
+        println!(
+            "{:<40} {:>6}  {}{mark}",
+            r["name"].as_str().unwrap_or(""),
+            r["stars"],
+            r["description"].as_str().unwrap_or("")
+        );
+    }
+    Ok(())
+}
+
 pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> Result<()> {
     crate::validate::image_option(reference, "image pull")?;
     let cfg = &ctx.config;
