@@ -78,6 +78,24 @@ mkdir -p "$HOME/.claude/projects/-workspace" && echo '{}' >>"$HOME/.claude/proje
 if [ "$resume" = 1 ]; then fire SessionStart resume; else fire SessionStart startup; fi
 if [ "$resume" = 0 ] && [ "${!#:-}" != "" ] && [ "$#" -gt 0 ]; then fire UserPromptSubmit; fi
 
+# Print mode (claude -p / codex exec): answer once, like the real CLIs, and exit.
+print=0
+for a in "$@"; do [ "$a" = -p ] && print=1; done
+[ "${1:-}" = exec ] && print=1
+if [ "$print" = 1 ]; then
+  fire Stop
+  answer="stub answer to: ${!#}"
+  json=0
+  for a in "$@"; do [ "$a" = json ] || [ "$a" = --json ] && json=1; done
+  if [ "$json" = 1 ]; then
+    printf '{"type":"result","result":"%s","session_id":"%s","usage":{"input_tokens":3,"output_tokens":5}}\n' "stub answer" "$sid"
+  else
+    echo "$answer"
+  fi
+  case "${STUB_BEHAVIOR:-}" in exit:*) exit "${STUB_BEHAVIOR#exit:}" ;; esac
+  exit 0
+fi
+
 behavior="${STUB_BEHAVIOR:-sleep}"
 case "$behavior" in
   sleep)

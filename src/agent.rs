@@ -20,6 +20,29 @@ pub struct SessionFile {
 }
 
 /// The files every session container reads at start.
+/// The agent's options as arguments, and the print-mode marker.
+fn option_files(spec: &SessionSpec) -> Vec<SessionFile> {
+    let mut files = Vec::new();
+    let args = spec.agent_options.args_file(spec.agent);
+    if !args.is_empty() {
+        files.push(SessionFile {
+            name: "agent-args".into(),
+            contents: args,
+            mode: 0o644,
+            secret: false,
+        });
+    }
+    if spec.agent_options.print {
+        files.push(SessionFile {
+            name: "print".into(),
+            contents: b"print mode: the agent runs once, to completion\n".to_vec(),
+            mode: 0o644,
+            secret: false,
+        });
+    }
+    files
+}
+
 pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
     let mut files = vec![
         SessionFile {
@@ -35,6 +58,7 @@ pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
             secret: false,
         },
     ];
+    files.extend(option_files(spec));
     if spec.agent == Agent::Claude {
         let has_api_key = spec.env.iter().any(|(k, _)| k == "ANTHROPIC_API_KEY");
         files.push(SessionFile {

@@ -320,6 +320,27 @@ pub struct CreateArgs {
     /// Give the container back one Linux capability, e.g. CHOWN or SETUID (repeatable; adds to [security] cap_add; all are dropped by default)
     #[arg(long, value_name = "CAP")]
     pub cap_add: Vec<String>,
+    /// Run the agent once, non-interactively, to completion (claude -p, codex exec): the container exits when it is done, its output is in `clauderon logs`
+    #[arg(long)]
+    pub print: bool,
+    /// The agent's model, e.g. `sonnet` or `gpt-5-codex`
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// With --print: stop after this many agent turns (Claude Code)
+    #[arg(long, value_name = "N")]
+    pub max_turns: Option<u32>,
+    /// A tool the agent may use without asking, e.g. `Bash(git:*)` (repeatable; Claude Code)
+    #[arg(long, value_name = "TOOL")]
+    pub allowed_tools: Vec<String>,
+    /// A tool the agent must not use (repeatable; Claude Code)
+    #[arg(long, value_name = "TOOL")]
+    pub disallowed_tools: Vec<String>,
+    /// Text added to the agent's system prompt (Claude Code)
+    #[arg(long, value_name = "TEXT", allow_hyphen_values = true)]
+    pub append_system_prompt: Option<String>,
+    /// With --print: text, json or stream-json
+    #[arg(long, value_name = "FORMAT")]
+    pub output_format: Option<String>,
     /// Print the commands and files instead of running them
     #[arg(long)]
     pub dry_run: bool,

@@ -5,6 +5,7 @@
 //! -> printed (`--dry-run`) or executed with rollback.
 
 pub mod agent;
+pub mod agent_options;
 pub mod api;
 pub mod backend;
 pub mod cli;

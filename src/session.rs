@@ -170,6 +170,9 @@ pub struct SessionSpec {
     /// capabilities until `refresh` recreates it with the fields above.
     #[serde(default)]
     pub isolation_recorded: bool,
+    /// Print mode, the model and tool options.
+    #[serde(default)]
+    pub agent_options: crate::agent_options::AgentOptions,
 }
 
 impl SessionSpec {
@@ -252,7 +255,7 @@ pub fn derive_name(prompt: &str) -> String {
     format!("{slug}-{}", random_suffix(4))
 }
 
-fn random_suffix(len: usize) -> String {
+pub fn random_suffix(len: usize) -> String {
     const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
     random_bytes(len)
         .into_iter()

@@ -64,30 +64,50 @@ fi
 prompt="$(cat "$files/prompt"; printf x)"
 prompt="${prompt%x}"
 
+# The agent's options (--model, tool lists, ...): NUL-separated arguments.
+args=()
+if [ -e "$files/agent-args" ]; then
+  while IFS= read -r -d '' a; do args+=("$a"); done <"$files/agent-args"
+fi
+
+# The agent's own state file (onboarding, trust, bypass mode accepted):
+# generated per session, copied once so the agent can rewrite it freely.
+if [ "$agent" = claude ] && [ ! -s "$HOME/.claude.json" ]; then
+  cat "$files/claude.json" >"$HOME/.claude.json"
+fi
+
 # Tell clauderon the container is up and hands over to the agent now
 # (create and start wait for this instead of a fixed time).
 echo ready >"$state/ready" 2>/dev/null || true
 
+# Print mode (create --print, the API's runs): once, to completion; the
+# answer is kept in the worktree's .clauderon/output and printed.
+if [ -e "$files/print" ]; then
+  case "$agent" in
+  claude) claude --dangerously-skip-permissions "${args[@]}" -p -- "$prompt" >"$state/output" ;;
+  codex) codex exec --dangerously-bypass-approvals-and-sandbox "${args[@]}" -- "$prompt" >"$state/output" ;;
+  *) say "unknown agent '$agent'"; exit 2 ;;
+  esac
+  rc=$?
+  cat "$state/output"
+  exit "$rc"
+fi
+
 case "$agent" in
 claude)
-  # The agent's own state file (onboarding, trust, bypass mode accepted):
-  # generated per session, copied once so the agent can rewrite it freely.
-  if [ ! -s "$HOME/.claude.json" ]; then
-    cat "$files/claude.json" >"$HOME/.claude.json"
-  fi
   # A conversation already on disk means this is a restart: resume it.
   if compgen -G "$HOME/.claude/projects/*/*.jsonl" >/dev/null; then
     say "resuming the previous conversation"
-    exec claude --dangerously-skip-permissions --continue
+    exec claude --dangerously-skip-permissions "${args[@]}" --continue
   fi
-  exec claude --dangerously-skip-permissions -- "$prompt"
+  exec claude --dangerously-skip-permissions "${args[@]}" -- "$prompt"
   ;;
 codex)
   if compgen -G "${CODEX_HOME:-$HOME/.codex}/sessions/*/*/*/*.jsonl" >/dev/null; then
     say "resuming the previous conversation"
-    exec codex resume --last --dangerously-bypass-approvals-and-sandbox
+    exec codex resume --last --dangerously-bypass-approvals-and-sandbox "${args[@]}"
   fi
-  exec codex --dangerously-bypass-approvals-and-sandbox -- "$prompt"
+  exec codex --dangerously-bypass-approvals-and-sandbox "${args[@]}" -- "$prompt"
   ;;
 *)
   say "unknown agent '$agent'"

@@ -72,7 +72,12 @@ fn the_token_guards_every_route_but_health() {
     // there is answered (not "no such route").
     let mut documented = 0;
     for (path, item) in doc["paths"].as_object().unwrap() {
-        for method in item.as_object().unwrap().keys().filter(|m| *m != "parameters") {
+        for method in item
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|m| *m != "parameters")
+        {
             documented += 1;
             let concrete = path.replace("{name}", "nope").replace("{image}", "nope");
             let (code, answer) = call(port, &method.to_uppercase(), &concrete, Some(&t), "{}");
@@ -82,7 +87,7 @@ fn the_token_guards_every_route_but_health() {
             );
         }
     }
-    assert_eq!(documented, 13, "{doc}");
+    assert_eq!(documented, 14, "{doc}");
     // Rotated: the old token stops working at once.
     let new = env
         .run(&["api", "token", "--rotate"])
@@ -265,4 +270,133 @@ fn the_api_listens_on_a_unix_socket_when_told() {
     std::fs::write(&cfg, "[api]\nlisten = \"8080\"\n").unwrap();
     let r = env.run(&["config", "show"]).fails();
     assert!(r.stderr.contains("api.listen"), "{}", r.stderr);
+}
+
+#[test]
+fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
+    if !docker_ready() {
+        return;
+    }
+    let (env, port) = api_env("");
+    let t = token(&env);
+    let repo = env.repo().to_string_lossy().to_string();
+    let body = json!({
+        "prompt": "Run the tests -- $(id) 'quoted'", "repo": repo,
+        "docker": {"image": BASE_IMAGE, "lifecycle": {"on_create_command": ["echo installing"]}},
+        "claude": {"model": "sonnet", "max_turns": 2, "allowed_tools": ["Bash(git:*)"], "output_format": "json"},
+    });
+    let (code, run) = call(port, "POST", "/run", Some(&t), &body.to_string());
+    assert_eq!(code, 200, "{run}");
+    assert_eq!(run["status"], "completed", "{run}");
+    assert_eq!(run["usage"]["output_tokens"], 5, "{run}");
+    assert!(run["session_id"].is_string(), "{run}");
+    let name = run["session"].as_str().unwrap().to_string();
+    assert_eq!(run["branch"], name.as_str());
+    // The agent ran in print mode with the options, the prompt one argument.
+    let argv = env.stub_argv(&name);
+    let tail: Vec<&str> = argv.iter().rev().take(3).map(String::as_str).collect();
+    assert_eq!(
+        tail,
+        ["Run the tests -- $(id) 'quoted'", "--", "-p"],
+        "{argv:?}"
+    );
+    assert!(
+        argv.windows(2).any(|w| w == ["--max-turns", "2"]),
+        "{argv:?}"
+    );
+    // An ordinary session: the CLI lists and deletes it.
+    assert!(env.run(&["list"]).ok().stdout.contains(&name));
+    env.run(&["delete", "--force", &name]).ok();
+
+    // A failing agent is a crash with its exit code and output.
+    let crash = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE, "env": {"STUB_BEHAVIOR": "exit:3"}}});
+    let (code, run) = call(port, "POST", "/run", Some(&t), &crash.to_string());
+    assert_eq!(
+        (code, run["status"].as_str()),
+        (200, Some("crashed")),
+        "{run}"
+    );
+    assert_eq!(run["crash_info"]["exit_code"], 3, "{run}");
+
+    // Bad runs are refused before anything is made.
+    for (bad, says) in [
+        (
+            json!({"prompt": "x", "docker": {}, "podman": {}}),
+            "not both",
+        ),
+        (
+            json!({"prompt": "x", "podman": {"volumes": ["/etc:/etc"]}}),
+            "HOST:/workspace",
+        ),
+        (
+            json!({"prompt": "x", "docker": {"timeout": "soon"}}),
+            "timeout",
+        ),
+        (
+            json!({"prompt": "x", "docker": {"environment": {"type": "compose"}}}),
+            "compose",
+        ),
+        (
+            json!({"prompt": "x", "claude": {"model": "--evil"}}),
+            "model",
+        ),
+        (
+            json!({"prompt": "x", "repo": repo, "docker": {"image": "$(id)"}}),
+            "image reference",
+        ),
+    ] {
+        let (code, answer) = call(port, "POST", "/run", Some(&t), &bad.to_string());
+        assert_eq!(code, 400, "{bad}: {answer}");
+        assert!(
+            answer["error"].as_str().unwrap().contains(says),
+            "{bad}: {answer}"
+        );
+    }
+    let sessions = env.run(&["list", "--json"]).ok().stdout;
+    let sessions: Value = serde_json::from_str(&sessions).unwrap();
+    assert_eq!(
+        sessions.as_array().unwrap().len(),
+        1,
+        "only the crashed run: {sessions}"
+    );
+}
+
+#[test]
+fn runs_past_the_limit_get_429_and_a_slow_one_times_out() {
+    if !docker_ready() {
+        return;
+    }
+    let (env, port) = api_env("max_concurrent_runs = 1\n");
+    let t = token(&env);
+    let repo = env.repo().to_string_lossy().to_string();
+    // post_start holds the agent back: the run outlives its 3 s timeout.
+    let slow = json!({"prompt": "x", "repo": repo, "docker": {
+        "image": BASE_IMAGE, "timeout": "3s", "lifecycle": {"post_start": ["sleep 30"]}}})
+    .to_string();
+    let first = {
+        let (slow, t) = (slow.clone(), t.clone());
+        std::thread::spawn(move || call(port, "POST", "/run", Some(&t), &slow))
+    };
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (code, answer) = call(port, "POST", "/run", Some(&t), &slow);
+    assert_eq!(code, 429, "{answer}");
+    let (code, run) = first.join().unwrap();
+    assert_eq!(
+        (code, run["status"].as_str()),
+        (200, Some("error")),
+        "{run}"
+    );
+    assert!(
+        run["crash_info"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("timed out"),
+        "{run}"
+    );
+    let name = run["session"].as_str().unwrap();
+    let state = env.run(&["status", "--json", name]).ok().stdout;
+    assert!(
+        state.contains("\"exited\""),
+        "stopped after the timeout: {state}"
+    );
 }

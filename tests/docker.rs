@@ -221,7 +221,16 @@ fn full_lifecycle_create_list_logs_stop_start_refresh_delete() {
         "{table}"
     );
 
-    let logs = env.run(&["logs", &name, "--tail", "50"]).ok();
+    // create returns when the entrypoint hands over to the agent, which
+    // prints a moment later.
+    let mut logs = env.run(&["logs", &name, "--tail", "50"]).ok();
+    for _ in 0..50 {
+        if logs.stdout.contains("stub agent running") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        logs = env.run(&["logs", &name, "--tail", "50"]).ok();
+    }
     assert!(
         logs.stdout.contains("stub agent running"),
         "{}",

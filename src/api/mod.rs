@@ -6,6 +6,8 @@
 
 mod child;
 mod routes;
+mod run;
+mod run_request;
 pub mod settings;
 pub mod token;
 
@@ -30,6 +32,17 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 
 pub struct Api {
     pub home: Home,
+    /// `POST /run`s at once (`[api] max_concurrent_runs`); more get 429.
+    pub runs: tokio::sync::Semaphore,
+}
+
+impl Api {
+    pub fn new(home: Home, max_runs: usize) -> Api {
+        Api {
+            home,
+            runs: tokio::sync::Semaphore::new(max_runs),
+        }
+    }
 }
 
 /// A JSON error answer: `{"error": ..., "fix": ...}`.
@@ -62,6 +75,12 @@ impl Api {
             Ok(bytes) => bytes,
             Err(refused) => return *refused,
         };
+        if parts.uri.path() == "/run" {
+            return match parts.method {
+                Method::POST => run::run(&self.home, &self.runs, &body).await,
+                _ => error(StatusCode::METHOD_NOT_ALLOWED, "POST /run"),
+            };
+        }
         routes::route(&self.home, &parts.method, &parts.uri, &body).await
     }
 

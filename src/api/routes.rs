@@ -51,11 +51,30 @@ pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Resp
             };
             action(home, args(&[verb]), name, done, query.flag("dry_run")).await
         }
-        (&Method::GET, ["images"]) => {
-            let a = args(&["image", "list", "--json", "--backend", &query.backend()]);
-            json_result(home, a).await
+        (_, ["images", ..]) => images(home, method, &segs[1..], &query, body).await,
+        (_, ["v1", "sessions", ..]) => error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method not allowed here (see /openapi.json)",
+        ),
+        _ => error(StatusCode::NOT_FOUND, "no such route (see /openapi.json)"),
+    }
+}
+
+/// `/images`, `/images/search`, `/images/{ref}`, `/images/pull`.
+async fn images(
+    home: &Home,
+    method: &Method,
+    rest: &[&str],
+    query: &Query,
+    body: &[u8],
+) -> Response<Body> {
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let b = query.backend();
+    match (method, rest) {
+        (&Method::GET, []) => {
+            json_result(home, args(&["image", "list", "--json", "--backend", &b])).await
         }
-        (&Method::GET, ["images", "search"]) => {
+        (&Method::GET, ["search"]) => {
             let Some(q) = query.get("q").filter(|q| !q.is_empty()) else {
                 return error(
                     StatusCode::BAD_REQUEST,
@@ -63,7 +82,6 @@ pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Resp
                 );
             };
             let limit = query.get("limit").unwrap_or("25");
-            let b = query.backend();
             let a = args(&[
                 "image",
                 "search",
@@ -77,13 +95,12 @@ pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Resp
             ]);
             json_result(home, a).await
         }
-        (&Method::GET, ["images", image]) => check_image(home, image, &query.backend()).await,
-        (&Method::POST, ["images", "pull"]) => pull(home, body, query.flag("dry_run")).await,
-        (_, ["v1", "sessions", ..] | ["images", ..]) => error(
+        (&Method::POST, ["pull"]) => pull(home, body, query.flag("dry_run")).await,
+        (&Method::GET, [image]) => check_image(home, image, &b).await,
+        _ => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed here (see /openapi.json)",
         ),
-        _ => error(StatusCode::NOT_FOUND, "no such route (see /openapi.json)"),
     }
 }
 
@@ -237,7 +254,7 @@ async fn pull(home: &Home, body: &[u8], dry_run: bool) -> Response<Body> {
 }
 
 /// A JSON body of this shape, or a 400 that says what is wrong with it.
-fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Box<Response<Body>>> {
+pub(super) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Box<Response<Body>>> {
     serde_json::from_slice(body).map_err(|e| {
         Box::new(error(
             StatusCode::BAD_REQUEST,

@@ -10,6 +10,7 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct ApiSection {
     listen: Option<String>,
+    max_concurrent_runs: Option<usize>,
 }
 
 /// Where the API listens.
@@ -29,7 +30,21 @@ impl std::fmt::Display for Listen {
     }
 }
 
+/// `POST /run`s at once unless `[api] max_concurrent_runs` says otherwise.
+pub const DEFAULT_MAX_RUNS: usize = 4;
+
 impl ApiSection {
+    pub fn max_runs(&self) -> Result<usize, (String, String)> {
+        match self.max_concurrent_runs {
+            Some(0) => Err((
+                "api.max_concurrent_runs".into(),
+                "must be at least 1".into(),
+            )),
+            Some(n) => Ok(n),
+            None => Ok(DEFAULT_MAX_RUNS),
+        }
+    }
+
     pub fn listen(&self) -> Result<Option<Listen>, (String, String)> {
         let Some(text) = self.listen.as_deref().map(str::trim) else {
             return Ok(None);

@@ -40,6 +40,11 @@ impl Engine {
             .args(["--format", format, "--", term])
     }
 
+    /// Waits for a container to exit and prints its exit code.
+    pub fn wait(&self, container: &str) -> Cmd {
+        self.cmd().args(["wait", container])
+    }
+
     /// The value of one label of a local image ("" when it has none).
     pub fn image_label(&self, image: &str, label: &str) -> Cmd {
         let format = format!("{{{{index .Config.Labels {label:?}}}}}");

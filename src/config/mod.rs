@@ -173,6 +173,8 @@ pub struct Config {
     pub security: Security,
     /// `[api] listen`: where the daemon serves the HTTP API (off when unset).
     pub api_listen: Option<crate::api::settings::Listen>,
+    /// `[api] max_concurrent_runs`.
+    pub api_max_runs: usize,
 }
 
 /// A value from the file, else the default.
@@ -198,7 +200,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
     };
     toml::from_str(&text).map_err(|e| {
         Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(format!(
-            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen)",
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs)",
             path.display()
         ))
     })
@@ -217,6 +219,17 @@ fn allowed_images(from_file: Option<Vec<String>>, path: &Path) -> Sourced<Vec<St
             source: Source::Env("CLAUDERON_ALLOWED_IMAGES".into()),
         },
         Err(_) => sourced(from_file, Vec::new(), path),
+    }
+}
+
+impl AgentSettings {
+    fn from_file(a: AgentSection) -> AgentSettings {
+        AgentSettings {
+            cli_image: a.cli_image.unwrap_or_else(|| DEFAULT_CLI_IMAGE.into()),
+            cli_image_tag: a.cli_image_tag.unwrap_or_else(|| "latest".into()),
+            auto_pull_cli: a.auto_pull_cli.unwrap_or(true),
+            mount_agent_cli: a.mount_agent_cli.unwrap_or(true),
+        }
     }
 }
 
@@ -248,15 +261,6 @@ impl Config {
             .transpose();
         let cpu = cpu.map_err(|m| bad("docker.limits.cpu", m))?;
         let memory = memory.map_err(|m| bad("docker.limits.memory", m))?;
-        let agent = AgentSettings {
-            cli_image: file
-                .agent
-                .cli_image
-                .unwrap_or_else(|| DEFAULT_CLI_IMAGE.into()),
-            cli_image_tag: file.agent.cli_image_tag.unwrap_or_else(|| "latest".into()),
-            auto_pull_cli: file.agent.auto_pull_cli.unwrap_or(true),
-            mount_agent_cli: file.agent.mount_agent_cli.unwrap_or(true),
-        };
         let network = file.network.mode().map_err(|(key, m)| bad(&key, m))?;
         let config = Config {
             default_image: sourced(d.default_image, DEFAULT_IMAGE.to_string(), &path),
@@ -274,8 +278,9 @@ impl Config {
             network: sourced(network, NetworkMode::default(), &path),
             security: file.security.settings().map_err(|(key, m)| bad(&key, m))?,
             api_listen: file.api.listen().map_err(|(key, m)| bad(&key, m))?,
+            api_max_runs: file.api.max_runs().map_err(|(key, m)| bad(&key, m))?,
             podman_default_image: file.podman.default_image,
-            agent,
+            agent: AgentSettings::from_file(file.agent),
             lifecycle: file.lifecycle,
             path,
         };

@@ -153,6 +153,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     let config = crate::config::Config::load(&home.root)?;
     let api = bind_api(&config)?;
     let api_listen = config.api_listen.clone();
+    let api_max_runs = config.api_max_runs;
     let policy = config.proxy.policy.preset.as_str().to_string();
     let proxy = if config.proxy.enabled {
         Some(prepare_proxy(
@@ -185,7 +186,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
             .unwrap_or_default(),
         home.root.display()
     );
-    serve(home, hook_sockets, proxy, api)?;
+    serve(home, hook_sockets, proxy, api.map(|s| (s, api_max_runs)))?;
     drop(lock);
     Ok(())
 }
@@ -195,7 +196,7 @@ fn serve(
     home: &Home,
     hook_sockets: Vec<Listening>,
     proxy: Option<ProxyParts>,
-    api: Option<Listening>,
+    api: Option<(Listening, usize)>,
 ) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -215,8 +216,8 @@ fn serve(
                 handle,
             ));
         }
-        if let Some(socket) = api {
-            let api = Arc::new(crate::api::Api { home: home.clone() });
+        if let Some((socket, max_runs)) = api {
+            let api = Arc::new(crate::api::Api::new(home.clone(), max_runs));
             let handle = move |req, conn| Arc::clone(&api).handle(req, conn);
             let limit = Arc::new(tokio::sync::Semaphore::new(API_CONNECTIONS));
             tokio::spawn(crate::serve::accept_loop(socket, limit, handle));

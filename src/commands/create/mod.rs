@@ -316,6 +316,17 @@ fn print_created(spec: &SessionSpec) {
         return;
     }
     let n = &spec.name;
+    if spec.agent_options.print {
+        crate::output::info(format_args!(
+            "Created session {n} ({}, {}, image {}): the agent runs once, to completion\n  worktree: {} (branch {})\n\nNext:\n  clauderon logs {n} -f     # its answer (also in .clauderon/output in the worktree)\n  clauderon delete {n}      # remove the container and worktree",
+            spec.backend,
+            spec.agent,
+            spec.image,
+            spec.worktree.display(),
+            spec.branch,
+        ));
+        return;
+    }
     crate::output::info(format_args!(
         "Created session {n} ({}, {}, image {})\n  worktree: {} (branch {})\n\nNext:\n  clauderon attach {n}      # talk to the agent (detach: Ctrl-P Ctrl-Q)\n  clauderon logs {n} -f     # follow its output\n  clauderon delete {n}      # remove the container and worktree",
         spec.backend,

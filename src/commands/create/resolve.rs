@@ -24,6 +24,7 @@ pub struct Flags {
     env: Vec<(String, String)>,
     network: crate::isolation::NetworkMode,
     security: crate::isolation::Security,
+    agent_options: crate::agent_options::AgentOptions,
 }
 
 pub fn flags(ctx: &Ctx, args: &CreateArgs) -> Result<Flags> {
@@ -42,7 +43,9 @@ pub fn flags(ctx: &Ctx, args: &CreateArgs) -> Result<Flags> {
         && cfg.agent.mount_agent_cli)
         .then(|| cfg.agent.reference());
     let (network, security) = isolation(ctx, args)?;
+    let agent_options = agent_options(args)?;
     Ok(Flags {
+        agent_options,
         name,
         image,
         lifecycle,
@@ -66,6 +69,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         env,
         network,
         security,
+        agent_options,
     } = flags;
     let (repo, worktree) = repository(ctx, args, &name)?;
     // SAFETY: getuid/getgid cannot fail and touch no memory.
@@ -102,7 +106,24 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
             .cloned()
             .collect(),
         isolation_recorded: true,
+        agent_options,
     })
+}
+
+fn agent_options(args: &CreateArgs) -> Result<crate::agent_options::AgentOptions> {
+    let options = crate::agent_options::AgentOptions {
+        print: args.print,
+        model: args.model.clone(),
+        max_turns: args.max_turns,
+        allowed_tools: args.allowed_tools.clone(),
+        disallowed_tools: args.disallowed_tools.clone(),
+        append_system_prompt: args.append_system_prompt.clone(),
+        output_format: args.output_format.clone(),
+    };
+    options
+        .validate(args.agent)
+        .map_err(|m| Error::input(m).with_fix("see `clauderon create --help`"))?;
+    Ok(options)
 }
 
 fn check_base(base: &str) -> Result<()> {

@@ -1,0 +1,145 @@
+//! `POST /run`, Stromboli's synchronous run: a session in print mode (the
+//! agent runs once, to completion) made exactly as `clauderon create
+//! --print` makes one, waited for, and answered with the agent's output.
+//! The session stays, so the caller can find the agent's commits on its
+//! branch; `DELETE /v1/sessions/{name}` removes it.
+
+use std::path::{Path, PathBuf};
+
+use http::{Response, StatusCode};
+use serde_json::{Value, json};
+
+use super::child;
+use super::run_request::{RunRequest, Validated};
+use crate::backend::oci::Engine;
+use crate::serve::Body;
+use crate::store::Home;
+
+pub async fn run(home: &Home, runs: &tokio::sync::Semaphore, body: &[u8]) -> Response<Body> {
+    let Ok(_permit) = runs.try_acquire() else {
+        return super::error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "as many runs as [api] max_concurrent_runs allows are running; try again later",
+        );
+    };
+    let request: RunRequest = match super::routes::parse(body) {
+        Ok(r) => r,
+        Err(refused) => return *refused,
+    };
+    let run = match request.validate() {
+        Ok(run) => run,
+        Err(m) => return super::error(StatusCode::BAD_REQUEST, m),
+    };
+    let repo = match &run.repo {
+        Some(repo) => repo.clone(),
+        None => match scratch_repo(home).await {
+            Ok(repo) => repo,
+            Err(m) => return super::error(StatusCode::BAD_GATEWAY, m),
+        },
+    };
+    let name = format!("run-{}", crate::session::random_suffix(10));
+    let created = child::run(home, &run.create_args(&name, &repo), &run.env).await;
+    if created.code != Some(0) {
+        let (status, reason) = created.failure();
+        if status.is_client_error() {
+            return crate::serve::json(status, &reason);
+        }
+        let mut answer = json!({"status": "error", "crash_info": reason["error"]});
+        answer["error"] = reason["error"].clone();
+        return crate::serve::json(StatusCode::OK, &answer);
+    }
+    let session = created.json().unwrap_or_default();
+    finish(home, &run, &name, &session).await
+}
+
+/// Waits for the agent to finish (or the run's timeout), and answers.
+async fn finish(home: &Home, run: &Validated, name: &str, session: &Value) -> Response<Body> {
+    let engine = Engine::for_kind(run.backend);
+    let wait = engine.wait(&crate::session::container_name(name));
+    let waited =
+        tokio::time::timeout(run.timeout, tokio::task::spawn_blocking(move || wait.run())).await;
+    let worktree = PathBuf::from(session["worktree"].as_str().unwrap_or_default());
+    let output = crate::safe_fs::read_below(&worktree, Path::new(".clauderon/output"), 16 << 20)
+        .unwrap_or_default();
+    let (status, crash_info) = match waited {
+        Err(_) => {
+            // Stopped, not deleted: its worktree keeps what the agent did.
+            let _ = child::run(home, &["stop".into(), "--".into(), name.into()], &[]).await;
+            (
+                "error",
+                json!({"reason": format!("timed out after {} s; the session was stopped", run.timeout.as_secs())}),
+            )
+        }
+        Ok(Ok(Ok(out))) if out.stdout.trim() == "0" => ("completed", Value::Null),
+        Ok(Ok(Ok(out))) => (
+            "crashed",
+            json!({"exit_code": out.stdout.trim().parse::<i64>().ok(), "output_tail": tail(&output)}),
+        ),
+        Ok(Ok(Err(f))) => ("error", json!({"reason": engine.classify(f).message})),
+        Ok(Err(_)) => (
+            "error",
+            json!({"reason": "waiting for the container failed"}),
+        ),
+    };
+    let parsed: Value = serde_json::from_str(output.trim()).unwrap_or_default();
+    crate::serve::json(
+        StatusCode::OK,
+        &json!({
+            "id": session["id"],
+            "status": status,
+            "output": output,
+            "session_id": parsed.get("session_id"),
+            "usage": parsed.get("usage"),
+            "crash_info": crash_info,
+            "session": name,
+            "branch": session["branch"],
+            "worktree": session["worktree"],
+        }),
+    )
+}
+
+fn tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    lines[lines.len().saturating_sub(20)..].join("\n")
+}
+
+/// A run with no repository works in a new, empty one of its own under
+/// the home (`scratch/`), so its work is still a branch someone can read.
+async fn scratch_repo(home: &Home) -> Result<String, String> {
+    let dir = home
+        .root
+        .join("scratch")
+        .join(crate::session::random_suffix(12));
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| format!("could not create {}: {e}", dir.display()))?;
+    let d = dir.to_string_lossy().to_string();
+    for args in [
+        vec!["init", "-q", "-b", "main", &d],
+        vec![
+            "-C",
+            &d,
+            "-c",
+            "user.name=clauderon",
+            "-c",
+            "user.email=clauderon@localhost",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "empty workspace for an API run",
+        ],
+    ] {
+        let ok = tokio::process::Command::new("git")
+            .args(&args)
+            .status()
+            .await
+            .is_ok_and(|s| s.success());
+        if !ok {
+            return Err(format!(
+                "could not make a scratch repository in {d} (git {})",
+                args.join(" ")
+            ));
+        }
+    }
+    Ok(d)
+}

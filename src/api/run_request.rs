@@ -1,0 +1,214 @@
+//! The body of `POST /run` (Stromboli's shape) and what it becomes: the
+//! `clauderon create --print` command line, the run's timeout, and the
+//! values passed through the child's environment.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::session::BackendKind;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunRequest {
+    prompt: String,
+    /// A host git repository: the run gets a worktree on a new branch.
+    repo: Option<String>,
+    /// Where the agent works in the container: /workspace or below it.
+    workdir: Option<String>,
+    agent: Option<String>,
+    claude: Option<ClaudeOptions>,
+    podman: Option<EngineOptions>,
+    docker: Option<EngineOptions>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClaudeOptions {
+    model: Option<String>,
+    max_turns: Option<u32>,
+    #[serde(default)]
+    allowed_tools: Vec<String>,
+    #[serde(default)]
+    disallowed_tools: Vec<String>,
+    append_system_prompt: Option<String>,
+    output_format: Option<String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EngineOptions {
+    image: Option<String>,
+    memory: Option<String>,
+    cpus: Option<String>,
+    #[serde(default)]
+    lifecycle: Lifecycle,
+    environment: Option<serde_json::Value>,
+    timeout: Option<String>,
+    #[serde(default)]
+    volumes: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+}
+
+#[derive(Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Lifecycle {
+    #[serde(default)]
+    on_create_command: Vec<String>,
+    #[serde(default)]
+    post_start: Vec<String>,
+}
+
+/// A run, checked: what `create` is given and how long it may take.
+pub struct Validated {
+    pub backend: BackendKind,
+    pub repo: Option<String>,
+    pub timeout: Duration,
+    pub env: Vec<(String, String)>,
+    args: Vec<String>,
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+
+/// `90`, `90s`, `30m`, `2h`.
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("timeout {text:?}: use seconds or 90s, 30m, 2h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("timeout {text:?}: use seconds or 90s, 30m, 2h")),
+    };
+    if secs == 0 || secs > 24 * 3600 {
+        return Err(format!("timeout {text:?}: between 1 s and 24 h"));
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+impl RunRequest {
+    pub fn validate(self) -> Result<Validated, String> {
+        let (backend, engine) = match (self.docker, self.podman) {
+            (Some(_), Some(_)) => return Err("give `docker` or `podman`, not both".into()),
+            (Some(d), None) => (BackendKind::Docker, d),
+            (None, Some(p)) => (BackendKind::Podman, p),
+            (None, None) => (BackendKind::Docker, EngineOptions::default()),
+        };
+        if engine.environment.is_some() {
+            return Err("compose environments (`environment`) are not supported yet: run without it, or use an image that has the services' clients".into());
+        }
+        let repo = repo_from(self.repo, &engine.volumes)?;
+        if let Some(w) = &self.workdir
+            && w != "/workspace"
+        {
+            return Err(format!(
+                "workdir {w:?}: a run works in /workspace (its repository's worktree); give the repository as `repo`"
+            ));
+        }
+        for key in engine.env.keys() {
+            if !crate::validate::env_name(key) {
+                return Err(format!("env: {key:?} is not a variable name"));
+            }
+        }
+        let timeout = engine
+            .timeout
+            .as_deref()
+            .map(parse_timeout)
+            .transpose()?
+            .unwrap_or(DEFAULT_TIMEOUT);
+        let args = create_flags(
+            &self.prompt,
+            self.agent.as_deref(),
+            backend,
+            &engine,
+            &self.claude.unwrap_or_default(),
+        );
+        Ok(Validated {
+            backend,
+            repo,
+            timeout,
+            env: engine.env.into_iter().collect(),
+            args,
+        })
+    }
+}
+
+/// The repository: `repo`, or the host side of a volume mounted at
+/// /workspace (Stromboli's way). Other volumes cannot be mounted.
+fn repo_from(repo: Option<String>, volumes: &[String]) -> Result<Option<String>, String> {
+    let mut repo = repo;
+    for v in volumes {
+        match v.split_once(':') {
+            Some((host, "/workspace" | "/workspace:rw")) if repo.is_none() => {
+                repo = Some(host.to_string())
+            }
+            _ => {
+                return Err(format!(
+                    "volume {v:?}: only HOST:/workspace is supported (it becomes the run's repository); other mounts are not"
+                ));
+            }
+        }
+    }
+    if let Some(r) = &repo {
+        super::child::absolute(r, "repo")?;
+    }
+    Ok(repo)
+}
+
+/// `create --print` flags, `--flag=value` so no value passes for a flag.
+fn create_flags(
+    prompt: &str,
+    agent: Option<&str>,
+    backend: BackendKind,
+    e: &EngineOptions,
+    c: &ClaudeOptions,
+) -> Vec<String> {
+    let mut args = vec!["create".to_string(), "--json".into(), "--print".into()];
+    let mut flag = |name: &str, value: &str| args.push(format!("--{name}={value}"));
+    flag("prompt", prompt);
+    flag("backend", backend.as_str());
+    let optional = [
+        ("agent", agent.map(String::from)),
+        ("image", e.image.clone()),
+        ("memory-limit", e.memory.clone()),
+        ("cpu-limit", e.cpus.clone()),
+        ("model", c.model.clone()),
+        ("max-turns", c.max_turns.map(|n| n.to_string())),
+        ("append-system-prompt", c.append_system_prompt.clone()),
+        ("output-format", c.output_format.clone()),
+    ];
+    for (name, value) in optional {
+        if let Some(v) = value {
+            flag(name, &v);
+        }
+    }
+    let lists = [
+        ("on-create", &e.lifecycle.on_create_command),
+        ("post-start", &e.lifecycle.post_start),
+        ("allowed-tools", &c.allowed_tools),
+        ("disallowed-tools", &c.disallowed_tools),
+    ];
+    for (name, values) in lists {
+        for v in values {
+            flag(name, v);
+        }
+    }
+    for key in e.env.keys() {
+        flag("env", key);
+    }
+    args
+}
+
+impl Validated {
+    pub fn create_args(&self, name: &str, repo: &str) -> Vec<String> {
+        let mut args = self.args.clone();
+        args.push(format!("--name={name}"));
+        args.push(format!("--repo={repo}"));
+        args
+    }
+}
