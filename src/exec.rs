@@ -26,6 +26,22 @@ pub struct Cmd {
     /// Run once more, after a short pause, if a failure's stderr has this
     /// (a known transient engine error).
     pub retry_on: Option<&'static str>,
+    /// Bytes written to the child's stdin (manifests for `kubectl apply -f -`).
+    pub stdin: Option<Stdin>,
+}
+
+/// What a command reads on stdin, and how a dry run shows it: secrets are
+/// replaced in `shown`, never in `bytes`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Stdin {
+    pub bytes: Vec<u8>,
+    pub shown: String,
+}
+
+impl std::fmt::Debug for Stdin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
 }
 
 /// `-v/--verbose`: every command is printed to stderr as it runs.
@@ -60,7 +76,14 @@ impl Cmd {
             env: Vec::new(),
             live_stderr: false,
             retry_on: None,
+            stdin: None,
         }
+    }
+
+    /// Feeds `bytes` to the command's stdin; a dry run prints `shown`.
+    pub fn stdin(mut self, bytes: Vec<u8>, shown: String) -> Self {
+        self.stdin = Some(Stdin { bytes, shown });
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -159,8 +182,13 @@ impl Cmd {
     fn run_with(&self, adjust: impl FnOnce(&mut Command)) -> Result<Output, Failure> {
         let mut command = self.command();
         adjust(&mut command);
+        let stdin = if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
         let mut child = match command
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -175,6 +203,16 @@ impl Cmd {
                     not_found: err.kind() == std::io::ErrorKind::NotFound,
                 });
             }
+        };
+        let in_thread = match (child.stdin.take(), &self.stdin) {
+            (Some(mut pipe), Some(input)) => {
+                let bytes = input.bytes.clone();
+                // A child that exits without reading it all is no error here.
+                Some(std::thread::spawn(move || {
+                    let _ = pipe.write_all(&bytes);
+                }))
+            }
+            _ => None,
         };
         let mut err_pipe = child.stderr.take().expect("stderr is piped");
         let live = self.live_stderr;
@@ -198,6 +236,9 @@ impl Cmd {
             let _ = out.read_to_end(&mut stdout);
         }
         let status = child.wait();
+        if let Some(t) = in_thread {
+            let _ = t.join();
+        }
         let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
         let stdout = String::from_utf8_lossy(&stdout).into_owned();
         match status {

@@ -1,6 +1,8 @@
 use clap::Parser;
 
-use clauderon::cli::{AgentImageCommand, Cli, Command, ConfigCommand, ImageCommand, ProxyCommand};
+use clauderon::cli::{
+    AgentImageCommand, Cli, Command, ConfigCommand, ImageCommand, KubeCommand, ProxyCommand,
+};
 use clauderon::commands::{self, Ctx};
 use clauderon::error::Result;
 
@@ -57,8 +59,27 @@ fn run(cli: Cli) -> Result<i32> {
             name,
             force,
             delete_branch,
+            discard,
             dry_run,
-        } => commands::delete::run(&ctx, &name, force, delete_branch, dry_run)?,
+        } => commands::delete::run(
+            &ctx,
+            &name,
+            commands::delete::DeleteFlags {
+                force,
+                discard,
+                delete_branch,
+                dry_run,
+            },
+        )?,
+        Command::Pull { name, dry_run } => commands::kube::pull::run(&ctx, &name, dry_run)?,
+        Command::Kube {
+            command:
+                KubeCommand::Setup {
+                    context,
+                    namespace,
+                    dry_run,
+                },
+        } => commands::kube::setup::run(&ctx, context, namespace, dry_run)?,
         Command::CleanCache {
             force,
             backend,

@@ -68,6 +68,7 @@ fn spec() -> SessionSpec {
         security: Security::default(),
         env_from_host: vec![],
         isolation_recorded: true,
+        kubernetes: None,
     }
 }
 

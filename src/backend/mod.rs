@@ -3,6 +3,7 @@
 
 pub mod engine;
 mod host;
+pub mod kubernetes;
 pub mod oci;
 mod queries;
 

@@ -42,12 +42,11 @@ impl Engine {
 
     /// `system df`: Docker's volumes as JSON, Podman's as its table.
     pub fn disk_usage(&self) -> Cmd {
-        match self.kind {
-            crate::session::BackendKind::Docker => {
-                self.cmd()
-                    .args(["system", "df", "--verbose", "--format", "{{json .Volumes}}"])
-            }
-            crate::session::BackendKind::Podman => self.cmd().args(["system", "df", "--verbose"]),
+        if self.is_docker() {
+            self.cmd()
+                .args(["system", "df", "--verbose", "--format", "{{json .Volumes}}"])
+        } else {
+            self.cmd().args(["system", "df", "--verbose"])
         }
     }
 

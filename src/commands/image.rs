@@ -63,7 +63,7 @@ pub fn check(
     json: bool,
 ) -> Result<i32> {
     crate::validate::image_option(image_ref, "image check")?;
-    let engine = Engine::for_kind(backend);
+    let engine = Engine::for_kind(backend)?;
     probe_engine(&engine)?;
     let checks = probe_checks(ctx, &engine, image_ref, agent)?;
     let ok = image::all_required_pass(&checks);
@@ -103,7 +103,7 @@ struct Listed {
 }
 
 pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result<()> {
-    let engine = Engine::for_kind(backend);
+    let engine = Engine::for_kind(backend)?;
     probe_engine(&engine)?;
     let out = engine.list_images().run().map_err(|f| engine.classify(f))?;
     let mut listed: Vec<Listed> = Vec::new();
@@ -189,7 +189,7 @@ pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> 
         reference,
         &cfg.allowed_images.source.to_string(),
     )?;
-    let engine = Engine::for_kind(backend);
+    let engine = Engine::for_kind(backend)?;
     let cmd = engine.pull(reference);
     if dry_run {
         println!(
@@ -275,7 +275,7 @@ pub fn build(
     backend: BackendKind,
     dry_run: bool,
 ) -> Result<()> {
-    let engine = Engine::for_kind(backend);
+    let engine = Engine::for_kind(backend)?;
     let reference = ctx.config.agent.reference();
     let context = ctx.home.root.join("cache").join("agent-cli");
     let (fetch, binary) = agent_binary_steps(from, agent, &context)?;

@@ -12,7 +12,10 @@ use crate::limits::{Cpu, Memory};
 use crate::proxy::settings::{ProxySection, ProxySettings};
 use crate::session::{Lifecycle, PullPolicy};
 
+pub mod kubernetes;
 mod show;
+
+pub use kubernetes::KubernetesSettings;
 
 /// The image used when neither `--image` nor the config names one. It is not
 /// published anywhere: `scripts/build-agent-image.sh` builds it locally.
@@ -39,6 +42,8 @@ struct FileConfig {
     network: NetworkSection,
     #[serde(default)]
     security: SecuritySection,
+    #[serde(default)]
+    kubernetes: kubernetes::KubernetesSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -169,6 +174,8 @@ pub struct Config {
     pub network: Sourced<NetworkMode>,
     /// `[security]`: capabilities given back, pids limit, no-new-privileges.
     pub security: Security,
+    /// `[kubernetes]`: the cluster and the defaults of session manifests.
+    pub kubernetes: KubernetesSettings,
 }
 
 impl Config {
@@ -185,7 +192,7 @@ impl Config {
             Some(t) => toml::from_str(t).map_err(|e| {
                 Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(
                     format!(
-                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges)",
+                        "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image)",
                         path.display()
                     ),
                 )
@@ -295,6 +302,10 @@ impl Config {
             },
         };
         let security = file.security.settings().map_err(|(key, m)| bad(&key, m))?;
+        let kubernetes = file
+            .kubernetes
+            .settings()
+            .map_err(|(key, m)| bad(&key, m))?;
         // Image references land in engine argv: they must be references.
         let images = [
             ("docker.default_image", Some(default_image.value.clone())),
@@ -308,6 +319,7 @@ impl Config {
             }
         }
         Ok(Config {
+            kubernetes,
             network,
             security,
             path,

@@ -146,6 +146,7 @@ impl Config {
             sec.no_new_privileges.to_string(),
             &src(sec.no_new_privileges),
         ));
+        out.push_str(&self.kubernetes.show(&self.path));
         let p = &self.proxy;
         out.push_str("\n[proxy]\n");
         out.push_str(&line("enabled", p.enabled.to_string(), &src(p.enabled)));

@@ -18,6 +18,19 @@ use watch::{verify_started, wait_on_create};
 /// Maps a failed command to a user-facing error (engines classify their stderr).
 pub type Classify = fn(Failure) -> Error;
 
+/// What one look at something being waited for says.
+#[derive(Debug)]
+pub enum Poll {
+    Ready,
+    /// Not yet; the text says what it is doing (shown on a timeout).
+    Waiting(String),
+    /// Waiting will not help.
+    Failed(Error),
+}
+
+/// Reads one answer of a polled command.
+pub type Check = fn(std::result::Result<&str, Failure>) -> Poll;
+
 #[derive(Clone, Debug)]
 pub enum Step {
     Run {
@@ -81,6 +94,18 @@ pub enum Step {
     AppendFile { path: PathBuf, contents: Vec<u8> },
     /// Removes a directory tree; a missing one is fine.
     RemoveDir { path: PathBuf },
+    /// Runs `cmd` every `interval` until `check` says ready or failed, for
+    /// at most `timeout` (a pod coming up, a file appearing in it).
+    Poll {
+        cmd: Cmd,
+        /// What is waited for, e.g. "the agent pod to run".
+        what: String,
+        check: Check,
+        timeout: std::time::Duration,
+        interval: std::time::Duration,
+        /// The fix named when it times out.
+        timeout_fix: String,
+    },
     /// Removes git's registration of a worktree without running git
     /// (see `worktree`); a missing one is fine.
     ForgetWorktree {
@@ -331,6 +356,14 @@ impl Step {
                     e,
                 )
             }),
+            Step::Poll {
+                cmd,
+                what,
+                check,
+                timeout,
+                interval,
+                timeout_fix,
+            } => watch::poll(cmd, what, *check, *timeout, *interval, timeout_fix),
             Step::RemoveDir { path } => match std::fs::remove_dir_all(path) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),

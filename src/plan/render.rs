@@ -9,7 +9,7 @@ use crate::exec::Cmd;
 impl Step {
     pub fn render(&self) -> String {
         match self {
-            Step::Run { cmd, .. } => format!("{}\n", render_command(cmd)),
+            Step::Run { cmd, .. } => format!("{}\n", with_stdin(cmd, render_command(cmd))),
             Step::Mkdir {
                 path,
                 mode,
@@ -61,6 +61,13 @@ impl Step {
                 )
             }
             Step::RemoveDir { path } => format!("rm -rf {}\n", quote_path(path)),
+            Step::Poll {
+                cmd, what, timeout, ..
+            } => format!(
+                "# wait (at most {} s) for {what}, polling: {}\n",
+                timeout.as_secs(),
+                cmd.shown()
+            ),
             Step::ForgetWorktree {
                 common_dir,
                 worktree,
@@ -111,6 +118,23 @@ fn render_command(cmd: &Cmd) -> String {
     }
     out.push_str(line.trim_end());
     out
+}
+
+/// A command that reads stdin gets it as a here-document (the shown text,
+/// with its secrets already replaced).
+pub fn with_stdin(cmd: &Cmd, line: String) -> String {
+    let Some(input) = &cmd.stdin else {
+        return line;
+    };
+    let delimiter = "CLAUDERON_EOF";
+    let mut text = input.shown.clone();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    if text.lines().any(|l| l == delimiter) {
+        return format!("printf '%s' {} | {line}", shell_words::quote(&input.shown));
+    }
+    format!("{line} <<'{delimiter}'\n{text}{delimiter}")
 }
 
 fn render_write(path: &Path, contents: &[u8], mode: u32, secret: bool) -> String {

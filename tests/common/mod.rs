@@ -350,6 +350,7 @@ pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
         security: Default::default(),
         env_from_host: vec![],
         isolation_recorded: true,
+        kubernetes: None,
     };
     let dir = env.home().join("sessions").join(name);
     std::fs::create_dir_all(&dir).unwrap();

@@ -22,12 +22,15 @@ pub use resolve::resolve;
 
 pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let spec = resolve(ctx, &args)?;
+    if spec.backend == crate::session::BackendKind::Kubernetes {
+        return crate::commands::kube::create::run(ctx, spec, args.dry_run);
+    }
     let _lock = if args.dry_run {
         None
     } else {
         Some(ctx.home.lock_session(&spec.name)?)
     };
-    let engine = Engine::for_kind(spec.backend);
+    let engine = Engine::for_kind(spec.backend)?;
     let mut plan = Plan::default();
     let version = match probe_engine(&engine) {
         Ok(version) => {
