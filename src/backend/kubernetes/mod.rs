@@ -207,6 +207,15 @@ impl Kubectl {
         ])
     }
 
+    /// Runs `program` in the pod's agent container (no terminal).
+    pub fn exec<I, S>(&self, pod: &str, program: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cmd::new(self.exec_argv(pod)).args(program)
+    }
+
     /// `kubectl exec -i POD -c agent --` and then the program: what git's
     /// `ext::` transport runs to reach the repository in the pod.
     pub fn exec_argv(&self, pod: &str) -> Vec<String> {
