@@ -59,6 +59,15 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
             format!(", {}", row.status)
         }
     );
+    if let Some(k) = &spec.kubernetes {
+        println!(
+            "Cluster    context {}, namespace {} (pod, volume claim and secret {}; files {})",
+            k.context,
+            k.namespace,
+            spec.container_name(),
+            crate::backend::kubernetes::files_name(&spec.name)
+        );
+    }
     println!("Agent      {} — {agent_status}", spec.agent);
     println!("Image      {}", spec.image);
     println!(
