@@ -204,33 +204,11 @@ impl Cmd {
                 });
             }
         };
-        let in_thread = match (child.stdin.take(), &self.stdin) {
-            (Some(mut pipe), Some(input)) => {
-                let bytes = input.bytes.clone();
-                // A child that exits without reading it all is no error here.
-                Some(std::thread::spawn(move || {
-                    let _ = pipe.write_all(&bytes);
-                }))
-            }
-            _ => None,
-        };
-        let mut err_pipe = child.stderr.take().expect("stderr is piped");
-        let live = self.live_stderr;
-        // Read stderr on its own thread so a chatty child cannot block on a full pipe.
-        let err_thread = std::thread::spawn(move || {
-            let mut all = Vec::new();
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = err_pipe.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                if live {
-                    let _ = std::io::stderr().write_all(&buf[..n]);
-                }
-                all.extend_from_slice(&buf[..n]);
-            }
-            all
-        });
+        let in_thread = feed_stdin(child.stdin.take(), self.stdin.as_ref());
+        let err_thread = read_stderr(
+            child.stderr.take().expect("stderr is piped"),
+            self.live_stderr,
+        );
         let mut stdout = Vec::new();
         if let Some(mut out) = child.stdout.take() {
             let _ = out.read_to_end(&mut stdout);
@@ -272,6 +250,40 @@ impl Cmd {
         })?;
         Ok(status.code().unwrap_or(1))
     }
+}
+
+/// Writes the command's input on its own thread (a child that exits
+/// without reading it all is no error here).
+fn feed_stdin(
+    pipe: Option<std::process::ChildStdin>,
+    input: Option<&Stdin>,
+) -> Option<std::thread::JoinHandle<()>> {
+    let (mut pipe, bytes) = (pipe?, input?.bytes.clone());
+    Some(std::thread::spawn(move || {
+        let _ = pipe.write_all(&bytes);
+    }))
+}
+
+/// Reads stderr on its own thread so a chatty child cannot block on a full
+/// pipe; with `live`, copies it to ours as it comes.
+fn read_stderr(
+    mut pipe: std::process::ChildStderr,
+    live: bool,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if live {
+                let _ = std::io::stderr().write_all(&buf[..n]);
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        all
+    })
 }
 
 impl Failure {

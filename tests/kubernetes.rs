@@ -318,24 +318,32 @@ fn forbidden_no_context_and_no_kubectl_name_the_fix() {
     let e = k.create("ky", "work", &["--context", "nope"]).fails();
     assert!(e.stderr.contains("no such kubectl context"), "{}", e.stderr);
     assert!(e.stderr.contains("kind-test"), "{}", e.stderr);
+    // A PATH with git but no kubectl.
     let mut bare = Env::new();
-    bare.extra_env.push(("PATH".into(), "/usr/bin:/bin".into()));
+    let bin = tempfile::tempdir().unwrap();
+    let which = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let git_path = String::from_utf8(which.stdout).unwrap();
+    std::os::unix::fs::symlink(git_path.trim(), bin.path().join("git")).unwrap();
+    bare.extra_env
+        .push(("PATH".into(), bin.path().display().to_string()));
     let repo = bare.repo().display().to_string();
-    if !Path::new("/usr/bin/kubectl").exists() && !Path::new("/bin/kubectl").exists() {
-        let e = bare
-            .run(&[
-                "create",
-                "--backend",
-                "kubernetes",
-                "--context",
-                "c",
-                "--repo",
-                &repo,
-                "--prompt",
-                "p",
-            ])
-            .fails();
+    for extra in [&["--context", "c"][..], &[][..]] {
+        let mut args = vec![
+            "create",
+            "--backend",
+            "kubernetes",
+            "--repo",
+            &repo,
+            "--prompt",
+            "p",
+        ];
+        args.extend_from_slice(extra);
+        let e = bare.run(&args).fails();
         assert!(e.stderr.contains("install kubectl"), "{}", e.stderr);
+        assert!(!bare.home().join("sessions").exists());
     }
 }
 

@@ -25,7 +25,6 @@ pub(super) struct KubernetesSection {
     image_pull_secrets: Vec<String>,
     runtime_class: Option<String>,
     create_timeout: Option<u64>,
-    daemon_image: Option<String>,
 }
 
 /// The effective `[kubernetes]` settings.
@@ -43,8 +42,6 @@ pub struct KubernetesSettings {
     pub runtime_class: Option<String>,
     /// Seconds.
     pub create_timeout: u64,
-    /// The in-cluster daemon's image (`kube setup`); None: the default session image.
-    pub daemon_image: Option<String>,
 }
 
 impl Default for KubernetesSettings {
@@ -58,7 +55,6 @@ impl Default for KubernetesSettings {
             image_pull_secrets: Vec::new(),
             runtime_class: None,
             create_timeout: DEFAULT_CREATE_TIMEOUT,
-            daemon_image: None,
         }
     }
 }
@@ -73,14 +69,13 @@ impl KubernetesSection {
         if let Some(n) = &self.namespace {
             validate::dns_label(n).map_err(|m| bad("namespace", format!("{n:?}: {m}")))?;
         }
-        for (key, image) in [
-            ("default_image", &self.default_image),
-            ("daemon_image", &self.daemon_image),
-        ] {
-            if let Some(i) = image {
-                validate::image_reference(i)
-                    .map_err(|m| bad(key, format!("{i:?} is not an image reference: {m}")))?;
-            }
+        if let Some(i) = &self.default_image {
+            validate::image_reference(i).map_err(|m| {
+                bad(
+                    "default_image",
+                    format!("{i:?} is not an image reference: {m}"),
+                )
+            })?;
         }
         for (key, name) in [
             ("storage_class", &self.storage_class),
@@ -111,7 +106,6 @@ impl KubernetesSection {
             image_pull_secrets: self.image_pull_secrets,
             runtime_class: self.runtime_class,
             create_timeout: self.create_timeout.unwrap_or(DEFAULT_CREATE_TIMEOUT),
-            daemon_image: self.daemon_image,
         })
     }
 }
@@ -119,20 +113,27 @@ impl KubernetesSection {
 impl KubernetesSettings {
     /// The `[kubernetes]` lines of `config show`.
     pub(super) fn show(&self, file: &std::path::Path) -> String {
-        let d = KubernetesSettings::default();
-        let source = |default: bool| {
-            if default {
+        let mut out = String::from("\n[kubernetes]\n");
+        for (key, value, default) in self.show_lines() {
+            let source = if default {
                 "built-in default".to_string()
             } else {
                 file.display().to_string()
-            }
-        };
+            };
+            out.push_str(&format!("{key:<22} = {value:<28} # {source}\n"));
+        }
+        out
+    }
+
+    /// (key, value as shown, is it the default) for each setting.
+    fn show_lines(&self) -> Vec<(&'static str, String, bool)> {
+        let d = KubernetesSettings::default();
         let opt = |v: &Option<String>, none: &str| {
             v.as_ref()
                 .map(|v| format!("{v:?}"))
                 .unwrap_or_else(|| none.to_string())
         };
-        let lines = [
+        vec![
             (
                 "context",
                 opt(&self.context, "(kubectl's current context at create)"),
@@ -173,17 +174,7 @@ impl KubernetesSettings {
                 self.create_timeout.to_string(),
                 self.create_timeout == d.create_timeout,
             ),
-            (
-                "daemon_image",
-                opt(&self.daemon_image, "(the default session image)"),
-                self.daemon_image.is_none(),
-            ),
-        ];
-        let mut out = String::from("\n[kubernetes]\n");
-        for (key, value, default) in lines {
-            out.push_str(&format!("{key:<22} = {value:<28} # {}\n", source(default)));
-        }
-        out
+        ]
     }
 }
 

@@ -26,10 +26,12 @@ pub fn context(ctx: &Ctx, flag: Option<&str>, dry_run: bool) -> Result<String> {
     let current = if dry_run {
         kubeconfig_current_context()
     } else {
-        kube::current_context()
-            .run()
-            .ok()
-            .map(|o| o.stdout.trim().to_string())
+        match kube::current_context().run() {
+            Ok(o) => Some(o.stdout.trim().to_string()),
+            // No kubectl at all is its own error, with its own fix.
+            Err(f) if f.not_found => return Err(classify(f)),
+            Err(_) => None,
+        }
     };
     current.filter(|c| !c.is_empty()).ok_or_else(|| {
         Error::input("kubectl has no current context").with_fix(
