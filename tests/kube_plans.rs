@@ -136,7 +136,9 @@ fn wiring_for(s: &SessionSpec) -> KubeWiring {
 #[test]
 fn create_plans_snapshot() {
     for (name, s) in matrix() {
-        let plan = create_plan(&s, &home(), &wiring_for(&s)).unwrap().render();
+        let plan = create_plan(&s, &home(), &wiring_for(&s), false)
+            .unwrap()
+            .render();
         assert!(
             !plan.contains(&s.hook_token),
             "{name}: token in the dry run"
@@ -153,7 +155,7 @@ fn create_plans_snapshot() {
 #[test]
 fn every_kubectl_call_names_context_and_namespace() {
     for (name, s) in matrix() {
-        let plan = create_plan(&s, &home(), &wiring_for(&s)).unwrap();
+        let plan = create_plan(&s, &home(), &wiring_for(&s), true).unwrap();
         let k = s.kubernetes.as_ref().unwrap();
         for step in &plan.steps {
             let text = step.step.render();

@@ -103,8 +103,17 @@ fn create_applies_waits_pushes_and_the_agent_gets_the_branch() {
     }
     let apply = calls
         .iter()
-        .find(|(a, _)| a.get(2).is_some_and(|v| v == "apply"))
+        .find(|(a, s)| {
+            a.get(2).is_some_and(|v| v == "apply") && s.as_deref().unwrap().contains("\"Pod\"")
+        })
         .unwrap();
+    // The first create in the namespace made it, as `kube setup` does.
+    assert!(
+        k.dir
+            .path()
+            .join("objects/_cluster/Namespace/clauderon.json")
+            .exists()
+    );
     let list: Value = serde_json::from_str(apply.1.as_deref().unwrap()).unwrap();
     let kinds: Vec<&str> = list["items"]
         .as_array()
@@ -291,6 +300,14 @@ fn each_failure_reason_fails_fast_and_rolls_back() {
             "{reason}: branch left"
         );
         assert!(!k.env.home().join("sessions/kf").exists(), "{reason}");
+        // The namespace this create made is rolled back too.
+        assert!(
+            !k.dir
+                .path()
+                .join("objects/_cluster/Namespace/clauderon.json")
+                .exists(),
+            "{reason}"
+        );
     }
 }
 
@@ -413,4 +430,27 @@ fn kubernetes_only_flags_are_refused_elsewhere() {
     let e = k.create("capx", "p", &["--cap-add", "SYS_ADMIN"]).fails();
     assert!(e.stderr.contains("restricted"), "{}", e.stderr);
     assert!(k.calls().iter().all(|(a, _)| a[0] == "config"));
+}
+
+#[test]
+fn a_namespace_that_was_there_before_survives_a_rollback() {
+    let k = Kube::new();
+    k.env.run(&["kube", "setup"]).ok();
+    k.set("pod-state", "ErrImagePull");
+    k.create("kn", "work", &[]).fails();
+    assert!(
+        k.dir
+            .path()
+            .join("objects/_cluster/Namespace/clauderon.json")
+            .exists()
+    );
+    let applies = k
+        .calls()
+        .into_iter()
+        .filter(|(a, _)| a.get(2).is_some_and(|v| v == "apply"))
+        .count();
+    assert_eq!(
+        applies, 2,
+        "setup's namespace, then the session: create did not apply the namespace again"
+    );
 }

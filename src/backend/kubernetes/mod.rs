@@ -118,6 +118,11 @@ impl Kubectl {
         Kubectl::new(&kube.context, &kube.namespace)
     }
 
+    /// The same prefix, for the namespace's own commands (`setup`).
+    pub(super) fn cmd_for_setup(&self) -> Cmd {
+        self.cmd()
+    }
+
     fn cmd(&self) -> Cmd {
         Cmd::new([
             PROGRAM.to_string(),

@@ -16,6 +16,29 @@ pub fn namespace(name: &str) -> Value {
     v
 }
 
+/// Does the namespace exist? (NotFound says no; any other answer is left
+/// to the apply that follows.)
+pub fn get_namespace(kubectl: &Kubectl) -> Cmd {
+    kubectl.cmd_for_setup().args([
+        "get",
+        "namespace",
+        &kubectl.namespace,
+        "--output=name",
+        super::REQUEST_TIMEOUT,
+    ])
+}
+
+/// Removes a namespace this create made (its rollback).
+pub fn delete_namespace(kubectl: &Kubectl) -> Cmd {
+    kubectl.cmd_for_setup().args([
+        "delete",
+        "namespace",
+        &kubectl.namespace,
+        "--ignore-not-found=true",
+        "--wait=false",
+    ])
+}
+
 /// `kubectl apply` of the namespace (a cluster-scoped object: the
 /// `--namespace` flag kubectl is given names the same namespace).
 pub fn apply_namespace(kubectl: &Kubectl) -> Cmd {

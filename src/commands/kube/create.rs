@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::backend::kubernetes::manifests::{KubeWiring, session_manifests};
-use crate::backend::kubernetes::{self as kube, KubeSpec, Kubectl, classify, transport};
+use crate::backend::kubernetes::{self as kube, KubeSpec, Kubectl, classify, setup, transport};
 use crate::cli::CreateArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
@@ -64,8 +64,9 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
     let mut plan = Plan::default();
     let wiring = super::wiring(ctx, &spec, dry_run, &mut plan)?;
     warn_about_the_daemon(&spec);
+    let setup = needs_setup(&spec, dry_run, &mut plan)?;
     plan.steps
-        .extend(create_plan(&spec, &ctx.home, &wiring)?.steps);
+        .extend(create_plan(&spec, &ctx.home, &wiring, setup)?.steps);
     if dry_run {
         print!(
             "# clauderon create {} (dry run: nothing was changed; kubectl was not called)\n{}",
@@ -85,8 +86,34 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
     Ok(())
 }
 
-/// The steps of a kubernetes create, each with its undo. Pure.
-pub fn create_plan(spec: &SessionSpec, home: &Home, wiring: &KubeWiring) -> Result<Plan> {
+/// The first create in a namespace runs `kube setup`'s namespace step: is
+/// the namespace missing? (A dry run does not ask: it says so.)
+fn needs_setup(spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> Result<bool> {
+    let (k, kubectl) = super::target(spec)?;
+    if dry_run {
+        plan.note(format!(
+            "if namespace {} does not exist yet, create first applies it as `clauderon kube setup` does",
+            k.namespace
+        ));
+        return Ok(false);
+    }
+    match setup::get_namespace(&kubectl).run() {
+        Ok(_) => Ok(false),
+        Err(f) if f.stderr.contains("(NotFound)") => Ok(true),
+        // Users without cluster-wide read of namespaces: the apply says more.
+        Err(f) if f.stderr.contains("(Forbidden)") => Ok(false),
+        Err(f) => Err(classify(f)),
+    }
+}
+
+/// The steps of a kubernetes create, each with its undo. Pure. With
+/// `setup`, the namespace is applied first (and removed on rollback).
+pub fn create_plan(
+    spec: &SessionSpec,
+    home: &Home,
+    wiring: &KubeWiring,
+    setup: bool,
+) -> Result<Plan> {
     let (k, kubectl) = super::target(spec)?;
     let mut plan = Plan::default();
     let session_dir = home.session_dir(&spec.name);
@@ -115,6 +142,12 @@ pub fn create_plan(spec: &SessionSpec, home: &Home, wiring: &KubeWiring) -> Resu
             git::classify,
         )],
     );
+    if setup {
+        plan.push_undoable(
+            Step::run_cmd(setup::apply_namespace(&kubectl), classify),
+            vec![Step::run_cmd(setup::delete_namespace(&kubectl), classify)],
+        );
+    }
     add_cluster_steps(&mut plan, spec, k, &kubectl, wiring);
     Ok(plan)
 }
