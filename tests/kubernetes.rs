@@ -369,13 +369,20 @@ fn an_unreachable_cluster_warns_once_and_list_still_works() {
     let k = Kube::new();
     k.create("ka", "work", &[]).ok();
     k.create("kb", "work", &[]).ok();
+    // A docker session (a record only) is still listed from docker's answer.
+    common::fake_session(&k.env, "dock-1", "tok");
     k.set("unreachable", "");
     let out = k.env.run(&["list", "--json"]).ok();
     assert_eq!(out.stderr.matches("warning").count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("not reachable"), "{}", out.stderr);
     let rows: Value = serde_json::from_str(&out.stdout).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 2);
-    assert_eq!(rows[0]["state"], "unknown");
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let by = |n: &str| rows.iter().find(|r| r["name"] == n).unwrap().clone();
+    assert_eq!(by("ka")["state"], "unknown");
+    assert_eq!(by("kb")["state"], "unknown");
+    assert_eq!(by("dock-1")["backend"], "docker");
+    assert_eq!(by("dock-1")["state"], "missing", "docker answered for it");
     let lists = k
         .calls()
         .into_iter()
@@ -453,4 +460,26 @@ fn a_namespace_that_was_there_before_survives_a_rollback() {
         applies, 2,
         "setup's namespace, then the session: create did not apply the namespace again"
     );
+}
+
+#[test]
+fn status_and_events_of_a_kubernetes_session() {
+    let k = Kube::new();
+    k.create("ke", "work", &["--namespace", "team-a"]).ok();
+    let out = k.env.run(&["status", "ke"]).ok();
+    assert!(
+        out.stdout.contains("context kind-test, namespace team-a"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("running"), "{}", out.stdout);
+    let out = k.env.run(&["events", "ke"]).ok();
+    assert!(out.stdout.contains("Scheduled"), "{}", out.stdout);
+    let ev = k
+        .calls()
+        .into_iter()
+        .find(|(a, _)| a.get(3).is_some_and(|v| v == "events"))
+        .unwrap();
+    assert_eq!(ev.0[..2], ["--context=kind-test", "--namespace=team-a"]);
+    assert!(ev.0.contains(&"--field-selector=involvedObject.name=clauderon-ke".to_string()));
 }

@@ -137,7 +137,10 @@ fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
 }
 
 pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
-    ctx.home.load(name)?;
+    let spec = ctx.home.load(name)?;
+    if spec.backend == session::BackendKind::Kubernetes {
+        return crate::commands::kube::lifecycle::events(&spec, follow, json);
+    }
     let path = events::log_path(&ctx.home, name);
     let print = |e: &crate::hooks::HookEvent| {
         let line = if json {

@@ -201,15 +201,23 @@ impl Kubectl {
         cmd
     }
 
-    /// The pod's events, oldest first, for `status` and `events`.
-    pub fn events(&self, pod: &str) -> Cmd {
-        self.cmd().args([
-            "get",
-            "events",
-            &format!("--field-selector=involvedObject.name={pod}"),
-            "--sort-by=.lastTimestamp",
-            REQUEST_TIMEOUT,
-        ])
+    /// The pod's Kubernetes events (scheduling, pulls, starts, kills),
+    /// oldest first; `follow` watches for new ones.
+    pub fn events(&self, pod: &str, follow: bool, json: bool) -> Cmd {
+        let mut cmd = self.cmd().args([
+            "get".to_string(),
+            "events".to_string(),
+            format!("--field-selector=involvedObject.name={pod}"),
+        ]);
+        cmd = if follow {
+            cmd.arg("--watch")
+        } else {
+            cmd.args(["--sort-by=.lastTimestamp", REQUEST_TIMEOUT])
+        };
+        if json {
+            cmd = cmd.arg("--output=json");
+        }
+        cmd
     }
 
     /// Runs `program` in the pod's agent container (no terminal).
