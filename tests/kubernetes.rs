@@ -483,3 +483,23 @@ fn status_and_events_of_a_kubernetes_session() {
     assert_eq!(ev.0[..2], ["--context=kind-test", "--namespace=team-a"]);
     assert!(ev.0.contains(&"--field-selector=involvedObject.name=clauderon-ke".to_string()));
 }
+
+#[test]
+fn a_readiness_marker_left_by_the_previous_pod_does_not_count() {
+    let k = Kube::new();
+    // The timeout is the session's, recorded at create.
+    let cfg = k.env.home().join("config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap() + "[kubernetes]\ncreate_timeout = 2\n";
+    std::fs::write(&cfg, text).unwrap();
+    k.create("kr", "work", &[]).ok();
+    k.env.run(&["stop", "kr"]).ok();
+    assert!(
+        k.volume("kr").join(".clauderon/ready").exists(),
+        "the old marker is still on the volume"
+    );
+    k.set("no-handover", "");
+    let began = std::time::Instant::now();
+    let e = k.env.run(&["start", "kr"]).fails();
+    assert!(e.stderr.contains("hand over to the agent"), "{}", e.stderr);
+    assert!(began.elapsed() < std::time::Duration::from_secs(30));
+}

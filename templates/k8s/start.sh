@@ -9,7 +9,10 @@ say() { printf 'clauderon: %s\n' "$*" >&2; }
 files=/etc/clauderon/session
 branch="${CLAUDERON_BRANCH:?CLAUDERON_BRANCH is not set}"
 cd /workspace || exit 1
+# The readiness marker is this pod's only once the pod's uid is next to it
+# (the volume outlives pods: a marker left by the last one must not count).
 rm -f .clauderon/ready 2>/dev/null
+mkdir -p .clauderon && printf '%s\n' "${CLAUDERON_POD_UID:-}" >.clauderon/pod-uid
 
 if ! command -v git >/dev/null 2>&1; then
   say "git is not installed in this image: the session's code cannot arrive (install git in the image)"

@@ -177,6 +177,8 @@ fn env(spec: &SessionSpec, wiring: &KubeWiring) -> Vec<Value> {
     env.extend(agent::agent_env(spec));
     let secret = object_name(&spec.name);
     let mut out: Vec<Value> = env.iter().map(|(k, v)| plain(k, v)).collect();
+    // Tells this pod's readiness marker from one a previous pod left.
+    out.push(json!({ "name": "CLAUDERON_POD_UID", "valueFrom": { "fieldRef": { "fieldPath": "metadata.uid" } } }));
     if let Some(ca) = &wiring.proxy {
         for k in ["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"] {
             out.push(from_secret(k, &secret, "proxy-url"));

@@ -83,22 +83,23 @@ pub fn wait_running(spec: &SessionSpec, k: &KubeSpec, kubectl: &Kubectl) -> Step
     }
 }
 
+/// Prints `ready` once the entrypoint has written its marker in this pod
+/// (start.sh wrote the pod's uid next to it first); a fixed script, run
+/// with the container's own environment.
+const READY_CHECK: &str = "cd /workspace/.clauderon 2>/dev/null && [ -e ready ] && [ \"$(cat pod-uid 2>/dev/null)\" = \"$CLAUDERON_POD_UID\" ] && echo ready";
+
 /// The readiness marker the entrypoint writes in the pod when it hands
 /// over to the agent (after on-create and post-start).
 fn ready_cmd(spec: &SessionSpec, kubectl: &Kubectl) -> crate::exec::Cmd {
-    let mut argv = kubectl.exec_argv(&object_name(&spec.name));
-    argv.extend([
-        "cat".into(),
-        format!("{}/.clauderon/ready", kube::WORKSPACE),
-    ]);
-    crate::exec::Cmd::new(argv)
+    kubectl.exec(&object_name(&spec.name), ["bash", "-c", READY_CHECK])
 }
 
 fn check_ready(answer: std::result::Result<&str, Failure>) -> Poll {
     match answer {
         Ok(text) if text.trim() == "ready" => Poll::Ready,
         Ok(_) => Poll::Waiting("the entrypoint has not handed over yet".into()),
-        Err(f) if f.stderr.contains("No such file") => {
+        // The check's own "not yet": exit 1, nothing said.
+        Err(f) if f.code == Some(1) && f.stderr.trim().is_empty() => {
             Poll::Waiting("the entrypoint has not handed over yet".into())
         }
         Err(f) if f.stderr.contains("container not found") || f.stderr.contains("not running") || f.stderr.contains("completed pod") => {
