@@ -503,3 +503,81 @@ fn a_readiness_marker_left_by_the_previous_pod_does_not_count() {
     assert!(e.stderr.contains("hand over to the agent"), "{}", e.stderr);
     assert!(began.elapsed() < std::time::Duration::from_secs(30));
 }
+
+#[test]
+fn delete_force_discard_of_a_session_on_a_vanished_cluster_removes_the_record() {
+    let k = Kube::new();
+    k.create("kv", "work", &[]).ok();
+    k.set("unreachable", "");
+    let e = k.env.run(&["delete", "--force", "kv"]).fails();
+    assert!(e.stderr.contains("not reachable"), "{}", e.stderr);
+    assert!(k.env.home().join("sessions/kv").exists());
+    let out = k.env.run(&["delete", "--force", "--discard", "kv"]).ok();
+    assert!(out.stderr.contains("may be left there"), "{}", out.stderr);
+    assert!(!k.env.home().join("sessions/kv").exists());
+}
+
+/// The dry runs of every other command on a kubernetes session, exactly
+/// (temp paths, the session id and the home label replaced).
+#[test]
+fn lifecycle_dry_runs_snapshot() {
+    let mut k = Kube::new();
+    // Which placeholder the pod gets depends on it: pin it.
+    k.env
+        .extra_env
+        .push(("ANTHROPIC_API_KEY".into(), "not-a-real-key".into()));
+    k.create("kl", "work", &["--namespace", "team-a"]).ok();
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(k.env.home().join("sessions/kl/session.json")).unwrap(),
+    )
+    .unwrap();
+    let calls_before = k.calls().len();
+    let mut all = String::new();
+    for args in [
+        &["stop", "--dry-run", "kl"][..],
+        &["start", "--dry-run", "kl"],
+        &["refresh", "--dry-run", "kl"],
+        &["pull", "--dry-run", "kl"],
+        &["delete", "--dry-run", "kl"],
+        &["delete", "--dry-run", "--discard", "--delete-branch", "kl"],
+        &["attach", "--dry-run", "kl"],
+        &[
+            "kube",
+            "setup",
+            "--dry-run",
+            "--context",
+            "kind-test",
+            "--namespace",
+            "team-a",
+        ],
+    ] {
+        let out = k.env.run(args).ok();
+        all.push_str(&format!("$ clauderon {}\n{}\n", args.join(" "), out.stdout));
+    }
+    assert_eq!(k.calls().len(), calls_before, "a dry run called kubectl");
+    let replace = [
+        (k.env.home().display().to_string(), "<HOME>"),
+        (k.env.repo().display().to_string(), "<REPO>"),
+        (record["id"].as_str().unwrap().to_string(), "<ID>"),
+        (
+            record["kubernetes"]["home_label"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            "<HOME-LABEL>",
+        ),
+    ];
+    for (from, to) in replace {
+        all = all.replace(&from, to);
+    }
+    // The pod runs as your uid (1000 when you are root).
+    let (uid, gid) = (
+        record["uid"].as_u64().unwrap(),
+        record["gid"].as_u64().unwrap(),
+    );
+    for (key, id) in [("runAsUser", uid), ("runAsGroup", gid), ("fsGroup", gid)] {
+        all = all.replace(&format!("\"{key}\": {id},"), &format!("\"{key}\": <ID>,"));
+        all = all.replace(&format!("\"{key}\": {id}\n"), &format!("\"{key}\": <ID>\n"));
+    }
+    insta::assert_snapshot!(all);
+}

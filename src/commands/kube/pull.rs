@@ -79,15 +79,26 @@ fn no_pod(spec: &SessionSpec) -> Error {
     ))
 }
 
+fn classify_text(f: &crate::exec::Failure) -> String {
+    classify(crate::exec::Failure {
+        shown: f.shown.clone(),
+        short: f.short.clone(),
+        code: f.code,
+        stderr: f.stderr.clone(),
+        not_found: f.not_found,
+    })
+    .message
+}
+
 /// Pulls (unless `discard`), then removes every object with the session's
 /// labels, the branch if asked, and the record.
-pub fn delete_plan(
-    ctx: &Ctx,
-    spec: &SessionSpec,
-    discard: bool,
-    delete_branch: bool,
-    dry_run: bool,
-) -> Result<Plan> {
+pub fn delete_plan(ctx: &Ctx, spec: &SessionSpec, flags: DeleteFlags) -> Result<Plan> {
+    let DeleteFlags {
+        force,
+        discard,
+        delete_branch,
+        dry_run,
+    } = flags;
     let (k, kubectl) = super::target(spec)?;
     let mut plan = Plan::default();
     if !discard {
@@ -99,10 +110,20 @@ pub fn delete_plan(
         }
         plan.push(fetch_step(spec, &kubectl));
     }
-    plan.push(Step::run_cmd(
-        kubectl.delete_session(&spec.name, &k.home_label),
+    // --discard --force: a cluster that is gone for good must not keep the
+    // record here forever; what may be left there is named instead.
+    let tolerate: Option<fn(&crate::exec::Failure) -> bool> = (discard && force).then_some(|f| {
+        let unreachable = classify_text(f).contains("not reachable");
+        if unreachable {
+            eprintln!("clauderon: warning: the cluster is not reachable; the session's objects may be left there (remove them later with: {})", f.shown);
+        }
+        unreachable
+    });
+    plan.push(Step::Run {
+        cmd: kubectl.delete_session(&spec.name, &k.home_label),
         classify,
-    ));
+        tolerate,
+    });
     if delete_branch {
         plan.push(Step::run_cmd(
             git::git(&spec.repo_root).args(["branch", "-D", &spec.branch]),
@@ -118,7 +139,7 @@ pub fn delete_plan(
 /// `clauderon delete` of a kubernetes session: asks first (unless
 /// `force`), pulls (unless `discard`), removes everything it labelled.
 pub fn delete(ctx: &Ctx, spec: &SessionSpec, flags: DeleteFlags) -> Result<()> {
-    let plan = delete_plan(ctx, spec, flags.discard, flags.delete_branch, flags.dry_run)?;
+    let plan = delete_plan(ctx, spec, flags)?;
     if !flags.dry_run && !flags.force && !confirm(spec, flags.discard)? {
         println!("Nothing deleted.");
         return Ok(());
