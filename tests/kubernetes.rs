@@ -581,3 +581,21 @@ fn lifecycle_dry_runs_snapshot() {
     }
     insta::assert_snapshot!(all);
 }
+
+#[test]
+fn start_replaces_the_pod_of_an_agent_that_ended() {
+    let k = Kube::new();
+    k.create("kz", "work", &[]).ok();
+    k.set("pod-state", "terminated");
+    let rows: Value = serde_json::from_str(&k.env.run(&["list", "--json"]).ok().stdout).unwrap();
+    assert_eq!(rows[0]["state"], "exited");
+    // The next pod the stand-in gets runs.
+    k.set("pod-state-next", "running");
+    let before = k.calls().len();
+    k.env.run(&["start", "kz"]).ok();
+    let verbs: Vec<String> = k.calls()[before..]
+        .iter()
+        .filter_map(|(a, _)| a.get(2).cloned())
+        .collect();
+    assert_eq!(verbs[..3], ["get", "delete", "apply"], "{verbs:?}");
+}

@@ -43,8 +43,10 @@ pub fn attach(spec: &SessionSpec, dry_run: bool) -> Result<i32> {
             )),
         );
     }
-    if observe(spec, &kubectl)?.is_none() {
-        return Err(not_running(spec));
+    match observe(spec, &kubectl)? {
+        None => return Err(not_running(spec)),
+        Some(pod) if status::summary(&pod).0 == "exited" => return Err(not_running(spec)),
+        Some(_) => {}
     }
     eprintln!(
         "clauderon: attached to {}; detach with Ctrl-P Ctrl-Q (the agent keeps running)",
@@ -97,11 +99,22 @@ fn start_steps(
 
 pub fn start(ctx: &Ctx, spec: &SessionSpec, dry_run: bool) -> Result<()> {
     let (k, kubectl) = super::target(spec)?;
-    if !dry_run && observe(spec, &kubectl)?.is_some() {
-        println!("Session {} already has a pod.", spec.name);
-        return Ok(());
-    }
     let mut plan = Plan::default();
+    if !dry_run && let Some(pod) = observe(spec, &kubectl)? {
+        let (state, status) = status::summary(&pod);
+        if state != "exited" {
+            println!(
+                "Session {} already has a pod ({state}: {status}).",
+                spec.name
+            );
+            return Ok(());
+        }
+        // The agent ended (restartPolicy Never): a new pod resumes it.
+        plan.push(Step::run_cmd(
+            kubectl.delete_pod(&object_name(&spec.name)),
+            classify,
+        ));
+    }
     start_steps(&mut plan, ctx, spec, k, &kubectl, dry_run)?;
     print_or_execute("start", &plan, dry_run)?;
     if !dry_run {
