@@ -7,6 +7,7 @@
 #    (/etc/containers/containers.conf; crun and the default rlimits fail here)
 #  - starts dockerd in the background if `docker info` fails
 #  - makes sure git has a user.name/user.email (the tests create commits)
+#  - installs kubernetes-validate (PyPI) for the offline manifest checks
 #  - builds the test images for docker and podman (scripts/build-test-images.sh)
 #  - smoke-tests both engines
 #
@@ -112,6 +113,22 @@ fi
 if [ -z "$(git config --global user.email || true)" ]; then
   log "git: setting global user.email"
   git config --global user.email "ci@clauderon.invalid"
+fi
+
+# --- kubernetes-validate (offline manifest checks) ---------------------------
+# No cluster runs here: the Kubernetes manifests are validated against the
+# official schemas with kubernetes-validate from PyPI (tests/kube_plans.rs).
+if command -v kubernetes-validate >/dev/null 2>&1; then
+  log "kubernetes-validate: present"
+else
+  log "kubernetes-validate: installing with pip"
+  if ! python3 -m pip --version >/dev/null 2>&1; then
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends python3-pip
+  fi
+  python3 -m pip install --quiet kubernetes-validate \
+    || python3 -m pip install --quiet --break-system-packages kubernetes-validate \
+    || die "kubernetes-validate: pip install failed"
+  command -v kubernetes-validate >/dev/null 2>&1 || die "kubernetes-validate: installed but not in PATH ($(python3 -m site --user-base)/bin?)"
 fi
 
 # --- test images --------------------------------------------------------------

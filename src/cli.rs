@@ -92,9 +92,25 @@ pub enum Command {
         /// Also delete the session's git branch
         #[arg(long)]
         delete_branch: bool,
+        /// Kubernetes: delete without first fetching the agent's commits onto the host branch
+        #[arg(long)]
+        discard: bool,
         /// Print the commands it would run instead of running them
         #[arg(long)]
         dry_run: bool,
+    },
+    /// Kubernetes: fetch the agent's commits onto the host branch <name> (no checkout, no hooks)
+    Pull {
+        /// Session name (see `clauderon list`)
+        name: String,
+        /// Print the command it would run instead of running it
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Kubernetes: set up a namespace for sessions (namespace, in-cluster daemon, its credentials)
+    Kube {
+        #[command(subcommand)]
+        command: KubeCommand,
     },
     /// Show the shared cache volumes and their size; remove them with --force
     CleanCache {
@@ -166,6 +182,22 @@ pub enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KubeCommand {
+    /// Apply the namespace (Pod Security `restricted`), the in-cluster daemon and its credentials Secret
+    Setup {
+        /// kubectl context (default: [kubernetes] context, else kubectl's current context)
+        #[arg(long)]
+        context: Option<String>,
+        /// Namespace (default: [kubernetes] namespace, else clauderon)
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Print the commands and manifests (credentials redacted) instead of applying them
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -287,6 +319,12 @@ pub struct CreateArgs {
     /// Container engine that runs the session
     #[arg(long, value_enum, default_value = "docker")]
     pub backend: BackendKind,
+    /// Kubernetes: the kubectl context (default: [kubernetes] context, else kubectl's current context)
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Kubernetes: the namespace (default: [kubernetes] namespace, else clauderon)
+    #[arg(long)]
+    pub namespace: Option<String>,
     /// The coding agent to run
     #[arg(long, value_enum, default_value = "claude")]
     pub agent: Agent,

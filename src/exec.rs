@@ -26,6 +26,22 @@ pub struct Cmd {
     /// Run once more, after a short pause, if a failure's stderr has this
     /// (a known transient engine error).
     pub retry_on: Option<&'static str>,
+    /// Bytes written to the child's stdin (manifests for `kubectl apply -f -`).
+    pub stdin: Option<Stdin>,
+}
+
+/// What a command reads on stdin, and how a dry run shows it: secrets are
+/// replaced in `shown`, never in `bytes`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Stdin {
+    pub bytes: Vec<u8>,
+    pub shown: String,
+}
+
+impl std::fmt::Debug for Stdin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.shown)
+    }
 }
 
 /// `-v/--verbose`: every command is printed to stderr as it runs.
@@ -49,28 +65,6 @@ pub struct Failure {
     pub not_found: bool,
 }
 
-/// Reads a child's stderr on its own thread, so a chatty child cannot
-/// block on a full pipe; with `live` it is copied to ours as it comes.
-fn collect_stderr(
-    mut pipe: std::process::ChildStderr,
-    live: bool,
-) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut all = Vec::new();
-        let mut buf = [0u8; 8192];
-        while let Ok(n) = pipe.read(&mut buf) {
-            if n == 0 {
-                break;
-            }
-            if live {
-                let _ = std::io::stderr().write_all(&buf[..n]);
-            }
-            all.extend_from_slice(&buf[..n]);
-        }
-        all
-    })
-}
-
 impl Cmd {
     pub fn new<I, S>(argv: I) -> Self
     where
@@ -82,7 +76,14 @@ impl Cmd {
             env: Vec::new(),
             live_stderr: false,
             retry_on: None,
+            stdin: None,
         }
+    }
+
+    /// Feeds `bytes` to the command's stdin; a dry run prints `shown`.
+    pub fn stdin(mut self, bytes: Vec<u8>, shown: String) -> Self {
+        self.stdin = Some(Stdin { bytes, shown });
+        self
     }
 
     pub fn arg(mut self, arg: impl Into<String>) -> Self {
@@ -181,8 +182,13 @@ impl Cmd {
     fn run_with(&self, adjust: impl FnOnce(&mut Command)) -> Result<Output, Failure> {
         let mut command = self.command();
         adjust(&mut command);
+        let stdin = if self.stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
         let mut child = match command
-            .stdin(Stdio::null())
+            .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -198,7 +204,8 @@ impl Cmd {
                 });
             }
         };
-        let err_thread = collect_stderr(
+        let in_thread = feed_stdin(child.stdin.take(), self.stdin.as_ref());
+        let err_thread = read_stderr(
             child.stderr.take().expect("stderr is piped"),
             self.live_stderr,
         );
@@ -207,6 +214,9 @@ impl Cmd {
             let _ = out.read_to_end(&mut stdout);
         }
         let status = child.wait();
+        if let Some(t) = in_thread {
+            let _ = t.join();
+        }
         let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
         let stdout = String::from_utf8_lossy(&stdout).into_owned();
         match status {
@@ -240,6 +250,40 @@ impl Cmd {
         })?;
         Ok(status.code().unwrap_or(1))
     }
+}
+
+/// Writes the command's input on its own thread (a child that exits
+/// without reading it all is no error here).
+fn feed_stdin(
+    pipe: Option<std::process::ChildStdin>,
+    input: Option<&Stdin>,
+) -> Option<std::thread::JoinHandle<()>> {
+    let (mut pipe, bytes) = (pipe?, input?.bytes.clone());
+    Some(std::thread::spawn(move || {
+        let _ = pipe.write_all(&bytes);
+    }))
+}
+
+/// Reads stderr on its own thread so a chatty child cannot block on a full
+/// pipe; with `live`, copies it to ours as it comes.
+fn read_stderr(
+    mut pipe: std::process::ChildStderr,
+    live: bool,
+) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = pipe.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            if live {
+                let _ = std::io::stderr().write_all(&buf[..n]);
+            }
+            all.extend_from_slice(&buf[..n]);
+        }
+        all
+    })
 }
 
 impl Failure {

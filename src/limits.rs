@@ -50,6 +50,15 @@ impl Cpu {
         let frac = format!("{frac:03}");
         format!("{whole}.{}", frac.trim_end_matches('0'))
     }
+
+    /// A Kubernetes CPU quantity: whole cores, else millicores (`500m`).
+    pub fn kube(self) -> String {
+        if self.0.is_multiple_of(1000) {
+            (self.0 / 1000).to_string()
+        } else {
+            format!("{}m", self.0)
+        }
+    }
 }
 
 impl Memory {
@@ -102,6 +111,22 @@ impl Memory {
         }
         format!("{}b", self.0)
     }
+
+    /// A Kubernetes memory quantity in the largest binary unit that divides
+    /// it exactly (`8g` is `8Gi`), else bytes.
+    pub fn kube(self) -> String {
+        for (unit, size) in [
+            ("Ti", 1024 * 1024 * MIB),
+            ("Gi", 1024 * MIB),
+            ("Mi", MIB),
+            ("Ki", 1024),
+        ] {
+            if self.0.is_multiple_of(size) {
+                return format!("{}{unit}", self.0 / size);
+            }
+        }
+        self.0.to_string()
+    }
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +159,11 @@ mod tests {
         assert_eq!(Memory::parse("1024m").unwrap().docker(), "1g");
         assert_eq!(Memory::parse("10485760").unwrap().docker(), "10m");
         assert_eq!(Memory::parse("1.5g").unwrap().docker(), "1536m");
+        assert_eq!(Memory::parse("8g").unwrap().kube(), "8Gi");
+        assert_eq!(Memory::parse("1.5g").unwrap().kube(), "1536Mi");
+        assert_eq!(Cpu::parse("500m").unwrap().kube(), "500m");
+        assert_eq!(Cpu::parse("4").unwrap().kube(), "4");
+        assert_eq!(Cpu::parse("1.5").unwrap().kube(), "1500m");
         for bad in ["", "8x", "g", "1m", "-1g", "99999999999999999999g"] {
             assert!(Memory::parse(bad).is_err(), "{bad}");
         }

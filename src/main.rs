@@ -2,7 +2,7 @@ use clap::Parser;
 
 use clauderon::cli::{
     AgentImageCommand, ApiCommand, Cli, Command, ConfigCommand, DaemonAction, ImageCommand,
-    ProxyCommand,
+    KubeCommand, ProxyCommand,
 };
 use clauderon::commands::{self, Ctx};
 use clauderon::error::Result;
@@ -38,7 +38,16 @@ fn run(cli: Cli) -> Result<i32> {
         | Command::Stop { .. }
         | Command::Start { .. }
         | Command::Refresh { .. }
-        | Command::Delete { .. }) => return session(&ctx, command),
+        | Command::Delete { .. }
+        | Command::Pull { .. }) => return session(&ctx, command),
+        Command::Kube {
+            command:
+                KubeCommand::Setup {
+                    context,
+                    namespace,
+                    dry_run,
+                },
+        } => commands::kube::setup::run(&ctx, context, namespace, dry_run)?,
         Command::CleanCache {
             force,
             backend,
@@ -164,8 +173,18 @@ fn session(ctx: &Ctx, command: Command) -> Result<i32> {
             name,
             force,
             delete_branch,
+            discard,
             dry_run,
-        } => commands::delete::run(ctx, &name, force, delete_branch, dry_run)?,
+        } => {
+            let flags = commands::delete::DeleteFlags {
+                force,
+                discard,
+                delete_branch,
+                dry_run,
+            };
+            commands::delete::run(ctx, &name, flags)?
+        }
+        Command::Pull { name, dry_run } => commands::kube::pull::run(ctx, &name, dry_run)?,
         _ => unreachable!("only session commands are passed here"),
     }
     Ok(0)

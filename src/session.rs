@@ -78,6 +78,7 @@ impl fmt::Display for Agent {
 pub enum BackendKind {
     Docker,
     Podman,
+    Kubernetes,
 }
 
 impl BackendKind {
@@ -85,6 +86,7 @@ impl BackendKind {
         match self {
             BackendKind::Docker => "docker",
             BackendKind::Podman => "podman",
+            BackendKind::Kubernetes => "kubernetes",
         }
     }
 }
@@ -173,6 +175,10 @@ pub struct SessionSpec {
     /// Print mode, the model and tool options.
     #[serde(default)]
     pub agent_options: crate::agent_options::AgentOptions,
+    /// Where a kubernetes session runs (context and namespace, resolved
+    /// once at create) and the settings its manifests are rendered with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kubernetes: Option<crate::backend::kubernetes::KubeSpec>,
 }
 
 impl SessionSpec {

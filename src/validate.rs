@@ -226,6 +226,67 @@ pub fn capability(name: &str) -> Result<String, String> {
     ))
 }
 
+/// A Kubernetes DNS-1123 label (namespaces, object names): lowercase
+/// letters, digits and `-`, starting and ending with a letter or digit, at
+/// most 63 characters.
+pub fn dns_label(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 63 {
+        return Err("it must be 1 to 63 characters long".into());
+    }
+    if let Some(c) = name
+        .chars()
+        .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
+    {
+        return Err(format!(
+            "{c:?} is not allowed (lowercase letters, digits and `-` only)"
+        ));
+    }
+    if name.starts_with('-') || name.ends_with('-') {
+        return Err("it must start and end with a letter or digit".into());
+    }
+    Ok(())
+}
+
+/// A DNS-1123 subdomain (storage classes, secrets, runtime classes): labels
+/// joined by `.`, at most 253 characters.
+pub fn dns_subdomain(name: &str) -> Result<(), String> {
+    if name.len() > 253 {
+        return Err("it is longer than 253 characters".into());
+    }
+    name.split('.').try_for_each(dns_label)
+}
+
+/// A kubectl context name: any text kubeconfig allows, but no control
+/// characters (it is passed as one `--context=` argument, never a flag).
+pub fn kube_context(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    if let Some(c) = name.chars().find(|c| c.is_control()) {
+        return Err(format!("{c:?} is not allowed in a context name"));
+    }
+    Ok(())
+}
+
+/// A storage size as Kubernetes writes quantities: digits with an optional
+/// binary (`Ki` .. `Ei`) or decimal (`k`, `M`, `G`, `T`, `P`, `E`) suffix.
+pub fn storage_size(size: &str) -> Result<(), String> {
+    let digits = size.trim_end_matches(|c: char| c.is_ascii_alphabetic());
+    let unit = &size[digits.len()..];
+    let units = [
+        "", "Ki", "Mi", "Gi", "Ti", "Pi", "Ei", "k", "M", "G", "T", "P", "E",
+    ];
+    if digits.is_empty() || !digits.chars().all(|c| c.is_ascii_digit()) || !units.contains(&unit) {
+        return Err(format!(
+            "{size:?} is not a size: use a whole number with a unit like 10Gi, 500Mi or 1Ti"
+        ));
+    }
+    if digits.chars().all(|c| c == '0') {
+        return Err("the size must be larger than 0".into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

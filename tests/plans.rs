@@ -69,6 +69,7 @@ fn spec() -> SessionSpec {
         env_from_host: vec![],
         isolation_recorded: true,
         agent_options: Default::default(),
+        kubernetes: None,
     }
 }
 

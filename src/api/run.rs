@@ -54,7 +54,9 @@ pub async fn run(home: &Home, runs: &tokio::sync::Semaphore, body: &[u8]) -> Res
 
 /// Waits for the agent to finish (or the run's timeout), and answers.
 async fn finish(home: &Home, run: &Validated, name: &str, session: &Value) -> Response<Body> {
-    let engine = Engine::for_kind(run.backend);
+    let Ok(engine) = Engine::for_kind(run.backend) else {
+        return super::error(StatusCode::BAD_REQUEST, "runs go to docker or podman");
+    };
     let wait = engine.wait(&crate::session::container_name(name));
     let waited =
         tokio::time::timeout(run.timeout, tokio::task::spawn_blocking(move || wait.run())).await;

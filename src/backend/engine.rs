@@ -101,18 +101,30 @@ const IMAGE_MISSING: &[&str] = &[
 ];
 
 impl Engine {
-    pub fn for_kind(kind: BackendKind) -> Engine {
+    /// The OCI engine of a backend; Kubernetes has none (no local
+    /// containers, images or volumes), which is an error naming the fix.
+    pub fn for_kind(kind: BackendKind) -> Result<Engine, Error> {
         match kind {
-            BackendKind::Docker => DOCKER,
-            BackendKind::Podman => PODMAN,
+            BackendKind::Docker => Ok(DOCKER),
+            BackendKind::Podman => Ok(PODMAN),
+            BackendKind::Kubernetes => Err(Error::input(
+                "this command works with the docker and podman backends; kubernetes has no local engine",
+            )
+            .with_fix("pass --backend docker or --backend podman")),
         }
+    }
+
+    /// Docker, else Podman (the only two engines).
+    pub fn is_docker(&self) -> bool {
+        self.kind == BackendKind::Docker
     }
 
     /// This engine's `classify` as a plain function, for plan steps.
     pub fn classifier(&self) -> Classify {
-        match self.kind {
-            BackendKind::Docker => |f| DOCKER.classify(f),
-            BackendKind::Podman => |f| PODMAN.classify(f),
+        if self.is_docker() {
+            |f| DOCKER.classify(f)
+        } else {
+            |f| PODMAN.classify(f)
         }
     }
 
@@ -182,9 +194,10 @@ impl Engine {
     /// `docker version`: the cheapest call that needs a reachable engine.
     /// Docker's also names its platform, which says Docker Desktop.
     pub fn version(&self) -> Cmd {
-        let format = match self.kind {
-            BackendKind::Docker => "{{.Server.Version}} {{.Server.Platform.Name}}",
-            BackendKind::Podman => "{{.Server.Version}}",
+        let format = if self.is_docker() {
+            "{{.Server.Version}} {{.Server.Platform.Name}}"
+        } else {
+            "{{.Server.Version}}"
         };
         self.cmd().args(["version", "--format", format])
     }
@@ -348,20 +361,21 @@ impl Engine {
         let cmd = self
             .cmd()
             .args(["ps", "--all", "--no-trunc", "--filter", &filter, "--format"]);
-        match self.kind {
-            BackendKind::Docker => cmd.arg(format!(
+        if self.is_docker() {
+            cmd.arg(format!(
                 "{{{{.Names}}}}\t{{{{.State}}}}\t{{{{.Status}}}}\t{}",
                 self.ps_session_label
-            )),
+            ))
+        } else {
             // Podman's table `.State` is prose ("Up 3 minutes"); its JSON has the state.
-            BackendKind::Podman => cmd.arg("json"),
+            cmd.arg("json")
         }
     }
 
     /// (container name, state, status text, session label) from `list_sessions`.
     pub fn parse_sessions(&self, stdout: &str) -> Vec<(String, String, String, String)> {
-        match self.kind {
-            BackendKind::Docker => stdout
+        if self.is_docker() {
+            stdout
                 .lines()
                 .filter_map(|line| {
                     let mut f = line.split('\t');
@@ -374,8 +388,9 @@ impl Engine {
                         f.next().unwrap_or("").to_string(),
                     ))
                 })
-                .collect(),
-            BackendKind::Podman => {
+                .collect()
+        } else {
+            {
                 let all: Vec<serde_json::Value> =
                     serde_json::from_str(stdout.trim()).unwrap_or_default();
                 all.iter()

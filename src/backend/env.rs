@@ -51,7 +51,7 @@ pub fn container_env(
         ("CLAUDERON_HTTP_PORT".into(), hook_port.to_string()),
     ])
     .collect();
-    env.extend(plain(git_env(spec, wiring)));
+    env.extend(plain(git_env(spec, wiring.proxy.is_some())));
     env.extend(plain(agent::agent_env(spec)));
     if spec.agent_cli_image.is_some() {
         // The entrypoint puts it first in PATH.
@@ -105,7 +105,7 @@ fn proxy_env(engine: &Engine, spec: &SessionSpec, proxy: &ProxyWiring) -> Vec<(S
         ("NO_PROXY".to_string(), no_proxy.clone()),
         ("no_proxy".to_string(), no_proxy),
     ];
-    for (k, v) in placeholders(spec, proxy) {
+    for (k, v) in placeholders(spec, proxy.anthropic_api_key) {
         // A value the user gave with --env wins.
         if !spec.env.iter().any(|(u, _)| u == k) {
             env.push((k.into(), v.into()));
@@ -124,11 +124,11 @@ fn proxy_env(engine: &Engine, spec: &SessionSpec, proxy: &ProxyWiring) -> Vec<(S
 }
 
 /// git in the container: config through `GIT_CONFIG_*`, and the user's identity.
-fn git_env(spec: &SessionSpec, wiring: &Wiring) -> Vec<(String, String)> {
+pub(in crate::backend) fn git_env(spec: &SessionSpec, proxy: bool) -> Vec<(String, String)> {
     // The worktree's registration lives in the shared .git but its path
     // is a host path: stop git in the container from pruning it.
     let mut git_config = vec![("gc.worktreePruneExpire", "never"), ("safe.directory", "*")];
-    if wiring.proxy.is_some() {
+    if proxy {
         // git asks this helper after GitHub's 401 and sends the placeholder,
         // which the proxy swaps for the real token.
         git_config.push((
@@ -154,13 +154,16 @@ fn git_env(spec: &SessionSpec, wiring: &Wiring) -> Vec<(String, String)> {
 const GIT_CREDENTIAL_HELPER: &str = "!f() { test \"$1\" = get && echo username=x-access-token && echo \"password=${GH_TOKEN:-clauderon-proxy}\"; }; f";
 
 /// The placeholder credentials a session's container holds.
-fn placeholders(spec: &SessionSpec, proxy: &ProxyWiring) -> Vec<(&'static str, &'static str)> {
+pub(in crate::backend) fn placeholders(
+    spec: &SessionSpec,
+    anthropic_api_key: bool,
+) -> Vec<(&'static str, &'static str)> {
     let mut p = vec![
         ("GH_TOKEN", GITHUB_PLACEHOLDER),
         ("GITHUB_TOKEN", GITHUB_PLACEHOLDER),
     ];
     match spec.agent {
-        Agent::Claude if proxy.anthropic_api_key => {
+        Agent::Claude if anthropic_api_key => {
             p.push(("ANTHROPIC_API_KEY", ANTHROPIC_KEY_PLACEHOLDER))
         }
         Agent::Claude => p.push(("CLAUDE_CODE_OAUTH_TOKEN", ANTHROPIC_OAUTH_PLACEHOLDER)),

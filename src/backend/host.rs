@@ -96,9 +96,10 @@ impl Engine {
     /// A remote endpoint (`DOCKER_HOST`/`CONTAINER_HOST` over tcp or ssh)
     /// counts too.
     pub fn runs_in_a_vm(&self, version: &str) -> bool {
-        let endpoint = match self.kind {
-            BackendKind::Docker => std::env::var("DOCKER_HOST"),
-            BackendKind::Podman => std::env::var("CONTAINER_HOST"),
+        let endpoint = if self.is_docker() {
+            std::env::var("DOCKER_HOST")
+        } else {
+            std::env::var("CONTAINER_HOST")
         }
         .unwrap_or_default();
         !cfg!(target_os = "linux")

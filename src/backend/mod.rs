@@ -4,6 +4,7 @@
 pub mod engine;
 mod env;
 mod host;
+pub mod kubernetes;
 pub mod oci;
 mod queries;
 
@@ -36,7 +37,7 @@ pub struct ProxyWiring {
 
 #[cfg(test)]
 mod tests {
-    /// Every docker/podman argv is built in `src/backend/` (`Engine::cmd`
+    /// Every docker/podman/kubectl argv is built in `src/backend/` (`Engine::cmd`
     /// is private to it; this catches the other ways to start one).
     #[test]
     fn no_engine_argv_is_built_outside_the_backends() {
@@ -53,7 +54,7 @@ mod tests {
                     continue;
                 }
                 let text = std::fs::read_to_string(&path).unwrap_or_default();
-                for engine in ["docker", "podman"] {
+                for engine in ["docker", "podman", "kubectl"] {
                     for pattern in [
                         format!("Cmd::new([\"{engine}\""),
                         format!("Command::new(\"{engine}\")"),

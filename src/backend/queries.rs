@@ -27,13 +27,10 @@ impl Engine {
     /// `search` in the engine's registries: one line per result, its name,
     /// description, stars and whether it is official, tab-separated.
     pub fn search(&self, term: &str, limit: u32) -> Cmd {
-        let format = match self.kind {
-            crate::session::BackendKind::Docker => {
-                "{{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}"
-            }
-            crate::session::BackendKind::Podman => {
-                "{{.Name}}\t{{.Description}}\t{{.Stars}}\t{{.Official}}"
-            }
+        let format = if self.is_docker() {
+            "{{.Name}}\t{{.Description}}\t{{.StarCount}}\t{{.IsOfficial}}"
+        } else {
+            "{{.Name}}\t{{.Description}}\t{{.Stars}}\t{{.Official}}"
         };
         self.cmd()
             .args(["search", "--no-trunc", "--limit", &limit.to_string()])
@@ -63,12 +60,11 @@ impl Engine {
 
     /// `system df`: Docker's volumes as JSON, Podman's as its table.
     pub fn disk_usage(&self) -> Cmd {
-        match self.kind {
-            crate::session::BackendKind::Docker => {
-                self.cmd()
-                    .args(["system", "df", "--verbose", "--format", "{{json .Volumes}}"])
-            }
-            crate::session::BackendKind::Podman => self.cmd().args(["system", "df", "--verbose"]),
+        if self.is_docker() {
+            self.cmd()
+                .args(["system", "df", "--verbose", "--format", "{{json .Volumes}}"])
+        } else {
+            self.cmd().args(["system", "df", "--verbose"])
         }
     }
 

@@ -23,8 +23,8 @@ fn is_cache(name: &str) -> bool {
 }
 
 fn cache_volumes(engine: &Engine) -> Result<Vec<Volume>> {
-    let volumes = match engine.kind {
-        BackendKind::Docker => {
+    let volumes = match engine.is_docker() {
+        true => {
             let out = engine.disk_usage().run().map_err(|f| engine.classify(f))?;
             serde_json::from_str::<Vec<Volume>>(out.stdout.trim()).map_err(|e| {
                 Error::failed(format!(
@@ -34,7 +34,7 @@ fn cache_volumes(engine: &Engine) -> Result<Vec<Volume>> {
             })?
         }
         // Podman's verbose df has no JSON: read its volume table.
-        BackendKind::Podman => {
+        false => {
             let out = engine.disk_usage().run().map_err(|f| engine.classify(f))?;
             out.stdout
                 .lines()
@@ -54,7 +54,7 @@ fn cache_volumes(engine: &Engine) -> Result<Vec<Volume>> {
     Ok(volumes.into_iter().filter(|v| is_cache(&v.name)).collect())
 }
 
-fn remove_classifier(kind: BackendKind) -> fn(crate::exec::Failure) -> Error {
+fn remove_classifier(engine: &Engine) -> fn(crate::exec::Failure) -> Error {
     fn in_use(f: &crate::exec::Failure) -> bool {
         f.stderr.contains("volume is in use") || f.stderr.contains("is being used")
     }
@@ -67,15 +67,15 @@ fn remove_classifier(kind: BackendKind) -> fn(crate::exec::Failure) -> Error {
             "stop or delete the sessions using it (`clauderon list`), then run clean-cache again",
         )
     }
-    match kind {
-        BackendKind::Docker => |f| {
+    match engine.is_docker() {
+        true => |f| {
             if in_use(&f) {
                 fix(f)
             } else {
                 crate::backend::oci::DOCKER.classify(f)
             }
         },
-        BackendKind::Podman => |f| {
+        false => |f| {
             if in_use(&f) {
                 fix(f)
             } else {
@@ -100,7 +100,7 @@ pub fn run(_ctx: &Ctx, backend: Option<BackendKind>, force: bool, dry_run: bool)
         let names: Vec<&str> = volumes.iter().map(|v| v.name.as_str()).collect();
         plan.push(Step::run_cmd(
             engine.remove_volumes(names.iter().copied()),
-            remove_classifier(engine.kind),
+            remove_classifier(engine),
         ));
         removed.extend(names.iter().map(|n| (engine.program, n.to_string())));
     }
@@ -135,7 +135,7 @@ fn find_volumes(
     plan: &mut Plan,
 ) -> Result<Vec<(Engine, Vec<Volume>)>> {
     let engines: Vec<Engine> = match backend {
-        Some(kind) => vec![Engine::for_kind(kind)],
+        Some(kind) => vec![Engine::for_kind(kind)?],
         None => ENGINES.to_vec(),
     };
     let mut found = Vec::new();

@@ -14,7 +14,15 @@ use crate::session::{self, SessionSpec, container_name};
 use crate::store::Home;
 use crate::worktree;
 
-pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: bool) -> Result<()> {
+pub use crate::commands::kube::pull::DeleteFlags;
+
+pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
+    let DeleteFlags {
+        force,
+        discard,
+        delete_branch,
+        dry_run,
+    } = flags;
     let home = &ctx.home;
     // Validated before any path is built from it (`delete ..` must not rm -rf the home).
     session::validate_name(name).map_err(|_| {
@@ -32,6 +40,18 @@ pub fn run(ctx: &Ctx, name: &str, force: bool, delete_branch: bool, dry_run: boo
         Err(_) if home.session_dir(name).is_dir() => None,
         Err(e) => return Err(e),
     };
+    match &spec {
+        Some(s) if s.backend == crate::session::BackendKind::Kubernetes => {
+            return crate::commands::kube::pull::delete(ctx, s, flags);
+        }
+        _ if discard => {
+            return Err(Error::input(
+                "--discard is for kubernetes sessions (their work lives in the cluster)",
+            )
+            .with_fix("a docker/podman session's work is on its branch already: drop --discard"));
+        }
+        _ => {}
+    }
     let mut plan = Plan::default();
     let containers = find_containers(home, name, spec.as_ref(), force, dry_run, &mut plan)?;
     let (engine, state) = containers[0].clone();
@@ -86,7 +106,7 @@ fn find_containers(
     plan: &mut Plan,
 ) -> Result<Vec<(Engine, ContainerState)>> {
     let engines: Vec<Engine> = match spec {
-        Some(s) => vec![Engine::for_kind(s.backend)],
+        Some(s) => vec![Engine::for_kind(s.backend)?],
         None => ENGINES.to_vec(),
     };
     let mut containers = Vec::new();

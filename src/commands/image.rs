@@ -63,7 +63,7 @@ pub fn check(
     json: bool,
 ) -> Result<i32> {
     crate::validate::image_option(image_ref, "image check")?;
-    let engine = Engine::for_kind(backend);
+    let engine = Engine::for_kind(backend)?;
     probe_engine(&engine)?;
     let checks = probe_checks(ctx, &engine, image_ref, agent)?;
     let ok = image::all_required_pass(&checks);
@@ -103,7 +103,7 @@ struct Listed {
 }
 
 pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result<()> {
-    let engine = Engine::for_kind(backend);
+    let engine = Engine::for_kind(backend)?;
     probe_engine(&engine)?;
     let out = engine.list_images().run().map_err(|f| engine.classify(f))?;
     let mut listed: Vec<Listed> = Vec::new();
@@ -196,11 +196,11 @@ pub fn search(ctx: &Ctx, term: &str, backend: BackendKind, limit: u32, json: boo
         return Err(Error::input(format!("{term:?} is not a search term"))
             .with_fix("clauderon image search python"));
     }
-    let engine = Engine::for_kind(backend);
+    let engine = Engine::for_kind(backend)?;
     let out = engine.search(term, limit).run().map_err(|f| {
-        let reason = f.stderr_tail();
-        engine.classify(f).context(format!(
-            "the registry search for {term:?} failed ({reason})"
+        engine.classify(f).with_fix(format!(
+            "the engine could not search its registries: check its network and registry settings (`{} info`)",
+            engine.program
         ))
     })?;
     let patterns = &ctx.config.allowed_images.value;
@@ -248,7 +248,7 @@ pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> 
         reference,
         &cfg.allowed_images.source.to_string(),
     )?;
-    let engine = Engine::for_kind(backend);
+    let engine = Engine::for_kind(backend)?;
     if !dry_run {
         probe_engine(&engine)?;
     }
@@ -327,7 +327,7 @@ pub fn build(
     backend: BackendKind,
     dry_run: bool,
 ) -> Result<()> {
-    let engine = Engine::for_kind(backend);
+    let engine = Engine::for_kind(backend)?;
     let reference = ctx.config.agent.reference();
     let context = ctx.home.root.join("cache").join("agent-cli");
     let (fetch, binary) = agent_binary_steps(from, agent, &context)?;

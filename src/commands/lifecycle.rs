@@ -5,8 +5,9 @@ use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use std::io::IsTerminal;
 
+use crate::commands::kube::lifecycle as kube;
 use crate::plan::{Plan, Step};
-use crate::session::SessionSpec;
+use crate::session::{BackendKind, SessionSpec};
 
 fn gone(spec: &SessionSpec) -> Error {
     Error::failed(format!(
@@ -51,6 +52,9 @@ fn ensure_daemon(ctx: &Ctx, plan: &mut Plan) {
 
 pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     let spec = ctx.home.load(name)?;
+    if spec.backend == BackendKind::Kubernetes {
+        return kube::attach(&spec, dry_run);
+    }
     require_worktree(&spec)?;
     if !dry_run && !std::io::stdin().is_terminal() {
         return Err(
@@ -59,7 +63,7 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
             )),
         );
     }
-    let engine = Engine::for_kind(spec.backend);
+    let engine = Engine::for_kind(spec.backend)?;
     let container = spec.container_name();
     let mut plan = Plan::default();
     let state = observe_container(&engine, &container, dry_run, &mut plan)?;
@@ -99,7 +103,10 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
 
 pub fn logs(ctx: &Ctx, name: &str, follow: bool, tail: Option<u64>) -> Result<i32> {
     let spec = ctx.home.load(name)?;
-    let engine = Engine::for_kind(spec.backend);
+    if spec.backend == BackendKind::Kubernetes {
+        return kube::logs(&spec, follow, tail);
+    }
+    let engine = Engine::for_kind(spec.backend)?;
     let container = spec.container_name();
     if observe_container(&engine, &container, false, &mut Plan::default())?
         == ContainerState::Missing
@@ -116,7 +123,10 @@ pub fn logs(ctx: &Ctx, name: &str, follow: bool, tail: Option<u64>) -> Result<i3
 
 pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
-    let engine = Engine::for_kind(spec.backend);
+    if spec.backend == BackendKind::Kubernetes {
+        return kube::stop(&spec, dry_run);
+    }
+    let engine = Engine::for_kind(spec.backend)?;
     let container = spec.container_name();
     if !dry_run {
         // One engine call (stopping a stopped container is a no-op); a
@@ -150,8 +160,14 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
 
 pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
+    if spec.backend == BackendKind::Kubernetes {
+        let _lock = (!dry_run)
+            .then(|| ctx.home.lock_session(name))
+            .transpose()?;
+        return kube::start(ctx, &spec, dry_run);
+    }
     require_worktree(&spec)?;
-    let engine = Engine::for_kind(spec.backend);
+    let engine = Engine::for_kind(spec.backend)?;
     let container = spec.container_name();
     let mut plan = Plan::default();
     let state = observe_container(&engine, &container, dry_run, &mut plan)?;

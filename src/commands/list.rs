@@ -92,6 +92,7 @@ fn installed(program: &str) -> bool {
 pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
     let (specs, incomplete) = ctx.home.load_all()?;
     let mut view = observe(ctx, &specs, !incomplete.is_empty());
+    crate::commands::kube::list::observe(&specs, &mut view);
     let warnings = view
         .unreachable
         .iter()
@@ -120,7 +121,11 @@ pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
         };
         rows.push(Row {
             state: "orphaned".into(),
-            status: format!("container {container} ({state}, {status}) has no session record: {kind} rm -f {container}"),
+            status: if kind == BackendKind::Kubernetes {
+                format!("pod {container} ({state}, {status}) has no session record: clauderon delete --discard cannot, use kubectl delete pod {container}")
+            } else {
+                format!("container {container} ({state}, {status}) has no session record: {kind} rm -f {container}")
+            },
             backend: kind.as_str().into(),
             ..empty_row(name)
         });

@@ -6,6 +6,7 @@ pub mod create;
 pub mod daemon_plan;
 pub mod delete;
 pub mod image;
+pub mod kube;
 pub mod lifecycle;
 pub mod list;
 pub mod proxy;

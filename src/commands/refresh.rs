@@ -20,13 +20,18 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     };
     // A session from before network modes and hardening is recreated with
     // the defaults, and its record says so from now on.
+    if spec.backend == crate::session::BackendKind::Kubernetes {
+        let allowed = &ctx.config.allowed_images;
+        crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())?;
+        return crate::commands::kube::lifecycle::refresh(ctx, &spec, no_pull, dry_run);
+    }
     let upgrade = !spec.isolation_recorded;
     spec.isolation_recorded = true;
     crate::commands::lifecycle::require_worktree(&spec)?;
     // The allowlist may have changed since the session was made.
     let allowed = &ctx.config.allowed_images;
     crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())?;
-    let engine = Engine::for_kind(spec.backend);
+    let engine = Engine::for_kind(spec.backend)?;
     let mut plan = Plan::default();
     let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
     let pull = !no_pull && spec.pull_policy != PullPolicy::Never;

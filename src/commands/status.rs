@@ -78,6 +78,15 @@ fn print_status(
         spec.agent,
         agent_status_text(row, now)
     );
+    if let Some(k) = &spec.kubernetes {
+        println!(
+            "Cluster    context {}, namespace {} (pod, volume claim and secret {}; files {})",
+            k.context,
+            k.namespace,
+            spec.container_name(),
+            crate::backend::kubernetes::files_name(&spec.name)
+        );
+    }
     println!("Image      {}", spec.image);
     println!(
         "Repo       {} (branch {}, from {})",
@@ -140,7 +149,10 @@ fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
 }
 
 pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
-    ctx.home.load(name)?;
+    let spec = ctx.home.load(name)?;
+    if spec.backend == session::BackendKind::Kubernetes {
+        return crate::commands::kube::lifecycle::events(&spec, follow, json);
+    }
     let path = events::log_path(&ctx.home, name);
     let print = |e: &crate::hooks::HookEvent| {
         let line = if json {

@@ -12,7 +12,6 @@ use crate::helper;
 use crate::isolation::NetworkMode;
 use crate::plan::Plan;
 use crate::proxy::credentials;
-use crate::session::BackendKind;
 
 /// How the session's container reaches the daemon and the proxy. The
 /// daemon is shared by all sessions and outlives them, so it is started here
@@ -118,9 +117,10 @@ fn host_network(
                 "{} did not say how containers reach the host ({}): assuming rootful defaults",
                 engine.program, e.message
             ));
-            let gateway = match engine.kind {
-                BackendKind::Docker => "host-gateway",
-                BackendKind::Podman => "10.88.0.1",
+            let gateway = if engine.is_docker() {
+                "host-gateway"
+            } else {
+                "10.88.0.1"
             };
             Ok(HostNetwork {
                 gateway: gateway.into(),

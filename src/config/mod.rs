@@ -12,7 +12,10 @@ use crate::limits::{Cpu, Memory};
 use crate::proxy::settings::{ProxySection, ProxySettings};
 use crate::session::{Lifecycle, PullPolicy};
 
+pub mod kubernetes;
 mod show;
+
+pub use kubernetes::KubernetesSettings;
 
 /// The image used when neither `--image` nor the config names one. It is not
 /// published anywhere: `scripts/build-agent-image.sh` builds it locally.
@@ -41,6 +44,8 @@ struct FileConfig {
     security: SecuritySection,
     #[serde(default)]
     api: crate::api::settings::ApiSection,
+    #[serde(default)]
+    kubernetes: kubernetes::KubernetesSection,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -175,6 +180,8 @@ pub struct Config {
     pub api_listen: Option<crate::api::settings::Listen>,
     /// `[api] max_concurrent_runs`.
     pub api_max_runs: usize,
+    /// `[kubernetes]`: the cluster and the defaults of session manifests.
+    pub kubernetes: KubernetesSettings,
 }
 
 /// A value from the file, else the default.
@@ -200,7 +207,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
     };
     toml::from_str(&text).map_err(|e| {
         Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(format!(
-            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs)",
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout)",
             path.display()
         ))
     })
@@ -279,6 +286,10 @@ impl Config {
             security: file.security.settings().map_err(|(key, m)| bad(&key, m))?,
             api_listen: file.api.listen().map_err(|(key, m)| bad(&key, m))?,
             api_max_runs: file.api.max_runs().map_err(|(key, m)| bad(&key, m))?,
+            kubernetes: file
+                .kubernetes
+                .settings()
+                .map_err(|(key, m)| bad(&key, m))?,
             podman_default_image: file.podman.default_image,
             agent: AgentSettings::from_file(file.agent),
             lifecycle: file.lifecycle,

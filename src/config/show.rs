@@ -66,6 +66,7 @@ impl Config {
         self.agent_settings(&mut t);
         self.isolation_settings(&mut t);
         self.proxy_settings(&mut t);
+        self.kubernetes_settings(&mut t);
         let listen = self.api_listen.as_ref().map(|l| l.to_string());
         t.add_or(
             "api",
@@ -253,6 +254,69 @@ impl Config {
                 t.src(false),
             );
         }
+    }
+
+    fn kubernetes_settings(&self, t: &mut Table) {
+        let k = &self.kubernetes;
+        let d = super::KubernetesSettings::default();
+        let s = "kubernetes";
+        let context = "(kubectl's current context at create)";
+        t.add_or(
+            s,
+            "context",
+            json!(k.context),
+            context,
+            t.src(k.context.is_none()),
+        );
+        t.add(
+            s,
+            "namespace",
+            json!(k.namespace),
+            t.src(k.namespace == d.namespace),
+        );
+        let image = "([docker] default_image)";
+        t.add_or(
+            s,
+            "default_image",
+            json!(k.default_image),
+            image,
+            t.src(k.default_image.is_none()),
+        );
+        let class = "(the cluster's default)";
+        t.add_or(
+            s,
+            "storage_class",
+            json!(k.storage_class),
+            class,
+            t.src(k.storage_class.is_none()),
+        );
+        t.add(
+            s,
+            "storage_size",
+            json!(k.storage_size),
+            t.src(k.storage_size == d.storage_size),
+        );
+        let secrets = &k.image_pull_secrets;
+        t.add(
+            s,
+            "image_pull_secrets",
+            json!(secrets),
+            t.src(secrets.is_empty()),
+        );
+        t.add_or(
+            s,
+            "runtime_class",
+            json!(k.runtime_class),
+            "(none)",
+            t.src(k.runtime_class.is_none()),
+        );
+        let timeout = k.create_timeout;
+        t.add(
+            s,
+            "create_timeout",
+            json!(timeout),
+            t.src(timeout == d.create_timeout),
+        );
     }
 
     /// The hosts of the credential rules from the file (5 are built in).

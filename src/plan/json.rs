@@ -40,7 +40,9 @@ fn cmd_json(cmd: &Cmd) -> Value {
             EnvValue::Secret(_) => json!({"name": name, "secret": true}),
         })
         .collect();
-    json!({"argv": cmd.argv, "env": env})
+    // Stdin as the dry run shows it: its secrets already replaced.
+    let stdin = cmd.stdin.as_ref().map(|input| input.shown.clone());
+    json!({"argv": cmd.argv, "env": env, "stdin": stdin})
 }
 
 fn path(p: &std::path::Path) -> Value {
@@ -108,6 +110,11 @@ impl Step {
             }
             Step::WaitOnCreate { timeout, state, .. } => json!({
                 "kind": "wait_on_create", "timeout_secs": timeout.as_secs(), "check": cmd_json(state),
+            }),
+            Step::Poll {
+                cmd, what, timeout, ..
+            } => json!({
+                "kind": "poll", "what": what, "timeout_secs": timeout.as_secs(), "check": cmd_json(cmd),
             }),
             _ => self.daemon_fields(),
         }

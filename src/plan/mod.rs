@@ -18,6 +18,19 @@ pub use step::{Step, Tolerate, write_atomic};
 /// Maps a failed command to a user-facing error (engines classify their stderr).
 pub type Classify = fn(Failure) -> Error;
 
+/// What one look at something being waited for says.
+#[derive(Debug)]
+pub enum Poll {
+    Ready,
+    /// Not yet; the text says what it is doing (shown on a timeout).
+    Waiting(String),
+    /// Waiting will not help.
+    Failed(Error),
+}
+
+/// Reads one answer of a polled command.
+pub type Check = fn(std::result::Result<&str, Failure>) -> Poll;
+
 #[derive(Clone, Debug)]
 pub struct PlannedStep {
     pub step: Step,

@@ -10,7 +10,7 @@ use crate::store::Home;
 impl Step {
     pub fn render(&self) -> String {
         match self {
-            Step::Run { cmd, .. } => format!("{}\n", render_command(cmd)),
+            Step::Run { cmd, .. } => format!("{}\n", with_stdin(cmd, render_command(cmd))),
             Step::WaitOnCreate { root, status, .. } => {
                 format!(
                     "# wait for the on-create commands to finish (until {} says ok)\n",
@@ -24,6 +24,13 @@ impl Step {
                 )
             }
             Step::Interactive { cmd, .. } => format!("{}\n", render_command(cmd)),
+            Step::Poll {
+                cmd, what, timeout, ..
+            } => format!(
+                "# wait (at most {} s) for {what}, polling: {}\n",
+                timeout.as_secs(),
+                cmd.shown()
+            ),
             Step::StartDaemon {
                 home,
                 port,
@@ -84,6 +91,13 @@ impl Step {
                 )
             }
             Step::RemoveDir { path } => format!("rm -rf {}\n", quote_path(path)),
+            Step::Poll {
+                cmd, what, timeout, ..
+            } => format!(
+                "# wait (at most {} s) for {what}, polling: {}\n",
+                timeout.as_secs(),
+                cmd.shown()
+            ),
             Step::ForgetWorktree {
                 common_dir,
                 worktree,
@@ -152,6 +166,23 @@ fn render_command(cmd: &Cmd) -> String {
     }
     out.push_str(line.trim_end());
     out
+}
+
+/// A command that reads stdin gets it as a here-document (the shown text,
+/// with its secrets already replaced).
+pub fn with_stdin(cmd: &Cmd, line: String) -> String {
+    let Some(input) = &cmd.stdin else {
+        return line;
+    };
+    let delimiter = "CLAUDERON_EOF";
+    let mut text = input.shown.clone();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    if text.lines().any(|l| l == delimiter) {
+        return format!("printf '%s' {} | {line}", shell_words::quote(&input.shown));
+    }
+    format!("{line} <<'{delimiter}'\n{text}{delimiter}")
 }
 
 fn render_write(path: &Path, contents: &[u8], mode: u32, secret: bool) -> String {

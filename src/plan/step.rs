@@ -73,6 +73,18 @@ pub enum Step {
     AppendFile { path: PathBuf, contents: Vec<u8> },
     /// Removes a directory tree; a missing one is fine.
     RemoveDir { path: PathBuf },
+    /// Runs `cmd` every `interval` until `check` says ready or failed, for
+    /// at most `timeout` (a pod coming up, a file appearing in it).
+    Poll {
+        cmd: Cmd,
+        /// What is waited for, e.g. "the agent pod to run".
+        what: String,
+        check: super::Check,
+        timeout: std::time::Duration,
+        interval: std::time::Duration,
+        /// The fix named when it times out.
+        timeout_fix: String,
+    },
     /// Removes git's registration of a worktree without running git
     /// (see `worktree`); a missing one is fine.
     ForgetWorktree {
@@ -153,6 +165,14 @@ impl Step {
                 logs,
                 classify,
             } => wait_on_create(root, status, *timeout, state, logs, *classify),
+            Step::Poll {
+                cmd,
+                what,
+                check,
+                timeout,
+                interval,
+                timeout_fix,
+            } => super::watch::poll(cmd, what, *check, *timeout, *interval, timeout_fix),
             Step::Interactive { .. } => self.run_for_code().map(|_| ()),
             Step::StartDaemon {
                 home,

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{Classify, INTERRUPTED, interrupted};
+use super::{Check, Classify, INTERRUPTED, Poll, interrupted};
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
 
@@ -137,4 +137,38 @@ fn on_create_failed(code: &str, logs: &Cmd) -> Error {
         .filter(|c| *c > 0 && *c < 256)
         .unwrap_or(1);
     err
+}
+
+/// Runs `cmd` until `check` says ready or failed, or `timeout` passes.
+pub(super) fn poll(
+    cmd: &Cmd,
+    what: &str,
+    check: Check,
+    timeout: Duration,
+    interval: Duration,
+    timeout_fix: &str,
+) -> Result<()> {
+    let began = Instant::now();
+    loop {
+        let last = match cmd.run() {
+            Ok(out) => check(Ok(&out.stdout)),
+            Err(f) => check(Err(f)),
+        };
+        match last {
+            Poll::Ready => return Ok(()),
+            Poll::Failed(e) => return Err(e),
+            Poll::Waiting(state) if began.elapsed() >= timeout => {
+                return Err(Error::failed(format!(
+                    "timed out after {} s waiting for {what} (last seen: {state})",
+                    timeout.as_secs()
+                ))
+                .with_fix(timeout_fix));
+            }
+            Poll::Waiting(_) => {}
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            return Err(interrupted());
+        }
+        std::thread::sleep(interval);
+    }
 }

@@ -351,6 +351,7 @@ pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
         env_from_host: vec![],
         isolation_recorded: true,
         agent_options: Default::default(),
+        kubernetes: None,
     };
     let dir = env.home().join("sessions").join(name);
     std::fs::create_dir_all(&dir).unwrap();

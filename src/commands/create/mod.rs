@@ -21,8 +21,12 @@ use crate::store::{Home, record_bytes};
 pub use resolve::resolve;
 
 pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
-    let engine = Engine::for_kind(args.backend);
     let flags = resolve::flags(ctx, &args)?;
+    if args.backend == crate::session::BackendKind::Kubernetes {
+        let spec = resolve(ctx, &args, flags)?;
+        return crate::commands::kube::create::run(ctx, spec, args.dry_run);
+    }
+    let engine = Engine::for_kind(args.backend)?;
     // The engine's `version` (a read-only query with no user value in it,
     // and the slowest one) runs while git reads the repository.
     let probe = std::thread::spawn(move || probe_engine(&engine));

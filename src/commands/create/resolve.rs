@@ -34,12 +34,20 @@ pub fn flags(ctx: &Ctx, args: &CreateArgs) -> Result<Flags> {
         None => session::derive_name(&args.prompt),
     };
     session::validate_name(&name)?;
+    if args.backend != BackendKind::Kubernetes
+        && (args.context.is_some() || args.namespace.is_some())
+    {
+        return Err(
+            Error::input("--context and --namespace are for --backend kubernetes")
+                .with_fix("add --backend kubernetes, or drop --context/--namespace"),
+        );
+    }
     let cfg = &ctx.config;
     let image = choose_image(ctx, args)?;
     check_base(&args.base)?;
     let lifecycle = lifecycle(ctx, args)?;
     // The agent CLI comes from its own image only where the engine can mount images.
-    let agent_cli_image = (Engine::for_kind(args.backend).image_mounts
+    let agent_cli_image = (Engine::for_kind(args.backend).is_ok_and(|e| e.image_mounts)
         && cfg.agent.mount_agent_cli)
         .then(|| cfg.agent.reference());
     let (network, security) = isolation(ctx, args)?;
@@ -74,7 +82,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
     let (repo, worktree) = repository(ctx, args, &name)?;
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-    Ok(SessionSpec {
+    let mut spec = SessionSpec {
         id: session::new_uuid(),
         backend: args.backend,
         agent: args.agent,
@@ -107,7 +115,12 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
             .collect(),
         isolation_recorded: true,
         agent_options,
-    })
+        kubernetes: None,
+    };
+    if args.backend == BackendKind::Kubernetes {
+        crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;
+    }
+    Ok(spec)
 }
 
 fn agent_options(args: &CreateArgs) -> Result<crate::agent_options::AgentOptions> {
@@ -153,6 +166,10 @@ fn choose_image(ctx: &Ctx, args: &CreateArgs) -> Result<String> {
     let cfg = &ctx.config;
     let (image, image_source) = match (&args.image, args.backend) {
         (Some(i), _) => (i.clone(), "--image".to_string()),
+        (None, BackendKind::Kubernetes) if cfg.kubernetes.default_image.is_some() => (
+            cfg.kubernetes.default_image.clone().unwrap_or_default(),
+            format!("[kubernetes] default_image in {}", cfg.path.display()),
+        ),
         (None, BackendKind::Podman) if cfg.podman_default_image.is_some() => (
             cfg.podman_default_image.clone().unwrap_or_default(),
             format!("[podman] default_image in {}", cfg.path.display()),

@@ -1,0 +1,243 @@
+//! The Kubernetes backend: manifests rendered from `templates/k8s/` and the
+//! `kubectl` argv that applies, watches and removes them. Like the OCI
+//! recipe, nothing here runs a command; every call names `--context` and
+//! `--namespace`, and manifests reach kubectl on stdin, never in argv.
+
+use serde::{Deserialize, Serialize};
+
+use crate::exec::Cmd;
+
+pub mod classify;
+pub mod manifests;
+pub mod setup;
+
+mod pod;
+
+pub mod status;
+pub mod transport;
+
+pub use classify::classify;
+
+/// Where a kubernetes session runs and what its manifests need beyond the
+/// backend-neutral spec; resolved once at create and kept in the record,
+/// so a later change of the user's current context touches nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KubeSpec {
+    pub context: String,
+    pub namespace: String,
+    #[serde(default)]
+    pub storage_class: Option<String>,
+    pub storage_size: String,
+    #[serde(default)]
+    pub image_pull_secrets: Vec<String>,
+    #[serde(default)]
+    pub runtime_class: Option<String>,
+    /// Seconds `create`, `start` and `refresh` wait for the pod.
+    pub create_timeout: u64,
+    /// Which clauderon home owns the session (a hash of its path: label
+    /// values cannot hold a path), so homes do not see each other's pods.
+    pub home_label: String,
+}
+
+pub const PROGRAM: &str = "kubectl";
+/// The agent's container in the session pod.
+pub const CONTAINER: &str = "agent";
+/// The in-cluster daemon's Deployment, Service and pod label.
+pub const DAEMON: &str = "clauderon-daemon";
+/// Where the session's repository lives in the pod (on its volume).
+pub const WORKSPACE: &str = "/workspace";
+/// How long `list` and other read-only calls wait for an unreachable cluster.
+pub const REQUEST_TIMEOUT: &str = "--request-timeout=5s";
+
+pub mod label {
+    pub const MANAGED_BY: &str = "app.kubernetes.io/managed-by";
+    pub const NAME: &str = "app.kubernetes.io/name";
+    pub const SESSION: &str = "clauderon.io/session";
+    pub const ID: &str = "clauderon.io/id";
+    pub const HOME: &str = "clauderon.io/home";
+    pub const AGENT: &str = "clauderon.io/agent";
+}
+
+/// The uid and gid a session pod runs as when the host user is root (the
+/// restricted profile requires a non-root user).
+pub fn pod_uid() -> u32 {
+    pod::FALLBACK_UID
+}
+
+/// Object names of a session: the pod, its volume claim and the rest share
+/// `clauderon-<name>`; the ConfigMap of files is `clauderon-<name>-files`.
+pub fn object_name(session: &str) -> String {
+    crate::session::container_name(session)
+}
+
+pub fn files_name(session: &str) -> String {
+    format!("{}-files", object_name(session))
+}
+
+/// The label value that marks one home's objects: the first 16 hex digits
+/// of the SHA-256 of its path.
+pub fn home_label(home: &crate::store::Home) -> String {
+    let digest = ring::digest::digest(
+        &ring::digest::SHA256,
+        home.root.as_os_str().as_encoded_bytes(),
+    );
+    digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `kubectl --context=C --namespace=N`: every call names both, as one
+/// argument each, so neither can be read as another flag.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Kubectl {
+    pub context: String,
+    pub namespace: String,
+}
+
+/// `kubectl config current-context`: asked once, at create, when neither
+/// `--context` nor `[kubernetes] context` names one.
+pub fn current_context() -> Cmd {
+    Cmd::new([PROGRAM, "config", "current-context"])
+}
+
+/// The context names of the user's kubeconfig, one a line.
+pub fn context_names() -> Cmd {
+    Cmd::new([PROGRAM, "config", "get-contexts", "--output=name"])
+}
+
+impl Kubectl {
+    pub fn new(context: &str, namespace: &str) -> Kubectl {
+        Kubectl {
+            context: context.into(),
+            namespace: namespace.into(),
+        }
+    }
+
+    pub fn for_spec(kube: &KubeSpec) -> Kubectl {
+        Kubectl::new(&kube.context, &kube.namespace)
+    }
+
+    /// The same prefix, for the namespace's own commands (`setup`).
+    pub(super) fn cmd_for_setup(&self) -> Cmd {
+        self.cmd()
+    }
+
+    fn cmd(&self) -> Cmd {
+        Cmd::new([
+            PROGRAM.to_string(),
+            format!("--context={}", self.context),
+            format!("--namespace={}", self.namespace),
+        ])
+    }
+
+    /// `kubectl apply -f -` of the manifests, given on stdin (shown with
+    /// the Secrets' values redacted).
+    pub fn apply(&self, manifests: &[serde_json::Value]) -> Cmd {
+        let (bytes, shown) = manifests::stdin_list(manifests);
+        self.cmd()
+            .args(["apply", "--filename=-"])
+            .stdin(bytes, shown)
+    }
+
+    /// One pod as JSON, for the wait and `status`.
+    pub fn get_pod(&self, pod: &str) -> Cmd {
+        self.cmd()
+            .args(["get", "pod", pod, "--output=json", REQUEST_TIMEOUT])
+    }
+
+    /// Every session pod of a home, in one call.
+    pub fn list_pods(&self, home_label: &str) -> Cmd {
+        let selector = format!(
+            "--selector={}=clauderon,{}={home_label}",
+            label::MANAGED_BY,
+            label::HOME
+        );
+        self.cmd()
+            .args(["get", "pods", &selector, "--output=json", REQUEST_TIMEOUT])
+    }
+
+    /// Removes everything carrying the session's labels.
+    pub fn delete_session(&self, session: &str, home_label: &str) -> Cmd {
+        let selector = format!(
+            "--selector={}={session},{}={home_label}",
+            label::SESSION,
+            label::HOME
+        );
+        self.cmd().args([
+            "delete",
+            "pod,persistentvolumeclaim,configmap,secret,networkpolicy",
+            &selector,
+            "--ignore-not-found=true",
+            "--wait=false",
+        ])
+    }
+
+    /// Deletes the pod (the volume, files and secret stay) and waits for it
+    /// to be gone, so the next apply makes a new one.
+    pub fn delete_pod(&self, pod: &str) -> Cmd {
+        self.cmd().args([
+            "delete",
+            "pod",
+            pod,
+            "--ignore-not-found=true",
+            "--wait=true",
+        ])
+    }
+
+    pub fn attach(&self, pod: &str) -> Cmd {
+        self.cmd()
+            .args(["attach", "--stdin", "--tty", pod, "--container", CONTAINER])
+    }
+
+    pub fn logs(&self, pod: &str, follow: bool, tail: Option<u64>) -> Cmd {
+        let mut cmd = self.cmd().args(["logs", pod, "--container", CONTAINER]);
+        if follow {
+            cmd = cmd.arg("--follow");
+        }
+        if let Some(n) = tail {
+            cmd = cmd.arg(format!("--tail={n}"));
+        }
+        cmd
+    }
+
+    /// The pod's Kubernetes events (scheduling, pulls, starts, kills),
+    /// oldest first; `follow` watches for new ones.
+    pub fn events(&self, pod: &str, follow: bool, json: bool) -> Cmd {
+        let mut cmd = self.cmd().args([
+            "get".to_string(),
+            "events".to_string(),
+            format!("--field-selector=involvedObject.name={pod}"),
+        ]);
+        cmd = if follow {
+            cmd.arg("--watch")
+        } else {
+            cmd.args(["--sort-by=.lastTimestamp", REQUEST_TIMEOUT])
+        };
+        if json {
+            cmd = cmd.arg("--output=json");
+        }
+        cmd
+    }
+
+    /// Runs `program` in the pod's agent container (no terminal).
+    pub fn exec<I, S>(&self, pod: &str, program: I) -> Cmd
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Cmd::new(self.exec_argv(pod)).args(program)
+    }
+
+    /// `kubectl exec -i POD -c agent --` and then the program: what git's
+    /// `ext::` transport runs to reach the repository in the pod.
+    pub fn exec_argv(&self, pod: &str) -> Vec<String> {
+        let mut argv = self.cmd().argv;
+        argv.extend(
+            ["exec", "--stdin", pod, "--container", CONTAINER, "--"]
+                .iter()
+                .map(|s| s.to_string()),
+        );
+        argv
+    }
+}

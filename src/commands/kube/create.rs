@@ -1,0 +1,203 @@
+//! `clauderon create --backend kubernetes`: the branch on the host, the
+//! session's manifests applied, the pod waited for, the branch pushed in.
+//! Any failure rolls back everything applied, the branch and the record.
+
+use std::path::PathBuf;
+
+use crate::backend::kubernetes::manifests::{KubeWiring, session_manifests};
+use crate::backend::kubernetes::{self as kube, KubeSpec, Kubectl, classify, setup, transport};
+use crate::cli::CreateArgs;
+use crate::commands::Ctx;
+use crate::error::{Error, Result};
+use crate::git;
+use crate::plan::{Plan, Step};
+use crate::session::SessionSpec;
+use crate::store::{Home, record_bytes};
+
+/// The kubernetes parts of a new session's spec: a name kubernetes
+/// accepts, a non-root user, the hardening the restricted profile allows,
+/// and the context and namespace, resolved now and kept in the record.
+pub fn finish_spec(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Result<()> {
+    crate::validate::dns_subdomain(&spec.name).map_err(|m| {
+        Error::input(format!(
+            "session name {:?} cannot name kubernetes objects: {m}",
+            spec.name
+        ))
+        .with_fix("use lowercase letters, digits, `-` and `.`, ending in a letter or digit")
+    })?;
+    if let Some(cap) = spec
+        .security
+        .cap_add
+        .iter()
+        .find(|c| *c != "NET_BIND_SERVICE")
+    {
+        return Err(Error::input(format!(
+            "capability {cap} cannot be added on kubernetes: the restricted Pod Security profile allows only NET_BIND_SERVICE"
+        ))
+        .with_fix("drop --cap-add (and [security] cap_add), or use --backend docker"));
+    }
+    if spec.uid == 0 {
+        spec.uid = kube::pod_uid();
+        spec.gid = kube::pod_uid();
+    }
+    spec.worktree = PathBuf::from(kube::WORKSPACE);
+    let cfg = &ctx.config.kubernetes;
+    spec.kubernetes = Some(KubeSpec {
+        context: super::context::context(ctx, args.context.as_deref(), args.dry_run)?,
+        namespace: super::context::namespace(ctx, args.namespace.as_deref())?,
+        storage_class: cfg.storage_class.clone(),
+        storage_size: cfg.storage_size.clone(),
+        image_pull_secrets: cfg.image_pull_secrets.clone(),
+        runtime_class: cfg.runtime_class.clone(),
+        create_timeout: cfg.create_timeout,
+        home_label: kube::home_label(&ctx.home),
+    });
+    Ok(())
+}
+
+pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
+    let _lock = if dry_run {
+        None
+    } else {
+        Some(ctx.home.lock_session(&spec.name)?)
+    };
+    let mut plan = Plan::default();
+    let wiring = super::wiring(ctx, &spec, dry_run, &mut plan)?;
+    warn_about_the_daemon(&spec);
+    let setup = needs_setup(&spec, dry_run, &mut plan)?;
+    plan.steps
+        .extend(create_plan(&spec, &ctx.home, &wiring, setup)?.steps);
+    if dry_run {
+        print!(
+            "# clauderon create {} (dry run: nothing was changed; kubectl was not called)\n{}",
+            spec.name,
+            plan.render()
+        );
+        return Ok(());
+    }
+    plan.execute()
+        .map_err(|e| e.context(format!("could not create session '{}'", spec.name)))?;
+    let (k, _) = super::target(&spec)?;
+    let n = &spec.name;
+    println!(
+        "Created session {n} (kubernetes {}/{}, {}, image {})\n  branch {} (pushed into the pod; `clauderon pull {n}` fetches the agent's commits back)\n\nNext:\n  clauderon attach {n}      # talk to the agent (detach: Ctrl-P Ctrl-Q)\n  clauderon logs {n} -f     # follow its output\n  clauderon delete {n}      # pull, then remove the pod, volume and files",
+        k.context, k.namespace, spec.agent, spec.image, spec.branch,
+    );
+    Ok(())
+}
+
+/// The first create in a namespace runs `kube setup`'s namespace step: is
+/// the namespace missing? (A dry run does not ask: it says so.)
+fn needs_setup(spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> Result<bool> {
+    let (k, kubectl) = super::target(spec)?;
+    if dry_run {
+        plan.note(format!(
+            "if namespace {} does not exist yet, create first applies it as `clauderon kube setup` does",
+            k.namespace
+        ));
+        return Ok(false);
+    }
+    match setup::get_namespace(&kubectl).run() {
+        Ok(_) => Ok(false),
+        Err(f) if f.stderr.contains("(NotFound)") => Ok(true),
+        // Users without cluster-wide read of namespaces: the apply says more.
+        Err(f) if f.stderr.contains("(Forbidden)") => Ok(false),
+        Err(f) => Err(classify(f)),
+    }
+}
+
+/// The steps of a kubernetes create, each with its undo. Pure. With
+/// `setup`, the namespace is applied first (and removed on rollback).
+pub fn create_plan(
+    spec: &SessionSpec,
+    home: &Home,
+    wiring: &KubeWiring,
+    setup: bool,
+) -> Result<Plan> {
+    let (k, kubectl) = super::target(spec)?;
+    let mut plan = Plan::default();
+    let session_dir = home.session_dir(&spec.name);
+    plan.push_undoable(
+        Step::Mkdir {
+            path: session_dir.clone(),
+            mode: 0o700,
+            exclusive: true,
+        },
+        vec![Step::RemoveDir { path: session_dir }],
+    );
+    plan.push(Step::WriteFile {
+        path: home.record_path(&spec.name),
+        contents: record_bytes(spec),
+        mode: 0o600,
+        secret: true,
+    });
+    let repo = &spec.repo_root;
+    plan.push_undoable(
+        Step::run_cmd(
+            git::git(repo).args(["branch", "--no-track", &spec.branch, &spec.base]),
+            git::classify,
+        ),
+        vec![Step::run_cmd(
+            git::git(repo).args(["branch", "-D", &spec.branch]),
+            git::classify,
+        )],
+    );
+    if setup {
+        plan.push_undoable(
+            Step::run_cmd(setup::apply_namespace(&kubectl), classify),
+            vec![Step::run_cmd(setup::delete_namespace(&kubectl), classify)],
+        );
+    }
+    add_cluster_steps(&mut plan, spec, k, &kubectl, wiring);
+    Ok(plan)
+}
+
+/// Apply (undone by deleting everything with the session's labels, also
+/// when the apply itself fails halfway), wait, push, wait for the agent.
+fn add_cluster_steps(
+    plan: &mut Plan,
+    spec: &SessionSpec,
+    k: &KubeSpec,
+    kubectl: &Kubectl,
+    wiring: &KubeWiring,
+) {
+    let remove = || {
+        vec![Step::run_cmd(
+            kubectl.delete_session(&spec.name, &k.home_label),
+            classify,
+        )]
+    };
+    plan.push_with_cleanup(
+        Step::run_cmd(kubectl.apply(&session_manifests(spec, k, wiring)), classify),
+        remove(),
+        remove(),
+    );
+    plan.push(super::wait_running(spec, k, kubectl));
+    plan.push(Step::run_cmd(transport::push(spec, kubectl), push_failed));
+    plan.push(super::wait_ready(spec, k, kubectl));
+}
+
+fn push_failed(f: crate::exec::Failure) -> Error {
+    if f.stderr.contains("kubectl") || f.stderr.contains("Error from server") {
+        return classify(f);
+    }
+    Error::failed(format!(
+        "could not push the session's branch into the pod: {}",
+        f.stderr_tail()
+    ))
+    .with_fix("the image needs git (`git-receive-pack` in PATH); `clauderon logs <name>` shows the pod's side")
+}
+
+/// This version does not deploy the in-cluster daemon: say what that means.
+fn warn_about_the_daemon(spec: &SessionSpec) {
+    let ns = spec
+        .kubernetes
+        .as_ref()
+        .map_or("", |k| k.namespace.as_str());
+    if spec.network == crate::isolation::NetworkMode::Proxy {
+        eprintln!(
+            "clauderon: note: the agent's only way out is the `{}` Service in namespace {ns}, which `clauderon kube setup` does not deploy yet: without it the agent reaches nothing (it fails closed). --network open gives it the cluster's network instead",
+            kube::DAEMON
+        );
+    }
+}

@@ -1,0 +1,183 @@
+//! attach, logs, stop, start, refresh and status of kubernetes sessions.
+//! The pod is the container: stop deletes it (the volume, files and secret
+//! stay), start applies it again and the agent resumes its conversation.
+
+use std::io::IsTerminal;
+
+use crate::backend::kubernetes::{KubeSpec, Kubectl, classify, object_name, status};
+use crate::commands::{Ctx, print_or_execute};
+use crate::error::{Error, Result};
+use crate::plan::{Plan, Step};
+use crate::session::{PullPolicy, SessionSpec};
+
+/// The pod's JSON, or None when there is no pod (a stopped session).
+pub fn observe(spec: &SessionSpec, kubectl: &Kubectl) -> Result<Option<serde_json::Value>> {
+    match kubectl.get_pod(&object_name(&spec.name)).run() {
+        Ok(out) => Ok(serde_json::from_str(&out.stdout).ok()),
+        Err(f) if crate::backend::kubernetes::classify::is_not_found(&f) => Ok(None),
+        Err(f) => Err(classify(f)),
+    }
+}
+
+fn not_running(spec: &SessionSpec) -> Error {
+    Error::failed(format!("session '{}' has no running pod", spec.name))
+        .with_fix(format!("`clauderon start {}` starts it again", spec.name))
+}
+
+pub fn attach(spec: &SessionSpec, dry_run: bool) -> Result<i32> {
+    let (_, kubectl) = super::target(spec)?;
+    let attach = kubectl.attach(&object_name(&spec.name));
+    if dry_run {
+        println!(
+            "# clauderon attach {} (dry run: nothing was changed)\n{}",
+            spec.name,
+            attach.shown()
+        );
+        return Ok(0);
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(
+            Error::input("attach needs a terminal (stdin is not one)").with_fix(format!(
+                "`clauderon logs -f {}` follows the agent's output without one",
+                spec.name
+            )),
+        );
+    }
+    match observe(spec, &kubectl)? {
+        None => return Err(not_running(spec)),
+        Some(pod) if status::summary(&pod).0 == "exited" => return Err(not_running(spec)),
+        Some(_) => {}
+    }
+    eprintln!(
+        "clauderon: attached to {}; detach with Ctrl-P Ctrl-Q (the agent keeps running)",
+        spec.name
+    );
+    attach.run_interactive()
+}
+
+pub fn logs(spec: &SessionSpec, follow: bool, tail: Option<u64>) -> Result<i32> {
+    let (_, kubectl) = super::target(spec)?;
+    if observe(spec, &kubectl)?.is_none() {
+        return Err(not_running(spec));
+    }
+    kubectl
+        .logs(&object_name(&spec.name), follow, tail)
+        .run_interactive()
+}
+
+pub fn stop(spec: &SessionSpec, dry_run: bool) -> Result<()> {
+    let (_, kubectl) = super::target(spec)?;
+    let mut plan = Plan::default();
+    plan.push(Step::run_cmd(
+        kubectl.delete_pod(&object_name(&spec.name)),
+        classify,
+    ));
+    print_or_execute("stop", &plan, dry_run)?;
+    if !dry_run {
+        println!(
+            "Stopped {0} (pod deleted; its volume and files are kept). `clauderon start {0}` resumes it.",
+            spec.name
+        );
+    }
+    Ok(())
+}
+
+fn start_steps(
+    plan: &mut Plan,
+    ctx: &Ctx,
+    spec: &SessionSpec,
+    k: &KubeSpec,
+    kubectl: &Kubectl,
+    dry_run: bool,
+) -> Result<()> {
+    let wiring = super::wiring(ctx, spec, dry_run, plan)?;
+    plan.push(super::apply_pod(spec, k, kubectl, &wiring));
+    plan.push(super::wait_running(spec, k, kubectl));
+    plan.push(super::wait_ready(spec, k, kubectl));
+    Ok(())
+}
+
+pub fn start(ctx: &Ctx, spec: &SessionSpec, dry_run: bool) -> Result<()> {
+    let (k, kubectl) = super::target(spec)?;
+    let mut plan = Plan::default();
+    if !dry_run && let Some(pod) = observe(spec, &kubectl)? {
+        let (state, status) = status::summary(&pod);
+        if state != "exited" {
+            println!(
+                "Session {} already has a pod ({state}: {status}).",
+                spec.name
+            );
+            return Ok(());
+        }
+        // The agent ended (restartPolicy Never): a new pod resumes it.
+        plan.push(Step::run_cmd(
+            kubectl.delete_pod(&object_name(&spec.name)),
+            classify,
+        ));
+    }
+    start_steps(&mut plan, ctx, spec, k, &kubectl, dry_run)?;
+    print_or_execute("start", &plan, dry_run)?;
+    if !dry_run {
+        println!(
+            "Started {0}. `clauderon attach {0}` to talk to the agent.",
+            spec.name
+        );
+    }
+    Ok(())
+}
+
+/// Recreates the pod with the same spec; the volume keeps the work. The
+/// new pod pulls its image (`Always`) unless `--no-pull` or the session's
+/// policy is `never`, as `refresh` pulls on Docker.
+pub fn refresh(ctx: &Ctx, spec: &SessionSpec, no_pull: bool, dry_run: bool) -> Result<()> {
+    let (k, kubectl) = super::target(spec)?;
+    let mut fresh = spec.clone();
+    if !no_pull && spec.pull_policy != PullPolicy::Never {
+        fresh.pull_policy = PullPolicy::Always;
+    }
+    let mut plan = Plan::default();
+    plan.push(Step::run_cmd(
+        kubectl.delete_pod(&object_name(&spec.name)),
+        classify,
+    ));
+    start_steps(&mut plan, ctx, &fresh, k, &kubectl, dry_run)?;
+    print_or_execute("refresh", &plan, dry_run)?;
+    if !dry_run {
+        println!(
+            "Refreshed {0}: a new pod runs with the same settings.",
+            spec.name
+        );
+    }
+    Ok(())
+}
+
+/// (state, status text) of the session's pod for `status` and `list`.
+pub fn pod_summary(pod: Option<&serde_json::Value>) -> (String, String) {
+    match pod {
+        Some(p) => status::summary(p),
+        None => (
+            "stopped".into(),
+            "no pod (volume kept): clauderon start recreates it".into(),
+        ),
+    }
+}
+
+/// `events` of a kubernetes session: its hook events go to the in-cluster
+/// daemon, not the host, so this shows the pod's Kubernetes events.
+pub fn events(spec: &SessionSpec, follow: bool, json: bool) -> Result<()> {
+    let (_, kubectl) = super::target(spec)?;
+    if !json {
+        eprintln!(
+            "clauderon: the agent's hook events of a kubernetes session do not reach this host; these are the pod's Kubernetes events"
+        );
+    }
+    match kubectl
+        .events(&object_name(&spec.name), follow, json)
+        .run_interactive()?
+    {
+        0 => Ok(()),
+        code => Err(Error::failed(format!(
+            "`kubectl get events` failed (exit code {code}); its message is above"
+        ))),
+    }
+}

@@ -1,0 +1,304 @@
+//! Kubernetes plans and manifests, without a cluster: snapshots of the
+//! rendered create plans for a matrix of options, every manifest validated
+//! offline with `kubernetes-validate --strict`, and the restricted Pod
+//! Security profile asserted field by field.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use clauderon::backend::kubernetes::manifests::{KubeWiring, ProxyCa, session_manifests};
+use clauderon::backend::kubernetes::{KubeSpec, setup};
+use clauderon::commands::kube::create::create_plan;
+use clauderon::isolation::{NetworkMode, Security};
+use clauderon::limits::{Cpu, Limits, Memory};
+use clauderon::session::{Agent, BackendKind, GitIdentity, PullPolicy, SessionSpec};
+use clauderon::store::Home;
+use serde_json::Value;
+
+/// The Kubernetes version the manifests are validated against.
+const KUBERNETES_VERSION: &str = "1.33.0";
+
+fn home() -> Home {
+    Home {
+        root: PathBuf::from("/home/dev/.clauderon"),
+    }
+}
+
+fn wiring() -> KubeWiring {
+    KubeWiring {
+        proxy: Some(ProxyCa {
+            anthropic_api_key: true,
+            ca_pem: "-----BEGIN CERTIFICATE-----\nTEST-CA\n-----END CERTIFICATE-----\n".into(),
+            ca_bundle: "-----BEGIN CERTIFICATE-----\nROOTS+TEST-CA\n-----END CERTIFICATE-----\n"
+                .into(),
+        }),
+    }
+}
+
+fn spec() -> SessionSpec {
+    SessionSpec {
+        name: "fix-bug-a1b2".into(),
+        id: "00000000-0000-4000-8000-000000000000".into(),
+        backend: BackendKind::Kubernetes,
+        agent: Agent::Claude,
+        image: "ghcr.io/example/agent:1".into(),
+        pull_policy: PullPolicy::IfNotPresent,
+        limits: Limits::default(),
+        env: vec![],
+        prompt: "Fix the bug".into(),
+        repo_root: "/home/dev/project".into(),
+        git_common_dir: "/home/dev/project/.git".into(),
+        subdir: String::new(),
+        base: "HEAD".into(),
+        branch: "fix-bug-a1b2".into(),
+        worktree: "/workspace".into(),
+        uid: 1000,
+        gid: 1000,
+        git_identity: GitIdentity {
+            name: Some("Dev O'Neil".into()),
+            email: Some("dev@example.com".into()),
+        },
+        created_at: 1_700_000_000,
+        hook_token: "0123456789abcdef-test-token".into(),
+        lifecycle: Default::default(),
+        agent_cli_image: None,
+        network: NetworkMode::Proxy,
+        security: Security::default(),
+        env_from_host: vec![],
+        isolation_recorded: true,
+        agent_options: Default::default(),
+        kubernetes: Some(KubeSpec {
+            context: "kind-kind".into(),
+            namespace: "clauderon".into(),
+            storage_class: None,
+            storage_size: "10Gi".into(),
+            image_pull_secrets: vec![],
+            runtime_class: None,
+            create_timeout: 300,
+            home_label: "0123456789abcdef".into(),
+        }),
+    }
+}
+
+fn kube(s: &mut SessionSpec) -> &mut KubeSpec {
+    s.kubernetes.as_mut().unwrap()
+}
+
+/// The matrix: (snapshot name, spec).
+fn matrix() -> Vec<(&'static str, SessionSpec)> {
+    let mut codex = spec();
+    codex.agent = Agent::Codex;
+    codex.limits = Limits {
+        cpu: Some(Cpu::parse("500m").unwrap()),
+        memory: Some(Memory::parse("8g").unwrap()),
+    };
+    codex.pull_policy = PullPolicy::Always;
+    codex.subdir = "sub/dir".into();
+    codex.env = vec![
+        ("PLAIN".into(), "a b $(c)".into()),
+        ("MY_API_TOKEN".into(), "s3cr3t-value".into()),
+    ];
+    let mut hostile = spec();
+    hostile.name = "x-1.y".into();
+    hostile.branch = "x-1.y".into();
+    hostile.prompt = "'; rm -rf / #\n$(curl evil)\n`id`\n\"quoted\" \\ --flag\n日本語 ✨\n".into();
+    hostile.git_identity.name = Some("Eve\"; $(id) '".into());
+    hostile.pull_policy = PullPolicy::Never;
+    let mut custom = spec();
+    {
+        let k = kube(&mut custom);
+        k.context = "arn:aws:eks:eu-west-1:123:cluster/my cluster".into();
+        k.namespace = "team-agents".into();
+        k.storage_class = Some("fast-ssd".into());
+        k.storage_size = "50Gi".into();
+        k.image_pull_secrets = vec!["regcred".into()];
+        k.runtime_class = Some("gvisor".into());
+    }
+    custom.lifecycle.on_create = vec!["pip install -r requirements.txt".into()];
+    let mut open = spec();
+    open.network = NetworkMode::Open;
+    vec![
+        ("kube_create_default_claude", spec()),
+        ("kube_create_codex_limits_always_env_subdir", codex),
+        ("kube_create_hostile_prompt_and_name_never", hostile),
+        ("kube_create_custom_context_namespace_storage", custom),
+        ("kube_create_network_open", open),
+    ]
+}
+
+fn wiring_for(s: &SessionSpec) -> KubeWiring {
+    if s.network == NetworkMode::Open {
+        KubeWiring { proxy: None }
+    } else {
+        wiring()
+    }
+}
+
+#[test]
+fn create_plans_snapshot() {
+    for (name, s) in matrix() {
+        let plan = create_plan(&s, &home(), &wiring_for(&s), false)
+            .unwrap()
+            .render();
+        assert!(
+            !plan.contains(&s.hook_token),
+            "{name}: token in the dry run"
+        );
+        assert!(
+            !plan.contains("s3cr3t-value"),
+            "{name}: secret env in the dry run"
+        );
+        insta::assert_snapshot!(name, plan);
+    }
+}
+
+/// Every kubectl line names the context and namespace explicitly.
+#[test]
+fn every_kubectl_call_names_context_and_namespace() {
+    for (name, s) in matrix() {
+        let plan = create_plan(&s, &home(), &wiring_for(&s), true).unwrap();
+        let k = s.kubernetes.as_ref().unwrap();
+        for step in &plan.steps {
+            let text = step.step.render();
+            if text.contains("kubectl") {
+                let context = format!("--context={}", k.context);
+                let quoted = shell_words::quote(&context).into_owned();
+                let escaped = context.replace(' ', "% ");
+                assert!(
+                    text.contains(&quoted) || text.contains(&escaped),
+                    "{name}: {text}"
+                );
+                assert!(
+                    text.contains(&format!("--namespace={}", k.namespace)),
+                    "{name}: {text}"
+                );
+            }
+        }
+    }
+}
+
+fn pod_of(manifests: &[Value]) -> &Value {
+    manifests.iter().find(|m| m["kind"] == "Pod").unwrap()
+}
+
+#[test]
+fn the_pod_meets_the_restricted_profile() {
+    for (name, s) in matrix() {
+        let all = session_manifests(&s, s.kubernetes.as_ref().unwrap(), &wiring_for(&s));
+        let pod = pod_of(&all);
+        let psc = &pod["spec"]["securityContext"];
+        assert_eq!(psc["runAsNonRoot"], true, "{name}");
+        assert!(psc["runAsUser"].as_u64().unwrap() > 0, "{name}");
+        assert!(psc["fsGroup"].as_u64().unwrap() > 0, "{name}");
+        assert_eq!(psc["seccompProfile"]["type"], "RuntimeDefault", "{name}");
+        assert_eq!(pod["spec"]["automountServiceAccountToken"], false, "{name}");
+        for c in pod["spec"]["containers"].as_array().unwrap() {
+            let sc = &c["securityContext"];
+            assert_eq!(sc["allowPrivilegeEscalation"], false, "{name}");
+            assert_eq!(
+                sc["capabilities"]["drop"],
+                serde_json::json!(["ALL"]),
+                "{name}"
+            );
+            assert_eq!(c["stdin"], true, "{name}");
+            assert_eq!(c["tty"], true, "{name}");
+        }
+        for m in &all {
+            let labels = &m["metadata"]["labels"];
+            assert_eq!(
+                labels["app.kubernetes.io/managed-by"], "clauderon",
+                "{name}"
+            );
+            assert_eq!(labels["clauderon.io/session"], s.name.as_str(), "{name}");
+        }
+    }
+}
+
+#[test]
+fn limits_pull_policy_and_prompt_are_carried_exactly() {
+    let (_, codex) = matrix().remove(1);
+    let all = session_manifests(&codex, codex.kubernetes.as_ref().unwrap(), &wiring());
+    let c = &pod_of(&all)["spec"]["containers"][0];
+    assert_eq!(c["resources"]["limits"]["memory"], "8Gi");
+    assert_eq!(c["resources"]["limits"]["cpu"], "500m");
+    assert_eq!(c["resources"]["requests"], c["resources"]["limits"]);
+    assert_eq!(c["imagePullPolicy"], "Always");
+    let secret_env = c["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == "MY_API_TOKEN")
+        .unwrap();
+    assert_eq!(
+        secret_env["valueFrom"]["secretKeyRef"]["key"],
+        "env.MY_API_TOKEN"
+    );
+    let (_, hostile) = matrix().remove(2);
+    let all = session_manifests(&hostile, hostile.kubernetes.as_ref().unwrap(), &wiring());
+    let map = all.iter().find(|m| m["kind"] == "ConfigMap").unwrap();
+    assert_eq!(map["data"]["prompt"].as_str().unwrap(), hostile.prompt);
+    assert_eq!(
+        pod_of(&all)["spec"]["containers"][0]["imagePullPolicy"],
+        "Never"
+    );
+}
+
+/// kubernetes-validate (PyPI) is how CI checks manifests without a
+/// cluster; in CI a missing tool fails the test instead of skipping it.
+fn validator() -> Option<&'static str> {
+    let ok = Command::new("kubernetes-validate")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        return Some("kubernetes-validate");
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!(
+            "CI=true: kubernetes-validate is not installed (pip install kubernetes-validate; scripts/ci-provision.sh does)"
+        );
+    }
+    eprintln!("SKIPPED: kubernetes-validate is not installed (pip install kubernetes-validate)");
+    None
+}
+
+#[test]
+fn every_manifest_passes_kubernetes_validate_strict() {
+    let Some(tool) = validator() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    let mut all: Vec<Value> = vec![setup::namespace("clauderon")];
+    for (_, s) in matrix() {
+        all.extend(session_manifests(
+            &s,
+            s.kubernetes.as_ref().unwrap(),
+            &wiring_for(&s),
+        ));
+    }
+    for (i, m) in all.iter().enumerate() {
+        let path = dir
+            .path()
+            .join(format!("{i:02}-{}.json", m["kind"].as_str().unwrap()));
+        std::fs::write(&path, serde_json::to_vec_pretty(m).unwrap()).unwrap();
+        files.push(path);
+    }
+    let out = Command::new(tool)
+        .args(["--strict", "--kubernetes-version", KUBERNETES_VERSION])
+        .args(&files)
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success(),
+        "kubernetes-validate --strict failed:\n{text}"
+    );
+    assert_eq!(
+        text.matches(" passed for resource").count(),
+        files.len(),
+        "{text}"
+    );
+}

@@ -1,0 +1,601 @@
+//! The kubectl flow against a recording stand-in `kubectl`
+//! (tests/support/kubectl), first on PATH: no cluster can run on the
+//! machines these tests run on. The stand-in records argv and stdin and
+//! answers like kubectl; its `exec` runs the real git-receive-pack and
+//! git-upload-pack, so the ext:: push and fetch are real on git's side.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{Env, git};
+use serde_json::Value;
+
+struct Kube {
+    env: Env,
+    dir: tempfile::TempDir,
+}
+
+impl Kube {
+    fn new() -> Kube {
+        let mut env = Env::new();
+        let dir = tempfile::tempdir().unwrap();
+        let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
+        let path = format!("{}:{}", support.display(), std::env::var("PATH").unwrap());
+        env.extra_env.push(("PATH".into(), path));
+        env.extra_env
+            .push(("FAKE_KUBE_DIR".into(), dir.path().display().to_string()));
+        Kube { env, dir }
+    }
+
+    fn set(&self, file: &str, text: &str) {
+        std::fs::write(self.dir.path().join(file), text).unwrap();
+    }
+
+    fn calls(&self) -> Vec<(Vec<String>, Option<String>)> {
+        let text = std::fs::read_to_string(self.dir.path().join("calls.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| {
+                let v: Value = serde_json::from_str(l).unwrap();
+                let argv = v["argv"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a.as_str().unwrap().to_string())
+                    .collect();
+                (argv, v["stdin"].as_str().map(String::from))
+            })
+            .collect()
+    }
+
+    fn objects(&self, kind: &str) -> Vec<String> {
+        let d = self.dir.path().join("objects/clauderon").join(kind);
+        let mut names: Vec<String> = std::fs::read_dir(d)
+            .map(|r| {
+                r.flatten()
+                    .map(|e| e.file_name().to_string_lossy().replace(".json", ""))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+
+    fn volume(&self, name: &str) -> PathBuf {
+        self.dir
+            .path()
+            .join("volumes/clauderon")
+            .join(format!("clauderon-{name}"))
+    }
+
+    fn create(&self, name: &str, prompt: &str, extra: &[&str]) -> common::Run {
+        let repo = self.env.repo().display().to_string();
+        let mut args = vec![
+            "create",
+            "--backend",
+            "kubernetes",
+            "--name",
+            name,
+            "--repo",
+            &repo,
+            "--prompt",
+            prompt,
+            "--image",
+            "ghcr.io/example/agent:1",
+        ];
+        args.extend_from_slice(extra);
+        self.env.run(&args)
+    }
+}
+
+const HOSTILE: &str = "'; rm -rf / #\n$(touch /tmp/pwned)\n`id` \"q\" --flag 日本語 ✨\n";
+
+#[test]
+fn create_applies_waits_pushes_and_the_agent_gets_the_branch() {
+    let k = Kube::new();
+    k.create("k1", HOSTILE, &[]).ok();
+    let calls = k.calls();
+    // Context resolved once, from kubectl's current context.
+    assert_eq!(calls[0].0, ["config", "current-context"]);
+    for (argv, _) in calls.iter().filter(|(a, _)| a[0] != "config") {
+        assert_eq!(argv[0], "--context=kind-test", "{argv:?}");
+        assert_eq!(argv[1], "--namespace=clauderon", "{argv:?}");
+    }
+    let apply = calls
+        .iter()
+        .find(|(a, s)| {
+            a.get(2).is_some_and(|v| v == "apply") && s.as_deref().unwrap().contains("\"Pod\"")
+        })
+        .unwrap();
+    // The first create in the namespace made it, as `kube setup` does.
+    assert!(
+        k.dir
+            .path()
+            .join("objects/_cluster/Namespace/clauderon.json")
+            .exists()
+    );
+    let list: Value = serde_json::from_str(apply.1.as_deref().unwrap()).unwrap();
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "NetworkPolicy",
+            "PersistentVolumeClaim",
+            "ConfigMap",
+            "Secret",
+            "Pod"
+        ]
+    );
+    let map = &list["items"][2];
+    assert_eq!(
+        map["data"]["prompt"].as_str().unwrap(),
+        HOSTILE,
+        "the prompt byte for byte"
+    );
+    // No secret in any argv: the record's token and proxy URL are stdin only.
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(k.env.home().join("sessions/k1/session.json")).unwrap(),
+    )
+    .unwrap();
+    let token = record["hook_token"].as_str().unwrap();
+    assert!(calls.iter().all(|(a, _)| !a.join(" ").contains(token)));
+    assert_eq!(record["kubernetes"]["context"], "kind-test");
+    // The branch arrived in the pod's volume by git over kubectl exec.
+    let host_tip = git(k.env.repo(), &["rev-parse", "main"]);
+    let pod_tip = git(&k.volume("k1"), &["rev-parse", "refs/heads/k1"]);
+    assert_eq!(host_tip, pod_tip);
+    assert!(
+        calls
+            .iter()
+            .any(|(a, _)| a.contains(&"git-receive-pack".to_string()))
+    );
+    // No worktree on the host: the code lives in the cluster.
+    assert!(!k.env.worktree("k1").exists());
+    let out = k.env.run(&["list", "--json"]).ok();
+    let rows: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(rows[0]["backend"], "kubernetes");
+    assert_eq!(rows[0]["state"], "running");
+}
+
+fn commit_as_agent(volume: &Path, file: &str) -> String {
+    std::fs::write(volume.join(file), "agent work\n").unwrap();
+    git(volume, &["add", file]);
+    git(volume, &["commit", "-q", "-m", "agent commit"]);
+    git(volume, &["rev-parse", "HEAD"]).trim().to_string()
+}
+
+#[test]
+fn pull_fetches_the_agents_commits_without_a_checkout() {
+    let k = Kube::new();
+    k.create("k2", "work", &[]).ok();
+    let head_before = git(k.env.repo(), &["rev-parse", "HEAD"]);
+    let agent = commit_as_agent(&k.volume("k2"), "agent.txt");
+    k.env.run(&["pull", "k2"]).ok();
+    assert_eq!(git(k.env.repo(), &["rev-parse", "k2"]).trim(), agent);
+    assert_eq!(git(k.env.repo(), &["rev-parse", "HEAD"]), head_before);
+    assert!(
+        !k.env.repo().join("agent.txt").exists(),
+        "nothing was checked out"
+    );
+    let fetch = k
+        .calls()
+        .into_iter()
+        .find(|(a, _)| a.contains(&"git-upload-pack".to_string()));
+    assert!(fetch.is_some());
+}
+
+#[test]
+fn delete_pulls_first_then_removes_everything_labelled() {
+    let k = Kube::new();
+    k.create("k3", "work", &[]).ok();
+    let agent = commit_as_agent(&k.volume("k3"), "a.txt");
+    k.env.run(&["delete", "--force", "k3"]).ok();
+    assert_eq!(git(k.env.repo(), &["rev-parse", "k3"]).trim(), agent);
+    for kind in [
+        "Pod",
+        "PersistentVolumeClaim",
+        "ConfigMap",
+        "Secret",
+        "NetworkPolicy",
+    ] {
+        assert!(k.objects(kind).is_empty(), "{kind} left");
+    }
+    assert!(!k.env.home().join("sessions/k3").exists());
+}
+
+#[test]
+fn stop_keeps_the_volume_start_and_refresh_apply_the_pod_again() {
+    let k = Kube::new();
+    k.create("k4", "work", &[]).ok();
+    k.env.run(&["stop", "k4"]).ok();
+    assert!(k.objects("Pod").is_empty());
+    assert_eq!(k.objects("PersistentVolumeClaim"), ["clauderon-k4"]);
+    let rows: Value = serde_json::from_str(&k.env.run(&["list", "--json"]).ok().stdout).unwrap();
+    assert_eq!(rows[0]["state"], "stopped");
+    // Without a pod there is nothing to pull from: delete says so.
+    let e = k.env.run(&["delete", "--force", "k4"]).fails();
+    assert!(e.stderr.contains("clauderon start k4"), "{}", e.stderr);
+    k.env.run(&["start", "k4"]).ok();
+    assert_eq!(k.objects("Pod"), ["clauderon-k4"]);
+    k.env.run(&["refresh", "k4"]).ok();
+    let last_apply = k
+        .calls()
+        .into_iter()
+        .rev()
+        .find(|(a, _)| a.get(2).is_some_and(|v| v == "apply"))
+        .unwrap();
+    let pod: Value = serde_json::from_str(last_apply.1.as_deref().unwrap()).unwrap();
+    assert_eq!(pod["items"][0]["kind"], "Pod");
+    assert_eq!(
+        pod["items"][0]["spec"]["containers"][0]["imagePullPolicy"],
+        "Always"
+    );
+    k.env.run(&["delete", "--force", "--discard", "k4"]).ok();
+    assert!(k.objects("PersistentVolumeClaim").is_empty());
+}
+
+#[test]
+fn attach_and_logs_argv() {
+    let k = Kube::new();
+    k.create(
+        "k5",
+        "work",
+        &["--context", "kind-test", "--namespace", "clauderon"],
+    )
+    .ok();
+    let out = k.env.run(&["attach", "--dry-run", "k5"]).ok();
+    assert!(out.stdout.contains("kubectl '--context=kind-test' '--namespace=clauderon' attach --stdin --tty clauderon-k5 --container agent"), "{}", out.stdout);
+    k.env.run(&["logs", "--tail", "5", "k5"]).ok();
+    let logs = k
+        .calls()
+        .into_iter()
+        .find(|(a, _)| a.get(2).is_some_and(|v| v == "logs"))
+        .unwrap();
+    assert_eq!(
+        logs.0[2..],
+        ["logs", "clauderon-k5", "--container", "agent", "--tail=5"]
+    );
+}
+
+#[test]
+fn each_failure_reason_fails_fast_and_rolls_back() {
+    for reason in [
+        "ImagePullBackOff",
+        "ErrImagePull",
+        "CrashLoopBackOff",
+        "CreateContainerConfigError",
+        "InvalidImageName",
+        "Unschedulable",
+        "terminated",
+    ] {
+        let k = Kube::new();
+        k.set("pod-state", reason);
+        let e = k.create("kf", "work", &[]).fails();
+        let expect = if reason == "terminated" {
+            "exited right after starting"
+        } else {
+            reason
+        };
+        assert!(e.stderr.contains(expect), "{reason}: {}", e.stderr);
+        assert!(e.stderr.contains("fix:"), "{reason}: {}", e.stderr);
+        assert!(e.stderr.contains("rolled back"), "{reason}: {}", e.stderr);
+        for kind in [
+            "Pod",
+            "PersistentVolumeClaim",
+            "ConfigMap",
+            "Secret",
+            "NetworkPolicy",
+        ] {
+            assert!(k.objects(kind).is_empty(), "{reason}: {kind} left");
+        }
+        assert!(
+            git(k.env.repo(), &["branch", "--list", "kf"])
+                .trim()
+                .is_empty(),
+            "{reason}: branch left"
+        );
+        assert!(!k.env.home().join("sessions/kf").exists(), "{reason}");
+        // The namespace this create made is rolled back too.
+        assert!(
+            !k.dir
+                .path()
+                .join("objects/_cluster/Namespace/clauderon.json")
+                .exists(),
+            "{reason}"
+        );
+    }
+}
+
+#[test]
+fn a_pod_that_never_runs_times_out_and_rolls_back() {
+    let k = Kube::new();
+    k.set("pod-state", "pending");
+    let cfg = k.env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("[kubernetes]\ncreate_timeout = 1\n");
+    std::fs::write(&cfg, text).unwrap();
+    let e = k.create("kt", "work", &[]).fails();
+    assert!(e.stderr.contains("timed out after 1 s"), "{}", e.stderr);
+    assert!(e.stderr.contains("ContainerCreating"), "{}", e.stderr);
+    assert!(k.objects("PersistentVolumeClaim").is_empty());
+}
+
+#[test]
+fn forbidden_no_context_and_no_kubectl_name_the_fix() {
+    let k = Kube::new();
+    k.set("fail-apply", "Error from server (Forbidden): pods is forbidden: User \"dev\" cannot create resource \"pods\" in API group \"\" in the namespace \"clauderon\"");
+    let e = k.create("kx", "work", &[]).fails();
+    assert!(e.stderr.contains("auth can-i"), "{}", e.stderr);
+    assert!(!k.env.home().join("sessions/kx").exists());
+    let e = k.create("ky", "work", &["--context", "nope"]).fails();
+    assert!(e.stderr.contains("no such kubectl context"), "{}", e.stderr);
+    assert!(e.stderr.contains("kind-test"), "{}", e.stderr);
+    // A PATH with git but no kubectl.
+    let mut bare = Env::new();
+    let bin = tempfile::tempdir().unwrap();
+    let which = std::process::Command::new("sh")
+        .args(["-c", "command -v git"])
+        .output()
+        .unwrap();
+    let git_path = String::from_utf8(which.stdout).unwrap();
+    std::os::unix::fs::symlink(git_path.trim(), bin.path().join("git")).unwrap();
+    bare.extra_env
+        .push(("PATH".into(), bin.path().display().to_string()));
+    let repo = bare.repo().display().to_string();
+    for extra in [&["--context", "c"][..], &[][..]] {
+        let mut args = vec![
+            "create",
+            "--backend",
+            "kubernetes",
+            "--repo",
+            &repo,
+            "--prompt",
+            "p",
+        ];
+        args.extend_from_slice(extra);
+        let e = bare.run(&args).fails();
+        assert!(e.stderr.contains("install kubectl"), "{}", e.stderr);
+        assert!(!bare.home().join("sessions").exists());
+    }
+}
+
+#[test]
+fn an_unreachable_cluster_warns_once_and_list_still_works() {
+    let k = Kube::new();
+    k.create("ka", "work", &[]).ok();
+    k.create("kb", "work", &[]).ok();
+    // A docker session (a record only) is still listed from docker's answer.
+    common::fake_session(&k.env, "dock-1", "tok");
+    k.set("unreachable", "");
+    let out = k.env.run(&["list", "--json"]).ok();
+    assert_eq!(out.stderr.matches("warning").count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("not reachable"), "{}", out.stderr);
+    let rows: Value = serde_json::from_str(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    let by = |n: &str| rows.iter().find(|r| r["name"] == n).unwrap().clone();
+    assert_eq!(by("ka")["state"], "unknown");
+    assert_eq!(by("kb")["state"], "unknown");
+    assert_eq!(by("dock-1")["backend"], "docker");
+    assert_eq!(by("dock-1")["state"], "missing", "docker answered for it");
+    let lists = k
+        .calls()
+        .into_iter()
+        .filter(|(a, _)| a.get(2).is_some_and(|v| v == "get") && a[3] == "pods")
+        .count();
+    assert_eq!(lists, 1, "one get pods per list");
+}
+
+#[test]
+fn dry_runs_never_call_kubectl() {
+    let k = Kube::new();
+    let out = k
+        .create("kd", HOSTILE, &["--context", "kind-test", "--dry-run"])
+        .ok();
+    assert!(
+        out.stdout
+            .contains("apply '--filename=-' <<'CLAUDERON_EOF'"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("<redacted:"), "{}", out.stdout);
+    let out = k
+        .env
+        .run(&["kube", "setup", "--context", "kind-test", "--dry-run"])
+        .ok();
+    assert!(
+        out.stdout.contains("pod-security.kubernetes.io/enforce"),
+        "{}",
+        out.stdout
+    );
+    assert!(k.calls().is_empty(), "{:?}", k.calls());
+    k.env.run(&["kube", "setup", "--context", "kind-test"]).ok();
+    assert!(
+        k.dir
+            .path()
+            .join("objects/_cluster/Namespace/clauderon.json")
+            .exists()
+    );
+}
+
+#[test]
+fn kubernetes_only_flags_are_refused_elsewhere() {
+    let k = Kube::new();
+    let repo = k.env.repo().display().to_string();
+    let e = k
+        .env
+        .run(&["create", "--context", "c", "--repo", &repo, "--prompt", "p"])
+        .fails();
+    assert!(e.stderr.contains("--backend kubernetes"), "{}", e.stderr);
+    let e = k.create("bad_name", "p", &[]).fails();
+    assert!(e.stderr.contains("kubernetes objects"), "{}", e.stderr);
+    let e = k.create("capx", "p", &["--cap-add", "SYS_ADMIN"]).fails();
+    assert!(e.stderr.contains("restricted"), "{}", e.stderr);
+    assert!(k.calls().iter().all(|(a, _)| a[0] == "config"));
+}
+
+#[test]
+fn a_namespace_that_was_there_before_survives_a_rollback() {
+    let k = Kube::new();
+    k.env.run(&["kube", "setup"]).ok();
+    k.set("pod-state", "ErrImagePull");
+    k.create("kn", "work", &[]).fails();
+    assert!(
+        k.dir
+            .path()
+            .join("objects/_cluster/Namespace/clauderon.json")
+            .exists()
+    );
+    let applies = k
+        .calls()
+        .into_iter()
+        .filter(|(a, _)| a.get(2).is_some_and(|v| v == "apply"))
+        .count();
+    assert_eq!(
+        applies, 2,
+        "setup's namespace, then the session: create did not apply the namespace again"
+    );
+}
+
+#[test]
+fn status_and_events_of_a_kubernetes_session() {
+    let k = Kube::new();
+    k.create("ke", "work", &["--namespace", "team-a"]).ok();
+    let out = k.env.run(&["status", "ke"]).ok();
+    assert!(
+        out.stdout.contains("context kind-test, namespace team-a"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("running"), "{}", out.stdout);
+    let out = k.env.run(&["events", "ke"]).ok();
+    assert!(out.stdout.contains("Scheduled"), "{}", out.stdout);
+    let ev = k
+        .calls()
+        .into_iter()
+        .find(|(a, _)| a.get(3).is_some_and(|v| v == "events"))
+        .unwrap();
+    assert_eq!(ev.0[..2], ["--context=kind-test", "--namespace=team-a"]);
+    assert!(ev.0.contains(&"--field-selector=involvedObject.name=clauderon-ke".to_string()));
+}
+
+#[test]
+fn a_readiness_marker_left_by_the_previous_pod_does_not_count() {
+    let k = Kube::new();
+    // The timeout is the session's, recorded at create.
+    let cfg = k.env.home().join("config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap() + "[kubernetes]\ncreate_timeout = 2\n";
+    std::fs::write(&cfg, text).unwrap();
+    k.create("kr", "work", &[]).ok();
+    k.env.run(&["stop", "kr"]).ok();
+    assert!(
+        k.volume("kr").join(".clauderon/ready").exists(),
+        "the old marker is still on the volume"
+    );
+    k.set("no-handover", "");
+    let began = std::time::Instant::now();
+    let e = k.env.run(&["start", "kr"]).fails();
+    assert!(e.stderr.contains("hand over to the agent"), "{}", e.stderr);
+    assert!(began.elapsed() < std::time::Duration::from_secs(30));
+}
+
+#[test]
+fn delete_force_discard_of_a_session_on_a_vanished_cluster_removes_the_record() {
+    let k = Kube::new();
+    k.create("kv", "work", &[]).ok();
+    k.set("unreachable", "");
+    let e = k.env.run(&["delete", "--force", "kv"]).fails();
+    assert!(e.stderr.contains("not reachable"), "{}", e.stderr);
+    assert!(k.env.home().join("sessions/kv").exists());
+    let out = k.env.run(&["delete", "--force", "--discard", "kv"]).ok();
+    assert!(out.stderr.contains("may be left there"), "{}", out.stderr);
+    assert!(!k.env.home().join("sessions/kv").exists());
+}
+
+/// The dry runs of every other command on a kubernetes session, exactly
+/// (temp paths, the session id and the home label replaced).
+#[test]
+fn lifecycle_dry_runs_snapshot() {
+    let mut k = Kube::new();
+    // Which placeholder the pod gets depends on it: pin it.
+    k.env
+        .extra_env
+        .push(("ANTHROPIC_API_KEY".into(), "not-a-real-key".into()));
+    k.create("kl", "work", &["--namespace", "team-a"]).ok();
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(k.env.home().join("sessions/kl/session.json")).unwrap(),
+    )
+    .unwrap();
+    let calls_before = k.calls().len();
+    let mut all = String::new();
+    for args in [
+        &["stop", "--dry-run", "kl"][..],
+        &["start", "--dry-run", "kl"],
+        &["refresh", "--dry-run", "kl"],
+        &["pull", "--dry-run", "kl"],
+        &["delete", "--dry-run", "kl"],
+        &["delete", "--dry-run", "--discard", "--delete-branch", "kl"],
+        &["attach", "--dry-run", "kl"],
+        &[
+            "kube",
+            "setup",
+            "--dry-run",
+            "--context",
+            "kind-test",
+            "--namespace",
+            "team-a",
+        ],
+    ] {
+        let out = k.env.run(args).ok();
+        all.push_str(&format!("$ clauderon {}\n{}\n", args.join(" "), out.stdout));
+    }
+    assert_eq!(k.calls().len(), calls_before, "a dry run called kubectl");
+    let replace = [
+        (k.env.home().display().to_string(), "<HOME>"),
+        (k.env.repo().display().to_string(), "<REPO>"),
+        (record["id"].as_str().unwrap().to_string(), "<ID>"),
+        (
+            record["kubernetes"]["home_label"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+            "<HOME-LABEL>",
+        ),
+    ];
+    for (from, to) in replace {
+        all = all.replace(&from, to);
+    }
+    // The pod runs as your uid (1000 when you are root).
+    let (uid, gid) = (
+        record["uid"].as_u64().unwrap(),
+        record["gid"].as_u64().unwrap(),
+    );
+    for (key, id) in [("runAsUser", uid), ("runAsGroup", gid), ("fsGroup", gid)] {
+        all = all.replace(&format!("\"{key}\": {id},"), &format!("\"{key}\": <ID>,"));
+        all = all.replace(&format!("\"{key}\": {id}\n"), &format!("\"{key}\": <ID>\n"));
+    }
+    insta::assert_snapshot!(all);
+}
+
+#[test]
+fn start_replaces_the_pod_of_an_agent_that_ended() {
+    let k = Kube::new();
+    k.create("kz", "work", &[]).ok();
+    k.set("pod-state", "terminated");
+    let rows: Value = serde_json::from_str(&k.env.run(&["list", "--json"]).ok().stdout).unwrap();
+    assert_eq!(rows[0]["state"], "exited");
+    // The next pod the stand-in gets runs.
+    k.set("pod-state-next", "running");
+    let before = k.calls().len();
+    k.env.run(&["start", "kz"]).ok();
+    let verbs: Vec<String> = k.calls()[before..]
+        .iter()
+        .filter_map(|(a, _)| a.get(2).cloned())
+        .collect();
+    assert_eq!(verbs[..3], ["get", "delete", "apply"], "{verbs:?}");
+}
