@@ -168,6 +168,7 @@ pub enum Command {
     },
     /// Print a shell completion script, e.g. `clauderon completions bash > ~/.local/share/bash-completion/completions/clauderon`
     Completions {
+        /// The shell to complete for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -239,22 +240,29 @@ pub enum ProxyCommand {
 pub enum ImageCommand {
     /// Run a throwaway container and check each requirement of the compatibility contract
     Check {
+        /// The image reference, e.g. `python:3.12`
         image: String,
+        /// The engine to use
         #[arg(long, value_enum, default_value = "docker")]
         backend: BackendKind,
+        /// The agent the image is checked for (Claude Code needs glibc)
         #[arg(long, value_enum, default_value = "claude")]
         agent: Agent,
     },
     /// List local images with a compatibility verdict, compatible first
     List {
+        /// The engine to use
         #[arg(long, value_enum, default_value = "docker")]
         backend: BackendKind,
+        /// The agent the image is checked for (Claude Code needs glibc)
         #[arg(long, value_enum, default_value = "claude")]
         agent: Agent,
     },
     /// Search the engine's registries for images (the engine's own `search`)
     Search {
+        /// What to search for, e.g. `python`
         term: String,
+        /// The engine to use
         #[arg(long, value_enum, default_value = "docker")]
         backend: BackendKind,
         /// At most this many results
@@ -263,7 +271,9 @@ pub enum ImageCommand {
     },
     /// Pull an image through the chosen engine (the image allowlist applies)
     Pull {
+        /// The image reference, e.g. `python:3.12` (it must match [images] allowed_patterns when set)
         reference: String,
+        /// The engine to use
         #[arg(long, value_enum, default_value = "docker")]
         backend: BackendKind,
         /// Print the command instead of running it
@@ -343,7 +353,7 @@ pub struct CreateArgs {
     /// Git ref the session's branch starts from
     #[arg(long, default_value = "HEAD")]
     pub base: String,
-    /// Environment variable for the container, `KEY=VALUE` or `KEY` to take it from your environment (repeatable)
+    /// Environment variable for the container, `KEY=VALUE`, or `KEY` to take it from your environment: use that for secrets, which are then never printed (repeatable)
     #[arg(long = "env", short = 'e', value_name = "KEY[=VALUE]")]
     pub env: Vec<String>,
     /// Command run once inside the container before the agent first starts, e.g. `pip install -r requirements.txt` (repeatable; adds to [lifecycle] on_create)

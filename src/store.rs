@@ -134,8 +134,13 @@ impl Home {
                 continue;
             }
             let record = entry.path().join("session.json");
-            match std::fs::read(&record) {
-                Ok(bytes) => specs.push(parse_record(&record, &bytes)?),
+            match std::fs::read(&record).map(|b| parse_record(&record, &b)) {
+                Ok(Ok(spec)) => specs.push(spec),
+                // One broken record must not hide every other session.
+                Ok(Err(e)) => {
+                    eprintln!("clauderon: warning: {}", e.message);
+                    incomplete.push(name);
+                }
                 Err(_) => incomplete.push(name),
             }
         }

@@ -133,6 +133,23 @@ impl Engine {
         Cmd::new([self.program])
     }
 
+    /// What to do about an engine that does not answer: the endpoint the
+    /// environment points it at, when one is set, comes first.
+    fn engine_down_fix(&self) -> String {
+        let var = if self.is_docker() {
+            "DOCKER_HOST"
+        } else {
+            "CONTAINER_HOST"
+        };
+        match std::env::var(var) {
+            Ok(host) if !host.is_empty() => format!(
+                "{var} is set to {host:?}: check that an engine listens there, or unset it to use the local one; then {}",
+                self.daemon_fix
+            ),
+            _ => self.daemon_fix.to_string(),
+        }
+    }
+
     /// Turns an engine failure into an error that names the fix.
     pub fn classify(&self, f: Failure) -> Error {
         let err = &f.stderr;
@@ -146,7 +163,7 @@ impl Engine {
         }
         if ENGINE_DOWN.iter().any(|m| has(m)) {
             return Error::failed(format!("the {} engine is not running", self.program))
-                .with_fix(self.daemon_fix);
+                .with_fix(self.engine_down_fix());
         }
         if has("permission denied") && (has(".sock") || has("daemon socket")) {
             return Error::failed(format!(

@@ -76,7 +76,7 @@ pub fn container_env(
         let var = Var {
             name: k.clone(),
             value: v.clone(),
-            secret: spec.env_from_host.contains(k) || looks_secret(k),
+            secret: spec.env_from_host.contains(k) || looks_secret(k) || has_credentials(v),
         };
         if var.secret {
             secret.push(var)
@@ -173,4 +173,26 @@ pub(in crate::backend) fn placeholders(
         }
     }
     p
+}
+
+/// A URL with a password in it (`postgres://user:pw@host/db`): secret
+/// whatever its variable is called.
+fn has_credentials(value: &str) -> bool {
+    value.split("://").nth(1).is_some_and(|rest| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        authority
+            .rsplit_once('@')
+            .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_with_passwords_are_secret() {
+        assert!(super::has_credentials("postgres://u:hunter2@h/db"));
+        assert!(!super::has_credentials("https://example.com/a@b"));
+        assert!(!super::has_credentials("plain"));
+        assert!(!super::has_credentials("https://user@host/x"));
+    }
 }

@@ -86,6 +86,12 @@ fn remove_classifier(engine: &Engine) -> fn(crate::exec::Failure) -> Error {
 }
 
 pub fn run(_ctx: &Ctx, backend: Option<BackendKind>, force: bool, dry_run: bool) -> Result<()> {
+    if dry_run && !force {
+        return Err(Error::input(
+            "--dry-run goes with --force (listing the volumes changes nothing)",
+        )
+        .with_fix("clauderon clean-cache --force --dry-run"));
+    }
     let mut plan = Plan::default();
     let found = find_volumes(backend, force && dry_run, &mut plan)?;
     if !force {

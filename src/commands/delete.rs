@@ -59,10 +59,15 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     // git runs on the repository only when nothing there would make it run a program.
     let use_git = repo.is_some() && planted.config.is_empty();
     let common = repo.as_ref().map(|r| r.1.as_path());
-    plan.steps.extend(match &spec {
-        Some(spec) => delete_plan(spec, home, &engine, &state, delete_branch && use_git).steps,
-        None => incomplete_plan(name, home, &containers, common, use_git).steps,
-    });
+    let sub = match &spec {
+        Some(spec) => delete_plan(spec, home, &engine, &state, delete_branch && use_git),
+        None => {
+            let branch = common.filter(|_| use_git).map(|c| (c, delete_branch));
+            incomplete_plan(name, home, &containers, branch)
+        }
+    };
+    plan.notes.extend(sub.notes);
+    plan.steps.extend(sub.steps);
     if let Some((root, _)) = &repo {
         let kept = spec
             .as_ref()
@@ -250,20 +255,23 @@ pub fn delete_plan(
     plan
 }
 
-/// An interrupted create: remove the container, the worktree (and its
-/// registration and branch, which that create made: it checked first that
-/// the branch did not exist) and the session directory.
+/// A session without a readable record (an interrupted create, or a
+/// record someone broke): remove the container, the worktree, its
+/// registration and the session directory. Its branch goes only when asked,
+/// or when it holds no commit that another branch does not also hold.
 fn incomplete_plan(
     name: &str,
     home: &Home,
     containers: &[(Engine, ContainerState)],
-    common_dir: Option<&Path>,
-    use_git: bool,
+    branch: Option<(&Path, bool)>,
 ) -> Plan {
     let mut plan = Plan::default();
-    plan.note(format!(
-        "session '{name}' has no record (its creation was interrupted): removing what exists"
-    ));
+    let why = if home.record_path(name).exists() {
+        "has a record clauderon cannot read"
+    } else {
+        "has no record (its creation was interrupted)"
+    };
+    plan.note(format!("session '{name}' {why}: removing what exists"));
     for (engine, state) in containers {
         if *state == ContainerState::Missing {
             continue;
@@ -274,20 +282,43 @@ fn incomplete_plan(
             tolerate: Some(Tolerate::If(Engine::is_no_such_container)),
         });
     }
-    for step in worktree::removal(common_dir, &home.worktree_path(name)) {
+    for step in worktree::removal(branch.map(|(c, _)| c), &home.worktree_path(name)) {
         plan.push(step);
     }
-    if let Some(common) = common_dir.filter(|_| use_git) {
-        plan.push(Step::Run {
-            cmd: git::git(common).args(["branch", "-D", name]),
-            classify: git::classify,
-            tolerate: Some(Tolerate::If(|f| f.stderr.contains("not found"))),
-        });
+    match branch {
+        Some((common, asked)) if asked || !has_own_commits(common, name) => {
+            plan.push(Step::Run {
+                cmd: git::git(common).args(["branch", "-D", name]),
+                classify: git::classify,
+                tolerate: Some(Tolerate::If(|f| f.stderr.contains("not found"))),
+            });
+        }
+        Some(_) => plan.note(format!(
+            "branch '{name}' has commits no other branch has: it is kept (--delete-branch removes it)"
+        )),
+        None => {}
     }
     plan.push(Step::RemoveDir {
         path: home.session_dir(name),
     });
     plan
+}
+
+/// Does the branch hold a commit no other ref holds? (Unknown counts as yes.)
+fn has_own_commits(common: &Path, branch: &str) -> bool {
+    let own = format!("refs/heads/{branch}");
+    let out = git::git(common)
+        .args(["for-each-ref", "--format=%(refname)", "--contains"])
+        .arg(&own)
+        .run();
+    match out {
+        // The tip is in another ref too: every commit of the branch is.
+        Ok(o) => !o
+            .stdout
+            .lines()
+            .any(|r| r.trim() != own && !r.trim().is_empty()),
+        Err(f) => !f.stderr.contains("malformed object name"),
+    }
 }
 
 /// What an agent may have planted in the repository: config keys that make

@@ -67,14 +67,14 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     let container = spec.container_name();
     let mut plan = Plan::default();
     let state = observe_container(&engine, &container, dry_run, &mut plan)?;
-    match state {
-        ContainerState::Missing => return Err(gone(&spec)),
-        ContainerState::Present(_) if !state.is_running() => {
-            plan.push(Step::run_cmd(engine.start(&container), engine.classifier()));
-        }
-        _ => {}
+    if state == ContainerState::Missing {
+        return Err(gone(&spec));
     }
+    // The daemon first: the agent's first hook event must find it.
     ensure_daemon(ctx, &mut plan);
+    if matches!(state, ContainerState::Present(_)) && !state.is_running() {
+        plan.push(Step::run_cmd(engine.start(&container), engine.classifier()));
+    }
     plan.push(Step::Interactive {
         cmd: engine.attach(&container),
         fix: None,
@@ -128,34 +128,24 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     }
     let engine = Engine::for_kind(spec.backend)?;
     let container = spec.container_name();
-    if !dry_run {
-        // One engine call (stopping a stopped container is a no-op); a
-        // missing container or engine is told from its own stderr.
-        return match engine.stop(&container).run() {
-            Ok(_) => {
-                crate::output::info(format!(
-                    "Stopped {name}. `clauderon start {name}` resumes it."
-                ));
-                Ok(())
-            }
-            Err(f) if Engine::is_no_such_container(&f) => Err(gone(&spec)),
-            Err(f) => Err(engine.classify(f)),
-        };
-    }
+    // One engine call, run or shown (stopping a stopped container is a
+    // no-op); a missing container or engine is told from its own stderr.
     let mut plan = Plan::default();
-    let state = observe_container(&engine, &container, dry_run, &mut plan)?;
-    match state {
-        ContainerState::Missing => return Err(gone(&spec)),
-        ContainerState::Present(ref s) if !state.is_running() => {
-            plan.note(format!(
-                "session {name} is not running ({s}): nothing to do"
-            ));
+    plan.push(Step::run_cmd(engine.stop(&container), engine.classifier()));
+    print_or_execute(&format!("stop {name}"), &plan, dry_run).map_err(|e| {
+        let lower = e.message.to_lowercase();
+        if lower.contains("no such container") {
+            gone(&spec)
+        } else {
+            e
         }
-        _ => {
-            plan.push(Step::run_cmd(engine.stop(&container), engine.classifier()));
-        }
-    };
-    print_or_execute(&format!("stop {name}"), &plan, dry_run).map(|_| ())
+    })?;
+    if !dry_run {
+        crate::output::info(format!(
+            "Stopped {name}. `clauderon start {name}` resumes it."
+        ));
+    }
+    Ok(())
 }
 
 pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
@@ -179,12 +169,13 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
         }
         _ if state.is_running() => plan.note(format!("session {name} is running: nothing to do")),
         _ => {
+            // The daemon first: the agent's first hook event must find it.
+            ensure_daemon(ctx, &mut plan);
             for step in engine.start_steps(&container, &spec.worktree) {
                 plan.push(step);
             }
         }
     };
-    ensure_daemon(ctx, &mut plan);
     print_or_execute(&format!("start {name}"), &plan, dry_run)?;
     if !dry_run {
         crate::output::info(format!(

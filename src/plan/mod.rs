@@ -106,6 +106,11 @@ impl Plan {
                     .run_for_code()
                     .map(|c| code = c.unwrap_or(code))
             };
+            // Ctrl-C at an interactive step (logs -f, attach) is the user's
+            // way to end it: its exit code is the answer, not an error.
+            if matches!(planned.step, Step::Interactive { .. }) && result.is_ok() {
+                INTERRUPTED.store(false, Ordering::SeqCst);
+            }
             // Ctrl-C also reaches the running child, which then fails: say why.
             let result = result.map_err(|e| {
                 if INTERRUPTED.load(Ordering::SeqCst) {

@@ -32,8 +32,9 @@ pub fn bundle_path(home: &Home) -> PathBuf {
     home.root.join("proxy-ca-bundle.pem")
 }
 
-fn ca_params() -> CertificateParams {
+fn ca_params(key: &EcKey) -> CertificateParams {
     let mut params = CertificateParams::default();
+    params.key_identifier_method = key.key_id();
     let mut dn = DistinguishedName::new();
     dn.push(DnType::CommonName, "clauderon proxy CA");
     dn.push(DnType::OrganizationName, "clauderon");
@@ -74,7 +75,7 @@ impl Ca {
         })?;
         // The issuer needs only the CA's name, key usages and key: the same
         // fixed parameters that made the certificate.
-        let issuer = Issuer::new(ca_params(), key_pair);
+        let issuer = Issuer::new(ca_params(&key_pair), key_pair);
         Ok(Ca {
             cert_pem,
             issuer,
@@ -93,19 +94,8 @@ impl Ca {
         if leaves.len() >= MAX_LEAVES {
             leaves.clear();
         }
-        let fail = |e: rcgen::Error| {
-            Error::failed(format!("could not mint a certificate for {host}: {e}"))
-        };
-        let mut params = CertificateParams::new(vec![host.to_string()]).map_err(fail)?;
-        params.distinguished_name.push(DnType::CommonName, host);
-        let now = time::OffsetDateTime::now_utc();
-        params.not_before = now - time::Duration::days(1);
-        params.not_after = now + time::Duration::days(30);
-        params.serial_number = Some(random_serial().map_err(Error::failed)?);
-        let key =
-            EcKey::generate().map_err(|e| Error::failed(format!("could not make a key: {e}")))?;
-        let cert = params.signed_by(&key, &self.issuer).map_err(fail)?;
-        let chain = vec![cert.der().clone(), ca_der(&self.cert_pem)?];
+        let (leaf, key) = self.mint_leaf(host)?;
+        let chain = vec![leaf, ca_der(&self.cert_pem)?];
         let key_der = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.pkcs8_der().to_vec()));
         let mut config =
             ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
@@ -124,6 +114,28 @@ impl Ca {
     }
 }
 
+impl Ca {
+    /// A leaf for `host`, valid 30 days, signed by the CA, and its key.
+    fn mint_leaf(&self, host: &str) -> Result<(CertificateDer<'static>, EcKey)> {
+        let fail = |e: rcgen::Error| {
+            Error::failed(format!("could not mint a certificate for {host}: {e}"))
+        };
+        let mut params = CertificateParams::new(vec![host.to_string()]).map_err(fail)?;
+        params.distinguished_name.push(DnType::CommonName, host);
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(30);
+        params.serial_number = Some(random_serial().map_err(Error::failed)?);
+        let key =
+            EcKey::generate().map_err(|e| Error::failed(format!("could not make a key: {e}")))?;
+        // Strict verifiers (Python 3.13's default) want both key identifiers.
+        params.key_identifier_method = key.key_id();
+        params.use_authority_key_identifier_extension = true;
+        let cert = params.signed_by(&key, &self.issuer).map_err(fail)?;
+        Ok((cert.der().clone(), key))
+    }
+}
+
 fn ca_der(pem_text: &str) -> Result<CertificateDer<'static>> {
     let parsed = pem::parse(pem_text)
         .map_err(|e| Error::failed(format!("the proxy CA is not valid PEM: {e}")))?;
@@ -138,7 +150,7 @@ pub fn generate(home: &Home) -> Result<()> {
     let fail = |e: rcgen::Error| Error::failed(format!("could not make the proxy CA: {e}"));
     let key = EcKey::generate()
         .map_err(|e| Error::failed(format!("could not make the proxy CA: {e}")))?;
-    let mut params = ca_params();
+    let mut params = ca_params(&key);
     let now = time::OffsetDateTime::now_utc();
     params.not_before = now - time::Duration::days(1);
     params.not_after = now + time::Duration::days(3650);
@@ -222,6 +234,36 @@ pub fn fingerprint(home: &Home) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The CA and its leaves pass OpenSSL's strict (RFC 5280) checks, which
+    /// Python 3.13 applies by default: key identifiers, usages, a serial.
+    #[test]
+    fn leaves_verify_strictly() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home {
+            root: dir.path().to_path_buf(),
+        };
+        let ca = Ca::load_or_create(&home).unwrap();
+        let (leaf, _) = ca.mint_leaf("api.example.test").unwrap();
+        let leaf_path = dir.path().join("leaf.pem");
+        std::fs::write(
+            &leaf_path,
+            pem::encode(&pem::Pem::new("CERTIFICATE", leaf.to_vec())),
+        )
+        .unwrap();
+        let out = std::process::Command::new("openssl")
+            .args(["verify", "-x509_strict", "-purpose", "sslserver", "-CAfile"])
+            .arg(cert_path(&home))
+            .arg(&leaf_path)
+            .output()
+            .expect("openssl is installed (scripts/ci-provision.sh installs it)");
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 
     #[test]
     fn ca_is_made_once_with_a_private_key_and_mints_leaves() {

@@ -40,6 +40,15 @@ impl EcKey {
         &self.pkcs8
     }
 
+    /// The key identifier (RFC 7093 method 1: SHA-256 of the public key,
+    /// truncated to 160 bits), for the Subject and Authority Key
+    /// Identifier extensions strict verifiers (Python 3.13) require.
+    pub fn key_id(&self) -> rcgen::KeyIdMethod {
+        use rcgen::PublicKeyData;
+        let digest = ring::digest::digest(&ring::digest::SHA256, self.der_bytes());
+        rcgen::KeyIdMethod::PreSpecified(digest.as_ref()[..20].to_vec())
+    }
+
     pub fn to_pem(&self) -> String {
         pem::encode(&pem::Pem::new("PRIVATE KEY", self.pkcs8.clone()))
     }
@@ -65,7 +74,7 @@ impl rcgen::SigningKey for EcKey {
     }
 }
 
-/// A random positive 127-bit serial: rcgen derives one only with its own
+/// A random positive serial of about 126 bits: rcgen derives one only with its own
 /// crypto feature, and a certificate must have one unique per issuer.
 pub fn random_serial() -> Result<rcgen::SerialNumber, String> {
     use ring::rand::SecureRandom;

@@ -320,6 +320,11 @@ fn print_created(spec: &SessionSpec) {
         return;
     }
     let n = &spec.name;
+    // Quiet: the result only, the session's name (which may be generated).
+    if crate::output::quiet() {
+        println!("{n}");
+        return;
+    }
     if spec.agent_options.print {
         crate::output::info(format_args!(
             "Created session {n} ({}, {}, image {}): the agent runs once, to completion\n  worktree: {} (branch {})\n\nNext:\n  clauderon logs {n} -f     # its answer (also in .clauderon/output in the worktree)\n  clauderon delete {n}      # remove the container and worktree",
