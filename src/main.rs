@@ -39,15 +39,8 @@ fn run(cli: Cli) -> Result<i32> {
         | Command::Start { .. }
         | Command::Refresh { .. }
         | Command::Delete { .. }
-        | Command::Pull { .. }) => return session(&ctx, command),
-        Command::Kube {
-            command:
-                KubeCommand::Setup {
-                    context,
-                    namespace,
-                    dry_run,
-                },
-        } => commands::kube::setup::run(&ctx, context, namespace, dry_run)?,
+        | Command::Pull { .. }
+        | Command::Kube { .. }) => return session(&ctx, command),
         Command::CleanCache {
             force,
             backend,
@@ -61,12 +54,7 @@ fn run(cli: Cli) -> Result<i32> {
             dry_run,
             action,
         } => daemon(&ctx, http_port, any_port_if_busy, dry_run, action)?,
-        Command::Proxy { command } => match command {
-            ProxyCommand::Ca { rotate, dry_run } => commands::proxy::ca(&ctx, rotate, dry_run)?,
-            ProxyCommand::Log { session, follow } => {
-                commands::proxy::log(&ctx, session.as_deref(), follow, json)?
-            }
-        },
+        Command::Proxy { command } => proxy(&ctx, command, json)?,
         Command::Image { command } => return image(&ctx, command, json),
         Command::AgentImage {
             command:
@@ -153,7 +141,16 @@ fn print_generated(command: &Command) -> Result<bool> {
     Ok(true)
 }
 
-/// The commands on one session.
+fn proxy(ctx: &Ctx, command: ProxyCommand, json: bool) -> Result<()> {
+    match command {
+        ProxyCommand::Ca { rotate, dry_run } => commands::proxy::ca(ctx, rotate, dry_run),
+        ProxyCommand::Log { session, follow } => {
+            commands::proxy::log(ctx, session.as_deref(), follow, json)
+        }
+    }
+}
+
+/// The commands on one session (and the cluster it may run on).
 fn session(ctx: &Ctx, command: Command) -> Result<i32> {
     match command {
         Command::Attach { name, dry_run } => {
@@ -185,6 +182,14 @@ fn session(ctx: &Ctx, command: Command) -> Result<i32> {
             commands::delete::run(ctx, &name, flags)?
         }
         Command::Pull { name, dry_run } => commands::kube::pull::run(ctx, &name, dry_run)?,
+        Command::Kube {
+            command:
+                KubeCommand::Setup {
+                    context,
+                    namespace,
+                    dry_run,
+                },
+        } => commands::kube::setup::run(ctx, context, namespace, dry_run)?,
         _ => unreachable!("only session commands are passed here"),
     }
     Ok(0)

@@ -794,16 +794,41 @@ fn a_broken_record_neither_hides_other_sessions_nor_loses_the_agents_branch() {
     let wt = env.worktree("keep");
     std::fs::write(wt.join("work.txt"), "the agent's work\n").unwrap();
     git(&wt, &["add", "work.txt"]);
-    git(&wt, &["-c", "user.name=a", "-c", "user.email=a@a", "commit", "-q", "-m", "agent commit"]);
+    git(
+        &wt,
+        &[
+            "-c",
+            "user.name=a",
+            "-c",
+            "user.email=a@a",
+            "commit",
+            "-q",
+            "-m",
+            "agent commit",
+        ],
+    );
     std::fs::write(env.home().join("sessions/keep/session.json"), "").unwrap();
     let list = env.run(&["list"]).ok();
     assert!(list.stdout.contains("other"), "{}", list.stdout);
-    assert!(list.stderr.contains("session.json"), "says which record: {}", list.stderr);
-    let dry = env.run(&["delete", "--force", "--dry-run", "keep"]).ok().stdout;
-    assert!(dry.contains("cannot read") && dry.contains("is kept"), "{dry}");
+    assert!(
+        list.stderr.contains("session.json"),
+        "says which record: {}",
+        list.stderr
+    );
+    let dry = env
+        .run(&["delete", "--force", "--dry-run", "keep"])
+        .ok()
+        .stdout;
+    assert!(
+        dry.contains("cannot read") && dry.contains("is kept"),
+        "{dry}"
+    );
     assert!(!dry.contains("branch -D"), "{dry}");
     env.run(&["delete", "--force", "keep"]).ok();
     let log = git(env.repo(), &["log", "--format=%s", "keep"]);
     assert!(log.contains("agent commit"), "the branch survives: {log}");
-    assert!(!docker(&["inspect", "clauderon-keep"]).status.success(), "container removed");
+    assert!(
+        !docker(&["inspect", "clauderon-keep"]).status.success(),
+        "container removed"
+    );
 }

@@ -25,32 +25,22 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     } = flags;
     let home = &ctx.home;
     // Validated before any path is built from it (`delete ..` must not rm -rf the home).
-    session::validate_name(name).map_err(|_| {
-        Error::input(format!("no session named {name:?}"))
-            .with_fix("`clauderon list` shows the sessions")
-    })?;
-    let _lock = if dry_run {
-        None
-    } else {
-        Some(home.lock_session(name)?)
-    };
-    let spec = match home.load(name) {
-        Ok(spec) => Some(spec),
-        // An interrupted create leaves a directory without a record.
-        Err(_) if home.session_dir(name).is_dir() => None,
-        Err(e) => return Err(e),
-    };
-    match &spec {
-        Some(s) if s.backend == crate::session::BackendKind::Kubernetes => {
-            return crate::commands::kube::pull::delete(ctx, s, flags);
-        }
-        _ if discard => {
-            return Err(Error::input(
-                "--discard is for kubernetes sessions (their work lives in the cluster)",
-            )
-            .with_fix("a docker/podman session's work is on its branch already: drop --discard"));
-        }
-        _ => {}
+    let unknown = |_| Error::input(format!("no session named {name:?}"));
+    session::validate_name(name)
+        .map_err(|e| unknown(e).with_fix("`clauderon list` shows the sessions"))?;
+    let _lock = (!dry_run).then(|| home.lock_session(name)).transpose()?;
+    let spec = load_for_delete(home, name)?;
+    if let Some(s) = spec
+        .as_ref()
+        .filter(|s| s.backend == crate::session::BackendKind::Kubernetes)
+    {
+        return crate::commands::kube::pull::delete(ctx, s, flags);
+    }
+    if discard {
+        return Err(Error::input(
+            "--discard is for kubernetes sessions (their work lives in the cluster)",
+        )
+        .with_fix("a docker/podman session's work is on its branch already: drop --discard"));
     }
     let mut plan = Plan::default();
     let containers = find_containers(home, name, spec.as_ref(), force, dry_run, &mut plan)?;
@@ -69,11 +59,8 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     plan.notes.extend(sub.notes);
     plan.steps.extend(sub.steps);
     if let Some((root, _)) = &repo {
-        let kept = spec
-            .as_ref()
-            .filter(|_| delete_branch)
-            .map(|s| s.branch.as_str());
-        planted.warn(root, kept);
+        let kept = spec.as_ref().filter(|_| delete_branch);
+        planted.warn(root, kept.map(|s| s.branch.as_str()));
     }
     let with_git = spec.as_ref().filter(|_| use_git);
     let branch_tip = with_git.filter(|_| delete_branch).and_then(branch_tip);
@@ -87,6 +74,16 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         print_done(name, spec.as_ref(), delete_branch, branch_tip);
     }
     Ok(())
+}
+
+/// The record, or None for a session directory without a readable one
+/// (an interrupted create, a broken record); an unknown name is an error.
+fn load_for_delete(home: &Home, name: &str) -> Result<Option<SessionSpec>> {
+    match home.load(name) {
+        Ok(spec) => Ok(Some(spec)),
+        Err(_) if home.session_dir(name).is_dir() => Ok(None),
+        Err(e) => Err(e),
+    }
 }
 
 /// Where the branch points, so a deleted one can be recovered (`git branch NAME <commit>`).

@@ -53,6 +53,19 @@ fn agent_status_text(row: &list::Row, now: u64) -> String {
     }
 }
 
+fn print_isolation(spec: &session::SessionSpec, isolation: &serde_json::Value) {
+    let name = &spec.name;
+    if spec.isolation_recorded {
+        let network = isolation["network_text"].as_str().unwrap_or("");
+        println!("Network    {network}");
+        println!("Security   {}", spec.security.summary());
+    } else {
+        println!(
+            "Network    open, with the engine's default capabilities: made by an older clauderon; `clauderon refresh {name}` recreates it isolated"
+        );
+    }
+}
+
 fn print_status(
     spec: &session::SessionSpec,
     row: &list::Row,
@@ -96,15 +109,7 @@ fn print_status(
     );
     println!("Worktree   {}", spec.worktree.display());
     println!("Created    {} ago", session::age(spec.created_at, now));
-    if spec.isolation_recorded {
-        let network = isolation["network_text"].as_str().unwrap_or("");
-        println!("Network    {network}");
-        println!("Security   {}", spec.security.summary());
-    } else {
-        println!(
-            "Network    open, with the engine's default capabilities: made by an older clauderon; `clauderon refresh {name}` recreates it isolated"
-        );
-    }
+    print_isolation(spec, isolation);
     if recent.is_empty() && spec.agent == crate::session::Agent::Codex {
         println!("\nCodex reports no hook events.");
     } else if recent.is_empty() {

@@ -296,6 +296,13 @@ impl Config {
             json!(k.storage_size),
             t.src(k.storage_size == d.storage_size),
         );
+        self.kubernetes_pod_settings(t);
+    }
+
+    fn kubernetes_pod_settings(&self, t: &mut Table) {
+        let k = &self.kubernetes;
+        let d = super::KubernetesSettings::default();
+        let s = "kubernetes";
         let secrets = &k.image_pull_secrets;
         t.add(
             s,

@@ -101,14 +101,7 @@ impl Step {
             Step::ForgetWorktree {
                 common_dir,
                 worktree,
-            } => match crate::worktree::registration(common_dir, worktree) {
-                Some(reg) => format!("rm -rf {}\n", quote_path(&reg)),
-                None => format!(
-                    "# remove git's registration of {} from {}/worktrees, if any (no git runs)\n",
-                    quote_path(worktree),
-                    quote_path(common_dir)
-                ),
-            },
+            } => render_forget(common_dir, worktree),
             other => unreachable!("not a file step: {other:?}"),
         }
     }
@@ -129,6 +122,17 @@ fn render_daemon_start(home: &Home, port: u16, exact_port: bool) -> String {
         shell_words::join(&argv),
         quote_path(&crate::daemon::log_path(home))
     )
+}
+
+fn render_forget(common_dir: &Path, worktree: &Path) -> String {
+    match crate::worktree::registration(common_dir, worktree) {
+        Some(reg) => format!("rm -rf {}\n", quote_path(&reg)),
+        None => format!(
+            "# remove git's registration of {} from {}/worktrees, if any (no git runs)\n",
+            quote_path(worktree),
+            quote_path(common_dir)
+        ),
+    }
 }
 
 fn quote_path(path: &Path) -> String {

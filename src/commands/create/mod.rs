@@ -54,11 +54,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         }
         Err(err) => return Err(err),
     };
-    for (key, _) in spec.env.iter().filter(|(k, _)| looks_secret(k)) {
-        eprintln!(
-            "clauderon: warning: --env {key} puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output"
-        );
-    }
+    warn_of_credentials(&spec);
     let wiring = crate::commands::wiring::wiring(
         ctx,
         &engine,
@@ -301,6 +297,15 @@ fn failed_create(e: Error, spec: &SessionSpec) -> Error {
             e.with_fix(format!("{h}\n  or: {fix}"))
         }
         None => e,
+    }
+}
+
+/// A credential given with --env is inside the container: say so.
+fn warn_of_credentials(spec: &SessionSpec) {
+    for (key, _) in spec.env.iter().filter(|(k, _)| looks_secret(k)) {
+        eprintln!(
+            "clauderon: warning: --env {key} puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output"
+        );
     }
 }
 
