@@ -147,6 +147,22 @@ fn results_come_as_json_where_scripts_need_them() {
         .unwrap();
     assert_eq!(port["value"], 0);
     assert!(port["source"].as_str().unwrap().ends_with("config.toml"));
+    // A value written in the file is from the file, even when it is the default.
+    let cfg = env.home().join("config.toml");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{text}[security]\npids_limit = 4096\n")).unwrap();
+    let config: Value =
+        serde_json::from_str(&env.run(&["config", "show", "--json"]).ok().stdout).unwrap();
+    let pids = config["settings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["key"] == "pids_limit")
+        .unwrap();
+    assert!(
+        pids["source"].as_str().unwrap().ends_with("config.toml"),
+        "{pids}"
+    );
     let status: Value =
         serde_json::from_str(&env.run(&["daemon", "status", "--json"]).ok().stdout).unwrap();
     assert_eq!(status["running"], false);

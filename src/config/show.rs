@@ -21,6 +21,9 @@ pub struct Setting {
 struct Table<'a> {
     rows: Vec<Setting>,
     file: &'a Path,
+    /// The file as written, to tell a value set to its default from one
+    /// not set at all.
+    written: toml::Table,
 }
 
 impl Table<'_> {
@@ -36,6 +39,12 @@ impl Table<'_> {
         unset: &'static str,
         source: Source,
     ) {
+        let source = match source {
+            Source::Default if self.written_in_file(section, key) => {
+                Source::File(self.file.to_path_buf())
+            }
+            other => other,
+        };
         self.rows.push(Setting {
             section,
             key: key.to_string(),
@@ -43,6 +52,18 @@ impl Table<'_> {
             unset,
             source,
         });
+    }
+
+    /// Is `section.key` in the file (`docker.limits` is a nested table)?
+    fn written_in_file(&self, section: &str, key: &str) -> bool {
+        let mut table = &self.written;
+        for part in section.split('.') {
+            match table.get(part).and_then(|v| v.as_table()) {
+                Some(t) => table = t,
+                None => return false,
+            }
+        }
+        table.contains_key(key)
     }
 
     /// Settings read only from the file: the file when changed, else the default.
@@ -58,9 +79,14 @@ impl Table<'_> {
 impl Config {
     /// Every effective setting, in the order `config show` prints them.
     pub fn settings(&self) -> Vec<Setting> {
+        let written = std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|text| text.parse::<toml::Table>().ok())
+            .unwrap_or_default();
         let mut t = Table {
             rows: Vec::new(),
             file: &self.path,
+            written,
         };
         self.engine_settings(&mut t);
         self.agent_settings(&mut t);
