@@ -371,7 +371,8 @@ fn delete_with_the_engine_down() {
     );
     let r = env.run(&["delete", "--force", "downdel"]).ok();
     assert!(
-        r.stderr.contains("docker rm -f clauderon-downdel"),
+        r.stderr.contains("docker rm --force clauderon-downdel")
+            && r.stderr.contains("Cannot connect"),
         "{}",
         r.stderr
     );

@@ -9,7 +9,7 @@ use crate::backend::oci::{ENGINES, Engine};
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::git;
-use crate::plan::{Plan, Step, Tolerate};
+use crate::plan::{Plan, Step, Tolerate, Verdict};
 use crate::session::{self, SessionSpec, container_name};
 use crate::store::Home;
 use crate::worktree;
@@ -114,6 +114,9 @@ fn find_containers(
     let mut containers = Vec::new();
     for engine in engines {
         let state = match spec {
+            // --force asks nothing first: the removal itself tells a missing
+            // container (or an engine that is down) from its stderr.
+            Some(_) if force && !dry_run => ContainerState::Unknown,
             Some(_) => container_state(&engine, name, force, dry_run, plan)?,
             None => unrecorded_container(home, &engine, name),
         };
@@ -218,11 +221,27 @@ pub fn delete_plan(
     delete_branch: bool,
 ) -> Plan {
     let mut plan = Plan::default();
+    let tolerate = match state {
+        // Not asked first (--force): gone is fine, and an engine that fails
+        // leaves the container, said, while the rest is removed.
+        ContainerState::Unknown => Tolerate::Judge(|f| {
+            if Engine::is_no_such_container(f) {
+                Verdict::Pass
+            } else {
+                Verdict::Warn(format!(
+                    "the container was not removed ({}); remove it with `{}` once the engine works",
+                    f.stderr_tail().lines().last().unwrap_or(""),
+                    f.shown
+                ))
+            }
+        }),
+        _ => Tolerate::If(Engine::is_no_such_container),
+    };
     if *state != ContainerState::Missing {
         plan.push(Step::Run {
             cmd: engine.remove(&spec.container_name()),
             classify: engine.classifier(),
-            tolerate: Some(Tolerate::If(Engine::is_no_such_container)),
+            tolerate: Some(tolerate),
         });
     }
     let repo = &spec.repo_root;

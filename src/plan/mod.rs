@@ -13,7 +13,7 @@ mod json;
 mod render;
 mod step;
 mod watch;
-pub use step::{Step, Tolerate, write_atomic};
+pub use step::{Step, Tolerate, Verdict, write_atomic};
 
 /// Maps a failed command to a user-facing error (engines classify their stderr).
 pub type Classify = fn(Failure) -> Error;

@@ -119,6 +119,16 @@ pub enum Tolerate {
     If(fn(&Failure) -> bool),
     /// Every failure, with this warning (the step is best-effort).
     Warn(fn(&Failure) -> String),
+    /// Each failure as this judges it.
+    Judge(fn(&Failure) -> Verdict),
+}
+
+/// What `Tolerate::Judge` says of one failure.
+pub enum Verdict {
+    Fail,
+    Pass,
+    /// Passes, with this warning.
+    Warn(String),
 }
 
 impl Step {
@@ -145,6 +155,14 @@ impl Step {
                         eprintln!("clauderon: warning: {}", warning(&f));
                         Ok(())
                     }
+                    Some(Tolerate::Judge(judge)) => match judge(&f) {
+                        Verdict::Fail => Err(classify(f)),
+                        Verdict::Pass => Ok(()),
+                        Verdict::Warn(w) => {
+                            eprintln!("clauderon: warning: {w}");
+                            Ok(())
+                        }
+                    },
                     _ => Err(classify(f)),
                 },
             },
