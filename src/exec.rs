@@ -9,11 +9,21 @@ use std::process::{Command, Stdio};
 use crate::error::{Error, Result};
 
 /// A value passed to a child process through its environment.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum EnvValue {
     Plain(String),
     /// Never printed: shown as `KEY="$KEY"` in dry-run output and errors.
     Secret(String),
+}
+
+/// `{:?}` of a plan or a step never shows a secret either.
+impl std::fmt::Debug for EnvValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            EnvValue::Plain(v) => f.debug_tuple("Plain").field(v).finish(),
+            EnvValue::Secret(_) => f.write_str("Secret(<redacted>)"),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -330,6 +340,7 @@ mod tests {
     #[test]
     fn shown_quotes_arguments_and_redacts_secrets() {
         let cmd = Cmd::new(["engine", "run", "it's", "$(x)"]).secret_env("TOKEN", "hunter2");
+        assert!(!format!("{cmd:?}").contains("hunter2"));
         assert_eq!(cmd.shown(), r#"TOKEN="$TOKEN" engine run 'it'\''s' '$(x)'"#);
         assert!(!cmd.shown().contains("hunter2"));
     }
