@@ -28,7 +28,7 @@ fn run(cli: Cli) -> Result<i32> {
     if print_generated(&cli.command)? {
         return Ok(0);
     }
-    let ctx = Ctx::load()?;
+    let ctx = context_for(&cli.command)?;
     let json = cli.json;
     match cli.command {
         Command::Create(args) => commands::create::run(&ctx, *args)?,
@@ -139,6 +139,25 @@ fn print_generated(command: &Command) -> Result<bool> {
         _ => return Ok(false),
     }
     Ok(true)
+}
+
+/// Commands that only take things down go on with the built-in defaults
+/// when config.toml is broken (with a warning); the rest stop at it.
+fn context_for(command: &Command) -> Result<Ctx> {
+    let takes_down = matches!(
+        command,
+        Command::Stop { .. }
+            | Command::Delete { .. }
+            | Command::Daemon {
+                action: Some(DaemonAction::Stop),
+                ..
+            }
+    );
+    if takes_down {
+        Ctx::load_lenient()
+    } else {
+        Ctx::load()
+    }
 }
 
 fn proxy(ctx: &Ctx, command: ProxyCommand, json: bool) -> Result<()> {

@@ -428,3 +428,18 @@ fn daemon_and_ca_rotation_dry_runs_change_nothing() {
     let r = env.run(&["proxy", "ca", "--dry-run"]).fails();
     assert!(r.stderr.contains("--rotate"), "{}", r.stderr);
 }
+
+#[test]
+fn a_broken_config_does_not_stop_stopping_or_deleting() {
+    let mut env = Env::new();
+    engine_down(&mut env);
+    common::fake_session(&env, "brokencfg", "tok");
+    std::fs::write(env.home().join("config.toml"), "[docker\n").unwrap();
+    let r = env.run(&["list"]).fails();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = env.run(&["daemon", "stop"]).ok();
+    assert!(r.stderr.contains("built-in defaults"), "{}", r.stderr);
+    let r = env.run(&["delete", "--force", "brokencfg"]).ok();
+    assert!(r.stderr.contains("config.toml"), "{}", r.stderr);
+    assert!(!env.home().join("sessions/brokencfg").exists());
+}

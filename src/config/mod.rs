@@ -245,6 +245,17 @@ impl Config {
     pub fn load(home: &Path) -> Result<Config> {
         let path = home.join("config.toml");
         let file = read_file(&path)?;
+        Config::from_file(path, file)
+    }
+
+    /// The built-in defaults, as if there were no config.toml (for commands
+    /// that must work while the file is broken: stopping and deleting).
+    pub fn defaults(home: &Path) -> Config {
+        Config::from_file(home.join("config.toml"), FileConfig::default())
+            .expect("the built-in defaults are valid")
+    }
+
+    fn from_file(path: PathBuf, file: FileConfig) -> Result<Config> {
         let bad = |key: &str, msg: String| {
             Error::input(format!("{}: `{key}`: {msg}", path.display()))
                 .with_fix(format!("fix `{key}` in {}", path.display()))

@@ -146,26 +146,7 @@ impl Step {
                 cmd,
                 classify,
                 tolerate,
-            } => match cmd.run() {
-                Ok(_) => Ok(()),
-                Err(f) => match tolerate {
-                    Some(Tolerate::If(quietly)) if quietly(&f) => Ok(()),
-                    // The executor, not the plan's author, says what was let pass.
-                    Some(Tolerate::Warn(warning)) => {
-                        eprintln!("clauderon: warning: {}", warning(&f));
-                        Ok(())
-                    }
-                    Some(Tolerate::Judge(judge)) => match judge(&f) {
-                        Verdict::Fail => Err(classify(f)),
-                        Verdict::Pass => Ok(()),
-                        Verdict::Warn(w) => {
-                            eprintln!("clauderon: warning: {w}");
-                            Ok(())
-                        }
-                    },
-                    _ => Err(classify(f)),
-                },
-            },
+            } => run_tolerating(cmd, *classify, tolerate.as_ref()),
             Step::VerifyStarted {
                 ready,
                 state,
@@ -267,6 +248,28 @@ impl Step {
             .with_fix(fix.clone())),
             _ => Ok(Some(code)),
         }
+    }
+}
+
+/// Runs a command; a failure is what `tolerate` makes of it.
+fn run_tolerating(cmd: &Cmd, classify: Classify, tolerate: Option<&Tolerate>) -> Result<()> {
+    let Err(f) = cmd.run() else {
+        return Ok(());
+    };
+    let warn = |w: String| {
+        eprintln!("clauderon: warning: {w}");
+        Ok(())
+    };
+    match tolerate {
+        Some(Tolerate::If(quietly)) if quietly(&f) => Ok(()),
+        // The executor, not the plan's author, says what was let pass.
+        Some(Tolerate::Warn(warning)) => warn(warning(&f)),
+        Some(Tolerate::Judge(judge)) => match judge(&f) {
+            Verdict::Fail => Err(classify(f)),
+            Verdict::Pass => Ok(()),
+            Verdict::Warn(w) => warn(w),
+        },
+        _ => Err(classify(f)),
     }
 }
 
