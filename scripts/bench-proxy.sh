@@ -4,13 +4,15 @@
 # client; then the daemon's memory with many sessions and open tunnels, and
 # the binary's size.
 #
-#   scripts/bench-proxy.sh [--runs N] [--build] [--no-mitm] [--baseline BINARY]
+#   scripts/bench-proxy.sh [--runs N] [--build] [--no-mitm] [--baseline BINARY] [--only M,M]
 #
 #   --runs N    rounds of every measurement (default 7); each round measures
 #               direct, clauderon and mitmproxy one after the other, in an
 #               order that rotates, so load from elsewhere hits all three
 #   --build     also time a clean `cargo build --release` (minutes)
 #   --no-mitm   leave mitmproxy out
+#   --only M,M  only these measurements (ka_intercept ka_tunnel new_tunnel
+#               new_intercept par_intercept par_tunnel dl_tunnel dl_intercept)
 #   --baseline BINARY   also measure another clauderon build (a daemon of
 #               its own, interleaved with the others): before/after numbers
 #               of a change from one run
@@ -28,13 +30,15 @@ RUNS=7
 BUILD=0
 MITM=1
 BASELINE=""
+ONLY="ka_intercept ka_tunnel new_tunnel new_intercept par_intercept par_tunnel dl_tunnel dl_intercept"
 while [ $# -gt 0 ]; do
     case "$1" in
     --runs) RUNS="$2"; shift ;;
     --build) BUILD=1 ;;
     --no-mitm) MITM=0 ;;
     --baseline) BASELINE="$(realpath "$2")"; shift ;;
-    *) echo "usage: $0 [--runs N] [--build] [--no-mitm] [--baseline BINARY]" >&2; exit 2 ;;
+    --only) ONLY="${2//,/ }"; shift ;;
+    *) echo "usage: $0 [--runs N] [--build] [--no-mitm] [--baseline BINARY] [--only M,M]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -265,21 +269,26 @@ check_setup() {
 }
 
 measure_all() {
-    local run order m host fn v value i
+    local run m host fn v value i k reps
     for run in $(seq "$RUNS"); do
         say "round $run/$RUNS"
-        for m in ka_intercept ka_tunnel new_tunnel new_intercept par_intercept par_tunnel dl_tunnel dl_intercept; do
+        for m in $ONLY; do
             host=api.github.com
             case $m in *tunnel) host=tunnel.test ;; esac
             case $m in ka_*) fn=keep_alive ;; new_*) fn=new_connection ;; par_*) fn=parallel ;; dl_*) fn=download ;; esac
-            # Rotate the order each round.
-            for i in $(seq 0 $((${#VARIANTS[@]} - 1))); do
-                v=${VARIANTS[$(((i + run) % ${#VARIANTS[@]}))]}
-                value=$($fn "$v" "$host")
-                printf '%s\t%s\t%s\t%s\n' "$m" "$v" "$run" "$value" >>"$W/results.tsv"
-                if [ "$v" = clauderon ] && [ "$host" = api.github.com ]; then
-                    COUNTED=$((COUNTED + $(count "$m")))
-                fi
+            # Downloads are short and noisy: three samples a round.
+            reps=1
+            case $m in dl_*) reps=3 ;; esac
+            for k in $(seq "$reps"); do
+                # Rotate the order each time.
+                for i in $(seq 0 $((${#VARIANTS[@]} - 1))); do
+                    v=${VARIANTS[$(((i + run + k) % ${#VARIANTS[@]}))]}
+                    value=$($fn "$v" "$host")
+                    printf '%s\t%s\t%s\t%s\n' "$m" "$v" "$run.$k" "$value" >>"$W/results.tsv"
+                    if [ "$v" = clauderon ] && [ "$host" = api.github.com ]; then
+                        COUNTED=$((COUNTED + $(count "$m")))
+                    fi
+                done
             done
         done
     done

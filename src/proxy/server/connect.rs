@@ -93,57 +93,11 @@ impl Proxy {
         tokio::spawn(async move {
             let _slots = (conn.slot, tunnel_slot);
             if let Ok(upgraded) = hyper::upgrade::on(req).await {
-                tunnel(TokioIo::new(upgraded), upstream).await;
+                super::tunnel::run(upgraded, upstream).await;
             }
             let log = Logged::new(&session, "CONNECT", &target, "", started);
             self.audit(&log, 200, "tunnel", None);
         });
         Response::new(empty())
-    }
-}
-
-/// Copies one way until EOF or an error, noting when bytes last moved.
-async fn pump<R, W>(reader: &mut R, writer: &mut W, last: &AtomicU64)
-where
-    R: tokio::io::AsyncRead + Unpin,
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = match reader.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        last.store(now_ms(), Ordering::Relaxed);
-        if writer.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
-    }
-    let _ = writer.shutdown().await;
-}
-
-/// Copies both ways until either side closes or nothing moves for TUNNEL_IDLE.
-async fn tunnel<A>(client: A, upstream: TcpStream)
-where
-    A: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let last = AtomicU64::new(now_ms());
-    let (mut cr, mut cw) = tokio::io::split(client);
-    let (mut ur, mut uw) = upstream.into_split();
-    let up = pump(&mut cr, &mut uw, &last);
-    let down = pump(&mut ur, &mut cw, &last);
-    let idle = async {
-        loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            if now_ms().saturating_sub(last.load(Ordering::Relaxed))
-                > TUNNEL_IDLE.as_millis() as u64
-            {
-                break;
-            }
-        }
-    };
-    tokio::select! {
-        _ = async { tokio::join!(up, down) } => {}
-        _ = idle => {}
     }
 }

@@ -9,7 +9,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -21,7 +20,6 @@ use hyper::client::conn::http1 as client_http1;
 use hyper::server::conn::http1 as server_http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::hooks::listener::constant_time_eq;
@@ -36,6 +34,7 @@ use crate::store::Home;
 mod connect;
 mod intercept;
 mod plain;
+mod tunnel;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client must finish its TLS handshake within this after CONNECT.
