@@ -74,17 +74,7 @@ impl Proxy {
             );
         }
         set_host(&mut parts.headers, host, port, 443);
-        // Secrets may come from a command: read them off the async workers.
-        let proxy = Arc::clone(&self);
-        let host_owned = host.to_string();
-        let mut headers = std::mem::take(&mut parts.headers);
-        let (injection, headers) = tokio::task::spawn_blocking(move || {
-            let injection = rules::apply(&proxy.rules, &proxy.secrets, &host_owned, &mut headers);
-            (injection, headers)
-        })
-        .await
-        .unwrap_or((Injection::None, HeaderMap::new()));
-        parts.headers = headers;
+        let injection = self.inject(host, &mut parts.headers).await;
         strip_hop_by_hop(&mut parts.headers);
         parts.uri = origin_form(&parts.uri);
         let request = Request::from_parts(parts, body.boxed());
@@ -121,6 +111,26 @@ impl Proxy {
                 bad_gateway(&why)
             }
         }
+    }
+
+    /// Swaps the placeholders; a secret from a file or a command is read
+    /// off the async workers (a handoff that a request whose secrets are
+    /// all in the environment does not pay).
+    async fn inject(self: &Arc<Self>, host: &str, headers: &mut HeaderMap) -> Injection {
+        if !rules::may_block(&self.rules, host, headers) {
+            return rules::apply(&self.rules, &self.secrets, host, headers);
+        }
+        let proxy = Arc::clone(self);
+        let host_owned = host.to_string();
+        let mut taken = std::mem::take(headers);
+        let (injection, taken) = tokio::task::spawn_blocking(move || {
+            let injection = rules::apply(&proxy.rules, &proxy.secrets, &host_owned, &mut taken);
+            (injection, taken)
+        })
+        .await
+        .unwrap_or((Injection::None, HeaderMap::new()));
+        *headers = taken;
+        injection
     }
 
     async fn open_tls_upstream(
