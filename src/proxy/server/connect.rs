@@ -64,6 +64,8 @@ impl Proxy {
             };
             tokio::spawn(async move {
                 let _slots = (conn.slot, tunnel_slot); // the tunnel keeps its connection slots
+                // The target's connection opens while the client's handshake runs.
+                let upstream = Arc::clone(&self).open_upstream_early(&host, &addrs);
                 let Ok(upgraded) = hyper::upgrade::on(req).await else {
                     return;
                 };
@@ -76,7 +78,7 @@ impl Proxy {
                 else {
                     return;
                 };
-                self.serve_intercepted(session, host, port, addrs, stream)
+                self.serve_intercepted(session, (host, port), addrs, stream, upstream)
                     .await;
             });
             return Response::new(empty());

@@ -10,14 +10,13 @@ impl Proxy {
     pub(super) async fn serve_intercepted<S>(
         self: Arc<Self>,
         session: String,
-        host: String,
-        port: u16,
+        (host, port): (String, u16),
         addrs: Vec<SocketAddr>,
         stream: S,
+        upstream: Upstream,
     ) where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let upstream: Upstream = Arc::default();
         let svc = service_fn(move |req: Request<Incoming>| {
             let proxy = Arc::clone(&self);
             let (session, host, addrs, upstream) = (
@@ -48,7 +47,7 @@ impl Proxy {
         port: u16,
         addrs: &[SocketAddr],
         req: Request<Incoming>,
-        upstream: &tokio::sync::Mutex<Option<client_http1::SendRequest<Body>>>,
+        upstream: &tokio::sync::Mutex<Option<UpstreamConn>>,
     ) -> Response<Body> {
         let started = Instant::now();
         let (mut parts, body) = req.into_parts();
@@ -79,23 +78,13 @@ impl Proxy {
         parts.uri = origin_form(&parts.uri);
         let request = Request::from_parts(parts, body.boxed());
         let mut guard = upstream.lock().await;
-        // The kept-alive upstream connection is reused once it is ready again
-        // (the previous response fully read); a closed one is reopened.
-        if let Some(sender) = guard.as_mut()
-            && sender.ready().await.is_err()
-        {
-            *guard = None;
-        }
-        if guard.is_none() {
-            *guard = match self.open_tls_upstream(host, addrs).await {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    self.audit(&log, 502, credential(injection), Some(e.clone()));
-                    return bad_gateway(&e);
-                }
-            };
-        }
-        let sender = guard.as_mut().expect("set above");
+        let sender = match self.ready_upstream(host, addrs, &mut guard).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.audit(&log, 502, credential(injection), Some(e.clone()));
+                return bad_gateway(&e);
+            }
+        };
         let result = sender.send_request(request).await;
         drop(guard);
         match result {
@@ -131,6 +120,50 @@ impl Proxy {
         .unwrap_or((Injection::None, HeaderMap::new()));
         *headers = taken;
         injection
+    }
+
+    /// The kept-alive upstream connection once it is ready again (the
+    /// previous response fully read); a closed one is reopened. An early
+    /// attempt's failure is this request's answer (the next one tries again).
+    async fn ready_upstream<'g>(
+        &self,
+        host: &str,
+        addrs: &[SocketAddr],
+        slot: &'g mut Option<UpstreamConn>,
+    ) -> Result<&'g mut client_http1::SendRequest<Body>, String> {
+        let reusable = match slot.as_mut() {
+            Some(Ok(sender)) => sender.ready().await.is_ok(),
+            _ => false,
+        };
+        if !reusable {
+            let opened = match slot.take() {
+                Some(Err(e)) => Err(e),
+                _ => self.open_tls_upstream(host, addrs).await,
+            };
+            *slot = Some(Ok(opened?));
+        }
+        match slot.as_mut() {
+            Some(Ok(sender)) => Ok(sender),
+            _ => unreachable!("set above"),
+        }
+    }
+
+    /// Starts opening the upstream connection now, for the first request
+    /// to find (it waits for the attempt to finish).
+    pub(super) fn open_upstream_early(
+        self: Arc<Self>,
+        host: &str,
+        addrs: &[SocketAddr],
+    ) -> Upstream {
+        let upstream: Upstream = Arc::default();
+        let mut slot = Arc::clone(&upstream)
+            .try_lock_owned()
+            .expect("a new lock is free");
+        let (host, addrs) = (host.to_string(), addrs.to_vec());
+        tokio::spawn(async move {
+            *slot = Some(self.open_tls_upstream(&host, &addrs).await);
+        });
+        upstream
     }
 
     async fn open_tls_upstream(
