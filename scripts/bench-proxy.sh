@@ -313,10 +313,11 @@ memory() {
 audit_check() {
     CLAUDERON_HOME="$H" "$BIN" daemon stop >/dev/null
     local logged
-    logged=$(python3 -c '
+    # The log rotates at 8 MiB keeping one older file: count both.
+    logged=$(cat "$H/audit.jsonl.1" "$H/audit.jsonl" 2>/dev/null | python3 -c '
 import json, sys
-n = sum(1 for l in open(sys.argv[1]) if json.loads(l)["method"] == "GET" and json.loads(l)["host"] == "api.github.com")
-print(n)' "$H/audit.jsonl")
+entries = (json.loads(line) for line in sys.stdin)
+print(sum(1 for e in entries if e["method"] == "GET" and e["host"] == "api.github.com"))')
     local expected=$((COUNTED + TUNNELS / 2 * MEM_ROUNDS))
     echo "audit log after \`clauderon daemon stop\`: $logged of $expected intercepted requests ($([ "$logged" = "$expected" ] && echo 'none lost' || echo 'SOME LOST'))"
 }
