@@ -52,7 +52,7 @@ PAR_CLIENTS=16
 PAR_REQUESTS=500     # per client, on its kept-alive connection
 SESSIONS=50
 TUNNELS=500
-MEM_ROUNDS=3         # open and close the tunnels this often
+MEM_ROUNDS=${MEM_ROUNDS:-4}  # open and close the tunnels this often
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -303,7 +303,7 @@ count() {
 }
 
 memory() {
-    say "memory: $SESSIONS sessions, $TUNNELS tunnels held open and closed, three times"
+    say "memory: $SESSIONS sessions, $TUNNELS tunnels held open and closed, $MEM_ROUNDS times"
     python3 "$HELP/tunnels.py" "$DAEMON_PID" "$PP" "$H/tokens" \
         "$H/proxy-ca-bundle.pem" "$NGX" "$TUNNELS" "$MEM_ROUNDS" >"$W/memory.tsv"
 }
