@@ -34,54 +34,15 @@ impl Proxy {
         };
         let addrs = match self.resolve(&host, port).await {
             Ok(a) => a,
-            Err(why) => {
-                let status = if why.starts_with("cannot resolve") {
-                    502
-                } else {
-                    403
-                };
-                self.audit(
-                    &log,
-                    status,
-                    if status == 403 { "denied" } else { "tunnel" },
-                    Some(why.clone()),
-                );
-                return if status == 403 {
-                    text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"))
-                } else {
-                    bad_gateway(&why)
-                };
-            }
+            Err(why) => return self.refused(&log, why),
         };
+        let slots = (conn.slot, tunnel_slot); // a tunnel keeps its connection slots
         if self
             .rules
             .iter()
             .any(|r| rules::host_matches(&r.host, &host))
         {
-            let tls = match self.ca.server_config(&host) {
-                Ok(t) => t,
-                Err(e) => return bad_gateway(&e.message),
-            };
-            tokio::spawn(async move {
-                let _slots = (conn.slot, tunnel_slot); // the tunnel keeps its connection slots
-                // The target's connection opens while the client's handshake runs.
-                let upstream = Arc::clone(&self).open_upstream_early(&host, &addrs);
-                let Ok(upgraded) = hyper::upgrade::on(req).await else {
-                    return;
-                };
-                let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-                let Ok(Ok(stream)) = tokio::time::timeout(
-                    HANDSHAKE_TIMEOUT,
-                    acceptor.accept(TokioIo::new(upgraded)),
-                )
-                .await
-                else {
-                    return;
-                };
-                self.serve_intercepted(session, (host, port), addrs, stream, upstream)
-                    .await;
-            });
-            return Response::new(empty());
+            return self.intercept(session, (host, port), addrs, req, slots);
         }
         // Not intercepted: a plain tunnel, opened before answering so that
         // an unreachable host is a 502, not a dead tunnel.
@@ -93,12 +54,56 @@ impl Proxy {
             }
         };
         tokio::spawn(async move {
-            let _slots = (conn.slot, tunnel_slot);
+            let _slots = slots;
             if let Ok(upgraded) = hyper::upgrade::on(req).await {
                 super::tunnel::run(upgraded, upstream).await;
             }
             let log = Logged::new(&session, "CONNECT", &target, "", started);
             self.audit(&log, 200, "tunnel", None);
+        });
+        Response::new(empty())
+    }
+
+    /// A target that does not resolve (502) or is not allowed (403).
+    fn refused(&self, log: &Logged, why: String) -> Response<Body> {
+        if why.starts_with("cannot resolve") {
+            self.audit(log, 502, "tunnel", Some(why.clone()));
+            return bad_gateway(&why);
+        }
+        self.audit(log, 403, "denied", Some(why.clone()));
+        text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"))
+    }
+
+    /// Answers the CONNECT, then terminates the client's TLS with a leaf
+    /// for the host and serves the requests inside.
+    fn intercept(
+        self: Arc<Self>,
+        session: String,
+        (host, port): (String, u16),
+        addrs: Vec<SocketAddr>,
+        req: Request<Incoming>,
+        slots: (Arc<tokio::sync::OwnedSemaphorePermit>, TunnelSlot),
+    ) -> Response<Body> {
+        let tls = match self.ca.server_config(&host) {
+            Ok(t) => t,
+            Err(e) => return bad_gateway(&e.message),
+        };
+        tokio::spawn(async move {
+            let _slots = slots;
+            // The target's connection opens while the client's handshake runs.
+            let upstream = Arc::clone(&self).open_upstream_early(&host, &addrs);
+            let Ok(upgraded) = hyper::upgrade::on(req).await else {
+                return;
+            };
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(TokioIo::new(upgraded)))
+                    .await
+            else {
+                return;
+            };
+            self.serve_intercepted(session, (host, port), addrs, stream, upstream)
+                .await;
         });
         Response::new(empty())
     }

@@ -54,23 +54,8 @@ impl Proxy {
         let method = parts.method.to_string();
         let path = parts.uri.path().to_string();
         let log = Logged::new(session, &method, host, &path, started);
-        // The tunnel's target is the only destination: no nested CONNECT or
-        // TRACE, and no request naming another host.
-        if parts.method == Method::CONNECT || parts.method == Method::TRACE {
-            return text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "clauderon proxy: not allowed inside a tunnel",
-            );
-        }
-        if let Some(other) = parts
-            .uri
-            .host()
-            .filter(|h| normalize_host(h).as_deref() != Some(host))
-        {
-            return text(
-                StatusCode::BAD_REQUEST,
-                &format!("clauderon proxy: this tunnel is for {host}, not {other}"),
-            );
+        if let Some(refused) = outside_tunnel(&parts, host) {
+            return refused;
         }
         set_host(&mut parts.headers, host, port, 443);
         let injection = self.inject(host, &mut parts.headers).await;
@@ -192,4 +177,23 @@ impl Proxy {
         });
         Ok(sender)
     }
+}
+
+/// The tunnel's target is the only destination: no nested CONNECT or
+/// TRACE, and no request naming another host.
+fn outside_tunnel(parts: &http::request::Parts, host: &str) -> Option<Response<Body>> {
+    if parts.method == Method::CONNECT || parts.method == Method::TRACE {
+        return Some(text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "clauderon proxy: not allowed inside a tunnel",
+        ));
+    }
+    let other = parts
+        .uri
+        .host()
+        .filter(|h| normalize_host(h).as_deref() != Some(host))?;
+    Some(text(
+        StatusCode::BAD_REQUEST,
+        &format!("clauderon proxy: this tunnel is for {host}, not {other}"),
+    ))
 }
