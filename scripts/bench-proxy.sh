@@ -309,12 +309,25 @@ memory() {
 }
 
 # Every answered request is in the audit log once the daemon has stopped
-# cleanly (the check writes go through the same path: 2 intercepted).
+# cleanly, and so are tunnels still open when it stops (a session "held"
+# keeps 10 open through the stop).
 audit_check() {
+    local held_pid held_logged
+    mkdir -p "$H/sessions/held"
+    sed -e 's/"name":"bench00"/"name":"held"/' -e 's/"branch":"bench00"/"branch":"held"/' \
+        -e 's/"hook_token":"[0-9a-f]*"/"hook_token":"heldtoken"/' \
+        "$H/sessions/bench00/session.json" >"$H/sessions/held/session.json"
+    mkfifo "$W/held.fifo"
+    python3 "$HELP/tunnels.py" hold "$PP" held heldtoken "$NGX" 10 >"$W/held.fifo" &
+    held_pid=$!
+    read -r _ <"$W/held.fifo"
     CLAUDERON_HOME="$H" "$BIN" daemon stop >/dev/null
+    kill "$held_pid" 2>/dev/null || true
+    held_logged=$(grep -c '"session":"held","method":"CONNECT"' "$H/audit.jsonl" || true)
+    echo "audit log after \`clauderon daemon stop\` with 10 tunnels still open: $held_logged of 10 logged"
     local logged
     # The log rotates at 8 MiB keeping one older file: count both.
-    logged=$(cat "$H/audit.jsonl.1" "$H/audit.jsonl" 2>/dev/null | python3 -c '
+    logged=$({ cat "$H/audit.jsonl.1" "$H/audit.jsonl" 2>/dev/null || true; } | python3 -c '
 import json, sys
 entries = (json.loads(line) for line in sys.stdin)
 print(sum(1 for e in entries if e["method"] == "GET" and e["host"] == "api.github.com"))')

@@ -3,7 +3,9 @@ clauderon proxy spread over the sessions (half tunnelled, half intercepted,
 each with one HTTPS request done and then held idle), reads the daemon's RSS,
 closes them, and does it again, so that growth across rounds shows.
 
-  tunnels.py PID PROXY_PORT TOKENS_FILE CA_BUNDLE UPSTREAM_PORT N ROUNDS"""
+  tunnels.py PID PROXY_PORT TOKENS_FILE CA_BUNDLE UPSTREAM_PORT N ROUNDS
+  tunnels.py hold PROXY_PORT SESSION TOKEN UPSTREAM_PORT N
+      (opens N tunnels, says "open", and holds them until it is killed)"""
 
 import base64
 import os
@@ -56,7 +58,26 @@ def open_tunnel(proxy_port, session, token, host, upstream_port, ctx):
     return t
 
 
+def hold(port, session, token, up, n):
+    held = []
+    auth = base64.b64encode(f"{session}:{token}".encode()).decode()
+    for _ in range(int(n)):
+        s = socket.create_connection(("127.0.0.1", int(port)))
+        target = f"tunnel.test:{up}"
+        s.sendall(
+            f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n"
+            f"Proxy-Authorization: Basic {auth}\r\n\r\n".encode()
+        )
+        if not read_head(s).startswith(b"HTTP/1.1 200"):
+            sys.exit("CONNECT refused")
+        held.append(s)
+    print("open", flush=True)
+    time.sleep(3600)
+
+
 def main():
+    if sys.argv[1] == "hold":
+        return hold(*sys.argv[2:7])
     pid, port, tokens, bundle, up, n, rounds = sys.argv[1:8]
     port, up, n, rounds = int(port), int(up), int(n), int(rounds)
     sessions = [line.split() for line in open(tokens) if line.strip()]

@@ -55,11 +55,17 @@ impl Proxy {
         };
         tokio::spawn(async move {
             let _slots = slots;
+            // Logged when the tunnel ends, also when the daemon's shutdown
+            // drops it while it is open.
+            let _logged = TunnelLog {
+                proxy: Arc::clone(&self),
+                session,
+                target,
+                started,
+            };
             if let Ok(upgraded) = hyper::upgrade::on(req).await {
                 super::tunnel::run(upgraded, upstream).await;
             }
-            let log = Logged::new(&session, "CONNECT", &target, "", started);
-            self.audit(&log, 200, "tunnel", None);
         });
         Response::new(empty())
     }
@@ -106,5 +112,20 @@ impl Proxy {
                 .await;
         });
         Response::new(empty())
+    }
+}
+
+/// A tunnel's audit entry, written when it is dropped.
+struct TunnelLog {
+    proxy: Arc<Proxy>,
+    session: String,
+    target: String,
+    started: Instant,
+}
+
+impl Drop for TunnelLog {
+    fn drop(&mut self) {
+        let log = Logged::new(&self.session, "CONNECT", &self.target, "", self.started);
+        self.proxy.audit(&log, 200, "tunnel", None);
     }
 }
