@@ -264,6 +264,21 @@ pub fn apply(
     result
 }
 
+/// Would `apply` read a file or run a command for these headers? Only then
+/// is it worth moving off the async workers (an environment variable is
+/// read in place).
+pub fn may_block(rules: &[Rule], host: &str, headers: &http::HeaderMap) -> bool {
+    rules
+        .iter()
+        .filter(|r| !matches!(r.source, Source::Env(_)) && host_matches(&r.host, host))
+        .any(|r| {
+            headers
+                .get(&r.header)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| carries_placeholder(&r.format, v, &r.placeholder))
+        })
+}
+
 /// Only the exact forms a client sends (`X`, `Bearer X`, `token X`, or Basic
 /// user:X): the agent cannot wrap the real secret in text of its own.
 fn carries_placeholder(format: &Format, value: &str, placeholder: &str) -> bool {
@@ -320,6 +335,26 @@ mod tests {
         assert!(host_matches("*.example.com", "a.b.example.com"));
         assert!(!host_matches("*.example.com", "example.com"));
         assert!(!host_matches("*.example.com", "badexample.com"));
+    }
+
+    #[test]
+    fn only_a_file_or_command_secret_that_a_request_needs_may_block() {
+        let rule = |source| Rule {
+            host: "api.example.com".into(),
+            header: "authorization".into(),
+            format: Format::Text,
+            placeholder: "placeholder-x".into(),
+            source,
+        };
+        let mut h = http::HeaderMap::new();
+        h.insert("authorization", "Bearer placeholder-x".parse().unwrap());
+        let env = [rule(Source::Env(vec!["X".into()]))];
+        let cmd = [rule(Source::Command(vec!["op".into()]))];
+        assert!(!may_block(&env, "api.example.com", &h));
+        assert!(may_block(&cmd, "api.example.com", &h));
+        assert!(!may_block(&cmd, "other.example.com", &h));
+        h.insert("authorization", "Bearer something-else".parse().unwrap());
+        assert!(!may_block(&cmd, "api.example.com", &h));
     }
 
     #[test]

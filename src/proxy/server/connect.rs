@@ -34,52 +34,15 @@ impl Proxy {
         };
         let addrs = match self.resolve(&host, port).await {
             Ok(a) => a,
-            Err(why) => {
-                let status = if why.starts_with("cannot resolve") {
-                    502
-                } else {
-                    403
-                };
-                self.audit(
-                    &log,
-                    status,
-                    if status == 403 { "denied" } else { "tunnel" },
-                    Some(why.clone()),
-                );
-                return if status == 403 {
-                    text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"))
-                } else {
-                    bad_gateway(&why)
-                };
-            }
+            Err(why) => return self.refused(&log, why),
         };
+        let slots = (conn.slot, tunnel_slot); // a tunnel keeps its connection slots
         if self
             .rules
             .iter()
             .any(|r| rules::host_matches(&r.host, &host))
         {
-            let tls = match self.ca.server_config(&host) {
-                Ok(t) => t,
-                Err(e) => return bad_gateway(&e.message),
-            };
-            tokio::spawn(async move {
-                let _slots = (conn.slot, tunnel_slot); // the tunnel keeps its connection slots
-                let Ok(upgraded) = hyper::upgrade::on(req).await else {
-                    return;
-                };
-                let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-                let Ok(Ok(stream)) = tokio::time::timeout(
-                    HANDSHAKE_TIMEOUT,
-                    acceptor.accept(TokioIo::new(upgraded)),
-                )
-                .await
-                else {
-                    return;
-                };
-                self.serve_intercepted(session, host, port, addrs, stream)
-                    .await;
-            });
-            return Response::new(empty());
+            return self.intercept(session, (host, port), addrs, req, slots);
         }
         // Not intercepted: a plain tunnel, opened before answering so that
         // an unreachable host is a 502, not a dead tunnel.
@@ -91,59 +54,78 @@ impl Proxy {
             }
         };
         tokio::spawn(async move {
-            let _slots = (conn.slot, tunnel_slot);
+            let _slots = slots;
+            // Logged when the tunnel ends, also when the daemon's shutdown
+            // drops it while it is open.
+            let _logged = TunnelLog {
+                proxy: Arc::clone(&self),
+                session,
+                target,
+                started,
+            };
             if let Ok(upgraded) = hyper::upgrade::on(req).await {
-                tunnel(TokioIo::new(upgraded), upstream).await;
+                super::tunnel::run(upgraded, upstream).await;
             }
-            let log = Logged::new(&session, "CONNECT", &target, "", started);
-            self.audit(&log, 200, "tunnel", None);
+        });
+        Response::new(empty())
+    }
+
+    /// A target that does not resolve (502) or is not allowed (403).
+    fn refused(&self, log: &Logged, why: String) -> Response<Body> {
+        if why.starts_with("cannot resolve") {
+            self.audit(log, 502, "tunnel", Some(why.clone()));
+            return bad_gateway(&why);
+        }
+        self.audit(log, 403, "denied", Some(why.clone()));
+        text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"))
+    }
+
+    /// Answers the CONNECT, then terminates the client's TLS with a leaf
+    /// for the host and serves the requests inside.
+    fn intercept(
+        self: Arc<Self>,
+        session: String,
+        (host, port): (String, u16),
+        addrs: Vec<SocketAddr>,
+        req: Request<Incoming>,
+        slots: (Arc<tokio::sync::OwnedSemaphorePermit>, TunnelSlot),
+    ) -> Response<Body> {
+        let tls = match self.ca.server_config(&host) {
+            Ok(t) => t,
+            Err(e) => return bad_gateway(&e.message),
+        };
+        tokio::spawn(async move {
+            let _slots = slots;
+            // The target's connection opens while the client's handshake runs.
+            let upstream = Arc::clone(&self).open_upstream_early(&host, &addrs);
+            let Ok(upgraded) = hyper::upgrade::on(req).await else {
+                return;
+            };
+            let acceptor = tokio_rustls::TlsAcceptor::from(tls);
+            let Ok(Ok(stream)) =
+                tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(TokioIo::new(upgraded)))
+                    .await
+            else {
+                return;
+            };
+            self.serve_intercepted(session, (host, port), addrs, stream, upstream)
+                .await;
         });
         Response::new(empty())
     }
 }
 
-/// Copies one way until EOF or an error, noting when bytes last moved.
-async fn pump<R, W>(reader: &mut R, writer: &mut W, last: &AtomicU64)
-where
-    R: tokio::io::AsyncRead + Unpin,
-    W: tokio::io::AsyncWrite + Unpin,
-{
-    let mut buf = vec![0u8; 16 * 1024];
-    loop {
-        let n = match reader.read(&mut buf).await {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        last.store(now_ms(), Ordering::Relaxed);
-        if writer.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
-    }
-    let _ = writer.shutdown().await;
+/// A tunnel's audit entry, written when it is dropped.
+struct TunnelLog {
+    proxy: Arc<Proxy>,
+    session: String,
+    target: String,
+    started: Instant,
 }
 
-/// Copies both ways until either side closes or nothing moves for TUNNEL_IDLE.
-async fn tunnel<A>(client: A, upstream: TcpStream)
-where
-    A: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
-{
-    let last = AtomicU64::new(now_ms());
-    let (mut cr, mut cw) = tokio::io::split(client);
-    let (mut ur, mut uw) = upstream.into_split();
-    let up = pump(&mut cr, &mut uw, &last);
-    let down = pump(&mut ur, &mut cw, &last);
-    let idle = async {
-        loop {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            if now_ms().saturating_sub(last.load(Ordering::Relaxed))
-                > TUNNEL_IDLE.as_millis() as u64
-            {
-                break;
-            }
-        }
-    };
-    tokio::select! {
-        _ = async { tokio::join!(up, down) } => {}
-        _ = idle => {}
+impl Drop for TunnelLog {
+    fn drop(&mut self) {
+        let log = Logged::new(&self.session, "CONNECT", &self.target, "", self.started);
+        self.proxy.audit(&log, 200, "tunnel", None);
     }
 }

@@ -10,14 +10,13 @@ impl Proxy {
     pub(super) async fn serve_intercepted<S>(
         self: Arc<Self>,
         session: String,
-        host: String,
-        port: u16,
+        (host, port): (String, u16),
         addrs: Vec<SocketAddr>,
         stream: S,
+        upstream: Upstream,
     ) where
         S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     {
-        let upstream: Upstream = Arc::default();
         let svc = service_fn(move |req: Request<Incoming>| {
             let proxy = Arc::clone(&self);
             let (session, host, addrs, upstream) = (
@@ -48,64 +47,29 @@ impl Proxy {
         port: u16,
         addrs: &[SocketAddr],
         req: Request<Incoming>,
-        upstream: &tokio::sync::Mutex<Option<client_http1::SendRequest<Body>>>,
+        upstream: &tokio::sync::Mutex<Option<UpstreamConn>>,
     ) -> Response<Body> {
         let started = Instant::now();
         let (mut parts, body) = req.into_parts();
         let method = parts.method.to_string();
         let path = parts.uri.path().to_string();
         let log = Logged::new(session, &method, host, &path, started);
-        // The tunnel's target is the only destination: no nested CONNECT or
-        // TRACE, and no request naming another host.
-        if parts.method == Method::CONNECT || parts.method == Method::TRACE {
-            return text(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "clauderon proxy: not allowed inside a tunnel",
-            );
-        }
-        if let Some(other) = parts
-            .uri
-            .host()
-            .filter(|h| normalize_host(h).as_deref() != Some(host))
-        {
-            return text(
-                StatusCode::BAD_REQUEST,
-                &format!("clauderon proxy: this tunnel is for {host}, not {other}"),
-            );
+        if let Some(refused) = outside_tunnel(&parts, host) {
+            return refused;
         }
         set_host(&mut parts.headers, host, port, 443);
-        // Secrets may come from a command: read them off the async workers.
-        let proxy = Arc::clone(&self);
-        let host_owned = host.to_string();
-        let mut headers = std::mem::take(&mut parts.headers);
-        let (injection, headers) = tokio::task::spawn_blocking(move || {
-            let injection = rules::apply(&proxy.rules, &proxy.secrets, &host_owned, &mut headers);
-            (injection, headers)
-        })
-        .await
-        .unwrap_or((Injection::None, HeaderMap::new()));
-        parts.headers = headers;
+        let injection = self.inject(host, &mut parts.headers).await;
         strip_hop_by_hop(&mut parts.headers);
         parts.uri = origin_form(&parts.uri);
         let request = Request::from_parts(parts, body.boxed());
         let mut guard = upstream.lock().await;
-        // The kept-alive upstream connection is reused once it is ready again
-        // (the previous response fully read); a closed one is reopened.
-        if let Some(sender) = guard.as_mut()
-            && sender.ready().await.is_err()
-        {
-            *guard = None;
-        }
-        if guard.is_none() {
-            *guard = match self.open_tls_upstream(host, addrs).await {
-                Ok(s) => Some(s),
-                Err(e) => {
-                    self.audit(&log, 502, credential(injection), Some(e.clone()));
-                    return bad_gateway(&e);
-                }
-            };
-        }
-        let sender = guard.as_mut().expect("set above");
+        let sender = match self.ready_upstream(host, addrs, &mut guard).await {
+            Ok(s) => s,
+            Err(e) => {
+                self.audit(&log, 502, credential(injection), Some(e.clone()));
+                return bad_gateway(&e);
+            }
+        };
         let result = sender.send_request(request).await;
         drop(guard);
         match result {
@@ -121,6 +85,70 @@ impl Proxy {
                 bad_gateway(&why)
             }
         }
+    }
+
+    /// Swaps the placeholders; a secret from a file or a command is read
+    /// off the async workers (a handoff that a request whose secrets are
+    /// all in the environment does not pay).
+    async fn inject(self: &Arc<Self>, host: &str, headers: &mut HeaderMap) -> Injection {
+        if !rules::may_block(&self.rules, host, headers) {
+            return rules::apply(&self.rules, &self.secrets, host, headers);
+        }
+        let proxy = Arc::clone(self);
+        let host_owned = host.to_string();
+        let mut taken = std::mem::take(headers);
+        let (injection, taken) = tokio::task::spawn_blocking(move || {
+            let injection = rules::apply(&proxy.rules, &proxy.secrets, &host_owned, &mut taken);
+            (injection, taken)
+        })
+        .await
+        .unwrap_or((Injection::None, HeaderMap::new()));
+        *headers = taken;
+        injection
+    }
+
+    /// The kept-alive upstream connection once it is ready again (the
+    /// previous response fully read); a closed one is reopened. An early
+    /// attempt's failure is this request's answer (the next one tries again).
+    async fn ready_upstream<'g>(
+        &self,
+        host: &str,
+        addrs: &[SocketAddr],
+        slot: &'g mut Option<UpstreamConn>,
+    ) -> Result<&'g mut client_http1::SendRequest<Body>, String> {
+        let reusable = match slot.as_mut() {
+            Some(Ok(sender)) => sender.ready().await.is_ok(),
+            _ => false,
+        };
+        if !reusable {
+            let opened = match slot.take() {
+                Some(Err(e)) => Err(e),
+                _ => self.open_tls_upstream(host, addrs).await,
+            };
+            *slot = Some(Ok(opened?));
+        }
+        match slot.as_mut() {
+            Some(Ok(sender)) => Ok(sender),
+            _ => unreachable!("set above"),
+        }
+    }
+
+    /// Starts opening the upstream connection now, for the first request
+    /// to find (it waits for the attempt to finish).
+    pub(super) fn open_upstream_early(
+        self: Arc<Self>,
+        host: &str,
+        addrs: &[SocketAddr],
+    ) -> Upstream {
+        let upstream: Upstream = Arc::default();
+        let mut slot = Arc::clone(&upstream)
+            .try_lock_owned()
+            .expect("a new lock is free");
+        let (host, addrs) = (host.to_string(), addrs.to_vec());
+        tokio::spawn(async move {
+            *slot = Some(self.open_tls_upstream(&host, &addrs).await);
+        });
+        upstream
     }
 
     async fn open_tls_upstream(
@@ -149,4 +177,23 @@ impl Proxy {
         });
         Ok(sender)
     }
+}
+
+/// The tunnel's target is the only destination: no nested CONNECT or
+/// TRACE, and no request naming another host.
+fn outside_tunnel(parts: &http::request::Parts, host: &str) -> Option<Response<Body>> {
+    if parts.method == Method::CONNECT || parts.method == Method::TRACE {
+        return Some(text(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "clauderon proxy: not allowed inside a tunnel",
+        ));
+    }
+    let other = parts
+        .uri
+        .host()
+        .filter(|h| normalize_host(h).as_deref() != Some(host))?;
+    Some(text(
+        StatusCode::BAD_REQUEST,
+        &format!("clauderon proxy: this tunnel is for {host}, not {other}"),
+    ))
 }

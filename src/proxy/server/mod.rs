@@ -9,7 +9,6 @@
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -21,10 +20,8 @@ use hyper::client::conn::http1 as client_http1;
 use hyper::server::conn::http1 as server_http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::hooks::listener::constant_time_eq;
 use crate::proxy::audit::{Audit, Entry};
 use crate::proxy::ca::Ca;
 use crate::proxy::policy;
@@ -33,9 +30,11 @@ use crate::proxy::settings::ProxySettings;
 use crate::serve::{Body, Conn, empty, text};
 use crate::store::Home;
 
+mod auth;
 mod connect;
 mod intercept;
 mod plain;
+mod tunnel;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client must finish its TLS handshake within this after CONNECT.
@@ -66,6 +65,7 @@ pub struct Proxy {
     /// Where the proxy itself listens: requests to these are loops.
     listen: Vec<SocketAddr>,
     audit: Audit,
+    tokens: auth::Tokens,
     /// Open tunnels per session, so one session cannot take every slot.
     tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
 }
@@ -88,7 +88,10 @@ impl Drop for TunnelSlot {
     }
 }
 
-type Upstream = Arc<tokio::sync::Mutex<Option<client_http1::SendRequest<Body>>>>;
+/// An intercepted tunnel's connection to its target: none yet, open, or
+/// the reason the early attempt failed (told to the first request).
+type Upstream = Arc<tokio::sync::Mutex<Option<UpstreamConn>>>;
+type UpstreamConn = Result<client_http1::SendRequest<Body>, String>;
 
 impl Proxy {
     pub fn new(
@@ -147,6 +150,7 @@ impl Proxy {
             settings,
             listen,
             audit: Audit::new(home),
+            tokens: auth::Tokens::default(),
             tunnels: Arc::default(),
         })
     }
@@ -213,10 +217,9 @@ impl Proxy {
             .or_else(|| value.strip_prefix("basic "))?;
         let decoded = String::from_utf8(BASE64.decode(encoded.trim()).ok()?).ok()?;
         let (name, token) = decoded.split_once(':')?;
-        let spec = self.home.load(name).ok()?;
-        (!spec.hook_token.is_empty()
-            && constant_time_eq(spec.hook_token.as_bytes(), token.as_bytes()))
-        .then(|| name.to_string())
+        self.tokens
+            .check(&self.home, name, token)
+            .then(|| name.to_string())
     }
 
     fn take_tunnel_slot(&self, session: &str) -> Option<TunnelSlot> {

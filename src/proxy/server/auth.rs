@@ -1,0 +1,116 @@
+//! The session a proxy request comes from: `Proxy-Authorization: Basic
+//! session:token`, checked against that session's record on disk as it is
+//! now. A record's token is remembered while its file is unchanged (same
+//! device, inode, size, modification and change times), so a CONNECT costs
+//! one stat instead of a read and a parse of the record; a rewritten record
+//! is read again, and a removed one is refused and forgotten.
+
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::sync::Mutex;
+
+use crate::hooks::listener::constant_time_eq;
+use crate::store::Home;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    dev: u64,
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl Stamp {
+    fn of(m: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            dev: m.dev(),
+            ino: m.ino(),
+            len: m.len(),
+            mtime: (m.mtime(), m.mtime_nsec()),
+            ctime: (m.ctime(), m.ctime_nsec()),
+        }
+    }
+}
+
+#[derive(Default)]
+pub(super) struct Tokens {
+    known: Mutex<HashMap<String, (Stamp, String)>>,
+}
+
+impl Tokens {
+    /// Does `token` match the hook token in session `name`'s record?
+    pub(super) fn check(&self, home: &Home, name: &str, token: &str) -> bool {
+        if crate::session::validate_name(name).is_err() {
+            return false;
+        }
+        let Ok(meta) = std::fs::metadata(home.record_path(name)) else {
+            self.lock().remove(name);
+            return false;
+        };
+        let stamp = Stamp::of(&meta);
+        if let Some((known, expected)) = self.lock().get(name)
+            && *known == stamp
+        {
+            return matches(expected, token);
+        }
+        // Read with the lock released; the stamp taken before the read, so
+        // a record rewritten meanwhile is read again next time.
+        let Ok(spec) = home.load(name) else {
+            return false;
+        };
+        let ok = matches(&spec.hook_token, token);
+        self.lock()
+            .insert(name.to_string(), (stamp, spec.hook_token));
+        ok
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Stamp, String)>> {
+        self.known.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn matches(expected: &str, token: &str) -> bool {
+    !expected.is_empty() && constant_time_eq(expected.as_bytes(), token.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_record(home: &Home, name: &str, token: &str) {
+        std::fs::create_dir_all(home.session_dir(name)).unwrap();
+        let record = serde_json::json!({
+            "name": name, "id": "b", "backend": "docker", "agent": "claude", "image": "x",
+            "pull_policy": "never", "limits": {"cpu": null, "memory": null}, "env": [],
+            "prompt": "p", "repo_root": "/", "git_common_dir": "/", "subdir": "", "base": "HEAD",
+            "branch": name, "worktree": "/", "uid": 0, "gid": 0,
+            "git_identity": {"name": null, "email": null}, "created_at": 0, "hook_token": token
+        });
+        // Written as the store writes records: a new file renamed over the old.
+        let tmp = home.session_dir(name).join("session.json.tmp");
+        std::fs::write(&tmp, record.to_string()).unwrap();
+        std::fs::rename(&tmp, home.record_path(name)).unwrap();
+    }
+
+    #[test]
+    fn a_rewritten_or_removed_record_is_never_answered_from_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let home = Home {
+            root: dir.path().to_path_buf(),
+        };
+        let tokens = Tokens::default();
+        write_record(&home, "s", "old");
+        assert!(tokens.check(&home, "s", "old"));
+        assert!(tokens.check(&home, "s", "old"));
+        assert!(!tokens.check(&home, "s", "wrong"));
+        write_record(&home, "s", "new");
+        assert!(!tokens.check(&home, "s", "old"));
+        assert!(tokens.check(&home, "s", "new"));
+        std::fs::remove_dir_all(home.session_dir("s")).unwrap();
+        assert!(!tokens.check(&home, "s", "new"));
+        write_record(&home, "e", "");
+        assert!(!tokens.check(&home, "e", ""));
+        assert!(!tokens.check(&home, "../s", "new"));
+    }
+}
