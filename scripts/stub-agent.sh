@@ -76,7 +76,10 @@ for a in "$@"; do [ "$a" = --continue ] && resume=1; done
 # Like Claude Code, leave a transcript behind, so a restart resumes.
 mkdir -p "$HOME/.claude/projects/-workspace" && echo '{}' >>"$HOME/.claude/projects/-workspace/$sid.jsonl"
 if [ "$resume" = 1 ]; then fire SessionStart resume; else fire SessionStart startup; fi
-if [ "$resume" = 0 ] && [ "${!#:-}" != "" ] && [ "$#" -gt 0 ]; then fire UserPromptSubmit; fi
+# A prompt comes after `--` (without one the agent waits for the user).
+has_prompt=0
+for a in "$@"; do [ "$a" = -- ] && has_prompt=1; done
+if [ "$resume" = 0 ] && [ "$has_prompt" = 1 ]; then fire UserPromptSubmit; fi
 
 # Print mode (claude -p / codex exec): answer once, like the real CLIs, and exit.
 print=0

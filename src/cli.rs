@@ -320,10 +320,10 @@ pub struct CreateArgs {
     /// A directory in the git repository to work on (a subdirectory becomes the agent's working directory)
     #[arg(long, visible_alias = "repository", default_value = ".")]
     pub repo: PathBuf,
-    /// The task for the agent (given to it byte for byte; it may start with `-`)
+    /// The task for the agent (given to it byte for byte; it may start with `-`); without it the agent starts and waits for you (`clauderon attach`)
     #[arg(long, short, allow_hyphen_values = true)]
-    pub prompt: String,
-    /// Session name (default: a slug of the prompt plus a random suffix)
+    pub prompt: Option<String>,
+    /// Session name (default: a slug of the prompt, or of the repository's directory, plus a random suffix)
     #[arg(long)]
     pub name: Option<String>,
     /// Container engine that runs the session

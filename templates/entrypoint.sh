@@ -63,6 +63,9 @@ fi
 # The prompt is read from a file, byte for byte (the trailing x keeps final newlines).
 prompt="$(cat "$files/prompt"; printf x)"
 prompt="${prompt%x}"
+# Without one the agent starts and waits for the user (clauderon attach).
+with_prompt=(-- "$prompt")
+[ -n "$prompt" ] || with_prompt=()
 
 # The agent's options (--model, tool lists, ...): NUL-separated arguments.
 args=()
@@ -100,14 +103,14 @@ claude)
     say "resuming the previous conversation"
     exec claude --dangerously-skip-permissions "${args[@]}" --continue
   fi
-  exec claude --dangerously-skip-permissions "${args[@]}" -- "$prompt"
+  exec claude --dangerously-skip-permissions "${args[@]}" "${with_prompt[@]}"
   ;;
 codex)
   if compgen -G "${CODEX_HOME:-$HOME/.codex}/sessions/*/*/*/*.jsonl" >/dev/null; then
     say "resuming the previous conversation"
     exec codex resume --last --dangerously-bypass-approvals-and-sandbox "${args[@]}"
   fi
-  exec codex --dangerously-bypass-approvals-and-sandbox "${args[@]}" -- "$prompt"
+  exec codex --dangerously-bypass-approvals-and-sandbox "${args[@]}" "${with_prompt[@]}"
   ;;
 *)
   say "unknown agent '$agent'"

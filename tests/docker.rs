@@ -832,3 +832,51 @@ fn a_broken_record_neither_hides_other_sessions_nor_loses_the_agents_branch() {
         "container removed"
     );
 }
+
+/// The compatibility guide's "Full integration test": a daemon in the
+/// foreground, a session made without a prompt (`--repository`), and the
+/// agent waiting for the user.
+#[test]
+fn the_guides_integration_test_works_as_written() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let mut daemon = env
+        .command(&["daemon", "--http-port", "0"])
+        .spawn()
+        .unwrap();
+    let repo = env.repo().to_string_lossy().to_string();
+    let r = env
+        .run(&[
+            "create",
+            "--image",
+            common::BASE_IMAGE,
+            "--pull-policy",
+            "never",
+            "--name",
+            "test-session",
+            "--repository",
+            &repo,
+        ])
+        .ok();
+    assert!(r.stdout.contains("test-session"), "{}", r.stdout);
+    assert_eq!(state_of(&env, "test-session"), "running");
+    // The agent was started without a prompt, and waits.
+    let argv = env.stub_argv("test-session");
+    assert!(!argv.contains(&"--".to_string()), "{argv:?}");
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = env.run(&["list", "--json"]).ok().stdout;
+        if status.contains("waiting-input") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(status.contains("\"waiting-input\""), "{status}");
+    let r = env.run(&["create", "--repo", &repo, "--print"]).fails();
+    assert!(r.stderr.contains("prompt"), "{}", r.stderr);
+    env.run(&["delete", "--force", "test-session"]).ok();
+    let _ = daemon.kill();
+    let _ = daemon.wait();
+}

@@ -150,7 +150,12 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
     };
     let agent = (spec.agent == Agent::Claude && state != "unknown").then(|| {
         let events = events::read(&events::log_path(home, &spec.name));
-        derive_status(&events, state == "running", session::now())
+        let derive = if spec.prompt.is_empty() {
+            crate::hooks::derive_status_unprompted
+        } else {
+            derive_status
+        };
+        derive(&events, state == "running", session::now())
     });
     Row {
         agent_status: agent.as_ref().map(|a| a.status.as_str().to_string()),

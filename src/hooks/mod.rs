@@ -119,6 +119,21 @@ pub struct Status {
     pub stale: bool,
 }
 
+/// The status of an agent that was given no prompt: once it has started,
+/// it waits for the user.
+pub fn derive_status_unprompted(events: &[HookEvent], running: bool, now: u64) -> Status {
+    let mut s = derive_status(events, running, now);
+    let only_started = events
+        .iter()
+        .filter_map(status_after)
+        .all(|st| st == AgentStatus::Starting);
+    if s.status == AgentStatus::Starting && only_started && !events.is_empty() {
+        s.status = AgentStatus::WaitingInput;
+        s.stale = false;
+    }
+    s
+}
+
 pub fn derive_status(events: &[HookEvent], container_running: bool, now: u64) -> Status {
     let mut status = AgentStatus::Starting;
     let mut since = None;

@@ -28,10 +28,15 @@ pub struct Flags {
 }
 
 pub fn flags(ctx: &Ctx, args: &CreateArgs) -> Result<Flags> {
-    check_prompt(&args.prompt)?;
+    if let Some(prompt) = &args.prompt {
+        check_prompt(prompt)?;
+    } else if args.print {
+        return Err(Error::input("--print runs the agent on a prompt: pass one")
+            .with_fix("clauderon create --print --prompt \"...\""));
+    }
     let name = match &args.name {
         Some(n) => n.clone(),
-        None => session::derive_name(&args.prompt),
+        None => session::derive_name(args.prompt.as_deref().unwrap_or(&repo_dir_name(args))),
     };
     session::validate_name(&name)?;
     if args.backend != BackendKind::Kubernetes
@@ -90,7 +95,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         pull_policy: args.pull_policy.unwrap_or(ctx.config.pull_policy.value),
         limits,
         env,
-        prompt: args.prompt.clone(),
+        prompt: args.prompt.clone().unwrap_or_default(),
         git_common_dir: repo.common_dir,
         subdir: repo.prefix,
         base: args.base.clone(),
@@ -149,11 +154,19 @@ fn check_base(base: &str) -> Result<()> {
     Ok(())
 }
 
+/// A session without a prompt is named after its repository's directory.
+fn repo_dir_name(args: &CreateArgs) -> String {
+    std::fs::canonicalize(&args.repo)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "session".into())
+}
+
 fn check_prompt(prompt: &str) -> Result<()> {
     if prompt.trim().is_empty() {
-        return Err(
-            Error::input("the prompt is empty").with_fix("pass the task with --prompt \"...\"")
-        );
+        return Err(Error::input("the prompt is empty").with_fix(
+            "pass the task with --prompt \"...\", or leave --prompt out to start the agent without one",
+        ));
     }
     if prompt.contains('\0') {
         return Err(Error::input("the prompt contains a NUL byte"));
