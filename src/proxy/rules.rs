@@ -357,11 +357,11 @@ mod tests {
         assert!(!may_block(&cmd, "api.example.com", &h));
     }
 
-    #[test]
-    fn placeholders_are_swapped_only_where_they_are() {
+    /// Two GitHub rules with a secret, and one whose secret is missing.
+    fn test_rules() -> Vec<Rule> {
         // SAFETY (test): no other thread of this test binary reads this variable.
         unsafe { std::env::set_var("CLAUDERON_TEST_GH", "ghp_real") };
-        let rules = vec![
+        vec![
             Rule {
                 host: "api.github.com".into(),
                 header: "authorization".into(),
@@ -383,7 +383,12 @@ mod tests {
                 placeholder: "placeholder-x".into(),
                 source: Source::Env(vec!["CLAUDERON_TEST_UNSET".into()]),
             },
-        ];
+        ]
+    }
+
+    #[test]
+    fn placeholders_are_swapped_only_where_they_are() {
+        let rules = test_rules();
         let secrets = Secrets::default();
         let mut h = http::HeaderMap::new();
         h.insert("authorization", "token clauderon-proxy".parse().unwrap());
@@ -416,6 +421,11 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert("authorization", "token clauderon-proxy".parse().unwrap());
         assert_eq!(apply(&rules, &secrets, "evil.com", &mut h), Injection::None);
+    }
+
+    #[test]
+    fn a_missing_secret_or_a_wrapped_placeholder_is_left_alone() {
+        let (rules, secrets) = (test_rules(), Secrets::default());
         // Missing secret: forwarded unchanged, marked.
         let mut h = http::HeaderMap::new();
         h.insert("x-api-key", "placeholder-x".parse().unwrap());

@@ -11,37 +11,28 @@ impl Proxy {
         conn: Conn,
     ) -> Response<Body> {
         let started = Instant::now();
-        let Some((host, port)) = req
-            .uri()
-            .authority()
-            .and_then(|a| Some((normalize_host(a.host())?, a.port_u16().unwrap_or(443))))
+        let target = req.uri().authority();
+        let Some((host, port)) =
+            target.and_then(|a| Some((normalize_host(a.host())?, a.port_u16().unwrap_or(443))))
         else {
-            return text(
-                StatusCode::BAD_REQUEST,
-                "clauderon proxy: CONNECT needs a valid host:port",
-            );
+            let why = "clauderon proxy: CONNECT needs a valid host:port";
+            return text(StatusCode::BAD_REQUEST, why);
         };
         let target = format!("{host}:{port}");
         let log = Logged::new(&session, "CONNECT", &target, "", started);
         let Some(tunnel_slot) = self.take_tunnel_slot(&session) else {
-            self.audit(&log, 429, "denied", Some("too many open tunnels".into()));
-            return text(
-                StatusCode::TOO_MANY_REQUESTS,
-                &format!(
-                    "clauderon proxy: this session already has {TUNNELS_PER_SESSION} open tunnels"
-                ),
-            );
+            return self.too_many_tunnels(&log);
         };
         let addrs = match self.resolve(&host, port).await {
             Ok(a) => a,
             Err(why) => return self.refused(&log, why),
         };
         let slots = (conn.slot, tunnel_slot); // a tunnel keeps its connection slots
-        if self
+        let intercepted = self
             .rules
             .iter()
-            .any(|r| rules::host_matches(&r.host, &host))
-        {
+            .any(|r| rules::host_matches(&r.host, &host));
+        if intercepted {
             return self.intercept(session, (host, port), addrs, req, slots);
         }
         // Not intercepted: a plain tunnel, opened before answering so that
@@ -53,21 +44,29 @@ impl Proxy {
                 return bad_gateway(&format!("cannot reach {target}: {e}"));
             }
         };
+        let logged = TunnelLog {
+            proxy: Arc::clone(&self),
+            session,
+            target,
+            started,
+        };
         tokio::spawn(async move {
             let _slots = slots;
             // Logged when the tunnel ends, also when the daemon's shutdown
             // drops it while it is open.
-            let _logged = TunnelLog {
-                proxy: Arc::clone(&self),
-                session,
-                target,
-                started,
-            };
+            let _logged = logged;
             if let Ok(upgraded) = hyper::upgrade::on(req).await {
                 super::tunnel::run(upgraded, upstream).await;
             }
         });
         Response::new(empty())
+    }
+
+    fn too_many_tunnels(&self, log: &Logged) -> Response<Body> {
+        self.audit(log, 429, "denied", Some("too many open tunnels".into()));
+        let why =
+            format!("clauderon proxy: this session already has {TUNNELS_PER_SESSION} open tunnels");
+        text(StatusCode::TOO_MANY_REQUESTS, &why)
     }
 
     /// A target that does not resolve (502) or is not allowed (403).

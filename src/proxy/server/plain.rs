@@ -46,23 +46,10 @@ impl Proxy {
         strip_hop_by_hop(&mut parts.headers);
         set_host(&mut parts.headers, &host, port, 80);
         parts.uri = origin_form(&uri);
-        let result: Result<Response<Incoming>, String> = async {
-            let tcp = self
-                .dial(&addrs)
-                .await
-                .map_err(|e| format!("cannot reach {host}:{port}: {e}"))?;
-            let (mut sender, conn) = client_http1::handshake::<_, Body>(TokioIo::new(tcp))
-                .await
-                .map_err(|e| e.to_string())?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            sender
-                .send_request(Request::from_parts(parts, body.boxed()))
-                .await
-                .map_err(|e| e.to_string())
-        }
-        .await;
+        let target = format!("{host}:{port}");
+        let result = self
+            .forward_plain(&addrs, &target, Request::from_parts(parts, body.boxed()))
+            .await;
         match result {
             Ok(resp) => {
                 self.audit(&log, resp.status().as_u16(), "none", None);
@@ -75,5 +62,25 @@ impl Proxy {
                 bad_gateway(&e)
             }
         }
+    }
+
+    /// One request to the upstream on a connection of its own.
+    async fn forward_plain(
+        &self,
+        addrs: &[SocketAddr],
+        target: &str,
+        req: Request<Body>,
+    ) -> Result<Response<Incoming>, String> {
+        let tcp = self
+            .dial(addrs)
+            .await
+            .map_err(|e| format!("cannot reach {target}: {e}"))?;
+        let (mut sender, conn) = client_http1::handshake::<_, Body>(TokioIo::new(tcp))
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        sender.send_request(req).await.map_err(|e| e.to_string())
     }
 }
