@@ -19,6 +19,7 @@ pub mod helper;
 pub mod hooks;
 pub mod image;
 pub mod isolation;
+pub mod jsonl;
 pub mod limits;
 pub mod output;
 pub mod plan;

@@ -301,6 +301,23 @@ pub fn new_uuid() -> String {
     )
 }
 
+/// Seconds since the epoch as RFC 3339 UTC (`2026-12-01T12:00:00Z`).
+/// (time's own formatter needs a feature that adds a package to the lock.)
+pub fn rfc3339(secs: u64) -> String {
+    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs as i64) else {
+        return format!("@{secs}");
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+        t.year(),
+        t.month() as u8,
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
 pub fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

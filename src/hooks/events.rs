@@ -1,8 +1,6 @@
 //! The per-session event log: JSON lines under the session's directory,
 //! kept bounded by rotating into one older file.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -16,36 +14,14 @@ pub fn log_path(home: &Home, session: &str) -> PathBuf {
     home.session_dir(session).join("events.jsonl")
 }
 
-fn rotated(path: &Path) -> PathBuf {
-    path.with_extension("jsonl.1")
-}
-
 pub fn append(path: &Path, event: &HookEvent) -> Result<()> {
-    let fail = |e: std::io::Error| Error::io(format!("could not write {}", path.display()), e);
-    if std::fs::metadata(path).is_ok_and(|m| m.len() >= MAX_LOG_BYTES) {
-        std::fs::rename(path, rotated(path)).map_err(fail)?;
-    }
-    let mut line = serde_json::to_vec(event).expect("events serialize");
-    line.push(b'\n');
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(fail)?;
-    file.write_all(&line).map_err(fail)
+    crate::jsonl::append(path, [event], MAX_LOG_BYTES)
+        .map_err(|e| Error::io(format!("could not write {}", path.display()), e))
 }
 
-/// All events still on disk, oldest first. Lines that do not parse (a torn
-/// write, a hand edit) are skipped.
+/// All events still on disk, oldest first.
 pub fn read(path: &Path) -> Vec<HookEvent> {
-    let mut events = Vec::new();
-    for p in [rotated(path), path.to_path_buf()] {
-        if let Ok(text) = std::fs::read_to_string(&p) {
-            events.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
-        }
-    }
-    events
+    crate::jsonl::read(path)
 }
 
 /// One event as a line for humans: time, event, and what it was about.
@@ -53,7 +29,7 @@ pub fn describe(e: &HookEvent) -> String {
     let when = e
         .timestamp
         .clone()
-        .unwrap_or_else(|| format!("@{}", e.received_at));
+        .unwrap_or_else(|| crate::session::rfc3339(e.received_at));
     let mut detail = Vec::new();
     if let Some(t) = &e.tool_name {
         detail.push(t.clone());
@@ -98,7 +74,7 @@ mod tests {
             )
             .unwrap();
         }
-        let on_disk: u64 = [path.clone(), rotated(&path)]
+        let on_disk: u64 = [path.clone(), crate::jsonl::rotated(&path)]
             .iter()
             .map(|p| std::fs::metadata(p).unwrap().len())
             .sum();

@@ -1,8 +1,6 @@
 //! The audit log: one JSON line per proxied request in `audit.jsonl`.
 //! Never a secret, never a body.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, mpsc};
 
@@ -93,55 +91,19 @@ impl Drop for Audit {
 
 fn write_until_closed(path: &Path, rx: mpsc::Receiver<Entry>) {
     while let Ok(first) = rx.recv() {
-        if std::fs::metadata(path).is_ok_and(|m| m.len() >= MAX_BYTES) {
-            let _ = std::fs::rename(path, path.with_extension("jsonl.1"));
-        }
-        let Ok(file) = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(path)
-        else {
-            continue;
-        };
-        let mut out = std::io::BufWriter::new(file);
         // Everything queued meanwhile goes out with it.
-        for entry in std::iter::once(first).chain(rx.try_iter()) {
-            let mut line = serde_json::to_vec(&entry).expect("entries serialize");
-            line.push(b'\n');
-            let _ = out.write_all(&line);
-        }
-        let _ = out.flush();
-        drop(out);
+        let batch: Vec<Entry> = std::iter::once(first).chain(rx.try_iter()).collect();
+        let _ = crate::jsonl::append(path, &batch, MAX_BYTES);
         std::thread::sleep(GATHER);
     }
 }
 
 pub fn read(path: &Path) -> Vec<Entry> {
-    let mut entries = Vec::new();
-    for p in [path.with_extension("jsonl.1"), path.to_path_buf()] {
-        if let Ok(text) = std::fs::read_to_string(&p) {
-            entries.extend(text.lines().filter_map(|l| serde_json::from_str(l).ok()));
-        }
-    }
-    entries
+    crate::jsonl::read(path)
 }
 
 pub fn describe(e: &Entry) -> String {
-    let secs = e.time_ms / 1000;
-    let t = time::OffsetDateTime::from_unix_timestamp(secs as i64)
-        .map(|t| {
-            format!(
-                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-                t.year(),
-                t.month() as u8,
-                t.day(),
-                t.hour(),
-                t.minute(),
-                t.second()
-            )
-        })
-        .unwrap_or_default();
+    let t = crate::session::rfc3339(e.time_ms / 1000);
     let mut line = format!(
         "{t}  {:<16} {:<7} {} {}{}  {}  {:<8} {}ms",
         e.session, e.method, e.status, e.host, e.path, "", e.credential, e.duration_ms
