@@ -153,15 +153,7 @@ pub fn create_plan(
 /// concurrent create of the same name fails here, before touching
 /// anything) and the files mounted into the container.
 fn add_session_files(plan: &mut Plan, spec: &SessionSpec, home: &Home) {
-    let session_dir = home.session_dir(&spec.name);
-    plan.push_undoable(
-        Step::Mkdir {
-            path: session_dir.clone(),
-            mode: 0o700,
-            exclusive: true,
-        },
-        vec![Step::RemoveDir { path: session_dir }],
-    );
+    reserve_session_dir(plan, home, &spec.name);
     plan.push(Step::Mkdir {
         path: home.container_files_dir(&spec.name),
         mode: 0o755,
@@ -258,7 +250,21 @@ fn add_container(
     plan.push(engine.verify_started(&container, &spec.worktree));
 }
 
-fn record_step(spec: &SessionSpec, home: &Home) -> Step {
+/// Makes the session's directory, which must not exist yet: that is what
+/// reserves the name (undone by removing it).
+pub fn reserve_session_dir(plan: &mut Plan, home: &Home, name: &str) {
+    let session_dir = home.session_dir(name);
+    plan.push_undoable(
+        Step::Mkdir {
+            path: session_dir.clone(),
+            mode: 0o700,
+            exclusive: true,
+        },
+        vec![Step::RemoveDir { path: session_dir }],
+    );
+}
+
+pub fn record_step(spec: &SessionSpec, home: &Home) -> Step {
     Step::WriteFile {
         path: home.record_path(&spec.name),
         contents: record_bytes(spec),

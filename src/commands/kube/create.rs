@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::git;
 use crate::plan::{Plan, Step};
 use crate::session::SessionSpec;
-use crate::store::{Home, record_bytes};
+use crate::store::Home;
 
 /// The kubernetes parts of a new session's spec: a name kubernetes
 /// accepts, a non-root user, the hardening the restricted profile allows,
@@ -116,21 +116,8 @@ pub fn create_plan(
 ) -> Result<Plan> {
     let (k, kubectl) = super::target(spec)?;
     let mut plan = Plan::default();
-    let session_dir = home.session_dir(&spec.name);
-    plan.push_undoable(
-        Step::Mkdir {
-            path: session_dir.clone(),
-            mode: 0o700,
-            exclusive: true,
-        },
-        vec![Step::RemoveDir { path: session_dir }],
-    );
-    plan.push(Step::WriteFile {
-        path: home.record_path(&spec.name),
-        contents: record_bytes(spec),
-        mode: 0o600,
-        secret: true,
-    });
+    crate::commands::create::reserve_session_dir(&mut plan, home, &spec.name);
+    plan.push(crate::commands::create::record_step(spec, home));
     let repo = &spec.repo_root;
     plan.push_undoable(
         Step::run_cmd(
