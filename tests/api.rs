@@ -79,7 +79,10 @@ fn the_token_guards_every_route_but_health() {
             .filter(|m| *m != "parameters")
         {
             documented += 1;
-            let concrete = path.replace("{name}", "nope").replace("{image}", "nope");
+            let concrete = path
+                .replace("{name}", "nope")
+                .replace("{image}", "nope")
+                .replace("{id}", "nope");
             let (code, answer) = call(port, &method.to_uppercase(), &concrete, Some(&t), "{}");
             assert!(
                 !answer.to_string().contains("no such route"),
@@ -87,7 +90,7 @@ fn the_token_guards_every_route_but_health() {
             );
         }
     }
-    assert_eq!(documented, 14, "{doc}");
+    assert_eq!(documented, 18, "{doc}");
     // Rotated: the old token stops working at once.
     let new = env
         .run(&["api", "token", "--rotate"])
@@ -399,4 +402,71 @@ fn runs_past_the_limit_get_429_and_a_slow_one_times_out() {
         state.contains("\"exited\""),
         "stopped after the timeout: {state}"
     );
+}
+
+#[test]
+fn async_runs_are_jobs_that_finish_or_are_really_cancelled() {
+    if !docker_ready() {
+        return;
+    }
+    let (env, port) = api_env("");
+    let t = token(&env);
+    let repo = env.repo().to_string_lossy().to_string();
+    let quick = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE}});
+    let (code, started) = call(port, "POST", "/run/async", Some(&t), &quick.to_string());
+    assert_eq!(code, 202, "{started}");
+    let id = started["job_id"].as_str().unwrap().to_string();
+    let mut job = Value::Null;
+    for _ in 0..100 {
+        job = call(port, "GET", &format!("/jobs/{id}"), Some(&t), "").1;
+        if job["status"] != "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(job["status"], "completed", "{job}");
+    assert!(
+        job["result"]["output"]
+            .as_str()
+            .unwrap()
+            .contains("stub answer"),
+        "{job}"
+    );
+    let (code, _) = call(port, "DELETE", &format!("/jobs/{id}"), Some(&t), "");
+    assert_eq!(code, 409, "a finished job stays finished");
+    assert_eq!(call(port, "GET", "/jobs/nope", Some(&t), "").0, 404);
+
+    let slow = json!({"prompt": "x", "repo": repo, "docker": {
+        "image": BASE_IMAGE, "lifecycle": {"post_start": ["sleep 30"]}}});
+    let (_, started) = call(port, "POST", "/run/async", Some(&t), &slow.to_string());
+    let (id, session) = (
+        started["job_id"].as_str().unwrap(),
+        started["session"].as_str().unwrap(),
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let (code, cancelled) = call(port, "DELETE", &format!("/jobs/{id}"), Some(&t), "");
+    assert_eq!(
+        (code, cancelled["status"].as_str()),
+        (200, Some("cancelled")),
+        "{cancelled}"
+    );
+    let mut state = String::new();
+    for _ in 0..50 {
+        state = docker_ok(&[
+            "inspect",
+            "--format",
+            "{{.State.Status}}",
+            &format!("clauderon-{session}"),
+        ]);
+        if state.trim() == "exited" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(state.trim(), "exited", "the container really stopped");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let job = call(port, "GET", &format!("/jobs/{id}"), Some(&t), "").1;
+    assert_eq!(job["status"], "cancelled", "never overwritten: {job}");
+    let all = call(port, "GET", "/jobs", Some(&t), "").1;
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
 }

@@ -5,6 +5,7 @@
 //! and the CLI cannot disagree.
 
 mod child;
+mod jobs;
 mod routes;
 mod run;
 mod run_request;
@@ -33,14 +34,16 @@ pub const OPENAPI: &str = include_str!("../../openapi.json");
 pub struct Api {
     pub home: Home,
     /// `POST /run`s at once (`[api] max_concurrent_runs`); more get 429.
-    pub runs: tokio::sync::Semaphore,
+    pub runs: Arc<tokio::sync::Semaphore>,
+    jobs: jobs::Jobs,
 }
 
 impl Api {
     pub fn new(home: Home, max_runs: usize) -> Api {
         Api {
             home,
-            runs: tokio::sync::Semaphore::new(max_runs),
+            runs: Arc::new(tokio::sync::Semaphore::new(max_runs)),
+            jobs: jobs::Jobs::default(),
         }
     }
 }
@@ -75,13 +78,37 @@ impl Api {
             Ok(bytes) => bytes,
             Err(refused) => return *refused,
         };
-        if parts.uri.path() == "/run" {
-            return match parts.method {
-                Method::POST => run::run(&self.home, &self.runs, &body).await,
-                _ => error(StatusCode::METHOD_NOT_ALLOWED, "POST /run"),
-            };
+        if let Some(answer) = self
+            .runs_and_jobs(&parts.method, parts.uri.path(), &body)
+            .await
+        {
+            return answer;
         }
         routes::route(&self.home, &parts.method, &parts.uri, &body).await
+    }
+
+    /// `/run`, `/run/async` and `/jobs...`, or None for other paths.
+    async fn runs_and_jobs(
+        self: &Arc<Self>,
+        method: &Method,
+        path: &str,
+        body: &[u8],
+    ) -> Option<Response<Body>> {
+        let job = path
+            .strip_prefix("/jobs/")
+            .filter(|id| !id.is_empty() && !id.contains('/'));
+        Some(match (method, path, job) {
+            (&Method::POST, "/run", _) => run::run(&self.home, &self.runs, body).await,
+            (&Method::POST, "/run/async", _) => jobs::start(Arc::clone(self), body).await,
+            (_, "/run" | "/run/async", _) => error(StatusCode::METHOD_NOT_ALLOWED, "POST it"),
+            (&Method::GET, "/jobs", _) => jobs::list(self),
+            (&Method::GET, _, Some(id)) => jobs::get(self, id),
+            (&Method::DELETE, _, Some(id)) => jobs::cancel(self, id).await,
+            (_, "/jobs", _) | (_, _, Some(_)) => {
+                error(StatusCode::METHOD_NOT_ALLOWED, "GET or DELETE")
+            }
+            _ => return None,
+        })
     }
 
     /// The token is read at every request, so `api token --rotate` takes

@@ -17,45 +17,74 @@ use crate::store::Home;
 
 pub async fn run(home: &Home, runs: &tokio::sync::Semaphore, body: &[u8]) -> Response<Body> {
     let Ok(_permit) = runs.try_acquire() else {
-        return super::error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "as many runs as [api] max_concurrent_runs allows are running; try again later",
-        );
+        return busy();
     };
-    let request: RunRequest = match super::routes::parse(body) {
-        Ok(r) => r,
+    let run = match prepare(body) {
+        Ok(run) => run,
         Err(refused) => return *refused,
     };
-    let run = match request.validate() {
-        Ok(run) => run,
-        Err(m) => return super::error(StatusCode::BAD_REQUEST, m),
-    };
+    let name = run_name();
+    let (status, answer) = execute(home, &run, &name, &Default::default()).await;
+    crate::serve::json(status, &answer)
+}
+
+pub(super) fn busy() -> Response<Body> {
+    super::error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "as many runs as [api] max_concurrent_runs allows are running; try again later",
+    )
+}
+
+pub(super) fn run_name() -> String {
+    format!("run-{}", crate::session::random_suffix(10))
+}
+
+/// The request, checked (a 400 that says why, otherwise).
+pub(super) fn prepare(body: &[u8]) -> Result<Validated, Box<Response<Body>>> {
+    let request: RunRequest = super::routes::parse(body)?;
+    request
+        .validate()
+        .map_err(|m| Box::new(super::error(StatusCode::BAD_REQUEST, m)))
+}
+
+/// Makes the session, waits for its agent, and says how it went: the
+/// status a synchronous caller gets, and the answer (Stromboli's shape).
+/// `cancelled`, set while the session is being made, stops it as soon as
+/// it exists.
+pub(super) async fn execute(
+    home: &Home,
+    run: &Validated,
+    name: &str,
+    cancelled: &std::sync::atomic::AtomicBool,
+) -> (StatusCode, Value) {
     let repo = match &run.repo {
         Some(repo) => repo.clone(),
         None => match scratch_repo(home).await {
             Ok(repo) => repo,
-            Err(m) => return super::error(StatusCode::BAD_GATEWAY, m),
+            Err(m) => return (StatusCode::OK, json!({"status": "error", "error": m})),
         },
     };
-    let name = format!("run-{}", crate::session::random_suffix(10));
-    let created = child::run(home, &run.create_args(&name, &repo), &run.env).await;
+    let created = child::run(home, &run.create_args(name, &repo), &run.env).await;
     if created.code != Some(0) {
         let (status, reason) = created.failure();
         if status.is_client_error() {
-            return crate::serve::json(status, &reason);
+            return (status, reason);
         }
-        let mut answer = json!({"status": "error", "crash_info": reason["error"]});
-        answer["error"] = reason["error"].clone();
-        return crate::serve::json(StatusCode::OK, &answer);
+        let answer =
+            json!({"status": "error", "error": reason["error"], "crash_info": reason["error"]});
+        return (StatusCode::OK, answer);
     }
     let session = created.json().unwrap_or_default();
-    finish(home, &run, &name, &session).await
+    if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
+        let _ = child::run(home, &["stop".into(), "--".into(), name.into()], &[]).await;
+    }
+    (StatusCode::OK, finish(home, run, name, &session).await)
 }
 
 /// Waits for the agent to finish (or the run's timeout), and answers.
-async fn finish(home: &Home, run: &Validated, name: &str, session: &Value) -> Response<Body> {
+async fn finish(home: &Home, run: &Validated, name: &str, session: &Value) -> Value {
     let Ok(engine) = Engine::for_kind(run.backend) else {
-        return super::error(StatusCode::BAD_REQUEST, "runs go to docker or podman");
+        return json!({"status": "error", "error": "runs go to docker or podman"});
     };
     let wait = engine.wait(&crate::session::container_name(name));
     let waited =
@@ -84,20 +113,17 @@ async fn finish(home: &Home, run: &Validated, name: &str, session: &Value) -> Re
         ),
     };
     let parsed: Value = serde_json::from_str(output.trim()).unwrap_or_default();
-    crate::serve::json(
-        StatusCode::OK,
-        &json!({
-            "id": session["id"],
-            "status": status,
-            "output": output,
-            "session_id": parsed.get("session_id"),
-            "usage": parsed.get("usage"),
-            "crash_info": crash_info,
-            "session": name,
-            "branch": session["branch"],
-            "worktree": session["worktree"],
-        }),
-    )
+    json!({
+        "id": session["id"],
+        "status": status,
+        "output": output,
+        "session_id": parsed.get("session_id"),
+        "usage": parsed.get("usage"),
+        "crash_info": crash_info,
+        "session": name,
+        "branch": session["branch"],
+        "worktree": session["worktree"],
+    })
 }
 
 fn tail(output: &str) -> String {
