@@ -90,7 +90,7 @@ fn the_token_guards_every_route_but_health() {
             );
         }
     }
-    assert_eq!(documented, 18, "{doc}");
+    assert_eq!(documented, 19, "{doc}");
     // Rotated: the old token stops working at once.
     let new = env
         .run(&["api", "token", "--rotate"])
@@ -227,6 +227,25 @@ fn sessions_made_over_http_are_ordinary_sessions() {
         (code, status["session"]["state"].as_str()),
         (200, Some("running")),
         "{status}"
+    );
+    // The agent's conversation, from its transcript; a link planted there
+    // is not followed.
+    let projects = env.worktree("over-http").join(".claude/projects");
+    std::fs::create_dir_all(projects.join("planted")).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", projects.join("planted/zzz.jsonl")).unwrap();
+    let (code, messages) = call(
+        port,
+        "GET",
+        "/v1/sessions/over-http/messages?limit=5",
+        Some(&t),
+        "",
+    );
+    assert_eq!(code, 200, "{messages}");
+    assert!(messages["total"].as_u64().unwrap() >= 1, "{messages}");
+    assert!(!messages.to_string().contains("root:"), "{messages}");
+    assert_eq!(
+        call(port, "GET", "/v1/sessions/nope/messages", Some(&t), "").0,
+        404
     );
     let (code, _) = call(port, "POST", "/v1/sessions/over-http/stop", Some(&t), "");
     assert_eq!(code, 200);

@@ -6,6 +6,7 @@
 
 mod child;
 mod jobs;
+mod messages;
 mod routes;
 mod run;
 mod run_request;

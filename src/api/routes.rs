@@ -25,6 +25,15 @@ pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Resp
     match (method, segs.as_slice()) {
         (&Method::GET, ["v1", "sessions"]) => json_result(home, args(&["list", "--json"])).await,
         (&Method::POST, ["v1", "sessions"]) => create(home, body, query.flag("dry_run")).await,
+        (&Method::GET, ["v1", "sessions", name, "messages"]) => {
+            let number = |k: &str, d: usize| query.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
+            super::messages::messages(
+                home,
+                name,
+                number("offset", 0),
+                number("limit", 100).min(1000),
+            )
+        }
         (&Method::GET, ["v1", "sessions", name]) => {
             json_result(home, args(&["status", "--json", "--", name])).await
         }
