@@ -90,7 +90,7 @@ fn the_token_guards_every_route_but_health() {
             );
         }
     }
-    assert_eq!(documented, 19, "{doc}");
+    assert_eq!(documented, 20, "{doc}");
     // Rotated: the old token stops working at once.
     let new = env
         .run(&["api", "token", "--rotate"])
@@ -488,4 +488,52 @@ fn async_runs_are_jobs_that_finish_or_are_really_cancelled() {
     assert_eq!(job["status"], "cancelled", "never overwritten: {job}");
     let all = call(port, "GET", "/jobs", Some(&t), "").1;
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+}
+
+/// The raw answer to a GET with extra header lines.
+fn raw_get(port: u16, path: &str, token: &str, extra: &str) -> String {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\n{extra}Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    raw
+}
+
+#[test]
+fn a_jobs_events_stream_until_it_ends_and_replay_after_the_last_seen() {
+    if !docker_ready() {
+        return;
+    }
+    let (env, port) = api_env("");
+    let t = token(&env);
+    let repo = env.repo().to_string_lossy().to_string();
+    let body = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE}});
+    let (_, started) = call(port, "POST", "/run/async", Some(&t), &body.to_string());
+    let id = started["job_id"].as_str().unwrap();
+    let stream = raw_get(port, &format!("/jobs/{id}/events"), &t, "");
+    assert!(stream.contains("text/event-stream"), "{stream}");
+    assert!(
+        stream.contains("event: hook") && stream.contains("id: 0"),
+        "{stream}"
+    );
+    assert!(
+        stream.contains("event: end") && stream.contains("completed"),
+        "{stream}"
+    );
+    let replay = raw_get(
+        port,
+        &format!("/jobs/{id}/events"),
+        &t,
+        "Last-Event-ID: 0\r\n",
+    );
+    assert!(
+        !replay.contains("id: 0\n"),
+        "event 0 is not sent again: {replay}"
+    );
+    assert!(replay.contains("event: end"), "{replay}");
+    assert_eq!(call(port, "GET", "/jobs/nope/events", Some(&t), "").0, 404);
 }

@@ -122,3 +122,20 @@ pub async fn cancel(api: &Api, id: &str) -> Response<Body> {
         &json!({"id": id, "status": "cancelled", "session": session, "note": note}),
     )
 }
+
+impl Api {
+    pub(super) fn job_session(&self, id: &str) -> Option<String> {
+        self.jobs.lock().get(id).map(|j| j.session.clone())
+    }
+
+    /// The answer of a job that has ended (a cancelled one: its status).
+    pub(super) fn job_result(&self, id: &str) -> Option<Value> {
+        let jobs = self.jobs.lock();
+        let job = jobs.get(id)?;
+        match (&job.result, job.status.as_str()) {
+            (Some(r), _) => Some(r.clone()),
+            (None, "running") => None,
+            (None, status) => Some(json!({"status": status, "output": ""})),
+        }
+    }
+}

@@ -11,6 +11,7 @@ mod routes;
 mod run;
 mod run_request;
 pub mod settings;
+mod sse;
 pub mod token;
 
 use std::sync::Arc;
@@ -79,10 +80,7 @@ impl Api {
             Ok(bytes) => bytes,
             Err(refused) => return *refused,
         };
-        if let Some(answer) = self
-            .runs_and_jobs(&parts.method, parts.uri.path(), &body)
-            .await
-        {
+        if let Some(answer) = self.runs_and_jobs(&parts, &body).await {
             return answer;
         }
         routes::route(&self.home, &parts.method, &parts.uri, &body).await
@@ -91,10 +89,24 @@ impl Api {
     /// `/run`, `/run/async` and `/jobs...`, or None for other paths.
     async fn runs_and_jobs(
         self: &Arc<Self>,
-        method: &Method,
-        path: &str,
+        parts: &http::request::Parts,
         body: &[u8],
     ) -> Option<Response<Body>> {
+        let (method, path) = (&parts.method, parts.uri.path());
+        if let Some(id) = path
+            .strip_prefix("/jobs/")
+            .and_then(|p| p.strip_suffix("/events"))
+        {
+            // Replay after the last event the client saw (SSE's reconnect).
+            let last = parts
+                .headers
+                .get("last-event-id")
+                .and_then(|v| v.to_str().ok()?.parse().ok());
+            return Some(match *method {
+                Method::GET => sse::stream(Arc::clone(self), id.to_string(), last),
+                _ => error(StatusCode::METHOD_NOT_ALLOWED, "GET it"),
+            });
+        }
         let job = path
             .strip_prefix("/jobs/")
             .filter(|id| !id.is_empty() && !id.contains('/'));
