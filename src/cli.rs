@@ -179,6 +179,8 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiCommand,
     },
+    /// Check what sessions need (engines, images, daemon, credentials, CA, kubectl), each with its fix
+    Doctor,
     /// Show the effective configuration
     Config {
         #[command(subcommand)]

@@ -443,3 +443,33 @@ fn a_broken_config_does_not_stop_stopping_or_deleting() {
     assert!(r.stderr.contains("config.toml"), "{}", r.stderr);
     assert!(!env.home().join("sessions/brokencfg").exists());
 }
+
+#[test]
+fn doctor_names_what_is_missing_and_fails_without_an_engine() {
+    let mut env = Env::new();
+    engine_down(&mut env);
+    env.extra_env.push((
+        "CONTAINER_HOST".into(),
+        "unix:///nonexistent/podman.sock".into(),
+    ));
+    let r = env.run(&["doctor"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout.contains("fail  docker") && r.stdout.contains("fix:"),
+        "{}",
+        r.stdout
+    );
+    let r = env.run(&["doctor", "--json"]);
+    let checks: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let docker = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "docker")
+        .unwrap();
+    assert_eq!(docker["verdict"], "fail", "{docker}");
+    assert!(
+        docker["fix"].as_str().unwrap().contains("DOCKER_HOST"),
+        "{docker}"
+    );
+}

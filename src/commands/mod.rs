@@ -5,6 +5,7 @@ pub mod clean_cache;
 pub mod create;
 pub mod daemon_plan;
 pub mod delete;
+pub mod doctor;
 pub mod image;
 pub mod kube;
 pub mod lifecycle;

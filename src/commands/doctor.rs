@@ -1,0 +1,170 @@
+//! `clauderon doctor`: what a session needs, checked one by one, each with
+//! its fix. Exits non-zero when something a default session needs is
+//! missing (the engine, its image, the static helper, a writable home).
+
+use serde::Serialize;
+
+use crate::backend::oci::{DOCKER, Engine, PODMAN};
+use crate::commands::{Ctx, probe_engine};
+use crate::error::{Error, Result};
+use crate::{daemon, helper, image, output};
+
+#[derive(Serialize)]
+struct Check {
+    name: String,
+    /// ok, warn (optional or later) or fail (a default session cannot run).
+    verdict: &'static str,
+    detail: String,
+    fix: Option<String>,
+}
+
+fn check(name: &str, verdict: &'static str, detail: String, fix: Option<String>) -> Check {
+    Check {
+        name: name.into(),
+        verdict,
+        detail,
+        fix,
+    }
+}
+
+fn engine_checks(ctx: &Ctx, engine: &Engine, required: bool) -> Vec<Check> {
+    let missing = if required { "fail" } else { "warn" };
+    let version = match probe_engine(engine) {
+        Ok(v) => v.trim().to_string(),
+        Err(e) => return vec![check(engine.program, missing, e.message, e.fix)],
+    };
+    let mut out = vec![check(engine.program, "ok", version, None)];
+    let default = match engine.is_docker() {
+        true => ctx.config.default_image.value.clone(),
+        false => ctx
+            .config
+            .podman_default_image
+            .clone()
+            .unwrap_or(ctx.config.default_image.value.clone()),
+    };
+    let name = format!("{} default image", engine.program);
+    out.push(match image::image_id(engine, &default) {
+        Ok(Some(_)) => check(&name, "ok", default, None),
+        Ok(None) => check(&name, missing, format!("{default} is not present locally"),
+            Some("scripts/build-agent-image.sh builds clauderon-agent:latest, or set [docker] default_image".into())),
+        Err(e) => check(&name, missing, e.message, e.fix),
+    });
+    if engine.image_mounts && ctx.config.agent.mount_agent_cli {
+        let cli = ctx.config.agent.reference();
+        let present = matches!(image::image_id(engine, &cli), Ok(Some(_)));
+        out.push(match present {
+            true => check("agent CLI image", "ok", cli, None),
+            false => check(
+                "agent CLI image",
+                "warn",
+                format!("{cli} is not present (it is pulled or built on first use)"),
+                Some("clauderon agent-image build".into()),
+            ),
+        });
+    }
+    out
+}
+
+fn daemon_checks(ctx: &Ctx) -> Vec<Check> {
+    let home = &ctx.home;
+    let mut out = Vec::new();
+    match daemon::running(home) {
+        Some(info) => {
+            out.push(check(
+                "daemon",
+                "ok",
+                format!("pid {}, on {}", info.pid, info.addresses.join(", ")),
+                None,
+            ));
+            let names = daemon::credentials(info.port);
+            let claude = names
+                .iter()
+                .any(|n| n == "ANTHROPIC_API_KEY" || n == "CLAUDE_CODE_OAUTH_TOKEN");
+            out.push(match claude {
+                true => check("credentials", "ok", names.join(", "), None),
+                false => check("credentials", "warn", format!("the daemon has no Claude credential ({})", if names.is_empty() { "none at all".into() } else { names.join(", ") }),
+                    Some("export ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN), then clauderon daemon restart".into())),
+            });
+        }
+        None => out.push(check(
+            "daemon",
+            "warn",
+            "not running (create starts it)".into(),
+            Some("clauderon daemon start".into()),
+        )),
+    }
+    let ca = crate::proxy::ca::cert_path(home);
+    out.push(match crate::proxy::ca::fingerprint(home) {
+        Ok(fp) => check(
+            "proxy CA",
+            "ok",
+            format!("{} (sha256 {fp})", ca.display()),
+            None,
+        ),
+        Err(_) => check(
+            "proxy CA",
+            "warn",
+            "not made yet (made on first use)".into(),
+            Some("clauderon proxy ca".into()),
+        ),
+    });
+    out.push(match helper::available() {
+        true => check(
+            "network mode proxy",
+            "ok",
+            "the static helper is built in".into(),
+            None,
+        ),
+        false => check(
+            "network mode proxy",
+            "fail",
+            "this build has no static helper".into(),
+            Some("build on Linux, or create sessions with --network open".into()),
+        ),
+    });
+    out
+}
+
+fn kubectl_check() -> Check {
+    match crate::backend::kubernetes::current_context().run() {
+        Ok(out) => check(
+            "kubectl",
+            "ok",
+            format!("context {}", out.stdout.trim()),
+            None,
+        ),
+        Err(f) if f.not_found => check(
+            "kubectl",
+            "warn",
+            "not installed (only kubernetes sessions need it)".into(),
+            None,
+        ),
+        Err(f) => check(
+            "kubectl",
+            "warn",
+            f.stderr_tail(),
+            Some("kubectl config use-context NAME".into()),
+        ),
+    }
+}
+
+pub fn run(ctx: &Ctx, json: bool) -> Result<i32> {
+    let mut checks = engine_checks(ctx, &DOCKER, true);
+    checks.extend(engine_checks(ctx, &PODMAN, false));
+    checks.extend(daemon_checks(ctx));
+    checks.push(kubectl_check());
+    let failed = checks.iter().filter(|c| c.verdict == "fail").count();
+    if json {
+        output::print_json(
+            &serde_json::to_value(&checks).map_err(|e| Error::failed(e.to_string()))?,
+        );
+    } else {
+        for c in &checks {
+            println!("{:<5} {:<22} {}", c.verdict, c.name, c.detail);
+            if let Some(fix) = &c.fix {
+                println!("      {:<22} fix: {fix}", "");
+            }
+        }
+    }
+    Ok(if failed > 0 { 1 } else { 0 })
+}
