@@ -41,16 +41,24 @@ impl AgentOptions {
         if !self.print && (self.max_turns.is_some() || self.output_format.is_some()) {
             return Err("max turns and the output format apply to print mode (--print)".into());
         }
-        let text_ok = |v: &str| !v.trim().is_empty() && !v.starts_with('-') && !v.contains('\0');
-        for v in self
+        // Names: no spaces around, no flag, no separator of the tool lists.
+        let name_ok = |v: &str| {
+            !v.is_empty() && v.trim() == v && !v.starts_with('-') && !v.contains([',', '\n', '\0'])
+        };
+        let names = self
             .model
             .iter()
             .chain(&self.allowed_tools)
-            .chain(&self.disallowed_tools)
-        {
-            if !text_ok(v) {
-                return Err(format!("{v:?} is not a model or tool name"));
-            }
+            .chain(&self.disallowed_tools);
+        if let Some(v) = names.into_iter().find(|v| !name_ok(v)) {
+            return Err(format!("{v:?} is not a model or tool name"));
+        }
+        if self.max_turns == Some(0) {
+            return Err("max turns must be at least 1".into());
+        }
+        let empty = |p: &String| p.trim().is_empty() || p.contains('\0');
+        if self.append_system_prompt.as_ref().is_some_and(empty) {
+            return Err("the text added to the system prompt is empty or has a NUL byte".into());
         }
         let claude_only = self.max_turns.is_some()
             || !self.allowed_tools.is_empty()

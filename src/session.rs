@@ -338,12 +338,27 @@ pub fn age(since: u64, now: u64) -> String {
 
 /// Parses `--env KEY=VALUE`, or `--env KEY` to take the value from our own
 /// environment (so a secret need not be on the command line, as with docker).
+/// The variable an API request carries for `--env NAME` travels in one
+/// JSON object of clauderon's own, never as a variable of that name:
+/// `LD_PRELOAD` or `PATH` from a request must not change the host process.
+pub const API_ENV: &str = "CLAUDERON_API_ENV";
+
+/// `--env NAME`'s value: from an API request's object, else the environment.
+fn from_environment(name: &str) -> Option<String> {
+    if let Ok(json) = std::env::var(API_ENV) {
+        let values: std::collections::BTreeMap<String, String> =
+            serde_json::from_str(&json).unwrap_or_default();
+        return values.get(name).cloned();
+    }
+    std::env::var(name).ok()
+}
+
 pub fn parse_env(pair: &str) -> Result<(String, String)> {
     let owned;
     let (key, value) = match pair.split_once('=') {
         Some(kv) => kv,
         None => {
-            owned = std::env::var(pair).map_err(|_| {
+            owned = from_environment(pair).ok_or(()).map_err(|_| {
                 Error::input(format!(
                     "--env {pair}: {pair} is not set in your environment"
                 ))

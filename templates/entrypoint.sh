@@ -86,12 +86,19 @@ echo ready >"$state/ready" 2>/dev/null || true
 # Print mode (create --print, the API's runs): once, to completion; the
 # answer is kept in the worktree's .clauderon/output and printed.
 if [ -e "$files/print" ]; then
+  # Once: a restarted print session shows its answer, it does not ask again.
+  if [ -e "$state/print.done" ]; then
+    say "this session's agent has already answered (below); create a new session to ask again"
+    cat "$state/output"
+    exit 0
+  fi
   case "$agent" in
   claude) claude --dangerously-skip-permissions "${args[@]}" -p -- "$prompt" >"$state/output" ;;
   codex) codex exec --dangerously-bypass-approvals-and-sandbox "${args[@]}" -- "$prompt" >"$state/output" ;;
   *) say "unknown agent '$agent'"; exit 2 ;;
   esac
   rc=$?
+  : >"$state/print.done"
   cat "$state/output"
   exit "$rc"
 fi

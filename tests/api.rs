@@ -197,7 +197,9 @@ fn sessions_made_over_http_are_ordinary_sessions() {
     let repo = env.repo().to_string_lossy().to_string();
     let body = json!({
         "prompt": "it's $(rm -rf /) -- \"quoted\"\nünïcode", "repo": repo, "name": "over-http",
-        "image": BASE_IMAGE, "pull_policy": "never", "env": {"API_TOKEN": "s3cret-value-here"},
+        "image": BASE_IMAGE, "pull_policy": "never",
+        // GIT_DIR reaches the container only: on the host it would break git.
+        "env": {"API_TOKEN": "s3cret-value-here", "GIT_DIR": "/nonexistent"},
     });
     let (code, plan) = call(
         port,

@@ -21,25 +21,84 @@ pub struct Finished {
 /// A client that hangs up does not kill it: a create runs to its end or
 /// rolls back, never stops halfway.
 pub async fn run(home: &Home, args: &[String], env: &[(String, String)]) -> Finished {
+    run_until(home, args, env, None).await
+}
+
+/// As `run`, but a child still running at `deadline` gets SIGTERM (a
+/// create then rolls back) and its answer says it timed out.
+pub async fn run_until(
+    home: &Home,
+    args: &[String],
+    env: &[(String, String)],
+    deadline: Option<tokio::time::Instant>,
+) -> Finished {
+    let nul = args
+        .iter()
+        .chain(env.iter().flat_map(|(k, v)| [k, v]))
+        .any(|a| a.contains('\0'));
+    if nul {
+        return refused("a value in the request contains a NUL byte");
+    }
     let exe = std::env::current_exe().unwrap_or_else(|_| "clauderon".into());
-    let out = tokio::process::Command::new(exe)
-        .args(args)
-        .envs(env.iter().map(|(k, v)| (k, v)))
+    let values: std::collections::BTreeMap<&str, &str> =
+        env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut cmd = tokio::process::Command::new(exe);
+    cmd.args(args)
+        .env(
+            crate::session::API_ENV,
+            serde_json::to_string(&values).unwrap_or_default(),
+        )
         .env("CLAUDERON_HOME", &home.root)
         .stdin(std::process::Stdio::null())
-        .output()
-        .await;
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => return failed_to_start(e),
+    };
+    let pid = child.id();
+    let waited = child.wait_with_output();
+    let out = match deadline {
+        None => waited.await,
+        Some(at) => match tokio::time::timeout_at(at, waited).await {
+            Ok(out) => out,
+            Err(_) => {
+                if let Some(pid) = pid {
+                    // SAFETY: kill(2) of our own child; touches no memory.
+                    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+                }
+                return Finished {
+                    code: Some(124),
+                    stdout: String::new(),
+                    stderr: "clauderon: error: timed out".into(),
+                };
+            }
+        },
+    };
     match out {
         Ok(out) => Finished {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         },
-        Err(e) => Finished {
-            code: None,
-            stdout: String::new(),
-            stderr: format!("clauderon: error: could not run clauderon: {e}"),
-        },
+        Err(e) => failed_to_start(e),
+    }
+}
+
+fn failed_to_start(e: std::io::Error) -> Finished {
+    Finished {
+        code: None,
+        stdout: String::new(),
+        stderr: format!("clauderon: error: could not run clauderon: {e}"),
+    }
+}
+
+/// Bad input found before any command runs (exit code 2: a 400).
+fn refused(why: &str) -> Finished {
+    Finished {
+        code: Some(2),
+        stdout: String::new(),
+        stderr: format!("clauderon: error: {why}"),
     }
 }
 
@@ -64,7 +123,9 @@ impl Finished {
             }
         }
         if message.is_empty() {
-            message = "the command failed".into();
+            // clap's own errors ("error: invalid value ...") have no prefix.
+            let clap = self.stderr.lines().find_map(|l| l.strip_prefix("error: "));
+            message = clap.unwrap_or("the command failed").to_string();
         }
         (message, fix)
     }

@@ -67,6 +67,9 @@ impl Api {
         if let Err(refused) = self.authorize(req.headers()) {
             return *refused;
         }
+        if path == "/openapi.json" && req.method() != Method::GET {
+            return error(StatusCode::METHOD_NOT_ALLOWED, "GET /openapi.json");
+        }
         if path == "/openapi.json" {
             let mut resp = crate::serve::text(StatusCode::OK, OPENAPI);
             resp.headers_mut().insert(
@@ -130,7 +133,9 @@ impl Api {
         let given = headers
             .get("authorization")
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "));
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token);
         let Some(given) = given else {
             return Err(Box::new(error(
                 StatusCode::UNAUTHORIZED,

@@ -14,6 +14,9 @@ use crate::store::Home;
 
 pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Response<Body> {
     let query = Query::parse(uri.query());
+    if let Some(why) = query.bad_flag() {
+        return error(StatusCode::BAD_REQUEST, why);
+    }
     let Some(segments) = segments(uri.path()) else {
         return error(
             StatusCode::BAD_REQUEST,
@@ -162,8 +165,23 @@ impl Query {
             .map(|(_, v)| v.as_str())
     }
 
+    /// `?key`, `?key=1|true|yes|on` is true, `0|false|no|off` false; any
+    /// other value is an error, never a silent "no" (dry_run=True must not
+    /// delete).
     fn flag(&self, key: &str) -> bool {
-        matches!(self.get(key), Some("1" | "true" | "yes"))
+        matches!(
+            self.get(key).map(str::to_ascii_lowercase).as_deref(),
+            Some("1" | "true" | "yes" | "on")
+        )
+    }
+
+    fn bad_flag(&self) -> Option<String> {
+        self.0.iter().find_map(|(k, v)| {
+            let flagged = matches!(k.as_str(), "dry_run" | "delete_branch");
+            let known = ["1", "true", "yes", "on", "0", "false", "no", "off"];
+            (flagged && !known.contains(&v.to_ascii_lowercase().as_str()))
+                .then(|| format!("?{k}={v}: use 1 or 0 (true/false)"))
+        })
     }
 
     /// `?backend=`, passed on as the CLI's `--backend` (which validates it).

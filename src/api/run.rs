@@ -9,23 +9,35 @@ use std::path::{Path, PathBuf};
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+
 use super::child;
 use super::run_request::{RunRequest, Validated};
 use crate::backend::oci::Engine;
 use crate::serve::Body;
 use crate::store::Home;
 
-pub async fn run(home: &Home, runs: &tokio::sync::Semaphore, body: &[u8]) -> Response<Body> {
-    let Ok(_permit) = runs.try_acquire() else {
-        return busy();
-    };
+pub async fn run(home: &Home, runs: &Arc<Semaphore>, body: &[u8]) -> Response<Body> {
     let run = match prepare(body) {
         Ok(run) => run,
         Err(refused) => return *refused,
     };
-    let name = run_name();
-    let (status, answer) = execute(home, &run, &name, &Default::default()).await;
-    crate::serve::json(status, &answer)
+    let Ok(permit) = Arc::clone(runs).try_acquire_owned() else {
+        return busy();
+    };
+    // The run is a task of its own: a client that hangs up neither frees
+    // its slot nor escapes its timeout.
+    let home = home.clone();
+    let task = tokio::spawn(async move {
+        let _permit = permit;
+        execute(&home, &run, &run_name(), &Default::default()).await
+    });
+    match task.await {
+        Ok((status, answer)) => crate::serve::json(status, &answer),
+        Err(_) => super::error(StatusCode::BAD_GATEWAY, "the run ended unexpectedly"),
+    }
 }
 
 pub(super) fn busy() -> Response<Body> {
@@ -64,8 +76,23 @@ pub(super) async fn execute(
             Err(m) => return (StatusCode::OK, json!({"status": "error", "error": m})),
         },
     };
-    let created = child::run(home, &run.create_args(name, &repo), &run.env).await;
+    let deadline = tokio::time::Instant::now() + run.timeout;
+    let args = run.create_args(name, &repo);
+    let created = child::run_until(home, &args, &run.env, Some(deadline)).await;
+    if created.code == Some(124) {
+        let why = format!(
+            "timed out after {} s while the session was being made (it is rolled back)",
+            run.timeout.as_secs()
+        );
+        return (
+            StatusCode::OK,
+            json!({"status": "error", "error": why, "crash_info": {"reason": why}}),
+        );
+    }
     if created.code != Some(0) {
+        if run.repo.is_none() {
+            let _ = std::fs::remove_dir_all(&repo);
+        }
         let (status, reason) = created.failure();
         if status.is_client_error() {
             return (status, reason);
@@ -78,17 +105,26 @@ pub(super) async fn execute(
     if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
         let _ = child::run(home, &["stop".into(), "--".into(), name.into()], &[]).await;
     }
-    (StatusCode::OK, finish(home, run, name, &session).await)
+    (
+        StatusCode::OK,
+        finish(home, run, name, &session, deadline).await,
+    )
 }
 
 /// Waits for the agent to finish (or the run's timeout), and answers.
-async fn finish(home: &Home, run: &Validated, name: &str, session: &Value) -> Value {
+async fn finish(
+    home: &Home,
+    run: &Validated,
+    name: &str,
+    session: &Value,
+    deadline: tokio::time::Instant,
+) -> Value {
     let Ok(engine) = Engine::for_kind(run.backend) else {
         return json!({"status": "error", "error": "runs go to docker or podman"});
     };
     let wait = engine.wait(&crate::session::container_name(name));
     let waited =
-        tokio::time::timeout(run.timeout, tokio::task::spawn_blocking(move || wait.run())).await;
+        tokio::time::timeout_at(deadline, tokio::task::spawn_blocking(move || wait.run())).await;
     let worktree = PathBuf::from(session["worktree"].as_str().unwrap_or_default());
     let output = crate::safe_fs::read_below(&worktree, Path::new(".clauderon/output"), 16 << 20)
         .unwrap_or_default();

@@ -80,11 +80,12 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
         .parse()
         .map_err(|_| format!("timeout {text:?}: use seconds or 90s, 30m, 2h"))?;
     let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
+        "" | "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
         _ => return Err(format!("timeout {text:?}: use seconds or 90s, 30m, 2h")),
-    };
+    }
+    .unwrap_or(u64::MAX);
     if secs == 0 || secs > 24 * 3600 {
         return Err(format!("timeout {text:?}: between 1 s and 24 h"));
     }
@@ -93,6 +94,9 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 
 impl RunRequest {
     pub fn validate(self) -> Result<Validated, String> {
+        if self.prompt.trim().is_empty() || self.prompt.contains('\0') {
+            return Err("`prompt` must be text: not empty, no NUL byte".into());
+        }
         let (backend, engine) = match (self.docker, self.podman) {
             (Some(_), Some(_)) => return Err("give `docker` or `podman`, not both".into()),
             (Some(d), None) => (BackendKind::Docker, d),

@@ -12,36 +12,55 @@ pub fn path(home: &Home) -> PathBuf {
     home.root.join("api-token")
 }
 
-/// The token, made now if there is none.
+/// The token, made now if there is none (made exclusively: of two
+/// processes making it at once, both end up with the one in the file).
 pub fn load_or_create(home: &Home) -> Result<String> {
-    match std::fs::read_to_string(path(home)) {
-        Ok(text) if !text.trim().is_empty() => Ok(text.trim().to_string()),
-        Ok(_) => rotate(home),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => rotate(home),
-        Err(e) => Err(Error::io(
-            format!("could not read {}", path(home).display()),
-            e,
-        )),
+    let file = path(home);
+    if let Some(token) = read(&file)? {
+        return Ok(token);
+    }
+    home.ensure()
+        .map_err(|e| Error::io(format!("could not create {}", home.root.display()), e))?;
+    let token = crate::session::new_token();
+    match write_new(&file, &token) {
+        Ok(()) => Ok(token),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            read(&file)?.ok_or_else(|| Error::failed(format!("{} is empty", file.display())))
+        }
+        Err(e) => Err(Error::io(format!("could not write {}", file.display()), e)),
     }
 }
 
-/// A new token replaces the old one (which stops working once the daemon
-/// reads the new one: at its next request).
+fn read(file: &std::path::Path) -> Result<Option<String>> {
+    match std::fs::read_to_string(file) {
+        Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_string())),
+        Ok(_) => Ok(None),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(format!("could not read {}", file.display()), e)),
+    }
+}
+
+fn write_new(file: &std::path::Path, token: &str) -> std::io::Result<()> {
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)?;
+    f.write_all(format!("{token}\n").as_bytes())
+}
+
+/// A new token replaces the old one (which stops working at the daemon's
+/// next request). Written beside it under a name of its own, then renamed.
 pub fn rotate(home: &Home) -> Result<String> {
     home.ensure()
         .map_err(|e| Error::io(format!("could not create {}", home.root.display()), e))?;
     let token = crate::session::new_token();
     let file = path(home);
-    let tmp = home.root.join(".api-token.tmp");
-    let _ = std::fs::remove_file(&tmp);
+    let tmp = home
+        .root
+        .join(format!(".api-token.{}", crate::session::random_suffix(12)));
     let fail = |e| Error::io(format!("could not write {}", file.display()), e);
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .map_err(fail)?;
-    f.write_all(format!("{token}\n").as_bytes()).map_err(fail)?;
+    write_new(&tmp, &token).map_err(fail)?;
     std::fs::rename(&tmp, &file).map_err(fail)?;
     Ok(token)
 }
