@@ -70,6 +70,7 @@ fn spec() -> SessionSpec {
         isolation_recorded: true,
         agent_options: Default::default(),
         kubernetes: None,
+        compose: None,
     }
 }
 

@@ -218,7 +218,11 @@ pub fn delete_plan(
     delete_branch: bool,
 ) -> Plan {
     let mut plan = Plan::default();
-    if *state != ContainerState::Missing {
+    if let Some(c) = &spec.compose {
+        // The project's containers, networks and volumes, whatever state
+        // the agent's container is in.
+        plan.push(Step::run_cmd(c.down(spec), engine.classifier()));
+    } else if *state != ContainerState::Missing {
         plan.push(Step::Run {
             cmd: engine.remove(&spec.container_name()),
             classify: engine.classifier(),

@@ -6,7 +6,7 @@ use crate::agent;
 use crate::backend::Wiring;
 use crate::backend::oci::Engine;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plan::{Plan, Step, Tolerate};
 use crate::session::{PullPolicy, SessionSpec};
 use crate::store::Home;
@@ -24,6 +24,14 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         let allowed = &ctx.config.allowed_images;
         crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())?;
         return crate::commands::kube::lifecycle::refresh(ctx, &spec, no_pull, dry_run);
+    }
+    if spec.compose.is_some() {
+        return Err(Error::input(format!(
+            "refresh does not recreate compose sessions yet ('{name}' is one)"
+        ))
+        .with_fix(format!(
+            "`clauderon stop {name}` and `clauderon start {name}` restart its project; `clauderon delete {name}` and a new create make it afresh"
+        )));
     }
     let upgrade = !spec.isolation_recorded;
     spec.isolation_recorded = true;

@@ -18,6 +18,14 @@ pub enum Step {
         /// Failures that count as success (e.g. "no such container" on delete).
         tolerate: Option<Tolerate>,
     },
+    /// Runs a command that starts several containers (`compose up`); when
+    /// it fails, the error carries the tail of `logs` (their output), so
+    /// the failing service says why before the rollback removes it.
+    RunWithLogs {
+        cmd: Cmd,
+        logs: Cmd,
+        classify: Classify,
+    },
     /// Creates a directory; with `exclusive` it fails if it exists, which is how
     /// two concurrent `create`s of the same name are told apart.
     Mkdir {
@@ -148,6 +156,24 @@ impl Step {
                     _ => Err(classify(f)),
                 },
             },
+            Step::RunWithLogs {
+                cmd,
+                logs,
+                classify,
+            } => cmd.run().map(|_| ()).map_err(|f| {
+                let mut err = classify(f);
+                if let Ok(out) = logs.run() {
+                    let text = format!("{}{}", out.stdout, out.stderr);
+                    let tail: Vec<&str> = text.lines().rev().take(20).collect();
+                    let tail: Vec<&str> = tail.into_iter().rev().collect();
+                    err.message = format!(
+                        "{}\nthe services' last lines:\n{}",
+                        err.message,
+                        tail.join("\n")
+                    );
+                }
+                err
+            }),
             Step::VerifyStarted {
                 ready,
                 state,
