@@ -238,6 +238,10 @@ fn refused_constructs_say_why_and_leave_nothing() {
         ("network_mode: host".into(), "network_mode: host"),
         ("container_name: fixed".into(), "container_name"),
         (
+            "security_opt: [\"seccomp:unconfined\"]".into(),
+            "security_opt",
+        ),
+        (
             format!("volumes: [\"{}:/x\"]", outside.path().display()),
             "only paths inside the repository",
         ),
@@ -298,4 +302,38 @@ fn service_without_compose_and_image_with_compose_are_refused() {
         .run(&["create", "--prompt", "x", "--service", "dev", "--dry-run"])
         .fails();
     assert!(r.stderr.contains("--compose"), "{}", r.stderr);
+}
+
+#[test]
+fn refresh_recreates_the_agent_and_keeps_the_database_and_its_volume() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose-refresh");
+    let project = Project::of(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    env.wait_for_runs(&name, 1);
+    let agent = format!("clauderon-{name}");
+    let db = format!("{}_db_1", project.0);
+    let id = |c: &str| docker_ok(&["inspect", "--format", "{{.Id}}", c]);
+    let (agent_before, db_before) = (id(&agent), id(&db));
+    assert!(exec(&db, "echo kept > /data/row").status.success());
+    env.run(&["refresh", &name]).ok();
+    env.wait_for_runs(&name, 2);
+    assert_ne!(id(&agent), agent_before, "the agent's container is new");
+    assert_eq!(id(&db), db_before, "the database kept running");
+    let row = exec(&db, "cat /data/row");
+    assert_eq!(String::from_utf8_lossy(&row.stdout).trim(), "kept");
+    // stop/start keep the volume too.
+    env.run(&["stop", &name]).ok();
+    env.run(&["start", &name]).ok();
+    let row = exec(&db, "cat /data/row");
+    assert_eq!(String::from_utf8_lossy(&row.stdout).trim(), "kept");
+    env.run(&["delete", "--force", &name]).ok();
+    assert_eq!(
+        project.leftovers(),
+        (String::new(), String::new(), String::new())
+    );
 }

@@ -156,24 +156,7 @@ impl Step {
                     _ => Err(classify(f)),
                 },
             },
-            Step::RunWithLogs {
-                cmd,
-                logs,
-                classify,
-            } => cmd.run().map(|_| ()).map_err(|f| {
-                let mut err = classify(f);
-                if let Ok(out) = logs.run() {
-                    let text = format!("{}{}", out.stdout, out.stderr);
-                    let tail: Vec<&str> = text.lines().rev().take(20).collect();
-                    let tail: Vec<&str> = tail.into_iter().rev().collect();
-                    err.message = format!(
-                        "{}\nthe services' last lines:\n{}",
-                        err.message,
-                        tail.join("\n")
-                    );
-                }
-                err
-            }),
+            Step::RunWithLogs { .. } => run_with_logs(self),
             Step::VerifyStarted {
                 ready,
                 state,
@@ -276,6 +259,28 @@ impl Step {
             _ => Ok(Some(code)),
         }
     }
+}
+
+/// `cmd`; its failure carries the last lines of `logs`' output.
+fn run_with_logs(step: &Step) -> Result<()> {
+    let Step::RunWithLogs {
+        cmd,
+        logs,
+        classify,
+    } = step
+    else {
+        return step.run();
+    };
+    cmd.run().map(|_| ()).map_err(|f| {
+        let mut err = classify(f);
+        if let Ok(out) = logs.run() {
+            let text = format!("{}{}", out.stdout, out.stderr);
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+            err.message = format!("{}\nthe services' last lines:\n{tail}", err.message);
+        }
+        err
+    })
 }
 
 fn make_dir(path: &Path, mode: u32, exclusive: bool) -> Result<()> {

@@ -100,61 +100,69 @@ fn refuse(service: &str, what: &str, why: &str, fix: &str) -> Error {
     Error::input(format!("service {service:?} uses {what}: {why}")).with_fix(fix.to_string())
 }
 
+const NO_OPTION: &str =
+    "remove it from the compose file; clauderon has no option that allows it in a session";
+
+/// Keys refused wherever they are set: (key, why, fix).
+const REFUSED: &[(&str, &str, &str)] = &[
+    (
+        "privileged",
+        "a privileged container is root on the host",
+        NO_OPTION,
+    ),
+    (
+        "cap_add",
+        "services run with the engine's default capabilities at most",
+        "remove cap_add from the compose file (the agent's service gets capabilities back through [security] cap_add)",
+    ),
+    ("devices", "host devices reach into the host", NO_OPTION),
+    (
+        "security_opt",
+        "it can lift the engine's confinement (seccomp, AppArmor, SELinux)",
+        NO_OPTION,
+    ),
+    (
+        "container_name",
+        "names must stay per session (two sessions of one file would collide)",
+        "remove container_name; clauderon names containers after the session",
+    ),
+];
+
+/// A value that sets something: not false, null or empty.
+fn set(v: &Value) -> bool {
+    match v {
+        Value::Null | Value::Bool(false) => false,
+        Value::Array(a) => !a.is_empty(),
+        Value::Object(o) => !o.is_empty(),
+        Value::String(t) => !t.is_empty(),
+        _ => true,
+    }
+}
+
 fn check_service(
     name: &str,
     s: &Value,
     all: &serde_json::Map<String, Value>,
     opts: &Options,
 ) -> Result<()> {
-    const NO_OPTION: &str =
-        "remove it from the compose file; clauderon has no option that allows it in a session";
-    if s.get("privileged").and_then(Value::as_bool) == Some(true) {
-        return Err(refuse(
-            name,
-            "privileged: true",
-            "a privileged container is root on the host",
-            NO_OPTION,
-        ));
-    }
-    if s.get("cap_add")
-        .and_then(Value::as_array)
-        .is_some_and(|a| !a.is_empty())
-    {
-        return Err(refuse(
-            name,
-            "cap_add",
-            "services run with the engine's default capabilities at most",
-            "remove cap_add from the compose file (the agent's service gets capabilities back through [security] cap_add)",
-        ));
+    for (key, why, fix) in REFUSED {
+        if s.get(*key).is_some_and(set) {
+            return Err(refuse(name, key, why, fix));
+        }
     }
     for key in ["pid", "ipc", "userns_mode"] {
         if s.get(key).and_then(Value::as_str) == Some("host") {
+            let what = format!("{key}: host");
             return Err(refuse(
                 name,
-                &format!("{key}: host"),
+                &what,
                 "it shares the host's namespace",
                 NO_OPTION,
             ));
         }
     }
-    if s.get("devices").is_some() {
-        return Err(refuse(
-            name,
-            "devices",
-            "host devices reach into the host",
-            NO_OPTION,
-        ));
-    }
-    if s.get("container_name").is_some() {
-        return Err(refuse(
-            name,
-            "container_name",
-            "names must stay per session (two sessions of one file would collide)",
-            "remove container_name; clauderon names containers after the session",
-        ));
-    }
     check_network_mode(name, s, all)?;
-    if s.get("ports").is_some() && !opts.allow_ports {
+    if s.get("ports").is_some_and(set) && !opts.allow_ports {
         return Err(refuse(
             name,
             "ports",
@@ -162,7 +170,7 @@ fn check_service(
             "remove ports:, or set [compose] allow_ports = true",
         ));
     }
-    if s.get("build").is_some() && !opts.allow_build {
+    if s.get("build").is_some_and(set) && !opts.allow_build {
         return Err(refuse(
             name,
             "build",
@@ -170,14 +178,15 @@ fn check_service(
             "use an image, or set [compose] allow_build = true",
         ));
     }
-    for volume in s
-        .get("volumes")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    check_volumes(name, s, &opts.repo_root)
+}
+
+/// Bind mounts only of paths inside the repository.
+fn check_volumes(name: &str, s: &Value, repo_root: &Path) -> Result<()> {
+    let volumes = s.get("volumes").and_then(Value::as_array);
+    for volume in volumes.into_iter().flatten() {
         if let Some(source) = bind_source(volume)
-            && !inside(&source, &opts.repo_root)
+            && !inside(&source, repo_root)
         {
             return Err(refuse(
                 name,

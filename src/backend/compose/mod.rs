@@ -144,6 +144,23 @@ impl ComposeSpec {
         cmd.live()
     }
 
+    /// The agent's service recreated from the current override, the other
+    /// services (and their data) left as they are.
+    pub fn recreate_agent(&self, spec: &SessionSpec, secrets: &[(String, String)]) -> Cmd {
+        let mut cmd = self.cmd(spec).args([
+            "up",
+            "--detach",
+            "--no-color",
+            "--no-deps",
+            "--force-recreate",
+            &self.service,
+        ]);
+        for (name, value) in secrets {
+            cmd = cmd.secret_env(name, value);
+        }
+        cmd.live()
+    }
+
     /// The project, its networks and its volumes (named ones too).
     pub fn down(&self, spec: &SessionSpec) -> Cmd {
         self.cmd(spec)

@@ -69,18 +69,7 @@ fn agent_service(
         "working_dir": spec.workdir(),
         "volumes": volumes(spec, home, engine, wiring),
     });
-    if !sec.cap_add.is_empty() {
-        s["cap_add"] = json!(sec.cap_add);
-    }
-    if sec.no_new_privileges {
-        s["security_opt"] = json!(["no-new-privileges:true"]);
-    }
-    if let Some(cpu) = spec.limits.cpu {
-        s["cpus"] = json!(cpu.docker().parse::<f64>().unwrap_or(0.0));
-    }
-    if let Some(mem) = spec.limits.memory {
-        s["mem_limit"] = json!(mem.docker());
-    }
+    hardening_and_limits(&mut s, spec);
     let entrypoint = format!("{CONTAINER_SESSION_DIR}/entrypoint.sh");
     if wiring.init_helper {
         s["entrypoint"] = json!([helper::CONTAINER_INIT]);
@@ -105,6 +94,23 @@ fn agent_service(
     match s {
         Value::Object(map) => map,
         _ => unreachable!("built as an object"),
+    }
+}
+
+/// Capabilities given back, no-new-privileges, cpu and memory.
+fn hardening_and_limits(s: &mut Value, spec: &SessionSpec) {
+    let sec = &spec.security;
+    if !sec.cap_add.is_empty() {
+        s["cap_add"] = json!(sec.cap_add);
+    }
+    if sec.no_new_privileges {
+        s["security_opt"] = json!(["no-new-privileges:true"]);
+    }
+    if let Some(cpu) = spec.limits.cpu {
+        s["cpus"] = json!(cpu.docker().parse::<f64>().unwrap_or(0.0));
+    }
+    if let Some(mem) = spec.limits.memory {
+        s["mem_limit"] = json!(mem.docker());
     }
 }
 

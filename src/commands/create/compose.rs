@@ -17,7 +17,7 @@ use crate::store::Home;
 
 /// The compose file of this create: `--compose` (relative to the current
 /// directory), else `[compose] file` (relative to the repository).
-pub fn requested(ctx: &Ctx, args: &CreateArgs, repo_root: &std::path::Path) -> Option<PathBuf> {
+fn requested(ctx: &Ctx, args: &CreateArgs, repo_root: &std::path::Path) -> Option<PathBuf> {
     match (&args.compose, &ctx.config.compose.file) {
         (Some(file), _) => std::path::absolute(file).ok(),
         (None, Some(file)) => Some(compose::absolute(file, repo_root)),
@@ -25,9 +25,31 @@ pub fn requested(ctx: &Ctx, args: &CreateArgs, repo_root: &std::path::Path) -> O
     }
 }
 
+/// `--service` needs a compose file, and `--compose` the docker backend.
+pub fn check_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
+    if args.service.is_some() && args.compose.is_none() && ctx.config.compose.file.is_none() {
+        return Err(Error::input("--service names a service of a compose file")
+            .with_fix("add --compose FILE, or drop --service"));
+    }
+    if args.backend == crate::session::BackendKind::Kubernetes && args.compose.is_some() {
+        return Err(Error::input("--compose runs on the docker backend")
+            .with_fix("pass --backend docker, or drop --compose"));
+    }
+    Ok(())
+}
+
+/// With a compose file (`--compose`, `[compose] file`), makes `spec` a
+/// compose session of it.
+pub fn apply(ctx: &Ctx, args: &CreateArgs, engine: &Engine, spec: &mut SessionSpec) -> Result<()> {
+    match requested(ctx, args, &spec.repo_root) {
+        Some(file) => prepare(ctx, args, engine, spec, file),
+        None => Ok(()),
+    }
+}
+
 /// Makes `spec` a compose session of `file`: detects the tool, reads and
 /// checks the merged config, and records the agent's service.
-pub fn prepare(
+fn prepare(
     ctx: &Ctx,
     args: &CreateArgs,
     engine: &Engine,
@@ -49,36 +71,7 @@ pub fn prepare(
     let tool = Tool::detect(engine)?;
     let project = ComposeSpec::project(spec);
     let files = vec![file];
-    let invalid = |f: crate::exec::Failure| {
-        Error::input(format!(
-            "the compose file is not valid: {}",
-            f.stderr_tail()
-        ))
-    };
-    let order: Vec<String> = tool
-        .services(&project, &files)
-        .run()
-        .map_err(invalid)?
-        .stdout
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect();
-    let mut text = tool.config(&project, &files).run().map_err(invalid)?.stdout;
-    if tool.prints_yaml() {
-        text = compose::yaml_to_json(&text)
-            .run()
-            .map_err(|f| {
-                Error::failed(format!(
-                    "could not read compose's config output: {}",
-                    f.stderr_tail()
-                ))
-            })?
-            .stdout;
-    }
-    let config: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::failed(format!("could not read compose's config output: {e}")))?;
+    let (order, config) = read_config(tool, &project, &files)?;
     let settings = &ctx.config.compose;
     let opts = Options {
         service: args.service.clone().or_else(|| settings.service.clone()),
@@ -103,6 +96,45 @@ pub fn prepare(
         networks: checked.networks,
     });
     Ok(())
+}
+
+/// The services in the file's order, and the merged config as JSON.
+fn read_config(
+    tool: Tool,
+    project: &str,
+    files: &[PathBuf],
+) -> Result<(Vec<String>, serde_json::Value)> {
+    let invalid = |f: crate::exec::Failure| {
+        Error::input(format!(
+            "the compose file is not valid: {}",
+            f.stderr_tail()
+        ))
+    };
+    let order: Vec<String> = tool
+        .services(project, files)
+        .run()
+        .map_err(invalid)?
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    let mut text = tool.config(project, files).run().map_err(invalid)?.stdout;
+    if tool.prints_yaml() {
+        text = compose::yaml_to_json(&text)
+            .run()
+            .map_err(|f| {
+                Error::failed(format!(
+                    "could not read compose's config output: {}",
+                    f.stderr_tail()
+                ))
+            })?
+            .stdout;
+    }
+    let config: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::failed(format!("could not read compose's config output: {e}")))?;
+    Ok((order, config))
 }
 
 /// The override, the record, `up` (a failure shows the services' last

@@ -23,14 +23,7 @@ pub use resolve::resolve;
 
 pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let flags = resolve::flags(ctx, &args)?;
-    if args.service.is_some() && args.compose.is_none() && ctx.config.compose.file.is_none() {
-        return Err(Error::input("--service names a service of a compose file")
-            .with_fix("add --compose FILE, or drop --service"));
-    }
-    if args.backend == crate::session::BackendKind::Kubernetes && args.compose.is_some() {
-        return Err(Error::input("--compose runs on the docker backend")
-            .with_fix("pass --backend docker, or drop --compose"));
-    }
+    compose::check_flags(ctx, &args)?;
     if args.backend == crate::session::BackendKind::Kubernetes {
         let spec = resolve(ctx, &args, flags)?;
         return crate::commands::kube::create::run(ctx, spec, args.dry_run);
@@ -40,9 +33,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     // and the slowest one) runs while git reads the repository.
     let probe = std::thread::spawn(move || probe_engine(&engine));
     let mut spec = resolve(ctx, &args, flags)?;
-    if let Some(file) = compose::requested(ctx, &args, &spec.repo_root) {
-        compose::prepare(ctx, &args, &engine, &mut spec, file)?;
-    }
+    compose::apply(ctx, &args, &engine, &mut spec)?;
     let _lock = if args.dry_run {
         None
     } else {
