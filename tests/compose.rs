@@ -164,6 +164,26 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert_eq!(answer, "pong");
+    // ...and nothing on the host: not the daemon on docker0's gateway.
+    let gateway = docker_ok(&[
+        "network",
+        "inspect",
+        "bridge",
+        "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+    ]);
+    let port = common::daemon_port(&env);
+    let probe = format!("timeout 3 bash -c 'exec 3<>/dev/tcp/{gateway}/{port}' && echo reached");
+    let control = docker(&["run", "--rm", BASE_IMAGE, "bash", "-c", &probe]);
+    assert!(
+        String::from_utf8_lossy(&control.stdout).contains("reached"),
+        "the probe works from the engine's bridge"
+    );
+    let out = exec(&agent, &probe);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("reached"),
+        "the host is reachable"
+    );
     env.wait_for_runs(&name, 1);
     // list: found by its labels.
     let list: Vec<Value> = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();

@@ -262,6 +262,11 @@ fn networks(config: &Value, opts: &Options) -> Result<Vec<String>> {
             return Err(Error::input(format!("network {name:?} is external: in network mode proxy a session's networks are its own and internal"))
                 .with_fix("drop external: from the network, or set [network] mode = \"open\""));
         }
+        let driver = net.get("driver").and_then(Value::as_str);
+        if opts.proxy && driver.is_some_and(|d| d != "bridge") {
+            return Err(Error::input(format!("network {name:?} uses driver {:?}: in network mode proxy a session's networks are internal bridges", driver.unwrap_or("")))
+                .with_fix("drop driver: from the network, or set [network] mode = \"open\""));
+        }
         if name != "default" {
             names.push(name.clone());
         }

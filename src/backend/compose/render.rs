@@ -29,9 +29,18 @@ pub fn override_file(
     let mut networks = Map::new();
     if spec.network == NetworkMode::Proxy {
         // No way out but the daemon's sockets, for the agent and the
-        // services beside it; they still reach each other by name.
+        // services beside it; they still reach each other by name. An
+        // internal bridge still delivers packets for the host's own
+        // addresses (docker0's gateway, anything on 0.0.0.0): with no
+        // address on the bridge the containers have no next hop to them.
         for name in &compose.networks {
-            networks.insert(name.clone(), json!({ "internal": true }));
+            networks.insert(
+                name.clone(),
+                json!({
+                    "internal": true,
+                    "driver_opts": { "com.docker.network.bridge.inhibit_ipv4": "true" },
+                }),
+            );
         }
     }
     let mut file = json!({ "services": { compose.service.clone(): Value::Object(service) } });
