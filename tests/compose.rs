@@ -357,3 +357,23 @@ fn refresh_recreates_the_agent_and_keeps_the_database_and_its_volume() {
         (String::new(), String::new(), String::new())
     );
 }
+
+#[test]
+fn delete_takes_the_project_down_even_when_the_compose_file_is_gone() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose-gone");
+    let project = Project::of(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    std::fs::remove_file(&file).unwrap();
+    let r = env.run(&["delete", "--force", &name]).ok();
+    assert!(!r.stderr.contains("error"), "{}", r.stderr);
+    assert_eq!(
+        project.leftovers(),
+        (String::new(), String::new(), String::new())
+    );
+    assert!(!env.worktree(&name).exists());
+}

@@ -511,6 +511,7 @@ fn create_and_delete_compose_session() {
         tool: Tool::DockerCompose,
         override_file: home().session_dir(&s.name).join(OVERRIDE_NAME),
         networks: vec!["default".into(), "backend".into()],
+        volumes: vec!["data".into()],
     });
     let created = create(&s, false);
     assert!(

@@ -221,7 +221,13 @@ pub fn delete_plan(
     if let Some(c) = &spec.compose {
         // The project's containers, networks and volumes, whatever state
         // the agent's container is in.
-        plan.push(Step::run_cmd(c.down(spec), engine.classifier()));
+        let down = if c.files_exist() {
+            c.down(spec)
+        } else {
+            plan.note("the session's compose file is gone: the project is taken down from clauderon's override alone");
+            c.down_from_override(spec)
+        };
+        plan.push(Step::run_cmd(down, engine.classifier()));
     } else if *state != ContainerState::Missing {
         plan.push(Step::Run {
             cmd: engine.remove(&spec.container_name()),

@@ -14,13 +14,9 @@ use crate::store::Home;
 
 pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     let mut spec = ctx.home.load(name)?;
-    let _lock = if dry_run {
-        None
-    } else {
-        Some(ctx.home.lock_session(name)?)
-    };
-    // A session from before network modes and hardening is recreated with
-    // the defaults, and its record says so from now on.
+    let _lock = (!dry_run)
+        .then(|| ctx.home.lock_session(name))
+        .transpose()?;
     if spec.backend == crate::session::BackendKind::Kubernetes {
         let allowed = &ctx.config.allowed_images;
         crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())?;
@@ -29,6 +25,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     if let Some(c) = spec.compose.clone() {
         return refresh_compose(ctx, &spec, &c, dry_run);
     }
+    // A session from before isolation is recreated with it, and so recorded.
     let upgrade = !spec.isolation_recorded;
     spec.isolation_recorded = true;
     crate::commands::lifecycle::require_worktree(&spec)?;

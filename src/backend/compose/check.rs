@@ -31,6 +31,8 @@ pub struct Project {
     /// The agent service's image (or the name compose builds it as).
     pub image: String,
     pub networks: Vec<String>,
+    /// The named volumes the file declares.
+    pub volumes: Vec<String>,
 }
 
 /// Checks every service, then picks the agent's. `order` is the services
@@ -70,10 +72,16 @@ pub fn inspect(order: &[String], config: &Value, opts: &Options) -> Result<Proje
         // What compose v1 names an image it builds.
         None => format!("{}_{service}", opts.project),
     };
+    let volumes = config
+        .get("volumes")
+        .and_then(Value::as_object)
+        .map(|v| v.keys().cloned().collect())
+        .unwrap_or_default();
     Ok(Project {
         service,
         image,
         networks,
+        volumes,
     })
 }
 

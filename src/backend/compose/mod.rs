@@ -41,6 +41,10 @@ pub struct ComposeSpec {
     pub override_file: PathBuf,
     /// The project's networks (made internal in network mode proxy).
     pub networks: Vec<String>,
+    /// The file's named volumes, declared in the override too, so that the
+    /// override alone can take the project down.
+    #[serde(default)]
+    pub volumes: Vec<String>,
 }
 
 /// The override's name in the session's directory.
@@ -166,6 +170,22 @@ impl ComposeSpec {
         self.cmd(spec)
             .args(["down", "--volumes", "--remove-orphans"])
             .live()
+    }
+
+    /// `down` from the override alone, for a session whose compose file is
+    /// gone: it names the agent's service (with its image), every network
+    /// and named volume; the other services' containers go as orphans.
+    pub fn down_from_override(&self, spec: &SessionSpec) -> Cmd {
+        let files = [self.override_file.clone()];
+        self.tool
+            .base(&Self::project(spec), &files)
+            .args(["down", "--volumes", "--remove-orphans"])
+            .live()
+    }
+
+    /// Whether every one of the user's compose files is still there.
+    pub fn files_exist(&self) -> bool {
+        self.files.iter().all(|f| f.is_file())
     }
 
     pub fn stop(&self, spec: &SessionSpec) -> Cmd {

@@ -26,31 +26,38 @@ pub fn override_file(
     let (environment, secrets) = environment(spec, engine, wiring);
     let mut service = agent_service(spec, home, engine, wiring);
     service.insert("environment".into(), environment.into());
-    let mut networks = Map::new();
-    if spec.network == NetworkMode::Proxy {
-        // No way out but the daemon's sockets, for the agent and the
-        // services beside it; they still reach each other by name. An
-        // internal bridge still delivers packets for the host's own
-        // addresses (docker0's gateway, anything on 0.0.0.0): with no
-        // address on the bridge the containers have no next hop to them.
-        for name in &compose.networks {
-            networks.insert(
-                name.clone(),
-                json!({
-                    "internal": true,
-                    "driver_opts": { "com.docker.network.bridge.inhibit_ipv4": "true" },
-                }),
-            );
-        }
-    }
+    service.insert("image".into(), spec.image.clone().into());
     let mut file = json!({ "services": { compose.service.clone(): Value::Object(service) } });
-    if !networks.is_empty() {
-        file["networks"] = Value::Object(networks);
+    file["networks"] = Value::Object(networks(spec, compose));
+    let volumes: Map<String, Value> = (compose.volumes.iter())
+        .map(|v| (v.clone(), json!({})))
+        .collect();
+    if !volumes.is_empty() {
+        file["volumes"] = Value::Object(volumes);
     }
     let file = escape(file);
     let mut bytes = serde_json::to_vec_pretty(&file).expect("JSON values serialise");
     bytes.push(b'\n');
     (bytes, secrets)
+}
+
+/// Every network of the project (so the override alone can take it down);
+/// in network mode proxy each one internal. No way out but the daemon's
+/// sockets, for the agent and the services beside it; they still reach
+/// each other by name. An internal bridge still delivers packets for the
+/// host's own addresses (docker0's gateway, anything on 0.0.0.0): with no
+/// address on the bridge the containers have no next hop to them.
+fn networks(spec: &SessionSpec, compose: &ComposeSpec) -> Map<String, Value> {
+    let closed = json!({
+        "internal": true,
+        "driver_opts": { "com.docker.network.bridge.inhibit_ipv4": "true" },
+    });
+    let proxy = spec.network == NetworkMode::Proxy;
+    compose
+        .networks
+        .iter()
+        .map(|n| (n.clone(), if proxy { closed.clone() } else { json!({}) }))
+        .collect()
 }
 
 /// The agent's service: what `Engine::create` gives a container, in

@@ -94,6 +94,7 @@ fn prepare(
         tool,
         override_file: ctx.home.session_dir(&spec.name).join(OVERRIDE_NAME),
         networks: checked.networks,
+        volumes: checked.volumes,
     });
     Ok(())
 }
