@@ -377,3 +377,23 @@ fn delete_takes_the_project_down_even_when_the_compose_file_is_gone() {
     );
     assert!(!env.worktree(&name).exists());
 }
+
+#[test]
+fn delete_of_a_session_without_its_record_takes_its_project_down() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose-norecord");
+    let project = Project::of(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    // A record lost or broken (the session directory and override remain).
+    std::fs::remove_file(env.home().join("sessions").join(&name).join("session.json")).unwrap();
+    env.run(&["delete", "--force", &name]).ok();
+    assert_eq!(
+        project.leftovers(),
+        (String::new(), String::new(), String::new())
+    );
+    assert!(!env.home().join("sessions").join(&name).exists());
+}

@@ -5,6 +5,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
+use crate::backend::compose::{self, OVERRIDE_NAME};
 use crate::backend::oci::{ENGINES, Engine};
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
@@ -279,7 +280,20 @@ fn incomplete_plan(
         "has no record (its creation was interrupted)"
     };
     plan.note(format!("session '{name}' {why}: removing what exists"));
+    let compose = home.session_dir(name).join(OVERRIDE_NAME);
     for (engine, state) in containers {
+        // A compose session's project (the override is written before `up`).
+        if let Some(down) = compose
+            .is_file()
+            .then(|| compose::down_unrecorded(engine, name, &compose))
+            .flatten()
+        {
+            plan.push(Step::Run {
+                cmd: down,
+                classify: engine.classifier(),
+                tolerate: None,
+            });
+        }
         if *state == ContainerState::Missing {
             continue;
         }

@@ -216,6 +216,21 @@ impl ComposeSpec {
     }
 }
 
+/// `down` of a session's project from its override alone, for a session
+/// whose record is gone or broken (an interrupted create): the override
+/// names the project's networks, volumes and the agent's service, and the
+/// other services go as orphans. With no compose tool, nothing to run.
+pub fn down_unrecorded(engine: &Engine, session: &str, override_file: &Path) -> Option<Cmd> {
+    let tool = Tool::detect(engine).ok()?;
+    let project = crate::session::container_name(session);
+    let cmd = tool.base(&project, &[override_file.to_path_buf()]).args([
+        "down",
+        "--volumes",
+        "--remove-orphans",
+    ]);
+    Some(cmd.live())
+}
+
 /// The project's containers and their states, one engine call by the
 /// label compose puts on them: `service<TAB>state` lines.
 pub fn service_states(engine: &Engine, project: &str) -> Cmd {
