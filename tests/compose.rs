@@ -397,3 +397,27 @@ fn delete_of_a_session_without_its_record_takes_its_project_down() {
     );
     assert!(!env.home().join("sessions").join(&name).exists());
 }
+
+#[test]
+fn a_daemon_start_sweeps_projects_whose_session_is_gone() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose-sweep");
+    let project = Project::of(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    // The session's directory (record and override) gone by hand.
+    std::fs::remove_dir_all(env.home().join("sessions").join(&name)).unwrap();
+    env.run(&["daemon", "stop"]).ok();
+    env.run(&["daemon", "start"]).ok();
+    let empty = (String::new(), String::new(), String::new());
+    for _ in 0..100 {
+        if project.leftovers() == empty {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(project.leftovers(), empty);
+}

@@ -5,6 +5,7 @@
 
 mod check;
 mod render;
+mod sweep;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ use crate::session::SessionSpec;
 
 pub use check::{Options, Project, inspect};
 pub use render::override_file;
+pub use sweep::sweep;
 
 /// Which program speaks compose for the engine.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
