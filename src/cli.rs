@@ -328,6 +328,12 @@ pub struct CreateArgs {
     /// Session name (default: a slug of the prompt, or of the repository's directory, plus a random suffix)
     #[arg(long)]
     pub name: Option<String>,
+    /// Run the agent in a service of this compose file, its other services beside it (docker backend)
+    #[arg(long, value_name = "FILE")]
+    pub compose: Option<PathBuf>,
+    /// With --compose: the agent's service (default: the first without `ports:`)
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
     /// Container engine that runs the session
     #[arg(long, value_enum, default_value = "docker")]
     pub backend: BackendKind,

@@ -141,12 +141,14 @@ impl Cmd {
         parts.join(" ")
     }
 
-    /// `docker create`, `git worktree`: the program and its subcommand.
+    /// `docker create`, `git worktree`, `docker-compose up`: the program and
+    /// its subcommand.
     pub fn short(&self) -> String {
         let mut words = vec![self.argv[0].as_str()];
         let mut rest = self.argv[1..].iter();
         while let Some(a) = rest.next() {
-            if a == "-C" || a == "-c" {
+            // Options that take a value (git's; compose's project and files).
+            if matches!(a.as_str(), "-C" | "-c" | "--project-name" | "--file") {
                 rest.next();
             } else if !a.starts_with('-') {
                 words.push(a);

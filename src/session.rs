@@ -179,6 +179,10 @@ pub struct SessionSpec {
     /// once at create) and the settings its manifests are rendered with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kubernetes: Option<crate::backend::kubernetes::KubeSpec>,
+    /// A compose session: the agent runs in one service of the user's
+    /// compose file, its other services beside it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compose: Option<crate::backend::compose::ComposeSpec>,
 }
 
 impl SessionSpec {

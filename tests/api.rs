@@ -6,6 +6,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::process::Command;
 
 use common::{BASE_IMAGE, Env, docker_ok, docker_ready};
 use serde_json::{Value, json};
@@ -332,6 +333,39 @@ fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
     assert!(env.run(&["list"]).ok().stdout.contains(&name));
     env.run(&["delete", "--force", &name]).ok();
 
+    // A compose environment: the agent in its service, the project taken
+    // down with the session.
+    if Command::new("docker-compose")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        let file = format!(
+            "services:\n  db:\n    image: {BASE_IMAGE}\n    command: [sleep, infinity]\n    init: true\n  dev:\n    image: {BASE_IMAGE}\n"
+        );
+        std::fs::write(env.repo().join("compose.yml"), file).unwrap();
+        let body = json!({"prompt": "x", "repo": repo, "docker": {"environment": {"type": "compose", "path": "compose.yml", "service": "dev"}}});
+        let (code, run) = call(port, "POST", "/run", Some(&t), &body.to_string());
+        assert_eq!(
+            (code, run["status"].as_str()),
+            (200, Some("completed")),
+            "{run}"
+        );
+        let name = run["session"].as_str().unwrap().to_string();
+        let filter = format!("label=com.docker.compose.project=clauderon-{name}");
+        let count = || {
+            docker_ok(&["ps", "-aq", "--filter", &filter])
+                .lines()
+                .count()
+        };
+        assert_eq!(count(), 2);
+        env.run(&["delete", "--force", &name]).ok();
+        assert_eq!(count(), 0);
+        std::fs::remove_file(env.repo().join("compose.yml")).unwrap();
+    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true: docker-compose is missing");
+    }
+
     // A failing agent is a crash with its exit code and output.
     let crash = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE, "env": {"STUB_BEHAVIOR": "exit:3"}}});
     let (code, run) = call(port, "POST", "/run", Some(&t), &crash.to_string());
@@ -357,8 +391,12 @@ fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
             "timeout",
         ),
         (
-            json!({"prompt": "x", "docker": {"environment": {"type": "compose"}}}),
-            "compose",
+            json!({"prompt": "x", "docker": {"environment": {"type": "compose", "path": "../x.yml"}}}),
+            "compose path",
+        ),
+        (
+            json!({"prompt": "x", "podman": {"environment": {"type": "compose", "path": "c.yml"}}}),
+            "compose environments run on docker",
         ),
         (
             json!({"prompt": "x", "claude": {"model": "--evil"}}),

@@ -77,6 +77,7 @@ fn spec() -> SessionSpec {
             create_timeout: 300,
             home_label: "0123456789abcdef".into(),
         }),
+        compose: None,
     }
 }
 

@@ -70,6 +70,7 @@ fn spec() -> SessionSpec {
         isolation_recorded: true,
         agent_options: Default::default(),
         kubernetes: None,
+        compose: None,
     }
 }
 
@@ -489,4 +490,34 @@ fn create_with_lifecycle_commands() {
         !docker_create(&plan).contains("pip install"),
         "lifecycle commands are files, not argv"
     );
+}
+
+/// A compose session: the override (every `$` doubled, the hostile value a
+/// plain string in JSON), then `up` naming the project, the user's file and
+/// the override; delete takes the project down with its volumes.
+#[test]
+fn create_and_delete_compose_session() {
+    use clauderon::backend::compose::{ComposeSpec, OVERRIDE_NAME, Tool};
+    let mut s = spec();
+    s.image = "postgres-dev:1".into();
+    s.env = vec![("GREETING".into(), "$HOME; $(rm -rf /) \"q\"".into())];
+    s.limits = Limits {
+        cpu: Some(Cpu::parse("1.5").unwrap()),
+        memory: Some(Memory::parse("1Gi").unwrap()),
+    };
+    s.compose = Some(ComposeSpec {
+        files: vec!["/home/dev/project/docker-compose.yml".into()],
+        service: "dev".into(),
+        tool: Tool::DockerCompose,
+        override_file: home().session_dir(&s.name).join(OVERRIDE_NAME),
+        networks: vec!["default".into(), "backend".into()],
+        volumes: vec!["data".into()],
+    });
+    let created = create(&s, false);
+    assert!(
+        created.contains("\"GREETING=$$HOME; $$(rm -rf /) \\\"q\\\"\""),
+        "{created}"
+    );
+    let deleted = delete_plan(&s, &home(), &DOCKER, &ContainerState::Missing, false).render();
+    insta::assert_snapshot!(format!("{created}\n# --- delete ---\n{deleted}"));
 }

@@ -44,12 +44,23 @@ struct EngineOptions {
     cpus: Option<String>,
     #[serde(default)]
     lifecycle: Lifecycle,
-    environment: Option<serde_json::Value>,
+    environment: Option<Environment>,
     timeout: Option<String>,
     #[serde(default)]
     volumes: Vec<String>,
     #[serde(default)]
     env: BTreeMap<String, String>,
+}
+
+/// Stromboli's `environment`: the agent in a service of a compose file in
+/// the run's repository (`path` relative to it), the others beside it.
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+enum Environment {
+    Compose {
+        path: String,
+        service: Option<String>,
+    },
 }
 
 #[derive(Default, Deserialize)]
@@ -68,6 +79,8 @@ pub struct Validated {
     pub timeout: Duration,
     pub env: Vec<(String, String)>,
     args: Vec<String>,
+    /// The compose file, relative to the repository.
+    compose: Option<String>,
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -103,9 +116,7 @@ impl RunRequest {
             (None, Some(p)) => (BackendKind::Podman, p),
             (None, None) => (BackendKind::Docker, EngineOptions::default()),
         };
-        if engine.environment.is_some() {
-            return Err("compose environments (`environment`) are not supported yet: run without it, or use an image that has the services' clients".into());
-        }
+        let compose = compose_path(backend, engine.environment.as_ref())?;
         let repo = repo_from(self.repo, &engine.volumes)?;
         if let Some(w) = &self.workdir
             && w != "/workspace"
@@ -125,21 +136,53 @@ impl RunRequest {
             .map(parse_timeout)
             .transpose()?
             .unwrap_or(DEFAULT_TIMEOUT);
-        let args = create_flags(
+        let mut args = create_flags(
             &self.prompt,
             self.agent.as_deref(),
             backend,
             &engine,
             &self.claude.unwrap_or_default(),
         );
+        if let Some(Environment::Compose {
+            service: Some(s), ..
+        }) = &engine.environment
+        {
+            args.push(format!("--service={s}"));
+        }
         Ok(Validated {
             backend,
             repo,
             timeout,
             env: engine.env.into_iter().collect(),
             args,
+            compose,
         })
     }
+}
+
+/// A compose environment's file: docker only, and a path inside the
+/// repository (relative, without `..`).
+fn compose_path(backend: BackendKind, env: Option<&Environment>) -> Result<Option<String>, String> {
+    let Some(Environment::Compose { path, .. }) = env else {
+        return Ok(None);
+    };
+    if backend != BackendKind::Docker {
+        return Err("compose environments run on docker: give `docker`, not `podman`".into());
+    }
+    let p = std::path::Path::new(path);
+    let inside = p.is_relative()
+        && p.components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+    if !inside || path.is_empty() {
+        return Err(format!(
+            "compose path {path:?}: a path in the run's repository, relative to it"
+        ));
+    }
+    Ok(Some(path.clone()))
 }
 
 /// The repository: `repo`, or the host side of a volume mounted at
@@ -213,6 +256,10 @@ impl Validated {
         let mut args = self.args.clone();
         args.push(format!("--name={name}"));
         args.push(format!("--repo={repo}"));
+        if let Some(path) = &self.compose {
+            let file = std::path::Path::new(repo).join(path);
+            args.push(format!("--compose={}", file.display()));
+        }
         args
     }
 }

@@ -1,6 +1,7 @@
 //! Backends render engine commands from a session spec; they never run them.
 //! Docker and Podman share the OCI recipe; `engine` holds what differs.
 
+pub mod compose;
 pub mod engine;
 mod env;
 mod host;

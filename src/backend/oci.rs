@@ -99,7 +99,11 @@ impl Engine {
 
     /// Where the container finds the hook listener and the proxy: the
     /// helper's loopback ports (proxy mode), or the host's (open mode).
-    fn daemon_address(&self, spec: &SessionSpec, wiring: &Wiring) -> (String, u16, Option<u16>) {
+    pub(crate) fn daemon_address(
+        &self,
+        spec: &SessionSpec,
+        wiring: &Wiring,
+    ) -> (String, u16, Option<u16>) {
         let proxy_port = wiring.proxy.as_ref().map(|p| p.port);
         match spec.network {
             NetworkMode::Proxy => (
@@ -112,7 +116,15 @@ impl Engine {
     }
 
     fn label_args(&self, spec: &SessionSpec, home: &Home) -> Vec<String> {
-        let labels = [
+        self.labels(spec, home)
+            .into_iter()
+            .flat_map(|(k, v)| ["--label".to_string(), format!("{k}={v}")])
+            .collect()
+    }
+
+    /// The labels `list` finds a session's container by.
+    pub(crate) fn labels(&self, spec: &SessionSpec, home: &Home) -> [(&'static str, String); 7] {
+        [
             (label::SESSION, spec.name.clone()),
             (label::ID, spec.id.clone()),
             (label::BACKEND, self.kind.as_str().to_string()),
@@ -120,61 +132,79 @@ impl Engine {
             (label::REPO, spec.repo_root.display().to_string()),
             (label::WORKTREE, spec.worktree.display().to_string()),
             (label::HOME, home.root.display().to_string()),
-        ];
-        labels
-            .into_iter()
-            .flat_map(|(k, v)| ["--label".to_string(), format!("{k}={v}")])
-            .collect()
+        ]
     }
 
     fn mount_args(&self, spec: &SessionSpec, home: &Home, wiring: &Wiring) -> Vec<String> {
+        self.mounts(spec, home, wiring)
+            .into_iter()
+            .flat_map(|m| {
+                let value = match m {
+                    Mount::Bind { src, dst, readonly } => bind(&src, &dst, readonly),
+                    Mount::Image { src, dst } => format!("type=image,src={src},dst={dst}"),
+                    Mount::Volume { src, dst } => format!("type=volume,src={src},dst={dst}"),
+                };
+                ["--mount".to_string(), value]
+            })
+            .collect()
+    }
+
+    /// Everything mounted into a session's container, whatever spells it
+    /// (`--mount` here, a compose override's `volumes:` in `compose`).
+    pub(crate) fn mounts(&self, spec: &SessionSpec, home: &Home, wiring: &Wiring) -> Vec<Mount> {
+        let files = home.container_files_dir(&spec.name);
         let mut mounts = vec![
-            bind(&spec.worktree, "/workspace", false),
+            Mount::bind(&spec.worktree, "/workspace", false),
             // Git in the container follows the worktree's gitdir pointer to
             // the main repository, so its .git sits at the same path.
-            bind(
+            Mount::bind(
                 &spec.git_common_dir,
                 &spec.git_common_dir.to_string_lossy(),
                 false,
             ),
-            bind(
-                &home.container_files_dir(&spec.name),
-                CONTAINER_SESSION_DIR,
-                true,
-            ),
+            Mount::bind(&files, CONTAINER_SESSION_DIR, true),
         ];
         if spec.agent == Agent::Claude {
             // Hooks from managed settings: nothing written into the worktree,
             // and the project's own .claude/settings.json keeps working.
-            let settings = home
-                .container_files_dir(&spec.name)
-                .join("managed-settings.json");
-            mounts.push(bind(&settings, hooks::MANAGED_SETTINGS_PATH, true));
+            let settings = files.join("managed-settings.json");
+            mounts.push(Mount::bind(&settings, hooks::MANAGED_SETTINGS_PATH, true));
         }
         if let Some(cli) = &spec.agent_cli_image {
-            mounts.push(format!("type=image,src={cli},dst={CONTAINER_AGENT_DIR}"));
+            mounts.push(Mount::Image {
+                src: cli.clone(),
+                dst: CONTAINER_AGENT_DIR.into(),
+            });
         }
         if wiring.proxy.is_some() {
-            mounts.push(bind(&ca::cert_path(home), CONTAINER_CA, true));
-            mounts.push(bind(&ca::bundle_path(home), CONTAINER_CA_BUNDLE, true));
+            mounts.push(Mount::bind(&ca::cert_path(home), CONTAINER_CA, true));
+            mounts.push(Mount::bind(
+                &ca::bundle_path(home),
+                CONTAINER_CA_BUNDLE,
+                true,
+            ));
         }
         if wiring.init_helper {
-            mounts.push(bind(&helper::host_path(home), helper::CONTAINER_INIT, true));
+            mounts.push(Mount::bind(
+                &helper::host_path(home),
+                helper::CONTAINER_INIT,
+                true,
+            ));
         }
         if spec.network == NetworkMode::Proxy {
-            mounts.push(bind(
+            mounts.push(Mount::bind(
                 &helper::socket_dir(home),
                 helper::CONTAINER_SOCKETS,
                 true,
             ));
         }
         for (volume, target) in CACHE_VOLUMES {
-            mounts.push(format!("type=volume,src={volume},dst={target}"));
+            mounts.push(Mount::Volume {
+                src: volume.into(),
+                dst: target.into(),
+            });
         }
         mounts
-            .into_iter()
-            .flat_map(|m| ["--mount".to_string(), m])
-            .collect()
     }
 
     /// The container's environment as `--env` flags: plain values in
@@ -192,6 +222,30 @@ impl Engine {
             }
         }
         cmd
+    }
+}
+
+/// One mount of a session's container.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Mount {
+    Bind {
+        src: std::path::PathBuf,
+        dst: String,
+        readonly: bool,
+    },
+    /// An image's filesystem (Podman): the agent CLI.
+    Image { src: String, dst: String },
+    /// A named volume (the shared caches).
+    Volume { src: String, dst: String },
+}
+
+impl Mount {
+    fn bind(src: &Path, dst: &str, readonly: bool) -> Mount {
+        Mount::Bind {
+            src: src.to_path_buf(),
+            dst: dst.to_string(),
+            readonly,
+        }
     }
 }
 
@@ -222,7 +276,7 @@ fn hardening_args(spec: &SessionSpec) -> Vec<String> {
 
 /// The helper's forwards, in network mode proxy: the proxy (when enabled)
 /// and the hook listener, from loopback ports to the mounted sockets.
-fn forward_args(spec: &SessionSpec, wiring: &Wiring) -> Vec<String> {
+pub(crate) fn forward_args(spec: &SessionSpec, wiring: &Wiring) -> Vec<String> {
     if spec.network != NetworkMode::Proxy {
         return Vec::new();
     }

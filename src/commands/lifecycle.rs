@@ -73,7 +73,12 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     // The daemon first: the agent's first hook event must find it.
     ensure_daemon(ctx, &mut plan);
     if matches!(state, ContainerState::Present(_)) && !state.is_running() {
-        plan.push(Step::run_cmd(engine.start(&container), engine.classifier()));
+        // A compose session's services start with it.
+        let start = match &spec.compose {
+            Some(c) => c.start(&spec),
+            None => engine.start(&container),
+        };
+        plan.push(Step::run_cmd(start, engine.classifier()));
     }
     plan.push(Step::Interactive {
         cmd: engine.attach(&container),
@@ -131,7 +136,12 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     // One engine call, run or shown (stopping a stopped container is a
     // no-op); a missing container or engine is told from its own stderr.
     let mut plan = Plan::default();
-    plan.push(Step::run_cmd(engine.stop(&container), engine.classifier()));
+    let stop = match &spec.compose {
+        // The whole project: the agent's dependencies stop with it.
+        Some(c) => c.stop(&spec),
+        None => engine.stop(&container),
+    };
+    plan.push(Step::run_cmd(stop, engine.classifier()));
     print_or_execute(&format!("stop {name}"), &plan, dry_run).map_err(|e| {
         let lower = e.message.to_lowercase();
         if lower.contains("no such container") {
@@ -171,7 +181,11 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
         _ => {
             // The daemon first: the agent's first hook event must find it.
             ensure_daemon(ctx, &mut plan);
-            for step in engine.start_steps(&container, &spec.worktree) {
+            let steps = match &spec.compose {
+                Some(c) => c.start_steps(&spec, &engine),
+                None => engine.start_steps(&container, &spec.worktree).into(),
+            };
+            for step in steps {
                 plan.push(step);
             }
         }

@@ -4,6 +4,7 @@
 
 use crate::agent;
 use crate::backend::Wiring;
+use crate::backend::compose::{self, ComposeSpec};
 use crate::backend::oci::Engine;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::Result;
@@ -13,18 +14,18 @@ use crate::store::Home;
 
 pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     let mut spec = ctx.home.load(name)?;
-    let _lock = if dry_run {
-        None
-    } else {
-        Some(ctx.home.lock_session(name)?)
-    };
-    // A session from before network modes and hardening is recreated with
-    // the defaults, and its record says so from now on.
+    let _lock = (!dry_run)
+        .then(|| ctx.home.lock_session(name))
+        .transpose()?;
     if spec.backend == crate::session::BackendKind::Kubernetes {
         let allowed = &ctx.config.allowed_images;
         crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())?;
         return crate::commands::kube::lifecycle::refresh(ctx, &spec, no_pull, dry_run);
     }
+    if let Some(c) = spec.compose.clone() {
+        return refresh_compose(ctx, &spec, &c, dry_run);
+    }
+    // A session from before isolation is recreated with it, and so recorded.
     let upgrade = !spec.isolation_recorded;
     spec.isolation_recorded = true;
     crate::commands::lifecycle::require_worktree(&spec)?;
@@ -67,6 +68,50 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         crate::output::info(format!(
             "Refreshed {name}: new container from {}; the agent resumes its conversation.",
             spec.image
+        ));
+    }
+    Ok(())
+}
+
+/// A compose session: new session files and override (the daemon's
+/// wiring may have changed), then the agent's service recreated alone;
+/// the other services keep running, with their data. Compose pulls only a
+/// missing image.
+fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool) -> Result<()> {
+    let name = &spec.name;
+    crate::commands::lifecycle::require_worktree(spec)?;
+    let allowed = &ctx.config.allowed_images;
+    crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())?;
+    let engine = Engine::for_kind(spec.backend)?;
+    let mut plan = Plan::default();
+    let wiring =
+        crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
+    for step in agent::write_session_files(spec, &ctx.home) {
+        plan.push(step);
+    }
+    let (contents, secrets) = compose::override_file(spec, &ctx.home, &engine, &wiring, c);
+    plan.push(Step::WriteFile {
+        path: c.override_file.clone(),
+        contents,
+        mode: 0o600,
+        secret: false,
+    });
+    plan.push(Step::RemoveBelow {
+        root: spec.worktree.clone(),
+        relative: crate::backend::engine::READY_MARKER.into(),
+    });
+    plan.push(Step::RunWithLogs {
+        cmd: c.recreate_agent(spec, &secrets),
+        logs: c.logs_tail(spec, 20),
+        classify: engine.classifier(),
+    });
+    plan.push(engine.verify_started(&spec.container_name(), &spec.worktree));
+    print_or_execute(&format!("refresh {name}"), &plan, dry_run)
+        .map_err(|e| e.context(format!("could not refresh session '{name}'")))?;
+    if !dry_run {
+        crate::output::info(format!(
+            "Refreshed {name}: its service {} was recreated, the others kept; the agent resumes its conversation.",
+            c.service
         ));
     }
     Ok(())

@@ -26,14 +26,62 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     let log = events::read(&events::log_path(&ctx.home, name));
     let recent = &log[log.len().saturating_sub(RECENT_EVENTS)..];
     let isolation = isolation_view(ctx, &spec);
+    let compose = compose_view(&spec);
     if json {
-        let value =
-            serde_json::json!({ "session": row, "isolation": isolation, "recent_events": recent });
+        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "recent_events": recent });
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
         return Ok(());
     }
     print_status(&spec, &row, &isolation, recent);
+    if let Some(c) = compose {
+        print_compose(&c);
+    }
     Ok(())
+}
+
+/// A compose session's project: its file, the agent's service, and every
+/// service's state (one engine call, by compose's project label).
+fn compose_view(spec: &session::SessionSpec) -> Option<serde_json::Value> {
+    let c = spec.compose.as_ref()?;
+    let engine = crate::backend::oci::Engine::for_kind(spec.backend).ok()?;
+    let project = crate::backend::compose::ComposeSpec::project(spec);
+    let services: Vec<serde_json::Value> =
+        crate::backend::compose::service_states(&engine, &project)
+            .run()
+            .map(|o| o.stdout)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .map(|(name, state)| serde_json::json!({ "name": name, "state": state }))
+            .collect();
+    Some(serde_json::json!({
+        "project": project,
+        "files": c.files,
+        "service": c.service,
+        "services": services,
+    }))
+}
+
+fn print_compose(c: &serde_json::Value) {
+    let files: Vec<&str> = c["files"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.as_str())
+        .collect();
+    println!(
+        "\nCompose    project {} ({}); the agent runs in service {}",
+        c["project"].as_str().unwrap_or(""),
+        files.join(", "),
+        c["service"].as_str().unwrap_or("")
+    );
+    for s in c["services"].as_array().into_iter().flatten() {
+        println!(
+            "  {:<12} {}",
+            s["name"].as_str().unwrap_or(""),
+            s["state"].as_str().unwrap_or("")
+        );
+    }
 }
 
 /// The agent's status as a phrase: what, since when, and whether it is stale.

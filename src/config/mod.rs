@@ -46,6 +46,23 @@ struct FileConfig {
     api: crate::api::settings::ApiSection,
     #[serde(default)]
     kubernetes: kubernetes::KubernetesSection,
+    #[serde(default)]
+    compose: ComposeSettings,
+}
+
+/// `[compose]`: a compose file for every session (relative to the
+/// repository), its agent's service, and what its services may do.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeSettings {
+    pub file: Option<PathBuf>,
+    pub service: Option<String>,
+    /// Services may publish host ports.
+    #[serde(default)]
+    pub allow_ports: bool,
+    /// Services may be built from `build:`.
+    #[serde(default)]
+    pub allow_build: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -182,6 +199,8 @@ pub struct Config {
     pub api_max_runs: usize,
     /// `[kubernetes]`: the cluster and the defaults of session manifests.
     pub kubernetes: KubernetesSettings,
+    /// `[compose]`: file, service, allow_ports, allow_build.
+    pub compose: ComposeSettings,
 }
 
 /// A value from the file, else the default.
@@ -207,7 +226,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
     };
     toml::from_str(&text).map_err(|e| {
         Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(format!(
-            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout)",
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout; [compose] file, service, allow_ports, allow_build)",
             path.display()
         ))
     })
@@ -302,6 +321,7 @@ impl Config {
                 .settings()
                 .map_err(|(key, m)| bad(&key, m))?,
             podman_default_image: file.podman.default_image,
+            compose: file.compose,
             agent: AgentSettings::from_file(file.agent),
             lifecycle: file.lifecycle,
             path,

@@ -93,6 +93,7 @@ impl Config {
         self.isolation_settings(&mut t);
         self.proxy_settings(&mut t);
         self.kubernetes_settings(&mut t);
+        self.compose_settings(&mut t);
         let listen = self.api_listen.as_ref().map(|l| l.to_string());
         t.add_or(
             "api",
@@ -280,6 +281,39 @@ impl Config {
                 t.src(false),
             );
         }
+    }
+
+    fn compose_settings(&self, t: &mut Table) {
+        let c = &self.compose;
+        let file = c.file.as_ref().map(|f| f.display().to_string());
+        let src = t.src(file.is_none());
+        t.add_or(
+            "compose",
+            "file",
+            json!(file),
+            "(none: sessions are single containers)",
+            src,
+        );
+        let src = t.src(c.service.is_none());
+        t.add_or(
+            "compose",
+            "service",
+            json!(c.service),
+            "(the first without ports:)",
+            src,
+        );
+        t.add(
+            "compose",
+            "allow_ports",
+            json!(c.allow_ports),
+            t.src(!c.allow_ports),
+        );
+        t.add(
+            "compose",
+            "allow_build",
+            json!(c.allow_build),
+            t.src(!c.allow_build),
+        );
     }
 
     fn kubernetes_settings(&self, t: &mut Table) {

@@ -186,9 +186,17 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
             .unwrap_or_default(),
         home.root.display()
     );
+    sweep_in_background(home);
     serve(home, hook_sockets, proxy, api.map(|s| (s, api_max_runs)))?;
     drop(lock);
     Ok(())
+}
+
+/// Compose projects of sessions gone while no daemon ran, removed beside
+/// the listeners (it asks the engine, which may be slow or down).
+fn sweep_in_background(home: &Home) {
+    let home = home.clone();
+    std::thread::spawn(move || crate::backend::compose::sweep(&home));
 }
 
 /// Hooks and proxy on one small runtime, until the process is killed.

@@ -63,7 +63,9 @@ impl Step {
     /// The kind and the fields of a step, no secret among them.
     fn fields(&self) -> Value {
         match self {
-            Step::Run { cmd, .. } => json!({"kind": "run", "command": cmd_json(cmd)}),
+            Step::Run { cmd, .. } | Step::RunWithLogs { cmd, .. } => {
+                json!({"kind": "run", "command": cmd_json(cmd)})
+            }
             Step::Interactive { cmd, .. } => {
                 json!({"kind": "interactive", "command": cmd_json(cmd)})
             }

@@ -10,7 +10,9 @@ use crate::store::Home;
 impl Step {
     pub fn render(&self) -> String {
         match self {
-            Step::Run { cmd, .. } => format!("{}\n", with_stdin(cmd, render_command(cmd))),
+            Step::Run { cmd, .. } | Step::RunWithLogs { cmd, .. } => {
+                format!("{}\n", with_stdin(cmd, render_command(cmd)))
+            }
             Step::WaitOnCreate { root, status, .. } => {
                 format!(
                     "# wait for the on-create commands to finish (until {} says ok)\n",

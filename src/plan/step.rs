@@ -18,6 +18,14 @@ pub enum Step {
         /// Failures that count as success (e.g. "no such container" on delete).
         tolerate: Option<Tolerate>,
     },
+    /// Runs a command that starts several containers (`compose up`); when
+    /// it fails, the error carries the tail of `logs` (their output), so
+    /// the failing service says why before the rollback removes it.
+    RunWithLogs {
+        cmd: Cmd,
+        logs: Cmd,
+        classify: Classify,
+    },
     /// Creates a directory; with `exclusive` it fails if it exists, which is how
     /// two concurrent `create`s of the same name are told apart.
     Mkdir {
@@ -147,6 +155,7 @@ impl Step {
                 classify,
                 tolerate,
             } => run_tolerating(cmd, *classify, tolerate.as_ref()),
+            Step::RunWithLogs { .. } => run_with_logs(self),
             Step::VerifyStarted {
                 ready,
                 state,
@@ -271,6 +280,28 @@ fn run_tolerating(cmd: &Cmd, classify: Classify, tolerate: Option<&Tolerate>) ->
         },
         _ => Err(classify(f)),
     }
+}
+
+/// `cmd`; its failure carries the last lines of `logs`' output.
+fn run_with_logs(step: &Step) -> Result<()> {
+    let Step::RunWithLogs {
+        cmd,
+        logs,
+        classify,
+    } = step
+    else {
+        return step.run();
+    };
+    cmd.run().map(|_| ()).map_err(|f| {
+        let mut err = classify(f);
+        if let Ok(out) = logs.run() {
+            let text = format!("{}{}", out.stdout, out.stderr);
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+            err.message = format!("{}\nthe services' last lines:\n{tail}", err.message);
+        }
+        err
+    })
 }
 
 fn make_dir(path: &Path, mode: u32, exclusive: bool) -> Result<()> {

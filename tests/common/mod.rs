@@ -352,6 +352,7 @@ pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
         isolation_recorded: true,
         agent_options: Default::default(),
         kubernetes: None,
+        compose: None,
     };
     let dir = env.home().join("sessions").join(name);
     std::fs::create_dir_all(&dir).unwrap();

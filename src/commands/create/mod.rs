@@ -15,6 +15,7 @@ use crate::image;
 use crate::plan::{Plan, Step, Tolerate};
 use crate::proxy::credentials;
 
+mod compose;
 mod resolve;
 use crate::session::{SessionSpec, looks_secret};
 use crate::store::{Home, record_bytes};
@@ -22,6 +23,7 @@ pub use resolve::resolve;
 
 pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let flags = resolve::flags(ctx, &args)?;
+    compose::check_flags(ctx, &args)?;
     if args.backend == crate::session::BackendKind::Kubernetes {
         let spec = resolve(ctx, &args, flags)?;
         return crate::commands::kube::create::run(ctx, spec, args.dry_run);
@@ -30,7 +32,8 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     // The engine's `version` (a read-only query with no user value in it,
     // and the slowest one) runs while git reads the repository.
     let probe = std::thread::spawn(move || probe_engine(&engine));
-    let spec = resolve(ctx, &args, flags)?;
+    let mut spec = resolve(ctx, &args, flags)?;
+    compose::apply(ctx, &args, &engine, &mut spec)?;
     let _lock = if args.dry_run {
         None
     } else {
@@ -145,7 +148,10 @@ pub fn create_plan(
         plan.push(Step::AppendFile { path, contents });
     }
     add_worktree(&mut plan, spec);
-    add_container(&mut plan, spec, home, engine, wiring);
+    match &spec.compose {
+        Some(c) => compose::add_project(&mut plan, spec, c, home, engine, wiring),
+        None => add_container(&mut plan, spec, home, engine, wiring),
+    }
     plan
 }
 

@@ -121,6 +121,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         isolation_recorded: true,
         agent_options,
         kubernetes: None,
+        compose: None,
     };
     if args.backend == BackendKind::Kubernetes {
         crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;

@@ -1,0 +1,185 @@
+//! The generated override file: everything a session's container gets,
+//! added to the agent's service. JSON (a YAML subset compose reads), every
+//! string with `$` escaped as `$$` so compose interpolates none of it.
+
+use serde_json::{Map, Value, json};
+
+use crate::backend::Wiring;
+use crate::backend::compose::ComposeSpec;
+use crate::backend::engine::{DOCKER, Engine};
+use crate::backend::env;
+use crate::backend::oci::{Mount, forward_args};
+use crate::helper;
+use crate::isolation::NetworkMode;
+use crate::session::SessionSpec;
+use crate::store::{CONTAINER_SESSION_DIR, Home};
+
+/// The override's bytes, and the secret variables `up` must carry in its
+/// environment (the file names them without their values).
+pub fn override_file(
+    spec: &SessionSpec,
+    home: &Home,
+    engine: &Engine,
+    wiring: &Wiring,
+    compose: &ComposeSpec,
+) -> (Vec<u8>, Vec<(String, String)>) {
+    let (environment, secrets) = environment(spec, engine, wiring);
+    let mut service = agent_service(spec, home, engine, wiring);
+    service.insert("environment".into(), environment.into());
+    service.insert("image".into(), spec.image.clone().into());
+    let mut file = json!({ "services": { compose.service.clone(): Value::Object(service) } });
+    file["networks"] = Value::Object(networks(spec, compose));
+    let volumes: Map<String, Value> = (compose.volumes.iter())
+        .map(|v| (v.clone(), json!({})))
+        .collect();
+    if !volumes.is_empty() {
+        file["volumes"] = Value::Object(volumes);
+    }
+    let file = escape(file);
+    let mut bytes = serde_json::to_vec_pretty(&file).expect("JSON values serialise");
+    bytes.push(b'\n');
+    (bytes, secrets)
+}
+
+/// Every network of the project (so the override alone can take it down);
+/// in network mode proxy each one internal. No way out but the daemon's
+/// sockets, for the agent and the services beside it; they still reach
+/// each other by name. An internal bridge still delivers packets for the
+/// host's own addresses (docker0's gateway, anything on 0.0.0.0): with no
+/// address on the bridge the containers have no next hop to them.
+fn networks(spec: &SessionSpec, compose: &ComposeSpec) -> Map<String, Value> {
+    let closed = json!({
+        "internal": true,
+        "driver_opts": { "com.docker.network.bridge.inhibit_ipv4": "true" },
+    });
+    let proxy = spec.network == NetworkMode::Proxy;
+    compose
+        .networks
+        .iter()
+        .map(|n| (n.clone(), if proxy { closed.clone() } else { json!({}) }))
+        .collect()
+}
+
+/// The agent's service: what `Engine::create` gives a container, in
+/// compose's keys.
+fn agent_service(
+    spec: &SessionSpec,
+    home: &Home,
+    engine: &Engine,
+    wiring: &Wiring,
+) -> Map<String, Value> {
+    let labels: Map<String, Value> = engine
+        .labels(spec, home)
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.into()))
+        .collect();
+    let sec = &spec.security;
+    let mut s = json!({
+        "container_name": spec.container_name(),
+        "labels": labels,
+        "user": format!("{}:{}", spec.uid, spec.gid),
+        "tty": true,
+        "stdin_open": true,
+        "cap_drop": ["ALL"],
+        "pids_limit": if sec.pids_limit == 0 { -1 } else { i64::from(sec.pids_limit) },
+        "working_dir": spec.workdir(),
+        "volumes": volumes(spec, home, engine, wiring),
+    });
+    hardening_and_limits(&mut s, spec);
+    let entrypoint = format!("{CONTAINER_SESSION_DIR}/entrypoint.sh");
+    if wiring.init_helper {
+        s["entrypoint"] = json!([helper::CONTAINER_INIT]);
+        let mut command = forward_args(spec, wiring);
+        command.extend(["--".into(), "bash".into(), entrypoint]);
+        s["command"] = json!(command);
+    } else {
+        s["init"] = json!(true);
+        s["entrypoint"] = json!(["bash"]);
+        s["command"] = json!([entrypoint]);
+    }
+    if spec.network == NetworkMode::Open {
+        let mut hosts: Vec<String> = Vec::new();
+        for name in [DOCKER.host_alias, engine.host_alias] {
+            let entry = format!("{name}:{}", wiring.host.gateway);
+            if !hosts.contains(&entry) {
+                hosts.push(entry);
+            }
+        }
+        s["extra_hosts"] = json!(hosts);
+    }
+    match s {
+        Value::Object(map) => map,
+        _ => unreachable!("built as an object"),
+    }
+}
+
+/// Capabilities given back, no-new-privileges, cpu and memory.
+fn hardening_and_limits(s: &mut Value, spec: &SessionSpec) {
+    let sec = &spec.security;
+    if !sec.cap_add.is_empty() {
+        s["cap_add"] = json!(sec.cap_add);
+    }
+    if sec.no_new_privileges {
+        s["security_opt"] = json!(["no-new-privileges:true"]);
+    }
+    if let Some(cpu) = spec.limits.cpu {
+        s["cpus"] = json!(cpu.docker().parse::<f64>().unwrap_or(0.0));
+    }
+    if let Some(mem) = spec.limits.memory {
+        s["mem_limit"] = json!(mem.docker());
+    }
+}
+
+/// Bind mounts in compose's long syntax. The shared cache volumes are left
+/// out: compose would take named volumes as the project's and `down -v`
+/// would remove them.
+fn volumes(spec: &SessionSpec, home: &Home, engine: &Engine, wiring: &Wiring) -> Vec<Value> {
+    engine
+        .mounts(spec, home, wiring)
+        .into_iter()
+        .filter_map(|m| match m {
+            Mount::Bind { src, dst, readonly } => Some(json!({
+                "type": "bind",
+                "source": src.display().to_string(),
+                "target": dst,
+                "read_only": readonly,
+            })),
+            Mount::Image { .. } | Mount::Volume { .. } => None,
+        })
+        .collect()
+}
+
+/// Plain variables as `NAME=value`; secret ones as a bare `NAME`, which
+/// compose fills from its own environment.
+fn environment(
+    spec: &SessionSpec,
+    engine: &Engine,
+    wiring: &Wiring,
+) -> (Vec<String>, Vec<(String, String)>) {
+    let address = engine.daemon_address(spec, wiring);
+    let mut list = Vec::new();
+    let mut secrets = Vec::new();
+    for var in env::container_env(engine, spec, wiring, address) {
+        if var.secret {
+            list.push(var.name.clone());
+            secrets.push((var.name, var.value));
+        } else {
+            list.push(format!("{}={}", var.name, var.value));
+        }
+    }
+    (list, secrets)
+}
+
+/// `$` as `$$` in every string, keys included.
+fn escape(value: Value) -> Value {
+    match value {
+        Value::String(s) => Value::String(s.replace('$', "$$")),
+        Value::Array(items) => Value::Array(items.into_iter().map(escape).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k.replace('$', "$$"), escape(v)))
+                .collect(),
+        ),
+        other => other,
+    }
+}

@@ -1,0 +1,188 @@
+//! create's compose part: the user's file read through the compose tool
+//! (read-only), checked, and the session's container made one of its
+//! services; then the plan's steps for the project.
+
+use std::path::PathBuf;
+
+use crate::backend::Wiring;
+use crate::backend::compose::{self, ComposeSpec, OVERRIDE_NAME, Options, Tool};
+use crate::backend::oci::Engine;
+use crate::cli::CreateArgs;
+use crate::commands::Ctx;
+use crate::error::{Error, Result};
+use crate::isolation::NetworkMode;
+use crate::plan::{Plan, Step, Tolerate};
+use crate::session::SessionSpec;
+use crate::store::Home;
+
+/// The compose file of this create: `--compose` (relative to the current
+/// directory), else `[compose] file` (relative to the repository).
+fn requested(ctx: &Ctx, args: &CreateArgs, repo_root: &std::path::Path) -> Option<PathBuf> {
+    match (&args.compose, &ctx.config.compose.file) {
+        (Some(file), _) => std::path::absolute(file).ok(),
+        (None, Some(file)) => Some(compose::absolute(file, repo_root)),
+        (None, None) => None,
+    }
+}
+
+/// `--service` needs a compose file, and `--compose` the docker backend.
+pub fn check_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
+    if args.service.is_some() && args.compose.is_none() && ctx.config.compose.file.is_none() {
+        return Err(Error::input("--service names a service of a compose file")
+            .with_fix("add --compose FILE, or drop --service"));
+    }
+    if args.backend == crate::session::BackendKind::Kubernetes && args.compose.is_some() {
+        return Err(Error::input("--compose runs on the docker backend")
+            .with_fix("pass --backend docker, or drop --compose"));
+    }
+    Ok(())
+}
+
+/// With a compose file (`--compose`, `[compose] file`), makes `spec` a
+/// compose session of it.
+pub fn apply(ctx: &Ctx, args: &CreateArgs, engine: &Engine, spec: &mut SessionSpec) -> Result<()> {
+    match requested(ctx, args, &spec.repo_root) {
+        Some(file) => prepare(ctx, args, engine, spec, file),
+        None => Ok(()),
+    }
+}
+
+/// Makes `spec` a compose session of `file`: detects the tool, reads and
+/// checks the merged config, and records the agent's service.
+fn prepare(
+    ctx: &Ctx,
+    args: &CreateArgs,
+    engine: &Engine,
+    spec: &mut SessionSpec,
+    file: PathBuf,
+) -> Result<()> {
+    if args.image.is_some() {
+        return Err(Error::input(
+            "--image and --compose do not go together: the agent's service has its own image",
+        )
+        .with_fix("drop --image (set the image in the compose file)"));
+    }
+    if !file.is_file() {
+        return Err(Error::input(format!(
+            "compose file {} does not exist",
+            file.display()
+        )));
+    }
+    let tool = Tool::detect(engine)?;
+    let project = ComposeSpec::project(spec);
+    let files = vec![file];
+    let (order, config) = read_config(tool, &project, &files)?;
+    let settings = &ctx.config.compose;
+    let opts = Options {
+        service: args.service.clone().or_else(|| settings.service.clone()),
+        repo_root: spec.repo_root.clone(),
+        allow_ports: settings.allow_ports,
+        allow_build: settings.allow_build,
+        proxy: spec.network == NetworkMode::Proxy,
+        project,
+    };
+    let checked = compose::inspect(&order, &config, &opts)?;
+    crate::image::check_allowed(
+        &ctx.config.allowed_images.value,
+        &checked.image,
+        &ctx.config.allowed_images.source.to_string(),
+    )?;
+    spec.image = checked.image;
+    spec.compose = Some(ComposeSpec {
+        files,
+        service: checked.service,
+        tool,
+        override_file: ctx.home.session_dir(&spec.name).join(OVERRIDE_NAME),
+        networks: checked.networks,
+        volumes: checked.volumes,
+    });
+    Ok(())
+}
+
+/// The services in the file's order, and the merged config as JSON.
+fn read_config(
+    tool: Tool,
+    project: &str,
+    files: &[PathBuf],
+) -> Result<(Vec<String>, serde_json::Value)> {
+    let invalid = |f: crate::exec::Failure| {
+        Error::input(format!(
+            "the compose file is not valid: {}",
+            f.stderr_tail()
+        ))
+    };
+    let order: Vec<String> = tool
+        .services(project, files)
+        .run()
+        .map_err(invalid)?
+        .stdout
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect();
+    let mut text = tool.config(project, files).run().map_err(invalid)?.stdout;
+    if tool.prints_yaml() {
+        text = compose::yaml_to_json(&text)
+            .run()
+            .map_err(|f| {
+                Error::failed(format!(
+                    "could not read compose's config output: {}",
+                    f.stderr_tail()
+                ))
+            })?
+            .stdout;
+    }
+    let config: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| Error::failed(format!("could not read compose's config output: {e}")))?;
+    Ok((order, config))
+}
+
+/// The override, the record, `up` (a failure shows the services' last
+/// lines, then takes the project down with its volumes), and the checks.
+pub fn add_project(
+    plan: &mut Plan,
+    spec: &SessionSpec,
+    compose: &ComposeSpec,
+    home: &Home,
+    engine: &Engine,
+    wiring: &Wiring,
+) {
+    let classify = engine.classifier();
+    let (contents, secrets) = compose::override_file(spec, home, engine, wiring, compose);
+    plan.push(Step::WriteFile {
+        path: compose.override_file.clone(),
+        contents,
+        mode: 0o600,
+        secret: false,
+    });
+    plan.push(super::record_step(spec, home));
+    let down = || Step::Run {
+        cmd: compose.down(spec),
+        classify,
+        tolerate: Some(Tolerate::If(|_| true)),
+    };
+    plan.push_with_cleanup(
+        Step::RunWithLogs {
+            cmd: compose.up(spec, &secrets),
+            logs: compose.logs_tail(spec, 20),
+            classify,
+        },
+        vec![down()],
+        vec![down()],
+    );
+    let container = spec.container_name();
+    if !spec.lifecycle.on_create.is_empty() {
+        let timeout = spec
+            .lifecycle
+            .on_create_timeout
+            .unwrap_or(crate::session::DEFAULT_ON_CREATE_TIMEOUT);
+        plan.push(engine.wait_on_create(
+            &container,
+            &spec.worktree,
+            std::path::Path::new(".clauderon/on-create.status"),
+            std::time::Duration::from_secs(timeout),
+        ));
+    }
+    plan.push(engine.verify_started(&container, &spec.worktree));
+}

@@ -1,0 +1,423 @@
+//! Compose sessions against a REAL Docker engine with Debian's
+//! docker-compose (1.29): the agent in one service, the others beside it,
+//! one project per session, nothing left behind.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{BASE_IMAGE, Env, docker, docker_ok, docker_ready, unique};
+use serde_json::Value;
+
+/// Docker and a compose tool; under CI=true a missing one fails the test.
+fn compose_ready() -> bool {
+    if !docker_ready() {
+        return false;
+    }
+    let tool = Command::new("docker-compose").arg("version").output();
+    if tool.is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("CI=true: docker-compose is missing (apt install docker-compose)");
+    }
+    eprintln!("SKIPPED: docker-compose is not installed");
+    false
+}
+
+/// Removes whatever a test's project left, even when the test failed.
+struct Project(String);
+
+impl Project {
+    fn of(session: &str) -> Project {
+        Project(format!("clauderon-{session}"))
+    }
+
+    fn filter(&self) -> String {
+        format!("label=com.docker.compose.project={}", self.0)
+    }
+
+    /// (containers, networks, volumes) of the project.
+    fn leftovers(&self) -> (String, String, String) {
+        let f = self.filter();
+        (
+            docker_ok(&["ps", "-aq", "--filter", &f]),
+            docker_ok(&["network", "ls", "-q", "--filter", &f]),
+            docker_ok(&["volume", "ls", "-q", "--filter", &f]),
+        )
+    }
+
+    fn states(&self) -> Vec<String> {
+        let f = self.filter();
+        let out = docker_ok(&[
+            "ps",
+            "-a",
+            "--filter",
+            &f,
+            "--format",
+            "{{.Names}} {{.State}}",
+        ]);
+        let mut lines: Vec<String> = out.lines().map(String::from).collect();
+        lines.sort();
+        lines
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let (c, n, v) = self.leftovers();
+        for (kind, ids) in [("container", c), ("network", n), ("volume", v)] {
+            let ids: Vec<&str> = ids.split_whitespace().collect();
+            if !ids.is_empty() {
+                let rm: &[&str] = if kind == "container" {
+                    &["rm", "-f"]
+                } else {
+                    &["rm"]
+                };
+                let _ = docker(&[&[kind][..], rm, &ids].concat());
+            }
+        }
+    }
+}
+
+/// A database-like service answering `pong` on port 8000 (the test image
+/// has perl, not python), with a named volume.
+const DB: &str = r#"  db:
+    image: clauderon-test-base:1
+    init: true
+    volumes:
+      - data:/data
+    command: ["perl", "-MIO::Socket::INET", "-e", "$$s = IO::Socket::INET->new(LocalPort => 8000, Listen => 5, ReuseAddr => 1) or die; while ($$c = $$s->accept) { print $$c qq(pong\n); close $$c }"]
+"#;
+
+fn write_compose(env: &Env, body: &str) -> String {
+    let path = env.repo().join("docker-compose.yml");
+    std::fs::write(&path, body).unwrap();
+    path.display().to_string()
+}
+
+fn create(env: &Env, name: &str, file: &str, extra: &[&str]) -> common::Run {
+    let repo = env.repo().display().to_string();
+    let mut args = vec![
+        "create",
+        "--name",
+        name,
+        "--repo",
+        &repo,
+        "--prompt",
+        "work",
+        "--compose",
+        file,
+    ];
+    args.extend_from_slice(extra);
+    env.run(&args)
+}
+
+fn two_services(env: &Env) -> String {
+    let body = format!(
+        "services:\n{DB}  dev:\n    image: {BASE_IMAGE}\n    depends_on: [db]\nvolumes:\n  data: {{}}\n"
+    );
+    write_compose(env, &body)
+}
+
+fn exec(container: &str, script: &str) -> std::process::Output {
+    docker(&["exec", container, "bash", "-c", script])
+}
+
+#[test]
+fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose");
+    let project = Project::of(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    let agent = format!("clauderon-{name}");
+    let inspected: Value =
+        serde_json::from_str(&docker_ok(&["container", "inspect", &agent])).unwrap();
+    let host = &inspected[0]["HostConfig"];
+    assert_eq!(host["CapDrop"], serde_json::json!(["ALL"]));
+    assert_eq!(
+        inspected[0]["Config"]["Labels"]["clauderon.session"],
+        name.as_str()
+    );
+    assert_eq!(
+        inspected[0]["Config"]["Labels"]["com.docker.compose.service"],
+        "dev"
+    );
+    // The project's network has no way out; the agent still finds `db`.
+    let net = format!("{}_default", project.0);
+    assert_eq!(
+        docker_ok(&["network", "inspect", &net, "--format", "{{.Internal}}"]),
+        "true"
+    );
+    let mut answer = String::new();
+    for _ in 0..50 {
+        let out = exec(&agent, "exec 3<>/dev/tcp/db/8000 && head -n1 <&3");
+        answer = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if answer == "pong" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(answer, "pong");
+    // ...and nothing on the host: not the daemon on docker0's gateway.
+    let gateway = docker_ok(&[
+        "network",
+        "inspect",
+        "bridge",
+        "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+    ]);
+    let port = common::daemon_port(&env);
+    let probe = format!("timeout 3 bash -c 'exec 3<>/dev/tcp/{gateway}/{port}' && echo reached");
+    let control = docker(&["run", "--rm", BASE_IMAGE, "bash", "-c", &probe]);
+    assert!(
+        String::from_utf8_lossy(&control.stdout).contains("reached"),
+        "the probe works from the engine's bridge"
+    );
+    let out = exec(&agent, &probe);
+    assert!(
+        !String::from_utf8_lossy(&out.stdout).contains("reached"),
+        "the host is reachable"
+    );
+    env.wait_for_runs(&name, 1);
+    // list: found by its labels.
+    let list: Vec<Value> = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
+    let row = list
+        .iter()
+        .find(|r| r["name"] == name.as_str())
+        .expect("listed");
+    assert_eq!(row["state"], "running");
+    let status = env.run(&["status", &name, "--json"]).ok();
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["compose"]["service"], "dev");
+    assert_eq!(status["compose"]["services"].as_array().unwrap().len(), 2);
+    // stop and start: the whole project, and the agent resumes.
+    env.run(&["stop", &name]).ok();
+    assert!(
+        project.states().iter().all(|s| s.ends_with(" exited")),
+        "{:?}",
+        project.states()
+    );
+    env.run(&["start", &name]).ok();
+    assert!(
+        project.states().iter().all(|s| s.ends_with(" running")),
+        "{:?}",
+        project.states()
+    );
+    env.wait_for_runs(&name, 2);
+    env.run(&["delete", "--force", &name]).ok();
+    assert_eq!(
+        project.leftovers(),
+        (String::new(), String::new(), String::new())
+    );
+    assert!(!env.worktree(&name).exists());
+    assert!(!env.home().join("sessions").join(&name).exists());
+}
+
+#[test]
+fn a_failing_dependency_rolls_everything_back_and_shows_its_output() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose-fail");
+    let project = Project::of(&name);
+    let body = format!(
+        "services:\n  db:\n    image: {BASE_IMAGE}\n    init: true\n    command: [\"bash\", \"-c\", \"echo db-broke-here; sleep 60\"]\n    volumes: [\"data:/data\"]\n    healthcheck:\n      test: [\"CMD\", \"false\"]\n      interval: 1s\n      retries: 1\n  dev:\n    image: {BASE_IMAGE}\n    depends_on:\n      db:\n        condition: service_healthy\nvolumes:\n  data: {{}}\n"
+    );
+    let file = write_compose(&env, &body);
+    let r = create(&env, &name, &file, &["--service", "dev"]).fails();
+    assert!(r.stderr.contains("unhealthy"), "{}", r.stderr);
+    assert!(r.stderr.contains("db-broke-here"), "{}", r.stderr);
+    assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
+    assert_eq!(
+        project.leftovers(),
+        (String::new(), String::new(), String::new())
+    );
+    assert!(!env.worktree(&name).exists());
+    assert!(!env.home().join("sessions").join(&name).exists());
+}
+
+/// Each refused construct: the create fails before anything exists, and
+/// the error names the reason and what allows it.
+#[test]
+fn refused_constructs_say_why_and_leave_nothing() {
+    if !compose_ready() {
+        return;
+    }
+    let outside = tempfile::tempdir().unwrap();
+    let cases: Vec<(String, &str)> = vec![
+        ("privileged: true".into(), "privileged"),
+        ("cap_add: [NET_ADMIN]".into(), "cap_add"),
+        ("pid: host".into(), "pid: host"),
+        ("network_mode: host".into(), "network_mode: host"),
+        ("container_name: fixed".into(), "container_name"),
+        (
+            "security_opt: [\"seccomp:unconfined\"]".into(),
+            "security_opt",
+        ),
+        (
+            format!("volumes: [\"{}:/x\"]", outside.path().display()),
+            "only paths inside the repository",
+        ),
+        ("ports: [\"18080:80\"]".into(), "allow_ports"),
+        ("build: .".into(), "allow_build"),
+    ];
+    for (line, expected) in cases {
+        let env = Env::new();
+        let body = format!(
+            "services:\n  dev:\n    image: {BASE_IMAGE}\n  other:\n    image: {BASE_IMAGE}\n    {line}\n"
+        );
+        let file = write_compose(&env, &body);
+        let r = create(&env, "refused", &file, &["--service", "dev"]).fails();
+        assert!(r.stderr.contains(expected), "{line}: {}", r.stderr);
+        assert!(r.stderr.contains("\"other\""), "{line}: {}", r.stderr);
+        assert!(!env.worktree("refused").exists(), "{line}");
+        assert!(!env.home().join("sessions/refused").exists(), "{line}");
+    }
+}
+
+#[test]
+fn a_bind_mount_inside_the_repository_is_allowed() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let body =
+        format!("services:\n  dev:\n    image: {BASE_IMAGE}\n    volumes: [\"./sub:/data:ro\"]\n");
+    let file = write_compose(&env, &body);
+    let r = create(&env, "inside", &file, &["--dry-run"]).ok();
+    assert!(r.stdout.contains("up"), "{}", r.stdout);
+}
+
+#[test]
+fn hostile_service_names_reach_no_shell() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let marker = env.home().join("pwned");
+    let hostile = format!("$(touch {})", marker.display());
+    let body = format!("services:\n  \"x;{hostile}\":\n    image: {BASE_IMAGE}\n");
+    let file = write_compose(&env, &body);
+    create(&env, "hostile", &file, &[]).fails();
+    let body = format!("services:\n  dev:\n    image: {BASE_IMAGE}\n");
+    let file = write_compose(&env, &body);
+    let r = create(&env, "hostile", &file, &["--service", &hostile]).fails();
+    assert!(r.stderr.contains("has no service"), "{}", r.stderr);
+    assert!(!marker.exists());
+    assert!(!env.worktree("hostile").exists());
+    assert!(!Path::new(&env.home().join("sessions/hostile")).exists());
+}
+
+#[test]
+fn service_without_compose_and_image_with_compose_are_refused() {
+    let env = Env::new();
+    let r = env
+        .run(&["create", "--prompt", "x", "--service", "dev", "--dry-run"])
+        .fails();
+    assert!(r.stderr.contains("--compose"), "{}", r.stderr);
+}
+
+#[test]
+fn refresh_recreates_the_agent_and_keeps_the_database_and_its_volume() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose-refresh");
+    let project = Project::of(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    env.wait_for_runs(&name, 1);
+    let agent = format!("clauderon-{name}");
+    let db = format!("{}_db_1", project.0);
+    let id = |c: &str| docker_ok(&["inspect", "--format", "{{.Id}}", c]);
+    let (agent_before, db_before) = (id(&agent), id(&db));
+    assert!(exec(&db, "echo kept > /data/row").status.success());
+    env.run(&["refresh", &name]).ok();
+    env.wait_for_runs(&name, 2);
+    assert_ne!(id(&agent), agent_before, "the agent's container is new");
+    assert_eq!(id(&db), db_before, "the database kept running");
+    let row = exec(&db, "cat /data/row");
+    assert_eq!(String::from_utf8_lossy(&row.stdout).trim(), "kept");
+    // stop/start keep the volume too.
+    env.run(&["stop", &name]).ok();
+    env.run(&["start", &name]).ok();
+    let row = exec(&db, "cat /data/row");
+    assert_eq!(String::from_utf8_lossy(&row.stdout).trim(), "kept");
+    env.run(&["delete", "--force", &name]).ok();
+    assert_eq!(
+        project.leftovers(),
+        (String::new(), String::new(), String::new())
+    );
+}
+
+#[test]
+fn delete_takes_the_project_down_even_when_the_compose_file_is_gone() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose-gone");
+    let project = Project::of(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    std::fs::remove_file(&file).unwrap();
+    let r = env.run(&["delete", "--force", &name]).ok();
+    assert!(!r.stderr.contains("error"), "{}", r.stderr);
+    assert_eq!(
+        project.leftovers(),
+        (String::new(), String::new(), String::new())
+    );
+    assert!(!env.worktree(&name).exists());
+}
+
+#[test]
+fn delete_of_a_session_without_its_record_takes_its_project_down() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose-norecord");
+    let project = Project::of(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    // A record lost or broken (the session directory and override remain).
+    std::fs::remove_file(env.home().join("sessions").join(&name).join("session.json")).unwrap();
+    env.run(&["delete", "--force", &name]).ok();
+    assert_eq!(
+        project.leftovers(),
+        (String::new(), String::new(), String::new())
+    );
+    assert!(!env.home().join("sessions").join(&name).exists());
+}
+
+#[test]
+fn a_daemon_start_sweeps_projects_whose_session_is_gone() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose-sweep");
+    let project = Project::of(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    // The session's directory (record and override) gone by hand.
+    std::fs::remove_dir_all(env.home().join("sessions").join(&name)).unwrap();
+    env.run(&["daemon", "stop"]).ok();
+    env.run(&["daemon", "start"]).ok();
+    let empty = (String::new(), String::new(), String::new());
+    for _ in 0..100 {
+        if project.leftovers() == empty {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(project.leftovers(), empty);
+}
