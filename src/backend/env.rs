@@ -39,18 +39,7 @@ pub fn container_env(
     address: (String, u16, Option<u16>),
 ) -> Vec<Var> {
     let (host, hook_port, proxy_port) = address;
-    let mut env: Vec<Var> = plain(vec![
-        ("HOME".into(), "/workspace".into()),
-        ("TERM".into(), "xterm-256color".into()),
-        ("CARGO_HOME".into(), "/workspace/.cargo".into()),
-        ("SCCACHE_DIR".into(), "/workspace/.cache/sccache".into()),
-        ("CLAUDERON_SESSION_ID".into(), spec.id.clone()),
-        ("CLAUDERON_SESSION".into(), spec.name.clone()),
-        // Where the hook script finds the daemon.
-        ("CLAUDERON_HOST".into(), host.clone()),
-        ("CLAUDERON_HTTP_PORT".into(), hook_port.to_string()),
-    ])
-    .collect();
+    let mut env: Vec<Var> = plain(session_vars(spec, &host, hook_port)).collect();
     env.extend(plain(git_env(spec, wiring.proxy.is_some())));
     env.extend(plain(agent::agent_env(spec)));
     if spec.agent_cli_image.is_some() {
@@ -86,6 +75,25 @@ pub fn container_env(
     }
     env.extend(secret);
     env
+}
+
+/// What every session's container has, on any backend: its home, the
+/// caches, who it is, and where its hook script finds the daemon.
+pub(in crate::backend) fn session_vars(
+    spec: &SessionSpec,
+    host: &str,
+    hook_port: u16,
+) -> Vec<(String, String)> {
+    vec![
+        ("HOME".into(), "/workspace".into()),
+        ("TERM".into(), "xterm-256color".into()),
+        ("CARGO_HOME".into(), "/workspace/.cargo".into()),
+        ("SCCACHE_DIR".into(), "/workspace/.cache/sccache".into()),
+        ("CLAUDERON_SESSION_ID".into(), spec.id.clone()),
+        ("CLAUDERON_SESSION".into(), spec.name.clone()),
+        ("CLAUDERON_HOST".into(), host.to_string()),
+        ("CLAUDERON_HTTP_PORT".into(), hook_port.to_string()),
+    ]
 }
 
 /// What the proxy needs in the container: where not to use it, the

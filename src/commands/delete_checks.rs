@@ -109,6 +109,11 @@ pub(super) fn confirm(name: &str, spec: Option<&SessionSpec>, delete_branch: boo
     if !warnings.is_empty() {
         question.push_str("\nDelete anyway");
     }
+    ask(&question)
+}
+
+/// Asks on the terminal; only `y` or `yes` is a yes.
+pub fn ask(question: &str) -> Result<bool> {
     eprint!("{question}? [y/N] ");
     let _ = std::io::stderr().flush();
     let mut answer = String::new();

@@ -5,7 +5,7 @@ pub mod clean_cache;
 pub mod create;
 pub mod daemon_plan;
 pub mod delete;
-mod delete_checks;
+pub(crate) mod delete_checks;
 pub mod doctor;
 pub mod image;
 pub mod kube;

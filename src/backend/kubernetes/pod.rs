@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::manifests::{DAEMON_HOOK_PORT, DAEMON_PROXY_PORT, KubeWiring, labels, template};
 use super::{DAEMON, KubeSpec, files_name, object_name};
 use crate::agent;
-use crate::backend::env::{git_env, placeholders};
+use crate::backend::env::{git_env, placeholders, session_vars};
 use crate::backend::oci::{CONTAINER_CA, CONTAINER_CA_BUNDLE};
 use crate::hooks;
 use crate::session::{Agent, PullPolicy, SessionSpec, looks_secret};
@@ -162,18 +162,9 @@ fn from_secret(k: &str, secret: &str, key: &str) -> Value {
 /// The container's environment, as on Docker: plain values in the
 /// manifest; the proxy URL and secret `--env` values by `secretKeyRef`.
 fn env(spec: &SessionSpec, wiring: &KubeWiring) -> Vec<Value> {
-    let mut env: Vec<(String, String)> = vec![
-        ("HOME".into(), "/workspace".into()),
-        ("TERM".into(), "xterm-256color".into()),
-        ("CARGO_HOME".into(), "/workspace/.cargo".into()),
-        ("SCCACHE_DIR".into(), "/workspace/.cache/sccache".into()),
-        ("CLAUDERON_SESSION_ID".into(), spec.id.clone()),
-        ("CLAUDERON_SESSION".into(), spec.name.clone()),
-        ("CLAUDERON_HOST".into(), DAEMON.into()),
-        ("CLAUDERON_HTTP_PORT".into(), DAEMON_HOOK_PORT.to_string()),
-        ("CLAUDERON_BRANCH".into(), spec.branch.clone()),
-        ("CLAUDERON_WORKDIR".into(), spec.workdir()),
-    ];
+    let mut env = session_vars(spec, DAEMON, DAEMON_HOOK_PORT);
+    env.push(("CLAUDERON_BRANCH".into(), spec.branch.clone()));
+    env.push(("CLAUDERON_WORKDIR".into(), spec.workdir()));
     env.extend(git_env(spec, wiring.proxy.is_some()));
     env.extend(agent::agent_env(spec));
     let secret = object_name(&spec.name);

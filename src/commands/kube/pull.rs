@@ -170,7 +170,7 @@ pub struct DeleteFlags {
 }
 
 fn confirm(spec: &SessionSpec, discard: bool) -> Result<bool> {
-    use std::io::{BufRead, IsTerminal, Write};
+    use std::io::IsTerminal;
     if !std::io::stdin().is_terminal() {
         return Err(Error::input(format!(
             "refusing to delete session '{}' without confirmation (no terminal to ask on)",
@@ -183,18 +183,8 @@ fn confirm(spec: &SessionSpec, discard: bool) -> Result<bool> {
     } else {
         "the agent's commits are fetched onto the host branch first"
     };
-    eprint!(
-        "Delete session '{}' (its pod, volume, files and secret; {work})? [y/N] ",
+    crate::commands::delete_checks::ask(&format!(
+        "Delete session '{}' (its pod, volume, files and secret; {work})",
         spec.name
-    );
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut answer)
-        .map_err(|e| Error::io("could not read the answer", e))?;
-    Ok(matches!(
-        answer.trim().to_ascii_lowercase().as_str(),
-        "y" | "yes"
     ))
 }
