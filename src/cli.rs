@@ -107,7 +107,7 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Kubernetes: set up a namespace for sessions (namespace, in-cluster daemon, its credentials)
+    /// Kubernetes: set up a namespace for sessions (Pod Security `restricted`; the in-cluster daemon is not deployed yet)
     Kube {
         #[command(subcommand)]
         command: KubeCommand,
@@ -156,7 +156,7 @@ pub enum Command {
         #[command(subcommand)]
         command: ProxyCommand,
     },
-    /// Check, list and pull session images
+    /// Check, list, search and pull session images
     Image {
         #[command(subcommand)]
         command: ImageCommand,
@@ -190,7 +190,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KubeCommand {
-    /// Apply the namespace (Pod Security `restricted`), the in-cluster daemon and its credentials Secret
+    /// Apply the namespace, labelled for Pod Security `restricted` (the in-cluster daemon is not deployed yet: see the README)
     Setup {
         /// kubectl context (default: [kubernetes] context, else kubectl's current context)
         #[arg(long)]
