@@ -26,6 +26,11 @@ fn api_env(extra_config: &str) -> (Env, u16) {
     ));
     std::fs::write(&cfg, text).unwrap();
     env.run(&["daemon", "start"]).ok();
+    let status = env.run(&["daemon", "status"]).ok().stdout;
+    assert!(
+        status.contains(&format!("api: 127.0.0.1:{port}")),
+        "{status}"
+    );
     (env, port)
 }
 
@@ -291,6 +296,14 @@ fn the_api_listens_on_a_unix_socket_when_told() {
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     assert!(out.starts_with("HTTP/1.1 200"), "{out}");
+    // Another home's daemon does not take over a socket that is served.
+    let other = Env::new();
+    let cfg2 = other.home().join("config.toml");
+    let mut text2 = std::fs::read_to_string(&cfg2).unwrap();
+    text2.push_str(&format!("[api]\nlisten = \"unix:{}\"\n", sock.display()));
+    std::fs::write(&cfg2, text2).unwrap();
+    let r = other.run(&["daemon", "start"]).fails();
+    assert!(r.stderr.contains("another process serves"), "{}", r.stderr);
     // A bad listen value is an error naming the key.
     std::fs::write(&cfg, "[api]\nlisten = \"8080\"\n").unwrap();
     let r = env.run(&["config", "show"]).fails();

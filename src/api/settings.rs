@@ -87,6 +87,13 @@ impl Listen {
                             format!("{} exists and is not a socket", path.display()),
                         ));
                     }
+                    // A socket someone answers on is another daemon's API.
+                    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                        return Err(std::io::Error::new(
+                            std::io::ErrorKind::AddrInUse,
+                            format!("another process serves {}", path.display()),
+                        ));
+                    }
                     std::fs::remove_file(path)?;
                 }
                 let listener = std::os::unix::net::UnixListener::bind(path)?;

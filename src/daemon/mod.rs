@@ -106,6 +106,13 @@ fn bind_api(config: &crate::config::Config) -> Result<Option<Listening>> {
     let Some(listen) = &config.api_listen else {
         return Ok(None);
     };
+    if let crate::api::settings::Listen::Tcp(addr) = listen
+        && addr.ip().is_unspecified()
+    {
+        eprintln!(
+            "clauderon daemon: warning: the API listens on {addr}, every network this machine is on; anyone who has the token can run agents here"
+        );
+    }
     listen.bind().map(Some).map_err(|e| {
         Error::failed(format!("could not serve the API on {listen}: {e}"))
             .with_fix("change [api] listen in config.toml (another port, or unix:/path)")
@@ -167,7 +174,14 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         None
     };
     let info = DaemonInfo {
-        api: api_listen.as_ref().map(|l| l.to_string()),
+        // Where it really listens (a port 0 is the one picked).
+        api: api.as_ref().map(|socket| match socket {
+            Listening::Tcp(l) => l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+            Listening::Unix(_) => api_listen
+                .as_ref()
+                .map(|l| l.to_string())
+                .unwrap_or_default(),
+        }),
         pid: std::process::id(),
         port,
         proxy_port: proxy.as_ref().map(|p| p.port),
