@@ -101,6 +101,14 @@ const HOOK_CONNECTIONS: usize = 256;
 const PROXY_CONNECTIONS: usize = 512;
 const API_CONNECTIONS: usize = 64;
 
+/// Where the API really listens: a TCP port 0 is the one picked.
+fn bound_address(socket: &Listening, listen: Option<&crate::api::settings::Listen>) -> String {
+    match socket {
+        Listening::Tcp(l) => l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        Listening::Unix(_) => listen.map(|l| l.to_string()).unwrap_or_default(),
+    }
+}
+
 /// The API's socket, when `[api] listen` turns it on (its token is made now).
 fn bind_api(config: &crate::config::Config) -> Result<Option<Listening>> {
     let Some(listen) = &config.api_listen else {
@@ -143,12 +151,8 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     let lock = take_lock(home)?;
     // Sessions were given the last daemon's ports: keep them when we can.
     let last = read_info(home);
-    let (port, hook_sockets) = bind_all(
-        last.as_ref().map(|i| i.port).filter(|_| any_port_if_busy),
-        port,
-        any_port_if_busy,
-    )
-    .map_err(|e| {
+    let previous = last.as_ref().map(|i| i.port).filter(|_| any_port_if_busy);
+    let (port, hook_sockets) = bind_all(previous, port, any_port_if_busy).map_err(|e| {
         Error::failed(format!("could not listen on 127.0.0.1:{port}: {e}")).with_fix(
             "pick another port with --http-port, or set [daemon] http_port in config.toml",
         )
@@ -174,14 +178,9 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         None
     };
     let info = DaemonInfo {
-        // Where it really listens (a port 0 is the one picked).
-        api: api.as_ref().map(|socket| match socket {
-            Listening::Tcp(l) => l.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-            Listening::Unix(_) => api_listen
-                .as_ref()
-                .map(|l| l.to_string())
-                .unwrap_or_default(),
-        }),
+        api: api
+            .as_ref()
+            .map(|socket| bound_address(socket, api_listen.as_ref())),
         pid: std::process::id(),
         port,
         proxy_port: proxy.as_ref().map(|p| p.port),
