@@ -590,3 +590,84 @@ fn a_jobs_events_stream_until_it_ends_and_replay_after_the_last_seen() {
     assert!(replay.contains("event: end"), "{replay}");
     assert_eq!(call(port, "GET", "/jobs/nope/events", Some(&t), "").0, 404);
 }
+
+/// Accepts one request and hands back its head and body.
+fn one_request(listener: std::net::TcpListener) -> std::thread::JoinHandle<(String, Vec<u8>)> {
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = s.read(&mut buf).unwrap();
+            raw.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&raw).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length: ")
+                            .map(|v| v.trim().parse().unwrap())
+                    })
+                    .unwrap_or(0);
+                if body.len() >= len || n == 0 {
+                    write!(s, "HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n").unwrap();
+                    return (head.to_string(), body.as_bytes().to_vec());
+                }
+            }
+        }
+    })
+}
+
+#[test]
+fn a_finished_async_run_calls_its_webhook_signed_and_only_allowed_hosts_are_called() {
+    if !docker_ready() {
+        return;
+    }
+    let secret = "0123456789abcdef-webhook";
+    let (env, port) = api_env(&format!(
+        "webhook_hosts = [\"127.0.0.1\"]\nwebhook_secret = \"{secret}\"\n"
+    ));
+    let t = token(&env);
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_port = hook.local_addr().unwrap().port();
+    let received = one_request(hook);
+    let repo = env.repo().to_string_lossy().to_string();
+    let url = format!("http://127.0.0.1:{hook_port}/done?x=1");
+    let body =
+        json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE}, "webhook_url": url});
+    let (code, started) = call(port, "POST", "/run/async", Some(&t), &body.to_string());
+    assert_eq!(code, 202, "{started}");
+    let (head, payload) = received.join().unwrap();
+    assert!(head.starts_with("POST /done?x=1 "), "{head}");
+    let sig = head
+        .lines()
+        .find_map(|l| l.strip_prefix("x-clauderon-signature: sha256="))
+        .unwrap();
+    let tag: Vec<u8> = (0..sig.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&sig[i..i + 2], 16).unwrap())
+        .collect();
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, secret.as_bytes());
+    ring::hmac::verify(&key, &payload, &tag).expect("signed with the secret");
+    let ended: Value = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(ended["status"], "completed", "{ended}");
+    assert!(!String::from_utf8_lossy(&payload).contains(secret));
+    // Not in webhook_hosts, or on the synchronous route: a 400, nothing runs.
+    let evil = json!({"prompt": "x", "repo": repo, "webhook_url": "http://evil.example/x"});
+    let (code, answer) = call(port, "POST", "/run/async", Some(&t), &evil.to_string());
+    assert_eq!(code, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("webhook_hosts"),
+        "{answer}"
+    );
+    assert_eq!(
+        call(port, "POST", "/run", Some(&t), &body.to_string()).0,
+        400
+    );
+    let config = env.run(&["config", "show"]).ok().stdout;
+    assert!(
+        config.contains("(set)") && !config.contains(secret),
+        "{config}"
+    );
+}

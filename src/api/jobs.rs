@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use super::{Api, child, error, run};
+use super::{Api, child, error, run, webhook};
 use crate::serve::Body;
 
 #[derive(Clone)]
@@ -22,6 +22,8 @@ pub struct Job {
     result: Option<Value>,
     /// Set by a cancel, read by the run once its session exists.
     cancelled: Arc<std::sync::atomic::AtomicBool>,
+    /// The callback's outcome: the answer's status, or why there was none.
+    webhook: Option<Value>,
 }
 
 #[derive(Default)]
@@ -33,10 +35,25 @@ impl Jobs {
     }
 }
 
+/// The job's end, sent to its webhook; the outcome is kept in the job.
+async fn call_back(api: &Api, id: &str, uri: http::Uri, ended: Value) {
+    let body = serde_json::to_vec(&ended).unwrap_or_default();
+    let outcome = match webhook::deliver(uri.clone(), body, api.webhooks.secret.clone()).await {
+        Ok(status) => json!({"url": uri.to_string(), "status": status}),
+        Err(why) => {
+            eprintln!("clauderon daemon: the webhook of job {id} ({uri}) failed: {why}");
+            json!({"url": uri.to_string(), "error": why})
+        }
+    };
+    if let Some(job) = api.jobs.lock().get_mut(id) {
+        job.webhook = Some(outcome);
+    }
+}
+
 fn view(id: &str, job: &Job) -> Value {
     json!({
         "id": id, "status": job.status, "session": job.session,
-        "created_at": job.created_at, "result": job.result,
+        "created_at": job.created_at, "result": job.result, "webhook": job.webhook,
     })
 }
 
@@ -49,6 +66,15 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
         Ok(v) => v,
         Err(refused) => return *refused,
     };
+    let callback = match validated
+        .webhook_url
+        .as_deref()
+        .map(|u| webhook::check(u, &api.webhooks))
+    {
+        Some(Err(why)) => return error(StatusCode::BAD_REQUEST, why),
+        Some(Ok(uri)) => Some(uri),
+        None => None,
+    };
     let (id, name) = (crate::session::new_uuid(), run::run_name());
     let job = Job {
         status: "running".into(),
@@ -56,6 +82,7 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
         created_at: crate::session::now(),
         result: None,
         cancelled: Default::default(),
+        webhook: None,
     };
     let cancelled = Arc::clone(&job.cancelled);
     api.jobs.lock().insert(id.clone(), job);
@@ -63,10 +90,17 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
     tokio::spawn(async move {
         let _permit = permit;
         let (_, answer) = run::execute(&api.home, &validated, &name, &cancelled).await;
-        let mut jobs = api.jobs.lock();
-        if let Some(job) = jobs.get_mut(&job_id).filter(|j| j.status == "running") {
-            job.status = answer["status"].as_str().unwrap_or("error").to_string();
-            job.result = Some(answer);
+        let ended = {
+            let mut jobs = api.jobs.lock();
+            let job = jobs.get_mut(&job_id);
+            if let Some(job) = job.filter(|j| j.status == "running") {
+                job.status = answer["status"].as_str().unwrap_or("error").to_string();
+                job.result = Some(answer);
+            }
+            jobs.get(&job_id).map(|j| view(&job_id, j))
+        };
+        if let (Some(uri), Some(ended)) = (callback, ended) {
+            call_back(&api, &job_id, uri, ended).await;
         }
     });
     crate::serve::json(

@@ -13,6 +13,7 @@ mod run_request;
 pub mod settings;
 mod sse;
 pub mod token;
+mod webhook;
 
 use std::sync::Arc;
 
@@ -38,14 +39,16 @@ pub struct Api {
     /// `POST /run`s at once (`[api] max_concurrent_runs`); more get 429.
     pub runs: Arc<tokio::sync::Semaphore>,
     jobs: jobs::Jobs,
+    webhooks: settings::Webhooks,
 }
 
 impl Api {
-    pub fn new(home: Home, max_runs: usize) -> Api {
+    pub fn new(home: Home, max_runs: usize, webhooks: settings::Webhooks) -> Api {
         Api {
             home,
             runs: Arc::new(tokio::sync::Semaphore::new(max_runs)),
             jobs: jobs::Jobs::default(),
+            webhooks,
         }
     }
 }

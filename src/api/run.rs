@@ -24,6 +24,11 @@ pub async fn run(home: &Home, runs: &Arc<Semaphore>, body: &[u8]) -> Response<Bo
         Ok(run) => run,
         Err(refused) => return *refused,
     };
+    if run.webhook_url.is_some() {
+        let why =
+            "webhook_url goes with POST /run/async (a synchronous run answers in its response)";
+        return super::error(StatusCode::BAD_REQUEST, why);
+    }
     let Ok(permit) = Arc::clone(runs).try_acquire_owned() else {
         return busy();
     };

@@ -21,6 +21,8 @@ pub struct RunRequest {
     claude: Option<ClaudeOptions>,
     podman: Option<EngineOptions>,
     docker: Option<EngineOptions>,
+    /// With `/run/async`: called when the job ends.
+    webhook_url: Option<String>,
 }
 
 #[derive(Default, Deserialize)]
@@ -74,6 +76,7 @@ struct Lifecycle {
 
 /// A run, checked: what `create` is given and how long it may take.
 pub struct Validated {
+    pub webhook_url: Option<String>,
     pub backend: BackendKind,
     pub repo: Option<String>,
     pub timeout: Duration,
@@ -150,6 +153,7 @@ impl RunRequest {
             args.push(format!("--service={s}"));
         }
         Ok(Validated {
+            webhook_url: self.webhook_url,
             backend,
             repo,
             timeout,

@@ -11,6 +11,17 @@ use serde::Deserialize;
 pub struct ApiSection {
     listen: Option<String>,
     max_concurrent_runs: Option<usize>,
+    #[serde(default)]
+    webhook_hosts: Vec<String>,
+    webhook_secret: Option<String>,
+}
+
+/// Where `POST /run/async` may call back (`[api] webhook_hosts`, exact host
+/// names), and the key of the HMAC-SHA256 signature it sends.
+#[derive(Clone, Debug, Default)]
+pub struct Webhooks {
+    pub hosts: Vec<String>,
+    pub secret: Option<String>,
 }
 
 /// Where the API listens.
@@ -34,6 +45,33 @@ impl std::fmt::Display for Listen {
 pub const DEFAULT_MAX_RUNS: usize = 4;
 
 impl ApiSection {
+    pub fn webhooks(&self) -> Result<Webhooks, (String, String)> {
+        if let Some(bad) = self
+            .webhook_hosts
+            .iter()
+            .find(|h| h.is_empty() || h.contains(['/', ':', ' ']))
+        {
+            return Err((
+                "api.webhook_hosts".into(),
+                format!("{bad:?} is not a host name (no scheme, port or path)"),
+            ));
+        }
+        if self.webhook_secret.as_ref().is_some_and(|s| s.len() < 16) {
+            return Err((
+                "api.webhook_secret".into(),
+                "use at least 16 characters".into(),
+            ));
+        }
+        Ok(Webhooks {
+            hosts: self
+                .webhook_hosts
+                .iter()
+                .map(|h| h.to_ascii_lowercase())
+                .collect(),
+            secret: self.webhook_secret.clone(),
+        })
+    }
+
     pub fn max_runs(&self) -> Result<usize, (String, String)> {
         match self.max_concurrent_runs {
             Some(0) => Err((

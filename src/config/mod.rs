@@ -197,6 +197,8 @@ pub struct Config {
     pub api_listen: Option<crate::api::settings::Listen>,
     /// `[api] max_concurrent_runs`.
     pub api_max_runs: usize,
+    /// `[api] webhook_hosts` and `webhook_secret`.
+    pub api_webhooks: crate::api::settings::Webhooks,
     /// `[kubernetes]`: the cluster and the defaults of session manifests.
     pub kubernetes: KubernetesSettings,
     /// `[compose]`: file, service, allow_ports, allow_build.
@@ -226,7 +228,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
     };
     toml::from_str(&text).map_err(|e| {
         Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(format!(
-            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout; [compose] file, service, allow_ports, allow_build)",
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout; [compose] file, service, allow_ports, allow_build)",
             path.display()
         ))
     })
@@ -316,6 +318,7 @@ impl Config {
             security: file.security.settings().map_err(|(key, m)| bad(&key, m))?,
             api_listen: file.api.listen().map_err(|(key, m)| bad(&key, m))?,
             api_max_runs: file.api.max_runs().map_err(|(key, m)| bad(&key, m))?,
+            api_webhooks: file.api.webhooks().map_err(|(key, m)| bad(&key, m))?,
             kubernetes: file
                 .kubernetes
                 .settings()

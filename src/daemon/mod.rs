@@ -164,7 +164,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     let config = crate::config::Config::load(&home.root)?;
     let api = bind_api(&config)?;
     let api_listen = config.api_listen.clone();
-    let api_max_runs = config.api_max_runs;
+    let api_settings = (config.api_max_runs, config.api_webhooks.clone());
     let policy = config.proxy.policy.preset.as_str().to_string();
     let proxy = if config.proxy.enabled {
         Some(prepare_proxy(
@@ -200,7 +200,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         home.root.display()
     );
     sweep_in_background(home);
-    serve(home, hook_sockets, proxy, api.map(|s| (s, api_max_runs)))?;
+    serve(home, hook_sockets, proxy, api.map(|s| (s, api_settings)))?;
     drop(lock);
     Ok(())
 }
@@ -217,7 +217,7 @@ fn serve(
     home: &Home,
     hook_sockets: Vec<Listening>,
     proxy: Option<ProxyParts>,
-    api: Option<(Listening, usize)>,
+    api: Option<(Listening, (usize, crate::api::settings::Webhooks))>,
 ) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -237,8 +237,8 @@ fn serve(
                 handle,
             ));
         }
-        if let Some((socket, max_runs)) = api {
-            let api = Arc::new(crate::api::Api::new(home.clone(), max_runs));
+        if let Some((socket, (max_runs, webhooks))) = api {
+            let api = Arc::new(crate::api::Api::new(home.clone(), max_runs, webhooks));
             let handle = move |req, conn| Arc::clone(&api).handle(req, conn);
             let limit = Arc::new(tokio::sync::Semaphore::new(API_CONNECTIONS));
             tokio::spawn(crate::serve::accept_loop(socket, limit, handle));
