@@ -132,7 +132,11 @@ pub enum Command {
     /// Print a session's agent events (from its Claude Code hooks)
     Events {
         /// Session name (see `clauderon list`)
-        name: String,
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        name: Option<String>,
+        /// Every session's events, each line prefixed with its session's name
+        #[arg(long)]
+        all: bool,
         /// Keep printing new events
         #[arg(short, long)]
         follow: bool,

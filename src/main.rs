@@ -47,7 +47,10 @@ fn run(cli: Cli) -> Result<i32> {
             dry_run,
         } => commands::clean_cache::run(&ctx, backend, force, dry_run)?,
         Command::Status { name } => commands::status::status(&ctx, &name, json)?,
-        Command::Events { name, follow } => commands::status::events(&ctx, &name, follow, json)?,
+        Command::Events { name, follow, .. } => match name {
+            Some(name) => commands::status::events(&ctx, &name, follow, json)?,
+            None => commands::status::all_events(&ctx, follow, json)?,
+        },
         Command::Daemon {
             http_port,
             any_port_if_busy,

@@ -473,3 +473,44 @@ fn doctor_names_what_is_missing_and_fails_without_an_engine() {
         "{docker}"
     );
 }
+
+#[test]
+fn events_all_merges_every_sessions_events_in_order() {
+    let env = Env::new();
+    for (name, events) in [
+        ("alpha", [("SessionStart", 10), ("Stop", 30)]),
+        ("beta", [("UserPromptSubmit", 20), ("SessionEnd", 40)]),
+    ] {
+        common::fake_session(&env, name, "tok");
+        let lines: String = events
+            .iter()
+            .map(|(e, t)| format!("{{\"event\":\"{e}\",\"received_at\":{t}}}\n"))
+            .collect();
+        std::fs::write(
+            env.home().join("sessions").join(name).join("events.jsonl"),
+            lines,
+        )
+        .unwrap();
+    }
+    let out = env.run(&["events", "--all"]).ok().stdout;
+    let order: Vec<&str> = out
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
+    assert_eq!(order, ["alpha", "beta", "alpha", "beta"], "{out}");
+    assert!(out.contains("SessionEnd"), "{out}");
+    let json = env.run(&["events", "--all", "--json"]).ok().stdout;
+    let first: serde_json::Value = serde_json::from_str(json.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        (first["session"].as_str(), first["event"].as_str()),
+        (Some("alpha"), Some("SessionStart"))
+    );
+    let r = env.run(&["events"]).fails();
+    assert_eq!(r.code, 2, "a name or --all: {}", r.stderr);
+    assert!(
+        env.run(&["events", "alpha", "--all"])
+            .fails()
+            .stderr
+            .contains("cannot be used with")
+    );
+}

@@ -239,3 +239,44 @@ pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// `events --all`: every session's events, oldest first, each line with
+/// its session's name (in JSON, a `session` field); `-f` follows them all,
+/// sessions created meanwhile included.
+pub fn all_events(ctx: &Ctx, follow: bool, json: bool) -> Result<()> {
+    let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    loop {
+        let (specs, _) = ctx.home.load_all()?;
+        let mut new: Vec<(String, crate::hooks::HookEvent)> = Vec::new();
+        for spec in specs {
+            let all = events::read(&events::log_path(&ctx.home, &spec.name));
+            let from = seen
+                .get(&spec.name)
+                .copied()
+                .filter(|n| *n <= all.len())
+                .unwrap_or(0);
+            seen.insert(spec.name.clone(), all.len());
+            new.extend(all.into_iter().skip(from).map(|e| (spec.name.clone(), e)));
+        }
+        new.sort_by_key(|(_, e)| e.received_at);
+        let mut out = std::io::stdout().lock();
+        for (name, e) in &new {
+            let line = if json {
+                let mut v = serde_json::to_value(e).unwrap_or_default();
+                v["session"] = serde_json::Value::String(name.clone());
+                v.to_string()
+            } else {
+                format!("{name:<16} {}", events::describe(e))
+            };
+            // A closed pipe (`| head`) just ends the output.
+            if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
+                return Ok(());
+            }
+        }
+        if !follow {
+            return Ok(());
+        }
+        drop(out);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
