@@ -26,10 +26,27 @@ fn compose_ready() -> bool {
     false
 }
 
+/// No container, network or volume of the project, no worktree, no
+/// session directory.
+#[track_caller]
+fn assert_nothing_left(env: &Env, name: &str, project: &Project) {
+    project.assert_gone();
+    assert!(!env.worktree(name).exists());
+    assert!(!env.home().join("sessions").join(name).exists());
+}
+
 /// Removes whatever a test's project left, even when the test failed.
 struct Project(String);
 
 impl Project {
+    #[track_caller]
+    fn assert_gone(&self) {
+        assert_eq!(
+            self.leftovers(),
+            (String::new(), String::new(), String::new())
+        );
+    }
+
     fn of(session: &str) -> Project {
         Project(format!("clauderon-{session}"))
     }
@@ -211,12 +228,7 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     );
     env.wait_for_runs(&name, 2);
     env.run(&["delete", "--force", &name]).ok();
-    assert_eq!(
-        project.leftovers(),
-        (String::new(), String::new(), String::new())
-    );
-    assert!(!env.worktree(&name).exists());
-    assert!(!env.home().join("sessions").join(&name).exists());
+    assert_nothing_left(&env, &name, &project);
 }
 
 #[test]
@@ -235,12 +247,7 @@ fn a_failing_dependency_rolls_everything_back_and_shows_its_output() {
     assert!(r.stderr.contains("unhealthy"), "{}", r.stderr);
     assert!(r.stderr.contains("db-broke-here"), "{}", r.stderr);
     assert!(r.stderr.contains("rolled back"), "{}", r.stderr);
-    assert_eq!(
-        project.leftovers(),
-        (String::new(), String::new(), String::new())
-    );
-    assert!(!env.worktree(&name).exists());
-    assert!(!env.home().join("sessions").join(&name).exists());
+    assert_nothing_left(&env, &name, &project);
 }
 
 /// Each refused construct: the create fails before anything exists, and
@@ -352,10 +359,7 @@ fn refresh_recreates_the_agent_and_keeps_the_database_and_its_volume() {
     let row = exec(&db, "cat /data/row");
     assert_eq!(String::from_utf8_lossy(&row.stdout).trim(), "kept");
     env.run(&["delete", "--force", &name]).ok();
-    assert_eq!(
-        project.leftovers(),
-        (String::new(), String::new(), String::new())
-    );
+    project.assert_gone();
 }
 
 #[test]
@@ -371,10 +375,7 @@ fn delete_takes_the_project_down_even_when_the_compose_file_is_gone() {
     std::fs::remove_file(&file).unwrap();
     let r = env.run(&["delete", "--force", &name]).ok();
     assert!(!r.stderr.contains("error"), "{}", r.stderr);
-    assert_eq!(
-        project.leftovers(),
-        (String::new(), String::new(), String::new())
-    );
+    project.assert_gone();
     assert!(!env.worktree(&name).exists());
 }
 
@@ -391,10 +392,7 @@ fn delete_of_a_session_without_its_record_takes_its_project_down() {
     // A record lost or broken (the session directory and override remain).
     std::fs::remove_file(env.home().join("sessions").join(&name).join("session.json")).unwrap();
     env.run(&["delete", "--force", &name]).ok();
-    assert_eq!(
-        project.leftovers(),
-        (String::new(), String::new(), String::new())
-    );
+    project.assert_gone();
     assert!(!env.home().join("sessions").join(&name).exists());
 }
 
