@@ -671,3 +671,40 @@ fn a_finished_async_run_calls_its_webhook_signed_and_only_allowed_hosts_are_call
         "{config}"
     );
 }
+
+#[test]
+fn a_run_whose_timeout_ends_during_its_create_is_rolled_back_entirely() {
+    if !docker_ready() {
+        return;
+    }
+    let (env, port) = api_env("");
+    let t = token(&env);
+    let body = json!({"prompt": "x", "docker": {"image": BASE_IMAGE, "timeout": "2s",
+        "lifecycle": {"on_create_command": ["sleep 20"]}}});
+    let started = std::time::Instant::now();
+    let (code, run) = call(port, "POST", "/run", Some(&t), &body.to_string());
+    assert_eq!(
+        (code, run["status"].as_str()),
+        (200, Some("error")),
+        "{run}"
+    );
+    assert!(
+        run["error"].as_str().unwrap().contains("timed out"),
+        "{run}"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    // Nothing of it is left: no session, no container, no scratch repository.
+    assert_eq!(env.run(&["list", "--json"]).ok().stdout.trim(), "[]");
+    let scratch = env.home().join("scratch");
+    let left = std::fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(
+        left,
+        0,
+        "scratch repositories left in {}",
+        scratch.display()
+    );
+}

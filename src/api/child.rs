@@ -57,16 +57,18 @@ pub async fn run_until(
         Err(e) => return failed_to_start(e),
     };
     let pid = child.id();
-    let waited = child.wait_with_output();
+    let mut waited = Box::pin(child.wait_with_output());
     let out = match deadline {
         None => waited.await,
-        Some(at) => match tokio::time::timeout_at(at, waited).await {
+        Some(at) => match tokio::time::timeout_at(at, &mut waited).await {
             Ok(out) => out,
             Err(_) => {
                 if let Some(pid) = pid {
                     // SAFETY: kill(2) of our own child; touches no memory.
                     unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
                 }
+                // Its rollback runs to the end before the caller goes on.
+                let _ = tokio::time::timeout(std::time::Duration::from_secs(60), &mut waited).await;
                 return Finished {
                     code: Some(124),
                     stdout: String::new(),

@@ -84,6 +84,9 @@ pub(super) async fn execute(
     let deadline = tokio::time::Instant::now() + run.timeout;
     let args = run.create_args(name, &repo);
     let created = child::run_until(home, &args, &run.env, Some(deadline)).await;
+    if created.code != Some(0) && run.repo.is_none() {
+        let _ = std::fs::remove_dir_all(&repo);
+    }
     if created.code == Some(124) {
         let why = format!(
             "timed out after {} s while the session was being made (it is rolled back)",
@@ -95,9 +98,6 @@ pub(super) async fn execute(
         );
     }
     if created.code != Some(0) {
-        if run.repo.is_none() {
-            let _ = std::fs::remove_dir_all(&repo);
-        }
         let (status, reason) = created.failure();
         if status.is_client_error() {
             return (status, reason);
