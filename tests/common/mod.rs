@@ -2,6 +2,8 @@
 //! throwaway git repository, and cleans up the containers it made.
 #![allow(dead_code)]
 
+pub mod api;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
