@@ -163,13 +163,7 @@ where
             let busy = slots.busy(&activity);
             async move {
                 let resp = handle(req, conn).await;
-                Ok::<_, Infallible>(resp.map(|body| {
-                    body.map_frame(move |frame| {
-                        let _ = &busy;
-                        frame
-                    })
-                    .boxed()
-                }))
+                Ok::<_, Infallible>(resp.map(|body| slots::BusyBody::new(body, busy).boxed()))
             }
         })
     };

@@ -38,13 +38,11 @@ impl Jobs {
 /// The job's end, sent to its webhook; the outcome is kept in the job.
 async fn call_back(api: &Api, id: &str, uri: http::Uri, ended: Value) {
     let body = serde_json::to_vec(&ended).unwrap_or_default();
-    let outcome = match webhook::deliver(uri.clone(), body, api.webhooks.secret.clone()).await {
-        Ok(status) => json!({"url": uri.to_string(), "status": status}),
-        Err(why) => {
-            eprintln!("clauderon daemon: the webhook of job {id} ({uri}) failed: {why}");
-            json!({"url": uri.to_string(), "error": why})
-        }
-    };
+    let outcome = webhook::deliver(&uri, body, api.webhooks.secret.as_deref()).await;
+    if outcome["delivered"] != true {
+        let attempts = &outcome["attempts"];
+        eprintln!("clauderon daemon: the webhook of job {id} ({uri}) failed: {attempts}");
+    }
     if let Some(job) = api.jobs.lock().get_mut(id) {
         job.webhook = Some(outcome);
     }

@@ -53,6 +53,39 @@ impl Drop for Busy {
     }
 }
 
+/// An answer's body that keeps its request in flight until it is dropped;
+/// it passes its size on, so a sized answer keeps its Content-Length.
+pub struct BusyBody<B> {
+    inner: B,
+    _busy: Busy,
+}
+
+impl<B> BusyBody<B> {
+    pub fn new(inner: B, busy: Busy) -> BusyBody<B> {
+        BusyBody { inner, _busy: busy }
+    }
+}
+
+impl<B: http_body::Body + Unpin> http_body::Body for BusyBody<B> {
+    type Data = B::Data;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<B::Data>, B::Error>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
 impl Slots {
     pub fn new(capacity: usize) -> Slots {
         Slots {
