@@ -6,6 +6,7 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::process::Command;
 
 use common::api::{api_env, call, token};
 use common::{BASE_IMAGE, docker_ok, docker_ready};
@@ -252,4 +253,107 @@ fn a_finished_async_run_calls_its_webhook_signed_and_only_allowed_hosts_are_call
         config.contains("(set)") && !config.contains(secret),
         "{config}"
     );
+}
+
+/// Polls a job until `done` says so (or 20 s pass); its last view.
+fn wait_job(port: u16, t: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+    let mut job = Value::Null;
+    for _ in 0..200 {
+        job = call(port, "GET", &format!("/jobs/{id}"), Some(t), "").1;
+        if done(&job) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    job
+}
+
+fn container_state(session: &str) -> String {
+    let name = format!("clauderon-{session}");
+    common::docker(&["inspect", "--format", "{{.State.Status}}", &name])
+        .stdout
+        .iter()
+        .map(|b| *b as char)
+        .collect::<String>()
+        .trim()
+        .to_string()
+}
+
+#[test]
+fn jobs_outlive_a_daemon_restart_and_a_running_one_ends_in_error() {
+    if !docker_ready() {
+        return;
+    }
+    let (env, port) = api_env("");
+    let t = token(&env);
+    let repo = env.repo().to_string_lossy().to_string();
+    let quick = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE}});
+    let (_, started) = call(port, "POST", "/run/async", Some(&t), &quick.to_string());
+    let done_id = started["job_id"].as_str().unwrap().to_string();
+    let done = wait_job(port, &t, &done_id, |j| j["status"] != "running");
+    assert_eq!(done["status"], "completed", "{done}");
+    let slow = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE,
+        "env": {"API_KEY": "s3cret-in-env-value"}, "lifecycle": {"post_start": ["sleep 60"]}}});
+    let (_, started) = call(port, "POST", "/run/async", Some(&t), &slow.to_string());
+    let (slow_id, session) = (
+        started["job_id"].as_str().unwrap().to_string(),
+        started["session"].as_str().unwrap().to_string(),
+    );
+    for _ in 0..100 {
+        if container_state(&session) == "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(container_state(&session), "running");
+    // The daemon dies without warning, and a new one starts.
+    let info: Value =
+        serde_json::from_slice(&std::fs::read(env.home().join("daemon.json")).unwrap()).unwrap();
+    let pid = info["pid"].as_i64().unwrap().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    common::api::start_api(&env, port);
+
+    let all = call(port, "GET", "/jobs", Some(&t), "").1;
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    let again = call(port, "GET", &format!("/jobs/{done_id}"), Some(&t), "").1;
+    assert_eq!(again, done, "a finished job is as it was");
+    let lost = call(port, "GET", &format!("/jobs/{slow_id}"), Some(&t), "").1;
+    assert_eq!(lost["status"], "error", "{lost}");
+    let reason = lost["result"]["crash_info"]["reason"].as_str().unwrap();
+    assert!(reason.contains("daemon restarted"), "{lost}");
+    assert_eq!(
+        call(port, "DELETE", &format!("/jobs/{slow_id}"), Some(&t), "").0,
+        409
+    );
+    for _ in 0..100 {
+        if container_state(&session) == "exited" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        container_state(&session),
+        "exited",
+        "its container is stopped"
+    );
+    // The records: private, and without the run's env values.
+    for entry in std::fs::read_dir(env.home().join("jobs")).unwrap() {
+        let path = entry.unwrap().path();
+        let mode = std::fs::metadata(&path).unwrap();
+        assert_eq!(
+            std::os::unix::fs::PermissionsExt::mode(&mode.permissions()) & 0o777,
+            0o600,
+            "{}",
+            path.display()
+        );
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("s3cret-in-env-value"), "{text}");
+    }
 }

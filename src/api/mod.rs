@@ -5,6 +5,7 @@
 //! and the CLI cannot disagree.
 
 mod child;
+mod job_store;
 mod jobs;
 mod messages;
 mod routes;
@@ -43,11 +44,17 @@ pub struct Api {
 }
 
 impl Api {
+    /// The API with the jobs stored in `home`; call inside the runtime: the
+    /// sessions of jobs the last daemon left running are stopped beside it.
     pub fn new(home: Home, max_runs: usize, webhooks: settings::Webhooks) -> Api {
+        let (jobs, interrupted) = jobs::Jobs::load(&home);
+        if !interrupted.is_empty() {
+            tokio::spawn(jobs::stop_interrupted(home.clone(), interrupted));
+        }
         Api {
             home,
             runs: Arc::new(tokio::sync::Semaphore::new(max_runs)),
-            jobs: jobs::Jobs::default(),
+            jobs,
             webhooks,
         }
     }
