@@ -64,3 +64,53 @@ fn idle_connections_cannot_hold_every_slot() {
     );
     assert_eq!(call_bytes(port, "GET", "/health", None, b"").0, 200);
 }
+
+#[path = "support/fuzz_json.rs"]
+mod fuzz_json;
+
+#[test]
+fn random_bodies_over_http_are_4xx_with_a_reason_or_succeed_and_never_crash_the_daemon() {
+    let (env, port) = api_env("webhook_hosts = [\"127.0.0.1\"]\n");
+    let t = token(&env);
+    let pid = || {
+        let status = env.run(&["daemon", "status"]).ok().stdout;
+        status.split(',').next().unwrap_or_default().to_string()
+    };
+    let before = pid();
+    let seed = fuzz_json::Rng::seed();
+    let mut rng = fuzz_json::Rng::new(seed);
+    // A webhook_url in every /run body keeps a valid one from running: it
+    // is refused (400) only after the rest of the body was checked.
+    let unrunnable = ["\"webhook_url\":\"http://not-allowed.invalid/x\""];
+    // A real repository in some session bodies, so some are valid plans.
+    let repo = format!("\"repo\":{:?}", env.repo().display().to_string());
+    let with_repo = [repo.as_str()];
+    let routes = [
+        ("/run", &unrunnable[..]),
+        ("/run/async", &unrunnable[..]),
+        ("/v1/sessions?dry_run=1", &[][..]),
+        ("/images/pull?dry_run=1", &[][..]),
+        ("/v1/sessions?dry_run=1", &with_repo[..]),
+    ];
+    let mut answered = std::collections::BTreeMap::new();
+    for case in 0..300 {
+        let (path, extra) = routes[case % routes.len()];
+        let body = fuzz_json::body(&mut rng, extra);
+        let (code, answer) = call_bytes(port, "POST", path, Some(&t), &body);
+        let shown = String::from_utf8_lossy(&body[..body.len().min(500)]).into_owned();
+        let why =
+            format!("FUZZ_SEED={seed} case {case}: POST {path} {code} {answer}\nbody: {shown}");
+        assert!((200..500).contains(&code), "{why}");
+        if code >= 400 {
+            assert!(
+                answer["error"].as_str().is_some_and(|e| !e.is_empty()),
+                "{why}"
+            );
+        }
+        *answered.entry((path, code)).or_insert(0) += 1;
+    }
+    eprintln!("FUZZ_SEED={seed}: {answered:?}");
+    assert_eq!(pid(), before, "the same daemon answers");
+    assert_eq!(call(port, "GET", "/health", None, "").0, 200);
+    assert_eq!(env.run(&["list", "--json"]).ok().stdout.trim(), "[]");
+}

@@ -5,6 +5,8 @@
 //! and the CLI cannot disagree.
 
 mod child;
+#[cfg(test)]
+mod fuzz;
 mod job_store;
 mod jobs;
 mod messages;
