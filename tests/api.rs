@@ -48,7 +48,7 @@ fn the_token_guards_every_route_but_health() {
             );
         }
     }
-    assert_eq!(documented, 20, "{doc}");
+    assert_eq!(documented, 23, "{doc}");
     // Rotated: the old token stops working at once.
     let new = env
         .run(&["api", "token", "--rotate"])
@@ -207,6 +207,14 @@ fn sessions_made_over_http_are_ordinary_sessions() {
         call(port, "GET", "/v1/sessions/nope/messages", Some(&t), "").0,
         404
     );
+    // Stromboli's paths for the same routes; the id is the session's name.
+    let (code, via_stromboli) = call(port, "GET", "/sessions", Some(&t), "");
+    assert_eq!(code, 200, "{via_stromboli}");
+    assert_eq!(via_stromboli[0]["name"], "over-http", "{via_stromboli}");
+    let paged = "/sessions/over-http/messages?limit=5";
+    assert_eq!(call(port, "GET", paged, Some(&t), "").1, messages);
+    assert_eq!(call(port, "DELETE", "/sessions/nope", Some(&t), "").0, 404);
+    assert_eq!(call(port, "POST", "/sessions", Some(&t), "{}").0, 405);
     let (code, _) = call(port, "POST", "/v1/sessions/over-http/stop", Some(&t), "");
     assert_eq!(code, 200);
     let (_, status) = call(port, "GET", "/v1/sessions/over-http", Some(&t), "");

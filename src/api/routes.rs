@@ -24,6 +24,10 @@ pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Resp
         );
     };
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let segs = match stromboli_sessions(method, segs) {
+        Ok(segs) => segs,
+        Err(refused) => return *refused,
+    };
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match (method, segs.as_slice()) {
         (&Method::GET, ["v1", "sessions"]) => json_result(home, args(&["list", "--json"])).await,
@@ -69,6 +73,27 @@ pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Resp
             "method not allowed here (see /openapi.json)",
         ),
         _ => error(StatusCode::NOT_FOUND, "no such route (see /openapi.json)"),
+    }
+}
+
+/// Stromboli's session routes (`GET /sessions`, `DELETE /sessions/{id}`,
+/// `GET /sessions/{id}/messages`) are the same routes under /v1, the id a
+/// session's name; any other /sessions route is a 405 that says so.
+fn stromboli_sessions<'a>(
+    method: &Method,
+    segs: Vec<&'a str>,
+) -> Result<Vec<&'a str>, Box<Response<Body>>> {
+    match (method, segs.as_slice()) {
+        (&Method::GET, ["sessions"])
+        | (&Method::DELETE, ["sessions", _])
+        | (&Method::GET, ["sessions", _, "messages"]) => {
+            Ok(std::iter::once("v1").chain(segs).collect())
+        }
+        (_, ["sessions", ..]) => Err(Box::new(error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "/sessions serves GET /sessions, DELETE /sessions/{id} and GET /sessions/{id}/messages; the rest is under /v1/sessions",
+        ))),
+        _ => Ok(segs),
     }
 }
 
