@@ -100,30 +100,43 @@ fn a_jobs_events_stream_until_it_ends_and_replay_after_the_last_seen() {
     let (env, port) = api_env("");
     let t = token(&env);
     let repo = env.repo().to_string_lossy().to_string();
-    let body = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE}});
+    // The stub answers with the prompt: two lines of output.
+    let body =
+        json!({"prompt": "first line\nsecond line", "repo": repo, "docker": {"image": BASE_IMAGE}});
     let (_, started) = call(port, "POST", "/run/async", Some(&t), &body.to_string());
     let id = started["job_id"].as_str().unwrap();
-    let stream = raw_get(port, &format!("/jobs/{id}/events"), &t, "");
+    let events = format!("/jobs/{id}/events");
+    let stream = raw_get(port, &events, &t, "");
     assert!(stream.contains("text/event-stream"), "{stream}");
     assert!(
-        stream.contains("event: hook") && stream.contains("id: 0"),
+        stream.contains("id: 1.0\nevent: hook\n"),
+        "ids are cursors: {stream}"
+    );
+    let first = "event: output\ndata: \"stub answer to: first line\"\n";
+    assert!(stream.contains(first), "{stream}");
+    assert!(
+        stream.contains("event: output\ndata: \"second line\"\n"),
         "{stream}"
     );
     assert!(
         stream.contains("event: end") && stream.contains("completed"),
         "{stream}"
     );
-    let replay = raw_get(
-        port,
-        &format!("/jobs/{id}/events"),
-        &t,
-        "Last-Event-ID: 0\r\n",
-    );
-    assert!(
-        !replay.contains("id: 0\n"),
-        "event 0 is not sent again: {replay}"
-    );
+    // Reconnecting after the first output line sends only the rest.
+    let at = stream.find(first).unwrap();
+    let seen = stream[..at]
+        .lines()
+        .last()
+        .unwrap()
+        .strip_prefix("id: ")
+        .unwrap();
+    let replay = raw_get(port, &events, &t, &format!("Last-Event-ID: {seen}\r\n"));
+    assert!(!replay.contains("event: hook"), "{replay}");
+    assert!(!replay.contains(first), "{replay}");
+    assert!(replay.contains("data: \"second line\""), "{replay}");
     assert!(replay.contains("event: end"), "{replay}");
+    let bad = raw_get(port, &events, &t, "Last-Event-ID: soon\r\n");
+    assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
     assert_eq!(call(port, "GET", "/jobs/nope/events", Some(&t), "").0, 404);
 }
 

@@ -116,7 +116,7 @@ impl Api {
             let last = parts
                 .headers
                 .get("last-event-id")
-                .and_then(|v| v.to_str().ok()?.parse().ok());
+                .map(|v| v.to_str().unwrap_or("?"));
             return Some(match *method {
                 Method::GET => sse::stream(Arc::clone(self), id.to_string(), last),
                 _ => error(StatusCode::METHOD_NOT_ALLOWED, "GET it"),
