@@ -113,6 +113,7 @@ fn twenty_runs_at_once_complete_or_get_429_and_leave_nothing_half_made() {
     assert_eq!(entries(&home.join("sessions")), 0);
     assert_eq!(entries(&home.join("worktrees")), 0);
     assert!(branches(env.repo()).is_empty());
+    assert_eq!(entries(&home.join("scratch")), 0, "scratch repositories");
     assert_eq!(env.run(&["list", "--json"]).ok().stdout.trim(), "[]");
     assert_eq!(call(port, "GET", "/health", None, "").0, 200);
 }
