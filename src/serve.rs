@@ -22,7 +22,7 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::OwnedSemaphorePermit;
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
@@ -121,7 +121,7 @@ enum Stream {
 }
 
 /// Serves the connection in a slot of its own, or says 503 and closes it.
-async fn admit<S, F, Fut>(mut stream: S, peer: Peer, slots: Arc<Slots>, handle: F)
+async fn admit<S, F, Fut>(stream: S, peer: Peer, slots: Arc<Slots>, handle: F)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     F: Fn(Request<Incoming>, Conn) -> Fut + Clone + Send + Sync + 'static,
@@ -132,20 +132,36 @@ where
         None => slots.take_from_idle().await,
     };
     let Some(permit) = permit else {
-        let body = r#"{"error":"every connection slot is answering a request; try again shortly"}"#;
-        let answer = format!(
-            "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
-            body.len()
-        );
-        let _ =
-            tokio::time::timeout(Duration::from_secs(1), stream.write_all(answer.as_bytes())).await;
-        return;
+        return refuse_busy(stream).await;
     };
     let conn = Conn {
         peer,
         slot: Arc::new(permit),
     };
     serve_connection(stream, conn, slots, handle).await;
+}
+
+/// A quick 503 for a connection no slot can take. The answer is written,
+/// then what the client sent is read and dropped until it hangs up (1 s at
+/// most): closing with its request unread would reset the connection before
+/// it reads the answer.
+async fn refuse_busy<S>(mut stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let body = r#"{"error":"every connection slot is answering a request; try again shortly"}"#;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
 }
 
 async fn serve_connection<S, F, Fut>(stream: S, conn: Conn, slots: Arc<Slots>, handle: F)

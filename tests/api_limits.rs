@@ -46,6 +46,7 @@ fn idle_connections_cannot_hold_every_slot() {
         "an idle connection stayed open {:?}",
         waited.elapsed()
     );
+    eprintln!("idle connection closed after {:?}", waited.elapsed());
     let said = String::from_utf8_lossy(&buf[..n]).to_string();
     assert!(n == 0 || said.starts_with("HTTP/1.1 408"), "{said}");
     // A keep-alive connection that goes quiet is closed too.
@@ -57,12 +58,48 @@ fn idle_connections_cannot_hold_every_slot() {
     let quiet = Instant::now();
     let _ = ka.read_to_end(&mut got);
     assert!(String::from_utf8_lossy(&got).starts_with("HTTP/1.1 200"));
+    eprintln!("keep-alive connection closed after {:?}", quiet.elapsed());
     assert!(
         quiet.elapsed() < Duration::from_secs(8),
         "keep-alive stayed open {:?}",
         quiet.elapsed()
     );
     assert_eq!(call_bytes(port, "GET", "/health", None, b"").0, 200);
+}
+
+#[test]
+fn with_every_slot_answering_a_request_a_newcomer_gets_a_quick_503() {
+    let (env, port) = api_env("");
+    let t = token(&env);
+    // 64 requests whose bodies never finish arriving: each is being
+    // answered (its handler waits for the body), so none is idle.
+    let busy: Vec<TcpStream> = (0..64)
+        .map(|_| {
+            let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+            let head = format!(
+                "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\nContent-Length: 100\r\n\r\n{{"
+            );
+            s.write_all(head.as_bytes()).unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    let started = Instant::now();
+    let (code, answer) = call(port, "GET", "/v1/sessions", Some(&t), "");
+    assert_eq!(code, 503, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("slot"),
+        "{answer}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    // Their clients go away: the slots are free again.
+    drop(busy);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(call(port, "GET", "/v1/sessions", Some(&t), "").0, 200);
 }
 
 #[path = "support/fuzz_json.rs"]
