@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::process::Command;
 
 use common::api::{api_env, call, token};
-use common::{BASE_IMAGE, docker_ok, docker_ready};
+use common::{BASE_IMAGE, docker_ready};
 use serde_json::{Value, json};
 
 #[test]
@@ -24,14 +24,7 @@ fn async_runs_are_jobs_that_finish_or_are_really_cancelled() {
     let (code, started) = call(port, "POST", "/run/async", Some(&t), &quick.to_string());
     assert_eq!(code, 202, "{started}");
     let id = started["job_id"].as_str().unwrap().to_string();
-    let mut job = Value::Null;
-    for _ in 0..100 {
-        job = call(port, "GET", &format!("/jobs/{id}"), Some(&t), "").1;
-        if job["status"] != "running" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    let job = wait_job(port, &t, &id, |j| j["status"] != "running");
     assert_eq!(job["status"], "completed", "{job}");
     assert!(
         job["result"]["output"]
@@ -58,20 +51,8 @@ fn async_runs_are_jobs_that_finish_or_are_really_cancelled() {
         (200, Some("cancelled")),
         "{cancelled}"
     );
-    let mut state = String::new();
-    for _ in 0..50 {
-        state = docker_ok(&[
-            "inspect",
-            "--format",
-            "{{.State.Status}}",
-            &format!("clauderon-{session}"),
-        ]);
-        if state.trim() == "exited" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    assert_eq!(state.trim(), "exited", "the container really stopped");
+    let state = wait_state(session, "exited");
+    assert_eq!(state, "exited", "the container really stopped");
     std::thread::sleep(std::time::Duration::from_millis(500));
     let job = call(port, "GET", &format!("/jobs/{id}"), Some(&t), "").1;
     assert_eq!(job["status"], "cancelled", "never overwritten: {job}");
@@ -281,15 +262,19 @@ fn wait_job(port: u16, t: &str, id: &str, done: impl Fn(&Value) -> bool) -> Valu
     job
 }
 
-fn container_state(session: &str) -> String {
+/// The state of a session's container once it is `want` (or after 20 s).
+fn wait_state(session: &str, want: &str) -> String {
     let name = format!("clauderon-{session}");
-    common::docker(&["inspect", "--format", "{{.State.Status}}", &name])
-        .stdout
-        .iter()
-        .map(|b| *b as char)
-        .collect::<String>()
-        .trim()
-        .to_string()
+    let mut state = String::new();
+    for _ in 0..100 {
+        let out = common::docker(&["inspect", "--format", "{{.State.Status}}", &name]);
+        state = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        if state == want {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    state
 }
 
 #[test]
@@ -312,13 +297,7 @@ fn jobs_outlive_a_daemon_restart_and_a_running_one_ends_in_error() {
         started["job_id"].as_str().unwrap().to_string(),
         started["session"].as_str().unwrap().to_string(),
     );
-    for _ in 0..100 {
-        if container_state(&session) == "running" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    assert_eq!(container_state(&session), "running");
+    assert_eq!(wait_state(&session, "running"), "running");
     // The daemon dies without warning, and a new one starts.
     let info: Value =
         serde_json::from_slice(&std::fs::read(env.home().join("daemon.json")).unwrap()).unwrap();
@@ -345,14 +324,8 @@ fn jobs_outlive_a_daemon_restart_and_a_running_one_ends_in_error() {
         call(port, "DELETE", &format!("/jobs/{slow_id}"), Some(&t), "").0,
         409
     );
-    for _ in 0..100 {
-        if container_state(&session) == "exited" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
     assert_eq!(
-        container_state(&session),
+        wait_state(&session, "exited"),
         "exited",
         "its container is stopped"
     );
