@@ -219,6 +219,20 @@ fn sessions_made_over_http_are_ordinary_sessions() {
     assert_eq!(code, 200);
     let (_, status) = call(port, "GET", "/v1/sessions/over-http", Some(&t), "");
     assert_eq!(status["session"]["state"], "exited", "{status}");
+    // A query that does not decode is a 400, never a delete without its
+    // dry_run.
+    let (code, answer) = call(
+        port,
+        "DELETE",
+        "/v1/sessions/over-http?dry_run=%ZZ",
+        Some(&t),
+        "",
+    );
+    assert_eq!(code, 400, "{answer}");
+    assert_eq!(
+        call(port, "GET", "/v1/sessions/over-http", Some(&t), "").0,
+        200
+    );
     let (code, plan) = call(
         port,
         "DELETE",

@@ -147,3 +147,29 @@ async fn random_bodies_are_refused_with_a_reason_or_become_safe_command_lines() 
         "FUZZ_SEED={seed}: only {parsed} valid /run bodies"
     );
 }
+
+#[test]
+fn random_paths_and_queries_decode_or_are_refused_without_a_panic() {
+    let seed = Rng::seed();
+    let mut rng = Rng::new(seed);
+    let pieces = [
+        "%", "%2", "%2F", "%2f", "%+f", "%zz", "%C3%A9", "%C3", "%00", "/", "//", "a", "..", "&",
+        "=", "?", "é",
+    ];
+    for case in 0..5000 {
+        let text: String = (0..rng.below(12)).map(|_| rng.pick(&pieces)).collect();
+        let decoded = super::routes::percent_decode(&text);
+        if let Some(d) = &decoded {
+            // Exactly the bytes the escapes stand for, and valid UTF-8.
+            let plain = !text.contains('%');
+            assert!(
+                !plain || *d == text,
+                "FUZZ_SEED={seed} case {case}: {text:?} -> {d:?}"
+            );
+        }
+        if text.contains("%+f") || text.contains("%zz") {
+            assert!(decoded.is_none(), "FUZZ_SEED={seed} case {case}: {text:?}");
+        }
+        let _ = super::routes::segments(&text);
+    }
+}

@@ -13,7 +13,10 @@ use crate::serve::Body;
 use crate::store::Home;
 
 pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Response<Body> {
-    let query = Query::parse(uri.query());
+    let Some(query) = Query::parse(uri.query()) else {
+        let why = "the query string is not valid percent-encoded UTF-8";
+        return error(StatusCode::BAD_REQUEST, why);
+    };
     if let Some(why) = query.bad_flag() {
         return error(StatusCode::BAD_REQUEST, why);
     }
@@ -132,7 +135,7 @@ async fn images(
 
 /// The path's segments, percent-decoded (so `GET /images/ghcr.io%2Forg%2Fimg`
 /// names an image with slashes).
-fn segments(path: &str) -> Option<Vec<String>> {
+pub(super) fn segments(path: &str) -> Option<Vec<String>> {
     path.trim_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())
@@ -140,14 +143,18 @@ fn segments(path: &str) -> Option<Vec<String>> {
         .collect()
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+pub(super) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            let hex = bytes.get(i + 1..i + 3)?;
+            // Two hex digits (from_str_radix alone would take "%+f").
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -160,16 +167,18 @@ fn percent_decode(s: &str) -> Option<String> {
 struct Query(Vec<(String, String)>);
 
 impl Query {
-    fn parse(q: Option<&str>) -> Query {
+    /// The pairs, or None when one is not percent-encoded UTF-8 (never
+    /// dropped: a `?dry_run=%ZZ` left out would make a delete real).
+    fn parse(q: Option<&str>) -> Option<Query> {
         let pairs = q
             .unwrap_or("")
             .split('&')
             .filter(|p| !p.is_empty())
-            .filter_map(|p| {
+            .map(|p| {
                 let (k, v) = p.split_once('=').unwrap_or((p, "1"));
                 Some((percent_decode(k)?, percent_decode(v)?))
             });
-        Query(pairs.collect())
+        pairs.collect::<Option<Vec<_>>>().map(Query)
     }
 
     fn get(&self, key: &str) -> Option<&str> {
