@@ -169,9 +169,13 @@ async fn read_body(body: Incoming) -> Result<Bytes, Box<Response<Body>>> {
             StatusCode::REQUEST_TIMEOUT,
             "the body did not arrive in time",
         ))),
-        Ok(Err(_)) => Err(Box::new(error(
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Box::new(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("body larger than {MAX_BODY} bytes"),
+        ))),
+        Ok(Err(e)) => Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("the body could not be read: {e}"),
         ))),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }
