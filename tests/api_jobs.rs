@@ -51,8 +51,13 @@ fn async_runs_are_jobs_that_finish_or_are_really_cancelled() {
         (200, Some("cancelled")),
         "{cancelled}"
     );
-    let state = wait_state(session, "exited");
-    assert_eq!(state, "exited", "the container really stopped");
+    // Stopped, or gone: cancelled while its create waited for it to be
+    // ready, the create rolls it back.
+    let state = wait_state(session, &["exited", ""]);
+    assert!(
+        state == "exited" || state.is_empty(),
+        "the container is {state}"
+    );
     std::thread::sleep(std::time::Duration::from_millis(500));
     let job = call(port, "GET", &format!("/jobs/{id}"), Some(&t), "").1;
     assert_eq!(job["status"], "cancelled", "never overwritten: {job}");
@@ -262,14 +267,15 @@ fn wait_job(port: u16, t: &str, id: &str, done: impl Fn(&Value) -> bool) -> Valu
     job
 }
 
-/// The state of a session's container once it is `want` (or after 20 s).
-fn wait_state(session: &str, want: &str) -> String {
+/// The state of a session's container once it is one of `want` ("" for
+/// no container), or after 20 s.
+fn wait_state(session: &str, want: &[&str]) -> String {
     let name = format!("clauderon-{session}");
     let mut state = String::new();
     for _ in 0..100 {
         let out = common::docker(&["inspect", "--format", "{{.State.Status}}", &name]);
         state = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if state == want {
+        if want.contains(&state.as_str()) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(200));
@@ -297,7 +303,7 @@ fn jobs_outlive_a_daemon_restart_and_a_running_one_ends_in_error() {
         started["job_id"].as_str().unwrap().to_string(),
         started["session"].as_str().unwrap().to_string(),
     );
-    assert_eq!(wait_state(&session, "running"), "running");
+    assert_eq!(wait_state(&session, &["running"]), "running");
     // The daemon dies without warning, and a new one starts.
     let info: Value =
         serde_json::from_slice(&std::fs::read(env.home().join("daemon.json")).unwrap()).unwrap();
@@ -324,10 +330,12 @@ fn jobs_outlive_a_daemon_restart_and_a_running_one_ends_in_error() {
         call(port, "DELETE", &format!("/jobs/{slow_id}"), Some(&t), "").0,
         409
     );
-    assert_eq!(
-        wait_state(&session, "exited"),
-        "exited",
-        "its container is stopped"
+    // Stopped; and as it was killed while its create waited for it to be
+    // ready, that create (which outlived the daemon) then rolls it back.
+    let state = wait_state(&session, &["exited", ""]);
+    assert!(
+        state == "exited" || state.is_empty(),
+        "its container is {state}"
     );
     // The records: private, and without the run's env values.
     for entry in std::fs::read_dir(env.home().join("jobs")).unwrap() {

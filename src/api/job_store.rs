@@ -86,7 +86,7 @@ pub fn load(home: &Home) -> Vec<Record> {
 /// A job that was running when the daemon stopped: it has ended in error,
 /// and says why. (Its session is stopped by the caller.)
 pub fn interrupted(record: &mut Record) {
-    let why = "the daemon stopped while the job was running (the daemon restarted); its session was stopped";
+    let why = "the daemon stopped while the job was running (the daemon restarted); its session is stopped (one still being made is stopped once it exists, and its create then rolls it back)";
     record.status = "error".into();
     record.result = Some(serde_json::json!({
         "status": "error",

@@ -61,18 +61,30 @@ impl Jobs {
     }
 }
 
-/// Stops the sessions of jobs the last daemon left running.
-pub async fn stop_interrupted(home: Home, sessions: Vec<String>) {
+/// Stops the sessions of jobs the last daemon left running, each in a task
+/// of its own. A create the last daemon started may still be running (its
+/// process outlives the daemon; its session directory exists before its
+/// record does): the stop is tried again until that create has made the
+/// session or rolled it back (30 min at most, a run's default timeout).
+pub fn stop_interrupted(home: Home, sessions: Vec<String>) {
     for session in sessions {
-        let args = ["stop".to_string(), "--".into(), session.clone()];
-        let stopped = child::run(&home, &args, &[]).await;
-        if stopped.code != Some(0) {
-            let (_, why) = stopped.failure();
-            eprintln!(
-                "clauderon daemon: session {session} of an interrupted job: {}",
-                why["error"]
-            );
-        }
+        let home = home.clone();
+        tokio::spawn(async move {
+            let args = ["stop".to_string(), "--".into(), session.clone()];
+            for _ in 0..900 {
+                let stopped = child::run(&home, &args, &[]).await;
+                if stopped.code == Some(0) || !home.session_dir(&session).exists() {
+                    return; // stopped, or never made, or rolled back
+                }
+                let (_, why) = stopped.failure();
+                let why = why["error"].as_str().unwrap_or_default().to_string();
+                if !why.contains("no session named") && !why.contains("is changing session") {
+                    eprintln!("clauderon daemon: session {session} of an interrupted job: {why}");
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+            }
+        });
     }
 }
 

@@ -50,9 +50,7 @@ impl Api {
     /// sessions of jobs the last daemon left running are stopped beside it.
     pub fn new(home: Home, max_runs: usize, webhooks: settings::Webhooks) -> Api {
         let (jobs, interrupted) = jobs::Jobs::load(&home);
-        if !interrupted.is_empty() {
-            tokio::spawn(jobs::stop_interrupted(home.clone(), interrupted));
-        }
+        jobs::stop_interrupted(home.clone(), interrupted);
         Api {
             home,
             runs: Arc::new(tokio::sync::Semaphore::new(max_runs)),
