@@ -27,7 +27,7 @@ pub struct Activity {
     id: u64,
     /// Requests whose answer (body included) is not finished.
     in_flight: AtomicUsize,
-    /// Milliseconds since the epoch when it last became idle.
+    /// Microseconds since the epoch when it last became idle.
     idle_since: AtomicU64,
     /// Told when its slot is taken by a newcomer.
     pub evicted: Notify,
@@ -47,7 +47,7 @@ pub struct Busy {
 
 impl Drop for Busy {
     fn drop(&mut self) {
-        let now = self.slots.now_ms();
+        let now = self.slots.now_us();
         self.activity.idle_since.store(now, Ordering::SeqCst);
         self.activity.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
@@ -96,8 +96,8 @@ impl Slots {
         }
     }
 
-    fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+    fn now_us(&self) -> u64 {
+        self.epoch.elapsed().as_micros() as u64
     }
 
     fn open(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<Activity>>> {
@@ -116,7 +116,7 @@ impl Slots {
             .open()
             .values()
             .filter(|a| a.is_idle())
-            .min_by_key(|a| a.idle_since.load(Ordering::SeqCst))
+            .min_by_key(|a| (a.idle_since.load(Ordering::SeqCst), a.id))
             .cloned();
         // Forgotten now, so the next newcomer picks another one.
         self.forget(oldest.as_ref()?);
@@ -134,7 +134,7 @@ impl Slots {
         let activity = Arc::new(Activity {
             id: self.next_id.fetch_add(1, Ordering::SeqCst),
             in_flight: AtomicUsize::new(0),
-            idle_since: AtomicU64::new(self.now_ms()),
+            idle_since: AtomicU64::new(self.now_us()),
             evicted: Notify::new(),
         });
         self.open().insert(activity.id, Arc::clone(&activity));
