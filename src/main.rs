@@ -1,8 +1,8 @@
 use clap::Parser;
 
 use clauderon::cli::{
-    AgentImageCommand, ApiCommand, Cli, Command, ConfigCommand, DaemonAction, ImageCommand,
-    KubeCommand, ProxyCommand,
+    AgentImageCommand, ApiCommand, Cli, Command, ConfigCommand, DaemonAction, DaemonImageCommand,
+    ImageCommand, KubeCommand, ProxyCommand,
 };
 use clauderon::commands::{self, Ctx};
 use clauderon::error::Result;
@@ -52,10 +52,32 @@ fn run(cli: Cli) -> Result<i32> {
             None => commands::status::all_events(&ctx, follow, json)?,
         },
         Command::Daemon {
+            action: Some(DaemonAction::Statuses { session }),
+            ..
+        } => clauderon::cluster::statuses::print(&ctx.home, session.as_deref())?,
+        Command::Daemon {
+            http_port,
+            cluster_dir: Some(dir),
+            listen,
+            proxy_port,
+            ..
+        } => clauderon::daemon::run_in_cluster(
+            &ctx.home,
+            clauderon::daemon::ClusterOptions {
+                dir,
+                listen: listen.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+                hook_port: http_port
+                    .unwrap_or(clauderon::backend::kubernetes::manifests::DAEMON_HOOK_PORT),
+                proxy_port: proxy_port
+                    .unwrap_or(clauderon::backend::kubernetes::manifests::DAEMON_PROXY_PORT),
+            },
+        )?,
+        Command::Daemon {
             http_port,
             any_port_if_busy,
             dry_run,
             action,
+            ..
         } => daemon(&ctx, http_port, any_port_if_busy, dry_run, action)?,
         Command::Proxy { command } => proxy(&ctx, command, json)?,
         Command::Image { command } => return image(&ctx, command, json),
@@ -68,6 +90,9 @@ fn run(cli: Cli) -> Result<i32> {
                     dry_run,
                 },
         } => commands::image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
+        Command::DaemonImage {
+            command: DaemonImageCommand::Build { backend, dry_run },
+        } => commands::daemon_image::build(&ctx, backend, dry_run)?,
         Command::Doctor => return commands::doctor::run(&ctx, json),
         Command::Api {
             command: ApiCommand::Token { rotate },

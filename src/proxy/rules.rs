@@ -184,6 +184,10 @@ type CommandCache = HashMap<Vec<String>, (Instant, Option<String>)>;
 
 pub struct Secrets {
     cache: Mutex<CommandCache>,
+    /// In the cluster: environment-variable sources are files here (the
+    /// daemon's Secret, mounted), read each time, so an updated Secret
+    /// counts without a restart.
+    env_dir: Option<std::path::PathBuf>,
 }
 
 const COMMAND_TTL: Duration = Duration::from_secs(30);
@@ -193,16 +197,27 @@ impl Default for Secrets {
     fn default() -> Self {
         Secrets {
             cache: Mutex::new(HashMap::new()),
+            env_dir: None,
         }
     }
 }
 
 impl Secrets {
+    pub fn from_dir(dir: std::path::PathBuf) -> Secrets {
+        Secrets {
+            env_dir: Some(dir),
+            ..Secrets::default()
+        }
+    }
+
     pub fn read(&self, source: &Source) -> Option<String> {
-        let value = match source {
-            Source::Env(vars) => vars.iter().find_map(|v| std::env::var(v).ok()),
-            Source::File(path) => std::fs::read_to_string(path).ok(),
-            Source::Command(argv) => self.command(argv),
+        let value = match (source, &self.env_dir) {
+            (Source::Env(vars), Some(dir)) => vars
+                .iter()
+                .find_map(|v| std::fs::read_to_string(dir.join(v)).ok()),
+            (Source::Env(vars), None) => vars.iter().find_map(|v| std::env::var(v).ok()),
+            (Source::File(path), _) => std::fs::read_to_string(path).ok(),
+            (Source::Command(argv), _) => self.command(argv),
         }?;
         let value = value.trim().to_string();
         (!value.is_empty()).then_some(value)

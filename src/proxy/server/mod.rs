@@ -66,6 +66,8 @@ pub struct Proxy {
     listen: Vec<SocketAddr>,
     audit: Audit,
     tokens: auth::Tokens,
+    /// In the cluster: tokens are derived, there are no records.
+    derived: Option<Arc<crate::cluster::SessionKey>>,
     /// Open tunnels per session, so one session cannot take every slot.
     tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
 }
@@ -151,8 +153,21 @@ impl Proxy {
             listen,
             audit: Audit::new(home),
             tokens: auth::Tokens::default(),
+            derived: None,
             tunnels: Arc::default(),
         })
+    }
+
+    /// The in-cluster daemon's proxy: tokens derived with the namespace's
+    /// key, credentials read from the files of its Secret (one a variable).
+    pub fn in_cluster(
+        mut self,
+        key: Arc<crate::cluster::SessionKey>,
+        credentials: std::path::PathBuf,
+    ) -> Proxy {
+        self.derived = Some(key);
+        self.secrets = Secrets::from_dir(credentials);
+        self
     }
 
     /// Serves the listeners until the process ends (call inside a tokio runtime).
@@ -217,6 +232,9 @@ impl Proxy {
             .or_else(|| value.strip_prefix("basic "))?;
         let decoded = String::from_utf8(BASE64.decode(encoded.trim()).ok()?).ok()?;
         let (name, token) = decoded.split_once(':')?;
+        if let Some(key) = &self.derived {
+            return key.verify(name, token).map(|_| name.to_string());
+        }
         self.tokens
             .check(&self.home, name, token)
             .then(|| name.to_string())
