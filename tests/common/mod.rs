@@ -2,6 +2,9 @@
 //! throwaway git repository, and cleans up the containers it made.
 #![allow(dead_code)]
 
+pub mod kube;
+pub mod upstream;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
