@@ -105,10 +105,21 @@ pub fn build(ctx: &Ctx, backend: BackendKind, dry_run: bool) -> Result<()> {
     print_or_execute("daemon-image build", &plan, dry_run)?;
     if !dry_run {
         crate::output::info(format!(
-            "Built {reference} with {engine} (this clauderon, {}). Load it into the cluster: `kind load docker-image {reference}` or `k3d image import {reference}`.",
+            "Built {reference} with {} (this clauderon, {}). Load it into the cluster: {}",
+            engine.program,
             env!("CLAUDERON_VERSION"),
-            engine = engine.program,
+            load_hint(backend, &reference)
         ));
     }
     Ok(())
+}
+
+/// How to get the image into a kind or k3d cluster's nodes.
+fn load_hint(backend: BackendKind, reference: &str) -> String {
+    if backend == BackendKind::Podman {
+        return format!(
+            "`podman save --output daemon.tar {reference}`, then `kind load image-archive daemon.tar` or `k3d image import daemon.tar`"
+        );
+    }
+    format!("`kind load docker-image {reference}` or `k3d image import {reference}`")
 }
