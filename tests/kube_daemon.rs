@@ -208,29 +208,6 @@ fn curl_through(proxy_url: &str, port: u16, ca: &Path, key: &str) -> (bool, Stri
     (out.status.success() && text.contains("HTTP 200"), text)
 }
 
-/// The session's own hook script (from its ConfigMap), run as Claude
-/// Code runs it, pointed at the daemon's hook port here.
-fn send_hook(files: &Path, record: &Value, port: u16, payload: &str) {
-    use std::io::Write;
-    let mut child = Command::new("bash")
-        .arg(files.join("send_status.sh"))
-        .env("CLAUDERON_SESSION_FILES", files)
-        .env("CLAUDERON_HOST", "127.0.0.1")
-        .env("CLAUDERON_HTTP_PORT", port.to_string())
-        .env("CLAUDERON_SESSION_ID", record["id"].as_str().unwrap())
-        .env("CLAUDERON_SESSION", record["name"].as_str().unwrap())
-        .stdin(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.as_bytes())
-        .unwrap();
-    assert!(child.wait().unwrap().success());
-}
-
 /// The session's files as the pod sees them (ConfigMap + Secret).
 fn session_files(k: &Kube, name: &str, dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
@@ -320,12 +297,12 @@ fn a_proxy_mode_session_reaches_the_in_cluster_daemon_which_injects_and_reports(
 
     // A hook event sets the status list reads back, in one call.
     assert_eq!(agent_status(&k, "kp").0, "starting");
-    send_hook(
-        &files,
-        &record,
-        daemon.hook_port,
-        r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","session_id":"c1"}"#,
-    );
+    // The session's own hook script (from its ConfigMap), as Claude Code
+    // runs it, pointed at the daemon's hook port here.
+    let event = r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","session_id":"c1"}"#;
+    let id = record["id"].as_str().unwrap();
+    let (code, _, _) = common::run_hook_script(&files, "kp", id, daemon.hook_port, event);
+    assert_eq!(code, 0);
     let before = k.calls().len();
     let (status, stderr) = agent_status(&k, "kp");
     assert_eq!(status, "working", "{stderr}");

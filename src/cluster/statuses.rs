@@ -107,15 +107,7 @@ pub fn parse(stdout: &str) -> Option<BTreeMap<(String, String), Vec<HookEvent>>>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hooks::derive_status;
-
-    fn ev(name: &str, at: u64) -> HookEvent {
-        HookEvent {
-            event: name.into(),
-            received_at: at,
-            ..Default::default()
-        }
-    }
+    use crate::hooks::{derive_status, ev};
 
     #[test]
     fn transitions_give_the_status_the_whole_log_gives() {
