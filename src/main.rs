@@ -51,34 +51,7 @@ fn run(cli: Cli) -> Result<i32> {
             Some(name) => commands::status::events(&ctx, &name, follow, json)?,
             None => commands::status::all_events(&ctx, follow, json)?,
         },
-        Command::Daemon {
-            action: Some(DaemonAction::Statuses { session }),
-            ..
-        } => clauderon::cluster::statuses::print(&ctx.home, session.as_deref())?,
-        Command::Daemon {
-            http_port,
-            cluster_dir: Some(dir),
-            listen,
-            proxy_port,
-            ..
-        } => clauderon::daemon::run_in_cluster(
-            &ctx.home,
-            clauderon::daemon::ClusterOptions {
-                dir,
-                listen: listen.unwrap_or(std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
-                hook_port: http_port
-                    .unwrap_or(clauderon::backend::kubernetes::manifests::DAEMON_HOOK_PORT),
-                proxy_port: proxy_port
-                    .unwrap_or(clauderon::backend::kubernetes::manifests::DAEMON_PROXY_PORT),
-            },
-        )?,
-        Command::Daemon {
-            http_port,
-            any_port_if_busy,
-            dry_run,
-            action,
-            ..
-        } => daemon(&ctx, http_port, any_port_if_busy, dry_run, action)?,
+        command @ Command::Daemon { .. } => daemon(&ctx, command)?,
         Command::Proxy { command } => proxy(&ctx, command, json)?,
         Command::Image { command } => return image(&ctx, command, json),
         Command::AgentImage {
@@ -109,20 +82,33 @@ fn run(cli: Cli) -> Result<i32> {
     Ok(0)
 }
 
-fn daemon(
-    ctx: &Ctx,
-    http_port: Option<u16>,
-    any_port_if_busy: bool,
-    dry_run: bool,
-    action: Option<DaemonAction>,
-) -> Result<()> {
-    match action {
-        Some(action) => commands::daemon_plan::run(ctx, http_port, action, dry_run),
-        None if dry_run => Err(clauderon::error::Error::input(
+fn daemon(ctx: &Ctx, command: Command) -> Result<()> {
+    let Command::Daemon {
+        http_port,
+        any_port_if_busy,
+        dry_run,
+        action,
+        cluster_dir,
+        listen,
+        proxy_port,
+    } = command
+    else {
+        unreachable!("only the daemon command is passed here")
+    };
+    match (action, cluster_dir) {
+        (Some(DaemonAction::Statuses { session }), _) => {
+            clauderon::cluster::statuses::print(&ctx.home, session.as_deref())
+        }
+        (Some(action), _) => commands::daemon_plan::run(ctx, http_port, action, dry_run),
+        (None, Some(dir)) => clauderon::daemon::run_in_cluster(
+            &ctx.home,
+            clauderon::daemon::ClusterOptions::new(dir, listen, http_port, proxy_port),
+        ),
+        (None, None) if dry_run => Err(clauderon::error::Error::input(
             "--dry-run goes with start, stop or restart",
         )
         .with_fix("clauderon daemon start --dry-run")),
-        None => {
+        (None, None) => {
             let port = http_port.unwrap_or(ctx.config.http_port.value);
             clauderon::daemon::run(&ctx.home, port, any_port_if_busy)
         }

@@ -45,6 +45,64 @@ fn secret_dir(dir: &std::path::Path) {
     std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// `docker run` of the image as the Deployment runs it; the container's name.
+fn run_like_the_deployment(tag: &str, secret: &std::path::Path) -> String {
+    secret_dir(secret);
+    let name = unique("daemon-image");
+    let mount = format!("{}:/etc/clauderon/daemon:ro", secret.display());
+    docker_ok(&[
+        "run",
+        "--detach",
+        "--name",
+        &name,
+        "--read-only",
+        "--user",
+        "65532:65532",
+        "--cap-drop",
+        "ALL",
+        "--security-opt",
+        "no-new-privileges",
+        "--tmpfs",
+        "/var/lib/clauderon:uid=65532,gid=65532",
+        "--env",
+        "CLAUDERON_HOME=/var/lib/clauderon",
+        "--volume",
+        &mount,
+        "--publish",
+        "127.0.0.1::3030",
+        tag,
+        "daemon",
+        "--cluster-dir",
+        "/etc/clauderon/daemon",
+    ]);
+    name
+}
+
+/// Waits for the daemon in container `name` to answer `/health` (its readiness probe).
+fn wait_for_health(name: &str) {
+    let port = docker_ok(&["port", name, "3030/tcp"]);
+    let addr = port.lines().next().unwrap().trim().to_string();
+    let mut health = String::new();
+    for _ in 0..100 {
+        let out = Command::new("curl")
+            .args([
+                "--silent",
+                "--max-time",
+                "2",
+                &format!("http://{addr}/health"),
+            ])
+            .output()
+            .unwrap();
+        health = String::from_utf8_lossy(&out.stdout).into_owned();
+        if health.contains("is running") {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let logs = docker(&["logs", name]);
+    panic!("{health}\n{}", String::from_utf8_lossy(&logs.stderr));
+}
+
 #[test]
 fn the_daemon_image_runs_this_clauderon_as_the_deployment_does() {
     if !docker_ready() {
@@ -69,61 +127,9 @@ fn the_daemon_image_runs_this_clauderon_as_the_deployment_does() {
     assert_eq!(version.trim(), ours.trim());
 
     let dir = tempfile::tempdir().unwrap();
-    let secret = dir.path().join("secret");
-    secret_dir(&secret);
-    let name = unique("daemon-image");
-    let mount = format!("{}:/etc/clauderon/daemon:ro", secret.display());
-    docker_ok(&[
-        "run",
-        "--detach",
-        "--name",
-        &name,
-        "--read-only",
-        "--user",
-        "65532:65532",
-        "--cap-drop",
-        "ALL",
-        "--security-opt",
-        "no-new-privileges",
-        "--tmpfs",
-        "/var/lib/clauderon:uid=65532,gid=65532",
-        "--env",
-        "CLAUDERON_HOME=/var/lib/clauderon",
-        "--volume",
-        &mount,
-        "--publish",
-        "127.0.0.1::3030",
-        &tag,
-        "daemon",
-        "--cluster-dir",
-        "/etc/clauderon/daemon",
-    ]);
+    let name = run_like_the_deployment(&tag, &dir.path().join("secret"));
     let _container = Container(name.clone());
-    let port = docker_ok(&["port", &name, "3030/tcp"]);
-    let addr = port.lines().next().unwrap().trim().to_string();
-    let mut health = String::new();
-    for _ in 0..100 {
-        let out = Command::new("curl")
-            .args([
-                "--silent",
-                "--max-time",
-                "2",
-                &format!("http://{addr}/health"),
-            ])
-            .output()
-            .unwrap();
-        health = String::from_utf8_lossy(&out.stdout).into_owned();
-        if health.contains("is running") {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let logs = docker(&["logs", &name]);
-    assert!(
-        health.contains("is running"),
-        "{health}\n{}",
-        String::from_utf8_lossy(&logs.stderr)
-    );
+    wait_for_health(&name);
     // What `list` runs in the daemon's pod answers from the same home.
     let statuses = docker_ok(&[
         "exec",

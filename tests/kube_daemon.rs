@@ -234,17 +234,14 @@ fn agent_status(k: &Kube, name: &str) -> (Value, String) {
     (row["agent_status"].clone(), out.stderr)
 }
 
-#[test]
-fn a_proxy_mode_session_reaches_the_in_cluster_daemon_which_injects_and_reports() {
-    let k = kube_with_credentials();
-    let out = k.create("kp", "work", &[]).ok();
+/// A proxy-mode session created against the stand-in: its pod is wired
+/// as on Docker, to the daemon's Service. Returns (record, placeholder).
+fn proxy_mode_session(k: &Kube, name: &str) -> (Value, String) {
+    let out = k.create(name, "work", &[]).ok();
     assert!(!out.stderr.contains("reaches nothing"), "{}", out.stderr);
-    // The pod is wired as on Docker, to the daemon's Service.
-    let pod = object(&k, "Pod", "clauderon-kp");
-    assert_eq!(
-        env_value(&pod, "HTTPS_PROXY")["valueFrom"]["secretKeyRef"]["key"],
-        "proxy-url"
-    );
+    let pod = object(k, "Pod", &format!("clauderon-{name}"));
+    let proxy = env_value(&pod, "HTTPS_PROXY");
+    assert_eq!(proxy["valueFrom"]["secretKeyRef"]["key"], "proxy-url");
     let placeholder = env_value(&pod, "ANTHROPIC_API_KEY")["value"]
         .as_str()
         .unwrap()
@@ -254,33 +251,40 @@ fn a_proxy_mode_session_reaches_the_in_cluster_daemon_which_injects_and_reports(
         env_value(&pod, "CLAUDERON_HOST")["value"],
         "clauderon-daemon"
     );
-    let record: Value = serde_json::from_slice(
-        &std::fs::read(k.env.home().join("sessions/kp/session.json")).unwrap(),
-    )
-    .unwrap();
+    let path = k.env.home().join(format!("sessions/{name}/session.json"));
+    let record: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
     let token = record["hook_token"].as_str().unwrap();
     for (argv, _) in k.calls() {
         let line = argv.join(" ");
         assert!(!line.contains(token) && !line.contains(REAL_KEY), "{line}");
     }
+    (record, placeholder)
+}
 
-    let scratch = tempfile::tempdir().unwrap();
-    let (upstream_ca, cert, key) = test_pki(scratch.path());
-    let git_root = scratch.path().join("git");
+/// The upstream (playing api.anthropic.com), and the daemon run with the
+/// Secret setup applied, its home where the stand-in's `exec` reads.
+fn daemon_and_upstream(k: &Kube, scratch: &Path) -> (Daemon, Upstream) {
+    let (upstream_ca, cert, key) = test_pki(scratch);
+    let git_root = scratch.join("git");
     std::fs::create_dir_all(&git_root).unwrap();
-    let upstream = Upstream::start(scratch.path(), &cert, &key, &git_root, "unused");
+    let upstream = Upstream::start(scratch, &cert, &key, &git_root, "unused");
     let config = format!(
         "[proxy]\nupstream_ca_file = {:?}\n[proxy.resolve]\n\"api.anthropic.com\" = \"127.0.0.1:{}\"\n",
         upstream_ca.to_str().unwrap(),
         upstream.port
     );
-    let secret = object(&k, "Secret", "clauderon-daemon");
-    let daemon = Daemon::start(
-        &secret,
-        &scratch.path().join("daemon-secret"),
-        &k.dir.path().join("daemon-home"),
-        &config,
-    );
+    let secret = object(k, "Secret", "clauderon-daemon");
+    let home = k.dir.path().join("daemon-home");
+    let daemon = Daemon::start(&secret, &scratch.join("daemon-secret"), &home, &config);
+    (daemon, upstream)
+}
+
+#[test]
+fn a_proxy_mode_session_reaches_the_in_cluster_daemon_which_injects_and_reports() {
+    let k = kube_with_credentials();
+    let (record, placeholder) = proxy_mode_session(&k, "kp");
+    let scratch = tempfile::tempdir().unwrap();
+    let (daemon, upstream) = daemon_and_upstream(&k, scratch.path());
     let files = session_files(&k, "kp", &scratch.path().join("session"));
     let proxy_url = std::fs::read_to_string(files.join("proxy-url")).unwrap();
 
@@ -295,10 +299,9 @@ fn a_proxy_mode_session_reaches_the_in_cluster_daemon_which_injects_and_reports(
     let (ok, text) = curl_through(&forged, daemon.proxy_port, &ca, &placeholder);
     assert!(!ok && text.contains("407"), "{text}");
 
-    // A hook event sets the status list reads back, in one call.
+    // A hook event sets the status list reads back, in one call: the
+    // session's own hook script (from its ConfigMap), as Claude Code runs it.
     assert_eq!(agent_status(&k, "kp").0, "starting");
-    // The session's own hook script (from its ConfigMap), as Claude Code
-    // runs it, pointed at the daemon's hook port here.
     let event = r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","session_id":"c1"}"#;
     let id = record["id"].as_str().unwrap();
     let (code, _, _) = common::run_hook_script(&files, "kp", id, daemon.hook_port, event);
@@ -306,17 +309,16 @@ fn a_proxy_mode_session_reaches_the_in_cluster_daemon_which_injects_and_reports(
     let before = k.calls().len();
     let (status, stderr) = agent_status(&k, "kp");
     assert_eq!(status, "working", "{stderr}");
-    let asked: Vec<_> = k.calls()[before..]
+    let asked = k.calls()[before..]
         .iter()
         .filter(|(a, _)| a.contains(&"statuses".to_string()))
-        .cloned()
-        .collect();
-    assert_eq!(asked.len(), 1, "one call to the daemon per list");
+        .count();
+    assert_eq!(asked, 1, "one call to the daemon per list");
     let out = k.env.run(&["events", "kp"]).ok();
+    let shown = &out.stdout;
     assert!(
-        out.stdout.contains("PreToolUse") && out.stdout.contains("Bash"),
-        "{}",
-        out.stdout
+        shown.contains("PreToolUse") && shown.contains("Bash"),
+        "{shown}"
     );
     let out = k.env.run(&["status", "kp"]).ok();
     assert!(out.stdout.contains("working"), "{}", out.stdout);

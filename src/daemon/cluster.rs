@@ -15,7 +15,6 @@ use std::sync::Arc;
 use super::{DaemonInfo, Listening, ProxyParts, serve, take_lock, write_info};
 use crate::cluster::{Auth, SessionKey};
 use crate::error::{Error, Result};
-use crate::hooks::listener::Listener;
 use crate::store::Home;
 
 /// Where the Secret's files are, and where to listen.
@@ -25,6 +24,24 @@ pub struct ClusterOptions {
     pub listen: IpAddr,
     pub hook_port: u16,
     pub proxy_port: u16,
+}
+
+impl ClusterOptions {
+    /// The Deployment's defaults: every address of the pod, the Service's ports.
+    pub fn new(
+        dir: PathBuf,
+        listen: Option<IpAddr>,
+        hook_port: Option<u16>,
+        proxy_port: Option<u16>,
+    ) -> ClusterOptions {
+        use crate::backend::kubernetes::manifests::{DAEMON_HOOK_PORT, DAEMON_PROXY_PORT};
+        ClusterOptions {
+            dir,
+            listen: listen.unwrap_or(IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED)),
+            hook_port: hook_port.unwrap_or(DAEMON_HOOK_PORT),
+            proxy_port: proxy_port.unwrap_or(DAEMON_PROXY_PORT),
+        }
+    }
 }
 
 /// The Secret's files: `session-key`, `proxy-ca.pem`, `proxy-ca-key.pem`
@@ -96,14 +113,8 @@ pub fn run_in_cluster(home: &Home, o: ClusterOptions) -> Result<()> {
         "clauderon daemon {} (in-cluster) listening on {hook_addr} (hooks), port {} (proxy)",
         info.pid, proxy.port
     );
-    let listener = Listener::new(home.clone(), Auth::Derived(key));
-    serve(
-        home,
-        listener,
-        vec![Listening::Tcp(hooks)],
-        Some(proxy),
-        None,
-    )?;
+    let hooks = vec![Listening::Tcp(hooks)];
+    serve(home, Auth::Derived(key), hooks, Some(proxy), None)?;
     drop(lock);
     Ok(())
 }

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::Auth;
 use crate::error::{Error, Result};
 use crate::helper;
 use crate::hooks::listener::Listener;
@@ -206,14 +207,8 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         home.root.display()
     );
     sweep_in_background(home);
-    let listener = Listener::new(home.clone(), crate::cluster::Auth::Records);
-    serve(
-        home,
-        listener,
-        hook_sockets,
-        proxy,
-        api.map(|s| (s, api_settings)),
-    )?;
+    let api = api.map(|s| (s, api_settings));
+    serve(home, Auth::Records, hook_sockets, proxy, api)?;
     drop(lock);
     Ok(())
 }
@@ -228,7 +223,7 @@ fn sweep_in_background(home: &Home) {
 /// Hooks and proxy on one small runtime, until the process is killed.
 fn serve(
     home: &Home,
-    listener: Listener,
+    auth: Auth,
     hook_sockets: Vec<Listening>,
     proxy: Option<ProxyParts>,
     api: Option<(Listening, (usize, crate::api::settings::Webhooks))>,
@@ -238,7 +233,7 @@ fn serve(
         .enable_all()
         .build()
         .map_err(|e| Error::io("could not start the daemon's runtime", e))?;
-    let listener = Arc::new(listener);
+    let listener = Arc::new(Listener::new(home.clone(), auth));
     let audited = proxy.as_ref().map(|p| Arc::clone(&p.proxy));
     runtime.block_on(async move {
         let limit = Arc::new(tokio::sync::Semaphore::new(HOOK_CONNECTIONS));

@@ -66,8 +66,6 @@ pub struct Proxy {
     listen: Vec<SocketAddr>,
     audit: Audit,
     tokens: auth::Tokens,
-    /// In the cluster: tokens are derived, there are no records.
-    derived: Option<Arc<crate::cluster::SessionKey>>,
     /// Open tunnels per session, so one session cannot take every slot.
     tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
 }
@@ -153,7 +151,6 @@ impl Proxy {
             listen,
             audit: Audit::new(home),
             tokens: auth::Tokens::default(),
-            derived: None,
             tunnels: Arc::default(),
         })
     }
@@ -165,7 +162,7 @@ impl Proxy {
         key: Arc<crate::cluster::SessionKey>,
         credentials: std::path::PathBuf,
     ) -> Proxy {
-        self.derived = Some(key);
+        self.tokens = auth::Tokens::derived(key);
         self.secrets = Secrets::from_dir(credentials);
         self
     }
@@ -232,9 +229,6 @@ impl Proxy {
             .or_else(|| value.strip_prefix("basic "))?;
         let decoded = String::from_utf8(BASE64.decode(encoded.trim()).ok()?).ok()?;
         let (name, token) = decoded.split_once(':')?;
-        if let Some(key) = &self.derived {
-            return key.verify(name, token).map(|_| name.to_string());
-        }
         self.tokens
             .check(&self.home, name, token)
             .then(|| name.to_string())
