@@ -177,17 +177,27 @@ fn print_status(
     }
 }
 
-/// The session's network mode, the proxy policy the running daemon
-/// applies, and its hardening.
-fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
-    let policy = daemon::running(&ctx.home)
+/// The proxy policy the session's daemon applies.
+fn policy_text(ctx: &Ctx, spec: &session::SessionSpec) -> String {
+    if spec.backend == session::BackendKind::Kubernetes {
+        // The in-cluster daemon has no config.toml: the default policy.
+        let preset = crate::proxy::policy::Policy::default().preset;
+        return format!("{} (the in-cluster daemon's default)", preset.as_str());
+    }
+    daemon::running(&ctx.home)
         .map(|i| i.policy.unwrap_or_else(|| "none (the proxy is off)".into()))
         .unwrap_or_else(|| {
             format!(
                 "{} (from config.toml; the daemon is not running)",
                 ctx.config.proxy.policy.preset.as_str()
             )
-        });
+        })
+}
+
+/// The session's network mode, the proxy policy its daemon applies, and
+/// its hardening.
+fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
+    let policy = policy_text(ctx, spec);
     let text = match spec.network {
         crate::isolation::NetworkMode::Proxy => format!(
             "proxy: only the clauderon proxy and hook listener are reachable; proxy policy {policy}"

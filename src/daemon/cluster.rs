@@ -62,7 +62,12 @@ fn bind(addr: SocketAddr, what: &str) -> Result<std::net::TcpListener> {
     })
 }
 
-fn proxy_parts(home: &Home, o: &ClusterOptions, key: Arc<SessionKey>) -> Result<ProxyParts> {
+fn proxy_parts(
+    home: &Home,
+    o: &ClusterOptions,
+    settings: crate::proxy::settings::ProxySettings,
+    key: Arc<SessionKey>,
+) -> Result<ProxyParts> {
     let secret = Home {
         root: o.dir.clone(),
     };
@@ -76,12 +81,11 @@ fn proxy_parts(home: &Home, o: &ClusterOptions, key: Arc<SessionKey>) -> Result<
         }
     }
     let ca = crate::proxy::ca::Ca::load_or_create(&secret)?;
-    let config = crate::config::Config::load(&home.root)?;
     let socket = bind(SocketAddr::new(o.listen, o.proxy_port), "proxy")?;
     let addr = socket
         .local_addr()
         .map_err(|e| Error::io("the proxy's address", e))?;
-    let proxy = crate::proxy::server::Proxy::new(home, config.proxy, ca, vec![addr])?
+    let proxy = crate::proxy::server::Proxy::new(home, settings, ca, vec![addr])?
         .in_cluster(key, o.dir.clone());
     Ok(ProxyParts {
         proxy: Arc::new(proxy),
@@ -98,14 +102,17 @@ pub fn run_in_cluster(home: &Home, o: ClusterOptions) -> Result<()> {
     let hook_addr = hooks
         .local_addr()
         .map_err(|e| Error::io("the hook listener's address", e))?;
-    let proxy = proxy_parts(home, &o, Arc::clone(&key))?;
+    // Its home has no config.toml unless one is put there: the defaults.
+    let config = crate::config::Config::load(&home.root)?;
+    let policy = config.proxy.policy.preset.as_str().to_string();
+    let proxy = proxy_parts(home, &o, config.proxy, Arc::clone(&key))?;
     let info = DaemonInfo {
         pid: std::process::id(),
         port: hook_addr.port(),
         proxy_port: Some(proxy.port),
         addresses: vec![hook_addr.to_string()],
         started_at: crate::session::now(),
-        policy: None,
+        policy: Some(policy),
         api: None,
     };
     write_info(home, &info)?;
