@@ -95,6 +95,12 @@ fn daemon(ctx: &Ctx, command: Command) -> Result<()> {
     else {
         unreachable!("only the daemon command is passed here")
     };
+    if cluster_dir.is_some() && (action.is_some() || dry_run) {
+        return Err(clauderon::error::Error::input(
+            "--cluster-dir runs the in-cluster daemon in the foreground: it goes with no subcommand and no --dry-run",
+        )
+        .with_fix("clauderon daemon --cluster-dir DIR (what the kube setup Deployment runs)"));
+    }
     match (action, cluster_dir) {
         (Some(DaemonAction::Statuses { session }), _) => {
             clauderon::cluster::statuses::print(&ctx.home, session.as_deref())

@@ -78,3 +78,28 @@ pub fn run(spec: &SessionSpec, follow: bool, json: bool) -> Result<()> {
         std::thread::sleep(Duration::from_secs(2));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hooks::ev;
+
+    #[test]
+    fn follow_prints_each_event_once_even_in_the_same_second() {
+        let first = [ev("PreToolUse", 10), ev("PostToolUse", 10)];
+        assert_eq!(unseen(&first, None).len(), 2);
+        // The daemon now keeps a third event in that second, and a later one.
+        let next = [
+            ev("PreToolUse", 10),
+            ev("PostToolUse", 10),
+            ev("Stop", 10),
+            ev("UserPromptSubmit", 11),
+        ];
+        let new: Vec<&str> = unseen(&next, Some((10, 2)))
+            .iter()
+            .map(|e| e.event.as_str())
+            .collect();
+        assert_eq!(new, ["Stop", "UserPromptSubmit"]);
+        assert!(unseen(&next, Some((11, 1))).is_empty());
+    }
+}
