@@ -16,7 +16,8 @@ use common::upstream::{Upstream, test_pki};
 use serde_json::Value;
 
 const REAL_KEY: &str = "sk-ant-api03-REALinClusterKEY";
-const REAL_GH: &str = "ghp_REALclusterGH0123";
+/// Hostile on purpose: it must reach the Secret byte for byte, through JSON.
+const REAL_GH: &str = "ghp_REAL\"$(id)\n'clusterGH ✨";
 
 fn kube_with_credentials() -> Kube {
     let mut k = Kube::new();
@@ -67,6 +68,8 @@ fn setup_is_idempotent_and_the_secret_goes_on_stdin_never_argv() {
 
     k.env.run(&["kube", "setup"]).ok();
     k.env.run(&["kube", "setup"]).ok();
+    let e = k.env.run(&["daemon", "statuses", "--session", "../x"]).fails();
+    assert!(e.stderr.contains("invalid session name"), "{}", e.stderr);
     for kind in ["Secret", "NetworkPolicy", "Service", "Deployment"] {
         assert_eq!(k.objects(kind), ["clauderon-daemon"], "{kind}");
     }
