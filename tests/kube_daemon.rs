@@ -68,7 +68,10 @@ fn setup_is_idempotent_and_the_secret_goes_on_stdin_never_argv() {
 
     k.env.run(&["kube", "setup"]).ok();
     k.env.run(&["kube", "setup"]).ok();
-    let e = k.env.run(&["daemon", "statuses", "--session", "../x"]).fails();
+    let e = k
+        .env
+        .run(&["daemon", "statuses", "--session", "../x"])
+        .fails();
     assert!(e.stderr.contains("invalid session name"), "{}", e.stderr);
     for kind in ["Secret", "NetworkPolicy", "Service", "Deployment"] {
         assert_eq!(k.objects(kind), ["clauderon-daemon"], "{kind}");

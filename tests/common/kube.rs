@@ -21,6 +21,11 @@ impl Kube {
         env.extra_env.push(("PATH".into(), path));
         env.extra_env
             .push(("FAKE_KUBE_DIR".into(), dir.path().display().to_string()));
+        // The credentials kube setup ships are the tests' own, never this
+        // machine's (an empty value counts as unset; a test may set one).
+        for name in clauderon::proxy::credentials::rule_env_vars() {
+            env.extra_env.push((name, String::new()));
+        }
         env.extra_env.push((
             "FAKE_KUBE_CLAUDERON".into(),
             env!("CARGO_BIN_EXE_clauderon").into(),

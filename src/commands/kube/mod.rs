@@ -65,7 +65,8 @@ pub fn wiring(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
     };
     Ok(KubeWiring {
         proxy: Some(ProxyCa {
-            anthropic_api_key: std::env::var_os("ANTHROPIC_API_KEY").is_some(),
+            anthropic_api_key: std::env::var("ANTHROPIC_API_KEY")
+                .is_ok_and(|v| !v.trim().is_empty()),
             ca_pem,
             ca_bundle,
         }),
