@@ -73,6 +73,21 @@ pub fn wiring(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
     })
 }
 
+/// The namespace's keys (its proxy CA, its session key): made now if
+/// needed, or in a dry run, which makes nothing, those that exist.
+pub fn namespace_keys(
+    ctx: &Ctx,
+    context: &str,
+    namespace: &str,
+    dry_run: bool,
+) -> Result<Option<keys::ClusterKeys>> {
+    if dry_run {
+        return Ok(keys::load(&ctx.home, context, namespace));
+    }
+    let upstream = ctx.config.proxy.upstream_ca_file.as_deref();
+    keys::load_or_create(&ctx.home, context, namespace, upstream).map(Some)
+}
+
 /// The session's token, derived with the namespace's session key so the
 /// in-cluster daemon can check it without a record (see `crate::cluster`).
 /// A dry run before the first setup keeps the random one (it is redacted).

@@ -7,7 +7,7 @@
 
 use crate::backend::kubernetes::daemon::{DaemonParts, daemon_home, daemon_manifests};
 use crate::backend::kubernetes::{self as kube, Kubectl, classify, setup};
-use crate::cluster::keys::{self, ClusterKeys};
+use crate::cluster::keys::ClusterKeys;
 use crate::commands::{Ctx, print_or_execute};
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Step};
@@ -71,12 +71,9 @@ fn credentials() -> Vec<(String, String)> {
 /// The keys for the namespace: made now, or (dry run) those there are.
 fn cluster_keys(ctx: &Ctx, kubectl: &Kubectl, dry_run: bool) -> Result<ClusterKeys> {
     let (c, n) = (&kubectl.context, &kubectl.namespace);
-    if !dry_run {
-        let upstream = ctx.config.proxy.upstream_ca_file.as_deref();
-        return keys::load_or_create(&ctx.home, c, n, upstream);
-    }
+    let found = super::namespace_keys(ctx, c, n, dry_run)?;
     let missing = || "(made by setup)".to_string();
-    Ok(keys::load(&ctx.home, c, n).unwrap_or_else(|| ClusterKeys {
+    Ok(found.unwrap_or_else(|| ClusterKeys {
         session_key: missing(),
         ca_pem: missing(),
         ca_key_pem: missing(),
