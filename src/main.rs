@@ -32,7 +32,13 @@ fn run(cli: Cli) -> Result<i32> {
     let json = cli.json;
     match cli.command {
         Command::Create(args) => commands::create::run(&ctx, *args)?,
-        Command::List => commands::list::run(&ctx, json)?,
+        Command::List { watch: false } => commands::list::run(&ctx, json)?,
+        Command::List { watch: true } => commands::watch::run(&ctx, json)?,
+        Command::Upload {
+            name,
+            files,
+            dry_run,
+        } => commands::upload::run(&ctx, &name, &files, dry_run)?,
         command @ (Command::Attach { .. }
         | Command::Logs { .. }
         | Command::Stop { .. }

@@ -280,6 +280,11 @@ pub fn delete_plan(
             repo.display()
         ));
     }
+    if spec.uploads {
+        plan.push(Step::RemoveDir {
+            path: crate::uploads::host_dir(home, &spec.id),
+        });
+    }
     plan.push(Step::RemoveDir {
         path: home.session_dir(&spec.name),
     });

@@ -162,6 +162,10 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     hook_sockets.push(Listening::Unix(unix_socket(home, helper::HOOK_SOCKET)?));
 
     let config = crate::config::Config::load(&home.root)?;
+    crate::attention::notify_in_background(crate::commands::Ctx {
+        home: home.clone(),
+        config: config.clone(),
+    });
     let api = bind_api(&config)?;
     let api_listen = config.api_listen.clone();
     let api_settings = (config.api_max_runs, config.api_webhooks.clone());

@@ -101,6 +101,14 @@ impl Step {
                 json!({"kind": "remove_file", "path": path(&root.join(relative))})
             }
             Step::RemoveDir { path: p } => json!({"kind": "remove_dir", "path": path(p)}),
+            Step::CopyUploads {
+                files,
+                dir,
+                max_bytes,
+            } => json!({
+                "kind": "copy_uploads", "dir": path(dir), "max_bytes": max_bytes,
+                "files": files.iter().map(|f| json!({"from": path(&f.path), "name": f.name})).collect::<Vec<_>>(),
+            }),
             Step::ForgetWorktree {
                 common_dir,
                 worktree,

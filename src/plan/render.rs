@@ -93,6 +93,13 @@ impl Step {
                 )
             }
             Step::RemoveDir { path } => format!("rm -rf {}\n", quote_path(path)),
+            Step::CopyUploads { files, dir, .. } => files
+                .iter()
+                .map(|f| {
+                    let to = dir.join(&f.name);
+                    format!("cp -- {} {}\n", quote_path(&f.path), quote_path(&to))
+                })
+                .collect(),
             Step::Poll {
                 cmd, what, timeout, ..
             } => format!(

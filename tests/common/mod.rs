@@ -353,6 +353,9 @@ pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
         agent_options: Default::default(),
         kubernetes: None,
         compose: None,
+        uploads: false,
+        mounts: vec![],
+        talos_config: None,
     };
     let dir = env.home().join("sessions").join(name);
     std::fs::create_dir_all(&dir).unwrap();

@@ -72,12 +72,15 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         credentials::warn_if_agent_lacks(spec.agent, &daemon::credentials(info.port), &spec.env);
     }
     let exclude = git::exclude_addition(&spec.git_common_dir);
+    let max = ctx.config.uploads_max_bytes;
+    let attach = crate::uploads::check(&args.attach, &[], max)?;
+    let shown = crate::uploads::describe(&spec.id, &attach);
     plan.steps
-        .extend(create_plan(&spec, &ctx.home, &engine, exclude, &wiring).steps);
+        .extend(create_plan_with(&spec, &ctx.home, &engine, exclude, &wiring, attach, max).steps);
     let what = format!("create {}", spec.name);
     print_or_execute(&what, &plan, args.dry_run).map_err(|e| failed_create(e, &spec))?;
     if !args.dry_run {
-        print_created(&spec);
+        print_created(&spec, &shown);
     }
     Ok(())
 }
@@ -141,8 +144,25 @@ pub fn create_plan(
     exclude: Option<(PathBuf, Vec<u8>)>,
     wiring: &Wiring,
 ) -> Plan {
+    create_plan_with(spec, home, engine, exclude, wiring, Vec::new(), 0)
+}
+
+/// `create_plan`, with files handed to the agent (`--attach`) copied in
+/// before it starts.
+pub fn create_plan_with(
+    spec: &SessionSpec,
+    home: &Home,
+    engine: &Engine,
+    exclude: Option<(PathBuf, Vec<u8>)>,
+    wiring: &Wiring,
+    attach: Vec<crate::uploads::Source>,
+    max_bytes: u64,
+) -> Plan {
     let mut plan = Plan::default();
     add_session_files(&mut plan, spec, home);
+    if spec.uploads {
+        add_uploads(&mut plan, spec, home, attach, max_bytes);
+    }
     if let Some((path, contents)) = exclude {
         // Appended: the user's own patterns in that file stay as they are.
         plan.push(Step::AppendFile { path, contents });
@@ -167,6 +187,32 @@ fn add_session_files(plan: &mut Plan, spec: &SessionSpec, home: &Home) {
     });
     for step in agent::write_session_files(spec, home) {
         plan.push(step);
+    }
+}
+
+/// The session's uploads directory, and the files given with `--attach`.
+fn add_uploads(
+    plan: &mut Plan,
+    spec: &SessionSpec,
+    home: &Home,
+    files: Vec<crate::uploads::Source>,
+    max_bytes: u64,
+) {
+    let dir = crate::uploads::host_dir(home, &spec.id);
+    plan.push_undoable(
+        Step::Mkdir {
+            path: dir.clone(),
+            mode: 0o700,
+            exclusive: true,
+        },
+        vec![Step::RemoveDir { path: dir.clone() }],
+    );
+    if !files.is_empty() {
+        plan.push(Step::CopyUploads {
+            files,
+            dir,
+            max_bytes,
+        });
     }
 }
 
@@ -196,10 +242,17 @@ fn add_worktree(plan: &mut Plan, spec: &SessionSpec) {
     // agent (running as you) can write `.cargo/` and `.cache/`; below the
     // worktree, which holds whatever the repository committed (a `.cargo`
     // link, say), so made without following links.
-    for (_, target) in CACHE_VOLUMES {
+    let uploads = spec
+        .uploads
+        .then(|| format!("{}/{}", crate::uploads::WORKTREE_DIR, spec.id));
+    for target in CACHE_VOLUMES
+        .iter()
+        .map(|(_, t)| t.trim_start_matches("/workspace/").to_string())
+        .chain(uploads)
+    {
         plan.push(Step::MkdirBelow {
             root: spec.worktree.clone(),
-            relative: PathBuf::from(target.trim_start_matches("/workspace/")),
+            relative: PathBuf::from(target),
             mode: 0o755,
         });
     }
@@ -322,9 +375,10 @@ fn warn_of_credentials(spec: &SessionSpec) {
 }
 
 /// What a script needs (`--json`), or what a person does next.
-fn print_created(spec: &SessionSpec) {
+fn print_created(spec: &SessionSpec, uploads: &[String]) {
     if crate::output::json() {
         crate::output::print_json(&serde_json::json!({
+            "uploads": uploads,
             "name": spec.name,
             "id": spec.id,
             "backend": spec.backend.to_string(),
@@ -341,6 +395,9 @@ fn print_created(spec: &SessionSpec) {
     if crate::output::quiet() {
         println!("{n}");
         return;
+    }
+    for path in uploads {
+        crate::output::info(format_args!("Uploaded: {path}"));
     }
     if spec.agent_options.print {
         crate::output::info(format_args!(

@@ -1,0 +1,138 @@
+//! Which sessions just started needing you: the statuses `list` shows,
+//! compared between two looks. The daemon looks every couple of seconds
+//! (one `ps` per engine in use, plus the event logs it writes itself) and
+//! runs `[notify] command`; `list --watch` rings the bell.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use crate::commands::Ctx;
+use crate::commands::list::Row;
+use crate::notify::{self, ATTENTION, Debouncer, Transition};
+
+/// How often the daemon looks at the sessions.
+pub const DAEMON_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Per session: (status, backend, prompt's first line).
+pub type Snapshot = BTreeMap<String, (String, String, String)>;
+
+/// The status a row stands for: the agent's, else (agents without hooks)
+/// `stopped` for a container that is not running.
+pub fn status_of(row: &Row) -> Option<String> {
+    match (&row.agent_status, row.state.as_str()) {
+        (Some(s), _) => Some(s.clone()),
+        (None, "exited" | "stopped" | "created" | "dead") => Some("stopped".into()),
+        (None, "") => None,
+        (None, state) => Some(state.to_string()),
+    }
+}
+
+pub fn snapshot(rows: &[Row], prompts: &BTreeMap<String, String>) -> Snapshot {
+    rows.iter()
+        .filter_map(|r| {
+            let status = status_of(r)?;
+            let prompt = prompts.get(&r.name).cloned().unwrap_or_default();
+            Some((r.name.clone(), (status, r.backend.clone(), prompt)))
+        })
+        .collect()
+}
+
+/// Sessions that entered one of the attention statuses between two looks
+/// (a session that is new since the first look counts as entering).
+pub fn transitions(before: &Snapshot, after: &Snapshot) -> Vec<Transition> {
+    after
+        .iter()
+        .filter(|(_, (status, _, _))| ATTENTION.contains(&status.as_str()))
+        .filter_map(|(name, (status, backend, prompt))| {
+            let previous = before.get(name).map(|(s, _, _)| s.clone());
+            (previous.as_ref() != Some(status)).then(|| Transition {
+                session: name.clone(),
+                previous,
+                status: status.clone(),
+                backend: backend.clone(),
+                prompt: prompt.clone(),
+            })
+        })
+        .collect()
+}
+
+/// One look at every session of the home.
+pub fn look(ctx: &Ctx) -> Option<(Vec<Row>, Snapshot)> {
+    let (rows, _) = crate::commands::list::rows(ctx).ok()?;
+    let (specs, _) = ctx.home.load_all().ok()?;
+    let prompts = specs
+        .into_iter()
+        .map(|s| {
+            let first: String = s
+                .prompt
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(100)
+                .collect();
+            (s.name, first)
+        })
+        .collect();
+    let snap = snapshot(&rows, &prompts);
+    Some((rows, snap))
+}
+
+/// The daemon's watcher: runs `[notify] command` on every transition,
+/// debounced per session, for as long as the daemon lives.
+pub fn notify_in_background(ctx: Ctx) {
+    let section = ctx.config.notify.clone();
+    if section.command.is_empty() {
+        return;
+    }
+    std::thread::spawn(move || {
+        let mut before = look(&ctx).map(|(_, s)| s).unwrap_or_default();
+        let mut debouncer = Debouncer::default();
+        loop {
+            std::thread::sleep(DAEMON_INTERVAL);
+            let Some((_, after)) = look(&ctx) else {
+                continue;
+            };
+            for t in transitions(&before, &after) {
+                if debouncer.admit(&t, section.debounce(), Instant::now()) {
+                    notify::spawn(&section.command, &t, section.timeout());
+                }
+            }
+            before = after;
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snap(entries: &[(&str, &str)]) -> Snapshot {
+        entries
+            .iter()
+            .map(|(n, s)| {
+                (
+                    n.to_string(),
+                    (s.to_string(), "docker".into(), String::new()),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn only_entering_an_attention_status_counts() {
+        let before = snap(&[("a", "working"), ("b", "waiting-input"), ("c", "working")]);
+        let after = snap(&[
+            ("a", "waiting-approval"),
+            ("b", "waiting-input"),
+            ("c", "working"),
+            ("d", "waiting-input"),
+        ]);
+        let t = transitions(&before, &after);
+        let got: Vec<_> = t
+            .iter()
+            .map(|t| (t.session.as_str(), t.previous.as_deref()))
+            .collect();
+        assert_eq!(got, [("a", Some("working")), ("d", None)]);
+    }
+}
