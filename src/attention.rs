@@ -16,14 +16,15 @@ pub const DAEMON_INTERVAL: Duration = Duration::from_secs(2);
 /// Per session: (status, backend, prompt's first line).
 pub type Snapshot = BTreeMap<String, (String, String, String)>;
 
-/// The status a row stands for: the agent's, else (agents without hooks)
-/// `stopped` for a container that is not running.
+/// The status a row stands for: the agent's while its container runs,
+/// `stopped` once it has stopped; None while it is being made or is gone
+/// (`created`, `missing`, ...), which is nobody's cue.
 pub fn status_of(row: &Row) -> Option<String> {
-    match (&row.agent_status, row.state.as_str()) {
-        (Some(s), _) => Some(s.clone()),
-        (None, "exited" | "stopped" | "created" | "dead") => Some("stopped".into()),
-        (None, "") => None,
-        (None, state) => Some(state.to_string()),
+    let state = row.state.to_ascii_lowercase();
+    match state.as_str() {
+        "running" => Some(row.agent_status.clone().unwrap_or(state)),
+        "exited" | "stopped" | "dead" | "succeeded" | "failed" => Some("stopped".into()),
+        _ => None,
     }
 }
 

@@ -33,27 +33,50 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<()> {
             continue;
         };
         let text = if json {
-            serde_json::to_string(&rows).expect("rows serialize")
+            json_line(&rows)
         } else if rows.is_empty() {
             "No sessions.\n".to_string()
         } else {
             list::table(&rows, session::now())
         };
+        // Never inside the JSON stream.
         let ring = ctx.config.notify.bell
+            && !json
             && before
                 .as_ref()
                 .is_some_and(|b| !attention::transitions(b, &snap).is_empty());
-        if (text != shown || ring) && !show(&text, redraw, ring) {
+        // The engine's "Up 5 seconds" changes every second: not a change.
+        let key = if json {
+            changes_of(&rows)
+        } else {
+            text.clone()
+        };
+        if (key != shown || ring) && !show(&text, redraw, ring) {
             // The reader went away (a closed pipe): nothing more to show.
             break;
         }
-        shown = text;
+        shown = key;
         before = Some(snap);
         if keys.quit_within(INTERVAL, &stop) {
             break;
         }
     }
     Ok(())
+}
+
+fn json_line(rows: &[list::Row]) -> String {
+    serde_json::to_string(rows).expect("rows serialize")
+}
+
+/// The rows without the engine's status text, to tell a change from time passing.
+fn changes_of(rows: &[list::Row]) -> String {
+    let mut v = serde_json::to_value(rows).expect("rows serialize");
+    for row in v.as_array_mut().into_iter().flatten() {
+        if row["state"] == "running" {
+            row["status"] = serde_json::Value::Null;
+        }
+    }
+    v.to_string()
 }
 
 /// Prints the list; false if stdout is gone.
