@@ -350,3 +350,40 @@ fn the_dry_run_shows_the_copies_and_mounts() {
     insta::assert_snapshot!(lines.join("\n"));
     assert_nothing_made(&env, "dry");
 }
+
+#[test]
+fn config_show_lists_uploads_mounts_talos_and_notify() {
+    let (env, _user) = host_env("[notify]\ncommand = [\"notify-send\", \"{session}\"]\n");
+    let text = env.run(&["config", "show"]).ok().stdout;
+    for line in [
+        "[uploads]\nmax_bytes",
+        "[mounts]\nallowed_roots          = [\"~\"]",
+        "allow_secret_stores    = (none)",
+        "[talos]\nconfig                 = (none: not mounted)",
+        "command                = [\"notify-send\", \"{session}\"]",
+        "bell                   = false",
+        "debounce_secs          = 5",
+        "timeout_secs           = 10",
+    ] {
+        assert!(text.contains(line), "{line:?} not in:\n{text}");
+    }
+    let json: Value =
+        serde_json::from_str(&env.run(&["--json", "config", "show"]).ok().stdout).unwrap();
+    let shown = json.to_string();
+    for key in [
+        "max_bytes",
+        "allowed_roots",
+        "allow_secret_stores",
+        "debounce_secs",
+    ] {
+        assert!(shown.contains(key), "{key} not in {shown}");
+    }
+    // A bad value names its key.
+    std::fs::write(
+        env.home().join("config.toml"),
+        "[notify]\ntimeout_secs = 0\n",
+    )
+    .unwrap();
+    let e = env.run(&["config", "show"]).fails();
+    assert!(e.stderr.contains("notify.timeout_secs"), "{}", e.stderr);
+}
