@@ -178,26 +178,33 @@ pub fn parse(arg: &str, policy: &Policy) -> Result<ExtraMount> {
     })
 }
 
-/// Inside an allowed root, and no secret store in it or around it.
-fn check_host(host: &Path, policy: &Policy) -> Result<()> {
+/// Neither the clauderon home nor a secret store that is not allowed is
+/// `host`, inside it or around it (`host` with its links resolved).
+pub fn check_secret(host: &Path, policy: &Policy) -> Result<()> {
     let overlaps = |store: &Path| host.starts_with(store) || store.starts_with(host);
     if overlaps(&policy.home) {
         return Err(Error::input(format!(
-            "{} is or holds clauderon's home ({}), with its tokens and CA key: it is never mounted",
+            "{} is, is in or holds clauderon's home ({}), with its tokens and CA key: it never reaches a session",
             host.display(),
             policy.home.display()
         ))
-        .with_fix("mount a directory that does not contain it"));
+        .with_fix("use a path outside it"));
     }
     if let Some((name, _, _)) = policy.stores.iter().find(|(_, p, ok)| !ok && overlaps(p)) {
         return Err(Error::input(format!(
-            "{} is or holds the secret store {name}, which sessions do not get",
+            "{} is, is in or holds the secret store {name}, which sessions do not get",
             host.display()
         ))
         .with_fix(format!(
-            "mount something else; or, if the agent must have it, add it to config.toml: [mounts] allow_secret_stores = [\"{name}\"]"
+            "use something else; or, if the agent must have it, add it to config.toml: [mounts] allow_secret_stores = [\"{name}\"]"
         )));
     }
+    Ok(())
+}
+
+/// Inside an allowed root, and no secret store in it or around it.
+fn check_host(host: &Path, policy: &Policy) -> Result<()> {
+    check_secret(host, policy)?;
     if !policy.allowed_roots.iter().any(|r| host.starts_with(r)) {
         let roots = if policy.allowed_roots.is_empty() {
             "none are set".to_string()

@@ -34,7 +34,12 @@ pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 pub const ATTENTION: &[&str] = &["waiting-input", "waiting-approval", "ended", "stopped"];
 
 impl NotifySection {
-    pub fn check(&self) -> std::result::Result<(), (String, String)> {
+    /// The section, if its values are usable; else the key and why not.
+    pub fn checked(self) -> std::result::Result<Self, (String, String)> {
+        self.check().map(|()| self)
+    }
+
+    fn check(&self) -> std::result::Result<(), (String, String)> {
         if self.command.first().is_some_and(|p| p.trim().is_empty()) {
             return Err((
                 "notify.command".into(),

@@ -90,11 +90,20 @@ pub fn list(home: &Home, spec: &SessionSpec) -> Vec<Uploaded> {
 /// Checks the files before anything is copied: each a regular file (a
 /// link is followed to one), its name usable in a prompt and new in the
 /// session, and all of them with what is there within `max_bytes`.
-pub fn check(paths: &[PathBuf], existing: &[Uploaded], max_bytes: u64) -> Result<Vec<Source>> {
+/// A file in a secret store (or a link to one) is refused as `--mount`
+/// refuses it.
+pub fn check(
+    paths: &[PathBuf],
+    existing: &[Uploaded],
+    max_bytes: u64,
+    secrets: &crate::mounts::Policy,
+) -> Result<Vec<Source>> {
     let mut sources: Vec<Source> = Vec::new();
     let mut total: u64 = existing.iter().map(|u| u.bytes).sum();
     for path in paths {
         let (source, bytes) = check_one(path)?;
+        crate::mounts::check_secret(&source.path, secrets)
+            .map_err(|e| e.context(format!("cannot upload {}", path.display())))?;
         if existing.iter().any(|u| u.name == source.name)
             || sources.iter().any(|s| s.name == source.name)
         {
@@ -128,7 +137,8 @@ fn check_one(path: &Path) -> Result<(Source, u64)> {
     }
     let name = path
         .file_name()
-        .and_then(|n| n.to_str())
+        .ok_or_else(|| Error::input(format!("{shown} names no file (it ends in `..` or `/`)")))?
+        .to_str()
         .ok_or_else(|| Error::input(format!("{shown}: the file name is not UTF-8")))?;
     if name.chars().any(char::is_control) || name.starts_with('.') {
         return Err(Error::input(format!(
@@ -231,9 +241,35 @@ pub fn describe(id: &str, sources: &[Source]) -> Vec<String> {
 mod tests {
     use super::*;
 
+    fn policy(home: &Path) -> crate::mounts::Policy {
+        crate::mounts::Policy::new(&Default::default(), home, Path::new("/nonexistent/.git"))
+    }
+
+    fn check(paths: &[PathBuf], existing: &[Uploaded], max: u64) -> Result<Vec<Source>> {
+        super::check(
+            paths,
+            existing,
+            max,
+            &policy(Path::new("/nonexistent/home")),
+        )
+    }
+
+    #[test]
+    fn files_in_the_clauderon_home_are_refused_through_links() {
+        let home = tempfile::tempdir().unwrap();
+        let token = home.path().join("api-token");
+        std::fs::write(&token, "t").unwrap();
+        let other = tempfile::tempdir().unwrap();
+        let link = other.path().join("innocent.txt");
+        std::os::unix::fs::symlink(&token, &link).unwrap();
+        let e = super::check(&[link], &[], 100, &policy(home.path())).unwrap_err();
+        assert!(e.message.contains("clauderon's home"), "{}", e.message);
+    }
+
     #[test]
     fn sizes_names_and_kinds_are_checked_before_copying() {
         let dir = tempfile::tempdir().unwrap();
+        assert!(check(&[dir.path().join("..")], &[], 100).is_err());
         let a = dir.path().join("a.txt");
         std::fs::write(&a, "12345").unwrap();
         assert_eq!(

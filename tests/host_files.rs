@@ -138,6 +138,38 @@ fn check_session(env: &Env, engine: &str, name: &str, id: &str) {
     );
 }
 
+/// Over the limit, a second file of a taken name, a directory, a pipe, a
+/// link into a secret store: refused, nothing copied.
+fn refused_uploads(env: &Env, name: &str) {
+    let scratch = tempfile::tempdir().unwrap();
+    let big = write(scratch.path(), "big.bin", &"x".repeat(1000));
+    let e = env.run(&["upload", name, big.to_str().unwrap()]).fails();
+    assert!(
+        e.stderr.contains("[uploads] max_bytes") && e.stderr.contains("nothing was copied"),
+        "{}",
+        e.stderr
+    );
+    let again = write(scratch.path(), "build.log", "other");
+    env.run(&["upload", name, again.to_str().unwrap()]).fails();
+    env.run(&["upload", name, scratch.path().to_str().unwrap()])
+        .fails();
+    let fifo = scratch.path().join("pipe");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let e = env.run(&["upload", name, fifo.to_str().unwrap()]).fails();
+    assert!(e.stderr.contains("not a regular file"), "{}", e.stderr);
+    let key = Path::new(&env.extra_env[0].1).join(".ssh/id_ed25519");
+    let link = scratch.path().join("innocent.txt");
+    std::os::unix::fs::symlink(&key, &link).unwrap();
+    let e = env.run(&["upload", name, link.to_str().unwrap()]).fails();
+    assert!(e.stderr.contains("allow_secret_stores"), "{}", e.stderr);
+}
+
 #[test]
 fn docker_session_gets_uploads_mounts_and_talos_and_refresh_keeps_them() {
     if !docker_ready() {
@@ -148,29 +180,7 @@ fn docker_session_gets_uploads_mounts_and_talos_and_refresh_keeps_them() {
     let id = create_with_files(&env, user.path(), "docker", &name);
     check_session(&env, "docker", &name, &id);
     assert!(user.path().join("data/rw/new").exists());
-    // Over the limit, a second file of a taken name, a directory, a pipe: refused, nothing copied.
-    let scratch = tempfile::tempdir().unwrap();
-    let big = write(scratch.path(), "big.bin", &"x".repeat(1000));
-    let e = env.run(&["upload", &name, big.to_str().unwrap()]).fails();
-    assert!(
-        e.stderr.contains("[uploads] max_bytes") && e.stderr.contains("nothing was copied"),
-        "{}",
-        e.stderr
-    );
-    let again = write(scratch.path(), "build.log", "other");
-    env.run(&["upload", &name, again.to_str().unwrap()]).fails();
-    env.run(&["upload", &name, scratch.path().to_str().unwrap()])
-        .fails();
-    let fifo = scratch.path().join("pipe");
-    assert!(
-        Command::new("mkfifo")
-            .arg(&fifo)
-            .status()
-            .unwrap()
-            .success()
-    );
-    let e = env.run(&["upload", &name, fifo.to_str().unwrap()]).fails();
-    assert!(e.stderr.contains("not a regular file"), "{}", e.stderr);
+    refused_uploads(&env, &name);
     let files = status_json(&env, &name)["files"].clone();
     let names: Vec<&str> = files["uploads"]
         .as_array()
@@ -240,6 +250,31 @@ fn assert_nothing_made(env: &Env, name: &str) {
     assert_eq!(branches.trim(), "");
 }
 
+/// Each refused `--mount` says what allows it, and leaves nothing.
+fn refused_mounts(env: &Env, name: &str, u: &str, outside: &Path) {
+    let cases: Vec<(String, &str)> = vec![
+        (format!("{u}/.ssh:/ssh"), "allow_secret_stores"),
+        (format!("{u}/data/innocent:/x"), "allow_secret_stores"),
+        (format!("{u}:/home-of-user"), "allow_secret_stores"),
+        (format!("{}:/x", outside.display()), "allowed_roots"),
+        (format!("{u}/data/ro:/etc/x"), "pick another"),
+        (format!("{u}/data/ro:/workspace/src"), "pick another"),
+        (format!("{u}/data/ro:/x,readonly=false"), "commas"),
+        (format!("{u}/data/ro:/a\nb"), "control characters"),
+        (format!("{u}/data/ro:/mnt/../etc"), "plain"),
+        (format!("{}:/x", env.home().display()), "clauderon's home"),
+    ];
+    for (mount, says) in &cases {
+        let run = env.create(name, "p", &["--mount", mount]).fails();
+        assert!(
+            run.stderr.contains(says),
+            "--mount {mount:?}: {}",
+            run.stderr
+        );
+        assert_nothing_made(env, name);
+    }
+}
+
 #[test]
 fn refused_mounts_and_files_name_their_setting_and_leave_nothing() {
     if !docker_ready() {
@@ -249,27 +284,7 @@ fn refused_mounts_and_files_name_their_setting_and_leave_nothing() {
     let u = user.path().display().to_string();
     let outside = tempfile::tempdir().unwrap();
     let name = unique("refused");
-    let cases: Vec<(String, &str)> = vec![
-        (format!("{u}/.ssh:/ssh"), "allow_secret_stores"),
-        (format!("{u}/data/innocent:/x"), "allow_secret_stores"),
-        (format!("{u}:/home-of-user"), "allow_secret_stores"),
-        (format!("{}:/x", outside.path().display()), "allowed_roots"),
-        (format!("{u}/data/ro:/etc/x"), "pick another"),
-        (format!("{u}/data/ro:/workspace/src"), "pick another"),
-        (format!("{u}/data/ro:/x,readonly=false"), "commas"),
-        (format!("{u}/data/ro:/a\nb"), "control characters"),
-        (format!("{u}/data/ro:/mnt/../etc"), "plain"),
-        (format!("{}:/x", env.home().display()), "clauderon's home"),
-    ];
-    for (mount, says) in &cases {
-        let run = env.create(&name, "p", &["--mount", mount]).fails();
-        assert!(
-            run.stderr.contains(says),
-            "--mount {mount:?}: {}",
-            run.stderr
-        );
-        assert_nothing_made(&env, &name);
-    }
+    refused_mounts(&env, &name, &u, outside.path());
     let e = env
         .create(
             &name,

@@ -32,7 +32,9 @@ pub fn run(ctx: &Ctx, name: &str, files: &[PathBuf], dry_run: bool) -> Result<()
         .transpose()?;
     let existing = uploads::list(&ctx.home, &spec);
     let max = ctx.config.uploads_max_bytes;
-    let sources = uploads::check(files, &existing, max)?;
+    let secrets =
+        crate::mounts::Policy::new(&ctx.config.mounts, &ctx.home.root, &spec.git_common_dir);
+    let sources = uploads::check(files, &existing, max, &secrets)?;
     let shown = uploads::describe(&spec.id, &sources);
     let mut plan = Plan::default();
     plan.push(Step::CopyUploads {

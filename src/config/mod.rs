@@ -344,10 +344,7 @@ impl Config {
             uploads_max_bytes: file.uploads.max_bytes().map_err(|(key, m)| bad(&key, m))?,
             mounts: file.mounts,
             talos: file.talos,
-            notify: {
-                file.notify.check().map_err(|(key, m)| bad(&key, m))?;
-                file.notify
-            },
+            notify: file.notify.checked().map_err(|(key, m)| bad(&key, m))?,
             agent: AgentSettings::from_file(file.agent),
             lifecycle: file.lifecycle,
             path,

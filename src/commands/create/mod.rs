@@ -34,6 +34,8 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let probe = std::thread::spawn(move || probe_engine(&engine));
     let mut spec = resolve(ctx, &args, flags)?;
     compose::apply(ctx, &args, &engine, &mut spec)?;
+    let attach = attachments(ctx, &args, &spec)?;
+    let shown = crate::uploads::describe(&spec.id, &attach);
     let _lock = if args.dry_run {
         None
     } else {
@@ -43,20 +45,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let probed = probe
         .join()
         .unwrap_or_else(|_| Err(Error::failed("the engine probe failed unexpectedly")));
-    let version = match probed {
-        Ok(version) => {
-            check_agent_cli(ctx, &engine, &spec, args.dry_run, &mut plan)?;
-            Some(version)
-        }
-        Err(err) if args.dry_run => {
-            plan.note(format!(
-                "{} is not reachable ({}); engine checks were skipped",
-                engine.program, err.message
-            ));
-            None
-        }
-        Err(err) => return Err(err),
-    };
+    let version = engine_version(ctx, &engine, &spec, probed, args.dry_run, &mut plan)?;
     warn_of_credentials(&spec);
     let wiring = crate::commands::wiring::wiring(
         ctx,
@@ -72,17 +61,61 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         credentials::warn_if_agent_lacks(spec.agent, &daemon::credentials(info.port), &spec.env);
     }
     let exclude = git::exclude_addition(&spec.git_common_dir);
-    let max = ctx.config.uploads_max_bytes;
-    let attach = crate::uploads::check(&args.attach, &[], max)?;
-    let shown = crate::uploads::describe(&spec.id, &attach);
-    plan.steps
-        .extend(create_plan_with(&spec, &ctx.home, &engine, exclude, &wiring, attach, max).steps);
+    plan.steps.extend(
+        create_plan_with(
+            &spec,
+            &ctx.home,
+            &engine,
+            exclude,
+            &wiring,
+            attach,
+            ctx.config.uploads_max_bytes,
+        )
+        .steps,
+    );
     let what = format!("create {}", spec.name);
     print_or_execute(&what, &plan, args.dry_run).map_err(|e| failed_create(e, &spec))?;
     if !args.dry_run {
         print_created(&spec, &shown);
     }
     Ok(())
+}
+
+/// The engine's version, and the agent CLI checked, when it answered; a dry
+/// run goes on without it, saying so.
+fn engine_version(
+    ctx: &Ctx,
+    engine: &Engine,
+    spec: &SessionSpec,
+    probed: Result<String>,
+    dry_run: bool,
+    plan: &mut Plan,
+) -> Result<Option<String>> {
+    match probed {
+        Ok(version) => {
+            check_agent_cli(ctx, engine, spec, dry_run, plan)?;
+            Ok(Some(version))
+        }
+        Err(err) if dry_run => {
+            plan.note(format!(
+                "{} is not reachable ({}); engine checks were skipped",
+                engine.program, err.message
+            ));
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// `--attach`'s files, checked before anything is made.
+fn attachments(
+    ctx: &Ctx,
+    args: &CreateArgs,
+    spec: &SessionSpec,
+) -> Result<Vec<crate::uploads::Source>> {
+    let secrets =
+        crate::mounts::Policy::new(&ctx.config.mounts, &ctx.home.root, &spec.git_common_dir);
+    crate::uploads::check(&args.attach, &[], ctx.config.uploads_max_bytes, &secrets)
 }
 
 /// With the agent CLI mounted from its image: that image must be there (or

@@ -113,12 +113,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         name,
         network,
         security,
-        env_from_host: args
-            .env
-            .iter()
-            .filter(|pair| !pair.contains('='))
-            .cloned()
-            .collect(),
+        env_from_host: env_from_host(args),
         isolation_recorded: true,
         agent_options,
         kubernetes: None,
@@ -174,6 +169,15 @@ fn check_host_file_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// `--env NAME`s: their values came from clauderon's environment.
+fn env_from_host(args: &CreateArgs) -> Vec<String> {
+    args.env
+        .iter()
+        .filter(|pair| !pair.contains('='))
+        .cloned()
+        .collect()
 }
 
 fn agent_options(args: &CreateArgs) -> Result<crate::agent_options::AgentOptions> {
