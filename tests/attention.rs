@@ -18,14 +18,7 @@ const PROMPT: &str = "fix \"it\" $(touch /tmp/clauderon-pwned) `id` 'now' {statu
 
 /// Makes the stub agent fire one hook event.
 fn fire(env: &Env, name: &str, event: &str) {
-    use std::io::Write;
-    let path = env.worktree(name).join(".clauderon/stub/control");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    writeln!(f, "{event}").unwrap();
+    env.stub_control(name, event);
 }
 
 fn agent_status(env: &Env, name: &str) -> String {
@@ -172,6 +165,15 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// A detached 220x40 session "w" running `argv`.
+    fn start(name: &str, argv: &[&str]) -> Tmux {
+        let tmux = Tmux(unique(name));
+        let size = ["new-session", "-d", "-s", "w", "-x", "220", "-y", "40"];
+        let started = tmux.cmd().args(size).args(argv).status().unwrap();
+        assert!(started.success());
+        tmux
+    }
+
     fn alive(&self) -> bool {
         self.cmd()
             .args(["has-session", "-t", "w"])
@@ -199,26 +201,9 @@ fn list_watch_in_tmux_shows_a_change_within_two_seconds_and_quits_on_q() {
     wait_until("working", Duration::from_secs(20), || {
         agent_status(&env, &name) == "working"
     });
-    let tmux = Tmux(unique("tmux"));
     let bin = env!("CARGO_BIN_EXE_clauderon");
-    let started = tmux
-        .cmd()
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            "w",
-            "-x",
-            "220",
-            "-y",
-            "40",
-            "env",
-        ])
-        .arg(format!("CLAUDERON_HOME={}", env.home().display()))
-        .args([bin, "list", "--watch"])
-        .status()
-        .unwrap();
-    assert!(started.success());
+    let home = format!("CLAUDERON_HOME={}", env.home().display());
+    let tmux = Tmux::start("tmux", &["env", &home, bin, "list", "--watch"]);
     let row_has = |status: &str| {
         let pane = tmux.pane();
         pane.lines()
@@ -251,25 +236,7 @@ fn ctrl_c_quits_and_restores_the_terminal(env: &Env) {
         home = env.home().display(),
         out = stty.display()
     );
-    let tmux = Tmux(unique("tmux"));
-    let started = tmux
-        .cmd()
-        .args([
-            "new-session",
-            "-d",
-            "-s",
-            "w",
-            "-x",
-            "220",
-            "-y",
-            "40",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .status()
-        .unwrap();
-    assert!(started.success());
+    let tmux = Tmux::start("tmux", &["sh", "-c", &script]);
     wait_until("the table", Duration::from_secs(10), || {
         tmux.pane().contains("q or Ctrl-C quits")
     });

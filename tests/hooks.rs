@@ -290,13 +290,7 @@ fn wait_for_status(env: &Env, name: &str, want: &str) {
 }
 
 fn control(env: &Env, name: &str, line: &str) {
-    let path = env.worktree(name).join(".clauderon/stub/control");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    writeln!(f, "{line}").unwrap();
+    env.stub_control(name, line);
 }
 
 #[test]

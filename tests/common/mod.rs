@@ -263,6 +263,18 @@ impl Env {
         std::fs::read(&path).unwrap_or_default()
     }
 
+    /// Makes the stub agent act on one control line (fire a hook event).
+    pub fn stub_control(&self, name: &str, line: &str) {
+        use std::io::Write;
+        let path = self.worktree(name).join(".clauderon/stub/control");
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+
     /// Waits (bounded) until the stub agent has started `n` times.
     pub fn wait_for_runs(&self, name: &str, n: usize) {
         for _ in 0..100 {
