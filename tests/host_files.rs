@@ -127,6 +127,16 @@ fn check_session(env: &Env, engine: &str, name: &str, id: &str) {
     // A running session sees a new upload at once.
     let scratch = tempfile::tempdir().unwrap();
     let log = write(scratch.path(), "build.log", "log line\n");
+    let dry = env
+        .run(&["upload", "--dry-run", name, log.to_str().unwrap()])
+        .ok()
+        .stdout;
+    let host = env.home().join("uploads").join(id).join("build.log");
+    assert!(
+        dry.contains(&format!("cp -- {} {}", log.display(), host.display())),
+        "{dry}"
+    );
+    assert!(!host.exists(), "a dry run copied");
     let out = env.run(&["upload", name, log.to_str().unwrap()]).ok();
     assert_eq!(
         out.stdout.lines().next().unwrap(),
