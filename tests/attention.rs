@@ -360,3 +360,39 @@ fn list_watch_without_a_terminal_prints_changes_and_rings_the_bell() {
     assert!(child.wait().unwrap().success());
     env.run(&["delete", "--force", &name]).ok();
 }
+
+#[test]
+fn a_notify_command_that_hangs_is_killed_and_logged_and_the_daemon_goes_on() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    std::fs::write(
+        env.home().join("config.toml"),
+        "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\n[notify]\ncommand = [\"sh\", \"-c\", \"sleep 60\", \"{session}\"]\ntimeout_secs = 1\n",
+    )
+    .unwrap();
+    let name = unique("hang");
+    env.create(&name, "hang", &[]).ok();
+    wait_until("working", Duration::from_secs(20), || {
+        agent_status(&env, &name) == "working"
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    fire(&env, &name, "Stop");
+    let log = env.home().join("daemon.log");
+    wait_until("the failure in daemon.log", Duration::from_secs(8), || {
+        std::fs::read_to_string(&log)
+            .is_ok_and(|l| l.contains("took longer than 1 s and was killed"))
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains(&format!("notify command for {name} waiting-input failed")),
+        "{text}"
+    );
+    // The daemon still takes hook events.
+    fire(&env, &name, "PreToolUse");
+    wait_until("working again", Duration::from_secs(6), || {
+        agent_status(&env, &name) == "working"
+    });
+    env.run(&["delete", "--force", &name]).ok();
+}
