@@ -347,7 +347,7 @@ pub struct CreateArgs {
     /// Session name (default: a slug of the prompt, or of the repository's directory, plus a random suffix)
     #[arg(long)]
     pub name: Option<String>,
-    /// Hand the agent a file (a screenshot, a log): copied before it starts to /workspace/.clauderon/uploads/<id>/NAME, which the prompt can name (repeatable; all together at most [uploads] max_bytes; docker and podman)
+    /// Hand the agent a file (a screenshot, a log): copied before it starts to /workspace/.clauderon/uploads/<id>/NAME; the paths are added at the end of --prompt, and printed (repeatable; all together at most [uploads] max_bytes; docker and podman)
     #[arg(long, value_name = "FILE")]
     pub attach: Vec<PathBuf>,
     /// Mount a host path, read-only unless `:rw` (default container path: the host path); only below [mounts] allowed_roots, never a secret store such as ~/.ssh unless [mounts] allow_secret_stores names it (repeatable; docker and podman)

@@ -237,6 +237,18 @@ pub fn describe(id: &str, sources: &[Source]) -> Vec<String> {
         .collect()
 }
 
+/// What `create --attach` adds to the end of a prompt, so the agent knows
+/// where the files are (the session's id, in the path, is made at create).
+pub fn prompt_note(paths: &[String]) -> String {
+    let mut note = String::from("\n\nFiles for this task (read-only):");
+    for p in paths {
+        note.push_str("\n- ");
+        note.push_str(p);
+    }
+    note.push('\n');
+    note
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,6 +82,12 @@ fn create_with_files(env: &Env, user: &Path, engine: &str, name: &str) -> String
         .unwrap()
         .to_string();
     let path = format!("/workspace/.clauderon/uploads/{id}/{HOSTILE}");
+    env.wait_for_runs(name, 1);
+    let prompt = env.stub_argv(name).pop().unwrap();
+    assert_eq!(
+        prompt,
+        format!("look at the screenshot\n\nFiles for this task (read-only):\n- {path}\n")
+    );
     assert!(
         run.stdout.contains(&format!("Uploaded: {path}")),
         "{}",

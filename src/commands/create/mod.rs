@@ -34,8 +34,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let probe = std::thread::spawn(move || probe_engine(&engine));
     let mut spec = resolve(ctx, &args, flags)?;
     compose::apply(ctx, &args, &engine, &mut spec)?;
-    let attach = attachments(ctx, &args, &spec)?;
-    let shown = crate::uploads::describe(&spec.id, &attach);
+    let (attach, shown) = attachments(ctx, &args, &mut spec)?;
     let _lock = if args.dry_run {
         None
     } else {
@@ -107,15 +106,22 @@ fn engine_version(
     }
 }
 
-/// `--attach`'s files, checked before anything is made.
+/// `--attach`'s files, checked before anything is made, and their paths in
+/// the container, which end the prompt (without one the agent waits for
+/// you, and the printed paths are for you).
 fn attachments(
     ctx: &Ctx,
     args: &CreateArgs,
-    spec: &SessionSpec,
-) -> Result<Vec<crate::uploads::Source>> {
+    spec: &mut SessionSpec,
+) -> Result<(Vec<crate::uploads::Source>, Vec<String>)> {
     let secrets =
         crate::mounts::Policy::new(&ctx.config.mounts, &ctx.home.root, &spec.git_common_dir);
-    crate::uploads::check(&args.attach, &[], ctx.config.uploads_max_bytes, &secrets)
+    let files = crate::uploads::check(&args.attach, &[], ctx.config.uploads_max_bytes, &secrets)?;
+    let paths = crate::uploads::describe(&spec.id, &files);
+    if !paths.is_empty() && !spec.prompt.is_empty() {
+        spec.prompt.push_str(&crate::uploads::prompt_note(&paths));
+    }
+    Ok((files, paths))
 }
 
 /// With the agent CLI mounted from its image: that image must be there (or
