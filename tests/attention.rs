@@ -269,11 +269,19 @@ fn list_watch_json_is_one_line_per_change() {
     wait_until("working", Duration::from_secs(20), || {
         agent_status(&env, &name) == "working"
     });
+    let verbose = tempfile::NamedTempFile::new().unwrap();
     let mut child = env
-        .command(&["--json", "list", "--watch"])
+        .command(&["-v", "--json", "list", "--watch"])
         .stdout(Stdio::piped())
+        .stderr(verbose.reopen().unwrap())
         .spawn()
         .unwrap();
+    let engine_calls = || {
+        let text = std::fs::read_to_string(verbose.path()).unwrap();
+        text.lines()
+            .filter(|l| l.starts_with("+ docker ps"))
+            .count()
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     let stdout = child.stdout.take().unwrap();
     std::thread::spawn(move || {
@@ -287,8 +295,10 @@ fn list_watch_json_is_one_line_per_change() {
     };
     let first = rx.recv_timeout(Duration::from_secs(5)).unwrap();
     assert_eq!(status_in(&first), "working");
-    // Nothing changes: nothing is printed.
+    // Nothing changes: nothing is printed, and the engine is asked again
+    // only after 3 s (no event log changed).
     assert!(rx.recv_timeout(Duration::from_millis(2500)).is_err());
+    assert_eq!(engine_calls(), 1, "looked again without a change");
     fire(&env, &name, "Stop");
     let next = rx.recv_timeout(Duration::from_secs(3)).unwrap();
     assert_eq!(status_in(&next), "waiting-input");
