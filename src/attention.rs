@@ -1,17 +1,15 @@
 //! Which sessions just started needing you: the statuses `list` shows,
-//! compared between two looks. The daemon looks every couple of seconds
-//! (one `ps` per engine in use, plus the event logs it writes itself) and
-//! runs `[notify] command`; `list --watch` rings the bell.
+//! compared between two looks. The daemon looks (the event logs, one `ps`
+//! per engine in use) when an event log changes, at most once a second,
+//! and every 3 s anyway for the containers' states (see `wake`), and runs
+//! `[notify] command`; `list --watch` rings the bell.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::commands::Ctx;
 use crate::commands::list::Row;
 use crate::notify::{self, ATTENTION, Debouncer, Transition};
-
-/// How often the daemon looks at the sessions.
-pub const DAEMON_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Per session: (status, backend, prompt's first line).
 pub type Snapshot = BTreeMap<String, (String, String, String)>;
@@ -87,10 +85,15 @@ pub fn notify_in_background(ctx: Ctx) {
         return;
     }
     std::thread::spawn(move || {
+        let wake = crate::wake::EventWake::open(&ctx.home);
+        wake.watch_sessions(&ctx.home);
         let mut before = look(&ctx).map(|(_, s)| s).unwrap_or_default();
         let mut debouncer = Debouncer::default();
+        let mut looked = Instant::now();
         loop {
-            std::thread::sleep(DAEMON_INTERVAL);
+            wake.wait(looked);
+            looked = Instant::now();
+            wake.watch_sessions(&ctx.home);
             let Some((_, after)) = look(&ctx) else {
                 continue;
             };

@@ -33,4 +33,5 @@ pub mod session;
 pub mod store;
 pub mod uploads;
 pub mod validate;
+pub mod wake;
 pub mod worktree;

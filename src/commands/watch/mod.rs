@@ -9,7 +9,6 @@
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
 use crate::attention;
 use crate::commands::Ctx;
@@ -18,12 +17,6 @@ use crate::error::Result;
 use crate::session;
 
 mod input;
-
-/// The fastest the watch looks again.
-pub const INTERVAL: Duration = Duration::from_secs(1);
-/// How long it waits at most for an event log to change before it asks the
-/// engines again.
-pub const ENGINE_INTERVAL: Duration = Duration::from_secs(3);
 
 pub fn run(ctx: &Ctx, json: bool) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
@@ -36,9 +29,9 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<()> {
     let mut before: Option<attention::Snapshot> = None;
     while !stop.load(Ordering::Relaxed) {
         let looked = std::time::Instant::now();
-        input.watch_sessions(&ctx.home);
+        input.wake.watch_sessions(&ctx.home);
         let Some((rows, snap)) = attention::look(ctx) else {
-            std::thread::sleep(INTERVAL);
+            std::thread::sleep(crate::wake::MIN_INTERVAL);
             continue;
         };
         let text = if json {
