@@ -311,6 +311,32 @@ pub fn talos_config(section: &TalosSection, config_file: &Path) -> Result<Option
     Ok(Some(resolved))
 }
 
+/// Before a container is made again (`refresh`): every host path it
+/// mounts beyond clauderon's own is still there, or nothing is touched.
+pub fn require_host_paths(spec: &crate::session::SessionSpec) -> Result<()> {
+    let extra = spec
+        .mounts
+        .iter()
+        .map(|m| (&m.host, format!("--mount {}", m.describe())));
+    let talos = spec
+        .talos_config
+        .iter()
+        .map(|t| (t, "[talos] config".to_string()));
+    for (path, what) in extra.chain(talos) {
+        if std::fs::metadata(path).is_err() {
+            return Err(Error::input(format!(
+                "{} is gone, and session '{}' mounts it ({what})",
+                path.display(),
+                spec.name
+            ))
+            .with_fix(
+                "put it back, then refresh again; or delete the session and create it without it",
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The variables that point the agent at its uploads and Talos config.
 pub fn session_env(spec: &crate::session::SessionSpec) -> Vec<(String, String)> {
     let mut env = Vec::new();

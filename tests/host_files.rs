@@ -186,6 +186,45 @@ fn refused_uploads(env: &Env, name: &str) {
     assert!(e.stderr.contains("allow_secret_stores"), "{}", e.stderr);
 }
 
+/// refresh recreates the container with the same mounts, and refuses
+/// before touching anything when a mounted host path is gone.
+fn refresh_keeps_the_mounts(env: &Env, user: &Path, name: &str, id: &str) {
+    env.run(&["refresh", "--no-pull", name]).ok();
+    let c = format!("clauderon-{name}");
+    let mounts = common::docker_ok(&[
+        "inspect",
+        "--format",
+        "{{range .Mounts}}{{.Destination}}={{.RW}} {{end}}",
+        &c,
+    ]);
+    for m in [
+        "/mnt/ro=false",
+        "/mnt/rw=true",
+        "/etc/clauderon/talos/config=false",
+    ] {
+        assert!(mounts.contains(m), "{m} not in {mounts}");
+    }
+    exec_ok(
+        "docker",
+        &c,
+        &[
+            "cat",
+            &format!("/workspace/.clauderon/uploads/{id}/build.log"),
+        ],
+    );
+    // A mounted host path that is gone: refresh refuses before touching anything.
+    let (ro, away) = (user.join("data/ro"), user.join("data/away"));
+    std::fs::rename(&ro, &away).unwrap();
+    let e = env.run(&["refresh", "--no-pull", name]).fails();
+    assert!(
+        e.stderr.contains("is gone") && e.stderr.contains("/mnt/ro"),
+        "{}",
+        e.stderr
+    );
+    exec_ok("docker", &c, &["true"]);
+    std::fs::rename(&away, &ro).unwrap();
+}
+
 #[test]
 fn docker_session_gets_uploads_mounts_and_talos_and_refresh_keeps_them() {
     if !docker_ready() {
@@ -211,30 +250,7 @@ fn docker_session_gets_uploads_mounts_and_talos_and_refresh_keeps_them() {
         text.contains("at /mnt/rw (read-write)") && text.contains("Talos"),
         "{text}"
     );
-    // refresh recreates the container with the same mounts.
-    env.run(&["refresh", "--no-pull", &name]).ok();
-    let c = format!("clauderon-{name}");
-    let mounts = common::docker_ok(&[
-        "inspect",
-        "--format",
-        "{{range .Mounts}}{{.Destination}}={{.RW}} {{end}}",
-        &c,
-    ]);
-    for m in [
-        "/mnt/ro=false",
-        "/mnt/rw=true",
-        "/etc/clauderon/talos/config=false",
-    ] {
-        assert!(mounts.contains(m), "{m} not in {mounts}");
-    }
-    exec_ok(
-        "docker",
-        &c,
-        &[
-            "cat",
-            &format!("/workspace/.clauderon/uploads/{id}/build.log"),
-        ],
-    );
+    refresh_keeps_the_mounts(&env, user.path(), &name, &id);
     let uploads = env.home().join("uploads").join(&id);
     env.run(&["delete", "--force", &name]).ok();
     assert!(!uploads.exists(), "delete leaves the uploads");
