@@ -222,7 +222,32 @@ fn list_watch_in_tmux_shows_a_change_within_two_seconds_and_quits_on_q() {
         .unwrap();
     wait_until("q to quit", Duration::from_secs(3), || !tmux.alive());
     ctrl_c_quits_and_restores_the_terminal(&env);
+    a_closed_pipe_ends_the_watch_with_the_terminal_restored(&env, &name);
     env.run(&["delete", "--force", &name]).ok();
+}
+
+/// `list --watch | head -n 1` in a terminal: the next change meets the
+/// closed pipe, and the watch ends with the terminal as it was.
+fn a_closed_pipe_ends_the_watch_with_the_terminal_restored(env: &Env, name: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let stty = dir.path().join("stty");
+    let bin = env!("CARGO_BIN_EXE_clauderon");
+    let script = format!(
+        "CLAUDERON_HOME='{home}' '{bin}' list --watch | head -n 1 >/dev/null; stty -a > '{out}.tmp'; mv '{out}.tmp' '{out}'; sleep 30",
+        home = env.home().display(),
+        out = stty.display()
+    );
+    let _tmux = Tmux::start("tmux", &["sh", "-c", &script]);
+    std::thread::sleep(Duration::from_secs(2));
+    fire(env, name, "PreToolUse");
+    std::thread::sleep(Duration::from_millis(1500));
+    fire(env, name, "Stop");
+    wait_until("the watch to end", Duration::from_secs(6), || stty.exists());
+    let after = std::fs::read_to_string(&stty).unwrap();
+    let flags: Vec<&str> = after.split_whitespace().collect();
+    for flag in ["icanon", "echo", "isig"] {
+        assert!(flags.contains(&flag), "{flag} not restored: {after}");
+    }
 }
 
 /// In a shell in tmux: Ctrl-C ends the watch (exit 0), and the terminal

@@ -19,6 +19,10 @@ use crate::session;
 mod input;
 
 pub fn run(ctx: &Ctx, json: bool) -> Result<()> {
+    // A reader that goes away (`| head`) ends the loop through EPIPE, so the
+    // terminal is put back; SIGPIPE would kill us with it still raw.
+    // SAFETY: changes only this process's SIGPIPE disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
         let _ = signal_hook::flag::register(sig, Arc::clone(&stop));
