@@ -332,6 +332,18 @@ fn list_follows_the_agent_through_its_hooks() {
     assert_eq!(&names[..2], ["SessionStart", "UserPromptSubmit"]);
     assert_eq!(evs[2]["tool_name"], "Bash");
     // Every hook ran fast and exited 0.
+    // The stub logs a hook after it returns, which may be after the
+    // daemon has recorded its event: wait (bounded) for the ninth line.
+    for _ in 0..50 {
+        if String::from_utf8_lossy(&env.stub_file(&name, "hooks"))
+            .lines()
+            .count()
+            >= 9
+        {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
     let hooks = String::from_utf8(env.stub_file(&name, "hooks")).unwrap();
     assert_eq!(hooks.lines().count(), 9, "{hooks}");
     assert!(hooks.lines().all(|l| l.contains("exit=0")), "{hooks}");
