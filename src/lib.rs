@@ -10,6 +10,7 @@ pub mod api;
 pub mod attention;
 pub mod backend;
 pub mod cli;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod daemon;
