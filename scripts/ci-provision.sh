@@ -16,7 +16,7 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PACKAGES=(docker.io docker-compose podman runc debootstrap uidmap busybox-static musl git curl ca-certificates python3 openssl)
+PACKAGES=(docker.io docker-compose podman runc debootstrap uidmap busybox-static tmux musl git curl ca-certificates python3 openssl)
 CONTAINERS_CONF=/etc/containers/containers.conf
 DOCKERD_LOG="${DOCKERD_LOG:-/tmp/clauderon-dockerd.log}"
 TEST_IMAGE="clauderon-test-base:1"

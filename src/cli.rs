@@ -34,7 +34,22 @@ pub enum Command {
     Create(Box<CreateArgs>),
     /// List sessions with their container state
     #[command(alias = "ls")]
-    List,
+    List {
+        /// Keep the table on screen, redrawn when a session's status or container changes (q or Ctrl-C quits); with --json, one line of JSON per change
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Hand a session's agent files (screenshots, logs): they appear in its container at /workspace/.clauderon/uploads/<id>/NAME (docker and podman; running or stopped)
+    Upload {
+        /// Session name (see `clauderon list`)
+        name: String,
+        /// Regular files (a link is followed); names must be new in the session, all uploads together at most [uploads] max_bytes
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Print the copies instead of making them
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Attach your terminal to a session's agent (starts the container if stopped)
     Attach {
         /// Session name (see `clauderon list`)
@@ -364,6 +379,12 @@ pub struct CreateArgs {
     /// Session name (default: a slug of the prompt, or of the repository's directory, plus a random suffix)
     #[arg(long)]
     pub name: Option<String>,
+    /// Hand the agent a file (a screenshot, a log): copied before it starts to /workspace/.clauderon/uploads/<id>/NAME; the paths are added at the end of --prompt, and printed (repeatable; all together at most [uploads] max_bytes; docker and podman)
+    #[arg(long, value_name = "FILE")]
+    pub attach: Vec<PathBuf>,
+    /// Mount a host path, read-only unless `:rw` (default container path: the host path); only below [mounts] allowed_roots, never a secret store such as ~/.ssh unless [mounts] allow_secret_stores names it (repeatable; docker and podman)
+    #[arg(long, value_name = "HOST[:CONTAINER][:rw]")]
+    pub mount: Vec<String>,
     /// Run the agent in a service of this compose file, its other services beside it (docker backend)
     #[arg(long, value_name = "FILE")]
     pub compose: Option<PathBuf>,

@@ -32,8 +32,9 @@ fn run(cli: Cli) -> Result<i32> {
     let json = cli.json;
     match cli.command {
         Command::Create(args) => commands::create::run(&ctx, *args)?,
-        Command::List => commands::list::run(&ctx, json)?,
+        Command::List { watch } => commands::list::run(&ctx, json, watch)?,
         command @ (Command::Attach { .. }
+        | Command::Upload { .. }
         | Command::Logs { .. }
         | Command::Stop { .. }
         | Command::Start { .. }
@@ -222,6 +223,11 @@ fn session(ctx: &Ctx, command: Command) -> Result<i32> {
             commands::delete::run(ctx, &name, flags)?
         }
         Command::Pull { name, dry_run } => commands::kube::pull::run(ctx, &name, dry_run)?,
+        Command::Upload {
+            name,
+            files,
+            dry_run,
+        } => commands::upload::run(ctx, &name, &files, dry_run)?,
         Command::Kube {
             command:
                 KubeCommand::Setup {

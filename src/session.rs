@@ -183,6 +183,17 @@ pub struct SessionSpec {
     /// compose file, its other services beside it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compose: Option<crate::backend::compose::ComposeSpec>,
+    /// The session mounts `<home>/uploads/<id>/` (false for sessions made
+    /// before uploads: `refresh` does not add it, as their worktree lacks
+    /// the mount point).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub uploads: bool,
+    /// `--mount`s, checked at create; `refresh` mounts them again.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mounts: Vec<crate::mounts::ExtraMount>,
+    /// `[talos] config` as it was at create, mounted read-only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub talos_config: Option<PathBuf>,
 }
 
 impl SessionSpec {

@@ -268,14 +268,21 @@ fn wait_for_status(env: &Env, name: &str, want: &str) {
     );
 }
 
+/// The stub's log of the hooks it ran, once it has `n` lines (bounded): it
+/// logs a hook after it returns, which may be after the daemon recorded it.
+fn hook_lines(env: &Env, name: &str, n: usize) -> String {
+    for _ in 0..50 {
+        let log = String::from_utf8_lossy(&env.stub_file(name, "hooks")).into_owned();
+        if log.lines().count() >= n {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    String::from_utf8_lossy(&env.stub_file(name, "hooks")).into_owned()
+}
+
 fn control(env: &Env, name: &str, line: &str) {
-    let path = env.worktree(name).join(".clauderon/stub/control");
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    writeln!(f, "{line}").unwrap();
+    env.stub_control(name, line);
 }
 
 #[test]
@@ -317,7 +324,7 @@ fn list_follows_the_agent_through_its_hooks() {
     assert_eq!(&names[..2], ["SessionStart", "UserPromptSubmit"]);
     assert_eq!(evs[2]["tool_name"], "Bash");
     // Every hook ran fast and exited 0.
-    let hooks = String::from_utf8(env.stub_file(&name, "hooks")).unwrap();
+    let hooks = hook_lines(&env, &name, 9);
     assert_eq!(hooks.lines().count(), 9, "{hooks}");
     assert!(hooks.lines().all(|l| l.contains("exit=0")), "{hooks}");
     // The hooks wrote nothing into the worktree that git would see.

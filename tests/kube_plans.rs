@@ -105,6 +105,9 @@ fn spec() -> SessionSpec {
             home_label: "0123456789abcdef".into(),
         }),
         compose: None,
+        uploads: false,
+        mounts: vec![],
+        talos_config: None,
     }
 }
 

@@ -71,6 +71,9 @@ fn spec() -> SessionSpec {
         agent_options: Default::default(),
         kubernetes: None,
         compose: None,
+        uploads: false,
+        mounts: vec![],
+        talos_config: None,
     }
 }
 

@@ -42,6 +42,7 @@ pub fn container_env(
     let mut env: Vec<Var> = plain(session_vars(spec, &host, hook_port)).collect();
     env.extend(plain(git_env(spec, wiring.proxy.is_some())));
     env.extend(plain(agent::agent_env(spec)));
+    env.extend(plain(crate::mounts::session_env(spec)));
     if spec.agent_cli_image.is_some() {
         // The entrypoint puts it first in PATH.
         env.extend(plain(vec![(

@@ -198,6 +198,7 @@ impl Engine {
                 true,
             ));
         }
+        mounts.extend(extra_mounts(spec, home));
         for (volume, target) in CACHE_VOLUMES {
             mounts.push(Mount::Volume {
                 src: volume.into(),
@@ -247,6 +248,31 @@ impl Mount {
             readonly,
         }
     }
+}
+
+/// The uploads (read-only: the agent reads what it is given), the Talos
+/// config and the `--mount`s.
+fn extra_mounts(spec: &SessionSpec, home: &Home) -> Vec<Mount> {
+    let mut mounts = Vec::new();
+    if spec.uploads {
+        let dst = crate::uploads::container_dir(&spec.id);
+        mounts.push(Mount::bind(
+            &crate::uploads::host_dir(home, &spec.id),
+            &dst,
+            true,
+        ));
+    }
+    if let Some(talos) = &spec.talos_config {
+        mounts.push(Mount::bind(
+            talos,
+            crate::mounts::TALOS_CONTAINER_PATH,
+            true,
+        ));
+    }
+    for m in &spec.mounts {
+        mounts.push(Mount::bind(&m.host, &m.container, !m.rw));
+    }
+    mounts
 }
 
 /// Every capability dropped but the ones the session names, no gaining

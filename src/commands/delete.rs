@@ -285,6 +285,11 @@ pub fn delete_plan(
     if repo_exists && delete_branch && is_scratch_repo(home, repo) {
         plan.push(Step::RemoveDir { path: repo.clone() });
     }
+    if spec.uploads {
+        plan.push(Step::RemoveDir {
+            path: crate::uploads::host_dir(home, &spec.id),
+        });
+    }
     plan.push(Step::RemoveDir {
         path: home.session_dir(&spec.name),
     });

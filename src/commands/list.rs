@@ -212,7 +212,11 @@ fn empty_row(name: String) -> Row {
     }
 }
 
-pub fn run(ctx: &Ctx, json: bool) -> Result<()> {
+/// `list`, or with `watch` the live table (see `watch`).
+pub fn run(ctx: &Ctx, json: bool, watch: bool) -> Result<()> {
+    if watch {
+        return crate::commands::watch::run(ctx, json);
+    }
     let (rows, warnings) = rows(ctx)?;
     for w in &warnings {
         eprintln!("clauderon: warning: {w}");

@@ -15,6 +15,8 @@ pub mod list;
 pub mod proxy;
 pub mod refresh;
 pub mod status;
+pub mod upload;
+pub mod watch;
 pub mod wiring;
 
 use crate::backend::oci::Engine;

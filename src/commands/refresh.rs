@@ -12,16 +12,22 @@ use crate::plan::{Plan, Step, Tolerate};
 use crate::session::{PullPolicy, SessionSpec};
 use crate::store::Home;
 
+/// The allowlist may have changed since the session was made.
+fn image_allowed(ctx: &Ctx, spec: &crate::session::SessionSpec) -> Result<()> {
+    let allowed = &ctx.config.allowed_images;
+    crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())
+}
+
 pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     let mut spec = ctx.home.load(name)?;
     let _lock = (!dry_run)
         .then(|| ctx.home.lock_session(name))
         .transpose()?;
     if spec.backend == crate::session::BackendKind::Kubernetes {
-        let allowed = &ctx.config.allowed_images;
-        crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())?;
+        image_allowed(ctx, &spec)?;
         return crate::commands::kube::lifecycle::refresh(ctx, &spec, no_pull, dry_run);
     }
+    crate::mounts::require_host_paths(&spec)?;
     if let Some(c) = spec.compose.clone() {
         return refresh_compose(ctx, &spec, &c, dry_run);
     }
@@ -29,9 +35,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     let upgrade = !spec.isolation_recorded;
     spec.isolation_recorded = true;
     crate::commands::lifecycle::require_worktree(&spec)?;
-    // The allowlist may have changed since the session was made.
-    let allowed = &ctx.config.allowed_images;
-    crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())?;
+    image_allowed(ctx, &spec)?;
     let engine = Engine::for_kind(spec.backend)?;
     let mut plan = Plan::default();
     let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;

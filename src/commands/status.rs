@@ -34,16 +34,68 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     let recent = &log[log.len().saturating_sub(RECENT_EVENTS)..];
     let isolation = isolation_view(ctx, &spec);
     let compose = compose_view(&spec);
+    let files = host_files_view(ctx, &spec);
     if json {
-        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "recent_events": recent });
+        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "recent_events": recent });
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
         return Ok(());
     }
     print_status(&spec, &row, &isolation, recent);
+    print_host_files(&files);
     if let Some(c) = compose {
         print_compose(&c);
     }
     Ok(())
+}
+
+/// What the session gets from the host beyond its worktree: uploads,
+/// `--mount`s and the Talos config.
+fn host_files_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
+    serde_json::json!({
+        "uploads_dir": spec.uploads.then(|| crate::uploads::container_dir(&spec.id)),
+        "uploads": crate::uploads::list(&ctx.home, spec),
+        "mounts": spec.mounts,
+        "talos_config": spec.talos_config,
+    })
+}
+
+fn print_host_files(files: &serde_json::Value) {
+    if let Some(dir) = files["uploads_dir"].as_str() {
+        let uploads = files["uploads"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        println!("\nUploads    {dir}/ ({} file(s))", uploads.len());
+        for u in uploads {
+            println!(
+                "  {} ({} bytes)",
+                u["path"].as_str().unwrap_or_default(),
+                u["bytes"]
+            );
+        }
+    }
+    for m in files["mounts"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
+        let mode = if m["rw"] == true {
+            "read-write"
+        } else {
+            "read-only"
+        };
+        let host = m["host"].as_str().unwrap_or_default();
+        println!(
+            "Mount      {host} at {} ({mode})",
+            m["container"].as_str().unwrap_or_default()
+        );
+    }
+    if let Some(t) = files["talos_config"].as_str() {
+        println!(
+            "Talos      {t} at {} (read-only, TALOSCONFIG)",
+            crate::mounts::TALOS_CONTAINER_PATH
+        );
+    }
 }
 
 /// A compose session's project: its file, the agent's service, and every

@@ -48,6 +48,14 @@ struct FileConfig {
     kubernetes: kubernetes::KubernetesSection,
     #[serde(default)]
     compose: ComposeSettings,
+    #[serde(default)]
+    uploads: crate::uploads::UploadsSection,
+    #[serde(default)]
+    mounts: crate::mounts::MountsSection,
+    #[serde(default)]
+    talos: crate::mounts::TalosSection,
+    #[serde(default)]
+    notify: crate::notify::NotifySection,
 }
 
 /// `[compose]`: a compose file for every session (relative to the
@@ -203,6 +211,14 @@ pub struct Config {
     pub kubernetes: KubernetesSettings,
     /// `[compose]`: file, service, allow_ports, allow_build.
     pub compose: ComposeSettings,
+    /// `[uploads] max_bytes`: what a session's uploads may add up to.
+    pub uploads_max_bytes: u64,
+    /// `[mounts]`: where `--mount` may take host paths from.
+    pub mounts: crate::mounts::MountsSection,
+    /// `[talos] config`: a talosconfig mounted into every session.
+    pub talos: crate::mounts::TalosSection,
+    /// `[notify]`: the daemon's command when a session needs you, the bell.
+    pub notify: crate::notify::NotifySection,
 }
 
 /// A value from the file, else the default.
@@ -228,7 +244,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
     };
     toml::from_str(&text).map_err(|e| {
         Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(format!(
-            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build)",
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs)",
             path.display()
         ))
     })
@@ -325,6 +341,10 @@ impl Config {
                 .map_err(|(key, m)| bad(&key, m))?,
             podman_default_image: file.podman.default_image,
             compose: file.compose,
+            uploads_max_bytes: file.uploads.max_bytes().map_err(|(key, m)| bad(&key, m))?,
+            mounts: file.mounts,
+            talos: file.talos,
+            notify: file.notify.checked().map_err(|(key, m)| bad(&key, m))?,
             agent: AgentSettings::from_file(file.agent),
             lifecycle: file.lifecycle,
             path,

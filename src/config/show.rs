@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 
 use super::{Config, DEFAULT_CLI_IMAGE, Source};
 
+mod extras;
+
 /// One effective setting.
 pub struct Setting {
     pub section: &'static str,
@@ -95,6 +97,7 @@ impl Config {
         self.kubernetes_settings(&mut t);
         self.compose_settings(&mut t);
         self.api_settings(&mut t);
+        self.extras_settings(&mut t);
         t.rows
     }
 

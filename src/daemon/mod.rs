@@ -170,6 +170,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     hook_sockets.push(Listening::Unix(unix_socket(home, helper::HOOK_SOCKET)?));
 
     let config = crate::config::Config::load(&home.root)?;
+    let watcher = config.clone();
     let api = bind_api(&config)?;
     let api_listen = config.api_listen.clone();
     let api_settings = (config.api_max_runs, config.api_webhooks.clone());
@@ -206,16 +207,22 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
             .unwrap_or_default(),
         home.root.display()
     );
-    sweep_in_background(home);
+    in_background(home, watcher);
     let api = api.map(|s| (s, api_settings));
     serve(home, Auth::Records, hook_sockets, proxy, api)?;
     drop(lock);
     Ok(())
 }
 
-/// Compose projects of sessions gone while no daemon ran, removed beside
-/// the listeners (it asks the engine, which may be slow or down).
-fn sweep_in_background(home: &Home) {
+/// Beside the listeners (they ask the engine, which may be slow or down):
+/// compose projects of sessions gone while no daemon ran are removed, and
+/// `[notify] command` runs when a session starts needing its user.
+fn in_background(home: &Home, config: crate::config::Config) {
+    let ctx = crate::commands::Ctx {
+        home: home.clone(),
+        config,
+    };
+    crate::attention::notify_in_background(ctx);
     let home = home.clone();
     std::thread::spawn(move || crate::backend::compose::sweep(&home));
 }

@@ -122,9 +122,10 @@ impl Step {
         }
     }
 
-    /// The daemon's and the CA's steps.
+    /// The daemon's, the CA's and the uploads' steps.
     fn daemon_fields(&self) -> Value {
         match self {
+            step @ Step::CopyUploads { .. } => copy_json(step),
             Step::StartDaemon {
                 home,
                 port,
@@ -142,4 +143,21 @@ impl Step {
             other => unreachable!("not a daemon step: {other:?}"),
         }
     }
+}
+
+/// A copy of uploads: where from, under which names, into which directory.
+fn copy_json(step: &Step) -> Value {
+    let Step::CopyUploads {
+        files,
+        dir,
+        max_bytes,
+    } = step
+    else {
+        unreachable!("not a copy: {step:?}")
+    };
+    let files: Vec<Value> = files
+        .iter()
+        .map(|f| json!({"from": path(&f.path), "name": f.name}))
+        .collect();
+    json!({"kind": "copy_uploads", "dir": path(dir), "max_bytes": max_bytes, "files": files})
 }

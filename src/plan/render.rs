@@ -93,6 +93,7 @@ impl Step {
                 )
             }
             Step::RemoveDir { path } => format!("rm -rf {}\n", quote_path(path)),
+            Step::CopyUploads { files, dir, .. } => render_copies(files, dir),
             Step::Poll {
                 cmd, what, timeout, ..
             } => format!(
@@ -207,4 +208,15 @@ fn render_write(path: &Path, contents: &[u8], mode: u32, secret: bool) -> String
         format!("printf '%s' {} > {p}\n", shell_words::quote(&text))
     };
     format!("{body}chmod {mode:04o} {p}\n")
+}
+
+/// Uploads as `cp` lines (the real copy stages them and renames them in).
+fn render_copies(files: &[crate::uploads::Source], dir: &Path) -> String {
+    files
+        .iter()
+        .map(|f| {
+            let to = dir.join(&f.name);
+            format!("cp -- {} {}\n", quote_path(&f.path), quote_path(&to))
+        })
+        .collect()
 }

@@ -81,6 +81,13 @@ pub enum Step {
     AppendFile { path: PathBuf, contents: Vec<u8> },
     /// Removes a directory tree; a missing one is fine.
     RemoveDir { path: PathBuf },
+    /// Copies files handed to the agent into its uploads directory, all or
+    /// none, within `max_bytes` for the directory (see `uploads::copy`).
+    CopyUploads {
+        files: Vec<crate::uploads::Source>,
+        dir: PathBuf,
+        max_bytes: u64,
+    },
     /// Runs `cmd` every `interval` until `check` says ready or failed, for
     /// at most `timeout` (a pod coming up, a file appearing in it).
     Poll {
@@ -228,6 +235,11 @@ impl Step {
                 Ok(())
             }
             Step::AppendFile { path, contents } => append(path, contents),
+            Step::CopyUploads {
+                files,
+                dir,
+                max_bytes,
+            } => crate::uploads::copy(files, dir, *max_bytes),
             Step::ForgetWorktree {
                 common_dir,
                 worktree,

@@ -267,6 +267,18 @@ impl Env {
         std::fs::read(&path).unwrap_or_default()
     }
 
+    /// Makes the stub agent act on one control line (fire a hook event).
+    pub fn stub_control(&self, name: &str, line: &str) {
+        use std::io::Write;
+        let path = self.worktree(name).join(".clauderon/stub/control");
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        writeln!(f, "{line}").unwrap();
+    }
+
     /// Waits (bounded) until the stub agent has started `n` times.
     pub fn wait_for_runs(&self, name: &str, n: usize) {
         for _ in 0..100 {
@@ -357,6 +369,9 @@ pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
         agent_options: Default::default(),
         kubernetes: None,
         compose: None,
+        uploads: false,
+        mounts: vec![],
+        talos_config: None,
     };
     let dir = env.home().join("sessions").join(name);
     std::fs::create_dir_all(&dir).unwrap();

@@ -34,6 +34,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let probe = std::thread::spawn(move || probe_engine(&engine));
     let mut spec = resolve(ctx, &args, flags)?;
     compose::apply(ctx, &args, &engine, &mut spec)?;
+    let (attach, shown) = attachments(ctx, &args, &mut spec)?;
     let _lock = if args.dry_run {
         None
     } else {
@@ -43,20 +44,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let probed = probe
         .join()
         .unwrap_or_else(|_| Err(Error::failed("the engine probe failed unexpectedly")));
-    let version = match probed {
-        Ok(version) => {
-            check_agent_cli(ctx, &engine, &spec, args.dry_run, &mut plan)?;
-            Some(version)
-        }
-        Err(err) if args.dry_run => {
-            plan.note(format!(
-                "{} is not reachable ({}); engine checks were skipped",
-                engine.program, err.message
-            ));
-            None
-        }
-        Err(err) => return Err(err),
-    };
+    let version = engine_version(ctx, &engine, &spec, probed, args.dry_run, &mut plan)?;
     warn_of_credentials(&spec);
     let wiring = crate::commands::wiring::wiring(
         ctx,
@@ -72,14 +60,68 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         credentials::warn_if_agent_lacks(spec.agent, &daemon::credentials(info.port), &spec.env);
     }
     let exclude = git::exclude_addition(&spec.git_common_dir);
-    plan.steps
-        .extend(create_plan(&spec, &ctx.home, &engine, exclude, &wiring).steps);
+    plan.steps.extend(
+        create_plan_with(
+            &spec,
+            &ctx.home,
+            &engine,
+            exclude,
+            &wiring,
+            attach,
+            ctx.config.uploads_max_bytes,
+        )
+        .steps,
+    );
     let what = format!("create {}", spec.name);
     print_or_execute(&what, &plan, args.dry_run).map_err(|e| failed_create(e, &spec))?;
     if !args.dry_run {
-        print_created(&spec);
+        print_created(&spec, &shown);
     }
     Ok(())
+}
+
+/// The engine's version, and the agent CLI checked, when it answered; a dry
+/// run goes on without it, saying so.
+fn engine_version(
+    ctx: &Ctx,
+    engine: &Engine,
+    spec: &SessionSpec,
+    probed: Result<String>,
+    dry_run: bool,
+    plan: &mut Plan,
+) -> Result<Option<String>> {
+    match probed {
+        Ok(version) => {
+            check_agent_cli(ctx, engine, spec, dry_run, plan)?;
+            Ok(Some(version))
+        }
+        Err(err) if dry_run => {
+            plan.note(format!(
+                "{} is not reachable ({}); engine checks were skipped",
+                engine.program, err.message
+            ));
+            Ok(None)
+        }
+        Err(err) => Err(err),
+    }
+}
+
+/// `--attach`'s files, checked before anything is made, and their paths in
+/// the container, which end the prompt (without one the agent waits for
+/// you, and the printed paths are for you).
+fn attachments(
+    ctx: &Ctx,
+    args: &CreateArgs,
+    spec: &mut SessionSpec,
+) -> Result<(Vec<crate::uploads::Source>, Vec<String>)> {
+    let secrets =
+        crate::mounts::Policy::new(&ctx.config.mounts, &ctx.home.root, &spec.git_common_dir);
+    let files = crate::uploads::check(&args.attach, &[], ctx.config.uploads_max_bytes, &secrets)?;
+    let paths = crate::uploads::describe(&spec.id, &files);
+    if !paths.is_empty() && !spec.prompt.is_empty() {
+        spec.prompt.push_str(&crate::uploads::prompt_note(&paths));
+    }
+    Ok((files, paths))
 }
 
 /// With the agent CLI mounted from its image: that image must be there (or
@@ -141,8 +183,25 @@ pub fn create_plan(
     exclude: Option<(PathBuf, Vec<u8>)>,
     wiring: &Wiring,
 ) -> Plan {
+    create_plan_with(spec, home, engine, exclude, wiring, Vec::new(), 0)
+}
+
+/// `create_plan`, with files handed to the agent (`--attach`) copied in
+/// before it starts.
+pub fn create_plan_with(
+    spec: &SessionSpec,
+    home: &Home,
+    engine: &Engine,
+    exclude: Option<(PathBuf, Vec<u8>)>,
+    wiring: &Wiring,
+    attach: Vec<crate::uploads::Source>,
+    max_bytes: u64,
+) -> Plan {
     let mut plan = Plan::default();
     add_session_files(&mut plan, spec, home);
+    if spec.uploads {
+        add_uploads(&mut plan, spec, home, attach, max_bytes);
+    }
     if let Some((path, contents)) = exclude {
         // Appended: the user's own patterns in that file stay as they are.
         plan.push(Step::AppendFile { path, contents });
@@ -167,6 +226,32 @@ fn add_session_files(plan: &mut Plan, spec: &SessionSpec, home: &Home) {
     });
     for step in agent::write_session_files(spec, home) {
         plan.push(step);
+    }
+}
+
+/// The session's uploads directory, and the files given with `--attach`.
+fn add_uploads(
+    plan: &mut Plan,
+    spec: &SessionSpec,
+    home: &Home,
+    files: Vec<crate::uploads::Source>,
+    max_bytes: u64,
+) {
+    let dir = crate::uploads::host_dir(home, &spec.id);
+    plan.push_undoable(
+        Step::Mkdir {
+            path: dir.clone(),
+            mode: 0o700,
+            exclusive: true,
+        },
+        vec![Step::RemoveDir { path: dir.clone() }],
+    );
+    if !files.is_empty() {
+        plan.push(Step::CopyUploads {
+            files,
+            dir,
+            max_bytes,
+        });
     }
 }
 
@@ -196,10 +281,17 @@ fn add_worktree(plan: &mut Plan, spec: &SessionSpec) {
     // agent (running as you) can write `.cargo/` and `.cache/`; below the
     // worktree, which holds whatever the repository committed (a `.cargo`
     // link, say), so made without following links.
-    for (_, target) in CACHE_VOLUMES {
+    let uploads = spec
+        .uploads
+        .then(|| format!("{}/{}", crate::uploads::WORKTREE_DIR, spec.id));
+    for target in CACHE_VOLUMES
+        .iter()
+        .map(|(_, t)| t.trim_start_matches("/workspace/").to_string())
+        .chain(uploads)
+    {
         plan.push(Step::MkdirBelow {
             root: spec.worktree.clone(),
-            relative: PathBuf::from(target.trim_start_matches("/workspace/")),
+            relative: PathBuf::from(target),
             mode: 0o755,
         });
     }
@@ -322,9 +414,10 @@ fn warn_of_credentials(spec: &SessionSpec) {
 }
 
 /// What a script needs (`--json`), or what a person does next.
-fn print_created(spec: &SessionSpec) {
+fn print_created(spec: &SessionSpec, uploads: &[String]) {
     if crate::output::json() {
         crate::output::print_json(&serde_json::json!({
+            "uploads": uploads,
             "name": spec.name,
             "id": spec.id,
             "backend": spec.backend.to_string(),
@@ -341,6 +434,9 @@ fn print_created(spec: &SessionSpec) {
     if crate::output::quiet() {
         println!("{n}");
         return;
+    }
+    for path in uploads {
+        crate::output::info(format_args!("Uploaded: {path}"));
     }
     if spec.agent_options.print {
         crate::output::info(format_args!(

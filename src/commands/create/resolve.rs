@@ -47,6 +47,7 @@ pub fn flags(ctx: &Ctx, args: &CreateArgs) -> Result<Flags> {
                 .with_fix("add --backend kubernetes, or drop --context/--namespace"),
         );
     }
+    check_host_file_flags(ctx, args)?;
     let cfg = &ctx.config;
     let image = choose_image(ctx, args)?;
     check_base(&args.base)?;
@@ -112,21 +113,71 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         name,
         network,
         security,
-        env_from_host: args
-            .env
-            .iter()
-            .filter(|pair| !pair.contains('='))
-            .cloned()
-            .collect(),
+        env_from_host: env_from_host(args),
         isolation_recorded: true,
         agent_options,
         kubernetes: None,
         compose: None,
+        uploads: args.backend != BackendKind::Kubernetes,
+        mounts: Vec::new(),
+        talos_config: None,
     };
     if args.backend == BackendKind::Kubernetes {
         crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;
+    } else {
+        host_files(ctx, args, &mut spec)?;
     }
     Ok(spec)
+}
+
+/// The `--mount`s and the Talos config, checked and resolved (links
+/// followed) now, so the record holds exactly what was checked.
+fn host_files(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Result<()> {
+    let policy =
+        crate::mounts::Policy::new(&ctx.config.mounts, &ctx.home.root, &spec.git_common_dir);
+    spec.mounts = args
+        .mount
+        .iter()
+        .map(|m| crate::mounts::parse(m, &policy))
+        .collect::<Result<_>>()?;
+    crate::mounts::check_distinct(&spec.mounts)?;
+    spec.talos_config = crate::mounts::talos_config(&ctx.config.talos, &ctx.config.path)?;
+    let talos = crate::mounts::TALOS_ENV;
+    if spec.talos_config.is_some() && spec.env.iter().any(|(k, _)| k == talos) {
+        return Err(
+            Error::input(format!("--env {talos}: [talos] config sets {talos} itself"))
+                .with_fix(format!("drop --env {talos}, or remove [talos] config")),
+        );
+    }
+    Ok(())
+}
+
+/// Host files cannot reach a pod: refused for kubernetes sessions.
+fn check_host_file_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
+    if args.backend != BackendKind::Kubernetes {
+        return Ok(());
+    }
+    if !args.attach.is_empty() || !args.mount.is_empty() {
+        return Err(Error::input(
+            "--attach and --mount are for docker and podman sessions: a kubernetes pod cannot see host files",
+        )
+        .with_fix("drop them, or use --backend docker or podman"));
+    }
+    if ctx.config.talos.config.is_some() {
+        eprintln!(
+            "clauderon: note: [talos] config is not mounted into kubernetes sessions (host files cannot reach a pod)"
+        );
+    }
+    Ok(())
+}
+
+/// `--env NAME`s: their values came from clauderon's environment.
+fn env_from_host(args: &CreateArgs) -> Vec<String> {
+    args.env
+        .iter()
+        .filter(|pair| !pair.contains('='))
+        .cloned()
+        .collect()
 }
 
 fn agent_options(args: &CreateArgs) -> Result<crate::agent_options::AgentOptions> {

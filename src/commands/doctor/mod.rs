@@ -9,6 +9,8 @@ use crate::commands::{Ctx, probe_engine};
 use crate::error::{Error, Result};
 use crate::{daemon, helper, image, output};
 
+mod setup;
+
 #[derive(Serialize)]
 struct Check {
     name: String,
@@ -33,7 +35,10 @@ fn engine_checks(ctx: &Ctx, engine: &Engine, required: bool) -> Vec<Check> {
         Ok(v) => v.trim().to_string(),
         Err(e) => return vec![check(engine.program, missing, e.message, e.fix)],
     };
-    let mut out = vec![check(engine.program, "ok", version, None)];
+    let mut out = vec![
+        check(engine.program, "ok", version, None),
+        setup::init_check(engine, helper::available()),
+    ];
     let default = match engine.is_docker() {
         true => ctx.config.default_image.value.clone(),
         false => ctx
@@ -108,42 +113,50 @@ fn daemon_checks(ctx: &Ctx) -> Vec<Check> {
             Some("clauderon proxy ca".into()),
         ),
     });
-    out.push(match helper::available() {
-        true => check(
-            "network mode proxy",
-            "ok",
-            "the static helper is built in".into(),
-            None,
-        ),
-        false => check(
-            "network mode proxy",
-            "fail",
-            "this build has no static helper".into(),
-            Some("build on Linux, or create sessions with --network open".into()),
-        ),
-    });
+    out.push(setup::network_check(ctx, helper::available()));
     out
 }
 
-fn kubectl_check() -> Check {
-    match crate::backend::kubernetes::current_context().run() {
-        Ok(out) => check(
+/// kubectl and the context kubernetes sessions use: `[kubernetes]
+/// context` when set (it must be in the kubeconfig), else the current one.
+fn kubectl_check(ctx: &Ctx) -> Check {
+    use crate::backend::kubernetes::{context_names, current_context};
+    let configured = ctx.config.kubernetes.context.clone();
+    let asked = match &configured {
+        Some(_) => context_names().run(),
+        None => current_context().run(),
+    };
+    let namespace = &ctx.config.kubernetes.namespace;
+    match (asked, configured) {
+        (Ok(out), Some(c)) if out.stdout.lines().any(|l| l.trim() == c) => check(
             "kubectl",
             "ok",
-            format!("context {}", out.stdout.trim()),
+            format!("context {c} ([kubernetes] context), namespace {namespace}"),
             None,
         ),
-        Err(f) if f.not_found => check(
+        (Ok(_), Some(c)) => check(
+            "kubectl",
+            "warn",
+            format!("[kubernetes] context {c:?} is not in your kubeconfig"),
+            Some("kubectl config get-contexts lists them; fix [kubernetes] context".into()),
+        ),
+        (Ok(out), None) => check(
+            "kubectl",
+            "ok",
+            format!("context {}, namespace {namespace}", out.stdout.trim()),
+            None,
+        ),
+        (Err(f), _) if f.not_found => check(
             "kubectl",
             "warn",
             "not installed (only kubernetes sessions need it)".into(),
             None,
         ),
-        Err(f) => check(
+        (Err(f), _) => check(
             "kubectl",
             "warn",
             f.stderr_tail(),
-            Some("kubectl config use-context NAME".into()),
+            Some("kubectl config use-context NAME, or set [kubernetes] context".into()),
         ),
     }
 }
@@ -152,7 +165,8 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<i32> {
     let mut checks = engine_checks(ctx, &DOCKER, true);
     checks.extend(engine_checks(ctx, &PODMAN, false));
     checks.extend(daemon_checks(ctx));
-    checks.push(kubectl_check());
+    checks.push(setup::compose_check());
+    checks.push(kubectl_check(ctx));
     let failed = checks.iter().filter(|c| c.verdict == "fail").count();
     if json {
         output::print_json(

@@ -1,0 +1,151 @@
+//! doctor's checks of what sits around the engines: their init binaries
+//! (`--init`, used when the static helper is not the container's init),
+//! the network mode's requirements and the compose tool.
+
+use std::path::{Path, PathBuf};
+
+use super::{Check, check};
+use crate::backend::compose::Tool;
+use crate::backend::oci::{DOCKER, Engine};
+use crate::commands::Ctx;
+use crate::isolation::NetworkMode;
+
+/// The engine's `--init` binary. Sessions use clauderon's static helper as
+/// their init when this build has one, so a missing binary only matters
+/// without it.
+pub(super) fn init_check(engine: &Engine, helper: bool) -> Check {
+    let name = format!("{} init", engine.program);
+    let missing = if helper { "warn" } else { "fail" };
+    let (found, wanted, fix) = if engine.is_docker() {
+        let found =
+            on_path("docker-init").or_else(|| existing(&["/usr/libexec/docker/docker-init"]));
+        (
+            found,
+            "docker-init (tini)",
+            "install tini (Debian: docker.io ships it as docker-init)",
+        )
+    } else {
+        (
+            podman_init(),
+            "catatonit",
+            "install catatonit, or point Podman at tini: [engine] init_path = \"/usr/bin/tini\" in /etc/containers/containers.conf",
+        )
+    };
+    let used = if helper {
+        "clauderon's static helper is the sessions' init"
+    } else {
+        "sessions run with --init"
+    };
+    match found {
+        Some(path) => check(&name, "ok", format!("{} ({used})", path.display()), None),
+        None => check(
+            &name,
+            missing,
+            format!("no {wanted} for --init ({used})"),
+            Some(fix.into()),
+        ),
+    }
+}
+
+/// Podman's init: `[engine] init_path` of the first containers.conf that
+/// sets it, else its default places.
+fn podman_init() -> Option<PathBuf> {
+    let mut confs = vec![
+        PathBuf::from("/etc/containers/containers.conf"),
+        PathBuf::from("/usr/share/containers/containers.conf"),
+    ];
+    if let Some(home) = std::env::var_os("HOME") {
+        confs.insert(
+            0,
+            PathBuf::from(home).join(".config/containers/containers.conf"),
+        );
+    }
+    let configured = confs.iter().find_map(|c| {
+        let text = std::fs::read_to_string(c).ok()?;
+        let table: toml::Table = text.parse().ok()?;
+        table
+            .get("engine")?
+            .get("init_path")?
+            .as_str()
+            .map(PathBuf::from)
+    });
+    match configured {
+        Some(path) => path.is_file().then_some(path),
+        None => existing(&[
+            "/usr/libexec/podman/catatonit",
+            "/usr/libexec/catatonit/catatonit",
+        ])
+        .or_else(|| on_path("catatonit")),
+    }
+}
+
+fn existing(paths: &[&str]) -> Option<PathBuf> {
+    paths.iter().map(PathBuf::from).find(|p| p.is_file())
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+/// What the configured network mode needs: proxy mode the static helper
+/// and the daemon's sockets (and a proxy, or nothing gets out at all);
+/// open mode an engine that resolves `host-gateway`.
+pub(super) fn network_check(ctx: &Ctx, helper: bool) -> Check {
+    let name = "network mode";
+    match ctx.config.network.value {
+        NetworkMode::Proxy if !helper => check(
+            name,
+            "fail",
+            "proxy: this build has no static helper".into(),
+            Some("build on Linux, or create sessions with --network open".into()),
+        ),
+        NetworkMode::Proxy if !ctx.config.proxy.enabled => check(
+            name,
+            "warn",
+            "proxy, with [proxy] enabled = false: sessions reach nothing outside".into(),
+            Some("set [proxy] enabled = true, or [network] mode = \"open\"".into()),
+        ),
+        NetworkMode::Proxy => {
+            let sockets = crate::helper::socket_dir(&ctx.home);
+            check(
+                name,
+                "ok",
+                format!(
+                    "proxy: the static helper is built in; the daemon's sockets go in {}",
+                    shown(&sockets)
+                ),
+                None,
+            )
+        }
+        NetworkMode::Open => check(
+            name,
+            "warn",
+            format!(
+                "open: containers reach the host as {} and the internet directly",
+                DOCKER.host_alias
+            ),
+            Some("[network] mode = \"proxy\" makes the proxy the only way out".into()),
+        ),
+    }
+}
+
+fn shown(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// `--compose` needs Docker's compose plugin or docker-compose.
+pub(super) fn compose_check() -> Check {
+    match Tool::detect(&DOCKER) {
+        Ok(Tool::DockerPlugin) => check("compose", "ok", "docker compose (plugin)".into(), None),
+        Ok(Tool::DockerCompose) => check("compose", "ok", "docker-compose".into(), None),
+        Err(e) => check(
+            "compose",
+            "warn",
+            format!("{} (only --compose sessions need it)", e.message),
+            e.fix,
+        ),
+    }
+}

@@ -1,0 +1,356 @@
+//! Host paths mounted into a session beyond clauderon's own: `--mount
+//! HOST[:CONTAINER][:rw]` (read-only unless `:rw`) and `[talos] config`.
+//! A `--mount` is refused unless its host path, with links resolved, is
+//! under `[mounts] allowed_roots` and neither is nor holds a secret store
+//! (`~/.ssh`, ...) that `[mounts] allow_secret_stores` does not name.
+
+use std::path::{Component, Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// One extra mount, as recorded in the session (so `refresh` recreates it).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtraMount {
+    /// The host path with every link resolved: what was checked is what is mounted.
+    pub host: PathBuf,
+    pub container: String,
+    pub rw: bool,
+}
+
+impl ExtraMount {
+    /// `HOST:CONTAINER:ro|rw`, as `status` and the dry run show it.
+    pub fn describe(&self) -> String {
+        let mode = if self.rw { "rw" } else { "ro" };
+        format!("{}:{}:{mode}", self.host.display(), self.container)
+    }
+}
+
+/// `[mounts]` in config.toml.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MountsSection {
+    #[serde(default)]
+    pub allowed_roots: Vec<String>,
+    #[serde(default)]
+    pub allow_secret_stores: Vec<String>,
+}
+
+/// `[talos]` in config.toml.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TalosSection {
+    pub config: Option<String>,
+}
+
+/// Where the Talos config is mounted, and the variable that names it.
+pub const TALOS_CONTAINER_PATH: &str = "/etc/clauderon/talos/config";
+pub const TALOS_ENV: &str = "TALOSCONFIG";
+
+/// Secret stores under the user's home, refused unless allowed by name.
+pub const SECRET_STORES: &[&str] = &[
+    "~/.ssh",
+    "~/.aws",
+    "~/.config/gcloud",
+    "~/.kube",
+    "~/.docker",
+    "~/.gnupg",
+    "~/.clauderon",
+];
+
+/// Container paths a mount may not be at or below: the system's, and
+/// the ones clauderon mounts itself.
+const RESERVED_BELOW: &[&str] = &[
+    "/proc",
+    "/sys",
+    "/dev",
+    "/etc",
+    "/usr",
+    "/bin",
+    "/sbin",
+    "/lib",
+    "/lib32",
+    "/lib64",
+    "/libx32",
+    "/boot",
+    "/run",
+    "/var/run",
+    "/workspace",
+    "/opt/clauderon-agent",
+];
+
+/// `~/x` as `$HOME/x`; other paths as they are.
+pub fn expand_tilde(path: &str) -> PathBuf {
+    match (path.strip_prefix("~/"), std::env::var_os("HOME")) {
+        (Some(rest), Some(home)) => PathBuf::from(home).join(rest),
+        _ if path == "~" => std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default(),
+        _ => PathBuf::from(path),
+    }
+}
+
+/// A path with its links resolved, or as written when it does not exist.
+fn resolved(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// What `create` checks a `--mount` against.
+pub struct Policy {
+    pub allowed_roots: Vec<PathBuf>,
+    /// (as written, resolved) for every store, and whether it is allowed.
+    pub stores: Vec<(String, PathBuf, bool)>,
+    /// The clauderon home (tokens, the CA key), always a secret store.
+    pub home: PathBuf,
+    pub git_common_dir: PathBuf,
+}
+
+impl Policy {
+    pub fn new(section: &MountsSection, home: &Path, git_common_dir: &Path) -> Policy {
+        let allowed: Vec<PathBuf> = section
+            .allow_secret_stores
+            .iter()
+            .map(|s| resolved(&expand_tilde(s)))
+            .collect();
+        let stores = SECRET_STORES
+            .iter()
+            .map(|s| {
+                let p = resolved(&expand_tilde(s));
+                let ok = allowed.contains(&p);
+                (s.to_string(), p, ok)
+            })
+            .collect();
+        Policy {
+            allowed_roots: section
+                .allowed_roots
+                .iter()
+                .map(|r| resolved(&expand_tilde(r)))
+                .collect(),
+            stores,
+            home: resolved(home),
+            git_common_dir: git_common_dir.to_path_buf(),
+        }
+    }
+}
+
+/// Parses and checks one `--mount`.
+pub fn parse(arg: &str, policy: &Policy) -> Result<ExtraMount> {
+    let bad = |why: String| {
+        Error::input(format!("--mount {arg:?}: {why}"))
+            .with_fix("use --mount HOST[:CONTAINER][:rw], e.g. --mount ~/data:/data or --mount /srv/docs:/docs:rw")
+    };
+    if arg.chars().any(|c| c.is_control() || c == ',' || c == '"') {
+        return Err(bad(
+            "paths with commas, quotes or control characters (newlines) cannot be mounted".into(),
+        ));
+    }
+    let mut parts: Vec<&str> = arg.split(':').collect();
+    let rw = match parts.last() {
+        Some(&"rw") if parts.len() > 1 => true,
+        Some(&"ro") if parts.len() > 1 => false,
+        _ => {
+            parts.push("ro");
+            false
+        }
+    };
+    parts.pop();
+    let (host, container) = match parts[..] {
+        [host] => (host, None),
+        [host, container] => (host, Some(container)),
+        _ => return Err(bad("too many `:` (paths with `:` cannot be mounted)".into())),
+    };
+    if host.is_empty() {
+        return Err(bad("the host path is empty".into()));
+    }
+    let host = std::fs::canonicalize(expand_tilde(host))
+        .map_err(|e| bad(format!("the host path {host:?} cannot be used: {e}")))?;
+    check_host(&host, policy).map_err(|e| e.context(format!("--mount {arg:?}")))?;
+    let container = match container {
+        Some(c) => c.to_string(),
+        None => host.to_string_lossy().into_owned(),
+    };
+    check_container(&container, policy).map_err(bad)?;
+    Ok(ExtraMount {
+        host,
+        container,
+        rw,
+    })
+}
+
+/// Neither the clauderon home nor a secret store that is not allowed is
+/// `host`, inside it or around it (`host` with its links resolved).
+pub fn check_secret(host: &Path, policy: &Policy) -> Result<()> {
+    let overlaps = |store: &Path| host.starts_with(store) || store.starts_with(host);
+    if overlaps(&policy.home) {
+        return Err(Error::input(format!(
+            "{} is, is in or holds clauderon's home ({}), with its tokens and CA key: it never reaches a session",
+            host.display(),
+            policy.home.display()
+        ))
+        .with_fix("use a path outside it"));
+    }
+    if let Some((name, _, _)) = policy.stores.iter().find(|(_, p, ok)| !ok && overlaps(p)) {
+        return Err(Error::input(format!(
+            "{} is, is in or holds the secret store {name}, which sessions do not get",
+            host.display()
+        ))
+        .with_fix(format!(
+            "use something else; or, if the agent must have it, add it to config.toml: [mounts] allow_secret_stores = [\"{name}\"]"
+        )));
+    }
+    Ok(())
+}
+
+/// Inside an allowed root, and no secret store in it or around it.
+fn check_host(host: &Path, policy: &Policy) -> Result<()> {
+    check_secret(host, policy)?;
+    if !policy.allowed_roots.iter().any(|r| host.starts_with(r)) {
+        let roots = if policy.allowed_roots.is_empty() {
+            "none are set".to_string()
+        } else {
+            let shown: Vec<String> = policy
+                .allowed_roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect();
+            shown.join(", ")
+        };
+        return Err(Error::input(format!(
+            "{} is outside [mounts] allowed_roots ({roots})",
+            host.display()
+        ))
+        .with_fix(format!(
+            "allow it in config.toml: [mounts] allowed_roots = [\"{}\"]",
+            host.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Absolute, normal, and clear of the system's and clauderon's own paths.
+fn check_container(container: &str, policy: &Policy) -> std::result::Result<(), String> {
+    let path = Path::new(container);
+    if !path.is_absolute()
+        || path
+            .components()
+            .any(|c| matches!(c, Component::ParentDir | Component::CurDir))
+        || container.ends_with('/')
+        || container.contains("//")
+    {
+        return Err(format!(
+            "the container path {container:?} must be absolute and plain (no `.`, `..` or trailing `/`)"
+        ));
+    }
+    let reserved_above = [
+        Path::new("/workspace"),
+        Path::new("/etc/clauderon"),
+        Path::new("/opt/clauderon-agent"),
+        policy.git_common_dir.as_path(),
+    ];
+    let clash = RESERVED_BELOW
+        .iter()
+        .map(Path::new)
+        .find(|r| path.starts_with(r))
+        .or_else(|| reserved_above.into_iter().find(|r| r.starts_with(path)))
+        .or_else(|| path.starts_with(&policy.git_common_dir).then_some(path));
+    match clash {
+        Some(r) => Err(format!(
+            "the container path {container} would cover or sit in {} (the system's or clauderon's own): pick another, e.g. /mnt/NAME",
+            r.display()
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Two mounts at one container path: the second is refused.
+pub fn check_distinct(mounts: &[ExtraMount]) -> Result<()> {
+    for (i, m) in mounts.iter().enumerate() {
+        if mounts[..i].iter().any(|o| o.container == m.container) {
+            return Err(
+                Error::input(format!("two --mount options mount at {}", m.container))
+                    .with_fix("give each a container path of its own: --mount HOST:CONTAINER"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `[talos] config`, resolved and checked at create: a regular file.
+pub fn talos_config(section: &TalosSection, config_file: &Path) -> Result<Option<PathBuf>> {
+    let Some(written) = &section.config else {
+        return Ok(None);
+    };
+    let path = expand_tilde(written);
+    let fix = format!(
+        "write it with `talosctl config ...`, or remove [talos] config from {}",
+        config_file.display()
+    );
+    let meta = std::fs::metadata(&path).map_err(|e| {
+        Error::input(format!(
+            "[talos] config {written:?}: {}: {e}",
+            path.display()
+        ))
+        .with_fix(fix.clone())
+    })?;
+    if !meta.is_file() {
+        return Err(Error::input(format!(
+            "[talos] config {written:?}: {} is not a regular file",
+            path.display()
+        ))
+        .with_fix(fix));
+    }
+    let resolved = std::fs::canonicalize(&path).map_err(|e| Error::io(path.display(), e))?;
+    if resolved.to_string_lossy().contains([',', '"', '\n']) {
+        return Err(Error::input(format!(
+            "[talos] config: {} has a comma, quote or newline in its path, which a mount cannot carry",
+            resolved.display()
+        ))
+        .with_fix("move the file to a plain path"));
+    }
+    Ok(Some(resolved))
+}
+
+/// Before a container is made again (`refresh`): every host path it
+/// mounts beyond clauderon's own is still there, or nothing is touched.
+pub fn require_host_paths(spec: &crate::session::SessionSpec) -> Result<()> {
+    let extra = spec
+        .mounts
+        .iter()
+        .map(|m| (&m.host, format!("--mount {}", m.describe())));
+    let talos = spec
+        .talos_config
+        .iter()
+        .map(|t| (t, "[talos] config".to_string()));
+    for (path, what) in extra.chain(talos) {
+        if std::fs::metadata(path).is_err() {
+            return Err(Error::input(format!(
+                "{} is gone, and session '{}' mounts it ({what})",
+                path.display(),
+                spec.name
+            ))
+            .with_fix(
+                "put it back, then refresh again; or delete the session and create it without it",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The variables that point the agent at its uploads and Talos config.
+pub fn session_env(spec: &crate::session::SessionSpec) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if spec.uploads {
+        env.push((
+            "CLAUDERON_UPLOADS".to_string(),
+            crate::uploads::container_dir(&spec.id),
+        ));
+    }
+    if spec.talos_config.is_some() {
+        env.push((TALOS_ENV.to_string(), TALOS_CONTAINER_PATH.to_string()));
+    }
+    env
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,96 @@
+//! `clauderon doctor` on this machine with Podman, and with a PATH that
+//! has no podman: Podman is optional (a warning, exit 0), Docker is not;
+//! the engines' init binaries, the network mode and the compose tool are
+//! checked beside them.
+
+mod common;
+
+use std::path::Path;
+
+use common::{BASE_IMAGE, Env, docker_ready, podman_ready};
+use serde_json::Value;
+
+fn doctor(env: &Env, path: Option<&Path>) -> (i32, Vec<Value>) {
+    let mut cmd = env.command(&["--json", "doctor"]);
+    if let Some(p) = path {
+        cmd.env("PATH", p);
+    }
+    let out = cmd.output().unwrap();
+    let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    (
+        out.status.code().unwrap(),
+        checks.as_array().unwrap().clone(),
+    )
+}
+
+fn verdict<'a>(checks: &'a [Value], name: &str) -> Option<&'a Value> {
+    checks.iter().find(|c| c["name"] == name)
+}
+
+/// A PATH of links to the programs doctor may use, podman left out.
+fn path_without_podman(dir: &Path) {
+    for program in ["docker", "docker-init", "docker-compose", "kubectl"] {
+        let found = std::process::Command::new("sh")
+            .args(["-c", &format!("command -v {program}")])
+            .output()
+            .unwrap();
+        let target = String::from_utf8_lossy(&found.stdout).trim().to_string();
+        if !target.is_empty() {
+            std::os::unix::fs::symlink(target, dir.join(program)).unwrap();
+        }
+    }
+}
+
+#[test]
+fn doctor_with_and_without_podman() {
+    if !docker_ready() || !podman_ready() {
+        return;
+    }
+    let env = Env::new();
+    let config = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[docker]\ndefault_image = \"{BASE_IMAGE}\"\n[agent]\nmount_agent_cli = false\n"
+    ));
+    std::fs::write(&config, text).unwrap();
+
+    let (code, checks) = doctor(&env, None);
+    assert_eq!(code, 0, "{checks:#?}");
+    assert_eq!(verdict(&checks, "podman").unwrap()["verdict"], "ok");
+    assert_eq!(verdict(&checks, "docker init").unwrap()["verdict"], "ok");
+    let podman_init = verdict(&checks, "podman init").expect("podman's init is checked");
+    // This machine has tini but no catatonit: a warning naming both fixes.
+    if podman_init["verdict"] != "ok" {
+        let fix = podman_init["fix"].as_str().unwrap();
+        assert!(
+            fix.contains("catatonit") && fix.contains("init_path"),
+            "{fix}"
+        );
+    }
+    assert_eq!(verdict(&checks, "network mode").unwrap()["verdict"], "ok");
+    assert_eq!(verdict(&checks, "compose").unwrap()["verdict"], "ok");
+    assert!(verdict(&checks, "kubectl").is_some());
+
+    let bin = tempfile::tempdir().unwrap();
+    path_without_podman(bin.path());
+    let (code, checks) = doctor(&env, Some(bin.path()));
+    assert_eq!(code, 0, "podman is optional: {checks:#?}");
+    let podman = verdict(&checks, "podman").unwrap();
+    assert_eq!(podman["verdict"], "warn", "{podman}");
+    assert!(
+        podman["fix"].as_str().is_some_and(|f| !f.is_empty()),
+        "{podman}"
+    );
+    assert!(verdict(&checks, "podman init").is_none());
+    assert_eq!(verdict(&checks, "docker").unwrap()["verdict"], "ok");
+    let text = env
+        .command(&["doctor"])
+        .env("PATH", bin.path())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        text.lines().any(|l| l.starts_with("warn  podman ")),
+        "{text}"
+    );
+}
