@@ -13,26 +13,37 @@ use crate::serve::Body;
 use crate::store::Home;
 
 pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Response<Body> {
-    let Some(query) = Query::parse(uri.query()) else {
-        let why = "the query string is not valid percent-encoded UTF-8";
-        return error(StatusCode::BAD_REQUEST, why);
-    };
-    if let Some(why) = query.bad_flag() {
-        return error(StatusCode::BAD_REQUEST, why);
-    }
-    let Some(segments) = segments(uri.path()) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the path is not valid percent-encoded UTF-8",
-        );
+    let (query, segments) = match parse_target(uri) {
+        Ok(parsed) => parsed,
+        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
     };
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    let segs = match stromboli_sessions(method, segs) {
-        Ok(segs) => segs,
-        Err(refused) => return *refused,
-    };
+    match stromboli_sessions(method, segs) {
+        Ok(segs) => dispatch(home, method, &segs, &query, body).await,
+        Err(refused) => *refused,
+    }
+}
+
+/// The query and the percent-decoded path segments, or why they are not valid.
+fn parse_target(uri: &Uri) -> Result<(Query, Vec<String>), String> {
+    let query =
+        Query::parse(uri.query()).ok_or("the query string is not valid percent-encoded UTF-8")?;
+    if let Some(why) = query.bad_flag() {
+        return Err(why.to_string());
+    }
+    let segments = segments(uri.path()).ok_or("the path is not valid percent-encoded UTF-8")?;
+    Ok((query, segments))
+}
+
+async fn dispatch(
+    home: &Home,
+    method: &Method,
+    segs: &[&str],
+    query: &Query,
+    body: &[u8],
+) -> Response<Body> {
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-    match (method, segs.as_slice()) {
+    match (method, segs) {
         (&Method::GET, ["v1", "sessions"]) => json_result(home, args(&["list", "--json"])).await,
         (&Method::POST, ["v1", "sessions"]) => create(home, body, query.flag("dry_run")).await,
         (&Method::GET, ["v1", "sessions", name, "messages"]) => {
@@ -70,7 +81,7 @@ pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Resp
             };
             action(home, args(&[verb]), name, done, query.flag("dry_run")).await
         }
-        (_, ["images", ..]) => images(home, method, &segs[1..], &query, body).await,
+        (_, ["images", ..]) => images(home, method, &segs[1..], query, body).await,
         (_, ["v1", "sessions", ..]) => error(
             StatusCode::METHOD_NOT_ALLOWED,
             "method not allowed here (see /openapi.json)",

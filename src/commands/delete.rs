@@ -280,10 +280,19 @@ pub fn delete_plan(
             repo.display()
         ));
     }
+    remove_owned_dirs(&mut plan, spec, home, repo_exists && delete_branch);
+    plan
+}
+
+/// The directories clauderon made for the session: its scratch repository
+/// (when its branch goes), its uploads and its session directory.
+fn remove_owned_dirs(plan: &mut Plan, spec: &SessionSpec, home: &Home, branch_goes: bool) {
     // An API run without a repository got a scratch one of its own; once
     // its branch goes, nothing in it is anyone's work.
-    if repo_exists && delete_branch && is_scratch_repo(home, repo) {
-        plan.push(Step::RemoveDir { path: repo.clone() });
+    if branch_goes && is_scratch_repo(home, &spec.repo_root) {
+        plan.push(Step::RemoveDir {
+            path: spec.repo_root.clone(),
+        });
     }
     if spec.uploads {
         plan.push(Step::RemoveDir {
@@ -293,7 +302,6 @@ pub fn delete_plan(
     plan.push(Step::RemoveDir {
         path: home.session_dir(&spec.name),
     });
-    plan
 }
 
 /// A repository `POST /run` made for one run (`$CLAUDERON_HOME/scratch/*`).
