@@ -419,3 +419,38 @@ fn a_daemon_start_sweeps_projects_whose_session_is_gone() {
     }
     assert_eq!(project.leftovers(), empty);
 }
+
+/// The allowlist covers every service's image, not only the agent's; a
+/// service built from `build:` (allowed by allow_build) is exempt.
+#[test]
+fn the_allowlist_applies_to_every_services_image() {
+    if !compose_ready() {
+        return;
+    }
+    let mut env = Env::new();
+    env.extra_env
+        .push(("CLAUDERON_ALLOWED_IMAGES".into(), "clauderon-test-*".into()));
+    let body = format!(
+        "services:\n  dev:\n    image: {BASE_IMAGE}\n  cache:\n    image: evil.example/redis:7\n"
+    );
+    let file = write_compose(&env, &body);
+    let r = create(&env, "allow", &file, &["--service", "dev", "--dry-run"]).fails();
+    for part in ["\"cache\"", "evil.example/redis:7", "clauderon-test-*"] {
+        assert!(r.stderr.contains(part), "{part}: {}", r.stderr);
+    }
+    assert!(!env.worktree("allow").exists());
+    let config = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[compose]\nallow_build = true\n");
+    std::fs::write(&config, text).unwrap();
+    std::fs::write(
+        env.repo().join("Dockerfile"),
+        format!("FROM {BASE_IMAGE}\n"),
+    )
+    .unwrap();
+    let body = format!(
+        "services:\n  dev:\n    image: {BASE_IMAGE}\n  cache:\n    build: .\n    image: built/anything:1\n"
+    );
+    let file = write_compose(&env, &body);
+    create(&env, "allow", &file, &["--service", "dev", "--dry-run"]).ok();
+}

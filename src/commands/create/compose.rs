@@ -82,11 +82,7 @@ fn prepare(
         project,
     };
     let checked = compose::inspect(&order, &config, &opts)?;
-    crate::image::check_allowed(
-        &ctx.config.allowed_images.value,
-        &checked.image,
-        &ctx.config.allowed_images.source.to_string(),
-    )?;
+    check_images(ctx, &checked.images)?;
     spec.image = checked.image;
     spec.compose = Some(ComposeSpec {
         files,
@@ -96,6 +92,21 @@ fn prepare(
         networks: checked.networks,
         volumes: checked.volumes,
     });
+    Ok(())
+}
+
+/// The allowlist, for every service's image (not only the agent's): a
+/// refusal names the service.
+fn check_images(ctx: &Ctx, images: &[(String, String)]) -> Result<()> {
+    let allowed = &ctx.config.allowed_images;
+    for (service, image) in images {
+        crate::image::check_allowed(&allowed.value, image, &allowed.source.to_string()).map_err(
+            |mut e| {
+                e.message = format!("service {service:?}: {}", e.message);
+                e
+            },
+        )?;
+    }
     Ok(())
 }
 
