@@ -165,6 +165,18 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
         inspected[0]["Config"]["Labels"]["com.docker.compose.service"],
         "dev"
     );
+    // The shared caches are mounted, as in any session.
+    let mounts = inspected[0]["Mounts"].as_array().unwrap();
+    for cache in [
+        "clauderon-cargo-registry",
+        "clauderon-cargo-git",
+        "clauderon-sccache",
+    ] {
+        assert!(
+            mounts.iter().any(|m| m["Name"] == cache),
+            "{cache} not mounted: {mounts:?}"
+        );
+    }
     // The project's network has no way out; the agent still finds `db`.
     let net = format!("{}_default", project.0);
     assert_eq!(
@@ -229,6 +241,8 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     env.wait_for_runs(&name, 2);
     env.run(&["delete", "--force", &name]).ok();
     assert_nothing_left(&env, &name, &project);
+    // `down --volumes` left the shared caches (external in the override).
+    docker_ok(&["volume", "inspect", "clauderon-cargo-registry"]);
 }
 
 #[test]

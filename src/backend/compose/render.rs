@@ -6,7 +6,7 @@ use serde_json::{Map, Value, json};
 
 use crate::backend::Wiring;
 use crate::backend::compose::ComposeSpec;
-use crate::backend::engine::{DOCKER, Engine};
+use crate::backend::engine::{CACHE_VOLUMES, DOCKER, Engine};
 use crate::backend::env;
 use crate::backend::oci::{Mount, forward_args};
 use crate::helper;
@@ -29,12 +29,16 @@ pub fn override_file(
     service.insert("image".into(), spec.image.clone().into());
     let mut file = json!({ "services": { compose.service.clone(): Value::Object(service) } });
     file["networks"] = Value::Object(networks(spec, compose));
-    let volumes: Map<String, Value> = (compose.volumes.iter())
+    let mut volumes: Map<String, Value> = (compose.volumes.iter())
         .map(|v| (v.clone(), json!({})))
         .collect();
-    if !volumes.is_empty() {
-        file["volumes"] = Value::Object(volumes);
+    // The shared caches are external: never the project's, so `down
+    // --volumes` leaves them (create makes them first). The explicit name
+    // keeps podman-compose 1.0.3 from prefixing it with the project.
+    for (volume, _) in CACHE_VOLUMES {
+        volumes.insert(volume.into(), json!({ "external": true, "name": volume }));
     }
+    file["volumes"] = Value::Object(volumes);
     let file = escape(file);
     let mut bytes = serde_json::to_vec_pretty(&file).expect("JSON values serialise");
     bytes.push(b'\n');
@@ -130,9 +134,8 @@ fn hardening_and_limits(s: &mut Value, spec: &SessionSpec) {
     }
 }
 
-/// Bind mounts in compose's long syntax. The shared cache volumes are left
-/// out: compose would take named volumes as the project's and `down -v`
-/// would remove them.
+/// Bind mounts and the shared cache volumes in compose's long syntax (the
+/// agent CLI image is not mounted: compose has no image mounts).
 fn volumes(spec: &SessionSpec, home: &Home, engine: &Engine, wiring: &Wiring) -> Vec<Value> {
     engine
         .mounts(spec, home, wiring)
@@ -144,7 +147,12 @@ fn volumes(spec: &SessionSpec, home: &Home, engine: &Engine, wiring: &Wiring) ->
                 "target": dst,
                 "read_only": readonly,
             })),
-            Mount::Image { .. } | Mount::Volume { .. } => None,
+            Mount::Volume { src, dst } => Some(json!({
+                "type": "volume",
+                "source": src,
+                "target": dst,
+            })),
+            Mount::Image { .. } => None,
         })
         .collect()
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::backend::Wiring;
 use crate::backend::compose::{self, ComposeSpec, OVERRIDE_NAME, Options, Tool};
-use crate::backend::oci::Engine;
+use crate::backend::oci::{CACHE_VOLUMES, Engine};
 use crate::cli::CreateArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
@@ -168,6 +168,13 @@ pub fn add_project(
         secret: false,
     });
     plan.push(super::record_step(spec, home));
+    for (volume, _) in CACHE_VOLUMES {
+        plan.push(Step::Run {
+            cmd: engine.create_cache_volume(volume),
+            classify,
+            tolerate: Some(Tolerate::If(Engine::is_existing_volume)),
+        });
+    }
     let down = || Step::Run {
         cmd: compose.down(spec),
         classify,
@@ -182,6 +189,8 @@ pub fn add_project(
         vec![down()],
         vec![down()],
     );
+    // After `up`, which pulls the image if it has to.
+    super::add_own_cache_volumes(plan, spec, engine);
     let container = spec.container_name();
     if !spec.lifecycle.on_create.is_empty() {
         let timeout = spec
