@@ -92,31 +92,24 @@ impl Tool {
         cmd
     }
 
-    /// The merged, normalised config of the user's files, as JSON where
-    /// the tool prints it (v2), else YAML (v1; see `yaml_to_json`).
+    /// The merged, normalised config of the user's files, as YAML (what v1
+    /// prints, and v2's default; see `yaml_to_json`).
     pub fn config(self, project: &str, files: &[PathBuf]) -> Cmd {
-        let cmd = self.base(project, files).arg("config");
-        match self {
-            Tool::DockerPlugin => cmd.args(["--format", "json"]),
-            Tool::DockerCompose => cmd,
-        }
+        self.base(project, files).arg("config")
     }
 
     /// The services, in the order of the user's file (`config` sorts them).
     pub fn services(self, project: &str, files: &[PathBuf]) -> Cmd {
         self.base(project, files).args(["config", "--services"])
     }
-
-    /// Whether `config` prints YAML, which `yaml_to_json` converts.
-    pub fn prints_yaml(self) -> bool {
-        self == Tool::DockerCompose
-    }
 }
 
-/// Compose v1 prints only YAML (PyYAML's, folded at 80 columns). It is
-/// itself Python with PyYAML, so converting with the same library is exact
-/// where a hand-written YAML reader would not be; the YAML goes in on stdin
-/// and the program is a constant.
+/// Compose v1 prints only YAML (PyYAML's, folded at 80 columns), and v2
+/// prints it by default, so both are read the same way (a stand-in plugin
+/// that forwards to v1 works too). v1 is itself Python with PyYAML, so
+/// converting with the same library is exact where a hand-written YAML
+/// reader would not be; the YAML goes in on stdin and the program is a
+/// constant.
 pub fn yaml_to_json(yaml: &str) -> Cmd {
     Cmd::new([
         "python3",

@@ -132,18 +132,16 @@ fn read_config(
         .filter(|l| !l.is_empty())
         .map(String::from)
         .collect();
-    let mut text = tool.config(project, files).run().map_err(invalid)?.stdout;
-    if tool.prints_yaml() {
-        text = compose::yaml_to_json(&text)
-            .run()
-            .map_err(|f| {
-                Error::failed(format!(
-                    "could not read compose's config output: {}",
-                    f.stderr_tail()
-                ))
-            })?
-            .stdout;
-    }
+    let yaml = tool.config(project, files).run().map_err(invalid)?.stdout;
+    let text = compose::yaml_to_json(&yaml)
+        .run()
+        .map_err(|f| {
+            Error::failed(format!(
+                "could not read compose's config output: {}",
+                f.stderr_tail()
+            ))
+        })?
+        .stdout;
     let config: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::failed(format!("could not read compose's config output: {e}")))?;
     Ok((order, config))
