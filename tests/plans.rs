@@ -512,6 +512,7 @@ fn create_and_delete_compose_session() {
         override_file: home().session_dir(&s.name).join(OVERRIDE_NAME),
         networks: vec!["default".into(), "backend".into()],
         volumes: vec!["data".into()],
+        services: vec!["db".into(), "dev".into()],
     });
     let created = create(&s, false);
     assert!(
@@ -519,5 +520,30 @@ fn create_and_delete_compose_session() {
         "{created}"
     );
     let deleted = delete_plan(&s, &home(), &DOCKER, &ContainerState::Missing, false).render();
+    insta::assert_snapshot!(format!("{created}\n# --- delete ---\n{deleted}"));
+}
+
+/// The same on Podman with podman-compose 1.0.3: the agent CLI from an
+/// image volume, the hosts file in every service (no DNS), the pids limit
+/// through --podman-run-args, the check after `up` that writes the hosts
+/// file, and a delete that also removes what podman-compose's down leaves.
+#[test]
+fn create_and_delete_podman_compose_session() {
+    use clauderon::backend::compose::{ComposeSpec, OVERRIDE_NAME, Tool};
+    let mut s = spec();
+    s.backend = BackendKind::Podman;
+    s.image = "localhost/postgres-dev:1".into();
+    s.agent_cli_image = Some("clauderon-agent-cli:r9".into());
+    s.compose = Some(ComposeSpec {
+        files: vec!["/home/dev/project/docker-compose.yml".into()],
+        service: "dev".into(),
+        tool: Tool::PodmanCompose,
+        override_file: home().session_dir(&s.name).join(OVERRIDE_NAME),
+        networks: vec!["default".into()],
+        volumes: vec!["data".into()],
+        services: vec!["db".into(), "dev".into()],
+    });
+    let created = create_plan(&s, &home(), &PODMAN, None, &wiring()).render();
+    let deleted = delete_plan(&s, &home(), &PODMAN, &ContainerState::Missing, false).render();
     insta::assert_snapshot!(format!("{created}\n# --- delete ---\n{deleted}"));
 }

@@ -73,12 +73,23 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     // The daemon first: the agent's first hook event must find it.
     ensure_daemon(ctx, &mut plan);
     if matches!(state, ContainerState::Present(_)) && !state.is_running() {
-        // A compose session's services start with it.
-        let start = match &spec.compose {
-            Some(c) => c.start(&spec),
-            None => engine.start(&container),
-        };
-        plan.push(Step::run_cmd(start, engine.classifier()));
+        // A compose session's services start with it (and, on
+        // podman-compose, their hosts file is rewritten).
+        match &spec.compose {
+            Some(c) => {
+                let steps = c.start_steps(&spec, &engine);
+                // Not the readiness check: attach shows the agent itself.
+                for step in steps
+                    .into_iter()
+                    .filter(|s| !matches!(s, Step::VerifyStarted { .. }))
+                {
+                    plan.push(step);
+                }
+            }
+            None => {
+                plan.push(Step::run_cmd(engine.start(&container), engine.classifier()));
+            }
+        }
     }
     plan.push(Step::Interactive {
         cmd: engine.attach(&container),

@@ -69,6 +69,14 @@ impl Step {
             Step::Interactive { cmd, .. } => {
                 json!({"kind": "interactive", "command": cmd_json(cmd)})
             }
+            Step::ComposeHosts {
+                containers,
+                path: p,
+                ..
+            } => json!({
+                "kind": "compose-hosts", "path": path(p),
+                "command": cmd_json(&crate::backend::compose::podman::inspect(containers)),
+            }),
             Step::Mkdir {
                 path: p,
                 mode: m,

@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::backend::Wiring;
-use crate::backend::compose::ComposeSpec;
+use crate::backend::compose::{ComposeSpec, podman};
 use crate::backend::engine::{CACHE_VOLUMES, DOCKER, Engine};
 use crate::backend::env;
 use crate::backend::oci::{Mount, forward_args};
@@ -28,7 +28,18 @@ pub fn override_file(
     service.insert("environment".into(), environment.into());
     service.insert("image".into(), spec.image.clone().into());
     let mut file = json!({ "services": { compose.service.clone(): Value::Object(service) } });
-    file["networks"] = Value::Object(networks(spec, compose));
+    if let Some(hosts) = compose.hosts_file() {
+        // Every service's names from the hosts file (podman: no DNS).
+        let mount = podman::hosts_mount(&hosts);
+        for name in &compose.services {
+            let volumes = &mut file["services"][name]["volumes"];
+            match volumes.as_array_mut() {
+                Some(list) => list.push(mount.clone()),
+                None => *volumes = json!([mount.clone()]),
+            }
+        }
+    }
+    file["networks"] = Value::Object(networks(spec, engine, compose));
     let mut volumes: Map<String, Value> = (compose.volumes.iter())
         .map(|v| (v.clone(), json!({})))
         .collect();
@@ -37,6 +48,10 @@ pub fn override_file(
     // keeps podman-compose 1.0.3 from prefixing it with the project.
     for (volume, _) in CACHE_VOLUMES {
         volumes.insert(volume.into(), json!({ "external": true, "name": volume }));
+    }
+    if spec.agent_cli_image.is_some() {
+        let cli = podman::cli_volume(&spec.container_name());
+        volumes.insert(cli.clone(), json!({ "external": true, "name": cli }));
     }
     file["volumes"] = Value::Object(volumes);
     let file = escape(file);
@@ -51,11 +66,17 @@ pub fn override_file(
 /// each other by name. An internal bridge still delivers packets for the
 /// host's own addresses (docker0's gateway, anything on 0.0.0.0): with no
 /// address on the bridge the containers have no next hop to them.
-fn networks(spec: &SessionSpec, compose: &ComposeSpec) -> Map<String, Value> {
-    let closed = json!({
-        "internal": true,
-        "driver_opts": { "com.docker.network.bridge.inhibit_ipv4": "true" },
-    });
+///
+/// Podman's internal networks already have no host address (CNI's bridge
+/// is no gateway for them), and podman-compose passes no driver options.
+fn networks(spec: &SessionSpec, engine: &Engine, compose: &ComposeSpec) -> Map<String, Value> {
+    let closed = match engine.is_docker() {
+        true => json!({
+            "internal": true,
+            "driver_opts": { "com.docker.network.bridge.inhibit_ipv4": "true" },
+        }),
+        false => json!({ "internal": true }),
+    };
     let proxy = spec.network == NetworkMode::Proxy;
     compose
         .networks
@@ -102,19 +123,35 @@ fn agent_service(
         s["command"] = json!([entrypoint]);
     }
     if spec.network == NetworkMode::Open {
-        let mut hosts: Vec<String> = Vec::new();
-        for name in [DOCKER.host_alias, engine.host_alias] {
-            let entry = format!("{name}:{}", wiring.host.gateway);
-            if !hosts.contains(&entry) {
-                hosts.push(entry);
-            }
-        }
+        let hosts: Vec<String> = host_names(engine)
+            .into_iter()
+            .map(|name| format!("{name}:{}", wiring.host.gateway))
+            .collect();
         s["extra_hosts"] = json!(hosts);
     }
     match s {
         Value::Object(map) => map,
         _ => unreachable!("built as an object"),
     }
+}
+
+/// The names the host has in a session's containers (network mode open).
+fn host_names(engine: &Engine) -> Vec<&'static str> {
+    let mut names = vec![DOCKER.host_alias];
+    if engine.host_alias != DOCKER.host_alias {
+        names.push(engine.host_alias);
+    }
+    names
+}
+
+/// The host's names as hosts-file lines (network mode open; none in mode
+/// proxy): what `extra_hosts` gives where compose writes `/etc/hosts`.
+pub fn host_lines(spec: &SessionSpec, engine: &Engine, wiring: &Wiring) -> Vec<String> {
+    if spec.network != NetworkMode::Open {
+        return Vec::new();
+    }
+    let names = host_names(engine).join(" ");
+    vec![format!("{}\t{names}", wiring.host.gateway)]
 }
 
 /// Capabilities given back, no-new-privileges, cpu and memory.
@@ -134,25 +171,31 @@ fn hardening_and_limits(s: &mut Value, spec: &SessionSpec) {
     }
 }
 
-/// Bind mounts and the shared cache volumes in compose's long syntax (the
-/// agent CLI image is not mounted: compose has no image mounts).
+/// Bind mounts, the shared cache volumes and the agent CLI's image volume
+/// (compose has no image mounts) in compose's long syntax.
 fn volumes(spec: &SessionSpec, home: &Home, engine: &Engine, wiring: &Wiring) -> Vec<Value> {
     engine
         .mounts(spec, home, wiring)
         .into_iter()
-        .filter_map(|m| match m {
-            Mount::Bind { src, dst, readonly } => Some(json!({
+        .map(|m| match m {
+            Mount::Bind { src, dst, readonly } => json!({
                 "type": "bind",
                 "source": src.display().to_string(),
                 "target": dst,
                 "read_only": readonly,
-            })),
-            Mount::Volume { src, dst } => Some(json!({
+            }),
+            Mount::Volume { src, dst } => json!({
                 "type": "volume",
                 "source": src,
                 "target": dst,
-            })),
-            Mount::Image { .. } => None,
+            }),
+            // Podman: the agent CLI from an image volume of the session's.
+            Mount::Image { dst, .. } => json!({
+                "type": "volume",
+                "source": podman::cli_volume(&spec.container_name()),
+                "target": dst,
+                "read_only": true,
+            }),
         })
         .collect()
 }

@@ -72,6 +72,9 @@ fn prepare(
     let project = ComposeSpec::project(spec);
     let files = vec![file];
     let (order, config) = read_config(tool, &project, &files)?;
+    if tool == Tool::PodmanCompose {
+        compose::check_podman(&config)?;
+    }
     let settings = &ctx.config.compose;
     let opts = Options {
         service: args.service.clone().or_else(|| settings.service.clone()),
@@ -91,6 +94,7 @@ fn prepare(
         override_file: ctx.home.session_dir(&spec.name).join(OVERRIDE_NAME),
         networks: checked.networks,
         volumes: checked.volumes,
+        services: order,
     });
     Ok(())
 }
@@ -122,6 +126,23 @@ fn read_config(
             f.stderr_tail()
         ))
     };
+    let unreadable = |f: crate::exec::Failure| {
+        Error::failed(format!(
+            "could not read compose's config output: {}",
+            f.stderr_tail()
+        ))
+    };
+    if tool == Tool::PodmanCompose {
+        // No `config` to ask: read as podman-compose reads the files.
+        let cmd = compose::podman::normalise(&tool.python(), project, files);
+        let text = cmd.run().map_err(invalid)?.stdout;
+        let mut read: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::failed(format!("could not read the compose files: {e}")))?;
+        let order = (read["order"].as_array().into_iter().flatten())
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect();
+        return Ok((order, read["config"].take()));
+    }
     let order: Vec<String> = tool
         .services(project, files)
         .run()
@@ -133,14 +154,9 @@ fn read_config(
         .map(String::from)
         .collect();
     let yaml = tool.config(project, files).run().map_err(invalid)?.stdout;
-    let text = compose::yaml_to_json(&yaml)
+    let text = compose::yaml_to_json(&tool.python(), &yaml)
         .run()
-        .map_err(|f| {
-            Error::failed(format!(
-                "could not read compose's config output: {}",
-                f.stderr_tail()
-            ))
-        })?
+        .map_err(unreadable)?
         .stdout;
     let config: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::failed(format!("could not read compose's config output: {e}")))?;
@@ -173,20 +189,52 @@ pub fn add_project(
             tolerate: Some(Tolerate::If(Engine::is_existing_volume)),
         });
     }
-    let down = || Step::Run {
-        cmd: compose.down(spec),
-        classify,
-        tolerate: Some(Tolerate::If(|_| true)),
+    if let Some(cli) = &spec.agent_cli_image {
+        let project = ComposeSpec::project(spec);
+        plan.push_undoable(
+            Step::Run {
+                cmd: compose::podman::create_cli_volume(&project, cli),
+                classify,
+                tolerate: Some(Tolerate::If(Engine::is_existing_volume)),
+            },
+            vec![Step::Run {
+                cmd: engine.remove_volumes([compose::podman::cli_volume(&project).as_str()]),
+                classify,
+                tolerate: Some(Tolerate::If(|_| true)),
+            }],
+        );
+    }
+    if let Some(hosts) = compose.hosts_file() {
+        let base = compose::podman::hosts_base(&compose::host_lines(spec, engine, wiring));
+        for path in [hosts.with_extension("base"), hosts] {
+            plan.push(Step::WriteFile {
+                path,
+                contents: base.clone(),
+                mode: 0o644,
+                secret: false,
+            });
+        }
+    }
+    // A failed `up`, or a service it did not start, takes it all down.
+    let down = || -> Vec<Step> {
+        (compose.down_steps(spec, engine, false).into_iter())
+            .map(|step| match step {
+                Step::Run { cmd, classify, .. } => Step::Run {
+                    cmd,
+                    classify,
+                    tolerate: Some(Tolerate::If(|_| true)),
+                },
+                other => other,
+            })
+            .collect()
     };
-    plan.push_with_cleanup(
-        Step::RunWithLogs {
-            cmd: compose.up(spec, &secrets),
-            logs: compose.logs_tail(spec, 20),
-            classify,
-        },
-        vec![down()],
-        vec![down()],
-    );
+    let mut up = compose.up_steps(spec, engine, &secrets).into_iter();
+    if let Some(first) = up.next() {
+        plan.push_with_cleanup(first, down(), down());
+    }
+    for step in up {
+        plan.push(step);
+    }
     // After `up`, which pulls the image if it has to.
     super::add_own_cache_volumes(plan, spec, engine);
     let container = spec.container_name();
