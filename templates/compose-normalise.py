@@ -132,9 +132,9 @@ def load(project, files):
     services = merged.get("services") or {}
     for name, service in services.items():
         if not isinstance(service, dict):
-            raise Refused("service %r is not a mapping" % name)
+            raise Refused("service %s is not a mapping" % json.dumps(name))
         if "extends" in service:
-            raise Refused("service %r uses extends, which clauderon does not merge for podman-compose: inline it" % name)
+            raise Refused("service %s uses extends, which clauderon does not merge for podman-compose: inline it" % json.dumps(name))
         if "volumes" in service:
             service["volumes"] = [long_mount(v, base) for v in service["volumes"]]
     return {"order": list(services), "config": merged}
