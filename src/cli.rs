@@ -332,9 +332,9 @@ pub struct CreateArgs {
     /// Session name (default: a slug of the prompt, or of the repository's directory, plus a random suffix)
     #[arg(long)]
     pub name: Option<String>,
-    /// Run the agent in a service of this compose file, its other services beside it (docker backend)
+    /// Run the agent in a service of this compose file, its other services beside it (docker or podman backend); repeat it to merge files as compose -f does
     #[arg(long, value_name = "FILE")]
-    pub compose: Option<PathBuf>,
+    pub compose: Vec<PathBuf>,
     /// With --compose: the agent's service (default: the first without `ports:`)
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,

@@ -352,3 +352,67 @@ fn hostile_service_names_and_values_reach_no_shell() {
     assert!(!marker.exists());
     assert!(!env.worktree("hostile").exists());
 }
+
+/// Two files merged as podman-compose merges them (the second adds to the
+/// first's services), with `${VAR}` from the repository's `.env`; a
+/// construct refused in the second file is refused too.
+#[test]
+fn several_files_merge_and_interpolate_as_podman_compose_does() {
+    if !ready() {
+        return;
+    }
+    let name = unique("pcompose-merge");
+    let (env, project) = env_for(&name);
+    std::fs::write(
+        env.repo().join(".env"),
+        "DB_TAG=1\nGREETING=hello from .env\n",
+    )
+    .unwrap();
+    let first = format!(
+        "services:\n  db:\n    image: localhost/clauderon-test-base:${{DB_TAG}}\n    command: [\"sleep\", \"300\"]\n  dev:\n    image: localhost/{NOAGENT_IMAGE}\n"
+    );
+    let first = write_compose(&env, &first);
+    let second = env.repo().join("compose.extra.yml");
+    std::fs::write(
+        &second,
+        "services:\n  db:\n    environment:\n      GREETING: ${GREETING}\n",
+    )
+    .unwrap();
+    let second = second.display().to_string();
+    create(
+        &env,
+        &name,
+        &first,
+        &["--compose", &second, "--service", "dev"],
+    )
+    .ok();
+    let db = format!("{}_db_1", project.name);
+    let vars = podman_ok(&["inspect", "--format", "{{.Config.Env}}", &db]);
+    assert!(vars.contains("GREETING=hello from .env"), "{vars}");
+    env.run(&["delete", "--force", &name]).ok();
+    project.assert_gone();
+    std::fs::write(&second, "services:\n  db:\n    privileged: true\n").unwrap();
+    let r = create(&env, "merged", &first, &["--compose", &second, "--dry-run"]).fails();
+    assert!(r.stderr.contains("privileged"), "{}", r.stderr);
+}
+
+#[test]
+fn a_daemon_start_sweeps_projects_whose_session_is_gone() {
+    if !ready() {
+        return;
+    }
+    let name = unique("pcompose-sweep");
+    let (env, project) = env_for(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    std::fs::remove_dir_all(env.home().join("sessions").join(&name)).unwrap();
+    env.run(&["daemon", "stop"]).ok();
+    env.run(&["daemon", "start"]).ok();
+    for _ in 0..150 {
+        if project.leftovers() == vec![String::new(); 5] {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    project.assert_gone();
+}

@@ -15,25 +15,36 @@ use crate::plan::{Plan, Step, Tolerate};
 use crate::session::SessionSpec;
 use crate::store::Home;
 
-/// The compose file of this create: `--compose` (relative to the current
-/// directory), else `[compose] file` (relative to the repository).
-fn requested(ctx: &Ctx, args: &CreateArgs, repo_root: &std::path::Path) -> Option<PathBuf> {
-    match (&args.compose, &ctx.config.compose.file) {
-        (Some(file), _) => std::path::absolute(file).ok(),
-        (None, Some(file)) => Some(compose::absolute(file, repo_root)),
-        (None, None) => None,
+/// The compose files of this create: every `--compose` (relative to the
+/// current directory), else `[compose] file` (relative to the repository).
+fn requested(ctx: &Ctx, args: &CreateArgs, repo_root: &std::path::Path) -> Result<Vec<PathBuf>> {
+    if args.compose.is_empty() {
+        let file = ctx.config.compose.file.as_ref();
+        return Ok(file
+            .map(|f| compose::absolute(f, repo_root))
+            .into_iter()
+            .collect());
     }
+    (args.compose.iter())
+        .map(|f| {
+            std::path::absolute(f)
+                .map_err(|e| Error::io(format!("compose file {}", f.display()), e))
+        })
+        .collect()
 }
 
-/// `--service` needs a compose file, and `--compose` the docker backend.
+/// `--service` needs a compose file, and `--compose` the docker or podman
+/// backend.
 pub fn check_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
-    if args.service.is_some() && args.compose.is_none() && ctx.config.compose.file.is_none() {
+    if args.service.is_some() && args.compose.is_empty() && ctx.config.compose.file.is_none() {
         return Err(Error::input("--service names a service of a compose file")
             .with_fix("add --compose FILE, or drop --service"));
     }
-    if args.backend == crate::session::BackendKind::Kubernetes && args.compose.is_some() {
-        return Err(Error::input("--compose runs on the docker backend")
-            .with_fix("pass --backend docker, or drop --compose"));
+    if args.backend == crate::session::BackendKind::Kubernetes && !args.compose.is_empty() {
+        return Err(
+            Error::input("--compose runs on the docker and podman backends")
+                .with_fix("pass --backend docker (or podman), or drop --compose"),
+        );
     }
     Ok(())
 }
@@ -41,20 +52,21 @@ pub fn check_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
 /// With a compose file (`--compose`, `[compose] file`), makes `spec` a
 /// compose session of it.
 pub fn apply(ctx: &Ctx, args: &CreateArgs, engine: &Engine, spec: &mut SessionSpec) -> Result<()> {
-    match requested(ctx, args, &spec.repo_root) {
-        Some(file) => prepare(ctx, args, engine, spec, file),
-        None => Ok(()),
+    let files = requested(ctx, args, &spec.repo_root)?;
+    if files.is_empty() {
+        return Ok(());
     }
+    prepare(ctx, args, engine, spec, files)
 }
 
-/// Makes `spec` a compose session of `file`: detects the tool, reads and
+/// Makes `spec` a compose session of `files`: detects the tool, reads and
 /// checks the merged config, and records the agent's service.
 fn prepare(
     ctx: &Ctx,
     args: &CreateArgs,
     engine: &Engine,
     spec: &mut SessionSpec,
-    file: PathBuf,
+    files: Vec<PathBuf>,
 ) -> Result<()> {
     if args.image.is_some() {
         return Err(Error::input(
@@ -62,15 +74,14 @@ fn prepare(
         )
         .with_fix("drop --image (set the image in the compose file)"));
     }
-    if !file.is_file() {
+    if let Some(missing) = files.iter().find(|f| !f.is_file()) {
         return Err(Error::input(format!(
             "compose file {} does not exist",
-            file.display()
+            missing.display()
         )));
     }
     let tool = Tool::detect(engine)?;
     let project = ComposeSpec::project(spec);
-    let files = vec![file];
     let (order, config) = read_config(tool, &project, &files)?;
     if tool == Tool::PodmanCompose {
         compose::check_podman(&config)?;
