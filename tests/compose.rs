@@ -142,25 +142,40 @@ fn exec(container: &str, script: &str) -> std::process::Output {
     docker(&["exec", container, "bash", "-c", script])
 }
 
-#[test]
-fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
-    if !compose_ready() {
-        return;
+/// The daemon on docker0's gateway answers a container on Docker's
+/// default bridge (the control), and none of `containers`.
+fn assert_no_way_to_the_host(env: &Env, containers: &[String]) {
+    let gateway = docker_ok(&[
+        "network",
+        "inspect",
+        "bridge",
+        "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+    ]);
+    let port = common::daemon_port(env);
+    let probe = format!("timeout 3 bash -c 'exec 3<>/dev/tcp/{gateway}/{port}' && echo reached");
+    let control = docker(&["run", "--rm", BASE_IMAGE, "bash", "-c", &probe]);
+    let reached =
+        |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).contains("reached");
+    assert!(
+        reached(&control),
+        "the probe works from the engine's bridge"
+    );
+    for container in containers {
+        assert!(
+            !reached(&exec(container, &probe)),
+            "{container} reached the host"
+        );
     }
-    let env = Env::new();
-    let name = unique("compose");
-    let project = Project::of(&name);
-    let file = two_services(&env);
-    create(&env, &name, &file, &["--service", "dev"]).ok();
-    let agent = format!("clauderon-{name}");
+}
+
+/// The agent's container: hardened, labelled, the shared caches mounted.
+fn assert_agent_container(agent: &str, name: &str) {
     let inspected: Value =
-        serde_json::from_str(&docker_ok(&["container", "inspect", &agent])).unwrap();
+        serde_json::from_str(&docker_ok(&["container", "inspect", agent])).unwrap();
     let host = &inspected[0]["HostConfig"];
     assert_eq!(host["CapDrop"], serde_json::json!(["ALL"]));
-    assert_eq!(
-        inspected[0]["Config"]["Labels"]["clauderon.session"],
-        name.as_str()
-    );
+    assert_eq!(inspected[0]["Config"]["Labels"]["clauderon.session"], name);
     assert_eq!(
         inspected[0]["Config"]["Labels"]["com.docker.compose.service"],
         "dev"
@@ -177,6 +192,32 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
             "{cache} not mounted: {mounts:?}"
         );
     }
+}
+
+/// `list` finds the session by its labels; `status` shows both services.
+fn assert_listed_with_its_services(env: &Env, name: &str) {
+    // list: found by its labels.
+    let list: Vec<Value> = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
+    let row = list.iter().find(|r| r["name"] == name).expect("listed");
+    assert_eq!(row["state"], "running");
+    let status = env.run(&["status", name, "--json"]).ok();
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["compose"]["service"], "dev");
+    assert_eq!(status["compose"]["services"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
+    if !compose_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("compose");
+    let project = Project::of(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    let agent = format!("clauderon-{name}");
+    assert_agent_container(&agent, &name);
     // The project's network has no way out; the agent still finds `db`.
     let net = format!("{}_default", project.0);
     assert_eq!(
@@ -193,38 +234,10 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert_eq!(answer, "pong");
-    // ...and nothing on the host: not the daemon on docker0's gateway.
-    let gateway = docker_ok(&[
-        "network",
-        "inspect",
-        "bridge",
-        "--format",
-        "{{(index .IPAM.Config 0).Gateway}}",
-    ]);
-    let port = common::daemon_port(&env);
-    let probe = format!("timeout 3 bash -c 'exec 3<>/dev/tcp/{gateway}/{port}' && echo reached");
-    let control = docker(&["run", "--rm", BASE_IMAGE, "bash", "-c", &probe]);
-    assert!(
-        String::from_utf8_lossy(&control.stdout).contains("reached"),
-        "the probe works from the engine's bridge"
-    );
-    let out = exec(&agent, &probe);
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("reached"),
-        "the host is reachable"
-    );
+    // ...and nothing on the host, for the agent or its database.
+    assert_no_way_to_the_host(&env, &[agent.clone(), format!("{}_db_1", project.0)]);
     env.wait_for_runs(&name, 1);
-    // list: found by its labels.
-    let list: Vec<Value> = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
-    let row = list
-        .iter()
-        .find(|r| r["name"] == name.as_str())
-        .expect("listed");
-    assert_eq!(row["state"], "running");
-    let status = env.run(&["status", &name, "--json"]).ok();
-    let status: Value = serde_json::from_str(&status.stdout).unwrap();
-    assert_eq!(status["compose"]["service"], "dev");
-    assert_eq!(status["compose"]["services"].as_array().unwrap().len(), 2);
+    assert_listed_with_its_services(&env, &name);
     // stop and start: the whole project, and the agent resumes.
     env.run(&["stop", &name]).ok();
     assert!(

@@ -165,6 +165,46 @@ fn reaches_db(agent: &str) -> bool {
     false
 }
 
+/// The daemon's port on Podman's bridge gateway answers a container on
+/// Podman's default network (the control), and none of `containers`
+/// (the agent, its database): no route out of the project's network.
+fn assert_no_way_to_the_host(env: &Env, containers: &[String]) {
+    let gateway = podman_ok(&[
+        "network",
+        "inspect",
+        "podman",
+        "--format",
+        "{{range .Subnets}}{{.Gateway}}{{end}}",
+    ]);
+    let port = common::daemon_port(env);
+    let probe = format!("timeout 3 bash -c 'exec 3<>/dev/tcp/{gateway}/{port}' && echo reached");
+    let control = podman(&["run", "--rm", BASE_IMAGE, "bash", "-c", &probe]);
+    let reached =
+        |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).contains("reached");
+    assert!(reached(&control), "the probe works from Podman's bridge");
+    for container in containers {
+        assert!(
+            !reached(&exec(container, &probe)),
+            "{container} reached the host"
+        );
+    }
+}
+
+/// `list` shows the session running; `status` both services running.
+fn assert_listed_with_its_services(env: &Env, name: &str) {
+    let list: Vec<Value> = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
+    let row = list.iter().find(|r| r["name"] == name).expect("listed");
+    assert_eq!(row["state"], "running");
+    let status = env.run(&["status", name, "--json"]).ok().stdout;
+    let status: Value = serde_json::from_str(&status).unwrap();
+    let services = status["compose"]["services"].as_array().unwrap();
+    assert_eq!(services.len(), 2, "{services:?}");
+    assert!(
+        services.iter().all(|s| s["state"] == "running"),
+        "{services:?}"
+    );
+}
+
 #[test]
 fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     if !ready() {
@@ -194,24 +234,8 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     let internal = podman_ok(&["network", "inspect", &net, "--format", "{{.Internal}}"]);
     assert_eq!(internal, "true");
     assert!(reaches_db(&agent), "db:8000 by name");
-    // No route anywhere else: not the host's podman bridge, not docker0.
-    let probe = "for h in 10.88.0.1 172.17.0.1; do timeout 3 bash -c \"exec 3<>/dev/tcp/$h/22\" && echo reached; done";
-    let out = exec(&agent, probe);
-    assert!(!String::from_utf8_lossy(&out.stdout).contains("reached"));
-    let list: Vec<Value> = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
-    let row = list
-        .iter()
-        .find(|r| r["name"] == name.as_str())
-        .expect("listed");
-    assert_eq!(row["state"], "running");
-    let status: Value =
-        serde_json::from_str(&env.run(&["status", &name, "--json"]).ok().stdout).unwrap();
-    let services = status["compose"]["services"].as_array().unwrap();
-    assert_eq!(services.len(), 2, "{services:?}");
-    assert!(
-        services.iter().all(|s| s["state"] == "running"),
-        "{services:?}"
-    );
+    assert_no_way_to_the_host(&env, &[agent.clone(), format!("{}_db_1", project.name)]);
+    assert_listed_with_its_services(&env, &name);
     env.run(&["stop", &name]).ok();
     assert!(
         project.states().iter().all(|s| s == "exited"),

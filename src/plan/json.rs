@@ -69,14 +69,6 @@ impl Step {
             Step::Interactive { cmd, .. } => {
                 json!({"kind": "interactive", "command": cmd_json(cmd)})
             }
-            Step::ComposeHosts {
-                containers,
-                path: p,
-                ..
-            } => json!({
-                "kind": "compose-hosts", "path": path(p),
-                "command": cmd_json(&crate::backend::compose::podman::inspect(containers)),
-            }),
             Step::Mkdir {
                 path: p,
                 mode: m,
@@ -130,7 +122,8 @@ impl Step {
         }
     }
 
-    /// The daemon's and the CA's steps.
+    /// The daemon's and the CA's steps, and the check that writes a
+    /// podman-compose project's hosts file.
     fn daemon_fields(&self) -> Value {
         match self {
             Step::StartDaemon {
@@ -146,6 +139,14 @@ impl Step {
             Step::RotateCa { home, extra_ca } => json!({
                 "kind": "rotate_ca", "home": path(&home.root),
                 "upstream_ca_file": extra_ca.as_deref().map(path),
+            }),
+            Step::ComposeHosts {
+                containers,
+                path: p,
+                ..
+            } => json!({
+                "kind": "compose_hosts", "path": path(p),
+                "command": cmd_json(&crate::backend::compose::podman::inspect(containers)),
             }),
             other => unreachable!("not a daemon step: {other:?}"),
         }

@@ -174,25 +174,17 @@ fn read_config(
     Ok((order, config))
 }
 
-/// The override, the record, `up` (a failure shows the services' last
-/// lines, then takes the project down with its volumes), and the checks.
-pub fn add_project(
+/// What the override names but compose does not make: the shared caches
+/// (external), and on Podman the agent CLI's image volume and the hosts
+/// files (every service mounts the hosts file, so it must exist first).
+fn add_volumes_and_hosts(
     plan: &mut Plan,
     spec: &SessionSpec,
     compose: &ComposeSpec,
-    home: &Home,
     engine: &Engine,
     wiring: &Wiring,
 ) {
     let classify = engine.classifier();
-    let (contents, secrets) = compose::override_file(spec, home, engine, wiring, compose);
-    plan.push(Step::WriteFile {
-        path: compose.override_file.clone(),
-        contents,
-        mode: 0o600,
-        secret: false,
-    });
-    plan.push(super::record_step(spec, home));
     for (volume, _) in CACHE_VOLUMES {
         plan.push(Step::Run {
             cmd: engine.create_cache_volume(volume),
@@ -226,6 +218,27 @@ pub fn add_project(
             });
         }
     }
+}
+
+/// The override, the record, `up` (a failure shows the services' last
+/// lines, then takes the project down with its volumes), and the checks.
+pub fn add_project(
+    plan: &mut Plan,
+    spec: &SessionSpec,
+    compose: &ComposeSpec,
+    home: &Home,
+    engine: &Engine,
+    wiring: &Wiring,
+) {
+    let (contents, secrets) = compose::override_file(spec, home, engine, wiring, compose);
+    plan.push(Step::WriteFile {
+        path: compose.override_file.clone(),
+        contents,
+        mode: 0o600,
+        secret: false,
+    });
+    plan.push(super::record_step(spec, home));
+    add_volumes_and_hosts(plan, spec, compose, engine, wiring);
     // A failed `up`, or a service it did not start, takes it all down.
     let down = || -> Vec<Step> {
         (compose.down_steps(spec, engine, false).into_iter())
