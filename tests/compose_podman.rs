@@ -317,40 +317,12 @@ fn refused_constructs_say_why_and_leave_nothing() {
         return;
     }
     let outside = tempfile::tempdir().unwrap();
-    let cases: Vec<(String, &str)> = vec![
-        ("privileged: true".into(), "privileged"),
-        ("cap_add: [NET_ADMIN]".into(), "cap_add"),
-        ("pid: host".into(), "pid: host"),
-        ("network_mode: host".into(), "network_mode: host"),
-        ("container_name: fixed".into(), "container_name"),
-        (
-            "security_opt: [\"seccomp:unconfined\"]".into(),
-            "security_opt",
-        ),
-        (
-            format!("volumes: [\"{}:/x\"]", outside.path().display()),
-            "only paths inside",
-        ),
-        // Relative, as podman-compose resolves it: outside the repository.
-        ("volumes: [\"../..:/x\"]".into(), "only paths inside"),
-        ("volumes: [\"${HOME}:/x\"]".into(), "only paths inside"),
-        ("ports: [\"18080:80\"]".into(), "allow_ports"),
-        ("build: .".into(), "allow_build"),
-        ("deploy: {replicas: 2}".into(), "replicas"),
-        ("extends: dev".into(), "extends"),
-    ];
-    for (line, expected) in cases {
-        let env = Env::new();
-        let body = format!(
-            "services:\n  dev:\n    image: {BASE_IMAGE}\n  other:\n    image: {BASE_IMAGE}\n    {line}\n"
-        );
-        let file = write_compose(&env, &body);
-        let r = create(&env, "refused", &file, &["--service", "dev"]).fails();
-        assert!(r.stderr.contains(expected), "{line}: {}", r.stderr);
-        assert!(r.stderr.contains("\"other\""), "{line}: {}", r.stderr);
-        assert!(!env.worktree("refused").exists(), "{line}");
-        assert!(!env.home().join("sessions/refused").exists(), "{line}");
-    }
+    let mut cases = common::compose_refusals(outside.path());
+    cases.push(("deploy: {replicas: 2}".into(), "replicas"));
+    cases.push(("extends: dev".into(), "extends"));
+    common::assert_compose_refusals(cases, |env, file| {
+        create(env, "refused", file, &["--service", "dev"])
+    });
 }
 
 #[test]
