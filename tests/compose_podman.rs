@@ -412,3 +412,26 @@ fn a_daemon_start_sweeps_projects_whose_session_is_gone() {
     }
     project.assert_gone();
 }
+
+/// The compose file gone, or the session's record: the override alone
+/// takes the project down, with what podman-compose's down leaves.
+#[test]
+fn delete_takes_the_project_down_without_the_file_or_the_record() {
+    if !ready() {
+        return;
+    }
+    for lost in ["file", "record"] {
+        let name = unique("pcompose-gone");
+        let (env, project) = env_for(&name);
+        let file = two_services(&env);
+        create(&env, &name, &file, &["--service", "dev"]).ok();
+        let lose = match lost {
+            "file" => std::path::PathBuf::from(&file),
+            _ => env.home().join("sessions").join(&name).join("session.json"),
+        };
+        std::fs::remove_file(lose).unwrap();
+        env.run(&["delete", "--force", &name]).ok();
+        project.assert_gone();
+        assert!(!env.home().join("sessions").join(&name).exists(), "{lost}");
+    }
+}

@@ -375,9 +375,14 @@ impl Tool {
 /// names the project's networks, volumes and the agent's service, and the
 /// other services go as orphans. With no compose tool, nothing to run.
 pub fn down_unrecorded(engine: &Engine, session: &str, override_file: &Path) -> Vec<Step> {
+    // The hosts file, written before the override, is podman-compose's.
+    let podman = override_file.with_file_name(podman::HOSTS_NAME).exists();
     let Ok(tool) = Tool::detect(engine) else {
         return Vec::new();
     };
+    if podman == engine.is_docker() {
+        return Vec::new();
+    }
     let project = crate::session::container_name(session);
     let base = tool.base(&project, &[override_file.to_path_buf()]);
     let mut steps = vec![Step::run_cmd(tool.down(base), engine.classifier())];

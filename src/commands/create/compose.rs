@@ -175,15 +175,8 @@ fn read_config(
 }
 
 /// What the override names but compose does not make: the shared caches
-/// (external), and on Podman the agent CLI's image volume and the hosts
-/// files (every service mounts the hosts file, so it must exist first).
-fn add_volumes_and_hosts(
-    plan: &mut Plan,
-    spec: &SessionSpec,
-    compose: &ComposeSpec,
-    engine: &Engine,
-    wiring: &Wiring,
-) {
+/// (external), and on Podman the agent CLI's image volume.
+fn add_volumes(plan: &mut Plan, spec: &SessionSpec, engine: &Engine) {
     let classify = engine.classifier();
     for (volume, _) in CACHE_VOLUMES {
         plan.push(Step::Run {
@@ -207,17 +200,6 @@ fn add_volumes_and_hosts(
             }],
         );
     }
-    if let Some(hosts) = compose.hosts_file() {
-        let base = compose::podman::hosts_base(&compose::host_lines(spec, engine, wiring));
-        for path in [hosts.with_extension("base"), hosts] {
-            plan.push(Step::WriteFile {
-                path,
-                contents: base.clone(),
-                mode: 0o644,
-                secret: false,
-            });
-        }
-    }
 }
 
 /// The override, the record, `up` (a failure shows the services' last
@@ -230,6 +212,19 @@ pub fn add_project(
     engine: &Engine,
     wiring: &Wiring,
 ) {
+    // Before the override: a session directory with an override and no
+    // hosts file is Docker's (see `compose::down_unrecorded`).
+    if let Some(hosts) = compose.hosts_file() {
+        let base = compose::podman::hosts_base(&compose::host_lines(spec, engine, wiring));
+        for path in [hosts.with_extension("base"), hosts] {
+            plan.push(Step::WriteFile {
+                path,
+                contents: base.clone(),
+                mode: 0o644,
+                secret: false,
+            });
+        }
+    }
     let (contents, secrets) = compose::override_file(spec, home, engine, wiring, compose);
     plan.push(Step::WriteFile {
         path: compose.override_file.clone(),
@@ -238,7 +233,7 @@ pub fn add_project(
         secret: false,
     });
     plan.push(super::record_step(spec, home));
-    add_volumes_and_hosts(plan, spec, compose, engine, wiring);
+    add_volumes(plan, spec, engine);
     // A failed `up`, or a service it did not start, takes it all down.
     let down = || -> Vec<Step> {
         (compose.down_steps(spec, engine, false).into_iter())
