@@ -205,19 +205,13 @@ fn assert_listed_with_its_services(env: &Env, name: &str) {
     );
 }
 
-#[test]
-fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
-    if !ready() {
-        return;
-    }
-    let name = unique("pcompose");
-    let (env, project) = env_for(&name);
-    let file = two_services(&env);
-    create(&env, &name, &file, &["--service", "dev"]).ok();
-    let agent = format!("clauderon-{name}");
-    let inspected: Value = serde_json::from_str(&podman_ok(&["inspect", &agent])).unwrap();
+/// What the override gave the agent's container through podman-compose:
+/// labels, user, no capabilities, no-new-privileges, the pids limit, the
+/// helper as entrypoint, the session's env, the caches and the CLI volume.
+fn assert_agent_container(agent: &str, name: &str) {
+    let inspected: Value = serde_json::from_str(&podman_ok(&["inspect", agent])).unwrap();
     let labels = &inspected[0]["Config"]["Labels"];
-    assert_eq!(labels["clauderon.session"], name.as_str());
+    assert_eq!(labels["clauderon.session"], name);
     assert_eq!(labels["com.docker.compose.service"], "dev");
     assert_eq!(inspected[0]["HostConfig"]["PidsLimit"], 4096);
     let mounts = inspected[0]["Mounts"].to_string();
@@ -228,6 +222,31 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     ] {
         assert!(mounts.contains(volume), "{volume}: {mounts}");
     }
+    let config = &inspected[0]["Config"];
+    // SAFETY: getuid/getgid cannot fail and touch no memory.
+    let uid = unsafe { (libc::getuid(), libc::getgid()) };
+    assert_eq!(config["User"], format!("{}:{}", uid.0, uid.1));
+    assert_eq!(config["Entrypoint"], "/opt/clauderon/init");
+    let env = config["Env"].to_string();
+    assert!(env.contains("CLAUDERON_SESSION_ID="), "{env}");
+    let opts = inspected[0]["HostConfig"]["SecurityOpt"].to_string();
+    assert!(opts.contains("no-new-privileges"), "{opts}");
+    let caps = exec(agent, "grep CapEff /proc/1/status");
+    let caps = String::from_utf8_lossy(&caps.stdout).to_string();
+    assert!(caps.contains("0000000000000000"), "{caps}");
+}
+
+#[test]
+fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
+    if !ready() {
+        return;
+    }
+    let name = unique("pcompose");
+    let (env, project) = env_for(&name);
+    let file = two_services(&env);
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    let agent = format!("clauderon-{name}");
+    assert_agent_container(&agent, &name);
     // The stub agent ran from the CLI volume (the image has no agent).
     env.wait_for_runs(&name, 1);
     let net = format!("{}_default", project.name);
