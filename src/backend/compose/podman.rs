@@ -58,6 +58,20 @@ pub fn create_cli_volume(project: &str, image: &str) -> Cmd {
         .arg(cli_volume(project))
 }
 
+/// podman-compose 1.0.3 passes every mount as `-v SRC:DST[:ro]`, so a
+/// session path with a `:` in it cannot be mounted (podman would split
+/// it): refused before anything is made.
+pub fn check_paths(paths: &[&Path]) -> Result<()> {
+    match paths.iter().find(|p| p.to_string_lossy().contains(':')) {
+        Some(p) => Err(Error::input(format!(
+            "{} has a ':' in it, which podman-compose cannot mount (it passes mounts as -v SRC:DST)",
+            p.display()
+        ))
+        .with_fix("use a repository and CLAUDERON_HOME whose paths have no ':', or --backend docker")),
+        None => Ok(()),
+    }
+}
+
 /// podman-compose's container name for a service (`container_name:` is
 /// refused, but for the agent's, which clauderon sets).
 pub fn container_name(project: &str, service: &str) -> String {
@@ -197,6 +211,13 @@ pub fn leftovers(project: &str) -> Vec<Cmd> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_path_with_a_colon_is_refused() {
+        let e = check_paths(&[Path::new("/ok"), Path::new("/a:b/repo")]).unwrap_err();
+        assert!(e.message.contains("/a:b/repo"), "{}", e.message);
+        check_paths(&[Path::new("/ok/x")]).unwrap();
+    }
 
     #[test]
     fn a_missing_container_names_its_service() {

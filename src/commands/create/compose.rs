@@ -85,6 +85,13 @@ fn prepare(
     let (order, config) = read_config(tool, &project, &files)?;
     if tool == Tool::PodmanCompose {
         compose::check_podman(&config)?;
+        let paths = [
+            &spec.repo_root,
+            &spec.git_common_dir,
+            &spec.worktree,
+            &ctx.home.root,
+        ];
+        compose::podman::check_paths(&paths.map(|p| p.as_path()))?;
     }
     let settings = &ctx.config.compose;
     let opts = Options {
