@@ -190,7 +190,8 @@ fn assert_no_way_to_the_host(env: &Env, containers: &[String]) {
     }
 }
 
-/// `list` shows the session running; `status` both services running.
+/// `list` shows the session running; `status` both services running and
+/// the agent's hook events.
 fn assert_listed_with_its_services(env: &Env, name: &str) {
     let list: Vec<Value> = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
     let row = list.iter().find(|r| r["name"] == name).expect("listed");
@@ -203,6 +204,10 @@ fn assert_listed_with_its_services(env: &Env, name: &str) {
         services.iter().all(|s| s["state"] == "running"),
         "{services:?}"
     );
+    // The agent's hooks reached the daemon (through the mounted sockets:
+    // the network has no route to it).
+    let events = status["recent_events"].as_array().unwrap();
+    assert!(!events.is_empty(), "{status}");
 }
 
 /// What the override gave the agent's container through podman-compose:
