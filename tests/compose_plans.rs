@@ -34,6 +34,7 @@ fn create_and_delete_compose_session() {
         networks: vec!["default".into(), "backend".into()],
         volumes: vec!["data".into()],
         services: vec!["db".into(), "dev".into()],
+        shell_form: vec![],
     });
     let created = create_plan(&s, &home(), &DOCKER, None, &wiring()).render();
     assert!(
@@ -62,6 +63,7 @@ fn create_and_delete_podman_compose_session() {
         networks: vec!["default".into()],
         volumes: vec!["data".into()],
         services: vec!["db".into(), "dev".into()],
+        shell_form: vec![],
     });
     let created = create_plan(&s, &home(), &PODMAN, None, &wiring()).render();
     let deleted = delete_plan(&s, &home(), &PODMAN, &ContainerState::Missing, false).render();

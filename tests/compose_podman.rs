@@ -388,8 +388,9 @@ fn several_files_merge_and_interpolate_as_podman_compose_does() {
         "DB_TAG=1\nGREETING=hello from .env\n",
     )
     .unwrap();
+    // The agent's own command (a string) is replaced by the agent's.
     let first = format!(
-        "services:\n  db:\n    image: localhost/clauderon-test-base:${{DB_TAG}}\n    command: [\"sleep\", \"300\"]\n  dev:\n    image: localhost/{NOAGENT_IMAGE}\n"
+        "services:\n  db:\n    image: localhost/clauderon-test-base:${{DB_TAG}}\n    command: [\"sleep\", \"300\"]\n  dev:\n    image: localhost/{NOAGENT_IMAGE}\n    command: sleep infinity\n"
     );
     let first = write_compose(&env, &first);
     let second = env.repo().join("compose.extra.yml");
@@ -406,11 +407,19 @@ fn several_files_merge_and_interpolate_as_podman_compose_does() {
         &["--compose", &second, "--service", "dev"],
     )
     .ok();
+    env.wait_for_runs(&name, 1);
     let db = format!("{}_db_1", project.name);
     let vars = podman_ok(&["inspect", "--format", "{{.Config.Env}}", &db]);
     assert!(vars.contains("GREETING=hello from .env"), "{vars}");
     env.run(&["delete", "--force", &name]).ok();
     project.assert_gone();
+    // A list can only be appended to by podman-compose: refused.
+    let listed = std::fs::read_to_string(&first)
+        .unwrap()
+        .replace("command: sleep infinity", "command: [sleep, infinity]");
+    std::fs::write(&first, listed).unwrap();
+    let r = create(&env, "listed", &first, &["--service", "dev", "--dry-run"]).fails();
+    assert!(r.stderr.contains("command: as a list"), "{}", r.stderr);
     std::fs::write(&second, "services:\n  db:\n    privileged: true\n").unwrap();
     let r = create(&env, "merged", &first, &["--compose", &second, "--dry-run"]).fails();
     assert!(r.stderr.contains("privileged"), "{}", r.stderr);

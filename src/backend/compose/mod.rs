@@ -56,6 +56,11 @@ pub struct ComposeSpec {
     /// whose addresses go into the hosts file).
     #[serde(default)]
     pub services: Vec<String>,
+    /// The agent service's keys the user wrote as strings, which the
+    /// override writes as strings too (podman-compose; see
+    /// `podman::shell_forms`).
+    #[serde(default)]
+    pub shell_form: Vec<String>,
 }
 
 /// The override's name in the session's directory.

@@ -58,6 +58,30 @@ pub fn create_cli_volume(project: &str, image: &str) -> Cmd {
         .arg(cli_volume(project))
 }
 
+/// The agent service's `entrypoint` and `command`, which the override
+/// replaces with the agent's: podman-compose 1.0.3 merges files by
+/// appending lists, so the override can replace only a string form (it
+/// then writes its own as a string too, which podman-compose splits as a
+/// shell would); a list form is refused. Returns the keys in string form.
+pub fn shell_forms(name: &str, service: &Value) -> Result<Vec<String>> {
+    let mut strings = Vec::new();
+    for key in ["entrypoint", "command"] {
+        match &service[key] {
+            Value::String(_) => strings.push(key.to_string()),
+            Value::Array(_) => {
+                return Err(Error::input(format!(
+                    "service {name:?} sets {key}: as a list, which clauderon replaces with the agent's; podman-compose 1.0.3 appends lists of several files instead of replacing them"
+                ))
+                .with_fix(format!(
+                    "drop {key}: from service {name:?} (the agent's entrypoint runs there), or write it as a string"
+                )));
+            }
+            _ => {}
+        }
+    }
+    Ok(strings)
+}
+
 /// podman-compose 1.0.3 passes every mount as `-v SRC:DST[:ro]`, so a
 /// session path with a `:` in it cannot be mounted (podman would split
 /// it): refused before anything is made.

@@ -27,6 +27,12 @@ pub fn override_file(
     let mut service = agent_service(spec, home, engine, wiring);
     service.insert("environment".into(), environment.into());
     service.insert("image".into(), spec.image.clone().into());
+    for key in &compose.shell_form {
+        if let Some(Value::Array(words)) = service.get(key) {
+            let words: Vec<&str> = words.iter().filter_map(Value::as_str).collect();
+            service.insert(key.clone(), shell_words::join(words).into());
+        }
+    }
     let mut file = json!({ "services": { compose.service.clone(): Value::Object(service) } });
     if let Some(hosts) = compose.hosts_file() {
         // Every service's names from the hosts file (podman: no DNS).

@@ -104,6 +104,12 @@ fn prepare(
     };
     let checked = compose::inspect(&order, &config, &opts)?;
     check_images(ctx, &checked.images)?;
+    let shell_form = match tool {
+        Tool::PodmanCompose => {
+            compose::podman::shell_forms(&checked.service, &config["services"][&checked.service])?
+        }
+        _ => Vec::new(),
+    };
     spec.image = checked.image;
     spec.compose = Some(ComposeSpec {
         files,
@@ -113,6 +119,7 @@ fn prepare(
         networks: checked.networks,
         volumes: checked.volumes,
         services: order,
+        shell_form,
     });
     Ok(())
 }
