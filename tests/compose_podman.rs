@@ -134,9 +134,10 @@ fn write_compose(env: &Env, body: &str) -> String {
     path.display().to_string()
 }
 
+/// The volume declared empty (`data:`), as files often do.
 fn two_services(env: &Env) -> String {
     let body = format!(
-        "services:\n{DB}  dev:\n    image: localhost/{NOAGENT_IMAGE}\n    depends_on: [db]\nvolumes:\n  data: {{}}\n"
+        "services:\n{DB}  dev:\n    image: localhost/{NOAGENT_IMAGE}\n    depends_on: [db]\nvolumes:\n  data:\n"
     );
     write_compose(env, &body)
 }
@@ -423,6 +424,11 @@ fn several_files_merge_and_interpolate_as_podman_compose_does() {
     std::fs::write(&second, "services:\n  db:\n    privileged: true\n").unwrap();
     let r = create(&env, "merged", &first, &["--compose", &second, "--dry-run"]).fails();
     assert!(r.stderr.contains("privileged"), "{}", r.stderr);
+    // A network declared empty cannot be made internal by the override.
+    let body = format!("services:\n  dev:\n    image: {BASE_IMAGE}\nnetworks:\n  default:\n");
+    let file = write_compose(&env, &body);
+    let r = create(&env, "emptynet", &file, &["--dry-run"]).fails();
+    assert!(r.stderr.contains("default: {}"), "{}", r.stderr);
 }
 
 #[test]

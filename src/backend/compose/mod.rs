@@ -307,7 +307,7 @@ impl ComposeSpec {
             false => self.cmd(spec),
         };
         let mut steps = vec![Step::run_cmd(self.tool.down(cmd), engine.classifier())];
-        steps.extend(self.tool.leftovers(&project, engine));
+        steps.extend(self.tool.leftovers(&project, &self.networks, engine));
         steps
     }
 
@@ -361,11 +361,11 @@ impl Tool {
     }
 
     /// What `down` leaves, removed by label; nothing for Docker's tools.
-    fn leftovers(self, project: &str, engine: &Engine) -> Vec<Step> {
+    fn leftovers(self, project: &str, networks: &[String], engine: &Engine) -> Vec<Step> {
         if self != Tool::PodmanCompose {
             return Vec::new();
         }
-        (podman::leftovers(project).into_iter())
+        (podman::leftovers(project, networks).into_iter())
             .map(|cmd| Step::Run {
                 cmd,
                 classify: engine.classifier(),
@@ -391,7 +391,8 @@ pub fn down_unrecorded(engine: &Engine, session: &str, override_file: &Path) -> 
     let project = crate::session::container_name(session);
     let base = tool.base(&project, &[override_file.to_path_buf()]);
     let mut steps = vec![Step::run_cmd(tool.down(base), engine.classifier())];
-    steps.extend(tool.leftovers(&project, engine));
+    // Without the record, the one network every project has.
+    steps.extend(tool.leftovers(&project, &["default".to_string()], engine));
     steps
 }
 

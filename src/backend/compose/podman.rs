@@ -27,9 +27,21 @@ pub fn normalise(python: &str, project: &str, files: &[PathBuf]) -> Cmd {
     Cmd::new([python, "-c", NORMALISE, project]).args(files.iter().map(|f| f.display().to_string()))
 }
 
-/// What clauderon cannot follow with podman-compose: more than one
-/// replica (the hosts file names the first container of each service).
-pub fn check(config: &Value) -> Result<()> {
+/// What clauderon cannot follow with podman-compose: a network declared
+/// empty (mode proxy), more than one replica (the hosts file names the
+/// first container of each service).
+pub fn check(config: &Value, proxy: bool) -> Result<()> {
+    let networks = config["networks"].as_object().into_iter().flatten();
+    for (name, net) in networks {
+        // The override makes it internal: podman-compose merges only a
+        // mapping with a mapping.
+        if proxy && net.is_null() {
+            return Err(Error::input(format!(
+                "network {name:?} is declared empty, which podman-compose 1.0.3 cannot merge with the override that makes it internal"
+            ))
+            .with_fix(format!("write it as `{name}: {{}}` in the compose file")));
+        }
+    }
     let services = config["services"].as_object().into_iter().flatten();
     for (name, s) in services {
         let replicas = &s["deploy"]["replicas"];
@@ -216,10 +228,17 @@ fn not_started(container: &str, why: &str) -> Error {
 /// What `podman-compose down --volumes` leaves: containers of services no
 /// longer in the files, and every network (1.0.3 removes none). By the
 /// labels podman-compose puts on them; the shared caches have none.
-pub fn leftovers(project: &str) -> Vec<Cmd> {
+pub fn leftovers(project: &str, networks: &[String]) -> Vec<Cmd> {
     let label = format!("label=io.podman.compose.project={project}");
-    vec![
-        PODMAN.cmd().args(["rm", "--force", "--filter", &label]),
+    let mut cmds = vec![PODMAN.cmd().args(["rm", "--force", "--filter", &label])];
+    // By name first (podman-compose names them PROJECT_NETWORK); the prune
+    // after it is for any other, and has been seen to leave one behind
+    // while other projects' containers came and went.
+    for net in networks {
+        let name = format!("{project}_{net}");
+        cmds.push(PODMAN.cmd().args(["network", "rm", "--force", &name]));
+    }
+    cmds.extend([
         PODMAN
             .cmd()
             .args(["network", "prune", "--force", "--filter", &label]),
@@ -229,7 +248,8 @@ pub fn leftovers(project: &str) -> Vec<Cmd> {
         PODMAN
             .cmd()
             .args(["volume", "rm", "--force", &cli_volume(project)]),
-    ]
+    ]);
+    cmds
 }
 
 #[cfg(test)]

@@ -45,13 +45,35 @@ pub fn override_file(
             }
         }
     }
-    file["networks"] = Value::Object(networks(spec, engine, compose));
-    let mut volumes: Map<String, Value> = (compose.volumes.iter())
-        .map(|v| (v.clone(), json!({})))
-        .collect();
-    // The shared caches are external: never the project's, so `down
-    // --volumes` leaves them (create makes them first). The explicit name
-    // keeps podman-compose 1.0.3 from prefixing it with the project.
+    let networks = networks(spec, engine, compose);
+    if !networks.is_empty() {
+        file["networks"] = Value::Object(networks);
+    }
+    file["volumes"] = Value::Object(volumes_declared(spec, engine, compose));
+    let file = escape(file);
+    let mut bytes = serde_json::to_vec_pretty(&file).expect("JSON values serialise");
+    bytes.push(b'\n');
+    (bytes, secrets)
+}
+
+/// The named volumes: the file's (Docker's tools: so the override alone
+/// can take them down; podman-compose 1.0.3 finds them by label, and could
+/// not merge ours with one the file declares empty, `data:`), and the
+/// shared caches, external: never the project's, so `down --volumes`
+/// leaves them (create makes them first); the explicit name keeps
+/// podman-compose from prefixing it with the project. On Podman, the
+/// agent CLI's image volume too.
+fn volumes_declared(
+    spec: &SessionSpec,
+    engine: &Engine,
+    compose: &ComposeSpec,
+) -> Map<String, Value> {
+    let mut volumes = Map::new();
+    if engine.is_docker() {
+        for v in &compose.volumes {
+            volumes.insert(v.clone(), json!({}));
+        }
+    }
     for (volume, _) in CACHE_VOLUMES {
         volumes.insert(volume.into(), json!({ "external": true, "name": volume }));
     }
@@ -59,11 +81,7 @@ pub fn override_file(
         let cli = podman::cli_volume(&spec.container_name());
         volumes.insert(cli.clone(), json!({ "external": true, "name": cli }));
     }
-    file["volumes"] = Value::Object(volumes);
-    let file = escape(file);
-    let mut bytes = serde_json::to_vec_pretty(&file).expect("JSON values serialise");
-    bytes.push(b'\n');
-    (bytes, secrets)
+    volumes
 }
 
 /// Every network of the project (so the override alone can take it down);
@@ -74,7 +92,9 @@ pub fn override_file(
 /// address on the bridge the containers have no next hop to them.
 ///
 /// Podman's internal networks already have no host address (CNI's bridge
-/// is no gateway for them), and podman-compose passes no driver options.
+/// is no gateway for them), and podman-compose passes no driver options;
+/// in mode open the file's networks are left to it (its down leaves them
+/// anyway, and they are removed by label).
 fn networks(spec: &SessionSpec, engine: &Engine, compose: &ComposeSpec) -> Map<String, Value> {
     let closed = match engine.is_docker() {
         true => json!({
@@ -84,6 +104,9 @@ fn networks(spec: &SessionSpec, engine: &Engine, compose: &ComposeSpec) -> Map<S
         false => json!({ "internal": true }),
     };
     let proxy = spec.network == NetworkMode::Proxy;
+    if !proxy && !engine.is_docker() {
+        return Map::new();
+    }
     compose
         .networks
         .iter()

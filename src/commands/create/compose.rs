@@ -84,14 +84,7 @@ fn prepare(
     let project = ComposeSpec::project(spec);
     let (order, config) = read_config(tool, &project, &files)?;
     if tool == Tool::PodmanCompose {
-        compose::check_podman(&config)?;
-        let paths = [
-            &spec.repo_root,
-            &spec.git_common_dir,
-            &spec.worktree,
-            &ctx.home.root,
-        ];
-        compose::podman::check_paths(&paths.map(|p| p.as_path()))?;
+        podman_checks(ctx, spec, &config)?;
     }
     let settings = &ctx.config.compose;
     let opts = Options {
@@ -122,6 +115,19 @@ fn prepare(
         shell_form,
     });
     Ok(())
+}
+
+/// What podman-compose 1.0.3 cannot do: see `compose::check_podman` and
+/// `podman::check_paths`.
+fn podman_checks(ctx: &Ctx, spec: &SessionSpec, config: &serde_json::Value) -> Result<()> {
+    compose::check_podman(config, spec.network == NetworkMode::Proxy)?;
+    let paths = [
+        &spec.repo_root,
+        &spec.git_common_dir,
+        &spec.worktree,
+        &ctx.home.root,
+    ];
+    compose::podman::check_paths(&paths.map(|p| p.as_path()))
 }
 
 /// The allowlist, for every service's image (not only the agent's): a
@@ -216,18 +222,16 @@ fn add_volumes(plan: &mut Plan, spec: &SessionSpec, engine: &Engine) {
     }
 }
 
-/// The override, the record, `up` (a failure shows the services' last
-/// lines, then takes the project down with its volumes), and the checks.
-pub fn add_project(
+/// podman-compose's hosts file and its first lines; before the override: a
+/// session directory with an override and no hosts file is Docker's (see
+/// `compose::down_unrecorded`).
+fn add_hosts_files(
     plan: &mut Plan,
     spec: &SessionSpec,
     compose: &ComposeSpec,
-    home: &Home,
     engine: &Engine,
     wiring: &Wiring,
 ) {
-    // Before the override: a session directory with an override and no
-    // hosts file is Docker's (see `compose::down_unrecorded`).
     if let Some(hosts) = compose.hosts_file() {
         let base = compose::podman::hosts_base(&compose::host_lines(spec, engine, wiring));
         for path in [hosts.with_extension("base"), hosts] {
@@ -239,6 +243,19 @@ pub fn add_project(
             });
         }
     }
+}
+
+/// The override, the record, `up` (a failure shows the services' last
+/// lines, then takes the project down with its volumes), and the checks.
+pub fn add_project(
+    plan: &mut Plan,
+    spec: &SessionSpec,
+    compose: &ComposeSpec,
+    home: &Home,
+    engine: &Engine,
+    wiring: &Wiring,
+) {
+    add_hosts_files(plan, spec, compose, engine, wiring);
     let (contents, secrets) = compose::override_file(spec, home, engine, wiring, compose);
     plan.push(Step::WriteFile {
         path: compose.override_file.clone(),
