@@ -5,25 +5,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{BASE_IMAGE, Env, docker, docker_ok, docker_ready, unique};
 use serde_json::Value;
 
-/// Docker and a compose tool; under CI=true a missing one fails the test.
+/// Docker and docker-compose; under CI=true a missing one fails the test.
 fn compose_ready() -> bool {
-    if !docker_ready() {
-        return false;
-    }
-    let tool = Command::new("docker-compose").arg("version").output();
-    if tool.is_ok_and(|o| o.status.success()) {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("CI=true: docker-compose is missing (apt install docker-compose)");
-    }
-    eprintln!("SKIPPED: docker-compose is not installed");
-    false
+    common::compose_tool_ready(docker_ready(), "docker-compose")
 }
 
 /// No container, network or volume of the project, no worktree, no

@@ -13,18 +13,7 @@ use serde_json::Value;
 /// Podman, its test images and podman-compose; under CI=true a missing
 /// one fails the test.
 fn ready() -> bool {
-    if !podman_ready() {
-        return false;
-    }
-    let tool = Command::new("podman-compose").arg("version").output();
-    if tool.is_ok_and(|o| o.status.success()) {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("CI=true: podman-compose is missing (apt install podman-compose)");
-    }
-    eprintln!("SKIPPED: podman-compose is not installed");
-    false
+    common::compose_tool_ready(podman_ready(), "podman-compose")
 }
 
 fn podman(args: &[&str]) -> std::process::Output {

@@ -24,17 +24,7 @@ exec docker-compose "$@"
 "#;
 
 fn compose_v1_ready() -> bool {
-    if !docker_ready() {
-        return false;
-    }
-    let ok = std::process::Command::new("docker-compose")
-        .arg("version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("CI=true: docker-compose is missing (apt install docker-compose)");
-    }
-    ok
+    common::compose_tool_ready(docker_ready(), "docker-compose")
 }
 
 /// A DOCKER_CONFIG with the forwarding plugin in it.

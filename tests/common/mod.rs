@@ -422,3 +422,21 @@ pub fn assert_compose_refusals(cases: Vec<(String, &str)>, create: impl Fn(&Env,
         assert!(!env.home().join("sessions/refused").exists(), "{line}");
     }
 }
+
+/// `engine_ready` (Docker's or Podman's check, already made) and a compose
+/// `tool` that answers `version`; under CI=true a missing tool fails the
+/// test, naming the package (Debian's is named like the tool).
+pub fn compose_tool_ready(engine_ready: bool, tool: &str) -> bool {
+    if !engine_ready {
+        return false;
+    }
+    let answers = Command::new(tool).arg("version").output();
+    if answers.is_ok_and(|o| o.status.success()) {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+        panic!("CI=true: {tool} is missing (apt install {tool})");
+    }
+    eprintln!("SKIPPED: {tool} is not installed");
+    false
+}
