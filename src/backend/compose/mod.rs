@@ -122,7 +122,8 @@ impl Tool {
     }
 
     /// The merged, normalised config of the user's files, as YAML (what v1
-    /// prints, and v2's default; see `yaml_to_json`).
+    /// prints, and v2's default; see `yaml_to_json`). Docker's tools only:
+    /// podman-compose has no `config` (see `podman::normalise`).
     pub fn config(self, project: &str, files: &[PathBuf]) -> Cmd {
         self.base(project, files).arg("config")
     }
