@@ -49,6 +49,23 @@ pub fn check_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
     Ok(())
 }
 
+/// Rootless Podman maps the user into a session's container with
+/// `--userns=keep-id`, which podman-compose 1.0.3 cannot pass: the agent
+/// would not own its worktree. Refused before anything is made.
+pub fn check_wiring(spec: &SessionSpec, wiring: &Wiring) -> Result<()> {
+    let podman = spec
+        .compose
+        .as_ref()
+        .is_some_and(|c| c.tool == Tool::PodmanCompose);
+    if podman && wiring.host.rootless {
+        return Err(Error::input(
+            "compose sessions need rootful Podman: podman-compose 1.0.3 cannot map your user into the container (--userns=keep-id)",
+        )
+        .with_fix("run clauderon as root for Podman, or use --backend docker"));
+    }
+    Ok(())
+}
+
 /// With a compose file (`--compose`, `[compose] file`), makes `spec` a
 /// compose session of it.
 pub fn apply(ctx: &Ctx, args: &CreateArgs, engine: &Engine, spec: &mut SessionSpec) -> Result<()> {

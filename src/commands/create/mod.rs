@@ -66,6 +66,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         args.dry_run,
         &mut plan,
     )?;
+    compose::check_wiring(&spec, &wiring)?;
     if wiring.proxy.is_some()
         && let Some(info) = daemon::running(&ctx.home)
     {
