@@ -69,3 +69,28 @@ fn create_and_delete_podman_compose_session() {
     let deleted = delete_plan(&s, &home(), &PODMAN, &ContainerState::Missing, false).render();
     insta::assert_snapshot!(format!("{created}\n# --- delete ---\n{deleted}"));
 }
+
+/// Rootless Podman cannot map the user into a podman-compose service:
+/// refused, naming what works instead.
+#[test]
+fn podman_compose_on_rootless_podman_is_refused() {
+    use clauderon::commands::create::compose::check_wiring;
+    let mut s = spec();
+    s.backend = BackendKind::Podman;
+    s.compose = Some(ComposeSpec {
+        files: vec!["/home/dev/project/docker-compose.yml".into()],
+        service: "dev".into(),
+        tool: Tool::PodmanCompose,
+        override_file: home().session_dir(&s.name).join(OVERRIDE_NAME),
+        networks: vec!["default".into()],
+        volumes: vec![],
+        services: vec!["dev".into()],
+        shell_form: vec![],
+    });
+    let mut w = wiring();
+    check_wiring(&s, &w).unwrap();
+    w.host.rootless = true;
+    let e = check_wiring(&s, &w).unwrap_err();
+    assert!(e.message.contains("rootful Podman"), "{}", e.message);
+    assert!(e.fix.unwrap().contains("--backend docker"));
+}

@@ -15,7 +15,7 @@ use crate::image;
 use crate::plan::{Plan, Step, Tolerate};
 use crate::proxy::credentials;
 
-mod compose;
+pub mod compose;
 mod resolve;
 use crate::session::{SessionSpec, looks_secret};
 use crate::store::{Home, record_bytes};
