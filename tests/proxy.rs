@@ -4,105 +4,13 @@
 
 mod common;
 
-use std::io::BufRead;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
+use common::upstream::{Upstream, test_pki};
 use common::{Env, docker, docker_ok, docker_ready, git, unique};
 use serde_json::Value;
 
 const SECRET: &str = "ghp_REALsecretVALUE0123456789";
-
-/// A CA and a leaf for the hosts the upstream plays.
-fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    use clauderon::proxy::ca_key::{EcKey as KeyPair, random_serial};
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.serial_number = Some(random_serial().unwrap());
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "upstream test CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let hosts = [
-        "github.com",
-        "api.github.com",
-        "api.anthropic.com",
-        "tunnel.test",
-        "denied.test",
-    ];
-    let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf_params = CertificateParams::new(hosts.map(String::from).to_vec()).unwrap();
-    leaf_params.serial_number = Some(random_serial().unwrap());
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
-    let (ca, cert, key) = (
-        dir.join("ca.pem"),
-        dir.join("leaf.pem"),
-        dir.join("leaf-key.pem"),
-    );
-    std::fs::write(&ca, ca_cert.pem()).unwrap();
-    std::fs::write(&cert, leaf.pem()).unwrap();
-    std::fs::write(&key, leaf_key.to_pem()).unwrap();
-    (ca, cert, key)
-}
-
-struct Upstream {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Upstream {
-    fn start(dir: &Path, cert: &Path, key: &Path, git_root: &Path) -> Upstream {
-        let log = dir.join("upstream.jsonl");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/upstream.py");
-        let mut child = Command::new("python3")
-            .arg(script)
-            .args([
-                "--cert",
-                cert.to_str().unwrap(),
-                "--key",
-                key.to_str().unwrap(),
-                "--log",
-                log.to_str().unwrap(),
-            ])
-            .args([
-                "--git-root",
-                git_root.to_str().unwrap(),
-                "--git-token",
-                SECRET,
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Upstream {
-            child,
-            port: line.trim().parse().expect("upstream prints its port"),
-            log,
-        }
-    }
-
-    fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
 
 struct Setup {
     env: Env,
@@ -115,7 +23,7 @@ fn setup(extra_proxy_config: &str) -> Setup {
     let (ca, cert, key) = test_pki(dir.path());
     let git_root = dir.path().join("git");
     std::fs::create_dir_all(&git_root).unwrap();
-    let upstream = Upstream::start(dir.path(), &cert, &key, &git_root);
+    let upstream = Upstream::start(dir.path(), &cert, &key, &git_root, SECRET);
     // A repository the upstream serves as github.com/org/repo.git.
     let src = dir.path().join("src");
     std::fs::create_dir(&src).unwrap();

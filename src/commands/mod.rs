@@ -3,6 +3,7 @@
 
 pub mod clean_cache;
 pub mod create;
+pub mod daemon_image;
 pub mod daemon_plan;
 pub mod delete;
 pub(crate) mod delete_checks;

@@ -2,6 +2,9 @@
 //! throwaway git repository, and cleans up the containers it made.
 #![allow(dead_code)]
 
+pub mod kube;
+pub mod upstream;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -439,4 +442,40 @@ pub fn compose_tool_ready(engine_ready: bool, tool: &str) -> bool {
     }
     eprintln!("SKIPPED: {tool} is not installed");
     false
+}
+
+/// Runs the real hook script (`files`: the session's files) on the host
+/// against the daemon listening on `port`.
+pub fn run_hook_script(
+    files: &Path,
+    name: &str,
+    id: &str,
+    port: u16,
+    payload: &str,
+) -> (i32, std::time::Duration, String) {
+    use std::io::Write;
+    let start = std::time::Instant::now();
+    let mut child = std::process::Command::new("bash")
+        .arg(files.join("send_status.sh"))
+        .env("CLAUDERON_SESSION_FILES", files)
+        .env("CLAUDERON_SESSION_ID", id)
+        .env("CLAUDERON_SESSION", name)
+        .env("CLAUDERON_HTTP_PORT", port.to_string())
+        .env("CLAUDERON_HOST", "127.0.0.1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        start.elapsed(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }
