@@ -1,6 +1,11 @@
-//! The daemon's HTTP/1.1 serving, shared by the hook listener and the proxy:
-//! one accept loop per listening socket, a cap on open connections, and a
-//! deadline for reading request headers.
+//! The daemon's HTTP/1.1 serving, shared by the hook listener, the proxy and
+//! the API: one accept loop per listening socket, a cap on open connections
+//! (idle ones give way to newcomers, see `slots`), and a short deadline for
+//! reading request headers, which also closes idle keep-alive connections.
+
+mod slots;
+
+pub use slots::Slots;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -17,12 +22,15 @@ use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::sync::OwnedSemaphorePermit;
 
 pub type Body = BoxBody<Bytes, hyper::Error>;
 
-/// A slow client gets this long to send its request headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
+/// A client gets this long to send its request line and headers, and a
+/// keep-alive connection may sit idle this long between requests (hyper
+/// runs the same timer while it waits for the next request's head).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Where a connection came from.
 #[derive(Clone, Copy, Debug)]
@@ -75,9 +83,10 @@ impl Accepting {
     }
 }
 
-/// Accepts connections until the process ends. Over the cap, new
-/// connections are closed at once instead of queueing without bound.
-pub async fn accept_loop<F, Fut>(listening: Listening, limit: Arc<Semaphore>, handle: F)
+/// Accepts connections until the process ends. Over the cap, a newcomer
+/// takes the slot of the longest-idle connection, or is answered 503 at
+/// once: it never queues, and idle clients cannot hold every slot.
+pub async fn accept_loop<F, Fut>(listening: Listening, slots: Arc<Slots>, handle: F)
 where
     F: Fn(Request<Incoming>, Conn) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
@@ -98,17 +107,10 @@ where
             tokio::time::sleep(Duration::from_millis(100)).await;
             continue;
         };
-        let Ok(permit) = Arc::clone(&limit).try_acquire_owned() else {
-            continue;
-        };
-        let conn = Conn {
-            peer,
-            slot: Arc::new(permit),
-        };
-        let handle = handle.clone();
+        let (slots, handle) = (Arc::clone(&slots), handle.clone());
         match stream {
-            Stream::Tcp(s) => tokio::spawn(serve_connection(s, conn, handle)),
-            Stream::Unix(s) => tokio::spawn(serve_connection(s, conn, handle)),
+            Stream::Tcp(s) => tokio::spawn(admit(s, peer, slots, handle)),
+            Stream::Unix(s) => tokio::spawn(admit(s, peer, slots, handle)),
         };
     }
 }
@@ -118,22 +120,86 @@ enum Stream {
     Unix(tokio::net::UnixStream),
 }
 
-async fn serve_connection<S, F, Fut>(stream: S, conn: Conn, handle: F)
+/// Serves the connection in a slot of its own, or says 503 and closes it.
+async fn admit<S, F, Fut>(stream: S, peer: Peer, slots: Arc<Slots>, handle: F)
 where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
     F: Fn(Request<Incoming>, Conn) -> Fut + Clone + Send + Sync + 'static,
     Fut: Future<Output = Response<Body>> + Send + 'static,
 {
-    let svc = service_fn(move |req| {
-        let (handle, conn) = (handle.clone(), conn.clone());
-        async move { Ok::<_, Infallible>(handle(req, conn).await) }
-    });
-    let _ = http1::Builder::new()
+    let permit = match slots.try_take() {
+        Some(p) => Some(p),
+        None => slots.take_from_idle().await,
+    };
+    let Some(permit) = permit else {
+        return refuse_busy(stream).await;
+    };
+    let conn = Conn {
+        peer,
+        slot: Arc::new(permit),
+    };
+    serve_connection(stream, conn, slots, handle).await;
+}
+
+/// A quick 503 for a connection no slot can take. The answer is written,
+/// then what the client sent is read and dropped until it hangs up (1 s at
+/// most): closing with its request unread would reset the connection before
+/// it reads the answer.
+async fn refuse_busy<S>(mut stream: S)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    let body = r#"{"error":"every connection slot is answering a request; try again shortly"}"#;
+    let answer = format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        stream.write_all(answer.as_bytes()).await?;
+        stream.shutdown().await?;
+        let mut sink = [0u8; 4096];
+        while stream.read(&mut sink).await? > 0 {}
+        Ok::<_, std::io::Error>(())
+    })
+    .await;
+}
+
+async fn serve_connection<S, F, Fut>(stream: S, conn: Conn, slots: Arc<Slots>, handle: F)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    F: Fn(Request<Incoming>, Conn) -> Fut + Clone + Send + Sync + 'static,
+    Fut: Future<Output = Response<Body>> + Send + 'static,
+{
+    let activity = slots.track();
+    let svc = {
+        let (slots, activity) = (Arc::clone(&slots), Arc::clone(&activity));
+        service_fn(move |req| {
+            let (handle, conn) = (handle.clone(), conn.clone());
+            // In flight until the answer's body is done (an SSE stream too).
+            let busy = slots.busy(&activity);
+            async move {
+                let resp = handle(req, conn).await;
+                Ok::<_, Infallible>(resp.map(|body| slots::BusyBody::new(body, busy).boxed()))
+            }
+        })
+    };
+    let serving = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
         .serve_connection(TokioIo::new(stream), svc)
-        .with_upgrades()
-        .await;
+        .with_upgrades();
+    tokio::pin!(serving);
+    tokio::select! {
+        _ = serving.as_mut() => {}
+        _ = activity.evicted.notified() => {
+            // Idle when chosen; if a request came in since, let it finish.
+            if !activity.is_idle() {
+                serving.as_mut().graceful_shutdown();
+                let _ = serving.await;
+            }
+        }
+    }
+    slots.forget(&activity);
 }
 
 pub fn empty() -> Body {

@@ -5,6 +5,9 @@
 //! and the CLI cannot disagree.
 
 mod child;
+#[cfg(test)]
+mod fuzz;
+mod job_store;
 mod jobs;
 mod messages;
 mod routes;
@@ -43,11 +46,15 @@ pub struct Api {
 }
 
 impl Api {
+    /// The API with the jobs stored in `home`; call inside the runtime: the
+    /// sessions of jobs the last daemon left running are stopped beside it.
     pub fn new(home: Home, max_runs: usize, webhooks: settings::Webhooks) -> Api {
+        let (jobs, interrupted) = jobs::Jobs::load(&home);
+        jobs::stop_interrupted(home.clone(), interrupted);
         Api {
             home,
             runs: Arc::new(tokio::sync::Semaphore::new(max_runs)),
-            jobs: jobs::Jobs::default(),
+            jobs,
             webhooks,
         }
     }
@@ -107,7 +114,7 @@ impl Api {
             let last = parts
                 .headers
                 .get("last-event-id")
-                .and_then(|v| v.to_str().ok()?.parse().ok());
+                .map(|v| v.to_str().unwrap_or("?"));
             return Some(match *method {
                 Method::GET => sse::stream(Arc::clone(self), id.to_string(), last),
                 _ => error(StatusCode::METHOD_NOT_ALLOWED, "GET it"),
@@ -160,9 +167,13 @@ async fn read_body(body: Incoming) -> Result<Bytes, Box<Response<Body>>> {
             StatusCode::REQUEST_TIMEOUT,
             "the body did not arrive in time",
         ))),
-        Ok(Err(_)) => Err(Box::new(error(
+        Ok(Err(e)) if e.is::<http_body_util::LengthLimitError>() => Err(Box::new(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("body larger than {MAX_BODY} bytes"),
+        ))),
+        Ok(Err(e)) => Err(Box::new(error(
+            StatusCode::BAD_REQUEST,
+            format!("the body could not be read: {e}"),
         ))),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
     }

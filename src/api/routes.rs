@@ -13,7 +13,10 @@ use crate::serve::Body;
 use crate::store::Home;
 
 pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Response<Body> {
-    let query = Query::parse(uri.query());
+    let Some(query) = Query::parse(uri.query()) else {
+        let why = "the query string is not valid percent-encoded UTF-8";
+        return error(StatusCode::BAD_REQUEST, why);
+    };
     if let Some(why) = query.bad_flag() {
         return error(StatusCode::BAD_REQUEST, why);
     }
@@ -24,6 +27,10 @@ pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Resp
         );
     };
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
+    let segs = match stromboli_sessions(method, segs) {
+        Ok(segs) => segs,
+        Err(refused) => return *refused,
+    };
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     match (method, segs.as_slice()) {
         (&Method::GET, ["v1", "sessions"]) => json_result(home, args(&["list", "--json"])).await,
@@ -72,6 +79,27 @@ pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Resp
     }
 }
 
+/// Stromboli's session routes (`GET /sessions`, `DELETE /sessions/{id}`,
+/// `GET /sessions/{id}/messages`) are the same routes under /v1, the id a
+/// session's name; any other /sessions route is a 405 that says so.
+fn stromboli_sessions<'a>(
+    method: &Method,
+    segs: Vec<&'a str>,
+) -> Result<Vec<&'a str>, Box<Response<Body>>> {
+    match (method, segs.as_slice()) {
+        (&Method::GET, ["sessions"])
+        | (&Method::DELETE, ["sessions", _])
+        | (&Method::GET, ["sessions", _, "messages"]) => {
+            Ok(std::iter::once("v1").chain(segs).collect())
+        }
+        (_, ["sessions", ..]) => Err(Box::new(error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "/sessions serves GET /sessions, DELETE /sessions/{id} and GET /sessions/{id}/messages; the rest is under /v1/sessions",
+        ))),
+        _ => Ok(segs),
+    }
+}
+
 /// `/images`, `/images/search`, `/images/{ref}`, `/images/pull`.
 async fn images(
     home: &Home,
@@ -83,9 +111,7 @@ async fn images(
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let b = query.backend();
     match (method, rest) {
-        (&Method::GET, []) => {
-            json_result(home, args(&["image", "list", "--json", "--backend", &b])).await
-        }
+        (&Method::GET, []) => json_result(home, args(&["image", "list", "--json", &b])).await,
         (&Method::GET, ["search"]) => {
             let Some(q) = query.get("q").filter(|q| !q.is_empty()) else {
                 return error(
@@ -94,17 +120,8 @@ async fn images(
                 );
             };
             let limit = query.get("limit").unwrap_or("25");
-            let a = args(&[
-                "image",
-                "search",
-                "--json",
-                "--backend",
-                &b,
-                "--limit",
-                limit,
-                "--",
-                q,
-            ]);
+            let limit = format!("--limit={limit}");
+            let a = args(&["image", "search", "--json", &b, &limit, "--", q]);
             json_result(home, a).await
         }
         (&Method::POST, ["pull"]) => pull(home, body, query.flag("dry_run")).await,
@@ -118,7 +135,7 @@ async fn images(
 
 /// The path's segments, percent-decoded (so `GET /images/ghcr.io%2Forg%2Fimg`
 /// names an image with slashes).
-fn segments(path: &str) -> Option<Vec<String>> {
+pub(super) fn segments(path: &str) -> Option<Vec<String>> {
     path.trim_matches('/')
         .split('/')
         .filter(|s| !s.is_empty())
@@ -126,14 +143,18 @@ fn segments(path: &str) -> Option<Vec<String>> {
         .collect()
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+pub(super) fn percent_decode(s: &str) -> Option<String> {
     let bytes = s.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            let hex = bytes.get(i + 1..i + 3)?;
+            // Two hex digits (from_str_radix alone would take "%+f").
+            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                return None;
+            }
+            out.push(u8::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?);
             i += 3;
         } else {
             out.push(bytes[i]);
@@ -146,16 +167,18 @@ fn percent_decode(s: &str) -> Option<String> {
 struct Query(Vec<(String, String)>);
 
 impl Query {
-    fn parse(q: Option<&str>) -> Query {
+    /// The pairs, or None when one is not percent-encoded UTF-8 (never
+    /// dropped: a `?dry_run=%ZZ` left out would make a delete real).
+    fn parse(q: Option<&str>) -> Option<Query> {
         let pairs = q
             .unwrap_or("")
             .split('&')
             .filter(|p| !p.is_empty())
-            .filter_map(|p| {
+            .map(|p| {
                 let (k, v) = p.split_once('=').unwrap_or((p, "1"));
                 Some((percent_decode(k)?, percent_decode(v)?))
             });
-        Query(pairs.collect())
+        pairs.collect::<Option<Vec<_>>>().map(Query)
     }
 
     fn get(&self, key: &str) -> Option<&str> {
@@ -184,9 +207,10 @@ impl Query {
         })
     }
 
-    /// `?backend=`, passed on as the CLI's `--backend` (which validates it).
+    /// `?backend=`, passed on as the CLI's `--backend=VALUE` (which
+    /// validates it; one argument, so the value cannot pass for a flag).
     fn backend(&self) -> String {
-        self.get("backend").unwrap_or("docker").to_string()
+        format!("--backend={}", self.get("backend").unwrap_or("docker"))
     }
 }
 
@@ -233,17 +257,9 @@ async fn action(
 
 /// `image check`: its JSON is the answer whether or not the image passes.
 async fn check_image(home: &Home, image: &str, backend: &str) -> Response<Body> {
-    let args: Vec<String> = [
-        "image",
-        "check",
-        "--json",
-        "--backend",
-        backend,
-        "--",
-        image,
-    ]
-    .map(String::from)
-    .to_vec();
+    let args: Vec<String> = ["image", "check", "--json", backend, "--", image]
+        .map(String::from)
+        .to_vec();
     let finished = child::run(home, &args, &[]).await;
     match finished.json() {
         Some(value) if matches!(finished.code, Some(0 | 1)) => {
@@ -260,23 +276,36 @@ struct PullBody {
     backend: Option<String>,
 }
 
-async fn pull(home: &Home, body: &[u8], dry_run: bool) -> Response<Body> {
-    let req: PullBody = match parse(body) {
-        Ok(r) => r,
-        Err(refused) => return *refused,
-    };
+/// The `image pull` command line of a `POST /images/pull` body (and the
+/// image and backend, for the answer), or a 400.
+pub(super) fn pull_command(
+    body: &[u8],
+    dry_run: bool,
+) -> Result<(Vec<String>, String, String), Box<Response<Body>>> {
+    let req: PullBody = parse(body)?;
     let backend = req.backend.unwrap_or_else(|| "docker".into());
-    let mut args: Vec<String> = ["image", "pull", "--backend", &backend]
-        .map(String::from)
-        .to_vec();
+    // `--backend=VALUE`: no value of a request stands alone in an argv.
+    let mut args = vec![
+        "image".into(),
+        "pull".into(),
+        format!("--backend={backend}"),
+    ];
     if dry_run {
         args.extend(["--dry-run".into(), "--json".into()]);
     }
     args.extend(["--".into(), req.image.clone()]);
+    Ok((args, req.image, backend))
+}
+
+async fn pull(home: &Home, body: &[u8], dry_run: bool) -> Response<Body> {
+    let (args, image, backend) = match pull_command(body, dry_run) {
+        Ok(command) => command,
+        Err(refused) => return *refused,
+    };
     let finished = child::run(home, &args, &[]).await;
     answer(finished, StatusCode::OK, |f| match dry_run {
         true => f.json(),
-        false => Some(json!({"image": req.image, "backend": backend, "result": "pulled"})),
+        false => Some(json!({"image": image, "backend": backend, "result": "pulled"})),
     })
 }
 
@@ -356,34 +385,35 @@ impl CreateBody {
     }
 }
 
-async fn create(home: &Home, body: &[u8], dry_run: bool) -> Response<Body> {
-    let req: CreateBody = match parse(body) {
-        Ok(r) => r,
-        Err(refused) => return *refused,
-    };
-    if let Err(m) = child::absolute(&req.repo, "repo") {
-        return error(StatusCode::BAD_REQUEST, m);
-    }
+/// The `create` command line and the `env` values of a `POST /v1/sessions`
+/// body, or a 400 that says what is wrong with it.
+pub(super) type Command = (Vec<String>, Vec<(String, String)>);
+
+pub(super) fn create_command(body: &[u8], dry_run: bool) -> Result<Command, Box<Response<Body>>> {
+    let req: CreateBody = parse(body)?;
+    let bad = |m: String| Box::new(error(StatusCode::BAD_REQUEST, m));
+    child::absolute(&req.repo, "repo").map_err(bad)?;
     // Names first: a bad one must not reach an environment.
-    for key in req.env.keys() {
-        if !crate::validate::env_name(key) {
-            let why = format!("env: {key:?} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
-            return error(StatusCode::BAD_REQUEST, why);
-        }
+    if let Some(key) = req.env.keys().find(|k| !crate::validate::env_name(k)) {
+        let why = format!("env: {key:?} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
+        return Err(bad(why));
     }
     let mut args = req.args();
     if dry_run {
         args.push("--dry-run".into());
     }
-    let env: Vec<(String, String)> = req.env.into_iter().collect();
+    Ok((args, req.env.into_iter().collect()))
+}
+
+async fn create(home: &Home, body: &[u8], dry_run: bool) -> Response<Body> {
+    let (args, env) = match create_command(body, dry_run) {
+        Ok(command) => command,
+        Err(refused) => return *refused,
+    };
     let finished = child::run(home, &args, &env).await;
-    answer(
-        finished,
-        if dry_run {
-            StatusCode::OK
-        } else {
-            StatusCode::CREATED
-        },
-        |f| f.json(),
-    )
+    let ok = match dry_run {
+        true => StatusCode::OK,
+        false => StatusCode::CREATED,
+    };
+    answer(finished, ok, |f| f.json())
 }

@@ -1,8 +1,11 @@
 //! The callback of `POST /run/async`'s `webhook_url`: the job's end, POSTed
 //! as JSON to a host named in `[api] webhook_hosts`, signed with
 //! `X-Clauderon-Signature: sha256=<hex HMAC-SHA256 of the body>` when
-//! `[api] webhook_secret` is set. One attempt, 10 s at most; the outcome is
-//! in the job (and a failure in the daemon's log).
+//! `[api] webhook_secret` is set. A delivery that gets no answer or a 5xx is
+//! tried again after 1 s and 4 s (three attempts, 10 s each at most), with
+//! the same body, signature and `X-Clauderon-Delivery` id, so a receiver
+//! can drop repeats; a 4xx is the receiver's final word. Every attempt is
+//! recorded in the job (and a failed delivery in the daemon's log).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -44,14 +47,58 @@ fn signature(secret: &str, body: &[u8]) -> String {
     format!("sha256={hex}")
 }
 
-/// POSTs `body` to `uri`; the answer's status, or why there was none.
-pub async fn deliver(uri: Uri, body: Vec<u8>, secret: Option<String>) -> Result<u16, String> {
-    tokio::time::timeout(Duration::from_secs(10), send(uri, body, secret))
+/// The pauses before the second and third attempts.
+const BACKOFF: [Duration; 2] = [Duration::from_secs(1), Duration::from_secs(4)];
+
+/// Delivers `body` to `uri`, retrying as the module says; the outcome:
+/// `{url, delivery, delivered, status, attempts: [{status} | {error}]}`.
+pub async fn deliver(uri: &Uri, body: Vec<u8>, secret: Option<&str>) -> serde_json::Value {
+    let delivery = crate::session::new_uuid();
+    let mut attempts = Vec::new();
+    let mut last = None;
+    for pause in std::iter::once(None).chain(BACKOFF.map(Some)) {
+        if let Some(pause) = pause {
+            tokio::time::sleep(pause).await;
+        }
+        let answer = attempt(uri, &body, secret, &delivery).await;
+        attempts.push(match &answer {
+            Ok(status) => serde_json::json!({"status": status}),
+            Err(why) => serde_json::json!({"error": why}),
+        });
+        last = answer.as_ref().ok().copied();
+        // An answer below 500 is final: 2xx delivered, 4xx refused.
+        if matches!(answer, Ok(status) if status < 500) {
+            break;
+        }
+    }
+    serde_json::json!({
+        "url": uri.to_string(),
+        "delivery": delivery,
+        "delivered": last.is_some_and(|s| (200..300).contains(&s)),
+        "status": last,
+        "attempts": attempts,
+    })
+}
+
+/// One POST of `body`; the answer's status, or why there was none.
+async fn attempt(
+    uri: &Uri,
+    body: &[u8],
+    secret: Option<&str>,
+    delivery: &str,
+) -> Result<u16, String> {
+    let sent = send(uri.clone(), body.to_vec(), secret, delivery);
+    tokio::time::timeout(Duration::from_secs(10), sent)
         .await
         .map_err(|_| "no answer within 10 s".to_string())?
 }
 
-async fn send(uri: Uri, body: Vec<u8>, secret: Option<String>) -> Result<u16, String> {
+async fn send(
+    uri: Uri,
+    body: Vec<u8>,
+    secret: Option<&str>,
+    delivery: &str,
+) -> Result<u16, String> {
     let host = uri.host().unwrap_or_default().to_string();
     let https = uri.scheme_str() == Some("https");
     let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
@@ -66,8 +113,9 @@ async fn send(uri: Uri, body: Vec<u8>, secret: Option<String>) -> Result<u16, St
     let mut req = Request::post(path)
         .header("host", &host)
         .header("content-type", "application/json")
-        .header("user-agent", "clauderon");
-    if let Some(secret) = &secret {
+        .header("user-agent", "clauderon")
+        .header("x-clauderon-delivery", delivery);
+    if let Some(secret) = secret {
         req = req.header("x-clauderon-signature", signature(secret, &body));
     }
     let req = req
@@ -132,5 +180,65 @@ mod tests {
             sig,
             "sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
+    }
+
+    /// A receiver that answers its connections as `script` says (`None`:
+    /// hang up without answering), and reports each request's head.
+    fn receiver(script: Vec<Option<u16>>) -> (u16, std::sync::mpsc::Receiver<String>) {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for answer in script {
+                let (mut s, _) = listener.accept().unwrap();
+                let mut buf = vec![0u8; 8192];
+                let n = s.read(&mut buf).unwrap();
+                let _ = tx.send(String::from_utf8_lossy(&buf[..n]).to_string());
+                if let Some(code) = answer {
+                    let head = format!("HTTP/1.1 {code} X\r\ncontent-length: 0\r\n\r\n");
+                    s.write_all(head.as_bytes()).unwrap();
+                }
+            }
+        });
+        (port, rx)
+    }
+
+    fn header<'a>(head: &'a str, name: &str) -> &'a str {
+        head.lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn failed_deliveries_are_retried_with_the_same_id_and_signature_and_a_4xx_is_final() {
+        let (port, heads) = receiver(vec![None, Some(503), Some(204)]);
+        let uri: Uri = format!("http://127.0.0.1:{port}/hook").parse().unwrap();
+        let started = std::time::Instant::now();
+        let outcome = deliver(&uri, b"{}".to_vec(), Some("0123456789abcdef")).await;
+        assert!(started.elapsed() >= Duration::from_secs(5), "1 s, then 4 s");
+        assert_eq!(outcome["delivered"], true, "{outcome}");
+        assert_eq!(outcome["status"], 204, "{outcome}");
+        let attempts = outcome["attempts"].as_array().unwrap();
+        assert_eq!(attempts.len(), 3, "{outcome}");
+        assert!(attempts[0]["error"].is_string(), "{outcome}");
+        assert_eq!(attempts[1]["status"], 503, "{outcome}");
+        let heads: Vec<String> = heads.iter().take(3).collect();
+        for h in &heads {
+            assert_eq!(header(h, "x-clauderon-delivery: "), outcome["delivery"]);
+            assert_eq!(
+                header(h, "x-clauderon-signature: "),
+                signature("0123456789abcdef", b"{}")
+            );
+        }
+
+        let (port, heads) = receiver(vec![Some(410), Some(204)]);
+        let uri: Uri = format!("http://127.0.0.1:{port}/hook").parse().unwrap();
+        let outcome = deliver(&uri, b"{}".to_vec(), None).await;
+        assert_eq!(outcome["delivered"], false, "{outcome}");
+        assert_eq!(outcome["attempts"].as_array().unwrap().len(), 1);
+        assert!(heads.recv().is_ok());
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(heads.try_recv().is_err(), "a 4xx is not tried again");
     }
 }

@@ -280,10 +280,22 @@ pub fn delete_plan(
             repo.display()
         ));
     }
+    // An API run without a repository got a scratch one of its own; once
+    // its branch goes, nothing in it is anyone's work.
+    if repo_exists && delete_branch && is_scratch_repo(home, repo) {
+        plan.push(Step::RemoveDir { path: repo.clone() });
+    }
     plan.push(Step::RemoveDir {
         path: home.session_dir(&spec.name),
     });
     plan
+}
+
+/// A repository `POST /run` made for one run (`$CLAUDERON_HOME/scratch/*`).
+fn is_scratch_repo(home: &Home, repo: &Path) -> bool {
+    let scratch = std::fs::canonicalize(home.root.join("scratch"));
+    let parent = repo.parent().map(std::fs::canonicalize);
+    matches!((scratch, parent), (Ok(s), Some(Ok(p))) if s == p)
 }
 
 /// A session without a readable record (an interrupted create, or a

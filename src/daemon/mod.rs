@@ -236,7 +236,7 @@ fn serve(
     let listener = Arc::new(Listener::new(home.clone(), auth));
     let audited = proxy.as_ref().map(|p| Arc::clone(&p.proxy));
     runtime.block_on(async move {
-        let limit = Arc::new(tokio::sync::Semaphore::new(HOOK_CONNECTIONS));
+        let limit = Arc::new(crate::serve::Slots::new(HOOK_CONNECTIONS));
         for socket in hook_sockets {
             let listener = Arc::clone(&listener);
             let handle = move |req, conn| Arc::clone(&listener).handle(req, conn);
@@ -249,13 +249,13 @@ fn serve(
         if let Some((socket, (max_runs, webhooks))) = api {
             let api = Arc::new(crate::api::Api::new(home.clone(), max_runs, webhooks));
             let handle = move |req, conn| Arc::clone(&api).handle(req, conn);
-            let limit = Arc::new(tokio::sync::Semaphore::new(API_CONNECTIONS));
+            let limit = Arc::new(crate::serve::Slots::new(API_CONNECTIONS));
             tokio::spawn(crate::serve::accept_loop(socket, limit, handle));
         }
         if let Some(p) = proxy {
             tokio::spawn(p.proxy.run(
                 p.sockets,
-                Arc::new(tokio::sync::Semaphore::new(PROXY_CONNECTIONS)),
+                Arc::new(crate::serve::Slots::new(PROXY_CONNECTIONS)),
             ));
         }
         let why = until_told_to_stop().await;

@@ -2,6 +2,7 @@
 //! throwaway git repository, and cleans up the containers it made.
 #![allow(dead_code)]
 
+pub mod api;
 pub mod kube;
 pub mod upstream;
 

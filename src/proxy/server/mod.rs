@@ -171,7 +171,7 @@ impl Proxy {
     pub async fn run(
         self: Arc<Self>,
         listeners: Vec<crate::serve::Listening>,
-        limit: Arc<tokio::sync::Semaphore>,
+        limit: Arc<crate::serve::Slots>,
     ) {
         let mut tasks = Vec::new();
         for listener in listeners {
@@ -199,7 +199,7 @@ impl Proxy {
             .into_iter()
             .map(crate::serve::Listening::Tcp)
             .collect();
-        runtime.block_on(self.run(listeners, Arc::new(tokio::sync::Semaphore::new(512))));
+        runtime.block_on(self.run(listeners, Arc::new(crate::serve::Slots::new(512))));
     }
 
     async fn handle(self: Arc<Self>, req: Request<Incoming>, conn: Conn) -> Response<Body> {

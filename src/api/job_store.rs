@@ -1,0 +1,135 @@
+//! Jobs on disk, so they outlive the daemon: one JSON file per job,
+//! `$CLAUDERON_HOME/jobs/<id>.json` (the directory 0700, files 0600, written
+//! atomically). A record holds the job's state, session, times, the run's
+//! answer and the webhook's outcome; never the prompt (the session's own
+//! record keeps it), the webhook secret or any `env` value.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::store::Home;
+
+/// A job as it is stored (and, with its id, as `GET /jobs/{id}` shows it).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Record {
+    pub id: String,
+    pub status: String,
+    pub session: String,
+    pub created_at: u64,
+    /// The run's answer, once it has ended.
+    pub result: Option<Value>,
+    /// The callback's outcome (see `webhook::deliver`).
+    pub webhook: Option<Value>,
+}
+
+fn dir(home: &Home) -> PathBuf {
+    home.root.join("jobs")
+}
+
+/// Only ids the daemon made (UUIDs) name files.
+fn is_job_id(id: &str) -> bool {
+    id.len() == 36 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-')
+}
+
+/// Writes the record; a failure is logged (the job goes on in memory).
+pub fn save(home: &Home, record: &Record) {
+    use std::os::unix::fs::DirBuilderExt;
+    if !is_job_id(&record.id) {
+        return;
+    }
+    let dir = dir(home);
+    let made = std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&dir);
+    let json = serde_json::to_vec(record).unwrap_or_default();
+    let written = made.map_err(|e| e.to_string()).and_then(|()| {
+        let path = dir.join(format!("{}.json", record.id));
+        crate::plan::write_atomic(&path, &json, 0o600).map_err(|e| e.message)
+    });
+    if let Err(why) = written {
+        eprintln!("clauderon daemon: job {} is not saved: {why}", record.id);
+    }
+}
+
+/// Every stored job; unreadable or foreign files are skipped (and named).
+pub fn load(home: &Home) -> Vec<Record> {
+    let Ok(entries) = std::fs::read_dir(dir(home)) else {
+        return Vec::new();
+    };
+    let mut records = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(id) = name.strip_suffix(".json").filter(|id| is_job_id(id)) else {
+            continue;
+        };
+        let parsed = entry
+            .file_type()
+            .ok()
+            .filter(|t| t.is_file())
+            .and_then(|_| std::fs::read(entry.path()).ok())
+            .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
+            .filter(|r| r.id == id);
+        match parsed {
+            Some(record) => records.push(record),
+            None => eprintln!(
+                "clauderon daemon: skipping {}: not a job record",
+                entry.path().display()
+            ),
+        }
+    }
+    records
+}
+
+/// A job that was running when the daemon stopped: it has ended in error,
+/// and says why. (Its session is stopped by the caller.)
+pub fn interrupted(record: &mut Record) {
+    let why = "the daemon stopped while the job was running (the daemon restarted); its session is stopped (one still being made is stopped once it exists, and its create then rolls it back)";
+    record.status = "error".into();
+    record.result = Some(serde_json::json!({
+        "status": "error",
+        "error": why,
+        "output": "",
+        "crash_info": {"reason": why},
+        "session": record.session,
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_round_trip_privately_and_foreign_files_are_skipped() {
+        let root = tempfile::tempdir().unwrap();
+        let home = Home {
+            root: root.path().to_path_buf(),
+        };
+        let record = Record {
+            id: crate::session::new_uuid(),
+            status: "running".into(),
+            session: "run-abc".into(),
+            created_at: 1,
+            result: None,
+            webhook: None,
+        };
+        save(&home, &record);
+        std::fs::write(dir(&home).join("notes.json"), "{}").unwrap();
+        std::fs::write(dir(&home).join(format!("{}.json", "0".repeat(36))), "{").unwrap();
+        let loaded = load(&home);
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].session, "run-abc");
+        use std::os::unix::fs::PermissionsExt;
+        let file = dir(&home).join(format!("{}.json", record.id));
+        let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&file), 0o600);
+        assert_eq!(mode(&dir(&home)), 0o700);
+        // A made-up id never names a path.
+        let mut odd = record.clone();
+        odd.id = "../../escape".into();
+        save(&home, &odd);
+        assert!(!root.path().join("escape.json").exists());
+    }
+}
