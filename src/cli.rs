@@ -385,9 +385,9 @@ pub struct CreateArgs {
     /// Mount a host path, read-only unless `:rw` (default container path: the host path); only below [mounts] allowed_roots, never a secret store such as ~/.ssh unless [mounts] allow_secret_stores names it (repeatable; docker and podman)
     #[arg(long, value_name = "HOST[:CONTAINER][:rw]")]
     pub mount: Vec<String>,
-    /// Run the agent in a service of this compose file, its other services beside it (docker backend)
+    /// Run the agent in a service of this compose file, its other services beside it (docker or podman backend); repeat it to merge files as compose -f does
     #[arg(long, value_name = "FILE")]
-    pub compose: Option<PathBuf>,
+    pub compose: Vec<PathBuf>,
     /// With --compose: the agent's service (default: the first without `ports:`)
     #[arg(long, value_name = "NAME")]
     pub service: Option<String>,

@@ -382,8 +382,8 @@ fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
             "compose path",
         ),
         (
-            json!({"prompt": "x", "podman": {"environment": {"type": "compose", "path": "c.yml"}}}),
-            "compose environments run on docker",
+            json!({"prompt": "x", "podman": {"environment": {"type": "compose", "path": "/etc/c.yml"}}}),
+            "compose path",
         ),
         (
             json!({"prompt": "x", "claude": {"model": "--evil"}}),

@@ -5,25 +5,13 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
 use common::{BASE_IMAGE, Env, docker, docker_ok, docker_ready, unique};
 use serde_json::Value;
 
-/// Docker and a compose tool; under CI=true a missing one fails the test.
+/// Docker and docker-compose; under CI=true a missing one fails the test.
 fn compose_ready() -> bool {
-    if !docker_ready() {
-        return false;
-    }
-    let tool = Command::new("docker-compose").arg("version").output();
-    if tool.is_ok_and(|o| o.status.success()) {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("CI=true: docker-compose is missing (apt install docker-compose)");
-    }
-    eprintln!("SKIPPED: docker-compose is not installed");
-    false
+    common::compose_tool_ready(docker_ready(), "docker-compose")
 }
 
 /// No container, network or volume of the project, no worktree, no
@@ -142,6 +130,70 @@ fn exec(container: &str, script: &str) -> std::process::Output {
     docker(&["exec", container, "bash", "-c", script])
 }
 
+/// The daemon on docker0's gateway answers a container on Docker's
+/// default bridge (the control), and none of `containers`.
+fn assert_no_way_to_the_host(env: &Env, containers: &[String]) {
+    let gateway = docker_ok(&[
+        "network",
+        "inspect",
+        "bridge",
+        "--format",
+        "{{(index .IPAM.Config 0).Gateway}}",
+    ]);
+    let port = common::daemon_port(env);
+    let probe = format!("timeout 3 bash -c 'exec 3<>/dev/tcp/{gateway}/{port}' && echo reached");
+    let control = docker(&["run", "--rm", BASE_IMAGE, "bash", "-c", &probe]);
+    let reached =
+        |out: &std::process::Output| String::from_utf8_lossy(&out.stdout).contains("reached");
+    assert!(
+        reached(&control),
+        "the probe works from the engine's bridge"
+    );
+    for container in containers {
+        assert!(
+            !reached(&exec(container, &probe)),
+            "{container} reached the host"
+        );
+    }
+}
+
+/// The agent's container: hardened, labelled, the shared caches mounted.
+fn assert_agent_container(agent: &str, name: &str) {
+    let inspected: Value =
+        serde_json::from_str(&docker_ok(&["container", "inspect", agent])).unwrap();
+    let host = &inspected[0]["HostConfig"];
+    assert_eq!(host["CapDrop"], serde_json::json!(["ALL"]));
+    assert_eq!(inspected[0]["Config"]["Labels"]["clauderon.session"], name);
+    assert_eq!(
+        inspected[0]["Config"]["Labels"]["com.docker.compose.service"],
+        "dev"
+    );
+    // The shared caches are mounted, as in any session.
+    let mounts = inspected[0]["Mounts"].as_array().unwrap();
+    for cache in [
+        "clauderon-cargo-registry",
+        "clauderon-cargo-git",
+        "clauderon-sccache",
+    ] {
+        assert!(
+            mounts.iter().any(|m| m["Name"] == cache),
+            "{cache} not mounted: {mounts:?}"
+        );
+    }
+}
+
+/// `list` finds the session by its labels; `status` shows both services.
+fn assert_listed_with_its_services(env: &Env, name: &str) {
+    // list: found by its labels.
+    let list: Vec<Value> = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
+    let row = list.iter().find(|r| r["name"] == name).expect("listed");
+    assert_eq!(row["state"], "running");
+    let status = env.run(&["status", name, "--json"]).ok();
+    let status: Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(status["compose"]["service"], "dev");
+    assert_eq!(status["compose"]["services"].as_array().unwrap().len(), 2);
+}
+
 #[test]
 fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     if !compose_ready() {
@@ -153,18 +205,7 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     let file = two_services(&env);
     create(&env, &name, &file, &["--service", "dev"]).ok();
     let agent = format!("clauderon-{name}");
-    let inspected: Value =
-        serde_json::from_str(&docker_ok(&["container", "inspect", &agent])).unwrap();
-    let host = &inspected[0]["HostConfig"];
-    assert_eq!(host["CapDrop"], serde_json::json!(["ALL"]));
-    assert_eq!(
-        inspected[0]["Config"]["Labels"]["clauderon.session"],
-        name.as_str()
-    );
-    assert_eq!(
-        inspected[0]["Config"]["Labels"]["com.docker.compose.service"],
-        "dev"
-    );
+    assert_agent_container(&agent, &name);
     // The project's network has no way out; the agent still finds `db`.
     let net = format!("{}_default", project.0);
     assert_eq!(
@@ -181,38 +222,10 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert_eq!(answer, "pong");
-    // ...and nothing on the host: not the daemon on docker0's gateway.
-    let gateway = docker_ok(&[
-        "network",
-        "inspect",
-        "bridge",
-        "--format",
-        "{{(index .IPAM.Config 0).Gateway}}",
-    ]);
-    let port = common::daemon_port(&env);
-    let probe = format!("timeout 3 bash -c 'exec 3<>/dev/tcp/{gateway}/{port}' && echo reached");
-    let control = docker(&["run", "--rm", BASE_IMAGE, "bash", "-c", &probe]);
-    assert!(
-        String::from_utf8_lossy(&control.stdout).contains("reached"),
-        "the probe works from the engine's bridge"
-    );
-    let out = exec(&agent, &probe);
-    assert!(
-        !String::from_utf8_lossy(&out.stdout).contains("reached"),
-        "the host is reachable"
-    );
+    // ...and nothing on the host, for the agent or its database.
+    assert_no_way_to_the_host(&env, &[agent.clone(), format!("{}_db_1", project.0)]);
     env.wait_for_runs(&name, 1);
-    // list: found by its labels.
-    let list: Vec<Value> = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
-    let row = list
-        .iter()
-        .find(|r| r["name"] == name.as_str())
-        .expect("listed");
-    assert_eq!(row["state"], "running");
-    let status = env.run(&["status", &name, "--json"]).ok();
-    let status: Value = serde_json::from_str(&status.stdout).unwrap();
-    assert_eq!(status["compose"]["service"], "dev");
-    assert_eq!(status["compose"]["services"].as_array().unwrap().len(), 2);
+    assert_listed_with_its_services(&env, &name);
     // stop and start: the whole project, and the agent resumes.
     env.run(&["stop", &name]).ok();
     assert!(
@@ -229,6 +242,8 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     env.wait_for_runs(&name, 2);
     env.run(&["delete", "--force", &name]).ok();
     assert_nothing_left(&env, &name, &project);
+    // `down --volumes` left the shared caches (external in the override).
+    docker_ok(&["volume", "inspect", "clauderon-cargo-registry"]);
 }
 
 #[test]
@@ -258,35 +273,10 @@ fn refused_constructs_say_why_and_leave_nothing() {
         return;
     }
     let outside = tempfile::tempdir().unwrap();
-    let cases: Vec<(String, &str)> = vec![
-        ("privileged: true".into(), "privileged"),
-        ("cap_add: [NET_ADMIN]".into(), "cap_add"),
-        ("pid: host".into(), "pid: host"),
-        ("network_mode: host".into(), "network_mode: host"),
-        ("container_name: fixed".into(), "container_name"),
-        (
-            "security_opt: [\"seccomp:unconfined\"]".into(),
-            "security_opt",
-        ),
-        (
-            format!("volumes: [\"{}:/x\"]", outside.path().display()),
-            "only paths inside the repository",
-        ),
-        ("ports: [\"18080:80\"]".into(), "allow_ports"),
-        ("build: .".into(), "allow_build"),
-    ];
-    for (line, expected) in cases {
-        let env = Env::new();
-        let body = format!(
-            "services:\n  dev:\n    image: {BASE_IMAGE}\n  other:\n    image: {BASE_IMAGE}\n    {line}\n"
-        );
-        let file = write_compose(&env, &body);
-        let r = create(&env, "refused", &file, &["--service", "dev"]).fails();
-        assert!(r.stderr.contains(expected), "{line}: {}", r.stderr);
-        assert!(r.stderr.contains("\"other\""), "{line}: {}", r.stderr);
-        assert!(!env.worktree("refused").exists(), "{line}");
-        assert!(!env.home().join("sessions/refused").exists(), "{line}");
-    }
+    let cases = common::compose_refusals(outside.path());
+    common::assert_compose_refusals(cases, |env, file| {
+        create(env, "refused", file, &["--service", "dev"])
+    });
 }
 
 #[test]
@@ -418,4 +408,39 @@ fn a_daemon_start_sweeps_projects_whose_session_is_gone() {
         std::thread::sleep(std::time::Duration::from_millis(200));
     }
     assert_eq!(project.leftovers(), empty);
+}
+
+/// The allowlist covers every service's image, not only the agent's; a
+/// service built from `build:` (allowed by allow_build) is exempt.
+#[test]
+fn the_allowlist_applies_to_every_services_image() {
+    if !compose_ready() {
+        return;
+    }
+    let mut env = Env::new();
+    env.extra_env
+        .push(("CLAUDERON_ALLOWED_IMAGES".into(), "clauderon-test-*".into()));
+    let body = format!(
+        "services:\n  dev:\n    image: {BASE_IMAGE}\n  cache:\n    image: evil.example/redis:7\n"
+    );
+    let file = write_compose(&env, &body);
+    let r = create(&env, "allow", &file, &["--service", "dev", "--dry-run"]).fails();
+    for part in ["\"cache\"", "evil.example/redis:7", "clauderon-test-*"] {
+        assert!(r.stderr.contains(part), "{part}: {}", r.stderr);
+    }
+    assert!(!env.worktree("allow").exists());
+    let config = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[compose]\nallow_build = true\n");
+    std::fs::write(&config, text).unwrap();
+    std::fs::write(
+        env.repo().join("Dockerfile"),
+        format!("FROM {BASE_IMAGE}\n"),
+    )
+    .unwrap();
+    let body = format!(
+        "services:\n  dev:\n    image: {BASE_IMAGE}\n  cache:\n    build: .\n    image: built/anything:1\n"
+    );
+    let file = write_compose(&env, &body);
+    create(&env, "allow", &file, &["--service", "dev", "--dry-run"]).ok();
 }

@@ -3,8 +3,12 @@
 
 use std::path::PathBuf;
 
+#[path = "support/plan_fixtures.rs"]
+mod fixtures;
+use fixtures::{home, spec, wiring};
+
 use clauderon::backend::oci::{DOCKER, PODMAN};
-use clauderon::backend::{HostNetwork, ProxyWiring, Wiring};
+use clauderon::backend::{HostNetwork, Wiring};
 use clauderon::commands::ContainerState;
 use clauderon::commands::create::create_plan;
 use clauderon::commands::delete::delete_plan;
@@ -12,70 +16,6 @@ use clauderon::commands::refresh::refresh_plan;
 use clauderon::isolation::{NetworkMode, Security};
 use clauderon::limits::{Cpu, Limits, Memory};
 use clauderon::session::{Agent, BackendKind, GitIdentity, PullPolicy, SessionSpec};
-use clauderon::store::Home;
-
-/// Daemon on 3030, proxy on 3031, the user's Anthropic credential an API key.
-fn wiring() -> Wiring {
-    Wiring {
-        host: HostNetwork {
-            gateway: "host-gateway".into(),
-            rootless: false,
-            remote: false,
-        },
-        init_helper: true,
-        http_port: 3030,
-        proxy: Some(ProxyWiring {
-            port: 3031,
-            anthropic_api_key: true,
-        }),
-    }
-}
-
-fn home() -> Home {
-    Home {
-        root: PathBuf::from("/home/dev/.clauderon"),
-    }
-}
-
-fn spec() -> SessionSpec {
-    SessionSpec {
-        name: "fix-bug-a1b2".into(),
-        id: "00000000-0000-4000-8000-000000000000".into(),
-        backend: BackendKind::Docker,
-        agent: Agent::Claude,
-        image: "clauderon-agent:latest".into(),
-        pull_policy: PullPolicy::IfNotPresent,
-        limits: Limits::default(),
-        env: vec![],
-        prompt: "Fix the bug".into(),
-        repo_root: "/home/dev/project".into(),
-        git_common_dir: "/home/dev/project/.git".into(),
-        subdir: String::new(),
-        base: "HEAD".into(),
-        branch: "fix-bug-a1b2".into(),
-        worktree: "/home/dev/.clauderon/worktrees/fix-bug-a1b2".into(),
-        uid: 1000,
-        gid: 1000,
-        git_identity: GitIdentity {
-            name: Some("Dev O'Neil".into()),
-            email: Some("dev@example.com".into()),
-        },
-        created_at: 1_700_000_000,
-        hook_token: "0123456789abcdef-test-token".into(),
-        lifecycle: Default::default(),
-        agent_cli_image: None,
-        network: NetworkMode::Proxy,
-        security: Security::default(),
-        env_from_host: vec![],
-        isolation_recorded: true,
-        agent_options: Default::default(),
-        kubernetes: None,
-        compose: None,
-        uploads: false,
-        mounts: vec![],
-        talos_config: None,
-    }
-}
 
 /// The `docker create` command of a rendered plan (it spans several lines).
 /// (Docker makes and starts it with one `run --detach`.)
@@ -493,34 +433,4 @@ fn create_with_lifecycle_commands() {
         !docker_create(&plan).contains("pip install"),
         "lifecycle commands are files, not argv"
     );
-}
-
-/// A compose session: the override (every `$` doubled, the hostile value a
-/// plain string in JSON), then `up` naming the project, the user's file and
-/// the override; delete takes the project down with its volumes.
-#[test]
-fn create_and_delete_compose_session() {
-    use clauderon::backend::compose::{ComposeSpec, OVERRIDE_NAME, Tool};
-    let mut s = spec();
-    s.image = "postgres-dev:1".into();
-    s.env = vec![("GREETING".into(), "$HOME; $(rm -rf /) \"q\"".into())];
-    s.limits = Limits {
-        cpu: Some(Cpu::parse("1.5").unwrap()),
-        memory: Some(Memory::parse("1Gi").unwrap()),
-    };
-    s.compose = Some(ComposeSpec {
-        files: vec!["/home/dev/project/docker-compose.yml".into()],
-        service: "dev".into(),
-        tool: Tool::DockerCompose,
-        override_file: home().session_dir(&s.name).join(OVERRIDE_NAME),
-        networks: vec!["default".into(), "backend".into()],
-        volumes: vec!["data".into()],
-    });
-    let created = create(&s, false);
-    assert!(
-        created.contains("\"GREETING=$$HOME; $$(rm -rf /) \\\"q\\\"\""),
-        "{created}"
-    );
-    let deleted = delete_plan(&s, &home(), &DOCKER, &ContainerState::Missing, false).render();
-    insta::assert_snapshot!(format!("{created}\n# --- delete ---\n{deleted}"));
 }

@@ -119,7 +119,7 @@ impl RunRequest {
             (None, Some(p)) => (BackendKind::Podman, p),
             (None, None) => (BackendKind::Docker, EngineOptions::default()),
         };
-        let compose = compose_path(backend, engine.environment.as_ref())?;
+        let compose = compose_path(engine.environment.as_ref())?;
         let repo = repo_from(self.repo, &engine.volumes)?;
         if let Some(w) = &self.workdir
             && w != "/workspace"
@@ -164,15 +164,12 @@ impl RunRequest {
     }
 }
 
-/// A compose environment's file: docker only, and a path inside the
+/// A compose environment's file (docker's or podman's): a path inside the
 /// repository (relative, without `..`).
-fn compose_path(backend: BackendKind, env: Option<&Environment>) -> Result<Option<String>, String> {
+fn compose_path(env: Option<&Environment>) -> Result<Option<String>, String> {
     let Some(Environment::Compose { path, .. }) = env else {
         return Ok(None);
     };
-    if backend != BackendKind::Docker {
-        return Err("compose environments run on docker: give `docker`, not `podman`".into());
-    }
     let p = std::path::Path::new(path);
     let inside = p.is_relative()
         && p.components().all(|c| {

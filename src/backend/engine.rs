@@ -322,6 +322,18 @@ impl Engine {
         cmd.arg(image).arg(format!("{uid}:{gid}")).args(targets)
     }
 
+    /// Makes a shared cache volume (a compose session names them external,
+    /// which compose does not create). Docker's create of an existing one
+    /// is a no-op; Podman's fails with "already exists" (see
+    /// `is_existing_volume`; 4.3 has no `--ignore`).
+    pub fn create_cache_volume(&self, volume: &str) -> Cmd {
+        self.cmd().args(["volume", "create", volume])
+    }
+
+    pub fn is_existing_volume(f: &Failure) -> bool {
+        f.stderr.contains("already exists")
+    }
+
     pub fn start(&self, container: &str) -> Cmd {
         let cmd = self.cmd().args(["start", container]);
         if self.image_mounts {

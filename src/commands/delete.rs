@@ -245,13 +245,13 @@ pub fn delete_plan(
     if let Some(c) = &spec.compose {
         // The project's containers, networks and volumes, whatever state
         // the agent's container is in.
-        let down = if c.files_exist() {
-            c.down(spec)
-        } else {
+        let from_override = !c.files_exist();
+        if from_override {
             plan.note("the session's compose file is gone: the project is taken down from clauderon's override alone");
-            c.down_from_override(spec)
-        };
-        plan.push(Step::run_cmd(down, engine.classifier()));
+        }
+        for step in c.down_steps(spec, engine, from_override) {
+            plan.push(step);
+        }
     } else if *state != ContainerState::Missing {
         plan.push(Step::Run {
             cmd: engine.remove(&spec.container_name()),
@@ -331,16 +331,10 @@ fn incomplete_plan(
     let compose = home.session_dir(name).join(OVERRIDE_NAME);
     for (engine, state) in containers {
         // A compose session's project (the override is written before `up`).
-        if let Some(down) = compose
-            .is_file()
-            .then(|| compose::down_unrecorded(engine, name, &compose))
-            .flatten()
-        {
-            plan.push(Step::Run {
-                cmd: down,
-                classify: engine.classifier(),
-                tolerate: None,
-            });
+        if compose.is_file() {
+            for step in compose::down_unrecorded(engine, name, &compose) {
+                plan.push(step);
+            }
         }
         if *state == ContainerState::Missing {
             continue;

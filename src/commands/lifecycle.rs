@@ -73,12 +73,7 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     // The daemon first: the agent's first hook event must find it.
     ensure_daemon(ctx, &mut plan);
     if matches!(state, ContainerState::Present(_)) && !state.is_running() {
-        // A compose session's services start with it.
-        let start = match &spec.compose {
-            Some(c) => c.start(&spec),
-            None => engine.start(&container),
-        };
-        plan.push(Step::run_cmd(start, engine.classifier()));
+        push_start_for_attach(&mut plan, &spec, &engine);
     }
     plan.push(Step::Interactive {
         cmd: engine.attach(&container),
@@ -197,4 +192,20 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// attach of a stopped session starts it first: a compose session's whole
+/// project (and, on podman-compose, its hosts file), without the readiness
+/// check, since attach shows the agent itself.
+fn push_start_for_attach(plan: &mut Plan, spec: &SessionSpec, engine: &Engine) {
+    let Some(c) = &spec.compose else {
+        let start = engine.start(&spec.container_name());
+        plan.push(Step::run_cmd(start, engine.classifier()));
+        return;
+    };
+    for step in c.start_steps(spec, engine) {
+        if !matches!(step, Step::VerifyStarted { .. }) {
+            plan.push(step);
+        }
+    }
 }

@@ -104,11 +104,18 @@ fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool
         root: spec.worktree.clone(),
         relative: crate::backend::engine::READY_MARKER.into(),
     });
-    plan.push(Step::RunWithLogs {
-        cmd: c.recreate_agent(spec, &secrets),
-        logs: c.logs_tail(spec, 20),
-        classify: engine.classifier(),
-    });
+    if let Some(hosts) = c.hosts_file() {
+        let lines = compose::host_lines(spec, &engine, &wiring);
+        plan.push(Step::WriteFile {
+            path: hosts.with_extension("base"),
+            contents: compose::podman::hosts_base(&lines),
+            mode: 0o644,
+            secret: false,
+        });
+    }
+    for step in c.recreate_steps(spec, &engine, &secrets) {
+        plan.push(step);
+    }
     plan.push(engine.verify_started(&spec.container_name(), &spec.worktree));
     print_or_execute(&format!("refresh {name}"), &plan, dry_run)
         .map_err(|e| e.context(format!("could not refresh session '{name}'")))?;

@@ -104,13 +104,13 @@ fn compose_view(spec: &session::SessionSpec) -> Option<serde_json::Value> {
     let c = spec.compose.as_ref()?;
     let engine = crate::backend::oci::Engine::for_kind(spec.backend).ok()?;
     let project = crate::backend::compose::ComposeSpec::project(spec);
+    let listed = crate::backend::compose::service_states(&engine, &project)
+        .run()
+        .map(|o| o.stdout)
+        .unwrap_or_default();
     let services: Vec<serde_json::Value> =
-        crate::backend::compose::service_states(&engine, &project)
-            .run()
-            .map(|o| o.stdout)
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| l.split_once('\t'))
+        crate::backend::compose::parse_service_states(&engine, &listed)
+            .into_iter()
             .map(|(name, state)| serde_json::json!({ "name": name, "state": state }))
             .collect();
     Some(serde_json::json!({

@@ -122,7 +122,8 @@ impl Step {
         }
     }
 
-    /// The daemon's, the CA's and the uploads' steps.
+    /// The daemon's, the CA's and the uploads' steps, and the check that
+    /// writes a podman-compose project's hosts file.
     fn daemon_fields(&self) -> Value {
         match self {
             step @ Step::CopyUploads { .. } => copy_json(step),
@@ -139,6 +140,14 @@ impl Step {
             Step::RotateCa { home, extra_ca } => json!({
                 "kind": "rotate_ca", "home": path(&home.root),
                 "upstream_ca_file": extra_ca.as_deref().map(path),
+            }),
+            Step::ComposeHosts {
+                containers,
+                path: p,
+                ..
+            } => json!({
+                "kind": "compose_hosts", "path": path(p),
+                "command": cmd_json(&crate::backend::compose::podman::inspect(containers)),
             }),
             other => unreachable!("not a daemon step: {other:?}"),
         }

@@ -41,6 +41,13 @@ impl Step {
             Step::StopDaemon { pid, .. } => {
                 format!("kill -TERM {pid}  # then wait until it has exited\n")
             }
+            Step::ComposeHosts {
+                containers, path, ..
+            } => format!(
+                "# check that every service started and write their addresses to {} (in place), from: {}\n",
+                quote_path(path),
+                crate::backend::compose::podman::inspect(containers).shown()
+            ),
             Step::RotateCa { home, .. } => format!(
                 "# make a new CA key and certificate, replacing {} and {} (in place), and rebuild the containers' trust bundle {}\n",
                 quote_path(&crate::proxy::ca::key_path(home)),

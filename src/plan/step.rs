@@ -120,6 +120,16 @@ pub enum Step {
     },
     /// Stops this home's daemon (SIGTERM, then waits for it to exit).
     StopDaemon { home: Home, pid: u32 },
+    /// podman-compose: checks that every container of the project started
+    /// (its `up` exits 0 whatever happened) and writes their addresses to
+    /// the hosts file mounted in each (see `compose::podman`).
+    ComposeHosts {
+        containers: Vec<String>,
+        path: PathBuf,
+        /// The lines that come first (localhost; the host's names in
+        /// network mode open), written with the override.
+        base: PathBuf,
+    },
     /// Replaces the proxy CA and rebuilds the containers' trust bundle.
     RotateCa {
         home: Home,
@@ -189,6 +199,11 @@ impl Step {
                 timeout_fix,
             } => super::watch::poll(cmd, what, *check, *timeout, *interval, timeout_fix),
             Step::Interactive { .. } => self.run_for_code().map(|_| ()),
+            Step::ComposeHosts {
+                containers,
+                path,
+                base,
+            } => crate::backend::compose::podman::refresh_hosts(containers, path, base),
             Step::StartDaemon {
                 home,
                 port,

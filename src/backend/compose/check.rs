@@ -33,6 +33,9 @@ pub struct Project {
     pub networks: Vec<String>,
     /// The named volumes the file declares.
     pub volumes: Vec<String>,
+    /// Every service's image, (service, image), for the allowlist; a
+    /// service built from `build:` is not in it (see `pulled_images`).
+    pub images: Vec<(String, String)>,
 }
 
 /// Checks every service, then picks the agent's. `order` is the services
@@ -82,7 +85,23 @@ pub fn inspect(order: &[String], config: &Value, opts: &Options) -> Result<Proje
         image,
         networks,
         volumes,
+        images: pulled_images(services),
     })
+}
+
+/// (service, image) of every service that runs an image from a registry or
+/// the engine's store. A service with `build:` (allowed only by `[compose]
+/// allow_build`) is left out: its `image:` is the tag compose gives what it
+/// builds, not something pulled, so the allowlist has nothing to say about it.
+fn pulled_images(services: &serde_json::Map<String, Value>) -> Vec<(String, String)> {
+    services
+        .iter()
+        .filter(|(_, s)| !s.get("build").is_some_and(set))
+        .filter_map(|(name, s)| {
+            let image = s.get("image").and_then(Value::as_str)?;
+            Some((name.clone(), image.to_string()))
+        })
+        .collect()
 }
 
 /// Compose itself checks names; this keeps any other from reaching an argv

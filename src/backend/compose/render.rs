@@ -5,8 +5,8 @@
 use serde_json::{Map, Value, json};
 
 use crate::backend::Wiring;
-use crate::backend::compose::ComposeSpec;
-use crate::backend::engine::{DOCKER, Engine};
+use crate::backend::compose::{ComposeSpec, podman};
+use crate::backend::engine::{CACHE_VOLUMES, DOCKER, Engine};
 use crate::backend::env;
 use crate::backend::oci::{Mount, forward_args};
 use crate::helper;
@@ -27,18 +27,61 @@ pub fn override_file(
     let mut service = agent_service(spec, home, engine, wiring);
     service.insert("environment".into(), environment.into());
     service.insert("image".into(), spec.image.clone().into());
-    let mut file = json!({ "services": { compose.service.clone(): Value::Object(service) } });
-    file["networks"] = Value::Object(networks(spec, compose));
-    let volumes: Map<String, Value> = (compose.volumes.iter())
-        .map(|v| (v.clone(), json!({})))
-        .collect();
-    if !volumes.is_empty() {
-        file["volumes"] = Value::Object(volumes);
+    for key in &compose.shell_form {
+        if let Some(Value::Array(words)) = service.get(key) {
+            let words: Vec<&str> = words.iter().filter_map(Value::as_str).collect();
+            service.insert(key.clone(), shell_words::join(words).into());
+        }
     }
+    let mut file = json!({ "services": { compose.service.clone(): Value::Object(service) } });
+    if let Some(hosts) = compose.hosts_file() {
+        // Every service's names from the hosts file (podman: no DNS).
+        let mount = podman::hosts_mount(&hosts);
+        for name in &compose.services {
+            let volumes = &mut file["services"][name]["volumes"];
+            match volumes.as_array_mut() {
+                Some(list) => list.push(mount.clone()),
+                None => *volumes = json!([mount.clone()]),
+            }
+        }
+    }
+    let networks = networks(spec, engine, compose);
+    if !networks.is_empty() {
+        file["networks"] = Value::Object(networks);
+    }
+    file["volumes"] = Value::Object(volumes_declared(spec, engine, compose));
     let file = escape(file);
     let mut bytes = serde_json::to_vec_pretty(&file).expect("JSON values serialise");
     bytes.push(b'\n');
     (bytes, secrets)
+}
+
+/// The named volumes: the file's (Docker's tools: so the override alone
+/// can take them down; podman-compose 1.0.3 finds them by label, and could
+/// not merge ours with one the file declares empty, `data:`), and the
+/// shared caches, external: never the project's, so `down --volumes`
+/// leaves them (create makes them first); the explicit name keeps
+/// podman-compose from prefixing it with the project. On Podman, the
+/// agent CLI's image volume too.
+fn volumes_declared(
+    spec: &SessionSpec,
+    engine: &Engine,
+    compose: &ComposeSpec,
+) -> Map<String, Value> {
+    let mut volumes = Map::new();
+    if engine.is_docker() {
+        for v in &compose.volumes {
+            volumes.insert(v.clone(), json!({}));
+        }
+    }
+    for (volume, _) in CACHE_VOLUMES {
+        volumes.insert(volume.into(), json!({ "external": true, "name": volume }));
+    }
+    if spec.agent_cli_image.is_some() {
+        let cli = podman::cli_volume(&spec.container_name());
+        volumes.insert(cli.clone(), json!({ "external": true, "name": cli }));
+    }
+    volumes
 }
 
 /// Every network of the project (so the override alone can take it down);
@@ -47,12 +90,23 @@ pub fn override_file(
 /// each other by name. An internal bridge still delivers packets for the
 /// host's own addresses (docker0's gateway, anything on 0.0.0.0): with no
 /// address on the bridge the containers have no next hop to them.
-fn networks(spec: &SessionSpec, compose: &ComposeSpec) -> Map<String, Value> {
-    let closed = json!({
-        "internal": true,
-        "driver_opts": { "com.docker.network.bridge.inhibit_ipv4": "true" },
-    });
+///
+/// Podman's internal networks already have no host address (CNI's bridge
+/// is no gateway for them), and podman-compose passes no driver options;
+/// in mode open the file's networks are left to it (its down leaves them
+/// anyway, and they are removed by label).
+fn networks(spec: &SessionSpec, engine: &Engine, compose: &ComposeSpec) -> Map<String, Value> {
+    let closed = match engine.is_docker() {
+        true => json!({
+            "internal": true,
+            "driver_opts": { "com.docker.network.bridge.inhibit_ipv4": "true" },
+        }),
+        false => json!({ "internal": true }),
+    };
     let proxy = spec.network == NetworkMode::Proxy;
+    if !proxy && !engine.is_docker() {
+        return Map::new();
+    }
     compose
         .networks
         .iter()
@@ -98,19 +152,35 @@ fn agent_service(
         s["command"] = json!([entrypoint]);
     }
     if spec.network == NetworkMode::Open {
-        let mut hosts: Vec<String> = Vec::new();
-        for name in [DOCKER.host_alias, engine.host_alias] {
-            let entry = format!("{name}:{}", wiring.host.gateway);
-            if !hosts.contains(&entry) {
-                hosts.push(entry);
-            }
-        }
+        let hosts: Vec<String> = host_names(engine)
+            .into_iter()
+            .map(|name| format!("{name}:{}", wiring.host.gateway))
+            .collect();
         s["extra_hosts"] = json!(hosts);
     }
     match s {
         Value::Object(map) => map,
         _ => unreachable!("built as an object"),
     }
+}
+
+/// The names the host has in a session's containers (network mode open).
+fn host_names(engine: &Engine) -> Vec<&'static str> {
+    let mut names = vec![DOCKER.host_alias];
+    if engine.host_alias != DOCKER.host_alias {
+        names.push(engine.host_alias);
+    }
+    names
+}
+
+/// The host's names as hosts-file lines (network mode open; none in mode
+/// proxy): what `extra_hosts` gives where compose writes `/etc/hosts`.
+pub fn host_lines(spec: &SessionSpec, engine: &Engine, wiring: &Wiring) -> Vec<String> {
+    if spec.network != NetworkMode::Open {
+        return Vec::new();
+    }
+    let names = host_names(engine).join(" ");
+    vec![format!("{}\t{names}", wiring.host.gateway)]
 }
 
 /// Capabilities given back, no-new-privileges, cpu and memory.
@@ -130,21 +200,31 @@ fn hardening_and_limits(s: &mut Value, spec: &SessionSpec) {
     }
 }
 
-/// Bind mounts in compose's long syntax. The shared cache volumes are left
-/// out: compose would take named volumes as the project's and `down -v`
-/// would remove them.
+/// Bind mounts, the shared cache volumes and the agent CLI's image volume
+/// (compose has no image mounts) in compose's long syntax.
 fn volumes(spec: &SessionSpec, home: &Home, engine: &Engine, wiring: &Wiring) -> Vec<Value> {
     engine
         .mounts(spec, home, wiring)
         .into_iter()
-        .filter_map(|m| match m {
-            Mount::Bind { src, dst, readonly } => Some(json!({
+        .map(|m| match m {
+            Mount::Bind { src, dst, readonly } => json!({
                 "type": "bind",
                 "source": src.display().to_string(),
                 "target": dst,
                 "read_only": readonly,
-            })),
-            Mount::Image { .. } | Mount::Volume { .. } => None,
+            }),
+            Mount::Volume { src, dst } => json!({
+                "type": "volume",
+                "source": src,
+                "target": dst,
+            }),
+            // Podman: the agent CLI from an image volume of the session's.
+            Mount::Image { dst, .. } => json!({
+                "type": "volume",
+                "source": podman::cli_volume(&spec.container_name()),
+                "target": dst,
+                "read_only": true,
+            }),
         })
         .collect()
 }

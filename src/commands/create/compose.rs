@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use crate::backend::Wiring;
 use crate::backend::compose::{self, ComposeSpec, OVERRIDE_NAME, Options, Tool};
-use crate::backend::oci::Engine;
+use crate::backend::oci::{CACHE_VOLUMES, Engine};
 use crate::cli::CreateArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
@@ -15,25 +15,53 @@ use crate::plan::{Plan, Step, Tolerate};
 use crate::session::SessionSpec;
 use crate::store::Home;
 
-/// The compose file of this create: `--compose` (relative to the current
-/// directory), else `[compose] file` (relative to the repository).
-fn requested(ctx: &Ctx, args: &CreateArgs, repo_root: &std::path::Path) -> Option<PathBuf> {
-    match (&args.compose, &ctx.config.compose.file) {
-        (Some(file), _) => std::path::absolute(file).ok(),
-        (None, Some(file)) => Some(compose::absolute(file, repo_root)),
-        (None, None) => None,
+/// The compose files of this create: every `--compose` (relative to the
+/// current directory), else `[compose] file` (relative to the repository).
+fn requested(ctx: &Ctx, args: &CreateArgs, repo_root: &std::path::Path) -> Result<Vec<PathBuf>> {
+    if args.compose.is_empty() {
+        let file = ctx.config.compose.file.as_ref();
+        return Ok(file
+            .map(|f| compose::absolute(f, repo_root))
+            .into_iter()
+            .collect());
     }
+    (args.compose.iter())
+        .map(|f| {
+            std::path::absolute(f)
+                .map_err(|e| Error::io(format!("compose file {}", f.display()), e))
+        })
+        .collect()
 }
 
-/// `--service` needs a compose file, and `--compose` the docker backend.
+/// `--service` needs a compose file, and `--compose` the docker or podman
+/// backend.
 pub fn check_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
-    if args.service.is_some() && args.compose.is_none() && ctx.config.compose.file.is_none() {
+    if args.service.is_some() && args.compose.is_empty() && ctx.config.compose.file.is_none() {
         return Err(Error::input("--service names a service of a compose file")
             .with_fix("add --compose FILE, or drop --service"));
     }
-    if args.backend == crate::session::BackendKind::Kubernetes && args.compose.is_some() {
-        return Err(Error::input("--compose runs on the docker backend")
-            .with_fix("pass --backend docker, or drop --compose"));
+    if args.backend == crate::session::BackendKind::Kubernetes && !args.compose.is_empty() {
+        return Err(
+            Error::input("--compose runs on the docker and podman backends")
+                .with_fix("pass --backend docker (or podman), or drop --compose"),
+        );
+    }
+    Ok(())
+}
+
+/// Rootless Podman maps the user into a session's container with
+/// `--userns=keep-id`, which podman-compose 1.0.3 cannot pass: the agent
+/// would not own its worktree. Refused before anything is made.
+pub fn check_wiring(spec: &SessionSpec, wiring: &Wiring) -> Result<()> {
+    let podman = spec
+        .compose
+        .as_ref()
+        .is_some_and(|c| c.tool == Tool::PodmanCompose);
+    if podman && wiring.host.rootless {
+        return Err(Error::input(
+            "compose sessions need rootful Podman: podman-compose 1.0.3 cannot map your user into the container (--userns=keep-id)",
+        )
+        .with_fix("run clauderon as root for Podman, or use --backend docker"));
     }
     Ok(())
 }
@@ -41,20 +69,21 @@ pub fn check_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
 /// With a compose file (`--compose`, `[compose] file`), makes `spec` a
 /// compose session of it.
 pub fn apply(ctx: &Ctx, args: &CreateArgs, engine: &Engine, spec: &mut SessionSpec) -> Result<()> {
-    match requested(ctx, args, &spec.repo_root) {
-        Some(file) => prepare(ctx, args, engine, spec, file),
-        None => Ok(()),
+    let files = requested(ctx, args, &spec.repo_root)?;
+    if files.is_empty() {
+        return Ok(());
     }
+    prepare(ctx, args, engine, spec, files)
 }
 
-/// Makes `spec` a compose session of `file`: detects the tool, reads and
+/// Makes `spec` a compose session of `files`: detects the tool, reads and
 /// checks the merged config, and records the agent's service.
 fn prepare(
     ctx: &Ctx,
     args: &CreateArgs,
     engine: &Engine,
     spec: &mut SessionSpec,
-    file: PathBuf,
+    files: Vec<PathBuf>,
 ) -> Result<()> {
     if args.image.is_some() {
         return Err(Error::input(
@@ -62,16 +91,18 @@ fn prepare(
         )
         .with_fix("drop --image (set the image in the compose file)"));
     }
-    if !file.is_file() {
+    if let Some(missing) = files.iter().find(|f| !f.is_file()) {
         return Err(Error::input(format!(
             "compose file {} does not exist",
-            file.display()
+            missing.display()
         )));
     }
     let tool = Tool::detect(engine)?;
     let project = ComposeSpec::project(spec);
-    let files = vec![file];
     let (order, config) = read_config(tool, &project, &files)?;
+    if tool == Tool::PodmanCompose {
+        podman_checks(ctx, spec, &config)?;
+    }
     let settings = &ctx.config.compose;
     let opts = Options {
         service: args.service.clone().or_else(|| settings.service.clone()),
@@ -82,11 +113,13 @@ fn prepare(
         project,
     };
     let checked = compose::inspect(&order, &config, &opts)?;
-    crate::image::check_allowed(
-        &ctx.config.allowed_images.value,
-        &checked.image,
-        &ctx.config.allowed_images.source.to_string(),
-    )?;
+    check_images(ctx, &checked.images)?;
+    let shell_form = match tool {
+        Tool::PodmanCompose => {
+            compose::podman::shell_forms(&checked.service, &config["services"][&checked.service])?
+        }
+        _ => Vec::new(),
+    };
     spec.image = checked.image;
     spec.compose = Some(ComposeSpec {
         files,
@@ -95,7 +128,37 @@ fn prepare(
         override_file: ctx.home.session_dir(&spec.name).join(OVERRIDE_NAME),
         networks: checked.networks,
         volumes: checked.volumes,
+        services: order,
+        shell_form,
     });
+    Ok(())
+}
+
+/// What podman-compose 1.0.3 cannot do: see `compose::check_podman` and
+/// `podman::check_paths`.
+fn podman_checks(ctx: &Ctx, spec: &SessionSpec, config: &serde_json::Value) -> Result<()> {
+    compose::check_podman(config, spec.network == NetworkMode::Proxy)?;
+    let paths = [
+        &spec.repo_root,
+        &spec.git_common_dir,
+        &spec.worktree,
+        &ctx.home.root,
+    ];
+    compose::podman::check_paths(&paths.map(|p| p.as_path()))
+}
+
+/// The allowlist, for every service's image (not only the agent's): a
+/// refusal names the service.
+fn check_images(ctx: &Ctx, images: &[(String, String)]) -> Result<()> {
+    let allowed = &ctx.config.allowed_images;
+    for (service, image) in images {
+        crate::image::check_allowed(&allowed.value, image, &allowed.source.to_string()).map_err(
+            |mut e| {
+                e.message = format!("service {service:?}: {}", e.message);
+                e
+            },
+        )?;
+    }
     Ok(())
 }
 
@@ -111,6 +174,23 @@ fn read_config(
             f.stderr_tail()
         ))
     };
+    let unreadable = |f: crate::exec::Failure| {
+        Error::failed(format!(
+            "could not read compose's config output: {}",
+            f.stderr_tail()
+        ))
+    };
+    if tool == Tool::PodmanCompose {
+        // No `config` to ask: read as podman-compose reads the files.
+        let cmd = compose::podman::normalise(&tool.python(), project, files);
+        let text = cmd.run().map_err(invalid)?.stdout;
+        let mut read: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::failed(format!("could not read the compose files: {e}")))?;
+        let order = (read["order"].as_array().into_iter().flatten())
+            .filter_map(|s| s.as_str().map(String::from))
+            .collect();
+        return Ok((order, read["config"].take()));
+    }
     let order: Vec<String> = tool
         .services(project, files)
         .run()
@@ -121,21 +201,65 @@ fn read_config(
         .filter(|l| !l.is_empty())
         .map(String::from)
         .collect();
-    let mut text = tool.config(project, files).run().map_err(invalid)?.stdout;
-    if tool.prints_yaml() {
-        text = compose::yaml_to_json(&text)
-            .run()
-            .map_err(|f| {
-                Error::failed(format!(
-                    "could not read compose's config output: {}",
-                    f.stderr_tail()
-                ))
-            })?
-            .stdout;
-    }
+    let yaml = tool.config(project, files).run().map_err(invalid)?.stdout;
+    let text = compose::yaml_to_json(&tool.python(), &yaml)
+        .run()
+        .map_err(unreadable)?
+        .stdout;
     let config: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::failed(format!("could not read compose's config output: {e}")))?;
     Ok((order, config))
+}
+
+/// What the override names but compose does not make: the shared caches
+/// (external), and on Podman the agent CLI's image volume.
+fn add_volumes(plan: &mut Plan, spec: &SessionSpec, engine: &Engine) {
+    let classify = engine.classifier();
+    for (volume, _) in CACHE_VOLUMES {
+        plan.push(Step::Run {
+            cmd: engine.create_cache_volume(volume),
+            classify,
+            tolerate: Some(Tolerate::If(Engine::is_existing_volume)),
+        });
+    }
+    if let Some(cli) = &spec.agent_cli_image {
+        let project = ComposeSpec::project(spec);
+        plan.push_undoable(
+            Step::Run {
+                cmd: compose::podman::create_cli_volume(&project, cli),
+                classify,
+                tolerate: Some(Tolerate::If(Engine::is_existing_volume)),
+            },
+            vec![Step::Run {
+                cmd: engine.remove_volumes([compose::podman::cli_volume(&project).as_str()]),
+                classify,
+                tolerate: Some(Tolerate::If(|_| true)),
+            }],
+        );
+    }
+}
+
+/// podman-compose's hosts file and its first lines; before the override: a
+/// session directory with an override and no hosts file is Docker's (see
+/// `compose::down_unrecorded`).
+fn add_hosts_files(
+    plan: &mut Plan,
+    spec: &SessionSpec,
+    compose: &ComposeSpec,
+    engine: &Engine,
+    wiring: &Wiring,
+) {
+    if let Some(hosts) = compose.hosts_file() {
+        let base = compose::podman::hosts_base(&compose::host_lines(spec, engine, wiring));
+        for path in [hosts.with_extension("base"), hosts] {
+            plan.push(Step::WriteFile {
+                path,
+                contents: base.clone(),
+                mode: 0o644,
+                secret: false,
+            });
+        }
+    }
 }
 
 /// The override, the record, `up` (a failure shows the services' last
@@ -148,7 +272,7 @@ pub fn add_project(
     engine: &Engine,
     wiring: &Wiring,
 ) {
-    let classify = engine.classifier();
+    add_hosts_files(plan, spec, compose, engine, wiring);
     let (contents, secrets) = compose::override_file(spec, home, engine, wiring, compose);
     plan.push(Step::WriteFile {
         path: compose.override_file.clone(),
@@ -157,20 +281,29 @@ pub fn add_project(
         secret: false,
     });
     plan.push(super::record_step(spec, home));
-    let down = || Step::Run {
-        cmd: compose.down(spec),
-        classify,
-        tolerate: Some(Tolerate::If(|_| true)),
+    add_volumes(plan, spec, engine);
+    // A failed `up`, or a service it did not start, takes it all down.
+    let down = || -> Vec<Step> {
+        (compose.down_steps(spec, engine, false).into_iter())
+            .map(|step| match step {
+                Step::Run { cmd, classify, .. } => Step::Run {
+                    cmd,
+                    classify,
+                    tolerate: Some(Tolerate::If(|_| true)),
+                },
+                other => other,
+            })
+            .collect()
     };
-    plan.push_with_cleanup(
-        Step::RunWithLogs {
-            cmd: compose.up(spec, &secrets),
-            logs: compose.logs_tail(spec, 20),
-            classify,
-        },
-        vec![down()],
-        vec![down()],
-    );
+    let mut up = compose.up_steps(spec, engine, &secrets).into_iter();
+    if let Some(first) = up.next() {
+        plan.push_with_cleanup(first, down(), down());
+    }
+    for step in up {
+        plan.push(step);
+    }
+    // After `up`, which pulls the image if it has to.
+    super::add_own_cache_volumes(plan, spec, engine);
     let container = spec.container_name();
     if !spec.lifecycle.on_create.is_empty() {
         let timeout = spec

@@ -15,7 +15,7 @@ use crate::image;
 use crate::plan::{Plan, Step, Tolerate};
 use crate::proxy::credentials;
 
-mod compose;
+pub mod compose;
 mod resolve;
 use crate::session::{SessionSpec, looks_secret};
 use crate::store::{Home, record_bytes};
@@ -54,6 +54,7 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
         args.dry_run,
         &mut plan,
     )?;
+    compose::check_wiring(&spec, &wiring)?;
     if wiring.proxy.is_some()
         && let Some(info) = daemon::running(&ctx.home)
     {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{Check, check};
 use crate::backend::compose::Tool;
-use crate::backend::oci::{DOCKER, Engine};
+use crate::backend::oci::{DOCKER, Engine, PODMAN};
 use crate::commands::Ctx;
 use crate::isolation::NetworkMode;
 
@@ -136,15 +136,32 @@ fn shown(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// `--compose` needs Docker's compose plugin or docker-compose.
+/// `--compose` needs a compose tool for the engine: Docker's plugin or
+/// docker-compose, podman-compose for Podman.
 pub(super) fn compose_check() -> Check {
-    match Tool::detect(&DOCKER) {
-        Ok(Tool::DockerPlugin) => check("compose", "ok", "docker compose (plugin)".into(), None),
-        Ok(Tool::DockerCompose) => check("compose", "ok", "docker-compose".into(), None),
-        Err(e) => check(
+    let name = |tool| match tool {
+        Tool::DockerPlugin => "docker compose (plugin)",
+        Tool::DockerCompose => "docker-compose",
+        Tool::PodmanCompose => "podman-compose",
+    };
+    let (docker, podman) = (Tool::detect(&DOCKER), Tool::detect(&PODMAN));
+    let found: Vec<&str> = [&docker, &podman]
+        .into_iter()
+        .filter_map(|t| t.as_ref().ok().map(|t| name(*t)))
+        .collect();
+    match (docker, podman) {
+        (Ok(_), Ok(_)) => check("compose", "ok", found.join(", "), None),
+        (Err(e), _) | (_, Err(e)) => check(
             "compose",
             "warn",
-            format!("{} (only --compose sessions need it)", e.message),
+            match found.is_empty() {
+                true => format!("{} (only --compose sessions need it)", e.message),
+                false => format!(
+                    "{}; {} (only --compose sessions need it)",
+                    found.join(", "),
+                    e.message
+                ),
+            },
             e.fix,
         ),
     }
