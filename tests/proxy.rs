@@ -13,40 +13,14 @@ use serde_json::Value;
 
 const SECRET: &str = "ghp_REALsecretVALUE0123456789";
 
-/// A CA and a leaf for the hosts the upstream plays.
-fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
-    use clauderon::proxy::ca_key::{EcKey as KeyPair, random_serial};
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.serial_number = Some(random_serial().unwrap());
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "upstream test CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let hosts = [
-        "github.com",
-        "api.github.com",
-        "api.anthropic.com",
-        "tunnel.test",
-        "denied.test",
-    ];
-    let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf_params = CertificateParams::new(hosts.map(String::from).to_vec()).unwrap();
-    leaf_params.serial_number = Some(random_serial().unwrap());
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
-    let (ca, cert, key) = (
-        dir.join("ca.pem"),
-        dir.join("leaf.pem"),
-        dir.join("leaf-key.pem"),
-    );
-    std::fs::write(&ca, ca_cert.pem()).unwrap();
-    std::fs::write(&cert, leaf.pem()).unwrap();
-    std::fs::write(&key, leaf_key.to_pem()).unwrap();
-    (ca, cert, key)
-}
+/// The hosts the upstream plays.
+const HOSTS: [&str; 5] = [
+    "github.com",
+    "api.github.com",
+    "api.anthropic.com",
+    "tunnel.test",
+    "denied.test",
+];
 
 struct Upstream {
     child: Child,
@@ -112,7 +86,7 @@ struct Setup {
 
 fn setup(extra_proxy_config: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = test_pki(dir.path());
+    let (ca, cert, key) = common::test_pki(dir.path(), &HOSTS);
     let git_root = dir.path().join("git");
     std::fs::create_dir_all(&git_root).unwrap();
     let upstream = Upstream::start(dir.path(), &cert, &key, &git_root);

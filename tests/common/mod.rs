@@ -378,3 +378,34 @@ pub fn daemon_ports(env: &Env) -> (u16, Option<u16>) {
 pub fn daemon_port(env: &Env) -> u16 {
     daemon_ports(env).0
 }
+
+/// A CA and a leaf for `hosts`, as PEM files in `dir`: (CA, leaf, leaf key).
+/// Upstream stand-ins serve the leaf; the proxy trusts the CA through
+/// `[proxy] upstream_ca_file`.
+pub fn test_pki(dir: &Path, hosts: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
+    use clauderon::proxy::ca_key::{EcKey as KeyPair, random_serial};
+    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer};
+    let ca_key = KeyPair::generate().unwrap();
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca_params.serial_number = Some(random_serial().unwrap());
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "upstream test CA");
+    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
+    let issuer = Issuer::new(ca_params, ca_key);
+    let leaf_key = KeyPair::generate().unwrap();
+    let names: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+    let mut leaf_params = CertificateParams::new(names).unwrap();
+    leaf_params.serial_number = Some(random_serial().unwrap());
+    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    let (ca, cert, key) = (
+        dir.join("ca.pem"),
+        dir.join("leaf.pem"),
+        dir.join("leaf-key.pem"),
+    );
+    std::fs::write(&ca, ca_cert.pem()).unwrap();
+    std::fs::write(&cert, leaf.pem()).unwrap();
+    std::fs::write(&key, leaf_key.to_pem()).unwrap();
+    (ca, cert, key)
+}
