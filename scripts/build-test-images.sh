@@ -7,6 +7,9 @@
 #                            bash, curl, git, ca-certificates, the stub agent as
 #                            /usr/local/bin/claude and /usr/local/bin/codex, and
 #                            a world-writable /workspace.
+#   clauderon-test-codex:1   The base rootfs with the REAL Codex CLI (codex and
+#                            codex-code-mode-host from the npm package
+#                            @openai/codex@$CODEX_VERSION-linux-x64, cached).
 #   clauderon-test-nobash:1  Tiny image WITHOUT bash (busybox-static /bin/sh),
 #                            used to make `--entrypoint bash` container starts fail.
 #
@@ -30,6 +33,8 @@ BASE_IMAGE="clauderon-test-base:1"
 NOBASH_IMAGE="clauderon-test-nobash:1"
 NOAGENT_IMAGE="clauderon-test-noagent:1"
 MUSL_IMAGE="clauderon-test-musl:1"
+CODEX_IMAGE="clauderon-test-codex:1"
+CODEX_VERSION="${CODEX_VERSION:-0.169.0}"
 SUITE="bookworm"
 INCLUDE="bash,curl,git,ca-certificates"
 # Bump when the image recipe changes in a way that should invalidate cached images.
@@ -253,6 +258,40 @@ build_base() {
   import_dir "$dir" "$BASE_IMAGE" "$rev" --change 'CMD ["/bin/bash"]'
 }
 
+# The npm package's two static musl binaries, fetched once into the cache.
+fetch_codex() { # fetch_codex DIR: puts codex and codex-code-mode-host in DIR
+  local pkg="$CACHE/npm/openai-codex-$CODEX_VERSION-linux-x64.tgz" bin=package/vendor/x86_64-unknown-linux-musl/bin
+  if [ ! -s "$pkg" ]; then
+    command -v npm >/dev/null || die "npm is missing (apt-get install npm): it fetches the Codex CLI"
+    mkdir -p "$CACHE/npm"
+    log "codex: npm pack @openai/codex@$CODEX_VERSION-linux-x64"
+    (cd "$CACHE/npm" && npm pack --silent "@openai/codex@$CODEX_VERSION-linux-x64" >/dev/null) \
+      || die "npm pack @openai/codex@$CODEX_VERSION-linux-x64 failed"
+  fi
+  tar -xzf "$pkg" -C "$1" "$bin/codex" "$bin/codex-code-mode-host"
+  mv "$1/$bin/codex" "$1/$bin/codex-code-mode-host" "$1/"
+  rm -rf "$1/package"
+}
+
+build_codex() {
+  local rev dir
+  rev="$(recipe_rev "$CODEX_IMAGE-$CODEX_VERSION")"
+  needs_build "$CODEX_IMAGE" "$rev" || return 0
+  ensure_rootfs
+  mktmp dir
+  mkdir -p "$dir/root" "$dir/bin"
+  tar --numeric-owner -C "$dir/root" -xf "$ROOTFS_TAR"
+  fetch_codex "$dir/bin"
+  install -d -m 0755 "$dir/root/usr/local/bin"
+  # codex finds codex-code-mode-host next to itself (without it, no tools).
+  install -m 0755 "$dir/bin/codex" "$dir/bin/codex-code-mode-host" "$dir/root/usr/local/bin/"
+  install -d -m 0777 "$dir/root/workspace"
+  chmod 0777 "$dir/root/workspace"
+  printf "[safe]\n\tdirectory = *\n" > "$dir/root/etc/gitconfig"
+  import_dir "$dir/root" "$CODEX_IMAGE" "$rev" --change 'CMD ["/bin/bash"]' \
+    --change "LABEL org.clauderon.agent=codex org.clauderon.agent.version=$CODEX_VERSION"
+}
+
 # The base image without any agent: sessions mount the agent CLI from its image.
 build_noagent() {
   local rev dir
@@ -340,4 +379,5 @@ build_base
 build_nobash
 build_noagent
 build_musl
+build_codex
 log "all images ready for $ENGINE in $((SECONDS - total))s"

@@ -131,6 +131,13 @@ else
   command -v kubernetes-validate >/dev/null 2>&1 || die "kubernetes-validate: installed but not in PATH ($(python3 -m site --user-base)/bin?)"
 fi
 
+# npm fetches the real Codex CLI for clauderon-test-codex:1 (cached by
+# build-test-images.sh); this machine's may come with nodejs itself.
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing: npm"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+fi
+
 # --- test images --------------------------------------------------------------
 for engine in docker podman; do
   as_root env ENGINE="$engine" ${CLAUDERON_TEST_CACHE:+CLAUDERON_TEST_CACHE="$CLAUDERON_TEST_CACHE"} \

@@ -251,3 +251,175 @@ fn a_refused_upgrade_is_answered_as_a_plain_response() {
     assert!(head.starts_with("HTTP/1.1 426"), "{head}");
     assert!(types.is_empty());
 }
+
+/// The test image with the real Codex CLI (scripts/build-test-images.sh).
+const CODEX_IMAGE: &str = "clauderon-test-codex:1";
+
+/// The engine works and the Codex test image is there; in CI both must be.
+fn codex_ready(engine: &str) -> bool {
+    let ready = if engine == "docker" {
+        common::docker_ready()
+    } else {
+        common::podman_ready()
+    };
+    if !ready {
+        return false;
+    }
+    if common::engine_image_exists(engine, CODEX_IMAGE) {
+        return true;
+    }
+    let why = format!(
+        "{CODEX_IMAGE} is missing in {engine} (run ENGINE={engine} scripts/build-test-images.sh)"
+    );
+    assert!(
+        std::env::var("CI").is_err_and(|_| true)
+            || std::env::var("CI").is_ok_and(|v| v != "true" && v != "1"),
+        "CI=true: {why}"
+    );
+    eprintln!("SKIPPED: {why}");
+    false
+}
+
+/// Waits (bounded) for `done`, saying what was last seen if it never comes.
+#[track_caller]
+fn wait_until(what: &str, secs: u64, mut done: impl FnMut() -> Option<String>) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let mut last = None;
+    while std::time::Instant::now() < deadline {
+        match done() {
+            None => return,
+            Some(seen) => last = Some(seen),
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    panic!("{what}: not within {secs}s; last seen: {last:?}");
+}
+
+fn agent_status(env: &Env, name: &str) -> String {
+    let r = env.run(&["list", "--json"]).ok();
+    let rows: Vec<Value> = serde_json::from_str(&r.stdout).unwrap();
+    let row = rows.iter().find(|r| r["name"] == name).unwrap();
+    row["agent_status"].as_str().unwrap_or("-").to_string()
+}
+
+/// The real Codex CLI, unattended in a session container: its key is the
+/// placeholder, the proxy swaps in the real one (over the Responses
+/// WebSocket), the tool call it is given runs in the worktree, and its
+/// hooks and notify put its status in `list`.
+fn real_codex_session(engine: &str) {
+    let standin = Standin::start(&[]);
+    let env = standin.env();
+    let name = common::unique("codex");
+    let prompt = "write codex-made.txt";
+    env.create_from(
+        &name,
+        prompt,
+        CODEX_IMAGE,
+        &["--agent", "codex", "--backend", engine],
+    )
+    .ok();
+    let container = format!("clauderon-{name}");
+    let made = env.worktree(&name).join("codex-made.txt");
+    let logs = || {
+        let out = Command::new(engine)
+            .args(["logs", &container])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    };
+    wait_until("the tool call's file", 90, || {
+        (!made.exists())
+            .then(|| format!("requests: {:?}\nlogs: {}", standin.requests().len(), logs()))
+    });
+    assert_eq!(std::fs::read_to_string(&made).unwrap(), "made-by-codex\n");
+    wait_until("waiting-input in list", 30, || {
+        let s = agent_status(&env, &name);
+        (s != "waiting-input").then_some(s)
+    });
+
+    let seen = standin.requests();
+    let keys: Vec<&str> = seen
+        .iter()
+        .filter_map(|r| r["headers"]["authorization"].as_str())
+        .collect();
+    assert!(!keys.is_empty(), "{seen:?}");
+    assert!(
+        keys.iter().all(|k| *k == format!("Bearer {REAL_KEY}")),
+        "{keys:?}"
+    );
+    // The Responses stream went over the WebSocket the proxy carried.
+    let turns: Vec<&Value> = seen
+        .iter()
+        .filter(|r| r["body"]["input"].is_array())
+        .collect();
+    assert!(
+        turns.iter().all(|r| r["transport"] == "websocket"),
+        "{turns:?}"
+    );
+    assert!(
+        turns.iter().any(|r| r["body"]["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["type"] == "custom_tool_call_output")),
+        "the tool's output came back: {turns:?}"
+    );
+
+    // Only the placeholder is in the container.
+    let inspect = Command::new(engine)
+        .args(["container", "inspect", &container])
+        .output()
+        .unwrap();
+    let inspect = String::from_utf8_lossy(&inspect.stdout);
+    assert!(
+        !inspect.contains(REAL_KEY),
+        "the real key is in {engine} inspect"
+    );
+    let environ = Command::new(engine)
+        .args(["exec", &container, "cat", "/proc/1/environ"])
+        .output()
+        .unwrap();
+    let environ = String::from_utf8_lossy(&environ.stdout);
+    assert!(
+        environ.contains(&format!("OPENAI_API_KEY={PLACEHOLDER}")),
+        "{environ}"
+    );
+    assert!(
+        environ.contains("CODEX_HOME=/workspace/.codex"),
+        "{environ}"
+    );
+    assert!(!environ.contains(REAL_KEY));
+    let auth = std::fs::read_to_string(env.worktree(&name).join(".codex/auth.json")).unwrap();
+    assert!(
+        auth.contains(PLACEHOLDER) && !auth.contains(REAL_KEY),
+        "{auth}"
+    );
+    // No login, trust or approval screen: the turn ran with no input at all.
+    let out = logs();
+    assert!(!out.contains("Sign in") && !out.contains("trust"), "{out}");
+
+    // A restarted container resumes the conversation.
+    env.run(&["stop", &name]).ok();
+    env.run(&["start", &name]).ok();
+    wait_until("the resumed conversation", 30, || {
+        let out = logs();
+        (!out.contains("resuming the previous conversation")).then_some(out)
+    });
+    // Both sources of status: Codex's hooks, and its notify program.
+    let events = env.run(&["events", &name]).ok().stdout;
+    for event in [
+        "UserPromptSubmit",
+        "PreToolUse",
+        "Stop",
+        "agent-turn-complete",
+    ] {
+        assert!(events.contains(event), "{event} missing from:\n{events}");
+    }
+}
+
+#[test]
+fn the_real_codex_cli_runs_a_tool_through_the_proxy_on_docker() {
+    if codex_ready("docker") {
+        real_codex_session("docker");
+    }
+}

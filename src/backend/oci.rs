@@ -170,6 +170,13 @@ impl Engine {
             let settings = files.join("managed-settings.json");
             mounts.push(Mount::bind(&settings, hooks::MANAGED_SETTINGS_PATH, true));
         }
+        if spec.agent == Agent::Codex {
+            // Codex's config and placeholder login, copied into CODEX_HOME at start.
+            let config = files.join(crate::agent::CODEX_CONFIG);
+            mounts.push(Mount::bind(&config, crate::codex::CONFIG_PATH, true));
+            let auth = files.join(crate::agent::CODEX_AUTH);
+            mounts.push(Mount::bind(&auth, crate::codex::AUTH_PATH, true));
+        }
         if let Some(cli) = &spec.agent_cli_image {
             mounts.push(Mount::Image {
                 src: cli.clone(),
