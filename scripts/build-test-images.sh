@@ -10,6 +10,9 @@
 #   clauderon-test-codex:1   The base rootfs with the REAL Codex CLI (codex and
 #                            codex-code-mode-host from the npm package
 #                            @openai/codex@$CODEX_VERSION-linux-x64, cached).
+#   clauderon-test-codex-cli:1  The same two binaries alone, FROM scratch: the
+#                            Codex CLI image sessions mount (Podman), as
+#                            `clauderon agent-image build --agent codex` makes.
 #   clauderon-test-nobash:1  Tiny image WITHOUT bash (busybox-static /bin/sh),
 #                            used to make `--entrypoint bash` container starts fail.
 #
@@ -34,6 +37,7 @@ NOBASH_IMAGE="clauderon-test-nobash:1"
 NOAGENT_IMAGE="clauderon-test-noagent:1"
 MUSL_IMAGE="clauderon-test-musl:1"
 CODEX_IMAGE="clauderon-test-codex:1"
+CODEX_CLI_IMAGE="clauderon-test-codex-cli:1"
 CODEX_VERSION="${CODEX_VERSION:-0.169.0}"
 SUITE="bookworm"
 INCLUDE="bash,curl,git,ca-certificates"
@@ -292,6 +296,18 @@ build_codex() {
     --change "LABEL org.clauderon.agent=codex org.clauderon.agent.version=$CODEX_VERSION"
 }
 
+build_codex_cli() {
+  local rev dir
+  # Only Podman mounts images into containers.
+  [ "$ENGINE" = podman ] || return 0
+  rev="$(recipe_rev "$CODEX_CLI_IMAGE-$CODEX_VERSION")"
+  needs_build "$CODEX_CLI_IMAGE" "$rev" || return 0
+  mktmp dir
+  fetch_codex "$dir"
+  chmod 0755 "$dir/codex" "$dir/codex-code-mode-host"
+  import_dir "$dir" "$CODEX_CLI_IMAGE" "$rev" --change "LABEL org.clauderon.agent-cli=codex"
+}
+
 # The base image without any agent: sessions mount the agent CLI from its image.
 build_noagent() {
   local rev dir
@@ -305,14 +321,17 @@ build_noagent() {
   import_dir "$dir" "$NOAGENT_IMAGE" "$rev" --change 'CMD ["/bin/bash"]'
 }
 
-# A tiny musl image (like Alpine): musl's loader and busybox as /bin/sh.
+# A tiny musl image (like Alpine): musl's loader, busybox as /bin/sh and
+# the coreutils, and a real (static) bash, so static agents such as Codex
+# run in it for real. Its curl is a dangling busybox link (as is `command -v`
+# enough for the probe): hooks cannot report from it.
 build_musl() {
   local rev dir loader
-  rev="$(recipe_rev "$MUSL_IMAGE")"
+  rev="$(recipe_rev "$MUSL_IMAGE-bash-static-ca")"
   needs_build "$MUSL_IMAGE" "$rev" || return 0
-  if ! is_static /bin/busybox || ! ls /lib/ld-musl-*.so.1 >/dev/null 2>&1; then
-    log "$MUSL_IMAGE: installing busybox-static and musl with apt-get"
-    apt_install busybox-static musl
+  if ! is_static /bin/busybox || ! ls /lib/ld-musl-*.so.1 >/dev/null 2>&1 || [ ! -x /bin/bash-static ]; then
+    log "$MUSL_IMAGE: installing busybox-static, musl and bash-static with apt-get"
+    apt_install busybox-static musl bash-static
   fi
   loader="$(ls /lib/ld-musl-*.so.1 | head -n 1)"
   mktmp dir
@@ -320,7 +339,11 @@ build_musl() {
   chmod 1777 "$dir/root/tmp"
   chmod 0777 "$dir/root/workspace"
   install -m 0755 /bin/busybox "$dir/root/bin/busybox"
-  for tool in sh bash curl mkdir chmod cat date; do ln -s busybox "$dir/root/bin/$tool"; done
+  for tool in sh curl mkdir chmod cat date id env ls rm mv cp head grep sed; do ln -s busybox "$dir/root/bin/$tool"; done
+  install -m 0755 /bin/bash-static "$dir/root/bin/bash"
+  # Alpine's CA bundle path (ca-certificates-bundle).
+  install -d "$dir/root/etc/ssl"
+  install -m 0644 /etc/ssl/certs/ca-certificates.crt "$dir/root/etc/ssl/cert.pem"
   cp -L "$loader" "$dir/root/lib/"
   import_dir "$dir/root" "$MUSL_IMAGE" "$rev" --change 'CMD ["/bin/sh"]'
 }
@@ -380,4 +403,5 @@ build_nobash
 build_noagent
 build_musl
 build_codex
+build_codex_cli
 log "all images ready for $ENGINE in $((SECONDS - total))s"

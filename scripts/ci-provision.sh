@@ -2,7 +2,7 @@
 # Idempotent set-up of a (fresh) Debian 12 machine for the clauderon test suite.
 #
 #  - installs the missing ones of: docker.io docker-compose podman runc debootstrap uidmap
-#    busybox-static git curl ca-certificates
+#    busybox-static bash-static musl git curl ca-certificates
 #  - configures podman to use runc with low default ulimits
 #    (/etc/containers/containers.conf; crun and the default rlimits fail here)
 #  - starts dockerd in the background if `docker info` fails
@@ -16,7 +16,7 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PACKAGES=(docker.io docker-compose podman runc debootstrap uidmap busybox-static musl git curl ca-certificates python3 openssl)
+PACKAGES=(docker.io docker-compose podman runc debootstrap uidmap busybox-static bash-static musl git curl ca-certificates python3 openssl)
 CONTAINERS_CONF=/etc/containers/containers.conf
 DOCKERD_LOG="${DOCKERD_LOG:-/tmp/clauderon-dockerd.log}"
 TEST_IMAGE="clauderon-test-base:1"

@@ -186,6 +186,16 @@ pub fn claude_state(spec: &SessionSpec) -> Vec<u8> {
     bytes
 }
 
+/// Whether the agent's CLI needs a glibc image: Claude Code's native binary
+/// does; Codex's are statically linked (musl) and run in any image, Alpine
+/// included.
+pub fn cli_needs_glibc(agent: Agent) -> bool {
+    match agent {
+        Agent::Claude => true,
+        Agent::Codex => false,
+    }
+}
+
 /// Environment the agent needs, beyond what every session gets.
 pub fn agent_env(spec: &SessionSpec) -> Vec<(String, String)> {
     let mut env = vec![(

@@ -67,7 +67,7 @@ fn run(cli: Cli) -> Result<i32> {
                     backend,
                     dry_run,
                 },
-        } => commands::image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
+        } => commands::agent_image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
         Command::Doctor => return commands::doctor::run(&ctx, json),
         Command::Api {
             command: ApiCommand::Token { rotate },

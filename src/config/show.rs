@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{Config, DEFAULT_CLI_IMAGE, Source};
+use super::{Config, DEFAULT_CLI_IMAGE, DEFAULT_CODEX_CLI_IMAGE, Source};
 
 /// One effective setting.
 pub struct Setting {
@@ -191,6 +191,18 @@ impl Config {
             "cli_image_tag",
             json!(a.cli_image_tag),
             t.src(a.cli_image_tag == "latest"),
+        );
+        t.add(
+            "agent",
+            "codex_cli_image",
+            json!(a.codex_cli_image),
+            t.src(a.codex_cli_image == DEFAULT_CODEX_CLI_IMAGE),
+        );
+        t.add(
+            "agent",
+            "codex_cli_image_tag",
+            json!(a.codex_cli_image_tag),
+            t.src(a.codex_cli_image_tag == "latest"),
         );
         t.add(
             "agent",

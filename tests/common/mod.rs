@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod standin;
+
 pub const BASE_IMAGE: &str = "clauderon-test-base:1";
 pub const NOBASH_IMAGE: &str = "clauderon-test-nobash:1";
 pub const NOAGENT_IMAGE: &str = "clauderon-test-noagent:1";

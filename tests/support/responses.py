@@ -12,7 +12,8 @@ conversation:
   2. the request that carries the tool's output back is answered
      with a final assistant message (`--answer`).
 
-Every request is appended to --log as one JSON line (method, path, headers,
+A prewarm request (`"generate": false`) gets an empty response. Every
+request is appended to --log as one JSON line (method, path, headers,
 body, transport). A request whose `Authorization` is not `Bearer --key` gets
 a 401, as the real API would.
 
@@ -103,6 +104,11 @@ def events(body):
     rid = next_id("resp")
     model = body.get("model", "gpt-test") if isinstance(body, dict) else "gpt-test"
     base = {"id": rid, "object": "response", "model": model, "output": []}
+    if isinstance(body, dict) and body.get("generate") is False:
+        # A prewarm (Codex sends one when its WebSocket opens): no output.
+        yield {"type": "response.created", "response": dict(base, status="in_progress")}
+        yield {"type": "response.completed", "response": dict(base, status="completed", usage=usage())}
+        return
     item = output_item(body)
     yield {"type": "response.created", "response": dict(base, status="in_progress")}
     yield {"type": "response.in_progress", "response": dict(base, status="in_progress")}

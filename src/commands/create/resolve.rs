@@ -54,7 +54,7 @@ pub fn flags(ctx: &Ctx, args: &CreateArgs) -> Result<Flags> {
     // The agent CLI comes from its own image only where the engine can mount images.
     let agent_cli_image = (Engine::for_kind(args.backend).is_ok_and(|e| e.image_mounts)
         && cfg.agent.mount_agent_cli)
-        .then(|| cfg.agent.reference());
+        .then(|| cfg.agent.reference(args.agent));
     let (network, security) = isolation(ctx, args)?;
     let agent_options = agent_options(args)?;
     Ok(Flags {

@@ -1,0 +1,83 @@
+//! A local stand-in for the OpenAI Responses API (tests/support/responses.py),
+//! serving HTTPS as api.openai.com, and a home whose daemon holds the real
+//! key and sends api.openai.com to it.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use super::Env;
+
+/// The key the daemon holds; the container only ever sees the placeholder.
+pub const REAL_KEY: &str = "sk-proj-REALopenaiKEY0123456789";
+pub const PLACEHOLDER: &str = clauderon::proxy::rules::OPENAI_PLACEHOLDER;
+
+/// The stand-in, serving HTTPS as api.openai.com with a test CA.
+pub struct Standin {
+    child: Child,
+    pub port: u16,
+    log: PathBuf,
+    pub ca: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Standin {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Standin {
+    pub fn start(extra: &[&str]) -> Standin {
+        let dir = tempfile::tempdir().unwrap();
+        let (ca, cert, key) = super::test_pki(dir.path(), &["api.openai.com"]);
+        let log = dir.path().join("requests.jsonl");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/responses.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .args(["--log", log.to_str().unwrap(), "--key", REAL_KEY])
+            .args(["--cert", cert.to_str().unwrap()])
+            .args(["--tls-key", key.to_str().unwrap()])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        Standin {
+            child,
+            port: line.trim().parse().expect("the stand-in prints its port"),
+            log,
+            ca,
+            _dir: dir,
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    }
+
+    /// A home whose daemon holds the real key and sends api.openai.com to
+    /// the stand-in (trusting its CA).
+    pub fn env(&self) -> Env {
+        let mut env = Env::new();
+        let config = format!(
+            "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\nupstream_ca_file = {:?}\n[proxy.resolve]\n\"api.openai.com\" = \"127.0.0.1:{}\"\n",
+            self.ca.to_str().unwrap(),
+            self.port
+        );
+        std::fs::write(env.home().join("config.toml"), config).unwrap();
+        env.extra_env
+            .push(("OPENAI_API_KEY".into(), REAL_KEY.into()));
+        env
+    }
+}
