@@ -331,51 +331,19 @@ fn claude_and_codex_cli_images_coexist_on_podman() {
         format!("clauderon-test-codex-cli:{tag}"),
     ];
     let _cleanup = RemoveImages(images.to_vec());
-    // The stub agent plays both CLIs; Codex's needs its host beside it.
-    let dir = tempfile::tempdir().unwrap();
-    let stub = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/stub-agent.sh");
-    for name in ["codex", "codex-code-mode-host"] {
-        std::fs::copy(stub, dir.path().join(name)).unwrap();
-    }
-    let codex = dir.path().join("codex").to_string_lossy().to_string();
-    env.run(&["agent-image", "build", "--from", stub]).ok();
-    let args = ["agent-image", "build", "--agent", "codex", "--from", &codex];
-    env.run(&args).ok();
+    build_stub_cli_images(&env);
     for (image, agent) in images.iter().zip(["claude", "codex"]) {
-        let label = Command::new("podman")
-            .args([
-                "image",
-                "inspect",
-                "--format",
-                "{{index .Labels \"org.clauderon.agent-cli\"}}",
-                image,
-            ])
-            .output()
-            .unwrap();
-        assert_eq!(
-            String::from_utf8_lossy(&label.stdout).trim(),
-            agent,
-            "{image}"
-        );
+        let format = "{{index .Labels \"org.clauderon.agent-cli\"}}";
+        let args = ["image", "inspect", "--format", format, image];
+        let label = Command::new("podman").args(args).output().unwrap();
+        let label = String::from_utf8_lossy(&label.stdout);
+        assert_eq!(label.trim(), agent, "{image}");
     }
-    let r = env
-        .run(&[
-            "create",
-            "--backend",
-            "podman",
-            "--agent",
-            "codex",
-            "--name",
-            "mounts",
-            "--repo",
-            &env.repo().to_string_lossy(),
-            "--prompt",
-            "p",
-            "--image",
-            common::NOAGENT_IMAGE,
-            "--dry-run",
-        ])
-        .ok();
+    let repo = env.repo().to_string_lossy().to_string();
+    let create = ["create", "--backend", "podman", "--agent", "codex"];
+    let rest = ["--name", "mounts", "--repo", &repo, "--prompt", "p"];
+    let image = ["--image", common::NOAGENT_IMAGE, "--dry-run"];
+    let r = env.run(&[&create[..], &rest, &image].concat()).ok();
     assert!(
         r.stdout.contains(&format!(
             "type=image,src={},dst=/opt/clauderon-agent",
@@ -385,6 +353,20 @@ fn claude_and_codex_cli_images_coexist_on_podman() {
         r.stdout
     );
     assert!(!r.stdout.contains(&images[0]), "{}", r.stdout);
+}
+
+/// Both agents' CLI images, from the stub agent (Codex's needs its
+/// codex-code-mode-host beside it).
+fn build_stub_cli_images(env: &Env) {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/stub-agent.sh");
+    for name in ["codex", "codex-code-mode-host"] {
+        std::fs::copy(stub, dir.path().join(name)).unwrap();
+    }
+    let codex = dir.path().join("codex").to_string_lossy().to_string();
+    env.run(&["agent-image", "build", "--from", stub]).ok();
+    let args = ["agent-image", "build", "--agent", "codex", "--from", &codex];
+    env.run(&args).ok();
 }
 
 struct RemoveImages(Vec<String>);

@@ -4,9 +4,8 @@
 
 mod common;
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use common::{Env, docker, docker_ok, docker_ready, git, unique};
 use serde_json::Value;
@@ -39,8 +38,8 @@ impl Upstream {
     fn start(dir: &Path, cert: &Path, key: &Path, git_root: &Path) -> Upstream {
         let log = dir.join("upstream.jsonl");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/upstream.py");
-        let mut child = Command::new("python3")
-            .arg(script)
+        let mut cmd = Command::new("python3");
+        cmd.arg(script)
             .args([
                 "--cert",
                 cert.to_str().unwrap(),
@@ -54,19 +53,9 @@ impl Upstream {
                 git_root.to_str().unwrap(),
                 "--git-token",
                 SECRET,
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Upstream {
-            child,
-            port: line.trim().parse().expect("upstream prints its port"),
-            log,
-        }
+            ]);
+        let (child, port) = common::spawn_server(cmd);
+        Upstream { child, port, log }
     }
 
     fn requests(&self) -> Vec<Value> {

@@ -120,9 +120,9 @@ async fn websocket_exchange(proxy_port: u16, token: &str, ca: &Path) -> (String,
     (head, types)
 }
 
-#[test]
-fn the_proxy_carries_a_websocket_upgrade_with_the_key_swapped() {
-    let standin = Standin::start(&[]);
+/// A daemon whose proxy sends api.openai.com to `standin`, and one
+/// WebSocket exchange through it by a session of that home.
+fn exchange_through_the_daemon(standin: &Standin) -> (String, Vec<String>) {
     let env = standin.env();
     fake_session(&env, "wsfake", "ws-token");
     let (_, proxy_port) = common::daemon_ports(&env);
@@ -133,7 +133,13 @@ fn the_proxy_carries_a_websocket_upgrade_with_the_key_swapped() {
         .enable_all()
         .build()
         .unwrap();
-    let (head, types) = runtime.block_on(websocket_exchange(proxy_port.unwrap(), "ws-token", &ca));
+    runtime.block_on(websocket_exchange(proxy_port.unwrap(), "ws-token", &ca))
+}
+
+#[test]
+fn the_proxy_carries_a_websocket_upgrade_with_the_key_swapped() {
+    let standin = Standin::start(&[]);
+    let (head, types) = exchange_through_the_daemon(&standin);
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
     // RFC 6455's example key and its answer: the target's handshake, unchanged.
     assert!(
@@ -163,17 +169,7 @@ fn the_proxy_carries_a_websocket_upgrade_with_the_key_swapped() {
 #[test]
 fn a_refused_upgrade_is_answered_as_a_plain_response() {
     let standin = Standin::start(&["--no-websocket"]);
-    let env = standin.env();
-    fake_session(&env, "wsfake", "ws-token");
-    let (_, proxy_port) = common::daemon_ports(&env);
-    let ca = clauderon::proxy::ca::cert_path(&clauderon::store::Home {
-        root: env.home().to_path_buf(),
-    });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (head, types) = runtime.block_on(websocket_exchange(proxy_port.unwrap(), "ws-token", &ca));
+    let (head, types) = exchange_through_the_daemon(&standin);
     assert!(head.starts_with("HTTP/1.1 426"), "{head}");
     assert!(types.is_empty());
 }

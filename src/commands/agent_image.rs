@@ -113,6 +113,23 @@ fn npm_binaries(agent: Agent, context: &Path) -> Binaries {
     (steps, binaries)
 }
 
+/// The Containerfile: the agent's label, and one COPY per binary.
+fn containerfile(agent: Agent, binaries: &[(PathBuf, &str)], context: &Path) -> Step {
+    let copies: String = binaries
+        .iter()
+        .map(|(_, name)| format!("COPY {name} /{name}\n"))
+        .collect();
+    Step::WriteFile {
+        path: context.join("Containerfile"),
+        contents: CONTAINERFILE
+            .replace("{agent}", agent.as_str())
+            .replace("{copies}\n", &copies)
+            .into_bytes(),
+        mode: 0o644,
+        secret: false,
+    }
+}
+
 pub fn build(
     ctx: &Ctx,
     from: Option<&Path>,
@@ -148,19 +165,7 @@ pub fn build(
             tolerate: None,
         });
     }
-    let copies: String = binaries
-        .iter()
-        .map(|(_, name)| format!("COPY {name} /{name}\n"))
-        .collect();
-    plan.push(Step::WriteFile {
-        path: context.join("Containerfile"),
-        contents: CONTAINERFILE
-            .replace("{agent}", agent.as_str())
-            .replace("{copies}\n", &copies)
-            .into_bytes(),
-        mode: 0o644,
-        secret: false,
-    });
+    plan.push(containerfile(agent, &binaries, &context));
     let build = engine.build(&reference, &context.join("Containerfile"), &context);
     plan.push(Step::run_cmd(build, engine.classifier()));
     if !dry_run {

@@ -180,30 +180,18 @@ impl Config {
 
     fn agent_settings(&self, t: &mut Table) {
         let a = &self.agent;
-        t.add(
-            "agent",
-            "cli_image",
-            json!(a.cli_image),
-            t.src(a.cli_image == DEFAULT_CLI_IMAGE),
-        );
-        t.add(
-            "agent",
-            "cli_image_tag",
-            json!(a.cli_image_tag),
-            t.src(a.cli_image_tag == "latest"),
-        );
-        t.add(
-            "agent",
-            "codex_cli_image",
-            json!(a.codex_cli_image),
-            t.src(a.codex_cli_image == DEFAULT_CODEX_CLI_IMAGE),
-        );
-        t.add(
-            "agent",
-            "codex_cli_image_tag",
-            json!(a.codex_cli_image_tag),
-            t.src(a.codex_cli_image_tag == "latest"),
-        );
+        for (key, value, default) in [
+            ("cli_image", &a.cli_image, DEFAULT_CLI_IMAGE),
+            ("cli_image_tag", &a.cli_image_tag, "latest"),
+            (
+                "codex_cli_image",
+                &a.codex_cli_image,
+                DEFAULT_CODEX_CLI_IMAGE,
+            ),
+            ("codex_cli_image_tag", &a.codex_cli_image_tag, "latest"),
+        ] {
+            t.add("agent", key, json!(value), t.src(value == default));
+        }
         t.add(
             "agent",
             "auto_pull_cli",

@@ -381,6 +381,22 @@ pub fn daemon_port(env: &Env) -> u16 {
     daemon_ports(env).0
 }
 
+/// Starts a test server that prints the port it listens on as its first
+/// line (tests/support/*.py), and returns it with that port.
+pub fn spawn_server(mut cmd: Command) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the server starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().parse().expect("the server prints its port");
+    (child, port)
+}
+
 /// A CA and a leaf for `hosts`, as PEM files in `dir`: (CA, leaf, leaf key).
 /// Upstream stand-ins serve the leaf; the proxy trusts the CA through
 /// `[proxy] upstream_ca_file`.

@@ -2,9 +2,8 @@
 //! serving HTTPS as api.openai.com, and a home whose daemon holds the real
 //! key and sends api.openai.com to it.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use serde_json::Value;
 
@@ -36,22 +35,16 @@ impl Standin {
         let (ca, cert, key) = super::test_pki(dir.path(), &["api.openai.com"]);
         let log = dir.path().join("requests.jsonl");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/responses.py");
-        let mut child = Command::new("python3")
-            .arg(script)
+        let mut cmd = Command::new("python3");
+        cmd.arg(script)
             .args(["--log", log.to_str().unwrap(), "--key", REAL_KEY])
             .args(["--cert", cert.to_str().unwrap()])
             .args(["--tls-key", key.to_str().unwrap()])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
+            .args(extra);
+        let (child, port) = super::spawn_server(cmd);
         Standin {
             child,
-            port: line.trim().parse().expect("the stand-in prints its port"),
+            port,
             log,
             ca,
             _dir: dir,

@@ -23,11 +23,15 @@ import argparse
 import base64
 import hashlib
 import json
+import os
 import ssl
 import struct
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import upstream  # noqa: E402  (the same directory)
 
 args = None
 log_lock = threading.Lock()
@@ -127,31 +131,9 @@ def events(body):
     yield {"type": "response.completed", "response": dict(base, status="completed", output=[item], usage=usage())}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, *a):
-        pass
-
-    def body(self):
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            data = b""
-            while True:
-                size = int(self.rfile.readline().strip().split(b";")[0], 16)
-                if size == 0:
-                    self.rfile.readline()
-                    return data
-                data += self.rfile.read(size)
-                self.rfile.readline()
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n else b""
-
-    def send(self, status, body, ctype="application/json"):
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+class Handler(upstream.Handler):
+    """upstream.py's handler (its body reading and sending), answering as the
+    Responses API."""
 
     def authorized(self):
         return self.headers.get("Authorization", "") == f"Bearer {args.key}"
