@@ -24,11 +24,9 @@ import base64
 import hashlib
 import json
 import os
-import ssl
 import struct
 import sys
 import threading
-from http.server import ThreadingHTTPServer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import upstream  # noqa: E402  (the same directory)
@@ -248,14 +246,7 @@ def main():
     p.add_argument("--no-websocket", action="store_true", help="answer WebSocket upgrades with 426")
     p.add_argument("--port", type=int, default=0)
     args = p.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    if args.cert:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(args.cert, args.tls_key)
-        server.socket = ctx.wrap_socket(server.socket, server_side=True)
-    print(server.server_address[1], flush=True)
-    sys.stdout.close()
-    server.serve_forever()
+    upstream.serve(Handler, args.port, args.cert, args.tls_key)
 
 
 if __name__ == "__main__":
