@@ -125,10 +125,15 @@ fn agent_files(spec: &SessionSpec) -> Vec<SessionFile> {
         }
         // Placeholders only: nothing secret.
         Agent::Codex => vec![
-            file(CODEX_CONFIG, codex::config(&spec.workdir()), 0o644, false),
+            file(CODEX_CONFIG, codex_config(spec), 0o644, false),
             file(CODEX_AUTH, codex::auth(), 0o644, false),
         ],
     }
+}
+
+fn codex_config(spec: &SessionSpec) -> Vec<u8> {
+    let base_url = spec.agent_options.codex_base_url.as_deref();
+    codex::config(&spec.workdir(), base_url)
 }
 
 /// The session files mounted at `/etc/clauderon/codex/`.

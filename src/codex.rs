@@ -39,8 +39,9 @@ fn toml_string(s: &str) -> String {
     serde_json::to_string(s).expect("a string serializes")
 }
 
-/// The session's `config.toml`; `workdir` is where the agent starts.
-pub fn config(workdir: &str) -> Vec<u8> {
+/// The session's `config.toml`; `workdir` is where the agent starts, and
+/// `base_url` Codex's Responses endpoint when not api.openai.com.
+pub fn config(workdir: &str, base_url: Option<&str>) -> Vec<u8> {
     let mut out = format!(
         "{CONFIG_MARKER}, written at every start (edits here are replaced).\n\
          # The container is the sandbox: no approval prompts, no nested sandbox.\n\
@@ -52,6 +53,10 @@ pub fn config(workdir: &str) -> Vec<u8> {
          notify = [{}, \"--codex-notify\"]\n",
         toml_string(SEND_STATUS)
     );
+    if base_url.is_some() {
+        // (a top-level key: before any table)
+        out.push_str("model_provider = \"clauderon\"\n");
+    }
     let mut dirs = vec!["/workspace", workdir];
     dirs.dedup();
     for dir in dirs {
@@ -64,6 +69,14 @@ pub fn config(workdir: &str) -> Vec<u8> {
         out.push_str(&format!(
             "\n[[hooks.{event}]]\n[[hooks.{event}.hooks]]\ntype = \"command\"\ncommand = {}\ntimeout = 10\n",
             toml_string(SEND_STATUS)
+        ));
+    }
+    if let Some(url) = base_url {
+        // Its key is the placeholder in OPENAI_API_KEY: a [[proxy.rules]]
+        // entry for the endpoint's host swaps it.
+        out.push_str(&format!(
+            "\n[model_providers.clauderon]\nname = \"clauderon ([agent] codex_base_url)\"\nbase_url = {}\nenv_key = \"OPENAI_API_KEY\"\nwire_api = \"responses\"\n",
+            toml_string(url)
         ));
     }
     out.into_bytes()
@@ -82,7 +95,7 @@ pub fn auth() -> Vec<u8> {
 mod tests {
     #[test]
     fn the_config_is_valid_toml_with_hooks_for_every_event() {
-        let text = String::from_utf8(super::config("/workspace/s\"x\n]weird")).unwrap();
+        let text = String::from_utf8(super::config("/workspace/s\"x\n]weird", None)).unwrap();
         let value: toml::Value = toml::from_str(&text).expect("valid TOML");
         assert_eq!(value["approval_policy"].as_str(), Some("never"));
         assert_eq!(value["sandbox_mode"].as_str(), Some("danger-full-access"));
@@ -93,5 +106,18 @@ mod tests {
         assert!(text.starts_with(super::CONFIG_MARKER));
         let trusted = &value["projects"]["/workspace/s\"x\n]weird"]["trust_level"];
         assert_eq!(trusted.as_str(), Some("trusted"));
+        assert!(value.get("model_provider").is_none());
+    }
+
+    #[test]
+    fn a_base_url_is_a_responses_provider() {
+        let url = "https://llm.example.com/v1?a=\"b\"";
+        let text = String::from_utf8(super::config("/workspace", Some(url))).unwrap();
+        let value: toml::Value = toml::from_str(&text).expect("valid TOML");
+        assert_eq!(value["model_provider"].as_str(), Some("clauderon"));
+        let provider = &value["model_providers"]["clauderon"];
+        assert_eq!(provider["base_url"].as_str(), Some(url));
+        assert_eq!(provider["env_key"].as_str(), Some("OPENAI_API_KEY"));
+        assert_eq!(provider["wire_api"].as_str(), Some("responses"));
     }
 }

@@ -79,7 +79,14 @@ struct Case {
     image: &'static str,
     /// The image can run the hook script (it has curl).
     reports_status: bool,
+    /// Codex talks to a custom endpoint (llm.test, `[agent] codex_base_url`)
+    /// instead of api.openai.com.
+    custom_endpoint: bool,
 }
+
+/// A Responses endpoint of one's own: Codex's model provider, and the
+/// proxy rule that swaps the placeholder on its host.
+const CUSTOM_ENDPOINT: &str = "[[proxy.rules]]\nhost = \"llm.test\"\nheader = \"authorization\"\nformat = \"text\"\nplaceholder = \"sk-openai-clauderon-proxy-placeholder\"\nenv = \"OPENAI_API_KEY\"\n[agent]\ncodex_base_url = \"https://llm.test/v1\"\n";
 
 struct Running {
     standin: Standin,
@@ -105,6 +112,11 @@ fn start(case: &Case) -> Running {
     if case.engine == "podman" {
         // Podman mounts the Codex CLI image built from the real binaries.
         mount_codex_cli(&env);
+    }
+    if case.custom_endpoint {
+        let path = env.home().join("config.toml");
+        let config = std::fs::read_to_string(&path).unwrap() + CUSTOM_ENDPOINT;
+        std::fs::write(path, config).unwrap();
     }
     let name = common::unique("codex");
     let args = ["--agent", "codex", "--backend", case.engine];
@@ -137,9 +149,10 @@ fn carries_tool_output(r: &Value) -> bool {
         .is_some_and(|items| items.iter().any(|i| i["type"] == "custom_tool_call_output"))
 }
 
-/// Every request carried the real key, the turns went over the WebSocket
-/// the proxy carried, and the tool's output came back.
-fn assert_the_standin_saw_the_real_key(standin: &Standin) {
+/// Every request carried the real key, the turns came over `transport`
+/// (api.openai.com: the WebSocket the proxy carried; a custom endpoint:
+/// HTTPS with server-sent events), and the tool's output came back.
+fn assert_the_standin_saw_the_real_key(standin: &Standin, transport: &str) {
     let seen = standin.requests();
     let keys: Vec<&str> = seen
         .iter()
@@ -154,7 +167,7 @@ fn assert_the_standin_saw_the_real_key(standin: &Standin) {
         .collect();
     assert!(!turns.is_empty());
     assert!(
-        turns.iter().all(|r| r["transport"] == "websocket"),
+        turns.iter().all(|r| r["transport"] == transport),
         "{turns:?}"
     );
     assert!(turns.iter().any(|r| carries_tool_output(r)), "{turns:?}");
@@ -199,7 +212,12 @@ fn assert_only_the_placeholder_is_inside(engine: &str, r: &Running) {
 /// notify put its status in `list`, and a restart resumes it.
 fn real_codex_session(case: Case) {
     let r = start(&case);
-    assert_the_standin_saw_the_real_key(&r.standin);
+    let transport = if case.custom_endpoint {
+        "http"
+    } else {
+        "websocket"
+    };
+    assert_the_standin_saw_the_real_key(&r.standin, transport);
     assert_only_the_placeholder_is_inside(case.engine, &r);
     if case.reports_status {
         wait_until("waiting-input in list", 30, || {
@@ -232,6 +250,21 @@ fn the_real_codex_cli_runs_a_tool_through_the_proxy_on_docker() {
             engine: "docker",
             image: CODEX_IMAGE,
             reports_status: true,
+            custom_endpoint: false,
+        });
+    }
+}
+
+/// A custom Responses endpoint (`[agent] codex_base_url`): Codex's model
+/// provider, its key swapped by a `[[proxy.rules]]` entry, over HTTPS.
+#[test]
+fn the_real_codex_cli_talks_to_a_custom_endpoint_on_docker() {
+    if codex_ready("docker", CODEX_IMAGE) {
+        real_codex_session(Case {
+            engine: "docker",
+            image: CODEX_IMAGE,
+            reports_status: true,
+            custom_endpoint: true,
         });
     }
 }
@@ -244,6 +277,7 @@ fn the_real_codex_cli_mounted_from_its_image_on_podman() {
             engine: "podman",
             image: common::NOAGENT_IMAGE,
             reports_status: true,
+            custom_endpoint: false,
         });
     }
 }
@@ -257,6 +291,7 @@ fn the_real_codex_cli_runs_in_a_musl_image_on_podman() {
             engine: "podman",
             image: common::MUSL_IMAGE,
             reports_status: false,
+            custom_endpoint: false,
         });
     }
 }

@@ -192,6 +192,14 @@ impl Config {
         ] {
             t.add("agent", key, json!(value), t.src(value == default));
         }
+        let base = &a.codex_base_url;
+        t.add_or(
+            "agent",
+            "codex_base_url",
+            json!(base),
+            "(api.openai.com)",
+            t.src(base.is_none()),
+        );
         t.add(
             "agent",
             "auto_pull_cli",

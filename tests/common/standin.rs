@@ -32,7 +32,7 @@ impl Drop for Standin {
 impl Standin {
     pub fn start(extra: &[&str]) -> Standin {
         let dir = tempfile::tempdir().unwrap();
-        let (ca, cert, key) = super::test_pki(dir.path(), &["api.openai.com"]);
+        let (ca, cert, key) = super::test_pki(dir.path(), &["api.openai.com", "llm.test"]);
         let log = dir.path().join("requests.jsonl");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/responses.py");
         let mut cmd = Command::new("python3");
@@ -59,14 +59,14 @@ impl Standin {
             .collect()
     }
 
-    /// A home whose daemon holds the real key and sends api.openai.com to
-    /// the stand-in (trusting its CA).
+    /// A home whose daemon holds the real key and sends api.openai.com
+    /// (and llm.test, a custom endpoint) to the stand-in, trusting its CA.
     pub fn env(&self) -> Env {
         let mut env = Env::new();
         let config = format!(
-            "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\nupstream_ca_file = {:?}\n[proxy.resolve]\n\"api.openai.com\" = \"127.0.0.1:{}\"\n",
+            "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\nupstream_ca_file = {:?}\n[proxy.resolve]\n\"api.openai.com\" = \"127.0.0.1:{port}\"\n\"llm.test\" = \"127.0.0.1:{port}\"\n",
             self.ca.to_str().unwrap(),
-            self.port
+            port = self.port
         );
         std::fs::write(env.home().join("config.toml"), config).unwrap();
         env.extra_env
