@@ -415,3 +415,62 @@ impl Drop for RemoveImages {
         }
     }
 }
+
+/// Print mode (`create --print`): `codex exec` runs once, to completion,
+/// and its answer is kept in the worktree.
+#[test]
+fn the_real_codex_cli_answers_once_in_print_mode() {
+    if !codex_ready("docker", CODEX_IMAGE) {
+        return;
+    }
+    let standin = Standin::start(&[]);
+    let env = standin.env();
+    let name = common::unique("cxprint");
+    let args = ["--agent", "codex", "--print"];
+    env.create_from(&name, "write codex-made.txt", CODEX_IMAGE, &args)
+        .ok();
+    let state = env.worktree(&name).join(".clauderon");
+    wait_until("the print run", 90, || {
+        let done = state.join("print.done").exists();
+        (!done).then(|| format!("{} requests", standin.requests().len()))
+    });
+    let output = std::fs::read_to_string(state.join("output")).unwrap();
+    assert!(output.contains("Done: the file is written."), "{output}");
+    let made = env.worktree(&name).join("codex-made.txt");
+    assert_eq!(std::fs::read_to_string(made).unwrap(), "made-by-codex\n");
+    assert!(standin.requests().iter().any(carries_tool_output));
+}
+
+/// A repository with its own `.codex/config.toml` keeps it: the session's
+/// config does not overwrite a file that is not clauderon's (the stub agent
+/// plays Codex here).
+#[test]
+fn a_repositorys_own_codex_config_is_kept() {
+    if !common::docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    std::fs::create_dir(env.repo().join(".codex")).unwrap();
+    let own = "model = \"mine\"\n";
+    std::fs::write(env.repo().join(".codex/config.toml"), own).unwrap();
+    common::git(env.repo(), &["add", "-f", ".codex/config.toml"]);
+    common::git(env.repo(), &["commit", "-q", "-m", "codex config"]);
+    let name = common::unique("cxown");
+    env.create(&name, "p", &["--agent", "codex"]).ok();
+    env.wait_for_runs(&name, 1);
+    let codex_home = env.worktree(&name).join(".codex");
+    let config = std::fs::read_to_string(codex_home.join("config.toml")).unwrap();
+    assert_eq!(config, own);
+    // The placeholder login is still written.
+    let auth = std::fs::read_to_string(codex_home.join("auth.json")).unwrap();
+    assert!(auth.contains(PLACEHOLDER), "{auth}");
+    let logs = common::docker(&["logs", &format!("clauderon-{name}")]);
+    // (a TTY: everything is on stdout)
+    let logs = String::from_utf8_lossy(&logs.stdout);
+    assert!(
+        logs.contains("keeping /workspace/.codex/config.toml"),
+        "{logs}"
+    );
+    let status = common::git(&env.worktree(&name), &["status", "--porcelain"]);
+    assert_eq!(status.trim(), "", "the tracked file is untouched");
+}
