@@ -117,7 +117,14 @@ if [ -e "$files/print" ]; then
   claude) claude --dangerously-skip-permissions "${args[@]}" -p -- "$prompt" >"$state/output" ;;
   codex)
     # --skip-git-repo-check: a subdirectory session's workdir is still in the worktree.
-    codex exec "${codex_flags[@]}" --skip-git-repo-check "${args[@]}" -- "$prompt" </dev/null >"$state/output"
+    if compgen -G "${CODEX_HOME:-$HOME/.codex}/sessions/*/*/*/*.jsonl" >/dev/null; then
+      # Restarted before the run finished: resume it rather than start over.
+      say "resuming the interrupted run"
+      codex exec resume --last "${codex_flags[@]}" --skip-git-repo-check "${args[@]}" \
+        -- "The container restarted before you finished: carry on with the task." </dev/null >"$state/output"
+    else
+      codex exec "${codex_flags[@]}" --skip-git-repo-check "${args[@]}" -- "$prompt" </dev/null >"$state/output"
+    fi
     ;;
   *) say "unknown agent '$agent'"; exit 2 ;;
   esac

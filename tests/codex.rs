@@ -439,6 +439,25 @@ fn the_real_codex_cli_answers_once_in_print_mode() {
     let made = env.worktree(&name).join("codex-made.txt");
     assert_eq!(std::fs::read_to_string(made).unwrap(), "made-by-codex\n");
     assert!(standin.requests().iter().any(carries_tool_output));
+    // A run the container's restart cut short (no print.done yet) resumes
+    // its conversation (codex exec resume --last) instead of starting over.
+    std::fs::remove_file(state.join("print.done")).unwrap();
+    let before = standin.requests().len();
+    env.run(&["start", &name]).ok();
+    wait_until("the resumed print run", 90, || {
+        let done = state.join("print.done").exists();
+        (!done).then(|| format!("{} requests", standin.requests().len()))
+    });
+    let seen = standin.requests();
+    let resumed = seen[before..]
+        .iter()
+        .map(|r| r["body"]["input"].to_string())
+        .find(|text| text.contains("carry on with the task"));
+    let text = resumed.unwrap_or_else(|| panic!("not resumed: {:?}", &seen[before..]));
+    assert!(
+        text.contains("write codex-made.txt"),
+        "the old conversation came back: {text}"
+    );
 }
 
 /// A repository with its own `.codex/config.toml` keeps it: the session's
