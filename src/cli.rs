@@ -107,7 +107,7 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Kubernetes: set up a namespace for sessions (Pod Security `restricted`; the in-cluster daemon is not deployed yet)
+    /// Kubernetes: set up a namespace for sessions (Pod Security `restricted`, the in-cluster daemon and its credentials)
     Kube {
         #[command(subcommand)]
         command: KubeCommand,
@@ -149,6 +149,15 @@ pub enum Command {
         /// If the port is taken, listen on a free one instead (used when create starts the daemon)
         #[arg(long, hide = true)]
         any_port_if_busy: bool,
+        /// Run as a namespace's in-cluster daemon (what `kube setup` deploys): DIR holds its Secret's files (session key, proxy CA, credentials)
+        #[arg(long, value_name = "DIR")]
+        cluster_dir: Option<PathBuf>,
+        /// With --cluster-dir: the address to listen on (default 0.0.0.0: in a pod, its own IP and loopback)
+        #[arg(long, value_name = "IP", requires = "cluster_dir")]
+        listen: Option<std::net::IpAddr>,
+        /// With --cluster-dir: the proxy's port (default 3031)
+        #[arg(long, value_name = "PORT", requires = "cluster_dir")]
+        proxy_port: Option<u16>,
         /// With start, stop or restart: print what it would do instead of doing it
         #[arg(long, global = true)]
         dry_run: bool,
@@ -169,6 +178,11 @@ pub enum Command {
     AgentImage {
         #[command(subcommand)]
         command: AgentImageCommand,
+    },
+    /// Build the in-cluster daemon's image from this clauderon binary (no registry needed)
+    DaemonImage {
+        #[command(subcommand)]
+        command: DaemonImageCommand,
     },
     /// Print a shell completion script, e.g. `clauderon completions bash > ~/.local/share/bash-completion/completions/clauderon`
     Completions {
@@ -194,7 +208,7 @@ pub enum Command {
 
 #[derive(Debug, Subcommand)]
 pub enum KubeCommand {
-    /// Apply the namespace, labelled for Pod Security `restricted` (the in-cluster daemon is not deployed yet: see the README)
+    /// Apply the namespace (Pod Security `restricted`), the in-cluster daemon (Deployment, Service, NetworkPolicy) and its credentials Secret (sent on kubectl's stdin)
     Setup {
         /// kubectl context (default: [kubernetes] context, else kubectl's current context)
         #[arg(long)]
@@ -218,6 +232,12 @@ pub enum DaemonAction {
     Restart,
     /// Say whether it runs, where it listens, and its pid
     Status,
+    /// Print the hook events the in-cluster daemon received, as JSON (what `list` runs in the daemon's pod)
+    Statuses {
+        /// Only this session, with all its recent events (default: every session, the events that set its status)
+        #[arg(long)]
+        session: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -298,6 +318,18 @@ pub enum AgentImageCommand {
         #[arg(long, value_enum, default_value = "claude")]
         agent: Agent,
         #[arg(long, value_enum, default_value = "podman")]
+        backend: BackendKind,
+        /// Print the commands and files instead of running them
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DaemonImageCommand {
+    /// Build clauderon-daemon:<version> (or [kubernetes] daemon_image) FROM scratch: this binary, its libraries and CA certificates
+    Build {
+        #[arg(long, value_enum, default_value = "docker")]
         backend: BackendKind,
         /// Print the commands and files instead of running them
         #[arg(long)]
@@ -424,6 +456,9 @@ impl Cli {
             }
             | Command::AgentImage {
                 command: AgentImageCommand::Build { dry_run, .. },
+            }
+            | Command::DaemonImage {
+                command: DaemonImageCommand::Build { dry_run, .. },
             } => !dry_run,
             Command::Daemon { action: None, .. } => {
                 return Some(crate::error::Error::input(

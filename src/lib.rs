@@ -9,6 +9,7 @@ pub mod agent_options;
 pub mod api;
 pub mod backend;
 pub mod cli;
+pub mod cluster;
 pub mod codex;
 pub mod commands;
 pub mod config;

@@ -1,8 +1,8 @@
 use clap::Parser;
 
 use clauderon::cli::{
-    AgentImageCommand, ApiCommand, Cli, Command, ConfigCommand, DaemonAction, ImageCommand,
-    KubeCommand, ProxyCommand,
+    AgentImageCommand, ApiCommand, Cli, Command, ConfigCommand, DaemonAction, DaemonImageCommand,
+    ImageCommand, KubeCommand, ProxyCommand,
 };
 use clauderon::commands::{self, Ctx};
 use clauderon::error::Result;
@@ -51,12 +51,7 @@ fn run(cli: Cli) -> Result<i32> {
             Some(name) => commands::status::events(&ctx, &name, follow, json)?,
             None => commands::status::all_events(&ctx, follow, json)?,
         },
-        Command::Daemon {
-            http_port,
-            any_port_if_busy,
-            dry_run,
-            action,
-        } => daemon(&ctx, http_port, any_port_if_busy, dry_run, action)?,
+        command @ Command::Daemon { .. } => daemon(&ctx, command)?,
         Command::Proxy { command } => proxy(&ctx, command, json)?,
         Command::Image { command } => return image(&ctx, command, json),
         Command::AgentImage {
@@ -68,6 +63,9 @@ fn run(cli: Cli) -> Result<i32> {
                     dry_run,
                 },
         } => commands::agent_image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
+        Command::DaemonImage {
+            command: DaemonImageCommand::Build { backend, dry_run },
+        } => commands::daemon_image::build(&ctx, backend, dry_run)?,
         Command::Doctor => return commands::doctor::run(&ctx, json),
         Command::Api {
             command: ApiCommand::Token { rotate },
@@ -84,20 +82,39 @@ fn run(cli: Cli) -> Result<i32> {
     Ok(0)
 }
 
-fn daemon(
-    ctx: &Ctx,
-    http_port: Option<u16>,
-    any_port_if_busy: bool,
-    dry_run: bool,
-    action: Option<DaemonAction>,
-) -> Result<()> {
-    match action {
-        Some(action) => commands::daemon_plan::run(ctx, http_port, action, dry_run),
-        None if dry_run => Err(clauderon::error::Error::input(
+fn daemon(ctx: &Ctx, command: Command) -> Result<()> {
+    let Command::Daemon {
+        http_port,
+        any_port_if_busy,
+        dry_run,
+        action,
+        cluster_dir,
+        listen,
+        proxy_port,
+    } = command
+    else {
+        unreachable!("only the daemon command is passed here")
+    };
+    if cluster_dir.is_some() && (action.is_some() || dry_run) {
+        return Err(clauderon::error::Error::input(
+            "--cluster-dir runs the in-cluster daemon in the foreground: it goes with no subcommand and no --dry-run",
+        )
+        .with_fix("clauderon daemon --cluster-dir DIR (what the kube setup Deployment runs)"));
+    }
+    match (action, cluster_dir) {
+        (Some(DaemonAction::Statuses { session }), _) => {
+            clauderon::cluster::statuses::print(&ctx.home, session.as_deref())
+        }
+        (Some(action), _) => commands::daemon_plan::run(ctx, http_port, action, dry_run),
+        (None, Some(dir)) => clauderon::daemon::run_in_cluster(
+            &ctx.home,
+            clauderon::daemon::ClusterOptions::new(dir, listen, http_port, proxy_port),
+        ),
+        (None, None) if dry_run => Err(clauderon::error::Error::input(
             "--dry-run goes with start, stop or restart",
         )
         .with_fix("clauderon daemon start --dry-run")),
-        None => {
+        (None, None) => {
             let port = http_port.unwrap_or(ctx.config.http_port.value);
             clauderon::daemon::run(&ctx.home, port, any_port_if_busy)
         }

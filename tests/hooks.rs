@@ -6,7 +6,6 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use clauderon::hooks::{MANAGED_SETTINGS, SEND_STATUS};
@@ -190,34 +189,6 @@ fn one_daemon_per_home_and_a_killed_one_does_not_block_the_next() {
     assert_eq!(common::daemon_ports(&env).0, free);
 }
 
-/// Runs the real hook script on the host against the daemon.
-fn run_hook_script(files: &Path, id: &str, port: u16, payload: &str) -> (i32, Duration, String) {
-    let start = Instant::now();
-    let mut child = std::process::Command::new("bash")
-        .arg(files.join("send_status.sh"))
-        .env("CLAUDERON_SESSION_FILES", files)
-        .env("CLAUDERON_SESSION_ID", id)
-        .env("CLAUDERON_SESSION", "script")
-        .env("CLAUDERON_HTTP_PORT", port.to_string())
-        .env("CLAUDERON_HOST", "127.0.0.1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        start.elapsed(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
-
 #[test]
 fn hook_script_forwards_hostile_text_exactly_and_never_fails() {
     let env = Env::new();
@@ -236,7 +207,7 @@ fn hook_script_forwards_hostile_text_exactly_and_never_fails() {
         "notification_type": "permission_prompt", "cwd": "/workspace", "transcript_path": "/x y/z.jsonl",
     })
     .to_string();
-    let (code, _, stdout) = run_hook_script(files.path(), &id, port, &payload);
+    let (code, _, stdout) = common::run_hook_script(files.path(), "script", &id, port, &payload);
     assert_eq!((code, stdout.as_str()), (0, ""));
     let got = events(&env, "script");
     assert_eq!(got.len(), 1, "{got:?}");
@@ -245,7 +216,10 @@ fn hook_script_forwards_hostile_text_exactly_and_never_fails() {
     assert_eq!(got[0]["agent_session_id"], "abc");
     // Nested keys are not mistaken for top-level ones.
     let payload = r#"{"session_id":"abc","hook_event_name":"PostToolUse","tool_name":"Edit","tool_input":{"message":"nested"},"tool_response":{"reason":"nested"}}"#;
-    assert_eq!(run_hook_script(files.path(), &id, port, payload).0, 0);
+    assert_eq!(
+        common::run_hook_script(files.path(), "script", &id, port, payload).0,
+        0
+    );
     let got = events(&env, "script");
     assert_eq!(got[1]["tool_name"], "Edit");
     assert!(
@@ -255,12 +229,17 @@ fn hook_script_forwards_hostile_text_exactly_and_never_fails() {
     );
     // Garbage in, daemon down: still exit 0, nothing on stdout, no long wait.
     for payload in ["", "not json", "{\"hook_event_name\": 5}"] {
-        let (code, _, stdout) = run_hook_script(files.path(), &id, port, payload);
+        let (code, _, stdout) = common::run_hook_script(files.path(), "script", &id, port, payload);
         assert_eq!((code, stdout.as_str()), (0, ""), "{payload:?}");
     }
     env.run(&["daemon", "stop"]).ok();
-    let (code, took, stdout) =
-        run_hook_script(files.path(), &id, port, &payload.replace("Edit", "Bash"));
+    let (code, took, stdout) = common::run_hook_script(
+        files.path(),
+        "script",
+        &id,
+        port,
+        &payload.replace("Edit", "Bash"),
+    );
     assert_eq!((code, stdout.as_str()), (0, ""));
     assert!(took < Duration::from_secs(5), "took {took:?}");
 }

@@ -6,11 +6,14 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+use clauderon::backend::kubernetes::daemon::{DaemonParts, daemon_manifests};
 use clauderon::backend::kubernetes::manifests::{KubeWiring, ProxyCa, session_manifests};
-use clauderon::backend::kubernetes::{KubeSpec, setup};
+use clauderon::backend::kubernetes::{KubeSpec, Kubectl, classify, setup};
+use clauderon::cluster::keys::ClusterKeys;
 use clauderon::commands::kube::create::create_plan;
 use clauderon::isolation::{NetworkMode, Security};
 use clauderon::limits::{Cpu, Limits, Memory};
+use clauderon::plan::{Plan, Step};
 use clauderon::session::{Agent, BackendKind, GitIdentity, PullPolicy, SessionSpec};
 use clauderon::store::Home;
 use serde_json::Value;
@@ -32,6 +35,30 @@ fn wiring() -> KubeWiring {
             ca_bundle: "-----BEGIN CERTIFICATE-----\nROOTS+TEST-CA\n-----END CERTIFICATE-----\n"
                 .into(),
         }),
+    }
+}
+
+fn keys() -> ClusterKeys {
+    ClusterKeys {
+        session_key: "00".repeat(32),
+        ca_pem: "-----BEGIN CERTIFICATE-----\nNS-CA\n-----END CERTIFICATE-----\n".into(),
+        ca_key_pem: "-----BEGIN PRIVATE KEY-----\nNS-CA-KEY\n-----END PRIVATE KEY-----\n".into(),
+        ca_bundle: "-----BEGIN CERTIFICATE-----\nROOTS+NS-CA\n-----END CERTIFICATE-----\n".into(),
+    }
+}
+
+const REAL_KEY: &str = "sk-ant-api03-REAL-do-not-show";
+
+fn credentials() -> Vec<(String, String)> {
+    vec![("ANTHROPIC_API_KEY".into(), REAL_KEY.into())]
+}
+
+fn daemon_parts<'a>(keys: &'a ClusterKeys, credentials: &'a [(String, String)]) -> DaemonParts<'a> {
+    DaemonParts {
+        image: "clauderon-daemon:0.1.0",
+        home_label: "0123456789abcdef",
+        keys,
+        credentials,
     }
 }
 
@@ -138,7 +165,7 @@ fn wiring_for(s: &SessionSpec) -> KubeWiring {
 #[test]
 fn create_plans_snapshot() {
     for (name, s) in matrix() {
-        let plan = create_plan(&s, &home(), &wiring_for(&s), false)
+        let plan = create_plan(&s, &home(), &wiring_for(&s), Plan::default())
             .unwrap()
             .render();
         assert!(
@@ -157,7 +184,18 @@ fn create_plans_snapshot() {
 #[test]
 fn every_kubectl_call_names_context_and_namespace() {
     for (name, s) in matrix() {
-        let plan = create_plan(&s, &home(), &wiring_for(&s), true).unwrap();
+        let k = s.kubernetes.as_ref().unwrap();
+        let kubectl = Kubectl::new(&k.context, &k.namespace);
+        let mut setup_steps = Plan::default();
+        setup_steps.push(Step::run_cmd(setup::apply_namespace(&kubectl), classify));
+        let daemon = daemon_manifests(&daemon_parts(&keys(), &[]));
+        setup_steps.push(Step::run_cmd(kubectl.apply(&daemon), classify));
+        setup_steps.push(Step::run_cmd(kubectl.daemon_rollout(300), classify));
+        setup_steps.push(Step::run_cmd(
+            kubectl.daemon_statuses(Some(&s.name)),
+            classify,
+        ));
+        let plan = create_plan(&s, &home(), &wiring_for(&s), setup_steps).unwrap();
         let k = s.kubernetes.as_ref().unwrap();
         for step in &plan.steps {
             let text = step.step.render();
@@ -269,6 +307,7 @@ fn every_manifest_passes_kubernetes_validate_strict() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     let mut all: Vec<Value> = vec![setup::namespace("clauderon")];
+    all.extend(daemon_manifests(&daemon_parts(&keys(), &credentials())));
     for (_, s) in matrix() {
         all.extend(session_manifests(
             &s,
@@ -302,4 +341,50 @@ fn every_manifest_passes_kubernetes_validate_strict() {
         files.len(),
         "{text}"
     );
+}
+
+/// `kube setup`'s daemon: the apply as the dry run shows it (the Secret's
+/// values redacted), and the restricted profile on its pod.
+#[test]
+fn the_daemon_setup_snapshot_redacts_the_secret_and_the_pod_is_restricted() {
+    let (keys, creds) = (keys(), credentials());
+    let manifests = daemon_manifests(&daemon_parts(&keys, &creds));
+    let kubectl = Kubectl::new("kind-kind", "clauderon");
+    let mut plan = Plan::default();
+    plan.push(Step::run_cmd(setup::apply_namespace(&kubectl), classify));
+    plan.push(Step::run_cmd(kubectl.apply(&manifests), classify));
+    plan.push(Step::run_cmd(kubectl.daemon_rollout(300), classify));
+    let shown = plan.render();
+    for secret in [REAL_KEY, "NS-CA-KEY", &keys.session_key] {
+        assert!(!shown.contains(secret), "{secret} in the dry run");
+    }
+    insta::assert_snapshot!("kube_setup_daemon", shown);
+    let kinds: Vec<&str> = manifests
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["Secret", "NetworkPolicy", "Service", "Deployment"]);
+    let pod = &manifests[3]["spec"]["template"]["spec"];
+    assert_eq!(pod["automountServiceAccountToken"], false);
+    assert_eq!(pod["securityContext"]["runAsNonRoot"], true);
+    assert_ne!(pod["securityContext"]["runAsUser"], 0);
+    assert_eq!(
+        pod["securityContext"]["seccompProfile"]["type"],
+        "RuntimeDefault"
+    );
+    let c = &pod["containers"][0];
+    assert_eq!(c["securityContext"]["allowPrivilegeEscalation"], false);
+    assert_eq!(c["securityContext"]["capabilities"]["drop"][0], "ALL");
+    assert_eq!(c["readinessProbe"]["httpGet"]["path"], "/health");
+    // The credentials Secret is mounted into the daemon only: no session pod names it.
+    for (_, s) in matrix() {
+        let text = serde_json::to_string(&session_manifests(
+            &s,
+            s.kubernetes.as_ref().unwrap(),
+            &wiring_for(&s),
+        ))
+        .unwrap();
+        assert!(!text.contains("\"name\":\"clauderon-daemon\""), "{text}");
+        assert!(!text.contains("secretName\":\"clauderon-daemon"), "{text}");
+    }
 }

@@ -6,87 +6,11 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use common::kube::Kube;
 use common::{Env, git};
 use serde_json::Value;
-
-struct Kube {
-    env: Env,
-    dir: tempfile::TempDir,
-}
-
-impl Kube {
-    fn new() -> Kube {
-        let mut env = Env::new();
-        let dir = tempfile::tempdir().unwrap();
-        let support = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support");
-        let path = format!("{}:{}", support.display(), std::env::var("PATH").unwrap());
-        env.extra_env.push(("PATH".into(), path));
-        env.extra_env
-            .push(("FAKE_KUBE_DIR".into(), dir.path().display().to_string()));
-        Kube { env, dir }
-    }
-
-    fn set(&self, file: &str, text: &str) {
-        std::fs::write(self.dir.path().join(file), text).unwrap();
-    }
-
-    fn calls(&self) -> Vec<(Vec<String>, Option<String>)> {
-        let text = std::fs::read_to_string(self.dir.path().join("calls.jsonl")).unwrap_or_default();
-        text.lines()
-            .map(|l| {
-                let v: Value = serde_json::from_str(l).unwrap();
-                let argv = v["argv"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|a| a.as_str().unwrap().to_string())
-                    .collect();
-                (argv, v["stdin"].as_str().map(String::from))
-            })
-            .collect()
-    }
-
-    fn objects(&self, kind: &str) -> Vec<String> {
-        let d = self.dir.path().join("objects/clauderon").join(kind);
-        let mut names: Vec<String> = std::fs::read_dir(d)
-            .map(|r| {
-                r.flatten()
-                    .map(|e| e.file_name().to_string_lossy().replace(".json", ""))
-                    .collect()
-            })
-            .unwrap_or_default();
-        names.sort();
-        names
-    }
-
-    fn volume(&self, name: &str) -> PathBuf {
-        self.dir
-            .path()
-            .join("volumes/clauderon")
-            .join(format!("clauderon-{name}"))
-    }
-
-    fn create(&self, name: &str, prompt: &str, extra: &[&str]) -> common::Run {
-        let repo = self.env.repo().display().to_string();
-        let mut args = vec![
-            "create",
-            "--backend",
-            "kubernetes",
-            "--name",
-            name,
-            "--repo",
-            &repo,
-            "--prompt",
-            prompt,
-            "--image",
-            "ghcr.io/example/agent:1",
-        ];
-        args.extend_from_slice(extra);
-        self.env.run(&args)
-    }
-}
 
 const HOSTILE: &str = "'; rm -rf / #\n$(touch /tmp/pwned)\n`id` \"q\" --flag 日本語 ✨\n";
 
@@ -203,7 +127,13 @@ fn delete_pulls_first_then_removes_everything_labelled() {
         "Secret",
         "NetworkPolicy",
     ] {
-        assert!(k.objects(kind).is_empty(), "{kind} left");
+        // The namespace's daemon stays: it serves the other sessions.
+        let left: Vec<String> = k
+            .objects(kind)
+            .into_iter()
+            .filter(|o| o != "clauderon-daemon")
+            .collect();
+        assert!(left.is_empty(), "{kind} left: {left:?}");
     }
     assert!(!k.env.home().join("sessions/k3").exists());
 }
@@ -457,9 +387,12 @@ fn a_namespace_that_was_there_before_survives_a_rollback() {
         .filter(|(a, _)| a.get(2).is_some_and(|v| v == "apply"))
         .count();
     assert_eq!(
-        applies, 2,
-        "setup's namespace, then the session: create did not apply the namespace again"
+        applies, 3,
+        "setup's namespace and daemon, then the session: create did not apply them again"
     );
+    // The daemon that was there before survives the rollback too.
+    assert_eq!(k.objects("Deployment"), ["clauderon-daemon"]);
+    assert_eq!(k.objects("Secret"), ["clauderon-daemon"]);
 }
 
 #[test]
@@ -473,15 +406,21 @@ fn status_and_events_of_a_kubernetes_session() {
         out.stdout
     );
     assert!(out.stdout.contains("running"), "{}", out.stdout);
+    assert!(out.stdout.contains("No events yet."), "{}", out.stdout);
+    // The hook events come from the namespace's in-cluster daemon.
     let out = k.env.run(&["events", "ke"]).ok();
-    assert!(out.stdout.contains("Scheduled"), "{}", out.stdout);
+    assert_eq!(out.stdout, "", "no hook event yet");
     let ev = k
         .calls()
         .into_iter()
-        .find(|(a, _)| a.get(3).is_some_and(|v| v == "events"))
+        .rfind(|(a, _)| a.contains(&"--session=ke".to_string()))
         .unwrap();
-    assert_eq!(ev.0[..2], ["--context=kind-test", "--namespace=team-a"]);
-    assert!(ev.0.contains(&"--field-selector=involvedObject.name=clauderon-ke".to_string()));
+    assert_eq!(
+        ev.0[..3],
+        ["--context=kind-test", "--namespace=team-a", "exec"]
+    );
+    assert!(ev.0.contains(&"deployment/clauderon-daemon".to_string()));
+    assert!(ev.0.contains(&"--request-timeout=5s".to_string()));
 }
 
 #[test]

@@ -4,68 +4,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command};
+use std::process::Command;
 
+use common::upstream::{Upstream, test_pki};
 use common::{Env, docker, docker_ok, docker_ready, git, unique};
 use serde_json::Value;
 
 const SECRET: &str = "ghp_REALsecretVALUE0123456789";
-
-/// The hosts the upstream plays.
-const HOSTS: [&str; 5] = [
-    "github.com",
-    "api.github.com",
-    "api.anthropic.com",
-    "tunnel.test",
-    "denied.test",
-];
-
-struct Upstream {
-    child: Child,
-    port: u16,
-    log: PathBuf,
-}
-
-impl Drop for Upstream {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Upstream {
-    fn start(dir: &Path, cert: &Path, key: &Path, git_root: &Path) -> Upstream {
-        let log = dir.join("upstream.jsonl");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/upstream.py");
-        let mut cmd = Command::new("python3");
-        cmd.arg(script)
-            .args([
-                "--cert",
-                cert.to_str().unwrap(),
-                "--key",
-                key.to_str().unwrap(),
-                "--log",
-                log.to_str().unwrap(),
-            ])
-            .args([
-                "--git-root",
-                git_root.to_str().unwrap(),
-                "--git-token",
-                SECRET,
-            ]);
-        let (child, port) = common::spawn_server(cmd);
-        Upstream { child, port, log }
-    }
-
-    fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
-    }
-}
 
 struct Setup {
     env: Env,
@@ -75,10 +20,10 @@ struct Setup {
 
 fn setup(extra_proxy_config: &str) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let (ca, cert, key) = common::test_pki(dir.path(), &HOSTS);
+    let (ca, cert, key) = test_pki(dir.path());
     let git_root = dir.path().join("git");
     std::fs::create_dir_all(&git_root).unwrap();
-    let upstream = Upstream::start(dir.path(), &cert, &key, &git_root);
+    let upstream = Upstream::start(dir.path(), &cert, &key, &git_root, SECRET);
     // A repository the upstream serves as github.com/org/repo.git.
     let src = dir.path().join("src");
     std::fs::create_dir(&src).unwrap();

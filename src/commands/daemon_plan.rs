@@ -17,6 +17,7 @@ pub fn run(ctx: &Ctx, http_port: Option<u16>, action: DaemonAction, dry_run: boo
         DaemonAction::Stop => "stop",
         DaemonAction::Restart => "restart",
         DaemonAction::Status => return status(ctx, dry_run),
+        DaemonAction::Statuses { .. } => unreachable!("main runs statuses itself"),
     };
     let running = daemon::running(home);
     let plan = plan(ctx, http_port, &action, running.as_ref());
@@ -81,7 +82,7 @@ fn plan(
             stop(&mut plan);
             start(&mut plan);
         }
-        (DaemonAction::Status, _) => {}
+        (DaemonAction::Status | DaemonAction::Statuses { .. }, _) => {}
     }
     plan
 }

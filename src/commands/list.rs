@@ -42,6 +42,13 @@ pub struct EngineView {
     pub containers: BTreeMap<(BackendKind, String), (String, String, String)>,
     /// Engines that could not be asked, with why.
     pub unreachable: BTreeMap<BackendKind, String>,
+    /// Kubernetes sessions' hook events, from the in-cluster daemons:
+    /// (session, id) -> the events that set its status.
+    pub hook_events: BTreeMap<(String, String), Vec<crate::hooks::HookEvent>>,
+    /// Kubernetes sessions whose daemon could not be asked.
+    pub no_events: std::collections::BTreeSet<String>,
+    /// What else went wrong, one line each.
+    pub warnings: Vec<String>,
 }
 
 /// One `ps` per engine in use (the engines of the sessions; every installed
@@ -51,6 +58,9 @@ pub fn observe(ctx: &Ctx, specs: &[SessionSpec], any_incomplete: bool) -> Engine
     let mut view = EngineView {
         containers: BTreeMap::new(),
         unreachable: BTreeMap::new(),
+        hook_events: BTreeMap::new(),
+        no_events: Default::default(),
+        warnings: Vec::new(),
     };
     let engines: Vec<_> = ENGINES
         .into_iter()
@@ -93,11 +103,12 @@ pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
     let (specs, incomplete) = ctx.home.load_all()?;
     let mut view = observe(ctx, &specs, !incomplete.is_empty());
     crate::commands::kube::list::observe(&specs, &mut view);
-    let warnings = view
+    let mut warnings: Vec<String> = view
         .unreachable
         .iter()
         .map(|(kind, e)| format!("cannot ask {kind} for container states: {e}"))
         .collect();
+    warnings.append(&mut view.warnings);
     let mut rows: Vec<Row> = specs
         .iter()
         .map(|s| row_for(s, &ctx.home, &mut view))
@@ -148,8 +159,15 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
             ),
         ),
     };
-    let agent = (state != "unknown").then(|| {
-        let events = events::read(&events::log_path(home, &spec.name));
+    let kube = spec.backend == BackendKind::Kubernetes;
+    let known = !(kube && view.no_events.contains(&spec.name));
+    let agent = (state != "unknown" && known).then(|| {
+        let events = if kube {
+            let key = (spec.name.clone(), spec.id.clone());
+            view.hook_events.remove(&key).unwrap_or_default()
+        } else {
+            events::read(&events::log_path(home, &spec.name))
+        };
         let derive = if spec.prompt.is_empty() {
             crate::hooks::derive_status_unprompted
         } else {

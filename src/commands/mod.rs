@@ -4,6 +4,7 @@
 pub mod agent_image;
 pub mod clean_cache;
 pub mod create;
+pub mod daemon_image;
 pub mod daemon_plan;
 pub mod delete;
 pub(crate) mod delete_checks;

@@ -23,7 +23,14 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
         .into_iter()
         .find(|r| r.name == name)
         .ok_or_else(|| Error::failed(format!("session '{name}' vanished while being read")))?;
-    let log = events::read(&events::log_path(&ctx.home, name));
+    let log = if spec.backend == session::BackendKind::Kubernetes {
+        crate::commands::kube::events::hook_events(&spec).unwrap_or_else(|e| {
+            eprintln!("clauderon: warning: cannot read the agent's hook events: {e}");
+            Vec::new()
+        })
+    } else {
+        events::read(&events::log_path(&ctx.home, name))
+    };
     let recent = &log[log.len().saturating_sub(RECENT_EVENTS)..];
     let isolation = isolation_view(ctx, &spec);
     let compose = compose_view(&spec);
@@ -168,17 +175,27 @@ fn print_status(
     }
 }
 
-/// The session's network mode, the proxy policy the running daemon
-/// applies, and its hardening.
-fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
-    let policy = daemon::running(&ctx.home)
+/// The proxy policy the session's daemon applies.
+fn policy_text(ctx: &Ctx, spec: &session::SessionSpec) -> String {
+    if spec.backend == session::BackendKind::Kubernetes {
+        // The in-cluster daemon has no config.toml: the default policy.
+        let preset = crate::proxy::policy::Policy::default().preset;
+        return format!("{} (the in-cluster daemon's default)", preset.as_str());
+    }
+    daemon::running(&ctx.home)
         .map(|i| i.policy.unwrap_or_else(|| "none (the proxy is off)".into()))
         .unwrap_or_else(|| {
             format!(
                 "{} (from config.toml; the daemon is not running)",
                 ctx.config.proxy.policy.preset.as_str()
             )
-        });
+        })
+}
+
+/// The session's network mode, the proxy policy its daemon applies, and
+/// its hardening.
+fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
+    let policy = policy_text(ctx, spec);
     let text = match spec.network {
         crate::isolation::NetworkMode::Proxy => format!(
             "proxy: only the clauderon proxy and hook listener are reachable; proxy policy {policy}"
@@ -202,7 +219,7 @@ fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
 pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
     if spec.backend == session::BackendKind::Kubernetes {
-        return crate::commands::kube::lifecycle::events(&spec, follow, json);
+        return crate::commands::kube::events::run(&spec, follow, json);
     }
     let path = events::log_path(&ctx.home, name);
     let print = |e: &crate::hooks::HookEvent| {

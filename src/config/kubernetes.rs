@@ -25,6 +25,7 @@ pub(super) struct KubernetesSection {
     image_pull_secrets: Vec<String>,
     runtime_class: Option<String>,
     create_timeout: Option<u64>,
+    daemon_image: Option<String>,
 }
 
 /// The effective `[kubernetes]` settings.
@@ -42,6 +43,22 @@ pub struct KubernetesSettings {
     pub runtime_class: Option<String>,
     /// Seconds.
     pub create_timeout: u64,
+    /// The in-cluster daemon's image (None: `clauderon-daemon:<version>`,
+    /// what `clauderon daemon-image build` makes).
+    pub daemon_image: Option<String>,
+}
+
+/// The image `clauderon daemon-image build` makes unless `daemon_image` is set.
+pub fn default_daemon_image() -> String {
+    format!("clauderon-daemon:{}", env!("CARGO_PKG_VERSION"))
+}
+
+impl KubernetesSettings {
+    pub fn daemon_image(&self) -> String {
+        self.daemon_image
+            .clone()
+            .unwrap_or_else(default_daemon_image)
+    }
 }
 
 impl Default for KubernetesSettings {
@@ -55,6 +72,7 @@ impl Default for KubernetesSettings {
             image_pull_secrets: Vec::new(),
             runtime_class: None,
             create_timeout: DEFAULT_CREATE_TIMEOUT,
+            daemon_image: None,
         }
     }
 }
@@ -68,6 +86,14 @@ impl KubernetesSection {
         }
         if let Some(n) = &self.namespace {
             validate::dns_label(n).map_err(|m| bad("namespace", format!("{n:?}: {m}")))?;
+        }
+        if let Some(i) = &self.daemon_image {
+            validate::image_reference(i).map_err(|m| {
+                bad(
+                    "daemon_image",
+                    format!("{i:?} is not an image reference: {m}"),
+                )
+            })?;
         }
         if let Some(i) = &self.default_image {
             validate::image_reference(i).map_err(|m| {
@@ -106,6 +132,7 @@ impl KubernetesSection {
             image_pull_secrets: self.image_pull_secrets,
             runtime_class: self.runtime_class,
             create_timeout: self.create_timeout.unwrap_or(DEFAULT_CREATE_TIMEOUT),
+            daemon_image: self.daemon_image,
         })
     }
 }
@@ -140,6 +167,7 @@ mod tests {
             ("storage_size = \"0Gi\"", "kubernetes.storage_size"),
             ("create_timeout = 0", "kubernetes.create_timeout"),
             ("default_image = \"-x\"", "kubernetes.default_image"),
+            ("daemon_image = \"-x\"", "kubernetes.daemon_image"),
             (
                 "image_pull_secrets = [\"a b\"]",
                 "kubernetes.image_pull_secrets",

@@ -420,6 +420,12 @@ impl Config {
             json!(timeout),
             t.src(timeout == d.create_timeout),
         );
+        t.add(
+            s,
+            "daemon_image",
+            json!(k.daemon_image()),
+            t.src(k.daemon_image.is_none()),
+        );
     }
 
     /// The hosts of the credential rules from the file (5 are built in).

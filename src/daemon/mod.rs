@@ -13,13 +13,16 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::cluster::Auth;
 use crate::error::{Error, Result};
 use crate::helper;
 use crate::hooks::listener::Listener;
 use crate::serve::Listening;
 
+mod cluster;
 mod listen;
 use crate::store::Home;
+pub use cluster::{ClusterOptions, run_in_cluster};
 use listen::{bind_all, bind_unix, socket_addresses};
 
 /// What a running daemon tells the rest of clauderon (`daemon.json`).
@@ -43,6 +46,11 @@ pub struct DaemonInfo {
 
 fn lock_path(home: &Home) -> PathBuf {
     home.root.join("daemon.lock")
+}
+
+fn write_info(home: &Home, info: &DaemonInfo) -> Result<()> {
+    let json = serde_json::to_vec_pretty(info).expect("info serializes");
+    crate::plan::write_atomic(&info_path(home), &json, 0o644)
 }
 
 fn info_path(home: &Home) -> PathBuf {
@@ -188,8 +196,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         started_at: crate::session::now(),
         policy: proxy.is_some().then_some(policy),
     };
-    let json = serde_json::to_vec_pretty(&info).expect("info serializes");
-    crate::plan::write_atomic(&info_path(home), &json, 0o644)?;
+    write_info(home, &info)?;
     eprintln!(
         "clauderon daemon {} listening on {} (hooks){} (home {})",
         info.pid,
@@ -200,7 +207,8 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         home.root.display()
     );
     sweep_in_background(home);
-    serve(home, hook_sockets, proxy, api.map(|s| (s, api_settings)))?;
+    let api = api.map(|s| (s, api_settings));
+    serve(home, Auth::Records, hook_sockets, proxy, api)?;
     drop(lock);
     Ok(())
 }
@@ -215,6 +223,7 @@ fn sweep_in_background(home: &Home) {
 /// Hooks and proxy on one small runtime, until the process is killed.
 fn serve(
     home: &Home,
+    auth: Auth,
     hook_sockets: Vec<Listening>,
     proxy: Option<ProxyParts>,
     api: Option<(Listening, (usize, crate::api::settings::Webhooks))>,
@@ -224,7 +233,7 @@ fn serve(
         .enable_all()
         .build()
         .map_err(|e| Error::io("could not start the daemon's runtime", e))?;
-    let listener = Arc::new(Listener::new(home.clone()));
+    let listener = Arc::new(Listener::new(home.clone(), auth));
     let audited = proxy.as_ref().map(|p| Arc::clone(&p.proxy));
     runtime.block_on(async move {
         let limit = Arc::new(tokio::sync::Semaphore::new(HOOK_CONNECTIONS));

@@ -40,6 +40,7 @@ const KNOWN_EVENTS: &[&str] = &[
 
 pub struct Listener {
     home: Home,
+    auth: crate::cluster::Auth,
     /// Serializes appends to event logs.
     write: Mutex<()>,
 }
@@ -52,9 +53,10 @@ fn reply(status: StatusCode, message: impl Into<serde_json::Value>) -> Response<
 }
 
 impl Listener {
-    pub fn new(home: Home) -> Listener {
+    pub fn new(home: Home, auth: crate::cluster::Auth) -> Listener {
         Listener {
             home,
+            auth,
             write: Mutex::new(()),
         }
     }
@@ -79,8 +81,8 @@ impl Listener {
     }
 
     async fn hook(&self, req: Request<Incoming>) -> Response<Body> {
-        let name = match self.authenticate(req.headers()) {
-            Ok(name) => name,
+        let (name, id) = match self.authenticate(req.headers()) {
+            Ok(found) => found,
             Err(refused) => return *refused,
         };
         let mut event = match read_event(req.into_body()).await {
@@ -89,15 +91,30 @@ impl Listener {
         };
         event.received_at = session::now();
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
-        match events::append(&events::log_path(&self.home, &name), &event) {
+        let log = match self.auth {
+            crate::cluster::Auth::Records => events::log_path(&self.home, &name),
+            crate::cluster::Auth::Derived(_) => {
+                crate::cluster::statuses::log_path(&self.home, &name, &id)
+            }
+        };
+        if let Some(dir) = log.parent()
+            && let Err(e) = std::fs::create_dir_all(dir)
+        {
+            return reply(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+        }
+        match events::append(&log, &event) {
             Ok(()) => reply(StatusCode::OK, "recorded"),
             Err(e) => reply(StatusCode::INTERNAL_SERVER_ERROR, e.message),
         }
     }
 
-    /// The session a request is for, if its id and token match the record
-    /// on disk (the truth); else the refusal to send.
-    fn authenticate(&self, headers: &http::HeaderMap) -> Result<String, Box<Response<Body>>> {
+    /// The session (name, id) a request is for, if its id and token match
+    /// the record on disk (the truth) or, in the cluster, the token derived
+    /// for that name and id; else the refusal to send.
+    fn authenticate(
+        &self,
+        headers: &http::HeaderMap,
+    ) -> Result<(String, String), Box<Response<Body>>> {
         let header = |name: &str| {
             headers
                 .get(name)
@@ -121,6 +138,15 @@ impl Listener {
                 "missing X-Clauderon-Session or X-Clauderon-Session-Name header",
             )));
         };
+        if let crate::cluster::Auth::Derived(key) = &self.auth {
+            return match key.verify(&name, &token) {
+                Some(signed) if signed == id => Ok((name, id)),
+                _ => Err(Box::new(reply(
+                    StatusCode::FORBIDDEN,
+                    "wrong session token",
+                ))),
+            };
+        }
         match self.home.load(&name) {
             Ok(spec) if spec.id == id => {
                 if spec.hook_token.is_empty()
@@ -131,7 +157,7 @@ impl Listener {
                         "wrong session token",
                     )));
                 }
-                Ok(name)
+                Ok((name, id))
             }
             _ => Err(Box::new(reply(StatusCode::NOT_FOUND, "unknown session"))),
         }

@@ -164,17 +164,19 @@ pub fn derive_status(events: &[HookEvent], container_running: bool, now: u64) ->
     }
 }
 
+/// An event named `name`, received at `at` (for tests).
+#[cfg(test)]
+pub(crate) fn ev(name: &str, at: u64) -> HookEvent {
+    HookEvent {
+        event: name.into(),
+        received_at: at,
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn ev(name: &str, at: u64) -> HookEvent {
-        HookEvent {
-            event: name.into(),
-            received_at: at,
-            ..Default::default()
-        }
-    }
 
     #[test]
     fn events_map_to_statuses() {

@@ -8,5 +8,6 @@ pub mod command;
 pub mod credentials;
 pub mod policy;
 pub mod rules;
+pub mod secrets;
 pub mod server;
 pub mod settings;

@@ -2,14 +2,13 @@
 //! placeholder the container holds instead. A rule only ever swaps its own
 //! placeholder: a request that carries some other credential is left alone.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use serde::{Deserialize, Serialize};
+
+pub use super::secrets::Secrets;
 
 /// Placeholders the containers hold.
 pub const GITHUB_PLACEHOLDER: &str = "clauderon-proxy";
@@ -175,59 +174,6 @@ pub enum Injection {
     Injected,
     /// The placeholder was there but the secret could not be read: forwarded as is.
     Missing,
-}
-
-/// Reads secrets; command outputs are kept briefly so a password manager is
-/// not asked for every request.
-/// A command's argv -> when it ran and what it printed (None: it failed).
-type CommandCache = HashMap<Vec<String>, (Instant, Option<String>)>;
-
-pub struct Secrets {
-    cache: Mutex<CommandCache>,
-}
-
-const COMMAND_TTL: Duration = Duration::from_secs(30);
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(10);
-
-impl Default for Secrets {
-    fn default() -> Self {
-        Secrets {
-            cache: Mutex::new(HashMap::new()),
-        }
-    }
-}
-
-impl Secrets {
-    pub fn read(&self, source: &Source) -> Option<String> {
-        let value = match source {
-            Source::Env(vars) => vars.iter().find_map(|v| std::env::var(v).ok()),
-            Source::File(path) => std::fs::read_to_string(path).ok(),
-            Source::Command(argv) => self.command(argv),
-        }?;
-        let value = value.trim().to_string();
-        (!value.is_empty()).then_some(value)
-    }
-
-    /// A command's output, cached for a while (failures too, briefly, so a
-    /// broken password manager is not hammered). The lock is not held while
-    /// the command runs, and a command gets COMMAND_TIMEOUT at most.
-    fn command(&self, argv: &[String]) -> Option<String> {
-        if let Some((at, v)) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(argv)
-            && at.elapsed() < COMMAND_TTL
-        {
-            return v.clone();
-        }
-        let value = crate::proxy::command::run_with_timeout(argv, COMMAND_TIMEOUT);
-        self.cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(argv.to_vec(), (Instant::now(), value.clone()));
-        value
-    }
 }
 
 /// Swaps placeholders in the headers of a request to `host`. Returns what happened.

@@ -2,6 +2,9 @@
 //! throwaway git repository, and cleans up the containers it made.
 #![allow(dead_code)]
 
+pub mod kube;
+pub mod upstream;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -397,33 +400,38 @@ pub fn spawn_server(mut cmd: Command) -> (std::process::Child, u16) {
     (child, port)
 }
 
-/// A CA and a leaf for `hosts`, as PEM files in `dir`: (CA, leaf, leaf key).
-/// Upstream stand-ins serve the leaf; the proxy trusts the CA through
-/// `[proxy] upstream_ca_file`.
-pub fn test_pki(dir: &Path, hosts: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
-    use clauderon::proxy::ca_key::{EcKey as KeyPair, random_serial};
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca_params.serial_number = Some(random_serial().unwrap());
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, "upstream test CA");
-    let ca_cert = ca_params.self_signed(&ca_key).unwrap();
-    let issuer = Issuer::new(ca_params, ca_key);
-    let leaf_key = KeyPair::generate().unwrap();
-    let names: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
-    let mut leaf_params = CertificateParams::new(names).unwrap();
-    leaf_params.serial_number = Some(random_serial().unwrap());
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
-    let (ca, cert, key) = (
-        dir.join("ca.pem"),
-        dir.join("leaf.pem"),
-        dir.join("leaf-key.pem"),
-    );
-    std::fs::write(&ca, ca_cert.pem()).unwrap();
-    std::fs::write(&cert, leaf.pem()).unwrap();
-    std::fs::write(&key, leaf_key.to_pem()).unwrap();
-    (ca, cert, key)
+/// Runs the real hook script (`files`: the session's files) on the host
+/// against the daemon listening on `port`.
+pub fn run_hook_script(
+    files: &Path,
+    name: &str,
+    id: &str,
+    port: u16,
+    payload: &str,
+) -> (i32, std::time::Duration, String) {
+    use std::io::Write;
+    let start = std::time::Instant::now();
+    let mut child = std::process::Command::new("bash")
+        .arg(files.join("send_status.sh"))
+        .env("CLAUDERON_SESSION_FILES", files)
+        .env("CLAUDERON_SESSION_ID", id)
+        .env("CLAUDERON_SESSION", name)
+        .env("CLAUDERON_HTTP_PORT", port.to_string())
+        .env("CLAUDERON_HOST", "127.0.0.1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(payload.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        start.elapsed(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
 }

@@ -32,7 +32,8 @@ impl Drop for Standin {
 impl Standin {
     pub fn start(extra: &[&str]) -> Standin {
         let dir = tempfile::tempdir().unwrap();
-        let (ca, cert, key) = super::test_pki(dir.path(), &["api.openai.com", "llm.test"]);
+        let (ca, cert, key) =
+            super::upstream::test_pki_for(dir.path(), &["api.openai.com", "llm.test"]);
         let log = dir.path().join("requests.jsonl");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/responses.py");
         let mut cmd = Command::new("python3");

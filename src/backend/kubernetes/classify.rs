@@ -20,7 +20,7 @@ pub fn classify(f: Failure) -> Error {
     }
     if has("(Forbidden)") || has("is forbidden") {
         return Error::failed(format!("the cluster refused: {}", f.stderr_tail())).with_fix(
-            "your user needs a Role in the session namespace that may create, get, list, delete pods, pods/exec, pods/attach, pods/log, persistentvolumeclaims, configmaps, secrets and networkpolicies; check with `kubectl auth can-i create pods --namespace <namespace>`",
+            "your user needs a Role in the session namespace that may create, get, list, watch, patch, delete pods, pods/exec, pods/attach, pods/log, persistentvolumeclaims, configmaps, secrets, services, networkpolicies and deployments (apps; `kube setup` makes the daemon's), and create namespaces for setup; check with `kubectl auth can-i create pods --namespace <namespace>`",
         );
     }
     if has("(Unauthorized)") || has("You must be logged in") {

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::exec::Cmd;
 
 pub mod classify;
+pub mod daemon;
 pub mod manifests;
 pub mod setup;
 
@@ -197,25 +198,6 @@ impl Kubectl {
         }
         if let Some(n) = tail {
             cmd = cmd.arg(format!("--tail={n}"));
-        }
-        cmd
-    }
-
-    /// The pod's Kubernetes events (scheduling, pulls, starts, kills),
-    /// oldest first; `follow` watches for new ones.
-    pub fn events(&self, pod: &str, follow: bool, json: bool) -> Cmd {
-        let mut cmd = self.cmd().args([
-            "get".to_string(),
-            "events".to_string(),
-            format!("--field-selector=involvedObject.name={pod}"),
-        ]);
-        cmd = if follow {
-            cmd.arg("--watch")
-        } else {
-            cmd.args(["--sort-by=.lastTimestamp", REQUEST_TIMEOUT])
-        };
-        if json {
-            cmd = cmd.arg("--output=json");
         }
         cmd
     }

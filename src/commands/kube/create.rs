@@ -52,7 +52,7 @@ pub fn finish_spec(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Resu
         create_timeout: cfg.create_timeout,
         home_label: kube::home_label(&ctx.home),
     });
-    Ok(())
+    super::derive_token(ctx, spec, args.dry_run)
 }
 
 pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
@@ -63,8 +63,7 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
     };
     let mut plan = Plan::default();
     let wiring = super::wiring(ctx, &spec, dry_run, &mut plan)?;
-    warn_about_the_daemon(&spec);
-    let setup = needs_setup(&spec, dry_run, &mut plan)?;
+    let setup = setup_plan(ctx, &spec, dry_run, &mut plan)?;
     plan.steps
         .extend(create_plan(&spec, &ctx.home, &wiring, setup)?.steps);
     if dry_run {
@@ -86,33 +85,46 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
     Ok(())
 }
 
-/// The first create in a namespace runs `kube setup`'s namespace step: is
-/// the namespace missing? (A dry run does not ask: it says so.)
-fn needs_setup(spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> Result<bool> {
+/// The first create in a namespace runs `kube setup`: when the daemon's
+/// Deployment is missing, its steps (and the namespace's, when that is
+/// missing too), each undone if the create rolls back. A dry run does not
+/// ask the cluster: it says so.
+fn setup_plan(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> Result<Plan> {
     let (k, kubectl) = super::target(spec)?;
+    let mut steps = Plan::default();
     if dry_run {
         plan.note(format!(
-            "if namespace {} does not exist yet, create first applies it as `clauderon kube setup` does",
+            "if namespace {} has no clauderon daemon yet, create first applies it (and the namespace) as `clauderon kube setup` does",
             k.namespace
         ));
-        return Ok(false);
+        return Ok(steps);
+    }
+    if super::setup::daemon_state(ctx, &kubectl)? {
+        return Ok(steps);
     }
     match setup::get_namespace(&kubectl).run() {
-        Ok(_) => Ok(false),
-        Err(f) if f.stderr.contains("(NotFound)") => Ok(true),
+        Ok(_) => {}
+        Err(f) if f.stderr.contains("(NotFound)") => {
+            steps.push_undoable(
+                Step::run_cmd(setup::apply_namespace(&kubectl), classify),
+                vec![Step::run_cmd(setup::delete_namespace(&kubectl), classify)],
+            );
+        }
         // Users without cluster-wide read of namespaces: the apply says more.
-        Err(f) if f.stderr.contains("(Forbidden)") => Ok(false),
-        Err(f) => Err(classify(f)),
+        Err(f) if f.stderr.contains("(Forbidden)") => {}
+        Err(f) => return Err(classify(f)),
     }
+    super::setup::add_daemon_steps(ctx, &kubectl, false, &mut steps, true)?;
+    Ok(steps)
 }
 
-/// The steps of a kubernetes create, each with its undo. Pure. With
-/// `setup`, the namespace is applied first (and removed on rollback).
+/// The steps of a kubernetes create, each with its undo. Pure. The
+/// `setup` steps (namespace, daemon) run after the branch is made.
 pub fn create_plan(
     spec: &SessionSpec,
     home: &Home,
     wiring: &KubeWiring,
-    setup: bool,
+    setup: Plan,
 ) -> Result<Plan> {
     let (k, kubectl) = super::target(spec)?;
     let mut plan = Plan::default();
@@ -129,12 +141,7 @@ pub fn create_plan(
             git::classify,
         )],
     );
-    if setup {
-        plan.push_undoable(
-            Step::run_cmd(setup::apply_namespace(&kubectl), classify),
-            vec![Step::run_cmd(setup::delete_namespace(&kubectl), classify)],
-        );
-    }
+    plan.steps.extend(setup.steps);
     add_cluster_steps(&mut plan, spec, k, &kubectl, wiring);
     Ok(plan)
 }
@@ -173,18 +180,4 @@ fn push_failed(f: crate::exec::Failure) -> Error {
         f.stderr_tail()
     ))
     .with_fix("the image needs git (`git-receive-pack` in PATH); `clauderon logs <name>` shows the pod's side")
-}
-
-/// This version does not deploy the in-cluster daemon: say what that means.
-fn warn_about_the_daemon(spec: &SessionSpec) {
-    let ns = spec
-        .kubernetes
-        .as_ref()
-        .map_or("", |k| k.namespace.as_str());
-    if spec.network == crate::isolation::NetworkMode::Proxy {
-        eprintln!(
-            "clauderon: note: the agent's only way out is the `{}` Service in namespace {ns}, which `clauderon kube setup` does not deploy yet: without it the agent reaches nothing (it fails closed). --network open gives it the cluster's network instead",
-            kube::DAEMON
-        );
-    }
 }

@@ -161,23 +161,3 @@ pub fn pod_summary(pod: Option<&serde_json::Value>) -> (String, String) {
         ),
     }
 }
-
-/// `events` of a kubernetes session: its hook events go to the in-cluster
-/// daemon, not the host, so this shows the pod's Kubernetes events.
-pub fn events(spec: &SessionSpec, follow: bool, json: bool) -> Result<()> {
-    let (_, kubectl) = super::target(spec)?;
-    if !json {
-        eprintln!(
-            "clauderon: the agent's hook events of a kubernetes session do not reach this host; these are the pod's Kubernetes events"
-        );
-    }
-    match kubectl
-        .events(&object_name(&spec.name), follow, json)
-        .run_interactive()?
-    {
-        0 => Ok(()),
-        code => Err(Error::failed(format!(
-            "`kubectl get events` failed (exit code {code}); its message is above"
-        ))),
-    }
-}

@@ -3,6 +3,7 @@
 
 pub mod context;
 pub mod create;
+pub mod events;
 pub mod lifecycle;
 pub mod list;
 pub mod pull;
@@ -12,12 +13,12 @@ use std::time::Duration;
 
 use crate::backend::kubernetes::manifests::{KubeWiring, ProxyCa};
 use crate::backend::kubernetes::{self as kube, KubeSpec, Kubectl, classify, object_name};
+use crate::cluster::keys;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::exec::Failure;
 use crate::isolation::NetworkMode;
 use crate::plan::{Plan, Poll, Step};
-use crate::proxy::ca;
 use crate::session::SessionSpec;
 
 /// The kubectl of a recorded kubernetes session.
@@ -36,33 +37,77 @@ pub fn target(spec: &SessionSpec) -> Result<(&KubeSpec, Kubectl)> {
 }
 
 /// The pod's wiring: in network mode proxy, the in-cluster daemon's proxy
-/// (the `clauderon-daemon` Service) and the host's proxy CA; in mode open,
-/// no proxy (there is none the pod could reach) and the cluster's network.
+/// (the `clauderon-daemon` Service) and the namespace's proxy CA (made on
+/// the host, shipped in the daemon's Secret); in mode open, no proxy.
 pub fn wiring(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> Result<KubeWiring> {
     if !ctx.config.proxy.enabled || spec.network == NetworkMode::Open {
         return Ok(KubeWiring { proxy: None });
     }
-    let home = &ctx.home;
-    if !dry_run {
-        ca::Ca::load_or_create(home)?;
-        ca::write_bundle(home, ctx.config.proxy.upstream_ca_file.as_deref())?;
-    }
-    let read = |p: std::path::PathBuf| std::fs::read_to_string(p).ok();
-    let (ca_pem, ca_bundle) = match (read(ca::cert_path(home)), read(ca::bundle_path(home))) {
-        (Some(c), Some(b)) => (c, b),
-        _ => {
-            plan.note("the proxy CA does not exist yet: create makes it first (the manifests below show where it goes)");
-            let missing = "(the proxy CA certificate, made at create)\n".to_string();
+    let (k, _) = target(spec)?;
+    let found = if dry_run {
+        keys::load(&ctx.home, &k.context, &k.namespace)
+    } else {
+        let upstream = ctx.config.proxy.upstream_ca_file.as_deref();
+        Some(keys::load_or_create(
+            &ctx.home,
+            &k.context,
+            &k.namespace,
+            upstream,
+        )?)
+    };
+    let (ca_pem, ca_bundle) = match found {
+        Some(keys) => (keys.ca_pem, keys.ca_bundle),
+        None => {
+            plan.note("the namespace's proxy CA does not exist yet: create makes it first (the manifests below show where it goes)");
+            let missing = "(the namespace's proxy CA certificate, made at create)\n".to_string();
             (missing.clone(), missing)
         }
     };
     Ok(KubeWiring {
         proxy: Some(ProxyCa {
-            anthropic_api_key: std::env::var_os("ANTHROPIC_API_KEY").is_some(),
+            anthropic_api_key: std::env::var("ANTHROPIC_API_KEY")
+                .is_ok_and(|v| !v.trim().is_empty()),
             ca_pem,
             ca_bundle,
         }),
     })
+}
+
+/// The namespace's keys (its proxy CA, its session key): made now if
+/// needed, or in a dry run, which makes nothing, those that exist.
+pub fn namespace_keys(
+    ctx: &Ctx,
+    context: &str,
+    namespace: &str,
+    dry_run: bool,
+) -> Result<Option<keys::ClusterKeys>> {
+    if dry_run {
+        return Ok(keys::load(&ctx.home, context, namespace));
+    }
+    let upstream = ctx.config.proxy.upstream_ca_file.as_deref();
+    keys::load_or_create(&ctx.home, context, namespace, upstream).map(Some)
+}
+
+/// The session's token, derived with the namespace's session key so the
+/// in-cluster daemon can check it without a record (see `crate::cluster`).
+/// A dry run before the first setup keeps the random one (it is redacted).
+pub fn derive_token(ctx: &Ctx, spec: &mut SessionSpec, dry_run: bool) -> Result<()> {
+    let (context, namespace) = {
+        let (k, _) = target(spec)?;
+        (k.context.clone(), k.namespace.clone())
+    };
+    let found = if dry_run {
+        keys::load(&ctx.home, &context, &namespace)
+    } else {
+        let upstream = ctx.config.proxy.upstream_ca_file.as_deref();
+        Some(keys::load_or_create(
+            &ctx.home, &context, &namespace, upstream,
+        )?)
+    };
+    if let Some(keys) = found {
+        spec.hook_token = keys.key()?.token(&spec.name, &spec.id);
+    }
+    Ok(())
 }
 
 /// Waits for the agent container to run; fails fast on a pod reason that

@@ -1,8 +1,15 @@
-//! `clauderon kube setup`: prepares a namespace for sessions.
+//! `clauderon kube setup`: prepares a namespace for sessions, once (the
+//! first kubernetes `create` runs it when the daemon is not there): the
+//! namespace, enforcing the restricted Pod Security profile, and the
+//! in-cluster daemon with its credentials Secret, sent on kubectl's stdin
+//! and redacted in the dry run. Applying again changes nothing unless the
+//! credentials did, so it is safe to run again after changing them.
 
-use crate::backend::kubernetes::{Kubectl, classify, setup};
+use crate::backend::kubernetes::daemon::{DaemonParts, daemon_home, daemon_manifests};
+use crate::backend::kubernetes::{self as kube, Kubectl, classify, setup};
+use crate::cluster::keys::ClusterKeys;
 use crate::commands::{Ctx, print_or_execute};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::plan::{Plan, Step};
 
 pub fn run(
@@ -15,13 +22,118 @@ pub fn run(
     let context = super::context::context(ctx, context.as_deref(), dry_run)?;
     let namespace = super::context::namespace(ctx, namespace.as_deref())?;
     let kubectl = Kubectl::new(&context, &namespace);
+    if !dry_run {
+        daemon_state(ctx, &kubectl)?;
+    }
     let mut plan = Plan::default();
     plan.push(Step::run_cmd(setup::apply_namespace(&kubectl), classify));
+    add_daemon_steps(ctx, &kubectl, dry_run, &mut plan, false)?;
     print_or_execute("kube setup", &plan, dry_run)?;
     if !dry_run {
         println!(
-            "Namespace {namespace} (context {context}) is ready: Pod Security `restricted` is enforced there."
+            "Namespace {namespace} (context {context}) is ready: Pod Security `restricted` is enforced there, and the in-cluster daemon `{}` runs ({}).",
+            kube::DAEMON,
+            ctx.config.kubernetes.daemon_image()
         );
     }
     Ok(())
+}
+
+/// Is the namespace's daemon there, and is it this home's? Another
+/// home's daemon has another session key: replacing its Secret would cut
+/// that home's sessions off, so that is refused.
+pub fn daemon_state(ctx: &Ctx, kubectl: &Kubectl) -> Result<bool> {
+    let ours = kube::home_label(&ctx.home);
+    match kubectl.get_daemon().run() {
+        Ok(out) => match daemon_home(&out.stdout) {
+            Some(theirs) if theirs != ours => Err(Error::failed(format!(
+                "the clauderon daemon in namespace {} belongs to another clauderon home (label {}={theirs}; this one is {ours})",
+                kubectl.namespace,
+                kube::label::HOME
+            ))
+            .with_fix("use another namespace (--namespace, or [kubernetes] namespace) for this home, or CLAUDERON_HOME of the one that set it up")),
+            _ => Ok(true),
+        },
+        Err(f) if f.stderr.contains("(NotFound)") => Ok(false),
+        Err(f) => Err(classify(f)),
+    }
+}
+
+/// The credential variables of this environment that the proxy's rules
+/// read, with their values (they go into the Secret, never into argv).
+fn credentials() -> Vec<(String, String)> {
+    crate::proxy::credentials::available_here()
+        .into_iter()
+        .filter_map(|name| std::env::var(&name).ok().map(|v| (name, v)))
+        .collect()
+}
+
+/// The keys for the namespace: made now, or (dry run) those there are.
+fn cluster_keys(ctx: &Ctx, kubectl: &Kubectl, dry_run: bool) -> Result<ClusterKeys> {
+    let (c, n) = (&kubectl.context, &kubectl.namespace);
+    let found = super::namespace_keys(ctx, c, n, dry_run)?;
+    let missing = || "(made by setup)".to_string();
+    Ok(found.unwrap_or_else(|| ClusterKeys {
+        session_key: missing(),
+        ca_pem: missing(),
+        ca_key_pem: missing(),
+        ca_bundle: missing(),
+    }))
+}
+
+/// Applies the daemon (undone by removing it, with `undo`) and waits for it.
+pub fn add_daemon_steps(
+    ctx: &Ctx,
+    kubectl: &Kubectl,
+    dry_run: bool,
+    plan: &mut Plan,
+    undo: bool,
+) -> Result<()> {
+    let keys = cluster_keys(ctx, kubectl, dry_run)?;
+    let credentials = credentials();
+    let names: Vec<&str> = credentials.iter().map(|(k, _)| k.as_str()).collect();
+    if names.is_empty() {
+        eprintln!(
+            "clauderon: warning: no credential variable is set here ({}), so the in-cluster proxy has none to inject\n  fix: export ANTHROPIC_API_KEY=... (or CLAUDE_CODE_OAUTH_TOKEN, OPENAI_API_KEY, GH_TOKEN) and run `clauderon kube setup` again",
+            crate::proxy::credentials::rule_env_vars().join(", ")
+        );
+    } else {
+        plan.note(format!(
+            "the daemon's Secret holds {} from this environment (values redacted), the session key and the namespace's proxy CA",
+            names.join(", ")
+        ));
+    }
+    let image = ctx.config.kubernetes.daemon_image();
+    let home_label = kube::home_label(&ctx.home);
+    let parts = DaemonParts {
+        image: &image,
+        home_label: &home_label,
+        keys: &keys,
+        credentials: &credentials,
+    };
+    let apply = Step::run_cmd(kubectl.apply(&daemon_manifests(&parts)), classify);
+    let remove = vec![Step::run_cmd(kubectl.delete_daemon(), classify)];
+    if undo {
+        plan.push_with_cleanup(apply, remove.clone(), remove);
+    } else {
+        plan.push(apply);
+    }
+    let seconds = ctx.config.kubernetes.create_timeout;
+    plan.push(Step::run_cmd(
+        kubectl.daemon_rollout(seconds),
+        daemon_not_ready,
+    ));
+    Ok(())
+}
+
+fn daemon_not_ready(f: crate::exec::Failure) -> Error {
+    let e = classify(f);
+    if e.fix.is_some() {
+        return e;
+    }
+    e.with_fix(format!(
+        "the daemon's pod is not ready: `kubectl describe pod --selector={}={}` says why. Its image ([kubernetes] daemon_image, default clauderon-daemon:<version>) must be in the cluster: `clauderon daemon-image build`, then `kind load docker-image IMAGE` or `k3d image import IMAGE`",
+        kube::label::NAME,
+        kube::DAEMON
+    ))
 }

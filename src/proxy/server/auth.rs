@@ -3,7 +3,8 @@
 //! now. A record's token is remembered while its file is unchanged (same
 //! device, inode, size, modification and change times), so a CONNECT costs
 //! one stat instead of a read and a parse of the record; a rewritten record
-//! is read again, and a removed one is refused and forgotten.
+//! is read again, and a removed one is refused and forgotten. In the
+//! cluster, the token is checked by deriving it again (`crate::cluster`).
 
 use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
@@ -36,11 +37,24 @@ impl Stamp {
 #[derive(Default)]
 pub(super) struct Tokens {
     known: Mutex<HashMap<String, (Stamp, String)>>,
+    /// In the cluster there are no records: tokens are derived.
+    derived: Option<std::sync::Arc<crate::cluster::SessionKey>>,
 }
 
 impl Tokens {
-    /// Does `token` match the hook token in session `name`'s record?
+    pub(super) fn derived(key: std::sync::Arc<crate::cluster::SessionKey>) -> Tokens {
+        Tokens {
+            derived: Some(key),
+            ..Tokens::default()
+        }
+    }
+
+    /// Does `token` match the hook token in session `name`'s record (or,
+    /// in the cluster, the token derived for that name)?
     pub(super) fn check(&self, home: &Home, name: &str, token: &str) -> bool {
+        if let Some(key) = &self.derived {
+            return key.verify(name, token).is_some();
+        }
         if crate::session::validate_name(name).is_err() {
             return false;
         }

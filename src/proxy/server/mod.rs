@@ -156,6 +156,18 @@ impl Proxy {
         })
     }
 
+    /// The in-cluster daemon's proxy: tokens derived with the namespace's
+    /// key, credentials read from the files of its Secret (one a variable).
+    pub fn in_cluster(
+        mut self,
+        key: Arc<crate::cluster::SessionKey>,
+        credentials: std::path::PathBuf,
+    ) -> Proxy {
+        self.tokens = auth::Tokens::derived(key);
+        self.secrets = Secrets::from_dir(credentials);
+        self
+    }
+
     /// Serves the listeners until the process ends (call inside a tokio runtime).
     pub async fn run(
         self: Arc<Self>,

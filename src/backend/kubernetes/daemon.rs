@@ -1,0 +1,178 @@
+//! The in-cluster daemon `kube setup` applies once per namespace: its
+//! credentials Secret (the host's credential variables, the session key
+//! and the namespace's proxy CA), an ingress NetworkPolicy that lets only
+//! session pods reach it, its Service and its Deployment, which runs the
+//! same clauderon binary as `clauderon daemon --cluster-dir`.
+
+use serde_json::{Map, Value, json};
+
+use super::manifests::template;
+use super::{DAEMON, Kubectl, REQUEST_TIMEOUT, label};
+use crate::cluster::keys::ClusterKeys;
+use crate::exec::Cmd;
+
+const SECRET: &str = include_str!("../../../templates/k8s/daemon-secret.json");
+const NETWORK_POLICY: &str = include_str!("../../../templates/k8s/daemon-networkpolicy.json");
+const SERVICE: &str = include_str!("../../../templates/k8s/daemon-service.json");
+const DEPLOYMENT: &str = include_str!("../../../templates/k8s/daemon-deployment.json");
+
+/// Where the Deployment mounts the Secret (`--cluster-dir`).
+pub const SECRET_DIR: &str = "/etc/clauderon/daemon";
+/// The daemon's container in its pod.
+pub const CONTAINER: &str = "daemon";
+
+/// What the daemon's manifests are made of.
+pub struct DaemonParts<'a> {
+    pub image: &'a str,
+    pub home_label: &'a str,
+    pub keys: &'a ClusterKeys,
+    /// (variable, value) of the credentials the proxy injects.
+    pub credentials: &'a [(String, String)],
+}
+
+fn labels(home_label: &str) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert(label::MANAGED_BY.into(), json!("clauderon"));
+    m.insert(label::NAME.into(), json!(DAEMON));
+    m.insert(label::HOME.into(), json!(home_label));
+    m
+}
+
+fn labelled(text: &str, home_label: &str) -> Value {
+    let mut v = template(text);
+    v["metadata"]["labels"] = Value::Object(labels(home_label));
+    v
+}
+
+/// The Secret: one key per credential variable, the session key, the CA.
+pub fn secret(parts: &DaemonParts) -> Value {
+    let mut v = labelled(SECRET, parts.home_label);
+    let data = &mut v["stringData"];
+    for (name, value) in parts.credentials {
+        data[name.as_str()] = json!(value);
+    }
+    data["session-key"] = json!(parts.keys.session_key);
+    data["proxy-ca.pem"] = json!(parts.keys.ca_pem);
+    data["proxy-ca-key.pem"] = json!(parts.keys.ca_key_pem);
+    v
+}
+
+pub fn deployment(parts: &DaemonParts) -> Value {
+    let mut v = labelled(DEPLOYMENT, parts.home_label);
+    v["spec"]["template"]["metadata"]["labels"] = Value::Object(labels(parts.home_label));
+    v["spec"]["template"]["spec"]["containers"][0]["image"] = json!(parts.image);
+    v
+}
+
+/// Every manifest of the daemon, in the order they are applied (the
+/// Secret before the pod that mounts it).
+pub fn daemon_manifests(parts: &DaemonParts) -> Vec<Value> {
+    vec![
+        secret(parts),
+        labelled(NETWORK_POLICY, parts.home_label),
+        labelled(SERVICE, parts.home_label),
+        deployment(parts),
+    ]
+}
+
+impl Kubectl {
+    /// The daemon's Deployment as JSON: is it there, and whose is it?
+    pub fn get_daemon(&self) -> Cmd {
+        self.cmd_for_setup().args([
+            "get",
+            "deployment",
+            DAEMON,
+            "--output=json",
+            REQUEST_TIMEOUT,
+        ])
+    }
+
+    /// Waits until the daemon's pod is ready (its readiness probe).
+    pub fn daemon_rollout(&self, seconds: u64) -> Cmd {
+        self.cmd_for_setup().args([
+            "rollout".to_string(),
+            "status".to_string(),
+            format!("deployment/{DAEMON}"),
+            format!("--timeout={seconds}s"),
+        ])
+    }
+
+    /// Removes what setup applied for the daemon (a rolled-back create).
+    pub fn delete_daemon(&self) -> Cmd {
+        self.cmd_for_setup().args([
+            "delete".to_string(),
+            "deployment,service,networkpolicy,secret".to_string(),
+            format!(
+                "--selector={}=clauderon,{}={DAEMON}",
+                label::MANAGED_BY,
+                label::NAME
+            ),
+            "--ignore-not-found=true".to_string(),
+            "--wait=false".to_string(),
+        ])
+    }
+
+    /// One call for every session's hook statuses: `clauderon daemon
+    /// statuses` run in the daemon's pod (`session`: one session's events).
+    pub fn daemon_statuses(&self, session: Option<&str>) -> Cmd {
+        let mut cmd = self.cmd_for_setup().args([
+            "exec".to_string(),
+            format!("deployment/{DAEMON}"),
+            "--container".to_string(),
+            CONTAINER.to_string(),
+            REQUEST_TIMEOUT.to_string(),
+            "--".to_string(),
+            crate::commands::daemon_image::BINARY.to_string(),
+            "daemon".to_string(),
+            "statuses".to_string(),
+        ]);
+        if let Some(name) = session {
+            cmd = cmd.arg(format!("--session={name}"));
+        }
+        cmd
+    }
+}
+
+/// The home label of an existing daemon Deployment (from `get_daemon`).
+pub fn daemon_home(deployment_json: &str) -> Option<String> {
+    let v: Value = serde_json::from_str(deployment_json).ok()?;
+    v["metadata"]["labels"][label::HOME]
+        .as_str()
+        .map(String::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::kubernetes::manifests::{DAEMON_HOOK_PORT, DAEMON_PROXY_PORT};
+
+    #[test]
+    fn the_deployment_runs_the_daemon_on_the_service_ports() {
+        let keys = ClusterKeys {
+            session_key: "k".into(),
+            ca_pem: "c".into(),
+            ca_key_pem: "p".into(),
+            ca_bundle: "b".into(),
+        };
+        let parts = DaemonParts {
+            image: "clauderon-daemon:1",
+            home_label: "h",
+            keys: &keys,
+            credentials: &[],
+        };
+        let d = deployment(&parts);
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        let argv: Vec<&str> = c["command"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert_eq!(argv[0], crate::commands::daemon_image::BINARY);
+        let port = |flag: &str| argv[argv.iter().position(|a| *a == flag).unwrap() + 1];
+        assert_eq!(port("--http-port"), DAEMON_HOOK_PORT.to_string());
+        assert_eq!(port("--proxy-port"), DAEMON_PROXY_PORT.to_string());
+        assert_eq!(port("--cluster-dir"), SECRET_DIR);
+        assert_eq!(c["volumeMounts"][0]["mountPath"], SECRET_DIR);
+    }
+}

@@ -1,0 +1,353 @@
+//! The in-cluster daemon without a cluster: `kube setup` and `create`
+//! against the recording stand-in kubectl, then the daemon COMMAND the
+//! Deployment runs, really run here with the files of the Secret setup
+//! applied: a request through its proxy gets the credential injected, a
+//! hook event from the session's own hook script sets the status that
+//! `list` reads back through the stand-in's `kubectl exec` (which runs the
+//! real `clauderon daemon statuses`).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use common::kube::Kube;
+use common::upstream::{Upstream, test_pki};
+use serde_json::Value;
+
+const REAL_KEY: &str = "sk-ant-api03-REALinClusterKEY";
+/// Hostile on purpose: it must reach the Secret byte for byte, through JSON.
+const REAL_GH: &str = "ghp_REAL\"$(id)\n'clusterGH ✨";
+
+fn kube_with_credentials() -> Kube {
+    let mut k = Kube::new();
+    k.env
+        .extra_env
+        .push(("ANTHROPIC_API_KEY".into(), REAL_KEY.into()));
+    k.env.extra_env.push(("GH_TOKEN".into(), REAL_GH.into()));
+    k
+}
+
+fn object(k: &Kube, kind: &str, name: &str) -> Value {
+    let path = k
+        .dir
+        .path()
+        .join("objects/clauderon")
+        .join(kind)
+        .join(format!("{name}.json"));
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+fn applies(k: &Kube) -> Vec<String> {
+    k.calls()
+        .into_iter()
+        .filter(|(a, _)| a.get(2).is_some_and(|v| v == "apply"))
+        .map(|(_, stdin)| stdin.unwrap())
+        .collect()
+}
+
+#[test]
+fn setup_is_idempotent_and_the_secret_goes_on_stdin_never_argv() {
+    let k = kube_with_credentials();
+    let dry = k
+        .env
+        .run(&["kube", "setup", "--dry-run", "--context", "kind-test"])
+        .ok();
+    assert!(
+        dry.stdout.contains("\"kind\": \"Deployment\""),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout.contains("\"GH_TOKEN\": \"<redacted:"),
+        "{}",
+        dry.stdout
+    );
+    assert!(!dry.stdout.contains(REAL_KEY) && !dry.stdout.contains(REAL_GH));
+    assert!(k.calls().is_empty(), "the dry run called kubectl");
+
+    k.env.run(&["kube", "setup"]).ok();
+    k.env.run(&["kube", "setup"]).ok();
+    let e = k
+        .env
+        .run(&["daemon", "statuses", "--session", "../x"])
+        .fails();
+    assert!(e.stderr.contains("invalid session name"), "{}", e.stderr);
+    for kind in ["Secret", "NetworkPolicy", "Service", "Deployment"] {
+        assert_eq!(k.objects(kind), ["clauderon-daemon"], "{kind}");
+    }
+    let secret = object(&k, "Secret", "clauderon-daemon");
+    assert_eq!(secret["stringData"]["ANTHROPIC_API_KEY"], REAL_KEY);
+    assert_eq!(secret["stringData"]["GH_TOKEN"], REAL_GH);
+    let session_key = secret["stringData"]["session-key"].as_str().unwrap();
+    assert_eq!(session_key.len(), 64);
+    // The same objects both times: the session key and the CA are kept.
+    let all = applies(&k);
+    assert_eq!(all.len(), 4, "namespace + daemon, twice");
+    assert_eq!(all[0..2], all[2..4], "a second setup applies the same");
+    for (argv, _) in k.calls() {
+        let line = argv.join(" ");
+        for secret in [REAL_KEY, REAL_GH, session_key] {
+            assert!(!line.contains(secret), "a secret in argv: {line}");
+        }
+    }
+    assert!(
+        k.calls().iter().any(|(a, _)| a[2..]
+            == [
+                "rollout",
+                "status",
+                "deployment/clauderon-daemon",
+                "--timeout=300s"
+            ]),
+        "setup waits for the daemon"
+    );
+
+    // Another clauderon home must not take this namespace's daemon over.
+    let mut stranger = common::Env::new();
+    stranger.extra_env = k.env.extra_env.clone();
+    let e = stranger.run(&["kube", "setup"]).fails();
+    assert!(e.stderr.contains("another clauderon home"), "{}", e.stderr);
+    assert_eq!(applies(&k).len(), 4, "nothing applied");
+}
+
+#[test]
+fn a_daemon_that_never_gets_ready_names_the_image_fix() {
+    let k = kube_with_credentials();
+    k.set("daemon-not-ready", "");
+    let e = k.create("kr", "work", &[]).fails();
+    assert!(e.stderr.contains("kind load docker-image"), "{}", e.stderr);
+    // The create rolled back what it applied: the daemon and the namespace too.
+    assert!(k.objects("Deployment").is_empty());
+    assert!(k.objects("Secret").is_empty());
+    assert!(!k.env.home().join("sessions/kr").exists());
+}
+
+/// The daemon as the Deployment runs it, here: the Secret's files in
+/// `dir`, its home in the stand-in's `daemon-home` (what `exec` reads).
+struct Daemon {
+    child: Child,
+    hook_port: u16,
+    proxy_port: u16,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Daemon {
+    fn start(secret: &Value, dir: &Path, home: &Path, config: &str) -> Daemon {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(dir).unwrap();
+        for (key, value) in secret["stringData"].as_object().unwrap() {
+            let file = dir.join(key);
+            std::fs::write(&file, value.as_str().unwrap()).unwrap();
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o400)).unwrap();
+        }
+        std::fs::create_dir_all(home).unwrap();
+        std::fs::write(home.join("config.toml"), config).unwrap();
+        let args = [
+            "daemon",
+            "--cluster-dir",
+            dir.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1",
+            "--http-port",
+            "0",
+            "--proxy-port",
+            "0",
+        ];
+        // Nothing from this environment: the credentials are the files.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_clauderon"))
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap())
+            .env("CLAUDERON_HOME", home)
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap();
+        let info = home.join("daemon.json");
+        for _ in 0..100 {
+            if let Ok(bytes) = std::fs::read(&info) {
+                let v: Value = serde_json::from_slice(&bytes).unwrap();
+                return Daemon {
+                    child,
+                    hook_port: v["port"].as_u64().unwrap() as u16,
+                    proxy_port: v["proxy_port"].as_u64().unwrap() as u16,
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the in-cluster daemon did not start");
+    }
+}
+
+fn env_value(pod: &Value, name: &str) -> Value {
+    pod["spec"]["containers"][0]["env"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["name"] == name)
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
+/// curl through the daemon's proxy as the agent would: the session's
+/// proxy URL (host replaced by where the daemon listens here), the
+/// namespace CA from the session's ConfigMap, the placeholder key.
+fn curl_through(proxy_url: &str, port: u16, ca: &Path, key: &str) -> (bool, String) {
+    let proxy = proxy_url.replace("clauderon-daemon:3031", &format!("127.0.0.1:{port}"));
+    let out = Command::new("curl")
+        .args(["--silent", "--show-error", "--max-time", "10"])
+        .args(["--write-out", "\nHTTP %{http_code}"])
+        .args(["--proxy", &proxy, "--cacert", ca.to_str().unwrap()])
+        .args(["--header", &format!("x-api-key: {key}")])
+        .arg("https://api.anthropic.com/v1/messages")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success() && text.contains("HTTP 200"), text)
+}
+
+/// The session's files as the pod sees them (ConfigMap + Secret).
+fn session_files(k: &Kube, name: &str, dir: &Path) -> PathBuf {
+    std::fs::create_dir_all(dir).unwrap();
+    let map = object(k, "ConfigMap", &format!("clauderon-{name}-files"));
+    let secret = object(k, "Secret", &format!("clauderon-{name}"));
+    for data in [&map["data"], &secret["stringData"]] {
+        for (key, value) in data.as_object().unwrap() {
+            std::fs::write(dir.join(key), value.as_str().unwrap()).unwrap();
+        }
+    }
+    dir.to_path_buf()
+}
+
+fn agent_status(k: &Kube, name: &str) -> (Value, String) {
+    let out = k.env.run(&["list", "--json"]).ok();
+    let rows: Value = serde_json::from_str(&out.stdout).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap()
+        .clone();
+    (row["agent_status"].clone(), out.stderr)
+}
+
+/// A proxy-mode session created against the stand-in: its pod is wired
+/// as on Docker, to the daemon's Service. Returns (record, placeholder).
+fn proxy_mode_session(k: &Kube, name: &str) -> (Value, String) {
+    let out = k.create(name, "work", &[]).ok();
+    assert!(!out.stderr.contains("reaches nothing"), "{}", out.stderr);
+    let pod = object(k, "Pod", &format!("clauderon-{name}"));
+    let proxy = env_value(&pod, "HTTPS_PROXY");
+    assert_eq!(proxy["valueFrom"]["secretKeyRef"]["key"], "proxy-url");
+    let placeholder = env_value(&pod, "ANTHROPIC_API_KEY")["value"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(placeholder.contains("clauderon-proxy-placeholder"));
+    assert_eq!(
+        env_value(&pod, "CLAUDERON_HOST")["value"],
+        "clauderon-daemon"
+    );
+    let path = k.env.home().join(format!("sessions/{name}/session.json"));
+    let record: Value = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+    let token = record["hook_token"].as_str().unwrap();
+    for (argv, _) in k.calls() {
+        let line = argv.join(" ");
+        assert!(!line.contains(token) && !line.contains(REAL_KEY), "{line}");
+    }
+    (record, placeholder)
+}
+
+/// The upstream (playing api.anthropic.com), and the daemon run with the
+/// Secret setup applied, its home where the stand-in's `exec` reads.
+fn daemon_and_upstream(k: &Kube, scratch: &Path) -> (Daemon, Upstream) {
+    let (upstream_ca, cert, key) = test_pki(scratch);
+    let git_root = scratch.join("git");
+    std::fs::create_dir_all(&git_root).unwrap();
+    let upstream = Upstream::start(scratch, &cert, &key, &git_root, "unused");
+    let config = format!(
+        "[proxy]\nupstream_ca_file = {:?}\n[proxy.resolve]\n\"api.anthropic.com\" = \"127.0.0.1:{}\"\n",
+        upstream_ca.to_str().unwrap(),
+        upstream.port
+    );
+    let secret = object(k, "Secret", "clauderon-daemon");
+    let home = k.dir.path().join("daemon-home");
+    let daemon = Daemon::start(&secret, &scratch.join("daemon-secret"), &home, &config);
+    (daemon, upstream)
+}
+
+#[test]
+fn a_proxy_mode_session_reaches_the_in_cluster_daemon_which_injects_and_reports() {
+    let k = kube_with_credentials();
+    let (record, placeholder) = proxy_mode_session(&k, "kp");
+    let scratch = tempfile::tempdir().unwrap();
+    let (daemon, upstream) = daemon_and_upstream(&k, scratch.path());
+    let files = session_files(&k, "kp", &scratch.path().join("session"));
+    let proxy_url = std::fs::read_to_string(files.join("proxy-url")).unwrap();
+
+    // Through the proxy: the placeholder is swapped for the Secret's key.
+    let ca = files.join("proxy-ca.pem");
+    let (ok, text) = curl_through(&proxy_url, daemon.proxy_port, &ca, &placeholder);
+    assert!(ok, "{text}");
+    let seen = upstream.requests();
+    assert_eq!(seen.last().unwrap()["headers"]["x-api-key"], REAL_KEY);
+    // Another session's name with this token is refused (407).
+    let forged = proxy_url.replacen("//kp:", "//other:", 1);
+    let (ok, text) = curl_through(&forged, daemon.proxy_port, &ca, &placeholder);
+    assert!(!ok && text.contains("407"), "{text}");
+
+    // A hook event sets the status list reads back, in one call: the
+    // session's own hook script (from its ConfigMap), as Claude Code runs it.
+    assert_eq!(agent_status(&k, "kp").0, "starting");
+    let event = r#"{"hook_event_name":"PreToolUse","tool_name":"Bash","session_id":"c1"}"#;
+    let id = record["id"].as_str().unwrap();
+    let (code, _, _) = common::run_hook_script(&files, "kp", id, daemon.hook_port, event);
+    assert_eq!(code, 0);
+    let before = k.calls().len();
+    let (status, stderr) = agent_status(&k, "kp");
+    assert_eq!(status, "working", "{stderr}");
+    let asked = k.calls()[before..]
+        .iter()
+        .filter(|(a, _)| a.contains(&"statuses".to_string()))
+        .count();
+    assert_eq!(asked, 1, "one call to the daemon per list");
+    let out = k.env.run(&["events", "kp"]).ok();
+    let shown = &out.stdout;
+    assert!(
+        shown.contains("PreToolUse") && shown.contains("Bash"),
+        "{shown}"
+    );
+    let out = k.env.run(&["status", "kp"]).ok();
+    assert!(out.stdout.contains("working"), "{}", out.stdout);
+}
+
+#[test]
+fn an_unreachable_daemon_warns_once_and_the_sessions_are_still_listed() {
+    let k = kube_with_credentials();
+    k.create("ku1", "work", &[]).ok();
+    k.create("ku2", "work", &[]).ok();
+    common::fake_session(&k.env, "dock-u", "tok");
+    k.set("daemon-unreachable", "");
+    let before = k.calls().len();
+    let out = k.env.run(&["list", "--json"]).ok();
+    assert_eq!(out.stderr.matches("warning").count(), 1, "{}", out.stderr);
+    assert!(out.stderr.contains("in-cluster daemon"), "{}", out.stderr);
+    let rows: Value = serde_json::from_str(&out.stdout).unwrap();
+    let rows = rows.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    for r in rows.iter().filter(|r| r["backend"] == "kubernetes") {
+        assert_eq!(r["state"], "running", "{r}");
+        assert!(r["agent_status"].is_null(), "unknown, not made up: {r}");
+    }
+    let calls = &k.calls()[before..];
+    assert_eq!(calls.len(), 2, "one get pods, one exec: {calls:?}");
+}
