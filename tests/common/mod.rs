@@ -384,6 +384,15 @@ pub fn daemon_port(env: &Env) -> u16 {
     daemon_ports(env).0
 }
 
+/// The JSON lines a test server logged (none yet: empty).
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Starts a test server that prints the port it listens on as its first
 /// line (tests/support/*.py), and returns it with that port.
 pub fn spawn_server(mut cmd: Command) -> (std::process::Child, u16) {

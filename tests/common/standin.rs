@@ -53,11 +53,7 @@ impl Standin {
     }
 
     pub fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        super::read_jsonl(&self.log)
     }
 
     /// A home whose daemon holds the real key and sends api.openai.com
