@@ -133,7 +133,13 @@ fn exchange_through_the_daemon(standin: &Standin) -> (String, Vec<String>) {
         .enable_all()
         .build()
         .unwrap();
-    runtime.block_on(websocket_exchange(proxy_port.unwrap(), "ws-token", &ca))
+    // Bounded: a proxy that drops the upgraded connection fails, not hangs.
+    let exchange = websocket_exchange(proxy_port.unwrap(), "ws-token", &ca);
+    runtime
+        .block_on(async {
+            tokio::time::timeout(std::time::Duration::from_secs(20), exchange).await
+        })
+        .expect("the exchange ends within 20 s")
 }
 
 #[test]
