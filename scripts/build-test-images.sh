@@ -10,9 +10,14 @@
 #   clauderon-test-codex:1   The base rootfs with the REAL Codex CLI (codex and
 #                            codex-code-mode-host from the npm package
 #                            @openai/codex@$CODEX_VERSION-linux-x64, cached).
-#   clauderon-test-codex-cli:1  The same two binaries alone, FROM scratch: the
-#                            Codex CLI image sessions mount (Podman), as
+#   clauderon-test-codex-cli:1  (Podman only) the same two binaries alone, FROM
+#                            scratch: the Codex CLI image sessions mount, as
 #                            `clauderon agent-image build --agent codex` makes.
+#   clauderon-test-noagent:1 The base rootfs without any agent.
+#   clauderon-test-musl:1    Alpine-like: musl's loader, busybox-static, a static
+#                            bash (bash-static) and a CA bundle; no agent, no curl.
+#   The npm package is cached under $CLAUDERON_TEST_CACHE/npm (CODEX_VERSION
+#   picks another version).
 #   clauderon-test-nobash:1  Tiny image WITHOUT bash (busybox-static /bin/sh),
 #                            used to make `--entrypoint bash` container starts fail.
 #
