@@ -144,10 +144,15 @@ claude)
   exec claude --dangerously-skip-permissions "${args[@]}" "${with_prompt[@]}"
   ;;
 codex)
+  # Codex runs its SessionStart hook only when a conversation begins (at the
+  # first prompt): a session that waits for the user says so itself.
+  started() { printf '{"hook_event_name":"SessionStart","source":"%s"}' "$1" | "$files/send_status.sh" & }
   if compgen -G "${CODEX_HOME:-$HOME/.codex}/sessions/*/*/*/*.jsonl" >/dev/null; then
     say "resuming the previous conversation"
+    started resume
     exec codex resume --last "${codex_flags[@]}" "${args[@]}"
   fi
+  [ -n "$prompt" ] || started startup
   exec codex "${codex_flags[@]}" "${args[@]}" "${with_prompt[@]}"
   ;;
 *)

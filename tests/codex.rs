@@ -493,3 +493,33 @@ fn a_repositorys_own_codex_config_is_kept() {
     let status = common::git(&env.worktree(&name), &["status", "--porcelain"]);
     assert_eq!(status.trim(), "", "the tracked file is untouched");
 }
+
+/// Without a prompt the real Codex starts interactively and waits, and
+/// `list` says so (Codex's own SessionStart comes only with a first prompt).
+#[test]
+fn the_real_codex_cli_waits_for_input_without_a_prompt() {
+    if !codex_ready("docker", CODEX_IMAGE) {
+        return;
+    }
+    let standin = Standin::start(&[]);
+    let env = standin.env();
+    let name = common::unique("cxwait");
+    let repo = env.repo().to_string_lossy().to_string();
+    let args = [
+        "create", "--agent", "codex", "--name", &name, "--repo", &repo,
+    ];
+    let image = ["--image", CODEX_IMAGE, "--pull-policy", "never"];
+    env.run(&[&args[..], &image].concat()).ok();
+    wait_until("waiting-input in list", 30, || {
+        let s = agent_status(&env, &name);
+        (s != "waiting-input").then_some(s)
+    });
+    // It asked the model nothing: it waits for the user.
+    let turns = standin.requests();
+    assert!(
+        !turns
+            .iter()
+            .any(|r| r["body"]["input"].as_array().is_some_and(|i| !i.is_empty())),
+        "{turns:?}"
+    );
+}
