@@ -7,6 +7,17 @@
 #                            bash, curl, git, ca-certificates, the stub agent as
 #                            /usr/local/bin/claude and /usr/local/bin/codex, and
 #                            a world-writable /workspace.
+#   clauderon-test-codex:1   The base rootfs with the REAL Codex CLI (codex and
+#                            codex-code-mode-host from the npm package
+#                            @openai/codex@$CODEX_VERSION-linux-x64, cached).
+#   clauderon-test-codex-cli:1  (Podman only) the same two binaries alone, FROM
+#                            scratch: the Codex CLI image sessions mount, as
+#                            `clauderon agent-image build --agent codex` makes.
+#   clauderon-test-noagent:1 The base rootfs without any agent.
+#   clauderon-test-musl:1    Alpine-like: musl's loader, busybox-static, a static
+#                            bash (bash-static) and a CA bundle; no agent, no curl.
+#   The npm package is cached under $CLAUDERON_TEST_CACHE/npm (CODEX_VERSION
+#   picks another version).
 #   clauderon-test-nobash:1  Tiny image WITHOUT bash (busybox-static /bin/sh),
 #                            used to make `--entrypoint bash` container starts fail.
 #
@@ -30,6 +41,9 @@ BASE_IMAGE="clauderon-test-base:1"
 NOBASH_IMAGE="clauderon-test-nobash:1"
 NOAGENT_IMAGE="clauderon-test-noagent:1"
 MUSL_IMAGE="clauderon-test-musl:1"
+CODEX_IMAGE="clauderon-test-codex:1"
+CODEX_CLI_IMAGE="clauderon-test-codex-cli:1"
+CODEX_VERSION="${CODEX_VERSION:-0.169.0}"
 SUITE="bookworm"
 INCLUDE="bash,curl,git,ca-certificates"
 # Bump when the image recipe changes in a way that should invalidate cached images.
@@ -253,6 +267,52 @@ build_base() {
   import_dir "$dir" "$BASE_IMAGE" "$rev" --change 'CMD ["/bin/bash"]'
 }
 
+# The npm package's two static musl binaries, fetched once into the cache.
+fetch_codex() { # fetch_codex DIR: puts codex and codex-code-mode-host in DIR
+  local pkg="$CACHE/npm/openai-codex-$CODEX_VERSION-linux-x64.tgz" bin=package/vendor/x86_64-unknown-linux-musl/bin
+  if [ ! -s "$pkg" ]; then
+    command -v npm >/dev/null || die "npm is missing (apt-get install npm): it fetches the Codex CLI"
+    mkdir -p "$CACHE/npm"
+    log "codex: npm pack @openai/codex@$CODEX_VERSION-linux-x64"
+    (cd "$CACHE/npm" && npm pack --silent "@openai/codex@$CODEX_VERSION-linux-x64" >/dev/null) \
+      || die "npm pack @openai/codex@$CODEX_VERSION-linux-x64 failed"
+  fi
+  tar -xzf "$pkg" -C "$1" "$bin/codex" "$bin/codex-code-mode-host"
+  mv "$1/$bin/codex" "$1/$bin/codex-code-mode-host" "$1/"
+  rm -rf "$1/package"
+}
+
+build_codex() {
+  local rev dir
+  rev="$(recipe_rev "$CODEX_IMAGE-$CODEX_VERSION")"
+  needs_build "$CODEX_IMAGE" "$rev" || return 0
+  ensure_rootfs
+  mktmp dir
+  mkdir -p "$dir/root" "$dir/bin"
+  tar --numeric-owner -C "$dir/root" -xf "$ROOTFS_TAR"
+  fetch_codex "$dir/bin"
+  install -d -m 0755 "$dir/root/usr/local/bin"
+  # codex finds codex-code-mode-host next to itself (without it, no tools).
+  install -m 0755 "$dir/bin/codex" "$dir/bin/codex-code-mode-host" "$dir/root/usr/local/bin/"
+  install -d -m 0777 "$dir/root/workspace"
+  chmod 0777 "$dir/root/workspace"
+  printf "[safe]\n\tdirectory = *\n" > "$dir/root/etc/gitconfig"
+  import_dir "$dir/root" "$CODEX_IMAGE" "$rev" --change 'CMD ["/bin/bash"]' \
+    --change "LABEL org.clauderon.agent=codex org.clauderon.agent.version=$CODEX_VERSION"
+}
+
+build_codex_cli() {
+  local rev dir
+  # Only Podman mounts images into containers.
+  [ "$ENGINE" = podman ] || return 0
+  rev="$(recipe_rev "$CODEX_CLI_IMAGE-$CODEX_VERSION")"
+  needs_build "$CODEX_CLI_IMAGE" "$rev" || return 0
+  mktmp dir
+  fetch_codex "$dir"
+  chmod 0755 "$dir/codex" "$dir/codex-code-mode-host"
+  import_dir "$dir" "$CODEX_CLI_IMAGE" "$rev" --change "LABEL org.clauderon.agent-cli=codex"
+}
+
 # The base image without any agent: sessions mount the agent CLI from its image.
 build_noagent() {
   local rev dir
@@ -266,14 +326,17 @@ build_noagent() {
   import_dir "$dir" "$NOAGENT_IMAGE" "$rev" --change 'CMD ["/bin/bash"]'
 }
 
-# A tiny musl image (like Alpine): musl's loader and busybox as /bin/sh.
+# A tiny musl image (like Alpine): musl's loader, busybox as /bin/sh and
+# the coreutils, and a real (static) bash, so static agents such as Codex
+# run in it for real. Its curl is a dangling busybox link (as is `command -v`
+# enough for the probe): hooks cannot report from it.
 build_musl() {
   local rev dir loader
-  rev="$(recipe_rev "$MUSL_IMAGE")"
+  rev="$(recipe_rev "$MUSL_IMAGE-bash-static-ca")"
   needs_build "$MUSL_IMAGE" "$rev" || return 0
-  if ! is_static /bin/busybox || ! ls /lib/ld-musl-*.so.1 >/dev/null 2>&1; then
-    log "$MUSL_IMAGE: installing busybox-static and musl with apt-get"
-    apt_install busybox-static musl
+  if ! is_static /bin/busybox || ! ls /lib/ld-musl-*.so.1 >/dev/null 2>&1 || [ ! -x /bin/bash-static ]; then
+    log "$MUSL_IMAGE: installing busybox-static, musl and bash-static with apt-get"
+    apt_install busybox-static musl bash-static
   fi
   loader="$(ls /lib/ld-musl-*.so.1 | head -n 1)"
   mktmp dir
@@ -281,7 +344,11 @@ build_musl() {
   chmod 1777 "$dir/root/tmp"
   chmod 0777 "$dir/root/workspace"
   install -m 0755 /bin/busybox "$dir/root/bin/busybox"
-  for tool in sh bash curl mkdir chmod cat date; do ln -s busybox "$dir/root/bin/$tool"; done
+  for tool in sh curl mkdir chmod cat date id env ls rm mv cp head grep sed; do ln -s busybox "$dir/root/bin/$tool"; done
+  install -m 0755 /bin/bash-static "$dir/root/bin/bash"
+  # Alpine's CA bundle path (ca-certificates-bundle).
+  install -d "$dir/root/etc/ssl"
+  install -m 0644 /etc/ssl/certs/ca-certificates.crt "$dir/root/etc/ssl/cert.pem"
   cp -L "$loader" "$dir/root/lib/"
   import_dir "$dir/root" "$MUSL_IMAGE" "$rev" --change 'CMD ["/bin/sh"]'
 }
@@ -340,4 +407,6 @@ build_base
 build_nobash
 build_noagent
 build_musl
+build_codex
+build_codex_cli
 log "all images ready for $ENGINE in $((SECONDS - total))s"

@@ -2,7 +2,7 @@
 # Idempotent set-up of a (fresh) Debian 12 machine for the clauderon test suite.
 #
 #  - installs the missing ones of: docker.io docker-compose podman podman-compose runc debootstrap uidmap
-#    busybox-static git curl ca-certificates
+#    busybox-static bash-static tmux musl git curl ca-certificates
 #  - configures podman to use runc with low default ulimits
 #    (/etc/containers/containers.conf; crun and the default rlimits fail here)
 #  - starts dockerd in the background if `docker info` fails
@@ -16,7 +16,7 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PACKAGES=(docker.io docker-compose podman podman-compose runc debootstrap uidmap busybox-static tmux musl git curl ca-certificates python3 openssl)
+PACKAGES=(docker.io docker-compose podman podman-compose runc debootstrap uidmap busybox-static bash-static tmux musl git curl ca-certificates python3 openssl)
 CONTAINERS_CONF=/etc/containers/containers.conf
 DOCKERD_LOG="${DOCKERD_LOG:-/tmp/clauderon-dockerd.log}"
 TEST_IMAGE="clauderon-test-base:1"
@@ -129,6 +129,13 @@ else
     || python3 -m pip install --quiet --break-system-packages kubernetes-validate \
     || die "kubernetes-validate: pip install failed"
   command -v kubernetes-validate >/dev/null 2>&1 || die "kubernetes-validate: installed but not in PATH ($(python3 -m site --user-base)/bin?)"
+fi
+
+# npm fetches the real Codex CLI for clauderon-test-codex:1 (cached by
+# build-test-images.sh); this machine's may come with nodejs itself.
+if ! command -v npm >/dev/null 2>&1; then
+  log "installing: npm"
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
 fi
 
 # --- test images --------------------------------------------------------------

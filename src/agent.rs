@@ -3,6 +3,7 @@
 
 use serde_json::json;
 
+use crate::codex;
 use crate::hooks;
 use crate::proxy::rules::ANTHROPIC_KEY_PLACEHOLDER;
 use crate::session::{Agent, SessionSpec};
@@ -59,34 +60,19 @@ pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
         },
     ];
     files.extend(option_files(spec));
+    // (in this order: dry runs and their snapshots list them so)
+    let [send_status, hook_auth] = hook_files(spec);
+    files.push(send_status);
     if spec.agent == Agent::Claude {
-        let has_api_key = spec.env.iter().any(|(k, _)| k == "ANTHROPIC_API_KEY");
-        files.push(SessionFile {
-            name: "send_status.sh".into(),
-            contents: hooks::SEND_STATUS.as_bytes().to_vec(),
-            mode: 0o755,
-            secret: false,
-        });
         files.push(SessionFile {
             name: "managed-settings.json".into(),
             contents: hooks::MANAGED_SETTINGS.as_bytes().to_vec(),
             mode: 0o644,
             secret: false,
         });
-        // A curl header file, so the token never appears in argv.
-        files.push(SessionFile {
-            name: "hook-auth".into(),
-            contents: format!("Authorization: Bearer {}\n", spec.hook_token).into_bytes(),
-            mode: 0o600,
-            secret: true,
-        });
-        files.push(SessionFile {
-            name: "claude.json".into(),
-            contents: claude_state(spec),
-            mode: if has_api_key { 0o600 } else { 0o644 },
-            secret: has_api_key,
-        });
     }
+    files.push(hook_auth);
+    files.extend(agent_files(spec));
     // Lifecycle commands, one file each, run in order by the entrypoint.
     for (kind, commands) in [
         ("on-create", &spec.lifecycle.on_create),
@@ -103,6 +89,56 @@ pub fn session_files(spec: &SessionSpec) -> Vec<SessionFile> {
     }
     files
 }
+
+/// The hook script and its token, for either agent's hooks.
+fn hook_files(spec: &SessionSpec) -> [SessionFile; 2] {
+    [
+        SessionFile {
+            name: "send_status.sh".into(),
+            contents: hooks::SEND_STATUS.as_bytes().to_vec(),
+            mode: 0o755,
+            secret: false,
+        },
+        // A curl header file, so the token never appears in argv.
+        SessionFile {
+            name: "hook-auth".into(),
+            contents: format!("Authorization: Bearer {}\n", spec.hook_token).into_bytes(),
+            mode: 0o600,
+            secret: true,
+        },
+    ]
+}
+
+/// The agent's own settings and state for an unattended run.
+fn agent_files(spec: &SessionSpec) -> Vec<SessionFile> {
+    let file = |name: &str, contents: Vec<u8>, mode: u32, secret: bool| SessionFile {
+        name: name.into(),
+        contents,
+        mode,
+        secret,
+    };
+    match spec.agent {
+        Agent::Claude => {
+            let has_api_key = spec.env.iter().any(|(k, _)| k == "ANTHROPIC_API_KEY");
+            let mode = if has_api_key { 0o600 } else { 0o644 };
+            vec![file("claude.json", claude_state(spec), mode, has_api_key)]
+        }
+        // Placeholders only: nothing secret.
+        Agent::Codex => vec![
+            file(CODEX_CONFIG, codex_config(spec), 0o644, false),
+            file(CODEX_AUTH, codex::auth(), 0o644, false),
+        ],
+    }
+}
+
+fn codex_config(spec: &SessionSpec) -> Vec<u8> {
+    let base_url = spec.agent_options.codex_base_url.as_deref();
+    codex::config(&spec.workdir(), base_url)
+}
+
+/// The session files mounted at `/etc/clauderon/codex/`.
+pub const CODEX_CONFIG: &str = "codex-config.toml";
+pub const CODEX_AUTH: &str = "codex-auth.json";
 
 /// Steps that write the session's files into its (existing) files directory.
 pub fn write_session_files(
@@ -155,6 +191,16 @@ pub fn claude_state(spec: &SessionSpec) -> Vec<u8> {
     bytes
 }
 
+/// Whether the agent's CLI needs a glibc image: Claude Code's native binary
+/// does; Codex's are statically linked (musl) and run in any image, Alpine
+/// included.
+pub fn cli_needs_glibc(agent: Agent) -> bool {
+    match agent {
+        Agent::Claude => true,
+        Agent::Codex => false,
+    }
+}
+
 /// Environment the agent needs, beyond what every session gets.
 pub fn agent_env(spec: &SessionSpec) -> Vec<(String, String)> {
     let mut env = vec![(
@@ -170,7 +216,7 @@ pub fn agent_env(spec: &SessionSpec) -> Vec<(String, String)> {
                 env.push(("IS_SANDBOX".into(), "1".into()));
             }
         }
-        Agent::Codex => env.push(("CODEX_HOME".into(), "/workspace/.codex".into())),
+        Agent::Codex => env.push(("CODEX_HOME".into(), codex::CODEX_HOME.into())),
     }
     env
 }

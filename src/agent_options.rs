@@ -26,6 +26,10 @@ pub struct AgentOptions {
     /// Print mode's output: text, json or stream-json.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub output_format: Option<String>,
+    /// Codex's Responses endpoint when not api.openai.com (`[agent]
+    /// codex_base_url`), written into its config as a model provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codex_base_url: Option<String>,
 }
 
 impl AgentOptions {

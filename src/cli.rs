@@ -325,9 +325,9 @@ pub enum ImageCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum AgentImageCommand {
-    /// Build [agent] cli_image:cli_image_tag FROM scratch with just the agent binary
+    /// Build the agent's CLI image FROM scratch with just its binaries ([agent] cli_image:cli_image_tag for Claude Code, codex_cli_image:codex_cli_image_tag for Codex)
     Build {
-        /// The agent's native binary (default: Claude Code's, fetched with `npm pack @anthropic-ai/claude-code-linux-x64`)
+        /// The agent's native binary (default: fetched with `npm pack`, @anthropic-ai/claude-code-linux-x64 for Claude Code, @openai/codex@0.169.0-linux-x64 for Codex, whose codex-code-mode-host must sit next to a --from codex)
         #[arg(long, value_name = "PATH")]
         from: Option<PathBuf>,
         #[arg(long, value_enum, default_value = "claude")]

@@ -254,15 +254,20 @@ fn program_checks(p: &Probe, programs: &[(&str, bool, &str, &str)]) -> Vec<Check
         .collect()
 }
 
-/// The agent CLI: in the image, or mountable from its own image (which needs glibc).
+/// The agent CLI: in the image, or mountable from its own image (Claude
+/// Code's needs glibc; Codex's static binaries run on any libc).
 fn agent_check(p: &Probe, agent: Agent, mountable: bool) -> Check {
     let a = agent.as_str();
-    let glibc = p.libc == "glibc";
+    let runs_here = !crate::agent::cli_needs_glibc(agent) || p.libc == "glibc";
     let detail = match (p.found.get(a), mountable) {
         (Some(path), _) => path.to_string(),
-        (None, true) if glibc => {
+        (None, true) if runs_here && p.libc == "glibc" => {
             "not in the image; mounted from the agent CLI image (glibc present)".into()
         }
+        (None, true) if runs_here => format!(
+            "not in the image; mounted from the agent CLI image (static, runs on {})",
+            p.libc
+        ),
         (None, true) => format!(
             "not in the image, and the mounted CLI needs glibc (this image: {})",
             p.libc
@@ -275,7 +280,7 @@ fn agent_check(p: &Probe, agent: Agent, mountable: bool) -> Check {
     check(
         &format!("{a} in PATH"),
         true,
-        p.has(a) || (mountable && glibc),
+        p.has(a) || (mountable && runs_here),
         detail,
         &fix,
     )
@@ -298,10 +303,12 @@ pub fn checks(p: &Probe, agent: Agent, mountable: bool) -> Vec<Check> {
         writable.into(),
         "do not set USER or chown /workspace in the image; clauderon runs as your uid",
     ));
+    // Only a mounted CLI that needs glibc (Claude Code's) cares.
+    let needs_glibc = mountable && crate::agent::cli_needs_glibc(agent);
     out.push(check(
         "C library",
-        mountable,
-        p.libc == "glibc" || !mountable,
+        needs_glibc,
+        p.libc == "glibc" || !needs_glibc,
         p.libc.clone(),
         "use a glibc-based image (the Debian/Ubuntu variant, not Alpine): the mounted agent CLI needs glibc",
     ));
@@ -374,6 +381,9 @@ mod tests {
         musl.libc = "musl".into();
         musl.found.remove("claude");
         assert!(!all_required_pass(&checks(&musl, Agent::Claude, true)));
+        // Codex's mounted CLI is static: a musl (Alpine) image is fine.
+        assert!(all_required_pass(&checks(&musl, Agent::Codex, true)));
+        assert!(!all_required_pass(&checks(&musl, Agent::Codex, false)));
         let mut mounted = p.clone();
         mounted.found.remove("claude");
         assert!(all_required_pass(&checks(&mounted, Agent::Claude, true)));

@@ -11,6 +11,7 @@ pub mod attention;
 pub mod backend;
 pub mod cli;
 pub mod cluster;
+pub mod codex;
 pub mod commands;
 pub mod config;
 pub mod daemon;

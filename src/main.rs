@@ -63,7 +63,7 @@ fn run(cli: Cli) -> Result<i32> {
                     backend,
                     dry_run,
                 },
-        } => commands::image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
+        } => commands::agent_image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
         Command::DaemonImage {
             command: DaemonImageCommand::Build { backend, dry_run },
         } => commands::daemon_image::build(&ctx, backend, dry_run)?,

@@ -78,6 +78,27 @@ fi
 if [ "$agent" = claude ] && [ ! -s "$HOME/.claude.json" ]; then
   cat "$files/claude.json" >"$HOME/.claude.json"
 fi
+# Codex: the session's config (approvals off, workspace trusted, status
+# hooks) and its placeholder login, copied into CODEX_HOME at every start.
+# A config.toml that is not clauderon's (the repository's own .codex/) is kept.
+if [ "$agent" = codex ]; then
+  codex_home="${CODEX_HOME:-$HOME/.codex}"
+  mkdir -p "$codex_home"
+  for f in config.toml auth.json; do
+    src=/etc/clauderon/codex/$f
+    [ -e "$src" ] || src="$files/codex-${f}"
+    [ -e "$src" ] || continue
+    first=
+    [ -s "$codex_home/$f" ] && IFS= read -r first <"$codex_home/$f"
+    if [ "$f" = config.toml ] && [ -n "$first" ] && [[ $first != "# clauderon:"* ]]; then
+      say "keeping $codex_home/$f (not written by clauderon): approvals are off by flag, but status hooks are not installed"
+      continue
+    fi
+    cat "$src" >"$codex_home/$f"
+  done
+  # Hooks are clauderon's own (the session files, read-only), not the repository's.
+  codex_flags=(--dangerously-bypass-approvals-and-sandbox --dangerously-bypass-hook-trust)
+fi
 
 # Tell clauderon the container is up and hands over to the agent now
 # (create and start wait for this instead of a fixed time).
@@ -94,7 +115,17 @@ if [ -e "$files/print" ]; then
   fi
   case "$agent" in
   claude) claude --dangerously-skip-permissions "${args[@]}" -p -- "$prompt" >"$state/output" ;;
-  codex) codex exec --dangerously-bypass-approvals-and-sandbox "${args[@]}" -- "$prompt" >"$state/output" ;;
+  codex)
+    # --skip-git-repo-check: a subdirectory session's workdir is still in the worktree.
+    if compgen -G "${CODEX_HOME:-$HOME/.codex}/sessions/*/*/*/*.jsonl" >/dev/null; then
+      # Restarted before the run finished: resume it rather than start over.
+      say "resuming the interrupted run"
+      codex exec resume --last "${codex_flags[@]}" --skip-git-repo-check "${args[@]}" \
+        -- "The container restarted before you finished: carry on with the task." </dev/null >"$state/output"
+    else
+      codex exec "${codex_flags[@]}" --skip-git-repo-check "${args[@]}" -- "$prompt" </dev/null >"$state/output"
+    fi
+    ;;
   *) say "unknown agent '$agent'"; exit 2 ;;
   esac
   rc=$?
@@ -113,11 +144,16 @@ claude)
   exec claude --dangerously-skip-permissions "${args[@]}" "${with_prompt[@]}"
   ;;
 codex)
+  # Codex runs its SessionStart hook only when a conversation begins (at the
+  # first prompt): a session that waits for the user says so itself.
+  started() { printf '{"hook_event_name":"SessionStart","source":"%s"}' "$1" | "$files/send_status.sh" & }
   if compgen -G "${CODEX_HOME:-$HOME/.codex}/sessions/*/*/*/*.jsonl" >/dev/null; then
     say "resuming the previous conversation"
-    exec codex resume --last --dangerously-bypass-approvals-and-sandbox "${args[@]}"
+    started resume
+    exec codex resume --last "${codex_flags[@]}" "${args[@]}"
   fi
-  exec codex --dangerously-bypass-approvals-and-sandbox "${args[@]}" "${with_prompt[@]}"
+  [ -n "$prompt" ] || started startup
+  exec codex "${codex_flags[@]}" "${args[@]}" "${with_prompt[@]}"
   ;;
 *)
   say "unknown agent '$agent'"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# clauderon hook: Claude Code runs this for each hook event with the event's
-# JSON on stdin. It forwards the useful fields to the clauderon daemon on the
-# host. It must never hurt the agent: short timeouts, nothing on stdout, and
+# clauderon hook: Claude Code and Codex run this for each hook event with the
+# event's JSON on stdin; Codex's `notify` runs it as
+# `send_status.sh --codex-notify JSON` when a turn completes. It forwards
+# the useful fields to the clauderon daemon on the host. It must never hurt the agent: short timeouts, nothing on stdout, and
 # exit 0 whatever happens (daemon down, curl missing, odd input).
 set -euo pipefail
 
@@ -22,9 +23,16 @@ json_string_field() {
 main() {
   local port="${CLAUDERON_HTTP_PORT:-}"
   [ -n "$port" ] && [ -n "${CLAUDERON_SESSION_ID:-}" ] && [ -n "${CLAUDERON_SESSION:-}" ] || return 0
-  payload="$(cat)"
   local event message=null kind=null reason=null source=null
-  event="$(json_string_field hook_event_name)"
+  if [ "${1:-}" = --codex-notify ]; then
+    payload="${2:-}"
+    # Only a finished turn says something about the status.
+    [ "$(json_string_field type)" = '"agent-turn-complete"' ] || return 0
+    event='"agent-turn-complete"'
+  else
+    payload="$(cat)"
+    event="$(json_string_field hook_event_name)"
+  fi
   case "$event" in
   '"Notification"')
     message="$(json_string_field message)"
@@ -37,8 +45,10 @@ main() {
     reason="$(json_string_field reason)"
     ;;
   esac
-  local body
-  body="{\"event\":$event,\"agent_session_id\":$(json_string_field session_id),\"tool_name\":$(json_string_field tool_name),\"message\":$message,\"notification_type\":$kind,\"reason\":$reason,\"source\":$source,\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"
+  local body agent_session
+  agent_session="$(json_string_field session_id)"
+  [ "$agent_session" != null ] || agent_session="$(json_string_field thread-id)"
+  body="{\"event\":$event,\"agent_session_id\":$agent_session,\"tool_name\":$(json_string_field tool_name),\"message\":$message,\"notification_type\":$kind,\"reason\":$reason,\"source\":$source,\"timestamp\":\"$(date -u +%Y-%m-%dT%H:%M:%SZ)\"}"
   # The token is read by curl from a header file, so it is not in argv.
   printf '%s' "$body" | curl --silent --connect-timeout 2 --max-time 4 --output /dev/null \
     --request POST \

@@ -350,6 +350,7 @@ fn codex_sessions_get_codex_home_and_its_flags() {
         env.stub_argv(&name),
         [
             "--dangerously-bypass-approvals-and-sandbox",
+            "--dangerously-bypass-hook-trust",
             "--",
             "use codex"
         ]
@@ -358,6 +359,16 @@ fn codex_sessions_get_codex_home_and_its_flags() {
         env.stub_env(&name)
             .contains(&"CODEX_HOME=/workspace/.codex".to_string())
     );
+    // Its config and placeholder login, copied into CODEX_HOME.
+    let codex_home = env.worktree(&name).join(".codex");
+    let config = std::fs::read_to_string(codex_home.join("config.toml")).unwrap();
+    assert!(
+        config.starts_with(clauderon::codex::CONFIG_MARKER),
+        "{config}"
+    );
+    assert!(config.contains("approval_policy = \"never\""));
+    let auth = std::fs::read_to_string(codex_home.join("auth.json")).unwrap();
+    assert!(auth.contains(clauderon::proxy::rules::OPENAI_PLACEHOLDER));
 }
 
 #[test]

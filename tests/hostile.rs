@@ -88,6 +88,18 @@ fn flag_like_values_are_refused_before_any_engine_runs() {
         ),
         ("[agent]\ncli_image = \"$(id)\"", "agent.cli_image"),
         (
+            "[agent]\ncodex_cli_image = \"-v=/:/host\"",
+            "agent.codex_cli_image",
+        ),
+        (
+            "[agent]\ncodex_base_url = \"$(id)\\nx\"",
+            "agent.codex_base_url",
+        ),
+        (
+            "[agent]\ncodex_base_url = \"file:///etc/passwd\"",
+            "agent.codex_base_url",
+        ),
+        (
             "[security]\ncap_add = [\"--privileged\"]",
             "security.cap_add",
         ),

@@ -164,12 +164,7 @@ impl Engine {
             ),
             Mount::bind(&files, CONTAINER_SESSION_DIR, true),
         ];
-        if spec.agent == Agent::Claude {
-            // Hooks from managed settings: nothing written into the worktree,
-            // and the project's own .claude/settings.json keeps working.
-            let settings = files.join("managed-settings.json");
-            mounts.push(Mount::bind(&settings, hooks::MANAGED_SETTINGS_PATH, true));
-        }
+        mounts.extend(agent_mounts(spec, &files));
         if let Some(cli) = &spec.agent_cli_image {
             mounts.push(Mount::Image {
                 src: cli.clone(),
@@ -323,6 +318,32 @@ pub(crate) fn forward_args(spec: &SessionSpec, wiring: &Wiring) -> Vec<String> {
 }
 
 /// Where a mounted agent CLI image appears in the container.
+/// The agent's own settings, from the session's files directory.
+fn agent_mounts(spec: &SessionSpec, files: &Path) -> Vec<Mount> {
+    match spec.agent {
+        // Hooks from managed settings: nothing written into the worktree,
+        // and the project's own .claude/settings.json keeps working.
+        Agent::Claude => vec![Mount::bind(
+            &files.join("managed-settings.json"),
+            hooks::MANAGED_SETTINGS_PATH,
+            true,
+        )],
+        // Codex's config and placeholder login, copied into CODEX_HOME at start.
+        Agent::Codex => vec![
+            Mount::bind(
+                &files.join(crate::agent::CODEX_CONFIG),
+                crate::codex::CONFIG_PATH,
+                true,
+            ),
+            Mount::bind(
+                &files.join(crate::agent::CODEX_AUTH),
+                crate::codex::AUTH_PATH,
+                true,
+            ),
+        ],
+    }
+}
+
 pub const CONTAINER_AGENT_DIR: &str = "/opt/clauderon-agent";
 
 /// Where the proxy's CA and the trust bundle are mounted in containers.

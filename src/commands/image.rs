@@ -1,18 +1,13 @@
-//! `clauderon image check|list|pull` and `clauderon agent-image build`.
-
-use std::path::{Path, PathBuf};
+//! `clauderon image check|list|pull`.
 
 use serde::Serialize;
 
 use crate::backend::oci::Engine;
 use crate::commands::{Ctx, print_or_execute, probe_engine};
 use crate::error::{Error, Result};
-use crate::exec::Cmd;
 use crate::image::{self, Check};
 use crate::plan::{Plan, Step};
 use crate::session::{Agent, BackendKind};
-
-const CONTAINERFILE: &str = include_str!("../../templates/agent-cli.Containerfile");
 
 /// Whether the agent CLI would be mounted rather than needed in the image.
 fn mountable(ctx: &Ctx, engine: &Engine) -> bool {
@@ -34,7 +29,7 @@ fn probe_checks(ctx: &Ctx, engine: &Engine, image_ref: &str, agent: Agent) -> Re
     let mut checks = image::checks(&probe, agent, mountable(ctx, engine));
     // A mounted agent needs its CLI image to be there.
     if mountable(ctx, engine) && !probe.has(agent.as_str()) {
-        let cli = ctx.config.agent.reference();
+        let cli = ctx.config.agent.reference(agent);
         let present = image::image_id(engine, &cli)?.is_some();
         checks.insert(
             1,
@@ -47,12 +42,23 @@ fn probe_checks(ctx: &Ctx, engine: &Engine, image_ref: &str, agent: Agent) -> Re
                 } else {
                     format!("{cli} is not present")
                 },
-                fix: "clauderon agent-image build (or set [agent] cli_image to a published image)"
-                    .into(),
+                fix: format!(
+                    "clauderon agent-image build --agent {agent} --backend {} (or set [agent] {} to a published image)",
+                    engine.kind,
+                    cli_image_key(agent)
+                ),
             },
         );
     }
     Ok(checks)
+}
+
+/// The config key naming the agent's CLI image.
+pub fn cli_image_key(agent: Agent) -> &'static str {
+    match agent {
+        Agent::Claude => "cli_image",
+        Agent::Codex => "codex_cli_image",
+    }
 }
 
 pub fn check(
@@ -262,112 +268,4 @@ pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> 
         )),
     });
     print_or_execute(&format!("image pull {reference}"), &plan, dry_run).map(|_| ())
-}
-
-/// npm package whose tarball holds Claude Code's native binary.
-const CLAUDE_PACKAGE: &str = "@anthropic-ai/claude-code-linux-x64";
-
-/// Steps that put the agent's binary in `context`, and where it will be:
-/// the given one, or Claude Code's native binary from its npm package.
-fn agent_binary_steps(
-    from: Option<&Path>,
-    agent: Agent,
-    context: &Path,
-) -> Result<(Vec<Step>, PathBuf)> {
-    if let Some(path) = from {
-        if !path.is_file() {
-            return Err(Error::input(format!(
-                "--from {}: no such file",
-                path.display()
-            )));
-        }
-        return Ok((vec![], path.to_path_buf()));
-    }
-    if agent != Agent::Claude {
-        return Err(
-            Error::input(format!("there is no default {agent} binary to fetch"))
-                .with_fix("pass the native binary with --from PATH"),
-        );
-    }
-    let dir = context.to_string_lossy().to_string();
-    let npm = Cmd::new([
-        "npm",
-        "pack",
-        "--silent",
-        "--pack-destination",
-        &dir,
-        CLAUDE_PACKAGE,
-    ]);
-    // The tarball's name has the version in it: a glob finds it. The
-    // directory comes in as $1, never spliced into the script.
-    let untar = Cmd::new([
-        "sh",
-        "-c",
-        "tar -xzf \"$1\"/*.tgz -C \"$1\" package/claude",
-        "sh",
-        &dir,
-    ]);
-    let fetch_failed = |f: crate::exec::Failure| {
-        f.into_error()
-            .with_fix("install npm, or pass the claude binary with --from PATH")
-    };
-    Ok((
-        vec![
-            Step::run_cmd(npm.live(), fetch_failed),
-            Step::run_cmd(untar, |f| f.into_error()),
-        ],
-        context.join("package/claude"),
-    ))
-}
-
-pub fn build(
-    ctx: &Ctx,
-    from: Option<&Path>,
-    agent: Agent,
-    backend: BackendKind,
-    dry_run: bool,
-) -> Result<()> {
-    let engine = Engine::for_kind(backend)?;
-    let reference = ctx.config.agent.reference();
-    let context = ctx.home.root.join("cache").join("agent-cli");
-    let (fetch, binary) = agent_binary_steps(from, agent, &context)?;
-    let name = agent.as_str();
-    let mut plan = Plan::default();
-    plan.push(Step::RemoveDir {
-        path: context.clone(),
-    });
-    plan.push(Step::Mkdir {
-        path: context.clone(),
-        mode: 0o700,
-        exclusive: false,
-    });
-    for step in fetch {
-        plan.push(step);
-    }
-    plan.push(Step::Run {
-        cmd: Cmd::new(["install", "-m", "0755"])
-            .arg(binary.to_string_lossy())
-            .arg(context.join(name).to_string_lossy()),
-        classify: |f| f.into_error(),
-        tolerate: None,
-    });
-    plan.push(Step::WriteFile {
-        path: context.join("Containerfile"),
-        contents: CONTAINERFILE.replace("{agent}", name).into_bytes(),
-        mode: 0o644,
-        secret: false,
-    });
-    let build = engine.build(&reference, &context.join("Containerfile"), &context);
-    plan.push(Step::run_cmd(build, engine.classifier()));
-    if !dry_run {
-        probe_engine(&engine)?;
-    }
-    print_or_execute("agent-image build", &plan, dry_run)?;
-    if !dry_run {
-        crate::output::info(format!(
-            "Built {reference} with {name} for {}. Sessions on {} mount it at /opt/clauderon-agent.",
-            engine.program, engine.program
-        ));
-    }
-    Ok(())
 }

@@ -8,7 +8,7 @@ use crate::backend::oci::ENGINES;
 use crate::commands::Ctx;
 use crate::error::Result;
 use crate::hooks::{derive_status, events};
-use crate::session::{self, Agent, BackendKind, SessionSpec, container_name};
+use crate::session::{self, BackendKind, SessionSpec, container_name};
 use crate::store::Home;
 
 #[derive(Debug, Serialize)]
@@ -23,7 +23,7 @@ pub struct Row {
     pub status: String,
     /// What the agent is doing, from its hook events and the container state
     /// (`starting`, `working`, `waiting-approval`, `waiting-input`, `ended`,
-    /// `stopped`); None for agents without hooks (Codex).
+    /// `stopped`); None when the engine could not be asked.
     pub agent_status: Option<String>,
     /// When the agent status last changed (Unix seconds).
     pub agent_status_since: Option<u64>,
@@ -161,7 +161,7 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
     };
     let kube = spec.backend == BackendKind::Kubernetes;
     let known = !(kube && view.no_events.contains(&spec.name));
-    let agent = (spec.agent == Agent::Claude && state != "unknown" && known).then(|| {
+    let agent = (state != "unknown" && known).then(|| {
         let events = if kube {
             let key = (spec.name.clone(), spec.id.clone());
             view.hook_events.remove(&key).unwrap_or_default()

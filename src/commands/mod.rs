@@ -1,6 +1,7 @@
 //! One module per user-facing command. Each builds a plan from the session
 //! record and the engine's state, then prints it (`--dry-run`) or runs it.
 
+pub mod agent_image;
 pub mod clean_cache;
 pub mod create;
 pub mod daemon_image;

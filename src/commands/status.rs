@@ -217,9 +217,7 @@ fn print_status(
     println!("Worktree   {}", spec.worktree.display());
     println!("Created    {} ago", session::age(spec.created_at, now));
     print_isolation(spec, isolation);
-    if recent.is_empty() && spec.agent == crate::session::Agent::Codex {
-        println!("\nCodex reports no hook events.");
-    } else if recent.is_empty() {
+    if recent.is_empty() {
         println!("\nNo events yet.");
     } else {
         println!("\nLast events:");

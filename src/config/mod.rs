@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::isolation::{NetworkMode, NetworkSection, Security, SecuritySection};
 use crate::limits::{Cpu, Memory};
 use crate::proxy::settings::{ProxySection, ProxySettings};
-use crate::session::{Lifecycle, PullPolicy};
+use crate::session::{Agent, Lifecycle, PullPolicy};
 
 pub mod kubernetes;
 mod show;
@@ -84,6 +84,9 @@ struct PodmanSection {
 struct AgentSection {
     cli_image: Option<String>,
     cli_image_tag: Option<String>,
+    codex_cli_image: Option<String>,
+    codex_cli_image_tag: Option<String>,
+    codex_base_url: Option<String>,
     auto_pull_cli: Option<bool>,
     mount_agent_cli: Option<bool>,
 }
@@ -97,8 +100,16 @@ struct ImagesSection {
 /// How the agent CLI gets into the container (`[agent]`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AgentSettings {
+    /// Claude Code's CLI image.
     pub cli_image: String,
     pub cli_image_tag: String,
+    /// Codex's CLI image (its own, so both agents' images coexist).
+    pub codex_cli_image: String,
+    pub codex_cli_image_tag: String,
+    /// Codex's Responses endpoint, when not api.openai.com (a model
+    /// provider with `wire_api = "responses"`; `OPENAI_BASE_URL` alone is
+    /// not used by Codex).
+    pub codex_base_url: Option<String>,
     /// Pull the CLI image when it is missing.
     pub auto_pull_cli: bool,
     /// Mount the agent CLI from `cli_image` (Podman only; Docker has no image mounts).
@@ -106,12 +117,17 @@ pub struct AgentSettings {
 }
 
 impl AgentSettings {
-    pub fn reference(&self) -> String {
-        format!("{}:{}", self.cli_image, self.cli_image_tag)
+    /// The agent's CLI image, `name:tag`.
+    pub fn reference(&self, agent: Agent) -> String {
+        match agent {
+            Agent::Claude => format!("{}:{}", self.cli_image, self.cli_image_tag),
+            Agent::Codex => format!("{}:{}", self.codex_cli_image, self.codex_cli_image_tag),
+        }
     }
 }
 
 pub const DEFAULT_CLI_IMAGE: &str = "clauderon-agent-cli";
+pub const DEFAULT_CODEX_CLI_IMAGE: &str = "clauderon-codex-cli";
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -244,7 +260,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
     };
     toml::from_str(&text).map_err(|e| {
         Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(format!(
-            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs)",
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, codex_cli_image, codex_cli_image_tag, codex_base_url, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs)",
             path.display()
         ))
     })
@@ -271,6 +287,11 @@ impl AgentSettings {
         AgentSettings {
             cli_image: a.cli_image.unwrap_or_else(|| DEFAULT_CLI_IMAGE.into()),
             cli_image_tag: a.cli_image_tag.unwrap_or_else(|| "latest".into()),
+            codex_cli_image: a
+                .codex_cli_image
+                .unwrap_or_else(|| DEFAULT_CODEX_CLI_IMAGE.into()),
+            codex_cli_image_tag: a.codex_cli_image_tag.unwrap_or_else(|| "latest".into()),
+            codex_base_url: a.codex_base_url,
             auto_pull_cli: a.auto_pull_cli.unwrap_or(true),
             mount_agent_cli: a.mount_agent_cli.unwrap_or(true),
         }
@@ -350,7 +371,28 @@ impl Config {
             path,
         };
         config.check_image_references()?;
+        config.check_codex_base_url()?;
         Ok(config)
+    }
+
+    /// An http(s) URL with a host, nothing else (it lands in Codex's config).
+    fn check_codex_base_url(&self) -> Result<()> {
+        let Some(url) = &self.agent.codex_base_url else {
+            return Ok(());
+        };
+        let uri: Option<http::Uri> = url.parse().ok();
+        let ok = uri.is_some_and(|u| {
+            matches!(u.scheme_str(), Some("https" | "http"))
+                && u.host().is_some_and(|h| !h.is_empty())
+        });
+        if ok {
+            return Ok(());
+        }
+        Err(Error::input(format!(
+            "{}: `agent.codex_base_url`: {url:?} is not an http(s) URL",
+            self.path.display()
+        ))
+        .with_fix("set it to the Responses API's base, e.g. \"https://llm.example.com/v1\""))
     }
 
     /// Image references land in engine argv: they must be references.
@@ -361,7 +403,11 @@ impl Config {
                 Some(self.default_image.value.clone()),
             ),
             ("podman.default_image", self.podman_default_image.clone()),
-            ("agent.cli_image", Some(self.agent.reference())),
+            ("agent.cli_image", Some(self.agent.reference(Agent::Claude))),
+            (
+                "agent.codex_cli_image",
+                Some(self.agent.reference(Agent::Codex)),
+            ),
         ];
         for (key, image) in images {
             if let Some(image) = image {

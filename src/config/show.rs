@@ -5,7 +5,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use super::{Config, DEFAULT_CLI_IMAGE, Source};
+use super::{Config, DEFAULT_CLI_IMAGE, DEFAULT_CODEX_CLI_IMAGE, Source};
 
 mod extras;
 
@@ -183,17 +183,25 @@ impl Config {
 
     fn agent_settings(&self, t: &mut Table) {
         let a = &self.agent;
-        t.add(
+        for (key, value, default) in [
+            ("cli_image", &a.cli_image, DEFAULT_CLI_IMAGE),
+            ("cli_image_tag", &a.cli_image_tag, "latest"),
+            (
+                "codex_cli_image",
+                &a.codex_cli_image,
+                DEFAULT_CODEX_CLI_IMAGE,
+            ),
+            ("codex_cli_image_tag", &a.codex_cli_image_tag, "latest"),
+        ] {
+            t.add("agent", key, json!(value), t.src(value == default));
+        }
+        let base = &a.codex_base_url;
+        t.add_or(
             "agent",
-            "cli_image",
-            json!(a.cli_image),
-            t.src(a.cli_image == DEFAULT_CLI_IMAGE),
-        );
-        t.add(
-            "agent",
-            "cli_image_tag",
-            json!(a.cli_image_tag),
-            t.src(a.cli_image_tag == "latest"),
+            "codex_base_url",
+            json!(base),
+            "(api.openai.com)",
+            t.src(base.is_none()),
         );
         t.add(
             "agent",

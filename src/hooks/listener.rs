@@ -21,8 +21,10 @@ pub const MAX_BODY: usize = 64 * 1024;
 /// A body must arrive within this.
 const BODY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The events Claude Code sends that clauderon records.
+/// The events Claude Code and Codex send that clauderon records
+/// (`agent-turn-complete` is Codex's `notify`).
 const KNOWN_EVENTS: &[&str] = &[
+    "agent-turn-complete",
     "SessionStart",
     "UserPromptSubmit",
     "PreToolUse",

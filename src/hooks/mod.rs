@@ -1,4 +1,5 @@
-//! Claude Code hooks: the files that make every session report its events,
+//! Agent hooks (Claude Code's, and Codex's hooks and `notify`): the files
+//! that make every session report its events,
 //! the events as the daemon stores them, and the agent status they imply.
 
 pub mod events;
@@ -81,7 +82,8 @@ pub fn status_after(event: &HookEvent) -> Option<AgentStatus> {
         "SessionStart" => Some(AgentStatus::Starting),
         "UserPromptSubmit" | "PreToolUse" | "PostToolUse" => Some(AgentStatus::Working),
         "PermissionRequest" => Some(AgentStatus::WaitingApproval),
-        "Stop" => Some(AgentStatus::WaitingInput),
+        // Codex's `notify` when a turn is done, as Stop is for its hooks.
+        "Stop" | "agent-turn-complete" => Some(AgentStatus::WaitingInput),
         "SessionEnd" => Some(AgentStatus::Ended),
         "Notification" => notification_status(event),
         _ => None,
@@ -196,6 +198,10 @@ mod tests {
             Some(AgentStatus::WaitingInput)
         );
         assert_eq!(status_after(&ev("SessionEnd", 1)), Some(AgentStatus::Ended));
+        assert_eq!(
+            status_after(&ev("agent-turn-complete", 1)),
+            Some(AgentStatus::WaitingInput)
+        );
         assert_eq!(
             status_after(&ev("PermissionRequest", 1)),
             Some(AgentStatus::WaitingApproval)

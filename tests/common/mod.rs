@@ -9,6 +9,8 @@ pub mod upstream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+pub mod standin;
+
 pub const BASE_IMAGE: &str = "clauderon-test-base:1";
 pub const NOBASH_IMAGE: &str = "clauderon-test-nobash:1";
 pub const NOAGENT_IMAGE: &str = "clauderon-test-noagent:1";
@@ -458,6 +460,31 @@ pub fn compose_tool_ready(engine_ready: bool, tool: &str) -> bool {
     }
     eprintln!("SKIPPED: {tool} is not installed");
     false
+}
+
+/// The JSON lines a test server logged (none yet: empty).
+pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Starts a test server that prints the port it listens on as its first
+/// line (tests/support/*.py), and returns it with that port.
+pub fn spawn_server(mut cmd: Command) -> (std::process::Child, u16) {
+    use std::io::BufRead;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("the server starts");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().parse().expect("the server prints its port");
+    (child, port)
 }
 
 /// Runs the real hook script (`files`: the session's files) on the host

@@ -1,14 +1,27 @@
 //! A local HTTPS server that plays the upstream (GitHub, Anthropic, ...)
 //! for proxy tests: tests/support/upstream.py, with a test CA of its own.
 
-use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 
 use serde_json::Value;
 
 /// A CA and a leaf for the hosts the upstream plays.
 pub fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
+    let hosts = [
+        "github.com",
+        "api.github.com",
+        "api.anthropic.com",
+        "tunnel.test",
+        "denied.test",
+    ];
+    test_pki_for(dir, &hosts)
+}
+
+/// A CA and a leaf for `hosts`, as PEM files in `dir`: (CA, leaf, leaf key).
+/// Stand-ins serve the leaf; the proxy trusts the CA through
+/// `[proxy] upstream_ca_file`.
+pub fn test_pki_for(dir: &Path, hosts: &[&str]) -> (PathBuf, PathBuf, PathBuf) {
     use clauderon::proxy::ca_key::{EcKey as KeyPair, random_serial};
     use rcgen::{BasicConstraints, CertificateParams, IsCa, Issuer};
     let ca_key = KeyPair::generate().unwrap();
@@ -20,15 +33,9 @@ pub fn test_pki(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
         .push(rcgen::DnType::CommonName, "upstream test CA");
     let ca_cert = ca_params.self_signed(&ca_key).unwrap();
     let issuer = Issuer::new(ca_params, ca_key);
-    let hosts = [
-        "github.com",
-        "api.github.com",
-        "api.anthropic.com",
-        "tunnel.test",
-        "denied.test",
-    ];
     let leaf_key = KeyPair::generate().unwrap();
-    let mut leaf_params = CertificateParams::new(hosts.map(String::from).to_vec()).unwrap();
+    let names: Vec<String> = hosts.iter().map(|h| h.to_string()).collect();
+    let mut leaf_params = CertificateParams::new(names).unwrap();
     leaf_params.serial_number = Some(random_serial().unwrap());
     let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
     let (ca, cert, key) = (
@@ -65,8 +72,8 @@ impl Upstream {
     ) -> Upstream {
         let log = dir.join("upstream.jsonl");
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/upstream.py");
-        let mut child = Command::new("python3")
-            .arg(script)
+        let mut cmd = Command::new("python3");
+        cmd.arg(script)
             .args([
                 "--cert",
                 cert.to_str().unwrap(),
@@ -80,26 +87,12 @@ impl Upstream {
                 git_root.to_str().unwrap(),
                 "--git-token",
                 git_token,
-            ])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 runs");
-        let mut line = String::new();
-        std::io::BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        Upstream {
-            child,
-            port: line.trim().parse().expect("upstream prints its port"),
-            log,
-        }
+            ]);
+        let (child, port) = super::spawn_server(cmd);
+        Upstream { child, port, log }
     }
 
     pub fn requests(&self) -> Vec<Value> {
-        std::fs::read_to_string(&self.log)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        super::read_jsonl(&self.log)
     }
 }

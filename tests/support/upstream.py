@@ -139,10 +139,17 @@ def main():
     p.add_argument("--git-token", default="")
     p.add_argument("--port", type=int, default=0)
     args = p.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(args.cert, args.key)
-    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    serve(Handler, args.port, args.cert, args.key)
+
+
+def serve(handler, port, cert, key):
+    """Serves HTTPS (HTTP without a certificate) on 127.0.0.1:port (0: any),
+    after printing the port."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    if cert:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        server.socket = ctx.wrap_socket(server.socket, server_side=True)
     print(server.server_address[1], flush=True)
     sys.stdout.close()
     server.serve_forever()

@@ -126,8 +126,9 @@ fn attachments(
 }
 
 /// With the agent CLI mounted from its image: that image must be there (or
-/// be pulled first), and the session image must be glibc-based, which the
-/// cheap part of `image check` tells (one probe per image, cached by ID).
+/// be pulled first), and for an agent whose CLI needs glibc (Claude Code)
+/// the session image must be glibc-based, which the cheap part of `image
+/// check` tells (one probe per image, cached by ID).
 fn check_agent_cli(
     ctx: &Ctx,
     engine: &Engine,
@@ -140,13 +141,17 @@ fn check_agent_cli(
     };
     if image::image_id(engine, cli)?.is_none() {
         if !ctx.config.agent.auto_pull_cli {
+            let key = crate::commands::image::cli_image_key(spec.agent);
             return Err(Error::input(format!("the agent CLI image {cli} is not present locally (and [agent] auto_pull_cli is off)"))
-                .with_fix("build it: clauderon agent-image build   (or set [agent] cli_image to a published one)"));
+                .with_fix(format!("build it: clauderon agent-image build --agent {} --backend {}   (or set [agent] {key} to a published one)", spec.agent, engine.kind)));
         }
         plan.push(Step::run_cmd(engine.pull(cli), |f| {
             Error::failed(format!("could not pull the agent CLI image: {}", f.stderr_tail()))
-                .with_fix("build it locally: clauderon agent-image build   (or point [agent] cli_image at a published image)")
+                .with_fix("build it locally: clauderon agent-image build --agent claude|codex   (or point [agent] cli_image, for Codex codex_cli_image, at a published image)")
         }));
+    }
+    if !crate::agent::cli_needs_glibc(spec.agent) {
+        return Ok(());
     }
     if let Some(id) = image::image_id(engine, &spec.image)? {
         // A dry run starts no container: it uses an earlier probe if there is one.

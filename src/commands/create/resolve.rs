@@ -55,9 +55,12 @@ pub fn flags(ctx: &Ctx, args: &CreateArgs) -> Result<Flags> {
     // The agent CLI comes from its own image only where the engine can mount images.
     let agent_cli_image = (Engine::for_kind(args.backend).is_ok_and(|e| e.image_mounts)
         && cfg.agent.mount_agent_cli)
-        .then(|| cfg.agent.reference());
+        .then(|| cfg.agent.reference(args.agent));
     let (network, security) = isolation(ctx, args)?;
-    let agent_options = agent_options(args)?;
+    let mut agent_options = agent_options(args)?;
+    if args.agent == crate::session::Agent::Codex {
+        agent_options.codex_base_url = cfg.agent.codex_base_url.clone();
+    }
     Ok(Flags {
         agent_options,
         name,
@@ -189,6 +192,7 @@ fn agent_options(args: &CreateArgs) -> Result<crate::agent_options::AgentOptions
         disallowed_tools: args.disallowed_tools.clone(),
         append_system_prompt: args.append_system_prompt.clone(),
         output_format: args.output_format.clone(),
+        codex_base_url: None,
     };
     options
         .validate(args.agent)

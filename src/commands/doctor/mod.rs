@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::backend::oci::{DOCKER, Engine, PODMAN};
 use crate::commands::{Ctx, probe_engine};
 use crate::error::{Error, Result};
+use crate::session::Agent;
 use crate::{daemon, helper, image, output};
 
 mod setup;
@@ -55,19 +56,29 @@ fn engine_checks(ctx: &Ctx, engine: &Engine, required: bool) -> Vec<Check> {
         Err(e) => check(&name, missing, e.message, e.fix),
     });
     if engine.image_mounts && ctx.config.agent.mount_agent_cli {
-        let cli = ctx.config.agent.reference();
-        let present = matches!(image::image_id(engine, &cli), Ok(Some(_)));
-        out.push(match present {
-            true => check("agent CLI image", "ok", cli, None),
-            false => check(
-                "agent CLI image",
-                "warn",
-                format!("{cli} is not present (it is pulled or built on first use)"),
-                Some("clauderon agent-image build".into()),
-            ),
-        });
+        // Each agent has its own CLI image.
+        for agent in [Agent::Claude, Agent::Codex] {
+            out.push(cli_image_check(ctx, engine, agent));
+        }
     }
     out
+}
+
+fn cli_image_check(ctx: &Ctx, engine: &Engine, agent: Agent) -> Check {
+    let cli = ctx.config.agent.reference(agent);
+    let name = format!("{agent} CLI image");
+    match image::image_id(engine, &cli) {
+        Ok(Some(_)) => check(&name, "ok", cli, None),
+        _ => check(
+            &name,
+            "warn",
+            format!("{cli} is not present (it is pulled or built on first use)"),
+            Some(format!(
+                "clauderon agent-image build --agent {agent} --backend {}",
+                engine.kind
+            )),
+        ),
+    }
 }
 
 fn daemon_checks(ctx: &Ctx) -> Vec<Check> {

@@ -37,6 +37,7 @@ impl Proxy {
             .timer(TokioTimer::new())
             .header_read_timeout(HEADER_TIMEOUT)
             .serve_connection(TokioIo::new(stream), svc)
+            .with_upgrades()
             .await;
     }
 
@@ -46,10 +47,12 @@ impl Proxy {
         host: &str,
         port: u16,
         addrs: &[SocketAddr],
-        req: Request<Incoming>,
+        mut req: Request<Incoming>,
         upstream: &tokio::sync::Mutex<Option<UpstreamConn>>,
     ) -> Response<Body> {
         let started = Instant::now();
+        let websocket = super::upgrade::wants_websocket(req.headers());
+        let client_upgrade = websocket.then(|| hyper::upgrade::on(&mut req));
         let (mut parts, body) = req.into_parts();
         let method = parts.method.to_string();
         let path = parts.uri.path().to_string();
@@ -61,6 +64,14 @@ impl Proxy {
         let injection = self.inject(host, &mut parts.headers).await;
         strip_hop_by_hop(&mut parts.headers);
         parts.uri = origin_form(&parts.uri);
+        if let Some(client) = client_upgrade {
+            super::upgrade::restore_upgrade_headers(&mut parts.headers);
+            let request = Request::from_parts(parts, body.boxed());
+            let target = (host, addrs);
+            return self
+                .forward_upgrade(&log, credential(injection), target, request, client)
+                .await;
+        }
         let request = Request::from_parts(parts, body.boxed());
         let mut guard = upstream.lock().await;
         let sender = match self.ready_upstream(host, addrs, &mut guard).await {
@@ -156,19 +167,7 @@ impl Proxy {
         host: &str,
         addrs: &[SocketAddr],
     ) -> Result<client_http1::SendRequest<Body>, String> {
-        let tcp = self
-            .dial(addrs)
-            .await
-            .map_err(|e| format!("cannot reach {host}: {e}"))?;
-        let name = rustls::pki_types::ServerName::try_from(host.to_string())
-            .map_err(|e| format!("bad host name {host}: {e}"))?;
-        let tls = tokio::time::timeout(
-            HANDSHAKE_TIMEOUT,
-            tokio_rustls::TlsConnector::from(Arc::clone(&self.upstream_tls)).connect(name, tcp),
-        )
-        .await
-        .map_err(|_| format!("TLS with {host} timed out"))?
-        .map_err(|e| format!("TLS with {host} failed: {e}"))?;
+        let tls = self.tls_upstream(host, addrs).await?;
         let (sender, conn) = client_http1::handshake(TokioIo::new(tls))
             .await
             .map_err(|e| format!("HTTP with {host} failed: {e}"))?;
@@ -176,6 +175,27 @@ impl Proxy {
             let _ = conn.await;
         });
         Ok(sender)
+    }
+
+    /// A TLS connection to the target, its certificate checked.
+    pub(super) async fn tls_upstream(
+        &self,
+        host: &str,
+        addrs: &[SocketAddr],
+    ) -> Result<tokio_rustls::client::TlsStream<TcpStream>, String> {
+        let tcp = self
+            .dial(addrs)
+            .await
+            .map_err(|e| format!("cannot reach {host}: {e}"))?;
+        let name = rustls::pki_types::ServerName::try_from(host.to_string())
+            .map_err(|e| format!("bad host name {host}: {e}"))?;
+        tokio::time::timeout(
+            HANDSHAKE_TIMEOUT,
+            tokio_rustls::TlsConnector::from(Arc::clone(&self.upstream_tls)).connect(name, tcp),
+        )
+        .await
+        .map_err(|_| format!("TLS with {host} timed out"))?
+        .map_err(|e| format!("TLS with {host} failed: {e}"))
     }
 }
 

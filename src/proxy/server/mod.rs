@@ -35,6 +35,7 @@ mod connect;
 mod intercept;
 mod plain;
 mod tunnel;
+mod upgrade;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A client must finish its TLS handshake within this after CONNECT.
