@@ -154,6 +154,24 @@ struct LimitsSection {
     memory: Option<StringOrNumber>,
 }
 
+type Parsed<T> = std::result::Result<Option<T>, String>;
+
+impl LimitsSection {
+    /// The limits, unset and "" alike meaning none.
+    fn parsed(&self) -> (Parsed<Cpu>, Parsed<Memory>) {
+        let nonempty = |v: &Option<StringOrNumber>| {
+            v.as_ref()
+                .map(StringOrNumber::text)
+                .filter(|s| !s.is_empty())
+        };
+        let cpu = nonempty(&self.cpu).map(|c| Cpu::parse(&c)).transpose();
+        let memory = nonempty(&self.memory)
+            .map(|m| Memory::parse(&m))
+            .transpose();
+        (cpu, memory)
+    }
+}
+
 /// `cpu = 2` and `cpu = "2"` both work.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
@@ -326,15 +344,7 @@ impl Config {
             return Err(bad("docker.default_image", "must not be empty".into()));
         }
         let pull_policy = d.pull_policy.as_deref().map(PullPolicy::parse).transpose();
-        let nonempty = |v: &Option<StringOrNumber>| {
-            v.as_ref()
-                .map(StringOrNumber::text)
-                .filter(|s| !s.is_empty())
-        };
-        let cpu = nonempty(&d.limits.cpu).map(|c| Cpu::parse(&c)).transpose();
-        let memory = nonempty(&d.limits.memory)
-            .map(|m| Memory::parse(&m))
-            .transpose();
+        let (cpu, memory) = d.limits.parsed();
         let cpu = cpu.map_err(|m| bad("docker.limits.cpu", m))?;
         let memory = memory.map_err(|m| bad("docker.limits.memory", m))?;
         let network = file.network.mode().map_err(|(key, m)| bad(&key, m))?;

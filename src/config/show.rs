@@ -92,6 +92,7 @@ impl Config {
         };
         self.engine_settings(&mut t);
         self.agent_settings(&mut t);
+        self.images_and_lifecycle(&mut t);
         self.isolation_settings(&mut t);
         self.proxy_settings(&mut t);
         self.kubernetes_settings(&mut t);
@@ -203,18 +204,15 @@ impl Config {
             "(api.openai.com)",
             t.src(base.is_none()),
         );
-        t.add(
-            "agent",
-            "auto_pull_cli",
-            json!(a.auto_pull_cli),
-            t.src(a.auto_pull_cli),
-        );
-        t.add(
-            "agent",
-            "mount_agent_cli",
-            json!(a.mount_agent_cli),
-            t.src(a.mount_agent_cli),
-        );
+        for (key, on) in [
+            ("auto_pull_cli", a.auto_pull_cli),
+            ("mount_agent_cli", a.mount_agent_cli),
+        ] {
+            t.add("agent", key, json!(on), t.src(on));
+        }
+    }
+
+    fn images_and_lifecycle(&self, t: &mut Table) {
         t.add(
             "images",
             "allowed_patterns",
