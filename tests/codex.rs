@@ -225,15 +225,18 @@ fn real_codex_session(case: Case) {
             (s != "waiting-input").then_some(s)
         });
         // Both sources of status: Codex's hooks, and its notify program.
-        let events = r.env.run(&["events", &r.name]).ok().stdout;
-        for event in [
-            "UserPromptSubmit",
-            "PreToolUse",
-            "Stop",
-            "agent-turn-complete",
-        ] {
-            assert!(events.contains(event), "{event} missing from:\n{events}");
-        }
+        // (notify may report before the Stop hook's event is written.)
+        wait_until("Codex's hook and notify events", 15, || {
+            let events = r.env.run(&["events", &r.name]).ok().stdout;
+            let wanted = [
+                "UserPromptSubmit",
+                "PreToolUse",
+                "Stop",
+                "agent-turn-complete",
+            ];
+            let missing = wanted.into_iter().find(|e| !events.contains(e))?;
+            Some(format!("{missing} missing from:\n{events}"))
+        });
     }
     r.env.run(&["stop", &r.name]).ok();
     r.env.run(&["start", &r.name]).ok();
