@@ -57,9 +57,31 @@ pub fn secret(parts: &DaemonParts) -> Value {
     v
 }
 
+/// The pod template's annotation naming which keys the daemon runs with.
+pub const KEYS_ANNOTATION: &str = "clauderon.io/keys";
+
+/// A fingerprint of the session key and the CA (a hash: never the key).
+/// The daemon reads both once, at start, so when they change (the host's
+/// copy was made again) the changed annotation makes the Deployment roll
+/// its pod; unchanged keys leave the pod alone. Credentials are not in
+/// it: the daemon reads those from the Secret's files on every request.
+fn keys_fingerprint(keys: &ClusterKeys) -> String {
+    let text = format!(
+        "clauderon daemon keys\0{}\0{}",
+        keys.session_key, keys.ca_pem
+    );
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub fn deployment(parts: &DaemonParts) -> Value {
     let mut v = labelled(DEPLOYMENT, parts.home_label);
-    v["spec"]["template"]["metadata"]["labels"] = Value::Object(labels(parts.home_label));
+    let pod = &mut v["spec"]["template"]["metadata"];
+    pod["labels"] = Value::Object(labels(parts.home_label));
+    pod["annotations"] = json!({ KEYS_ANNOTATION: keys_fingerprint(parts.keys) });
     v["spec"]["template"]["spec"]["containers"][0]["image"] = json!(parts.image);
     v
 }
@@ -174,5 +196,43 @@ mod tests {
         assert_eq!(port("--proxy-port"), DAEMON_PROXY_PORT.to_string());
         assert_eq!(port("--cluster-dir"), SECRET_DIR);
         assert_eq!(c["volumeMounts"][0]["mountPath"], SECRET_DIR);
+    }
+
+    #[test]
+    fn new_keys_roll_the_daemon_and_the_annotation_holds_no_key() {
+        let keys = |session_key: &str, ca: &str| ClusterKeys {
+            session_key: session_key.into(),
+            ca_pem: ca.into(),
+            ca_key_pem: "ca key".into(),
+            ca_bundle: "bundle".into(),
+        };
+        let annotation = |k: &ClusterKeys, credentials: &[(String, String)]| {
+            let parts = DaemonParts {
+                image: "i",
+                home_label: "h",
+                keys: k,
+                credentials,
+            };
+            deployment(&parts)["spec"]["template"]["metadata"]["annotations"][KEYS_ANNOTATION]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let key = "ab".repeat(32);
+        let first = annotation(&keys(&key, "ca1"), &[]);
+        assert_eq!(first, annotation(&keys(&key, "ca1"), &[]), "stable");
+        let creds = [("GH_TOKEN".to_string(), "ghp_x".to_string())];
+        assert_eq!(
+            first,
+            annotation(&keys(&key, "ca1"), &creds),
+            "credentials are read per request"
+        );
+        assert_ne!(
+            first,
+            annotation(&keys(&"cd".repeat(32), "ca1"), &[]),
+            "a new session key"
+        );
+        assert_ne!(first, annotation(&keys(&key, "ca2"), &[]), "a new CA");
+        assert!(!first.contains(&key[..8]));
     }
 }
