@@ -351,3 +351,65 @@ fn an_unreachable_daemon_warns_once_and_the_sessions_are_still_listed() {
     let calls = &k.calls()[before..];
     assert_eq!(calls.len(), 2, "one get pods, one exec: {calls:?}");
 }
+
+/// The pod finds the daemon without DNS (its NetworkPolicy allows none):
+/// its hosts file maps `clauderon-daemon` to the Service's ClusterIP, read
+/// after setup made the Service and again at each start.
+#[test]
+fn the_pod_reaches_the_daemon_by_its_cluster_ip_and_no_dns() {
+    let k = kube_with_credentials();
+    k.set("service-ip", "10.96.7.7");
+    k.create("ip", "work", &[]).ok();
+    let pod = object(&k, "Pod", "clauderon-ip");
+    assert_eq!(
+        pod["spec"]["hostAliases"],
+        serde_json::json!([{ "ip": "10.96.7.7", "hostnames": ["clauderon-daemon"] }])
+    );
+    let policy = object(&k, "NetworkPolicy", "clauderon-ip");
+    let egress = policy["spec"]["egress"].as_array().unwrap();
+    assert_eq!(egress.len(), 1, "only the daemon: {egress:?}");
+    assert!(!policy.to_string().contains("kube-dns"), "{policy}");
+    // A Service gone since: start says how to bring it back, applies nothing.
+    k.env.run(&["stop", "ip"]).ok();
+    std::fs::remove_file(
+        k.dir
+            .path()
+            .join("objects/clauderon/Service/clauderon-daemon.json"),
+    )
+    .unwrap();
+    let before = applies(&k).len();
+    let e = k.env.run(&["start", "ip"]).fails();
+    assert!(
+        e.stderr.contains("no clauderon-daemon Service"),
+        "{}",
+        e.stderr
+    );
+    assert!(
+        e.stderr
+            .contains("clauderon kube setup --context=kind-test --namespace=clauderon"),
+        "{}",
+        e.stderr
+    );
+    assert_eq!(applies(&k).len(), before);
+}
+
+/// The first create runs setup before the session's steps (the pod names
+/// the Service's address); when a later step fails, setup is undone too.
+#[test]
+fn a_first_create_failing_after_setup_removes_the_daemon_and_namespace() {
+    let k = kube_with_credentials();
+    k.set("pod-state", "ErrImagePull");
+    let e = k.create("fa", "work", &[]).fails();
+    assert!(e.stderr.contains("ErrImagePull"), "{}", e.stderr);
+    assert_eq!(e.stderr.matches("rolled back").count(), 1, "{}", e.stderr);
+    for kind in ["Deployment", "Service", "Secret", "NetworkPolicy", "Pod"] {
+        assert!(k.objects(kind).is_empty(), "{kind}: {:?}", k.objects(kind));
+    }
+    assert!(
+        !k.dir
+            .path()
+            .join("objects/_cluster/Namespace/clauderon.json")
+            .exists()
+    );
+    assert!(!k.env.home().join("sessions/fa").exists());
+}

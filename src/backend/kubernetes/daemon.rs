@@ -109,6 +109,17 @@ impl Kubectl {
         ])
     }
 
+    /// The daemon Service's ClusterIP (what agent pods' `hostAliases` name).
+    pub fn daemon_service_ip(&self) -> Cmd {
+        self.cmd_for_setup().args([
+            "get",
+            "service",
+            DAEMON,
+            "--output=jsonpath={.spec.clusterIP}",
+            REQUEST_TIMEOUT,
+        ])
+    }
+
     /// Waits until the daemon's pod is ready (its readiness probe).
     pub fn daemon_rollout(&self, seconds: u64) -> Cmd {
         self.cmd_for_setup().args([
