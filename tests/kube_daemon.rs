@@ -413,3 +413,39 @@ fn a_first_create_failing_after_setup_removes_the_daemon_and_namespace() {
     );
     assert!(!k.env.home().join("sessions/fa").exists());
 }
+
+/// The home label is a hash of the home's path, which another machine can
+/// share; or the host's keys were made again. A daemon with other keys
+/// would refuse every token, so create refuses and names setup, which
+/// gives the daemon this home's keys (its pod rolls: the fingerprint).
+#[test]
+fn a_daemon_with_other_keys_is_refused_by_create_until_setup_replaces_them() {
+    let k = kube_with_credentials();
+    k.create("k1", "work", &[]).ok();
+    let fingerprint = |k: &Kube| {
+        object(k, "Deployment", "clauderon-daemon")["spec"]["template"]["metadata"]["annotations"]
+            ["clauderon.io/keys"]
+            .clone()
+    };
+    let before = fingerprint(&k);
+    std::fs::remove_dir_all(k.env.home().join("kube")).unwrap();
+    let applied = applies(&k).len();
+    let e = k.create("k2", "work", &[]).fails();
+    assert!(e.stderr.contains("runs with other keys"), "{}", e.stderr);
+    assert!(
+        e.stderr
+            .contains("clauderon kube setup --context=kind-test --namespace=clauderon"),
+        "{}",
+        e.stderr
+    );
+    assert_eq!(applies(&k).len(), applied, "nothing applied");
+    assert!(!k.env.home().join("sessions/k2").exists());
+    let out = k.env.run(&["kube", "setup"]).ok();
+    assert!(
+        out.stderr.contains("runs with other keys"),
+        "{}",
+        out.stderr
+    );
+    assert_ne!(fingerprint(&k), before);
+    k.create("k2", "work", &[]).ok();
+}

@@ -65,7 +65,7 @@ pub const KEYS_ANNOTATION: &str = "clauderon.io/keys";
 /// copy was made again) the changed annotation makes the Deployment roll
 /// its pod; unchanged keys leave the pod alone. Credentials are not in
 /// it: the daemon reads those from the Secret's files on every request.
-fn keys_fingerprint(keys: &ClusterKeys) -> String {
+pub fn keys_fingerprint(keys: &ClusterKeys) -> String {
     let text = format!(
         "clauderon daemon keys\0{}\0{}",
         keys.session_key, keys.ca_pem
@@ -167,9 +167,15 @@ impl Kubectl {
 }
 
 /// The home label of an existing daemon Deployment (from `get_daemon`).
-pub fn daemon_home(deployment_json: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(deployment_json).ok()?;
-    v["metadata"]["labels"][label::HOME]
+pub fn daemon_home(deployment: &Value) -> Option<String> {
+    deployment["metadata"]["labels"][label::HOME]
+        .as_str()
+        .map(String::from)
+}
+
+/// The keys fingerprint an existing daemon runs with (none before it had one).
+pub fn daemon_keys(deployment: &Value) -> Option<String> {
+    deployment["spec"]["template"]["metadata"]["annotations"][KEYS_ANNOTATION]
         .as_str()
         .map(String::from)
 }

@@ -109,7 +109,8 @@ fn setup_plan(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
         ));
         return Ok(steps);
     }
-    if super::setup::daemon_state(ctx, &kubectl)? {
+    if let Some(daemon) = super::setup::daemon_state(ctx, &kubectl)? {
+        super::setup::same_keys(ctx, &kubectl, &daemon)?;
         return Ok(steps);
     }
     match setup::get_namespace(&kubectl).run() {

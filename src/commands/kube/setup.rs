@@ -5,7 +5,9 @@
 //! and redacted in the dry run. Applying again changes nothing unless the
 //! credentials did, so it is safe to run again after changing them.
 
-use crate::backend::kubernetes::daemon::{DaemonParts, daemon_home, daemon_manifests};
+use crate::backend::kubernetes::daemon::{
+    DaemonParts, daemon_home, daemon_keys, daemon_manifests, keys_fingerprint,
+};
 use crate::backend::kubernetes::{self as kube, Kubectl, classify, setup};
 use crate::cluster::keys::ClusterKeys;
 use crate::commands::{Ctx, print_or_execute};
@@ -22,8 +24,14 @@ pub fn run(
     let context = super::context::context(ctx, context.as_deref(), dry_run)?;
     let namespace = super::context::namespace(ctx, namespace.as_deref())?;
     let kubectl = Kubectl::new(&context, &namespace);
-    if !dry_run {
-        daemon_state(ctx, &kubectl)?;
+    if !dry_run
+        && let Some(daemon) = daemon_state(ctx, &kubectl)?
+        && let Err(e) = same_keys(ctx, &kubectl, &daemon)
+    {
+        eprintln!(
+            "clauderon: warning: {}\n  setup gives the daemon this home's keys: sessions made with the old ones (`clauderon refresh` makes them new tokens) are refused until then",
+            e.message
+        );
     }
     let mut plan = Plan::default();
     plan.push(Step::run_cmd(setup::apply_namespace(&kubectl), classify));
@@ -39,24 +47,51 @@ pub fn run(
     Ok(())
 }
 
-/// Is the namespace's daemon there, and is it this home's? Another
-/// home's daemon has another session key: replacing its Secret would cut
-/// that home's sessions off, so that is refused.
-pub fn daemon_state(ctx: &Ctx, kubectl: &Kubectl) -> Result<bool> {
+/// Is the namespace's daemon there (its Deployment), and is it this
+/// home's? Another home's daemon has another session key: replacing its
+/// Secret would cut that home's sessions off, so that is refused.
+pub fn daemon_state(ctx: &Ctx, kubectl: &Kubectl) -> Result<Option<serde_json::Value>> {
     let ours = kube::home_label(&ctx.home);
     match kubectl.get_daemon().run() {
-        Ok(out) => match daemon_home(&out.stdout) {
+        Ok(out) => {
+            let daemon: serde_json::Value = serde_json::from_str(&out.stdout).map_err(|e| {
+                Error::failed(format!("kubectl get deployment printed no JSON: {e}"))
+            })?;
+            match daemon_home(&daemon) {
             Some(theirs) if theirs != ours => Err(Error::failed(format!(
                 "the clauderon daemon in namespace {} belongs to another clauderon home (label {}={theirs}; this one is {ours})",
                 kubectl.namespace,
                 kube::label::HOME
             ))
             .with_fix("use another namespace (--namespace, or [kubernetes] namespace) for this home, or CLAUDERON_HOME of the one that set it up")),
-            _ => Ok(true),
-        },
-        Err(f) if f.stderr.contains("(NotFound)") => Ok(false),
+                _ => Ok(Some(daemon)),
+            }
+        }
+        Err(f) if f.stderr.contains("(NotFound)") => Ok(None),
         Err(f) => Err(classify(f)),
     }
+}
+
+/// Does the daemon run with this home's keys? The home label is a hash of
+/// the home's path, which another machine can share (`/root/.clauderon`);
+/// and the host's copy of the keys may have been made again. Either way
+/// the daemon would refuse every token this home derives.
+pub fn same_keys(ctx: &Ctx, kubectl: &Kubectl, daemon: &serde_json::Value) -> Result<()> {
+    let (c, n) = (&kubectl.context, &kubectl.namespace);
+    let Some(theirs) = daemon_keys(daemon) else {
+        return Ok(()); // set up before daemons carried the fingerprint
+    };
+    let ours = super::namespace_keys(ctx, c, n, false)?.map(|k| keys_fingerprint(&k));
+    if ours.as_deref() == Some(theirs.as_str()) {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "the clauderon daemon in namespace {n} (context {c}) runs with other keys than this home's (its {}={theirs}): it would refuse this home's sessions",
+        crate::backend::kubernetes::daemon::KEYS_ANNOTATION
+    ))
+    .with_fix(format!(
+        "if that daemon is this home's and its keys were made again here, `clauderon kube setup --context={c} --namespace={n}` gives it the new ones (refresh older sessions); if it belongs to another machine whose home has the same path, use another namespace (--namespace)"
+    )))
 }
 
 /// The credential variables of this environment that the proxy's rules
