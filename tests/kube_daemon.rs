@@ -214,6 +214,34 @@ fn curl_through(proxy_url: &str, port: u16, ca: &Path, key: &str) -> (bool, Stri
     (out.status.success() && text.contains("HTTP 200"), text)
 }
 
+/// A host the policy does not allow is refused (403), and the reason (the
+/// daemon's audit log) does not send the user to a config.toml and a
+/// `daemon restart` that the in-cluster daemon never reads.
+fn refusal_names_the_in_cluster_policy(k: &Kube, proxy_url: &str, port: u16, ca: &Path) {
+    let proxy = proxy_url.replace("clauderon-daemon:3031", &format!("127.0.0.1:{port}"));
+    let out = Command::new("curl")
+        .args(["--silent", "--max-time", "10", "--proxy", &proxy])
+        .args([
+            "--cacert",
+            ca.to_str().unwrap(),
+            "https://blocked.example.invalid/",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let audit = k.dir.path().join("daemon-home/audit.jsonl");
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = std::fs::read_to_string(&audit).unwrap_or_default();
+        if text.contains("blocked.example.invalid") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(text.contains("in-cluster daemon's proxy policy"), "{text}");
+    assert!(!text.contains("daemon restart"), "{text}");
+}
+
 /// The session's files as the pod sees them (ConfigMap + Secret).
 fn session_files(k: &Kube, name: &str, dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
@@ -304,6 +332,7 @@ fn a_proxy_mode_session_reaches_the_in_cluster_daemon_which_injects_and_reports(
     let forged = proxy_url.replacen("//kp:", "//other:", 1);
     let (ok, text) = curl_through(&forged, daemon.proxy_port, &ca, &placeholder);
     assert!(!ok && text.contains("407"), "{text}");
+    refusal_names_the_in_cluster_policy(&k, &proxy_url, daemon.proxy_port, &ca);
 
     // A hook event sets the status list reads back, in one call: the
     // session's own hook script (from its ConfigMap), as Claude Code runs it.
