@@ -478,3 +478,52 @@ fn a_daemon_with_other_keys_is_refused_by_create_until_setup_replaces_them() {
     assert_ne!(fingerprint(&k), before);
     k.create("k2", "work", &[]).ok();
 }
+
+/// The daemon's image missing from the cluster (a first-time user's usual
+/// slip) fails at once with the fix, not after `rollout status` waited out
+/// the whole create_timeout.
+#[test]
+fn a_daemon_image_the_cluster_cannot_pull_fails_fast_with_the_fix() {
+    let k = kube_with_credentials();
+    k.set("daemon-pod-state", "ErrImagePull");
+    let started = std::time::Instant::now();
+    let e = k.env.run(&["kube", "setup"]).fails();
+    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    assert!(
+        e.stderr.contains("daemon's pod is ErrImagePull"),
+        "{}",
+        e.stderr
+    );
+    assert!(
+        e.stderr
+            .contains("kind load docker-image clauderon-daemon:"),
+        "{}",
+        e.stderr
+    );
+    let rollouts = k
+        .calls()
+        .iter()
+        .filter(|(a, _)| a.contains(&"rollout".to_string()))
+        .count();
+    assert_eq!(rollouts, 0, "it did not wait for the rollout");
+    // The Deployment setup left does not pass for a daemon: create waits
+    // for its pod too, and fails the same way, making nothing.
+    let e = k.create("ip", "work", &[]).fails();
+    assert!(
+        e.stderr.contains("daemon's pod is ErrImagePull"),
+        "{}",
+        e.stderr
+    );
+    assert!(k.objects("Pod").is_empty() && k.objects("PersistentVolumeClaim").is_empty());
+    assert!(!k.env.home().join("sessions/ip").exists());
+    // A first create's own setup fails the same way, and is undone.
+    let fresh = kube_with_credentials();
+    fresh.set("daemon-pod-state", "ErrImagePull");
+    let e = fresh.create("ip", "work", &[]).fails();
+    assert!(
+        e.stderr.contains("daemon's pod is ErrImagePull"),
+        "{}",
+        e.stderr
+    );
+    assert!(fresh.objects("Deployment").is_empty() && fresh.objects("Secret").is_empty());
+}

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::manifests::template;
 use super::{DAEMON, Kubectl, REQUEST_TIMEOUT, label};
 use crate::cluster::keys::ClusterKeys;
+use crate::error::Error;
 use crate::exec::Cmd;
 
 const SECRET: &str = include_str!("../../../templates/k8s/daemon-secret.json");
@@ -120,6 +121,17 @@ impl Kubectl {
         ])
     }
 
+    /// The daemon's pods as JSON, for the wait after setup's apply.
+    pub fn get_daemon_pods(&self) -> Cmd {
+        self.cmd_for_setup().args([
+            "get".to_string(),
+            "pods".to_string(),
+            format!("--selector={}={DAEMON}", label::NAME),
+            "--output=json".to_string(),
+            REQUEST_TIMEOUT.to_string(),
+        ])
+    }
+
     /// Waits until the daemon's pod is ready (its readiness probe).
     pub fn daemon_rollout(&self, seconds: u64) -> Cmd {
         self.cmd_for_setup().args([
@@ -164,6 +176,56 @@ impl Kubectl {
         }
         cmd
     }
+}
+
+/// One look at the daemon's pods while setup waits: failed at once on a
+/// reason waiting does not cure (the image not in the cluster, above
+/// all: `rollout status` would wait out its whole timeout); ready when a
+/// pod that is not being removed is ready (`rollout status` follows, for
+/// the exact answer).
+pub fn check_daemon_pods(answer: Result<&str, crate::exec::Failure>) -> crate::plan::Poll {
+    use crate::plan::Poll;
+    let text = match answer {
+        Ok(text) => text,
+        Err(f) => return Poll::Failed(super::classify(f)),
+    };
+    let list: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let pods = list["items"].as_array().cloned().unwrap_or_default();
+    let live = pods
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null());
+    for pod in live {
+        let image = pod["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or("?");
+        let statuses = pod["status"]["containerStatuses"].as_array();
+        let Some(c) = statuses.and_then(|cs| cs.iter().find(|c| c["name"] == CONTAINER)) else {
+            continue;
+        };
+        if c["ready"] == true {
+            return Poll::Ready;
+        }
+        let waiting = &c["state"]["waiting"];
+        let reason = waiting["reason"].as_str().unwrap_or("");
+        let message = waiting["message"].as_str().unwrap_or("");
+        let fix = match reason {
+            "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" => format!(
+                "the cluster does not have {image}: `clauderon daemon-image build`, then `kind load docker-image {image}` or `k3d image import {image}` (or set [kubernetes] daemon_image to an image the nodes can pull), and run `clauderon kube setup` again"
+            ),
+            "CrashLoopBackOff" | "CreateContainerConfigError" | "CreateContainerError" => format!(
+                "`kubectl logs deployment/{DAEMON} --container {CONTAINER}` and `kubectl describe pod --selector={}={DAEMON}` say why",
+                label::NAME
+            ),
+            _ => continue,
+        };
+        return Poll::Failed(
+            Error::failed(format!(
+                "the in-cluster daemon's pod is {reason}: {message}"
+            ))
+            .with_fix(fix),
+        );
+    }
+    Poll::Waiting("the daemon's pod is not ready yet".into())
 }
 
 /// The home label of an existing daemon Deployment (from `get_daemon`).

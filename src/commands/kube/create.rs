@@ -111,6 +111,7 @@ fn setup_plan(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
     }
     if let Some(daemon) = super::setup::daemon_state(ctx, &kubectl)? {
         super::setup::same_keys(ctx, &kubectl, &daemon)?;
+        steps.push(super::setup::wait_daemon_pod(ctx, &kubectl));
         return Ok(steps);
     }
     match setup::get_namespace(&kubectl).run() {

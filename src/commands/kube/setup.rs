@@ -154,6 +154,7 @@ pub fn add_daemon_steps(
         plan.push(apply);
     }
     let seconds = ctx.config.kubernetes.create_timeout;
+    plan.push(wait_daemon_pod(ctx, kubectl));
     plan.push(Step::run_cmd(
         kubectl.daemon_rollout(seconds),
         daemon_not_ready,
@@ -161,14 +162,32 @@ pub fn add_daemon_steps(
     Ok(())
 }
 
+/// Waits for a ready daemon pod, failing at once on a reason waiting will
+/// not cure; also what create runs when the daemon is already there (a
+/// setup that failed leaves a Deployment whose pod never runs).
+pub fn wait_daemon_pod(ctx: &Ctx, kubectl: &Kubectl) -> Step {
+    Step::Poll {
+        cmd: kubectl.get_daemon_pods(),
+        what: "the in-cluster daemon's pod to be ready".into(),
+        check: crate::backend::kubernetes::daemon::check_daemon_pods,
+        timeout: std::time::Duration::from_secs(ctx.config.kubernetes.create_timeout),
+        interval: std::time::Duration::from_millis(500),
+        timeout_fix: not_ready_fix(),
+    }
+}
+
 fn daemon_not_ready(f: crate::exec::Failure) -> Error {
     let e = classify(f);
     if e.fix.is_some() {
         return e;
     }
-    e.with_fix(format!(
+    e.with_fix(not_ready_fix())
+}
+
+fn not_ready_fix() -> String {
+    format!(
         "the daemon's pod is not ready: `kubectl describe pod --selector={}={}` says why. Its image ([kubernetes] daemon_image, default clauderon-daemon:<version>) must be in the cluster: `clauderon daemon-image build`, then `kind load docker-image IMAGE` or `k3d image import IMAGE`",
         kube::label::NAME,
         kube::DAEMON
-    ))
+    )
 }
