@@ -527,3 +527,49 @@ fn a_daemon_image_the_cluster_cannot_pull_fails_fast_with_the_fix() {
     );
     assert!(fresh.objects("Deployment").is_empty() && fresh.objects("Secret").is_empty());
 }
+
+/// A namespace someone else made keeps its labels: relabelling it would
+/// enforce the restricted profile on every pod of theirs there.
+#[test]
+fn setup_leaves_the_labels_of_a_namespace_it_did_not_make() {
+    let k = kube_with_credentials();
+    let ns = k.dir.path().join("objects/_cluster/Namespace/team.json");
+    std::fs::create_dir_all(ns.parent().unwrap()).unwrap();
+    let theirs = r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"team","labels":{"owner":"them"}}}"#;
+    std::fs::write(&ns, theirs).unwrap();
+    let out = k.env.run(&["kube", "setup", "--namespace", "team"]).ok();
+    assert!(
+        out.stderr.contains("was not made by clauderon"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("label namespace team pod-security.kubernetes.io/enforce=restricted"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("labels are as they were"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(std::fs::read_to_string(&ns).unwrap(), theirs);
+    assert!(
+        applies(&k)
+            .iter()
+            .all(|stdin| !stdin.contains("\"Namespace\""))
+    );
+    assert!(
+        k.dir
+            .path()
+            .join("objects/team/Deployment/clauderon-daemon.json")
+            .exists()
+    );
+    // The namespace setup made itself is applied again (idempotent).
+    k.env.run(&["kube", "setup"]).ok();
+    let before = applies(&k).len();
+    k.env.run(&["kube", "setup"]).ok();
+    let again = applies(&k)[before..].to_vec();
+    assert!(again.iter().any(|stdin| stdin.contains("\"Namespace\"")));
+}

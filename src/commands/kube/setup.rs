@@ -34,17 +34,58 @@ pub fn run(
         );
     }
     let mut plan = Plan::default();
-    plan.push(Step::run_cmd(setup::apply_namespace(&kubectl), classify));
+    let enforced = add_namespace_step(&kubectl, dry_run, &mut plan)?;
     add_daemon_steps(ctx, &kubectl, dry_run, &mut plan, false)?;
     print_or_execute("kube setup", &plan, dry_run)?;
     if !dry_run {
+        let security = if enforced {
+            "Pod Security `restricted` is enforced there"
+        } else {
+            "its Pod Security labels are as they were"
+        };
         println!(
-            "Namespace {namespace} (context {context}) is ready: Pod Security `restricted` is enforced there, and the in-cluster daemon `{}` runs ({}).",
+            "Namespace {namespace} (context {context}) is ready: {security}, and the in-cluster daemon `{}` runs ({}).",
             kube::DAEMON,
             ctx.config.kubernetes.daemon_image()
         );
     }
     Ok(())
+}
+
+/// The namespace, applied when it is missing or clauderon made it. One
+/// someone else made is left as it is: relabelling it would enforce the
+/// restricted profile on every pod of theirs there. Says whether clauderon
+/// enforces the profile.
+fn add_namespace_step(kubectl: &Kubectl, dry_run: bool, plan: &mut Plan) -> Result<bool> {
+    let apply = Step::run_cmd(setup::apply_namespace(kubectl), classify);
+    if dry_run {
+        plan.note(format!(
+            "namespace {} is applied only when it is missing or clauderon made it ({}=clauderon); one made otherwise is left as it is",
+            kubectl.namespace,
+            kube::label::MANAGED_BY
+        ));
+        plan.push(apply);
+        return Ok(true);
+    }
+    match setup::get_namespace(kubectl).run() {
+        Ok(out) => {
+            let ns: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+            if ns["metadata"]["labels"][kube::label::MANAGED_BY] != "clauderon" {
+                eprintln!(
+                    "clauderon: note: namespace {n} was not made by clauderon, so setup leaves its labels alone and does not enforce Pod Security there (session pods meet the restricted profile anyway)\n  to enforce it: kubectl --context={c} label namespace {n} pod-security.kubernetes.io/enforce=restricted",
+                    n = kubectl.namespace,
+                    c = kubectl.context
+                );
+                return Ok(false);
+            }
+        }
+        Err(f) if f.stderr.contains("(NotFound)") => {}
+        // Users without cluster-wide read of namespaces: the apply says more.
+        Err(f) if f.stderr.contains("(Forbidden)") => {}
+        Err(f) => return Err(classify(f)),
+    }
+    plan.push(apply);
+    Ok(true)
 }
 
 /// Is the namespace's daemon there (its Deployment), and is it this
