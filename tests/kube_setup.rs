@@ -181,6 +181,34 @@ fn a_daemon_with_other_keys_is_refused_by_create_until_setup_replaces_them() {
     );
     assert_ne!(fingerprint(&k), before);
     k.create("k2", "work", &[]).ok();
+    // k1, made with the old keys, gets a token and CA of the new ones
+    // from refresh (its Secret and ConfigMap applied with the pod).
+    let record = |k: &Kube| -> serde_json::Value {
+        let path = k.env.home().join("sessions/k1/session.json");
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    };
+    let old_token = record(&k)["hook_token"].as_str().unwrap().to_string();
+    k.env.run(&["refresh", "k1"]).ok();
+    let token = record(&k)["hook_token"].as_str().unwrap().to_string();
+    assert_ne!(token, old_token);
+    let files = object(&k, "Secret", "clauderon-k1");
+    assert!(
+        files["stringData"]["proxy-url"]
+            .as_str()
+            .unwrap()
+            .contains(&token)
+    );
+    assert!(
+        files["stringData"]["hook-auth"]
+            .as_str()
+            .unwrap()
+            .contains(&token)
+    );
+    let ca = object(&k, "Secret", "clauderon-daemon")["stringData"]["proxy-ca.pem"].clone();
+    assert_eq!(
+        object(&k, "ConfigMap", "clauderon-k1-files")["data"]["proxy-ca.pem"],
+        ca
+    );
 }
 
 /// The daemon's image missing from the cluster (a first-time user's usual

@@ -159,10 +159,18 @@ fn stop_keeps_the_volume_start_and_refresh_apply_the_pod_again() {
         .rev()
         .find(|(a, _)| a.get(2).is_some_and(|v| v == "apply"))
         .unwrap();
-    let pod: Value = serde_json::from_str(last_apply.1.as_deref().unwrap()).unwrap();
-    assert_eq!(pod["items"][0]["kind"], "Pod");
+    // Refresh applies the session's files (their token and CA follow the
+    // namespace's keys), then the pod; never the volume.
+    let list: Value = serde_json::from_str(last_apply.1.as_deref().unwrap()).unwrap();
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["ConfigMap", "Secret", "Pod"]);
     assert_eq!(
-        pod["items"][0]["spec"]["containers"][0]["imagePullPolicy"],
+        list["items"][2]["spec"]["containers"][0]["imagePullPolicy"],
         "Always"
     );
     k.env.run(&["delete", "--force", "--discard", "k4"]).ok();
@@ -518,12 +526,20 @@ fn lifecycle_dry_runs_snapshot() {
         all = all.replace(&format!("\"{key}\": {id},"), &format!("\"{key}\": <ID>,"));
         all = all.replace(&format!("\"{key}\": {id}\n"), &format!("\"{key}\": <ID>\n"));
     }
-    // The daemon's keys fingerprint hashes this run's random keys.
+    // The daemon's keys fingerprint hashes this run's random keys; the
+    // namespace CA is made per run, and its bundle holds this machine's roots.
+    let random = ["clauderon.io/keys", "proxy-ca.pem", "proxy-ca-bundle.pem"];
     let all: String = all
         .lines()
-        .map(|l| match l.find("\"clauderon.io/keys\": \"") {
-            Some(i) => format!("{}\"clauderon.io/keys\": \"<KEYS>\"\n", &l[..i]),
-            None => format!("{l}\n"),
+        .map(|l| {
+            let found = random
+                .iter()
+                .find_map(|key| l.find(&format!("\"{key}\": \"")).map(|i| (i, key)))
+                .filter(|_| !l.contains("<redacted: "));
+            match found {
+                Some((i, key)) => format!("{}\"{key}\": \"<RANDOM>\"\n", &l[..i]),
+                None => format!("{l}\n"),
+            }
         })
         .collect();
     insta::assert_snapshot!(all);

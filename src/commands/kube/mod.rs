@@ -222,11 +222,24 @@ pub fn wait_ready(spec: &SessionSpec, k: &KubeSpec, kubectl: &Kubectl) -> Step {
     }
 }
 
-/// Applies the pod alone (start, refresh: the volume, files and policy are there).
-pub fn apply_pod(spec: &SessionSpec, k: &KubeSpec, kubectl: &Kubectl, wiring: &KubeWiring) -> Step {
+/// Applies the pod (start: the volume, files and policy are there), and
+/// with `files` the session's ConfigMap and Secret too (refresh: the token
+/// and CA they hold follow keys made again since create).
+pub fn apply_pod(
+    spec: &SessionSpec,
+    k: &KubeSpec,
+    kubectl: &Kubectl,
+    wiring: &KubeWiring,
+    files: bool,
+) -> Step {
+    let kinds: &[&str] = if files {
+        &["ConfigMap", "Secret", "Pod"]
+    } else {
+        &["Pod"]
+    };
     let pod = kube::manifests::session_manifests(spec, k, wiring)
         .into_iter()
-        .filter(|m| m["kind"] == "Pod")
+        .filter(|m| kinds.iter().any(|kind| m["kind"] == *kind))
         .collect::<Vec<_>>();
     Step::run_cmd(kubectl.apply(&pod), classify)
 }
