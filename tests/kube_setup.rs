@@ -305,3 +305,23 @@ fn setup_leaves_the_labels_of_a_namespace_it_did_not_make() {
     let again = applies(&k)[before..].to_vec();
     assert!(again.iter().any(|stdin| stdin.contains("\"Namespace\"")));
 }
+
+/// A user with a Role in the namespace only (no cluster-wide read of
+/// namespaces) can still set the daemon up in it.
+#[test]
+fn setup_works_for_a_user_who_may_not_read_namespaces() {
+    let k = kube_with_credentials();
+    k.set("forbidden-namespaces", "");
+    let out = k.env.run(&["kube", "setup"]).ok();
+    assert!(
+        out.stderr.contains("you may not read namespace clauderon"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        applies(&k)
+            .iter()
+            .all(|stdin| !stdin.contains("\"Namespace\""))
+    );
+    assert_eq!(k.objects("Deployment"), ["clauderon-daemon"]);
+}

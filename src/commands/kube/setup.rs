@@ -80,8 +80,15 @@ fn add_namespace_step(kubectl: &Kubectl, dry_run: bool, plan: &mut Plan) -> Resu
             }
         }
         Err(f) if f.stderr.contains("(NotFound)") => {}
-        // Users without cluster-wide read of namespaces: the apply says more.
-        Err(f) if f.stderr.contains("(Forbidden)") => {}
+        // A user with a Role in the namespace only may not read (or apply)
+        // namespaces at all: set up the daemon in it, as create does.
+        Err(f) if f.stderr.contains("(Forbidden)") => {
+            eprintln!(
+                "clauderon: note: you may not read namespace {n}, so setup assumes it exists and leaves it as it is (an administrator creates it and labels it pod-security.kubernetes.io/enforce=restricted)",
+                n = kubectl.namespace
+            );
+            return Ok(false);
+        }
         Err(f) => return Err(classify(f)),
     }
     plan.push(apply);
