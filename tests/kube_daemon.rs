@@ -1,126 +1,19 @@
-//! The in-cluster daemon without a cluster: `kube setup` and `create`
-//! against the recording stand-in kubectl, then the daemon COMMAND the
-//! Deployment runs, really run here with the files of the Secret setup
-//! applied: a request through its proxy gets the credential injected, a
-//! hook event from the session's own hook script sets the status that
-//! `list` reads back through the stand-in's `kubectl exec` (which runs the
-//! real `clauderon daemon statuses`).
+//! The in-cluster daemon without a cluster: a session created against the
+//! recording stand-in kubectl, then the daemon COMMAND the Deployment
+//! runs, really run here with the files of the Secret setup applied: a
+//! request through its proxy gets the credential injected, a hook event
+//! from the session's own hook script sets the status that `list` reads
+//! back through the stand-in's `kubectl exec` (which runs the real
+//! `clauderon daemon statuses`). `kube setup` itself: tests/kube_setup.rs.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use common::kube::Kube;
+use common::kube::{Kube, REAL_KEY, kube_with_credentials, object};
 use common::upstream::{Upstream, test_pki};
 use serde_json::Value;
-
-const REAL_KEY: &str = "sk-ant-api03-REALinClusterKEY";
-/// Hostile on purpose: it must reach the Secret byte for byte, through JSON.
-const REAL_GH: &str = "ghp_REAL\"$(id)\n'clusterGH ✨";
-
-fn kube_with_credentials() -> Kube {
-    let mut k = Kube::new();
-    k.env
-        .extra_env
-        .push(("ANTHROPIC_API_KEY".into(), REAL_KEY.into()));
-    k.env.extra_env.push(("GH_TOKEN".into(), REAL_GH.into()));
-    k
-}
-
-fn object(k: &Kube, kind: &str, name: &str) -> Value {
-    let path = k
-        .dir
-        .path()
-        .join("objects/clauderon")
-        .join(kind)
-        .join(format!("{name}.json"));
-    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
-}
-
-fn applies(k: &Kube) -> Vec<String> {
-    k.calls()
-        .into_iter()
-        .filter(|(a, _)| a.get(2).is_some_and(|v| v == "apply"))
-        .map(|(_, stdin)| stdin.unwrap())
-        .collect()
-}
-
-#[test]
-fn setup_is_idempotent_and_the_secret_goes_on_stdin_never_argv() {
-    let k = kube_with_credentials();
-    let dry = k
-        .env
-        .run(&["kube", "setup", "--dry-run", "--context", "kind-test"])
-        .ok();
-    assert!(
-        dry.stdout.contains("\"kind\": \"Deployment\""),
-        "{}",
-        dry.stdout
-    );
-    assert!(
-        dry.stdout.contains("\"GH_TOKEN\": \"<redacted:"),
-        "{}",
-        dry.stdout
-    );
-    assert!(!dry.stdout.contains(REAL_KEY) && !dry.stdout.contains(REAL_GH));
-    assert!(k.calls().is_empty(), "the dry run called kubectl");
-
-    k.env.run(&["kube", "setup"]).ok();
-    k.env.run(&["kube", "setup"]).ok();
-    let e = k
-        .env
-        .run(&["daemon", "statuses", "--session", "../x"])
-        .fails();
-    assert!(e.stderr.contains("invalid session name"), "{}", e.stderr);
-    for kind in ["Secret", "NetworkPolicy", "Service", "Deployment"] {
-        assert_eq!(k.objects(kind), ["clauderon-daemon"], "{kind}");
-    }
-    let secret = object(&k, "Secret", "clauderon-daemon");
-    assert_eq!(secret["stringData"]["ANTHROPIC_API_KEY"], REAL_KEY);
-    assert_eq!(secret["stringData"]["GH_TOKEN"], REAL_GH);
-    let session_key = secret["stringData"]["session-key"].as_str().unwrap();
-    assert_eq!(session_key.len(), 64);
-    // The same objects both times: the session key and the CA are kept.
-    let all = applies(&k);
-    assert_eq!(all.len(), 4, "namespace + daemon, twice");
-    assert_eq!(all[0..2], all[2..4], "a second setup applies the same");
-    for (argv, _) in k.calls() {
-        let line = argv.join(" ");
-        for secret in [REAL_KEY, REAL_GH, session_key] {
-            assert!(!line.contains(secret), "a secret in argv: {line}");
-        }
-    }
-    assert!(
-        k.calls().iter().any(|(a, _)| a[2..]
-            == [
-                "rollout",
-                "status",
-                "deployment/clauderon-daemon",
-                "--timeout=300s"
-            ]),
-        "setup waits for the daemon"
-    );
-
-    // Another clauderon home must not take this namespace's daemon over.
-    let mut stranger = common::Env::new();
-    stranger.extra_env = k.env.extra_env.clone();
-    let e = stranger.run(&["kube", "setup"]).fails();
-    assert!(e.stderr.contains("another clauderon home"), "{}", e.stderr);
-    assert_eq!(applies(&k).len(), 4, "nothing applied");
-}
-
-#[test]
-fn a_daemon_that_never_gets_ready_names_the_image_fix() {
-    let k = kube_with_credentials();
-    k.set("daemon-not-ready", "");
-    let e = k.create("kr", "work", &[]).fails();
-    assert!(e.stderr.contains("kind load docker-image"), "{}", e.stderr);
-    // The create rolled back what it applied: the daemon and the namespace too.
-    assert!(k.objects("Deployment").is_empty());
-    assert!(k.objects("Secret").is_empty());
-    assert!(!k.env.home().join("sessions/kr").exists());
-}
 
 /// The daemon as the Deployment runs it, here: the Secret's files in
 /// `dir`, its home in the stand-in's `daemon-home` (what `exec` reads).
@@ -214,6 +107,34 @@ fn curl_through(proxy_url: &str, port: u16, ca: &Path, key: &str) -> (bool, Stri
     (out.status.success() && text.contains("HTTP 200"), text)
 }
 
+/// A host the policy does not allow is refused (403), and the reason (the
+/// daemon's audit log) does not send the user to a config.toml and a
+/// `daemon restart` that the in-cluster daemon never reads.
+fn refusal_names_the_in_cluster_policy(k: &Kube, proxy_url: &str, port: u16, ca: &Path) {
+    let proxy = proxy_url.replace("clauderon-daemon:3031", &format!("127.0.0.1:{port}"));
+    let out = Command::new("curl")
+        .args(["--silent", "--max-time", "10", "--proxy", &proxy])
+        .args([
+            "--cacert",
+            ca.to_str().unwrap(),
+            "https://blocked.example.invalid/",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let audit = k.dir.path().join("daemon-home/audit.jsonl");
+    let mut text = String::new();
+    for _ in 0..50 {
+        text = std::fs::read_to_string(&audit).unwrap_or_default();
+        if text.contains("blocked.example.invalid") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert!(text.contains("in-cluster daemon's proxy policy"), "{text}");
+    assert!(!text.contains("daemon restart"), "{text}");
+}
+
 /// The session's files as the pod sees them (ConfigMap + Secret).
 fn session_files(k: &Kube, name: &str, dir: &Path) -> PathBuf {
     std::fs::create_dir_all(dir).unwrap();
@@ -304,6 +225,7 @@ fn a_proxy_mode_session_reaches_the_in_cluster_daemon_which_injects_and_reports(
     let forged = proxy_url.replacen("//kp:", "//other:", 1);
     let (ok, text) = curl_through(&forged, daemon.proxy_port, &ca, &placeholder);
     assert!(!ok && text.contains("407"), "{text}");
+    refusal_names_the_in_cluster_policy(&k, &proxy_url, daemon.proxy_port, &ca);
 
     // A hook event sets the status list reads back, in one call: the
     // session's own hook script (from its ConfigMap), as Claude Code runs it.

@@ -34,6 +34,7 @@ fn wiring() -> KubeWiring {
             ca_pem: "-----BEGIN CERTIFICATE-----\nTEST-CA\n-----END CERTIFICATE-----\n".into(),
             ca_bundle: "-----BEGIN CERTIFICATE-----\nROOTS+TEST-CA\n-----END CERTIFICATE-----\n"
                 .into(),
+            daemon_ip: "10.96.0.50".into(),
         }),
     }
 }
@@ -254,6 +255,36 @@ fn the_pod_meets_the_restricted_profile() {
             assert_eq!(labels["clauderon.io/session"], s.name.as_str(), "{name}");
         }
     }
+}
+
+/// In network mode proxy the pod's only way out is the daemon: its
+/// NetworkPolicy allows egress to the daemon's pods alone (no DNS, which
+/// would carry data out in query names), and the pod finds the daemon by
+/// its hosts file, mapping the Service's name to its ClusterIP.
+#[test]
+fn a_proxy_pod_reaches_only_the_daemon_without_dns() {
+    let s = spec();
+    let all = session_manifests(&s, s.kubernetes.as_ref().unwrap(), &wiring());
+    let policy = all.iter().find(|m| m["kind"] == "NetworkPolicy").unwrap();
+    let egress = policy["spec"]["egress"].as_array().unwrap();
+    assert_eq!(egress.len(), 1, "{egress:?}");
+    assert_eq!(
+        egress[0]["to"],
+        serde_json::json!([{ "podSelector": { "matchLabels": { "app.kubernetes.io/name": "clauderon-daemon" } } }])
+    );
+    let ports: Vec<u64> = egress[0]["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["port"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ports, [3030, 3031]);
+    assert_eq!(policy["spec"]["ingress"], serde_json::json!([]));
+    let pod = pod_of(&all);
+    assert_eq!(
+        pod["spec"]["hostAliases"],
+        serde_json::json!([{ "ip": "10.96.0.50", "hostnames": ["clauderon-daemon"] }])
+    );
 }
 
 #[test]

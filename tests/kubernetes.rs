@@ -159,10 +159,18 @@ fn stop_keeps_the_volume_start_and_refresh_apply_the_pod_again() {
         .rev()
         .find(|(a, _)| a.get(2).is_some_and(|v| v == "apply"))
         .unwrap();
-    let pod: Value = serde_json::from_str(last_apply.1.as_deref().unwrap()).unwrap();
-    assert_eq!(pod["items"][0]["kind"], "Pod");
+    // Refresh applies the session's files (their token and CA follow the
+    // namespace's keys), then the pod; never the volume.
+    let list: Value = serde_json::from_str(last_apply.1.as_deref().unwrap()).unwrap();
+    let kinds: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["ConfigMap", "Secret", "Pod"]);
     assert_eq!(
-        pod["items"][0]["spec"]["containers"][0]["imagePullPolicy"],
+        list["items"][2]["spec"]["containers"][0]["imagePullPolicy"],
         "Always"
     );
     k.env.run(&["delete", "--force", "--discard", "k4"]).ok();
@@ -302,6 +310,7 @@ fn an_unreachable_cluster_warns_once_and_list_still_works() {
     // A docker session (a record only) is still listed from docker's answer.
     common::fake_session(&k.env, "dock-1", "tok");
     k.set("unreachable", "");
+    let before = k.calls().len();
     let out = k.env.run(&["list", "--json"]).ok();
     assert_eq!(out.stderr.matches("warning").count(), 1, "{}", out.stderr);
     assert!(out.stderr.contains("not reachable"), "{}", out.stderr);
@@ -313,9 +322,8 @@ fn an_unreachable_cluster_warns_once_and_list_still_works() {
     assert_eq!(by("kb")["state"], "unknown");
     assert_eq!(by("dock-1")["backend"], "docker");
     assert_eq!(by("dock-1")["state"], "missing", "docker answered for it");
-    let lists = k
-        .calls()
-        .into_iter()
+    let lists = k.calls()[before..]
+        .iter()
         .filter(|(a, _)| a.get(2).is_some_and(|v| v == "get") && a[3] == "pods")
         .count();
     assert_eq!(lists, 1, "one get pods per list");
@@ -518,6 +526,22 @@ fn lifecycle_dry_runs_snapshot() {
         all = all.replace(&format!("\"{key}\": {id},"), &format!("\"{key}\": <ID>,"));
         all = all.replace(&format!("\"{key}\": {id}\n"), &format!("\"{key}\": <ID>\n"));
     }
+    // The daemon's keys fingerprint hashes this run's random keys; the
+    // namespace CA is made per run, and its bundle holds this machine's roots.
+    let random = ["clauderon.io/keys", "proxy-ca.pem", "proxy-ca-bundle.pem"];
+    let all: String = all
+        .lines()
+        .map(|l| {
+            let found = random
+                .iter()
+                .find_map(|key| l.find(&format!("\"{key}\": \"")).map(|i| (i, key)))
+                .filter(|_| !l.contains("<redacted: "));
+            match found {
+                Some((i, key)) => format!("{}\"{key}\": \"<RANDOM>\"\n", &l[..i]),
+                None => format!("{l}\n"),
+            }
+        })
+        .collect();
     insta::assert_snapshot!(all);
 }
 
@@ -536,5 +560,7 @@ fn start_replaces_the_pod_of_an_agent_that_ended() {
         .iter()
         .filter_map(|(a, _)| a.get(2).cloned())
         .collect();
-    assert_eq!(verbs[..3], ["get", "delete", "apply"], "{verbs:?}");
+    // The pod's state, the daemon Service's ClusterIP (the pod's hosts
+    // entry), then the ended pod replaced.
+    assert_eq!(verbs[..4], ["get", "get", "delete", "apply"], "{verbs:?}");
 }

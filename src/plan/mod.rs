@@ -142,6 +142,26 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// Undoes this plan, which ran to its end, because what came after it
+    /// failed with `err`: every step's undo in reverse order, reported in
+    /// `err` as `execute` reports its own rollback.
+    pub fn undo_after(&self, err: Error) -> Error {
+        let journal: Vec<&[Step]> = self.steps.iter().map(|p| p.undo.as_slice()).collect();
+        let undid_something = journal.iter().any(|u| !u.is_empty());
+        if !undid_something {
+            return err;
+        }
+        let leftovers = rollback(&journal);
+        // The failed plan may have said it rolled back already: say it once.
+        let mut err = err;
+        err.message = err.message.replace(ROLLED_BACK, "");
+        with_rollback_report(err, true, leftovers)
+    }
+}
+
+const ROLLED_BACK: &str = "\n(rolled back: what was created before the failure has been removed)";
+
 /// Set by SIGINT/SIGTERM while a plan runs (see `catch_interrupts`).
 static INTERRUPTED: std::sync::LazyLock<Arc<AtomicBool>> =
     std::sync::LazyLock::new(|| Arc::new(AtomicBool::new(false)));
@@ -182,8 +202,7 @@ fn with_rollback_report(err: Error, undid_something: bool, leftovers: Vec<String
     let mut report = err.message.clone();
     if leftovers.is_empty() {
         if undid_something {
-            report
-                .push_str("\n(rolled back: what was created before the failure has been removed)");
+            report.push_str(ROLLED_BACK);
         }
         return Error {
             message: report,

@@ -127,6 +127,15 @@ impl Policy {
         ))
     }
 
+    /// The refusal of the in-cluster daemon's proxy: it reads no
+    /// config.toml, so the settings `check` names change nothing there.
+    pub fn in_cluster_refusal(&self, host: &str) -> String {
+        format!(
+            "{host} is not allowed by the in-cluster daemon's proxy policy {:?}, its default: that daemon reads no config.toml, so [proxy] policy and allow_hosts on your machine do not reach kubernetes sessions; use a host the policy allows, or --backend docker or podman, whose proxy reads them",
+            self.preset.as_str()
+        )
+    }
+
     /// Listed in allow_hosts, by a pattern that matches it.
     fn named(&self, host: &str) -> bool {
         self.allow_hosts.iter().any(|p| host_matches(p, host))

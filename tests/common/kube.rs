@@ -92,3 +92,37 @@ impl Kube {
         self.env.run(&args)
     }
 }
+
+pub const REAL_KEY: &str = "sk-ant-api03-REALinClusterKEY";
+/// Hostile on purpose: it must reach the Secret byte for byte, through JSON.
+pub const REAL_GH: &str = "ghp_REAL\"$(id)\n'clusterGH ✨";
+
+/// A stand-in cluster whose setup ships these (test) credentials.
+pub fn kube_with_credentials() -> Kube {
+    let mut k = Kube::new();
+    k.env
+        .extra_env
+        .push(("ANTHROPIC_API_KEY".into(), REAL_KEY.into()));
+    k.env.extra_env.push(("GH_TOKEN".into(), REAL_GH.into()));
+    k
+}
+
+/// An object the stand-in holds in namespace clauderon.
+pub fn object(k: &Kube, kind: &str, name: &str) -> Value {
+    let path = k
+        .dir
+        .path()
+        .join("objects/clauderon")
+        .join(kind)
+        .join(format!("{name}.json"));
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// The stdin of every `kubectl apply`, in order.
+pub fn applies(k: &Kube) -> Vec<String> {
+    k.calls()
+        .into_iter()
+        .filter(|(a, _)| a.get(2).is_some_and(|v| v == "apply"))
+        .map(|(_, stdin)| stdin.unwrap())
+        .collect()
+}

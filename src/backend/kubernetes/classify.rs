@@ -18,6 +18,15 @@ pub fn classify(f: Failure) -> Error {
             "`kubectl config get-contexts` lists the contexts; pass one with --context or set [kubernetes] context in config.toml",
         );
     }
+    // Also a "Forbidden", but no Role fixes it: a rolled-back create (or a
+    // `kubectl delete namespace`) is still removing the namespace.
+    if has("because it is being terminated") {
+        return Error::failed(format!(
+            "the namespace is still being deleted: {}",
+            f.stderr_tail()
+        ))
+        .with_fix("wait until `kubectl get namespace <namespace>` says NotFound (a rolled-back create removes the namespace it made in the background), then try again");
+    }
     if has("(Forbidden)") || has("is forbidden") {
         return Error::failed(format!("the cluster refused: {}", f.stderr_tail())).with_fix(
             "your user needs a Role in the session namespace that may create, get, list, watch, patch, delete pods, pods/exec, pods/attach, pods/log, persistentvolumeclaims, configmaps, secrets, services, networkpolicies and deployments (apps; `kube setup` makes the daemon's), and create namespaces for setup; check with `kubectl auth can-i create pods --namespace <namespace>`",
@@ -82,6 +91,11 @@ mod tests {
             "Error from server (NotFound): namespaces \"x\" not found",
         ));
         assert!(e.fix.unwrap().contains("kube setup"));
+        let e = classify(f(
+            "Error from server (Forbidden): error when creating \"STDIN\": pods \"clauderon-a\" is forbidden: unable to create new content in namespace clauderon because it is being terminated",
+        ));
+        assert!(e.message.contains("still being deleted"), "{}", e.message);
+        assert!(e.fix.unwrap().contains("says NotFound"));
         let mut missing = f("");
         missing.not_found = true;
         assert!(classify(missing).fix.unwrap().contains("install kubectl"));

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::manifests::template;
 use super::{DAEMON, Kubectl, REQUEST_TIMEOUT, label};
 use crate::cluster::keys::ClusterKeys;
+use crate::error::Error;
 use crate::exec::Cmd;
 
 const SECRET: &str = include_str!("../../../templates/k8s/daemon-secret.json");
@@ -57,9 +58,31 @@ pub fn secret(parts: &DaemonParts) -> Value {
     v
 }
 
+/// The pod template's annotation naming which keys the daemon runs with.
+pub const KEYS_ANNOTATION: &str = "clauderon.io/keys";
+
+/// A fingerprint of the session key and the CA (a hash: never the key).
+/// The daemon reads both once, at start, so when they change (the host's
+/// copy was made again) the changed annotation makes the Deployment roll
+/// its pod; unchanged keys leave the pod alone. Credentials are not in
+/// it: the daemon reads those from the Secret's files on every request.
+pub fn keys_fingerprint(keys: &ClusterKeys) -> String {
+    let text = format!(
+        "clauderon daemon keys\0{}\0{}",
+        keys.session_key, keys.ca_pem
+    );
+    let digest = ring::digest::digest(&ring::digest::SHA256, text.as_bytes());
+    digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 pub fn deployment(parts: &DaemonParts) -> Value {
     let mut v = labelled(DEPLOYMENT, parts.home_label);
-    v["spec"]["template"]["metadata"]["labels"] = Value::Object(labels(parts.home_label));
+    let pod = &mut v["spec"]["template"]["metadata"];
+    pod["labels"] = Value::Object(labels(parts.home_label));
+    pod["annotations"] = json!({ KEYS_ANNOTATION: keys_fingerprint(parts.keys) });
     v["spec"]["template"]["spec"]["containers"][0]["image"] = json!(parts.image);
     v
 }
@@ -84,6 +107,28 @@ impl Kubectl {
             DAEMON,
             "--output=json",
             REQUEST_TIMEOUT,
+        ])
+    }
+
+    /// The daemon Service's ClusterIP (what agent pods' `hostAliases` name).
+    pub fn daemon_service_ip(&self) -> Cmd {
+        self.cmd_for_setup().args([
+            "get",
+            "service",
+            DAEMON,
+            "--output=jsonpath={.spec.clusterIP}",
+            REQUEST_TIMEOUT,
+        ])
+    }
+
+    /// The daemon's pods as JSON, for the wait after setup's apply.
+    pub fn get_daemon_pods(&self) -> Cmd {
+        self.cmd_for_setup().args([
+            "get".to_string(),
+            "pods".to_string(),
+            format!("--selector={}={DAEMON}", label::NAME),
+            "--output=json".to_string(),
+            REQUEST_TIMEOUT.to_string(),
         ])
     }
 
@@ -133,10 +178,66 @@ impl Kubectl {
     }
 }
 
+/// One look at the daemon's pods while setup waits: failed at once on a
+/// reason waiting does not cure (the image not in the cluster, above
+/// all: `rollout status` would wait out its whole timeout); ready when a
+/// pod that is not being removed is ready (`rollout status` follows, for
+/// the exact answer).
+pub fn check_daemon_pods(answer: Result<&str, crate::exec::Failure>) -> crate::plan::Poll {
+    use crate::plan::Poll;
+    let text = match answer {
+        Ok(text) => text,
+        Err(f) => return Poll::Failed(super::classify(f)),
+    };
+    let list: Value = serde_json::from_str(text).unwrap_or(Value::Null);
+    let pods = list["items"].as_array().cloned().unwrap_or_default();
+    let live = pods
+        .iter()
+        .filter(|p| p["metadata"]["deletionTimestamp"].is_null());
+    for pod in live {
+        let image = pod["spec"]["containers"][0]["image"]
+            .as_str()
+            .unwrap_or("?");
+        let statuses = pod["status"]["containerStatuses"].as_array();
+        let Some(c) = statuses.and_then(|cs| cs.iter().find(|c| c["name"] == CONTAINER)) else {
+            continue;
+        };
+        if c["ready"] == true {
+            return Poll::Ready;
+        }
+        let waiting = &c["state"]["waiting"];
+        let reason = waiting["reason"].as_str().unwrap_or("");
+        let message = waiting["message"].as_str().unwrap_or("");
+        let fix = match reason {
+            "ErrImagePull" | "ImagePullBackOff" | "InvalidImageName" => format!(
+                "the cluster does not have {image}: `clauderon daemon-image build`, then `kind load docker-image {image}` or `k3d image import {image}` (or set [kubernetes] daemon_image to an image the nodes can pull), and run `clauderon kube setup` again"
+            ),
+            "CrashLoopBackOff" | "CreateContainerConfigError" | "CreateContainerError" => format!(
+                "`kubectl logs deployment/{DAEMON} --container {CONTAINER}` and `kubectl describe pod --selector={}={DAEMON}` say why",
+                label::NAME
+            ),
+            _ => continue,
+        };
+        return Poll::Failed(
+            Error::failed(format!(
+                "the in-cluster daemon's pod is {reason}: {message}"
+            ))
+            .with_fix(fix),
+        );
+    }
+    Poll::Waiting("the daemon's pod is not ready yet".into())
+}
+
 /// The home label of an existing daemon Deployment (from `get_daemon`).
-pub fn daemon_home(deployment_json: &str) -> Option<String> {
-    let v: Value = serde_json::from_str(deployment_json).ok()?;
-    v["metadata"]["labels"][label::HOME]
+pub fn daemon_home(deployment: &Value) -> Option<String> {
+    deployment["metadata"]["labels"][label::HOME]
+        .as_str()
+        .map(String::from)
+}
+
+/// The keys fingerprint an existing daemon runs with (none before it had one).
+pub fn daemon_keys(deployment: &Value) -> Option<String> {
+    deployment["spec"]["template"]["metadata"]["annotations"][KEYS_ANNOTATION]
         .as_str()
         .map(String::from)
 }
@@ -174,5 +275,43 @@ mod tests {
         assert_eq!(port("--proxy-port"), DAEMON_PROXY_PORT.to_string());
         assert_eq!(port("--cluster-dir"), SECRET_DIR);
         assert_eq!(c["volumeMounts"][0]["mountPath"], SECRET_DIR);
+    }
+
+    #[test]
+    fn new_keys_roll_the_daemon_and_the_annotation_holds_no_key() {
+        let keys = |session_key: &str, ca: &str| ClusterKeys {
+            session_key: session_key.into(),
+            ca_pem: ca.into(),
+            ca_key_pem: "ca key".into(),
+            ca_bundle: "bundle".into(),
+        };
+        let annotation = |k: &ClusterKeys, credentials: &[(String, String)]| {
+            let parts = DaemonParts {
+                image: "i",
+                home_label: "h",
+                keys: k,
+                credentials,
+            };
+            deployment(&parts)["spec"]["template"]["metadata"]["annotations"][KEYS_ANNOTATION]
+                .as_str()
+                .unwrap()
+                .to_string()
+        };
+        let key = "ab".repeat(32);
+        let first = annotation(&keys(&key, "ca1"), &[]);
+        assert_eq!(first, annotation(&keys(&key, "ca1"), &[]), "stable");
+        let creds = [("GH_TOKEN".to_string(), "ghp_x".to_string())];
+        assert_eq!(
+            first,
+            annotation(&keys(&key, "ca1"), &creds),
+            "credentials are read per request"
+        );
+        assert_ne!(
+            first,
+            annotation(&keys(&"cd".repeat(32), "ca1"), &[]),
+            "a new session key"
+        );
+        assert_ne!(first, annotation(&keys(&key, "ca2"), &[]), "a new CA");
+        assert!(!first.contains(&key[..8]));
     }
 }

@@ -34,6 +34,10 @@ pub struct ProxyCa {
     pub ca_pem: String,
     /// System roots + upstream CA + the proxy CA.
     pub ca_bundle: String,
+    /// The `clauderon-daemon` Service's ClusterIP: the pod's `hostAliases`
+    /// map the daemon's name to it, so the pod needs no DNS (its
+    /// NetworkPolicy allows none: DNS queries would be a way out).
+    pub daemon_ip: String,
 }
 
 /// A template as a JSON value (the templates are part of the binary, so a
@@ -85,7 +89,8 @@ pub fn volume_claim(spec: &SessionSpec, kube: &KubeSpec) -> Value {
     v
 }
 
-/// Egress only to the in-cluster daemon (proxy and hooks) and to DNS; no ingress.
+/// Egress only to the in-cluster daemon (proxy and hooks), not even DNS
+/// (the pod has the daemon's address in its hosts file); no ingress.
 pub fn network_policy(spec: &SessionSpec, kube: &KubeSpec) -> Value {
     let mut v = named(NETWORK_POLICY, &object_name(&spec.name), spec, kube);
     v["spec"]["podSelector"]["matchLabels"] =

@@ -74,6 +74,9 @@ pub fn pod(spec: &SessionSpec, kube: &KubeSpec, wiring: &KubeWiring) -> Value {
         c["securityContext"]["capabilities"]["add"] = json!(["NET_BIND_SERVICE"]);
     }
     add_mounts(c, spec, wiring);
+    if let Some(proxy) = &wiring.proxy {
+        v["spec"]["hostAliases"] = json!([{ "ip": proxy.daemon_ip, "hostnames": [DAEMON] }]);
+    }
     v["spec"]["volumes"][0]["persistentVolumeClaim"]["claimName"] = json!(object_name(&spec.name));
     v["spec"]["volumes"][1]["projected"]["sources"] = session_sources(spec, wiring);
     v

@@ -16,14 +16,14 @@ pub fn namespace(name: &str) -> Value {
     v
 }
 
-/// Does the namespace exist? (NotFound says no; any other answer is left
-/// to the apply that follows.)
+/// The namespace as JSON: does it exist, and did clauderon make it?
+/// (NotFound says no; any other answer is left to the apply that follows.)
 pub fn get_namespace(kubectl: &Kubectl) -> Cmd {
     kubectl.cmd_for_setup().args([
         "get",
         "namespace",
         &kubectl.namespace,
-        "--output=name",
+        "--output=json",
         super::REQUEST_TIMEOUT,
     ])
 }

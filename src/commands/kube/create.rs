@@ -62,11 +62,11 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
         Some(ctx.home.lock_session(&spec.name)?)
     };
     let mut plan = Plan::default();
-    let wiring = super::wiring(ctx, &spec, dry_run, &mut plan)?;
     let setup = setup_plan(ctx, &spec, dry_run, &mut plan)?;
-    plan.steps
-        .extend(create_plan(&spec, &ctx.home, &wiring, setup)?.steps);
     if dry_run {
+        let wiring = super::wiring(ctx, &spec, dry_run, &mut plan)?;
+        plan.steps
+            .extend(create_plan(&spec, &ctx.home, &wiring, setup)?.steps);
         print!(
             "# clauderon create {} (dry run: nothing was changed; kubectl was not called)\n{}",
             spec.name,
@@ -74,8 +74,18 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
         );
         return Ok(());
     }
-    plan.execute()
-        .map_err(|e| e.context(format!("could not create session '{}'", spec.name)))?;
+    let context = || format!("could not create session '{}'", spec.name);
+    // The daemon first: the pod's manifest names its Service's ClusterIP.
+    setup.execute().map_err(|e| e.context(context()))?;
+    let created = super::wiring(ctx, &spec, dry_run, &mut plan)
+        .and_then(|wiring| create_plan(&spec, &ctx.home, &wiring, Plan::default()))
+        .and_then(|p| {
+            plan.steps.extend(p.steps);
+            plan.execute()
+        });
+    if let Err(e) = created {
+        return Err(setup.undo_after(e).context(context()));
+    }
     let (k, _) = super::target(&spec)?;
     let n = &spec.name;
     println!(
@@ -99,7 +109,9 @@ fn setup_plan(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
         ));
         return Ok(steps);
     }
-    if super::setup::daemon_state(ctx, &kubectl)? {
+    if let Some(daemon) = super::setup::daemon_state(ctx, &kubectl)? {
+        super::setup::same_keys(ctx, &kubectl, &daemon)?;
+        steps.push(super::setup::wait_daemon_pod(ctx, &kubectl));
         return Ok(steps);
     }
     match setup::get_namespace(&kubectl).run() {
@@ -119,7 +131,8 @@ fn setup_plan(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
 }
 
 /// The steps of a kubernetes create, each with its undo. Pure. The
-/// `setup` steps (namespace, daemon) run after the branch is made.
+/// `setup` steps (namespace, daemon) run after the branch is made (a dry
+/// run shows them there; a real create runs them first, see `run`).
 pub fn create_plan(
     spec: &SessionSpec,
     home: &Home,

@@ -88,10 +88,10 @@ fn start_steps(
     spec: &SessionSpec,
     k: &KubeSpec,
     kubectl: &Kubectl,
-    dry_run: bool,
+    (dry_run, files): (bool, bool),
 ) -> Result<()> {
     let wiring = super::wiring(ctx, spec, dry_run, plan)?;
-    plan.push(super::apply_pod(spec, k, kubectl, &wiring));
+    plan.push(super::apply_pod(spec, k, kubectl, &wiring, files));
     plan.push(super::wait_running(spec, k, kubectl));
     plan.push(super::wait_ready(spec, k, kubectl));
     Ok(())
@@ -115,7 +115,7 @@ pub fn start(ctx: &Ctx, spec: &SessionSpec, dry_run: bool) -> Result<()> {
             classify,
         ));
     }
-    start_steps(&mut plan, ctx, spec, k, &kubectl, dry_run)?;
+    start_steps(&mut plan, ctx, spec, k, &kubectl, (dry_run, false))?;
     print_or_execute("start", &plan, dry_run)?;
     if !dry_run {
         println!(
@@ -131,16 +131,24 @@ pub fn start(ctx: &Ctx, spec: &SessionSpec, dry_run: bool) -> Result<()> {
 /// policy is `never`, as `refresh` pulls on Docker.
 pub fn refresh(ctx: &Ctx, spec: &SessionSpec, no_pull: bool, dry_run: bool) -> Result<()> {
     let (k, kubectl) = super::target(spec)?;
-    let mut fresh = spec.clone();
+    // The token of the namespace's keys as they are now: new ones if they
+    // were made again (rotation) since create; kept in the record.
+    let mut renewed = spec.clone();
+    super::derive_token(ctx, &mut renewed, dry_run)?;
+    let mut fresh = renewed.clone();
     if !no_pull && spec.pull_policy != PullPolicy::Never {
         fresh.pull_policy = PullPolicy::Always;
     }
     let mut plan = Plan::default();
+    if renewed.hook_token != spec.hook_token {
+        plan.note("the namespace's keys changed since create: the session gets a new token");
+        plan.push(crate::commands::create::record_step(&renewed, &ctx.home));
+    }
     plan.push(Step::run_cmd(
         kubectl.delete_pod(&object_name(&spec.name)),
         classify,
     ));
-    start_steps(&mut plan, ctx, &fresh, k, &kubectl, dry_run)?;
+    start_steps(&mut plan, ctx, &fresh, k, &kubectl, (dry_run, true))?;
     print_or_execute("refresh", &plan, dry_run)?;
     if !dry_run {
         println!(

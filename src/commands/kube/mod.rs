@@ -43,7 +43,12 @@ pub fn wiring(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
     if !ctx.config.proxy.enabled || spec.network == NetworkMode::Open {
         return Ok(KubeWiring { proxy: None });
     }
-    let (k, _) = target(spec)?;
+    let (k, kubectl) = target(spec)?;
+    let daemon_ip = if dry_run {
+        "(the clauderon-daemon Service's ClusterIP, read when the pod is applied)".to_string()
+    } else {
+        daemon_ip(&kubectl)?
+    };
     let found = if dry_run {
         keys::load(&ctx.home, &k.context, &k.namespace)
     } else {
@@ -69,8 +74,44 @@ pub fn wiring(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
                 .is_ok_and(|v| !v.trim().is_empty()),
             ca_pem,
             ca_bundle,
+            daemon_ip,
         }),
     })
+}
+
+/// The daemon Service's ClusterIP, asked when a pod is applied (create,
+/// start, refresh), so a Service made again is followed.
+fn daemon_ip(kubectl: &Kubectl) -> Result<String> {
+    let setup_fix = format!(
+        "`clauderon kube setup --context={} --namespace={}` applies it",
+        kubectl.context, kubectl.namespace
+    );
+    let out = kubectl.daemon_service_ip().run().map_err(|f| {
+        if kube::classify::is_not_found(&f) {
+            Error::failed(format!(
+                "namespace {} has no {} Service: session pods reach the proxy through it",
+                kubectl.namespace,
+                kube::DAEMON
+            ))
+            .with_fix(setup_fix.clone())
+        } else {
+            classify(f)
+        }
+    })?;
+    let ip = out.stdout.trim();
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(_) => Ok(ip.to_string()),
+        Err(_) => Err(Error::failed(format!(
+            "the {} Service has no ClusterIP ({ip:?}): session pods reach the proxy at that address",
+            kube::DAEMON
+        ))
+        .with_fix(format!(
+            "delete it (`kubectl --context={} --namespace={} delete service {}`), then {setup_fix}",
+            kubectl.context,
+            kubectl.namespace,
+            kube::DAEMON
+        ))),
+    }
 }
 
 /// The namespace's keys (its proxy CA, its session key): made now if
@@ -181,11 +222,24 @@ pub fn wait_ready(spec: &SessionSpec, k: &KubeSpec, kubectl: &Kubectl) -> Step {
     }
 }
 
-/// Applies the pod alone (start, refresh: the volume, files and policy are there).
-pub fn apply_pod(spec: &SessionSpec, k: &KubeSpec, kubectl: &Kubectl, wiring: &KubeWiring) -> Step {
+/// Applies the pod (start: the volume, files and policy are there), and
+/// with `files` the session's ConfigMap and Secret too (refresh: the token
+/// and CA they hold follow keys made again since create).
+pub fn apply_pod(
+    spec: &SessionSpec,
+    k: &KubeSpec,
+    kubectl: &Kubectl,
+    wiring: &KubeWiring,
+    files: bool,
+) -> Step {
+    let kinds: &[&str] = if files {
+        &["ConfigMap", "Secret", "Pod"]
+    } else {
+        &["Pod"]
+    };
     let pod = kube::manifests::session_manifests(spec, k, wiring)
         .into_iter()
-        .filter(|m| m["kind"] == "Pod")
+        .filter(|m| kinds.iter().any(|kind| m["kind"] == *kind))
         .collect::<Vec<_>>();
     Step::run_cmd(kubectl.apply(&pod), classify)
 }

@@ -5,7 +5,9 @@
 //! and redacted in the dry run. Applying again changes nothing unless the
 //! credentials did, so it is safe to run again after changing them.
 
-use crate::backend::kubernetes::daemon::{DaemonParts, daemon_home, daemon_manifests};
+use crate::backend::kubernetes::daemon::{
+    DaemonParts, daemon_home, daemon_keys, daemon_manifests, keys_fingerprint,
+};
 use crate::backend::kubernetes::{self as kube, Kubectl, classify, setup};
 use crate::cluster::keys::ClusterKeys;
 use crate::commands::{Ctx, print_or_execute};
@@ -22,16 +24,27 @@ pub fn run(
     let context = super::context::context(ctx, context.as_deref(), dry_run)?;
     let namespace = super::context::namespace(ctx, namespace.as_deref())?;
     let kubectl = Kubectl::new(&context, &namespace);
-    if !dry_run {
-        daemon_state(ctx, &kubectl)?;
+    if !dry_run
+        && let Some(daemon) = daemon_state(ctx, &kubectl)?
+        && let Err(e) = same_keys(ctx, &kubectl, &daemon)
+    {
+        eprintln!(
+            "clauderon: warning: {}\n  setup gives the daemon this home's keys: sessions made with the old ones (`clauderon refresh` makes them new tokens) are refused until then",
+            e.message
+        );
     }
     let mut plan = Plan::default();
-    plan.push(Step::run_cmd(setup::apply_namespace(&kubectl), classify));
+    let enforced = add_namespace_step(&kubectl, dry_run, &mut plan)?;
     add_daemon_steps(ctx, &kubectl, dry_run, &mut plan, false)?;
     print_or_execute("kube setup", &plan, dry_run)?;
     if !dry_run {
+        let security = if enforced {
+            "Pod Security `restricted` is enforced there"
+        } else {
+            "its Pod Security labels are as they were"
+        };
         println!(
-            "Namespace {namespace} (context {context}) is ready: Pod Security `restricted` is enforced there, and the in-cluster daemon `{}` runs ({}).",
+            "Namespace {namespace} (context {context}) is ready: {security}, and the in-cluster daemon `{}` runs ({}).",
             kube::DAEMON,
             ctx.config.kubernetes.daemon_image()
         );
@@ -39,24 +52,94 @@ pub fn run(
     Ok(())
 }
 
-/// Is the namespace's daemon there, and is it this home's? Another
-/// home's daemon has another session key: replacing its Secret would cut
-/// that home's sessions off, so that is refused.
-pub fn daemon_state(ctx: &Ctx, kubectl: &Kubectl) -> Result<bool> {
+/// The namespace, applied when it is missing or clauderon made it. One
+/// someone else made is left as it is: relabelling it would enforce the
+/// restricted profile on every pod of theirs there. Says whether clauderon
+/// enforces the profile.
+fn add_namespace_step(kubectl: &Kubectl, dry_run: bool, plan: &mut Plan) -> Result<bool> {
+    let apply = Step::run_cmd(setup::apply_namespace(kubectl), classify);
+    if dry_run {
+        plan.note(format!(
+            "namespace {} is applied only when it is missing or clauderon made it ({}=clauderon); one made otherwise is left as it is",
+            kubectl.namespace,
+            kube::label::MANAGED_BY
+        ));
+        plan.push(apply);
+        return Ok(true);
+    }
+    match setup::get_namespace(kubectl).run() {
+        Ok(out) => {
+            let ns: serde_json::Value = serde_json::from_str(&out.stdout).unwrap_or_default();
+            if ns["metadata"]["labels"][kube::label::MANAGED_BY] != "clauderon" {
+                eprintln!(
+                    "clauderon: note: namespace {n} was not made by clauderon, so setup leaves its labels alone and does not enforce Pod Security there (session pods meet the restricted profile anyway)\n  to enforce it: kubectl --context={c} label namespace {n} pod-security.kubernetes.io/enforce=restricted",
+                    n = kubectl.namespace,
+                    c = kubectl.context
+                );
+                return Ok(false);
+            }
+        }
+        Err(f) if f.stderr.contains("(NotFound)") => {}
+        // A user with a Role in the namespace only may not read (or apply)
+        // namespaces at all: set up the daemon in it, as create does.
+        Err(f) if f.stderr.contains("(Forbidden)") => {
+            eprintln!(
+                "clauderon: note: you may not read namespace {n}, so setup assumes it exists and leaves it as it is (an administrator creates it and labels it pod-security.kubernetes.io/enforce=restricted)",
+                n = kubectl.namespace
+            );
+            return Ok(false);
+        }
+        Err(f) => return Err(classify(f)),
+    }
+    plan.push(apply);
+    Ok(true)
+}
+
+/// Is the namespace's daemon there (its Deployment), and is it this
+/// home's? Another home's daemon has another session key: replacing its
+/// Secret would cut that home's sessions off, so that is refused.
+pub fn daemon_state(ctx: &Ctx, kubectl: &Kubectl) -> Result<Option<serde_json::Value>> {
     let ours = kube::home_label(&ctx.home);
     match kubectl.get_daemon().run() {
-        Ok(out) => match daemon_home(&out.stdout) {
+        Ok(out) => {
+            let daemon: serde_json::Value = serde_json::from_str(&out.stdout).map_err(|e| {
+                Error::failed(format!("kubectl get deployment printed no JSON: {e}"))
+            })?;
+            match daemon_home(&daemon) {
             Some(theirs) if theirs != ours => Err(Error::failed(format!(
                 "the clauderon daemon in namespace {} belongs to another clauderon home (label {}={theirs}; this one is {ours})",
                 kubectl.namespace,
                 kube::label::HOME
             ))
             .with_fix("use another namespace (--namespace, or [kubernetes] namespace) for this home, or CLAUDERON_HOME of the one that set it up")),
-            _ => Ok(true),
-        },
-        Err(f) if f.stderr.contains("(NotFound)") => Ok(false),
+                _ => Ok(Some(daemon)),
+            }
+        }
+        Err(f) if f.stderr.contains("(NotFound)") => Ok(None),
         Err(f) => Err(classify(f)),
     }
+}
+
+/// Does the daemon run with this home's keys? The home label is a hash of
+/// the home's path, which another machine can share (`/root/.clauderon`);
+/// and the host's copy of the keys may have been made again. Either way
+/// the daemon would refuse every token this home derives.
+pub fn same_keys(ctx: &Ctx, kubectl: &Kubectl, daemon: &serde_json::Value) -> Result<()> {
+    let (c, n) = (&kubectl.context, &kubectl.namespace);
+    let Some(theirs) = daemon_keys(daemon) else {
+        return Ok(()); // set up before daemons carried the fingerprint
+    };
+    let ours = super::namespace_keys(ctx, c, n, false)?.map(|k| keys_fingerprint(&k));
+    if ours.as_deref() == Some(theirs.as_str()) {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "the clauderon daemon in namespace {n} (context {c}) runs with other keys than this home's (its {}={theirs}): it would refuse this home's sessions",
+        crate::backend::kubernetes::daemon::KEYS_ANNOTATION
+    ))
+    .with_fix(format!(
+        "if that daemon is this home's and its keys were made again here, `clauderon kube setup --context={c} --namespace={n}` gives it the new ones (refresh older sessions); if it belongs to another machine whose home has the same path, use another namespace (--namespace)"
+    )))
 }
 
 /// The credential variables of this environment that the proxy's rules
@@ -119,6 +202,7 @@ pub fn add_daemon_steps(
         plan.push(apply);
     }
     let seconds = ctx.config.kubernetes.create_timeout;
+    plan.push(wait_daemon_pod(ctx, kubectl));
     plan.push(Step::run_cmd(
         kubectl.daemon_rollout(seconds),
         daemon_not_ready,
@@ -126,14 +210,32 @@ pub fn add_daemon_steps(
     Ok(())
 }
 
+/// Waits for a ready daemon pod, failing at once on a reason waiting will
+/// not cure; also what create runs when the daemon is already there (a
+/// setup that failed leaves a Deployment whose pod never runs).
+pub fn wait_daemon_pod(ctx: &Ctx, kubectl: &Kubectl) -> Step {
+    Step::Poll {
+        cmd: kubectl.get_daemon_pods(),
+        what: "the in-cluster daemon's pod to be ready".into(),
+        check: crate::backend::kubernetes::daemon::check_daemon_pods,
+        timeout: std::time::Duration::from_secs(ctx.config.kubernetes.create_timeout),
+        interval: std::time::Duration::from_millis(500),
+        timeout_fix: not_ready_fix(),
+    }
+}
+
 fn daemon_not_ready(f: crate::exec::Failure) -> Error {
     let e = classify(f);
     if e.fix.is_some() {
         return e;
     }
-    e.with_fix(format!(
+    e.with_fix(not_ready_fix())
+}
+
+fn not_ready_fix() -> String {
+    format!(
         "the daemon's pod is not ready: `kubectl describe pod --selector={}={}` says why. Its image ([kubernetes] daemon_image, default clauderon-daemon:<version>) must be in the cluster: `clauderon daemon-image build`, then `kind load docker-image IMAGE` or `k3d image import IMAGE`",
         kube::label::NAME,
         kube::DAEMON
-    ))
+    )
 }

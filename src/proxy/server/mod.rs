@@ -67,6 +67,8 @@ pub struct Proxy {
     listen: Vec<SocketAddr>,
     audit: Audit,
     tokens: auth::Tokens,
+    /// The in-cluster daemon's (its refusals name no config.toml).
+    in_cluster: bool,
     /// Open tunnels per session, so one session cannot take every slot.
     tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
 }
@@ -152,6 +154,7 @@ impl Proxy {
             listen,
             audit: Audit::new(home),
             tokens: auth::Tokens::default(),
+            in_cluster: false,
             tunnels: Arc::default(),
         })
     }
@@ -165,6 +168,7 @@ impl Proxy {
     ) -> Proxy {
         self.tokens = auth::Tokens::derived(key);
         self.secrets = Secrets::from_dir(credentials);
+        self.in_cluster = true;
         self
     }
 
@@ -255,7 +259,14 @@ impl Proxy {
     /// spelling of a local address gets through.
     async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
         let pinned = self.settings.resolve.get(host);
-        self.settings.policy.check(host, pinned.is_some())?;
+        let policy = &self.settings.policy;
+        policy.check(host, pinned.is_some()).map_err(|why| {
+            if self.in_cluster {
+                policy.in_cluster_refusal(host)
+            } else {
+                why
+            }
+        })?;
         let addrs: Vec<SocketAddr> = match pinned {
             Some(target) => tokio::net::lookup_host(target.as_str())
                 .await
