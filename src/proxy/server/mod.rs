@@ -91,6 +91,45 @@ impl Drop for TunnelSlot {
     }
 }
 
+/// The roots the proxy trusts upstream: the system's, plus
+/// `[proxy] upstream_ca_file`'s certificates.
+fn upstream_roots(
+    upstream_ca_file: Option<&std::path::Path>,
+) -> crate::error::Result<rustls::RootCertStore> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls_native_certs::load_native_certs().certs {
+        let _ = roots.add(cert);
+    }
+    if let Some(extra) = upstream_ca_file {
+        let pem_text = std::fs::read_to_string(extra).map_err(|e| {
+            crate::error::Error::io(
+                format!("could not read the upstream CA file {}", extra.display()),
+                e,
+            )
+        })?;
+        let certs: Vec<_> = pem::parse_many(&pem_text)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.tag() == "CERTIFICATE")
+            .collect();
+        let added = certs
+            .iter()
+            .filter(|p| {
+                let der = rustls::pki_types::CertificateDer::from(p.contents().to_vec());
+                roots.add(der).is_ok()
+            })
+            .count();
+        if added == 0 {
+            return Err(crate::error::Error::input(format!(
+                "[proxy] upstream_ca_file {} holds no usable PEM certificate",
+                extra.display()
+            ))
+            .with_fix("point it at a PEM file with a -----BEGIN CERTIFICATE----- block, or remove the setting"));
+        }
+    }
+    Ok(roots)
+}
+
 /// An intercepted tunnel's connection to its target: none yet, open, or
 /// the reason the early attempt failed (told to the first request).
 type Upstream = Arc<tokio::sync::Mutex<Option<UpstreamConn>>>;
@@ -103,37 +142,7 @@ impl Proxy {
         ca: Ca,
         listen: Vec<SocketAddr>,
     ) -> crate::error::Result<Proxy> {
-        let mut roots = rustls::RootCertStore::empty();
-        for cert in rustls_native_certs::load_native_certs().certs {
-            let _ = roots.add(cert);
-        }
-        if let Some(extra) = &settings.upstream_ca_file {
-            let pem_text = std::fs::read_to_string(extra).map_err(|e| {
-                crate::error::Error::io(
-                    format!("could not read the upstream CA file {}", extra.display()),
-                    e,
-                )
-            })?;
-            let certs: Vec<_> = pem::parse_many(&pem_text)
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|p| p.tag() == "CERTIFICATE")
-                .collect();
-            let added = certs
-                .iter()
-                .filter(|p| {
-                    let der = rustls::pki_types::CertificateDer::from(p.contents().to_vec());
-                    roots.add(der).is_ok()
-                })
-                .count();
-            if added == 0 {
-                return Err(crate::error::Error::input(format!(
-                    "[proxy] upstream_ca_file {} holds no usable PEM certificate",
-                    extra.display()
-                ))
-                .with_fix("point it at a PEM file with a -----BEGIN CERTIFICATE----- block, or remove the setting"));
-            }
-        }
+        let roots = upstream_roots(settings.upstream_ca_file.as_deref())?;
         let mut tls = rustls::ClientConfig::builder_with_provider(Arc::new(
             rustls::crypto::ring::default_provider(),
         ))
