@@ -159,7 +159,7 @@ fn check_one(path: &Path) -> Result<(Source, u64)> {
         ))
         .with_fix("copy the file to a plain name first"));
     }
-    let path = std::fs::canonicalize(path).map_err(|e| Error::io(format!("{shown}"), e))?;
+    let path = std::fs::canonicalize(path).map_err(|e| Error::io(&shown, e))?;
     let source = Source {
         path,
         name: name.to_string(),

@@ -12,6 +12,7 @@ use crate::limits::{Cpu, Memory};
 use crate::proxy::settings::{ProxySection, ProxySettings};
 use crate::session::{Agent, Lifecycle, PullPolicy};
 
+mod agent_checks;
 pub mod kubernetes;
 mod show;
 
@@ -380,29 +381,10 @@ impl Config {
             lifecycle: file.lifecycle,
             path,
         };
+        config.check_cli_image_tags()?;
         config.check_image_references()?;
         config.check_codex_base_url()?;
         Ok(config)
-    }
-
-    /// An http(s) URL with a host, nothing else (it lands in Codex's config).
-    fn check_codex_base_url(&self) -> Result<()> {
-        let Some(url) = &self.agent.codex_base_url else {
-            return Ok(());
-        };
-        let uri: Option<http::Uri> = url.parse().ok();
-        let ok = uri.is_some_and(|u| {
-            matches!(u.scheme_str(), Some("https" | "http"))
-                && u.host().is_some_and(|h| !h.is_empty())
-        });
-        if ok {
-            return Ok(());
-        }
-        Err(Error::input(format!(
-            "{}: `agent.codex_base_url`: {url:?} is not an http(s) URL",
-            self.path.display()
-        ))
-        .with_fix("set it to the Responses API's base, e.g. \"https://llm.example.com/v1\""))
     }
 
     /// Image references land in engine argv: they must be references.
