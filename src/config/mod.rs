@@ -281,9 +281,9 @@ fn read_file(path: &Path) -> Result<FileConfig> {
         let message = e.to_string();
         let error = Error::input(format!("{}: {}", path.display(), message.trim()));
         // The whole list helps with a key in the wrong section; a bad value
-        // is shown at its line already.
+        // (or a key twice) is shown at its line already.
         if !message.contains("unknown field") {
-            return error.with_fix(format!("fix that value in {}", path.display()));
+            return error.with_fix(format!("fix the line shown in {}", path.display()));
         }
         error.with_fix(format!(
             "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, codex_cli_image, codex_cli_image_tag, codex_base_url, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs)",
