@@ -132,3 +132,28 @@ fn doctor_checks_the_shells_credentials_before_the_daemon_runs() {
         "the value is never shown: {set}"
     );
 }
+
+/// A home clauderon cannot make is a failure (exit 1) naming the fix;
+/// the check leaves nothing in a home it can write.
+#[test]
+fn doctor_fails_on_a_home_it_cannot_write() {
+    let env = Env::new();
+    let out = env
+        .command(&["--json", "doctor"])
+        .env("CLAUDERON_HOME", "/proc/clauderon-doctor-test")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let home = verdict(checks.as_array().unwrap(), "home").unwrap().clone();
+    assert_eq!(home["verdict"], "fail", "{home}");
+    assert!(home["fix"].as_str().unwrap().contains("CLAUDERON_HOME"));
+    let (_, checks) = doctor(&env, None);
+    assert_eq!(verdict(&checks, "home").unwrap()["verdict"], "ok");
+    let left: Vec<_> = std::fs::read_dir(env.home()).unwrap().flatten().collect();
+    assert!(
+        left.iter()
+            .all(|e| !e.file_name().to_string_lossy().contains("doctor")),
+        "{left:?}"
+    );
+}

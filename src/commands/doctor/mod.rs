@@ -210,7 +210,8 @@ fn kubectl_check(ctx: &Ctx) -> Check {
 }
 
 pub fn run(ctx: &Ctx, json: bool) -> Result<i32> {
-    let mut checks = engine_checks(ctx, &DOCKER, true);
+    let mut checks = vec![setup::home_check(&ctx.home.root)];
+    checks.extend(engine_checks(ctx, &DOCKER, true));
     checks.extend(engine_checks(ctx, &PODMAN, false));
     checks.extend(daemon_checks(ctx));
     checks.push(setup::compose_check());
