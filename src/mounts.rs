@@ -158,6 +158,9 @@ pub fn parse(arg: &str, policy: &Policy) -> Result<ExtraMount> {
     let (host, container) = match parts[..] {
         [host] => (host, None),
         [host, container] => (host, Some(container)),
+        [_, _, mode] if !mode.starts_with('/') => {
+            return Err(bad(format!("{mode:?} is not a mode: `:ro` or `:rw`")));
+        }
         _ => return Err(bad("too many `:` (paths with `:` cannot be mounted)".into())),
     };
     if host.is_empty() {
