@@ -37,6 +37,29 @@ pub struct MountsSection {
     pub allow_secret_stores: Vec<String>,
 }
 
+impl MountsSection {
+    /// A relative path would be read from wherever clauderon runs (each
+    /// shell's directory, the daemon's for the API): only `/...` and `~/...`.
+    pub fn checked(self) -> std::result::Result<Self, (String, String)> {
+        let keys = [
+            ("mounts.allowed_roots", &self.allowed_roots),
+            ("mounts.allow_secret_stores", &self.allow_secret_stores),
+        ];
+        for (key, paths) in keys {
+            let relative = paths
+                .iter()
+                .find(|p| !(p.starts_with('/') || p.as_str() == "~" || p.starts_with("~/")));
+            if let Some(p) = relative {
+                return Err((
+                    key.into(),
+                    format!("{p:?} is relative: write it from / or ~/, e.g. \"~/datasets\""),
+                ));
+            }
+        }
+        Ok(self)
+    }
+}
+
 /// `[talos]` in config.toml.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -381,7 +381,7 @@ impl Config {
             podman_default_image: file.podman.default_image,
             compose: file.compose,
             uploads_max_bytes: file.uploads.max_bytes().map_err(|(key, m)| bad(&key, m))?,
-            mounts: file.mounts,
+            mounts: file.mounts.checked().map_err(|(key, m)| bad(&key, m))?,
             talos: file.talos,
             notify: file.notify.checked().map_err(|(key, m)| bad(&key, m))?,
             agent: AgentSettings::from_file(file.agent),
@@ -469,6 +469,9 @@ mod tests {
         assert!(e.message.contains("dockr"), "{}", e.message);
         assert!(e.fix.unwrap().contains("known keys"));
         // A value of the wrong type: its line is shown, not every key.
+        let e = load("[mounts]\nallowed_roots = [\"data\"]\n").unwrap_err();
+        assert!(e.message.contains("mounts.allowed_roots"), "{}", e.message);
+        assert!(load("[mounts]\nallowed_roots = [\"~/d\", \"/srv\"]\n").is_ok());
         let e = load("[notify]\nbell = \"yes\"\n").unwrap_err();
         assert!(e.message.contains("bell"), "{}", e.message);
         assert!(!e.fix.unwrap().contains("known keys"));
