@@ -458,10 +458,16 @@ fn compose_files_cannot_interpolate_the_credentials() {
     env.extra_env
         .push(("ANTHROPIC_API_KEY".into(), secret.into()));
     env.extra_env.push(("GH_TOKEN".into(), secret.into()));
+    // A configured rule's variable is a credential too.
+    env.extra_env.push(("RV_GATEWAY_KEY".into(), secret.into()));
+    let cfg = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("[[proxy.rules]]\nhost = \"llm.test\"\nheader = \"authorization\"\nformat = \"text\"\nplaceholder = \"gw-placeholder\"\nenv = \"RV_GATEWAY_KEY\"\n");
+    std::fs::write(&cfg, text).unwrap();
     let name = unique("compose-interp");
     let project = Project::of(&name);
     let body = format!(
-        "services:\n  dev:\n    image: {BASE_IMAGE}\n  db:\n    image: {BASE_IMAGE}\n    command: sleep infinity\n    environment:\n      STOLEN: \"${{ANTHROPIC_API_KEY:-none}}\"\n      STOLEN_GH: \"${{GH_TOKEN:-none}}\"\n"
+        "services:\n  dev:\n    image: {BASE_IMAGE}\n  db:\n    image: {BASE_IMAGE}\n    command: sleep infinity\n    environment:\n      STOLEN: \"${{ANTHROPIC_API_KEY:-none}}\"\n      STOLEN_GH: \"${{GH_TOKEN:-none}}\"\n      STOLEN_GW: \"${{RV_GATEWAY_KEY:-none}}\"\n"
     );
     let file = write_compose(&env, &body);
     let plan = create(&env, &name, &file, &["--service", "dev", "--dry-run"]).ok();

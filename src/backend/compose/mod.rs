@@ -113,7 +113,7 @@ impl Tool {
             Tool::DockerCompose => Cmd::new(["docker-compose"]),
             Tool::PodmanCompose => Cmd::new(["podman-compose"]),
         }
-        .without_env(&crate::proxy::credentials::rule_env_vars())
+        .without_env(&crate::proxy::credentials::credential_env_vars())
     }
 
     /// `<tool> -p PROJECT -f FILE...`: what every call starts with.

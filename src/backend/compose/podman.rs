@@ -27,7 +27,7 @@ pub fn normalise(python: &str, project: &str, files: &[PathBuf]) -> Cmd {
     // Its interpolation reads the environment, as podman-compose's does.
     Cmd::new([python, "-c", NORMALISE, project])
         .args(files.iter().map(|f| f.display().to_string()))
-        .without_env(&crate::proxy::credentials::rule_env_vars())
+        .without_env(&crate::proxy::credentials::credential_env_vars())
 }
 
 /// What clauderon cannot follow with podman-compose: a network declared
