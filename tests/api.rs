@@ -371,7 +371,7 @@ fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
         ),
         (
             json!({"prompt": "x", "podman": {"volumes": ["/etc:/etc"]}}),
-            "HOST:/workspace",
+            "outside [api] allowed_volume_roots (none are set)",
         ),
         (
             json!({"prompt": "x", "docker": {"timeout": "soon"}}),

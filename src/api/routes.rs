@@ -353,6 +353,9 @@ struct CreateBody {
     post_start: Vec<String>,
     #[serde(default)]
     cap_add: Vec<String>,
+    /// `--mount HOST[:CONTAINER][:rw]`, each under `[api] allowed_volume_roots`.
+    #[serde(default)]
+    mount: Vec<String>,
 }
 
 impl CreateBody {
@@ -384,6 +387,7 @@ impl CreateBody {
             ("on-create", &self.on_create),
             ("post-start", &self.post_start),
             ("cap-add", &self.cap_add),
+            ("mount", &self.mount),
         ] {
             for v in values {
                 flag(name, v);
