@@ -86,12 +86,13 @@ fn run_volumes_under_the_apis_roots_are_mounted_read_only_unless_rw() {
         (200, Some("completed")),
         "{run}"
     );
-    let name = run["session"].as_str().unwrap().to_string();
+    let name = run["session_id"].as_str().unwrap().to_string();
+    assert_eq!(run["session"], name.as_str());
     // The repository is the volume at /workspace.
     let worktree = run["worktree"].as_str().unwrap();
     assert!(std::path::Path::new(worktree).join("README").exists());
-    // The session records them...
-    let (code, status) = call(port, "GET", &format!("/v1/sessions/{name}"), Some(t), "");
+    // The session records them (GET /sessions/{session_id})...
+    let (code, status) = call(port, "GET", &format!("/sessions/{name}"), Some(t), "");
     assert_eq!(code, 200, "{status}");
     let mounts = &status["files"]["mounts"];
     assert_eq!(

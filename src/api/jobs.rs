@@ -155,7 +155,7 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
     });
     crate::serve::json(
         StatusCode::ACCEPTED,
-        &json!({"job_id": id, "session": session}),
+        &json!({"job_id": id, "session_id": session, "session": session}),
     )
 }
 

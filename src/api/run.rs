@@ -158,7 +158,9 @@ async fn finish(
         "id": session["id"],
         "status": status,
         "output": output,
-        "session_id": parsed.get("session_id"),
+        // The id /sessions/{id} takes; the agent's own conversation id beside it.
+        "session_id": name,
+        "agent_session_id": parsed.get("session_id"),
         "usage": parsed.get("usage"),
         "crash_info": crash_info,
         "session": name,
