@@ -76,6 +76,8 @@ struct Lifecycle {
 
 /// A run, checked: what `create` is given and how long it may take.
 pub struct Validated {
+    /// The session's name, chosen now so an async run's 202 can give it.
+    pub name: String,
     pub webhook_url: Option<String>,
     pub backend: BackendKind,
     pub repo: Option<String>,
@@ -154,6 +156,7 @@ impl RunRequest {
         }
         args.extend(mounts);
         Ok(Validated {
+            name: run_name(&self.prompt),
             webhook_url: self.webhook_url,
             backend,
             repo,
@@ -163,6 +166,13 @@ impl RunRequest {
             compose,
         })
     }
+}
+
+/// The CLI's name for the prompt (`fix-the-login-bug-k3x9`) with six more
+/// random characters: runs come in bulk, and two must not collide.
+fn run_name(prompt: &str) -> String {
+    let name = crate::session::derive_name(prompt);
+    format!("{name}{}", crate::session::random_suffix(6))
 }
 
 /// A compose environment's file (docker's or podman's): a path inside the
