@@ -178,6 +178,24 @@ fn run_volumes_outside_the_apis_roots_or_hostile_are_a_400_leaving_nothing() {
     );
     let fix = answer["fix"].as_str().unwrap();
     assert!(fix.contains("[api] allowed_volume_roots"), "{answer}");
+    // Async: the 202 comes first, the job ends in error with the reason.
+    let (code, started) = call(port, "POST", "/run/async", Some(t), &body.to_string());
+    assert_eq!(code, 202, "{started}");
+    let id = started["job_id"].as_str().unwrap();
+    let mut job = Value::Null;
+    for _ in 0..100 {
+        job = call(port, "GET", &format!("/jobs/{id}"), Some(t), "").1;
+        if job["status"] != "running" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(job["status"], "error", "{job}");
+    let why = job["result"]["fix"].as_str().unwrap_or_default();
+    assert!(why.contains("[api] allowed_volume_roots"), "{job}");
+    let session = started["session_id"].as_str().unwrap();
+    let (code, _) = call(port, "GET", &format!("/sessions/{session}"), Some(t), "");
+    assert_eq!(code, 404, "nothing was made");
     assert!(sessions(env).is_empty());
     // A run without a repository made a scratch one, removed on refusal.
     let scratch = env.home().join("scratch");
