@@ -99,6 +99,8 @@ fn resolved(path: &Path) -> PathBuf {
 /// What `create` checks a `--mount` against.
 pub struct Policy {
     pub allowed_roots: Vec<PathBuf>,
+    /// The setting that lists them, as the refusal names it.
+    pub roots_setting: &'static str,
     /// (as written, resolved) for every store, and whether it is allowed.
     pub stores: Vec<(String, PathBuf, bool)>,
     /// The clauderon home (tokens, the CA key), always a secret store.
@@ -122,16 +124,37 @@ impl Policy {
             })
             .collect();
         Policy {
-            allowed_roots: section
-                .allowed_roots
-                .iter()
-                .map(|r| resolved(&expand_tilde(r)))
-                .collect(),
+            allowed_roots: roots(&section.allowed_roots),
+            roots_setting: "[mounts] allowed_roots",
             stores,
             home: resolved(home),
             git_common_dir: git_common_dir.to_path_buf(),
         }
     }
+}
+
+impl Policy {
+    /// The policy of a session's `--mount`s. A command the HTTP API runs
+    /// (its child always has `API_ENV` set) takes its roots from `[api]
+    /// allowed_volume_roots` instead: over HTTP the API's own setting
+    /// governs, so a daemon's callers get no more than it was given.
+    /// Secret stores and the other checks stay as they are.
+    pub fn for_create(
+        config: &crate::config::Config,
+        home: &Path,
+        git_common_dir: &Path,
+    ) -> Policy {
+        let mut policy = Policy::new(&config.mounts, home, git_common_dir);
+        if std::env::var_os(crate::session::API_ENV).is_some() {
+            policy.allowed_roots = roots(&config.api_volume_roots);
+            policy.roots_setting = "[api] allowed_volume_roots";
+        }
+        policy
+    }
+}
+
+fn roots(written: &[String]) -> Vec<PathBuf> {
+    written.iter().map(|r| resolved(&expand_tilde(r))).collect()
 }
 
 /// Parses and checks one `--mount`.
@@ -216,14 +239,15 @@ fn check_host(host: &Path, policy: &Policy) -> Result<()> {
                 .collect();
             shown.join(", ")
         };
-        return Err(Error::input(format!(
-            "{} is outside [mounts] allowed_roots ({roots})",
-            host.display()
-        ))
-        .with_fix(format!(
-            "allow it in config.toml: [mounts] allowed_roots = [\"{}\"]",
-            host.display()
-        )));
+        let setting = policy.roots_setting;
+        return Err(
+            Error::input(format!("{} is outside {setting} ({roots})", host.display())).with_fix(
+                format!(
+                    "allow it in config.toml: {setting} = [\"{}\"]",
+                    host.display()
+                ),
+            ),
+        );
     }
     Ok(())
 }

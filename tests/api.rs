@@ -48,7 +48,7 @@ fn the_token_guards_every_route_but_health() {
             );
         }
     }
-    assert_eq!(documented, 23, "{doc}");
+    assert_eq!(documented, 24, "{doc}");
     // Rotated: the old token stops working at once.
     let new = env
         .run(&["api", "token", "--rotate"])
@@ -301,8 +301,16 @@ fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
     assert_eq!(code, 200, "{run}");
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["usage"]["output_tokens"], 5, "{run}");
-    assert!(run["session_id"].is_string(), "{run}");
+    // session_id is the session's name; the agent's own id is beside it.
+    assert!(run["agent_session_id"].is_string(), "{run}");
     let name = run["session"].as_str().unwrap().to_string();
+    assert_eq!(run["session_id"], name.as_str(), "{run}");
+    let (code, found) = call(port, "GET", &format!("/sessions/{name}"), Some(&t), "");
+    assert_eq!(
+        (code, &found["session"]["name"]),
+        (200, &json!(name)),
+        "{found}"
+    );
     assert_eq!(run["branch"], name.as_str());
     // The agent ran in print mode with the options, the prompt one argument.
     let argv = env.stub_argv(&name);
@@ -371,7 +379,7 @@ fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
         ),
         (
             json!({"prompt": "x", "podman": {"volumes": ["/etc:/etc"]}}),
-            "HOST:/workspace",
+            "outside [api] allowed_volume_roots (none are set)",
         ),
         (
             json!({"prompt": "x", "docker": {"timeout": "soon"}}),

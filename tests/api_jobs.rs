@@ -24,8 +24,21 @@ fn async_runs_are_jobs_that_finish_or_are_really_cancelled() {
     let (code, started) = call(port, "POST", "/run/async", Some(&t), &quick.to_string());
     assert_eq!(code, 202, "{started}");
     let id = started["job_id"].as_str().unwrap().to_string();
+    // The 202's session_id is the session's name, which /sessions/{id} takes.
+    let session_id = started["session_id"].as_str().unwrap().to_string();
+    assert_eq!(started["session"], session_id.as_str(), "{started}");
     let job = wait_job(port, &t, &id, |j| j["status"] != "running");
     assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["result"]["session_id"], session_id.as_str(), "{job}");
+    let (code, found) = call(
+        port,
+        "GET",
+        &format!("/sessions/{session_id}"),
+        Some(&t),
+        "",
+    );
+    assert_eq!(code, 200, "{found}");
+    assert_eq!(found["session"]["name"], session_id.as_str(), "{found}");
     assert!(
         job["result"]["output"]
             .as_str()

@@ -21,11 +21,20 @@ fn runs_and_jobs_go_to_podman_when_the_body_says_podman() {
     if !podman_ready() {
         return;
     }
+    // Volumes from below [api] allowed_volume_roots.
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().canonicalize().unwrap().display().to_string();
+    std::fs::create_dir_all(format!("{d}/ro")).unwrap();
+    std::fs::create_dir_all(format!("{d}/rw")).unwrap();
     // The test image carries the stub agent: no agent CLI image is mounted.
-    let (env, port) = api_env("[agent]\nmount_agent_cli = false\n");
+    let (env, port) = api_env(&format!(
+        "allowed_volume_roots = [\"{d}\"]\n[agent]\nmount_agent_cli = false\n"
+    ));
     let t = token(&env);
     let repo = env.repo().to_string_lossy().to_string();
-    let body = json!({"prompt": "on podman", "repo": repo, "podman": {"image": BASE_IMAGE}});
+    let volumes = [format!("{d}/ro:/data"), format!("{d}/rw:/out:rw")];
+    let body = json!({"prompt": "on podman", "repo": repo,
+        "podman": {"image": BASE_IMAGE, "volumes": volumes}});
     let (code, run) = call(port, "POST", "/run", Some(&t), &body.to_string());
     assert_eq!(
         (code, run["status"].as_str()),
@@ -39,7 +48,29 @@ fn runs_and_jobs_go_to_podman_when_the_body_says_podman() {
             .contains("stub answer to: on podman"),
         "{run}"
     );
-    let name = run["session"].as_str().unwrap().to_string();
+    let name = run["session_id"].as_str().unwrap().to_string();
+    let mounts = std::process::Command::new("podman")
+        .args(["inspect", "--format", "{{json .Mounts}}"])
+        .arg(format!("clauderon-{name}"))
+        .output()
+        .unwrap();
+    let mounts: Value = serde_json::from_slice(&mounts.stdout).unwrap();
+    for (source, dest, rw) in [
+        (format!("{d}/ro"), "/data", false),
+        (format!("{d}/rw"), "/out", true),
+    ] {
+        let found = mounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["Destination"] == dest);
+        let m = found.unwrap_or_else(|| panic!("no mount at {dest}: {mounts}"));
+        assert_eq!(
+            (&m["Source"], &m["RW"]),
+            (&json!(source), &json!(rw)),
+            "{m}"
+        );
+    }
     let listed: Value = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
     assert_eq!(listed[0]["backend"], "podman", "{listed}");
 

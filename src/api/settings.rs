@@ -14,6 +14,10 @@ pub struct ApiSection {
     #[serde(default)]
     webhook_hosts: Vec<String>,
     webhook_secret: Option<String>,
+    /// Where a run's extra `volumes` (and a session's `mount`) may come
+    /// from; empty: none.
+    #[serde(default)]
+    allowed_volume_roots: Vec<String>,
 }
 
 /// Where `POST /run/async` may call back (`[api] webhook_hosts`, exact host
@@ -70,6 +74,19 @@ impl ApiSection {
                 .collect(),
             secret: self.webhook_secret.clone(),
         })
+    }
+
+    /// `[api] allowed_volume_roots`, as written (`~/` allowed).
+    pub fn volume_roots(&self) -> Result<Vec<String>, (String, String)> {
+        // An empty path is a prefix of every path: it would allow them all.
+        let plain = |r: &&String| r.starts_with('/') || *r == "~" || r.starts_with("~/");
+        match self.allowed_volume_roots.iter().find(|r| !plain(r)) {
+            Some(bad) => Err((
+                "api.allowed_volume_roots".into(),
+                format!("{bad:?}: a root is an absolute path or ~/PATH"),
+            )),
+            None => Ok(self.allowed_volume_roots.clone()),
+        }
     }
 
     pub fn max_runs(&self) -> Result<usize, (String, String)> {
