@@ -37,6 +37,27 @@ pub struct MountsSection {
     pub allow_secret_stores: Vec<String>,
 }
 
+impl MountsSection {
+    /// The section, if its roots are paths (see `check_roots`).
+    pub fn checked(self) -> Result<MountsSection, (String, String)> {
+        check_roots("mounts.allowed_roots", &self.allowed_roots)?;
+        Ok(self)
+    }
+}
+
+/// Each root is absolute or `~/PATH`: an empty one is a prefix of every
+/// path, so it would allow them all.
+pub fn check_roots(key: &str, roots: &[String]) -> Result<(), (String, String)> {
+    let plain = |r: &&String| r.starts_with('/') || *r == "~" || r.starts_with("~/");
+    match roots.iter().find(|r| !plain(r)) {
+        Some(bad) => Err((
+            key.into(),
+            format!("{bad:?}: a root is an absolute path or ~/PATH"),
+        )),
+        None => Ok(()),
+    }
+}
+
 /// `[talos]` in config.toml.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -78,15 +78,8 @@ impl ApiSection {
 
     /// `[api] allowed_volume_roots`, as written (`~/` allowed).
     pub fn volume_roots(&self) -> Result<Vec<String>, (String, String)> {
-        // An empty path is a prefix of every path: it would allow them all.
-        let plain = |r: &&String| r.starts_with('/') || *r == "~" || r.starts_with("~/");
-        match self.allowed_volume_roots.iter().find(|r| !plain(r)) {
-            Some(bad) => Err((
-                "api.allowed_volume_roots".into(),
-                format!("{bad:?}: a root is an absolute path or ~/PATH"),
-            )),
-            None => Ok(self.allowed_volume_roots.clone()),
-        }
+        crate::mounts::check_roots("api.allowed_volume_roots", &self.allowed_volume_roots)?;
+        Ok(self.allowed_volume_roots.clone())
     }
 
     pub fn max_runs(&self) -> Result<usize, (String, String)> {

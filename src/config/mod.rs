@@ -376,7 +376,7 @@ impl Config {
             podman_default_image: file.podman.default_image,
             compose: file.compose,
             uploads_max_bytes: file.uploads.max_bytes().map_err(|(key, m)| bad(&key, m))?,
-            mounts: file.mounts,
+            mounts: file.mounts.checked().map_err(|(key, m)| bad(&key, m))?,
             talos: file.talos,
             notify: file.notify.checked().map_err(|(key, m)| bad(&key, m))?,
             agent: AgentSettings::from_file(file.agent),
