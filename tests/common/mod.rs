@@ -3,8 +3,10 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod codex;
 pub mod compose;
 pub mod daemon;
+pub mod docker;
 pub mod kube;
 pub mod upstream;
 
