@@ -8,6 +8,7 @@ pub mod compose;
 pub mod daemon;
 pub mod docker;
 pub mod kube;
+pub mod podman;
 pub mod upstream;
 
 use std::path::{Path, PathBuf};
@@ -125,6 +126,14 @@ pub fn docker_ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Points docker at a socket that does not exist: the engine is "down".
+pub fn engine_down(env: &mut Env) {
+    env.extra_env.push((
+        "DOCKER_HOST".into(),
+        "unix:///nonexistent/docker.sock".into(),
+    ));
 }
 
 /// A unique session name for a test (containers are global to the engine).
