@@ -5,17 +5,14 @@
 
 mod common;
 
-use common::api::{call, start_api, token};
-use common::{BASE_IMAGE, Env, docker_ok, docker_ready};
+use common::api::{Api, assert_mounted, start_api};
+use common::{BASE_IMAGE, Env, docker_ready};
 use serde_json::{Value, json};
 
-/// The daemon of `volume_env`, its token, its HOME (`u`) and repository.
+/// The API of `volume_env` and its HOME (`u`).
 struct Setup {
-    env: Env,
-    port: u16,
-    t: String,
+    api: Api,
     u: String,
-    repo: String,
     _user: tempfile::TempDir,
 }
 
@@ -49,11 +46,8 @@ fn volume_env() -> Setup {
     env.extra_env.push(("HOME".into(), u.display().to_string()));
     start_api(&env, port);
     Setup {
-        t: token(&env),
+        api: Api::on(env, port),
         u: u.display().to_string(),
-        repo: env.repo().display().to_string(),
-        env,
-        port,
         _user: user,
     }
 }
@@ -67,20 +61,29 @@ fn sessions(env: &Env) -> Vec<Value> {
         .clone()
 }
 
+/// The run's volumes as mounted: (host, container, writable).
+fn expected_mounts(u: &str) -> [(String, &'static str, bool); 3] {
+    [
+        (format!("{u}/data/ro"), "/data", false),
+        (format!("{u}/data/rw"), "/out", true),
+        (format!("{u}/data/ro2"), "/ro2", false),
+    ]
+}
+
 #[test]
 fn run_volumes_under_the_apis_roots_are_mounted_read_only_unless_rw() {
     if !docker_ready() {
         return;
     }
     let s = volume_env();
-    let (env, port, t, u, repo) = (&s.env, s.port, s.t.as_str(), &s.u, &s.repo);
+    let (api, u, repo) = (&s.api, &s.u, &s.api.repo);
     let body = json!({"prompt": "x", "docker": {"image": BASE_IMAGE, "volumes": [
         format!("{repo}:/workspace"),
         format!("{u}/data/ro:/data"),
         format!("{u}/data/rw:/out:rw"),
         format!("{u}/data/ro2:/ro2:ro"),
     ]}});
-    let (code, run) = call(port, "POST", "/run", Some(t), &body.to_string());
+    let (code, run) = api.post("/run", &body);
     assert_eq!(
         (code, run["status"].as_str()),
         (200, Some("completed")),
@@ -92,7 +95,7 @@ fn run_volumes_under_the_apis_roots_are_mounted_read_only_unless_rw() {
     let worktree = run["worktree"].as_str().unwrap();
     assert!(std::path::Path::new(worktree).join("README").exists());
     // The session records them (GET /sessions/{session_id})...
-    let (code, status) = call(port, "GET", &format!("/sessions/{name}"), Some(t), "");
+    let (code, status) = api.get(&format!("/sessions/{name}"));
     assert_eq!(code, 200, "{status}");
     let mounts = &status["files"]["mounts"];
     assert_eq!(
@@ -105,41 +108,13 @@ fn run_volumes_under_the_apis_roots_are_mounted_read_only_unless_rw() {
         "{status}"
     );
     // ...and the engine mounted them so.
-    let inspect = docker_ok(&[
-        "inspect",
-        "--format",
-        "{{json .Mounts}}",
-        &format!("clauderon-{name}"),
-    ]);
-    let engine: Value = serde_json::from_str(&inspect).unwrap();
-    for (source, dest, rw) in [
-        (format!("{u}/data/ro"), "/data", false),
-        (format!("{u}/data/rw"), "/out", true),
-        (format!("{u}/data/ro2"), "/ro2", false),
-    ] {
-        let m = engine
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|m| m["Destination"] == dest)
-            .unwrap_or_else(|| panic!("no mount at {dest}: {engine}"));
-        assert_eq!(
-            (&m["Source"], &m["RW"]),
-            (&json!(source), &json!(rw)),
-            "{m}"
-        );
-    }
-    env.run(&["delete", "--force", &name]).ok();
+    assert_mounted("docker", &name, &expected_mounts(u));
+    api.env.run(&["delete", "--force", &name]).ok();
 }
 
-#[test]
-fn run_volumes_outside_the_apis_roots_or_hostile_are_a_400_leaving_nothing() {
-    if !docker_ready() {
-        return;
-    }
-    let s = volume_env();
-    let (env, port, t, u, repo) = (&s.env, s.port, s.t.as_str(), &s.u, &s.repo);
-    let cases: Vec<(String, &str)> = vec![
+/// Volumes a run may not have, and what the 400 says of each.
+fn hostile_volumes(u: &str, repo: &str) -> Vec<(String, &'static str)> {
+    vec![
         // Under [mounts] allowed_roots, which governs the CLI, not the API.
         (
             format!("{repo}/sub:/x"),
@@ -158,17 +133,42 @@ fn run_volumes_outside_the_apis_roots_or_hostile_are_a_400_leaving_nothing() {
         (format!("{u}/data/ro:/etc/x"), "pick another"),
         (format!("{u}/nope:/x"), "cannot be used"),
         (format!("{repo}:/workspace:ro"), "cannot be read-only"),
-    ];
-    for (volume, says) in &cases {
+    ]
+}
+
+/// Async, a refused volume: the 202 comes first, the job ends in error
+/// with the reason, and no session was made.
+fn assert_async_refusal_makes_nothing(api: &Api, body: &Value) {
+    let (code, started) = api.post("/run/async", body);
+    assert_eq!(code, 202, "{started}");
+    let id = started["job_id"].as_str().unwrap();
+    let job = api.wait_job(id, |j| j["status"] != "running");
+    assert_eq!(job["status"], "error", "{job}");
+    let why = job["result"]["fix"].as_str().unwrap_or_default();
+    assert!(why.contains("[api] allowed_volume_roots"), "{job}");
+    let session = started["session_id"].as_str().unwrap();
+    let (code, _) = api.get(&format!("/sessions/{session}"));
+    assert_eq!(code, 404, "nothing was made");
+    assert!(sessions(&api.env).is_empty());
+}
+
+#[test]
+fn run_volumes_outside_the_apis_roots_or_hostile_are_a_400_leaving_nothing() {
+    if !docker_ready() {
+        return;
+    }
+    let s = volume_env();
+    let (api, u, repo) = (&s.api, &s.u, &s.api.repo);
+    for (volume, says) in &hostile_volumes(u, repo) {
         let body = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE, "volumes": [volume]}});
-        let (code, answer) = call(port, "POST", "/run", Some(t), &body.to_string());
+        let (code, answer) = api.post("/run", &body);
         assert_eq!(code, 400, "{volume:?}: {answer}");
         let error = answer["error"].as_str().unwrap();
         assert!(error.contains(says), "{volume:?}: {answer}");
     }
     // The refusal names the roots, and its fix the API's setting.
     let body = json!({"prompt": "x", "docker": {"volumes": [format!("{repo}/sub:/x")]}});
-    let (_, answer) = call(port, "POST", "/run", Some(t), &body.to_string());
+    let (_, answer) = api.post("/run", &body);
     assert!(
         answer["error"]
             .as_str()
@@ -178,27 +178,9 @@ fn run_volumes_outside_the_apis_roots_or_hostile_are_a_400_leaving_nothing() {
     );
     let fix = answer["fix"].as_str().unwrap();
     assert!(fix.contains("[api] allowed_volume_roots"), "{answer}");
-    // Async: the 202 comes first, the job ends in error with the reason.
-    let (code, started) = call(port, "POST", "/run/async", Some(t), &body.to_string());
-    assert_eq!(code, 202, "{started}");
-    let id = started["job_id"].as_str().unwrap();
-    let mut job = Value::Null;
-    for _ in 0..100 {
-        job = call(port, "GET", &format!("/jobs/{id}"), Some(t), "").1;
-        if job["status"] != "running" {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    assert_eq!(job["status"], "error", "{job}");
-    let why = job["result"]["fix"].as_str().unwrap_or_default();
-    assert!(why.contains("[api] allowed_volume_roots"), "{job}");
-    let session = started["session_id"].as_str().unwrap();
-    let (code, _) = call(port, "GET", &format!("/sessions/{session}"), Some(t), "");
-    assert_eq!(code, 404, "nothing was made");
-    assert!(sessions(env).is_empty());
+    assert_async_refusal_makes_nothing(api, &body);
     // A run without a repository made a scratch one, removed on refusal.
-    let scratch = env.home().join("scratch");
+    let scratch = api.env.home().join("scratch");
     let left = std::fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0);
     assert_eq!(
         left,
@@ -214,16 +196,10 @@ fn a_sessions_mount_goes_to_create_under_the_apis_roots() {
         return;
     }
     let s = volume_env();
-    let (env, port, t, u, repo) = (&s.env, s.port, s.t.as_str(), &s.u, &s.repo);
+    let (api, u, repo) = (&s.api, &s.u, &s.api.repo);
     let create = |mount: &[String]| {
         let body = json!({"prompt": "x", "repo": repo, "image": BASE_IMAGE, "pull_policy": "never", "mount": mount});
-        call(
-            port,
-            "POST",
-            "/v1/sessions?dry_run=1",
-            Some(t),
-            &body.to_string(),
-        )
+        api.post("/v1/sessions?dry_run=1", &body)
     };
     let (code, plan) = create(&[format!("{u}/data/ro:/data"), format!("{u}/data/rw:/out:rw")]);
     assert_eq!(code, 200, "{plan}");
@@ -250,7 +226,7 @@ fn a_sessions_mount_goes_to_create_under_the_apis_roots() {
         answer["error"].as_str().unwrap().contains("secret store"),
         "{answer}"
     );
-    assert!(sessions(env).is_empty());
+    assert!(sessions(&api.env).is_empty());
 }
 
 #[test]
