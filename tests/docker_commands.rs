@@ -80,6 +80,16 @@ fn delete_without_a_terminal_needs_force() {
         r.stdout
     );
     assert!(container_exists(&name), "dry-run changed nothing");
+    // What the question would warn of, the dry run says.
+    std::fs::write(env.worktree(&name).join("unsaved.txt"), "work").unwrap();
+    let r = env.run(&["delete", "--dry-run", &name]).ok();
+    assert!(
+        r.stdout.contains("1 uncommitted change(s) that will be LOST"),
+        "{}",
+        r.stdout
+    );
+    assert!(env.worktree(&name).join("unsaved.txt").exists());
+    env.run(&["delete", "--force", &name]).ok();
 }
 
 #[test]
