@@ -52,7 +52,7 @@ fn run(cli: Cli) -> Result<i32> {
             Some(name) => commands::status::events(&ctx, &name, follow, json)?,
             None => commands::status::all_events(&ctx, follow, json)?,
         },
-        command @ Command::Daemon { .. } => daemon(&ctx, command)?,
+        command @ Command::Daemon { .. } => return daemon(&ctx, command),
         Command::Proxy { command } => proxy(&ctx, command, json)?,
         Command::Image { command } => return image(&ctx, command, json),
         Command::AgentImage {
@@ -83,7 +83,8 @@ fn run(cli: Cli) -> Result<i32> {
     Ok(0)
 }
 
-fn daemon(ctx: &Ctx, command: Command) -> Result<()> {
+/// The daemon's commands; `daemon status` exits 1 when it is not running.
+fn daemon(ctx: &Ctx, command: Command) -> Result<i32> {
     let Command::Daemon {
         http_port,
         any_port_if_busy,
@@ -104,20 +105,24 @@ fn daemon(ctx: &Ctx, command: Command) -> Result<()> {
     }
     match (action, cluster_dir) {
         (Some(DaemonAction::Statuses { session }), _) => {
-            clauderon::cluster::statuses::print(&ctx.home, session.as_deref())
+            clauderon::cluster::statuses::print(&ctx.home, session.as_deref()).map(|()| 0)
         }
-        (Some(action), _) => commands::daemon_plan::run(ctx, http_port, action, dry_run),
+        (Some(DaemonAction::Status), _) => commands::daemon_plan::status(ctx, dry_run),
+        (Some(action), _) => {
+            commands::daemon_plan::run(ctx, http_port, action, dry_run).map(|()| 0)
+        }
         (None, Some(dir)) => clauderon::daemon::run_in_cluster(
             &ctx.home,
             clauderon::daemon::ClusterOptions::new(dir, listen, http_port, proxy_port),
-        ),
+        )
+        .map(|()| 0),
         (None, None) if dry_run => Err(clauderon::error::Error::input(
             "--dry-run goes with start, stop or restart",
         )
         .with_fix("clauderon daemon start --dry-run")),
         (None, None) => {
             let port = http_port.unwrap_or(ctx.config.http_port.value);
-            clauderon::daemon::run(&ctx.home, port, any_port_if_busy)
+            clauderon::daemon::run(&ctx.home, port, any_port_if_busy).map(|()| 0)
         }
     }
 }

@@ -38,25 +38,25 @@ pub struct MountsSection {
 }
 
 impl MountsSection {
-    /// A relative path would be read from wherever clauderon runs (each
-    /// shell's directory, the daemon's for the API): only `/...` and `~/...`.
-    pub fn checked(self) -> std::result::Result<Self, (String, String)> {
-        let keys = [
-            ("mounts.allowed_roots", &self.allowed_roots),
-            ("mounts.allow_secret_stores", &self.allow_secret_stores),
-        ];
-        for (key, paths) in keys {
-            let relative = paths
-                .iter()
-                .find(|p| !(p.starts_with('/') || p.as_str() == "~" || p.starts_with("~/")));
-            if let Some(p) = relative {
-                return Err((
-                    key.into(),
-                    format!("{p:?} is relative: write it from / or ~/, e.g. \"~/datasets\""),
-                ));
-            }
-        }
+    /// The section, if its roots are paths (see `check_roots`).
+    pub fn checked(self) -> Result<MountsSection, (String, String)> {
+        check_roots("mounts.allowed_roots", &self.allowed_roots)?;
+        // A relative store would be read from wherever clauderon runs.
+        check_roots("mounts.allow_secret_stores", &self.allow_secret_stores)?;
         Ok(self)
+    }
+}
+
+/// Each root is absolute or `~/PATH`: an empty one is a prefix of every
+/// path, so it would allow them all.
+pub fn check_roots(key: &str, roots: &[String]) -> Result<(), (String, String)> {
+    let plain = |r: &&String| r.starts_with('/') || *r == "~" || r.starts_with("~/");
+    match roots.iter().find(|r| !plain(r)) {
+        Some(bad) => Err((
+            key.into(),
+            format!("{bad:?}: a root is an absolute path or ~/PATH"),
+        )),
+        None => Ok(()),
     }
 }
 
@@ -122,6 +122,8 @@ fn resolved(path: &Path) -> PathBuf {
 /// What `create` checks a `--mount` against.
 pub struct Policy {
     pub allowed_roots: Vec<PathBuf>,
+    /// The setting that lists them, as the refusal names it.
+    pub roots_setting: &'static str,
     /// (as written, resolved) for every store, and whether it is allowed.
     pub stores: Vec<(String, PathBuf, bool)>,
     /// The clauderon home (tokens, the CA key), always a secret store.
@@ -145,16 +147,37 @@ impl Policy {
             })
             .collect();
         Policy {
-            allowed_roots: section
-                .allowed_roots
-                .iter()
-                .map(|r| resolved(&expand_tilde(r)))
-                .collect(),
+            allowed_roots: roots(&section.allowed_roots),
+            roots_setting: "[mounts] allowed_roots",
             stores,
             home: resolved(home),
             git_common_dir: git_common_dir.to_path_buf(),
         }
     }
+}
+
+impl Policy {
+    /// The policy of a session's `--mount`s. A command the HTTP API runs
+    /// (its child always has `API_ENV` set) takes its roots from `[api]
+    /// allowed_volume_roots` instead: over HTTP the API's own setting
+    /// governs, so a daemon's callers get no more than it was given.
+    /// Secret stores and the other checks stay as they are.
+    pub fn for_create(
+        config: &crate::config::Config,
+        home: &Path,
+        git_common_dir: &Path,
+    ) -> Policy {
+        let mut policy = Policy::new(&config.mounts, home, git_common_dir);
+        if std::env::var_os(crate::session::API_ENV).is_some() {
+            policy.allowed_roots = roots(&config.api_volume_roots);
+            policy.roots_setting = "[api] allowed_volume_roots";
+        }
+        policy
+    }
+}
+
+fn roots(written: &[String]) -> Vec<PathBuf> {
+    written.iter().map(|r| resolved(&expand_tilde(r))).collect()
 }
 
 /// Parses and checks one `--mount`.
@@ -242,14 +265,15 @@ fn check_host(host: &Path, policy: &Policy) -> Result<()> {
                 .collect();
             shown.join(", ")
         };
-        return Err(Error::input(format!(
-            "{} is outside [mounts] allowed_roots ({roots})",
-            host.display()
-        ))
-        .with_fix(format!(
-            "allow it in config.toml: [mounts] allowed_roots = [\"{}\"]",
-            host.display()
-        )));
+        let setting = policy.roots_setting;
+        return Err(
+            Error::input(format!("{} is outside {setting} ({roots})", host.display())).with_fix(
+                format!(
+                    "allow it in config.toml: {setting} = [\"{}\"]",
+                    host.display()
+                ),
+            ),
+        );
     }
     Ok(())
 }

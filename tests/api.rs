@@ -7,7 +7,7 @@ mod common;
 use std::io::{Read, Write};
 use std::process::Command;
 
-use common::api::{api_env, call, token};
+use common::api::{Api, api_env, call, token};
 use common::{BASE_IMAGE, Env, docker_ok, docker_ready};
 use serde_json::{Value, json};
 
@@ -48,7 +48,7 @@ fn the_token_guards_every_route_but_health() {
             );
         }
     }
-    assert_eq!(documented, 23, "{doc}");
+    assert_eq!(documented, 24, "{doc}");
     // Rotated: the old token stops working at once.
     let new = env
         .run(&["api", "token", "--rotate"])
@@ -63,13 +63,9 @@ fn the_token_guards_every_route_but_health() {
     assert_eq!(call(port, "PUT", "/v1/sessions", Some(&new), "").0, 405);
 }
 
-#[test]
-fn bad_requests_are_4xx_with_a_reason_and_make_nothing() {
-    let (env, port) = api_env("[images]\nallowed_patterns = [\"clauderon-test-*\"]\n");
-    let t = token(&env);
-    let repo = env.repo().to_string_lossy().to_string();
-    let create = |body: Value| call(port, "POST", "/v1/sessions", Some(&t), &body.to_string());
-    let cases = [
+/// Session bodies that are refused: (body, status, what the error says).
+fn refused_session_bodies(repo: &str) -> [(Value, u16, &'static str); 8] {
+    [
         (json!({"repo": repo}), 400, "prompt"),
         (
             json!({"prompt": "x", "repo": repo, "nme": "a"}),
@@ -106,28 +102,26 @@ fn bad_requests_are_4xx_with_a_reason_and_make_nothing() {
             403,
             "allowed patterns",
         ),
-    ];
-    for (body, status, says) in cases {
-        let (code, answer) = create(body.clone());
+    ]
+}
+
+#[test]
+fn bad_requests_are_4xx_with_a_reason_and_make_nothing() {
+    let api = Api::new("[images]\nallowed_patterns = [\"clauderon-test-*\"]\n");
+    for (body, status, says) in refused_session_bodies(&api.repo) {
+        let (code, answer) = api.post("/v1/sessions", &body);
         assert_eq!(code, status, "{body}: {answer}");
         assert!(
             answer["error"].as_str().unwrap().contains(says),
             "{body}: {answer}"
         );
     }
-    assert_eq!(
-        call(port, "POST", "/v1/sessions", Some(&t), "{not json").0,
-        400
-    );
+    assert_eq!(api.call("POST", "/v1/sessions", "{not json").0, 400);
     let big = format!("{{\"prompt\": \"{}\"}}", "x".repeat(2 << 20));
-    assert_eq!(call(port, "POST", "/v1/sessions", Some(&t), &big).0, 413);
-    assert_eq!(call(port, "GET", "/v1/sessions/nope", Some(&t), "").0, 404);
-    assert_eq!(
-        call(port, "POST", "/v1/sessions/nope/stop", Some(&t), "").0,
-        404
-    );
-    let pull = json!({"image": "evil.io/x:1"}).to_string();
-    let (code, answer) = call(port, "POST", "/images/pull", Some(&t), &pull);
+    assert_eq!(api.call("POST", "/v1/sessions", &big).0, 413);
+    assert_eq!(api.get("/v1/sessions/nope").0, 404);
+    assert_eq!(api.call("POST", "/v1/sessions/nope/stop", "").0, 404);
+    let (code, answer) = api.post("/images/pull", &json!({"image": "evil.io/x:1"}));
     assert_eq!(code, 403, "{answer}");
     assert!(
         answer["error"]
@@ -136,40 +130,25 @@ fn bad_requests_are_4xx_with_a_reason_and_make_nothing() {
             .contains("clauderon-test-*"),
         "{answer}"
     );
-    assert!(
-        !env.home().join("sessions").exists()
-            || std::fs::read_dir(env.home().join("sessions"))
-                .unwrap()
-                .count()
-                == 0
-    );
+    let sessions = api.env.home().join("sessions");
+    assert!(!sessions.exists() || std::fs::read_dir(&sessions).unwrap().count() == 0);
 }
 
-#[test]
-fn sessions_made_over_http_are_ordinary_sessions() {
-    if !docker_ready() {
-        return;
-    }
-    let (env, port) = api_env("");
-    let t = token(&env);
-    let repo = env.repo().to_string_lossy().to_string();
+/// The session `over-http`, with an adversarial prompt and a secret in its
+/// env, made over HTTP: the dry run hides the secret, the create makes an
+/// ordinary running session, and a second create is a 409.
+fn create_over_http(api: &Api) {
     let body = json!({
-        "prompt": "it's $(rm -rf /) -- \"quoted\"\nünïcode", "repo": repo, "name": "over-http",
+        "prompt": "it's $(rm -rf /) -- \"quoted\"\nünïcode", "repo": api.repo, "name": "over-http",
         "image": BASE_IMAGE, "pull_policy": "never",
         // GIT_DIR reaches the container only: on the host it would break git.
         "env": {"API_TOKEN": "s3cret-value-here", "GIT_DIR": "/nonexistent"},
     });
-    let (code, plan) = call(
-        port,
-        "POST",
-        "/v1/sessions?dry_run=1",
-        Some(&t),
-        &body.to_string(),
-    );
+    let (code, plan) = api.post("/v1/sessions?dry_run=1", &body);
     assert_eq!(code, 200, "{plan}");
     assert_eq!(plan["command"], "clauderon create over-http");
     assert!(!plan.to_string().contains("s3cret-value-here"));
-    let (code, session) = call(port, "POST", "/v1/sessions", Some(&t), &body.to_string());
+    let (code, session) = api.post("/v1/sessions", &body);
     assert_eq!(code, 201, "{session}");
     assert_eq!(session["branch"], "over-http");
     assert_eq!(session["container"], "clauderon-over-http");
@@ -178,73 +157,62 @@ fn sessions_made_over_http_are_ordinary_sessions() {
         inspect.contains("API_TOKEN=s3cret-value-here"),
         "the value reaches the container"
     );
-    let list = env.run(&["list", "--json"]).ok().stdout;
+    let list = api.env.run(&["list", "--json"]).ok().stdout;
     assert!(list.contains("over-http"), "{list}");
-    let (code, again) = call(port, "POST", "/v1/sessions", Some(&t), &body.to_string());
+    let (code, again) = api.post("/v1/sessions", &body);
     assert_eq!(code, 409, "{again}");
-    let (code, status) = call(port, "GET", "/v1/sessions/over-http", Some(&t), "");
+    let (code, status) = api.get("/v1/sessions/over-http");
     assert_eq!(
         (code, status["session"]["state"].as_str()),
         (200, Some("running")),
         "{status}"
     );
-    // The agent's conversation, from its transcript; a link planted there
-    // is not followed.
-    let projects = env.worktree("over-http").join(".claude/projects");
+}
+
+/// The agent's conversation, from its transcript (a link planted there is
+/// not followed), and Stromboli's paths for the same routes (the id is the
+/// session's name).
+fn assert_messages_and_stromboli_routes(api: &Api) {
+    let projects = api.env.worktree("over-http").join(".claude/projects");
     std::fs::create_dir_all(projects.join("planted")).unwrap();
     std::os::unix::fs::symlink("/etc/passwd", projects.join("planted/zzz.jsonl")).unwrap();
-    let (code, messages) = call(
-        port,
-        "GET",
-        "/v1/sessions/over-http/messages?limit=5",
-        Some(&t),
-        "",
-    );
+    let (code, messages) = api.get("/v1/sessions/over-http/messages?limit=5");
     assert_eq!(code, 200, "{messages}");
     assert!(messages["total"].as_u64().unwrap() >= 1, "{messages}");
     assert!(!messages.to_string().contains("root:"), "{messages}");
-    assert_eq!(
-        call(port, "GET", "/v1/sessions/nope/messages", Some(&t), "").0,
-        404
-    );
-    // Stromboli's paths for the same routes; the id is the session's name.
-    let (code, via_stromboli) = call(port, "GET", "/sessions", Some(&t), "");
+    assert_eq!(api.get("/v1/sessions/nope/messages").0, 404);
+    let (code, via_stromboli) = api.get("/sessions");
     assert_eq!(code, 200, "{via_stromboli}");
     assert_eq!(via_stromboli[0]["name"], "over-http", "{via_stromboli}");
     let paged = "/sessions/over-http/messages?limit=5";
-    assert_eq!(call(port, "GET", paged, Some(&t), "").1, messages);
-    assert_eq!(call(port, "DELETE", "/sessions/nope", Some(&t), "").0, 404);
-    assert_eq!(call(port, "POST", "/sessions", Some(&t), "{}").0, 405);
-    let (code, _) = call(port, "POST", "/v1/sessions/over-http/stop", Some(&t), "");
+    assert_eq!(api.get(paged).1, messages);
+    assert_eq!(api.delete("/sessions/nope").0, 404);
+    assert_eq!(api.call("POST", "/sessions", "{}").0, 405);
+}
+
+#[test]
+fn sessions_made_over_http_are_ordinary_sessions() {
+    if !docker_ready() {
+        return;
+    }
+    let api = Api::new("");
+    create_over_http(&api);
+    assert_messages_and_stromboli_routes(&api);
+    let (code, _) = api.call("POST", "/v1/sessions/over-http/stop", "");
     assert_eq!(code, 200);
-    let (_, status) = call(port, "GET", "/v1/sessions/over-http", Some(&t), "");
+    let (_, status) = api.get("/v1/sessions/over-http");
     assert_eq!(status["session"]["state"], "exited", "{status}");
     // A query that does not decode is a 400, never a delete without its
     // dry_run.
-    let (code, answer) = call(
-        port,
-        "DELETE",
-        "/v1/sessions/over-http?dry_run=%ZZ",
-        Some(&t),
-        "",
-    );
+    let (code, answer) = api.delete("/v1/sessions/over-http?dry_run=%ZZ");
     assert_eq!(code, 400, "{answer}");
-    assert_eq!(
-        call(port, "GET", "/v1/sessions/over-http", Some(&t), "").0,
-        200
-    );
-    let (code, plan) = call(
-        port,
-        "DELETE",
-        "/v1/sessions/over-http?dry_run=1",
-        Some(&t),
-        "",
-    );
+    assert_eq!(api.get("/v1/sessions/over-http").0, 200);
+    let (code, plan) = api.delete("/v1/sessions/over-http?dry_run=1");
     assert_eq!(code, 200, "{plan}");
     assert_eq!(plan["command"], "clauderon delete over-http");
     // The CLI deletes what HTTP made.
-    env.run(&["delete", "--force", "over-http"]).ok();
-    assert_eq!(call(port, "GET", "/v1/sessions", Some(&t), "").1, json!([]));
+    api.env.run(&["delete", "--force", "over-http"]).ok();
+    assert_eq!(api.get("/v1/sessions").1, json!([]));
 }
 
 #[test]
@@ -284,28 +252,31 @@ fn the_api_listens_on_a_unix_socket_when_told() {
     assert!(r.stderr.contains("api.listen"), "{}", r.stderr);
 }
 
-#[test]
-fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
-    if !docker_ready() {
-        return;
-    }
-    let (env, port) = api_env("");
-    let t = token(&env);
-    let repo = env.repo().to_string_lossy().to_string();
+/// A run with Docker and Claude options answers with the agent's output
+/// and usage; the agent ran in print mode with the options, the prompt
+/// one argument; an ordinary session, which the CLI lists and deletes.
+fn assert_a_run_with_options(api: &Api) {
     let body = json!({
-        "prompt": "Run the tests -- $(id) 'quoted'", "repo": repo,
+        "prompt": "Run the tests -- $(id) 'quoted'", "repo": api.repo,
         "docker": {"image": BASE_IMAGE, "lifecycle": {"on_create_command": ["echo installing"]}},
         "claude": {"model": "sonnet", "max_turns": 2, "allowed_tools": ["Bash(git:*)"], "output_format": "json"},
     });
-    let (code, run) = call(port, "POST", "/run", Some(&t), &body.to_string());
+    let (code, run) = api.post("/run", &body);
     assert_eq!(code, 200, "{run}");
     assert_eq!(run["status"], "completed", "{run}");
     assert_eq!(run["usage"]["output_tokens"], 5, "{run}");
-    assert!(run["session_id"].is_string(), "{run}");
+    // session_id is the session's name; the agent's own id is beside it.
+    assert!(run["agent_session_id"].is_string(), "{run}");
     let name = run["session"].as_str().unwrap().to_string();
+    assert_eq!(run["session_id"], name.as_str(), "{run}");
+    let (code, found) = api.get(&format!("/sessions/{name}"));
+    assert_eq!(
+        (code, &found["session"]["name"]),
+        (200, &json!(name)),
+        "{found}"
+    );
     assert_eq!(run["branch"], name.as_str());
-    // The agent ran in print mode with the options, the prompt one argument.
-    let argv = env.stub_argv(&name);
+    let argv = api.env.stub_argv(&name);
     let tail: Vec<&str> = argv.iter().rev().take(3).map(String::as_str).collect();
     assert_eq!(
         tail,
@@ -316,62 +287,60 @@ fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
         argv.windows(2).any(|w| w == ["--max-turns", "2"]),
         "{argv:?}"
     );
-    // An ordinary session: the CLI lists and deletes it.
-    assert!(env.run(&["list"]).ok().stdout.contains(&name));
-    env.run(&["delete", "--force", &name]).ok();
+    assert!(api.env.run(&["list"]).ok().stdout.contains(&name));
+    api.env.run(&["delete", "--force", &name]).ok();
+}
 
-    // A compose environment: the agent in its service, the project taken
-    // down with the session.
-    if Command::new("docker-compose")
+/// A compose environment: the agent in its service, the project taken
+/// down with the session. Needs docker-compose (under CI=true, fails
+/// without it).
+fn assert_a_compose_run_is_taken_down(api: &Api) {
+    if !Command::new("docker-compose")
         .arg("version")
         .output()
         .is_ok_and(|o| o.status.success())
     {
-        let file = format!(
-            "services:\n  db:\n    image: {BASE_IMAGE}\n    command: [sleep, infinity]\n    init: true\n  dev:\n    image: {BASE_IMAGE}\n"
-        );
-        std::fs::write(env.repo().join("compose.yml"), file).unwrap();
-        let body = json!({"prompt": "x", "repo": repo, "docker": {"environment": {"type": "compose", "path": "compose.yml", "service": "dev"}}});
-        let (code, run) = call(port, "POST", "/run", Some(&t), &body.to_string());
-        assert_eq!(
-            (code, run["status"].as_str()),
-            (200, Some("completed")),
-            "{run}"
-        );
-        let name = run["session"].as_str().unwrap().to_string();
-        let filter = format!("label=com.docker.compose.project=clauderon-{name}");
-        let count = || {
-            docker_ok(&["ps", "-aq", "--filter", &filter])
-                .lines()
-                .count()
-        };
-        assert_eq!(count(), 2);
-        env.run(&["delete", "--force", &name]).ok();
-        assert_eq!(count(), 0);
-        std::fs::remove_file(env.repo().join("compose.yml")).unwrap();
-    } else if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true: docker-compose is missing");
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("CI=true: docker-compose is missing");
+        }
+        return;
     }
-
-    // A failing agent is a crash with its exit code and output.
-    let crash = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE, "env": {"STUB_BEHAVIOR": "exit:3"}}});
-    let (code, run) = call(port, "POST", "/run", Some(&t), &crash.to_string());
+    let (env, repo) = (&api.env, &api.repo);
+    let file = format!(
+        "services:\n  db:\n    image: {BASE_IMAGE}\n    command: [sleep, infinity]\n    init: true\n  dev:\n    image: {BASE_IMAGE}\n"
+    );
+    std::fs::write(env.repo().join("compose.yml"), file).unwrap();
+    let body = json!({"prompt": "x", "repo": repo, "docker": {"environment": {"type": "compose", "path": "compose.yml", "service": "dev"}}});
+    let (code, run) = api.post("/run", &body);
     assert_eq!(
         (code, run["status"].as_str()),
-        (200, Some("crashed")),
+        (200, Some("completed")),
         "{run}"
     );
-    assert_eq!(run["crash_info"]["exit_code"], 3, "{run}");
+    let name = run["session"].as_str().unwrap().to_string();
+    let filter = format!("label=com.docker.compose.project=clauderon-{name}");
+    let count = || {
+        docker_ok(&["ps", "-aq", "--filter", &filter])
+            .lines()
+            .count()
+    };
+    assert_eq!(count(), 2);
+    env.run(&["delete", "--force", &name]).ok();
+    assert_eq!(count(), 0);
+    std::fs::remove_file(env.repo().join("compose.yml")).unwrap();
+}
 
-    // Bad runs are refused before anything is made.
-    for (bad, says) in [
+/// Run bodies refused (a 400) before anything is made, and what the error
+/// says of each.
+fn refused_run_bodies(repo: &str) -> [(Value, &'static str); 7] {
+    [
         (
             json!({"prompt": "x", "docker": {}, "podman": {}}),
             "not both",
         ),
         (
             json!({"prompt": "x", "podman": {"volumes": ["/etc:/etc"]}}),
-            "HOST:/workspace",
+            "outside [api] allowed_volume_roots (none are set)",
         ),
         (
             json!({"prompt": "x", "docker": {"timeout": "soon"}}),
@@ -393,15 +362,36 @@ fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
             json!({"prompt": "x", "repo": repo, "docker": {"image": "$(id)"}}),
             "image reference",
         ),
-    ] {
-        let (code, answer) = call(port, "POST", "/run", Some(&t), &bad.to_string());
+    ]
+}
+
+#[test]
+fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
+    if !docker_ready() {
+        return;
+    }
+    let api = Api::new("");
+    assert_a_run_with_options(&api);
+    assert_a_compose_run_is_taken_down(&api);
+    // A failing agent is a crash with its exit code and output.
+    let crash = json!({"prompt": "x", "repo": api.repo, "docker": {"image": BASE_IMAGE, "env": {"STUB_BEHAVIOR": "exit:3"}}});
+    let (code, run) = api.post("/run", &crash);
+    assert_eq!(
+        (code, run["status"].as_str()),
+        (200, Some("crashed")),
+        "{run}"
+    );
+    assert_eq!(run["crash_info"]["exit_code"], 3, "{run}");
+    // Bad runs are refused before anything is made.
+    for (bad, says) in refused_run_bodies(&api.repo) {
+        let (code, answer) = api.post("/run", &bad);
         assert_eq!(code, 400, "{bad}: {answer}");
         assert!(
             answer["error"].as_str().unwrap().contains(says),
             "{bad}: {answer}"
         );
     }
-    let sessions = env.run(&["list", "--json"]).ok().stdout;
+    let sessions = api.env.run(&["list", "--json"]).ok().stdout;
     let sessions: Value = serde_json::from_str(&sessions).unwrap();
     assert_eq!(
         sessions.as_array().unwrap().len(),

@@ -8,24 +8,26 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::Command;
 
-use common::api::{api_env, call, token};
-use common::{BASE_IMAGE, docker_ready};
+use common::api::{Api, api_env, call, token, wait_state};
+use common::{BASE_IMAGE, Env, docker_ready};
 use serde_json::{Value, json};
 
-#[test]
-fn async_runs_are_jobs_that_finish_or_are_really_cancelled() {
-    if !docker_ready() {
-        return;
-    }
-    let (env, port) = api_env("");
-    let t = token(&env);
-    let repo = env.repo().to_string_lossy().to_string();
-    let quick = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE}});
-    let (code, started) = call(port, "POST", "/run/async", Some(&t), &quick.to_string());
+/// A quick async run: a 202, then a completed job whose result is the
+/// run's; a finished job cannot be cancelled.
+fn a_quick_job_completes(api: &Api) {
+    let quick = json!({"prompt": "x", "repo": api.repo, "docker": {"image": BASE_IMAGE}});
+    let (code, started) = api.post("/run/async", &quick);
     assert_eq!(code, 202, "{started}");
     let id = started["job_id"].as_str().unwrap().to_string();
-    let job = wait_job(port, &t, &id, |j| j["status"] != "running");
+    // The 202's session_id is the session's name, which /sessions/{id} takes.
+    let session_id = started["session_id"].as_str().unwrap().to_string();
+    assert_eq!(started["session"], session_id.as_str(), "{started}");
+    let job = api.wait_job(&id, |j| j["status"] != "running");
     assert_eq!(job["status"], "completed", "{job}");
+    assert_eq!(job["result"]["session_id"], session_id.as_str(), "{job}");
+    let (code, found) = api.get(&format!("/sessions/{session_id}"));
+    assert_eq!(code, 200, "{found}");
+    assert_eq!(found["session"]["name"], session_id.as_str(), "{found}");
     assert!(
         job["result"]["output"]
             .as_str()
@@ -33,19 +35,28 @@ fn async_runs_are_jobs_that_finish_or_are_really_cancelled() {
             .contains("stub answer"),
         "{job}"
     );
-    let (code, _) = call(port, "DELETE", &format!("/jobs/{id}"), Some(&t), "");
+    let (code, _) = api.delete(&format!("/jobs/{id}"));
     assert_eq!(code, 409, "a finished job stays finished");
-    assert_eq!(call(port, "GET", "/jobs/nope", Some(&t), "").0, 404);
+}
 
-    let slow = json!({"prompt": "x", "repo": repo, "docker": {
+#[test]
+fn async_runs_are_jobs_that_finish_or_are_really_cancelled() {
+    if !docker_ready() {
+        return;
+    }
+    let api = Api::new("");
+    a_quick_job_completes(&api);
+    assert_eq!(api.get("/jobs/nope").0, 404);
+
+    let slow = json!({"prompt": "x", "repo": api.repo, "docker": {
         "image": BASE_IMAGE, "lifecycle": {"post_start": ["sleep 30"]}}});
-    let (_, started) = call(port, "POST", "/run/async", Some(&t), &slow.to_string());
+    let (_, started) = api.post("/run/async", &slow);
     let (id, session) = (
         started["job_id"].as_str().unwrap(),
         started["session"].as_str().unwrap(),
     );
     std::thread::sleep(std::time::Duration::from_millis(1500));
-    let (code, cancelled) = call(port, "DELETE", &format!("/jobs/{id}"), Some(&t), "");
+    let (code, cancelled) = api.delete(&format!("/jobs/{id}"));
     assert_eq!(
         (code, cancelled["status"].as_str()),
         (200, Some("cancelled")),
@@ -53,15 +64,15 @@ fn async_runs_are_jobs_that_finish_or_are_really_cancelled() {
     );
     // Stopped, or gone: cancelled while its create waited for it to be
     // ready, the create rolls it back.
-    let state = wait_state(session, &["exited", ""]);
+    let state = wait_state("docker", session, &["exited", ""]);
     assert!(
         state == "exited" || state.is_empty(),
         "the container is {state}"
     );
     std::thread::sleep(std::time::Duration::from_millis(500));
-    let job = call(port, "GET", &format!("/jobs/{id}"), Some(&t), "").1;
+    let job = api.get(&format!("/jobs/{id}")).1;
     assert_eq!(job["status"], "cancelled", "never overwritten: {job}");
-    let all = call(port, "GET", "/jobs", Some(&t), "").1;
+    let all = api.get("/jobs").1;
     assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
 }
 
@@ -178,30 +189,12 @@ fn header<'a>(head: &'a str, name: &str) -> &'a str {
         .unwrap_or_default()
 }
 
-#[test]
-fn a_finished_async_run_calls_its_webhook_signed_and_only_allowed_hosts_are_called() {
-    if !docker_ready() {
-        return;
-    }
-    let secret = "0123456789abcdef-webhook";
-    let (env, port) = api_env(&format!(
-        "webhook_hosts = [\"127.0.0.1\"]\nwebhook_secret = \"{secret}\"\n"
-    ));
-    let t = token(&env);
-    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let hook_port = hook.local_addr().unwrap().port();
-    // It fails once (a 503), then takes the delivery.
-    let received = receiver(hook, &[503, 204]);
-    let repo = env.repo().to_string_lossy().to_string();
-    let url = format!("http://127.0.0.1:{hook_port}/done?x=1");
-    let body =
-        json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE}, "webhook_url": url});
-    let (code, started) = call(port, "POST", "/run/async", Some(&t), &body.to_string());
-    assert_eq!(code, 202, "{started}");
-    let got = received.join().unwrap();
+/// The delivery (after a 503, a retry): to the URL's path, signed with
+/// `secret`, the job's end as its body; the retry the same delivery (id,
+/// body, signature). The delivery's id.
+fn assert_signed_and_retried(got: &[(String, Vec<u8>)], secret: &str) -> String {
     let (head, payload) = &got[1];
     assert!(head.starts_with("POST /done?x=1 "), "{head}");
-    // The retry is the same delivery: its id, body and signature.
     let first = &got[0];
     assert_eq!(first.1, *payload);
     let delivery = header(head, "x-clauderon-delivery: ");
@@ -218,11 +211,50 @@ fn a_finished_async_run_calls_its_webhook_signed_and_only_allowed_hosts_are_call
     let ended: Value = serde_json::from_slice(payload).unwrap();
     assert_eq!(ended["status"], "completed", "{ended}");
     assert!(!String::from_utf8_lossy(payload).contains(secret));
+    delivery.to_string()
+}
+
+/// Not in webhook_hosts, or on the synchronous route (`body`): a 400,
+/// nothing runs; config show hides the secret.
+fn assert_unallowed_webhooks_refused(api: &Api, body: &Value, secret: &str) {
+    let evil = json!({"prompt": "x", "repo": api.repo, "webhook_url": "http://evil.example/x"});
+    let (code, answer) = api.post("/run/async", &evil);
+    assert_eq!(code, 400, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("webhook_hosts"),
+        "{answer}"
+    );
+    assert_eq!(api.post("/run", body).0, 400);
+    let config = api.env.run(&["config", "show"]).ok().stdout;
+    assert!(
+        config.contains("(set)") && !config.contains(secret),
+        "{config}"
+    );
+}
+
+#[test]
+fn a_finished_async_run_calls_its_webhook_signed_and_only_allowed_hosts_are_called() {
+    if !docker_ready() {
+        return;
+    }
+    let secret = "0123456789abcdef-webhook";
+    let api = Api::new(&format!(
+        "webhook_hosts = [\"127.0.0.1\"]\nwebhook_secret = \"{secret}\"\n"
+    ));
+    let hook = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hook_port = hook.local_addr().unwrap().port();
+    // It fails once (a 503), then takes the delivery.
+    let received = receiver(hook, &[503, 204]);
+    let url = format!("http://127.0.0.1:{hook_port}/done?x=1");
+    let body = json!({"prompt": "x", "repo": api.repo, "docker": {"image": BASE_IMAGE}, "webhook_url": url});
+    let (code, started) = api.post("/run/async", &body);
+    assert_eq!(code, 202, "{started}");
+    let delivery = assert_signed_and_retried(&received.join().unwrap(), secret);
     // The job records both attempts.
     let id = started["job_id"].as_str().unwrap();
     let mut job = Value::Null;
     for _ in 0..50 {
-        job = call(port, "GET", &format!("/jobs/{id}"), Some(&t), "").1;
+        job = api.get(&format!("/jobs/{id}")).1;
         if job["webhook"]["delivered"] == true {
             break;
         }
@@ -235,76 +267,11 @@ fn a_finished_async_run_calls_its_webhook_signed_and_only_allowed_hosts_are_call
         json!([{"status": 503}, {"status": 204}]),
         "{job}"
     );
-    // Not in webhook_hosts, or on the synchronous route: a 400, nothing runs.
-    let evil = json!({"prompt": "x", "repo": repo, "webhook_url": "http://evil.example/x"});
-    let (code, answer) = call(port, "POST", "/run/async", Some(&t), &evil.to_string());
-    assert_eq!(code, 400, "{answer}");
-    assert!(
-        answer["error"].as_str().unwrap().contains("webhook_hosts"),
-        "{answer}"
-    );
-    assert_eq!(
-        call(port, "POST", "/run", Some(&t), &body.to_string()).0,
-        400
-    );
-    let config = env.run(&["config", "show"]).ok().stdout;
-    assert!(
-        config.contains("(set)") && !config.contains(secret),
-        "{config}"
-    );
+    assert_unallowed_webhooks_refused(&api, &body, secret);
 }
 
-/// Polls a job until `done` says so (or 20 s pass); its last view.
-fn wait_job(port: u16, t: &str, id: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let mut job = Value::Null;
-    for _ in 0..200 {
-        job = call(port, "GET", &format!("/jobs/{id}"), Some(t), "").1;
-        if done(&job) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    job
-}
-
-/// The state of a session's container once it is one of `want` ("" for
-/// no container), or after 20 s.
-fn wait_state(session: &str, want: &[&str]) -> String {
-    let name = format!("clauderon-{session}");
-    let mut state = String::new();
-    for _ in 0..100 {
-        let out = common::docker(&["inspect", "--format", "{{.State.Status}}", &name]);
-        state = String::from_utf8_lossy(&out.stdout).trim().to_string();
-        if want.contains(&state.as_str()) {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
-    state
-}
-
-#[test]
-fn jobs_outlive_a_daemon_restart_and_a_running_one_ends_in_error() {
-    if !docker_ready() {
-        return;
-    }
-    let (env, port) = api_env("");
-    let t = token(&env);
-    let repo = env.repo().to_string_lossy().to_string();
-    let quick = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE}});
-    let (_, started) = call(port, "POST", "/run/async", Some(&t), &quick.to_string());
-    let done_id = started["job_id"].as_str().unwrap().to_string();
-    let done = wait_job(port, &t, &done_id, |j| j["status"] != "running");
-    assert_eq!(done["status"], "completed", "{done}");
-    let slow = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE,
-        "env": {"API_KEY": "s3cret-in-env-value"}, "lifecycle": {"post_start": ["sleep 60"]}}});
-    let (_, started) = call(port, "POST", "/run/async", Some(&t), &slow.to_string());
-    let (slow_id, session) = (
-        started["job_id"].as_str().unwrap().to_string(),
-        started["session"].as_str().unwrap().to_string(),
-    );
-    assert_eq!(wait_state(&session, &["running"]), "running");
-    // The daemon dies without warning, and a new one starts.
+/// Kills the home's daemon without warning (SIGKILL).
+fn kill_daemon(env: &Env) {
     let info: Value =
         serde_json::from_slice(&std::fs::read(env.home().join("daemon.json")).unwrap()).unwrap();
     let pid = info["pid"].as_i64().unwrap().to_string();
@@ -315,29 +282,10 @@ fn jobs_outlive_a_daemon_restart_and_a_running_one_ends_in_error() {
             .unwrap()
             .success()
     );
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    common::api::start_api(&env, port);
+}
 
-    let all = call(port, "GET", "/jobs", Some(&t), "").1;
-    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
-    let again = call(port, "GET", &format!("/jobs/{done_id}"), Some(&t), "").1;
-    assert_eq!(again, done, "a finished job is as it was");
-    let lost = call(port, "GET", &format!("/jobs/{slow_id}"), Some(&t), "").1;
-    assert_eq!(lost["status"], "error", "{lost}");
-    let reason = lost["result"]["crash_info"]["reason"].as_str().unwrap();
-    assert!(reason.contains("daemon restarted"), "{lost}");
-    assert_eq!(
-        call(port, "DELETE", &format!("/jobs/{slow_id}"), Some(&t), "").0,
-        409
-    );
-    // Stopped; and as it was killed while its create waited for it to be
-    // ready, that create (which outlived the daemon) then rolls it back.
-    let state = wait_state(&session, &["exited", ""]);
-    assert!(
-        state == "exited" || state.is_empty(),
-        "its container is {state}"
-    );
-    // The records: private, and without the run's env values.
+/// The job records: private, and without the run's env values.
+fn assert_job_records_private(env: &Env) {
     for entry in std::fs::read_dir(env.home().join("jobs")).unwrap() {
         let path = entry.unwrap().path();
         let mode = std::fs::metadata(&path).unwrap();
@@ -350,4 +298,47 @@ fn jobs_outlive_a_daemon_restart_and_a_running_one_ends_in_error() {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("s3cret-in-env-value"), "{text}");
     }
+}
+
+#[test]
+fn jobs_outlive_a_daemon_restart_and_a_running_one_ends_in_error() {
+    if !docker_ready() {
+        return;
+    }
+    let api = Api::new("");
+    let quick = json!({"prompt": "x", "repo": api.repo, "docker": {"image": BASE_IMAGE}});
+    let (_, started) = api.post("/run/async", &quick);
+    let done_id = started["job_id"].as_str().unwrap().to_string();
+    let done = api.wait_job(&done_id, |j| j["status"] != "running");
+    assert_eq!(done["status"], "completed", "{done}");
+    let slow = json!({"prompt": "x", "repo": api.repo, "docker": {"image": BASE_IMAGE,
+        "env": {"API_KEY": "s3cret-in-env-value"}, "lifecycle": {"post_start": ["sleep 60"]}}});
+    let (_, started) = api.post("/run/async", &slow);
+    let (slow_id, session) = (
+        started["job_id"].as_str().unwrap().to_string(),
+        started["session"].as_str().unwrap().to_string(),
+    );
+    assert_eq!(wait_state("docker", &session, &["running"]), "running");
+    // The daemon dies without warning, and a new one starts.
+    kill_daemon(&api.env);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    common::api::start_api(&api.env, api.port);
+
+    let all = api.get("/jobs").1;
+    assert_eq!(all.as_array().unwrap().len(), 2, "{all}");
+    let again = api.get(&format!("/jobs/{done_id}")).1;
+    assert_eq!(again, done, "a finished job is as it was");
+    let lost = api.get(&format!("/jobs/{slow_id}")).1;
+    assert_eq!(lost["status"], "error", "{lost}");
+    let reason = lost["result"]["crash_info"]["reason"].as_str().unwrap();
+    assert!(reason.contains("daemon restarted"), "{lost}");
+    assert_eq!(api.delete(&format!("/jobs/{slow_id}")).0, 409);
+    // Stopped; and as it was killed while its create waited for it to be
+    // ready, that create (which outlived the daemon) then rolls it back.
+    let state = wait_state("docker", &session, &["exited", ""]);
+    assert!(
+        state == "exited" || state.is_empty(),
+        "its container is {state}"
+    );
+    assert_job_records_private(&api.env);
 }

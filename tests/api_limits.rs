@@ -10,13 +10,10 @@ use std::time::{Duration, Instant};
 
 use common::api::{api_env, call, call_bytes, token};
 
-#[test]
-fn idle_connections_cannot_hold_every_slot() {
-    let (env, port) = api_env("");
-    let t = token(&env);
-    // More idle clients than the API's 64 slots: some connect and say
-    // nothing, some send half a request head and stall (slowloris).
-    let idle: Vec<TcpStream> = (0..80)
+/// `n` idle clients: some connect and say nothing, some send half a
+/// request head and stall (slowloris).
+fn idle_clients(port: u16, n: usize) -> Vec<TcpStream> {
+    (0..n)
         .map(|i| {
             let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
             if i % 2 == 0 {
@@ -25,7 +22,33 @@ fn idle_connections_cannot_hold_every_slot() {
             }
             s
         })
-        .collect();
+        .collect()
+}
+
+/// A connection that sends nothing is closed after the header timeout
+/// (5 s); what it was told before (bytes read, first bytes).
+fn a_silent_connection_is_closed_in_time(port: u16) -> (usize, [u8; 64]) {
+    let mut last = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    last.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let waited = Instant::now();
+    let mut buf = [0u8; 64];
+    let n = last.read(&mut buf).unwrap_or(0);
+    eprintln!("idle connection closed after {:?}", waited.elapsed());
+    assert!(
+        (Duration::from_secs(4)..Duration::from_secs(8)).contains(&waited.elapsed()),
+        "an idle connection was closed after {:?}",
+        waited.elapsed()
+    );
+    (n, buf)
+}
+
+#[test]
+fn idle_connections_cannot_hold_every_slot() {
+    let (env, port) = api_env("");
+    let t = token(&env);
+    // More idle clients than the API's 64 slots.
+    let idle = idle_clients(port, 80);
     std::thread::sleep(Duration::from_millis(300));
     let started = Instant::now();
     let (code, answer) = call(port, "GET", "/v1/sessions", Some(&t), "");
@@ -46,20 +69,8 @@ fn idle_connections_cannot_hold_every_slot() {
         .unwrap();
     ka.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let quiet = Instant::now();
-    // A connection that sends nothing is closed after the header timeout
-    // (5 s). This one is the newest, so no newcomer takes its slot first.
-    let mut last = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    last.set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    let waited = Instant::now();
-    let mut buf = [0u8; 64];
-    let n = last.read(&mut buf).unwrap_or(0);
-    eprintln!("idle connection closed after {:?}", waited.elapsed());
-    assert!(
-        (Duration::from_secs(4)..Duration::from_secs(8)).contains(&waited.elapsed()),
-        "an idle connection was closed after {:?}",
-        waited.elapsed()
-    );
+    // The silent one is the newest, so no newcomer takes its slot first.
+    let (n, buf) = a_silent_connection_is_closed_in_time(port);
     drop(idle);
     let said = String::from_utf8_lossy(&buf[..n]).to_string();
     assert!(n == 0 || said.starts_with("HTTP/1.1 408"), "{said}");

@@ -7,8 +7,8 @@ mod common;
 use std::path::Path;
 use std::time::Instant;
 
-use common::api::{api_env, call, token};
-use common::{BASE_IMAGE, docker_ok, docker_ready, git};
+use common::api::{Api, call};
+use common::{BASE_IMAGE, Env, docker_ok, docker_ready, git};
 use serde_json::{Value, json};
 
 /// Entries of a directory of the home (0 when it does not exist).
@@ -24,37 +24,33 @@ fn branches(repo: &Path) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn twenty_runs_at_once_complete_or_get_429_and_leave_nothing_half_made() {
-    if !docker_ready() {
-        return;
-    }
-    let (env, port) = api_env("max_concurrent_runs = 4\n");
-    let t = token(&env);
-    let repo = env.repo().to_string_lossy().to_string();
-    let started = Instant::now();
-    // Half give a repository, half work in a scratch one of their own.
-    let answers: Vec<(bool, u16, Value)> = std::thread::scope(|s| {
+/// 20 `POST /run`s at once: half give the repository, half work in a
+/// scratch one of their own. (repository given, status, answer) of each.
+fn twenty_runs_at_once(api: &Api) -> Vec<(bool, u16, Value)> {
+    std::thread::scope(|s| {
         let calls: Vec<_> = (0..20)
             .map(|i| {
-                let (t, repo) = (&t, &repo);
                 s.spawn(move || {
                     let mut body =
                         json!({"prompt": format!("load {i}"), "docker": {"image": BASE_IMAGE}});
                     if i % 2 == 0 {
-                        body["repo"] = json!(repo);
+                        body["repo"] = json!(api.repo);
                     }
-                    let (code, answer) = call(port, "POST", "/run", Some(t), &body.to_string());
+                    let (code, answer) = api.post("/run", &body);
                     (i % 2 == 0, code, answer)
                 })
             })
             .collect();
         calls.into_iter().map(|c| c.join().unwrap()).collect()
-    });
-    let elapsed = started.elapsed();
+    })
+}
+
+/// Each answer is `completed` or a 429 naming the limit: the completed
+/// sessions, how many of them gave the repository, and how many got 429.
+fn completed_or_refused(answers: &[(bool, u16, Value)]) -> (Vec<String>, usize, usize) {
     let mut completed = Vec::new();
     let (mut with_repo, mut refused) = (0, 0);
-    for (given, code, answer) in &answers {
+    for (given, code, answer) in answers {
         match code {
             200 => {
                 assert_eq!(answer["status"], "completed", "{answer}");
@@ -73,23 +69,22 @@ fn twenty_runs_at_once_complete_or_get_429_and_leave_nothing_half_made() {
             _ => panic!("{code} {answer}"),
         }
     }
-    eprintln!(
-        "{} completed, {refused} got 429, in {elapsed:?}",
-        completed.len()
-    );
-    assert!(completed.len() >= 4, "{answers:?}");
-    assert_eq!(completed.len() + refused, 20);
+    (completed, with_repo, refused)
+}
 
-    // What exists is the completed runs', and only theirs.
+/// The home's containers (running or not).
+fn containers(env: &Env) -> usize {
+    let filter = format!("label=clauderon.home={}", env.home().display());
+    docker_ok(&["ps", "-aq", "--filter", &filter])
+        .lines()
+        .count()
+}
+
+/// What exists is the completed runs', and only theirs.
+fn assert_only_the_completed_exist(env: &Env, completed: &[String], with_repo: usize) {
     let n = completed.len();
     let home = env.home();
-    let filter = format!("label=clauderon.home={}", home.display());
-    let containers = || {
-        docker_ok(&["ps", "-aq", "--filter", &filter])
-            .lines()
-            .count()
-    };
-    assert_eq!(containers(), n, "containers");
+    assert_eq!(containers(env), n, "containers");
     assert_eq!(entries(&home.join("sessions")), n, "session records");
     assert_eq!(entries(&home.join("worktrees")), n, "worktrees");
     assert_eq!(
@@ -103,17 +98,40 @@ fn twenty_runs_at_once_complete_or_get_429_and_leave_nothing_half_made() {
     assert!(made.iter().all(|b| completed.contains(b)), "{made:?}");
     let listed: Value = serde_json::from_str(&env.run(&["list", "--json"]).ok().stdout).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), n, "{listed}");
+}
 
-    // The completed runs are ordinary sessions: deleted, nothing is left.
-    for name in &completed {
+/// The completed runs are ordinary sessions: deleted, nothing is left.
+fn assert_deleted_leaving_nothing(env: &Env, completed: &[String]) {
+    let home = env.home();
+    for name in completed {
         env.run(&["delete", "--force", "--delete-branch", name])
             .ok();
     }
-    assert_eq!(containers(), 0, "containers after delete");
+    assert_eq!(containers(env), 0, "containers after delete");
     assert_eq!(entries(&home.join("sessions")), 0);
     assert_eq!(entries(&home.join("worktrees")), 0);
     assert!(branches(env.repo()).is_empty());
     assert_eq!(entries(&home.join("scratch")), 0, "scratch repositories");
     assert_eq!(env.run(&["list", "--json"]).ok().stdout.trim(), "[]");
-    assert_eq!(call(port, "GET", "/health", None, "").0, 200);
+}
+
+#[test]
+fn twenty_runs_at_once_complete_or_get_429_and_leave_nothing_half_made() {
+    if !docker_ready() {
+        return;
+    }
+    let api = Api::new("max_concurrent_runs = 4\n");
+    let started = Instant::now();
+    let answers = twenty_runs_at_once(&api);
+    let elapsed = started.elapsed();
+    let (completed, with_repo, refused) = completed_or_refused(&answers);
+    eprintln!(
+        "{} completed, {refused} got 429, in {elapsed:?}",
+        completed.len()
+    );
+    assert!(completed.len() >= 4, "{answers:?}");
+    assert_eq!(completed.len() + refused, 20);
+    assert_only_the_completed_exist(&api.env, &completed, with_repo);
+    assert_deleted_leaving_nothing(&api.env, &completed);
+    assert_eq!(call(api.port, "GET", "/health", None, "").0, 200);
 }

@@ -72,18 +72,18 @@ fn events(env: &Env, name: &str) -> Vec<Value> {
         .collect()
 }
 
-#[test]
-fn listener_rejects_bad_requests_and_records_good_ones() {
-    let env = Env::new();
-    let id = fake_session(&env, "fake", "right-token");
-    let port = daemon_port(&env);
-    let auth = "Bearer right-token";
-    let good = br#"{"event":"PreToolUse","tool_name":"Bash","timestamp":"2026-01-01T00:00:00Z"}"#;
+/// A hook event the listener records.
+const GOOD: &[u8] =
+    br#"{"event":"PreToolUse","tool_name":"Bash","timestamp":"2026-01-01T00:00:00Z"}"#;
+
+/// Each bad request gets its own status, and none is recorded.
+fn assert_bad_requests_refused(env: &Env, port: u16, id: &str, auth: &str) {
+    let good = GOOD;
     assert_eq!(
         post(
             port,
             &[
-                ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session", id),
                 ("X-Clauderon-Session-Name", "fake")
             ],
             good
@@ -95,7 +95,7 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
         post(
             port,
             &[
-                ("X-Clauderon-Session", &id),
+                ("X-Clauderon-Session", id),
                 ("X-Clauderon-Session-Name", "fake"),
                 ("Authorization", "Bearer wrong")
             ],
@@ -107,17 +107,27 @@ fn listener_rejects_bad_requests_and_records_good_ones() {
     let other = clauderon::session::new_uuid();
     assert_eq!(hook(port, &other, auth, good), 404, "unknown session");
     let big = vec![b' '; 70 * 1024];
-    assert_eq!(hook(port, &id, auth, &big), 413, "too large");
-    assert_eq!(hook(port, &id, auth, b"{not json"), 400, "malformed");
+    assert_eq!(hook(port, id, auth, &big), 413, "too large");
+    assert_eq!(hook(port, id, auth, b"{not json"), 400, "malformed");
     assert_eq!(
-        hook(port, &id, auth, br#"{"tool_name":"x"}"#),
+        hook(port, id, auth, br#"{"tool_name":"x"}"#),
         400,
         "no event"
     );
     assert!(
-        events(&env, "fake").is_empty(),
+        events(env, "fake").is_empty(),
         "rejected requests changed nothing"
     );
+}
+
+#[test]
+fn listener_rejects_bad_requests_and_records_good_ones() {
+    let env = Env::new();
+    let id = fake_session(&env, "fake", "right-token");
+    let port = daemon_port(&env);
+    let auth = "Bearer right-token";
+    let good = GOOD;
+    assert_bad_requests_refused(&env, port, &id, auth);
     assert_eq!(hook(port, &id, auth, good), 200);
     let got = events(&env, "fake");
     assert_eq!(got.len(), 1);

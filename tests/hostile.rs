@@ -32,12 +32,8 @@ fn executable(path: &Path, script: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
-#[test]
-fn flag_like_values_are_refused_before_any_engine_runs() {
-    let mut env = Env::new();
-    let calls = record_engine_calls(&mut env);
-    let repo = env.repo().to_string_lossy().to_string();
-    let base = ["create", "--repo", &repo, "--prompt", "x"];
+/// Flag-like values on the command line: usage errors naming the value.
+fn assert_flag_like_arguments_refused(env: &Env, base: &[&str]) {
     let cases: &[(&[&str], &str)] = &[
         (&["--image=--privileged"], "invalid image reference"),
         (&["--image=-v=/:/host"], "invalid image reference"),
@@ -74,7 +70,10 @@ fn flag_like_values_are_refused_before_any_engine_runs() {
         assert_eq!(r.code, 2, "{pull:?}: {}", r.stderr);
         assert!(r.stderr.contains("invalid image reference"), "{}", r.stderr);
     }
-    // The same values from config.toml.
+}
+
+/// The same values from config.toml: usage errors naming the key.
+fn assert_flag_like_config_refused(env: &Env, base: &[&str]) {
     let config = env.home().join("config.toml");
     let original = std::fs::read_to_string(&config).unwrap();
     for (section, key) in [
@@ -112,10 +111,20 @@ fn flag_like_values_are_refused_before_any_engine_runs() {
             format!("{original}{section}\n")
         };
         std::fs::write(&config, text).unwrap();
-        let r = env.run(&base);
+        let r = env.run(base);
         assert_eq!(r.code, 2, "{key}: {}", r.stderr);
         assert!(r.stderr.contains(key), "{key}: {}", r.stderr);
     }
+}
+
+#[test]
+fn flag_like_values_are_refused_before_any_engine_runs() {
+    let mut env = Env::new();
+    let calls = record_engine_calls(&mut env);
+    let repo = env.repo().to_string_lossy().to_string();
+    let base = ["create", "--repo", &repo, "--prompt", "x"];
+    assert_flag_like_arguments_refused(&env, &base);
+    assert_flag_like_config_refused(&env, &base);
     assert!(
         !calls.exists(),
         "an engine ran: {:?}",
@@ -173,23 +182,9 @@ fn planted_keys(program: &Path, include: &Path, repo: &Path) -> Vec<(String, Str
     keys
 }
 
-#[test]
-fn planted_config_and_hooks_never_run_and_never_trap_the_session() {
-    if !docker_ready() {
-        return;
-    }
-    let env = Env::new();
-    let evil = tempfile::tempdir().unwrap();
-    let (program, marker) = evil_program(evil.path());
-    let hooks = evil.path().join("hooks");
-    std::fs::create_dir(&hooks).unwrap();
-    let include = evil.path().join("planted.cfg");
-    std::fs::write(
-        &include,
-        format!("[core]\n\tfsmonitor = {}\n", program.display()),
-    )
-    .unwrap();
-    // A committed .gitattributes makes a planted filter apply to every file.
+/// A committed .gitattributes that makes a planted filter apply to every
+/// file, and `program` as hooks in .git/hooks and in the hooksPath dir.
+fn plant_attributes_and_hooks(env: &Env, program: &Path, hooks: &Path) {
     std::fs::write(
         env.repo().join(".gitattributes"),
         "* filter=evil diff=evil\n",
@@ -198,27 +193,23 @@ fn planted_config_and_hooks_never_run_and_never_trap_the_session() {
     git(env.repo(), &["add", ".gitattributes"]);
     git(env.repo(), &["commit", "-q", "-m", "attributes"]);
     // Hooks written straight into .git/hooks, and into the hooksPath dir.
-    for dir in [env.repo().join(".git/hooks"), hooks.clone()] {
+    for dir in [env.repo().join(".git/hooks"), hooks.to_path_buf()] {
         for hook in [
             "post-checkout",
             "reference-transaction",
             "pre-auto-gc",
             "post-commit",
         ] {
-            std::fs::copy(&program, dir.join(hook)).unwrap();
+            std::fs::copy(program, dir.join(hook)).unwrap();
         }
     }
-    let session = unique("hostile");
-    env.create(&session, "x", &[]).ok();
-    env.wait_for_runs(&session, 1);
-    assert!(
-        !marker.exists(),
-        "a hook ran during create: {:?}",
-        std::fs::read_to_string(&marker)
-    );
+}
 
-    let keys = planted_keys(&program, &include, env.repo());
-    for (key, value) in &keys {
+/// Each planted key alone: `create` refuses it naming the key (but
+/// core.hooksPath, which is harmless), and `list` and `status` of
+/// `session` still work; nothing planted runs.
+fn assert_each_key_refused(env: &Env, keys: &[(String, String)], session: &str, marker: &Path) {
+    for (key, value) in keys {
         git(env.repo(), &["config", key, value]);
         let other = unique("refused");
         let r = env.create(&other, "x", &[]);
@@ -232,7 +223,7 @@ fn planted_config_and_hooks_never_run_and_never_trap_the_session() {
             assert!(
                 !marker.exists(),
                 "a hook ran: {:?}",
-                std::fs::read_to_string(&marker)
+                std::fs::read_to_string(marker)
             );
             continue;
         }
@@ -254,22 +245,29 @@ fn planted_config_and_hooks_never_run_and_never_trap_the_session() {
             !env.worktree(&other).exists() && !env.home().join("sessions").join(&other).exists()
         );
         env.run(&["list"]).ok();
-        env.run(&["status", &session]).ok();
+        env.run(&["status", session]).ok();
         git(env.repo(), &["config", "--unset-all", key]);
         assert!(
             !marker.exists(),
             "{key} ran: {:?}",
-            std::fs::read_to_string(&marker)
+            std::fs::read_to_string(marker)
         );
     }
+}
 
-    // Everything at once: refresh and delete still work, without running any of it.
-    for (key, value) in &keys {
+/// Everything at once: refresh and delete still work, without running any of it.
+fn assert_refresh_and_delete_run_nothing(
+    env: &Env,
+    keys: &[(String, String)],
+    session: &str,
+    marker: &Path,
+) {
+    for (key, value) in keys {
         git(env.repo(), &["config", key, value]);
     }
-    env.run(&["refresh", "--no-pull", &session]).ok();
+    env.run(&["refresh", "--no-pull", session]).ok();
     let r = env
-        .run(&["delete", "--force", "--delete-branch", &session])
+        .run(&["delete", "--force", "--delete-branch", session])
         .ok();
     assert!(
         r.stderr.contains("core.fsmonitor (local)")
@@ -282,10 +280,10 @@ fn planted_config_and_hooks_never_run_and_never_trap_the_session() {
     assert!(
         !marker.exists(),
         "delete ran a planted program: {:?}",
-        std::fs::read_to_string(&marker)
+        std::fs::read_to_string(marker)
     );
-    assert!(!env.worktree(&session).exists());
-    assert!(!env.home().join("sessions").join(&session).exists());
+    assert!(!env.worktree(session).exists());
+    assert!(!env.home().join("sessions").join(session).exists());
     let registrations = env.repo().join(".git/worktrees");
     assert_eq!(
         std::fs::read_dir(&registrations)
@@ -300,6 +298,37 @@ fn planted_config_and_hooks_never_run_and_never_trap_the_session() {
         &format!("name=clauderon-{session}"),
     ]);
     assert!(ps.trim().is_empty(), "the container is left: {ps}");
+}
+
+#[test]
+fn planted_config_and_hooks_never_run_and_never_trap_the_session() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let evil = tempfile::tempdir().unwrap();
+    let (program, marker) = evil_program(evil.path());
+    let hooks = evil.path().join("hooks");
+    std::fs::create_dir(&hooks).unwrap();
+    let include = evil.path().join("planted.cfg");
+    std::fs::write(
+        &include,
+        format!("[core]\n\tfsmonitor = {}\n", program.display()),
+    )
+    .unwrap();
+    plant_attributes_and_hooks(&env, &program, &hooks);
+    let session = unique("hostile");
+    env.create(&session, "x", &[]).ok();
+    env.wait_for_runs(&session, 1);
+    assert!(
+        !marker.exists(),
+        "a hook ran during create: {:?}",
+        std::fs::read_to_string(&marker)
+    );
+
+    let keys = planted_keys(&program, &include, env.repo());
+    assert_each_key_refused(&env, &keys, &session, &marker);
+    assert_refresh_and_delete_run_nothing(&env, &keys, &session, &marker);
 }
 
 #[test]

@@ -76,6 +76,80 @@ fn reach(port: u16, addr: &str) -> String {
     format!("curl -s -o /dev/null -m 3 --noproxy '*' -w '%{{http_code}}' http://{addr}:{port}/")
 }
 
+/// The host's services (`port`) answer a plain container on at least one
+/// of the host's addresses, and the session on none.
+fn assert_host_unreachable(engine: &str, container: &str, port: u16) {
+    let addresses = host_addresses();
+    let mut reached_from_plain = 0;
+    for addr in &addresses {
+        let plain = Command::new(engine)
+            .args(["run", "--rm", BASE_IMAGE, "bash", "-c", &reach(port, addr)])
+            .output()
+            .unwrap();
+        if String::from_utf8_lossy(&plain.stdout).trim() == "200" {
+            reached_from_plain += 1;
+        }
+        let (code, out) = engine_exec(engine, container, &reach(port, addr));
+        assert!(
+            code != 0 && !out.contains("200"),
+            "{addr}:{} is reachable from the session: {out}",
+            port
+        );
+    }
+    assert!(
+        reached_from_plain > 0,
+        "the stand-in service ({addresses:?}) should answer a plain container"
+    );
+}
+
+/// Only loopback and the proxy: no interface, no names, the proxy's own
+/// 403; the hooks arrived, and status shows the network and hardening.
+fn assert_only_the_proxy_and_hooks(env: &Env, engine: &str, name: &str, container: &str) {
+    // No interface but loopback, so no IPv6 either; names do not resolve.
+    let (_, dev) = engine_exec(engine, container, "tail -n +3 /proc/net/dev | cut -d: -f1");
+    assert_eq!(dev.split_whitespace().collect::<Vec<_>>(), ["lo"], "{dev}");
+    let (code, _) = engine_exec(
+        engine,
+        container,
+        "curl -s -m 3 --noproxy '*' https://pypi.org/",
+    );
+    assert_ne!(code, 0);
+    // The proxy answers (its own 403 for a host outside the policy) ...
+    let (_, body) = engine_exec(engine, container, "curl -s -m 5 http://denied.invalid/");
+    assert!(
+        body.contains("clauderon proxy: denied.invalid is not allowed"),
+        "{body}"
+    );
+    // ... and the hooks arrived: the stub agent's events are in status.
+    let status = env.run(&["status", name]).ok().stdout;
+    assert!(status.contains("SessionStart"), "{status}");
+    assert!(status.contains("Network    proxy:"), "{status}");
+    assert!(
+        status.contains("all capabilities dropped; no-new-privileges; pids limit 4096"),
+        "{status}"
+    );
+}
+
+/// Hardened: no capabilities, no new privileges, a pids limit.
+fn assert_hardened(engine: &str, container: &str) {
+    let (_, proc_status) = engine_exec(engine, container, "cat /proc/self/status");
+    assert!(
+        proc_status.contains("CapEff:\t0000000000000000"),
+        "{proc_status}"
+    );
+    assert!(proc_status.contains("NoNewPrivs:\t1"), "{proc_status}");
+    let inspect = Command::new(engine)
+        .args([
+            "inspect",
+            "--format",
+            "{{.HostConfig.PidsLimit}}",
+            container,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&inspect.stdout).trim(), "4096");
+}
+
 /// The whole guarantee, on one engine: the host's services answer a plain
 /// container but not a session; the proxy and the hooks still work; the
 /// container is hardened and runs clauderon's init as PID 1.
@@ -91,74 +165,9 @@ fn only_way_out(engine: &str) {
         .ok();
     env.wait_for_runs(&name, 1);
     let container = format!("clauderon-{name}");
-    let addresses = host_addresses();
-    let mut reached_from_plain = 0;
-    for addr in &addresses {
-        let plain = Command::new(engine)
-            .args([
-                "run",
-                "--rm",
-                BASE_IMAGE,
-                "bash",
-                "-c",
-                &reach(service.port, addr),
-            ])
-            .output()
-            .unwrap();
-        if String::from_utf8_lossy(&plain.stdout).trim() == "200" {
-            reached_from_plain += 1;
-        }
-        let (code, out) = engine_exec(engine, &container, &reach(service.port, addr));
-        assert!(
-            code != 0 && !out.contains("200"),
-            "{addr}:{} is reachable from the session: {out}",
-            service.port
-        );
-    }
-    assert!(
-        reached_from_plain > 0,
-        "the stand-in service ({addresses:?}) should answer a plain container"
-    );
-    // No interface but loopback, so no IPv6 either; names do not resolve.
-    let (_, dev) = engine_exec(engine, &container, "tail -n +3 /proc/net/dev | cut -d: -f1");
-    assert_eq!(dev.split_whitespace().collect::<Vec<_>>(), ["lo"], "{dev}");
-    let (code, _) = engine_exec(
-        engine,
-        &container,
-        "curl -s -m 3 --noproxy '*' https://pypi.org/",
-    );
-    assert_ne!(code, 0);
-    // The proxy answers (its own 403 for a host outside the policy) ...
-    let (_, body) = engine_exec(engine, &container, "curl -s -m 5 http://denied.invalid/");
-    assert!(
-        body.contains("clauderon proxy: denied.invalid is not allowed"),
-        "{body}"
-    );
-    // ... and the hooks arrived: the stub agent's events are in status.
-    let status = env.run(&["status", &name]).ok().stdout;
-    assert!(status.contains("SessionStart"), "{status}");
-    assert!(status.contains("Network    proxy:"), "{status}");
-    assert!(
-        status.contains("all capabilities dropped; no-new-privileges; pids limit 4096"),
-        "{status}"
-    );
-    // Hardened: no capabilities, no new privileges, a pids limit.
-    let (_, proc_status) = engine_exec(engine, &container, "cat /proc/self/status");
-    assert!(
-        proc_status.contains("CapEff:\t0000000000000000"),
-        "{proc_status}"
-    );
-    assert!(proc_status.contains("NoNewPrivs:\t1"), "{proc_status}");
-    let inspect = Command::new(engine)
-        .args([
-            "inspect",
-            "--format",
-            "{{.HostConfig.PidsLimit}}",
-            &container,
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&inspect.stdout).trim(), "4096");
+    assert_host_unreachable(engine, &container, service.port);
+    assert_only_the_proxy_and_hooks(&env, engine, &name, &container);
+    assert_hardened(engine, &container);
     // PID 1 is clauderon's init, whatever the engine ships (no catatonit).
     let (_, pid1) = engine_exec(engine, &container, "tr '\\0' ' ' </proc/1/cmdline");
     assert!(pid1.starts_with("/opt/clauderon/init "), "{pid1}");

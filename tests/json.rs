@@ -164,7 +164,7 @@ fn results_come_as_json_where_scripts_need_them() {
         "{pids}"
     );
     let status: Value =
-        serde_json::from_str(&env.run(&["daemon", "status", "--json"]).ok().stdout).unwrap();
+        serde_json::from_str(&env.run(&["daemon", "status", "--json"]).fails().stdout).unwrap();
     assert_eq!(status["running"], false);
     let volumes: Value =
         serde_json::from_str(&env.run(&["clean-cache", "--json"]).ok().stdout).unwrap();

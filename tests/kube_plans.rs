@@ -6,15 +6,19 @@
 use std::path::PathBuf;
 use std::process::Command;
 
+#[path = "support/plan_fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
 use clauderon::backend::kubernetes::daemon::{DaemonParts, daemon_manifests};
 use clauderon::backend::kubernetes::manifests::{KubeWiring, ProxyCa, session_manifests};
 use clauderon::backend::kubernetes::{KubeSpec, Kubectl, classify, setup};
 use clauderon::cluster::keys::ClusterKeys;
 use clauderon::commands::kube::create::create_plan;
-use clauderon::isolation::{NetworkMode, Security};
+use clauderon::isolation::NetworkMode;
 use clauderon::limits::{Cpu, Limits, Memory};
 use clauderon::plan::{Plan, Step};
-use clauderon::session::{Agent, BackendKind, GitIdentity, PullPolicy, SessionSpec};
+use clauderon::session::{Agent, BackendKind, PullPolicy, SessionSpec};
 use clauderon::store::Home;
 use serde_json::Value;
 
@@ -63,38 +67,12 @@ fn daemon_parts<'a>(keys: &'a ClusterKeys, credentials: &'a [(String, String)]) 
     }
 }
 
+/// The shared sample session, on a cluster.
 fn spec() -> SessionSpec {
     SessionSpec {
-        name: "fix-bug-a1b2".into(),
-        id: "00000000-0000-4000-8000-000000000000".into(),
         backend: BackendKind::Kubernetes,
-        agent: Agent::Claude,
         image: "ghcr.io/example/agent:1".into(),
-        pull_policy: PullPolicy::IfNotPresent,
-        limits: Limits::default(),
-        env: vec![],
-        prompt: "Fix the bug".into(),
-        repo_root: "/home/dev/project".into(),
-        git_common_dir: "/home/dev/project/.git".into(),
-        subdir: String::new(),
-        base: "HEAD".into(),
-        branch: "fix-bug-a1b2".into(),
         worktree: "/workspace".into(),
-        uid: 1000,
-        gid: 1000,
-        git_identity: GitIdentity {
-            name: Some("Dev O'Neil".into()),
-            email: Some("dev@example.com".into()),
-        },
-        created_at: 1_700_000_000,
-        hook_token: "0123456789abcdef-test-token".into(),
-        lifecycle: Default::default(),
-        agent_cli_image: None,
-        network: NetworkMode::Proxy,
-        security: Security::default(),
-        env_from_host: vec![],
-        isolation_recorded: true,
-        agent_options: Default::default(),
         kubernetes: Some(KubeSpec {
             context: "kind-kind".into(),
             namespace: "clauderon".into(),
@@ -105,10 +83,7 @@ fn spec() -> SessionSpec {
             create_timeout: 300,
             home_label: "0123456789abcdef".into(),
         }),
-        compose: None,
-        uploads: false,
-        mounts: vec![],
-        talos_config: None,
+        ..fixtures::spec()
     }
 }
 

@@ -9,9 +9,8 @@ mod common;
 
 use common::kube::{Kube, REAL_GH, REAL_KEY, applies, kube_with_credentials, object};
 
-#[test]
-fn setup_is_idempotent_and_the_secret_goes_on_stdin_never_argv() {
-    let k = kube_with_credentials();
+/// The dry run shows the daemon with its secrets redacted, calling no kubectl.
+fn assert_dry_run_redacted(k: &Kube) {
     let dry = k
         .env
         .run(&["kube", "setup", "--dry-run", "--context", "kind-test"])
@@ -28,6 +27,12 @@ fn setup_is_idempotent_and_the_secret_goes_on_stdin_never_argv() {
     );
     assert!(!dry.stdout.contains(REAL_KEY) && !dry.stdout.contains(REAL_GH));
     assert!(k.calls().is_empty(), "the dry run called kubectl");
+}
+
+#[test]
+fn setup_is_idempotent_and_the_secret_goes_on_stdin_never_argv() {
+    let k = kube_with_credentials();
+    assert_dry_run_redacted(&k);
 
     k.env.run(&["kube", "setup"]).ok();
     k.env.run(&["kube", "setup"]).ok();

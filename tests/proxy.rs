@@ -69,24 +69,14 @@ fn exec(container: &str, script: &str) -> (i32, String, String) {
     )
 }
 
-#[test]
-fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
-    if !docker_ready() {
-        return;
-    }
-    let s = setup("");
-    let name = unique("proxy");
-    s.env.create(&name, "use the proxy", &[]).ok();
-    s.env.wait_for_runs(&name, 1);
-    let container = format!("clauderon-{name}");
-
-    // The container holds placeholders only.
-    let inspect = docker_ok(&["container", "inspect", &container]);
+/// The container holds placeholders only, and trusts the proxy's CA.
+fn assert_placeholders_only(container: &str) {
+    let inspect = docker_ok(&["container", "inspect", container]);
     assert!(
         !inspect.contains(SECRET) && !inspect.contains("REALanthropicKEY"),
         "a secret is in docker inspect"
     );
-    let (_, env_out, _) = exec(&container, "env");
+    let (_, env_out, _) = exec(container, "env");
     assert!(env_out.contains("GH_TOKEN=clauderon-proxy"), "{env_out}");
     assert!(
         env_out.contains("ANTHROPIC_API_KEY=sk-ant-api03-clauderon-proxy-placeholder"),
@@ -95,10 +85,15 @@ fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
     assert!(!env_out.contains(SECRET));
     assert!(env_out.contains("SSL_CERT_FILE=/etc/clauderon/proxy-ca-bundle.pem"));
     assert!(env_out.contains("NODE_EXTRA_CA_CERTS=/etc/clauderon/proxy-ca.pem"));
+}
 
+/// Placeholders in headers are swapped for the real secrets on the way
+/// out; the Host inside the tunnel is the CONNECT target's; a request
+/// with its own credential is left alone.
+fn assert_headers_swapped(container: &str) {
     // curl through the proxy: GitHub API with the placeholder token.
     let (code, out, err) = exec(
-        &container,
+        container,
         r#"curl -sS --fail -H "Authorization: token $GH_TOKEN" https://api.github.com/user"#,
     );
     assert_eq!(code, 0, "{out}{err}");
@@ -110,7 +105,7 @@ fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
     );
     // Anthropic API key header.
     let (code, out, err) = exec(
-        &container,
+        container,
         r#"curl -sS --fail -H "x-api-key: $ANTHROPIC_API_KEY" https://api.anthropic.com/v1/messages -d '{}'"#,
     );
     assert_eq!(code, 0, "{out}{err}");
@@ -121,7 +116,7 @@ fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
     );
     // The Host header inside the tunnel always names the CONNECT target.
     let (_, out, _) = exec(
-        &container,
+        container,
         r#"curl -sS -H "Host: evil.example" -H "Authorization: token $GH_TOKEN" https://api.github.com/h"#,
     );
     assert_eq!(
@@ -131,16 +126,20 @@ fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
     );
     // A request with its own credential is left alone.
     let (_, out, _) = exec(
-        &container,
+        container,
         r#"curl -sS -H "Authorization: Bearer mine" https://api.github.com/x"#,
     );
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap()["headers"]["authorization"],
         "Bearer mine"
     );
+}
 
-    // A tunnelled (not intercepted) host verifies with the container's CA settings.
-    let (code, out, err) = exec(&container, "curl -sS --fail https://tunnel.test/plain");
+/// A tunnelled (not intercepted) host verifies with the container's CA
+/// settings; without the session's proxy credentials: 407, and nothing
+/// reaches upstream.
+fn assert_tunnels_and_proxy_credentials(s: &Setup, container: &str) {
+    let (code, out, err) = exec(container, "curl -sS --fail https://tunnel.test/plain");
     assert_eq!(code, 0, "{out}{err}");
     let seen: Value = serde_json::from_str(&out).unwrap();
     assert!(seen["headers"].get("authorization").is_none());
@@ -148,20 +147,22 @@ fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
     // Without the session's proxy credentials: 407, nothing reaches upstream.
     let before = s.upstream.requests().len();
     let (_, out, _) = exec(
-        &container,
+        container,
         r#"curl -s -o /dev/null -w '%{http_connect}' --proxy "http://${CLAUDERON_HOST}:${HTTPS_PROXY##*:}" https://api.github.com/"#,
     );
     assert_eq!(out.trim(), "407");
     let (_, out, _) = exec(
-        &container,
+        container,
         r#"curl -s -o /dev/null -w '%{http_connect}' --proxy "http://x:wrong@${CLAUDERON_HOST}:${HTTPS_PROXY##*:}" https://api.github.com/"#,
     );
     assert_eq!(out.trim(), "407");
     assert_eq!(s.upstream.requests().len(), before);
+}
 
-    // Streaming arrives as it is sent, not at the end.
+/// Streaming arrives as it is sent, not at the end.
+fn assert_streamed(container: &str) {
     let (code, out, err) = exec(
-        &container,
+        container,
         r#"curl -sSN https://api.github.com/stream | while IFS= read -r l; do if [ -n "$l" ]; then date +%s%N; fi; done"#,
     );
     assert_eq!(code, 0, "{err}");
@@ -172,10 +173,12 @@ fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
         spread_ms >= 900,
         "chunks arrived together ({spread_ms} ms apart): the proxy buffered"
     );
+}
 
-    // git clone over HTTPS with injected Basic credentials.
+/// git clone over HTTPS with injected Basic credentials.
+fn assert_git_clones_with_credentials(s: &Setup, container: &str) {
     let (code, out, err) = exec(
-        &container,
+        container,
         "cd /tmp && git clone -q https://github.com/org/repo.git && cat repo/hello.txt",
     );
     assert_eq!(
@@ -207,13 +210,16 @@ fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
             .any(|r| r["headers"]["authorization"].is_string()),
         "git authenticated"
     );
+}
 
-    // The audit log: injected requests, no secret anywhere in it.
+/// The audit log has the injected requests and no secret; nor have the
+/// daemon's log and dry-run output.
+fn assert_audited_without_secrets(s: &Setup, name: &str) {
     let audit = std::fs::read_to_string(s.env.home().join("audit.jsonl")).unwrap();
     assert!(!audit.contains(SECRET) && !audit.contains("REALanthropicKEY"));
     let log = s
         .env
-        .run(&["proxy", "log", "--json", "--session", &name])
+        .run(&["proxy", "log", "--json", "--session", name])
         .ok()
         .stdout;
     let entries: Vec<Value> = log
@@ -237,6 +243,24 @@ fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
         "{}",
         dry.stdout
     );
+}
+
+#[test]
+fn secrets_are_injected_on_the_way_out_and_never_enter_the_container() {
+    if !docker_ready() {
+        return;
+    }
+    let s = setup("");
+    let name = unique("proxy");
+    s.env.create(&name, "use the proxy", &[]).ok();
+    s.env.wait_for_runs(&name, 1);
+    let container = format!("clauderon-{name}");
+    assert_placeholders_only(&container);
+    assert_headers_swapped(&container);
+    assert_tunnels_and_proxy_credentials(&s, &container);
+    assert_streamed(&container);
+    assert_git_clones_with_credentials(&s, &container);
+    assert_audited_without_secrets(&s, &name);
 }
 
 #[test]
@@ -316,205 +340,4 @@ fn proxy_ca_is_private_and_rotates() {
     let bundle = std::fs::read_to_string(env.home().join("proxy-ca-bundle.pem")).unwrap();
     let ca = std::fs::read_to_string(env.home().join("proxy-ca.pem")).unwrap();
     assert!(bundle.ends_with(&ca), "the bundle ends with the current CA");
-}
-
-/// One raw request to the proxy; returns the response head.
-fn raw(port: u16, request: &str) -> String {
-    use std::io::{Read, Write};
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    s.set_read_timeout(Some(std::time::Duration::from_secs(15)))
-        .unwrap();
-    s.write_all(request.as_bytes()).unwrap();
-    let mut buf = vec![0u8; 4096];
-    let n = s.read(&mut buf).unwrap_or(0);
-    String::from_utf8_lossy(&buf[..n]).into_owned()
-}
-
-#[test]
-fn proxy_faults_are_contained() {
-    use base64::Engine as _;
-    let env = Env::new();
-    std::fs::write(
-        env.home().join("config.toml"),
-        // The open policy, so that the address checks themselves are tried.
-        "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\npolicy = \"open\"\n[proxy.resolve]\n\"api.github.com\" = \"127.0.0.1:1\"\n\"closed.test\" = \"127.0.0.1:1\"\n",
-    )
-    .unwrap();
-    common::fake_session(&env, "faults", "tok");
-    let (_, proxy) = common::daemon_ports(&env);
-    let port = proxy.expect("the proxy is on by default");
-    let auth = format!(
-        "Proxy-Authorization: Basic {}\r\n",
-        base64::engine::general_purpose::STANDARD.encode("faults:tok")
-    );
-
-    // No credentials: 407 with a challenge.
-    let head = raw(
-        port,
-        "CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n\r\n",
-    );
-    assert!(
-        head.starts_with("HTTP/1.1 407")
-            && head
-                .to_ascii_lowercase()
-                .contains("proxy-authenticate: basic"),
-        "{head}"
-    );
-    // Upstream unreachable (tunnelled host): 502 with a reason header.
-    let head = raw(
-        port,
-        &format!("CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n{auth}\r\n"),
-    );
-    assert!(
-        head.starts_with("HTTP/1.1 502")
-            && head.contains("x-clauderon-proxy-error: cannot reach closed.test"),
-        "{head}"
-    );
-    // Plain HTTP to an unreachable host: 502 too.
-    let head = raw(
-        port,
-        &format!("GET http://closed.test/x HTTP/1.1\r\nHost: closed.test\r\n{auth}\r\n"),
-    );
-    assert!(head.starts_with("HTTP/1.1 502"), "{head}");
-    // A loop back into the proxy is refused.
-    let head = raw(
-        port,
-        &format!("CONNECT 127.0.0.1:{port} HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
-    );
-    assert!(
-        head.starts_with("HTTP/1.1 403") && head.contains("loop"),
-        "{head}"
-    );
-    // Any local address, in any spelling, is refused.
-    for local in [
-        "127.1",
-        "2130706433",
-        "0",
-        "0.0.0.0",
-        "[::ffff:127.0.0.1]",
-        "localhost",
-    ] {
-        let head = raw(
-            port,
-            &format!("GET http://{local}:{port}/ HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
-        );
-        assert!(head.starts_with("HTTP/1.1 403"), "{local}: {head}");
-        let head = raw(
-            port,
-            &format!("CONNECT {local}:22 HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
-        );
-        assert!(
-            head.starts_with("HTTP/1.1 403") || head.starts_with("HTTP/1.1 400"),
-            "{local}: {head}"
-        );
-    }
-    // Private networks (the bridges, the LAN) and this machine's own
-    // addresses are refused too: the proxy is no way to the host's services.
-    let own = clauderon::proxy::policy::own_addresses();
-    // (also spelled as IPv4-mapped IPv6, which must not slip through)
-    let mine: Vec<String> = own
-        .iter()
-        .filter_map(|a| match a {
-            std::net::IpAddr::V4(v4) if !v4.is_loopback() => Some(v4.to_string()),
-            _ => None,
-        })
-        .flat_map(|v4| [v4.clone(), format!("[::ffff:{v4}]")])
-        .collect();
-    for target in [
-        "172.17.0.1",
-        "10.88.0.1",
-        "192.168.1.1",
-        "[fd00::1]",
-        "[::ffff:10.0.0.1]",
-    ]
-    .into_iter()
-    .map(String::from)
-    .chain(mine)
-    {
-        let head = raw(
-            port,
-            &format!("CONNECT {target}:22 HTTP/1.1\r\nHost: x\r\n{auth}\r\n"),
-        );
-        assert!(
-            head.starts_with("HTTP/1.1 403") && head.contains("allow_hosts"),
-            "{target}: {head}"
-        );
-    }
-    // A session re-created under the same name: only the new token works.
-    common::fake_session(&env, "faults", "newtok");
-    let old = raw(
-        port,
-        &format!("CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n{auth}\r\n"),
-    );
-    assert!(
-        old.starts_with("HTTP/1.1 407"),
-        "the old token still works: {old}"
-    );
-    let auth = format!(
-        "Proxy-Authorization: Basic {}\r\n",
-        base64::engine::general_purpose::STANDARD.encode("faults:newtok")
-    );
-    let head = raw(
-        port,
-        &format!("CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n{auth}\r\n"),
-    );
-    assert!(head.starts_with("HTTP/1.1 502"), "{head}");
-    // One session cannot hold more than its share of tunnels.
-    let mut held = Vec::new();
-    for _ in 0..128 {
-        use std::io::{Read, Write};
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        s.write_all(
-            format!(
-                "CONNECT api.github.com:443 HTTP/1.1\r\nHost: api.github.com:443\r\n{auth}\r\n"
-            )
-            .as_bytes(),
-        )
-        .unwrap();
-        let mut buf = [0u8; 64];
-        let n = s.read(&mut buf).unwrap();
-        assert!(
-            buf[..n].starts_with(b"HTTP/1.1 200"),
-            "{}",
-            String::from_utf8_lossy(&buf[..n])
-        );
-        held.push(s);
-    }
-    let head = raw(
-        port,
-        &format!("CONNECT api.github.com:443 HTTP/1.1\r\nHost: api.github.com:443\r\n{auth}\r\n"),
-    );
-    assert!(head.starts_with("HTTP/1.1 429"), "{head}");
-    drop(held);
-    std::thread::sleep(std::time::Duration::from_millis(300));
-    let head = raw(
-        port,
-        &format!("CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n{auth}\r\n"),
-    );
-    assert!(
-        head.starts_with("HTTP/1.1 502"),
-        "slots come back when tunnels close: {head}"
-    );
-    // Garbage and clients that vanish mid-request do not hurt it.
-    for junk in [
-        "\x00\x01\x02garbage\r\n\r\n",
-        "GET",
-        "CONNECT",
-        "POST http://x/ HTTP/1.1\r\nContent-Length: 100\r\n\r\nshort",
-    ] {
-        use std::io::Write;
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let _ = s.write_all(junk.as_bytes());
-    }
-    let head = raw(
-        port,
-        "CONNECT closed.test:443 HTTP/1.1\r\nHost: closed.test:443\r\n\r\n",
-    );
-    assert!(head.starts_with("HTTP/1.1 407"), "still serving: {head}");
-    // Every failure is in the audit log.
-    let log = env.run(&["proxy", "log", "--json"]).ok().stdout;
-    assert!(
-        log.contains("\"status\":502") && log.contains("\"status\":403"),
-        "{log}"
-    );
 }

@@ -54,7 +54,21 @@ pub fn save(home: &Home, record: &Record) {
     }
 }
 
-/// Every stored job; unreadable or foreign files are skipped (and named).
+/// How long an ended job is kept: a daemon started later forgets it.
+const KEEP_ENDED_SECS: u64 = 30 * 24 * 3600;
+
+/// An ended job older than `KEEP_ENDED_SECS`: its file is removed.
+fn expired(record: &Record, path: &std::path::Path) -> bool {
+    let age = crate::session::now().saturating_sub(record.created_at);
+    let old = record.status != "running" && age > KEEP_ENDED_SECS;
+    if old {
+        let _ = std::fs::remove_file(path);
+    }
+    old
+}
+
+/// Every stored job; unreadable or foreign files are skipped (and named),
+/// and ended jobs older than 30 days removed.
 pub fn load(home: &Home) -> Vec<Record> {
     let Ok(entries) = std::fs::read_dir(dir(home)) else {
         return Vec::new();
@@ -73,6 +87,7 @@ pub fn load(home: &Home) -> Vec<Record> {
             .and_then(|bytes| serde_json::from_slice::<Record>(&bytes).ok())
             .filter(|r| r.id == id);
         match parsed {
+            Some(record) if expired(&record, &entry.path()) => {}
             Some(record) => records.push(record),
             None => eprintln!(
                 "clauderon daemon: skipping {}: not a job record",
@@ -131,5 +146,34 @@ mod tests {
         odd.id = "../../escape".into();
         save(&home, &odd);
         assert!(!root.path().join("escape.json").exists());
+    }
+
+    #[test]
+    fn ended_jobs_older_than_30_days_are_forgotten_and_running_ones_kept() {
+        let root = tempfile::tempdir().unwrap();
+        let home = Home {
+            root: root.path().to_path_buf(),
+        };
+        let now = crate::session::now();
+        let job = |status: &str, age: u64| Record {
+            id: crate::session::new_uuid(),
+            status: status.into(),
+            session: format!("{status}-{age}"),
+            created_at: now - age,
+            result: None,
+            webhook: None,
+        };
+        let (old_done, new_done, old_running) = (
+            job("completed", 31 * 24 * 3600),
+            job("completed", 3600),
+            job("running", 31 * 24 * 3600),
+        );
+        for r in [&old_done, &new_done, &old_running] {
+            save(&home, r);
+        }
+        let mut kept: Vec<String> = load(&home).into_iter().map(|r| r.session).collect();
+        kept.sort();
+        assert_eq!(kept, [new_done.session, old_running.session]);
+        assert!(!dir(&home).join(format!("{}.json", old_done.id)).exists());
     }
 }

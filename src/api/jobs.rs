@@ -122,7 +122,7 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
         Some(Ok(uri)) => Some(uri),
         None => None,
     };
-    let (id, name) = (crate::session::new_uuid(), run::run_name());
+    let (id, name) = (crate::session::new_uuid(), validated.name.clone());
     let record = Record {
         id: id.clone(),
         status: "running".into(),
@@ -141,7 +141,7 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
     let (job_id, session) = (id.clone(), name.clone());
     tokio::spawn(async move {
         let _permit = permit;
-        let (_, answer) = run::execute(&api.home, &validated, &name, &cancelled).await;
+        let (_, answer) = run::execute(&api.home, &validated, &cancelled).await;
         // A cancelled job stays cancelled.
         let ended = api.jobs.update(&api.home, &job_id, |job| {
             if job.status == "running" {
@@ -155,7 +155,7 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
     });
     crate::serve::json(
         StatusCode::ACCEPTED,
-        &json!({"job_id": id, "session": session}),
+        &json!({"job_id": id, "session_id": session, "session": session}),
     )
 }
 

@@ -90,22 +90,23 @@ async fn dispatch(
     }
 }
 
-/// Stromboli's session routes (`GET /sessions`, `DELETE /sessions/{id}`,
-/// `GET /sessions/{id}/messages`) are the same routes under /v1, the id a
-/// session's name; any other /sessions route is a 405 that says so.
+/// Stromboli's session routes (`GET /sessions`, `GET` and `DELETE
+/// /sessions/{id}`, `GET /sessions/{id}/messages`) are the same routes
+/// under /v1, the id a session's name (a run's `session_id`); any other
+/// /sessions route is a 405 that says so.
 fn stromboli_sessions<'a>(
     method: &Method,
     segs: Vec<&'a str>,
 ) -> Result<Vec<&'a str>, Box<Response<Body>>> {
     match (method, segs.as_slice()) {
         (&Method::GET, ["sessions"])
-        | (&Method::DELETE, ["sessions", _])
+        | (&Method::GET | &Method::DELETE, ["sessions", _])
         | (&Method::GET, ["sessions", _, "messages"]) => {
             Ok(std::iter::once("v1").chain(segs).collect())
         }
         (_, ["sessions", ..]) => Err(Box::new(error(
             StatusCode::METHOD_NOT_ALLOWED,
-            "/sessions serves GET /sessions, DELETE /sessions/{id} and GET /sessions/{id}/messages; the rest is under /v1/sessions",
+            "/sessions serves GET /sessions, GET and DELETE /sessions/{id} and GET /sessions/{id}/messages; the rest is under /v1/sessions",
         ))),
         _ => Ok(segs),
     }
@@ -353,6 +354,9 @@ struct CreateBody {
     post_start: Vec<String>,
     #[serde(default)]
     cap_add: Vec<String>,
+    /// `--mount HOST[:CONTAINER][:rw]`, each under `[api] allowed_volume_roots`.
+    #[serde(default)]
+    mount: Vec<String>,
 }
 
 impl CreateBody {
@@ -384,6 +388,7 @@ impl CreateBody {
             ("on-create", &self.on_create),
             ("post-start", &self.post_start),
             ("cap-add", &self.cap_add),
+            ("mount", &self.mount),
         ] {
             for v in values {
                 flag(name, v);

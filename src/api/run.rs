@@ -37,7 +37,7 @@ pub async fn run(home: &Home, runs: &Arc<Semaphore>, body: &[u8]) -> Response<Bo
     let home = home.clone();
     let task = tokio::spawn(async move {
         let _permit = permit;
-        execute(&home, &run, &run_name(), &Default::default()).await
+        execute(&home, &run, &Default::default()).await
     });
     match task.await {
         Ok((status, answer)) => crate::serve::json(status, &answer),
@@ -50,10 +50,6 @@ pub(super) fn busy() -> Response<Body> {
         StatusCode::TOO_MANY_REQUESTS,
         "as many runs as [api] max_concurrent_runs allows are running; try again later",
     )
-}
-
-pub(super) fn run_name() -> String {
-    format!("run-{}", crate::session::random_suffix(10))
 }
 
 /// The request, checked (a 400 that says why, otherwise).
@@ -71,9 +67,9 @@ pub(super) fn prepare(body: &[u8]) -> Result<Validated, Box<Response<Body>>> {
 pub(super) async fn execute(
     home: &Home,
     run: &Validated,
-    name: &str,
     cancelled: &std::sync::atomic::AtomicBool,
 ) -> (StatusCode, Value) {
+    let name = run.name.as_str();
     let repo = match &run.repo {
         Some(repo) => repo.clone(),
         None => match scratch_repo(home).await {
@@ -158,7 +154,9 @@ async fn finish(
         "id": session["id"],
         "status": status,
         "output": output,
-        "session_id": parsed.get("session_id"),
+        // The id /sessions/{id} takes; the agent's own conversation id beside it.
+        "session_id": name,
+        "agent_session_id": parsed.get("session_id"),
         "usage": parsed.get("usage"),
         "crash_info": crash_info,
         "session": name,

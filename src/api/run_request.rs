@@ -76,6 +76,8 @@ struct Lifecycle {
 
 /// A run, checked: what `create` is given and how long it may take.
 pub struct Validated {
+    /// The session's name, chosen now so an async run's 202 can give it.
+    pub name: String,
     pub webhook_url: Option<String>,
     pub backend: BackendKind,
     pub repo: Option<String>,
@@ -120,7 +122,7 @@ impl RunRequest {
             (None, None) => (BackendKind::Docker, EngineOptions::default()),
         };
         let compose = compose_path(engine.environment.as_ref())?;
-        let repo = repo_from(self.repo, &engine.volumes)?;
+        let (repo, mounts) = volumes(self.repo, &engine.volumes)?;
         if let Some(w) = &self.workdir
             && w != "/workspace"
         {
@@ -152,7 +154,9 @@ impl RunRequest {
         {
             args.push(format!("--service={s}"));
         }
+        args.extend(mounts);
         Ok(Validated {
+            name: run_name(&self.prompt),
             webhook_url: self.webhook_url,
             backend,
             repo,
@@ -162,6 +166,13 @@ impl RunRequest {
             compose,
         })
     }
+}
+
+/// The CLI's name for the prompt (`fix-the-login-bug-k3x9`) with six more
+/// random characters: runs come in bulk, and two must not collide.
+fn run_name(prompt: &str) -> String {
+    let name = crate::session::derive_name(prompt);
+    format!("{name}{}", crate::session::random_suffix(6))
 }
 
 /// A compose environment's file (docker's or podman's): a path inside the
@@ -186,26 +197,49 @@ fn compose_path(env: Option<&Environment>) -> Result<Option<String>, String> {
     Ok(Some(path.clone()))
 }
 
-/// The repository: `repo`, or the host side of a volume mounted at
-/// /workspace (Stromboli's way). Other volumes cannot be mounted.
-fn repo_from(repo: Option<String>, volumes: &[String]) -> Result<Option<String>, String> {
+/// Stromboli's volumes, `HOST:CONTAINER[:ro|:rw]`. The one at /workspace
+/// is the run's repository (or `repo` is); the others become `--mount`s
+/// of its create, read-only unless `:rw`, which that create checks as the
+/// CLI's (under `[api] allowed_volume_roots`, no secret store).
+fn volumes(
+    repo: Option<String>,
+    volumes: &[String],
+) -> Result<(Option<String>, Vec<String>), String> {
     let mut repo = repo;
+    let mut mounts = Vec::new();
     for v in volumes {
-        match v.split_once(':') {
-            Some((host, "/workspace" | "/workspace:rw")) if repo.is_none() => {
-                repo = Some(host.to_string())
-            }
+        let bad =
+            |why: &str| format!("volume {v:?}: {why}; use HOST:CONTAINER[:ro|:rw], both absolute");
+        let (host, container, mode) = match v.split(':').collect::<Vec<_>>()[..] {
+            [host, container] => (host, container, None),
+            [host, container, mode @ ("ro" | "rw")] => (host, container, Some(mode)),
+            [_, _, mode] => return Err(bad(&format!("{mode:?} is neither ro nor rw"))),
             _ => {
-                return Err(format!(
-                    "volume {v:?}: only HOST:/workspace is supported (it becomes the run's repository); other mounts are not"
+                return Err(bad(
+                    "not HOST:CONTAINER (a path with `:` cannot be mounted)",
                 ));
             }
+        };
+        super::child::absolute(host, "volumes")?;
+        if container != "/workspace" {
+            let rw = if mode == Some("rw") { ":rw" } else { "" };
+            mounts.push(format!("--mount={host}:{container}{rw}"));
+        } else if mode == Some("ro") {
+            return Err(bad(
+                "the repository at /workspace cannot be read-only: the agent commits there",
+            ));
+        } else if repo.is_some() {
+            return Err(bad(
+                "the run already has its repository (`repo`, or another volume at /workspace)",
+            ));
+        } else {
+            repo = Some(host.to_string());
         }
     }
     if let Some(r) = &repo {
         super::child::absolute(r, "repo")?;
     }
-    Ok(repo)
+    Ok((repo, mounts))
 }
 
 /// `create --print` flags, `--flag=value` so no value passes for a flag.

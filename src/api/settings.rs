@@ -14,6 +14,10 @@ pub struct ApiSection {
     #[serde(default)]
     webhook_hosts: Vec<String>,
     webhook_secret: Option<String>,
+    /// Where a run's extra `volumes` (and a session's `mount`) may come
+    /// from; empty: none.
+    #[serde(default)]
+    allowed_volume_roots: Vec<String>,
 }
 
 /// Where `POST /run/async` may call back (`[api] webhook_hosts`, exact host
@@ -70,6 +74,12 @@ impl ApiSection {
                 .collect(),
             secret: self.webhook_secret.clone(),
         })
+    }
+
+    /// `[api] allowed_volume_roots`, as written (`~/` allowed).
+    pub fn volume_roots(&self) -> Result<Vec<String>, (String, String)> {
+        crate::mounts::check_roots("api.allowed_volume_roots", &self.allowed_volume_roots)?;
+        Ok(self.allowed_volume_roots.clone())
     }
 
     pub fn max_runs(&self) -> Result<usize, (String, String)> {

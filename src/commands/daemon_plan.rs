@@ -16,8 +16,10 @@ pub fn run(ctx: &Ctx, http_port: Option<u16>, action: DaemonAction, dry_run: boo
         DaemonAction::Start => "start",
         DaemonAction::Stop => "stop",
         DaemonAction::Restart => "restart",
-        DaemonAction::Status => return status(ctx, dry_run),
-        DaemonAction::Statuses { .. } => unreachable!("main runs statuses itself"),
+        // main runs these itself: they are queries, not plans.
+        DaemonAction::Status | DaemonAction::Statuses { .. } => {
+            return status(ctx, dry_run).map(|_| ());
+        }
     };
     let running = daemon::running(home);
     let plan = plan(ctx, http_port, &action, running.as_ref());
@@ -112,7 +114,9 @@ fn report(home: &crate::store::Home, action: &DaemonAction, was_running: bool) -
     Ok(())
 }
 
-fn status(ctx: &Ctx, dry_run: bool) -> Result<()> {
+/// Whether the daemon runs, where it listens, and its log: exit code 0 when
+/// it runs, 1 when it does not (the same with --json).
+pub fn status(ctx: &Ctx, dry_run: bool) -> Result<i32> {
     if dry_run {
         return Err(
             Error::input("`daemon status` changes nothing: --dry-run does not apply")
@@ -127,7 +131,7 @@ fn status(ctx: &Ctx, dry_run: bool) -> Result<()> {
             "daemon": running,
             "log": daemon::log_path(home),
         }));
-        return Ok(());
+        return Ok(if running.is_some() { 0 } else { 1 });
     }
     let Some(info) = running else {
         return Err(Error::failed("the clauderon daemon is not running")
@@ -147,5 +151,5 @@ fn status(ctx: &Ctx, dry_run: bool) -> Result<()> {
             .unwrap_or_else(|| "off ([proxy] enabled = false)".into()),
         daemon::log_path(home).display()
     );
-    Ok(())
+    Ok(0)
 }

@@ -14,7 +14,7 @@ use crate::session::{self, SessionSpec, container_name};
 use crate::store::Home;
 use crate::worktree;
 
-use super::delete_checks::{Planted, confirm};
+use super::delete_checks::{Planted, confirm, loss_warnings};
 pub use crate::commands::kube::pull::DeleteFlags;
 
 pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
@@ -65,7 +65,7 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     }
     let with_git = spec.as_ref().filter(|_| use_git);
     let branch_tip = with_git.filter(|_| delete_branch).and_then(branch_tip);
-    if !dry_run && !force && !confirm(name, with_git, delete_branch)? {
+    if !confirmed(&mut plan, name, with_git, &flags)? {
         crate::output::info("Nothing deleted.");
         return Ok(());
     }
@@ -75,6 +75,26 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         print_done(name, spec.as_ref(), delete_branch, branch_tip);
     }
     Ok(())
+}
+
+/// Asked unless --force; a dry run asks nothing, and its plan notes what
+/// the question would have warned of.
+fn confirmed(
+    plan: &mut Plan,
+    name: &str,
+    with_git: Option<&SessionSpec>,
+    flags: &DeleteFlags,
+) -> Result<bool> {
+    if flags.dry_run {
+        for w in with_git
+            .map(|s| loss_warnings(s, flags.delete_branch))
+            .unwrap_or_default()
+        {
+            plan.note(format!("warning: {w}"));
+        }
+        return Ok(true);
+    }
+    Ok(flags.force || confirm(name, with_git, flags.delete_branch)?)
 }
 
 /// The record, or None for a session directory without a readable one

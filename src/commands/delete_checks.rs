@@ -81,27 +81,9 @@ pub(super) fn confirm(name: &str, spec: Option<&SessionSpec>, delete_branch: boo
     } else {
         "its container and worktree"
     };
-    let mut warnings = Vec::new();
-    if let Some(spec) = spec {
-        let changes = uncommitted_changes(spec);
-        if changes > 0 {
-            warnings.push(format!(
-                "its worktree {} has {changes} uncommitted change(s) that will be LOST",
-                spec.worktree.display()
-            ));
-        }
-        let unmerged = if delete_branch {
-            unmerged_commits(spec)
-        } else {
-            0
-        };
-        if unmerged > 0 {
-            warnings.push(format!(
-                "its branch '{}' has {unmerged} commit(s) on no other branch that will be LOST",
-                spec.branch
-            ));
-        }
-    }
+    let warnings = spec
+        .map(|s| loss_warnings(s, delete_branch))
+        .unwrap_or_default();
     let mut question = format!("Delete session '{name}' ({what})");
     for w in &warnings {
         question = format!("{question}\n  warning: {w}");
@@ -110,6 +92,31 @@ pub(super) fn confirm(name: &str, spec: Option<&SessionSpec>, delete_branch: boo
         question.push_str("\nDelete anyway");
     }
     ask(&question)
+}
+
+/// What deleting the session loses: uncommitted changes in its worktree,
+/// and (when its branch goes) commits no other branch holds.
+pub(super) fn loss_warnings(spec: &SessionSpec, delete_branch: bool) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let changes = uncommitted_changes(spec);
+    if changes > 0 {
+        warnings.push(format!(
+            "its worktree {} has {changes} uncommitted change(s) that will be LOST",
+            spec.worktree.display()
+        ));
+    }
+    let unmerged = if delete_branch {
+        unmerged_commits(spec)
+    } else {
+        0
+    };
+    if unmerged > 0 {
+        warnings.push(format!(
+            "its branch '{}' has {unmerged} commit(s) on no other branch that will be LOST",
+            spec.branch
+        ));
+    }
+    warnings
 }
 
 /// Asks on the terminal; only `y` or `yes` is a yes.

@@ -242,6 +242,8 @@ pub struct Config {
     pub api_max_runs: usize,
     /// `[api] webhook_hosts` and `webhook_secret`.
     pub api_webhooks: crate::api::settings::Webhooks,
+    /// `[api] allowed_volume_roots`: the roots of mounts a command the API runs may have.
+    pub api_volume_roots: Vec<String>,
     /// `[kubernetes]`: the cluster and the defaults of session manifests.
     pub kubernetes: KubernetesSettings,
     /// `[compose]`: file, service, allow_ports, allow_build.
@@ -286,7 +288,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
             return error.with_fix(format!("fix the line shown in {}", path.display()));
         }
         error.with_fix(format!(
-            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, codex_cli_image, codex_cli_image_tag, codex_base_url, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs)",
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, codex_cli_image, codex_cli_image_tag, codex_base_url, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret, allowed_volume_roots; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs)",
             path.display()
         ))
     })
@@ -374,6 +376,7 @@ impl Config {
             api_listen: file.api.listen().map_err(|(key, m)| bad(&key, m))?,
             api_max_runs: file.api.max_runs().map_err(|(key, m)| bad(&key, m))?,
             api_webhooks: file.api.webhooks().map_err(|(key, m)| bad(&key, m))?,
+            api_volume_roots: file.api.volume_roots().map_err(|(key, m)| bad(&key, m))?,
             kubernetes: file
                 .kubernetes
                 .settings()

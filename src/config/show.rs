@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 
 use super::{Config, DEFAULT_CLI_IMAGE, DEFAULT_CODEX_CLI_IMAGE, Source};
 
+mod api;
 mod extras;
 
 /// One effective setting.
@@ -100,41 +101,6 @@ impl Config {
         self.api_settings(&mut t);
         self.extras_settings(&mut t);
         t.rows
-    }
-
-    fn api_settings(&self, t: &mut Table) {
-        let listen = self.api_listen.as_ref().map(|l| l.to_string());
-        t.add_or(
-            "api",
-            "listen",
-            json!(listen),
-            "(off)",
-            t.src(listen.is_none()),
-        );
-        let runs = self.api_max_runs;
-        let default_runs = crate::api::settings::DEFAULT_MAX_RUNS;
-        t.add(
-            "api",
-            "max_concurrent_runs",
-            json!(runs),
-            t.src(runs == default_runs),
-        );
-        let hooks = &self.api_webhooks;
-        t.add(
-            "api",
-            "webhook_hosts",
-            json!(hooks.hosts),
-            t.src(hooks.hosts.is_empty()),
-        );
-        // Never its value: it signs the callbacks.
-        let secret = hooks.secret.as_ref().map(|_| "(set)");
-        t.add_or(
-            "api",
-            "webhook_secret",
-            json!(secret),
-            "(none)",
-            t.src(secret.is_none()),
-        );
     }
 
     fn engine_settings(&self, t: &mut Table) {

@@ -132,3 +132,23 @@ fn talos_config_must_be_a_file() {
     );
     assert_eq!(talos_config(&TalosSection::default(), cfg).unwrap(), None);
 }
+
+#[test]
+fn a_root_must_be_a_path_or_an_empty_one_would_allow_everything() {
+    for bad in ["", "relative/dir", "~user/x"] {
+        let section = MountsSection {
+            allowed_roots: vec![bad.into()],
+            ..Default::default()
+        };
+        let (key, why) = section.checked().unwrap_err();
+        assert_eq!(key, "mounts.allowed_roots");
+        assert!(why.contains("absolute path"), "{why}");
+    }
+    for good in ["/srv/data", "~", "~/datasets"] {
+        let section = MountsSection {
+            allowed_roots: vec![good.into()],
+            ..Default::default()
+        };
+        assert!(section.checked().is_ok(), "{good}");
+    }
+}

@@ -4,7 +4,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::Env;
 
@@ -78,4 +78,106 @@ pub fn call_bytes(
     let payload = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
     let value = serde_json::from_str(payload).unwrap_or(Value::String(payload.to_string()));
     (status, value)
+}
+
+/// A home whose daemon serves the API, with its token and its repository
+/// (as request bodies name it): where most API tests start.
+pub struct Api {
+    pub env: Env,
+    pub port: u16,
+    pub t: String,
+    pub repo: String,
+}
+
+impl Api {
+    /// As `api_env`, with the token and repository read once.
+    pub fn new(extra_config: &str) -> Api {
+        let (env, port) = api_env(extra_config);
+        Api::on(env, port)
+    }
+
+    /// The API that `env`'s daemon already serves on `port`.
+    pub fn on(env: Env, port: u16) -> Api {
+        let t = token(&env);
+        let repo = env.repo().to_string_lossy().to_string();
+        Api { env, port, t, repo }
+    }
+
+    /// One request with the token; (status, body).
+    pub fn call(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        call(self.port, method, path, Some(&self.t), body)
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        self.call("GET", path, "")
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> (u16, Value) {
+        self.call("POST", path, &body.to_string())
+    }
+
+    pub fn delete(&self, path: &str) -> (u16, Value) {
+        self.call("DELETE", path, "")
+    }
+
+    /// Polls a job until `done` says so (or 20 s pass); its last view.
+    pub fn wait_job(&self, id: &str, done: impl Fn(&Value) -> bool) -> Value {
+        let mut job = Value::Null;
+        for _ in 0..200 {
+            job = self.get(&format!("/jobs/{id}")).1;
+            if done(&job) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        job
+    }
+}
+
+/// The state of a session's container on `engine` ("" when there is none).
+pub fn container_state(engine: &str, session: &str) -> String {
+    let out = std::process::Command::new(engine)
+        .args(["inspect", "--format", "{{.State.Status}}"])
+        .arg(format!("clauderon-{session}"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// The state of a session's container once it is one of `want` ("" for
+/// no container), or after 30 s.
+pub fn wait_state(engine: &str, session: &str, want: &[&str]) -> String {
+    let mut state = container_state(engine, session);
+    for _ in 0..150 {
+        if want.contains(&state.as_str()) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        state = container_state(engine, session);
+    }
+    state
+}
+
+/// Asserts that the session's container on `engine` has a bind mount of
+/// each (host source, container destination, writable).
+pub fn assert_mounted(engine: &str, session: &str, expected: &[(String, &str, bool)]) {
+    let out = std::process::Command::new(engine)
+        .args(["inspect", "--format", "{{json .Mounts}}"])
+        .arg(format!("clauderon-{session}"))
+        .output()
+        .unwrap();
+    let mounts: Value = serde_json::from_slice(&out.stdout).unwrap();
+    for (source, dest, rw) in expected {
+        let m = mounts
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["Destination"] == *dest)
+            .unwrap_or_else(|| panic!("no mount at {dest}: {mounts}"));
+        assert_eq!(
+            (&m["Source"], &m["RW"]),
+            (&json!(source), &json!(rw)),
+            "{m}"
+        );
+    }
 }

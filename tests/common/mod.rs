@@ -3,13 +3,25 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod codex;
+pub mod compose;
+pub mod daemon;
+pub mod docker;
 pub mod kube;
+pub mod podman;
 pub mod upstream;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 pub mod standin;
+
+// Re-exported so the tests keep calling them `common::…`; not every test
+// binary calls every one.
+#[allow(unused_imports)]
+pub use compose::{assert_compose_refusals, compose_refusals, compose_tool_ready};
+#[allow(unused_imports)]
+pub use daemon::{daemon_port, daemon_ports, fake_session, run_hook_script};
 
 pub const BASE_IMAGE: &str = "clauderon-test-base:1";
 pub const NOBASH_IMAGE: &str = "clauderon-test-nobash:1";
@@ -114,6 +126,14 @@ pub fn docker_ok(args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Points docker at a socket that does not exist: the engine is "down".
+pub fn engine_down(env: &mut Env) {
+    env.extra_env.push((
+        "DOCKER_HOST".into(),
+        "unix:///nonexistent/docker.sock".into(),
+    ));
 }
 
 /// A unique session name for a test (containers are global to the engine).
@@ -338,130 +358,6 @@ impl Drop for Env {
     }
 }
 
-/// A session record on disk, as `create` writes it, without any engine.
-pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
-    let id = clauderon::session::new_uuid();
-    let spec = clauderon::session::SessionSpec {
-        name: name.into(),
-        id: id.clone(),
-        backend: clauderon::session::BackendKind::Docker,
-        agent: clauderon::session::Agent::Claude,
-        image: "x".into(),
-        pull_policy: clauderon::session::PullPolicy::Never,
-        limits: Default::default(),
-        env: vec![],
-        prompt: "p".into(),
-        repo_root: env.repo().into(),
-        git_common_dir: env.repo().join(".git"),
-        subdir: String::new(),
-        base: "HEAD".into(),
-        branch: name.into(),
-        worktree: env.worktree(name),
-        uid: 0,
-        gid: 0,
-        git_identity: Default::default(),
-        created_at: 1,
-        hook_token: token.into(),
-        lifecycle: Default::default(),
-        agent_cli_image: None,
-        network: Default::default(),
-        security: Default::default(),
-        env_from_host: vec![],
-        isolation_recorded: true,
-        agent_options: Default::default(),
-        kubernetes: None,
-        compose: None,
-        uploads: false,
-        mounts: vec![],
-        talos_config: None,
-    };
-    let dir = env.home().join("sessions").join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("session.json"),
-        clauderon::store::record_bytes(&spec),
-    )
-    .unwrap();
-    id
-}
-
-/// Starts this home's daemon and returns (hook port, proxy port).
-pub fn daemon_ports(env: &Env) -> (u16, Option<u16>) {
-    env.run(&["daemon", "start"]).ok();
-    let info: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(env.home().join("daemon.json")).unwrap()).unwrap();
-    (
-        info["port"].as_u64().unwrap() as u16,
-        info["proxy_port"].as_u64().map(|p| p as u16),
-    )
-}
-
-pub fn daemon_port(env: &Env) -> u16 {
-    daemon_ports(env).0
-}
-
-/// Compose constructs refused on every engine: (a line of service `other`,
-/// what the refusal says). Bind sources relative to the file and from
-/// `${HOME}` are resolved as compose resolves them.
-pub fn compose_refusals(outside: &Path) -> Vec<(String, &'static str)> {
-    vec![
-        ("privileged: true".into(), "privileged"),
-        ("cap_add: [NET_ADMIN]".into(), "cap_add"),
-        ("pid: host".into(), "pid: host"),
-        ("network_mode: host".into(), "network_mode: host"),
-        ("container_name: fixed".into(), "container_name"),
-        (
-            "security_opt: [\"seccomp:unconfined\"]".into(),
-            "security_opt",
-        ),
-        (
-            format!("volumes: [\"{}:/x\"]", outside.display()),
-            "only paths inside",
-        ),
-        ("volumes: [\"../..:/x\"]".into(), "only paths inside"),
-        ("volumes: [\"${HOME}:/x\"]".into(), "only paths inside"),
-        ("ports: [\"18080:80\"]".into(), "allow_ports"),
-        ("build: .".into(), "allow_build"),
-    ]
-}
-
-/// For each case, a file with services `dev` and `other` (which has the
-/// case's line): `create` must fail naming `other` and the reason, before
-/// anything exists.
-pub fn assert_compose_refusals(cases: Vec<(String, &str)>, create: impl Fn(&Env, &str) -> Run) {
-    for (line, expected) in cases {
-        let env = Env::new();
-        let body = format!(
-            "services:\n  dev:\n    image: {BASE_IMAGE}\n  other:\n    image: {BASE_IMAGE}\n    {line}\n"
-        );
-        let path = env.repo().join("docker-compose.yml");
-        std::fs::write(&path, body).unwrap();
-        let r = create(&env, &path.display().to_string()).fails();
-        assert!(r.stderr.contains(expected), "{line}: {}", r.stderr);
-        assert!(r.stderr.contains("\"other\""), "{line}: {}", r.stderr);
-        assert!(!env.worktree("refused").exists(), "{line}");
-        assert!(!env.home().join("sessions/refused").exists(), "{line}");
-    }
-}
-
-/// `engine_ready` (Docker's or Podman's check, already made) and a compose
-/// `tool` that answers `version`; under CI=true a missing tool fails the
-/// test, naming the package (Debian's is named like the tool).
-pub fn compose_tool_ready(engine_ready: bool, tool: &str) -> bool {
-    if !engine_ready {
-        return false;
-    }
-    let answers = Command::new(tool).arg("version").output();
-    if answers.is_ok_and(|o| o.status.success()) {
-        return true;
-    }
-    if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
-        panic!("CI=true: {tool} is missing (apt install {tool})");
-    }
-    eprintln!("SKIPPED: {tool} is not installed");
-    false
-}
-
 /// The JSON lines a test server logged (none yet: empty).
 pub fn read_jsonl(path: &Path) -> Vec<serde_json::Value> {
     std::fs::read_to_string(path)
@@ -485,40 +381,4 @@ pub fn spawn_server(mut cmd: Command) -> (std::process::Child, u16) {
         .unwrap();
     let port = line.trim().parse().expect("the server prints its port");
     (child, port)
-}
-
-/// Runs the real hook script (`files`: the session's files) on the host
-/// against the daemon listening on `port`.
-pub fn run_hook_script(
-    files: &Path,
-    name: &str,
-    id: &str,
-    port: u16,
-    payload: &str,
-) -> (i32, std::time::Duration, String) {
-    use std::io::Write;
-    let start = std::time::Instant::now();
-    let mut child = std::process::Command::new("bash")
-        .arg(files.join("send_status.sh"))
-        .env("CLAUDERON_SESSION_FILES", files)
-        .env("CLAUDERON_SESSION_ID", id)
-        .env("CLAUDERON_SESSION", name)
-        .env("CLAUDERON_HTTP_PORT", port.to_string())
-        .env("CLAUDERON_HOST", "127.0.0.1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(payload.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        start.elapsed(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
 }

@@ -137,7 +137,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
 /// followed) now, so the record holds exactly what was checked.
 fn host_files(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Result<()> {
     let policy =
-        crate::mounts::Policy::new(&ctx.config.mounts, &ctx.home.root, &spec.git_common_dir);
+        crate::mounts::Policy::for_create(&ctx.config, &ctx.home.root, &spec.git_common_dir);
     spec.mounts = args
         .mount
         .iter()
