@@ -56,8 +56,10 @@ pub fn transitions(before: &Snapshot, after: &Snapshot) -> Vec<Transition> {
 }
 
 /// One look at every session of the home.
-pub fn look(ctx: &Ctx) -> Option<(Vec<Row>, Snapshot)> {
-    let (rows, _) = crate::commands::list::rows(ctx).ok()?;
+/// The rows, `list`'s warnings (an engine that does not answer) and the
+/// snapshot of what notifications compare.
+pub fn look(ctx: &Ctx) -> Option<(Vec<Row>, Vec<String>, Snapshot)> {
+    let (rows, warnings) = crate::commands::list::rows(ctx).ok()?;
     let (specs, _) = ctx.home.load_all().ok()?;
     let prompts = specs
         .into_iter()
@@ -74,7 +76,7 @@ pub fn look(ctx: &Ctx) -> Option<(Vec<Row>, Snapshot)> {
         })
         .collect();
     let snap = snapshot(&rows, &prompts);
-    Some((rows, snap))
+    Some((rows, warnings, snap))
 }
 
 /// The daemon's watcher: runs `[notify] command` on every transition,
@@ -87,14 +89,14 @@ pub fn notify_in_background(ctx: Ctx) {
     std::thread::spawn(move || {
         let wake = crate::wake::EventWake::open(&ctx.home);
         wake.watch_sessions(&ctx.home);
-        let mut before = look(&ctx).map(|(_, s)| s).unwrap_or_default();
+        let mut before = look(&ctx).map(|(_, _, s)| s).unwrap_or_default();
         let mut debouncer = Debouncer::default();
         let mut looked = Instant::now();
         loop {
             wake.wait(looked);
             looked = Instant::now();
             wake.watch_sessions(&ctx.home);
-            let Some((_, after)) = look(&ctx) else {
+            let Some((_, _, after)) = look(&ctx) else {
                 continue;
             };
             for t in transitions(&before, &after) {

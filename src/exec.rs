@@ -14,6 +14,8 @@ pub enum EnvValue {
     Plain(String),
     /// Never printed: shown as `KEY="$KEY"` in dry-run output and errors.
     Secret(String),
+    /// Taken out of what the child inherits from us (shown as `env -u KEY`).
+    Unset,
 }
 
 /// `{:?}` of a plan or a step never shows a secret either.
@@ -22,6 +24,7 @@ impl std::fmt::Debug for EnvValue {
         match self {
             EnvValue::Plain(v) => f.debug_tuple("Plain").field(v).finish(),
             EnvValue::Secret(_) => f.write_str("Secret(<redacted>)"),
+            EnvValue::Unset => f.write_str("Unset"),
         }
     }
 }
@@ -116,6 +119,14 @@ impl Cmd {
         self
     }
 
+    /// The child does not inherit these variables from us (a value given
+    /// with `secret_env` afterwards still reaches it).
+    pub fn without_env(mut self, keys: &[String]) -> Self {
+        self.env
+            .extend(keys.iter().map(|k| (k.clone(), EnvValue::Unset)));
+        self
+    }
+
     pub fn retry_once_on(mut self, marker: &'static str) -> Self {
         self.retry_on = Some(marker);
         self
@@ -128,15 +139,22 @@ impl Cmd {
 
     /// The command as a user could paste it into a POSIX shell.
     pub fn shown(&self) -> String {
-        let mut parts: Vec<String> = self
+        let unset: Vec<String> = self
             .env
             .iter()
-            .map(|(k, v)| match v {
-                EnvValue::Plain(v) => format!("{k}={}", shell_words::quote(v)),
-                // Pasteable: the value comes from the user's own environment.
-                EnvValue::Secret(_) => format!("{k}=\"${k}\""),
-            })
+            .filter(|(_, v)| *v == EnvValue::Unset)
+            .map(|(k, _)| format!("-u {k}"))
             .collect();
+        let mut parts = match unset.is_empty() {
+            true => vec![],
+            false => vec![format!("env {}", unset.join(" "))],
+        };
+        parts.extend(self.env.iter().filter_map(|(k, v)| match v {
+            EnvValue::Plain(v) => Some(format!("{k}={}", shell_words::quote(v))),
+            // Pasteable: the value comes from the user's own environment.
+            EnvValue::Secret(_) => Some(format!("{k}=\"${k}\"")),
+            EnvValue::Unset => None,
+        }));
         parts.push(shell_words::join(&self.argv));
         parts.join(" ")
     }
@@ -168,6 +186,7 @@ impl Cmd {
         for (k, v) in &self.env {
             match v {
                 EnvValue::Plain(v) | EnvValue::Secret(v) => cmd.env(k, v),
+                EnvValue::Unset => cmd.env_remove(k),
             };
         }
         cmd
@@ -345,6 +364,20 @@ mod tests {
         assert!(!format!("{cmd:?}").contains("hunter2"));
         assert_eq!(cmd.shown(), r#"TOKEN="$TOKEN" engine run 'it'\''s' '$(x)'"#);
         assert!(!cmd.shown().contains("hunter2"));
+    }
+
+    #[test]
+    fn without_env_keeps_a_variable_from_the_child_and_shows_it() {
+        // HOME is in every test's environment.
+        let script = "printf '%s|%s' \"${HOME:-gone}\" \"$TOKEN\"";
+        let cmd = Cmd::new(["/bin/sh", "-c", script])
+            .without_env(&["HOME".into(), "TOKEN".into()])
+            .secret_env("TOKEN", "given");
+        assert_eq!(cmd.run().unwrap().stdout, "gone|given");
+        assert!(
+            cmd.shown()
+                .starts_with(r#"env -u HOME -u TOKEN TOKEN="$TOKEN" /bin/sh"#)
+        );
     }
 
     #[test]

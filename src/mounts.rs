@@ -41,6 +41,8 @@ impl MountsSection {
     /// The section, if its roots are paths (see `check_roots`).
     pub fn checked(self) -> Result<MountsSection, (String, String)> {
         check_roots("mounts.allowed_roots", &self.allowed_roots)?;
+        // A relative store would be read from wherever clauderon runs.
+        check_roots("mounts.allow_secret_stores", &self.allow_secret_stores)?;
         Ok(self)
     }
 }
@@ -202,6 +204,9 @@ pub fn parse(arg: &str, policy: &Policy) -> Result<ExtraMount> {
     let (host, container) = match parts[..] {
         [host] => (host, None),
         [host, container] => (host, Some(container)),
+        [_, _, mode] if !mode.starts_with('/') => {
+            return Err(bad(format!("{mode:?} is not a mode: `:ro` or `:rw`")));
+        }
         _ => return Err(bad("too many `:` (paths with `:` cannot be mounted)".into())),
     };
     if host.is_empty() {

@@ -103,13 +103,13 @@ pub fn check(
     for path in paths {
         let (source, bytes) = check_one(path)?;
         crate::mounts::check_secret(&source.path, secrets)
-            .map_err(|e| e.context(format!("cannot upload {}", path.display())))?;
+            .map_err(|e| e.context(format!("cannot upload {}", shown_path(path))))?;
         if existing.iter().any(|u| u.name == source.name)
             || sources.iter().any(|s| s.name == source.name)
         {
             return Err(Error::input(format!(
                 "{}: the session already has a file named {:?}",
-                path.display(),
+                shown_path(path),
                 source.name
             ))
             .with_fix("rename the file (uploads are never replaced)"));
@@ -126,9 +126,22 @@ pub fn check(
     Ok(sources)
 }
 
+fn shown_path(path: &Path) -> String {
+    let s = path.display().to_string();
+    match s.chars().any(char::is_control) {
+        true => format!("{s:?}"),
+        false => s,
+    }
+}
+
 fn check_one(path: &Path) -> Result<(Source, u64)> {
-    let shown = path.display();
-    let meta = std::fs::metadata(path).map_err(|e| Error::io(format!("--attach {shown}"), e))?;
+    // Quoted only when it would not print as typed (a newline in a name
+    // must not break the error line in two).
+    let shown = shown_path(path);
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Error::input(format!("cannot upload {shown}: {e}"))
+            .with_fix("name a file that exists and that you can read")
+    })?;
     if !meta.is_file() {
         return Err(Error::input(format!(
             "{shown} is not a regular file (directories, devices and pipes cannot be uploaded)"
@@ -146,7 +159,7 @@ fn check_one(path: &Path) -> Result<(Source, u64)> {
         ))
         .with_fix("copy the file to a plain name first"));
     }
-    let path = std::fs::canonicalize(path).map_err(|e| Error::io(format!("{shown}"), e))?;
+    let path = std::fs::canonicalize(path).map_err(|e| Error::io(&shown, e))?;
     let source = Source {
         path,
         name: name.to_string(),
@@ -302,6 +315,19 @@ mod tests {
             (s[0].name.as_str(), s[0].path.clone()),
             ("link", a.canonicalize().unwrap())
         );
+    }
+
+    #[test]
+    fn a_missing_file_is_bad_input_named_as_typed_on_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = check(&[dir.path().join("gone.txt")], &[], 100).unwrap_err();
+        assert_eq!(e.code, 2);
+        assert!(e.message.starts_with("cannot upload "), "{}", e.message);
+        assert!(!e.message.contains("--attach"), "{}", e.message);
+        let nl = dir.path().join("x\ny");
+        std::fs::write(&nl, "").unwrap();
+        let e = check(&[nl], &[], 100).unwrap_err();
+        assert!(!e.message.contains('\n'), "{}", e.message);
     }
 
     #[test]

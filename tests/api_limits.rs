@@ -1,5 +1,6 @@
 //! The API under hostile clients: idle and slow connections do not starve
-//! it, and random request bodies never get a 500 or crash the daemon.
+//! it, and random request bodies never get a 500 or crash the daemon; and
+//! under an upgrade that replaces its binary while it runs.
 
 mod common;
 
@@ -168,4 +169,30 @@ fn random_bodies_over_http_are_4xx_with_a_reason_or_succeed_and_never_crash_the_
     assert_eq!(pid(), before, "the same daemon answers");
     assert_eq!(call(port, "GET", "/health", None, "").0, 200);
     assert_eq!(env.run(&["list", "--json"]).ok().stdout.trim(), "[]");
+}
+
+/// `cargo install` replaces the binary while the daemon runs: the daemon's
+/// own path then names a deleted file, and its requests (each runs the
+/// binary as a child) must still be answered.
+#[test]
+fn requests_are_answered_after_the_daemons_binary_is_replaced() {
+    let (env, port) = common::api::api_env_stopped("");
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("clauderon");
+    std::fs::copy(env!("CARGO_BIN_EXE_clauderon"), &copy).unwrap();
+    let started = std::process::Command::new(&copy)
+        .args(["daemon", "start"])
+        .env("CLAUDERON_HOME", env.home())
+        .env_remove("DOCKER_HOST")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{started:?}");
+    // What an upgrade does: a new file in its place, the old one unlinked.
+    std::fs::remove_file(&copy).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_clauderon"), &copy).unwrap();
+    let t = token(&env);
+    let (code, body) = call(port, "GET", "/v1/sessions", Some(&t), "");
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body, serde_json::json!([]));
 }

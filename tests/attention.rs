@@ -431,3 +431,47 @@ fn a_notify_command_that_hangs_is_killed_and_logged_and_the_daemon_goes_on() {
     });
     env.run(&["delete", "--force", &name]).ok();
 }
+
+/// An engine that does not answer: the watch says so under its table
+/// (stderr's warning would be wiped by the next redraw), so an `unknown`
+/// STATE comes with its reason and fix.
+#[test]
+fn list_watch_shows_why_an_engine_has_no_states() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("wdown");
+    env.create(&name, "watch me", &[]).ok();
+    let mut child = env
+        .command(&["list", "--watch"])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+            if n == 0 || String::from_utf8_lossy(&seen).contains("fix:") {
+                break;
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: a signal to the child we started.
+    unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+    assert!(child.wait().unwrap().success());
+    let shown = reader.join().unwrap();
+    assert!(shown.contains("unknown"), "{shown}");
+    assert!(
+        shown.contains("warning: cannot ask docker for container states"),
+        "{shown}"
+    );
+    assert!(shown.contains("DOCKER_HOST"), "the fix: {shown}");
+    env.run(&["delete", "--force", &name]).ok();
+}

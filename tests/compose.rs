@@ -444,3 +444,43 @@ fn the_allowlist_applies_to_every_services_image() {
     let file = write_compose(&env, &body);
     create(&env, "allow", &file, &["--service", "dev", "--dry-run"]).ok();
 }
+
+/// A compose file (which the agent can edit) that interpolates a
+/// credential's variable gets nothing: compose runs without them, so no
+/// service's environment (or `docker inspect`) holds the secret.
+#[test]
+fn compose_files_cannot_interpolate_the_credentials() {
+    if !compose_ready() {
+        return;
+    }
+    let mut env = Env::new();
+    let secret = "sk-ant-compose-interpolation-test-1234";
+    env.extra_env
+        .push(("ANTHROPIC_API_KEY".into(), secret.into()));
+    env.extra_env.push(("GH_TOKEN".into(), secret.into()));
+    // A configured rule's variable is a credential too.
+    env.extra_env.push(("RV_GATEWAY_KEY".into(), secret.into()));
+    let cfg = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&cfg).unwrap();
+    text.push_str("[[proxy.rules]]\nhost = \"llm.test\"\nheader = \"authorization\"\nformat = \"text\"\nplaceholder = \"gw-placeholder\"\nenv = \"RV_GATEWAY_KEY\"\n");
+    std::fs::write(&cfg, text).unwrap();
+    let name = unique("compose-interp");
+    let project = Project::of(&name);
+    let body = format!(
+        "services:\n  dev:\n    image: {BASE_IMAGE}\n  db:\n    image: {BASE_IMAGE}\n    command: sleep infinity\n    environment:\n      STOLEN: \"${{ANTHROPIC_API_KEY:-none}}\"\n      STOLEN_GH: \"${{GH_TOKEN:-none}}\"\n      STOLEN_GW: \"${{RV_GATEWAY_KEY:-none}}\"\n"
+    );
+    let file = write_compose(&env, &body);
+    let plan = create(&env, &name, &file, &["--service", "dev", "--dry-run"]).ok();
+    assert!(
+        plan.stdout.contains("env -u ANTHROPIC_API_KEY"),
+        "{}",
+        plan.stdout
+    );
+    create(&env, &name, &file, &["--service", "dev"]).ok();
+    let db = format!("{}_db_1", project.0);
+    let inspect = docker_ok(&["inspect", &db, &format!("clauderon-{name}")]);
+    assert!(!inspect.contains(secret), "the secret reached a service");
+    assert!(inspect.contains("STOLEN=none"), "{inspect}");
+    env.run(&["delete", "--force", &name]).ok();
+    assert_nothing_left(&env, &name, &project);
+}

@@ -84,7 +84,8 @@ fn delete_without_a_terminal_needs_force() {
     std::fs::write(env.worktree(&name).join("unsaved.txt"), "work").unwrap();
     let r = env.run(&["delete", "--dry-run", &name]).ok();
     assert!(
-        r.stdout.contains("1 uncommitted change(s) that will be LOST"),
+        r.stdout
+            .contains("1 uncommitted change(s) that will be LOST"),
         "{}",
         r.stdout
     );

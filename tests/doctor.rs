@@ -94,3 +94,66 @@ fn doctor_with_and_without_podman() {
         "{text}"
     );
 }
+
+/// Before any create there is no daemon: the credentials checked are the
+/// shell's, which the daemon that create starts inherits.
+#[test]
+fn doctor_checks_the_shells_credentials_before_the_daemon_runs() {
+    let env = Env::new();
+    let credentials = |key: Option<&str>| {
+        let mut cmd = env.command(&["--json", "doctor"]);
+        for var in [
+            "ANTHROPIC_API_KEY",
+            "CLAUDE_CODE_OAUTH_TOKEN",
+            "OPENAI_API_KEY",
+        ] {
+            cmd.env_remove(var);
+        }
+        if let Some(k) = key {
+            cmd.env("ANTHROPIC_API_KEY", k);
+        }
+        let out = cmd.output().unwrap();
+        let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+        verdict(checks.as_array().unwrap(), "credentials")
+            .cloned()
+            .expect("credentials are checked with no daemon")
+    };
+    let none = credentials(None);
+    assert_eq!(none["verdict"], "warn", "{none}");
+    assert!(
+        none["fix"].as_str().unwrap().contains("ANTHROPIC_API_KEY"),
+        "{none}"
+    );
+    let secret = "sk-ant-doctor-test-value";
+    let set = credentials(Some(secret));
+    assert_eq!(set["verdict"], "ok", "{set}");
+    assert!(
+        !set.to_string().contains(secret),
+        "the value is never shown: {set}"
+    );
+}
+
+/// A home clauderon cannot make is a failure (exit 1) naming the fix;
+/// the check leaves nothing in a home it can write.
+#[test]
+fn doctor_fails_on_a_home_it_cannot_write() {
+    let env = Env::new();
+    let out = env
+        .command(&["--json", "doctor"])
+        .env("CLAUDERON_HOME", "/proc/clauderon-doctor-test")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let checks: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let home = verdict(checks.as_array().unwrap(), "home").unwrap().clone();
+    assert_eq!(home["verdict"], "fail", "{home}");
+    assert!(home["fix"].as_str().unwrap().contains("CLAUDERON_HOME"));
+    let (_, checks) = doctor(&env, None);
+    assert_eq!(verdict(&checks, "home").unwrap()["verdict"], "ok");
+    let left: Vec<_> = std::fs::read_dir(env.home()).unwrap().flatten().collect();
+    assert!(
+        left.iter()
+            .all(|e| !e.file_name().to_string_lossy().contains("doctor")),
+        "{left:?}"
+    );
+}

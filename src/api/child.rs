@@ -39,7 +39,7 @@ pub async fn run_until(
     if nul {
         return refused("a value in the request contains a NUL byte");
     }
-    let exe = std::env::current_exe().unwrap_or_else(|_| "clauderon".into());
+    let exe = own_binary();
     let values: std::collections::BTreeMap<&str, &str> =
         env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let mut cmd = tokio::process::Command::new(exe);
@@ -84,6 +84,17 @@ pub async fn run_until(
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         },
         Err(e) => failed_to_start(e),
+    }
+}
+
+/// This daemon's own binary. A `cargo install` (or a rebuild) while the
+/// daemon runs replaces the file: its path then names a deleted inode
+/// ("... (deleted)") and every request failed with ENOENT. /proc/self/exe
+/// still opens the binary that runs, so the children match the daemon.
+fn own_binary() -> std::path::PathBuf {
+    match std::env::current_exe() {
+        Ok(exe) if exe.exists() => exe,
+        _ => "/proc/self/exe".into(),
     }
 }
 

@@ -85,6 +85,8 @@ const ENGINE_DOWN: &[&str] = &[
     "error during connect",
     "Cannot connect to Podman",
     "unable to connect to Podman",
+    // docker-compose 1.29 (docker-py), whatever the socket said.
+    "Error while fetching server API version",
 ];
 
 /// What they print when an image is neither local nor pullable.
@@ -161,16 +163,19 @@ impl Engine {
             ))
             .with_fix(self.install_fix);
         }
-        if ENGINE_DOWN.iter().any(|m| has(m)) {
-            return Error::failed(format!("the {} engine is not running", self.program))
-                .with_fix(self.engine_down_fix());
-        }
-        if has("permission denied") && (has(".sock") || has("daemon socket")) {
+        // Before ENGINE_DOWN: docker-py says "Error while fetching server
+        // API version" for a socket it may not open too.
+        let refused = has("permission denied") && (has(".sock") || has("daemon socket"));
+        if refused || has("PermissionError(13") {
             return Error::failed(format!(
                 "permission denied talking to the {} engine",
                 self.program
             ))
             .with_fix(self.permission_fix);
+        }
+        if ENGINE_DOWN.iter().any(|m| has(m)) {
+            return Error::failed(format!("the {} engine is not running", self.program))
+                .with_fix(self.engine_down_fix());
         }
         if IMAGE_MISSING.iter().any(|m| has(m)) {
             return Error::input(format!("image not available: {}", f.stderr_tail())).with_fix(format!(
@@ -454,6 +459,14 @@ mod tests {
         let e = DOCKER.classify(f("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"));
         assert!(e.fix.unwrap().contains("docker info"));
         let e = DOCKER.classify(f("permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock"));
+        assert!(e.fix.unwrap().contains("usermod"));
+        // docker-compose 1.29's last line, engine down and socket refused.
+        let py = "docker.errors.DockerException: Error while fetching server API version: ('Connection aborted.', ";
+        let e = DOCKER.classify(f(&format!(
+            "{py}FileNotFoundError(2, 'No such file or directory'))"
+        )));
+        assert!(e.message.contains("not running"), "{}", e.message);
+        let e = DOCKER.classify(f(&format!("{py}PermissionError(13, 'Permission denied'))")));
         assert!(e.fix.unwrap().contains("usermod"));
         let e = DOCKER.classify(f("Error: No such image: nope:1"));
         assert!(e.message.contains("nope:1"));

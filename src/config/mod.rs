@@ -12,6 +12,7 @@ use crate::limits::{Cpu, Memory};
 use crate::proxy::settings::{ProxySection, ProxySettings};
 use crate::session::{Agent, Lifecycle, PullPolicy};
 
+mod agent_checks;
 pub mod kubernetes;
 mod show;
 
@@ -279,7 +280,14 @@ fn read_file(path: &Path) -> Result<FileConfig> {
         Err(e) => return Err(Error::io(format!("could not read {}", path.display()), e)),
     };
     toml::from_str(&text).map_err(|e| {
-        Error::input(format!("{}: {}", path.display(), e.to_string().trim())).with_fix(format!(
+        let message = e.to_string();
+        let error = Error::input(format!("{}: {}", path.display(), message.trim()));
+        // The whole list helps with a key in the wrong section; a bad value
+        // (or a key twice) is shown at its line already.
+        if !message.contains("unknown field") {
+            return error.with_fix(format!("fix the line shown in {}", path.display()));
+        }
+        error.with_fix(format!(
             "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, codex_cli_image, codex_cli_image_tag, codex_base_url, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret, allowed_volume_roots; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs)",
             path.display()
         ))
@@ -383,29 +391,10 @@ impl Config {
             lifecycle: file.lifecycle,
             path,
         };
+        config.check_cli_image_tags()?;
         config.check_image_references()?;
         config.check_codex_base_url()?;
         Ok(config)
-    }
-
-    /// An http(s) URL with a host, nothing else (it lands in Codex's config).
-    fn check_codex_base_url(&self) -> Result<()> {
-        let Some(url) = &self.agent.codex_base_url else {
-            return Ok(());
-        };
-        let uri: Option<http::Uri> = url.parse().ok();
-        let ok = uri.is_some_and(|u| {
-            matches!(u.scheme_str(), Some("https" | "http"))
-                && u.host().is_some_and(|h| !h.is_empty())
-        });
-        if ok {
-            return Ok(());
-        }
-        Err(Error::input(format!(
-            "{}: `agent.codex_base_url`: {url:?} is not an http(s) URL",
-            self.path.display()
-        ))
-        .with_fix("set it to the Responses API's base, e.g. \"https://llm.example.com/v1\""))
     }
 
     /// Image references land in engine argv: they must be references.
@@ -481,5 +470,13 @@ mod tests {
         assert!(e.message.contains("docker.limits.memory"), "{}", e.message);
         let e = load("[dockr]\n").unwrap_err();
         assert!(e.message.contains("dockr"), "{}", e.message);
+        assert!(e.fix.unwrap().contains("known keys"));
+        // A value of the wrong type: its line is shown, not every key.
+        let e = load("[mounts]\nallowed_roots = [\"data\"]\n").unwrap_err();
+        assert!(e.message.contains("mounts.allowed_roots"), "{}", e.message);
+        assert!(load("[mounts]\nallowed_roots = [\"~/d\", \"/srv\"]\n").is_ok());
+        let e = load("[notify]\nbell = \"yes\"\n").unwrap_err();
+        assert!(e.message.contains("bell"), "{}", e.message);
+        assert!(!e.fix.unwrap().contains("known keys"));
     }
 }

@@ -50,6 +50,9 @@ fn read_only_unless_rw_and_the_container_path_defaults_to_the_host_path() {
     let m = parse(&format!("{r}/data:/data:ro"), &p).unwrap();
     assert!(!m.rw);
     assert_eq!(m.describe(), format!("{r}/data:/data:ro"));
+    // A mistyped mode is named as one, not as a path with a `:`.
+    let e = parse(&format!("{r}/data:/data:rx"), &p).unwrap_err();
+    assert!(e.message.contains("\"rx\" is not a mode"), "{}", e.message);
 }
 
 #[test]

@@ -38,6 +38,7 @@ fn cmd_json(cmd: &Cmd) -> Value {
         .map(|(name, value)| match value {
             EnvValue::Plain(v) => json!({"name": name, "value": v}),
             EnvValue::Secret(_) => json!({"name": name, "secret": true}),
+            EnvValue::Unset => json!({"name": name, "unset": true}),
         })
         .collect();
     // Stdin as the dry run shows it: its secrets already replaced.

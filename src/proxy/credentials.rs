@@ -20,6 +20,37 @@ pub fn rule_env_vars() -> Vec<String> {
     vars
 }
 
+/// The variables of `[[proxy.rules]]` with `env`, noted as config.toml is
+/// read, so a child kept from the credentials (compose) is kept from these.
+static CONFIGURED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+pub fn note_configured_rules(rules: &[crate::proxy::rules::Rule]) {
+    let mut configured = CONFIGURED.lock().unwrap_or_else(|e| e.into_inner());
+    for rule in rules {
+        if let Source::Env(names) = &rule.source {
+            for n in names {
+                if !configured.contains(n) {
+                    configured.push(n.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Every credential variable: the built-in rules' and the configured ones'.
+pub fn credential_env_vars() -> Vec<String> {
+    let mut vars = rule_env_vars();
+    let configured = CONFIGURED.lock().unwrap_or_else(|e| e.into_inner());
+    vars.extend(
+        configured
+            .iter()
+            .filter(|n| !vars.contains(n))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    vars
+}
+
 /// The rule variables set (non-empty) in this process's environment.
 pub fn available_here() -> Vec<String> {
     rule_env_vars()

@@ -64,6 +64,7 @@ impl ProxySection {
             .into_iter()
             .map(|r| r.into_rule().map_err(|m| ("proxy.rules".to_string(), m)))
             .collect::<Result<Vec<_>, _>>()?;
+        crate::proxy::credentials::note_configured_rules(&rules);
         let policy = Policy {
             preset: match &self.policy {
                 Some(p) => Preset::parse(p).map_err(|m| ("proxy.policy".to_string(), m))?,

@@ -10,6 +10,13 @@ use super::Env;
 
 /// A home whose daemon serves the API on a free loopback port.
 pub fn api_env(extra_config: &str) -> (Env, u16) {
+    let (env, port) = api_env_stopped(extra_config);
+    start_api(&env, port);
+    (env, port)
+}
+
+/// As `api_env`, the daemon not started yet.
+pub fn api_env_stopped(extra_config: &str) -> (Env, u16) {
     let env = Env::new();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -22,7 +29,6 @@ pub fn api_env(extra_config: &str) -> (Env, u16) {
         "[api]\nlisten = \"127.0.0.1:{port}\"\n{extra_config}"
     ));
     std::fs::write(&cfg, text).unwrap();
-    start_api(&env, port);
     (env, port)
 }
 

@@ -104,12 +104,16 @@ impl Tool {
             .unwrap_or_else(|| "python3".into())
     }
 
+    /// Without the credentials' variables: compose interpolates
+    /// `${ANTHROPIC_API_KEY}` in a compose file (which the agent can edit)
+    /// from its environment, into a service's.
     fn program(self) -> Cmd {
         match self {
             Tool::DockerPlugin => Cmd::new(["docker", "compose"]),
             Tool::DockerCompose => Cmd::new(["docker-compose"]),
             Tool::PodmanCompose => Cmd::new(["podman-compose"]),
         }
+        .without_env(&crate::proxy::credentials::credential_env_vars())
     }
 
     /// `<tool> -p PROJECT -f FILE...`: what every call starts with.

@@ -24,7 +24,10 @@ pub const HOSTS_NAME: &str = "compose-hosts";
 /// `{"order": [...], "config": {...}}` of `files`, read as podman-compose
 /// reads them (paths as arguments; the program is a constant).
 pub fn normalise(python: &str, project: &str, files: &[PathBuf]) -> Cmd {
-    Cmd::new([python, "-c", NORMALISE, project]).args(files.iter().map(|f| f.display().to_string()))
+    // Its interpolation reads the environment, as podman-compose's does.
+    Cmd::new([python, "-c", NORMALISE, project])
+        .args(files.iter().map(|f| f.display().to_string()))
+        .without_env(&crate::proxy::credentials::credential_env_vars())
 }
 
 /// What clauderon cannot follow with podman-compose: a network declared

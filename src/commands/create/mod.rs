@@ -125,6 +125,12 @@ fn attachments(
     Ok((files, paths))
 }
 
+fn cli_pull_failed(f: crate::exec::Failure, agent: &str, key: &str) -> Error {
+    Error::failed(format!("could not pull the agent CLI image: {}", f.stderr_tail())).with_fix(format!(
+        "build it locally: clauderon agent-image build --agent {agent} --backend podman   (or point [agent] {key} at a published image)"
+    ))
+}
+
 /// With the agent CLI mounted from its image: that image must be there (or
 /// be pulled first), and for an agent whose CLI needs glibc (Claude Code)
 /// the session image must be glibc-based, which the cheap part of `image
@@ -145,10 +151,12 @@ fn check_agent_cli(
             return Err(Error::input(format!("the agent CLI image {cli} is not present locally (and [agent] auto_pull_cli is off)"))
                 .with_fix(format!("build it: clauderon agent-image build --agent {} --backend {}   (or set [agent] {key} to a published one)", spec.agent, engine.kind)));
         }
-        plan.push(Step::run_cmd(engine.pull(cli), |f| {
-            Error::failed(format!("could not pull the agent CLI image: {}", f.stderr_tail()))
-                .with_fix("build it locally: clauderon agent-image build --agent claude|codex   (or point [agent] cli_image, for Codex codex_cli_image, at a published image)")
-        }));
+        // Only Podman mounts an image: the fix names the agent.
+        let failed: fn(crate::exec::Failure) -> Error = match spec.agent {
+            crate::session::Agent::Claude => |f| cli_pull_failed(f, "claude", "cli_image"),
+            crate::session::Agent::Codex => |f| cli_pull_failed(f, "codex", "codex_cli_image"),
+        };
+        plan.push(Step::run_cmd(engine.pull(cli), failed));
     }
     if !crate::agent::cli_needs_glibc(spec.agent) {
         return Ok(());

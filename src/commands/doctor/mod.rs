@@ -102,12 +102,15 @@ fn daemon_checks(ctx: &Ctx) -> Vec<Check> {
                     Some("export ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN), then clauderon daemon restart".into())),
             });
         }
-        None => out.push(check(
-            "daemon",
-            "warn",
-            "not running (create starts it)".into(),
-            Some("clauderon daemon start".into()),
-        )),
+        None => {
+            out.push(check(
+                "daemon",
+                "warn",
+                "not running (create starts it)".into(),
+                Some("clauderon daemon start".into()),
+            ));
+            out.push(shell_credentials_check());
+        }
     }
     let ca = crate::proxy::ca::cert_path(home);
     out.push(match crate::proxy::ca::fingerprint(home) {
@@ -126,6 +129,40 @@ fn daemon_checks(ctx: &Ctx) -> Vec<Check> {
     });
     out.push(setup::network_check(ctx, helper::available()));
     out
+}
+
+/// With no daemon yet, the credentials are the ones it will inherit from
+/// this shell when `create` starts it.
+fn shell_credentials_check() -> Check {
+    let names = crate::proxy::credentials::available_here();
+    let claude = ["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"];
+    match names.iter().any(|n| claude.contains(&n.as_str())) {
+        true => check(
+            "credentials",
+            "ok",
+            format!(
+                "{} (in this shell; the daemon takes them when it starts)",
+                names.join(", ")
+            ),
+            None,
+        ),
+        false => check(
+            "credentials",
+            "warn",
+            format!(
+                "no Claude credential in this shell ({}); the daemon that create starts would have none to inject",
+                if names.is_empty() {
+                    "none at all".into()
+                } else {
+                    names.join(", ")
+                }
+            ),
+            Some(
+                "export ANTHROPIC_API_KEY (or CLAUDE_CODE_OAUTH_TOKEN) before the first create"
+                    .into(),
+            ),
+        ),
+    }
 }
 
 /// kubectl and the context kubernetes sessions use: `[kubernetes]
@@ -173,7 +210,8 @@ fn kubectl_check(ctx: &Ctx) -> Check {
 }
 
 pub fn run(ctx: &Ctx, json: bool) -> Result<i32> {
-    let mut checks = engine_checks(ctx, &DOCKER, true);
+    let mut checks = vec![setup::home_check(&ctx.home.root)];
+    checks.extend(engine_checks(ctx, &DOCKER, true));
     checks.extend(engine_checks(ctx, &PODMAN, false));
     checks.extend(daemon_checks(ctx));
     checks.push(setup::compose_check());

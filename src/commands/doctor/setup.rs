@@ -166,3 +166,31 @@ pub(super) fn compose_check() -> Check {
         ),
     }
 }
+
+/// The clauderon home must be a directory this user can write (or one it
+/// can make): every session's record, worktree and sockets live there.
+/// A directory made and removed in the nearest existing one is the test
+/// (access(2) says yes to root even on /proc).
+pub(super) fn home_check(home: &Path) -> Check {
+    let existing = home.ancestors().find(|p| p.exists()).unwrap_or(home);
+    let what = match existing == home {
+        true => shown(home),
+        false => format!(
+            "{} (made on first use, in {})",
+            shown(home),
+            shown(existing)
+        ),
+    };
+    let probe = tempfile::Builder::new()
+        .prefix(".clauderon-doctor-")
+        .tempdir_in(existing);
+    match probe {
+        Ok(_) => check("home", "ok", what, None),
+        Err(e) => check(
+            "home",
+            "fail",
+            format!("cannot write in {}: {e}", shown(existing)),
+            Some("set CLAUDERON_HOME to a directory of yours (default ~/.clauderon)".into()),
+        ),
+    }
+}

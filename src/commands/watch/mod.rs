@@ -34,17 +34,24 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<()> {
     while !stop.load(Ordering::Relaxed) {
         let looked = std::time::Instant::now();
         input.wake.watch_sessions(&ctx.home);
-        let Some((rows, snap)) = attention::look(ctx) else {
+        let Some((rows, warnings, snap)) = attention::look(ctx) else {
             std::thread::sleep(crate::wake::MIN_INTERVAL);
             continue;
         };
-        let text = if json {
+        let mut text = if json {
             json_line(&rows)
         } else if rows.is_empty() {
             "No sessions.\n".to_string()
         } else {
             list::table(&rows, session::now())
         };
+        // On screen, under the table: stderr's lines would be wiped by
+        // the next redraw, and an `unknown` STATE would go unexplained.
+        if !json {
+            for w in &warnings {
+                text.push_str(&format!("clauderon: warning: {w}\n"));
+            }
+        }
         // Never inside the JSON stream.
         let ring = ctx.config.notify.bell
             && !json
