@@ -41,6 +41,8 @@ pub struct Cmd {
     pub retry_on: Option<&'static str>,
     /// Bytes written to the child's stdin (manifests for `kubectl apply -f -`).
     pub stdin: Option<Stdin>,
+    /// Killed, and failed as timed out, when it runs longer than this.
+    pub time_limit: Option<std::time::Duration>,
 }
 
 /// What a command reads on stdin, and how a dry run shows it: secrets are
@@ -90,7 +92,15 @@ impl Cmd {
             live_stderr: false,
             retry_on: None,
             stdin: None,
+            time_limit: None,
         }
+    }
+
+    /// Kills the command if it runs longer than `limit` (a call that must
+    /// not stall its caller, such as one through a half-answering cluster).
+    pub fn time_limit(mut self, limit: std::time::Duration) -> Self {
+        self.time_limit = Some(limit);
+        self
     }
 
     /// Feeds `bytes` to the command's stdin; a dry run prints `shown`.
@@ -218,54 +228,56 @@ impl Cmd {
         } else {
             Stdio::null()
         };
-        let mut child = match command
+        let spawned = command
             .stdin(stdin)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .spawn()
-        {
-            Ok(child) => child,
-            Err(err) => {
-                return Err(Failure {
-                    shown: self.shown(),
-                    short: self.short(),
-                    code: None,
-                    stderr: err.to_string(),
-                    not_found: err.kind() == std::io::ErrorKind::NotFound,
-                });
-            }
-        };
+            .spawn();
+        let mut child = spawned.map_err(|err| {
+            let not_found = err.kind() == std::io::ErrorKind::NotFound;
+            self.failure(None, err.to_string(), not_found)
+        })?;
         let in_thread = feed_stdin(child.stdin.take(), self.stdin.as_ref());
         let err_thread = read_stderr(
             child.stderr.take().expect("stderr is piped"),
             self.live_stderr,
         );
+        let watchdog = self
+            .time_limit
+            .map(|limit| Watchdog::start(child.id(), limit));
         let mut stdout = Vec::new();
         if let Some(mut out) = child.stdout.take() {
             let _ = out.read_to_end(&mut stdout);
         }
+        // Before the child is reaped, so its pid cannot be another's yet.
+        let timed_out = watchdog.is_some_and(Watchdog::finish);
         let status = child.wait();
         if let Some(t) = in_thread {
             let _ = t.join();
         }
         let stderr = String::from_utf8_lossy(&err_thread.join().unwrap_or_default()).into_owned();
         let stdout = String::from_utf8_lossy(&stdout).into_owned();
+        if let (true, Some(limit)) = (timed_out, self.time_limit) {
+            return Err(self.failure(
+                None,
+                format!("timed out after {} s (killed)\n{stderr}", limit.as_secs()),
+                false,
+            ));
+        }
         match status {
             Ok(status) if status.success() => Ok(Output { stdout, stderr }),
-            Ok(status) => Err(Failure {
-                shown: self.shown(),
-                short: self.short(),
-                code: status.code(),
-                stderr,
-                not_found: false,
-            }),
-            Err(err) => Err(Failure {
-                shown: self.shown(),
-                short: self.short(),
-                code: None,
-                stderr: err.to_string(),
-                not_found: false,
-            }),
+            Ok(status) => Err(self.failure(status.code(), stderr, false)),
+            Err(err) => Err(self.failure(None, err.to_string(), false)),
+        }
+    }
+
+    fn failure(&self, code: Option<i32>, stderr: String, not_found: bool) -> Failure {
+        Failure {
+            shown: self.shown(),
+            short: self.short(),
+            code,
+            stderr,
+            not_found,
         }
     }
 
@@ -354,9 +366,55 @@ impl Failure {
     }
 }
 
+/// Kills a child (SIGKILL) that outlives its time limit, unless told first
+/// that it has finished.
+struct Watchdog {
+    done: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<bool>,
+}
+
+impl Watchdog {
+    fn start(pid: u32, limit: std::time::Duration) -> Watchdog {
+        let (done, finished) = std::sync::mpsc::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let late = matches!(
+                finished.recv_timeout(limit),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout)
+            );
+            if late {
+                // SAFETY: kill(2) of our own child, not yet reaped; no memory is touched.
+                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+            }
+            late
+        });
+        Watchdog { done, thread }
+    }
+
+    /// Whether the child had to be killed.
+    fn finish(self) -> bool {
+        let _ = self.done.send(());
+        self.thread.join().unwrap_or(false)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_command_over_its_time_limit_is_killed_and_fails_as_timed_out() {
+        let started = std::time::Instant::now();
+        let slow = Cmd::new(["sleep", "30"]).time_limit(std::time::Duration::from_millis(300));
+        let failure = slow.run().unwrap_err();
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        assert!(
+            failure.stderr.starts_with("timed out after"),
+            "{}",
+            failure.stderr
+        );
+        let quick = Cmd::new(["echo", "in time"]).time_limit(std::time::Duration::from_secs(5));
+        assert_eq!(quick.run().unwrap().stdout, "in time\n");
+    }
 
     #[test]
     fn shown_quotes_arguments_and_redacts_secrets() {

@@ -252,6 +252,25 @@ fn a_proxy_mode_session_reaches_the_in_cluster_daemon_which_injects_and_reports(
     assert!(out.stdout.contains("working"), "{}", out.stdout);
 }
 
+/// A daemon call whose stream opened and then stalls ends at the time
+/// limit: `list` still answers, with the warning.
+#[test]
+fn a_stalled_daemon_call_is_cut_off_and_list_still_answers() {
+    let k = kube_with_credentials();
+    k.create("kh1", "work", &[]).ok();
+    k.set("daemon-hangs", "");
+    let started = std::time::Instant::now();
+    let out = k.env.run(&["list", "--json"]).ok();
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(20),
+        "list took {took:?}"
+    );
+    assert!(out.stderr.contains("timed out"), "{}", out.stderr);
+    let rows: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 1);
+}
+
 #[test]
 fn an_unreachable_daemon_warns_once_and_the_sessions_are_still_listed() {
     let k = kube_with_credentials();

@@ -174,7 +174,9 @@ impl Kubectl {
         if let Some(name) = session {
             cmd = cmd.arg(format!("--session={name}"));
         }
-        cmd
+        // --request-timeout may not bound an exec whose stream is open
+        // (kubernetes#56620): `list` must not stall on a half-answering node.
+        cmd.time_limit(std::time::Duration::from_secs(10))
     }
 }
 
