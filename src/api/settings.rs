@@ -106,6 +106,11 @@ impl ApiSection {
             }
             return Ok(Some(Listen::Unix(PathBuf::from(path))));
         }
+        // `localhost` is loopback (127.0.0.1), not whatever a resolver says.
+        let text = match text.strip_prefix("localhost:") {
+            Some(port) => format!("127.0.0.1:{port}"),
+            None => text.to_string(),
+        };
         // An address and a port, written out: 0.0.0.0 only when written so.
         text.parse::<SocketAddr>()
             .map(|a| Some(Listen::Tcp(a)))
@@ -148,6 +153,34 @@ impl Listen {
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
                 Ok(crate::serve::Listening::Unix(listener))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn listen(text: &str) -> Result<Option<Listen>, (String, String)> {
+        ApiSection {
+            listen: Some(text.into()),
+            ..Default::default()
+        }
+        .listen()
+    }
+
+    #[test]
+    fn listen_takes_an_address_localhost_or_a_socket_and_names_the_key_otherwise() {
+        let tcp = |a: &str| Ok(Some(Listen::Tcp(a.parse().unwrap())));
+        assert_eq!(listen("127.0.0.1:8080"), tcp("127.0.0.1:8080"));
+        assert_eq!(listen("localhost:8080"), tcp("127.0.0.1:8080"));
+        assert_eq!(listen("[::1]:9"), tcp("[::1]:9"));
+        assert_eq!(
+            listen("unix:/run/api.sock"),
+            Ok(Some(Listen::Unix("/run/api.sock".into())))
+        );
+        for bad in ["8080", "localhost", "example.com:80", "unix:relative"] {
+            assert_eq!(listen(bad).unwrap_err().0, "api.listen", "{bad}");
         }
     }
 }
