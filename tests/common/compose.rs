@@ -67,3 +67,21 @@ pub fn compose_tool_ready(engine_ready: bool, tool: &str) -> bool {
     eprintln!("SKIPPED: {tool} is not installed");
     false
 }
+
+/// The daemon's port on the engine's bridge `gateway` answers a container
+/// on the engine's default network (the control), and none of
+/// `containers` (the agent, its database): no route out of the project.
+pub fn assert_no_way_to_the_host(engine: &str, gateway: &str, env: &Env, containers: &[String]) {
+    let port = super::daemon_port(env);
+    let probe = format!("timeout 3 bash -c 'exec 3<>/dev/tcp/{gateway}/{port}' && echo reached");
+    let reached = |args: &[&str]| {
+        let out = Command::new(engine).args(args).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("reached")
+    };
+    let control = ["run", "--rm", BASE_IMAGE, "bash", "-c", &probe];
+    assert!(reached(&control), "the probe works from {engine}'s bridge");
+    for container in containers {
+        let inside = ["exec", container.as_str(), "bash", "-c", &probe];
+        assert!(!reached(&inside), "{container} reached the host");
+    }
+}

@@ -19,7 +19,9 @@ pub mod standin;
 // Re-exported so the tests keep calling them `common::…`; not every test
 // binary calls every one.
 #[allow(unused_imports)]
-pub use compose::{assert_compose_refusals, compose_refusals, compose_tool_ready};
+pub use compose::{
+    assert_compose_refusals, assert_no_way_to_the_host, compose_refusals, compose_tool_ready,
+};
 #[allow(unused_imports)]
 pub use daemon::{daemon_port, daemon_ports, fake_session, run_hook_script};
 
