@@ -5,23 +5,21 @@ use std::path::Path;
 
 use super::Env;
 
+#[path = "../support/plan_fixtures.rs"]
+#[allow(dead_code)]
+mod fixtures;
+
 /// A session record on disk, as `create` writes it, without any engine.
 pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
     let id = clauderon::session::new_uuid();
     let spec = clauderon::session::SessionSpec {
         name: name.into(),
         id: id.clone(),
-        backend: clauderon::session::BackendKind::Docker,
-        agent: clauderon::session::Agent::Claude,
         image: "x".into(),
         pull_policy: clauderon::session::PullPolicy::Never,
-        limits: Default::default(),
-        env: vec![],
         prompt: "p".into(),
         repo_root: env.repo().into(),
         git_common_dir: env.repo().join(".git"),
-        subdir: String::new(),
-        base: "HEAD".into(),
         branch: name.into(),
         worktree: env.worktree(name),
         uid: 0,
@@ -29,18 +27,7 @@ pub fn fake_session(env: &Env, name: &str, token: &str) -> String {
         git_identity: Default::default(),
         created_at: 1,
         hook_token: token.into(),
-        lifecycle: Default::default(),
-        agent_cli_image: None,
-        network: Default::default(),
-        security: Default::default(),
-        env_from_host: vec![],
-        isolation_recorded: true,
-        agent_options: Default::default(),
-        kubernetes: None,
-        compose: None,
-        uploads: false,
-        mounts: vec![],
-        talos_config: None,
+        ..fixtures::spec()
     };
     let dir = env.home().join("sessions").join(name);
     std::fs::create_dir_all(&dir).unwrap();
