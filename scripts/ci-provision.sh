@@ -117,7 +117,7 @@ fi
 
 # --- kubernetes-validate (offline manifest checks) ---------------------------
 # No cluster runs here: the Kubernetes manifests are validated against the
-# official schemas with kubernetes-validate from PyPI (tests/kube_plans.rs).
+# official schemas with kubernetes-validate from PyPI (tests/it/kube_plans.rs).
 if command -v kubernetes-validate >/dev/null 2>&1; then
   log "kubernetes-validate: present"
 else
