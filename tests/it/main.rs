@@ -23,6 +23,7 @@ mod daemon_image;
 mod docker;
 mod docker_commands;
 mod docker_rollback;
+mod docs_commands;
 mod doctor;
 mod hooks;
 mod host_files;
