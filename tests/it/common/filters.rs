@@ -8,8 +8,11 @@
 
 /// (regex, replacement) pairs, applied in order.
 pub const FILTERS: &[(&str, &str)] = &[
-    // tempfile's directories (`/tmp/.tmpAbC123`, under any TMPDIR).
+    // tempfile's directories (`/tmp/.tmpAbC123`, under any TMPDIR), and
+    // the test's own home and repository (`Env::new`).
     (r"(?:/[\w.-]+)*/\.tmp[A-Za-z0-9]{6}", "[TMP]"),
+    (r"(?:/[\w.-]+)*/clauderon-home[A-Za-z0-9]{6}", "[HOME]"),
+    (r"(?:/[\w.-]+)*/clauderon-repo[A-Za-z0-9]{6}", "[REPO]"),
     // A port the kernel picked, as a URL or a message names it.
     (
         r"://(127\.0\.0\.1|localhost|\[::1\]):[0-9]{2,5}\b",
@@ -33,19 +36,6 @@ pub fn settings() -> insta::Settings {
     settings
 }
 
-/// The text with the shared filters applied, for an exact `assert_eq!` of a
-/// message that names a temp path, a port or a session.
-pub fn redact(text: &str) -> String {
-    FILTERS
-        .iter()
-        .fold(text.to_string(), |text, (pattern, replacement)| {
-            regex::Regex::new(pattern)
-                .expect("a valid filter")
-                .replace_all(&text, *replacement)
-                .into_owned()
-        })
-}
-
 /// `insta::assert_snapshot!` through the shared filters; takes the same
 /// arguments (an optional name, then the value).
 macro_rules! snapshot {
@@ -54,3 +44,36 @@ macro_rules! snapshot {
     };
 }
 pub(crate) use snapshot;
+
+/// A command and what it printed on stderr, as a reader would see it in a
+/// terminal, for a snapshot of an error message.
+pub fn transcript(args: &[&str], run: &super::Run) -> String {
+    let quoted: Vec<String> = args
+        .iter()
+        .map(|a| shell_words::quote(a).into_owned())
+        .collect();
+    format!(
+        "$ clauderon {}\n{}[exit {}]\n",
+        quoted.join(" "),
+        run.stderr,
+        run.code
+    )
+}
+
+#[test]
+fn the_filters_replace_what_is_random_and_keep_the_fixed_values() {
+    let text = "home /tmp/clauderon-homeAb12Cd/sessions, repo /var/tmp/clauderon-repoZZ99yy,\n\
+                dir /tmp/.tmpXy12Ab/f, url http://127.0.0.1:45123/v1, listening on port 38211,\n\
+                token 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef,\n\
+                uid=0 gid=1000, session t-compose-a1b2c3,\n\
+                kept: --forward '127.0.0.1:39128=/run/x' --user 1000:1000 port 0";
+    settings().bind(|| {
+        insta::assert_snapshot!(text, @r"
+        home [HOME]/sessions, repo [REPO],
+        dir [TMP]/f, url http://127.0.0.1:[PORT]/v1, listening on port [PORT],
+        token [TOKEN],
+        uid=[UID] gid=[UID], session t-compose-[SUFFIX],
+        kept: --forward '127.0.0.1:39128=/run/x' --user 1000:1000 port 0
+        ");
+    });
+}
