@@ -4,6 +4,7 @@
 use crate::common;
 
 use crate::common::docker::{assert_no_trace, container_exists, state_of};
+use crate::common::filters::{engine_transcript, snapshot, transcript};
 use crate::common::{BASE_IMAGE, Env, docker, docker_ok, docker_ready, git, unique};
 use serde_json::Value;
 
@@ -15,18 +16,12 @@ fn names_already_taken_are_refused() {
     let env = Env::new();
     let name = unique("taken");
     env.create(&name, "x", &[]).ok();
-    let r = env.create(&name, "x", &[]).fails();
-    assert!(r.stderr.contains("already exists"), "{}", r.stderr);
+    let mut shown = transcript(&["create", &name], &env.create(&name, "x", &[]).fails());
     // A branch of that name.
     let other = unique("branch");
     git(env.repo(), &["branch", &other]);
     let r = env.create(&other, "x", &[]).fails();
-    assert!(
-        r.stderr
-            .contains(&format!("branch '{other}' already exists")),
-        "{}",
-        r.stderr
-    );
+    shown.push_str(&transcript(&["create", &other], &r));
     // A container of that name that is not ours.
     let foreign = unique("foreign");
     docker_ok(&[
@@ -37,11 +32,10 @@ fn names_already_taken_are_refused() {
     ]);
     let r = env.create(&foreign, "x", &[]).fails();
     docker_ok(&["rm", "-f", &format!("clauderon-{foreign}")]);
-    assert!(
-        r.stderr.contains("container name already in use") && r.stderr.contains("docker rm -f"),
-        "{}",
-        r.stderr
-    );
+    shown.push_str(&engine_transcript(&["create", &foreign], &r));
+    // (`create NAME` stands for `create --name NAME --repo REPO --prompt x
+    // --image clauderon-test-base:1 --pull-policy never`.)
+    snapshot!(shown);
     assert!(!env.worktree(&foreign).exists());
 }
 
@@ -70,7 +64,7 @@ fn delete_without_a_terminal_needs_force() {
     let name = unique("confirm");
     env.create(&name, "x", &[]).ok();
     let r = env.run(&["delete", &name]).fails();
-    assert!(r.stderr.contains("--force"), "{}", r.stderr);
+    snapshot!(transcript(&["delete", &name], &r));
     assert!(container_exists(&name));
     let r = env.run(&["delete", "--dry-run", &name]).ok();
     assert!(

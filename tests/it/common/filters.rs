@@ -77,3 +77,38 @@ fn the_filters_replace_what_is_random_and_keep_the_fixed_values() {
         ");
     });
 }
+
+/// Like `transcript`, with only clauderon's own words of a failure that
+/// quotes the engine: from its `error:` line on, the engine's text (which
+/// differs by engine version and machine: its resolver, its ids) replaced by
+/// `[the engine's message]`, and the engine's own lines left out. Warnings
+/// before the error (the daemon's missing credentials) depend on the
+/// caller's environment and are left out too.
+pub fn engine_transcript(args: &[&str], run: &super::Run) -> String {
+    let mut own = String::new();
+    let from_error = run.stderr.find("clauderon: error:").unwrap_or(0);
+    for line in run.stderr[from_error..].lines() {
+        if let Some(error) = line.strip_prefix("clauderon: error:") {
+            let quoted = [": docker: ", ": podman: ", ": Unable to find "]
+                .iter()
+                .filter_map(|q| error.find(q))
+                .min();
+            let ours = quoted.map_or(error, |at| &error[..at]);
+            let tail = if quoted.is_some() {
+                ": [the engine's message]"
+            } else {
+                ""
+            };
+            own.push_str(&format!("clauderon: error:{ours}{tail}\n"));
+        } else if line.starts_with("  ") || line.starts_with("(rolled back") {
+            own.push_str(line);
+            own.push('\n');
+        }
+    }
+    let run = super::Run {
+        code: run.code,
+        stdout: String::new(),
+        stderr: own,
+    };
+    transcript(args, &run)
+}
