@@ -13,6 +13,7 @@ pub const FILTERS: &[(&str, &str)] = &[
     (r"(?:/[\w.-]+)*/\.tmp[A-Za-z0-9]{6}", "[TMP]"),
     (r"(?:/[\w.-]+)*/clauderon-home[A-Za-z0-9]{6}", "[HOME]"),
     (r"(?:/[\w.-]+)*/clauderon-repo[A-Za-z0-9]{6}", "[REPO]"),
+    (r"(?:/[\w.-]+)*/clauderon-user[A-Za-z0-9]{6}", "[USER]"),
     // A port the kernel picked, as a URL or a message names it.
     (
         r"://(127\.0\.0\.1|localhost|\[::1\]):[0-9]{2,5}\b",
