@@ -130,17 +130,6 @@ fn exec(container: &str, script: &str) -> std::process::Output {
     docker(&["exec", container, "bash", "-c", script])
 }
 
-/// The daemon's address on docker's bridge: its gateway.
-fn bridge_gateway() -> String {
-    docker_ok(&[
-        "network",
-        "inspect",
-        "bridge",
-        "--format",
-        "{{(index .IPAM.Config 0).Gateway}}",
-    ])
-}
-
 /// The agent's container: hardened, labelled, the shared caches mounted.
 fn assert_agent_container(agent: &str, name: &str) {
     let inspected: Value =
@@ -198,7 +187,10 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     );
     let mut answer = String::new();
     for _ in 0..50 {
-        let out = exec(&agent, "exec 3<>/dev/tcp/db/8000 && head -n1 <&3");
+        let out = exec(
+            &agent,
+            "timeout 2 bash -c 'exec 3<>/dev/tcp/db/8000 && head -n1 <&3'",
+        );
         answer = String::from_utf8_lossy(&out.stdout).trim().to_string();
         if answer == "pong" {
             break;
@@ -209,7 +201,7 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     // ...and nothing on the host, for the agent or its database.
     common::assert_no_way_to_the_host(
         "docker",
-        &bridge_gateway(),
+        &common::docker::bridge_gateway(),
         &env,
         &[agent.clone(), format!("{}_db_1", project.0)],
     );

@@ -146,7 +146,10 @@ fn exec(container: &str, script: &str) -> std::process::Output {
 /// Up to 10 s for the agent to answer `pong` from db:8000.
 fn reaches_db(agent: &str) -> bool {
     for _ in 0..50 {
-        let out = exec(agent, "exec 3<>/dev/tcp/db/8000 && head -n1 <&3");
+        let out = exec(
+            agent,
+            "timeout 2 bash -c 'exec 3<>/dev/tcp/db/8000 && head -n1 <&3'",
+        );
         if String::from_utf8_lossy(&out.stdout).trim() == "pong" {
             return true;
         }

@@ -199,10 +199,7 @@ fn network_mode_open_is_explicit_and_shown() {
     let r = env.create(&name, "x", &["--network", "open"]).ok();
     assert!(r.stderr.contains("--network open"), "{}", r.stderr);
     env.wait_for_runs(&name, 1);
-    let gateway = host_addresses()
-        .into_iter()
-        .find(|a| a.starts_with("172.17."))
-        .unwrap_or_else(|| "172.17.0.1".into());
+    let gateway = common::docker::bridge_gateway();
     let (_, out) = engine_exec(
         "docker",
         &format!("clauderon-{name}"),

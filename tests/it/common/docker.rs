@@ -62,3 +62,33 @@ pub fn assert_no_trace(env: &Env, name: &str) {
         "worktree registration of {name} left behind: {worktrees}"
     );
 }
+
+/// The host's address on Docker's default bridge, where the daemon
+/// listens: the `bridge` network's IPAM gateway, or (Docker 20.10 leaves it
+/// empty on a fresh install) its interface's address, as `src` reads it.
+pub fn bridge_gateway() -> String {
+    let format = "{{range .IPAM.Config}}{{.Gateway}} {{end}}|{{index .Options \"com.docker.network.bridge.name\"}}";
+    let inspected = docker_ok(&["network", "inspect", "bridge", "--format", format]);
+    let interface = inspected.split_once('|').map_or("", |(_, i)| i.trim());
+    let addresses = std::process::Command::new("ip")
+        .args(["-4", "-o", "addr", "show", "dev", interface])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default();
+    gateway_from(&inspected, &addresses)
+        .unwrap_or_else(|| panic!("no address for docker's bridge: {inspected:?} {addresses:?}"))
+}
+
+/// The first IPAM gateway of `inspected` (`GW ... |INTERFACE`), else the
+/// first `inet` address of `ip -4 -o addr show` output.
+pub fn gateway_from(inspected: &str, ip_addr_output: &str) -> Option<String> {
+    let gateways = inspected.split_once('|').map_or(inspected, |(g, _)| g);
+    if let Some(gw) = gateways.split_whitespace().next() {
+        return Some(gw.to_string());
+    }
+    ip_addr_output.lines().find_map(|line| {
+        let mut words = line.split_whitespace();
+        words.find(|w| *w == "inet")?;
+        Some(words.next()?.split('/').next()?.to_string())
+    })
+}
