@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};
 
+use crate::common;
 use crate::common::{BASE_IMAGE, Env, docker_ready, podman_ready, unique};
 
 /// An HTTP server on every address of this machine, standing in for the

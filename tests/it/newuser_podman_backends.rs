@@ -6,12 +6,12 @@
 //! read-only), so the shared Podman and its configuration are never
 //! touched. `podman system reset` of the private root cleans up.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{Env, NOAGENT_IMAGE, podman_ready, unique};
+use crate::common::{Env, NOAGENT_IMAGE, podman_ready, unique};
 
 /// A Podman of its own: `backend`, private roots, the shared store's images.
 struct PrivatePodman {
