@@ -1,5 +1,6 @@
 //! Isolation against real engines: the proxy is the only way out, the
 //! container is hardened, and clauderon's own init runs it (no catatonit).
+use crate::common;
 
 use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};

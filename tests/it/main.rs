@@ -35,6 +35,8 @@ mod kube_plans;
 mod kube_setup;
 mod kubernetes;
 mod kubernetes_failures;
+mod newuser_ci;
+mod newuser_podman_backends;
 mod plans;
 mod podman;
 mod podman_images;
