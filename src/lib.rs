@@ -5,11 +5,11 @@
 //! -> printed (`--dry-run`) or executed with rollback.
 
 pub mod agent;
-pub mod agent_options;
 pub mod api;
 pub mod attention;
 pub mod backend;
 pub mod cli;
+pub mod clock;
 pub mod cluster;
 pub mod codex;
 pub mod commands;
@@ -20,6 +20,7 @@ pub mod exec;
 pub mod git;
 pub mod helper;
 pub mod hooks;
+pub mod ids;
 pub mod image;
 pub mod isolation;
 pub mod jsonl;
@@ -32,6 +33,9 @@ pub mod proxy;
 pub mod safe_fs;
 pub mod serve;
 pub mod session;
+pub mod spec;
+// Where callers found the agent options before `spec/` held them.
+pub use spec::agent_options;
 pub mod store;
 pub mod uploads;
 pub mod validate;

@@ -194,7 +194,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         port,
         proxy_port: proxy.as_ref().map(|p| p.port),
         addresses: addresses.iter().map(|a| a.to_string()).collect(),
-        started_at: crate::session::now(),
+        started_at: crate::clock::now(),
         policy: proxy.is_some().then_some(policy),
     };
     write_info(home, &info)?;
