@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod api;
+pub mod atomic_write;
 pub mod attention;
 pub mod backend;
 pub mod cli;
@@ -17,6 +18,7 @@ pub mod config;
 pub mod daemon;
 pub mod error;
 pub mod exec;
+pub mod executor;
 pub mod git;
 pub mod helper;
 pub mod hooks;
