@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::commands::Ctx;
-use crate::commands::list::Row;
+use crate::config::Ctx;
 use crate::notify::{self, ATTENTION, Debouncer, Transition};
+use crate::rows::Row;
 
 /// Per session: (status, backend, prompt's first line).
 pub type Snapshot = BTreeMap<String, (String, String, String)>;
@@ -59,7 +59,7 @@ pub fn transitions(before: &Snapshot, after: &Snapshot) -> Vec<Transition> {
 /// The rows, `list`'s warnings (an engine that does not answer) and the
 /// snapshot of what notifications compare.
 pub fn look(ctx: &Ctx) -> Option<(Vec<Row>, Vec<String>, Snapshot)> {
-    let (rows, warnings) = crate::commands::list::rows(ctx).ok()?;
+    let (rows, warnings) = crate::rows::rows(&ctx.home).ok()?;
     let (specs, _) = ctx.home.load_all().ok()?;
     let prompts = specs
         .into_iter()

@@ -32,6 +32,7 @@ pub mod notify;
 pub mod output;
 pub mod plan;
 pub mod proxy;
+pub mod rows;
 pub mod safe_fs;
 pub mod serve;
 pub mod session;

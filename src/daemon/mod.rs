@@ -218,7 +218,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
 /// compose projects of sessions gone while no daemon ran are removed, and
 /// `[notify] command` runs when a session starts needing its user.
 fn in_background(home: &Home, config: crate::config::Config) {
-    let ctx = crate::commands::Ctx {
+    let ctx = crate::config::Ctx {
         home: home.clone(),
         config,
     };

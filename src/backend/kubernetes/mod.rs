@@ -8,6 +8,7 @@ use crate::exec::Cmd;
 pub mod classify;
 pub mod daemon;
 pub mod manifests;
+pub mod observe;
 pub mod setup;
 
 mod pod;
