@@ -26,6 +26,8 @@ pub mod ids;
 pub mod image;
 pub mod isolation;
 pub mod jsonl;
+#[cfg(test)]
+mod layers;
 pub mod limits;
 pub mod mounts;
 pub mod notify;
