@@ -431,14 +431,15 @@ pub fn stop(home: &Home) -> Result<bool> {
     let Some(info) = running(home) else {
         return Ok(false);
     };
-    // SAFETY: kill(2) with a pid and a signal number touches no memory.
-    unsafe { libc::kill(info.pid as libc::pid_t, libc::SIGTERM) };
+    let Some(pid) = rustix::process::Pid::from_raw(info.pid as i32) else {
+        return Ok(false);
+    };
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         // Gone, or exited (a zombie its reaper has not collected yet still
         // answers signal 0, but its lock is released at exit).
-        // SAFETY: signal 0 only checks that the process exists.
-        if unsafe { libc::kill(info.pid as libc::pid_t, 0) } != 0 || !lock_is_held(home) {
+        if rustix::process::test_kill_process(pid).is_err() || !lock_is_held(home) {
             // daemon.json stays: the next daemon reuses its ports.
             return Ok(true);
         }
