@@ -22,9 +22,10 @@ pub struct EngineView {
     pub warnings: Vec<String>,
 }
 
-/// One `ps` per engine in use (the engines of the sessions; every installed
-/// one when an interrupted create left a session of unknown backend), run
-/// concurrently, for all sessions of this home.
+/// The states of all sessions of this home, for `list`: one `ps` per
+/// engine in use (the engines of the sessions; every installed one when an
+/// interrupted create left a session of unknown backend), run concurrently,
+/// then one look per cluster in use (`kubernetes::observe`).
 pub fn observe(home: &Home, specs: &[SessionSpec], any_incomplete: bool) -> EngineView {
     let mut view = EngineView {
         containers: BTreeMap::new(),
@@ -62,6 +63,7 @@ pub fn observe(home: &Home, specs: &[SessionSpec], any_incomplete: bool) -> Engi
             Err(_) => {} // an engine with no sessions here is not our business
         }
     }
+    super::kubernetes::observe::observe(specs, &mut view);
     view
 }
 

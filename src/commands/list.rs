@@ -46,17 +46,17 @@ pub fn table(rows: &[Row], now: u64) -> String {
         .map(|r| {
             [
                 r.name.clone(),
-                r.backend.clone(),
-                r.state.clone(),
+                r.backend.map(|k| k.to_string()).unwrap_or_default(),
+                r.state.to_string(),
                 match (&r.agent_status, r.agent_status_stale) {
-                    (Some(s), true) => format!("{s} (stale?)"),
-                    (Some(s), false) => s.clone(),
+                    (Some(s), true) => format!("{} (stale?)", s.as_str()),
+                    (Some(s), false) => s.as_str().to_string(),
                     (None, _) => "-".into(),
                 },
                 r.agent_status_since
                     .map(|t| format!("{} ago", session::age(t, now)))
                     .unwrap_or_else(|| "-".into()),
-                r.agent.clone(),
+                r.agent.map(|a| a.to_string()).unwrap_or_default(),
                 r.image.clone(),
                 r.created_at
                     .map(|t| session::age(t, now))
@@ -88,10 +88,7 @@ pub fn table(rows: &[Row], now: u64) -> String {
     for row in &cells {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }
-    for r in rows
-        .iter()
-        .filter(|r| matches!(r.state.as_str(), "incomplete" | "orphaned" | "missing"))
-    {
+    for r in rows.iter().filter(|r| r.state.needs_a_word()) {
         out.push_str(&format!("  {}: {}\n", r.name, r.status));
     }
     out
