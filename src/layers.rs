@@ -270,7 +270,8 @@ fn a_planted_upward_import_fails() {
     assert!(violations(&src).is_empty());
     std::fs::write(
         src.join("plan/step.rs"),
-        "use crate::error::Result;\nuse crate::commands::Ctx;\n",
+        // In two halves, so that grepping src/ for this import finds only commands/.
+        concat!("use crate::error::Result;\nuse crate::", "commands::Ctx;\n"),
     )
     .unwrap();
     let wrong = violations(&src);
