@@ -1,10 +1,10 @@
 //! Isolation against real engines: the proxy is the only way out, the
 //! container is hardened, and clauderon's own init runs it (no catatonit).
+use crate::common;
 
 use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};
 
-use crate::common;
 use crate::common::{BASE_IMAGE, Env, docker_ready, podman_ready, unique};
 
 /// An HTTP server on every address of this machine, standing in for the

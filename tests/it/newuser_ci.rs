@@ -1,7 +1,6 @@
 //! The suite on a fresh machine (issue 20, items 18 and 19): every test has
 //! a time limit in nextest's configuration, and the tests read docker0's
 //! address where Docker leaves the bridge's IPAM gateway empty.
-
 use crate::common;
 
 use std::path::Path;
@@ -46,15 +45,14 @@ fn every_override_names_a_test_module_that_exists_and_still_terminates() {
     assert!(!overrides.is_empty());
     for o in overrides {
         let filter = o["filter"].as_str().unwrap();
-        // One test binary (tests/it/): each filter names modules.
         let modules: Vec<&str> = filter
             .split("test(/^")
             .skip(1)
             .map(|rest| rest.split("::/)").next().unwrap())
             .collect();
         assert!(!modules.is_empty(), "{filter}");
-        for m in modules {
-            let file = root().join("tests/it").join(format!("{m}.rs"));
+        for b in modules {
+            let file = root().join("tests/it").join(format!("{b}.rs"));
             assert!(file.exists(), "{filter}: no {}", file.display());
         }
         let slow = o

@@ -5,7 +5,6 @@
 //! subnet pool, its own graph/run roots reading the shared test images
 //! read-only), so the shared Podman and its configuration are never
 //! touched. `podman system reset` of the private root cleans up.
-
 use crate::common;
 
 use std::path::Path;

@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::Step;
 use crate::exec::Cmd;
+use crate::plan::Step;
 use crate::store::Home;
 
 impl Step {
@@ -218,7 +218,7 @@ fn render_write(path: &Path, contents: &[u8], mode: u32, secret: bool) -> String
 }
 
 /// Uploads as `cp` lines (the real copy stages them and renames them in).
-fn render_copies(files: &[crate::uploads::Source], dir: &Path) -> String {
+fn render_copies(files: &[crate::plan::UploadSource], dir: &Path) -> String {
     files
         .iter()
         .map(|f| {

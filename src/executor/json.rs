@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Plan, Step};
 use crate::exec::{Cmd, EnvValue};
+use crate::plan::{Plan, Step};
 
 impl Plan {
     /// `what` is the command, e.g. `stop web`.
