@@ -27,7 +27,7 @@ pub fn git(dir: &Path) -> Cmd {
 
 pub fn classify(f: Failure) -> Error {
     if f.not_found {
-        return Error::failed("`git` is not installed or not in PATH")
+        return Error::unavailable("`git` is not installed or not in PATH")
             .with_fix("install git (e.g. `sudo apt install git`)");
     }
     f.into_error()
