@@ -143,7 +143,7 @@ fn assert_async_refusal_makes_nothing(api: &Api, body: &Value) {
     assert_eq!(code, 202, "{started}");
     let id = started["job_id"].as_str().unwrap();
     let job = api.wait_job(id, |j| j["status"] != "running");
-    assert_eq!(job["status"], "error", "{job}");
+    assert_eq!(job["status"], "failed", "{job}");
     let why = job["result"]["fix"].as_str().unwrap_or_default();
     assert!(why.contains("[api] allowed_volume_roots"), "{job}");
     let session = started["session_id"].as_str().unwrap();

@@ -150,7 +150,7 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
         .as_deref()
         .map(|u| webhook::check(u, &api.webhooks))
     {
-        Some(Err(why)) => return run::refused(&Error::input(why)),
+        Some(Err(e)) => return run::refused(&e),
         Some(Ok(uri)) => Some(uri),
         None => None,
     };
@@ -179,14 +179,7 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
         let _permit = permit;
         let answer = match run::execute(&api.home, &validated, &cancelled).await {
             Ok(answer) => answer,
-            Err(e) => {
-                let mut failed = e.to_json();
-                failed["status"] = json!("failed");
-                failed["clauderon_status"] = json!("error");
-                failed["session_id"] = json!(validated.name);
-                failed["crash_info"] = json!({"reason": e.message});
-                failed
-            }
+            Err(e) => run::failed_run(&e, &validated.name),
         };
         // A cancelled job stays cancelled.
         let ended = api.jobs.update(&api.home, &job_id, |job| {

@@ -80,12 +80,13 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
 }
 
 /// The status of an error on one of Stromboli's routes, whose spec knows
-/// 400 for every refusal and 500 for a failure (503: the engine is not
-/// there); 401, 404, 413 and 429 keep their own.
+/// 400 for bad input and 500 for a failure (503: the engine is not there);
+/// 401, 403 (a policy's refusal), 404, 413 and 429 keep their own.
 pub fn stromboli_status(kind: ErrorKind) -> StatusCode {
     let own = status_of(kind);
     match kind {
         ErrorKind::Unauthorized
+        | ErrorKind::Refused
         | ErrorKind::Busy
         | ErrorKind::TooLarge
         | ErrorKind::SlowRequest

@@ -49,11 +49,33 @@ pub async fn run(api: &Arc<Api>, body: &[u8]) -> Response<Body> {
     });
     let outcome = task.await;
     hang_up.armed = false;
-    match outcome {
-        Ok(Ok(answer)) => crate::serve::json(StatusCode::OK, &answer),
-        Ok(Err(e)) => refused(&e),
-        Err(_) => refused(&Error::failed("the run ended unexpectedly")),
+    let e = match outcome {
+        Ok(Ok(answer)) => return crate::serve::json(StatusCode::OK, &answer),
+        Ok(Err(e)) => e,
+        Err(_) => Error::failed("the run ended unexpectedly"),
+    };
+    // Refused (4xx) or no engine (503) as Stromboli says; a run that was
+    // tried and failed is a run that ended `failed`.
+    match super::stromboli_status(e.kind) {
+        StatusCode::INTERNAL_SERVER_ERROR => {
+            crate::serve::json(StatusCode::OK, &failed_run(&e, &hang_up.session))
+        }
+        _ => refused(&e),
     }
+}
+
+/// The answer of a run whose session could not be made (rolled back).
+pub(super) fn failed_run(e: &Error, session: &str) -> Value {
+    let mut answer = e.to_json();
+    answer["status"] = json!("failed");
+    answer["clauderon_status"] = json!(match e.kind {
+        ErrorKind::Timeout => "timed_out",
+        _ => "error",
+    });
+    answer["output"] = json!("");
+    answer["session_id"] = json!(session);
+    answer["crash_info"] = json!({"reason": e.message});
+    answer
 }
 
 /// Dropped before the run answered: the client went away. The session is
