@@ -4,6 +4,7 @@
 //! names the project, every `-f` and the generated override.
 
 mod check;
+pub mod forward;
 pub mod podman;
 mod render;
 mod sweep;
