@@ -54,17 +54,10 @@ fn assert_nothing_made(env: &Env, name: &str) {
     );
 }
 
-/// JSON with comments and trailing commas; an image; postCreateCommand
-/// and postStartCommand; containerEnv; fields clauderon does not support,
-/// among them initializeCommand, which would touch a marker on the host.
-#[test]
-fn image_devcontainer_runs_its_commands_and_names_what_it_leaves_out() {
-    if !docker_ready() {
-        return;
-    }
-    let env = Env::new();
-    let marker = env.home().join("initialize-ran");
-    let file = format!(
+/// A devcontainer.json with comments, trailing commas, unsupported
+/// fields and an initializeCommand that would touch `marker` on the host.
+fn image_file(marker: &Path) -> String {
+    format!(
         r#"// the team's container
 {{
   "name": "team", /* a block comment */
@@ -79,7 +72,20 @@ fn image_devcontainer_runs_its_commands_and_names_what_it_leaves_out() {
 }}
 "#,
         marker.display()
-    );
+    )
+}
+
+/// JSON with comments and trailing commas; an image; postCreateCommand
+/// and postStartCommand; containerEnv; fields clauderon does not support,
+/// among them initializeCommand, which would touch a marker on the host.
+#[test]
+fn image_devcontainer_runs_its_commands_and_names_what_it_leaves_out() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let marker = env.home().join("initialize-ran");
+    let file = image_file(&marker);
     commit(&env, &[(".devcontainer/devcontainer.json", &file)]);
     let name = unique("dc-image");
     let dry = create(&env, &name, &["--dry-run"]).ok();
@@ -155,16 +161,9 @@ fn dockerfile_build_is_built_once_then_reused() {
     );
     let first = unique("dc-build");
     let dry = create(&env, &first, &["--devcontainer", "py", "--dry-run"]).ok();
-    assert!(
-        dry.stdout.contains("--tag clauderon-devcontainer:"),
-        "{}",
-        dry.stdout
-    );
-    assert!(
-        dry.stdout.contains(&format!("--build-arg 'STAMP={stamp}'")),
-        "{}",
-        dry.stdout
-    );
+    let arg = format!("--build-arg 'STAMP={stamp}'");
+    let shown = dry.stdout.contains("--tag clauderon-devcontainer:") && dry.stdout.contains(&arg);
+    assert!(shown, "{}", dry.stdout);
     let made = create(&env, &first, &["--devcontainer", "py"]).ok();
     let status: serde_json::Value =
         serde_json::from_str(&env.run(&["--json", "status", &first]).ok().stdout).unwrap();
@@ -188,7 +187,7 @@ fn dockerfile_build_is_built_once_then_reused() {
         again.stdout
     );
     // A changed input is another image.
-    std::fs::write(env.repo().join("new-file"), "x").unwrap();
+    std::fs::write(env.repo().join(".devcontainer/new-file"), "x").unwrap();
     let changed = create(&env, &second, &["--devcontainer", "py", "--dry-run"]).ok();
     assert!(
         changed.stdout.contains("docker build"),
@@ -237,20 +236,13 @@ fn compose_devcontainer_is_a_compose_session() {
     env.run(&["delete", "--force", &name]).ok();
 }
 
-/// Files that must be refused, each naming why, before anything is made.
-#[test]
-fn bad_devcontainer_files_are_refused_and_nothing_is_made() {
-    if !docker_ready() {
-        return;
-    }
-    let outside = tempfile::tempdir().unwrap();
-    let secret = outside.path().join("devcontainer.json");
-    std::fs::write(&secret, format!(r#"{{ "image": "{BASE_IMAGE}" }}"#)).unwrap();
+/// (file, what its refusal says).
+fn bad_cases() -> Vec<(String, &'static str)> {
     let big = format!(
         "{{ \"image\": \"{BASE_IMAGE}\", \"x\": \"{}\" }}",
         "a".repeat(5 * 1024 * 1024)
     );
-    let cases: Vec<(String, &str)> = vec![
+    vec![
         (
             r#"{ "image": "--privileged" }"#.into(),
             "invalid image reference \"--privileged\"",
@@ -281,7 +273,19 @@ fn bad_devcontainer_files_are_refused_and_nothing_is_made() {
         ),
         ("[1, 2]".into(), "top level must be an object"),
         (big, "larger than 1024 KiB"),
-    ];
+    ]
+}
+
+/// Files that must be refused, each naming why, before anything is made.
+#[test]
+fn bad_devcontainer_files_are_refused_and_nothing_is_made() {
+    if !docker_ready() {
+        return;
+    }
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("devcontainer.json");
+    std::fs::write(&secret, format!(r#"{{ "image": "{BASE_IMAGE}" }}"#)).unwrap();
+    let cases = bad_cases();
     for (body, expected) in cases {
         let env = Env::new();
         commit(&env, &[(".devcontainer/devcontainer.json", &body)]);

@@ -11,11 +11,15 @@ use common::{Env, docker, docker_ok, docker_ready, unique};
 
 const REAL: &str = "Bearer mcp-REAL-token-4242";
 
-#[test]
-fn a_remote_mcp_servers_token_stays_outside() {
-    if !docker_ready() {
-        return;
-    }
+/// The stand-in (its own CA, named mcp.test through `[proxy.resolve]`),
+/// and a user whose ~/.claude.json has a remote and a stdio server.
+struct Setup {
+    env: Env,
+    _upstream: Upstream,
+    _dirs: (tempfile::TempDir, tempfile::TempDir),
+}
+
+fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let (ca, cert, key) = test_pki_for(dir.path(), &["mcp.test"]);
     let git_root = dir.path().join("git");
@@ -41,6 +45,37 @@ fn a_remote_mcp_servers_token_stays_outside() {
         .push(("HOME".into(), home.path().display().to_string()));
     env.extra_env
         .push(("CLAUDE_CONFIG_DIR".into(), String::new()));
+    Setup {
+        env,
+        _upstream: upstream,
+        _dirs: (dir, home),
+    }
+}
+
+/// The placeholder the session's .claude.json holds for the server's token.
+fn placeholder(c: &str) -> String {
+    let state: serde_json::Value = serde_json::from_str(&docker_ok(&[
+        "exec",
+        c,
+        "cat",
+        "/clauderon/claude/.claude.json",
+    ]))
+    .unwrap();
+    assert_eq!(state["mcpServers"]["docs"]["url"], "https://mcp.test/mcp");
+    let p = state["mcpServers"]["docs"]["headers"]["Authorization"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(p.starts_with("clauderon-mcp-"), "{state}");
+    p
+}
+
+#[test]
+fn a_remote_mcp_servers_token_stays_outside() {
+    if !docker_ready() {
+        return;
+    }
+    let Setup { env, .. } = &setup();
     let name = unique("mcp");
     let run = env.create(&name, "hi", &[]).ok();
     assert!(
@@ -50,21 +85,10 @@ fn a_remote_mcp_servers_token_stays_outside() {
         run.stderr
     );
     let c = format!("clauderon-{name}");
-    let state: serde_json::Value = serde_json::from_str(&docker_ok(&[
-        "exec",
-        &c,
-        "cat",
-        "/clauderon/claude/.claude.json",
-    ]))
-    .unwrap();
-    let placeholder = state["mcpServers"]["docs"]["headers"]["Authorization"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    assert!(placeholder.starts_with("clauderon-mcp-"), "{state}");
-    assert_eq!(state["mcpServers"]["docs"]["url"], "https://mcp.test/mcp");
+    let placeholder = placeholder(&c);
     // As Claude Code would call it: the header from its config.
     let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#;
+    let auth = format!("Authorization: {placeholder}");
     let out = docker_ok(&[
         "exec",
         &c,
@@ -72,7 +96,7 @@ fn a_remote_mcp_servers_token_stays_outside() {
         "-sS",
         "--fail",
         "-H",
-        &format!("Authorization: {placeholder}"),
+        &auth,
         "-H",
         "Content-Type: application/json",
         "https://mcp.test/mcp",

@@ -74,6 +74,52 @@ fn exec(container: &str, script: &str) -> String {
     docker_ok(&["exec", container, "sh", "-c", script])
 }
 
+/// What the session's copy holds, and what it must not.
+fn assert_copied(c: &str) {
+    assert_eq!(exec(c, "printenv CLAUDE_CONFIG_DIR"), "/clauderon/claude");
+    assert_eq!(
+        exec(c, "cat /clauderon/claude/CLAUDE.md"),
+        "Always answer in haiku."
+    );
+    assert!(exec(c, "cat /clauderon/claude/skills/review/SKILL.md").contains("Review carefully."));
+    assert!(exec(c, "cat /clauderon/claude/commands/deploy.md").contains("Deploy"));
+    let settings: serde_json::Value =
+        serde_json::from_str(&exec(c, "cat /clauderon/claude/settings.json")).unwrap();
+    assert_eq!(settings["env"], serde_json::json!({"EDITOR": "vim"}));
+    assert_eq!(settings["model"], "opus");
+    assert!(settings.get("hooks").is_none() && settings.get("apiKeyHelper").is_none());
+    for gone in [
+        "/clauderon/claude/.credentials.json",
+        "/clauderon/claude/agents/big.md",
+        "/clauderon/claude/commands/linked",
+    ] {
+        assert!(
+            !docker(&["exec", c, "test", "-e", gone]).status.success(),
+            "{gone}"
+        );
+    }
+    // The repository's own .claude/ is where Claude Code reads project files.
+    assert_eq!(
+        exec(c, "cat /workspace/.claude/commands/x.md"),
+        "the project's command"
+    );
+}
+
+/// Neither the token nor the login anywhere in the container or its inspect.
+fn assert_no_secret(c: &str) {
+    let grep = format!(
+        "grep -rlsF -e {TOKEN} -e {LOGIN} / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null; true"
+    );
+    let found = docker(&["exec", c, "sh", "-c", &grep]);
+    assert_eq!(
+        String::from_utf8_lossy(&found.stdout).trim(),
+        "",
+        "a secret is in the container"
+    );
+    let inspect = docker_ok(&["container", "inspect", c]);
+    assert!(!inspect.contains(TOKEN) && !inspect.contains(LOGIN));
+}
+
 #[test]
 fn the_users_configuration_comes_without_the_users_secrets() {
     if !docker_ready() {
@@ -91,56 +137,15 @@ fn the_users_configuration_comes_without_the_users_secrets() {
     common::git(env.repo(), &["commit", "-q", "-m", "project command"]);
     let name = unique("user-config");
     let dry = env.create(&name, "hi", &["--dry-run"]).ok().stdout;
-    assert!(dry.contains("cp -- "), "{dry}");
-    assert!(dry.contains("skills/review/SKILL.md"), "{dry}");
+    assert!(
+        dry.contains("cp -- ") && dry.contains("skills/review/SKILL.md"),
+        "{dry}"
+    );
     assert!(!dry.contains(TOKEN) && !dry.contains(LOGIN), "{dry}");
     env.create(&name, "hi", &[]).ok();
     let c = format!("clauderon-{name}");
-    assert_eq!(exec(&c, "printenv CLAUDE_CONFIG_DIR"), "/clauderon/claude");
-    assert_eq!(
-        exec(&c, "cat /clauderon/claude/CLAUDE.md"),
-        "Always answer in haiku."
-    );
-    assert!(exec(&c, "cat /clauderon/claude/skills/review/SKILL.md").contains("Review carefully."));
-    assert!(exec(&c, "cat /clauderon/claude/commands/deploy.md").contains("Deploy"));
-    let settings: serde_json::Value =
-        serde_json::from_str(&exec(&c, "cat /clauderon/claude/settings.json")).unwrap();
-    assert_eq!(settings["env"], serde_json::json!({"EDITOR": "vim"}));
-    assert_eq!(settings["model"], "opus");
-    assert!(settings.get("hooks").is_none() && settings.get("apiKeyHelper").is_none());
-    for gone in [
-        "/clauderon/claude/.credentials.json",
-        "/clauderon/claude/agents/big.md",
-        "/clauderon/claude/commands/linked",
-    ] {
-        assert!(
-            !docker(&["exec", &c, "test", "-e", gone]).status.success(),
-            "{gone}"
-        );
-    }
-    // The repository's own .claude/ is where Claude Code reads project files.
-    assert_eq!(
-        exec(&c, "cat /workspace/.claude/commands/x.md"),
-        "the project's command"
-    );
-    // Neither the token nor the login anywhere in the container or its inspect.
-    let found = docker(&[
-        "exec",
-        &c,
-        "sh",
-        "-c",
-        &format!(
-            "grep -rlsF -e {TOKEN} -e {LOGIN} / --exclude-dir=proc --exclude-dir=sys --exclude-dir=dev 2>/dev/null; true"
-        ),
-    ]);
-    assert_eq!(
-        String::from_utf8_lossy(&found.stdout).trim(),
-        "",
-        "a secret is in the container"
-    );
-    let inspect = docker_ok(&["container", "inspect", &c]);
-    assert!(!inspect.contains(TOKEN) && !inspect.contains(LOGIN));
-    // status says what came and what did not.
+    assert_copied(&c);
+    assert_no_secret(&c);
     let status = env.run(&["status", &name]).ok().stdout;
     for expected in [
         "CLAUDE.md",
@@ -160,13 +165,11 @@ fn the_users_configuration_comes_without_the_users_secrets() {
     assert_eq!(host, "Always answer in haiku.\n");
     let other = unique("user-config2");
     env.create(&other, "hi", &[]).ok();
-    assert_eq!(
-        exec(
-            &format!("clauderon-{other}"),
-            "cat /clauderon/claude/CLAUDE.md"
-        ),
-        "Always answer in haiku."
+    let copy = exec(
+        &format!("clauderon-{other}"),
+        "cat /clauderon/claude/CLAUDE.md",
     );
+    assert_eq!(copy, "Always answer in haiku.");
     env.run(&["delete", "--force", &name]).ok();
     env.run(&["delete", "--force", &other]).ok();
 }

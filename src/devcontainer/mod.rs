@@ -50,7 +50,7 @@ fn skipped(ctx: &Ctx, args: &CreateArgs) -> Result<bool> {
         (Some(flag), Some(_)) => Err(Error::input(format!(
             "--devcontainer and {flag} do not go together: each says what the container is"
         ))
-        .with_fix(format!("drop one of them"))),
+        .with_fix("drop one of them")),
         (Some(_), None) => Ok(true),
         (None, _) => Ok(args.no_devcontainer),
     }

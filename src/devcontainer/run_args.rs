@@ -77,11 +77,16 @@ pub fn read(s: &mut Settings, value: &Value, base: &Base) -> Result<()> {
 
 fn check_allowed(flag: &str) -> Result<()> {
     if PRIVILEGED.contains(&flag) {
+        let own = if flag == "--cap-add" {
+            "; for a capability you trust, pass --cap-add NAME to create yourself"
+        } else {
+            ""
+        };
         return Err(Error::input(format!(
             "devcontainer.json: runArgs {flag} would raise the container's privileges, which a repository's file may not do"
         ))
         .with_fix(format!(
-            "remove {flag} from runArgs (pass --no-devcontainer to ignore the file); for a capability you trust, pass --cap-add NAME to create yourself"
+            "remove {flag} from runArgs (or pass --no-devcontainer to ignore the file){own}"
         )));
     }
     if !ALLOWED.contains(&flag) {
