@@ -291,3 +291,92 @@ pub fn copy(files: &[(PathBuf, PathBuf)], max_bytes: u64) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tree(root: &Path, files: &[(&str, &str)]) {
+        for (path, body) in files {
+            let p = root.join(path);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, body).unwrap();
+        }
+    }
+
+    #[test]
+    fn claude_items_without_secrets_links_out_or_large_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = dir.path().join(".claude");
+        tree(
+            &c,
+            &[
+                ("CLAUDE.md", "be brief"),
+                ("skills/a/SKILL.md", "skill"),
+                ("skills/a/.credentials.json", "x"),
+                ("commands/big.md", &"x".repeat(100)),
+                ("projects/p/t.jsonl", "history"),
+                (".credentials.json", "login"),
+                (
+                    "settings.json",
+                    r#"{"env":{"GH_TOKEN":"x","A":"sk-live","EDITOR":"vi"},"hooks":{},"model":"m"}"#,
+                ),
+            ],
+        );
+        std::os::unix::fs::symlink(dir.path(), c.join("agents")).unwrap();
+        let g = gather(Agent::Claude, &c, Path::new("/dest"), 90).unwrap();
+        let to: Vec<_> = g
+            .copies
+            .iter()
+            .map(|(_, to)| to.display().to_string())
+            .collect();
+        assert_eq!(to, ["/dest/CLAUDE.md", "/dest/skills/a/SKILL.md"]);
+        let settings: serde_json::Value =
+            serde_json::from_slice(g.settings.as_ref().unwrap()).unwrap();
+        assert_eq!(
+            settings,
+            serde_json::json!({"env": {"EDITOR": "vi"}, "model": "m"})
+        );
+        let left = g.record.left_out.join("\n");
+        for expected in [
+            "commands/big.md: 100 bytes",
+            "agents: a link to",
+            "skills/a/.credentials.json: never",
+            "GH_TOKEN",
+            "env A",
+            "`hooks`",
+        ] {
+            assert!(left.contains(expected), "{expected}: {left}");
+        }
+        assert_eq!(
+            g.record.brought,
+            ["CLAUDE.md", "skills/ (1 file)", "settings.json"]
+        );
+    }
+
+    #[test]
+    fn codex_brings_agents_md_and_prompts_only() {
+        let dir = tempfile::tempdir().unwrap();
+        tree(
+            dir.path(),
+            &[
+                ("AGENTS.md", "a"),
+                ("prompts/p.md", "p"),
+                ("auth.json", "k"),
+                ("config.toml", "x"),
+            ],
+        );
+        let g = gather(Agent::Codex, dir.path(), Path::new("/d"), 1000).unwrap();
+        assert_eq!(g.record.brought, ["AGENTS.md", "prompts/ (1 file)"]);
+        assert!(g.record.left_out.iter().any(|l| l.starts_with("auth.json")));
+        assert!(g.settings.is_none());
+        let none = gather(
+            Agent::Codex,
+            &dir.path().join("missing"),
+            Path::new("/d"),
+            1,
+        )
+        .unwrap();
+        assert!(none.copies.is_empty() && none.record.brought.is_empty());
+    }
+}

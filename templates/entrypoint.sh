@@ -141,7 +141,8 @@ fi
 case "$agent" in
 claude)
   # A conversation already on disk means this is a restart: resume it.
-  if compgen -G "$claude_dir/projects/*/*.jsonl" >/dev/null; then
+  # (also HOME's: transcripts of a session made before CLAUDE_CONFIG_DIR)
+  if compgen -G "$claude_dir/projects/*/*.jsonl" >/dev/null || compgen -G "$HOME/.claude/projects/*/*.jsonl" >/dev/null; then
     say "resuming the previous conversation"
     exec claude --dangerously-skip-permissions "${args[@]}" --continue
   fi

@@ -29,6 +29,7 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
     compose::check_flags(ctx, &args)?;
     if args.backend == crate::session::BackendKind::Kubernetes {
         let spec = resolve(ctx, &args, flags)?;
+        setup::note_kubernetes(ctx, &args, spec.agent);
         return crate::commands::kube::create::run(ctx, spec, args.dry_run);
     }
     let engine = Engine::for_kind(args.backend)?;

@@ -77,3 +77,13 @@ pub fn warn_missing_commands(engine: &Engine, spec: &SessionSpec, stdio: &[(Stri
         }
     }
 }
+
+/// A kubernetes pod cannot see this machine's files: said, not skipped silently.
+pub fn note_kubernetes(ctx: &Ctx, args: &CreateArgs, agent: Agent) {
+    let has = crate::user_config::source_dir(agent).is_some_and(|d| d.is_dir());
+    if has && !args.no_user_config && ctx.config.agent.user_config {
+        eprintln!(
+            "clauderon: note: your agent configuration and MCP servers are not copied into kubernetes sessions (a pod cannot see this machine's files)"
+        );
+    }
+}
