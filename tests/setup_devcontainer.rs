@@ -381,7 +381,10 @@ fn redact(text: &str, env: &Env) -> String {
     for marker in ["clauderon.id=", "uploads/", "CLAUDERON_SESSION_ID="] {
         out = redact_uuid_after(&out, marker);
     }
-    let uid = format!("--user {}:{}", unsafe_uid(), unsafe_gid());
+    // The user clauderon runs as: the owner of the directories it made.
+    use std::os::unix::fs::MetadataExt;
+    let me = std::fs::metadata(env.home()).unwrap();
+    let uid = format!("--user {}:{}", me.uid(), me.gid());
     out = out.replace(&uid, "--user [UID]:[GID]");
     redact_digits_after(
         &redact_digits_after(&out, "127.0.0.1:"),
@@ -441,30 +444,4 @@ fn redact_digits_after(text: &str, marker: &str) -> String {
     }
     out.push_str(rest);
     out
-}
-
-fn unsafe_uid() -> u32 {
-    std::process::Command::new("id")
-        .arg("-u")
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .trim()
-                .parse()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0)
-}
-
-fn unsafe_gid() -> u32 {
-    std::process::Command::new("id")
-        .arg("-g")
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .trim()
-                .parse()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0)
 }
