@@ -29,9 +29,8 @@ fn podman_builds_and_reuses_the_devcontainer_image() {
     let files = [
         (
             ".devcontainer/Dockerfile",
-            format!(
-                "FROM localhost/clauderon-test-base:1\nARG STAMP\nRUN echo \"$STAMP\" > /built-marker\n"
-            ),
+            "FROM localhost/clauderon-test-base:1\nARG STAMP\nRUN echo \"$STAMP\" > /built-marker\n"
+                .to_string(),
         ),
         (
             ".devcontainer/devcontainer.json",
