@@ -254,9 +254,13 @@ impl SessionRules {
     }
 
     /// A host the policy does not allow is allowed while one of the
-    /// session's servers on it is still configured.
-    pub fn allows(&self, host: &str) -> bool {
-        !self.servers.is_empty() && still_configured(&self.servers, host, &self.worktree)
+    /// session's servers on it is still configured (`deny_hosts` wins).
+    pub fn allows(&self, host: &str, deny_hosts: &[String]) -> bool {
+        !self.servers.is_empty()
+            && !deny_hosts
+                .iter()
+                .any(|p| crate::proxy::rules::host_matches(p, host))
+            && still_configured(&self.servers, host, &self.worktree)
     }
 }
 

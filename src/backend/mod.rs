@@ -7,6 +7,7 @@ mod env;
 mod host;
 mod image_build;
 pub mod kubernetes;
+pub mod observe;
 pub mod oci;
 mod queries;
 

@@ -84,7 +84,12 @@ pub fn apply(ctx: &Ctx, args: &mut CreateArgs) -> Result<Option<Applied>> {
         dir: &dir,
     };
     let settings = fields::read(&json, &base).map_err(|e| with_file(e, &rel))?;
-    let policy = crate::mounts::Policy::for_create(&ctx.config, &ctx.home.root, &repo.common_dir);
+    let policy = crate::mounts::Policy::for_create(
+        &ctx.config.mounts,
+        &ctx.config.api_volume_roots,
+        &ctx.home.root,
+        &repo.common_dir,
+    );
     for m in &settings.mounts {
         crate::mounts::parse(m, &policy).map_err(|e| with_file(e, &rel))?;
     }

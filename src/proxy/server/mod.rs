@@ -275,18 +275,13 @@ impl Proxy {
         let pinned = self.settings.resolve.get(host);
         let policy = &self.settings.policy;
         // An MCP server's host counts as allowed while it is configured.
-        if let Err(why) = policy.check(host, pinned.is_some()) {
-            let denied = policy
-                .deny_hosts
-                .iter()
-                .any(|p| rules::host_matches(p, host));
-            if denied || !mcp.allows(host) {
-                return Err(if self.in_cluster {
-                    policy.in_cluster_refusal(host)
-                } else {
-                    why
-                });
-            }
+        if let Err(why) = policy.check(host, pinned.is_some())
+            && !mcp.allows(host, &policy.deny_hosts)
+        {
+            return Err(match self.in_cluster {
+                true => policy.in_cluster_refusal(host),
+                false => why,
+            });
         }
         let addrs: Vec<SocketAddr> = match pinned {
             Some(target) => tokio::net::lookup_host(target.as_str())
