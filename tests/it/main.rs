@@ -44,3 +44,7 @@ mod podman_images;
 mod proxy;
 mod proxy_faults;
 mod proxy_websocket;
+mod setup_devcontainer;
+mod setup_devcontainer_podman;
+mod setup_mcp;
+mod setup_user_config;

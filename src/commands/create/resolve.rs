@@ -124,6 +124,9 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         uploads: args.backend != BackendKind::Kubernetes,
         mounts: Vec::new(),
         talos_config: None,
+        devcontainer: None,
+        user_config: None,
+        mcp_servers: Vec::new(),
     };
     if args.backend == BackendKind::Kubernetes {
         crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;
@@ -239,7 +242,12 @@ fn check_prompt(prompt: &str) -> Result<()> {
 fn choose_image(ctx: &Ctx, args: &CreateArgs) -> Result<String> {
     let cfg = &ctx.config;
     let (image, image_source) = match (&args.image, args.backend) {
-        (Some(i), _) => (i.clone(), "--image".to_string()),
+        (Some(i), _) => match &args.image_origin {
+            // Built from devcontainer.json: its base images were checked.
+            Some(o) if o.built => return Ok(i.clone()),
+            Some(o) => (i.clone(), o.source.clone()),
+            None => (i.clone(), "--image".to_string()),
+        },
         (None, BackendKind::Kubernetes) if cfg.kubernetes.default_image.is_some() => (
             cfg.kubernetes.default_image.clone().unwrap_or_default(),
             format!("[kubernetes] default_image in {}", cfg.path.display()),
