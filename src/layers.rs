@@ -242,6 +242,42 @@ fn commands_do_not_branch_on_kubernetes_more_than_they_did() {
     );
 }
 
+/// Calls of the executor's methods (`Plan::execute`, `Plan::undo_after`,
+/// `Step::run_for_code`) outside the layers above it: a method needs no
+/// import, so `imports_only_go_down` cannot see them.
+fn plans_run_below_the_executor(src: &Path) -> Vec<String> {
+    let above = |top: &str| matches!(top, "commands" | "main" | "executor" | "layers");
+    let mut hits = Vec::new();
+    for file in sources(src) {
+        let top = module_path(src, &file).first().cloned().unwrap_or_default();
+        if above(&top) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            if [".execute()", ".undo_after(", ".run_for_code()"]
+                .iter()
+                .any(|m| code.contains(m))
+            {
+                hits.push(format!("{}:{}", file.display(), n + 1));
+            }
+        }
+    }
+    hits
+}
+
+#[test]
+fn only_the_layers_above_the_executor_run_plans() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let hits = plans_run_below_the_executor(&src);
+    assert!(
+        hits.is_empty(),
+        "plans run below the executor (return the Plan to the command instead):\n{}",
+        hits.join("\n")
+    );
+}
+
 #[test]
 fn the_parser_sees_every_form_of_import() {
     let file = ["backend".to_string(), "oci".to_string()];
