@@ -168,6 +168,12 @@ impl Engine {
             Mount::bind(&files, CONTAINER_SESSION_DIR, true),
         ];
         mounts.extend(agent_mounts(spec, &files));
+        if spec.user_config.is_some() {
+            // The session's copy of the user's configuration: the agent's own.
+            let copy = crate::user_config::host_dir(home, &spec.name, spec.agent);
+            let target = crate::user_config::container_dir(spec.agent);
+            mounts.push(Mount::bind(&copy, target, false));
+        }
         if let Some(cli) = &spec.agent_cli_image {
             mounts.push(Mount::Image {
                 src: cli.clone(),

@@ -319,6 +319,26 @@ pub struct CreateArgs {
     /// Print the commands and files instead of running them
     #[arg(long)]
     pub dry_run: bool,
+    /// Use .devcontainer/NAME/devcontainer.json (default: .devcontainer/devcontainer.json or .devcontainer.json when there is one)
+    #[arg(long, value_name = "NAME", conflicts_with = "no_devcontainer")]
+    pub devcontainer: Option<String>,
+    /// Do not use the repository's devcontainer.json
+    #[arg(long)]
+    pub no_devcontainer: bool,
+    /// Do not copy your own agent configuration (~/.claude, ~/.codex) into the session
+    #[arg(long)]
+    pub no_user_config: bool,
+    /// Where `image` came from when not from --image (devcontainer.json).
+    #[arg(skip)]
+    pub image_origin: Option<ImageOrigin>,
+}
+
+/// An image that did not come from `--image`: named so in errors; a
+/// built one's base images were checked against the allowlist instead.
+#[derive(Clone, Debug)]
+pub struct ImageOrigin {
+    pub source: String,
+    pub built: bool,
 }
 
 impl Cli {

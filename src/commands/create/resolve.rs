@@ -124,6 +124,9 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         uploads: args.backend != BackendKind::Kubernetes,
         mounts: Vec::new(),
         talos_config: None,
+        devcontainer: None,
+        user_config: None,
+        mcp_servers: Vec::new(),
     };
     if args.backend == BackendKind::Kubernetes {
         crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;
@@ -136,8 +139,12 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
 /// The `--mount`s and the Talos config, checked and resolved (links
 /// followed) now, so the record holds exactly what was checked.
 fn host_files(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Result<()> {
-    let policy =
-        crate::mounts::Policy::for_create(&ctx.config, &ctx.home.root, &spec.git_common_dir);
+    let policy = crate::mounts::Policy::for_create(
+        &ctx.config.mounts,
+        &ctx.config.api_volume_roots,
+        &ctx.home.root,
+        &spec.git_common_dir,
+    );
     spec.mounts = args
         .mount
         .iter()
@@ -235,7 +242,12 @@ fn check_prompt(prompt: &str) -> Result<()> {
 fn choose_image(ctx: &Ctx, args: &CreateArgs) -> Result<String> {
     let cfg = &ctx.config;
     let (image, image_source) = match (&args.image, args.backend) {
-        (Some(i), _) => (i.clone(), "--image".to_string()),
+        (Some(i), _) => match &args.image_origin {
+            // Built from devcontainer.json: its base images were checked.
+            Some(o) if o.built => return Ok(i.clone()),
+            Some(o) => (i.clone(), o.source.clone()),
+            None => (i.clone(), "--image".to_string()),
+        },
         (None, BackendKind::Kubernetes) if cfg.kubernetes.default_image.is_some() => (
             cfg.kubernetes.default_image.clone().unwrap_or_default(),
             format!("[kubernetes] default_image in {}", cfg.path.display()),

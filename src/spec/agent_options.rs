@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::session::Agent;
+use super::Agent;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentOptions {

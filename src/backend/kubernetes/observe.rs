@@ -6,9 +6,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::backend::kubernetes::{Kubectl, classify, object_name, status};
+use super::{Kubectl, classify, object_name, status};
+use crate::backend::observe::EngineView;
 use crate::cluster::statuses;
-use crate::commands::list::EngineView;
 use crate::exec::{Failure, Output};
 use crate::session::{BackendKind, SessionSpec};
 

@@ -6,9 +6,10 @@ use std::path::Path;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::{Check, Classify, INTERRUPTED, Poll, interrupted};
+use super::{INTERRUPTED, interrupted};
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
+use crate::plan::{Check, Classify, Poll};
 
 /// How long a container must survive its start to count as started, when
 /// it gives no readiness signal (an entrypoint that never gets there).

@@ -5,13 +5,12 @@
 //! subnet pool, its own graph/run roots reading the shared test images
 //! read-only), so the shared Podman and its configuration are never
 //! touched. `podman system reset` of the private root cleans up.
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
 
-use common::{Env, NOAGENT_IMAGE, podman_ready, unique};
+use crate::common::{Env, NOAGENT_IMAGE, podman_ready, unique};
 
 /// A Podman of its own: `backend`, private roots, the shared store's images.
 struct PrivatePodman {

@@ -1,8 +1,7 @@
 //! The suite on a fresh machine (issue 20, items 18 and 19): every test has
 //! a time limit in nextest's configuration, and the tests read docker0's
 //! address where Docker leaves the bridge's IPAM gateway empty.
-
-mod common;
+use crate::common;
 
 use std::path::Path;
 
@@ -38,7 +37,7 @@ fn every_test_has_a_time_limit_by_default() {
 }
 
 #[test]
-fn every_override_names_a_test_binary_that_exists_and_still_terminates() {
+fn every_override_names_a_test_module_that_exists_and_still_terminates() {
     let config = nextest_config();
     let overrides = config["profile"]["default"]["overrides"]
         .as_array()
@@ -46,14 +45,14 @@ fn every_override_names_a_test_binary_that_exists_and_still_terminates() {
     assert!(!overrides.is_empty());
     for o in overrides {
         let filter = o["filter"].as_str().unwrap();
-        let binaries: Vec<&str> = filter
-            .split("binary(")
+        let modules: Vec<&str> = filter
+            .split("test(/^")
             .skip(1)
-            .map(|rest| rest.split(')').next().unwrap())
+            .map(|rest| rest.split("::/)").next().unwrap())
             .collect();
-        assert!(!binaries.is_empty(), "{filter}");
-        for b in binaries {
-            let file = root().join("tests").join(format!("{b}.rs"));
+        assert!(!modules.is_empty(), "{filter}");
+        for b in modules {
+            let file = root().join("tests/it").join(format!("{b}.rs"));
             assert!(file.exists(), "{filter}: no {}", file.display());
         }
         let slow = o

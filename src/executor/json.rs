@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use super::{Plan, Step};
 use crate::exec::{Cmd, EnvValue};
+use crate::plan::{Plan, Step};
 
 impl Plan {
     /// `what` is the command, e.g. `stop web`.
@@ -128,6 +128,13 @@ impl Step {
     fn daemon_fields(&self) -> Value {
         match self {
             step @ Step::CopyUploads { .. } => copy_json(step),
+            Step::CopyFiles { files, max_bytes } => {
+                let files: Vec<Value> = files
+                    .iter()
+                    .map(|(from, to)| json!({"from": path(from), "to": path(to)}))
+                    .collect();
+                json!({"kind": "copy_files", "max_bytes": max_bytes, "files": files})
+            }
             Step::StartDaemon {
                 home,
                 port,

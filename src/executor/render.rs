@@ -3,8 +3,8 @@
 
 use std::path::Path;
 
-use super::Step;
 use crate::exec::Cmd;
+use crate::plan::Step;
 use crate::store::Home;
 
 impl Step {
@@ -101,6 +101,10 @@ impl Step {
             }
             Step::RemoveDir { path } => format!("rm -rf {}\n", quote_path(path)),
             Step::CopyUploads { files, dir, .. } => render_copies(files, dir),
+            Step::CopyFiles { files, .. } => files
+                .iter()
+                .map(|(from, to)| format!("cp -- {} {}\n", quote_path(from), quote_path(to)))
+                .collect(),
             Step::Poll {
                 cmd, what, timeout, ..
             } => format!(
@@ -218,7 +222,7 @@ fn render_write(path: &Path, contents: &[u8], mode: u32, secret: bool) -> String
 }
 
 /// Uploads as `cp` lines (the real copy stages them and renames them in).
-fn render_copies(files: &[crate::uploads::Source], dir: &Path) -> String {
+fn render_copies(files: &[crate::plan::UploadSource], dir: &Path) -> String {
     files
         .iter()
         .map(|f| {
