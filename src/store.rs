@@ -109,8 +109,13 @@ impl Home {
                     ))
                     .with_fix(format!("clauderon delete --force {name}")))
                 } else {
-                    Err(Error::input(format!("no session named '{name}'"))
-                        .with_fix("`clauderon list` shows the sessions"))
+                    let fix = match self.closest_name(name) {
+                        Some(c) => {
+                            format!("did you mean {c}? (`clauderon list` shows the sessions)")
+                        }
+                        None => "`clauderon list` shows the sessions".to_string(),
+                    };
+                    Err(Error::input(format!("no session named '{name}'")).with_fix(fix))
                 }
             }
             Err(e) => Err(Error::io(format!("could not read {}", path.display()), e)),
@@ -119,6 +124,18 @@ impl Home {
 
     /// All records, sorted by creation time, plus the names of session
     /// directories whose record is missing (interrupted creates).
+    /// The session name most like `name` (a typo, a missing letter), if
+    /// one is close enough to suggest.
+    pub fn closest_name(&self, name: &str) -> Option<String> {
+        let entries = std::fs::read_dir(self.sessions_dir()).ok()?;
+        entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .map(|n| (strsim::jaro_winkler(name, &n), n))
+            .filter(|(score, _)| *score >= 0.85)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, n)| n)
+    }
+
     pub fn load_all(&self) -> Result<(Vec<SessionSpec>, Vec<String>)> {
         let dir = self.sessions_dir();
         let entries = match std::fs::read_dir(&dir) {

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::backend::oci::ENGINES;
-use crate::commands::Ctx;
+use crate::commands::{Ctx, leftovers};
 use crate::error::Result;
 use crate::hooks::{derive_status, events};
 use crate::session::{self, BackendKind, SessionSpec, container_name};
@@ -20,6 +20,10 @@ pub struct Row {
     /// `unknown` (engine unreachable), `incomplete` (creation interrupted),
     /// `orphaned` (a container without a record).
     pub state: String,
+    /// The engine's own words for the container ("Up 3 minutes", "Exited
+    /// (0) 2 minutes ago"), or what is wrong and its fix. The table's
+    /// STATUS column is `agent_status`, not this.
+    #[serde(rename = "engine_status")]
     pub status: String,
     /// What the agent is doing, from its hook events and the container state
     /// (`starting`, `working`, `waiting-approval`, `waiting-input`, `ended`,
@@ -64,7 +68,10 @@ pub fn observe(ctx: &Ctx, specs: &[SessionSpec], any_incomplete: bool) -> Engine
     };
     let engines: Vec<_> = ENGINES
         .into_iter()
-        .map(|e| (e, specs.iter().any(|s| s.backend == e.kind)))
+        .map(|e| {
+            let used = specs.iter().any(|s| s.backend == e.kind);
+            (e, used || leftovers::marked(&ctx.home, e.kind))
+        })
         .filter(|(e, needed)| *needed || (any_incomplete && installed(e.program)))
         .collect();
     let answers: Vec<_> = std::thread::scope(|scope| {
@@ -124,6 +131,14 @@ pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
             ..empty_row(name)
         });
     }
+    // A marked engine that answered with no container left is clear again.
+    for engine in ENGINES {
+        let answered = !view.unreachable.contains_key(&engine.kind);
+        let left = view.containers.keys().any(|(kind, _)| *kind == engine.kind);
+        if answered && !left && leftovers::marked(&ctx.home, engine.kind) {
+            leftovers::clear(&ctx.home, engine.kind);
+        }
+    }
     for ((kind, container), (state, status, label)) in view.containers {
         let name = if label.is_empty() {
             container.clone()
@@ -175,8 +190,12 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
         };
         derive(&events, state == "running", session::now())
     });
+    // A finished --print run is done or failed, not merely stopped.
+    let finished = (spec.agent_options.print && state == "exited")
+        .then(|| print_outcome(&status))
+        .flatten();
     Row {
-        agent_status: agent.as_ref().map(|a| a.status.as_str().to_string()),
+        agent_status: finished.or_else(|| agent.as_ref().map(|a| a.status.as_str().to_string())),
         agent_status_since: agent.as_ref().and_then(|a| a.since),
         agent_status_stale: agent.as_ref().is_some_and(|a| a.stale),
         name: spec.name.clone(),
@@ -191,6 +210,21 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
         branch: spec.branch.clone(),
         worktree: spec.worktree.display().to_string(),
     }
+}
+
+/// A finished --print run's outcome from the engine's status text
+/// (`Exited (N) ...`): `done` for 0, else `failed (exit N)`.
+pub fn print_outcome(engine_status: &str) -> Option<String> {
+    let code = engine_status
+        .strip_prefix("Exited (")?
+        .split_once(')')?
+        .0
+        .parse::<i64>()
+        .ok()?;
+    Some(match code {
+        0 => "done".to_string(),
+        n => format!("failed (exit {n})"),
+    })
 }
 
 fn empty_row(name: String) -> Row {
@@ -294,4 +328,23 @@ pub fn table(rows: &[Row], now: u64) -> String {
         out.push_str(&format!("  {}: {}\n", r.name, r.status));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::print_outcome;
+
+    #[test]
+    fn a_finished_print_run_is_done_or_failed_with_its_code() {
+        assert_eq!(
+            print_outcome("Exited (0) 3 minutes ago").as_deref(),
+            Some("done")
+        );
+        assert_eq!(
+            print_outcome("Exited (2) 1 second ago").as_deref(),
+            Some("failed (exit 2)")
+        );
+        assert_eq!(print_outcome("Up 3 minutes"), None);
+        assert_eq!(print_outcome("Exited (x) now"), None);
+    }
 }

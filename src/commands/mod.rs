@@ -3,6 +3,7 @@
 
 pub mod agent_image;
 pub mod clean_cache;
+pub mod completions;
 pub mod create;
 pub mod daemon_image;
 pub mod daemon_plan;
@@ -11,8 +12,10 @@ pub(crate) mod delete_checks;
 pub mod doctor;
 pub mod image;
 pub mod kube;
+pub mod leftovers;
 pub mod lifecycle;
 pub mod list;
+pub mod man;
 pub mod proxy;
 pub mod refresh;
 pub mod status;
