@@ -6,26 +6,11 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::{Error, Result};
-
-/// One extra mount, as recorded in the session (so `refresh` recreates it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExtraMount {
-    /// The host path with every link resolved: what was checked is what is mounted.
-    pub host: PathBuf,
-    pub container: String,
-    pub rw: bool,
-}
-
-impl ExtraMount {
-    /// `HOST:CONTAINER:ro|rw`, as `status` and the dry run show it.
-    pub fn describe(&self) -> String {
-        let mode = if self.rw { "rw" } else { "ro" };
-        format!("{}:{}:{mode}", self.host.display(), self.container)
-    }
-}
+// The spec's part: one mount as a session records it.
+pub use crate::spec::mounts::ExtraMount;
 
 /// `[mounts]` in config.toml.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -163,13 +148,14 @@ impl Policy {
     /// governs, so a daemon's callers get no more than it was given.
     /// Secret stores and the other checks stay as they are.
     pub fn for_create(
-        config: &crate::config::Config,
+        section: &MountsSection,
+        api_volume_roots: &[String],
         home: &Path,
         git_common_dir: &Path,
     ) -> Policy {
-        let mut policy = Policy::new(&config.mounts, home, git_common_dir);
+        let mut policy = Policy::new(section, home, git_common_dir);
         if std::env::var_os(crate::session::API_ENV).is_some() {
-            policy.allowed_roots = roots(&config.api_volume_roots);
+            policy.allowed_roots = roots(api_volume_roots);
             policy.roots_setting = "[api] allowed_volume_roots";
         }
         policy
@@ -212,8 +198,13 @@ pub fn parse(arg: &str, policy: &Policy) -> Result<ExtraMount> {
     if host.is_empty() {
         return Err(bad("the host path is empty".into()));
     }
-    let host = std::fs::canonicalize(expand_tilde(host))
-        .map_err(|e| bad(format!("the host path {host:?} cannot be used: {e}")))?;
+    let host = std::fs::canonicalize(expand_tilde(host)).map_err(|e| {
+        let err = bad(format!("the host path {host:?} cannot be used: {e}"));
+        match e.kind() {
+            std::io::ErrorKind::NotFound => err.with_kind(crate::error::ErrorKind::NotFound),
+            _ => err,
+        }
+    })?;
     check_host(&host, policy).map_err(|e| e.context(format!("--mount {arg:?}")))?;
     let container = match container {
         Some(c) => c.to_string(),
@@ -232,7 +223,7 @@ pub fn parse(arg: &str, policy: &Policy) -> Result<ExtraMount> {
 pub fn check_secret(host: &Path, policy: &Policy) -> Result<()> {
     let overlaps = |store: &Path| host.starts_with(store) || store.starts_with(host);
     if overlaps(&policy.home) {
-        return Err(Error::input(format!(
+        return Err(Error::refused(format!(
             "{} is, is in or holds clauderon's home ({}), with its tokens and CA key: it never reaches a session",
             host.display(),
             policy.home.display()
@@ -240,7 +231,7 @@ pub fn check_secret(host: &Path, policy: &Policy) -> Result<()> {
         .with_fix("use a path outside it"));
     }
     if let Some((name, _, _)) = policy.stores.iter().find(|(_, p, ok)| !ok && overlaps(p)) {
-        return Err(Error::input(format!(
+        return Err(Error::refused(format!(
             "{} is, is in or holds the secret store {name}, which sessions do not get",
             host.display()
         ))
@@ -267,7 +258,7 @@ fn check_host(host: &Path, policy: &Policy) -> Result<()> {
         };
         let setting = policy.roots_setting;
         return Err(
-            Error::input(format!("{} is outside {setting} ({roots})", host.display())).with_fix(
+            Error::refused(format!("{} is outside {setting} ({roots})", host.display())).with_fix(
                 format!(
                     "allow it in config.toml: {setting} = [\"{}\"]",
                     host.display()
@@ -385,21 +376,6 @@ pub fn require_host_paths(spec: &crate::session::SessionSpec) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The variables that point the agent at its uploads and Talos config.
-pub fn session_env(spec: &crate::session::SessionSpec) -> Vec<(String, String)> {
-    let mut env = Vec::new();
-    if spec.uploads {
-        env.push((
-            "CLAUDERON_UPLOADS".to_string(),
-            crate::uploads::container_dir(&spec.id),
-        ));
-    }
-    if spec.talos_config.is_some() {
-        env.push((TALOS_ENV.to_string(), TALOS_CONTAINER_PATH.to_string()));
-    }
-    env
 }
 
 #[cfg(test)]

@@ -71,9 +71,10 @@ impl Home {
         let file = std::fs::File::create(&path)
             .map_err(|e| Error::io(format!("could not open {}", path.display()), e))?;
         if file.try_lock().is_err() {
-            return Err(Error::failed(format!(
-                "another clauderon command is changing session '{name}' right now"
-            ))
+            return Err(Error::new(
+                crate::error::ErrorKind::Locked,
+                format!("another clauderon command is changing session '{name}' right now"),
+            )
             .with_fix("wait for it to finish, then try again"));
         }
         Ok(file)
@@ -96,7 +97,7 @@ impl Home {
     pub fn load(&self, name: &str) -> Result<SessionSpec> {
         // The name becomes a path: never let `..`, `/` or "" through.
         crate::session::validate_name(name).map_err(|_| {
-            Error::input(format!("no session named {name:?}"))
+            Error::not_found(format!("no session named {name:?}"))
                 .with_fix("`clauderon list` shows the sessions")
         })?;
         let path = self.record_path(name);
@@ -115,7 +116,7 @@ impl Home {
                         }
                         None => "`clauderon list` shows the sessions".to_string(),
                     };
-                    Err(Error::input(format!("no session named '{name}'")).with_fix(fix))
+                    Err(Error::not_found(format!("no session named '{name}'")).with_fix(fix))
                 }
             }
             Err(e) => Err(Error::io(format!("could not read {}", path.display()), e)),
@@ -180,4 +181,33 @@ pub fn record_bytes(spec: &SessionSpec) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(spec).expect("a session spec serializes");
     bytes.push(b'\n');
     bytes
+}
+
+/// Engines that may hold a container of this home with no session record:
+/// `delete --force` could not remove it (the engine did not answer). `list`
+/// asks only the engines its sessions use (its speed bar is one `ps` per
+/// engine in use), so a marked engine is asked too until it answers with
+/// no such container left. One empty file per engine: `leftovers/<engine>`.
+impl Home {
+    fn leftover_marker(&self, kind: crate::session::BackendKind) -> PathBuf {
+        self.root.join("leftovers").join(kind.as_str())
+    }
+
+    /// Marks `kind` as holding a leftover container.
+    pub fn mark_leftover(&self, kind: crate::session::BackendKind) -> Result<()> {
+        let path = self.leftover_marker(kind);
+        let dir = self.root.join("leftovers");
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&path, b""))
+            .map_err(|e| Error::io(format!("could not write {}", path.display()), e))
+    }
+
+    pub fn leftover_marked(&self, kind: crate::session::BackendKind) -> bool {
+        self.leftover_marker(kind).is_file()
+    }
+
+    /// `kind` answered and holds no leftover of this home any more.
+    pub fn clear_leftover(&self, kind: crate::session::BackendKind) {
+        let _ = std::fs::remove_file(self.leftover_marker(kind));
+    }
 }

@@ -50,12 +50,9 @@ pub fn container_dir(id: &str) -> String {
     format!("/workspace/{WORKTREE_DIR}/{id}")
 }
 
-/// One file to copy: where it is now, and its name in the uploads.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Source {
-    pub path: PathBuf,
-    pub name: String,
-}
+/// One file to copy: where it is now, and its name in the uploads (the
+/// plan's data, since a `CopyUploads` step carries it).
+pub use crate::plan::UploadSource as Source;
 
 /// One uploaded file, as `status` and `upload` show it.
 #[derive(Clone, Debug, Serialize)]
@@ -321,7 +318,7 @@ mod tests {
     fn a_missing_file_is_bad_input_named_as_typed_on_one_line() {
         let dir = tempfile::tempdir().unwrap();
         let e = check(&[dir.path().join("gone.txt")], &[], 100).unwrap_err();
-        assert_eq!(e.code, 2);
+        assert_eq!(e.exit_code(), 2);
         assert!(e.message.starts_with("cannot upload "), "{}", e.message);
         assert!(!e.message.contains("--attach"), "{}", e.message);
         let nl = dir.path().join("x\ny");

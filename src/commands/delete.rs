@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     } = flags;
     let home = &ctx.home;
     // Validated before any path is built from it (`delete ..` must not rm -rf the home).
-    let unknown = |_| Error::input(format!("no session named {name:?}"));
+    let unknown = |_| Error::not_found(format!("no session named {name:?}"));
     session::validate_name(name)
         .map_err(|e| unknown(e).with_fix("`clauderon list` shows the sessions"))?;
     let _lock = (!dry_run).then(|| home.lock_session(name)).transpose()?;
@@ -92,7 +92,7 @@ static CONTAINER_LEFT: Mutex<Option<String>> = Mutex::new(None);
 /// engine any more.
 fn container_left(home: &Home, name: &str, engine: &Engine, why: &str) -> Error {
     let container = container_name(name);
-    let marked = crate::commands::leftovers::mark(home, engine.kind);
+    let marked = home.mark_leftover(engine.kind);
     let mut message = format!(
         "deleted {name}'s worktree and record, but not its container {container}: {}",
         why

@@ -35,13 +35,15 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     let isolation = isolation_view(ctx, &spec);
     let compose = compose_view(&spec);
     let files = host_files_view(ctx, &spec);
+    let setup = crate::commands::status_setup::view(&spec);
     if json {
-        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "recent_events": recent });
+        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "setup": setup, "recent_events": recent });
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
         return Ok(());
     }
     print_status(&spec, &row, &isolation, recent);
     print_host_files(&files);
+    crate::commands::status_setup::print(&setup);
     if let Some(c) = compose {
         print_compose(&c);
     }
@@ -147,7 +149,8 @@ fn print_compose(c: &serde_json::Value) {
 fn agent_status_text(row: &list::Row, now: u64) -> String {
     match (&row.agent_status, row.agent_status_since) {
         (Some(s), Some(t)) => format!(
-            "{s} (since {} ago){}",
+            "{} (since {} ago){}",
+            s,
             session::age(t, now),
             if row.agent_status_stale {
                 ", no event for a long while: the agent may have died"
@@ -155,7 +158,7 @@ fn agent_status_text(row: &list::Row, now: u64) -> String {
                 ""
             }
         ),
-        (Some(s), None) => s.clone(),
+        (Some(s), None) => s.to_string(),
         (None, _) => "- (this agent reports no hook events)".into(),
     }
 }

@@ -68,5 +68,8 @@ pub fn spec() -> SessionSpec {
         uploads: false,
         mounts: vec![],
         talos_config: None,
+        devcontainer: None,
+        user_config: None,
+        mcp_servers: Vec::new(),
     }
 }
