@@ -152,24 +152,20 @@ fn events_all_aligns_names_longer_than_16() {
     assert!(columns[0] > long.len(), "{out}");
 }
 
+/// `create --backend kubernetes --dry-run --json` (no cluster is asked).
+pub(crate) fn kube_dry_run_json(env: &Env) -> common::Run {
+    let repo = env.repo().display().to_string();
+    let kube = ["--backend", "kubernetes", "--context", "kind-test"];
+    let mut args = vec!["create"];
+    args.extend(kube);
+    args.extend(["--repo", &repo, "--prompt", "x", "--dry-run", "--json"]);
+    env.run(&args)
+}
+
 #[test]
 fn kubernetes_dry_run_json_prints_the_json_plan() {
     let env = Env::new();
-    let repo = env.repo().display().to_string();
-    let args = [
-        "create",
-        "--backend",
-        "kubernetes",
-        "--context",
-        "kind-test",
-        "--repo",
-        &repo,
-        "--prompt",
-        "x",
-        "--dry-run",
-        "--json",
-    ];
-    let r = env.run(&args);
+    let r = kube_dry_run_json(&env);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let plan: Value = serde_json::from_str(&r.stdout).expect("a JSON plan");
     assert_eq!(plan["dry_run"], true);

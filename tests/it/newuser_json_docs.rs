@@ -54,29 +54,13 @@ fn offline_env() -> Env {
 /// The real output of `section`'s command, or None where it needs Docker
 /// and there is none (skipped outside CI; common::docker_ready panics in CI).
 fn output(section: &str, env: &Env, session: Option<&str>) -> Option<Value> {
-    let repo = env.repo().display().to_string();
     Some(match section {
         "clauderon events NAME --json" => {
             first(json(env.run(&["events", "documented", "--json"]).ok()))
         }
         "clauderon proxy log --json" => first(json(env.run(&["proxy", "log", "--json"]).ok())),
         "clauderon doctor --json" => first(json(env.run(&["doctor", "--json"]))),
-        "--dry-run --json" => json(
-            env.run(&[
-                "create",
-                "--backend",
-                "kubernetes",
-                "--context",
-                "kind-test",
-                "--repo",
-                &repo,
-                "--prompt",
-                "x",
-                "--dry-run",
-                "--json",
-            ])
-            .ok(),
-        ),
+        "--dry-run --json" => json(super::newuser_everyday::kube_dry_run_json(env).ok()),
         "clauderon list --json" => {
             let rows = json(env.run(&["list", "--json"]).ok());
             let name = session?;
