@@ -3,6 +3,7 @@
 
 pub mod agent_image;
 pub mod clean_cache;
+pub mod completions;
 pub mod create;
 pub mod daemon_image;
 pub mod daemon_plan;
@@ -13,6 +14,7 @@ pub mod image;
 pub mod kube;
 pub mod lifecycle;
 pub mod list;
+pub mod man;
 pub mod proxy;
 pub mod refresh;
 pub mod status;
