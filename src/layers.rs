@@ -30,14 +30,29 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "services",
         &[
-            "agent", "codex", "git", "worktree", "mounts", "uploads", "proxy", "hooks", "cluster",
-            "notify", "wake", "helper",
+            "agent",
+            "codex",
+            "git",
+            "worktree",
+            "mounts",
+            "uploads",
+            "proxy",
+            "hooks",
+            "cluster",
+            "notify",
+            "wake",
+            "helper",
+            "mcp",
+            "user_config",
         ],
     ),
     ("backends", &["backend", "image", "rows"]),
     ("daemon", &["config", "daemon", "api", "attention"]),
     ("executor", &["executor"]),
-    ("commands", &["commands", "cli", "main", "lib", "layers"]),
+    (
+        "commands",
+        &["commands", "cli", "main", "lib", "layers", "devcontainer"],
+    ),
 ];
 
 /// What the data layers may never reach, whatever the table says.

@@ -143,15 +143,15 @@ pub struct SessionSpec {
     pub talos_config: Option<PathBuf>,
     /// The repository's devcontainer.json the session was made from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devcontainer: Option<crate::devcontainer::Record>,
+    pub devcontainer: Option<crate::spec::setup::DevcontainerRecord>,
     /// The user's own agent configuration copied into the session (its
     /// directory is the agent's `CLAUDE_CONFIG_DIR` or `CODEX_HOME`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_config: Option<crate::user_config::Record>,
+    pub user_config: Option<crate::spec::setup::UserConfigRecord>,
     /// MCP servers configured for the agent (user scope and `.mcp.json`):
     /// the proxy's rules for their tokens come from here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mcp_servers: Vec<crate::mcp::Server>,
+    pub mcp_servers: Vec<crate::spec::setup::McpServer>,
 }
 
 impl SessionSpec {

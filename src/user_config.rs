@@ -10,8 +10,6 @@ use std::io::Read as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
 use crate::plan::Step;
 use crate::session::Agent;
@@ -32,18 +30,7 @@ const NEVER: [&str; 7] = [
     ".claude.json",
 ];
 
-/// What `status` shows.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    /// The user's directory it was copied from.
-    pub from: PathBuf,
-    /// Each item brought, e.g. `CLAUDE.md`, `skills/ (3 files)`.
-    #[serde(default)]
-    pub brought: Vec<String>,
-    /// Each thing left out, and why.
-    #[serde(default)]
-    pub left_out: Vec<String>,
-}
+pub use crate::spec::setup::UserConfigRecord as Record;
 
 /// The copy `create` makes: the files, and `settings.json` as filtered.
 #[derive(Clone, Debug, Default)]
@@ -217,8 +204,7 @@ fn settings(root: &Path, g: &mut Gathered) {
             .iter()
             .filter(|(k, v)| {
                 crate::session::looks_secret(k)
-                    || v.as_str()
-                        .is_some_and(crate::devcontainer::fields::looks_like_token)
+                    || v.as_str().is_some_and(crate::validate::looks_like_token)
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -287,31 +287,11 @@ fn commands(key: &str, value: &Value) -> Result<Vec<String>> {
     Ok(list)
 }
 
-/// Environment values that look like credentials: a repository's file is
-/// no place for one, and the container would hold it.
-pub fn looks_like_token(value: &str) -> bool {
-    const PREFIXES: [&str; 12] = [
-        "ghp_",
-        "gho_",
-        "ghs_",
-        "ghu_",
-        "github_pat_",
-        "glpat-",
-        "sk-",
-        "xoxb-",
-        "xoxp-",
-        "AKIA",
-        "AIza",
-        "-----BEGIN",
-    ];
-    PREFIXES.iter().any(|p| value.starts_with(p))
-}
-
 pub(super) fn check_env_pair(field: &str, key: &str, value: &str) -> Result<()> {
     let named_secret = crate::session::looks_secret(key)
         && !value.is_empty()
         && !value.starts_with(['/', '~', '.', '$']);
-    if looks_like_token(value) || named_secret {
+    if crate::validate::looks_like_token(value) || named_secret {
         return Err(Error::input(format!(
             "devcontainer.json: `{field}` {key} looks like a credential: a container holds only the proxy's placeholders"
         ))

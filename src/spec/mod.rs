@@ -11,6 +11,7 @@ pub mod agent_options;
 pub mod compose;
 pub mod kubernetes;
 pub mod mounts;
+pub mod setup;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
