@@ -7,13 +7,48 @@
 
 use std::path::{Path, PathBuf};
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::proxy::rules::{Format, Rule, Source};
 
-pub use crate::spec::setup::{
-    McpScope as Scope, McpServer as Server, McpToken as Token, TokenSource,
-};
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    /// The user's Claude Code configuration.
+    User,
+    /// The repository's `.mcp.json`.
+    Project,
+}
+
+/// A header whose value stays outside: the container holds `placeholder`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Token {
+    pub header: String,
+    pub placeholder: String,
+    pub source: Source,
+}
+
+/// One configured server, as the session record keeps it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Server {
+    pub name: String,
+    pub scope: Scope,
+    /// `http`, `sse` or `stdio`.
+    pub transport: String,
+    /// How the agent reaches it (for `status`).
+    pub reached: String,
+    /// The file it is configured in (re-read to see it is still there).
+    pub file: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tokens: Vec<Token>,
+    /// A user-scope server's definition for the session's `.claude.json`,
+    /// placeholders in place of its tokens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub definition: Option<Value>,
+}
 
 /// What `create` found: the servers, the container's variables (a
 /// `.mcp.json` header's `${VAR}` set to its placeholder), and notes.
@@ -71,7 +106,7 @@ fn holds_token(name: &str, value: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n == "authorization"
         || crate::session::looks_secret(&n)
-        || crate::validate::looks_like_token(value.trim_start_matches("Bearer "))
+        || crate::session::looks_like_token(value.trim_start_matches("Bearer "))
 }
 
 fn one(found: &mut Found, scope: Scope, file: &Path, name: &str, def: &Value) {
@@ -142,7 +177,7 @@ fn token(
     let source = match server.scope {
         Scope::User => {
             definition["headers"][header] = Value::String(placeholder.clone());
-            TokenSource::UserHeader {
+            Source::McpHeader {
                 file: server.file.clone(),
                 server: server.name.clone(),
                 header: header.to_string(),
@@ -154,7 +189,7 @@ fn token(
                 return;
             };
             found.env.push((var.clone(), placeholder.clone()));
-            TokenSource::Env(var)
+            Source::Env(vec![var])
         }
     };
     server.tokens.push(Token {
@@ -180,7 +215,7 @@ fn stdio_definition(def: &Value) -> Value {
     if let Some(Value::Object(env)) = def.get_mut("env") {
         env.retain(|k, v| {
             !(crate::session::looks_secret(k)
-                || v.as_str().is_some_and(crate::validate::looks_like_token))
+                || v.as_str().is_some_and(crate::session::looks_like_token))
         });
     }
     def
@@ -228,22 +263,6 @@ impl SessionRules {
     }
 }
 
-/// Where the proxy reads a token's real value.
-fn proxy_source(source: &TokenSource) -> Source {
-    match source {
-        TokenSource::UserHeader {
-            file,
-            server,
-            header,
-        } => Source::McpHeader {
-            file: file.clone(),
-            server: server.clone(),
-            header: header.clone(),
-        },
-        TokenSource::Env(var) => Source::Env(vec![var.clone()]),
-    }
-}
-
 /// The proxy rules of a session's servers.
 pub fn rules(servers: &[Server]) -> Vec<Rule> {
     servers
@@ -255,7 +274,7 @@ pub fn rules(servers: &[Server]) -> Vec<Rule> {
                 header: t.header.clone(),
                 format: Format::Text,
                 placeholder: t.placeholder.clone(),
-                source: proxy_source(&t.source),
+                source: t.source.clone(),
             })
         })
         .collect()
@@ -309,8 +328,8 @@ pub fn container_env(servers: &[Server]) -> Vec<(String, String)> {
         .filter(|s| s.scope == Scope::Project)
         .flat_map(|s| &s.tokens)
         .filter_map(|t| match &t.source {
-            TokenSource::Env(var) => Some((var.clone(), t.placeholder.clone())),
-            TokenSource::UserHeader { .. } => None,
+            Source::Env(vars) => Some((vars.first()?.clone(), t.placeholder.clone())),
+            _ => None,
         })
         .collect()
 }

@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 use crate::plan::Step;
 use crate::session::Agent;
 
+// The spec's part: what a session records of the user's configuration.
+pub use crate::spec::user_config::Record;
+
 /// Where the session's copy is mounted (read-write: the agent's own state
 /// lives there too, its transcripts and `.claude.json`).
 pub const CLAUDE_DIR: &str = "/clauderon/claude";
@@ -29,8 +32,6 @@ const NEVER: [&str; 7] = [
     "sessions",
     ".claude.json",
 ];
-
-pub use crate::spec::setup::UserConfigRecord as Record;
 
 /// The copy `create` makes: the files, and `settings.json` as filtered.
 #[derive(Clone, Debug, Default)]
@@ -204,7 +205,7 @@ fn settings(root: &Path, g: &mut Gathered) {
             .iter()
             .filter(|(k, v)| {
                 crate::session::looks_secret(k)
-                    || v.as_str().is_some_and(crate::validate::looks_like_token)
+                    || v.as_str().is_some_and(crate::session::looks_like_token)
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -287,26 +287,6 @@ pub fn storage_size(size: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Environment values that look like credentials: a repository's file is
-/// no place for one, and the container would hold it.
-pub fn looks_like_token(value: &str) -> bool {
-    const PREFIXES: [&str; 12] = [
-        "ghp_",
-        "gho_",
-        "ghs_",
-        "ghu_",
-        "github_pat_",
-        "glpat-",
-        "sk-",
-        "xoxb-",
-        "xoxp-",
-        "AKIA",
-        "AIza",
-        "-----BEGIN",
-    ];
-    PREFIXES.iter().any(|p| value.starts_with(p))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -39,6 +39,9 @@ impl Engine {
         if let Some(mem) = spec.limits.memory {
             cmd = cmd.args(["--memory", &mem.docker()]);
         }
+        if let Some(shares) = spec.limits.cpu_shares {
+            cmd = cmd.args(["--cpu-shares".to_string(), shares.to_string()]);
+        }
         cmd = cmd.args(["--workdir", &spec.workdir()]);
         cmd = cmd.args(self.mount_args(spec, home, wiring));
         cmd = self.add_env(cmd, spec, wiring);

@@ -287,11 +287,14 @@ fn commands(key: &str, value: &Value) -> Result<Vec<String>> {
     Ok(list)
 }
 
+// Moved to `session`, where mcp and user_config (a layer below) read it too.
+pub use crate::session::looks_like_token;
+
 pub(super) fn check_env_pair(field: &str, key: &str, value: &str) -> Result<()> {
     let named_secret = crate::session::looks_secret(key)
         && !value.is_empty()
         && !value.starts_with(['/', '~', '.', '$']);
-    if crate::validate::looks_like_token(value) || named_secret {
+    if looks_like_token(value) || named_secret {
         return Err(Error::input(format!(
             "devcontainer.json: `{field}` {key} looks like a credential: a container holds only the proxy's placeholders"
         ))

@@ -14,7 +14,8 @@ use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use fields::{Base, BuildSpec, Settings};
 
-pub use crate::spec::setup::DevcontainerRecord as Record;
+// The spec's part: what a session records of its devcontainer.json.
+pub use crate::spec::devcontainer::Record;
 
 /// The file found and applied: its record, and the build to add to the plan.
 pub struct Applied {

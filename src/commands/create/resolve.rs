@@ -200,6 +200,7 @@ fn agent_options(args: &CreateArgs) -> Result<crate::agent_options::AgentOptions
         append_system_prompt: args.append_system_prompt.clone(),
         output_format: args.output_format.clone(),
         codex_base_url: None,
+        agent_args: args.agent_arg.clone(),
     };
     options
         .validate(args.agent)
@@ -305,7 +306,14 @@ fn lifecycle(ctx: &Ctx, args: &CreateArgs) -> Result<Lifecycle> {
 
 fn limits(ctx: &Ctx, args: &CreateArgs) -> Result<Limits> {
     let cfg = &ctx.config;
+    if args.cpu_shares.is_some() && args.backend == BackendKind::Kubernetes {
+        return Err(Error::input(
+            "--cpu-shares: Kubernetes has no CPU shares (a pod's CPU request is its weight)",
+        )
+        .with_fix("use --cpu-limit, which sets the pod's CPU request and limit"));
+    }
     Ok(Limits {
+        cpu_shares: args.cpu_shares,
         cpu: match &args.cpu_limit {
             Some(c) => Some(Cpu::parse(c).map_err(|m| Error::input(format!("--cpu-limit: {m}")))?),
             None => cfg.cpu.value,
@@ -340,7 +348,7 @@ fn repository(ctx: &Ctx, args: &CreateArgs, name: &str) -> Result<(git::Repo, Pa
     let home = &ctx.home;
     if home.session_dir(name).exists() {
         return Err(
-            Error::input(format!("a session named '{name}' already exists")).with_fix(format!(
+            Error::conflict(format!("a session named '{name}' already exists")).with_fix(format!(
                 "pick another --name, or remove it with `clauderon delete {name}`"
             )),
         );
@@ -353,7 +361,7 @@ fn repository(ctx: &Ctx, args: &CreateArgs, name: &str) -> Result<(git::Repo, Pa
     warn_about_the_starting_point(&repo, &args.base);
     let worktree = home.worktree_path(name);
     if worktree.exists() {
-        return Err(Error::input(format!(
+        return Err(Error::conflict(format!(
             "{} already exists, so it cannot become the session's worktree",
             worktree.display()
         ))
@@ -363,7 +371,7 @@ fn repository(ctx: &Ctx, args: &CreateArgs, name: &str) -> Result<(git::Repo, Pa
         )));
     }
     if git::branch_exists(&repo.root, name)? {
-        return Err(Error::input(format!(
+        return Err(Error::conflict(format!(
             "branch '{name}' already exists in {}",
             repo.root.display()
         ))
