@@ -30,6 +30,10 @@ pub struct AgentOptions {
     /// codex_base_url`), written into its config as a model provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codex_base_url: Option<String>,
+    /// Claude Code's own `--max-budget-usd` in print mode: the session's
+    /// budget at create (the proxy's limit is the one that holds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_budget_usd: Option<crate::usd::Usd>,
 }
 
 impl AgentOptions {
@@ -100,6 +104,9 @@ impl AgentOptions {
                 }
                 if let Some(f) = &self.output_format {
                     push("--output-format", f.clone());
+                }
+                if let Some(b) = self.max_budget_usd.filter(|_| self.print) {
+                    push("--max-budget-usd", b.to_string());
                 }
             }
             Agent::Codex if self.output_format.as_deref().is_some_and(|f| f != "text") => {

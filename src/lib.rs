@@ -34,6 +34,7 @@ pub mod serve;
 pub mod session;
 pub mod store;
 pub mod uploads;
+pub mod usd;
 pub mod validate;
 pub mod wake;
 pub mod worktree;

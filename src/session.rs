@@ -194,6 +194,10 @@ pub struct SessionSpec {
     /// `[talos] config` as it was at create, mounted read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub talos_config: Option<PathBuf>,
+    /// What the session's model calls may cost, in USD (`--budget`,
+    /// `[budget] session_usd`); `clauderon budget` changes it live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<crate::usd::Usd>,
 }
 
 impl SessionSpec {

@@ -10,6 +10,7 @@ mod fuzz;
 mod job_store;
 mod jobs;
 mod messages;
+mod metrics;
 mod routes;
 mod run;
 mod run_request;
@@ -77,6 +78,9 @@ impl Api {
         if let Err(refused) = self.authorize(req.headers()) {
             return *refused;
         }
+        if path == "/metrics" {
+            return self.metrics(req.method()).await;
+        }
         if path == "/openapi.json" && req.method() != Method::GET {
             return error(StatusCode::METHOD_NOT_ALLOWED, "GET /openapi.json");
         }
@@ -97,6 +101,27 @@ impl Api {
             return answer;
         }
         routes::route(&self.home, &parts.method, &parts.uri, &body).await
+    }
+
+    /// `GET /metrics` (behind the token like every route but /health).
+    async fn metrics(&self, method: &Method) -> Response<Body> {
+        if method != Method::GET {
+            return error(StatusCode::METHOD_NOT_ALLOWED, "GET /metrics");
+        }
+        let home = self.home.clone();
+        let page = tokio::task::spawn_blocking(move || {
+            let config = crate::config::Config::load(&home.root)
+                .unwrap_or_else(|_| crate::config::Config::defaults(&home.root));
+            metrics::render(&crate::commands::Ctx { home, config })
+        })
+        .await
+        .unwrap_or_default();
+        let mut resp = crate::serve::text(StatusCode::OK, page.trim_end());
+        resp.headers_mut().insert(
+            "content-type",
+            http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        resp
     }
 
     /// `/run`, `/run/async` and `/jobs...`, or None for other paths.

@@ -357,6 +357,8 @@ struct CreateBody {
     /// `--mount HOST[:CONTAINER][:rw]`, each under `[api] allowed_volume_roots`.
     #[serde(default)]
     mount: Vec<String>,
+    /// `create --budget`: USD the session's model calls may cost.
+    budget_usd: Option<f64>,
 }
 
 impl CreateBody {
@@ -397,6 +399,9 @@ impl CreateBody {
         for key in self.env.keys() {
             flag("env", key);
         }
+        if let Some(usd) = self.budget_usd {
+            flag("budget", &usd.to_string());
+        }
         args
     }
 }
@@ -413,6 +418,9 @@ pub(super) fn create_command(body: &[u8], dry_run: bool) -> Result<Command, Box<
     if let Some(key) = req.env.keys().find(|k| !crate::validate::env_name(k)) {
         let why = format!("env: {key:?} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
         return Err(bad(why));
+    }
+    if let Some(Err(why)) = req.budget_usd.map(crate::usd::Usd::checked) {
+        return Err(bad(format!("budget_usd: {why}")));
     }
     let mut args = req.args();
     if dry_run {

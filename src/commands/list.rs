@@ -35,6 +35,8 @@ pub struct Row {
     pub repo: String,
     pub branch: String,
     pub worktree: String,
+    /// The session's model calls, their cost and its budget (the ledger's).
+    pub usage: crate::commands::usage::RowUsage,
 }
 
 /// What the engines say: (backend, container name) -> (state, status text, session label).
@@ -109,9 +111,10 @@ pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
         .map(|(kind, e)| format!("cannot ask {kind} for container states: {e}"))
         .collect();
     warnings.append(&mut view.warnings);
+    let books = crate::commands::usage::HomeBooks::load(ctx, &specs);
     let mut rows: Vec<Row> = specs
         .iter()
-        .map(|s| row_for(s, &ctx.home, &mut view))
+        .map(|s| row_for(s, &ctx.home, &mut view, &books))
         .collect();
     for name in incomplete {
         for engine in ENGINES {
@@ -144,7 +147,12 @@ pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
     Ok((rows, warnings))
 }
 
-fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
+fn row_for(
+    spec: &SessionSpec,
+    home: &Home,
+    view: &mut EngineView,
+    books: &crate::commands::usage::HomeBooks,
+) -> Row {
     let (state, status) = match view
         .containers
         .remove(&(spec.backend, spec.container_name()))
@@ -175,8 +183,14 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
         };
         derive(&events, state == "running", session::now())
     });
+    let usage = books.row(spec);
+    // A spent budget is what the agent waits on while it runs.
+    let exhausted = usage.budget_exhausted && state == "running";
     Row {
-        agent_status: agent.as_ref().map(|a| a.status.as_str().to_string()),
+        agent_status: match exhausted {
+            true => Some("budget-exhausted".into()),
+            false => agent.as_ref().map(|a| a.status.as_str().to_string()),
+        },
         agent_status_since: agent.as_ref().and_then(|a| a.since),
         agent_status_stale: agent.as_ref().is_some_and(|a| a.stale),
         name: spec.name.clone(),
@@ -190,6 +204,7 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
         repo: spec.repo_root.display().to_string(),
         branch: spec.branch.clone(),
         worktree: spec.worktree.display().to_string(),
+        usage,
     }
 }
 
@@ -209,6 +224,7 @@ fn empty_row(name: String) -> Row {
         repo: String::new(),
         branch: String::new(),
         worktree: String::new(),
+        usage: Default::default(),
     }
 }
 
@@ -238,9 +254,10 @@ pub fn run(ctx: &Ctx, json: bool, watch: bool) -> Result<()> {
 
 pub fn table(rows: &[Row], now: u64) -> String {
     let header = [
-        "NAME", "BACKEND", "STATE", "STATUS", "CHANGED", "AGENT", "IMAGE", "AGE", "REPO",
+        "NAME", "BACKEND", "STATE", "STATUS", "CHANGED", "AGENT", "TOKENS", "COST", "IMAGE", "AGE",
+        "REPO",
     ];
-    let cells: Vec<[String; 9]> = rows
+    let cells: Vec<[String; 11]> = rows
         .iter()
         .map(|r| {
             [
@@ -256,6 +273,8 @@ pub fn table(rows: &[Row], now: u64) -> String {
                     .map(|t| format!("{} ago", session::age(t, now)))
                     .unwrap_or_else(|| "-".into()),
                 r.agent.clone(),
+                crate::commands::usage::tokens_text(&r.usage),
+                crate::commands::usage::cost_text(&r.usage),
                 r.image.clone(),
                 r.created_at
                     .map(|t| session::age(t, now))

@@ -2,6 +2,7 @@
 //! record and the engine's state, then prints it (`--dry-run`) or runs it.
 
 pub mod agent_image;
+pub mod budget;
 pub mod clean_cache;
 pub mod create;
 pub mod daemon_image;
@@ -17,6 +18,7 @@ pub mod proxy;
 pub mod refresh;
 pub mod status;
 pub mod upload;
+pub mod usage;
 pub mod watch;
 pub mod wiring;
 

@@ -124,7 +124,11 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         uploads: args.backend != BackendKind::Kubernetes,
         mounts: Vec::new(),
         talos_config: None,
+        budget_usd: args.budget.or(ctx.config.budget.session_usd),
     };
+    if spec.agent_options.print && spec.agent == crate::session::Agent::Claude {
+        spec.agent_options.max_budget_usd = spec.budget_usd;
+    }
     if args.backend == BackendKind::Kubernetes {
         crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;
     } else {
@@ -193,6 +197,7 @@ fn agent_options(args: &CreateArgs) -> Result<crate::agent_options::AgentOptions
         append_system_prompt: args.append_system_prompt.clone(),
         output_format: args.output_format.clone(),
         codex_base_url: None,
+        max_budget_usd: None,
     };
     options
         .validate(args.agent)

@@ -34,9 +34,18 @@ impl Stamp {
     }
 }
 
+/// What a record says that the proxy asks per request, kept while the
+/// record's file is unchanged.
+#[derive(Clone)]
+struct Known {
+    stamp: Stamp,
+    token: String,
+    budget: Option<crate::usd::Usd>,
+}
+
 #[derive(Default)]
 pub(super) struct Tokens {
-    known: Mutex<HashMap<String, (Stamp, String)>>,
+    known: Mutex<HashMap<String, Known>>,
     /// In the cluster there are no records: tokens are derived.
     derived: Option<std::sync::Arc<crate::cluster::SessionKey>>,
 }
@@ -55,31 +64,46 @@ impl Tokens {
         if let Some(key) = &self.derived {
             return key.verify(name, token).is_some();
         }
+        self.current(home, name)
+            .is_some_and(|k| matches(&k.token, token))
+    }
+
+    /// The session's budget as its record says now (`clauderon budget`
+    /// rewrites the record: one stat tells).
+    pub(super) fn budget(&self, home: &Home, name: &str) -> Option<crate::usd::Usd> {
+        if self.derived.is_some() {
+            return None;
+        }
+        self.current(home, name)?.budget
+    }
+
+    fn current(&self, home: &Home, name: &str) -> Option<Known> {
         if crate::session::validate_name(name).is_err() {
-            return false;
+            return None;
         }
         let Ok(meta) = std::fs::metadata(home.record_path(name)) else {
             self.lock().remove(name);
-            return false;
+            return None;
         };
         let stamp = Stamp::of(&meta);
-        if let Some((known, expected)) = self.lock().get(name)
-            && *known == stamp
+        if let Some(known) = self.lock().get(name)
+            && known.stamp == stamp
         {
-            return matches(expected, token);
+            return Some(known.clone());
         }
         // Read with the lock released; the stamp taken before the read, so
         // a record rewritten meanwhile is read again next time.
-        let Ok(spec) = home.load(name) else {
-            return false;
+        let spec = home.load(name).ok()?;
+        let known = Known {
+            stamp,
+            token: spec.hook_token,
+            budget: spec.budget_usd,
         };
-        let ok = matches(&spec.hook_token, token);
-        self.lock()
-            .insert(name.to_string(), (stamp, spec.hook_token));
-        ok
+        self.lock().insert(name.to_string(), known.clone());
+        Some(known)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Stamp, String)>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
