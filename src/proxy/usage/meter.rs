@@ -186,6 +186,10 @@ where
                 if let Some(data) = frame.data_ref() {
                     this.meter.feed(data);
                 }
+                // A body of known length is not polled past its end.
+                if this.inner.is_end_stream() {
+                    this.meter.finish(true);
+                }
             }
             Poll::Ready(None) => this.meter.finish(true),
             _ => {}
