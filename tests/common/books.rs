@@ -55,15 +55,26 @@ impl Models {
     /// A home whose daemon holds both real keys and sends both APIs to the
     /// stand-ins (trusting their CAs); `extra` is more config.toml.
     pub fn env(&self, extra: &str) -> Env {
+        self.env_with(extra, &[], &[])
+    }
+
+    /// As `env`, with more hosts sent to local servers and their CAs trusted.
+    pub fn env_with(&self, extra: &str, cas: &[&Path], resolve: &[(&str, u16)]) -> Env {
         let mut env = Env::new();
         let bundle = self.dir.path().join("cas.pem");
-        let both = std::fs::read_to_string(&self.messages_ca).unwrap()
+        let mut all = std::fs::read_to_string(&self.messages_ca).unwrap()
             + &std::fs::read_to_string(&self.responses.ca).unwrap();
-        std::fs::write(&bundle, both).unwrap();
-        let config = format!(
+        for ca in cas {
+            all += &std::fs::read_to_string(ca).unwrap();
+        }
+        std::fs::write(&bundle, all).unwrap();
+        let mut config = format!(
             "[daemon]\nhttp_port = 0\n{extra}\n[proxy]\nport = 0\nupstream_ca_file = {bundle:?}\n[proxy.resolve]\n\"api.anthropic.com\" = \"127.0.0.1:{}\"\n\"api.openai.com\" = \"127.0.0.1:{}\"\n",
             self.messages_port, self.responses.port
         );
+        for (host, port) in resolve {
+            config += &format!("\"{host}\" = \"127.0.0.1:{port}\"\n");
+        }
         std::fs::write(env.home().join("config.toml"), config).unwrap();
         env.extra_env
             .push(("ANTHROPIC_API_KEY".into(), ANTHROPIC_KEY.into()));
