@@ -147,7 +147,7 @@ fn check_link(prev: &Head, (file, line): (&PathBuf, usize), entry: &Entry) -> Re
     }
     if entry.seq > prev.seq + 1 {
         return Err(format!(
-            "is entry {} right after entry {}: {} entr(y/ies) before it were removed",
+            "is entry {} right after entry {}: {} entr(y/ies) before it were removed or moved",
             entry.seq,
             prev.seq,
             entry.seq - prev.seq - 1

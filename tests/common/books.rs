@@ -133,7 +133,7 @@ pub fn messages_call(
     model: &str,
     stream: bool,
 ) -> (i32, Vec<u8>, String) {
-    let body = format!("{{\"model\":\"{model}\",\"stream\":{stream},\"max_tokens\":10}}");
+    let body = serde_json::json!({"model": model, "stream": stream, "max_tokens": 10}).to_string();
     curl(
         env,
         session,
