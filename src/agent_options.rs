@@ -171,4 +171,17 @@ mod tests {
         };
         assert!(needs_print.validate(Agent::Claude).is_err());
     }
+
+    #[test]
+    fn claude_code_gets_the_budget_in_print_mode_only() {
+        let mut o = AgentOptions {
+            print: true,
+            max_budget_usd: Some(crate::usd::Usd(0.25)),
+            ..Default::default()
+        };
+        assert_eq!(o.args(Agent::Claude), ["--max-budget-usd", "0.25"]);
+        assert!(o.args(Agent::Codex).is_empty());
+        o.print = false;
+        assert!(o.args(Agent::Claude).is_empty());
+    }
 }
