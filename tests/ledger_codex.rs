@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::codex::{CODEX_IMAGE, codex_ready, wait_until};
+use common::codex::{CODEX_IMAGE, codex_ready};
 use common::standin::Standin;
 
 /// Usage the stand-in puts in every response (tests/support/responses.py).
@@ -18,16 +18,7 @@ fn the_ledger_of_a_real_codex_run_equals_what_the_standin_served() {
         return;
     }
     let standin = Standin::start(&[]);
-    let env = standin.env();
-    let name = common::unique("cxbooks");
-    let args = ["--agent", "codex", "--print", "--budget", "5"];
-    env.create_from(&name, "write codex-made.txt", CODEX_IMAGE, &args)
-        .ok();
-    let state = env.worktree(&name).join(".clauderon");
-    wait_until("the print run", 90, || {
-        let done = state.join("print.done").exists();
-        (!done).then(|| format!("{} requests", standin.requests().len()))
-    });
+    let (env, name, _) = common::codex::print_run(&standin, &["--budget", "5"]);
     // Each response.create over the WebSocket, and each POST, is one response.
     let served = standin
         .requests()

@@ -57,10 +57,7 @@ pub fn read_event(name: &[u8], data: &[u8], seen: &mut Seen) {
 
 /// A whole JSON response (`stream: false`); an error body has no usage.
 pub fn read_body(body: &[u8], seen: &mut Seen) {
-    match serde_json::from_slice::<Message>(body) {
-        Ok(m) => take_message(m, seen),
-        Err(_) => seen.unparsed += 1,
-    }
+    super::read_json(body, seen, take_message);
 }
 
 fn take_message(m: Message, seen: &mut Seen) {

@@ -117,3 +117,15 @@ pub const MAX_EVENT_BYTES: usize = 256 * 1024;
 pub(crate) fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A whole JSON body read as `T` and taken into `seen`, or counted as unparsed.
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    seen: &mut Seen,
+    take: fn(T, &mut Seen),
+) {
+    match serde_json::from_slice::<T>(body) {
+        Ok(v) => take(v, seen),
+        Err(_) => seen.unparsed += 1,
+    }
+}

@@ -72,10 +72,7 @@ pub fn read_event(name: &[u8], data: &[u8], seen: &mut Seen) -> bool {
 
 /// A whole JSON response object (`stream: false`).
 pub fn read_body(body: &[u8], seen: &mut Seen) {
-    match serde_json::from_slice::<Response>(body) {
-        Ok(r) => take_response(r, seen),
-        Err(_) => seen.unparsed += 1,
-    }
+    super::read_json(body, seen, take_response);
 }
 
 fn take_response(r: Response, seen: &mut Seen) {
