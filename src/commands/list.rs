@@ -185,7 +185,7 @@ fn row_for(
     });
     let usage = books.row(spec);
     // A spent budget is what the agent waits on while it runs.
-    let exhausted = usage.budget_exhausted && state == "running";
+    let exhausted = usage.budget_exhausted && state.eq_ignore_ascii_case("running");
     Row {
         agent_status: match exhausted {
             true => Some("budget-exhausted".into()),
