@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use crate::commands::Ctx;
+use crate::config::Ctx;
 use crate::proxy::usage::ledger;
 
 /// A label value as the format wants it: `\`, `"` and newlines escaped.
@@ -154,12 +154,15 @@ fn status_family(ctx: &Ctx) -> Family {
         "gauge",
         "1 for the session's current status (the agent's, or the container's state).",
     );
-    let rows = crate::commands::list::rows(ctx)
+    let rows = crate::rows::rows(&ctx.home, ctx.config.budget.daily_usd)
         .map(|(r, _)| r)
         .unwrap_or_default();
     let mut seen = BTreeMap::new();
     for r in rows {
-        let s = r.agent_status.clone().unwrap_or_else(|| r.state.clone());
+        let s = match r.agent_status {
+            Some(a) => a.as_str().to_string(),
+            None => r.state.to_string(),
+        };
         seen.insert(r.name, s);
     }
     for (name, s) in seen {

@@ -112,7 +112,7 @@ impl Api {
         let page = tokio::task::spawn_blocking(move || {
             let config = crate::config::Config::load(&home.root)
                 .unwrap_or_else(|_| crate::config::Config::defaults(&home.root));
-            metrics::render(&crate::commands::Ctx { home, config })
+            metrics::render(&crate::config::Ctx { home, config })
         })
         .await
         .unwrap_or_default();

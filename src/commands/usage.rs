@@ -2,78 +2,13 @@
 //! TOKENS and COST of `list`, the per-model part of `status`, and
 //! `clauderon usage` across sessions.
 
-use std::collections::{BTreeMap, HashMap};
-
-use serde::Serialize;
+use std::collections::BTreeMap;
 
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
-use crate::proxy::usage::budget;
-use crate::proxy::usage::ledger::{self, Summary, Totals};
+use crate::proxy::usage::ledger::{self, Totals};
+pub use crate::proxy::usage::view::{HomeBooks, RowUsage};
 use crate::session::SessionSpec;
-
-/// A session's usage in `list` (and so in `GET /v1/sessions`).
-#[derive(Clone, Debug, Default, Serialize)]
-pub struct RowUsage {
-    pub requests: u64,
-    /// Input (cache included) and output tokens.
-    pub tokens: u64,
-    /// USD; null when no call had a price (the model is unknown).
-    pub cost_usd: Option<f64>,
-    /// Calls whose cost is unknown.
-    pub unpriced_requests: u64,
-    pub budget_usd: Option<f64>,
-    /// The session's budget, or the home's daily one, is spent: the proxy
-    /// refuses its model calls.
-    pub budget_exhausted: bool,
-}
-
-/// Every session's summary and the home's spend today: read once per look.
-pub struct HomeBooks {
-    summaries: HashMap<String, Summary>,
-    today: f64,
-    daily: Option<f64>,
-}
-
-impl HomeBooks {
-    pub fn load(ctx: &Ctx, specs: &[SessionSpec]) -> HomeBooks {
-        let summaries: HashMap<String, Summary> = specs
-            .iter()
-            .map(|s| (s.name.clone(), ledger::summary(&ctx.home, &s.name)))
-            .collect();
-        let day = ledger::day_of(crate::proxy::usage::books::now_ms());
-        let today = summaries.values().map(|s| s.day(&day).cost_usd).sum();
-        HomeBooks {
-            summaries,
-            today,
-            daily: ctx.config.budget.daily_usd.map(|u| u.0),
-        }
-    }
-
-    pub fn total(&self, name: &str) -> Totals {
-        self.summaries
-            .get(name)
-            .map(Summary::total)
-            .unwrap_or_default()
-    }
-
-    pub fn exhausted(&self, spec: &SessionSpec) -> Option<budget::Exhausted> {
-        let spent = self.total(&spec.name).cost_usd;
-        budget::check(spec.budget_usd.map(|u| u.0), spent, self.daily, self.today)
-    }
-
-    pub fn row(&self, spec: &SessionSpec) -> RowUsage {
-        let t = self.total(&spec.name);
-        RowUsage {
-            requests: t.requests,
-            tokens: t.tokens.total(),
-            cost_usd: t.cost_json(),
-            unpriced_requests: t.unpriced,
-            budget_usd: spec.budget_usd.map(|u| u.0),
-            budget_exhausted: self.exhausted(spec).is_some(),
-        }
-    }
-}
 
 /// `list`'s TOKENS: `-` before the first call, else `12.3k`.
 pub fn tokens_text(u: &RowUsage) -> String {
@@ -103,7 +38,8 @@ pub fn cost_text(u: &RowUsage) -> String {
 /// `status`: per model, the calls, tokens of each kind, cost, first and
 /// last call; and the budget left.
 pub fn session_view(ctx: &Ctx, spec: &SessionSpec) -> serde_json::Value {
-    let books = HomeBooks::load(ctx, std::slice::from_ref(spec));
+    let daily = ctx.config.budget.daily_usd;
+    let books = HomeBooks::load(&ctx.home, std::slice::from_ref(spec), daily);
     let summary = ledger::summary(&ctx.home, &spec.name);
     let models: Vec<serde_json::Value> = summary
         .per_model()

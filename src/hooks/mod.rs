@@ -56,6 +56,9 @@ pub enum AgentStatus {
     Ended,
     /// The container is not running, whatever the last event said.
     Stopped,
+    /// The proxy refuses the session's model calls: its budget (or the
+    /// day's) is spent. Set by `rows`, from the ledgers, not by an event.
+    BudgetExhausted,
 }
 
 impl AgentStatus {
@@ -67,6 +70,7 @@ impl AgentStatus {
             AgentStatus::WaitingInput => "waiting-input",
             AgentStatus::Ended => "ended",
             AgentStatus::Stopped => "stopped",
+            AgentStatus::BudgetExhausted => "budget-exhausted",
         }
     }
 }

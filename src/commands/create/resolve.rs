@@ -140,8 +140,12 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
 /// The `--mount`s and the Talos config, checked and resolved (links
 /// followed) now, so the record holds exactly what was checked.
 fn host_files(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Result<()> {
-    let policy =
-        crate::mounts::Policy::for_create(&ctx.config, &ctx.home.root, &spec.git_common_dir);
+    let policy = crate::mounts::Policy::for_create(
+        &ctx.config.mounts,
+        &ctx.config.api_volume_roots,
+        &ctx.home.root,
+        &spec.git_common_dir,
+    );
     spec.mounts = args
         .mount
         .iter()

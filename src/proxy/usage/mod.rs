@@ -15,6 +15,7 @@ pub mod meter;
 pub mod openai;
 pub mod pricing;
 pub mod sse;
+pub mod view;
 pub mod websocket;
 
 use serde::{Deserialize, Serialize};
