@@ -42,7 +42,7 @@ while [ $# -gt 0 ]; do
     --no-mitm) MITM=0 ;;
     --baseline) BASELINE="$(realpath "$2")"; shift ;;
     --only) ONLY="${2//,/ }"; shift ;;
-    --ledger) LEDGER_ONLY=1 ;;
+    --ledger) LEDGER_ONLY=1 MEM_ROUNDS=0 ;;
     *) echo "usage: $0 [--runs N] [--build] [--no-mitm] [--baseline BINARY] [--only M,M] [--ledger]" >&2; exit 2 ;;
     esac
     shift
@@ -57,7 +57,7 @@ PAR_CLIENTS=16
 PAR_REQUESTS=500     # per client, on its kept-alive connection
 SESSIONS=50
 TUNNELS=500
-MEM_ROUNDS=${MEM_ROUNDS:-4}  # open and close the tunnels this often
+MEM_ROUNDS=${MEM_ROUNDS:-4}  # open and close the tunnels this often (0 with --ledger)
 LEDGER_LINES=10000   # ledger entries per session for the memory and list figures
 LEDGER_METRICS="ka_meter ka_nometer fb_meter fb_nometer dl_meter dl_nometer"
 ONLY="${ONLY//ledger/$LEDGER_METRICS}"

@@ -28,6 +28,11 @@ struct Event {
     usage: Option<Usage>,
 }
 
+/// The named events that carry usage.
+pub fn wanted(name: &[u8]) -> bool {
+    matches!(name, b"message_start" | b"message_delta")
+}
+
 /// One streamed event. Only the two that carry usage are parsed (by their
 /// `event:` name, or for a nameless event, its `type` when it mentions usage).
 pub fn read_event(name: &[u8], data: &[u8], seen: &mut Seen) {

@@ -132,35 +132,63 @@ pub fn home_spent_on(home: &Home, day: &str) -> f64 {
 }
 
 /// The writer: each entry appended to its session's ledger as soon as it
-/// comes (a crash loses at most the call in flight), then the summaries
-/// of the sessions written to, once the queue is empty.
+/// comes (a crash loses at most the call in flight); the summaries of the
+/// sessions written to are saved once no entry came for `SUMMARY_AFTER`
+/// (a summary a crash loses is rebuilt from the ledger), so a busy proxy
+/// does not rewrite them at every call.
 fn write_until_closed(home: &Home, rx: mpsc::Receiver<(String, Entry)>) {
     let mut summaries: HashMap<String, Summary> = HashMap::new();
-    while let Ok(first) = rx.recv() {
-        let mut touched = HashSet::new();
-        for (session, entry) in std::iter::once(first).chain(rx.try_iter()) {
-            if !home.session_dir(&session).is_dir() {
-                continue; // deleted meanwhile
+    let mut dirty = HashSet::new();
+    loop {
+        let next = if dirty.is_empty() {
+            rx.recv().map_err(|_| mpsc::RecvTimeoutError::Disconnected)
+        } else {
+            rx.recv_timeout(SUMMARY_AFTER)
+        };
+        match next {
+            Ok((session, entry)) => {
+                if append_one(home, &mut summaries, &session, &entry) {
+                    dirty.insert(session);
+                }
             }
-            let summary = summaries
-                .entry(session.clone())
-                .or_insert_with(|| ledger::summary(home, &session));
-            let Ok(len) = ledger::append(&ledger::ledger_path(home, &session), &entry) else {
-                continue;
-            };
-            if len < summary.ledger_bytes {
-                *summary = ledger::summary(home, &session); // replaced under us
-            } else {
-                summary.add(&entry);
-                summary.ledger_bytes = len;
+            Err(why) => {
+                for session in dirty.drain() {
+                    let path = ledger::summary_path(home, &session);
+                    let _ = ledger::save_summary(&path, &summaries[&session]);
+                }
+                if why == mpsc::RecvTimeoutError::Disconnected {
+                    return;
+                }
             }
-            touched.insert(session);
-        }
-        for session in touched {
-            let _ =
-                ledger::save_summary(&ledger::summary_path(home, &session), &summaries[&session]);
         }
     }
+}
+
+const SUMMARY_AFTER: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// One line appended, and the session's summary brought up to it.
+fn append_one(
+    home: &Home,
+    summaries: &mut HashMap<String, Summary>,
+    session: &str,
+    entry: &Entry,
+) -> bool {
+    if !home.session_dir(session).is_dir() {
+        return false; // deleted meanwhile
+    }
+    let summary = summaries
+        .entry(session.to_string())
+        .or_insert_with(|| ledger::summary(home, session));
+    let Ok(len) = ledger::append(&ledger::ledger_path(home, session), entry) else {
+        return false;
+    };
+    if len < summary.ledger_bytes {
+        *summary = ledger::summary(home, session); // replaced under us
+    } else {
+        summary.add(entry);
+        summary.ledger_bytes = len;
+    }
+    true
 }
 
 pub fn now_ms() -> u64 {

@@ -185,12 +185,22 @@ pub fn summary(home: &Home, session: &str) -> Summary {
     let ledger = ledger_path(home, session);
     let len = std::fs::metadata(&ledger).map(|m| m.len()).unwrap_or(0);
     let mut summary = saved.filter(|s| s.ledger_bytes <= len).unwrap_or_default();
+    let mut read = 0;
     for_each_entry(&ledger, summary.ledger_bytes, |e, end| {
         summary.add(e);
         summary.ledger_bytes = end;
+        read += 1;
     });
+    // A long tail (a summary lost in a crash) is summed once, not at every
+    // look: saved, as the daemon would (a rename, so readers see either).
+    if read > REBUILT_AFTER {
+        let _ = save_summary(&summary_path(home, session), &summary);
+    }
     summary
 }
+
+/// Ledger lines past the summary worth saving a new summary for.
+const REBUILT_AFTER: usize = 1000;
 
 /// Every whole, readable line of the ledger from byte `from`, with the
 /// offset just past it; a torn or hand-broken line is skipped.

@@ -52,7 +52,10 @@ impl Meter {
         let scan = if !matches!(encoding.as_str(), "" | "identity") {
             None
         } else if kind.starts_with("text/event-stream") {
-            Some(Scan::Sse(Sse::default()))
+            Some(Scan::Sse(Sse::keeping(match api {
+                Api::Anthropic => anthropic::wanted,
+                Api::OpenAi => openai::wanted,
+            })))
         } else if kind.starts_with("application/json") {
             Some(Scan::Json {
                 body: Vec::new(),

@@ -43,6 +43,11 @@ const FINAL: [&str; 3] = [
     "response.failed",
 ];
 
+/// The named events that carry usage.
+pub fn wanted(name: &[u8]) -> bool {
+    FINAL.iter().any(|f| f.as_bytes() == name)
+}
+
 /// One streamed event; true when it ends a response (its usage read).
 /// Only final events are parsed: by their `event:` name, or for a
 /// nameless one (a WebSocket message), when it mentions usage.

@@ -4,8 +4,10 @@
 
 use super::MAX_EVENT_BYTES;
 
-#[derive(Default)]
 pub struct Sse {
+    /// Whether an event of this `event:` name is read (a nameless one
+    /// always is): the data of the others is not kept, only measured.
+    keep: fn(&[u8]) -> bool,
     /// The line not yet ended (its start came in an earlier chunk).
     line: Vec<u8>,
     /// The line being read is past the cap: its rest is skipped.
@@ -22,11 +24,36 @@ pub struct Sse {
     pub unparsed: u64,
 }
 
+impl Default for Sse {
+    fn default() -> Sse {
+        Sse::keeping(|_| true)
+    }
+}
+
 impl Sse {
+    pub fn keeping(keep: fn(&[u8]) -> bool) -> Sse {
+        Sse {
+            keep,
+            line: Vec::new(),
+            line_over: false,
+            name: Vec::new(),
+            data: Vec::new(),
+            data_over: false,
+            has_data: false,
+            unparsed: 0,
+        }
+    }
+
     /// Feeds one chunk; `on_event(name, data)` runs for each whole event.
+    /// A line within the chunk is read where it lies; only a line split
+    /// across chunks is copied.
     pub fn feed(&mut self, mut chunk: &[u8], on_event: &mut dyn FnMut(&[u8], &[u8])) {
         while !chunk.is_empty() {
-            match chunk.iter().position(|b| *b == b'\n') {
+            match memchr::memchr(b'\n', chunk) {
+                Some(i) if self.line.is_empty() && !self.line_over => {
+                    self.line_ends(&chunk[..i], on_event);
+                    chunk = &chunk[i + 1..];
+                }
                 Some(i) => {
                     self.push_line_part(&chunk[..i]);
                     self.end_line(on_event);
@@ -47,7 +74,7 @@ impl Sse {
         }
         *self = Sse {
             unparsed: self.unparsed,
-            ..Sse::default()
+            ..Sse::keeping(self.keep)
         };
     }
 
@@ -71,16 +98,19 @@ impl Sse {
             return;
         }
         let mut line = std::mem::take(&mut self.line);
-        if line.last() == Some(&b'\r') {
-            line.pop();
-        }
+        self.line_ends(&line, on_event);
+        line.clear();
+        self.line = line; // keeps its capacity for the next line
+    }
+
+    /// One whole line (without its `\n`).
+    fn line_ends(&mut self, line: &[u8], on_event: &mut dyn FnMut(&[u8], &[u8])) {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.is_empty() {
             self.dispatch(on_event);
         } else if line[0] != b':' {
-            self.field(&line);
+            self.field(line);
         }
-        line.clear();
-        self.line = line; // keeps its capacity for the next line
     }
 
     fn field(&mut self, line: &[u8]) {
@@ -97,7 +127,11 @@ impl Sse {
                 self.name.extend_from_slice(value);
             }
             b"data" => {
-                if !self.data_over {
+                let kept = self.name.is_empty() || (self.keep)(&self.name);
+                if !kept {
+                    // Not read, but too large is counted all the same.
+                    self.data_over |= value.len() + 1 > MAX_EVENT_BYTES;
+                } else if !self.data_over {
                     if self.data.len() + value.len() + 1 > MAX_EVENT_BYTES {
                         self.data_over = true;
                         self.data = Vec::new();
