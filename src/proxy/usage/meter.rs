@@ -160,20 +160,28 @@ impl Drop for Meter {
 }
 
 /// A response body with a meter on it.
-pub struct MeteredBody<B> {
+pub struct MeteredBody<B: HttpBody> {
     inner: B,
     meter: Meter,
+    /// The upstream's error, held for one poll: the bytes already passed
+    /// on are flushed to the client before the error ends the response.
+    failed: Option<B::Error>,
 }
 
-impl<B> MeteredBody<B> {
+impl<B: HttpBody> MeteredBody<B> {
     pub fn new(inner: B, meter: Meter) -> Self {
-        MeteredBody { inner, meter }
+        MeteredBody {
+            inner,
+            meter,
+            failed: None,
+        }
     }
 }
 
 impl<B> HttpBody for MeteredBody<B>
 where
     B: HttpBody<Data = Bytes> + Unpin,
+    B::Error: Unpin,
 {
     type Data = Bytes;
     type Error = B::Error;
@@ -183,7 +191,15 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
         let this = self.get_mut();
+        if let Some(e) = this.failed.take() {
+            return Poll::Ready(Some(Err(e)));
+        }
         let polled = Pin::new(&mut this.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Err(e))) = polled {
+            this.failed = Some(e);
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
         match &polled {
             Poll::Ready(Some(Ok(frame))) => {
                 if let Some(data) = frame.data_ref() {
