@@ -34,18 +34,19 @@ impl Stamp {
     }
 }
 
-/// What a record says that the proxy asks per request, kept while the
-/// record's file is unchanged.
-#[derive(Clone)]
-struct Known {
-    stamp: Stamp,
+/// What the proxy keeps of a session's record while its file is unchanged:
+/// its token, its MCP servers (their rules, and where to see they are
+/// still configured) and its budget.
+#[derive(Clone, Default)]
+pub(super) struct Known {
     token: String,
+    pub(super) mcp: std::sync::Arc<crate::mcp::SessionRules>,
     budget: Option<crate::usd::Usd>,
 }
 
 #[derive(Default)]
 pub(super) struct Tokens {
-    known: Mutex<HashMap<String, Known>>,
+    known: Mutex<HashMap<String, (Stamp, Known)>>,
     /// In the cluster there are no records: tokens are derived.
     derived: Option<std::sync::Arc<crate::cluster::SessionKey>>,
 }
@@ -86,24 +87,32 @@ impl Tokens {
             return None;
         };
         let stamp = Stamp::of(&meta);
-        if let Some(known) = self.lock().get(name)
-            && known.stamp == stamp
+        if let Some((known, k)) = self.lock().get(name)
+            && *known == stamp
         {
-            return Some(known.clone());
+            return Some(k.clone());
         }
         // Read with the lock released; the stamp taken before the read, so
         // a record rewritten meanwhile is read again next time.
         let spec = home.load(name).ok()?;
         let known = Known {
-            stamp,
-            token: spec.hook_token,
+            mcp: std::sync::Arc::new(crate::mcp::SessionRules::of(&spec)),
             budget: spec.budget_usd,
+            token: spec.hook_token,
         };
-        self.lock().insert(name.to_string(), known.clone());
+        self.lock().insert(name.to_string(), (stamp, known.clone()));
         Some(known)
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
+    /// The MCP rules of a session `check` has let in (none in the cluster).
+    pub(super) fn mcp(&self, name: &str) -> std::sync::Arc<crate::mcp::SessionRules> {
+        self.lock()
+            .get(name)
+            .map(|(_, k)| std::sync::Arc::clone(&k.mcp))
+            .unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Stamp, Known)>> {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
