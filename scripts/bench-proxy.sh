@@ -4,7 +4,7 @@
 # client; then the daemon's memory with many sessions and open tunnels, and
 # the binary's size.
 #
-#   scripts/bench-proxy.sh [--runs N] [--build] [--no-mitm] [--baseline BINARY] [--only M,M]
+#   scripts/bench-proxy.sh [--runs N] [--build] [--no-mitm] [--baseline BINARY] [--only M,M] [--ledger]
 #
 #   --runs N    rounds of every measurement (default 7); each round measures
 #               direct, clauderon and mitmproxy one after the other, in an
@@ -12,7 +12,11 @@
 #   --build     also time a clean `cargo build --release` (minutes)
 #   --no-mitm   leave mitmproxy out
 #   --only M,M  only these measurements (ka_intercept ka_tunnel new_tunnel
-#               new_intercept par_intercept par_tunnel dl_tunnel dl_intercept)
+#               new_intercept par_intercept par_tunnel dl_tunnel dl_intercept;
+#               the ledger's: ka_meter ka_nometer fb_meter fb_nometer
+#               dl_meter dl_nometer, also `--only ledger` for all six)
+#   --ledger    skip the tunnel-memory figure (with `--only ledger`: the
+#               ledger's figures alone)
 #   --baseline BINARY   also measure another clauderon build (a daemon of
 #               its own, interleaved with the others): before/after numbers
 #               of a change from one run
@@ -38,7 +42,8 @@ while [ $# -gt 0 ]; do
     --no-mitm) MITM=0 ;;
     --baseline) BASELINE="$(realpath "$2")"; shift ;;
     --only) ONLY="${2//,/ }"; shift ;;
-    *) echo "usage: $0 [--runs N] [--build] [--no-mitm] [--baseline BINARY] [--only M,M]" >&2; exit 2 ;;
+    --ledger) LEDGER_ONLY=1 MEM_ROUNDS=0 ;;
+    *) echo "usage: $0 [--runs N] [--build] [--no-mitm] [--baseline BINARY] [--only M,M] [--ledger]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -52,7 +57,10 @@ PAR_CLIENTS=16
 PAR_REQUESTS=500     # per client, on its kept-alive connection
 SESSIONS=50
 TUNNELS=500
-MEM_ROUNDS=${MEM_ROUNDS:-4}  # open and close the tunnels this often
+MEM_ROUNDS=${MEM_ROUNDS:-4}  # open and close the tunnels this often (0 with --ledger)
+LEDGER_LINES=10000   # ledger entries per session for the memory and list figures
+LEDGER_METRICS="ka_meter ka_nometer fb_meter fb_nometer dl_meter dl_nometer"
+ONLY="${ONLY//ledger/$LEDGER_METRICS}"
 
 say() { printf '%s\n' "$*" >&2; }
 
@@ -94,6 +102,7 @@ start_nginx() {
     mkdir -p "$W/www" "$W/nginx"
     printf 'ok' >"$W/www/tiny"
     head -c 100000000 /dev/urandom >"$W/www/big"
+    python3 "$HELP/model.py" sse "$W/www"
     NGX=$(free_port)
     cat >"$W/nginx.conf" <<EOF
 user root;
@@ -118,6 +127,8 @@ http {
         ssl_certificate_key $W/leaf-key.pem;
         root $W/www;
         location = /echo { default_type text/plain; return 200 "\$http_authorization"; }
+        # The model streams: POSTed, answered from static files.
+        location ~ ^/[sb]/v1/ { default_type text/event-stream; error_page 405 =200 \$uri; }
     }
 }
 EOF
@@ -150,7 +161,7 @@ EOF
 {"name":"$name","id":"b$i","backend":"docker","agent":"claude","image":"x","pull_policy":"never",
  "limits":{"cpu":null,"memory":null},"env":[],"prompt":"p","repo_root":"/","git_common_dir":"/",
  "subdir":"","base":"HEAD","branch":"$name","worktree":"/","uid":0,"gid":0,
- "git_identity":{"name":null,"email":null},"created_at":0,"hook_token":"$token"}
+ "git_identity":{"name":null,"email":null},"created_at":0,"hook_token":"$token","budget_usd":1000000}
 EOF
         echo "$name $token" >>"$H/tokens"
     done
@@ -216,6 +227,36 @@ keep_alive() {
         python3 "$HELP/stats.py" median --skip 1 --scale 1e6
 }
 
+# The ledger's share, in one run: the same intercepted SSE response with
+# usage events on a path the proxy meters (POST …/v1/messages) and on one
+# it does not (…/v1/messagez). The bench sessions have a budget, so the
+# metered calls also pay the budget check.
+model_path() {
+    local size=s
+    case $1 in dl_*) size=b ;; esac
+    case $1 in *_nometer) echo "/$size/v1/messagez" ;; *) echo "/$size/v1/messages" ;; esac
+}
+
+# Median µs per model call on one kept-alive connection; with
+# time_starttransfer, the median µs to the first byte.
+model_calls() {
+    local variant=$1 host=$2 metric=$3 what='%{time_total}'
+    case $metric in fb_*) what='%{time_starttransfer}' ;; esac
+    # shellcheck disable=SC2046
+    urls "$host" "$(model_path "$metric")" "$KA_REQUESTS" | "${CURL[@]}" $(via "$variant") \
+        -d '{"model":"claude-sonnet-4-5","stream":true}' -w "$what\n" --config - |
+        python3 "$HELP/stats.py" median --skip 1 --scale 1e6
+}
+
+# MiB/s of the 100 MB model stream.
+model_download() {
+    local variant=$1 host=$2 metric=$3
+    # shellcheck disable=SC2046
+    "${CURL[@]}" $(via "$variant") -d '{"stream":true}' -o /dev/null -w '%{speed_download}\n' \
+        "https://$host:$NGX$(model_path "$metric")" |
+        python3 "$HELP/stats.py" median --scale "$(python3 -c 'print(1/1048576)')"
+}
+
 # Median µs per request, each on a new connection (a new CONNECT).
 new_connection() {
     local variant=$1 host=$2
@@ -275,7 +316,11 @@ measure_all() {
         for m in $ONLY; do
             host=api.github.com
             case $m in *tunnel) host=tunnel.test ;; esac
-            case $m in ka_*) fn=keep_alive ;; new_*) fn=new_connection ;; par_*) fn=parallel ;; dl_*) fn=download ;; esac
+            case $m in
+            ka_meter | ka_nometer | fb_*) fn=model_calls ;;
+            dl_meter | dl_nometer) fn=model_download ;;
+            ka_*) fn=keep_alive ;; new_*) fn=new_connection ;; par_*) fn=parallel ;; dl_*) fn=download ;;
+            esac
             # Downloads are short and noisy: three samples a round.
             reps=1
             case $m in dl_*) reps=3 ;; esac
@@ -283,7 +328,7 @@ measure_all() {
                 # Rotate the order each time.
                 for i in $(seq 0 $((${#VARIANTS[@]} - 1))); do
                     v=${VARIANTS[$(((i + run + k) % ${#VARIANTS[@]}))]}
-                    value=$($fn "$v" "$host")
+                    value=$($fn "$v" "$host" "$m")
                     printf '%s\t%s\t%s\t%s\n' "$m" "$v" "$run.$k" "$value" >>"$W/results.tsv"
                     if [ "$v" = clauderon ] && [ "$host" = api.github.com ]; then
                         COUNTED=$((COUNTED + $(count "$m")))
@@ -297,6 +342,7 @@ measure_all() {
 # Intercepted requests a measurement sends through clauderon (for the audit check).
 count() {
     case $1 in
+    *meter) echo 0 ;; # POSTs: the audit check counts GETs
     ka_*) echo "$KA_REQUESTS" ;; new_*) echo "$NEW_CONNECTIONS" ;;
     par_*) echo $((PAR_CLIENTS * PAR_REQUESTS)) ;; dl_*) echo 1 ;;
     esac
@@ -306,6 +352,39 @@ memory() {
     say "memory: $SESSIONS sessions, $TUNNELS tunnels held open and closed, $MEM_ROUNDS times"
     python3 "$HELP/tunnels.py" "$DAEMON_PID" "$PP" "$H/tokens" \
         "$H/proxy-ca-bundle.pem" "$NGX" "$TUNNELS" "$MEM_ROUNDS" >"$W/memory.tsv"
+}
+
+# The ledger at scale: 50 sessions of 10,000 entries each. The daemon's
+# RSS before and after one metered call per session (each loads its
+# session's spend for the budget check, and the writer its summary), and
+# `clauderon list`'s time with no ledgers, with them (summaries written by
+# the daemon) and with the summaries removed (the whole ledgers read).
+ledger_scale() {
+    local before after name token t_none t_sum t_full
+    t_none=$(list_time)
+    python3 "$HELP/model.py" ledgers "$H" "$LEDGER_LINES"
+    before=$(rss "$DAEMON_PID")
+    while read -r name token; do
+        curl -sS --fail -o /dev/null --cacert "$W/clauderon.pem" --proxy "http://127.0.0.1:$PP" \
+            --proxy-user "$name:$token" -d '{}' "https://api.github.com:$NGX/s/v1/messages"
+    done <"$H/tokens"
+    sleep 1
+    after=$(rss "$DAEMON_PID")
+    t_sum=$(list_time)
+    rm -f "$H"/sessions/*/usage.json
+    t_full=$(list_time)
+    echo "ledger: daemon RSS with $SESSIONS sessions x $LEDGER_LINES ledger entries: $before KiB before the sessions' first metered call, $after KiB after one each"
+    echo "ledger: \`clauderon list\` ($SESSIONS sessions, median of 5): ${t_none} ms without ledgers, ${t_sum} ms with $LEDGER_LINES entries each (summaries), ${t_full} ms with the summaries removed (every ledger read whole)"
+}
+
+rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+list_time() {
+    local i
+    for i in 1 2 3 4 5; do
+        /usr/bin/time -f '%e' env CLAUDERON_HOME="$H" "$BIN" list >/dev/null 2>>"$W/list.times" || true
+    done
+    tail -5 "$W/list.times" | python3 "$HELP/stats.py" median --scale 1000
 }
 
 # Every answered request is in the audit log once the daemon has stopped
@@ -359,7 +438,8 @@ report() {
     echo
     python3 "$HELP/stats.py" table "$W/results.tsv"
     echo
-    python3 "$HELP/stats.py" memory "$W/memory.tsv" "$SESSIONS" "$TUNNELS"
+    if [ -s "$W/memory.tsv" ]; then python3 "$HELP/stats.py" memory "$W/memory.tsv" "$SESSIONS" "$TUNNELS"; fi
+    python3 "$HELP/stats.py" ledger "$W/results.tsv"
 }
 
 main() {
@@ -394,8 +474,9 @@ main() {
     check_setup
     COUNTED=1
     measure_all
-    memory
+    [ "${LEDGER_ONLY:-0}" = 1 ] || memory
     report
+    ledger_scale
     binary
     audit_check
     [ "$BUILD" = 1 ] && clean_build

@@ -153,6 +153,16 @@ else
   command -v kubernetes-validate >/dev/null 2>&1 || die "kubernetes-validate: installed but not in PATH ($(python3 -m site --user-base)/bin?)"
 fi
 
+# --- prometheus_client (GET /metrics is parsed with its text-format parser) ---
+if python3 -c 'import prometheus_client' >/dev/null 2>&1; then
+  log "prometheus_client: present"
+else
+  log "prometheus_client: installing with pip"
+  python3 -m pip install --quiet prometheus_client \
+    || python3 -m pip install --quiet --break-system-packages prometheus_client \
+    || die "prometheus_client: pip install failed"
+fi
+
 # --- schemathesis and jsonschema (the HTTP API's contract tests) -------------
 # tests/it/api_stromboli.rs checks every answer against Stromboli's spec
 # (jsonschema) and fuzzes clauderon's own openapi.json (schemathesis 4).

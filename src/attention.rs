@@ -76,7 +76,7 @@ pub fn transitions(before: &Snapshot, after: &Snapshot) -> Vec<Transition> {
 /// The rows, `list`'s warnings (an engine that does not answer) and the
 /// snapshot of what notifications compare.
 pub fn look(ctx: &Ctx) -> Option<(Vec<Row>, Vec<String>, Snapshot)> {
-    let (rows, warnings) = crate::rows::rows(&ctx.home).ok()?;
+    let (rows, warnings) = crate::rows::rows(&ctx.home, ctx.config.budget.daily_usd).ok()?;
     let (specs, _) = ctx.home.load_all().ok()?;
     let prompts = specs
         .into_iter()

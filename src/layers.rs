@@ -23,6 +23,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "ids",
             "atomic_write",
             "serve",
+            "usd",
         ],
     ),
     ("spec", &["spec", "agent_options"]),

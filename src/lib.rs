@@ -45,6 +45,7 @@ pub mod spec;
 pub use spec::agent_options;
 pub mod store;
 pub mod uploads;
+pub mod usd;
 pub mod user_config;
 pub mod validate;
 pub mod wake;

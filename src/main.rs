@@ -100,6 +100,8 @@ fn run(cli: Cli) -> Result<i32> {
             true => clauderon::output::print_json(&ctx.config.show_json(&ctx.home.root)),
             false => print!("{}", ctx.config.show(&ctx.home.root)),
         },
+        Command::Budget { name, set, add } => commands::budget::run(&ctx, &name, set, add, json)?,
+        Command::Usage { since, by } => commands::usage::run(&ctx, since.as_deref(), by, json)?,
         // Printed before the home was loaded (above).
         Command::Completions { .. } | Command::Man { .. } | Command::Sessions => {}
     }
@@ -207,9 +209,10 @@ fn context_for(command: &Command) -> Result<Ctx> {
 fn proxy(ctx: &Ctx, command: ProxyCommand, json: bool) -> Result<()> {
     match command {
         ProxyCommand::Ca { rotate, dry_run } => commands::proxy::ca(ctx, rotate, dry_run),
-        ProxyCommand::Log { session, follow } => {
-            commands::proxy::log(ctx, session.as_deref(), follow, json)
-        }
+        ProxyCommand::Log { verify: true, .. } => commands::proxy::verify(ctx, json),
+        ProxyCommand::Log {
+            session, follow, ..
+        } => commands::proxy::log(ctx, session.as_deref(), follow, json),
     }
 }
 

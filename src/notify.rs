@@ -31,7 +31,13 @@ pub const DEFAULT_DEBOUNCE_SECS: u64 = 5;
 pub const DEFAULT_TIMEOUT_SECS: u64 = 10;
 
 /// The statuses worth telling someone about.
-pub const ATTENTION: &[&str] = &["waiting-input", "waiting-approval", "ended", "stopped"];
+pub const ATTENTION: &[&str] = &[
+    "waiting-input",
+    "waiting-approval",
+    "ended",
+    "stopped",
+    "budget-exhausted",
+];
 
 impl NotifySection {
     /// The section, if its values are usable; else the key and why not.

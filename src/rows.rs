@@ -8,8 +8,10 @@ use crate::backend::observe::{EngineView, observe};
 use crate::backend::oci::ENGINES;
 use crate::error::Result;
 use crate::hooks::{AgentStatus, derive_status, events};
+use crate::proxy::usage::view::{HomeBooks, RowUsage};
 use crate::session::{self, Agent, BackendKind, SessionSpec, container_name};
 use crate::store::Home;
+use crate::usd::Usd;
 
 #[derive(Debug, Serialize)]
 pub struct Row {
@@ -40,6 +42,8 @@ pub struct Row {
     pub repo: String,
     pub branch: String,
     pub worktree: String,
+    /// The session's model calls, their cost and its budget (the ledger's).
+    pub usage: RowUsage,
 }
 
 /// A session's container (or pod) as `list` shows it.
@@ -102,9 +106,11 @@ fn name_or_empty<S: Serializer, T: std::fmt::Display>(
     }
 }
 
-/// Every session of this home as a row, and what could not be asked.
-pub fn rows(home: &Home) -> Result<(Vec<Row>, Vec<String>)> {
+/// Every session of this home as a row, and what could not be asked;
+/// `daily`: `[budget] daily_usd`, for the budget-exhausted status.
+pub fn rows(home: &Home, daily: Option<Usd>) -> Result<(Vec<Row>, Vec<String>)> {
     let (specs, incomplete) = home.load_all()?;
+    let books = HomeBooks::load(home, &specs, daily);
     let mut view = observe(home, &specs, !incomplete.is_empty());
     let mut warnings: Vec<String> = view
         .unreachable
@@ -112,7 +118,10 @@ pub fn rows(home: &Home) -> Result<(Vec<Row>, Vec<String>)> {
         .map(|(kind, e)| format!("cannot ask {kind} for container states: {e}"))
         .collect();
     warnings.append(&mut view.warnings);
-    let mut rows: Vec<Row> = specs.iter().map(|s| row_for(s, home, &mut view)).collect();
+    let mut rows: Vec<Row> = specs
+        .iter()
+        .map(|s| row_for(s, home, &mut view, &books))
+        .collect();
     for name in incomplete {
         for engine in ENGINES {
             view.containers
@@ -152,7 +161,7 @@ pub fn rows(home: &Home) -> Result<(Vec<Row>, Vec<String>)> {
     Ok((rows, warnings))
 }
 
-fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
+fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView, books: &HomeBooks) -> Row {
     let (state, status) = match view
         .containers
         .remove(&(spec.backend, spec.container_name()))
@@ -187,8 +196,14 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
     let finished = (spec.agent_options.print && state.as_str() == "exited")
         .then(|| print_outcome(&status))
         .flatten();
+    let usage = books.row(spec);
+    // A spent budget is what the agent waits on while it runs.
+    let exhausted = usage.budget_exhausted && state.as_str().eq_ignore_ascii_case("running");
     Row {
-        agent_status: finished.or_else(|| agent.as_ref().map(|a| a.status)),
+        agent_status: match exhausted {
+            true => Some(AgentStatus::BudgetExhausted),
+            false => finished.or_else(|| agent.as_ref().map(|a| a.status)),
+        },
         agent_status_since: agent.as_ref().and_then(|a| a.since),
         agent_status_stale: agent.as_ref().is_some_and(|a| a.stale),
         name: spec.name.clone(),
@@ -202,6 +217,7 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
         repo: spec.repo_root.display().to_string(),
         branch: spec.branch.clone(),
         worktree: spec.worktree.display().to_string(),
+        usage,
     }
 }
 
@@ -236,6 +252,7 @@ fn empty_row(name: String) -> Row {
         repo: String::new(),
         branch: String::new(),
         worktree: String::new(),
+        usage: RowUsage::default(),
     }
 }
 

@@ -141,6 +141,10 @@ pub struct SessionSpec {
     /// `[talos] config` as it was at create, mounted read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub talos_config: Option<PathBuf>,
+    /// What the session's model calls may cost, in USD (`--budget`,
+    /// `[budget] session_usd`); `clauderon budget` changes it live.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<crate::usd::Usd>,
     /// The repository's devcontainer.json the session was made from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devcontainer: Option<crate::spec::devcontainer::Record>,

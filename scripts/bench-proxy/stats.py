@@ -3,6 +3,7 @@
   stats.py median [--skip N] [--scale X]   median of the numbers on stdin
   stats.py table RESULTS.tsv               the summary table
   stats.py memory MEMORY.tsv SESSIONS TUNNELS   the memory line
+  stats.py ledger RESULTS.tsv              the ledger's cost: metered vs not
 
 RESULTS.tsv lines: metric, variant, run, value (tab-separated)."""
 
@@ -96,6 +97,40 @@ def memory(path, sessions, tunnels):
     )
 
 
+# The ledger's pairs: (label, metered, not metered, unit, bigger is better).
+LEDGER = [
+    ("kept-alive model call, SSE with usage events", "ka_meter", "ka_nometer", "µs", False),
+    ("first byte of that stream", "fb_meter", "fb_nometer", "µs", False),
+    ("100 MB model stream", "dl_meter", "dl_nometer", "MiB/s", True),
+]
+
+
+def ledger(path):
+    data = defaultdict(dict)
+    for line in open(path):
+        metric, variant, run, value = line.rstrip("\n").split("\t")
+        if variant == "clauderon":
+            data[metric][run] = float(value)
+    if not any(m in data for _, m, _, _, _ in LEDGER):
+        return
+    print()
+    print("the ledger's cost, clauderon, same run: metered path vs the same bytes unmetered, median (min–max)")
+    print("| figure | metered | not metered | per-round difference |")
+    print("|---|---|---|---|")
+    for label, on, off, unit, bigger in LEDGER:
+        if on not in data or off not in data:
+            continue
+        runs = [r for r in data[on] if r in data[off]]
+        if bigger:
+            diff = [data[on][r] / data[off][r] * 100 for r in runs]
+            d = f"{statistics.median(diff):.0f} % ({min(diff):.0f}–{max(diff):.0f})"
+        else:
+            diff = [data[on][r] - data[off][r] for r in runs]
+            d = f"{statistics.median(diff):+.1f} µs ({min(diff):+.1f}…{max(diff):+.1f})"
+        print(f"| {label} ({unit}) | {cell(list(data[on].values()), unit)} "
+              f"| {cell(list(data[off].values()), unit)} | {d} |")
+
+
 if __name__ == "__main__":
     cmd, *rest = sys.argv[1:]
     if cmd == "median":
@@ -104,3 +139,5 @@ if __name__ == "__main__":
         table(rest[0])
     elif cmd == "memory":
         memory(*rest)
+    elif cmd == "ledger":
+        ledger(rest[0])

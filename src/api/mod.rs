@@ -17,6 +17,7 @@ mod history;
 mod job_store;
 mod jobs;
 mod messages;
+mod metrics;
 mod routes;
 mod run;
 mod run_request;
@@ -133,6 +134,9 @@ impl Api {
                 Err(refused) => return *refused,
             },
         };
+        if path == "/metrics" && !refresh {
+            return self.metrics(req.method()).await;
+        }
         let (parts, body) = req.into_parts();
         let body = match read_body(body).await {
             Ok(bytes) => bytes,
@@ -147,6 +151,28 @@ impl Api {
         routes::route(&self.home, &parts.method, &parts.uri, &body).await
     }
 
+    /// `GET /metrics` (behind the token like every route but /health).
+    async fn metrics(&self, method: &Method) -> Response<Body> {
+        if method != Method::GET {
+            return method_not_allowed("GET");
+        }
+        let home = self.home.clone();
+        let page = tokio::task::spawn_blocking(move || {
+            let config = crate::config::Config::load(&home.root)
+                .unwrap_or_else(|_| crate::config::Config::defaults(&home.root));
+            metrics::render(&crate::config::Ctx { home, config })
+        })
+        .await
+        .unwrap_or_default();
+        let mut resp = crate::serve::text(StatusCode::OK, page.trim_end());
+        resp.headers_mut().insert(
+            "content-type",
+            http::HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        );
+        resp
+    }
+
+    /// `/run`, `/run/async` and `/jobs...`, or None for other paths.
     /// The routes that answer without a token: `/health` (which says
     /// nothing secret) and `/openapi.json`.
     async fn public(&self, method: &Method, path: &str) -> Option<Response<Body>> {

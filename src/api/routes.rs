@@ -364,6 +364,8 @@ struct CreateBody {
     /// `--mount HOST[:CONTAINER][:rw]`, each under `[api] allowed_volume_roots`.
     #[serde(default)]
     mount: Vec<String>,
+    /// `create --budget`: USD the session's model calls may cost.
+    budget_usd: Option<f64>,
 }
 
 impl CreateBody {
@@ -404,6 +406,9 @@ impl CreateBody {
         for key in self.env.keys() {
             flag("env", key);
         }
+        if let Some(usd) = self.budget_usd {
+            flag("budget", &usd.to_string());
+        }
         args
     }
 }
@@ -419,6 +424,12 @@ pub(super) fn create_command(body: &[u8], dry_run: bool) -> Result<Command, Box<
     if let Some(key) = req.env.keys().find(|k| !crate::validate::env_name(k)) {
         let why = format!("env: {key:?} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
         return Err(Box::new(error(ErrorKind::BadInput, why)));
+    }
+    if let Some(Err(why)) = req.budget_usd.map(crate::usd::Usd::checked) {
+        return Err(Box::new(error(
+            ErrorKind::BadInput,
+            format!("budget_usd: {why}"),
+        )));
     }
     let mut args = req.args();
     if dry_run {

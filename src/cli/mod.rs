@@ -229,6 +229,26 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Show a session's budget, or change it live: the proxy refuses its model calls once they cost this much
+    Budget {
+        /// Session name (see `clauderon list`)
+        name: String,
+        /// Make the budget this many USD
+        #[arg(long, value_name = "USD", value_parser = parse_usd, conflicts_with = "add")]
+        set: Option<crate::usd::Usd>,
+        /// Raise the budget by this many USD
+        #[arg(long, value_name = "USD", value_parser = parse_usd)]
+        add: Option<crate::usd::Usd>,
+    },
+    /// What the sessions' model calls used and cost, from the proxy's ledgers
+    Usage {
+        /// Only calls since then: 7d, 12h, 30m, or a UTC day like 2026-12-01
+        #[arg(long, value_name = "WHEN")]
+        since: Option<String>,
+        /// Sum by session, model or UTC day
+        #[arg(long, value_enum, default_value = "session")]
+        by: UsageBy,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -320,6 +340,9 @@ pub struct CreateArgs {
     /// With --print: text, json or stream-json
     #[arg(long, value_name = "FORMAT")]
     pub output_format: Option<String>,
+    /// Stop the session's model calls once they have cost this many USD (the proxy refuses the next one; default: [budget] session_usd; raise it live with `clauderon budget NAME --add USD`)
+    #[arg(long, value_name = "USD", value_parser = parse_usd)]
+    pub budget: Option<crate::usd::Usd>,
     /// One more Claude Code flag, `--flag` or `--flag=value`, e.g. `--agent-arg=--fallback-model=haiku` (repeatable; only flags that stay inside the container, see docs/api.md)
     #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
     pub agent_arg: Vec<String>,
@@ -346,6 +369,11 @@ pub struct CreateArgs {
 pub struct ImageOrigin {
     pub source: String,
     pub built: bool,
+}
+
+/// `--budget`, `--set` and `--add`: USD, checked by clap (exit 2 when bad).
+pub fn parse_usd(text: &str) -> Result<crate::usd::Usd, String> {
+    crate::usd::Usd::parse(text)
 }
 
 impl Cli {

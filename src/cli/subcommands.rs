@@ -58,8 +58,11 @@ pub enum ProxyCommand {
         #[arg(long, value_name = "NAME")]
         session: Option<String>,
         /// Keep printing new entries
-        #[arg(short, long)]
+        #[arg(short, long, conflicts_with = "verify")]
         follow: bool,
+        /// Check the log's hash chain and name the first entry changed, removed or reordered (exit 1 if one was)
+        #[arg(long, conflicts_with = "session")]
+        verify: bool,
     },
 }
 
@@ -152,4 +155,12 @@ pub enum ApiCommand {
 pub enum ConfigCommand {
     /// Print every setting, its value, and where the value came from
     Show,
+}
+
+/// How `clauderon usage` groups the calls.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum UsageBy {
+    Session,
+    Model,
+    Day,
 }

@@ -10,7 +10,7 @@ pub use crate::rows::Row;
 
 /// Every session of this home as a row, and what could not be asked.
 pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
-    crate::rows::rows(&ctx.home)
+    crate::rows::rows(&ctx.home, ctx.config.budget.daily_usd)
 }
 
 /// `list`, or with `watch` the live table (see `watch`).
@@ -39,9 +39,10 @@ pub fn run(ctx: &Ctx, json: bool, watch: bool) -> Result<()> {
 
 pub fn table(rows: &[Row], now: u64) -> String {
     let header = [
-        "NAME", "BACKEND", "STATE", "STATUS", "CHANGED", "AGENT", "IMAGE", "AGE", "REPO",
+        "NAME", "BACKEND", "STATE", "STATUS", "CHANGED", "AGENT", "TOKENS", "COST", "IMAGE", "AGE",
+        "REPO",
     ];
-    let cells: Vec<[String; 9]> = rows
+    let cells: Vec<[String; 11]> = rows
         .iter()
         .map(|r| {
             [
@@ -57,6 +58,8 @@ pub fn table(rows: &[Row], now: u64) -> String {
                     .map(|t| format!("{} ago", session::age(t, now)))
                     .unwrap_or_else(|| "-".into()),
                 r.agent.map(|a| a.to_string()).unwrap_or_default(),
+                crate::commands::usage::tokens_text(&r.usage),
+                crate::commands::usage::cost_text(&r.usage),
                 r.image.clone(),
                 r.created_at
                     .map(|t| session::age(t, now))

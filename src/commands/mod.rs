@@ -2,6 +2,7 @@
 //! record and the engine's state, then prints it (`--dry-run`) or runs it.
 
 pub mod agent_image;
+pub mod budget;
 pub mod clean_cache;
 pub mod completions;
 pub mod create;
@@ -20,6 +21,7 @@ pub mod refresh;
 pub mod status;
 mod status_setup;
 pub mod upload;
+pub mod usage;
 pub mod watch;
 pub mod wiring;
 

@@ -112,3 +112,27 @@ pub fn log(ctx: &Ctx, session: Option<&str>, follow: bool, json: bool) -> Result
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+/// `proxy log --verify`: the audit log's chain, checked end to end.
+pub fn verify(ctx: &Ctx, json: bool) -> Result<()> {
+    let path = audit::path(&ctx.home);
+    match crate::proxy::audit_chain::verify(&path) {
+        Ok(entries) => {
+            if json {
+                output::print_json(&serde_json::json!({"intact": true, "entries": entries}));
+            } else {
+                println!(
+                    "The audit log is intact: {entries} entries, each linked to the one before."
+                );
+            }
+            Ok(())
+        }
+        Err(b) => Err(crate::error::Error::failed(format!(
+            "the audit log was tampered with: line {} of {} {}",
+            b.line,
+            b.file.display(),
+            b.why
+        ))
+        .with_fix("the log is evidence: keep a copy before anything else writes to it")),
+    }
+}

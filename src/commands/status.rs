@@ -35,9 +35,10 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     let isolation = isolation_view(ctx, &spec);
     let compose = compose_view(&spec);
     let files = host_files_view(ctx, &spec);
+    let usage = crate::commands::usage::session_view(ctx, &spec);
     let setup = crate::commands::status_setup::view(&spec);
     if json {
-        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "setup": setup, "recent_events": recent });
+        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "setup": setup, "usage": usage, "recent_events": recent });
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
         return Ok(());
     }
@@ -47,6 +48,7 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     if let Some(c) = compose {
         print_compose(&c);
     }
+    crate::commands::usage::print_session(&usage);
     Ok(())
 }
 

@@ -60,6 +60,33 @@ struct FileConfig {
     talos: crate::mounts::TalosSection,
     #[serde(default)]
     notify: crate::notify::NotifySection,
+    #[serde(default)]
+    budget: BudgetSettings,
+    #[serde(default)]
+    pricing: std::collections::BTreeMap<String, crate::proxy::usage::pricing::Price>,
+}
+
+/// `[budget]`: what model calls may cost, in USD: each session's default
+/// (`create --budget` overrides it) and all sessions' together per UTC day.
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BudgetSettings {
+    pub session_usd: Option<crate::usd::Usd>,
+    pub daily_usd: Option<crate::usd::Usd>,
+}
+
+impl BudgetSettings {
+    fn checked(self) -> std::result::Result<Self, (String, String)> {
+        for (key, v) in [
+            ("budget.session_usd", self.session_usd),
+            ("budget.daily_usd", self.daily_usd),
+        ] {
+            if let Some(v) = v {
+                crate::usd::Usd::checked(v.0).map_err(|m| (key.to_string(), m))?;
+            }
+        }
+        Ok(self)
+    }
 }
 
 /// `[compose]`: a compose file for every session (relative to the
@@ -268,6 +295,10 @@ pub struct Config {
     pub talos: crate::mounts::TalosSection,
     /// `[notify]`: the daemon's command when a session needs you, the bell.
     pub notify: crate::notify::NotifySection,
+    /// `[budget]`: session_usd (the default of `create --budget`), daily_usd.
+    pub budget: BudgetSettings,
+    /// `[pricing]` over the shipped price table.
+    pub prices: crate::proxy::usage::pricing::Prices,
 }
 
 /// A value from the file, else the default.
@@ -300,7 +331,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
             return error.with_fix(format!("fix the line shown in {}", path.display()));
         }
         error.with_fix(format!(
-            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, codex_cli_image, codex_cli_image_tag, codex_base_url, auto_pull_cli, mount_agent_cli, user_config, user_config_max_bytes; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret, allowed_volume_roots; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs)",
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, codex_cli_image, codex_cli_image_tag, codex_base_url, auto_pull_cli, mount_agent_cli, user_config, user_config_max_bytes; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret, allowed_volume_roots; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs; [budget] session_usd, daily_usd; [pricing.MODEL] input, output, cache_write, cache_read)",
             path.display()
         ))
     })
@@ -403,6 +434,9 @@ impl Config {
             mounts: file.mounts.checked().map_err(|(key, m)| bad(&key, m))?,
             talos: file.talos,
             notify: file.notify.checked().map_err(|(key, m)| bad(&key, m))?,
+            budget: file.budget.checked().map_err(|(key, m)| bad(&key, m))?,
+            prices: crate::proxy::usage::pricing::Prices::from_config(file.pricing)
+                .map_err(|(key, m)| bad(&key, m))?,
             agent: AgentSettings::from_file(file.agent),
             lifecycle: file.lifecycle,
             path,

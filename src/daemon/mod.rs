@@ -71,7 +71,10 @@ struct ProxyParts {
 
 fn prepare_proxy(
     home: &Home,
-    settings: crate::proxy::settings::ProxySettings,
+    (settings, books): (
+        crate::proxy::settings::ProxySettings,
+        crate::proxy::server::Bookkeeping,
+    ),
     previous_port: Option<u16>,
     any_if_busy: bool,
 ) -> Result<ProxyParts> {
@@ -84,7 +87,8 @@ fn prepare_proxy(
         ))
         .with_fix("set another [proxy] port in config.toml")
     })?;
-    let proxy = crate::proxy::server::Proxy::new(home, settings, ca, socket_addresses(&sockets))?;
+    let proxy = crate::proxy::server::Proxy::new(home, settings, ca, socket_addresses(&sockets))?
+        .keeping_books(books);
     let mut sockets: Vec<Listening> = sockets.into_iter().map(Listening::Tcp).collect();
     sockets.push(Listening::Unix(unix_socket(home, helper::PROXY_SOCKET)?));
     Ok(ProxyParts {
@@ -175,10 +179,18 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     let api_listen = config.api_listen.clone();
     let api_settings = (config.api_max_runs, config.api_webhooks.clone());
     let policy = config.proxy.policy.preset.as_str().to_string();
+    let books = crate::proxy::server::Bookkeeping {
+        books: Arc::new(crate::proxy::usage::books::Books::new(
+            home,
+            config.prices.clone(),
+        )),
+        daily: config.budget.daily_usd.map(|u| u.0),
+        config: config.path.clone(),
+    };
     let proxy = if config.proxy.enabled {
         Some(prepare_proxy(
             home,
-            config.proxy,
+            (config.proxy, books),
             last.as_ref().and_then(|i| i.proxy_port),
             any_port_if_busy,
         )?)
@@ -274,6 +286,7 @@ fn serve(
     runtime.shutdown_timeout(std::time::Duration::from_secs(2));
     if let Some(proxy) = audited {
         proxy.close_audit();
+        proxy.close_books();
     }
     Ok(())
 }

@@ -60,6 +60,9 @@ pub enum AgentStatus {
     Done,
     /// A finished --print run that exited with this code.
     Failed(i64),
+    /// The proxy refuses the session's model calls: its budget (or the
+    /// day's) is spent. Set by `rows`, from the ledgers, not by an event.
+    BudgetExhausted,
 }
 
 impl std::fmt::Display for AgentStatus {
@@ -88,6 +91,7 @@ impl AgentStatus {
             AgentStatus::Stopped => "stopped",
             AgentStatus::Done => "done",
             AgentStatus::Failed(_) => "failed",
+            AgentStatus::BudgetExhausted => "budget-exhausted",
         }
     }
 }

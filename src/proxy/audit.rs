@@ -31,6 +31,12 @@ pub struct Entry {
     pub duration_ms: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The entry's number in the chain (set by the writer).
+    #[serde(default)]
+    pub seq: u64,
+    /// The SHA-256 of the line before (set by the writer; see `audit_chain`).
+    #[serde(default)]
+    pub prev: String,
 }
 
 pub fn path(home: &Home) -> PathBuf {
@@ -90,10 +96,11 @@ impl Drop for Audit {
 }
 
 fn write_until_closed(path: &Path, rx: mpsc::Receiver<Entry>) {
+    let mut head = crate::proxy::audit_chain::resume(path);
     while let Ok(first) = rx.recv() {
         // Everything queued meanwhile goes out with it.
         let batch: Vec<Entry> = std::iter::once(first).chain(rx.try_iter()).collect();
-        let _ = crate::jsonl::append(path, &batch, MAX_BYTES);
+        let _ = crate::proxy::audit_chain::append(path, &mut head, batch, MAX_BYTES);
         std::thread::sleep(GATHER);
     }
 }
@@ -136,6 +143,8 @@ mod tests {
                 credential: "none".into(),
                 duration_ms: 0,
                 error: None,
+                seq: 0,
+                prev: String::new(),
             });
         }
         drop(audit);

@@ -30,6 +30,10 @@ pub struct AgentOptions {
     /// codex_base_url`), written into its config as a model provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codex_base_url: Option<String>,
+    /// Claude Code's own `--max-budget-usd` in print mode: the session's
+    /// budget at create (the proxy's limit is the one that holds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_budget_usd: Option<crate::usd::Usd>,
     /// More Claude Code flags, each `--flag` or `--flag=value`, of those in
     /// `CLAUDE_FLAGS` only (`create --agent-arg`; the API's `claude` options).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -156,6 +160,9 @@ impl AgentOptions {
                 if let Some(f) = &self.output_format {
                     push("--output-format", f.clone());
                 }
+                if let Some(b) = self.max_budget_usd.filter(|_| self.print) {
+                    push("--max-budget-usd", b.to_string());
+                }
                 args.extend(self.agent_args.iter().cloned());
             }
             Agent::Codex if self.output_format.as_deref().is_some_and(|f| f != "text") => {
@@ -219,5 +226,18 @@ mod tests {
             ..Default::default()
         };
         assert!(needs_print.validate(Agent::Claude).is_err());
+    }
+
+    #[test]
+    fn claude_code_gets_the_budget_in_print_mode_only() {
+        let mut o = AgentOptions {
+            print: true,
+            max_budget_usd: Some(crate::usd::Usd(0.25)),
+            ..Default::default()
+        };
+        assert_eq!(o.args(Agent::Claude), ["--max-budget-usd", "0.25"]);
+        assert!(o.args(Agent::Codex).is_empty());
+        o.print = false;
+        assert!(o.args(Agent::Claude).is_empty());
     }
 }

@@ -255,16 +255,7 @@ fn the_real_codex_cli_answers_once_in_print_mode() {
         return;
     }
     let standin = Standin::start(&[]);
-    let env = standin.env();
-    let name = common::unique("cxprint");
-    let args = ["--agent", "codex", "--print"];
-    env.create_from(&name, "write codex-made.txt", CODEX_IMAGE, &args)
-        .ok();
-    let state = env.worktree(&name).join(".clauderon");
-    wait_until("the print run", 90, || {
-        let done = state.join("print.done").exists();
-        (!done).then(|| format!("{} requests", standin.requests().len()))
-    });
+    let (env, name, state) = common::codex::print_run(&standin, &[]);
     let output = std::fs::read_to_string(state.join("output")).unwrap();
     assert!(output.contains("Done: the file is written."), "{output}");
     let made = env.worktree(&name).join("codex-made.txt");

@@ -122,7 +122,14 @@ async fn websocket_exchange(proxy_port: u16, token: &str, ca: &Path) -> (String,
 
 /// A daemon whose proxy sends api.openai.com to `standin`, and one
 /// WebSocket exchange through it by a session of that home.
-fn exchange_through_the_daemon(standin: &Standin) -> (String, Vec<String>) {
+/// Also returns the session's ledger totals once the exchange is over.
+fn exchange_through_the_daemon(
+    standin: &Standin,
+) -> (
+    String,
+    Vec<String>,
+    clauderon::proxy::usage::ledger::Summary,
+) {
     let env = standin.env();
     fake_session(&env, "wsfake", "ws-token");
     let (_, proxy_port) = common::daemon_ports(&env);
@@ -135,18 +142,29 @@ fn exchange_through_the_daemon(standin: &Standin) -> (String, Vec<String>) {
         .unwrap();
     // Bounded: a proxy that drops the upgraded connection fails, not hangs.
     let exchange = websocket_exchange(proxy_port.unwrap(), "ws-token", &ca);
-    runtime
+    let (head, types) = runtime
         .block_on(async {
             tokio::time::timeout(std::time::Duration::from_secs(20), exchange).await
         })
-        .expect("the exchange ends within 20 s")
+        .expect("the exchange ends within 20 s");
+    env.run(&["daemon", "stop"]).ok(); // the ledger written
+    let home = clauderon::store::Home {
+        root: env.home().to_path_buf(),
+    };
+    let books = clauderon::proxy::usage::ledger::summary(&home, "wsfake");
+    (head, types, books)
 }
 
 #[test]
 fn the_proxy_carries_a_websocket_upgrade_with_the_key_swapped() {
     let standin = Standin::start(&[]);
-    let (head, types) = exchange_through_the_daemon(&standin);
+    let (head, types, books) = exchange_through_the_daemon(&standin);
     assert!(head.starts_with("HTTP/1.1 101"), "{head}");
+    // The response.completed that crossed it was booked with its usage.
+    let calls = books.per_model();
+    assert_eq!(calls.len(), 1, "{calls:?}");
+    let (input, output) = (calls["m"].tokens.input, calls["m"].tokens.output);
+    assert_eq!((calls["m"].requests, input, output), (1, 12, 7));
     // RFC 6455's example key and its answer: the target's handshake, unchanged.
     assert!(
         head.to_ascii_lowercase()
@@ -175,7 +193,8 @@ fn the_proxy_carries_a_websocket_upgrade_with_the_key_swapped() {
 #[test]
 fn a_refused_upgrade_is_answered_as_a_plain_response() {
     let standin = Standin::start(&["--no-websocket"]);
-    let (head, types) = exchange_through_the_daemon(&standin);
+    let (head, types, books) = exchange_through_the_daemon(&standin);
     assert!(head.starts_with("HTTP/1.1 426"), "{head}");
     assert!(types.is_empty());
+    assert_eq!(books.total().requests, 0, "a refused upgrade is no call");
 }

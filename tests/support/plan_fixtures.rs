@@ -68,6 +68,7 @@ pub fn spec() -> SessionSpec {
         uploads: false,
         mounts: vec![],
         talos_config: None,
+        budget_usd: None,
         devcontainer: None,
         user_config: None,
         mcp_servers: Vec::new(),

@@ -161,6 +161,10 @@ class Handler(upstream.Handler):
             return self.refuse()
         if not self.path.partition("?")[0].endswith("/responses"):
             return self.send(404, b'{"error":{"message":"not found"}}')
+        if isinstance(body, dict) and body.get("stream") is False:
+            # Not streamed: the response object, as the last event carries it.
+            *_, last = events(body)
+            return self.send(200, json.dumps(last["response"]).encode())
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
         self.send_header("Transfer-Encoding", "chunked")

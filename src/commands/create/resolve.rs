@@ -124,10 +124,14 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         uploads: args.backend != BackendKind::Kubernetes,
         mounts: Vec::new(),
         talos_config: None,
+        budget_usd: args.budget.or(ctx.config.budget.session_usd),
         devcontainer: None,
         user_config: None,
         mcp_servers: Vec::new(),
     };
+    if spec.agent_options.print && spec.agent == crate::session::Agent::Claude {
+        spec.agent_options.max_budget_usd = spec.budget_usd;
+    }
     if args.backend == BackendKind::Kubernetes {
         crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;
     } else {
@@ -200,6 +204,7 @@ fn agent_options(args: &CreateArgs) -> Result<crate::agent_options::AgentOptions
         append_system_prompt: args.append_system_prompt.clone(),
         output_format: args.output_format.clone(),
         codex_base_url: None,
+        max_budget_usd: None,
         agent_args: args.agent_arg.clone(),
     };
     options

@@ -1,5 +1,5 @@
 //! `config show`'s rows for what sessions get beyond the container:
-//! uploads, extra mounts, the Talos config, and notifications.
+//! uploads, extra mounts, the Talos config, notifications, budgets and prices.
 
 use serde_json::json;
 
@@ -37,6 +37,20 @@ impl Config {
             src,
         );
         self.notify_settings(t);
+        self.books_settings(t);
+    }
+
+    /// `[budget]` and `[pricing]` (the shipped prices are in docs/usage.md).
+    fn books_settings(&self, t: &mut Table) {
+        let b = &self.budget;
+        for (key, value) in [("session_usd", b.session_usd), ("daily_usd", b.daily_usd)] {
+            let src = t.src(value.is_none());
+            t.add_or("budget", key, json!(value), "(none: not limited)", src);
+        }
+        for (model, price) in &self.prices.overrides {
+            let src = t.src(false);
+            t.add("pricing", model, json!(price), src);
+        }
     }
 
     fn notify_settings(&self, t: &mut Table) {

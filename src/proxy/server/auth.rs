@@ -34,12 +34,14 @@ impl Stamp {
     }
 }
 
-/// What the proxy keeps of a session's record: its token, and its MCP
-/// servers (their rules, and where to see they are still configured).
-#[derive(Default)]
+/// What the proxy keeps of a session's record while its file is unchanged:
+/// its token, its MCP servers (their rules, and where to see they are
+/// still configured) and its budget.
+#[derive(Clone, Default)]
 pub(super) struct Known {
     token: String,
     pub(super) mcp: std::sync::Arc<crate::mcp::SessionRules>,
+    budget: Option<crate::usd::Usd>,
 }
 
 #[derive(Default)]
@@ -63,31 +65,43 @@ impl Tokens {
         if let Some(key) = &self.derived {
             return key.verify(name, token).is_some();
         }
+        self.current(home, name)
+            .is_some_and(|k| matches(&k.token, token))
+    }
+
+    /// The session's budget as its record says now (`clauderon budget`
+    /// rewrites the record: one stat tells).
+    pub(super) fn budget(&self, home: &Home, name: &str) -> Option<crate::usd::Usd> {
+        if self.derived.is_some() {
+            return None;
+        }
+        self.current(home, name)?.budget
+    }
+
+    fn current(&self, home: &Home, name: &str) -> Option<Known> {
         if crate::session::validate_name(name).is_err() {
-            return false;
+            return None;
         }
         let Ok(meta) = std::fs::metadata(home.record_path(name)) else {
             self.lock().remove(name);
-            return false;
+            return None;
         };
         let stamp = Stamp::of(&meta);
-        if let Some((known, expected)) = self.lock().get(name)
+        if let Some((known, k)) = self.lock().get(name)
             && *known == stamp
         {
-            return matches(&expected.token, token);
+            return Some(k.clone());
         }
         // Read with the lock released; the stamp taken before the read, so
         // a record rewritten meanwhile is read again next time.
-        let Ok(spec) = home.load(name) else {
-            return false;
-        };
-        let ok = matches(&spec.hook_token, token);
+        let spec = home.load(name).ok()?;
         let known = Known {
             mcp: std::sync::Arc::new(crate::mcp::SessionRules::of(&spec)),
+            budget: spec.budget_usd,
             token: spec.hook_token,
         };
-        self.lock().insert(name.to_string(), (stamp, known));
-        ok
+        self.lock().insert(name.to_string(), (stamp, known.clone()));
+        Some(known)
     }
 
     /// The MCP rules of a session `check` has let in (none in the cluster).

@@ -60,16 +60,31 @@ impl Proxy {
         if let Some(refused) = outside_tunnel(&parts, host) {
             return refused;
         }
+        let model_call = crate::proxy::usage::Api::of_request(&method, &path, websocket);
+        if let Some(refused) = model_call.and_then(|api| self.over_budget(&log, api)) {
+            return refused;
+        }
         set_host(&mut parts.headers, host, port, 443);
         let injection = self.inject(session, host, &mut parts.headers).await;
         strip_hop_by_hop(&mut parts.headers);
         parts.uri = origin_form(&parts.uri);
         if let Some(client) = client_upgrade {
             super::upgrade::restore_upgrade_headers(&mut parts.headers);
+            let meter = self.websocket_meter(session, model_call);
+            if meter.is_some() {
+                // Uncompressed frames, so the meter can read them.
+                parts.headers.remove("sec-websocket-extensions");
+            }
             let request = Request::from_parts(parts, body.boxed());
             let target = (host, addrs);
             return self
-                .forward_upgrade(&log, credential(injection), target, request, client)
+                .forward_upgrade(
+                    &log,
+                    credential(injection),
+                    target,
+                    request,
+                    (client, meter),
+                )
                 .await;
         }
         let request = Request::from_parts(parts, body.boxed());
@@ -88,7 +103,8 @@ impl Proxy {
                 self.audit(&log, resp.status().as_u16(), credential(injection), None);
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
-                Response::from_parts(parts, body.boxed())
+                let body = self.metered(session, model_call, &parts, body.boxed());
+                Response::from_parts(parts, body)
             }
             Err(e) => {
                 let why = format!("upstream {host}: {e}");

@@ -29,8 +29,10 @@ use crate::proxy::rules::{self, Injection, Rule, Secrets};
 use crate::proxy::settings::ProxySettings;
 use crate::serve::{Body, Conn, empty, text};
 use crate::store::Home;
+pub use books::Bookkeeping;
 
 mod auth;
+mod books;
 mod connect;
 mod intercept;
 mod plain;
@@ -71,6 +73,8 @@ pub struct Proxy {
     in_cluster: bool,
     /// Open tunnels per session, so one session cannot take every slot.
     tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
+    /// The books model calls are metered into, when the daemon keeps them.
+    bookkeeping: Option<Bookkeeping>,
 }
 
 /// Tunnels one session may hold open at once.
@@ -165,6 +169,7 @@ impl Proxy {
             tokens: auth::Tokens::default(),
             in_cluster: false,
             tunnels: Arc::default(),
+            bookkeeping: None,
         })
     }
 
@@ -342,6 +347,7 @@ impl Proxy {
 
     /// One audit log line for the request `log` describes.
     fn audit(&self, log: &Logged, status: u16, credential: &str, error: Option<String>) {
+        crate::proxy::metrics::global().observe(log.session, status, credential, error.as_deref());
         self.audit.record(Entry {
             time_ms: now_ms(),
             session: log.session.to_string(),
@@ -352,6 +358,8 @@ impl Proxy {
             credential: credential.to_string(),
             duration_ms: log.started.elapsed().as_millis() as u64,
             error,
+            seq: 0,
+            prev: String::new(),
         });
     }
 }

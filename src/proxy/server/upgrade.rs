@@ -43,7 +43,10 @@ impl Proxy {
         credential: &'static str,
         (host, addrs): (&str, &[SocketAddr]),
         request: Request<Body>,
-        client: hyper::upgrade::OnUpgrade,
+        (client, meter): (
+            hyper::upgrade::OnUpgrade,
+            Option<crate::proxy::usage::meter::Meter>,
+        ),
     ) -> Response<Body> {
         let sent = match self.tls_upstream(host, addrs).await {
             Ok(tls) => send_upgradable(host, tls, request).await,
@@ -67,8 +70,7 @@ impl Proxy {
             let (Ok(client), Ok(upstream)) = tokio::join!(client, upstream) else {
                 return;
             };
-            let (mut client, mut upstream) = (TokioIo::new(client), TokioIo::new(upstream));
-            let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+            super::books::join_upgraded(client, upstream, meter).await;
         });
         // The 101 goes back with its Upgrade/Connection/Sec-WebSocket-* headers.
         let (parts, _) = resp.into_parts();

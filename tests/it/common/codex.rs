@@ -56,3 +56,22 @@ pub fn mount_codex_cli(env: &Env) {
     ));
     std::fs::write(path, config).unwrap();
 }
+
+/// A print-mode Codex session (`extra` more create flags) run to its end
+/// against `standin`: the home, the session's name and its state directory.
+pub fn print_run(
+    standin: &super::standin::Standin,
+    extra: &[&str],
+) -> (Env, String, std::path::PathBuf) {
+    let env = standin.env();
+    let name = super::unique("cxprint");
+    let args = [&["--agent", "codex", "--print"][..], extra].concat();
+    env.create_from(&name, "write codex-made.txt", CODEX_IMAGE, &args)
+        .ok();
+    let state = env.worktree(&name).join(".clauderon");
+    wait_until("the print run", 90, || {
+        let done = state.join("print.done").exists();
+        (!done).then(|| format!("{} requests", standin.requests().len()))
+    });
+    (env, name, state)
+}

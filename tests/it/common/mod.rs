@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod books;
 pub mod codex;
 pub mod compose;
 pub mod daemon;
