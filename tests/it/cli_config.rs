@@ -106,7 +106,16 @@ fn a_broken_config_does_not_stop_stopping_or_deleting() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     let r = env.run(&["daemon", "stop"]).ok();
     assert!(r.stderr.contains("built-in defaults"), "{}", r.stderr);
-    let r = env.run(&["delete", "--force", "brokencfg"]).ok();
+    // The engine is down too: delete removes what it can and exits 1,
+    // naming the container it could not remove (issue 20, item 6).
+    let r = env.run(&["delete", "--force", "brokencfg"]).fails();
+    assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stderr.contains("config.toml"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("fix: once the engine is back: `docker rm -f clauderon-brokencfg`"),
+        "{}",
+        r.stderr
+    );
     assert!(!env.home().join("sessions/brokencfg").exists());
 }
