@@ -48,6 +48,12 @@ fn run(cli: Cli) -> Result<i32> {
             dry_run,
         } => commands::clean_cache::run(&ctx, backend, force, dry_run)?,
         Command::Status { name } => commands::status::status(&ctx, &name, json)?,
+        Command::Policy {
+            name,
+            action,
+            host,
+            suggest,
+        } => commands::policy::run(&ctx, &name, action, host.as_deref(), suggest, json)?,
         Command::Events { name, follow, .. } => match name {
             Some(name) => commands::status::events(&ctx, &name, follow, json)?,
             None => commands::status::all_events(&ctx, follow, json)?,

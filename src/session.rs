@@ -194,6 +194,17 @@ pub struct SessionSpec {
     /// `[talos] config` as it was at create, mounted read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub talos_config: Option<PathBuf>,
+    /// `remote.origin.url` as it was at create (raw, before any
+    /// `insteadOf`): the repository the GitHub credential opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_url: Option<String>,
+    /// The session's own host policy on top of the home's (`create
+    /// --policy/--allow-host/--deny-host`, `clauderon policy`).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::proxy::session_policy::SessionPolicy::is_default"
+    )]
+    pub policy: crate::proxy::session_policy::SessionPolicy,
 }
 
 impl SessionSpec {

@@ -182,6 +182,18 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<DaemonAction>,
     },
+    /// A session's own proxy policy, changed live (no restart): `policy NAME` shows it, `allow HOST`, `deny HOST`, `reset`; `--suggest` prints config lines for the hosts it used
+    Policy {
+        /// Session name (see `clauderon list`)
+        name: String,
+        #[arg(value_enum)]
+        action: Option<PolicyAction>,
+        /// An exact host or *.suffix (with allow or deny)
+        host: Option<String>,
+        /// Print the smallest allowlist for the hosts the session used (from the proxy's audit log), as config.toml lines
+        #[arg(long)]
+        suggest: bool,
+    },
     /// The credential proxy: its CA and its audit log
     Proxy {
         #[command(subcommand)]
@@ -222,6 +234,17 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+}
+
+/// What `clauderon policy NAME` changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyAction {
+    /// Let the session reach HOST
+    Allow,
+    /// Refuse HOST to the session
+    Deny,
+    /// Drop the session's own policy: config.toml's applies
+    Reset,
 }
 
 #[derive(Debug, Args)]
@@ -286,6 +309,15 @@ pub struct CreateArgs {
     /// proxy: the credential proxy is the container's only way out (default: [network] mode, else proxy); open: the engine's network, reachable by anything that ignores the proxy
     #[arg(long, value_enum, value_name = "MODE")]
     pub network: Option<NetworkMode>,
+    /// This session's proxy policy on top of config.toml's: open, balanced, locked, or learn (balanced; `clauderon policy NAME --suggest` then prints the hosts it used)
+    #[arg(long, value_name = "MODE", value_parser = ["open", "balanced", "locked", "learn"])]
+    pub policy: Option<String>,
+    /// Let this session reach a host its policy refuses: exact or *.suffix (repeatable)
+    #[arg(long, value_name = "HOST")]
+    pub allow_host: Vec<String>,
+    /// Refuse a host to this session: exact or *.suffix (repeatable)
+    #[arg(long, value_name = "HOST")]
+    pub deny_host: Vec<String>,
     /// Give the container back one Linux capability, e.g. CHOWN or SETUID (repeatable; adds to [security] cap_add; all are dropped by default)
     #[arg(long, value_name = "CAP")]
     pub cap_add: Vec<String>,

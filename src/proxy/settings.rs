@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::proxy::github::{GithubScope, GithubSection};
 use crate::proxy::policy::{Policy, Preset};
 use crate::proxy::rules::{Rule, RuleConfig};
 
@@ -24,6 +25,8 @@ pub struct ProxySection {
     resolve: HashMap<String, String>,
     #[serde(default)]
     rules: Vec<RuleConfig>,
+    #[serde(default)]
+    github: GithubSection,
 }
 
 #[derive(Clone, Debug)]
@@ -41,6 +44,8 @@ pub struct ProxySettings {
     pub resolve: HashMap<String, String>,
     /// Rules from the config, after the built-in ones.
     pub rules: Vec<Rule>,
+    /// `[proxy.github]`: what the GitHub credential opens.
+    pub github: GithubScope,
 }
 
 impl Default for ProxySettings {
@@ -52,6 +57,7 @@ impl Default for ProxySettings {
             upstream_ca_file: None,
             resolve: HashMap::new(),
             rules: Vec::new(),
+            github: GithubScope::default(),
         }
     }
 }
@@ -99,6 +105,7 @@ impl ProxySection {
                 .map(|(h, a)| (h.to_ascii_lowercase(), a))
                 .collect(),
             rules,
+            github: self.github.scope()?,
         })
     }
 }

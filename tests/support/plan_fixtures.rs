@@ -68,5 +68,7 @@ pub fn spec() -> SessionSpec {
         uploads: false,
         mounts: vec![],
         talos_config: None,
+        remote_url: None,
+        policy: Default::default(),
     }
 }

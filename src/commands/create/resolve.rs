@@ -89,6 +89,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         agent_options,
     } = flags;
     let (repo, worktree) = repository(ctx, args, &name)?;
+    let remote_url = git::origin_url(&repo.root);
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     let mut spec = SessionSpec {
@@ -124,6 +125,8 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         uploads: args.backend != BackendKind::Kubernetes,
         mounts: Vec::new(),
         talos_config: None,
+        remote_url,
+        policy: crate::commands::policy::from_create(args)?,
     };
     if args.backend == BackendKind::Kubernetes {
         crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;

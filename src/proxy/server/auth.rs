@@ -34,9 +34,20 @@ impl Stamp {
     }
 }
 
+/// What the proxy needs of a session's record besides its token: the
+/// branch its pushes may reach and the remote its GitHub credential opens.
+#[derive(Debug)]
+pub(super) struct SessionFacts {
+    pub branch: String,
+    pub remote_url: Option<String>,
+    pub policy: crate::proxy::session_policy::SessionPolicy,
+}
+
+type Known = (Stamp, String, std::sync::Arc<SessionFacts>);
+
 #[derive(Default)]
 pub(super) struct Tokens {
-    known: Mutex<HashMap<String, (Stamp, String)>>,
+    known: Mutex<HashMap<String, Known>>,
     /// In the cluster there are no records: tokens are derived.
     derived: Option<std::sync::Arc<crate::cluster::SessionKey>>,
 }
@@ -63,7 +74,7 @@ impl Tokens {
             return false;
         };
         let stamp = Stamp::of(&meta);
-        if let Some((known, expected)) = self.lock().get(name)
+        if let Some((known, expected, _)) = self.lock().get(name)
             && *known == stamp
         {
             return matches(expected, token);
@@ -74,12 +85,25 @@ impl Tokens {
             return false;
         };
         let ok = matches(&spec.hook_token, token);
-        self.lock()
-            .insert(name.to_string(), (stamp, spec.hook_token));
+        let facts = SessionFacts {
+            branch: spec.branch,
+            remote_url: spec.remote_url,
+            policy: spec.policy,
+        };
+        let entry = (stamp, spec.hook_token, std::sync::Arc::new(facts));
+        self.lock().insert(name.to_string(), entry);
         ok
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Stamp, String)>> {
+    /// The facts of a session whose token `check` accepted (none in the
+    /// cluster, where there are no records).
+    pub(super) fn facts(&self, name: &str) -> Option<std::sync::Arc<SessionFacts>> {
+        self.lock()
+            .get(name)
+            .map(|(_, _, f)| std::sync::Arc::clone(f))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -23,7 +23,7 @@ impl Proxy {
         let Some(tunnel_slot) = self.take_tunnel_slot(&session) else {
             return self.too_many_tunnels(&log);
         };
-        let addrs = match self.resolve(&host, port).await {
+        let addrs = match self.resolve(&session, &host, port).await {
             Ok(a) => a,
             Err(why) => return self.refused(&log, why),
         };

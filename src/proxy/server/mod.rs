@@ -32,6 +32,7 @@ use crate::store::Home;
 
 mod auth;
 mod connect;
+mod guard;
 mod intercept;
 mod plain;
 mod tunnel;
@@ -69,6 +70,8 @@ pub struct Proxy {
     tokens: auth::Tokens,
     /// The in-cluster daemon's (its refusals name no config.toml).
     in_cluster: bool,
+    /// The host policy and GitHub scope, reloaded when config.toml changes.
+    live: crate::proxy::live::LiveSettings,
     /// Open tunnels per session, so one session cannot take every slot.
     tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
 }
@@ -153,7 +156,13 @@ impl Proxy {
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let mut rules = rules::builtin_rules();
         rules.extend(settings.rules.iter().cloned());
+        let applied = crate::proxy::live::Applied {
+            policy: settings.policy.clone(),
+            github: settings.github.clone(),
+        };
+        let config_file = Some(home.root.join("config.toml"));
         Ok(Proxy {
+            live: crate::proxy::live::LiveSettings::new(config_file, applied),
             home: home.clone(),
             rules,
             secrets: Secrets::default(),
@@ -178,6 +187,8 @@ impl Proxy {
         self.tokens = auth::Tokens::derived(key);
         self.secrets = Secrets::from_dir(credentials);
         self.in_cluster = true;
+        let applied = self.live.current();
+        self.live = crate::proxy::live::LiveSettings::new(None, (*applied).clone());
         self
     }
 
@@ -266,16 +277,25 @@ impl Proxy {
     /// not the host's own or private addresses unless the user named the
     /// host (exactly in allow_hosts, or in `[proxy.resolve]`), so no
     /// spelling of a local address gets through.
-    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    async fn resolve(
+        &self,
+        session: &str,
+        host: &str,
+        port: u16,
+    ) -> Result<Vec<SocketAddr>, String> {
         let pinned = self.settings.resolve.get(host);
-        let policy = &self.settings.policy;
-        policy.check(host, pinned.is_some()).map_err(|why| {
-            if self.in_cluster {
-                policy.in_cluster_refusal(host)
-            } else {
-                why
-            }
-        })?;
+        let applied = self.live.current();
+        let policy = &applied.policy;
+        let own = self.tokens.facts(session).map(|f| f.policy.clone());
+        let own = own.unwrap_or_default();
+        own.check(policy, session, host, pinned.is_some())
+            .map_err(|why| {
+                if self.in_cluster {
+                    policy.in_cluster_refusal(host)
+                } else {
+                    why
+                }
+            })?;
         let addrs: Vec<SocketAddr> = match pinned {
             Some(target) => tokio::net::lookup_host(target.as_str())
                 .await
@@ -296,7 +316,7 @@ impl Proxy {
         }) {
             return Err("requests to the proxy itself are refused (loop)".into());
         }
-        if pinned.is_some() || self.settings.policy.named_exactly(host) {
+        if pinned.is_some() || policy.named_exactly(host) || own.named_exactly(host) {
             return Ok(addrs);
         }
         if let Some(a) = addrs.iter().find(|a| policy::local(a.ip())) {

@@ -35,7 +35,7 @@ impl Proxy {
                 "clauderon proxy: TRACE is not allowed",
             );
         }
-        let addrs = match self.resolve(&host, port).await {
+        let addrs = match self.resolve(&session, &host, port).await {
             Ok(a) => a,
             Err(why) => {
                 self.audit(&log, 403, "denied", Some(why.clone()));
