@@ -10,6 +10,7 @@ mod fuzz;
 mod job_store;
 mod jobs;
 mod messages;
+mod policy;
 mod routes;
 mod run;
 mod run_request;

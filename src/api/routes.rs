@@ -81,6 +81,9 @@ async fn dispatch(
             };
             action(home, args(&[verb]), name, done, query.flag("dry_run")).await
         }
+        (_, ["v1", "sessions", name, "policy"]) => {
+            super::policy::route(home, method, name, body).await
+        }
         (_, ["images", ..]) => images(home, method, &segs[1..], query, body).await,
         (_, ["v1", "sessions", ..]) => error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -227,7 +230,7 @@ impl Query {
 }
 
 /// A command whose `--json` output is the answer.
-async fn json_result(home: &Home, args: Vec<String>) -> Response<Body> {
+pub(super) async fn json_result(home: &Home, args: Vec<String>) -> Response<Body> {
     answer(child::run(home, &args, &[]).await, StatusCode::OK, |f| {
         f.json()
     })

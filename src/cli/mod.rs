@@ -194,6 +194,26 @@ pub enum Command {
         #[arg(long)]
         suggest: bool,
     },
+    /// Let a request that waits for approval (ask mode) through: --once (the default) the waiting ones, --session every request of the session to HOST, --always every session's (adds HOST to [proxy] allow_hosts in config.toml)
+    Approve {
+        /// Session name (see `clauderon list`)
+        name: String,
+        /// The host the request waits for (as `list` shows it)
+        host: String,
+        #[arg(long, conflicts_with_all = ["session", "always"])]
+        once: bool,
+        #[arg(long, conflicts_with = "always")]
+        session: bool,
+        #[arg(long)]
+        always: bool,
+    },
+    /// Refuse HOST to a session: a request waiting for it gets a 403 at once, and so do later ones (`clauderon policy NAME allow HOST` undoes it)
+    Deny {
+        /// Session name (see `clauderon list`)
+        name: String,
+        /// An exact host or *.suffix
+        host: String,
+    },
     /// The credential proxy: its CA and its audit log
     Proxy {
         #[command(subcommand)]
@@ -309,8 +329,8 @@ pub struct CreateArgs {
     /// proxy: the credential proxy is the container's only way out (default: [network] mode, else proxy); open: the engine's network, reachable by anything that ignores the proxy
     #[arg(long, value_enum, value_name = "MODE")]
     pub network: Option<NetworkMode>,
-    /// This session's proxy policy on top of config.toml's: open, balanced, locked, or learn (balanced; `clauderon policy NAME --suggest` then prints the hosts it used)
-    #[arg(long, value_name = "MODE", value_parser = ["open", "balanced", "locked", "learn"])]
+    /// This session's proxy policy on top of config.toml's: open, balanced, locked, learn (balanced; `clauderon policy NAME --suggest` then prints the hosts it used) or ask (balanced; other hosts wait for `clauderon approve`)
+    #[arg(long, value_name = "MODE", value_parser = ["open", "balanced", "locked", "learn", "ask"])]
     pub policy: Option<String>,
     /// Let this session reach a host its policy refuses: exact or *.suffix (repeatable)
     #[arg(long, value_name = "HOST")]

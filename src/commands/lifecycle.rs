@@ -72,6 +72,9 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     }
     // The daemon first: the agent's first hook event must find it.
     ensure_daemon(ctx, &mut plan);
+    if !dry_run {
+        crate::commands::wiring::warn_agent_credential(ctx, &spec);
+    }
     if matches!(state, ContainerState::Present(_)) && !state.is_running() {
         push_start_for_attach(&mut plan, &spec, &engine);
     }
@@ -187,6 +190,7 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     };
     print_or_execute(&format!("start {name}"), &plan, dry_run)?;
     if !dry_run {
+        crate::commands::wiring::warn_agent_credential(ctx, &spec);
         crate::output::info(format!(
             "Started {name}. `clauderon attach {name}` to talk to the agent."
         ));

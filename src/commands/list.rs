@@ -35,6 +35,10 @@ pub struct Row {
     pub repo: String,
     pub branch: String,
     pub worktree: String,
+    /// What the proxy did to its requests in the last minute, if anything
+    /// went wrong: `blocked: 3 denied (example.com)`, `offline: HOST unreachable`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
 }
 
 /// What the engines say: (backend, container name) -> (state, status text, session label).
@@ -113,6 +117,7 @@ pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
         .iter()
         .map(|s| row_for(s, &ctx.home, &mut view))
         .collect();
+    crate::commands::list_proxy::annotate(ctx, &specs, &mut rows, &mut warnings);
     for name in incomplete {
         for engine in ENGINES {
             view.containers
@@ -190,6 +195,7 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
         repo: spec.repo_root.display().to_string(),
         branch: spec.branch.clone(),
         worktree: spec.worktree.display().to_string(),
+        proxy: None,
     }
 }
 
@@ -203,6 +209,7 @@ fn empty_row(name: String) -> Row {
         agent_status: None,
         agent_status_since: None,
         agent_status_stale: false,
+        proxy: None,
         agent: String::new(),
         image: String::new(),
         created_at: None,
@@ -236,6 +243,12 @@ pub fn run(ctx: &Ctx, json: bool, watch: bool) -> Result<()> {
     Ok(())
 }
 
+/// The proxy's note without its advice (`status` and `--json` have it).
+fn short_proxy(note: &str) -> &str {
+    let note = note.split(" (clauderon").next().unwrap_or(note);
+    note.split(": export").next().unwrap_or(note)
+}
+
 pub fn table(rows: &[Row], now: u64) -> String {
     let header = [
         "NAME", "BACKEND", "STATE", "STATUS", "CHANGED", "AGENT", "IMAGE", "AGE", "REPO",
@@ -247,10 +260,11 @@ pub fn table(rows: &[Row], now: u64) -> String {
                 r.name.clone(),
                 r.backend.clone(),
                 r.state.clone(),
-                match (&r.agent_status, r.agent_status_stale) {
-                    (Some(s), true) => format!("{s} (stale?)"),
-                    (Some(s), false) => s.clone(),
-                    (None, _) => "-".into(),
+                match (&r.agent_status, r.agent_status_stale, &r.proxy) {
+                    (Some(s), _, Some(p)) => format!("{s}, {}", short_proxy(p)),
+                    (Some(s), true, None) => format!("{s} (stale?)"),
+                    (Some(s), false, None) => s.clone(),
+                    (None, _, _) => "-".into(),
                 },
                 r.agent_status_since
                     .map(|t| format!("{} ago", session::age(t, now)))

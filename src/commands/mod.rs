@@ -13,6 +13,7 @@ pub mod image;
 pub mod kube;
 pub mod lifecycle;
 pub mod list;
+pub mod list_proxy;
 pub mod policy;
 pub mod proxy;
 pub mod refresh;

@@ -122,3 +122,56 @@ fn show(ctx: &Ctx, spec: &SessionSpec, json: bool) -> Result<()> {
     }
     Ok(())
 }
+
+/// `clauderon approve NAME HOST [--once|--session|--always]`.
+pub fn approve(ctx: &Ctx, name: &str, host: &str, session: bool, always: bool) -> Result<()> {
+    let host = host_arg("HOST", host)?;
+    if session {
+        return run(
+            ctx,
+            name,
+            Some(PolicyAction::Allow),
+            Some(&host),
+            false,
+            false,
+        );
+    }
+    ctx.home.load(name)?;
+    if always {
+        let path = ctx.home.root.join("config.toml");
+        let line = crate::proxy::approvals::add_to_allow_hosts(&path, &host).map_err(|why| {
+            Error::input(format!(
+                "could not add {host} to [proxy] allow_hosts: {why}"
+            ))
+            .with_fix(format!(
+                "add \"{host}\" to [proxy] allow_hosts in {} by hand",
+                path.display()
+            ))
+        })?;
+        output::info(format!(
+            "Added \"{host}\" to [proxy] allow_hosts in {} (line {line}): every session may reach it; the daemon applies it within a second.",
+            path.display()
+        ));
+        return Ok(());
+    }
+    let now_ms = crate::session::now() * 1000;
+    let held = crate::proxy::approvals::held(&ctx.home, name, now_ms);
+    if !held.iter().any(|h| h.host == host) {
+        let waiting: Vec<&str> = held.iter().map(|h| h.host.as_str()).collect();
+        return Err(Error::input(format!(
+            "no request of session {name} waits for {host} (waiting: {})",
+            if waiting.is_empty() {
+                "none".to_string()
+            } else {
+                waiting.join(", ")
+            }
+        ))
+        .with_fix(format!(
+            "clauderon approve {name} {host} --session allows it from now on"
+        )));
+    }
+    let path = crate::proxy::approvals::once_file(&ctx.home, name, &host);
+    crate::plan::write_atomic(&path, b"", 0o600)?;
+    output::info(format!("Approved one request of session {name} to {host}."));
+    Ok(())
+}

@@ -50,6 +50,9 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
     plan.steps
         .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, &wiring).steps);
+    if !dry_run {
+        crate::commands::wiring::warn_agent_credential(ctx, &spec);
+    }
     if upgrade {
         plan.push(Step::WriteFile {
             path: ctx.home.record_path(name),

@@ -41,6 +41,19 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
         return Ok(());
     }
     print_status(&spec, &row, &isolation, recent);
+    let now_ms = session::now() * 1000;
+    match (
+        crate::proxy::health::recent(&ctx.home, now_ms).remove(name),
+        &row.proxy,
+    ) {
+        (_, Some(p)) if p.starts_with("held") => println!("Proxy      {p}"),
+        (Some(t), _) => {
+            let why = t.reason.as_deref().unwrap_or("");
+            println!("Proxy      {} in the last minute; last: {why}", t.summary());
+        }
+        (None, Some(p)) => println!("Proxy      {p}"),
+        (None, None) => {}
+    }
     print_host_files(&files);
     if let Some(c) = compose {
         print_compose(&c);

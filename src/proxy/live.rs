@@ -93,7 +93,12 @@ pub fn read(path: &std::path::Path) -> Result<Applied, String> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
         Err(e) => return Err(format!("cannot read it: {e}")),
     };
-    let mut table: toml::Table = toml::from_str(&text).map_err(|e| e.message().to_string())?;
+    read_text(&text)
+}
+
+/// `[proxy]` of a config file's text.
+pub fn read_text(text: &str) -> Result<Applied, String> {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| e.message().to_string())?;
     let section: ProxySection = match table.remove("proxy") {
         Some(value) => value
             .try_into()

@@ -1,12 +1,14 @@
 //! The credential-injecting proxy: containers hold placeholders, the proxy
 //! (inside the daemon) swaps in the real secrets on the way out.
 
+pub mod approvals;
 pub mod audit;
 pub mod ca;
 pub mod ca_key;
 pub mod command;
 pub mod credentials;
 pub mod github;
+pub mod health;
 pub mod live;
 pub mod pktline;
 pub mod policy;

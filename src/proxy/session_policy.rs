@@ -11,8 +11,9 @@ use crate::proxy::rules::host_matches;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionPolicy {
-    /// `open`, `balanced`, `locked` or `learn` (balanced, recorded for
-    /// `policy NAME --suggest`); none: the home's preset.
+    /// `open`, `balanced`, `locked`, `learn` (balanced; `policy NAME
+    /// --suggest` then prints what it used) or `ask` (balanced, and other
+    /// hosts wait for approval); none: the home's preset.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -22,7 +23,7 @@ pub struct SessionPolicy {
 }
 
 /// The modes `--policy` takes.
-pub const MODES: &[&str] = &["open", "balanced", "locked", "learn"];
+pub const MODES: &[&str] = &["open", "balanced", "locked", "learn", "ask"];
 
 impl SessionPolicy {
     pub fn is_default(&self) -> bool {
@@ -32,9 +33,14 @@ impl SessionPolicy {
     /// The preset this session runs with, if it chose one.
     pub fn preset(&self) -> Option<Preset> {
         match self.mode.as_deref()? {
-            "learn" => Some(Preset::Balanced),
+            "learn" | "ask" => Some(Preset::Balanced),
             other => Preset::parse(other).ok(),
         }
+    }
+
+    /// `ask`: a host outside the policy waits for `clauderon approve`.
+    pub fn asks(&self) -> bool {
+        self.mode.as_deref() == Some("ask")
     }
 
     /// Allows `host` for this session (and drops it from its denials).

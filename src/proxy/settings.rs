@@ -27,6 +27,10 @@ pub struct ProxySection {
     rules: Vec<RuleConfig>,
     #[serde(default)]
     github: GithubSection,
+    /// A host outside the policy: "deny" (the default) or "ask".
+    unknown: Option<String>,
+    /// Seconds a request waits for approval in ask mode.
+    approval_timeout: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -46,6 +50,9 @@ pub struct ProxySettings {
     pub rules: Vec<Rule>,
     /// `[proxy.github]`: what the GitHub credential opens.
     pub github: GithubScope,
+    /// `unknown = "ask"`: hosts outside the policy wait for approval.
+    pub ask_unknown: bool,
+    pub approval_timeout: std::time::Duration,
 }
 
 impl Default for ProxySettings {
@@ -58,6 +65,8 @@ impl Default for ProxySettings {
             resolve: HashMap::new(),
             rules: Vec::new(),
             github: GithubScope::default(),
+            ask_unknown: false,
+            approval_timeout: crate::proxy::approvals::DEFAULT_APPROVAL_TIMEOUT,
         }
     }
 }
@@ -106,6 +115,24 @@ impl ProxySection {
                 .collect(),
             rules,
             github: self.github.scope()?,
+            ask_unknown: match self.unknown.as_deref() {
+                None | Some("deny") => false,
+                Some("ask") => true,
+                Some(other) => {
+                    let why = format!("{other:?}: use \"deny\" or \"ask\"");
+                    return Err(("proxy.unknown".into(), why));
+                }
+            },
+            approval_timeout: match self.approval_timeout {
+                Some(0) => {
+                    return Err((
+                        "proxy.approval_timeout".into(),
+                        "must be at least 1 second".into(),
+                    ));
+                }
+                Some(s) => std::time::Duration::from_secs(s.min(3600)),
+                None => crate::proxy::approvals::DEFAULT_APPROVAL_TIMEOUT,
+            },
         })
     }
 }

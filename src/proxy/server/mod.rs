@@ -30,6 +30,7 @@ use crate::proxy::settings::ProxySettings;
 use crate::serve::{Body, Conn, empty, text};
 use crate::store::Home;
 
+mod ask;
 mod auth;
 mod connect;
 mod guard;
@@ -72,6 +73,8 @@ pub struct Proxy {
     in_cluster: bool,
     /// The host policy and GitHub scope, reloaded when config.toml changes.
     live: crate::proxy::live::LiveSettings,
+    /// Requests held for approval (`ask`).
+    waiting: crate::proxy::approvals::Waiting,
     /// Open tunnels per session, so one session cannot take every slot.
     tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
 }
@@ -173,6 +176,7 @@ impl Proxy {
             audit: Audit::new(home),
             tokens: auth::Tokens::default(),
             in_cluster: false,
+            waiting: Default::default(),
             tunnels: Arc::default(),
         })
     }
@@ -284,18 +288,7 @@ impl Proxy {
         port: u16,
     ) -> Result<Vec<SocketAddr>, String> {
         let pinned = self.settings.resolve.get(host);
-        let applied = self.live.current();
-        let policy = &applied.policy;
-        let own = self.tokens.facts(session).map(|f| f.policy.clone());
-        let own = own.unwrap_or_default();
-        own.check(policy, session, host, pinned.is_some())
-            .map_err(|why| {
-                if self.in_cluster {
-                    policy.in_cluster_refusal(host)
-                } else {
-                    why
-                }
-            })?;
+        let named = self.check_policy(session, host, pinned.is_some()).await?;
         let addrs: Vec<SocketAddr> = match pinned {
             Some(target) => tokio::net::lookup_host(target.as_str())
                 .await
@@ -316,7 +309,7 @@ impl Proxy {
         }) {
             return Err("requests to the proxy itself are refused (loop)".into());
         }
-        if pinned.is_some() || policy.named_exactly(host) || own.named_exactly(host) {
+        if pinned.is_some() || named {
             return Ok(addrs);
         }
         if let Some(a) = addrs.iter().find(|a| policy::local(a.ip())) {
