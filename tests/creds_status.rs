@@ -67,9 +67,33 @@ fn list_and_status_say_blocked_offline_no_credential_and_daemon_down() {
     let list = env.run(&["--json", "list"]).ok().stdout;
     assert!(list.contains("offline: down.test unreachable"), "{list}");
 
-    // start says so too.
+    // An agent that ended, then start: never `ended` while it runs again;
+    // and start says the credential is missing too.
+    env.stub_control(&other, "SessionEnd");
+    let agent_status = |env: &Env| {
+        let rows: Vec<serde_json::Value> =
+            serde_json::from_str(&env.run(&["--json", "list"]).ok().stdout).unwrap();
+        let row = rows
+            .iter()
+            .find(|r| r["name"] == other.as_str())
+            .unwrap()
+            .clone();
+        (
+            row["state"].as_str().unwrap_or("").to_string(),
+            row["agent_status"].as_str().unwrap_or("").to_string(),
+        )
+    };
+    for _ in 0..50 {
+        if agent_status(&env).1 == "ended" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(agent_status(&env).1, "ended");
     env.run(&["stop", &other]).ok();
     let started = env.run(&["start", &other]).ok();
+    let (state, agent) = agent_status(&env);
+    assert!(state != "running" || agent != "ended", "{state} {agent}");
     assert!(
         started.stderr.contains("ANTHROPIC_API_KEY") && started.stderr.contains("daemon restart"),
         "{}",

@@ -72,6 +72,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         }
     })?;
     if !dry_run {
+        crate::hooks::events::note_restart(&ctx.home, name, "refresh");
         crate::output::info(format!(
             "Refreshed {name}: new container from {}; the agent resumes its conversation.",
             spec.image
@@ -123,6 +124,7 @@ fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool
     print_or_execute(&format!("refresh {name}"), &plan, dry_run)
         .map_err(|e| e.context(format!("could not refresh session '{name}'")))?;
     if !dry_run {
+        crate::hooks::events::note_restart(&ctx.home, name, "refresh");
         crate::output::info(format!(
             "Refreshed {name}: its service {} was recreated, the others kept; the agent resumes its conversation.",
             c.service

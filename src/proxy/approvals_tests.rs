@@ -48,6 +48,10 @@ fn a_file_that_would_break_is_not_written() {
     );
     std::fs::write(&path, "[proxy]\n").unwrap();
     assert_eq!(add_to_allow_hosts(&path, "a.test").unwrap(), 2);
+    insta::assert_snapshot!(
+        "approve_always_config",
+        std::fs::read_to_string(&path).unwrap()
+    );
     let applied = crate::proxy::live::read(&path).unwrap();
     assert_eq!(applied.policy.allow_hosts, ["a.test"]);
 }

@@ -46,6 +46,24 @@ impl LiveSettings {
         }
     }
 
+    /// The daemon's: config.toml of `home`, starting from `settings`.
+    pub fn for_home(
+        home: &crate::store::Home,
+        settings: &crate::proxy::settings::ProxySettings,
+    ) -> LiveSettings {
+        let applied = Applied {
+            policy: settings.policy.clone(),
+            github: settings.github.clone(),
+        };
+        LiveSettings::new(Some(home.root.join("config.toml")), applied)
+    }
+
+    /// These settings as they are now, never read again (the in-cluster
+    /// daemon reads no config.toml).
+    pub fn fixed(&self) -> LiveSettings {
+        LiveSettings::new(None, (*self.current()).clone())
+    }
+
     /// The settings to apply, read again if the file changed.
     pub fn current(&self) -> Arc<Applied> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());

@@ -72,4 +72,5 @@ fn suggest_lists_exactly_the_hosts_used() {
         "{out}"
     );
     assert!(!out.contains("evil"), "{out}");
+    insta::assert_snapshot!("policy_suggest", out);
 }

@@ -89,6 +89,11 @@ impl Proxy {
             .into_iter()
             .collect();
         repos.extend(scope.extra_repos.iter().cloned());
+        if facts.is_none() && repos.is_empty() {
+            return Err(forbidden(format!(
+                "the GitHub credential opens only the session's own repository, and this daemon keeps no record of session {session} to name it (the in-cluster daemon reads none), so it opens none here; kubernetes sessions cannot use the GitHub credential yet: use --backend docker or podman"
+            )));
+        }
         let refuse = |why: String| forbidden(github_refusal(session, &repos, &why));
         let path = normalize_path(parts.uri.path()).map_err(&refuse)?;
         match github::decide(git, parts.method.as_str(), &path, &repos) {

@@ -159,13 +159,8 @@ impl Proxy {
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
         let mut rules = rules::builtin_rules();
         rules.extend(settings.rules.iter().cloned());
-        let applied = crate::proxy::live::Applied {
-            policy: settings.policy.clone(),
-            github: settings.github.clone(),
-        };
-        let config_file = Some(home.root.join("config.toml"));
         Ok(Proxy {
-            live: crate::proxy::live::LiveSettings::new(config_file, applied),
+            live: crate::proxy::live::LiveSettings::for_home(home, &settings),
             home: home.clone(),
             rules,
             secrets: Secrets::default(),
@@ -191,8 +186,7 @@ impl Proxy {
         self.tokens = auth::Tokens::derived(key);
         self.secrets = Secrets::from_dir(credentials);
         self.in_cluster = true;
-        let applied = self.live.current();
-        self.live = crate::proxy::live::LiveSettings::new(None, (*applied).clone());
+        self.live = self.live.fixed();
         self
     }
 
