@@ -50,6 +50,10 @@ pub fn run(
     json: bool,
 ) -> Result<()> {
     if suggest {
+        if json {
+            return Err(Error::input("--suggest prints config.toml lines, not JSON")
+                .with_fix(format!("clauderon policy {name} --suggest")));
+        }
         if action.is_some() {
             return Err(Error::input(
                 "--suggest only prints; it goes with no allow, deny or reset",
@@ -76,6 +80,22 @@ pub fn run(
                 .with_fix(format!("clauderon policy {name} allow api.example.com")));
         }
     };
+    let (spec, said) = change(ctx, name, action, host)?;
+    if json {
+        return show(ctx, &spec, true);
+    }
+    output::info(format!("{said} (from its next connection; no restart)."));
+    Ok(())
+}
+
+/// Changes the session's policy in its record (under the session's lock):
+/// the record as written, and what was done.
+fn change(
+    ctx: &Ctx,
+    name: &str,
+    action: PolicyAction,
+    host: Option<String>,
+) -> Result<(SessionSpec, String)> {
     let _lock = ctx.home.lock_session(name)?;
     let mut spec = ctx.home.load(name)?;
     if spec.backend == BackendKind::Kubernetes {
@@ -97,11 +117,7 @@ pub fn run(
     };
     let path = ctx.home.record_path(name);
     crate::plan::write_atomic(&path, &crate::store::record_bytes(&spec), 0o600)?;
-    if json {
-        return show(ctx, &spec, true);
-    }
-    output::info(format!("{said} (from its next connection; no restart)."));
-    Ok(())
+    Ok((spec, said))
 }
 
 fn show(ctx: &Ctx, spec: &SessionSpec, json: bool) -> Result<()> {
@@ -126,6 +142,7 @@ fn show(ctx: &Ctx, spec: &SessionSpec, json: bool) -> Result<()> {
 /// `clauderon approve NAME HOST [--once|--session|--always]`.
 pub fn approve(ctx: &Ctx, name: &str, host: &str, session: bool, always: bool) -> Result<()> {
     let host = host_arg("HOST", host)?;
+    let json = output::json();
     if session {
         return run(
             ctx,
@@ -133,45 +150,65 @@ pub fn approve(ctx: &Ctx, name: &str, host: &str, session: bool, always: bool) -
             Some(PolicyAction::Allow),
             Some(&host),
             false,
-            false,
+            json,
         );
     }
     ctx.home.load(name)?;
-    if always {
-        let path = ctx.home.root.join("config.toml");
-        let line = crate::proxy::approvals::add_to_allow_hosts(&path, &host).map_err(|why| {
-            Error::input(format!(
-                "could not add {host} to [proxy] allow_hosts: {why}"
-            ))
-            .with_fix(format!(
-                "add \"{host}\" to [proxy] allow_hosts in {} by hand",
-                path.display()
-            ))
-        })?;
-        output::info(format!(
-            "Added \"{host}\" to [proxy] allow_hosts in {} (line {line}): every session may reach it; the daemon applies it within a second.",
-            path.display()
-        ));
-        return Ok(());
+    if !always {
+        return approve_once(ctx, name, &host);
     }
+    let path = ctx.home.root.join("config.toml");
+    let line = crate::proxy::approvals::add_to_allow_hosts(&path, &host).map_err(|why| {
+        Error::input(format!(
+            "could not add {host} to [proxy] allow_hosts: {why}"
+        ))
+        .with_fix(format!(
+            "add \"{host}\" to [proxy] allow_hosts in {} by hand",
+            path.display()
+        ))
+    })?;
+    let file = path.display().to_string();
+    report(
+        serde_json::json!({"session": name, "host": host, "scope": "always", "file": file, "line": line}),
+        format!(
+            "Added \"{host}\" to [proxy] allow_hosts in {file} (line {line}): every session may reach it; the daemon applies it within a second."
+        ),
+    );
+    Ok(())
+}
+
+/// Lets the requests waiting now for `host` through; refused when none
+/// waits, so no approval lies around for a later request.
+fn approve_once(ctx: &Ctx, name: &str, host: &str) -> Result<()> {
     let now_ms = crate::session::now() * 1000;
     let held = crate::proxy::approvals::held(&ctx.home, name, now_ms);
     if !held.iter().any(|h| h.host == host) {
         let waiting: Vec<&str> = held.iter().map(|h| h.host.as_str()).collect();
+        let waiting = if waiting.is_empty() {
+            "none".to_string()
+        } else {
+            waiting.join(", ")
+        };
         return Err(Error::input(format!(
-            "no request of session {name} waits for {host} (waiting: {})",
-            if waiting.is_empty() {
-                "none".to_string()
-            } else {
-                waiting.join(", ")
-            }
+            "no request of session {name} waits for {host} (waiting: {waiting})"
         ))
         .with_fix(format!(
             "clauderon approve {name} {host} --session allows it from now on"
         )));
     }
-    let path = crate::proxy::approvals::once_file(&ctx.home, name, &host);
+    let path = crate::proxy::approvals::once_file(&ctx.home, name, host);
     crate::plan::write_atomic(&path, b"", 0o600)?;
-    output::info(format!("Approved one request of session {name} to {host}."));
+    report(
+        serde_json::json!({"session": name, "host": host, "scope": "once"}),
+        format!("Approved one request of session {name} to {host}."),
+    );
     Ok(())
+}
+
+fn report(value: serde_json::Value, text: String) {
+    if output::json() {
+        output::print_json(&value);
+    } else {
+        output::info(text);
+    }
 }

@@ -18,3 +18,10 @@ pub mod secrets;
 pub mod server;
 pub mod session_policy;
 pub mod settings;
+
+/// The seeded PRNG of the property tests (shared with the API's; loaded
+/// here once for the proxy's).
+#[cfg(test)]
+#[allow(clippy::duplicate_mod)]
+#[path = "../../tests/support/fuzz_json.rs"]
+pub(crate) mod fuzz_json;

@@ -4,10 +4,7 @@
 
 use super::*;
 
-#[path = "../../tests/support/fuzz_json.rs"]
-#[allow(dead_code)]
-mod fuzz_json;
-use fuzz_json::Rng;
+use crate::proxy::fuzz_json::Rng;
 
 const OLD: &str = "0000000000000000000000000000000000000000";
 const NEW: &str = "1111111111111111111111111111111111111111";

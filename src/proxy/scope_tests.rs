@@ -4,10 +4,7 @@
 
 use super::*;
 
-#[path = "../../tests/support/fuzz_json.rs"]
-#[allow(dead_code)]
-mod fuzz_json;
-use fuzz_json::Rng;
+use crate::proxy::fuzz_json::Rng;
 
 #[test]
 fn paths_normalise_or_are_refused() {

@@ -25,13 +25,16 @@ const DRAIN_LIMIT: Duration = Duration::from_secs(30);
 
 /// Why a request was refused, and the answer the client gets.
 pub(super) struct Refusal {
-    pub response: Response<Body>,
+    pub response: Box<Response<Body>>,
     pub why: String,
 }
 
 fn forbidden(why: String) -> Refusal {
     Refusal {
-        response: text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}")),
+        response: Box::new(text(
+            StatusCode::FORBIDDEN,
+            &format!("clauderon proxy: {why}"),
+        )),
         why,
     }
 }
@@ -186,7 +189,10 @@ async fn check_push(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/x-git-receive-pack-result"),
     );
-    Err(Refusal { response, why })
+    Err(Refusal {
+        response: Box::new(response),
+        why,
+    })
 }
 
 /// Reads and drops the rest of a body, for a limited time.

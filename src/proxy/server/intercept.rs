@@ -65,7 +65,7 @@ impl Proxy {
             Ok(body) => body,
             Err(refused) => {
                 self.audit(&log, 403, "denied", Some(refused.why));
-                return refused.response;
+                return *refused.response;
             }
         };
         let injection = self.inject(host, &mut parts.headers).await;
