@@ -207,6 +207,32 @@ fn assert_other_doors_closed(s: &Setup, container: &str, branch: &str) {
         (0, false),
         "nothing reached the gist stand-in"
     );
+    // A hostile push: malformed or oversized ref updates are refused
+    // before anything reaches the server.
+    let before = seen(s, "/org/repo.git/git-receive-pack").0;
+    for body in [
+        "printf 'zzzz'".to_string(),
+        "printf '0003'".to_string(),
+        "printf 'ffff%070000d' 0".to_string(),
+        format!(
+            "printf '0074%s %s refs/heads/main\\0report-status\\n0000' {0} {0}",
+            "1".repeat(40)
+        ),
+    ] {
+        let script = format!(
+            "{body} | curl -s -w '\\n%{{http_code}}' -u x-access-token:$GH_TOKEN -H 'Content-Type: application/x-git-receive-pack-request' --data-binary @- https://github.com/org/repo.git/git-receive-pack"
+        );
+        let (_, out) = exec(container, &script);
+        assert!(
+            out.ends_with("403") || out.contains("ng refs/heads/main"),
+            "{body}: {out}"
+        );
+    }
+    assert_eq!(
+        seen(s, "/org/repo.git/git-receive-pack").0,
+        before,
+        "nothing reached the server"
+    );
     // The repository's own API works with the real token.
     let (code, out) = exec(
         container,

@@ -82,10 +82,16 @@ impl SessionPolicy {
         match home.check(host, resolved || named) {
             Ok(()) => Ok(()),
             Err(why) if why.contains("deny_hosts") => Err(why),
-            Err(_) => Err(format!(
-                "{host} is not allowed by session {session}'s proxy policy {:?}; `clauderon policy {session} allow {host}` allows it now (no restart), or add \"{host}\" to [proxy] allow_hosts in config.toml for every session",
-                home.preset.as_str()
-            )),
+            Err(_) => {
+                let origin = match self.preset() {
+                    Some(_) => format!(" (session {session}'s)"),
+                    None => String::new(),
+                };
+                Err(format!(
+                    "{host} is not allowed by the proxy policy {:?}{origin}; `clauderon policy {session} allow {host}` allows it for this session now, or add \"{host}\" to [proxy] allow_hosts in config.toml for every session (both apply live, no restart)",
+                    home.preset.as_str()
+                ))
+            }
         }
     }
 
