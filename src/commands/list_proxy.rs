@@ -1,43 +1,36 @@
-//! What `list` adds from the daemon's side: requests held for approval
-//! (`waiting-approval`), the proxy's recent denials and failures
-//! (`blocked`, `offline`), a daemon that lacks the agent's credential
+//! What `list` and `status` add from the daemon's side (the rows below
+//! have the proxy's own notes): a daemon that lacks the agent's credential
 //! (`no-credential`), and statuses that are only as last seen because the
 //! daemon is not running.
 
 use crate::commands::Ctx;
 use crate::commands::list::Row;
-use crate::session::{self, BackendKind, SessionSpec};
+use crate::session;
 
-/// `rows` are `specs`' rows, in order (then the rows without a record).
-pub fn annotate(ctx: &Ctx, specs: &[SessionSpec], rows: &mut [Row], warnings: &mut Vec<String>) {
-    let now_ms = session::now() * 1000;
-    let mut trouble = crate::proxy::health::recent(&ctx.home, now_ms);
+pub fn daemon_notes(ctx: &Ctx, rows: &mut [Row], warnings: &mut Vec<String>) {
     let daemon = crate::daemon::running(&ctx.home);
     let in_daemon = daemon
         .as_ref()
         .filter(|info| info.proxy_port.is_some())
         .map(|info| crate::daemon::credentials(info.port));
-    for (row, spec) in rows.iter_mut().zip(specs) {
-        row.proxy = trouble.remove(&row.name).map(|t| t.summary());
-        let held = crate::proxy::approvals::held(&ctx.home, &row.name, now_ms);
-        if !held.is_empty() && row.state == "running" {
-            let hosts: Vec<&str> = held.iter().map(|h| h.host.as_str()).collect();
-            row.agent_status = Some("waiting-approval".into());
-            row.proxy = Some(format!(
-                "held: {} (clauderon approve {} HOST, or deny)",
-                hosts.join(", "),
-                row.name
-            ));
-        }
-        if let Some(have) = &in_daemon
-            && row.proxy.is_none()
-            && spec.backend != BackendKind::Kubernetes
-        {
-            row.proxy = crate::proxy::credentials::missing_for(spec.agent, have, &spec.env);
+    // The in-cluster daemon has credentials of its own.
+    let local = |r: &Row| {
+        ctx.home
+            .load(&r.name)
+            .ok()
+            .filter(|s| s.kubernetes.is_none())
+    };
+    if let Some(have) = &in_daemon {
+        for row in rows.iter_mut().filter(|r| r.proxy.is_none()) {
+            if let Some(spec) = local(row) {
+                row.proxy = crate::proxy::credentials::missing_for(spec.agent, have, &spec.env);
+            }
         }
     }
-    let local = specs.iter().any(|s| s.backend != BackendKind::Kubernetes);
-    if daemon.is_none() && local && rows.iter().any(|r| r.agent_status.is_some()) {
+    let any_local = rows
+        .iter()
+        .any(|r| r.agent_status.is_some() && local(r).is_some());
+    if daemon.is_none() && any_local {
         let last = rows.iter().filter_map(|r| r.agent_status_since).max();
         let at = last.map(|t| format!(", at {}", session::rfc3339(t)));
         warnings.push(format!(

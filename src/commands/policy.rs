@@ -8,7 +8,7 @@ use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::output;
 use crate::proxy::session_policy::{SessionPolicy, parse_host};
-use crate::session::{BackendKind, SessionSpec};
+use crate::session::SessionSpec;
 
 /// The session policy `create --policy/--allow-host/--deny-host` asks for.
 pub fn from_create(args: &CreateArgs) -> Result<SessionPolicy> {
@@ -22,10 +22,16 @@ pub fn from_create(args: &CreateArgs) -> Result<SessionPolicy> {
     for host in &args.deny_host {
         policy.deny(host_arg("--deny-host", host)?);
     }
-    if args.backend == BackendKind::Kubernetes && !policy.is_default() {
+    Ok(policy)
+}
+
+/// A kubernetes session's proxy is the in-cluster daemon's, which reads no
+/// session policy: refused rather than ignored.
+pub fn check_backend(spec: &SessionSpec) -> Result<()> {
+    if spec.kubernetes.is_some() && !spec.policy.is_default() {
         return Err(kubernetes_refusal());
     }
-    Ok(policy)
+    Ok(())
 }
 
 fn host_arg(flag: &str, host: &str) -> Result<String> {
@@ -98,7 +104,7 @@ fn change(
 ) -> Result<(SessionSpec, String)> {
     let _lock = ctx.home.lock_session(name)?;
     let mut spec = ctx.home.load(name)?;
-    if spec.backend == BackendKind::Kubernetes {
+    if spec.kubernetes.is_some() {
         return Err(kubernetes_refusal());
     }
     let said = match (action, host) {

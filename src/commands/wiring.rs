@@ -117,13 +117,8 @@ fn host_network(
                 "{} did not say how containers reach the host ({}): assuming rootful defaults",
                 engine.program, e.message
             ));
-            let gateway = if engine.is_docker() {
-                "host-gateway"
-            } else {
-                "10.88.0.1"
-            };
             Ok(HostNetwork {
-                gateway: gateway.into(),
+                gateway: engine.assumed_gateway.into(),
                 rootless: false,
                 remote: false,
             })
@@ -172,7 +167,7 @@ fn check_proxy_mode_works(
 /// variables, or, when none runs yet, this shell's (which the daemon a
 /// plan starts will take).
 pub fn warn_agent_credential(ctx: &Ctx, spec: &crate::session::SessionSpec) {
-    if spec.backend == crate::session::BackendKind::Kubernetes || !ctx.config.proxy.enabled {
+    if spec.kubernetes.is_some() || !ctx.config.proxy.enabled {
         return;
     }
     let in_daemon = daemon::running(&ctx.home)

@@ -133,14 +133,19 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
     } else {
         host_files(ctx, args, &mut spec)?;
     }
+    crate::commands::policy::check_backend(&spec)?;
     Ok(spec)
 }
 
 /// The `--mount`s and the Talos config, checked and resolved (links
 /// followed) now, so the record holds exactly what was checked.
 fn host_files(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Result<()> {
-    let policy =
-        crate::mounts::Policy::for_create(&ctx.config, &ctx.home.root, &spec.git_common_dir);
+    let policy = crate::mounts::Policy::for_create(
+        &ctx.config.mounts,
+        &ctx.config.api_volume_roots,
+        &ctx.home.root,
+        &spec.git_common_dir,
+    );
     spec.mounts = args
         .mount
         .iter()
