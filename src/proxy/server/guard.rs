@@ -129,7 +129,7 @@ fn github_refusal(session: &str, repos: &[github::RepoRef], why: &str) -> String
             .join(", ")
     };
     format!(
-        "the GitHub credential of session {session} opens only {opened} ([proxy.github] scope = \"repo\"): {why}; to open another repository add \"OWNER/REPO\" to [proxy.github] repos, or set [proxy.github] scope = \"account\", in config.toml, then run `clauderon daemon restart`"
+        "the GitHub credential of session {session} opens only {opened} ([proxy.github] scope = \"repo\"): {why}; to open another repository add \"OWNER/REPO\" to [proxy.github] repos, or set [proxy.github] scope = \"account\", in config.toml (applied live, no restart)"
     )
 }
 

@@ -317,7 +317,7 @@ impl Proxy {
             .find(|a| policy::private(a.ip()) || policy::is_own_address(a.ip()))
         {
             return Err(format!(
-                "{host} resolves to {}, an address of this machine or of a private network, which sessions may not reach through the proxy; to allow it, add \"{host}\" (exactly) to [proxy] allow_hosts in config.toml, then run `clauderon daemon restart`",
+                "{host} resolves to {}, an address of this machine or of a private network, which sessions may not reach through the proxy; to allow it, add \"{host}\" (exactly) to [proxy] allow_hosts in config.toml, or `clauderon policy SESSION allow {host}` (both apply live)",
                 a.ip()
             ));
         }
