@@ -149,9 +149,9 @@ pub struct SessionSpec {
     /// --policy/--allow-host/--deny-host`, `clauderon policy`).
     #[serde(
         default,
-        skip_serializing_if = "crate::proxy::session_policy::SessionPolicy::is_default"
+        skip_serializing_if = "crate::spec::host_policy::SessionPolicy::is_default"
     )]
-    pub policy: crate::proxy::session_policy::SessionPolicy,
+    pub policy: crate::spec::host_policy::SessionPolicy,
 }
 
 impl SessionSpec {

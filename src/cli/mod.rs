@@ -330,7 +330,7 @@ pub struct CreateArgs {
     #[arg(long, value_enum, value_name = "MODE")]
     pub network: Option<NetworkMode>,
     /// This session's proxy policy on top of config.toml's: open, balanced, locked, learn (balanced; `clauderon policy NAME --suggest` then prints the hosts it used) or ask (balanced; other hosts wait for `clauderon approve`)
-    #[arg(long, value_name = "MODE", value_parser = ["open", "balanced", "locked", "learn", "ask"])]
+    #[arg(long, value_name = "MODE", value_parser = clap::builder::PossibleValuesParser::new(crate::spec::host_policy::MODES))]
     pub policy: Option<String>,
     /// Let this session reach a host its policy refuses: exact or *.suffix (repeatable)
     #[arg(long, value_name = "HOST")]

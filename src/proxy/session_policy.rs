@@ -4,57 +4,17 @@
 //! the proxy reads again whenever the file changes, so a change applies to
 //! the next connection with no restart.
 
-use serde::{Deserialize, Serialize};
-
 use crate::proxy::policy::{Policy, Preset};
 use crate::proxy::rules::host_matches;
 
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SessionPolicy {
-    /// `open`, `balanced`, `locked`, `learn` (balanced; `policy NAME
-    /// --suggest` then prints what it used) or `ask` (balanced, and other
-    /// hosts wait for approval); none: the home's preset.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mode: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub allow_hosts: Vec<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub deny_hosts: Vec<String>,
-}
-
-/// The modes `--policy` takes.
-pub const MODES: &[&str] = &["open", "balanced", "locked", "learn", "ask"];
+pub use crate::spec::host_policy::SessionPolicy;
 
 impl SessionPolicy {
-    pub fn is_default(&self) -> bool {
-        *self == SessionPolicy::default()
-    }
-
     /// The preset this session runs with, if it chose one.
     pub fn preset(&self) -> Option<Preset> {
         match self.mode.as_deref()? {
             "learn" | "ask" => Some(Preset::Balanced),
             other => Preset::parse(other).ok(),
-        }
-    }
-
-    /// `ask`: a host outside the policy waits for `clauderon approve`.
-    pub fn asks(&self) -> bool {
-        self.mode.as_deref() == Some("ask")
-    }
-
-    /// Allows `host` for this session (and drops it from its denials).
-    pub fn allow(&mut self, host: String) {
-        self.deny_hosts.retain(|h| *h != host);
-        if !self.allow_hosts.contains(&host) {
-            self.allow_hosts.push(host);
-        }
-    }
-
-    pub fn deny(&mut self, host: String) {
-        self.allow_hosts.retain(|h| *h != host);
-        if !self.deny_hosts.contains(&host) {
-            self.deny_hosts.push(host);
         }
     }
 
@@ -93,12 +53,6 @@ impl SessionPolicy {
                 ))
             }
         }
-    }
-
-    /// Is `host` named exactly by this session's allowances (which, like
-    /// the home's allow_hosts, lets it resolve to a private address)?
-    pub fn named_exactly(&self, host: &str) -> bool {
-        self.allow_hosts.iter().any(|p| p == host)
     }
 
     /// The effective policy and where each part comes from, for `status`.

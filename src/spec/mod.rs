@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod agent_options;
 pub mod compose;
+pub mod host_policy;
 pub mod kubernetes;
 pub mod mounts;
 
