@@ -3,10 +3,11 @@
 //! POST `{"action": "allow"|"deny"|"reset", "host": "..."}` changes it
 //! live (the proxy applies it to the session's next connection).
 
-use http::{Method, Response, StatusCode};
+use http::{Method, Response};
 use serde::Deserialize;
 
-use super::error;
+use super::{error, method_not_allowed};
+use crate::error::ErrorKind;
 use crate::serve::Body;
 use crate::store::Home;
 
@@ -29,21 +30,16 @@ pub(super) async fn route(home: &Home, method: &Method, name: &str, body: &[u8])
                     let why = format!(
                         "the body is not {{\"action\": \"allow\"|\"deny\"|\"reset\", \"host\": \"...\"}}: {e}"
                     );
-                    return error(StatusCode::BAD_REQUEST, &why);
+                    return error(ErrorKind::BadInput, why);
                 }
             };
             if !["allow", "deny", "reset"].contains(&change.action.as_str()) {
-                return error(StatusCode::BAD_REQUEST, "action is allow, deny or reset");
+                return error(ErrorKind::BadInput, "action is allow, deny or reset");
             }
             args.push(change.action);
             args.extend(change.host);
         }
-        _ => {
-            return error(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "/v1/sessions/{name}/policy serves GET and POST",
-            );
-        }
+        _ => return method_not_allowed("GET, POST"),
     }
     super::routes::json_result(home, args).await
 }

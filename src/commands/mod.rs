@@ -18,6 +18,7 @@ pub mod policy;
 pub mod proxy;
 pub mod refresh;
 pub mod status;
+mod status_setup;
 pub mod upload;
 pub mod watch;
 pub mod wiring;

@@ -35,8 +35,9 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     let isolation = isolation_view(ctx, &spec);
     let compose = compose_view(&spec);
     let files = host_files_view(ctx, &spec);
+    let setup = crate::commands::status_setup::view(&spec);
     if json {
-        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "recent_events": recent });
+        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "setup": setup, "recent_events": recent });
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
         return Ok(());
     }
@@ -55,6 +56,7 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
         (None, None) => {}
     }
     print_host_files(&files);
+    crate::commands::status_setup::print(&setup);
     if let Some(c) = compose {
         print_compose(&c);
     }

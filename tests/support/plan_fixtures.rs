@@ -70,5 +70,8 @@ pub fn spec() -> SessionSpec {
         talos_config: None,
         remote_url: None,
         policy: Default::default(),
+        devcontainer: None,
+        user_config: None,
+        mcp_servers: Vec::new(),
     }
 }

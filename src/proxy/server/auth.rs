@@ -35,7 +35,8 @@ impl Stamp {
 }
 
 /// What the proxy needs of a session's record besides its token: the
-/// branch its pushes may reach and the remote its GitHub credential opens.
+/// branch its pushes may reach, the remote its GitHub credential opens and
+/// the session's own host policy.
 #[derive(Debug)]
 pub(super) struct SessionFacts {
     pub branch: String,
@@ -43,11 +44,18 @@ pub(super) struct SessionFacts {
     pub policy: crate::proxy::session_policy::SessionPolicy,
 }
 
-type Known = (Stamp, String, std::sync::Arc<SessionFacts>);
+/// What the proxy keeps of a session's record: its token, its MCP servers
+/// (their rules, and where to see they are still configured) and its facts.
+#[derive(Default)]
+pub(super) struct Known {
+    token: String,
+    pub(super) mcp: std::sync::Arc<crate::mcp::SessionRules>,
+    facts: Option<std::sync::Arc<SessionFacts>>,
+}
 
 #[derive(Default)]
 pub(super) struct Tokens {
-    known: Mutex<HashMap<String, Known>>,
+    known: Mutex<HashMap<String, (Stamp, Known)>>,
     /// In the cluster there are no records: tokens are derived.
     derived: Option<std::sync::Arc<crate::cluster::SessionKey>>,
 }
@@ -74,10 +82,10 @@ impl Tokens {
             return false;
         };
         let stamp = Stamp::of(&meta);
-        if let Some((known, expected, _)) = self.lock().get(name)
+        if let Some((known, expected)) = self.lock().get(name)
             && *known == stamp
         {
-            return matches(expected, token);
+            return matches(&expected.token, token);
         }
         // Read with the lock released; the stamp taken before the read, so
         // a record rewritten meanwhile is read again next time.
@@ -86,24 +94,34 @@ impl Tokens {
         };
         let ok = matches(&spec.hook_token, token);
         let facts = SessionFacts {
-            branch: spec.branch,
-            remote_url: spec.remote_url,
-            policy: spec.policy,
+            branch: spec.branch.clone(),
+            remote_url: spec.remote_url.clone(),
+            policy: spec.policy.clone(),
         };
-        let entry = (stamp, spec.hook_token, std::sync::Arc::new(facts));
-        self.lock().insert(name.to_string(), entry);
+        let known = Known {
+            mcp: std::sync::Arc::new(crate::mcp::SessionRules::of(&spec)),
+            facts: Some(std::sync::Arc::new(facts)),
+            token: spec.hook_token,
+        };
+        self.lock().insert(name.to_string(), (stamp, known));
         ok
+    }
+
+    /// The MCP rules of a session `check` has let in (none in the cluster).
+    pub(super) fn mcp(&self, name: &str) -> std::sync::Arc<crate::mcp::SessionRules> {
+        self.lock()
+            .get(name)
+            .map(|(_, k)| std::sync::Arc::clone(&k.mcp))
+            .unwrap_or_default()
     }
 
     /// The facts of a session whose token `check` accepted (none in the
     /// cluster, where there are no records).
     pub(super) fn facts(&self, name: &str) -> Option<std::sync::Arc<SessionFacts>> {
-        self.lock()
-            .get(name)
-            .map(|(_, _, f)| std::sync::Arc::clone(f))
+        self.lock().get(name).and_then(|(_, k)| k.facts.clone())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Known>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Stamp, Known)>> {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

@@ -280,9 +280,14 @@ impl Proxy {
         session: &str,
         host: &str,
         port: u16,
+        mcp: &crate::mcp::SessionRules,
     ) -> Result<Vec<SocketAddr>, String> {
         let pinned = self.settings.resolve.get(host);
-        let named = self.check_policy(session, host, pinned.is_some()).await?;
+        // An MCP server's host counts as allowed while it is configured.
+        let mcp_allowed = mcp.allows(host, &self.live.current().policy.deny_hosts);
+        let named = self
+            .check_policy(session, host, pinned.is_some() || mcp_allowed)
+            .await?;
         let addrs: Vec<SocketAddr> = match pinned {
             Some(target) => tokio::net::lookup_host(target.as_str())
                 .await
