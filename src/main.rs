@@ -65,6 +65,27 @@ fn run(cli: Cli) -> Result<i32> {
             dry_run,
         } => commands::clean_cache::run(&ctx, backend, force, dry_run)?,
         Command::Status { name } => commands::status::status(&ctx, &name, json)?,
+        Command::Approve {
+            name,
+            host,
+            session,
+            always,
+            ..
+        } => commands::policy::approve(&ctx, &name, &host, session, always)?,
+        Command::Deny { name, host } => commands::policy::run(
+            &ctx,
+            &name,
+            Some(clauderon::cli::PolicyAction::Deny),
+            Some(&host),
+            false,
+            json,
+        )?,
+        Command::Policy {
+            name,
+            action,
+            host,
+            suggest,
+        } => commands::policy::run(&ctx, &name, action, host.as_deref(), suggest, json)?,
         Command::Events { name, follow, all } => match (name, all) {
             (Some(name), _) => commands::status::events(&ctx, &name, follow, json)?,
             (None, true) => commands::status::all_events(&ctx, follow, json)?,

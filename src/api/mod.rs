@@ -18,6 +18,7 @@ mod job_store;
 mod jobs;
 mod messages;
 mod metrics;
+mod policy;
 mod routes;
 mod run;
 mod run_request;

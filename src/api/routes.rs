@@ -96,6 +96,9 @@ async fn dispatch(
             };
             action(home, args(&[verb]), name, done, query.flag("dry_run")).await
         }
+        (_, ["v1", "sessions", name, "policy"]) => {
+            super::policy::route(home, method, name, body).await
+        }
         (_, ["v1", "sessions", _, "stop" | "start" | "refresh"]) => method_not_allowed("POST"),
         (_, ["v1", "sessions", _, "messages"]) => method_not_allowed("GET"),
         (_, ["images", ..]) => images(home, method, &segs[1..], query, body).await,

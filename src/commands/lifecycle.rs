@@ -73,6 +73,12 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     }
     // The daemon first: the agent's first hook event must find it.
     ensure_daemon(ctx, &mut plan);
+    if !dry_run {
+        crate::commands::wiring::warn_agent_credential(ctx, &spec);
+        if !state.is_running() {
+            crate::hooks::events::note_restart(&ctx.home, name, "attach");
+        }
+    }
     if matches!(state, ContainerState::Present(_)) && !state.is_running() {
         push_start_for_attach(&mut plan, &spec, &engine);
     }
@@ -174,6 +180,10 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     };
     print_or_execute(&format!("start {name}"), &plan, dry_run)?;
     if !dry_run {
+        if !state.is_running() {
+            crate::hooks::events::note_restart(&ctx.home, name, "start");
+        }
+        crate::commands::wiring::warn_agent_credential(ctx, &spec);
         crate::output::info(format!(
             "Started {name}. `clauderon attach {name}` to talk to the agent."
         ));

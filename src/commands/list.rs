@@ -10,7 +10,9 @@ pub use crate::rows::Row;
 
 /// Every session of this home as a row, and what could not be asked.
 pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
-    crate::rows::rows(&ctx.home, ctx.config.budget.daily_usd)
+    let (mut rows, mut warnings) = crate::rows::rows(&ctx.home, ctx.config.budget.daily_usd)?;
+    crate::commands::list_proxy::daemon_notes(ctx, &mut rows, &mut warnings);
+    Ok((rows, warnings))
 }
 
 /// `list`, or with `watch` the live table (see `watch`).
@@ -37,6 +39,12 @@ pub fn run(ctx: &Ctx, json: bool, watch: bool) -> Result<()> {
     Ok(())
 }
 
+/// The proxy's note without its advice (`status` and `--json` have it).
+fn short_proxy(note: &str) -> &str {
+    let note = note.split(" (clauderon").next().unwrap_or(note);
+    note.split(": export").next().unwrap_or(note)
+}
+
 pub fn table(rows: &[Row], now: u64) -> String {
     let header = [
         "NAME", "BACKEND", "STATE", "STATUS", "CHANGED", "AGENT", "TOKENS", "COST", "IMAGE", "AGE",
@@ -49,10 +57,11 @@ pub fn table(rows: &[Row], now: u64) -> String {
                 r.name.clone(),
                 r.backend.map(|k| k.to_string()).unwrap_or_default(),
                 r.state.to_string(),
-                match (&r.agent_status, r.agent_status_stale) {
-                    (Some(s), true) => format!("{s} (stale?)"),
-                    (Some(s), false) => s.to_string(),
-                    (None, _) => "-".into(),
+                match (&r.agent_status, r.agent_status_stale, &r.proxy) {
+                    (Some(s), _, Some(p)) => format!("{}, {}", s.as_str(), short_proxy(p)),
+                    (Some(s), true, None) => format!("{} (stale?)", s.as_str()),
+                    (Some(s), false, None) => s.as_str().to_string(),
+                    (None, _, _) => "-".into(),
                 },
                 r.agent_status_since
                     .map(|t| format!("{} ago", session::age(t, now)))

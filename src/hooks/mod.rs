@@ -104,7 +104,9 @@ pub fn status_after(event: &HookEvent) -> Option<AgentStatus> {
         "SessionStart" if event.source.as_deref() == Some("resume") => {
             Some(AgentStatus::WaitingInput)
         }
-        "SessionStart" => Some(AgentStatus::Starting),
+        // clauderon's own, written when start or refresh starts the
+        // container again: an earlier run's SessionEnd no longer stands.
+        "SessionStart" | RESTARTED => Some(AgentStatus::Starting),
         "UserPromptSubmit" | "PreToolUse" | "PostToolUse" => Some(AgentStatus::Working),
         "PermissionRequest" => Some(AgentStatus::WaitingApproval),
         // Codex's `notify` when a turn is done, as Stop is for its hooks.
@@ -114,6 +116,9 @@ pub fn status_after(event: &HookEvent) -> Option<AgentStatus> {
         _ => None,
     }
 }
+
+/// The event `start` and `refresh` add to a session's log.
+pub const RESTARTED: &str = "clauderon-restarted";
 
 fn notification_status(event: &HookEvent) -> Option<AgentStatus> {
     match event.notification_type.as_deref() {

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub mod agent_options;
 pub mod compose;
 pub mod devcontainer;
+pub mod host_policy;
 pub mod kubernetes;
 pub mod mounts;
 pub mod user_config;

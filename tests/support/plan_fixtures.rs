@@ -69,6 +69,8 @@ pub fn spec() -> SessionSpec {
         mounts: vec![],
         talos_config: None,
         budget_usd: None,
+        remote_url: None,
+        policy: Default::default(),
         devcontainer: None,
         user_config: None,
         mcp_servers: Vec::new(),
