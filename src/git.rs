@@ -193,6 +193,51 @@ fn executes_program(key: &str, value: &str) -> bool {
 /// followed) config that would make git run a program, as "key (scope)".
 /// Reading config runs nothing, so this is safe on a hostile repository.
 pub fn planted_config(repo: &Path) -> Result<Vec<String>> {
+    local_config_matching(repo, executes_program)
+}
+
+/// Keys that send git's network traffic somewhere else than the URL it is
+/// given (a proxy, a rewritten URL, a trusted CA): a push clauderon makes
+/// to the URL recorded at create must not follow them.
+fn redirects_network(key: &str, _value: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    let (section, rest) = key.split_once('.').unwrap_or((&key, ""));
+    let last = rest.rsplit('.').next().unwrap_or("");
+    match section {
+        "http" => matches!(
+            last,
+            "proxy" | "sslverify" | "sslcainfo" | "sslcapath" | "curloptresolve"
+        ),
+        "url" => matches!(last, "insteadof" | "pushinsteadof"),
+        "remote" => last == "proxy",
+        _ => false,
+    }
+}
+
+/// The repository's own config keys that would redirect a push (see
+/// `redirects_network`), as "key (scope)".
+pub fn planted_redirects(repo: &Path) -> Result<Vec<String>> {
+    local_config_matching(repo, redirects_network)
+}
+
+/// Refuses a push when the repository's own config would redirect it.
+pub fn check_no_redirects(repo: &Path) -> Result<()> {
+    let planted = planted_redirects(repo)?;
+    if planted.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "refusing to push from {}: its repository config redirects git's network traffic: {}. An agent may have written it",
+        repo.display(),
+        planted.join(", ")
+    ))
+    .with_fix(format!(
+        "if you did not set it yourself, remove it: {}",
+        unset_commands(repo, &planted)
+    )))
+}
+
+fn local_config_matching(repo: &Path, matches: fn(&str, &str) -> bool) -> Result<Vec<String>> {
     let out = git(repo)
         .args(["config", "--list", "--show-scope", "-z"])
         .run()
@@ -205,7 +250,7 @@ pub fn planted_config(repo: &Path) -> Result<Vec<String>> {
             continue;
         }
         let (key, value) = entry.split_once('\n').unwrap_or((entry, ""));
-        if executes_program(key, value) {
+        if matches(key, value) {
             dangerous.push(format!("{key} ({scope})"));
         }
     }

@@ -8,6 +8,7 @@ pub mod compose;
 pub mod daemon;
 pub mod docker;
 pub mod kube;
+pub mod land;
 pub mod podman;
 pub mod upstream;
 

@@ -68,5 +68,6 @@ pub fn spec() -> SessionSpec {
         uploads: false,
         mounts: vec![],
         talos_config: None,
+        landing: Default::default(),
     }
 }
