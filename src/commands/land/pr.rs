@@ -37,10 +37,13 @@ pub fn run(ctx: &Ctx, name: &str, flags: PrFlags) -> Result<()> {
         )));
     };
     git::check_no_redirects(&spec.repo_root)?;
-    for (what, value) in [("--title", flags.title.as_deref()), ("--base", flags.base.as_deref())] {
-        if value.is_some_and(|v| v.starts_with('-') || v.trim().is_empty()) {
-            return Err(Error::input(format!("{what} {value:?} is empty or starts with `-`")));
-        }
+    if flags.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(Error::input("--title is empty").with_fix("give a title, or leave --title out"));
+    }
+    if let Some(base) = flags.base.as_deref()
+        && (base.starts_with('-') || base.contains("..") || base.chars().any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c)))
+    {
+        return Err(Error::input(format!("--base {base:?} is not a branch name")).with_fix("name the branch the pull request goes into, e.g. --base main"));
     }
     if let Some(f) = &flags.body_file
         && !f.is_file()
@@ -94,16 +97,18 @@ fn push(spec: &SessionSpec, url: &str) -> Cmd {
 
 fn gh_create(spec: &SessionSpec, flags: &PrFlags, body: &Path, github: Option<&str>) -> Cmd {
     let title = flags.title.clone().unwrap_or_else(|| default_title(spec));
-    let mut cmd = Cmd::new(["gh", "pr", "create", "--head", &spec.branch, "--title", &title]);
-    cmd = cmd.arg("--body-file").arg(body.to_string_lossy());
+    // `--flag=VALUE`: a value that starts with `-` stays a value.
+    let mut cmd = Cmd::new(["gh", "pr", "create"]).arg(format!("--head={}", spec.branch));
+    cmd = cmd.arg(format!("--title={title}"));
+    cmd = cmd.arg(format!("--body-file={}", body.to_string_lossy()));
     if let Some(base) = &flags.base {
-        cmd = cmd.args(["--base", base]);
+        cmd = cmd.arg(format!("--base={base}"));
     }
     if flags.draft {
         cmd = cmd.arg("--draft");
     }
     if let Some(repo) = github {
-        cmd = cmd.args(["--repo", repo]);
+        cmd = cmd.arg(format!("--repo={repo}"));
     }
     cmd
 }

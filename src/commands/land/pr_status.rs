@@ -120,3 +120,25 @@ fn checks(rollup: &Value) -> Option<String> {
     };
     Some(word.into())
 }
+
+/// What `status` shows of landing: where `pr` pushes, and the pull request.
+pub fn status_view(home: &Home, spec: &crate::session::SessionSpec) -> Value {
+    serde_json::json!({
+        "push_remote": spec.landing.remote,
+        "pull_request": view(home, &spec.name),
+    })
+}
+
+pub fn print_status(view: &Value) {
+    match view["push_remote"].as_object() {
+        Some(r) => println!(
+            "Push to    {} ({}, recorded at create)",
+            r["url"].as_str().unwrap_or(""),
+            r["name"].as_str().unwrap_or("")
+        ),
+        None => println!("Push to    - (the repository had no remote at create)"),
+    }
+    if let Ok(pr) = serde_json::from_value::<PrView>(view["pull_request"].clone()) {
+        println!("PR         {} ({})", pr.url, pr.short());
+    }
+}

@@ -54,7 +54,8 @@ pub fn unique_commits(repo: &Path, branch: &str) -> Vec<(String, String)> {
     let own = format!("refs/heads/{branch}");
     let out = git::git(repo)
         .args(["log", "--no-show-signature", "--format=%h%x00%s", &own, "--not"])
-        .arg(format!("--exclude={own}"))
+        // (--branches matches --exclude against the name below refs/heads/)
+        .arg(format!("--exclude={branch}"))
         .args(["--branches", "--"])
         .run();
     out.map(|o| {
