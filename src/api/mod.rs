@@ -13,6 +13,7 @@ mod messages;
 mod routes;
 mod run;
 mod run_request;
+mod send;
 pub mod settings;
 mod sse;
 pub mod token;

@@ -55,6 +55,9 @@ async fn dispatch(
                 number("limit", 100).min(1000),
             )
         }
+        (&Method::POST, ["v1", "sessions", name, "messages"]) => {
+            super::send::send(home, name, body, query.flag("dry_run")).await
+        }
         (&Method::GET, ["v1", "sessions", name]) => {
             json_result(home, args(&["status", "--json", "--", name])).await
         }
