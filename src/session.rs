@@ -193,7 +193,7 @@ pub struct SessionSpec {
     pub mounts: Vec<crate::mounts::ExtraMount>,
     /// `[talos] config` as it was at create, mounted read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub talos_config: Option<PathBuf>,    /// Base commit and push remote, for diff, merge and pr.
+    pub talos_config: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "crate::landing::Landing::is_empty")]
     pub landing: crate::landing::Landing,
 }

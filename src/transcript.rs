@@ -93,7 +93,13 @@ pub fn entries(agent: Agent, records: &[Value]) -> Vec<Entry> {
     out
 }
 
-fn push(out: &mut Vec<Entry>, kind: Kind, time: &Option<String>, tool: Option<String>, text: String) {
+fn push(
+    out: &mut Vec<Entry>,
+    kind: Kind,
+    time: &Option<String>,
+    tool: Option<String>,
+    text: String,
+) {
     let text = match kind {
         Kind::ToolResult => truncate(&clean(&text)),
         Kind::ToolCall => one_line(&clean(&text)),
@@ -102,7 +108,12 @@ fn push(out: &mut Vec<Entry>, kind: Kind, time: &Option<String>, tool: Option<St
     if text.trim().is_empty() && kind != Kind::ToolResult && kind != Kind::ToolCall {
         return;
     }
-    out.push(Entry { kind, time: time.clone(), tool, text });
+    out.push(Entry {
+        kind,
+        time: time.clone(),
+        tool,
+        text,
+    });
 }
 
 /// Claude Code: `{"type":"user"|"assistant","message":{"content":...}}`.
@@ -113,7 +124,11 @@ fn claude_record(r: &Value, time: Option<String>, out: &mut Vec<Entry>) {
     }
     let content = &r["message"]["content"];
     if let Some(text) = content.as_str() {
-        let kind = if role == "user" { Kind::Prompt } else { Kind::Assistant };
+        let kind = if role == "user" {
+            Kind::Prompt
+        } else {
+            Kind::Assistant
+        };
         return push(out, kind, &time, None, text.to_string());
     }
     for block in content.as_array().into_iter().flatten() {
@@ -125,7 +140,13 @@ fn claude_record(r: &Value, time: Option<String>, out: &mut Vec<Entry>) {
                 let summary = summarize(&name, &block["input"]);
                 push(out, Kind::ToolCall, &time, Some(name), summary)
             }
-            "tool_result" => push(out, Kind::ToolResult, &time, None, flatten(&block["content"])),
+            "tool_result" => push(
+                out,
+                Kind::ToolResult,
+                &time,
+                None,
+                flatten(&block["content"]),
+            ),
             _ => {}
         }
     }
@@ -159,8 +180,18 @@ fn codex_record(r: &Value, time: Option<String>, out: &mut Vec<Entry>) {
                 Value::Null => p["input"].clone(),
                 v => v.clone(),
             };
-            let input = if input.is_null() { p["action"].clone() } else { input };
-            push(out, Kind::ToolCall, &time, Some(name.clone()), summarize(&name, &input))
+            let input = if input.is_null() {
+                p["action"].clone()
+            } else {
+                input
+            };
+            push(
+                out,
+                Kind::ToolCall,
+                &time,
+                Some(name.clone()),
+                summarize(&name, &input),
+            )
         }
         "function_call_output" | "custom_tool_call_output" => {
             let output = &p["output"];
@@ -235,14 +266,22 @@ fn one_line(text: &str) -> String {
 
 fn truncate(text: &str) -> String {
     let lines: Vec<&str> = text.lines().collect();
-    let mut shown: String = lines.iter().take(RESULT_LINES).copied().collect::<Vec<_>>().join("\n");
+    let mut shown: String = lines
+        .iter()
+        .take(RESULT_LINES)
+        .copied()
+        .collect::<Vec<_>>()
+        .join("\n");
     let mut cut = lines.len().saturating_sub(RESULT_LINES);
     if shown.chars().count() > RESULT_CHARS {
         shown = shown.chars().take(RESULT_CHARS).collect();
         cut = cut.max(1);
     }
     if cut > 0 || shown.len() < text.trim_end().len() {
-        shown.push_str(&format!("\n[… output truncated: {} line(s) in all]", lines.len()));
+        shown.push_str(&format!(
+            "\n[… output truncated: {} line(s) in all]",
+            lines.len()
+        ));
     }
     shown
 }
@@ -292,11 +331,17 @@ mod tests {
 
     #[test]
     fn escapes_are_removed_and_results_cut() {
-        assert_eq!(clean("a\u{1b}[31mred\u{1b}[0m\u{1b}]0;title\u{7}b\r\n"), "aredb\n");
+        assert_eq!(
+            clean("a\u{1b}[31mred\u{1b}[0m\u{1b}]0;title\u{7}b\r\n"),
+            "aredb\n"
+        );
         let long: String = (0..20).map(|i| format!("line {i}\n")).collect();
         let cut = truncate(&long);
         assert!(cut.contains("line 7") && !cut.contains("line 8"), "{cut}");
-        assert!(cut.ends_with("[… output truncated: 20 line(s) in all]"), "{cut}");
+        assert!(
+            cut.ends_with("[… output truncated: 20 line(s) in all]"),
+            "{cut}"
+        );
         assert_eq!(truncate("short"), "short");
     }
 }

@@ -12,7 +12,17 @@ const HOSTILE: &str = "-x it's \"quoted\"\nnew line $(touch /tmp/pwned) `id` ün
 /// A session started without a prompt: its agent waits for the user.
 fn create_waiting(env: &Env, name: &str, extra: &[&str]) {
     let repo = env.repo().to_string_lossy().to_string();
-    let mut args = vec!["create", "--name", name, "--repo", &repo, "--image", common::BASE_IMAGE, "--pull-policy", "never"];
+    let mut args = vec![
+        "create",
+        "--name",
+        name,
+        "--repo",
+        &repo,
+        "--image",
+        common::BASE_IMAGE,
+        "--pull-policy",
+        "never",
+    ];
     args.extend_from_slice(extra);
     env.run(&args).ok();
     env.wait_for_runs(name, 1);
@@ -21,13 +31,21 @@ fn create_waiting(env: &Env, name: &str, extra: &[&str]) {
 fn agent_status(env: &Env, name: &str) -> String {
     let r = env.run(&["status", "--json", name]).ok();
     let v: Value = serde_json::from_str(&r.stdout).unwrap();
-    v["session"]["agent_status"].as_str().unwrap_or("").to_string()
+    v["session"]["agent_status"]
+        .as_str()
+        .unwrap_or("")
+        .to_string()
 }
 
 fn wait_for_exit(engine: &str, name: &str) {
     for _ in 0..100 {
         let out = std::process::Command::new(engine)
-            .args(["inspect", "-f", "{{.State.Running}}", &format!("clauderon-{name}")])
+            .args([
+                "inspect",
+                "-f",
+                "{{.State.Running}}",
+                &format!("clauderon-{name}"),
+            ])
             .output()
             .unwrap();
         if String::from_utf8_lossy(&out.stdout).trim() == "false" {
@@ -50,7 +68,8 @@ fn assert_delivered(env: &Env, name: &str, runs: usize, resume: &str) {
 fn assert_waiting_and_stopped(env: &Env, name: &str, resume: &str) {
     let file = env.home().join("message.txt");
     std::fs::write(&file, HOSTILE).unwrap();
-    env.run(&["send", name, "--file", &file.to_string_lossy()]).ok();
+    env.run(&["send", name, "--file", &file.to_string_lossy()])
+        .ok();
     assert_delivered(env, name, 2, resume);
     assert_eq!(agent_status(env, name), "working");
     env.run(&["stop", name]).ok();
@@ -82,10 +101,17 @@ fn send_reaches_waiting_stopped_and_ended_sessions_on_docker() {
     env.wait_for_runs(&print, 2);
     wait_for_exit("docker", &print);
     let argv = env.stub_argv(&print);
-    assert!(argv.contains(&"-p".to_string()) && argv.contains(&"--continue".to_string()), "{argv:?}");
+    assert!(
+        argv.contains(&"-p".to_string()) && argv.contains(&"--continue".to_string()),
+        "{argv:?}"
+    );
     assert_eq!(argv.last().map(String::as_str), Some(HOSTILE));
     let logs = env.run(&["logs", &print]).ok();
-    assert!(logs.stdout.contains("stub answer to: -x it's \"quoted\""), "{}", logs.stdout);
+    assert!(
+        logs.stdout.contains("stub answer to: -x it's \"quoted\""),
+        "{}",
+        logs.stdout
+    );
 
     // Codex: `codex resume --last -- MESSAGE`.
     let codex = unique("sendx");
@@ -98,10 +124,18 @@ fn send_reaches_waiting_stopped_and_ended_sessions_on_docker() {
     assert_eq!(env.run(&["send", &name, " "]).fails().code, 2);
     env.run(&["send", "no-such", "x"]).fails();
     let busy = env.run(&["send", &name, "x"]).fails();
-    assert!(busy.stderr.contains("is working") && busy.stderr.contains("fix:"), "{}", busy.stderr);
+    assert!(
+        busy.stderr.contains("is working") && busy.stderr.contains("fix:"),
+        "{}",
+        busy.stderr
+    );
     env.run(&["stop", &name]).ok();
     let dry = env.run(&["send", "--dry-run", &name, "x"]).ok();
-    assert!(dry.stdout.contains("message-id") && dry.stdout.contains("start"), "{}", dry.stdout);
+    assert!(
+        dry.stdout.contains("message-id") && dry.stdout.contains("start"),
+        "{}",
+        dry.stdout
+    );
 }
 
 #[test]

@@ -29,7 +29,13 @@ fn transcript_reads_claude_code_and_codex_sessions() {
     env.wait_for_runs(&name, 1);
     let planted = env.worktree(&name).join(".claude/projects/planted");
     std::fs::create_dir_all(&planted).unwrap();
-    place(&env, &name, ".claude/projects/-workspace", "0b9d6a52.jsonl", CLAUDE);
+    place(
+        &env,
+        &name,
+        ".claude/projects/-workspace",
+        "0b9d6a52.jsonl",
+        CLAUDE,
+    );
     std::os::unix::fs::symlink("/etc/passwd", planted.join("zzz.jsonl")).unwrap();
     let out = env.run(&["transcript", &name]).ok().stdout;
     for want in [
@@ -43,18 +49,35 @@ fn transcript_reads_claude_code_and_codex_sessions() {
     ] {
         assert!(out.contains(want), "{want:?} missing:\n{out}");
     }
-    assert!(!out.contains('\u{1b}') && !out.contains("line 8") && !out.contains("root:x:0"), "{out}");
+    assert!(
+        !out.contains('\u{1b}') && !out.contains("line 8") && !out.contains("root:x:0"),
+        "{out}"
+    );
     let json = env.run(&["--json", "transcript", &name]).ok().stdout;
-    let turns: Vec<Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let turns: Vec<Value> = json
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(turns.len(), 1, "{json}");
     assert_eq!(turns[0]["prompt"], "List the files, then say done");
     assert_eq!(turns[0]["items"][2]["tool"], "Bash");
 
     let codex = unique("transcriptx");
     env.create(&codex, "x", &["--agent", "codex"]).ok();
-    place(&env, &codex, ".codex/sessions/2026/12/07", "rollout-2026-12-07T02-50-01-0199f0a2.jsonl", CODEX);
+    place(
+        &env,
+        &codex,
+        ".codex/sessions/2026/12/07",
+        "rollout-2026-12-07T02-50-01-0199f0a2.jsonl",
+        CODEX,
+    );
     let out = env.run(&["transcript", &codex]).ok().stdout;
-    for want in ["> Count the files", "  -> shell: bash -lc ls | wc -l", "     | 2", "There are 2 files."] {
+    for want in [
+        "> Count the files",
+        "  -> shell: bash -lc ls | wc -l",
+        "     | 2",
+        "There are 2 files.",
+    ] {
         assert!(out.contains(want), "{want:?} missing:\n{out}");
     }
     assert!(!out.contains("environment_context"), "{out}");

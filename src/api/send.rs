@@ -33,10 +33,18 @@ pub async fn send(home: &Home, name: &str, body: &[u8], dry_run: bool) -> Respon
         .tempfile_in(&home.root)
     {
         Ok(f) => f,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("could not keep the message: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("could not keep the message: {e}"),
+            );
+        }
     };
     if let Err(e) = std::fs::write(file.path(), request.message.as_bytes()) {
-        return error(StatusCode::INTERNAL_SERVER_ERROR, format!("could not keep the message: {e}"));
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("could not keep the message: {e}"),
+        );
     }
     let mut args: Vec<String> = vec!["send".into(), "--file".into()];
     args.push(file.path().to_string_lossy().into_owned());
@@ -54,6 +62,9 @@ pub async fn send(home: &Home, name: &str, body: &[u8], dry_run: bool) -> Respon
             Some(plan) => crate::serve::json(StatusCode::OK, &plan),
             None => error(StatusCode::BAD_GATEWAY, "clauderon printed no JSON"),
         },
-        false => crate::serve::json(StatusCode::ACCEPTED, &json!({"name": name, "result": "sent"})),
+        false => crate::serve::json(
+            StatusCode::ACCEPTED,
+            &json!({"name": name, "result": "sent"}),
+        ),
     }
 }

@@ -33,7 +33,11 @@ pub struct SendArgs {
     /// Session name (see `clauderon list`)
     pub name: String,
     /// The message, byte for byte (it may start with `-`); `-` reads it from stdin
-    #[arg(allow_hyphen_values = true, required_unless_present = "file", conflicts_with = "file")]
+    #[arg(
+        allow_hyphen_values = true,
+        required_unless_present = "file",
+        conflicts_with = "file"
+    )]
     pub message: Option<String>,
     /// Read the message from this file
     #[arg(long, value_name = "FILE")]

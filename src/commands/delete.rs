@@ -83,7 +83,13 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     print_or_execute(&format!("delete {name}"), &plan, dry_run)
         .map_err(|e| e.context(format!("could not fully delete session '{name}'")))?;
     if !dry_run {
-        print_done(name, spec.as_ref(), delete_branch, branch_tip, kept.as_ref());
+        print_done(
+            name,
+            spec.as_ref(),
+            delete_branch,
+            branch_tip,
+            kept.as_ref(),
+        );
     }
     Ok(())
 }

@@ -80,12 +80,19 @@ pub fn recorded_argv(dir: &Path) -> Vec<String> {
 
 /// PATH with `first` before the usual directories.
 pub fn path_with(first: &Path) -> String {
-    format!("{}:{}", first.display(), std::env::var("PATH").unwrap_or_default())
+    format!(
+        "{}:{}",
+        first.display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
 }
 
 impl Env {
     pub fn with_origin(&self) -> tempfile::TempDir {
-        let bare = tempfile::Builder::new().prefix("clauderon-origin").tempdir().unwrap();
+        let bare = tempfile::Builder::new()
+            .prefix("clauderon-origin")
+            .tempdir()
+            .unwrap();
         git(bare.path(), &["init", "-q", "--bare"]);
         let url = bare.path().to_string_lossy().to_string();
         git(self.repo(), &["remote", "add", "origin", &url]);

@@ -89,10 +89,8 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         agent_options,
     } = flags;
     let (repo, worktree) = repository(ctx, args, &name)?;
-    let landing = crate::landing::Landing::record(
-        &repo.root,
-        git::resolve_commit(&repo.root, &args.base)?,
-    );
+    let landing =
+        crate::landing::Landing::record(&repo.root, git::resolve_commit(&repo.root, &args.base)?);
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     let mut spec = SessionSpec {

@@ -41,7 +41,11 @@ pub fn run(ctx: &Ctx, name: &str, format: Format, paths: &[String]) -> Result<()
     }
     let color = std::io::stdout().is_terminal();
     let text = render(&spec, &base, format, paths, &untracked, color)?;
-    if color { page(&spec.repo_root, &text) } else { print_plain(&text) }
+    if color {
+        page(&spec.repo_root, &text)
+    } else {
+        print_plain(&text)
+    }
 }
 
 fn print_plain(text: &[u8]) -> Result<()> {
@@ -59,28 +63,49 @@ fn render(
     untracked: &[String],
     color: bool,
 ) -> Result<Vec<u8>> {
-    let color_flag = if color { "--color=always" } else { "--color=never" };
+    let color_flag = if color {
+        "--color=always"
+    } else {
+        "--color=never"
+    };
     let mut out = Vec::new();
     let range = format!("{base}..{}", branch_ref(spec));
     let listed = commits(&spec.repo_root, &range)?;
     let short = &base[..base.len().min(12)];
-    heading(&mut out, &format!("Commits on '{}' since {short}: {}", spec.branch, listed.len()));
+    heading(
+        &mut out,
+        &format!(
+            "Commits on '{}' since {short}: {}",
+            spec.branch,
+            listed.len()
+        ),
+    );
     for (hash, subject) in &listed {
         out.extend_from_slice(format!("  {hash} {subject}\n").as_bytes());
     }
     let mut committed = diff_cmd(&spec.repo_root, "diff").arg(color_flag);
-    committed = with_format(committed, format).arg(base).arg(branch_ref(spec));
+    committed = with_format(committed, format)
+        .arg(base)
+        .arg(branch_ref(spec));
     out.extend(run_diff(committed, paths)?);
     if !has_worktree(spec) {
         return Ok(out);
     }
-    heading(&mut out, "Uncommitted changes in the worktree (against its HEAD)");
-    let worktree = with_format(diff_cmd(&spec.worktree, "diff").arg(color_flag), format).arg("HEAD");
+    heading(
+        &mut out,
+        "Uncommitted changes in the worktree (against its HEAD)",
+    );
+    let worktree =
+        with_format(diff_cmd(&spec.worktree, "diff").arg(color_flag), format).arg("HEAD");
     out.extend(run_diff(worktree, paths)?);
     heading(&mut out, &format!("Untracked files: {}", untracked.len()));
     for file in untracked {
-        let cmd = with_format(diff_cmd(&spec.worktree, "diff").arg(color_flag), format)
-            .args(["--no-index", "--", "/dev/null", file]);
+        let cmd = with_format(diff_cmd(&spec.worktree, "diff").arg(color_flag), format).args([
+            "--no-index",
+            "--",
+            "/dev/null",
+            file,
+        ]);
         out.extend(no_index(&cmd)?);
     }
     Ok(out)
@@ -139,7 +164,9 @@ fn untracked_files(spec: &SessionSpec, paths: &[String]) -> Result<Vec<String>> 
 
 /// `--numstat -z` records as {path, added, deleted} (binary: null counts).
 fn numstat(dir: &Path, rest: &[&str], no_index_diff: bool) -> Result<Vec<Value>> {
-    let cmd = diff_cmd(dir, "diff").args(["--numstat", "-z"]).args(rest.iter().copied());
+    let cmd = diff_cmd(dir, "diff")
+        .args(["--numstat", "-z"])
+        .args(rest.iter().copied());
     let text = match no_index_diff {
         true => String::from_utf8_lossy(&no_index(&cmd)?).into_owned(),
         false => cmd.run().map_err(git::classify)?.stdout,
@@ -163,7 +190,12 @@ fn numstat(dir: &Path, rest: &[&str], no_index_diff: bool) -> Result<Vec<Value>>
     Ok(files)
 }
 
-fn as_json(spec: &SessionSpec, base: &str, paths: &[String], untracked: &[String]) -> Result<Value> {
+fn as_json(
+    spec: &SessionSpec,
+    base: &str,
+    paths: &[String],
+    untracked: &[String],
+) -> Result<Value> {
     let range = format!("{base}..{}", branch_ref(spec));
     let listed: Vec<Value> = commits(&spec.repo_root, &range)?
         .into_iter()

@@ -80,17 +80,24 @@ fn target(spec: &SessionSpec, into: Option<&str>) -> Result<Target> {
             .run()
             .map(|o| o.stdout.trim().to_string())
             .map_err(|_| {
-                Error::input(format!("{} has no branch checked out (a detached HEAD)", repo.display()))
-                    .with_fix("name the branch to merge into: --into BRANCH")
+                Error::input(format!(
+                    "{} has no branch checked out (a detached HEAD)",
+                    repo.display()
+                ))
+                .with_fix("name the branch to merge into: --into BRANCH")
             })?,
     };
     if branch == spec.branch {
-        return Err(Error::input(format!("--into {branch:?} is the session's own branch"))
-            .with_fix("name the branch the work should go to, e.g. --into main"));
+        return Err(
+            Error::input(format!("--into {branch:?} is the session's own branch"))
+                .with_fix("name the branch the work should go to, e.g. --into main"),
+        );
     }
     if branch.starts_with('-') || !git::branch_exists(repo, &branch)? {
-        return Err(Error::input(format!("no branch {branch:?} in {}", repo.display()))
-            .with_fix(format!("`git -C {} branch` lists them", quoted(repo))));
+        return Err(
+            Error::input(format!("no branch {branch:?} in {}", repo.display()))
+                .with_fix(format!("`git -C {} branch` lists them", quoted(repo))),
+        );
     }
     let commit = git::resolve_commit(repo, &format!("refs/heads/{branch}"))?;
     let checked_out = checked_out_at(repo, &branch)?;
@@ -105,7 +112,11 @@ fn target(spec: &SessionSpec, into: Option<&str>) -> Result<Target> {
             spec.branch
         )));
     }
-    Ok(Target { branch, commit, checked_out })
+    Ok(Target {
+        branch,
+        commit,
+        checked_out,
+    })
 }
 
 fn same_path(a: &Path, b: &Path) -> bool {
@@ -141,7 +152,13 @@ fn session_changes(spec: &SessionSpec) -> Result<usize> {
 /// `git status` paths (changed, staged, untracked), one per entry.
 pub(super) fn status_paths(dir: &Path) -> Result<Vec<String>> {
     let out = git::git(dir)
-        .args(["status", "--porcelain", "-z", "--no-renames", "--untracked-files=all"])
+        .args([
+            "status",
+            "--porcelain",
+            "-z",
+            "--no-renames",
+            "--untracked-files=all",
+        ])
         .run()
         .map_err(git::classify)?;
     Ok(out
@@ -181,7 +198,10 @@ fn conflicts(repo: &Path, target: &str, source: &str) -> Result<Vec<String>> {
     match cmd.run_any() {
         Ok((Some(0), _)) => Ok(Vec::new()),
         Ok((Some(1), out)) => Ok(out.lines().skip(1).map(String::from).collect()),
-        Ok((code, _)) => Err(Error::failed(format!("`{}` failed (exit {code:?})", cmd.shown()))),
+        Ok((code, _)) => Err(Error::failed(format!(
+            "`{}` failed (exit {code:?})",
+            cmd.shown()
+        ))),
         Err(f) => Err(git::classify(f)),
     }
 }
@@ -218,13 +238,23 @@ fn check_not_overwritten(spec: &SessionSpec, tree: &Path, target: &Target) -> Re
         .map(|o| o.stdout.trim().to_string())
         .or_else(|_| base_commit(spec))?;
     let touched = git::git(&spec.repo_root)
-        .args(["diff", "--no-ext-diff", "--no-textconv", "--name-only", "-z", &base])
+        .args([
+            "diff",
+            "--no-ext-diff",
+            "--no-textconv",
+            "--name-only",
+            "-z",
+            &base,
+        ])
         .arg(branch_ref(spec))
         .run()
         .map_err(git::classify)?
         .stdout;
     let touched: std::collections::HashSet<&str> = touched.split('\0').collect();
-    let hit: Vec<&String> = local.iter().filter(|f| touched.contains(f.as_str())).collect();
+    let hit: Vec<&String> = local
+        .iter()
+        .filter(|f| touched.contains(f.as_str()))
+        .collect();
     if hit.is_empty() {
         return Ok(());
     }
@@ -241,7 +271,13 @@ fn check_not_overwritten(spec: &SessionSpec, tree: &Path, target: &Target) -> Re
 }
 
 /// The merge in a temporary worktree, then the target moved to it.
-fn merge_steps(plan: &mut Plan, home: &crate::store::Home, spec: &SessionSpec, target: &Target, mode: Mode) {
+fn merge_steps(
+    plan: &mut Plan,
+    home: &crate::store::Home,
+    spec: &SessionSpec,
+    target: &Target,
+    mode: Mode,
+) {
     let repo = &spec.repo_root;
     let tmp = home.session_dir(&spec.name).join("merge");
     let result = format!("refs/clauderon/merging/{}", spec.name);
@@ -250,12 +286,45 @@ fn merge_steps(plan: &mut Plan, home: &crate::store::Home, spec: &SessionSpec, t
         _ => target.commit.clone(),
     };
     let forget = vec![
-        Step::ForgetWorktree { common_dir: spec.git_common_dir.clone(), worktree: tmp.clone() },
+        Step::ForgetWorktree {
+            common_dir: spec.git_common_dir.clone(),
+            worktree: tmp.clone(),
+        },
         Step::RemoveDir { path: tmp.clone() },
     ];
-    let add = git::git(repo).args(["worktree", "add", "--quiet", "--detach"]).arg(tmp.to_string_lossy()).arg(&start);
+    let add = git::git(repo)
+        .args(["worktree", "add", "--quiet", "--detach"])
+        .arg(tmp.to_string_lossy())
+        .arg(&start);
     plan.push_undoable(Step::run_cmd(add, git::classify), forget);
     let in_tmp = || git::git(&tmp);
+    work_steps(plan, &tmp, spec, target, mode);
+    let keep = in_tmp().args(["update-ref", &result, "HEAD"]);
+    let drop = git::git(repo).args(["update-ref", "-d", &result]);
+    plan.push_undoable(
+        Step::run_cmd(keep, git::classify),
+        vec![Step::run_cmd(drop.clone(), git::classify)],
+    );
+    plan.push(Step::run_cmd(
+        git::git(repo)
+            .args(["worktree", "remove", "--force"])
+            .arg(tmp.to_string_lossy()),
+        git::classify,
+    ));
+    let advance = match &target.checked_out {
+        Some(tree) => git::git(tree).args(["merge", "--ff-only", "-q", &result]),
+        None => git::git(repo)
+            .args(["update-ref", "-m", "clauderon merge"])
+            .arg(format!("refs/heads/{}", target.branch))
+            .args([&result, &target.commit]),
+    };
+    plan.push(Step::run_cmd(advance, git::classify));
+    plan.push(Step::run_cmd(drop, git::classify));
+}
+
+/// The merge, squash or rebase itself, in the temporary worktree.
+fn work_steps(plan: &mut Plan, tmp: &Path, spec: &SessionSpec, target: &Target, mode: Mode) {
+    let in_tmp = || git::git(tmp);
     let message = format!(
         "Merge clauderon session '{}' (branch '{}') into '{}'",
         spec.name, spec.branch, target.branch
@@ -263,13 +332,17 @@ fn merge_steps(plan: &mut Plan, home: &crate::store::Home, spec: &SessionSpec, t
     match mode {
         Mode::Merge => {
             plan.push(Step::run_cmd(
-                in_tmp().args(["merge", "--no-edit", "-q", "-m", &message]).arg(branch_ref(spec)),
+                in_tmp()
+                    .args(["merge", "--no-edit", "-q", "-m", &message])
+                    .arg(branch_ref(spec)),
                 git::classify,
             ));
         }
         Mode::Squash => {
             plan.push(Step::run_cmd(
-                in_tmp().args(["merge", "--squash", "-q"]).arg(branch_ref(spec)),
+                in_tmp()
+                    .args(["merge", "--squash", "-q"])
+                    .arg(branch_ref(spec)),
                 git::classify,
             ));
             let squash = format!("{message} (squashed)\n\n{}", spec.prompt);
@@ -284,24 +357,12 @@ fn merge_steps(plan: &mut Plan, home: &crate::store::Home, spec: &SessionSpec, t
             plan.push_with_cleanup(
                 Step::run_cmd(rebase, git::classify),
                 vec![],
-                vec![Step::Run { cmd: abort, classify: git::classify, tolerate: Some(Tolerate::If(|_| true)) }],
+                vec![Step::Run {
+                    cmd: abort,
+                    classify: git::classify,
+                    tolerate: Some(Tolerate::If(|_| true)),
+                }],
             );
         }
     }
-    let keep = in_tmp().args(["update-ref", &result, "HEAD"]);
-    let drop = git::git(repo).args(["update-ref", "-d", &result]);
-    plan.push_undoable(Step::run_cmd(keep, git::classify), vec![Step::run_cmd(drop.clone(), git::classify)]);
-    plan.push(Step::run_cmd(
-        git::git(repo).args(["worktree", "remove", "--force"]).arg(tmp.to_string_lossy()),
-        git::classify,
-    ));
-    let advance = match &target.checked_out {
-        Some(tree) => git::git(tree).args(["merge", "--ff-only", "-q", &result]),
-        None => git::git(repo)
-            .args(["update-ref", "-m", "clauderon merge"])
-            .arg(format!("refs/heads/{}", target.branch))
-            .args([&result, &target.commit]),
-    };
-    plan.push(Step::run_cmd(advance, git::classify));
-    plan.push(Step::run_cmd(drop, git::classify));
 }

@@ -36,8 +36,13 @@ pub fn checked_session(home: &crate::store::Home, name: &str) -> Result<SessionS
     }
     if !git::branch_exists(&spec.repo_root, &spec.branch)? {
         let fix = match spec.backend {
-            BackendKind::Kubernetes => format!("`clauderon pull {name}` fetches it from the cluster"),
-            _ => format!("`git -C {} branch` lists the branches", quoted(&spec.repo_root)),
+            BackendKind::Kubernetes => {
+                format!("`clauderon pull {name}` fetches it from the cluster")
+            }
+            _ => format!(
+                "`git -C {} branch` lists the branches",
+                quoted(&spec.repo_root)
+            ),
         };
         return Err(Error::failed(format!(
             "the branch '{}' of session '{name}' is not in {}",
@@ -84,7 +89,13 @@ pub fn branch_ref(spec: &SessionSpec) -> String {
 /// subject is made printable (it is the agent's text).
 pub fn commits(repo: &std::path::Path, range: &str) -> Result<Vec<(String, String)>> {
     let out = git::git(repo)
-        .args(["log", "--no-show-signature", "--format=%h%x00%s", range, "--"])
+        .args([
+            "log",
+            "--no-show-signature",
+            "--format=%h%x00%s",
+            range,
+            "--",
+        ])
         .run()
         .map_err(git::classify)?;
     Ok(out

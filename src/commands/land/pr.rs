@@ -23,7 +23,9 @@ pub struct PrFlags {
 }
 
 pub fn run(ctx: &Ctx, name: &str, flags: PrFlags) -> Result<()> {
-    let _lock = (!flags.dry_run).then(|| ctx.home.lock_session(name)).transpose()?;
+    let _lock = (!flags.dry_run)
+        .then(|| ctx.home.lock_session(name))
+        .transpose()?;
     let spec = checked_session(&ctx.home, name)?;
     let Some(remote) = spec.landing.remote.clone() else {
         return Err(Error::failed(format!(
@@ -41,22 +43,40 @@ pub fn run(ctx: &Ctx, name: &str, flags: PrFlags) -> Result<()> {
         return Err(Error::input("--title is empty").with_fix("give a title, or leave --title out"));
     }
     if let Some(base) = flags.base.as_deref()
-        && (base.starts_with('-') || base.contains("..") || base.chars().any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c)))
+        && (base.starts_with('-')
+            || base.contains("..")
+            || base
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c)))
     {
-        return Err(Error::input(format!("--base {base:?} is not a branch name")).with_fix("name the branch the pull request goes into, e.g. --base main"));
+        return Err(
+            Error::input(format!("--base {base:?} is not a branch name"))
+                .with_fix("name the branch the pull request goes into, e.g. --base main"),
+        );
     }
     if let Some(f) = &flags.body_file
         && !f.is_file()
     {
-        return Err(Error::input(format!("--body-file {}: no such file", f.display())));
+        return Err(Error::input(format!(
+            "--body-file {}: no such file",
+            f.display()
+        )));
     }
     let github = github_repo(&remote.url);
     let mut plan = Plan::default();
     plan.push(Step::run_cmd(push(&spec, &remote.url), git::classify));
     let gh = find_in_path("gh");
-    let body = flags.body_file.clone().unwrap_or_else(|| ctx.home.session_dir(name).join("pr-body.md"));
+    let body = flags
+        .body_file
+        .clone()
+        .unwrap_or_else(|| ctx.home.session_dir(name).join("pr-body.md"));
     if flags.body_file.is_none() {
-        plan.push(Step::WriteFile { path: body.clone(), contents: default_body(&spec), mode: 0o600, secret: false });
+        plan.push(Step::WriteFile {
+            path: body.clone(),
+            contents: default_body(&spec),
+            mode: 0o600,
+            secret: false,
+        });
     }
     let create = gh_create(&spec, &flags, &body, github.as_deref());
     let cwd = match &github {
@@ -81,9 +101,19 @@ pub fn run(ctx: &Ctx, name: &str, flags: PrFlags) -> Result<()> {
             .context("the branch is pushed, but `gh pr create` failed")
             .with_fix("`gh auth status` checks your GitHub login; then run `clauderon pr` again")
     })?;
-    let url = out.stdout.lines().rev().find(|l| l.starts_with("http")).unwrap_or("").trim().to_string();
+    let url = out
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("http"))
+        .unwrap_or("")
+        .trim()
+        .to_string();
     super::pr_status::remember(&ctx.home, name, &url)?;
-    crate::output::info(format!("Opened {url} from branch '{}' (pushed to {}).", spec.branch, remote.url));
+    crate::output::info(format!(
+        "Opened {url} from branch '{}' (pushed to {}).",
+        spec.branch, remote.url
+    ));
     Ok(())
 }
 
@@ -91,7 +121,14 @@ pub fn run(ctx: &Ctx, name: &str, flags: PrFlags) -> Result<()> {
 /// `remote.*.pushurl` applies (and `insteadOf`, which would, was refused).
 fn push(spec: &SessionSpec, url: &str) -> Cmd {
     git::git(&spec.repo_root)
-        .args(["push", "--no-verify", "--no-recurse-submodules", "--porcelain", "--end-of-options", url])
+        .args([
+            "push",
+            "--no-verify",
+            "--no-recurse-submodules",
+            "--porcelain",
+            "--end-of-options",
+            url,
+        ])
         .arg(format!("{}:{}", branch_ref(spec), branch_ref(spec)))
 }
 
@@ -114,7 +151,12 @@ fn gh_create(spec: &SessionSpec, flags: &PrFlags, body: &Path, github: Option<&s
 }
 
 fn default_title(spec: &SessionSpec) -> String {
-    let first = spec.prompt.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let first = spec
+        .prompt
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("")
+        .trim();
     let mut title: String = crate::transcript::clean(first).chars().take(72).collect();
     if title.is_empty() {
         title = format!("clauderon session {}", spec.name);
@@ -124,14 +166,24 @@ fn default_title(spec: &SessionSpec) -> String {
 
 /// The prompt, and the agent's last words from its transcript.
 fn default_body(spec: &SessionSpec) -> Vec<u8> {
-    let mut body = format!("Work of the clauderon session `{}` ({} agent).\n", spec.name, spec.agent);
+    let mut body = format!(
+        "Work of the clauderon session `{}` ({} agent).\n",
+        spec.name, spec.agent
+    );
     if !spec.prompt.trim().is_empty() {
-        body.push_str(&format!("\n## Prompt\n\n{}\n", crate::transcript::clean(spec.prompt.trim())));
+        body.push_str(&format!(
+            "\n## Prompt\n\n{}\n",
+            crate::transcript::clean(spec.prompt.trim())
+        ));
     }
     let last = crate::transcript::locate(&spec.worktree, spec.agent)
         .and_then(|rel| crate::transcript::records(&spec.worktree, &rel).ok())
         .map(|r| crate::transcript::entries(spec.agent, &r))
-        .and_then(|e| e.into_iter().rev().find(|e| e.kind == crate::transcript::Kind::Assistant));
+        .and_then(|e| {
+            e.into_iter()
+                .rev()
+                .find(|e| e.kind == crate::transcript::Kind::Assistant)
+        });
     if let Some(summary) = last {
         body.push_str(&format!("\n## Summary\n\n{}\n", summary.text.trim()));
     }
@@ -146,7 +198,11 @@ pub fn github_repo(url: &str) -> Option<String> {
         .or_else(|| url.strip_prefix("git@github.com:"))?;
     let path = rest.trim_end_matches('/').trim_end_matches(".git");
     let (owner, repo) = path.split_once('/')?;
-    let ok = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    let ok = |s: &str| {
+        !s.is_empty()
+            && s.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    };
     (ok(owner) && ok(repo)).then(|| format!("{owner}/{repo}"))
 }
 
@@ -157,7 +213,10 @@ fn no_gh(spec: &SessionSpec, github: Option<&str>, base: Option<&str>) -> Error 
             base.map(|b| format!("{b}...")).unwrap_or_default(),
             spec.branch
         ),
-        None => format!("open a pull request for branch '{}' on your forge", spec.branch),
+        None => format!(
+            "open a pull request for branch '{}' on your forge",
+            spec.branch
+        ),
     };
     Error::failed(format!(
         "the branch '{}' is pushed, but the GitHub CLI (gh) is not installed, so no pull request was opened",
@@ -170,5 +229,10 @@ pub fn find_in_path(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join(program))
-        .find(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file() && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| {
+                m.is_file()
+                    && std::os::unix::fs::PermissionsExt::mode(&m.permissions()) & 0o111 != 0
+            })
+        })
 }

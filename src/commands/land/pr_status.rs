@@ -32,11 +32,15 @@ pub struct PrView {
 impl PrView {
     /// `OPEN, checks SUCCESS, APPROVED` for a table cell.
     pub fn short(&self) -> String {
-        [self.state.clone(), self.checks.as_ref().map(|c| format!("checks {c}")), self.review.clone()]
-            .into_iter()
-            .flatten()
-            .collect::<Vec<_>>()
-            .join(", ")
+        [
+            self.state.clone(),
+            self.checks.as_ref().map(|c| format!("checks {c}")),
+            self.review.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(", ")
     }
 }
 
@@ -56,7 +60,15 @@ fn save(home: &Home, name: &str, view: &PrView) -> Result<()> {
 
 /// After `gh pr create`: the URL, with the rest to be fetched.
 pub fn remember(home: &Home, name: &str, url: &str) -> Result<()> {
-    save(home, name, &PrView { url: url.to_string(), state: Some("OPEN".into()), ..Default::default() })
+    save(
+        home,
+        name,
+        &PrView {
+            url: url.to_string(),
+            state: Some("OPEN".into()),
+            ..Default::default()
+        },
+    )
 }
 
 /// The kept view; a stale one gets a background refresh started.
@@ -74,7 +86,9 @@ pub fn view(home: &Home, name: &str) -> Option<PrView> {
 }
 
 fn spawn_refresh(home: &Home, name: &str) {
-    let Ok(exe) = std::env::current_exe() else { return };
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
     let _ = std::process::Command::new(exe)
         .args(["pr", "--refresh", name])
         .env("CLAUDERON_HOME", &home.root)
@@ -87,12 +101,20 @@ fn spawn_refresh(home: &Home, name: &str) {
 /// `clauderon pr --refresh NAME`: asks gh, keeps the answer.
 pub fn refresh(home: &Home, name: &str) -> Result<()> {
     let mut view = load(home, name).ok_or_else(|| {
-        Error::input(format!("session '{name}' has no pull request")).with_fix(format!("`clauderon pr {name}` opens one"))
+        Error::input(format!("session '{name}' has no pull request"))
+            .with_fix(format!("`clauderon pr {name}` opens one"))
     })?;
-    let out = Cmd::new(["gh", "pr", "view", &view.url, "--json", "url,state,statusCheckRollup,reviewDecision"])
-        .time_limit(std::time::Duration::from_secs(30))
-        .run()
-        .map_err(|f| f.into_error())?;
+    let out = Cmd::new([
+        "gh",
+        "pr",
+        "view",
+        &view.url,
+        "--json",
+        "url,state,statusCheckRollup,reviewDecision",
+    ])
+    .time_limit(std::time::Duration::from_secs(30))
+    .run()
+    .map_err(|f| f.into_error())?;
     let v: Value = serde_json::from_str(&out.stdout)
         .map_err(|e| Error::failed(format!("gh pr view printed no JSON: {e}")))?;
     let text = |k: &str| v[k].as_str().filter(|s| !s.is_empty()).map(String::from);
@@ -108,12 +130,23 @@ pub fn refresh(home: &Home, name: &str) -> Result<()> {
 fn checks(rollup: &Value) -> Option<String> {
     let items = rollup.as_array().filter(|a| !a.is_empty())?;
     let outcome = |c: &Value| {
-        c["conclusion"].as_str().filter(|s| !s.is_empty()).or(c["state"].as_str()).unwrap_or("PENDING").to_ascii_uppercase()
+        c["conclusion"]
+            .as_str()
+            .filter(|s| !s.is_empty())
+            .or(c["state"].as_str())
+            .unwrap_or("PENDING")
+            .to_ascii_uppercase()
     };
     let all: Vec<String> = items.iter().map(outcome).collect();
-    let word = if all.iter().any(|o| matches!(o.as_str(), "FAILURE" | "ERROR" | "CANCELLED" | "TIMED_OUT")) {
+    let word = if all
+        .iter()
+        .any(|o| matches!(o.as_str(), "FAILURE" | "ERROR" | "CANCELLED" | "TIMED_OUT"))
+    {
         "FAILURE"
-    } else if all.iter().any(|o| !matches!(o.as_str(), "SUCCESS" | "NEUTRAL" | "SKIPPED")) {
+    } else if all
+        .iter()
+        .any(|o| !matches!(o.as_str(), "SUCCESS" | "NEUTRAL" | "SKIPPED"))
+    {
         "PENDING"
     } else {
         "SUCCESS"

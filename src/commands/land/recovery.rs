@@ -53,7 +53,13 @@ fn index_path(home: &Home) -> PathBuf {
 pub fn unique_commits(repo: &Path, branch: &str) -> Vec<(String, String)> {
     let own = format!("refs/heads/{branch}");
     let out = git::git(repo)
-        .args(["log", "--no-show-signature", "--format=%h%x00%s", &own, "--not"])
+        .args([
+            "log",
+            "--no-show-signature",
+            "--format=%h%x00%s",
+            &own,
+            "--not",
+        ])
         // (--branches matches --exclude against the name below refs/heads/)
         .arg(format!("--exclude={branch}"))
         .args(["--branches", "--"])
@@ -112,7 +118,12 @@ pub fn keep_steps(home: &Home, kept: &Kept) -> Vec<Step> {
     vec![
         Step::run_cmd(
             git::git(&kept.repo)
-                .args(["update-ref", "-m", "clauderon delete: kept", &kept.reference])
+                .args([
+                    "update-ref",
+                    "-m",
+                    "clauderon delete: kept",
+                    &kept.reference,
+                ])
                 .arg(&kept.commit),
             git::classify,
         ),
@@ -185,8 +196,8 @@ pub fn print(home: &Home) -> Result<()> {
         return Ok(());
     }
     for k in &kept {
-        let days = (KEEP_SECS.saturating_sub(crate::session::now().saturating_sub(k.deleted_at)))
-            / 86_400;
+        let days =
+            (KEEP_SECS.saturating_sub(crate::session::now().saturating_sub(k.deleted_at))) / 86_400;
         println!(
             "{}  branch '{}' in {} (kept {days} more day(s))",
             k.session,

@@ -34,19 +34,26 @@ const MAX_BYTES: u64 = 1 << 20;
 
 pub fn run(ctx: &Ctx, name: &str, source: Source, dry_run: bool) -> Result<()> {
     let message = read_message(source)?;
-    let _lock = (!dry_run).then(|| ctx.home.lock_session(name)).transpose()?;
+    let _lock = (!dry_run)
+        .then(|| ctx.home.lock_session(name))
+        .transpose()?;
     let spec = ctx.home.load(name)?;
     if spec.backend == BackendKind::Kubernetes {
-        return Err(Error::input("send works for docker and podman sessions")
-            .with_fix(format!("`clauderon attach {name}` to talk to a kubernetes session's agent")));
+        return Err(
+            Error::input("send works for docker and podman sessions").with_fix(format!(
+                "`clauderon attach {name}` to talk to a kubernetes session's agent"
+            )),
+        );
     }
     crate::commands::lifecycle::require_worktree(&spec)?;
     let engine = Engine::for_kind(spec.backend)?;
     let mut plan = Plan::default();
     let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
     if state == ContainerState::Missing {
-        return Err(Error::failed(format!("the container of session '{name}' no longer exists"))
-            .with_fix(format!("`clauderon refresh {name}` recreates it")));
+        return Err(Error::failed(format!(
+            "the container of session '{name}' no longer exists"
+        ))
+        .with_fix(format!("`clauderon refresh {name}` recreates it")));
     }
     refuse_if_working(ctx, &spec, &state)?;
     send_plan(ctx, &spec, &engine, &state, message.into_bytes(), &mut plan);
@@ -76,12 +83,15 @@ fn read_message(source: Source) -> Result<String> {
     };
     read?;
     if bytes.len() as u64 > MAX_BYTES {
-        return Err(Error::input("the message is larger than 1 MiB").with_fix("send a shorter message, or put the text in a file in the worktree and name it"));
+        return Err(Error::input("the message is larger than 1 MiB").with_fix(
+            "send a shorter message, or put the text in a file in the worktree and name it",
+        ));
     }
     if bytes.contains(&0) {
         return Err(Error::input("the message contains a NUL byte"));
     }
-    let text = String::from_utf8(bytes).map_err(|_| Error::input("the message is not UTF-8 text"))?;
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::input("the message is not UTF-8 text"))?;
     if text.trim().is_empty() {
         return Err(Error::input("the message is empty").with_fix("give the text to send"));
     }
@@ -117,7 +127,12 @@ fn send_plan(
     let id = crate::session::new_uuid();
     let len = message.len();
     for (file, contents) in [("message", message), ("message-id", id.into_bytes())] {
-        plan.push(Step::WriteFile { path: files.join(file), contents, mode: 0o644, secret: false });
+        plan.push(Step::WriteFile {
+            path: files.join(file),
+            contents,
+            mode: 0o644,
+            secret: false,
+        });
     }
     let container = spec.container_name();
     if !matches!(state, ContainerState::Present(s) if s != "running") {
@@ -135,7 +150,10 @@ fn send_plan(
     };
     let mut line = serde_json::to_vec(&sent).expect("json serializes");
     line.push(b'\n');
-    plan.push(Step::AppendFile { path: events::log_path(&ctx.home, &spec.name), contents: line });
+    plan.push(Step::AppendFile {
+        path: events::log_path(&ctx.home, &spec.name),
+        contents: line,
+    });
     crate::commands::lifecycle::ensure_daemon(ctx, plan);
     let steps = match &spec.compose {
         Some(c) => c.start_steps(spec, engine),

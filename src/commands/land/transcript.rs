@@ -61,7 +61,10 @@ fn print_turns_json(entries: &[Entry]) {
     for (i, items) in turns.iter().enumerate() {
         let started = items.iter().find_map(|e| e.time.clone());
         let ended = items.iter().rev().find_map(|e| e.time.clone());
-        let prompt = items.iter().find(|e| e.kind == Kind::Prompt).map(|e| &e.text);
+        let prompt = items
+            .iter()
+            .find(|e| e.kind == Kind::Prompt)
+            .map(|e| &e.text);
         let line = json!({"turn": i + 1, "started": started, "ended": ended, "prompt": prompt, "items": items});
         println!("{line}");
     }
