@@ -222,19 +222,56 @@ pub fn planted_redirects(repo: &Path) -> Result<Vec<String>> {
 
 /// Refuses a push when the repository's own config would redirect it.
 pub fn check_no_redirects(repo: &Path) -> Result<()> {
-    let planted = planted_redirects(repo)?;
-    if planted.is_empty() {
+    refuse_planted(
+        repo,
+        planted_redirects(repo)?,
+        "refusing to push from",
+        "redirects git's network traffic",
+        "",
+    )
+}
+
+/// The refusal for planted keys: what they do, and the commands that remove them.
+fn refuse_planted(
+    repo: &Path,
+    keys: Vec<String>,
+    refusing: &str,
+    does: &str,
+    more: &str,
+) -> Result<()> {
+    if keys.is_empty() {
         return Ok(());
     }
     Err(Error::failed(format!(
-        "refusing to push from {}: its repository config redirects git's network traffic: {}. An agent may have written it",
+        "{refusing} {}: its repository config {does}: {}. An agent may have written it; check it before trusting it",
         repo.display(),
-        planted.join(", ")
+        keys.join(", ")
     ))
     .with_fix(format!(
-        "if you did not set it yourself, remove it: {}",
-        unset_commands(repo, &planted)
+        "if you did not set it yourself, remove it: {}{more}",
+        unset_commands(repo, &keys)
     )))
+}
+
+/// `git status` entries of a worktree, each file once (an untracked
+/// directory by its files): (untracked?, path).
+pub fn status_entries(dir: &Path) -> Result<Vec<(bool, String)>> {
+    let out = git(dir)
+        .args([
+            "status",
+            "--porcelain",
+            "-z",
+            "--no-renames",
+            "--untracked-files=all",
+        ])
+        .run()
+        .map_err(classify)?;
+    Ok(out
+        .stdout
+        .split('\0')
+        .filter(|e| e.len() > 3)
+        .map(|e| (e.starts_with("??"), e[3..].to_string()))
+        .collect())
 }
 
 fn local_config_matching(repo: &Path, matches: fn(&str, &str) -> bool) -> Result<Vec<String>> {
@@ -279,19 +316,13 @@ pub fn unset_commands(repo: &Path, planted: &[String]) -> String {
 /// Refuses to go on when the repository's own (local or worktree) config
 /// would make git run a program on the host.
 pub fn check_config_is_safe(repo: &Path) -> Result<()> {
-    let dangerous = planted_config(repo)?;
-    if dangerous.is_empty() {
-        return Ok(());
-    }
-    Err(Error::failed(format!(
-        "refusing to run git in {}: its repository config makes git run a program: {}. An agent may have written it; check it before trusting it",
-        repo.display(),
-        dangerous.join(", ")
-    ))
-    .with_fix(format!(
-        "if you did not set it yourself, remove it: {} (keys set by an included file: remove the include.path / includeIf entry instead)",
-        unset_commands(repo, &dangerous)
-    )))
+    refuse_planted(
+        repo,
+        planted_config(repo)?,
+        "refusing to run git in",
+        "makes git run a program",
+        " (keys set by an included file: remove the include.path / includeIf entry instead)",
+    )
 }
 
 /// Patterns, anchored at the worktree root, for what the agent and its tools

@@ -166,22 +166,9 @@ fn uncommitted_changes(spec: &SessionSpec) -> (Vec<String>, Vec<String>) {
         return (Vec::new(), Vec::new());
     }
     // (the config check above also covers the worktree's own config)
-    let out = git::git(&spec.worktree)
-        .args([
-            "status",
-            "--porcelain",
-            "-z",
-            "--no-renames",
-            "--untracked-files=all",
-            "--ignore-submodules=all",
-        ])
-        .run()
-        .map(|o| o.stdout)
-        .unwrap_or_default();
     let (mut changed, mut untracked) = (Vec::new(), Vec::new());
-    for entry in out.split('\0').filter(|e| e.len() > 3) {
-        let path = entry[3..].to_string();
-        match entry.starts_with("??") {
+    for (new, path) in git::status_entries(&spec.worktree).unwrap_or_default() {
+        match new {
             true => untracked.push(path),
             false => changed.push(path),
         }

@@ -35,6 +35,10 @@ pub struct Row {
     pub repo: String,
     pub branch: String,
     pub worktree: String,
+    /// The session's pull request: "URL (state, checks, review)", as last
+    /// seen (refreshed in the background at most once a minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr: Option<String>,
 }
 
 /// What the engines say: (backend, container name) -> (state, status text, session label).
@@ -190,6 +194,8 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
         repo: spec.repo_root.display().to_string(),
         branch: spec.branch.clone(),
         worktree: spec.worktree.display().to_string(),
+        pr: crate::commands::land::pr_status::view(home, &spec.name)
+            .map(|p| format!("{} ({})", p.url, p.short())),
     }
 }
 
@@ -209,6 +215,7 @@ fn empty_row(name: String) -> Row {
         repo: String::new(),
         branch: String::new(),
         worktree: String::new(),
+        pr: None,
     }
 }
 
@@ -237,13 +244,18 @@ pub fn run(ctx: &Ctx, json: bool, watch: bool) -> Result<()> {
 }
 
 pub fn table(rows: &[Row], now: u64) -> String {
-    let header = [
+    let mut header = vec![
         "NAME", "BACKEND", "STATE", "STATUS", "CHANGED", "AGENT", "IMAGE", "AGE", "REPO",
     ];
-    let cells: Vec<[String; 9]> = rows
+    // A PR column once a session has a pull request (before REPO, the last).
+    let with_pr = rows.iter().any(|r| r.pr.is_some());
+    if with_pr {
+        header.insert(8, "PR");
+    }
+    let cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
-            [
+            let mut cells = vec![
                 r.name.clone(),
                 r.backend.clone(),
                 r.state.clone(),
@@ -261,7 +273,11 @@ pub fn table(rows: &[Row], now: u64) -> String {
                     .map(|t| session::age(t, now))
                     .unwrap_or_default(),
                 r.repo.clone(),
-            ]
+            ];
+            if with_pr {
+                cells.insert(8, r.pr.clone().unwrap_or_else(|| "-".into()));
+            }
+            cells
         })
         .collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
@@ -283,7 +299,7 @@ pub fn table(rows: &[Row], now: u64) -> String {
         s.push('\n');
         s
     };
-    let mut out = line(header.to_vec());
+    let mut out = line(header.clone());
     for row in &cells {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }

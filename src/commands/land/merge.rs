@@ -150,22 +150,10 @@ fn session_changes(spec: &SessionSpec) -> Result<usize> {
 }
 
 /// `git status` paths (changed, staged, untracked), one per entry.
-pub(super) fn status_paths(dir: &Path) -> Result<Vec<String>> {
-    let out = git::git(dir)
-        .args([
-            "status",
-            "--porcelain",
-            "-z",
-            "--no-renames",
-            "--untracked-files=all",
-        ])
-        .run()
-        .map_err(git::classify)?;
-    Ok(out
-        .stdout
-        .split('\0')
-        .filter(|e| e.len() > 3)
-        .map(|e| e[3..].to_string())
+fn status_paths(dir: &Path) -> Result<Vec<String>> {
+    Ok(git::status_entries(dir)?
+        .into_iter()
+        .map(|(_, p)| p)
         .collect())
 }
 
