@@ -48,7 +48,7 @@ fn the_token_guards_every_route_but_health() {
             );
         }
     }
-    assert_eq!(documented, 24, "{doc}");
+    assert_eq!(documented, 25, "{doc}");
     // Rotated: the old token stops working at once.
     let new = env
         .run(&["api", "token", "--rotate"])

@@ -17,7 +17,17 @@ fn messages_are_sent_over_http() {
     let name = unique("apisend");
     let repo = api.repo.clone();
     api.env
-        .run(&["create", "--name", &name, "--repo", &repo, "--image", common::BASE_IMAGE, "--pull-policy", "never"])
+        .run(&[
+            "create",
+            "--name",
+            &name,
+            "--repo",
+            &repo,
+            "--image",
+            common::BASE_IMAGE,
+            "--pull-policy",
+            "never",
+        ])
         .ok();
     api.env.wait_for_runs(&name, 1);
     let path = format!("/v1/sessions/{name}/messages");
@@ -25,12 +35,27 @@ fn messages_are_sent_over_http() {
     assert_eq!(code, 200, "{plan}");
     let hostile = "-\n$(id) 'q' \"dq\" ✓";
     let (code, body) = api.post(&path, &json!({"message": hostile}));
-    assert_eq!((code, body["result"].as_str()), (202, Some("sent")), "{body}");
+    assert_eq!(
+        (code, body["result"].as_str()),
+        (202, Some("sent")),
+        "{body}"
+    );
     api.env.wait_for_runs(&name, 2);
-    assert_eq!(api.env.stub_argv(&name).last().map(String::as_str), Some(hostile));
-    for bad in [json!({}), json!({"message": ""}), json!({"message": "x", "extra": 1})] {
+    assert_eq!(
+        api.env.stub_argv(&name).last().map(String::as_str),
+        Some(hostile)
+    );
+    for bad in [
+        json!({}),
+        json!({"message": ""}),
+        json!({"message": "x", "extra": 1}),
+    ] {
         let (code, body) = api.post(&path, &bad);
         assert!((400..500).contains(&code), "{bad}: {code} {body}");
     }
-    assert_eq!(api.post("/v1/sessions/nope/messages", &json!({"message": "x"})).0, 404);
+    assert_eq!(
+        api.post("/v1/sessions/nope/messages", &json!({"message": "x"}))
+            .0,
+        404
+    );
 }
