@@ -2,7 +2,11 @@
 # Idempotent set-up of a (fresh) Debian 12 machine for the clauderon test suite.
 #
 #  - installs the missing ones of: docker.io docker-compose podman podman-compose runc debootstrap uidmap
-#    busybox-static bash-static tmux musl git curl ca-certificates
+#    busybox-static bash-static tmux musl git curl ca-certificates, and both of Podman's network
+#    backends (netavark aardvark-dns containernetworking-plugins: the suite tests compose on each)
+#  - lets bridged frames through netavark's bridges when Docker's FORWARD policy drops them
+#    (the rule `clauderon doctor` prints; see docs/podman-networks.md)
+#  - installs cargo-nextest if missing (per-test time limits: .config/nextest.toml)
 #  - configures podman to use runc with low default ulimits
 #    (/etc/containers/containers.conf; crun and the default rlimits fail here)
 #  - starts dockerd in the background if `docker info` fails
@@ -16,7 +20,7 @@
 set -euo pipefail
 
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-PACKAGES=(docker.io docker-compose podman podman-compose runc debootstrap uidmap busybox-static bash-static tmux musl git curl ca-certificates python3 openssl)
+PACKAGES=(docker.io docker-compose podman podman-compose runc debootstrap uidmap busybox-static bash-static tmux musl git curl ca-certificates python3 openssl iptables netavark aardvark-dns containernetworking-plugins)
 CONTAINERS_CONF=/etc/containers/containers.conf
 DOCKERD_LOG="${DOCKERD_LOG:-/tmp/clauderon-dockerd.log}"
 TEST_IMAGE="clauderon-test-base:1"
@@ -105,6 +109,23 @@ else
   log "docker: engine up"
 fi
 
+# --- netavark behind Docker's FORWARD drop -------------------------------------
+# Docker sets FORWARD's policy to DROP and loads br_netfilter; netavark adds
+# no rule for an internal network, so a compose project's services could not
+# reach each other. This is the fix `clauderon doctor` prints (bridged frames
+# within one netavark bridge only), applied here because this is the CI
+# machine's own set-up; clauderon itself never changes the firewall.
+NETAVARK_RULE=(FORWARD -i podman+ -o podman+ -m physdev --physdev-is-bridged -j ACCEPT)
+if [ "$(cat /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null)" = 1 ] \
+  && as_root iptables -S FORWARD | grep -qx -- '-P FORWARD DROP'; then
+  if as_root iptables -C "${NETAVARK_RULE[@]}" 2>/dev/null; then
+    log "netavark: FORWARD rule present"
+  else
+    log "netavark: adding iptables -I ${NETAVARK_RULE[*]}"
+    as_root iptables -I "${NETAVARK_RULE[@]}"
+  fi
+fi
+
 # --- git identity (for the user running the tests) ----------------------------
 if [ -z "$(git config --global user.name || true)" ]; then
   log "git: setting global user.name"
@@ -117,7 +138,7 @@ fi
 
 # --- kubernetes-validate (offline manifest checks) ---------------------------
 # No cluster runs here: the Kubernetes manifests are validated against the
-# official schemas with kubernetes-validate from PyPI (tests/kube_plans.rs).
+# official schemas with kubernetes-validate from PyPI (tests/it/kube_plans.rs).
 if command -v kubernetes-validate >/dev/null 2>&1; then
   log "kubernetes-validate: present"
 else
@@ -136,6 +157,18 @@ fi
 if ! command -v npm >/dev/null 2>&1; then
   log "installing: npm"
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+fi
+
+# --- cargo-nextest (per-test time limits, .config/nextest.toml) -------------
+# The version this suite is run with; --locked builds it with the versions
+# its authors tested (about 4 minutes on 2 cores, once: ~/.cargo/bin keeps it).
+NEXTEST_VERSION="${NEXTEST_VERSION:-0.9.143}"
+if cargo nextest --version >/dev/null 2>&1; then
+  log "cargo-nextest: present"
+else
+  log "cargo-nextest: installing $NEXTEST_VERSION with cargo install --locked"
+  cargo install --locked --quiet "cargo-nextest@$NEXTEST_VERSION" \
+    || die "cargo-nextest: 'cargo install --locked cargo-nextest@$NEXTEST_VERSION' failed"
 fi
 
 # --- test images --------------------------------------------------------------

@@ -15,8 +15,13 @@ cargo clippy --quiet --all-targets -- -D warnings
 # Snapshots are compared, never rewritten, here.
 export INSTA_UPDATE=no
 echo "== tests"
-if cargo nextest --version >/dev/null 2>&1; then
-  cargo nextest run --no-fail-fast "$@"
-else
-  cargo test --no-fail-fast "$@"
+# nextest gives every test a time limit (.config/nextest.toml), so a hang
+# fails with its name; cargo test has none, so it is not a fallback here:
+# ci-provision.sh installs nextest when it is missing.
+cargo nextest --version >/dev/null 2>&1 \
+  || { echo "cargo-nextest is missing: run scripts/ci-provision.sh (or cargo install --locked cargo-nextest)" >&2; exit 1; }
+profile=default
+if [ "${CI:-}" = true ] || [ "${CI:-}" = 1 ]; then
+  profile=ci
 fi
+cargo nextest run --profile "$profile" --no-fail-fast "$@"

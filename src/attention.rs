@@ -7,20 +7,32 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use crate::commands::Ctx;
-use crate::commands::list::Row;
+use crate::config::Ctx;
 use crate::notify::{self, ATTENTION, Debouncer, Transition};
+use crate::rows::Row;
+use crate::session::BackendKind;
 
-/// Per session: (status, backend, prompt's first line).
-pub type Snapshot = BTreeMap<String, (String, String, String)>;
+/// What one look saw of a session, compared with the next look.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seen {
+    /// See `status_of`.
+    pub status: String,
+    /// None for a row without one (an interrupted create).
+    pub backend: Option<BackendKind>,
+    /// The prompt's first line.
+    pub prompt: String,
+}
+
+/// Per session, what one look saw.
+pub type Snapshot = BTreeMap<String, Seen>;
 
 /// The status a row stands for: the agent's while its container runs,
 /// `stopped` once it has stopped; None while it is being made or is gone
 /// (`created`, `missing`, ...), which is nobody's cue.
 pub fn status_of(row: &Row) -> Option<String> {
-    let state = row.state.to_ascii_lowercase();
+    let state = row.state.as_str().to_ascii_lowercase();
     match state.as_str() {
-        "running" => Some(row.agent_status.clone().unwrap_or(state)),
+        "running" => Some(row.agent_status.map_or(state, |s| s.as_str().to_string())),
         "exited" | "stopped" | "dead" | "succeeded" | "failed" => Some("stopped".into()),
         _ => None,
     }
@@ -31,7 +43,12 @@ pub fn snapshot(rows: &[Row], prompts: &BTreeMap<String, String>) -> Snapshot {
         .filter_map(|r| {
             let status = status_of(r)?;
             let prompt = prompts.get(&r.name).cloned().unwrap_or_default();
-            Some((r.name.clone(), (status, r.backend.clone(), prompt)))
+            let seen = Seen {
+                status,
+                backend: r.backend,
+                prompt,
+            };
+            Some((r.name.clone(), seen))
         })
         .collect()
 }
@@ -41,15 +58,15 @@ pub fn snapshot(rows: &[Row], prompts: &BTreeMap<String, String>) -> Snapshot {
 pub fn transitions(before: &Snapshot, after: &Snapshot) -> Vec<Transition> {
     after
         .iter()
-        .filter(|(_, (status, _, _))| ATTENTION.contains(&status.as_str()))
-        .filter_map(|(name, (status, backend, prompt))| {
-            let previous = before.get(name).map(|(s, _, _)| s.clone());
-            (previous.as_ref() != Some(status)).then(|| Transition {
+        .filter(|(_, seen)| ATTENTION.contains(&seen.status.as_str()))
+        .filter_map(|(name, seen)| {
+            let previous = before.get(name).map(|s| s.status.clone());
+            (previous.as_ref() != Some(&seen.status)).then(|| Transition {
                 session: name.clone(),
                 previous,
-                status: status.clone(),
-                backend: backend.clone(),
-                prompt: prompt.clone(),
+                status: seen.status.clone(),
+                backend: seen.backend.map(|k| k.to_string()).unwrap_or_default(),
+                prompt: seen.prompt.clone(),
             })
         })
         .collect()
@@ -59,7 +76,7 @@ pub fn transitions(before: &Snapshot, after: &Snapshot) -> Vec<Transition> {
 /// The rows, `list`'s warnings (an engine that does not answer) and the
 /// snapshot of what notifications compare.
 pub fn look(ctx: &Ctx) -> Option<(Vec<Row>, Vec<String>, Snapshot)> {
-    let (rows, warnings) = crate::commands::list::rows(ctx).ok()?;
+    let (rows, warnings) = crate::rows::rows(&ctx.home).ok()?;
     let (specs, _) = ctx.home.load_all().ok()?;
     let prompts = specs
         .into_iter()
@@ -117,10 +134,12 @@ mod tests {
         entries
             .iter()
             .map(|(n, s)| {
-                (
-                    n.to_string(),
-                    (s.to_string(), "docker".into(), String::new()),
-                )
+                let seen = Seen {
+                    status: s.to_string(),
+                    backend: Some(BackendKind::Docker),
+                    prompt: String::new(),
+                };
+                (n.to_string(), seen)
             })
             .collect()
     }

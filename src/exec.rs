@@ -398,8 +398,10 @@ impl Watchdog {
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout)
             );
             if late {
-                // SAFETY: kill(2) of our own child, not yet reaped; no memory is touched.
-                unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
+                // Our own child, not yet reaped: the pid is still its own.
+                if let Some(pid) = rustix::process::Pid::from_raw(pid as i32) {
+                    let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+                }
             }
             late
         });

@@ -157,8 +157,8 @@ pub fn probe(engine: &Engine, home: &Home, image: &str, id: &str) -> Result<Prob
         .prefix("clauderon-probe")
         .tempdir()
         .map_err(|e| Error::io("could not make a temp dir", e))?;
-    // SAFETY: getuid/getgid cannot fail and touch no memory.
-    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    let uid = rustix::process::getuid().as_raw();
+    let gid = rustix::process::getgid().as_raw();
     let out = engine.probe(image, uid, gid, scratch.path(), PROBE).run();
     let probe = match out {
         Ok(o) => Probe::parse(&o.stdout),

@@ -6,26 +6,11 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::{Error, Result};
-
-/// One extra mount, as recorded in the session (so `refresh` recreates it).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExtraMount {
-    /// The host path with every link resolved: what was checked is what is mounted.
-    pub host: PathBuf,
-    pub container: String,
-    pub rw: bool,
-}
-
-impl ExtraMount {
-    /// `HOST:CONTAINER:ro|rw`, as `status` and the dry run show it.
-    pub fn describe(&self) -> String {
-        let mode = if self.rw { "rw" } else { "ro" };
-        format!("{}:{}:{mode}", self.host.display(), self.container)
-    }
-}
+// The spec's part: one mount as a session records it.
+pub use crate::spec::mounts::ExtraMount;
 
 /// `[mounts]` in config.toml.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -163,13 +148,14 @@ impl Policy {
     /// governs, so a daemon's callers get no more than it was given.
     /// Secret stores and the other checks stay as they are.
     pub fn for_create(
-        config: &crate::config::Config,
+        section: &MountsSection,
+        api_volume_roots: &[String],
         home: &Path,
         git_common_dir: &Path,
     ) -> Policy {
-        let mut policy = Policy::new(&config.mounts, home, git_common_dir);
+        let mut policy = Policy::new(section, home, git_common_dir);
         if std::env::var_os(crate::session::API_ENV).is_some() {
-            policy.allowed_roots = roots(&config.api_volume_roots);
+            policy.allowed_roots = roots(api_volume_roots);
             policy.roots_setting = "[api] allowed_volume_roots";
         }
         policy
@@ -385,21 +371,6 @@ pub fn require_host_paths(spec: &crate::session::SessionSpec) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The variables that point the agent at its uploads and Talos config.
-pub fn session_env(spec: &crate::session::SessionSpec) -> Vec<(String, String)> {
-    let mut env = Vec::new();
-    if spec.uploads {
-        env.push((
-            "CLAUDERON_UPLOADS".to_string(),
-            crate::uploads::container_dir(&spec.id),
-        ));
-    }
-    if spec.talos_config.is_some() {
-        env.push((TALOS_ENV.to_string(), TALOS_CONTAINER_PATH.to_string()));
-    }
-    env
 }
 
 #[cfg(test)]

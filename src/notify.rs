@@ -166,8 +166,11 @@ pub fn run(args: &[String], timeout: Duration) -> Result<(), String> {
                 return Err(format!("{program:?} exited with {status}: {}", err.trim()));
             }
             Ok(None) if Instant::now() >= deadline => {
-                // SAFETY: signals the process group we made for the child.
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                // The process group we made for the child (it leads it).
+                if let Some(pgid) = rustix::process::Pid::from_raw(child.id() as i32) {
+                    let kill = rustix::process::Signal::KILL;
+                    let _ = rustix::process::kill_process_group(pgid, kill);
+                }
                 let _ = child.wait();
                 return Err(format!(
                     "{program:?} took longer than {} s and was killed",

@@ -3,12 +3,19 @@
 //! without following a link, the file is opened relative to it without
 //! following one either, and it must be a regular file of ours.
 
-use std::ffi::CString;
 use std::io::Write;
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+
+use rustix::fs::{AtFlags, CWD, Mode, OFlags};
+use rustix::io::Errno;
+
+/// This process's effective uid: what "a file of ours" means.
+fn euid() -> u32 {
+    rustix::process::geteuid().as_raw()
+}
 
 /// Why `path` may not be written, if there is a reason: the offending path
 /// (the file or its directory) and what it is: a link, not a regular file,
@@ -38,8 +45,7 @@ pub fn planted(path: &Path) -> Option<(std::path::PathBuf, String)> {
                 format!("{} is not a regular {kind}", p.display()),
             ));
         }
-        // SAFETY: geteuid cannot fail and touches no memory.
-        if meta.uid() != unsafe { libc::geteuid() } {
+        if meta.uid() != euid() {
             let why = format!("{} belongs to uid {}, not to you", p.display(), meta.uid());
             return Some((p.to_path_buf(), why));
         }
@@ -56,22 +62,16 @@ pub fn append_no_follow(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
         _ => {}
     }
-    let dir_fd = open(
-        None,
-        dir.as_os_str().as_bytes(),
-        libc::O_RDONLY | libc::O_DIRECTORY,
-        0,
-    )?;
+    let dir_fd = open(None, dir.as_os_str().as_bytes(), DIRECTORY, 0)?;
     let fd = open(
         Some(&dir_fd),
         name.as_bytes(),
-        libc::O_RDWR | libc::O_APPEND | libc::O_CREAT,
+        OFlags::RDWR | OFlags::APPEND | OFlags::CREATE,
         0o644,
     )?;
     let file = std::fs::File::from(fd);
     let meta = file.metadata()?;
-    // SAFETY: geteuid cannot fail and touches no memory.
-    if !meta.is_file() || meta.uid() != unsafe { libc::geteuid() } {
+    if !meta.is_file() || meta.uid() != euid() {
         return Err(std::io::Error::other(
             "it is not a regular file of yours (planted?)",
         ));
@@ -105,35 +105,16 @@ pub fn append_no_follow(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 /// Opens `root/relative`'s directories one by one, following no link, and
 /// returns the last one (the root itself is trusted).
 fn walk(root: &Path, dirs: &[&std::ffi::OsStr], create: Option<u32>) -> std::io::Result<OwnedFd> {
-    let mut dir = open(
-        None,
-        root.as_os_str().as_bytes(),
-        libc::O_RDONLY | libc::O_DIRECTORY,
-        0,
-    )?;
+    let mut dir = open(None, root.as_os_str().as_bytes(), DIRECTORY, 0)?;
     for name in dirs {
         if let Some(mode) = create {
-            let c =
-                CString::new(name.as_bytes()).map_err(|_| std::io::Error::other("a NUL byte"))?;
-            // SAFETY: a NUL-terminated name and a descriptor we own.
-            let rc = unsafe {
-                libc::mkdirat(
-                    std::os::fd::AsRawFd::as_raw_fd(&dir),
-                    c.as_ptr(),
-                    mode as libc::mode_t,
-                )
-            };
-            let err = std::io::Error::last_os_error();
-            if rc != 0 && err.raw_os_error() != Some(libc::EEXIST) {
-                return Err(err);
+            no_nul(name.as_bytes())?;
+            match rustix::fs::mkdirat(&dir, *name, Mode::from_raw_mode(mode)) {
+                Err(e) if e != Errno::EXIST => return Err(e.into()),
+                _ => {}
             }
         }
-        dir = open(
-            Some(&dir),
-            name.as_bytes(),
-            libc::O_RDONLY | libc::O_DIRECTORY,
-            0,
-        )?;
+        dir = open(Some(&dir), name.as_bytes(), DIRECTORY, 0)?;
     }
     Ok(dir)
 }
@@ -167,7 +148,7 @@ pub fn read_below(root: &Path, relative: &Path, max: u64) -> std::io::Result<Str
     let fd = open(
         Some(&dir),
         name.as_bytes(),
-        libc::O_RDONLY | libc::O_NONBLOCK,
+        OFlags::RDONLY | OFlags::NONBLOCK,
         0,
     )?;
     let file = std::fs::File::from(fd);
@@ -182,7 +163,6 @@ pub fn read_below(root: &Path, relative: &Path, max: u64) -> std::io::Result<Str
 /// Removes the file `root/relative` (a link itself, never its target);
 /// a missing one is fine.
 pub fn remove_below(root: &Path, relative: &Path) -> std::io::Result<()> {
-    use std::os::fd::AsRawFd;
     let parts = components(relative);
     let (name, dirs) = parts
         .split_last()
@@ -192,41 +172,35 @@ pub fn remove_below(root: &Path, relative: &Path) -> std::io::Result<()> {
     let Ok(dir) = walk(root, dirs, None) else {
         return Ok(());
     };
-    let c = CString::new(name.as_bytes()).map_err(|_| std::io::Error::other("a NUL byte"))?;
-    // SAFETY: a NUL-terminated name and a descriptor we own.
-    if unsafe { libc::unlinkat(dir.as_raw_fd(), c.as_ptr(), 0) } != 0 {
-        let e = std::io::Error::last_os_error();
-        if e.kind() != std::io::ErrorKind::NotFound {
-            return Err(e);
-        }
+    no_nul(name.as_bytes())?;
+    match rustix::fs::unlinkat(&dir, *name, AtFlags::empty()) {
+        Err(e) if e != Errno::NOENT => Err(e.into()),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+const DIRECTORY: OFlags = OFlags::RDONLY.union(OFlags::DIRECTORY);
+
+fn no_nul(name: &[u8]) -> std::io::Result<()> {
+    match name.contains(&0) {
+        true => Err(std::io::Error::other("a NUL byte in a path")),
+        false => Ok(()),
+    }
 }
 
 /// `openat(dir or AT_FDCWD, name, flags | O_NOFOLLOW | O_CLOEXEC, mode)`.
-fn open(dir: Option<&OwnedFd>, name: &[u8], flags: i32, mode: u32) -> std::io::Result<OwnedFd> {
-    use std::os::fd::AsRawFd;
-    let name = CString::new(name).map_err(|_| std::io::Error::other("a NUL byte in a path"))?;
-    let at = dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd());
-    // SAFETY: a NUL-terminated path that outlives the call; the returned
-    // descriptor is owned at once.
-    let fd = unsafe {
-        libc::openat(
-            at,
-            name.as_ptr(),
-            flags | libc::O_NOFOLLOW | libc::O_CLOEXEC,
-            mode as libc::c_uint,
-        )
+fn open(dir: Option<&OwnedFd>, name: &[u8], flags: OFlags, mode: u32) -> std::io::Result<OwnedFd> {
+    no_nul(name)?;
+    let flags = flags | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    let mode = Mode::from_raw_mode(mode);
+    let opened = match dir {
+        Some(dir) => rustix::fs::openat(dir, name, flags, mode),
+        None => rustix::fs::openat(CWD, name, flags, mode),
     };
-    if fd < 0 {
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::ELOOP) {
-            return Err(std::io::Error::other("it is a symbolic link (planted?)"));
-        }
-        return Err(e);
-    }
-    // SAFETY: a fresh descriptor that nothing else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    opened.map_err(|e| match e {
+        Errno::LOOP => std::io::Error::other("it is a symbolic link (planted?)"),
+        e => e.into(),
+    })
 }
 
 #[cfg(test)]

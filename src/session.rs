@@ -1,7 +1,6 @@
 //! The backend-neutral session spec: everything needed to (re)create a
 //! session's container, whatever engine runs it.
 
-use std::fmt;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -9,6 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::isolation::{NetworkMode, Security};
 use crate::limits::Limits;
+
+// The clock and the random ids were here; they are leaves of their own now.
+pub use crate::clock::{age, now, rfc3339};
+pub use crate::ids::{new_token, new_uuid, random_bytes, random_suffix};
+// The kinds of agent and backend are the spec's leaves.
+pub use crate::spec::{Agent, BackendKind};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
@@ -39,58 +44,6 @@ impl PullPolicy {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
-#[serde(rename_all = "lowercase")]
-pub enum Agent {
-    Claude,
-    Codex,
-}
-
-impl Agent {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Agent::Claude => "claude",
-            Agent::Codex => "codex",
-        }
-    }
-}
-
-impl fmt::Display for Agent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Hash,
-    Serialize,
-    Deserialize,
-    clap::ValueEnum,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum BackendKind {
-    Docker,
-    Podman,
-    Kubernetes,
-}
-
-impl BackendKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BackendKind::Docker => "docker",
-            BackendKind::Podman => "podman",
-            BackendKind::Kubernetes => "kubernetes",
-        }
-    }
-}
-
 /// Commands run inside the container: `on_create` once, before the agent's
 /// first start; `post_start` at every start.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,12 +61,6 @@ pub struct Lifecycle {
 
 /// How long `create` waits for on-create commands unless configured.
 pub const DEFAULT_ON_CREATE_TIMEOUT: u64 = 30 * 60;
-
-impl fmt::Display for BackendKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GitIdentity {
@@ -174,15 +121,15 @@ pub struct SessionSpec {
     pub isolation_recorded: bool,
     /// Print mode, the model and tool options.
     #[serde(default)]
-    pub agent_options: crate::agent_options::AgentOptions,
+    pub agent_options: crate::spec::agent_options::AgentOptions,
     /// Where a kubernetes session runs (context and namespace, resolved
     /// once at create) and the settings its manifests are rendered with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kubernetes: Option<crate::backend::kubernetes::KubeSpec>,
+    pub kubernetes: Option<crate::spec::kubernetes::KubeSpec>,
     /// A compose session: the agent runs in one service of the user's
     /// compose file, its other services beside it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub compose: Option<crate::backend::compose::ComposeSpec>,
+    pub compose: Option<crate::spec::compose::ComposeSpec>,
     /// The session mounts `<home>/uploads/<id>/` (false for sessions made
     /// before uploads: `refresh` does not add it, as their worktree lacks
     /// the mount point).
@@ -190,12 +137,15 @@ pub struct SessionSpec {
     pub uploads: bool,
     /// `--mount`s, checked at create; `refresh` mounts them again.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mounts: Vec<crate::mounts::ExtraMount>,
+    pub mounts: Vec<crate::spec::mounts::ExtraMount>,
     /// `[talos] config` as it was at create, mounted read-only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub talos_config: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "crate::landing::Landing::is_empty")]
-    pub landing: crate::landing::Landing,
+    #[serde(
+        default,
+        skip_serializing_if = "crate::spec::landing::Landing::is_empty"
+    )]
+    pub landing: crate::spec::landing::Landing,
 }
 
 impl SessionSpec {
@@ -276,81 +226,6 @@ pub fn derive_name(prompt: &str) -> String {
         slug.push_str("session");
     }
     format!("{slug}-{}", random_suffix(4))
-}
-
-pub fn random_suffix(len: usize) -> String {
-    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    random_bytes(len)
-        .into_iter()
-        .map(|b| ALPHABET[b as usize % ALPHABET.len()] as char)
-        .collect()
-}
-
-/// The OS's random bytes (getrandom(2)); without them no token is safe, so
-/// their absence is fatal.
-pub fn random_bytes(n: usize) -> Vec<u8> {
-    let mut buf = vec![0u8; n];
-    getrandom::fill(&mut buf).expect("the OS random source (getrandom) works");
-    buf
-}
-
-/// A random secret, hex encoded.
-pub fn new_token() -> String {
-    random_bytes(32)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// A random (version 4) UUID.
-pub fn new_uuid() -> String {
-    let mut b = random_bytes(16);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &hex[0..8],
-        &hex[8..12],
-        &hex[12..16],
-        &hex[16..20],
-        &hex[20..32]
-    )
-}
-
-/// Seconds since the epoch as RFC 3339 UTC (`2026-12-01T12:00:00Z`).
-/// (time's own formatter needs a feature that adds a package to the lock.)
-pub fn rfc3339(secs: u64) -> String {
-    let Ok(t) = time::OffsetDateTime::from_unix_timestamp(secs as i64) else {
-        return format!("@{secs}");
-    };
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
-        t.year(),
-        t.month() as u8,
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
-
-pub fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
-/// "3s", "5m", "2h", "4d": how long ago, for tables.
-pub fn age(since: u64, now: u64) -> String {
-    let s = now.saturating_sub(since);
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m", s / 60),
-        3600..86400 => format!("{}h", s / 3600),
-        _ => format!("{}d", s / 86400),
-    }
 }
 
 /// Parses `--env KEY=VALUE`, or `--env KEY` to take the value from our own
@@ -478,14 +353,6 @@ mod tests {
         validate_name(&n).unwrap();
         let n = derive_name(&"averyveryverylongwordthatgoesonandon ".repeat(3));
         validate_name(&n).unwrap();
-    }
-
-    #[test]
-    fn uuids_look_like_uuids() {
-        let u = new_uuid();
-        assert_eq!(u.len(), 36);
-        assert_eq!(&u[14..15], "4");
-        assert_ne!(u, new_uuid());
     }
 
     #[test]

@@ -50,12 +50,9 @@ pub fn container_dir(id: &str) -> String {
     format!("/workspace/{WORKTREE_DIR}/{id}")
 }
 
-/// One file to copy: where it is now, and its name in the uploads.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Source {
-    pub path: PathBuf,
-    pub name: String,
-}
+/// One file to copy: where it is now, and its name in the uploads (the
+/// plan's data, since a `CopyUploads` step carries it).
+pub use crate::plan::UploadSource as Source;
 
 /// One uploaded file, as `status` and `upload` show it.
 #[derive(Clone, Debug, Serialize)]

@@ -1,14 +1,15 @@
-//! Waking when a session's event log changes: inotify (via libc) on the
+//! Waking when a session's event log changes: inotify (via rustix) on the
 //! home's session directories, where the daemon appends each hook event.
 //! `list --watch` and the daemon's notifications look again on a change,
 //! never sooner than `MIN_INTERVAL` after their last look, and at least
 //! every `MAX_INTERVAL` for the containers' states, which no file shows.
 
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::path::Path;
 use std::time::{Duration, Instant};
+
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fs::inotify::{self, CreateFlags, WatchFlags};
 
 use crate::store::Home;
 
@@ -24,14 +25,11 @@ pub struct EventWake {
 
 impl EventWake {
     pub fn open(home: &Home) -> EventWake {
-        // SAFETY: inotify_init1 takes flags only; the fd is owned from here on.
-        let fd = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
         let wake = EventWake {
-            // SAFETY: a new fd nothing else owns.
-            inotify: (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) }),
+            inotify: inotify::init(CreateFlags::NONBLOCK | CreateFlags::CLOEXEC).ok(),
         };
         // The sessions directory may not exist yet.
-        wake.add_watch(&home.root, libc::IN_CREATE);
+        wake.add_watch(&home.root, WatchFlags::CREATE);
         wake
     }
 
@@ -39,24 +37,27 @@ impl EventWake {
     /// ones appear between looks; watching a path twice is a no-op).
     pub fn watch_sessions(&self, home: &Home) {
         let dir = home.sessions_dir();
-        self.add_watch(&dir, libc::IN_CREATE | libc::IN_DELETE | libc::IN_MOVED_TO);
+        self.add_watch(
+            &dir,
+            WatchFlags::CREATE | WatchFlags::DELETE | WatchFlags::MOVED_TO,
+        );
         for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let mask = libc::IN_MODIFY | libc::IN_CREATE | libc::IN_MOVED_TO | libc::IN_DELETE;
+            let mask =
+                WatchFlags::MODIFY | WatchFlags::CREATE | WatchFlags::MOVED_TO | WatchFlags::DELETE;
             self.add_watch(&entry.path(), mask);
         }
     }
 
-    fn add_watch(&self, path: &Path, mask: u32) {
-        let (Some(fd), Ok(c)) = (&self.inotify, CString::new(path.as_os_str().as_bytes())) else {
-            return;
-        };
-        // SAFETY: a valid fd and a NUL-terminated path.
-        unsafe { libc::inotify_add_watch(fd.as_raw_fd(), c.as_ptr(), mask | libc::IN_ONLYDIR) };
+    fn add_watch(&self, path: &Path, mask: WatchFlags) {
+        if let Some(fd) = &self.inotify {
+            // A directory that is not there (yet) is looked at by the interval.
+            let _ = inotify::add_watch(fd, path, mask | WatchFlags::ONLYDIR);
+        }
     }
 
-    /// The fd to poll for a change (-1, which poll ignores, without inotify).
-    pub fn raw_fd(&self) -> i32 {
-        self.inotify.as_ref().map_or(-1, |f| f.as_raw_fd())
+    /// The fd to poll for a change (None without inotify).
+    pub fn fd(&self) -> Option<BorrowedFd<'_>> {
+        self.inotify.as_ref().map(|f| f.as_fd())
     }
 
     /// When the next look is due, given whether an event log changed.
@@ -69,8 +70,7 @@ impl EventWake {
     pub fn drain(&self) {
         let Some(fd) = &self.inotify else { return };
         let mut buf = [0u8; 4096];
-        // SAFETY: a non-blocking fd we own, read into a buffer we own.
-        while unsafe { libc::read(fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) } > 0 {}
+        while rustix::io::read(fd, &mut buf).is_ok_and(|n| n > 0) {}
     }
 
     /// Blocks until the next look is due.
@@ -80,7 +80,7 @@ impl EventWake {
             .due(looked, changed)
             .checked_duration_since(Instant::now())
         {
-            if poll(&[self.raw_fd()], left)[0] {
+            if poll([self.fd()], left)[0] {
                 self.drain();
                 changed = true;
             }
@@ -88,16 +88,18 @@ impl EventWake {
     }
 }
 
-/// Polls fds (negative ones are ignored) for at most `timeout`; which are
+/// Polls fds (None ones are left out) for at most `timeout`; which are
 /// readable (or hung up).
-pub fn poll<const N: usize>(fds: &[i32; N], timeout: Duration) -> [bool; N] {
-    let mut polled = fds.map(|fd| libc::pollfd {
-        fd,
-        events: libc::POLLIN,
-        revents: 0,
-    });
-    let ms = timeout.as_millis().clamp(1, i32::MAX as u128) as i32;
-    // SAFETY: N pollfds we own.
-    let n = unsafe { libc::poll(polled.as_mut_ptr(), N as libc::nfds_t, ms) };
-    polled.map(|p| n > 0 && p.revents & (libc::POLLIN | libc::POLLHUP) != 0)
+pub fn poll<const N: usize>(fds: [Option<BorrowedFd<'_>>; N], timeout: Duration) -> [bool; N] {
+    let mut entries: Vec<PollFd<'_>> = fds
+        .iter()
+        .flatten()
+        .map(|fd| PollFd::from_borrowed_fd(*fd, PollFlags::IN))
+        .collect();
+    let timeout = Timespec::try_from(timeout.max(Duration::from_millis(1))).ok();
+    let n = rustix::event::poll(&mut entries, timeout.as_ref()).unwrap_or(0);
+    let mut answers = entries
+        .iter()
+        .map(|p| n > 0 && p.revents().intersects(PollFlags::IN | PollFlags::HUP));
+    fds.map(|fd| fd.is_some() && answers.next().unwrap_or(false))
 }

@@ -31,6 +31,9 @@ pub struct Engine {
     /// (Podman creates and starts separately: a start that loses an image
     /// mount is retried, see `start`.)
     pub one_call_run: bool,
+    /// The host's address a dry run assumes when the engine cannot be asked
+    /// (its rootful default).
+    pub assumed_gateway: &'static str,
 }
 
 pub const DOCKER: Engine = Engine {
@@ -43,6 +46,7 @@ pub const DOCKER: Engine = Engine {
     ps_session_label: "{{.Label \"clauderon.session\"}}",
     image_mounts: false,
     one_call_run: true,
+    assumed_gateway: "host-gateway",
 };
 
 pub const PODMAN: Engine = Engine {
@@ -55,6 +59,7 @@ pub const PODMAN: Engine = Engine {
     ps_session_label: "{{index .Labels \"clauderon.session\"}}",
     image_mounts: true,
     one_call_run: false,
+    assumed_gateway: "10.88.0.1",
 };
 
 /// Every engine, in the order `list` asks them.

@@ -42,7 +42,7 @@ pub fn container_env(
     let mut env: Vec<Var> = plain(session_vars(spec, &host, hook_port)).collect();
     env.extend(plain(git_env(spec, wiring.proxy.is_some())));
     env.extend(plain(agent::agent_env(spec)));
-    env.extend(plain(crate::mounts::session_env(spec)));
+    env.extend(plain(uploads_and_talos_env(spec)));
     if spec.agent_cli_image.is_some() {
         // The entrypoint puts it first in PATH.
         env.extend(plain(vec![(
@@ -193,6 +193,24 @@ fn has_credentials(value: &str) -> bool {
             .rsplit_once('@')
             .is_some_and(|(userinfo, _)| userinfo.contains(':'))
     })
+}
+
+/// The variables that point the agent at its uploads and Talos config.
+fn uploads_and_talos_env(spec: &SessionSpec) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if spec.uploads {
+        env.push((
+            "CLAUDERON_UPLOADS".to_string(),
+            crate::uploads::container_dir(&spec.id),
+        ));
+    }
+    if spec.talos_config.is_some() {
+        env.push((
+            crate::mounts::TALOS_ENV.to_string(),
+            crate::mounts::TALOS_CONTAINER_PATH.to_string(),
+        ));
+    }
+    env
 }
 
 #[cfg(test)]

@@ -57,8 +57,7 @@ impl Engine {
     fn podman_mode(&self) -> Result<(bool, bool), Error> {
         let set = |v: &str| std::env::var_os(v).is_some_and(|h| !h.is_empty());
         if !set("CONTAINER_HOST") && !set("CONTAINER_CONNECTION") {
-            // SAFETY: geteuid cannot fail and touches no memory.
-            return Ok((unsafe { libc::geteuid() } != 0, false));
+            return Ok((!rustix::process::geteuid().is_root(), false));
         }
         let format = "{{.Host.Security.Rootless}} {{.Host.ServiceIsRemote}}";
         let info = self

@@ -6,6 +6,7 @@ pub mod engine;
 mod env;
 mod host;
 pub mod kubernetes;
+pub mod observe;
 pub mod oci;
 mod queries;
 

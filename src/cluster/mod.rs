@@ -48,7 +48,7 @@ impl SessionKey {
 
     /// A new random key, as the hex text kept on the host and in the Secret.
     pub fn generate_hex() -> String {
-        hex(&crate::session::random_bytes(32))
+        hex(&crate::ids::random_bytes(32))
     }
 
     fn mac(&self, name: &str, id: &str) -> ring::hmac::Tag {
@@ -71,8 +71,7 @@ impl SessionKey {
             return None;
         }
         let expected = self.token(name, id);
-        crate::hooks::listener::constant_time_eq(expected.as_bytes(), token.as_bytes())
-            .then(|| id.to_string())
+        crate::ids::constant_time_eq(expected.as_bytes(), token.as_bytes()).then(|| id.to_string())
     }
 }
 

@@ -16,8 +16,8 @@ const CONTAINERFILE: &str = include_str!("../../templates/daemon.Containerfile")
 /// The CA certificates the daemon's upstream TLS trusts (Debian's path,
 /// one of those rustls-native-certs reads).
 const CA_CERTS: &str = "/etc/ssl/certs/ca-certificates.crt";
-/// Where the binary goes in the image.
-pub const BINARY: &str = "/usr/local/bin/clauderon";
+/// Where the binary goes in the image (the Deployment runs it).
+pub use crate::backend::kubernetes::daemon::BINARY;
 
 /// The shared libraries of `binary`, from `ldd` (none for a static binary).
 fn libraries(binary: &Path) -> Result<Vec<PathBuf>> {

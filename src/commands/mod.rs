@@ -22,35 +22,10 @@ pub mod watch;
 pub mod wiring;
 
 use crate::backend::oci::Engine;
-use crate::config::Config;
+// The config layer owns the context every command starts from.
+pub use crate::config::Ctx;
 use crate::error::Result;
 use crate::plan::Plan;
-use crate::store::Home;
-
-pub struct Ctx {
-    pub home: Home,
-    pub config: Config,
-}
-
-impl Ctx {
-    pub fn load() -> Result<Ctx> {
-        let home = Home::from_env()?;
-        let config = Config::load(&home.root)?;
-        Ok(Ctx { home, config })
-    }
-
-    /// For commands that only take things down (stop, delete, daemon stop):
-    /// a broken config.toml is a warning, not a reason to leave a session
-    /// running.
-    pub fn load_lenient() -> Result<Ctx> {
-        let home = Home::from_env()?;
-        let config = Config::load(&home.root).unwrap_or_else(|e| {
-            eprintln!("clauderon: warning: {e}; this command goes on with the built-in defaults");
-            Config::defaults(&home.root)
-        });
-        Ok(Ctx { home, config })
-    }
-}
 
 /// Is the engine there and answering? Its `version` output, or an error
 /// that names the fix.

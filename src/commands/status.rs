@@ -149,7 +149,8 @@ fn print_compose(c: &serde_json::Value) {
 fn agent_status_text(row: &list::Row, now: u64) -> String {
     match (&row.agent_status, row.agent_status_since) {
         (Some(s), Some(t)) => format!(
-            "{s} (since {} ago){}",
+            "{} (since {} ago){}",
+            s.as_str(),
             session::age(t, now),
             if row.agent_status_stale {
                 ", no event for a long while: the agent may have died"
@@ -157,7 +158,7 @@ fn agent_status_text(row: &list::Row, now: u64) -> String {
                 ""
             }
         ),
-        (Some(s), None) => s.clone(),
+        (Some(s), None) => s.as_str().to_string(),
         (None, _) => "- (this agent reports no hook events)".into(),
     }
 }

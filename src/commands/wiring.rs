@@ -117,13 +117,8 @@ fn host_network(
                 "{} did not say how containers reach the host ({}): assuming rootful defaults",
                 engine.program, e.message
             ));
-            let gateway = if engine.is_docker() {
-                "host-gateway"
-            } else {
-                "10.88.0.1"
-            };
             Ok(HostNetwork {
-                gateway: gateway.into(),
+                gateway: engine.assumed_gateway.into(),
                 rootless: false,
                 remote: false,
             })

@@ -13,8 +13,11 @@ use crate::proxy::settings::{ProxySection, ProxySettings};
 use crate::session::{Agent, Lifecycle, PullPolicy};
 
 mod agent_checks;
+mod ctx;
 pub mod kubernetes;
 mod show;
+
+pub use ctx::Ctx;
 
 pub use kubernetes::KubernetesSettings;
 

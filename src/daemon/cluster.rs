@@ -111,7 +111,7 @@ pub fn run_in_cluster(home: &Home, o: ClusterOptions) -> Result<()> {
         port: hook_addr.port(),
         proxy_port: Some(proxy.port),
         addresses: vec![hook_addr.to_string()],
-        started_at: crate::session::now(),
+        started_at: crate::clock::now(),
         policy: Some(policy),
         api: None,
     };

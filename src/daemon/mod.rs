@@ -194,7 +194,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         port,
         proxy_port: proxy.as_ref().map(|p| p.port),
         addresses: addresses.iter().map(|a| a.to_string()).collect(),
-        started_at: crate::session::now(),
+        started_at: crate::clock::now(),
         policy: proxy.is_some().then_some(policy),
     };
     write_info(home, &info)?;
@@ -218,7 +218,7 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
 /// compose projects of sessions gone while no daemon ran are removed, and
 /// `[notify] command` runs when a session starts needing its user.
 fn in_background(home: &Home, config: crate::config::Config) {
-    let ctx = crate::commands::Ctx {
+    let ctx = crate::config::Ctx {
         home: home.clone(),
         config,
     };
@@ -431,14 +431,15 @@ pub fn stop(home: &Home) -> Result<bool> {
     let Some(info) = running(home) else {
         return Ok(false);
     };
-    // SAFETY: kill(2) with a pid and a signal number touches no memory.
-    unsafe { libc::kill(info.pid as libc::pid_t, libc::SIGTERM) };
+    let Some(pid) = rustix::process::Pid::from_raw(info.pid as i32) else {
+        return Ok(false);
+    };
+    let _ = rustix::process::kill_process(pid, rustix::process::Signal::TERM);
     let deadline = Instant::now() + Duration::from_secs(5);
     while Instant::now() < deadline {
         // Gone, or exited (a zombie its reaper has not collected yet still
         // answers signal 0, but its lock is released at exit).
-        // SAFETY: signal 0 only checks that the process exists.
-        if unsafe { libc::kill(info.pid as libc::pid_t, 0) } != 0 || !lock_is_held(home) {
+        if rustix::process::test_kill_process(pid).is_err() || !lock_is_held(home) {
             // daemon.json stays: the next daemon reuses its ports.
             return Ok(true);
         }

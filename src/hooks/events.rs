@@ -29,7 +29,7 @@ pub fn describe(e: &HookEvent) -> String {
     let when = e
         .timestamp
         .clone()
-        .unwrap_or_else(|| crate::session::rfc3339(e.received_at));
+        .unwrap_or_else(|| crate::clock::rfc3339(e.received_at));
     let mut detail = Vec::new();
     if let Some(t) = &e.tool_name {
         detail.push(t.clone());

@@ -13,8 +13,10 @@ use hyper::body::Incoming;
 
 use crate::hooks::{HookEvent, events};
 use crate::serve::{Body, Conn, json};
-use crate::session;
 use crate::store::Home;
+
+/// Where the API and the proxy found it before it moved to the `ids` leaf.
+pub use crate::ids::constant_time_eq;
 
 /// Hook bodies are a few hundred bytes; anything bigger is refused.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -89,7 +91,7 @@ impl Listener {
             Ok(event) => event,
             Err(refused) => return *refused,
         };
-        event.received_at = session::now();
+        event.received_at = crate::clock::now();
         let _guard = self.write.lock().unwrap_or_else(|p| p.into_inner());
         let log = match self.auth {
             crate::cluster::Auth::Records => events::log_path(&self.home, &name),
@@ -194,8 +196,4 @@ async fn read_event(body: Incoming) -> Result<HookEvent, Box<Response<Body>>> {
         )));
     }
     Ok(event)
-}
-
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -103,7 +103,7 @@ pub fn read(path: &Path) -> Vec<Entry> {
 }
 
 pub fn describe(e: &Entry) -> String {
-    let t = crate::session::rfc3339(e.time_ms / 1000);
+    let t = crate::clock::rfc3339(e.time_ms / 1000);
     let mut line = format!(
         "{t}  {:<16} {:<7} {} {}{}  {}  {:<8} {}ms",
         e.session, e.method, e.status, e.host, e.path, "", e.credential, e.duration_ms

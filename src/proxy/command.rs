@@ -28,7 +28,7 @@ pub fn run_with_timeout(argv: &[String], timeout: Duration) -> Option<String> {
             return None;
         }
     };
-    let pgid = child.id() as libc::pid_t;
+    let pgid = rustix::process::Pid::from_raw(child.id() as i32)?;
     let out = read_all(child.stdout.take()?);
     let err = read_all(child.stderr.take()?);
     // The wait happens on a thread; this one waits for it, with a deadline
@@ -49,8 +49,8 @@ pub fn run_with_timeout(argv: &[String], timeout: Duration) -> Option<String> {
             None
         }
         Err(_) => {
-            // SAFETY: kill(2) of our child's process group; touches no memory.
-            unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            // Our child's process group (it leads it).
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
             let secs = timeout.as_secs();
             say(&format!("did not finish within {secs} s and was killed"));
             None

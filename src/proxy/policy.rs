@@ -225,37 +225,10 @@ pub fn is_own_address(ip: IpAddr) -> bool {
 /// them reaches the host's own services.
 #[cfg(unix)]
 pub fn own_addresses() -> Vec<IpAddr> {
-    let mut out = Vec::new();
-    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
-    // SAFETY: getifaddrs fills a list we free below; each entry's address
-    // pointer is read only when non-null, as the family it says it is.
-    unsafe {
-        if libc::getifaddrs(&mut list) != 0 {
-            return out;
-        }
-        let mut entry = list;
-        while !entry.is_null() {
-            let addr = (*entry).ifa_addr;
-            if !addr.is_null() {
-                match i32::from((*addr).sa_family) {
-                    libc::AF_INET => {
-                        let sin = &*(addr as *const libc::sockaddr_in);
-                        out.push(IpAddr::from(
-                            u32::from_be(sin.sin_addr.s_addr).to_be_bytes(),
-                        ));
-                    }
-                    libc::AF_INET6 => {
-                        let sin6 = &*(addr as *const libc::sockaddr_in6);
-                        out.push(IpAddr::from(sin6.sin6_addr.s6_addr));
-                    }
-                    _ => {}
-                }
-            }
-            entry = (*entry).ifa_next;
-        }
-        libc::freeifaddrs(list);
-    }
-    out
+    // getifaddrs(3), through if-addrs: the interfaces' IPv4 and IPv6 addresses.
+    if_addrs::get_if_addrs()
+        .map(|interfaces| interfaces.iter().map(|i| i.ip()).collect())
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

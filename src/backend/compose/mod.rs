@@ -4,13 +4,12 @@
 //! names the project, every `-f` and the generated override.
 
 mod check;
+pub mod forward;
 pub mod podman;
 mod render;
 mod sweep;
 
 use std::path::{Path, PathBuf};
-
-use serde::{Deserialize, Serialize};
 
 use crate::backend::engine::Engine;
 use crate::backend::engine::READY_MARKER;
@@ -23,45 +22,8 @@ pub use check::{Options, Project, inspect};
 pub use podman::check as check_podman;
 pub use render::{host_lines, override_file};
 pub use sweep::sweep;
-
-/// Which program speaks compose for the engine.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Tool {
-    /// `docker compose` (the CLI plugin, Compose v2).
-    DockerPlugin,
-    /// `docker-compose` (Compose v1, Debian's 1.29).
-    DockerCompose,
-    /// `podman-compose` (Debian's 1.0.3): no `config`, no `ps --format`,
-    /// no networks removed by `down` (see `podman`).
-    PodmanCompose,
-}
-
-/// What a compose session records: the user's files, the agent's service,
-/// the tool, and the override clauderon wrote for it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ComposeSpec {
-    /// Absolute paths, in the order given (later files override earlier).
-    pub files: Vec<PathBuf>,
-    pub service: String,
-    pub tool: Tool,
-    pub override_file: PathBuf,
-    /// The project's networks (made internal in network mode proxy).
-    pub networks: Vec<String>,
-    /// The file's named volumes, declared in the override too, so that the
-    /// override alone can take the project down.
-    #[serde(default)]
-    pub volumes: Vec<String>,
-    /// Every service, in the file's order (podman-compose: the containers
-    /// whose addresses go into the hosts file).
-    #[serde(default)]
-    pub services: Vec<String>,
-    /// The agent service's keys the user wrote as strings, which the
-    /// override writes as strings too (podman-compose; see
-    /// `podman::shell_forms`).
-    #[serde(default)]
-    pub shell_form: Vec<String>,
-}
+// The spec's part: what a compose session records.
+pub use crate::spec::compose::{ComposeSpec, Tool};
 
 /// The override's name in the session's directory.
 pub const OVERRIDE_NAME: &str = "compose-override.json";

@@ -12,6 +12,10 @@ use crate::cluster::keys::ClusterKeys;
 use crate::error::Error;
 use crate::exec::Cmd;
 
+/// Where the clauderon binary is in the daemon's image, and what its
+/// Deployment runs (`commands::daemon_image` puts it there).
+pub const BINARY: &str = "/usr/local/bin/clauderon";
+
 const SECRET: &str = include_str!("../../../templates/k8s/daemon-secret.json");
 const NETWORK_POLICY: &str = include_str!("../../../templates/k8s/daemon-networkpolicy.json");
 const SERVICE: &str = include_str!("../../../templates/k8s/daemon-service.json");
@@ -167,7 +171,7 @@ impl Kubectl {
             CONTAINER.to_string(),
             REQUEST_TIMEOUT.to_string(),
             "--".to_string(),
-            crate::commands::daemon_image::BINARY.to_string(),
+            BINARY.to_string(),
             "daemon".to_string(),
             "statuses".to_string(),
         ]);
@@ -271,7 +275,7 @@ mod tests {
             .iter()
             .map(|a| a.as_str().unwrap())
             .collect();
-        assert_eq!(argv[0], crate::commands::daemon_image::BINARY);
+        assert_eq!(argv[0], super::BINARY);
         let port = |flag: &str| argv[argv.iter().position(|a| *a == flag).unwrap() + 1];
         assert_eq!(port("--http-port"), DAEMON_HOOK_PORT.to_string());
         assert_eq!(port("--proxy-port"), DAEMON_PROXY_PORT.to_string());

@@ -138,6 +138,10 @@ fn prepare(
 /// `podman::check_paths`.
 fn podman_checks(ctx: &Ctx, spec: &SessionSpec, config: &serde_json::Value) -> Result<()> {
     compose::check_podman(config, spec.network == NetworkMode::Proxy)?;
+    if spec.network == NetworkMode::Proxy {
+        // Its networks are internal: can the services reach each other?
+        compose::forward::check()?;
+    }
     let paths = [
         &spec.repo_root,
         &spec.git_common_dir,

@@ -89,8 +89,10 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         agent_options,
     } = flags;
     let (repo, worktree) = repository(ctx, args, &name)?;
-    let landing =
-        crate::landing::Landing::record(&repo.root, git::resolve_commit(&repo.root, &args.base)?);
+    let landing = crate::commands::land::record_landing(
+        &repo.root,
+        git::resolve_commit(&repo.root, &args.base)?,
+    );
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     let mut spec = SessionSpec {
@@ -139,8 +141,12 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
 /// The `--mount`s and the Talos config, checked and resolved (links
 /// followed) now, so the record holds exactly what was checked.
 fn host_files(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Result<()> {
-    let policy =
-        crate::mounts::Policy::for_create(&ctx.config, &ctx.home.root, &spec.git_common_dir);
+    let policy = crate::mounts::Policy::for_create(
+        &ctx.config.mounts,
+        &ctx.config.api_volume_roots,
+        &ctx.home.root,
+        &spec.git_common_dir,
+    );
     spec.mounts = args
         .mount
         .iter()

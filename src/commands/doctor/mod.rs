@@ -51,8 +51,12 @@ fn engine_checks(ctx: &Ctx, engine: &Engine, required: bool) -> Vec<Check> {
     let name = format!("{} default image", engine.program);
     out.push(match image::image_id(engine, &default) {
         Ok(Some(_)) => check(&name, "ok", default, None),
-        Ok(None) => check(&name, missing, format!("{default} is not present locally"),
-            Some("scripts/build-agent-image.sh builds clauderon-agent:latest, or set [docker] default_image".into())),
+        Ok(None) => check(
+            &name,
+            missing,
+            format!("{default} is not present locally"),
+            Some(build_default_image_fix(engine)),
+        ),
         Err(e) => check(&name, missing, e.message, e.fix),
     });
     if engine.image_mounts && ctx.config.agent.mount_agent_cli {
@@ -62,6 +66,20 @@ fn engine_checks(ctx: &Ctx, engine: &Engine, required: bool) -> Vec<Check> {
         }
     }
     out
+}
+
+/// The command that builds the default image for this engine (the script
+/// builds for Docker unless ENGINE says otherwise), pastable as printed.
+fn build_default_image_fix(engine: &Engine) -> String {
+    let key = if engine.is_docker() {
+        "[docker] default_image"
+    } else {
+        "[podman] default_image"
+    };
+    format!(
+        "sudo ENGINE={} scripts/build-agent-image.sh (in clauderon's source tree) builds clauderon-agent:latest, or set {key}",
+        engine.program
+    )
 }
 
 fn cli_image_check(ctx: &Ctx, engine: &Engine, agent: Agent) -> Check {
@@ -215,6 +233,7 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<i32> {
     checks.extend(engine_checks(ctx, &PODMAN, false));
     checks.extend(daemon_checks(ctx));
     checks.push(setup::compose_check());
+    checks.extend(setup::podman_forward_check());
     checks.push(kubectl_check(ctx));
     let failed = checks.iter().filter(|c| c.verdict == "fail").count();
     if json {
@@ -230,4 +249,21 @@ pub fn run(ctx: &Ctx, json: bool) -> Result<i32> {
         }
     }
     Ok(if failed > 0 { 1 } else { 0 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_image_fix_builds_for_the_engine_it_is_printed_for() {
+        assert!(
+            build_default_image_fix(&PODMAN)
+                .contains("sudo ENGINE=podman scripts/build-agent-image.sh")
+        );
+        assert!(
+            build_default_image_fix(&DOCKER)
+                .contains("sudo ENGINE=docker scripts/build-agent-image.sh")
+        );
+    }
 }

@@ -194,3 +194,31 @@ pub(super) fn home_check(home: &Path) -> Check {
         ),
     }
 }
+
+/// Podman under netavark behind Docker's FORWARD drop: a compose project's
+/// services cannot reach each other (see `compose::forward`). Only when
+/// Podman answers.
+pub(super) fn podman_forward_check() -> Option<Check> {
+    use crate::backend::compose::forward;
+    let facts = forward::facts();
+    if facts.backend.is_empty() {
+        return None;
+    }
+    Some(match forward::blocked(&facts) {
+        None => check(
+            "podman compose network",
+            "ok",
+            format!(
+                "{} backend; services of a project reach each other",
+                facts.backend
+            ),
+            None,
+        ),
+        Some(why) => check(
+            "podman compose network",
+            "warn",
+            format!("{why} (only --compose sessions on Podman need it)"),
+            Some(forward::fix_command()),
+        ),
+    })
+}

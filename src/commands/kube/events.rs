@@ -17,7 +17,7 @@ pub fn hook_events(spec: &SessionSpec) -> Result<Vec<HookEvent>> {
     let out = kubectl
         .daemon_statuses(Some(&spec.name))
         .run()
-        .map_err(super::list::daemon_unreachable)?;
+        .map_err(crate::backend::kubernetes::observe::daemon_unreachable)?;
     let mut all = statuses::parse(&out.stdout).ok_or_else(|| {
         Error::failed("the in-cluster daemon's answer is not the statuses' JSON")
             .with_fix("`clauderon daemon-image build` an image of this clauderon version, load it, and `clauderon kube setup`")

@@ -5,7 +5,6 @@ pub mod context;
 pub mod create;
 pub mod events;
 pub mod lifecycle;
-pub mod list;
 pub mod pull;
 pub mod setup;
 

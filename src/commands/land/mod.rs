@@ -16,7 +16,9 @@ pub mod transcript;
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
 use crate::git;
-use crate::session::{BackendKind, SessionSpec};
+use crate::session::SessionSpec;
+use crate::spec::landing::{Landing, Remote};
+use std::path::Path;
 
 /// The session's record, with its repository checked: it exists, it has
 /// the session's branch, and neither it nor the worktree has config that
@@ -35,15 +37,10 @@ pub fn checked_session(home: &crate::store::Home, name: &str) -> Result<SessionS
         git::check_config_is_safe(&spec.worktree)?;
     }
     if !git::branch_exists(&spec.repo_root, &spec.branch)? {
-        let fix = match spec.backend {
-            BackendKind::Kubernetes => {
-                format!("`clauderon pull {name}` fetches it from the cluster")
-            }
-            _ => format!(
-                "`git -C {} branch` lists the branches",
-                quoted(&spec.repo_root)
-            ),
-        };
+        let fix = format!(
+            "`git -C {} branch` lists the branches (a kubernetes session's: `clauderon pull {name}` fetches it)",
+            quoted(&spec.repo_root)
+        );
         return Err(Error::failed(format!(
             "the branch '{}' of session '{name}' is not in {}",
             spec.branch,
@@ -54,10 +51,10 @@ pub fn checked_session(home: &crate::store::Home, name: &str) -> Result<SessionS
     Ok(spec)
 }
 
-/// A docker/podman session's worktree on the host (a kubernetes session's
-/// lives in the cluster: only its fetched branch is here).
+/// The session's worktree on the host (a kubernetes session's lives in the
+/// cluster: only its fetched branch is here).
 pub fn has_worktree(spec: &SessionSpec) -> bool {
-    spec.backend != BackendKind::Kubernetes && spec.worktree.join(".git").exists()
+    spec.worktree.join(".git").exists()
 }
 
 /// Where the session's branch left its base: the merge base of the commit
@@ -163,4 +160,36 @@ pub fn dispatch(ctx: &crate::commands::Ctx, command: crate::cli::Command) -> Res
         }
         _ => unreachable!("only the landing commands are passed here"),
     }
+}
+
+/// The landing record, read at create, from a repository whose config was just checked.
+pub fn record_landing(repo: &Path, base_commit: String) -> Landing {
+    Landing {
+        base_commit: Some(base_commit),
+        remote: push_remote(repo),
+    }
+}
+
+/// `origin` if the repository has it, else its only remote.
+fn push_remote(repo: &Path) -> Option<Remote> {
+    let out = git::git(repo).arg("remote").run().ok()?.stdout;
+    let remotes: Vec<&str> = out.lines().map(str::trim).collect();
+    let name = if remotes.contains(&"origin") {
+        "origin"
+    } else if let [only] = remotes.as_slice() {
+        only
+    } else {
+        return None;
+    };
+    let url = git::git(repo)
+        .args(["remote", "get-url", "--push", "--end-of-options", name])
+        .run()
+        .ok()?
+        .stdout
+        .trim()
+        .to_string();
+    (!url.is_empty()).then(|| Remote {
+        name: name.to_string(),
+        url,
+    })
 }

@@ -17,7 +17,7 @@ use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::hooks::{self, AgentStatus, HookEvent, events};
 use crate::plan::{Plan, Step};
-use crate::session::{BackendKind, SessionSpec};
+use crate::session::SessionSpec;
 
 /// The hook event `send` records: the agent has a prompt, so it is working.
 pub const SENT_EVENT: &str = hooks::MESSAGE_SENT;
@@ -38,15 +38,10 @@ pub fn run(ctx: &Ctx, name: &str, source: Source, dry_run: bool) -> Result<()> {
         .then(|| ctx.home.lock_session(name))
         .transpose()?;
     let spec = ctx.home.load(name)?;
-    if spec.backend == BackendKind::Kubernetes {
-        return Err(
-            Error::input("send works for docker and podman sessions").with_fix(format!(
-                "`clauderon attach {name}` to talk to a kubernetes session's agent"
-            )),
-        );
-    }
     crate::commands::lifecycle::require_worktree(&spec)?;
-    let engine = Engine::for_kind(spec.backend)?;
+    // (a kubernetes session has no local engine: attach talks to its agent)
+    let engine = Engine::for_kind(spec.backend)
+        .map_err(|e| e.with_fix(format!("`clauderon attach {name}` to talk to the agent")))?;
     let mut plan = Plan::default();
     let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
     if state == ContainerState::Missing {

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::os::unix::fs::MetadataExt;
 use std::sync::Mutex;
 
-use crate::hooks::listener::constant_time_eq;
+use crate::ids::constant_time_eq;
 use crate::store::Home;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
