@@ -200,6 +200,21 @@ fn delete_names_what_is_lost_and_keeps_a_recovery_ref() {
         git(env.repo(), &["log", "-1", "--format=%s", &name]).trim(),
         "agent: add committed"
     );
+    // Kept 30 days: an older one is pruned (its ref removed) when listed.
+    let index = env.home().join("deleted-branches.jsonl");
+    let text = std::fs::read_to_string(&index).unwrap();
+    let mut kept: serde_json::Value = serde_json::from_str(text.trim()).unwrap();
+    kept["deleted_at"] = (kept["deleted_at"].as_u64().unwrap() - 31 * 86_400).into();
+    std::fs::write(&index, format!("{kept}\n")).unwrap();
+    let listed = env.run(&["--json", "status", "--deleted"]).ok();
+    assert_eq!(listed.stdout.trim(), "[]", "{}", listed.stdout);
+    let reference = kept["ref"].as_str().unwrap();
+    assert!(
+        git(env.repo(), &["for-each-ref", reference])
+            .trim()
+            .is_empty(),
+        "{reference} was not pruned"
+    );
 }
 
 /// The keys and hooks an agent could plant against diff, merge and pr.
