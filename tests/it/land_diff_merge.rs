@@ -2,7 +2,10 @@
 //! agent's commits, uncommitted and untracked files, clean and refused
 //! merges that leave the user's repository byte-identical.
 
-use crate::common::land::{agent_does, commit_modify_and_add, snapshot};
+use crate::common::filters::snapshot;
+use crate::common::land::{
+    agent_does, commit_modify_and_add, snapshot as repo_state, without_commits,
+};
 use crate::common::{Env, docker_ready, git, podman_ready, unique};
 use serde_json::Value;
 
@@ -69,7 +72,7 @@ fn diff_shows_commits_uncommitted_and_untracked_work() {
 fn assert_clean_merges(env: &Env, engine: &str, extra: &[&str]) {
     let name = session(env, "merge", extra);
     commit_modify_and_add(engine, &name);
-    let before = snapshot(env.repo());
+    let before = repo_state(env.repo());
     let dry = env.run(&["merge", "--dry-run", &name]).ok();
     assert!(
         dry.stdout.contains("worktree add") && dry.stdout.contains("--ff-only"),
@@ -82,10 +85,13 @@ fn assert_clean_merges(env: &Env, engine: &str, extra: &[&str]) {
         dry.stdout
     );
     assert_eq!(
-        snapshot(env.repo()),
+        repo_state(env.repo()),
         before,
         "a dry run changed the repository"
     );
+    if engine == "docker" {
+        snapshot!("merge_dry_run", without_commits(&dry.stdout));
+    }
     env.run(&["merge", &name]).ok();
     assert_eq!(
         std::fs::read_to_string(env.repo().join("committed.txt")).unwrap(),
@@ -139,7 +145,7 @@ fn assert_refusals_change_nothing(env: &Env, engine: &str, extra: &[&str]) {
     std::fs::write(env.repo().join("README"), "user\n").unwrap();
     git(env.repo(), &["commit", "-qam", "user: readme"]);
     std::fs::write(env.repo().join("local.txt"), "user's own, uncommitted\n").unwrap();
-    let before = snapshot(env.repo());
+    let before = repo_state(env.repo());
     let r = env.run(&["merge", &name]).fails();
     assert!(
         r.stderr.contains("conflicts in: README") && r.stderr.contains("merge --abort"),
@@ -147,7 +153,7 @@ fn assert_refusals_change_nothing(env: &Env, engine: &str, extra: &[&str]) {
         r.stderr
     );
     assert_eq!(
-        snapshot(env.repo()),
+        repo_state(env.repo()),
         before,
         "a refused merge changed the repository"
     );
@@ -164,14 +170,14 @@ fn assert_refusals_change_nothing(env: &Env, engine: &str, extra: &[&str]) {
         "echo agent > sub/file.txt && git commit -qam 'agent: sub'",
     );
     std::fs::write(env.repo().join("sub/file.txt"), "user edit\n").unwrap();
-    let before = snapshot(env.repo());
+    let before = repo_state(env.repo());
     let r = env.run(&["merge", &name2]).fails();
     assert!(
         r.stderr.contains("would overwrite: sub/file.txt") && r.stderr.contains("stash"),
         "{}",
         r.stderr
     );
-    assert_eq!(snapshot(env.repo()), before);
+    assert_eq!(repo_state(env.repo()), before);
     assert_eq!(
         std::fs::read_to_string(env.repo().join("sub/file.txt")).unwrap(),
         "user edit\n"
@@ -179,7 +185,7 @@ fn assert_refusals_change_nothing(env: &Env, engine: &str, extra: &[&str]) {
     // into a branch not checked out: merged there, the user's tree untouched.
     env.run(&["merge", "--into", "other", &name2]).ok();
     assert_eq!(git(env.repo(), &["show", "other:sub/file.txt"]), "agent\n");
-    assert_eq!(snapshot(env.repo()), before);
+    assert_eq!(repo_state(env.repo()), before);
 }
 
 #[test]

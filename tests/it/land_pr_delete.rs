@@ -2,6 +2,7 @@
 //! origin; `delete` that keeps a recovery ref; and the planted-config
 //! matrix for diff, merge and pr, with a marker proving nothing ran.
 
+use crate::common::filters::snapshot;
 use crate::common::land::{
     commit_modify_and_add, executable, gh_standin, path_with, recorded_argv,
 };
@@ -57,6 +58,10 @@ fn pr_pushes_to_the_recorded_origin_and_runs_gh_as_recorded() {
         dry.stdout
     );
     assert!(recorded_argv(gh.path()).is_empty(), "a dry run ran gh");
+    let shown = dry
+        .stdout
+        .replace(&origin.path().to_string_lossy().to_string(), "[ORIGIN]");
+    snapshot!("pr_dry_run", shown);
     let body = env.home().join("body.md");
     std::fs::write(&body, "the body\n").unwrap();
     let r = env

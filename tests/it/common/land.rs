@@ -99,3 +99,20 @@ impl Env {
         bare
     }
 }
+
+/// Commit ids (40 hex digits) as `[COMMIT]`: they change with every run.
+pub fn without_commits(text: &str) -> String {
+    let mut out = String::new();
+    let mut word = String::new();
+    for c in text.chars().chain(std::iter::once('\n')) {
+        if c.is_ascii_hexdigit() {
+            word.push(c);
+            continue;
+        }
+        out.push_str(if word.len() == 40 { "[COMMIT]" } else { &word });
+        word.clear();
+        out.push(c);
+    }
+    out.pop();
+    out
+}
