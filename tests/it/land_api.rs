@@ -13,21 +13,7 @@ fn messages_are_sent_over_http() {
     }
     let api = Api::new("");
     let name = unique("apisend");
-    let repo = api.repo.clone();
-    api.env
-        .run(&[
-            "create",
-            "--name",
-            &name,
-            "--repo",
-            &repo,
-            "--image",
-            crate::common::BASE_IMAGE,
-            "--pull-policy",
-            "never",
-        ])
-        .ok();
-    api.env.wait_for_runs(&name, 1);
+    crate::common::land::create_waiting(&api.env, &name, &[]);
     let path = format!("/v1/sessions/{name}/messages");
     let (code, plan) = api.post(&format!("{path}?dry_run=true"), &json!({"message": "-"}));
     assert_eq!(code, 200, "{plan}");

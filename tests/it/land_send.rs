@@ -2,29 +2,11 @@
 //! and an ended --print run each get the hostile message byte for byte (the
 //! stub agent records its argv), and the status moves to working.
 
+use crate::common::land::create_waiting;
 use crate::common::{Env, docker_ready, podman_ready, unique};
 use serde_json::Value;
 
 const HOSTILE: &str = "-x it's \"quoted\"\nnew line $(touch /tmp/pwned) `id` ünïcode ✓ \\ end\n";
-
-/// A session started without a prompt: its agent waits for the user.
-fn create_waiting(env: &Env, name: &str, extra: &[&str]) {
-    let repo = env.repo().to_string_lossy().to_string();
-    let mut args = vec![
-        "create",
-        "--name",
-        name,
-        "--repo",
-        &repo,
-        "--image",
-        crate::common::BASE_IMAGE,
-        "--pull-policy",
-        "never",
-    ];
-    args.extend_from_slice(extra);
-    env.run(&args).ok();
-    env.wait_for_runs(name, 1);
-}
 
 fn agent_status(env: &Env, name: &str) -> String {
     let r = env.run(&["status", "--json", name]).ok();

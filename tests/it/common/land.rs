@@ -116,3 +116,22 @@ pub fn without_commits(text: &str) -> String {
     out.pop();
     out
 }
+
+/// A session started without a prompt: its agent waits for the user.
+pub fn create_waiting(env: &Env, name: &str, extra: &[&str]) {
+    let repo = env.repo().to_string_lossy().to_string();
+    let mut args = vec![
+        "create",
+        "--name",
+        name,
+        "--repo",
+        &repo,
+        "--image",
+        super::BASE_IMAGE,
+        "--pull-policy",
+        "never",
+    ];
+    args.extend_from_slice(extra);
+    env.run(&args).ok();
+    env.wait_for_runs(name, 1);
+}
