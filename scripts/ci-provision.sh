@@ -12,6 +12,7 @@
 #  - starts dockerd in the background if `docker info` fails
 #  - makes sure git has a user.name/user.email (the tests create commits)
 #  - installs kubernetes-validate (PyPI) for the offline manifest checks
+#  - installs schemathesis and jsonschema (PyPI) for the HTTP API's contract tests
 #  - builds the test images for docker and podman (scripts/build-test-images.sh)
 #  - smoke-tests both engines
 #
@@ -150,6 +151,19 @@ else
     || python3 -m pip install --quiet --break-system-packages kubernetes-validate \
     || die "kubernetes-validate: pip install failed"
   command -v kubernetes-validate >/dev/null 2>&1 || die "kubernetes-validate: installed but not in PATH ($(python3 -m site --user-base)/bin?)"
+fi
+
+# --- schemathesis and jsonschema (the HTTP API's contract tests) -------------
+# tests/api_stromboli.rs checks every answer against Stromboli's spec
+# (jsonschema) and fuzzes clauderon's own openapi.json (schemathesis 4).
+if command -v schemathesis >/dev/null 2>&1 && python3 -c 'import jsonschema, referencing' 2>/dev/null; then
+  log "schemathesis: present"
+else
+  log "schemathesis: installing with pip"
+  python3 -m pip install --quiet 'schemathesis>=4.32,<5' jsonschema \
+    || python3 -m pip install --quiet --break-system-packages 'schemathesis>=4.32,<5' jsonschema \
+    || die "schemathesis: pip install failed"
+  command -v schemathesis >/dev/null 2>&1 || die "schemathesis: installed but not in PATH ($(python3 -m site --user-base)/bin?)"
 fi
 
 # npm fetches the real Codex CLI for clauderon-test-codex:1 (cached by

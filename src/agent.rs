@@ -186,6 +186,11 @@ pub fn claude_state(spec: &SessionSpec) -> Vec<u8> {
         .skip(key.chars().count().saturating_sub(20))
         .collect();
     state["customApiKeyResponses"] = json!({ "approved": [tail], "rejected": [] });
+    // The user's MCP servers, their tokens as placeholders.
+    let servers = crate::mcp::user_definitions(&spec.mcp_servers);
+    if !servers.is_empty() {
+        state["mcpServers"] = serde_json::Value::Object(servers);
+    }
     let mut bytes = serde_json::to_vec_pretty(&state).expect("json serializes");
     bytes.push(b'\n');
     bytes
@@ -207,6 +212,18 @@ pub fn agent_env(spec: &SessionSpec) -> Vec<(String, String)> {
         "CLAUDERON_AGENT".to_string(),
         spec.agent.as_str().to_string(),
     )];
+    // The user's configuration (and the agent's state) in a directory of
+    // its own, not HOME=/workspace, the repository's project level.
+    if spec.user_config.is_some() {
+        let var = match spec.agent {
+            Agent::Claude => "CLAUDE_CONFIG_DIR",
+            Agent::Codex => "CODEX_HOME",
+        };
+        env.push((
+            var.into(),
+            crate::user_config::container_dir(spec.agent).into(),
+        ));
+    }
     match spec.agent {
         Agent::Claude => {
             env.push(("DISABLE_AUTOUPDATER".into(), "1".into()));
@@ -216,7 +233,10 @@ pub fn agent_env(spec: &SessionSpec) -> Vec<(String, String)> {
                 env.push(("IS_SANDBOX".into(), "1".into()));
             }
         }
-        Agent::Codex => env.push(("CODEX_HOME".into(), codex::CODEX_HOME.into())),
+        Agent::Codex if spec.user_config.is_none() => {
+            env.push(("CODEX_HOME".into(), codex::CODEX_HOME.into()))
+        }
+        Agent::Codex => {}
     }
     env
 }

@@ -367,18 +367,17 @@ impl Failure {
                 .next()
                 .unwrap_or("")
                 .to_string();
-            return Error::failed(format!("`{program}` is not installed or not in PATH"))
+            return Error::unavailable(format!("`{program}` is not installed or not in PATH"))
                 .with_fix(format!("install {program} and make sure it is in PATH"));
         }
         let code = self
             .code
             .map(|c| format!("exit code {c}"))
             .unwrap_or_else(|| "killed by a signal".to_string());
-        Error::failed(format!(
-            "`{}` failed ({code}): {}",
-            self.short,
-            self.stderr_tail()
-        ))
+        Error::new(
+            crate::error::ErrorKind::EngineFailed,
+            format!("`{}` failed ({code}): {}", self.short, self.stderr_tail()),
+        )
     }
 }
 

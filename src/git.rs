@@ -27,7 +27,7 @@ pub fn git(dir: &Path) -> Cmd {
 
 pub fn classify(f: Failure) -> Error {
     if f.not_found {
-        return Error::failed("`git` is not installed or not in PATH")
+        return Error::unavailable("`git` is not installed or not in PATH")
             .with_fix("install git (e.g. `sudo apt install git`)");
     }
     f.into_error()
@@ -44,7 +44,7 @@ pub struct Repo {
 /// Finds the repository that contains `path`.
 pub fn resolve_repo(path: &Path) -> Result<Repo> {
     if !path.exists() {
-        return Err(Error::input(format!(
+        return Err(Error::not_found(format!(
             "--repo {}: no such directory",
             path.display()
         )));
@@ -59,9 +59,10 @@ pub fn resolve_repo(path: &Path) -> Result<Repo> {
         .run()
         .map_err(|f| {
             if f.stderr.contains("not a git repository") {
-                Error::input(format!("{} is not inside a git repository", path.display())).with_fix(
-                    "pass --repo a directory of a git repository (or run `git init` there)",
-                )
+                Error::not_found(format!("{} is not inside a git repository", path.display()))
+                    .with_fix(
+                        "pass --repo a directory of a git repository (or run `git init` there)",
+                    )
             } else if f
                 .stderr
                 .contains("this operation must be run in a work tree")

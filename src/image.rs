@@ -66,7 +66,7 @@ pub fn check_allowed(patterns: &[String], reference: &str, source: &str) -> Resu
     if patterns.is_empty() || patterns.iter().any(|p| allowed_by(p, reference)) {
         return Ok(());
     }
-    Err(Error::input(format!(
+    Err(Error::refused(format!(
         "image {reference:?} is not allowed: it matches none of the allowed patterns [{}] (from {source})",
         patterns.join(", ")
     ))

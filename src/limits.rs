@@ -133,6 +133,10 @@ impl Memory {
 pub struct Limits {
     pub cpu: Option<Cpu>,
     pub memory: Option<Memory>,
+    /// The container's relative CPU weight (`--cpu-shares`; 1024 is the
+    /// engines' default). Docker, Podman and compose only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_shares: Option<u32>,
 }
 
 #[cfg(test)]

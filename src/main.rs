@@ -11,17 +11,34 @@ fn main() {
     // `clauderon list | head` ends quietly, like any Unix tool.
     // SAFETY: restoring the default disposition of SIGPIPE at start-up.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    let cli = Cli::parse();
+    let cli = parse_args();
     clauderon::exec::VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     clauderon::output::set(cli.json, cli.quiet);
     let code = match cli.json_refused().map_or_else(|| run(cli), Err) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("clauderon: error: {err}");
-            err.code
+            clauderon::api::child::answer_error(&err);
+            err.exit_code()
         }
     };
     std::process::exit(code);
+}
+
+/// The command line; for the HTTP API's child, a refused one is a typed
+/// answer too (clap's own errors have no kind).
+fn parse_args() -> Cli {
+    match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if e.use_stderr() && clauderon::api::child::is_child() => {
+            let why = e.to_string();
+            let first = why.lines().next().unwrap_or("invalid arguments");
+            let err = clauderon::error::Error::input(first.trim_start_matches("error: "));
+            clauderon::api::child::answer_error(&err);
+            e.exit()
+        }
+        Err(e) => e.exit(),
+    }
 }
 
 fn run(cli: Cli) -> Result<i32> {

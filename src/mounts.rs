@@ -198,8 +198,13 @@ pub fn parse(arg: &str, policy: &Policy) -> Result<ExtraMount> {
     if host.is_empty() {
         return Err(bad("the host path is empty".into()));
     }
-    let host = std::fs::canonicalize(expand_tilde(host))
-        .map_err(|e| bad(format!("the host path {host:?} cannot be used: {e}")))?;
+    let host = std::fs::canonicalize(expand_tilde(host)).map_err(|e| {
+        let err = bad(format!("the host path {host:?} cannot be used: {e}"));
+        match e.kind() {
+            std::io::ErrorKind::NotFound => err.with_kind(crate::error::ErrorKind::NotFound),
+            _ => err,
+        }
+    })?;
     check_host(&host, policy).map_err(|e| e.context(format!("--mount {arg:?}")))?;
     let container = match container {
         Some(c) => c.to_string(),
@@ -218,7 +223,7 @@ pub fn parse(arg: &str, policy: &Policy) -> Result<ExtraMount> {
 pub fn check_secret(host: &Path, policy: &Policy) -> Result<()> {
     let overlaps = |store: &Path| host.starts_with(store) || store.starts_with(host);
     if overlaps(&policy.home) {
-        return Err(Error::input(format!(
+        return Err(Error::refused(format!(
             "{} is, is in or holds clauderon's home ({}), with its tokens and CA key: it never reaches a session",
             host.display(),
             policy.home.display()
@@ -226,7 +231,7 @@ pub fn check_secret(host: &Path, policy: &Policy) -> Result<()> {
         .with_fix("use a path outside it"));
     }
     if let Some((name, _, _)) = policy.stores.iter().find(|(_, p, ok)| !ok && overlaps(p)) {
-        return Err(Error::input(format!(
+        return Err(Error::refused(format!(
             "{} is, is in or holds the secret store {name}, which sessions do not get",
             host.display()
         ))
@@ -253,7 +258,7 @@ fn check_host(host: &Path, policy: &Policy) -> Result<()> {
         };
         let setting = policy.roots_setting;
         return Err(
-            Error::input(format!("{} is outside {setting} ({roots})", host.display())).with_fix(
+            Error::refused(format!("{} is outside {setting} ({roots})", host.display())).with_fix(
                 format!(
                     "allow it in config.toml: {setting} = [\"{}\"]",
                     host.display()

@@ -146,6 +146,17 @@ pub struct SessionSpec {
         skip_serializing_if = "crate::spec::landing::Landing::is_empty"
     )]
     pub landing: crate::spec::landing::Landing,
+    /// The repository's devcontainer.json the session was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub devcontainer: Option<crate::devcontainer::Record>,
+    /// The user's own agent configuration copied into the session (its
+    /// directory is the agent's `CLAUDE_CONFIG_DIR` or `CODEX_HOME`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_config: Option<crate::user_config::Record>,
+    /// MCP servers configured for the agent (user scope and `.mcp.json`):
+    /// the proxy's rules for their tokens come from here.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_servers: Vec<crate::mcp::Server>,
 }
 
 impl SessionSpec {
@@ -278,6 +289,7 @@ pub fn parse_env(pair: &str) -> Result<(String, String)> {
 pub fn reserved_env(key: &str) -> bool {
     const RESERVED: &[&str] = &[
         "HOME",
+        "CLAUDE_CONFIG_DIR",
         "CARGO_HOME",
         "SCCACHE_DIR",
         "HTTP_PROXY",

@@ -71,9 +71,10 @@ impl Home {
         let file = std::fs::File::create(&path)
             .map_err(|e| Error::io(format!("could not open {}", path.display()), e))?;
         if file.try_lock().is_err() {
-            return Err(Error::failed(format!(
-                "another clauderon command is changing session '{name}' right now"
-            ))
+            return Err(Error::new(
+                crate::error::ErrorKind::Locked,
+                format!("another clauderon command is changing session '{name}' right now"),
+            )
             .with_fix("wait for it to finish, then try again"));
         }
         Ok(file)
@@ -96,7 +97,7 @@ impl Home {
     pub fn load(&self, name: &str) -> Result<SessionSpec> {
         // The name becomes a path: never let `..`, `/` or "" through.
         crate::session::validate_name(name).map_err(|_| {
-            Error::input(format!("no session named {name:?}"))
+            Error::not_found(format!("no session named {name:?}"))
                 .with_fix("`clauderon list` shows the sessions")
         })?;
         let path = self.record_path(name);
@@ -109,7 +110,7 @@ impl Home {
                     ))
                     .with_fix(format!("clauderon delete --force {name}")))
                 } else {
-                    Err(Error::input(format!("no session named '{name}'"))
+                    Err(Error::not_found(format!("no session named '{name}'"))
                         .with_fix("`clauderon list` shows the sessions"))
                 }
             }

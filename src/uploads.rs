@@ -318,7 +318,7 @@ mod tests {
     fn a_missing_file_is_bad_input_named_as_typed_on_one_line() {
         let dir = tempfile::tempdir().unwrap();
         let e = check(&[dir.path().join("gone.txt")], &[], 100).unwrap_err();
-        assert_eq!(e.code, 2);
+        assert_eq!(e.exit_code(), 2);
         assert!(e.message.starts_with("cannot upload "), "{}", e.message);
         assert!(!e.message.contains("--attach"), "{}", e.message);
         let nl = dir.path().join("x\ny");

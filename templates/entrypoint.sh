@@ -75,8 +75,12 @@ fi
 
 # The agent's own state file (onboarding, trust, bypass mode accepted):
 # generated per session, copied once so the agent can rewrite it freely.
-if [ "$agent" = claude ] && [ ! -s "$HOME/.claude.json" ]; then
-  cat "$files/claude.json" >"$HOME/.claude.json"
+# With CLAUDE_CONFIG_DIR (the session's copy of your ~/.claude) Claude Code
+# keeps it, and its transcripts, there instead of in HOME.
+claude_dir="${CLAUDE_CONFIG_DIR:-$HOME/.claude}"
+claude_state="${CLAUDE_CONFIG_DIR:-$HOME}/.claude.json"
+if [ "$agent" = claude ] && [ ! -s "$claude_state" ]; then
+  cat "$files/claude.json" >"$claude_state"
 fi
 # Codex: the session's config (approvals off, workspace trusted, status
 # hooks) and its placeholder login, copied into CODEX_HOME at every start.
@@ -166,7 +170,8 @@ claude)
     exec claude --dangerously-skip-permissions "${args[@]}" --continue -- "$message"
   fi
   # A conversation already on disk means this is a restart: resume it.
-  if compgen -G "$HOME/.claude/projects/*/*.jsonl" >/dev/null; then
+  # (also HOME's: transcripts of a session made before CLAUDE_CONFIG_DIR)
+  if compgen -G "$claude_dir/projects/*/*.jsonl" >/dev/null || compgen -G "$HOME/.claude/projects/*/*.jsonl" >/dev/null; then
     say "resuming the previous conversation"
     exec claude --dangerously-skip-permissions "${args[@]}" --continue
   fi

@@ -1,19 +1,48 @@
 //! The API runs each request as the `clauderon` command a user would type,
-//! so it goes through exactly the CLI's validation, plan and rollback. The
-//! child's exit code and error line become the HTTP status and reason.
+//! so it goes through exactly the CLI's validation, plan and rollback. It is
+//! a child process, not a call in the daemon: a create that panics or is
+//! killed cannot take the daemon (and its proxy) down, a timed-out create
+//! gets SIGTERM and rolls back as Ctrl-C does, and a request's `env` values
+//! reach it through its own environment only. The child answers in JSON on
+//! stdout: its `--json` result, or on failure one line
+//! `{"clauderon_error": {"kind", "error", "fix"}}` (see `answer_error`).
+//! The parent takes the kind from there and never reads the child's stderr.
 
+use std::io::Write;
 use std::path::Path;
 
 use http::StatusCode;
-use serde_json::{Value, json};
+use serde_json::Value;
 
+use crate::error::{Error, ErrorKind};
 use crate::store::Home;
+
+/// Set in the environment of every child the API runs.
+const CHILD_ENV: &str = "CLAUDERON_API_CHILD";
+/// The key of a child's error answer.
+const ERROR_KEY: &str = "clauderon_error";
+
+/// Whether this process is a child of the HTTP API.
+pub fn is_child() -> bool {
+    std::env::var_os(CHILD_ENV).is_some()
+}
+
+/// In a child of the API: the error, typed, as the last line of stdout.
+pub fn answer_error(err: &Error) {
+    if is_child() {
+        let line = serde_json::json!({ ERROR_KEY: err.to_json() });
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+    }
+}
 
 /// What a `clauderon` child printed, and how it ended.
 pub struct Finished {
     pub code: Option<i32>,
     pub stdout: String,
-    pub stderr: String,
+    /// Set when the child did not succeed: its own typed answer, or why
+    /// there is none (it could not start, timed out, or was killed).
+    failure: Option<Error>,
 }
 
 /// Runs `clauderon ARGS` for this home. `env` reaches the child through its
@@ -49,9 +78,11 @@ pub async fn run_until(
             serde_json::to_string(&values).unwrap_or_default(),
         )
         .env("CLAUDERON_HOME", &home.root)
+        .env(CHILD_ENV, "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
+        // Its words are for people: the daemon's log, not the answer.
+        .stderr(std::process::Stdio::inherit());
     let child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return failed_to_start(e),
@@ -72,17 +103,16 @@ pub async fn run_until(
                 return Finished {
                     code: Some(124),
                     stdout: String::new(),
-                    stderr: "clauderon: error: timed out".into(),
+                    failure: Some(Error::new(ErrorKind::Timeout, "timed out")),
                 };
             }
         },
     };
     match out {
-        Ok(out) => Finished {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        },
+        Ok(out) => Finished::of(
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        ),
         Err(e) => failed_to_start(e),
     }
 }
@@ -99,79 +129,94 @@ fn own_binary() -> std::path::PathBuf {
 }
 
 fn failed_to_start(e: std::io::Error) -> Finished {
+    let why = format!("could not run clauderon: {e}");
     Finished {
         code: None,
         stdout: String::new(),
-        stderr: format!("clauderon: error: could not run clauderon: {e}"),
+        failure: Some(Error::failed(why)),
     }
 }
 
-/// Bad input found before any command runs (exit code 2: a 400).
+/// Bad input found before any command runs (a 400).
 fn refused(why: &str) -> Finished {
     Finished {
         code: Some(2),
         stdout: String::new(),
-        stderr: format!("clauderon: error: {why}"),
+        failure: Some(Error::input(why)),
     }
 }
 
 impl Finished {
+    /// How a child ended: on failure, its typed answer (the last line of
+    /// its stdout), or a failure that says it gave none.
+    fn of(code: Option<i32>, stdout: String) -> Finished {
+        if code == Some(0) {
+            return Finished {
+                code,
+                stdout,
+                failure: None,
+            };
+        }
+        let typed = stdout.lines().rev().find_map(|l| {
+            serde_json::from_str::<Value>(l)
+                .ok()?
+                .get(ERROR_KEY)
+                .cloned()
+        });
+        let failure = match typed {
+            Some(e) => {
+                let text = |k: &str| e[k].as_str().map(String::from);
+                let mut err = Error::new(
+                    ErrorKind::from_name(e["kind"].as_str().unwrap_or_default()),
+                    text("error").unwrap_or_default(),
+                );
+                err.fix = text("fix");
+                err
+            }
+            None => Error::failed(match code {
+                Some(c) => format!("the command ended with exit code {c} and no answer"),
+                None => "the command was killed by a signal".into(),
+            }),
+        };
+        Finished {
+            code,
+            stdout,
+            failure: Some(failure),
+        }
+    }
+
     /// The JSON the child printed (its `--json` output).
     pub fn json(&self) -> Option<Value> {
         serde_json::from_str(&self.stdout).ok()
     }
 
-    /// `clauderon: error: MESSAGE` and its `fix:` line.
-    fn error(&self) -> (String, Option<String>) {
-        let mut message = String::new();
-        let mut fix = None;
-        for line in self.stderr.lines() {
-            if let Some(m) = line.strip_prefix("clauderon: error: ") {
-                message = m.to_string();
-            } else if let Some(f) = line.trim_start().strip_prefix("fix: ") {
-                fix = Some(f.to_string());
-            } else if !message.is_empty() && fix.is_none() && line.starts_with("  ") {
-                message.push('\n');
-                message.push_str(line.trim());
-            }
-        }
-        if message.is_empty() {
-            // clap's own errors ("error: invalid value ...") have no prefix.
-            let clap = self.stderr.lines().find_map(|l| l.strip_prefix("error: "));
-            message = clap.unwrap_or("the command failed").to_string();
-        }
-        (message, fix)
+    /// Why it failed (None when it succeeded).
+    pub fn error(&self) -> Option<&Error> {
+        self.failure.as_ref()
     }
 
-    /// The status a failure maps to: bad input 400 (403 for the allowlist,
-    /// 409 for a name in use, 404 for an unknown session), and an engine or
-    /// git failure 502: a 500 would mean clauderon itself broke.
+    /// Why it failed, taken out (None when it succeeded).
+    pub fn into_error(self) -> Option<Error> {
+        self.failure
+    }
+
+    /// The status and body a failure maps to: the kind's row of the
+    /// table in `error.rs`.
     pub fn failure(&self) -> (StatusCode, Value) {
-        let (message, fix) = self.error();
-        let has = |s: &str| message.contains(s);
-        let status = if has("is not allowed: it matches none of the allowed patterns") {
-            StatusCode::FORBIDDEN
-        } else if has("no session named") || has("does not exist") {
-            StatusCode::NOT_FOUND
-        } else if has("already exists") || has("already in use") || has("is changing session") {
-            StatusCode::CONFLICT
-        } else if self.code == Some(2) {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::BAD_GATEWAY
-        };
-        (status, json!({"error": message, "fix": fix}))
+        let fallback = Error::failed("the command failed");
+        let err = self.failure.as_ref().unwrap_or(&fallback);
+        (super::status_of(err.kind), err.to_json())
     }
 }
 
 /// The file a request body names must be absolute: the daemon's working
 /// directory means nothing to the caller.
-pub fn absolute(path: &str, field: &str) -> Result<(), String> {
+pub fn absolute(path: &str, field: &str) -> Result<(), Error> {
     if Path::new(path).is_absolute() {
         Ok(())
     } else {
-        Err(format!(
+        Err(Error::input(format!(
             "`{field}` must be an absolute path on the daemon's machine, not {path:?}"
-        ))
+        )))
     }
 }

@@ -30,6 +30,8 @@ const RUN_FLAGS: &[&str] = &[
     "allowed-tools",
     "disallowed-tools",
     "env",
+    "cpu-shares",
+    "agent-arg",
     "service",
     "name",
     "repo",
@@ -87,12 +89,12 @@ async fn refused_well(resp: Response<Body>) -> Result<(), String> {
 
 async fn check(body: Vec<u8>, dry_run: bool) -> Result<(), String> {
     let body = body.as_slice();
-    match super::run::prepare(body) {
+    match super::run::parse(body, &[]) {
         Ok(run) => {
             let args = run.create_args("run-fuzz", "/tmp/repo");
             only_flags(&args, 1, &["--json", "--print"], RUN_FLAGS)?;
         }
-        Err(resp) => refused_well(*resp)
+        Err(e) => refused_well(super::run::refused(&e))
             .await
             .map_err(|e| format!("/run: {e}"))?,
     }
@@ -130,7 +132,7 @@ async fn random_bodies_are_refused_with_a_reason_or_become_safe_command_lines() 
     for case in 0..cases {
         let body = fuzz_json::body(&mut rng, &[]);
         let dry_run = rng.below(2) == 0;
-        parsed += usize::from(super::run::prepare(&body).is_ok());
+        parsed += usize::from(super::run::parse(&body, &[]).is_ok());
         // A task of its own, so a panic is reported with the seed.
         let outcome = match tokio::spawn(check(body.clone(), dry_run)).await {
             Ok(result) => result,

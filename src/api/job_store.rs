@@ -18,6 +18,9 @@ pub struct Record {
     pub status: String,
     pub session: String,
     pub created_at: u64,
+    /// When it last changed (older records have none: `created_at`).
+    #[serde(default)]
+    pub updated_at: Option<u64>,
     /// The run's answer, once it has ended.
     pub result: Option<Value>,
     /// The callback's outcome (see `webhook::deliver`).
@@ -103,8 +106,10 @@ pub fn load(home: &Home) -> Vec<Record> {
 pub fn interrupted(record: &mut Record) {
     let why = "the daemon stopped while the job was running (the daemon restarted); its session is stopped (one still being made is stopped once it exists, and its create then rolls it back)";
     record.status = "error".into();
+    record.updated_at = Some(crate::session::now());
     record.result = Some(serde_json::json!({
-        "status": "error",
+        "status": "failed",
+        "clauderon_status": "error",
         "error": why,
         "output": "",
         "crash_info": {"reason": why},
@@ -127,6 +132,7 @@ mod tests {
             status: "running".into(),
             session: "run-abc".into(),
             created_at: 1,
+            updated_at: None,
             result: None,
             webhook: None,
         };
@@ -160,6 +166,7 @@ mod tests {
             status: status.into(),
             session: format!("{status}-{age}"),
             created_at: now - age,
+            updated_at: None,
             result: None,
             webhook: None,
         };

@@ -1,7 +1,9 @@
 //! `POST /run/async` and `/jobs`: a run in the background. Its job is
-//! `running` until the run ends (`completed`, `crashed`, `error`), or is
-//! `cancelled` by `DELETE /jobs/{id}`, which really stops the session's
-//! container. A finished job never changes state again. Jobs are kept on
+//! `running` until the run ends (`completed`, `crashed`, `timed_out`,
+//! `error`), or is `cancelled` by `DELETE /jobs/{id}`, which really stops
+//! the session's container. A finished job never changes state again. The
+//! routes show Stromboli's words (`completed`, `failed`, `cancelled`: each
+//! final for its client's `waitForJob`), clauderon's in `clauderon_status`. Jobs are kept on
 //! disk (`job_store`), so a restarted daemon still answers for them; one
 //! that was running when the daemon stopped has ended in error. Their
 //! sessions stay like any session.
@@ -13,7 +15,8 @@ use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
 use super::job_store::{self, Record};
-use super::{Api, child, error, run, webhook};
+use super::{Api, run, webhook};
+use crate::error::{Error, ErrorKind};
 use crate::serve::Body;
 use crate::store::Home;
 
@@ -72,13 +75,13 @@ pub fn stop_interrupted(home: Home, sessions: Vec<String>) {
         tokio::spawn(async move {
             let args = ["stop".to_string(), "--".into(), session.clone()];
             for _ in 0..900 {
-                let stopped = child::run(&home, &args, &[]).await;
+                let stopped = super::child::run(&home, &args, &[]).await;
                 if stopped.code == Some(0) || !home.session_dir(&session).exists() {
                     return; // stopped, or never made, or rolled back
                 }
-                let (_, why) = stopped.failure();
-                let why = why["error"].as_str().unwrap_or_default().to_string();
-                if !why.contains("no session named") && !why.contains("is changing session") {
+                let Some(e) = stopped.error() else { return };
+                if !matches!(e.kind, ErrorKind::NotFound | ErrorKind::Locked) {
+                    let why = &e.message;
                     eprintln!("clauderon daemon: session {session} of an interrupted job: {why}");
                     return;
                 }
@@ -100,27 +103,59 @@ async fn call_back(api: &Api, id: &str, uri: http::Uri, ended: Value) {
         .update(&api.home, id, |job| job.webhook = Some(outcome));
 }
 
+/// Stromboli's word for a job's state: `pending`, `running`, `completed`,
+/// `failed` or `cancelled` (clauderon's crash, timeout and error are failures).
+fn stromboli_status(status: &str) -> &'static str {
+    match status {
+        "running" => "running",
+        "completed" => "completed",
+        "cancelled" => "cancelled",
+        _ => "failed",
+    }
+}
+
+/// A job as Stromboli's `JobResponse` shows it, clauderon's detail beside.
 fn view(record: &Record) -> Value {
-    serde_json::to_value(record).unwrap_or_default()
+    let result = record.result.as_ref();
+    let field = |k: &str| result.and_then(|r| r.get(k)).cloned();
+    let text = |k: &str| field(k).filter(Value::is_string).unwrap_or(json!(""));
+    let mut job = json!({
+        "id": record.id,
+        "status": stromboli_status(&record.status),
+        "clauderon_status": record.status,
+        "output": text("output"),
+        "error": text("error"),
+        "session_id": record.session,
+        "session": record.session,
+        "created_at": crate::session::rfc3339(record.created_at),
+        "updated_at": crate::session::rfc3339(record.updated_at.unwrap_or(record.created_at)),
+        "result": result,
+        "webhook": record.webhook,
+    });
+    if let Some(info) = field("crash_info").filter(Value::is_object) {
+        job["crash_info"] = info;
+    }
+    job
 }
 
 /// Starts the run and answers 202 at once; the permit goes with the run.
+/// Bad input is a 400 before a full house is a 429.
 pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
-    let Ok(permit) = Arc::clone(&api.runs).try_acquire_owned() else {
-        return run::busy();
-    };
-    let validated = match run::prepare(body) {
+    let validated = match run::prepare(&api.home, body) {
         Ok(v) => v,
-        Err(refused) => return *refused,
+        Err(e) => return run::refused(&e),
     };
     let callback = match validated
         .webhook_url
         .as_deref()
         .map(|u| webhook::check(u, &api.webhooks))
     {
-        Some(Err(why)) => return error(StatusCode::BAD_REQUEST, why),
+        Some(Err(e)) => return run::refused(&e),
         Some(Ok(uri)) => Some(uri),
         None => None,
+    };
+    let Ok(permit) = Arc::clone(&api.runs).try_acquire_owned() else {
+        return run::busy();
     };
     let (id, name) = (crate::session::new_uuid(), validated.name.clone());
     let record = Record {
@@ -128,6 +163,7 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
         status: "running".into(),
         session: name.clone(),
         created_at: crate::session::now(),
+        updated_at: None,
         result: None,
         webhook: None,
     };
@@ -141,13 +177,20 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
     let (job_id, session) = (id.clone(), name.clone());
     tokio::spawn(async move {
         let _permit = permit;
-        let (_, answer) = run::execute(&api.home, &validated, &cancelled).await;
+        let answer = match run::execute(&api.home, &validated, &cancelled).await {
+            Ok(answer) => answer,
+            Err(e) => run::failed_run(&e, &validated.name),
+        };
         // A cancelled job stays cancelled.
         let ended = api.jobs.update(&api.home, &job_id, |job| {
             if job.status == "running" {
-                job.status = answer["status"].as_str().unwrap_or("error").to_string();
+                job.status = answer["clauderon_status"]
+                    .as_str()
+                    .unwrap_or("error")
+                    .to_string();
                 job.result = Some(answer);
             }
+            job.updated_at = Some(crate::session::now());
         });
         if let (Some(uri), Some(ended)) = (callback, ended) {
             call_back(&api, &job_id, uri, view(&ended)).await;
@@ -164,13 +207,13 @@ pub fn list(api: &Api) -> Response<Body> {
     let mut all: Vec<&Record> = jobs.values().map(|j| &j.record).collect();
     all.sort_by_key(|r| (r.created_at, r.id.clone()));
     let views: Vec<Value> = all.into_iter().map(view).collect();
-    crate::serve::json(StatusCode::OK, &Value::Array(views))
+    crate::serve::json(StatusCode::OK, &json!({"jobs": views}))
 }
 
 pub fn get(api: &Api, id: &str) -> Response<Body> {
     match api.jobs.lock().get(id) {
         Some(job) => crate::serve::json(StatusCode::OK, &view(&job.record)),
-        None => error(StatusCode::NOT_FOUND, format!("no job {id:?}")),
+        None => run::refused(&Error::not_found(format!("no job {id:?}"))),
     }
 }
 
@@ -180,26 +223,23 @@ pub async fn cancel(api: &Api, id: &str) -> Response<Body> {
     let session = {
         let mut jobs = api.jobs.lock();
         let Some(job) = jobs.get_mut(id) else {
-            return error(StatusCode::NOT_FOUND, format!("no job {id:?}"));
+            return run::refused(&Error::not_found(format!("no job {id:?}")));
         };
         if job.record.status != "running" {
-            return error(
-                StatusCode::CONFLICT,
-                format!("job {id} has already ended ({})", job.record.status),
-            );
+            let status = stromboli_status(&job.record.status);
+            let why = format!("job {id} has already ended ({status})");
+            let mut body = Error::conflict(why).to_json();
+            body["status"] = json!(status);
+            return crate::serve::json(StatusCode::CONFLICT, &body);
         }
         job.record.status = "cancelled".into();
+        job.record.updated_at = Some(crate::session::now());
         job.cancelled
             .store(true, std::sync::atomic::Ordering::SeqCst);
         job_store::save(&api.home, &job.record);
         job.record.session.clone()
     };
-    let stopped = child::run(
-        &api.home,
-        &["stop".into(), "--".into(), session.clone()],
-        &[],
-    )
-    .await;
+    let stopped = run::stop(&api.home, &session).await;
     let note = (stopped.code != Some(0))
         .then_some("the session was still being made: it is stopped as soon as it exists");
     crate::serve::json(
@@ -220,7 +260,9 @@ impl Api {
         match (&job.result, job.status.as_str()) {
             (Some(r), _) => Some(r.clone()),
             (None, "running") => None,
-            (None, status) => Some(json!({"status": status, "output": ""})),
+            (None, status) => Some(
+                json!({"status": stromboli_status(status), "clauderon_status": status, "output": ""}),
+            ),
         }
     }
 }

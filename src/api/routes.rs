@@ -1,5 +1,6 @@
 //! The API's routes: each maps a request to the `clauderon` command line
-//! it stands for, and the command's result to an HTTP answer.
+//! it stands for, and the command's result to an HTTP answer (its status
+//! from the error's kind, never its words).
 
 use std::collections::BTreeMap;
 
@@ -8,31 +9,43 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::child::{self, Finished};
-use super::error;
+use super::{error, method_not_allowed, refuse};
+use crate::error::{Error, ErrorKind};
 use crate::serve::Body;
 use crate::store::Home;
 
 pub async fn route(home: &Home, method: &Method, uri: &Uri, body: &[u8]) -> Response<Body> {
     let (query, segments) = match parse_target(uri) {
         Ok(parsed) => parsed,
-        Err(why) => return error(StatusCode::BAD_REQUEST, &why),
+        Err(e) => return refuse(&e),
     };
     let segs: Vec<&str> = segments.iter().map(String::as_str).collect();
-    match stromboli_sessions(method, segs) {
-        Ok(segs) => dispatch(home, method, &segs, &query, body).await,
-        Err(refused) => *refused,
+    match segs.as_slice() {
+        ["sessions", ..] => super::stromboli::sessions(home, method, &segs[1..], &query).await,
+        ["claude", "status"] | ["secrets"] if method != Method::GET => method_not_allowed("GET"),
+        ["claude", "status"] => super::health::claude_status(),
+        ["secrets"] => super::health::secrets(),
+        _ => dispatch(home, method, &segs, &query, body).await,
     }
 }
 
 /// The query and the percent-decoded path segments, or why they are not valid.
-fn parse_target(uri: &Uri) -> Result<(Query, Vec<String>), String> {
-    let query =
-        Query::parse(uri.query()).ok_or("the query string is not valid percent-encoded UTF-8")?;
+fn parse_target(uri: &Uri) -> Result<(Query, Vec<String>), Error> {
+    let query = Query::parse(uri.query())
+        .ok_or_else(|| Error::input("the query string is not valid percent-encoded UTF-8"))?;
     if let Some(why) = query.bad_flag() {
-        return Err(why.to_string());
+        return Err(Error::input(why));
     }
-    let segments = segments(uri.path()).ok_or("the path is not valid percent-encoded UTF-8")?;
+    let segments = segments(uri.path())
+        .ok_or_else(|| Error::input("the path is not valid percent-encoded UTF-8"))?;
     Ok((query, segments))
+}
+
+/// The query's pairs, percent-decoded.
+pub(super) fn query_pairs(uri: &Uri) -> Result<Vec<(String, String)>, Error> {
+    Query::parse(uri.query())
+        .map(|q| q.0)
+        .ok_or_else(|| Error::input("the query string is not valid percent-encoded UTF-8"))
 }
 
 async fn dispatch(
@@ -46,14 +59,12 @@ async fn dispatch(
     match (method, segs) {
         (&Method::GET, ["v1", "sessions"]) => json_result(home, args(&["list", "--json"])).await,
         (&Method::POST, ["v1", "sessions"]) => create(home, body, query.flag("dry_run")).await,
+        (_, ["v1", "sessions"]) => method_not_allowed("GET, POST"),
         (&Method::GET, ["v1", "sessions", name, "messages"]) => {
-            let number = |k: &str, d: usize| query.get(k).and_then(|v| v.parse().ok()).unwrap_or(d);
-            super::messages::messages(
-                home,
-                name,
-                number("offset", 0),
-                number("limit", 100).min(1000),
-            )
+            match super::messages::Page::parse(query) {
+                Ok(page) => super::messages::transcript(home, name, page),
+                Err(e) => refuse(&e),
+            }
         }
         (&Method::POST, ["v1", "sessions", name, "messages"]) => {
             super::send::send(home, name, body, query.flag("dry_run")).await
@@ -62,12 +73,16 @@ async fn dispatch(
             json_result(home, args(&["status", "--json", "--", name])).await
         }
         (&Method::DELETE, ["v1", "sessions", name]) => {
-            let mut a = args(&["delete", "--force"]);
-            if query.flag("delete_branch") {
-                a.push("--delete-branch".into());
-            }
-            action(home, a, name, "deleted", query.flag("dry_run")).await
+            action(
+                home,
+                delete_args(query),
+                name,
+                "deleted",
+                query.flag("dry_run"),
+            )
+            .await
         }
+        (_, ["v1", "sessions", _]) => method_not_allowed("GET, DELETE"),
         (
             &Method::POST,
             [
@@ -84,35 +99,20 @@ async fn dispatch(
             };
             action(home, args(&[verb]), name, done, query.flag("dry_run")).await
         }
+        (_, ["v1", "sessions", _, "stop" | "start" | "refresh"]) => method_not_allowed("POST"),
+        (_, ["v1", "sessions", _, "messages"]) => method_not_allowed("GET, POST"),
         (_, ["images", ..]) => images(home, method, &segs[1..], query, body).await,
-        (_, ["v1", "sessions", ..]) => error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed here (see /openapi.json)",
-        ),
-        _ => error(StatusCode::NOT_FOUND, "no such route (see /openapi.json)"),
+        _ => error(ErrorKind::NotFound, "no such route (see /openapi.json)"),
     }
 }
 
-/// Stromboli's session routes (`GET /sessions`, `GET` and `DELETE
-/// /sessions/{id}`, `GET /sessions/{id}/messages`) are the same routes
-/// under /v1, the id a session's name (a run's `session_id`); any other
-/// /sessions route is a 405 that says so.
-fn stromboli_sessions<'a>(
-    method: &Method,
-    segs: Vec<&'a str>,
-) -> Result<Vec<&'a str>, Box<Response<Body>>> {
-    match (method, segs.as_slice()) {
-        (&Method::GET, ["sessions"])
-        | (&Method::GET | &Method::DELETE, ["sessions", _])
-        | (&Method::GET, ["sessions", _, "messages"]) => {
-            Ok(std::iter::once("v1").chain(segs).collect())
-        }
-        (_, ["sessions", ..]) => Err(Box::new(error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "/sessions serves GET /sessions, GET and DELETE /sessions/{id} and GET /sessions/{id}/messages; the rest is under /v1/sessions",
-        ))),
-        _ => Ok(segs),
+/// `delete --force`, with `--delete-branch` when asked.
+pub(super) fn delete_args(query: &Query) -> Vec<String> {
+    let mut a = vec!["delete".to_string(), "--force".into()];
+    if query.flag("delete_branch") {
+        a.push("--delete-branch".into());
     }
+    a
 }
 
 /// `/images`, `/images/search`, `/images/{ref}`, `/images/pull`.
@@ -129,10 +129,7 @@ async fn images(
         (&Method::GET, []) => json_result(home, args(&["image", "list", "--json", &b])).await,
         (&Method::GET, ["search"]) => {
             let Some(q) = query.get("q").filter(|q| !q.is_empty()) else {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "GET /images/search?q=TERM[&limit=N]",
-                );
+                return error(ErrorKind::BadInput, "GET /images/search?q=TERM[&limit=N]");
             };
             let limit = query.get("limit").unwrap_or("25");
             let limit = format!("--limit={limit}");
@@ -140,11 +137,11 @@ async fn images(
             json_result(home, a).await
         }
         (&Method::POST, ["pull"]) => pull(home, body, query.flag("dry_run")).await,
-        (&Method::GET, [image]) => check_image(home, image, &b).await,
-        _ => error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "method not allowed here (see /openapi.json)",
-        ),
+        (&Method::GET, [image]) if *image != "pull" => check_image(home, image, &b).await,
+        (_, []) | (_, ["search"]) => method_not_allowed("GET"),
+        (_, ["pull"]) => method_not_allowed("POST"),
+        (_, [_]) => method_not_allowed("GET"),
+        _ => error(ErrorKind::NotFound, "no such route (see /openapi.json)"),
     }
 }
 
@@ -179,7 +176,7 @@ pub(super) fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-struct Query(Vec<(String, String)>);
+pub(super) struct Query(Vec<(String, String)>);
 
 impl Query {
     /// The pairs, or None when one is not percent-encoded UTF-8 (never
@@ -196,7 +193,7 @@ impl Query {
         pairs.collect::<Option<Vec<_>>>().map(Query)
     }
 
-    fn get(&self, key: &str) -> Option<&str> {
+    pub(super) fn get(&self, key: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == key)
@@ -206,7 +203,7 @@ impl Query {
     /// `?key`, `?key=1|true|yes|on` is true, `0|false|no|off` false; any
     /// other value is an error, never a silent "no" (dry_run=True must not
     /// delete).
-    fn flag(&self, key: &str) -> bool {
+    pub(super) fn flag(&self, key: &str) -> bool {
         matches!(
             self.get(key).map(str::to_ascii_lowercase).as_deref(),
             Some("1" | "true" | "yes" | "on")
@@ -230,7 +227,7 @@ impl Query {
 }
 
 /// A command whose `--json` output is the answer.
-async fn json_result(home: &Home, args: Vec<String>) -> Response<Body> {
+pub(super) async fn json_result(home: &Home, args: Vec<String>) -> Response<Body> {
     answer(child::run(home, &args, &[]).await, StatusCode::OK, |f| {
         f.json()
     })
@@ -247,12 +244,12 @@ fn answer(
     }
     match body(&finished) {
         Some(value) => crate::serve::json(ok, &value),
-        None => error(StatusCode::BAD_GATEWAY, "clauderon printed no JSON"),
+        None => error(ErrorKind::Failed, "clauderon printed no JSON"),
     }
 }
 
 /// stop/start/refresh/delete of one session; with `dry_run` its plan.
-async fn action(
+pub(super) async fn action(
     home: &Home,
     mut args: Vec<String>,
     name: &str,
@@ -328,7 +325,7 @@ async fn pull(home: &Home, body: &[u8], dry_run: bool) -> Response<Body> {
 pub(super) fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Box<Response<Body>>> {
     serde_json::from_slice(body).map_err(|e| {
         Box::new(error(
-            StatusCode::BAD_REQUEST,
+            ErrorKind::BadInput,
             format!("invalid request body: {e}"),
         ))
     })
@@ -410,12 +407,11 @@ pub(super) type Command = (Vec<String>, Vec<(String, String)>);
 
 pub(super) fn create_command(body: &[u8], dry_run: bool) -> Result<Command, Box<Response<Body>>> {
     let req: CreateBody = parse(body)?;
-    let bad = |m: String| Box::new(error(StatusCode::BAD_REQUEST, m));
-    child::absolute(&req.repo, "repo").map_err(bad)?;
+    child::absolute(&req.repo, "repo").map_err(|e| Box::new(refuse(&e)))?;
     // Names first: a bad one must not reach an environment.
     if let Some(key) = req.env.keys().find(|k| !crate::validate::env_name(k)) {
         let why = format!("env: {key:?} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
-        return Err(bad(why));
+        return Err(Box::new(error(ErrorKind::BadInput, why)));
     }
     let mut args = req.args();
     if dry_run {

@@ -5,77 +5,146 @@
 //! branch; `DELETE /v1/sessions/{name}` removes it.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
 
-use std::sync::Arc;
-
-use tokio::sync::Semaphore;
-
-use super::child;
 use super::run_request::{RunRequest, Validated};
+use super::{Api, child};
 use crate::backend::oci::Engine;
+use crate::error::{Error, ErrorKind, Result};
 use crate::serve::Body;
 use crate::store::Home;
 
-pub async fn run(home: &Home, runs: &Arc<Semaphore>, body: &[u8]) -> Response<Body> {
-    let run = match prepare(body) {
+pub async fn run(api: &Arc<Api>, body: &[u8]) -> Response<Body> {
+    // Bad input is a 400 before a full house is a 429.
+    let run = match prepare(&api.home, body) {
         Ok(run) => run,
-        Err(refused) => return *refused,
+        Err(e) => return refused(&e),
     };
     if run.webhook_url.is_some() {
         let why =
             "webhook_url goes with POST /run/async (a synchronous run answers in its response)";
-        return super::error(StatusCode::BAD_REQUEST, why);
+        return refused(&Error::input(why));
     }
-    let Ok(permit) = Arc::clone(runs).try_acquire_owned() else {
+    let Ok(permit) = Arc::clone(&api.runs).try_acquire_owned() else {
         return busy();
     };
-    // The run is a task of its own: a client that hangs up neither frees
-    // its slot nor escapes its timeout.
-    let home = home.clone();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let mut hang_up = StopOnHangUp {
+        home: api.home.clone(),
+        session: run.name.clone(),
+        cancelled: Arc::clone(&cancelled),
+        armed: true,
+    };
+    // The run is a task of its own, holding the slot: if the client hangs
+    // up, this handler is dropped, `hang_up` stops the session, and the
+    // task ends (freeing the slot) as soon as its container has stopped.
+    let home = api.home.clone();
     let task = tokio::spawn(async move {
         let _permit = permit;
-        execute(&home, &run, &Default::default()).await
+        execute(&home, &run, &cancelled).await
     });
-    match task.await {
-        Ok((status, answer)) => crate::serve::json(status, &answer),
-        Err(_) => super::error(StatusCode::BAD_GATEWAY, "the run ended unexpectedly"),
+    let outcome = task.await;
+    hang_up.armed = false;
+    let e = match outcome {
+        Ok(Ok(answer)) => return crate::serve::json(StatusCode::OK, &answer),
+        Ok(Err(e)) => e,
+        Err(_) => Error::failed("the run ended unexpectedly"),
+    };
+    // Refused (4xx) or no engine (503) as Stromboli says; a run that was
+    // tried and failed is a run that ended `failed`.
+    match super::stromboli_status(e.kind) {
+        StatusCode::INTERNAL_SERVER_ERROR => {
+            crate::serve::json(StatusCode::OK, &failed_run(&e, &hang_up.session))
+        }
+        _ => refused(&e),
     }
+}
+
+/// The answer of a run whose session could not be made (rolled back).
+pub(super) fn failed_run(e: &Error, session: &str) -> Value {
+    let mut answer = e.to_json();
+    answer["status"] = json!("failed");
+    answer["clauderon_status"] = json!(match e.kind {
+        ErrorKind::Timeout => "timed_out",
+        _ => "error",
+    });
+    answer["output"] = json!("");
+    answer["session_id"] = json!(session);
+    answer["crash_info"] = json!({"reason": e.message});
+    answer
+}
+
+/// Dropped before the run answered: the client went away. The session is
+/// stopped (a session still being made is stopped once it exists), so
+/// the slot is freed at once rather than at the run's timeout.
+struct StopOnHangUp {
+    home: Home,
+    session: String,
+    cancelled: Arc<AtomicBool>,
+    armed: bool,
+}
+
+impl Drop for StopOnHangUp {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        self.cancelled.store(true, Ordering::SeqCst);
+        let (home, session) = (self.home.clone(), self.session.clone());
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move { stop(&home, &session).await });
+        }
+    }
+}
+
+/// Stops a run's session (`clauderon stop`); its worktree keeps the work.
+pub(super) async fn stop(home: &Home, session: &str) -> child::Finished {
+    child::run(home, &["stop".into(), "--".into(), session.into()], &[]).await
+}
+
+/// A Stromboli route's error answer: `{"status": "failed", "error",
+/// "kind", "fix"}` (RunResponse's fields), with Stromboli's status.
+pub(super) fn refused(e: &Error) -> Response<Body> {
+    let mut body = e.to_json();
+    body["status"] = json!("failed");
+    crate::serve::json(super::stromboli_status(e.kind), &body)
 }
 
 pub(super) fn busy() -> Response<Body> {
     super::error(
-        StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Busy,
         "as many runs as [api] max_concurrent_runs allows are running; try again later",
     )
 }
 
-/// The request, checked (a 400 that says why, otherwise).
-pub(super) fn prepare(body: &[u8]) -> Result<Validated, Box<Response<Body>>> {
-    let request: RunRequest = super::routes::parse(body)?;
-    request
-        .validate()
-        .map_err(|m| Box::new(super::error(StatusCode::BAD_REQUEST, m)))
+/// The request, checked against the home's config.toml (its proxy rules
+/// name the credentials `secrets_env` may ask for).
+pub(super) fn prepare(home: &Home, body: &[u8]) -> Result<Validated> {
+    let config = crate::config::Config::load(&home.root)?;
+    parse(body, &config.proxy.rules)
 }
 
-/// Makes the session, waits for its agent, and says how it went: the
-/// status a synchronous caller gets, and the answer (Stromboli's shape).
+/// The request, checked (bad input, otherwise).
+pub(super) fn parse(body: &[u8], rules: &[crate::proxy::rules::Rule]) -> Result<Validated> {
+    let request: RunRequest = serde_json::from_slice(body)
+        .map_err(|e| Error::input(format!("invalid request body: {e}")))?;
+    request.validate(rules)
+}
+
+/// Makes the session, waits for its agent, and answers in Stromboli's
+/// shape (`completed` or `failed`, the detail in `clauderon_status`). An
+/// error is a run whose session was never made (rolled back).
 /// `cancelled`, set while the session is being made, stops it as soon as
 /// it exists.
-pub(super) async fn execute(
-    home: &Home,
-    run: &Validated,
-    cancelled: &std::sync::atomic::AtomicBool,
-) -> (StatusCode, Value) {
+pub(super) async fn execute(home: &Home, run: &Validated, cancelled: &AtomicBool) -> Result<Value> {
     let name = run.name.as_str();
     let repo = match &run.repo {
         Some(repo) => repo.clone(),
-        None => match scratch_repo(home).await {
-            Ok(repo) => repo,
-            Err(m) => return (StatusCode::OK, json!({"status": "error", "error": m})),
-        },
+        None => scratch_repo(home).await.map_err(Error::failed)?,
     };
     let deadline = tokio::time::Instant::now() + run.timeout;
     let args = run.create_args(name, &repo);
@@ -83,33 +152,70 @@ pub(super) async fn execute(
     if created.code != Some(0) && run.repo.is_none() {
         let _ = std::fs::remove_dir_all(&repo);
     }
-    if created.code == Some(124) {
-        let why = format!(
-            "timed out after {} s while the session was being made (it is rolled back)",
-            run.timeout.as_secs()
-        );
-        return (
-            StatusCode::OK,
-            json!({"status": "error", "error": why, "crash_info": {"reason": why}}),
-        );
-    }
-    if created.code != Some(0) {
-        let (status, reason) = created.failure();
-        if status.is_client_error() {
-            return (status, reason);
-        }
-        let answer =
-            json!({"status": "error", "error": reason["error"], "crash_info": reason["error"]});
-        return (StatusCode::OK, answer);
-    }
     let session = created.json().unwrap_or_default();
-    if cancelled.load(std::sync::atomic::Ordering::SeqCst) {
-        let _ = child::run(home, &["stop".into(), "--".into(), name.into()], &[]).await;
+    if let Some(e) = created.into_error() {
+        return Err(match e.kind {
+            ErrorKind::Timeout => Error::new(
+                ErrorKind::Timeout,
+                format!(
+                    "timed out after {} s while the session was being made (it is rolled back)",
+                    run.timeout.as_secs()
+                ),
+            ),
+            _ => e,
+        });
     }
-    (
-        StatusCode::OK,
-        finish(home, run, name, &session, deadline).await,
-    )
+    if cancelled.load(Ordering::SeqCst) {
+        stop(home, name).await;
+    }
+    Ok(finish(home, run, name, &session, deadline).await)
+}
+
+/// How the agent ended: Stromboli's status, clauderon's, and the detail.
+fn outcome(
+    waited: std::result::Result<
+        std::result::Result<
+            std::result::Result<crate::exec::Output, crate::exec::Failure>,
+            tokio::task::JoinError,
+        >,
+        tokio::time::error::Elapsed,
+    >,
+    engine: &Engine,
+    run: &Validated,
+    output: &str,
+) -> (&'static str, String, Value) {
+    match waited {
+        Err(_) => {
+            let why = format!(
+                "timed out after {} s; the session was stopped",
+                run.timeout.as_secs()
+            );
+            (
+                "timed_out",
+                why.clone(),
+                json!({"reason": why, "partial_output": tail(output)}),
+            )
+        }
+        Ok(Ok(Ok(out))) if out.stdout.trim() == "0" => ("completed", String::new(), Value::Null),
+        Ok(Ok(Ok(out))) => {
+            let code = out.stdout.trim().parse::<i64>().ok();
+            let why = format!("the agent exited with code {}", out.stdout.trim());
+            let mut info =
+                json!({"reason": why, "partial_output": tail(output), "task_completed": false});
+            if let Some(code) = code {
+                info["exit_code"] = json!(code);
+            }
+            ("crashed", why, info)
+        }
+        Ok(Ok(Err(f))) => {
+            let why = engine.classify(f).message;
+            ("error", why.clone(), json!({"reason": why}))
+        }
+        Ok(Err(_)) => {
+            let why = "waiting for the container failed".to_string();
+            ("error", why.clone(), json!({"reason": why}))
+        }
+    }
 }
 
 /// Waits for the agent to finish (or the run's timeout), and answers.
@@ -121,48 +227,39 @@ async fn finish(
     deadline: tokio::time::Instant,
 ) -> Value {
     let Ok(engine) = Engine::for_kind(run.backend) else {
-        return json!({"status": "error", "error": "runs go to docker or podman"});
+        return json!({"status": "failed", "clauderon_status": "error", "error": "runs go to docker or podman", "session_id": name});
     };
     let wait = engine.wait(&crate::session::container_name(name));
     let waited =
         tokio::time::timeout_at(deadline, tokio::task::spawn_blocking(move || wait.run())).await;
+    if waited.is_err() {
+        // Stopped, not deleted: its worktree keeps what the agent did.
+        stop(home, name).await;
+    }
     let worktree = PathBuf::from(session["worktree"].as_str().unwrap_or_default());
     let output = crate::safe_fs::read_below(&worktree, Path::new(".clauderon/output"), 16 << 20)
         .unwrap_or_default();
-    let (status, crash_info) = match waited {
-        Err(_) => {
-            // Stopped, not deleted: its worktree keeps what the agent did.
-            let _ = child::run(home, &["stop".into(), "--".into(), name.into()], &[]).await;
-            (
-                "error",
-                json!({"reason": format!("timed out after {} s; the session was stopped", run.timeout.as_secs())}),
-            )
-        }
-        Ok(Ok(Ok(out))) if out.stdout.trim() == "0" => ("completed", Value::Null),
-        Ok(Ok(Ok(out))) => (
-            "crashed",
-            json!({"exit_code": out.stdout.trim().parse::<i64>().ok(), "output_tail": tail(&output)}),
-        ),
-        Ok(Ok(Err(f))) => ("error", json!({"reason": engine.classify(f).message})),
-        Ok(Err(_)) => (
-            "error",
-            json!({"reason": "waiting for the container failed"}),
-        ),
-    };
+    let (status, error, crash_info) = outcome(waited, &engine, run, &output);
     let parsed: Value = serde_json::from_str(output.trim()).unwrap_or_default();
-    json!({
+    let mut answer = json!({
         "id": session["id"],
-        "status": status,
+        "status": if status == "completed" { "completed" } else { "failed" },
+        // clauderon's own word: completed, crashed, timed_out or error.
+        "clauderon_status": status,
         "output": output,
+        "error": error,
         // The id /sessions/{id} takes; the agent's own conversation id beside it.
         "session_id": name,
         "agent_session_id": parsed.get("session_id"),
         "usage": parsed.get("usage"),
-        "crash_info": crash_info,
         "session": name,
         "branch": session["branch"],
         "worktree": session["worktree"],
-    })
+    });
+    if !crash_info.is_null() {
+        answer["crash_info"] = crash_info;
+    }
+    answer
 }
 
 fn tail(output: &str) -> String {

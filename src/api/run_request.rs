@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use super::claude_options::ClaudeOptions;
+use crate::error::{Error, Result};
 use crate::session::BackendKind;
 
 #[derive(Deserialize)]
@@ -27,23 +29,16 @@ pub struct RunRequest {
 
 #[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ClaudeOptions {
-    model: Option<String>,
-    max_turns: Option<u32>,
-    #[serde(default)]
-    allowed_tools: Vec<String>,
-    #[serde(default)]
-    disallowed_tools: Vec<String>,
-    append_system_prompt: Option<String>,
-    output_format: Option<String>,
-}
-
-#[derive(Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct EngineOptions {
     image: Option<String>,
     memory: Option<String>,
     cpus: Option<String>,
+    /// Relative CPU weight (`create --cpu-shares`).
+    cpu_shares: Option<u32>,
+    /// `{"ENV": "CREDENTIAL"}`: ENV holds the placeholder of a credential
+    /// the proxy injects (a name `GET /secrets` lists), never its value.
+    #[serde(default)]
+    secrets_env: BTreeMap<String, String>,
     #[serde(default)]
     lifecycle: Lifecycle,
     environment: Option<Environment>,
@@ -91,32 +86,40 @@ pub struct Validated {
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 
 /// `90`, `90s`, `30m`, `2h`.
-fn parse_timeout(text: &str) -> Result<Duration, String> {
+fn parse_timeout(text: &str) -> Result<Duration> {
     let t = text.trim();
     let (digits, unit) = t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
     let n: u64 = digits
         .parse()
-        .map_err(|_| format!("timeout {text:?}: use seconds or 90s, 30m, 2h"))?;
+        .map_err(|_| Error::input(format!("timeout {text:?}: use seconds or 90s, 30m, 2h")))?;
     let secs = match unit {
         "" | "s" => Some(n),
         "m" => n.checked_mul(60),
         "h" => n.checked_mul(3600),
-        _ => return Err(format!("timeout {text:?}: use seconds or 90s, 30m, 2h")),
+        _ => {
+            let why = format!("timeout {text:?}: use seconds or 90s, 30m, 2h");
+            return Err(Error::input(why));
+        }
     }
     .unwrap_or(u64::MAX);
     if secs == 0 || secs > 24 * 3600 {
-        return Err(format!("timeout {text:?}: between 1 s and 24 h"));
+        return Err(Error::input(format!(
+            "timeout {text:?}: between 1 s and 24 h"
+        )));
     }
     Ok(Duration::from_secs(secs))
 }
 
 impl RunRequest {
-    pub fn validate(self) -> Result<Validated, String> {
+    /// The run, checked. `rules` are config.toml's proxy rules, for the
+    /// credentials `secrets_env` names.
+    pub fn validate(self, rules: &[crate::proxy::rules::Rule]) -> Result<Validated> {
+        let bad = |m: String| Err(Error::input(m));
         if self.prompt.trim().is_empty() || self.prompt.contains('\0') {
-            return Err("`prompt` must be text: not empty, no NUL byte".into());
+            return bad("`prompt` must be text: not empty, no NUL byte".into());
         }
         let (backend, engine) = match (self.docker, self.podman) {
-            (Some(_), Some(_)) => return Err("give `docker` or `podman`, not both".into()),
+            (Some(_), Some(_)) => return bad("give `docker` or `podman`, not both".into()),
             (Some(d), None) => (BackendKind::Docker, d),
             (None, Some(p)) => (BackendKind::Podman, p),
             (None, None) => (BackendKind::Docker, EngineOptions::default()),
@@ -126,14 +129,13 @@ impl RunRequest {
         if let Some(w) = &self.workdir
             && w != "/workspace"
         {
-            return Err(format!(
+            return bad(format!(
                 "workdir {w:?}: a run works in /workspace (its repository's worktree); give the repository as `repo`"
             ));
         }
-        for key in engine.env.keys() {
-            if !crate::validate::env_name(key) {
-                return Err(format!("env: {key:?} is not a variable name"));
-            }
+        let names = engine.env.keys().chain(engine.secrets_env.keys());
+        if let Some(key) = names.into_iter().find(|k| !crate::validate::env_name(k)) {
+            return bad(format!("env: {key:?} is not a variable name"));
         }
         let timeout = engine
             .timeout
@@ -141,13 +143,11 @@ impl RunRequest {
             .map(parse_timeout)
             .transpose()?
             .unwrap_or(DEFAULT_TIMEOUT);
-        let mut args = create_flags(
-            &self.prompt,
-            self.agent.as_deref(),
-            backend,
-            &engine,
-            &self.claude.unwrap_or_default(),
-        );
+        let mut env: Vec<(String, String)> = engine.env.clone().into_iter().collect();
+        env.extend(secret_placeholders(&engine.secrets_env, rules)?);
+        let claude = self.claude.unwrap_or_default().create_flags()?;
+        let mut args = create_flags(&self.prompt, self.agent.as_deref(), backend, &engine, &env);
+        args.extend(claude);
         if let Some(Environment::Compose {
             service: Some(s), ..
         }) = &engine.environment
@@ -161,11 +161,30 @@ impl RunRequest {
             backend,
             repo,
             timeout,
-            env: engine.env.into_iter().collect(),
+            env,
             args,
             compose,
         })
     }
+}
+
+/// `secrets_env`: each variable gets the placeholder of the credential it
+/// names; the proxy swaps the real value in on the way out.
+fn secret_placeholders(
+    wanted: &BTreeMap<String, String>,
+    rules: &[crate::proxy::rules::Rule],
+) -> Result<Vec<(String, String)>> {
+    let mut env = Vec::new();
+    for (var, secret) in wanted {
+        let Some(placeholder) = crate::proxy::credentials::placeholder_for(rules, secret) else {
+            return Err(Error::input(format!(
+                "podman.secrets_env: {var} names {secret:?}, which is no credential the proxy injects (GET /secrets lists them)"
+            ))
+            .with_fix("name one of GET /secrets, or add a [[proxy.rules]] entry with env = \"NAME\" to config.toml"));
+        };
+        env.push((var.clone(), placeholder));
+    }
+    Ok(env)
 }
 
 /// The CLI's name for the prompt (`fix-the-login-bug-k3x9`) with six more
@@ -177,7 +196,7 @@ fn run_name(prompt: &str) -> String {
 
 /// A compose environment's file (docker's or podman's): a path inside the
 /// repository (relative, without `..`).
-fn compose_path(env: Option<&Environment>) -> Result<Option<String>, String> {
+fn compose_path(env: Option<&Environment>) -> Result<Option<String>> {
     let Some(Environment::Compose { path, .. }) = env else {
         return Ok(None);
     };
@@ -190,9 +209,9 @@ fn compose_path(env: Option<&Environment>) -> Result<Option<String>, String> {
             )
         });
     if !inside || path.is_empty() {
-        return Err(format!(
+        return Err(Error::input(format!(
             "compose path {path:?}: a path in the run's repository, relative to it"
-        ));
+        )));
     }
     Ok(Some(path.clone()))
 }
@@ -201,15 +220,15 @@ fn compose_path(env: Option<&Environment>) -> Result<Option<String>, String> {
 /// is the run's repository (or `repo` is); the others become `--mount`s
 /// of its create, read-only unless `:rw`, which that create checks as the
 /// CLI's (under `[api] allowed_volume_roots`, no secret store).
-fn volumes(
-    repo: Option<String>,
-    volumes: &[String],
-) -> Result<(Option<String>, Vec<String>), String> {
+fn volumes(repo: Option<String>, volumes: &[String]) -> Result<(Option<String>, Vec<String>)> {
     let mut repo = repo;
     let mut mounts = Vec::new();
     for v in volumes {
-        let bad =
-            |why: &str| format!("volume {v:?}: {why}; use HOST:CONTAINER[:ro|:rw], both absolute");
+        let bad = |why: &str| {
+            Error::input(format!(
+                "volume {v:?}: {why}; use HOST:CONTAINER[:ro|:rw], both absolute"
+            ))
+        };
         let (host, container, mode) = match v.split(':').collect::<Vec<_>>()[..] {
             [host, container] => (host, container, None),
             [host, container, mode @ ("ro" | "rw")] => (host, container, Some(mode)),
@@ -243,12 +262,13 @@ fn volumes(
 }
 
 /// `create --print` flags, `--flag=value` so no value passes for a flag.
+/// `env` values go through the child's environment (`--env KEY` only).
 fn create_flags(
     prompt: &str,
     agent: Option<&str>,
     backend: BackendKind,
     e: &EngineOptions,
-    c: &ClaudeOptions,
+    env: &[(String, String)],
 ) -> Vec<String> {
     let mut args = vec!["create".to_string(), "--json".into(), "--print".into()];
     let mut flag = |name: &str, value: &str| args.push(format!("--{name}={value}"));
@@ -259,10 +279,7 @@ fn create_flags(
         ("image", e.image.clone()),
         ("memory-limit", e.memory.clone()),
         ("cpu-limit", e.cpus.clone()),
-        ("model", c.model.clone()),
-        ("max-turns", c.max_turns.map(|n| n.to_string())),
-        ("append-system-prompt", c.append_system_prompt.clone()),
-        ("output-format", c.output_format.clone()),
+        ("cpu-shares", e.cpu_shares.map(|n| n.to_string())),
     ];
     for (name, value) in optional {
         if let Some(v) = value {
@@ -272,15 +289,13 @@ fn create_flags(
     let lists = [
         ("on-create", &e.lifecycle.on_create_command),
         ("post-start", &e.lifecycle.post_start),
-        ("allowed-tools", &c.allowed_tools),
-        ("disallowed-tools", &c.disallowed_tools),
     ];
     for (name, values) in lists {
         for v in values {
             flag(name, v);
         }
     }
-    for key in e.env.keys() {
+    for (key, _) in env {
         flag("env", key);
     }
     args

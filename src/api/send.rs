@@ -9,6 +9,7 @@ use serde_json::json;
 
 use super::child;
 use super::error;
+use crate::error::ErrorKind;
 use crate::serve::Body;
 use crate::store::Home;
 
@@ -23,7 +24,7 @@ pub async fn send(home: &Home, name: &str, body: &[u8], dry_run: bool) -> Respon
         Ok(r) => r,
         Err(e) => {
             return error(
-                StatusCode::BAD_REQUEST,
+                ErrorKind::BadInput,
                 format!("the body must be {{\"message\": \"...\"}}: {e}"),
             );
         }
@@ -35,14 +36,14 @@ pub async fn send(home: &Home, name: &str, body: &[u8], dry_run: bool) -> Respon
         Ok(f) => f,
         Err(e) => {
             return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorKind::Failed,
                 format!("could not keep the message: {e}"),
             );
         }
     };
     if let Err(e) = std::fs::write(file.path(), request.message.as_bytes()) {
         return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorKind::Failed,
             format!("could not keep the message: {e}"),
         );
     }
@@ -60,7 +61,7 @@ pub async fn send(home: &Home, name: &str, body: &[u8], dry_run: bool) -> Respon
     match dry_run {
         true => match finished.json() {
             Some(plan) => crate::serve::json(StatusCode::OK, &plan),
-            None => error(StatusCode::BAD_GATEWAY, "clauderon printed no JSON"),
+            None => error(ErrorKind::Failed, "clauderon printed no JSON"),
         },
         false => crate::serve::json(
             StatusCode::ACCEPTED,

@@ -13,20 +13,21 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode};
+use http::{HeaderValue, Response};
 use http_body::Frame;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
 use super::Api;
+use crate::error::ErrorKind;
 use crate::serve::Body;
 
 /// The agent's answer is read up to this size (as `POST /run` reads it).
 const MAX_OUTPUT: u64 = 16 << 20;
 
 /// A response body fed from a channel, one chunk per event.
-struct ChannelBody(mpsc::Receiver<Bytes>);
+pub(super) struct ChannelBody(pub(super) mpsc::Receiver<Bytes>);
 
 impl http_body::Body for ChannelBody {
     type Data = Bytes;
@@ -68,7 +69,7 @@ fn event(kind: &str, at: Option<Cursor>, data: &Value) -> Bytes {
 
 /// The output's lines past `seen`; the last one only if it is complete
 /// (or the run has ended, when nothing more will be written).
-fn new_lines(worktree: &Path, seen: usize, ended: bool) -> Vec<String> {
+pub(super) fn new_lines(worktree: &Path, seen: usize, ended: bool) -> Vec<String> {
     let text = crate::safe_fs::read_below(worktree, Path::new(".clauderon/output"), MAX_OUTPUT)
         .unwrap_or_default();
     text.split_inclusive('\n')
@@ -80,14 +81,14 @@ fn new_lines(worktree: &Path, seen: usize, ended: bool) -> Vec<String> {
 
 pub fn stream(api: Arc<Api>, id: String, last_seen: Option<&str>) -> Response<Body> {
     let Some(session) = api.job_session(&id) else {
-        return super::error(StatusCode::NOT_FOUND, format!("no job {id:?}"));
+        return super::error(ErrorKind::NotFound, format!("no job {id:?}"));
     };
     let mut at = match last_seen.map(Cursor::parse) {
         None => Cursor::default(),
         Some(Some(cursor)) => cursor,
         Some(None) => {
             let why = "Last-Event-ID: give the id of an event of this stream (HOOKS.LINES)";
-            return super::error(StatusCode::BAD_REQUEST, why);
+            return super::error(ErrorKind::BadInput, why);
         }
     };
     let (tx, rx) = mpsc::channel(64);

@@ -19,23 +19,26 @@ use super::settings::Webhooks;
 
 /// Checks a `webhook_url` against the allowed hosts: the URL to call, or
 /// why it is refused.
-pub fn check(url: &str, allowed: &Webhooks) -> Result<Uri, String> {
+pub fn check(url: &str, allowed: &Webhooks) -> Result<Uri, crate::error::Error> {
+    use crate::error::Error;
     let uri: Uri = url
         .parse()
-        .map_err(|_| format!("webhook_url {url:?} is not a URL"))?;
+        .map_err(|_| Error::input(format!("webhook_url {url:?} is not a URL")))?;
     if !matches!(uri.scheme_str(), Some("http" | "https")) {
-        return Err(format!("webhook_url {url:?}: use http:// or https://"));
+        return Err(Error::input(format!(
+            "webhook_url {url:?}: use http:// or https://"
+        )));
     }
     let host = uri.host().unwrap_or("").to_ascii_lowercase();
     if !allowed.hosts.contains(&host) {
-        return Err(format!(
+        return Err(Error::refused(format!(
             "webhook_url: {host:?} is not in [api] webhook_hosts ({}); add it there to allow callbacks to it",
             if allowed.hosts.is_empty() {
                 "empty".to_string()
             } else {
                 allowed.hosts.join(", ")
             }
-        ));
+        )));
     }
     Ok(uri)
 }
@@ -170,6 +173,7 @@ mod tests {
         assert!(
             check("https://evil.example.com/hook", &allowed)
                 .unwrap_err()
+                .message
                 .contains("webhook_hosts")
         );
         assert!(check("file:///etc/passwd", &allowed).is_err());

@@ -162,7 +162,7 @@ impl Engine {
         let err = &f.stderr;
         let has = |m: &str| err.contains(m);
         if f.not_found {
-            return Error::failed(format!(
+            return Error::unavailable(format!(
                 "`{}` is not installed or not in PATH",
                 self.program
             ))
@@ -172,14 +172,14 @@ impl Engine {
         // API version" for a socket it may not open too.
         let refused = has("permission denied") && (has(".sock") || has("daemon socket"));
         if refused || has("PermissionError(13") {
-            return Error::failed(format!(
+            return Error::unavailable(format!(
                 "permission denied talking to the {} engine",
                 self.program
             ))
             .with_fix(self.permission_fix);
         }
         if ENGINE_DOWN.iter().any(|m| has(m)) {
-            return Error::failed(format!("the {} engine is not running", self.program))
+            return Error::unavailable(format!("the {} engine is not running", self.program))
                 .with_fix(self.engine_down_fix());
         }
         if IMAGE_MISSING.iter().any(|m| has(m)) {
@@ -197,7 +197,7 @@ impl Engine {
                 .nth(1)
                 .map(|n| n.trim_start_matches('/'))
                 .unwrap_or("<name>");
-            return Error::input(format!(
+            return Error::conflict(format!(
                 "container name already in use: {}",
                 f.stderr_tail()
             ))

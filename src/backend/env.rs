@@ -43,6 +43,8 @@ pub fn container_env(
     env.extend(plain(git_env(spec, wiring.proxy.is_some())));
     env.extend(plain(agent::agent_env(spec)));
     env.extend(plain(uploads_and_talos_env(spec)));
+    // `.mcp.json`'s `${VAR}` tokens: the container's VAR is the placeholder.
+    env.extend(plain(crate::mcp::container_env(&spec.mcp_servers)));
     if spec.agent_cli_image.is_some() {
         // The entrypoint puts it first in PATH.
         env.extend(plain(vec![(

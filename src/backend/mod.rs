@@ -5,6 +5,7 @@ pub mod compose;
 pub mod engine;
 mod env;
 mod host;
+mod image_build;
 pub mod kubernetes;
 pub mod observe;
 pub mod oci;

@@ -39,6 +39,9 @@ impl Engine {
         if let Some(mem) = spec.limits.memory {
             cmd = cmd.args(["--memory", &mem.docker()]);
         }
+        if let Some(shares) = spec.limits.cpu_shares {
+            cmd = cmd.args(["--cpu-shares".to_string(), shares.to_string()]);
+        }
         cmd = cmd.args(["--workdir", &spec.workdir()]);
         cmd = cmd.args(self.mount_args(spec, home, wiring));
         cmd = self.add_env(cmd, spec, wiring);
@@ -165,6 +168,12 @@ impl Engine {
             Mount::bind(&files, CONTAINER_SESSION_DIR, true),
         ];
         mounts.extend(agent_mounts(spec, &files));
+        if spec.user_config.is_some() {
+            // The session's copy of the user's configuration: the agent's own.
+            let copy = crate::user_config::host_dir(home, &spec.name, spec.agent);
+            let target = crate::user_config::container_dir(spec.agent);
+            mounts.push(Mount::bind(&copy, target, false));
+        }
         if let Some(cli) = &spec.agent_cli_image {
             mounts.push(Mount::Image {
                 src: cli.clone(),

@@ -284,6 +284,9 @@ pub struct CreateArgs {
     /// CPU limit: cores (`4`, `1.5`) or millicores (`500m`)
     #[arg(long, value_name = "CPUS")]
     pub cpu_limit: Option<String>,
+    /// Relative CPU weight against other containers (2 to 262144; the engine's default is 1024; Docker, Podman, compose)
+    #[arg(long, value_name = "SHARES", value_parser = clap::value_parser!(u32).range(2..=262144))]
+    pub cpu_shares: Option<u32>,
     /// Memory limit: `512m`, `8g`, `2Gi`, ...
     #[arg(long, value_name = "SIZE")]
     pub memory_limit: Option<String>,
@@ -326,9 +329,32 @@ pub struct CreateArgs {
     /// With --print: text, json or stream-json
     #[arg(long, value_name = "FORMAT")]
     pub output_format: Option<String>,
+    /// One more Claude Code flag, `--flag` or `--flag=value`, e.g. `--agent-arg=--fallback-model=haiku` (repeatable; only flags that stay inside the container, see docs/api.md)
+    #[arg(long, value_name = "ARG", allow_hyphen_values = true)]
+    pub agent_arg: Vec<String>,
     /// Print the commands and files instead of running them
     #[arg(long)]
     pub dry_run: bool,
+    /// Use .devcontainer/NAME/devcontainer.json (default: .devcontainer/devcontainer.json or .devcontainer.json when there is one)
+    #[arg(long, value_name = "NAME", conflicts_with = "no_devcontainer")]
+    pub devcontainer: Option<String>,
+    /// Do not use the repository's devcontainer.json
+    #[arg(long)]
+    pub no_devcontainer: bool,
+    /// Do not copy your own agent configuration (~/.claude, ~/.codex) into the session
+    #[arg(long)]
+    pub no_user_config: bool,
+    /// Where `image` came from when not from --image (devcontainer.json).
+    #[arg(skip)]
+    pub image_origin: Option<ImageOrigin>,
+}
+
+/// An image that did not come from `--image`: named so in errors; a
+/// built one's base images were checked against the allowlist instead.
+#[derive(Clone, Debug)]
+pub struct ImageOrigin {
+    pub source: String,
+    pub built: bool,
 }
 
 impl Cli {

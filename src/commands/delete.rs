@@ -27,7 +27,7 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     } = flags;
     let home = &ctx.home;
     // Validated before any path is built from it (`delete ..` must not rm -rf the home).
-    let unknown = |_| Error::input(format!("no session named {name:?}"));
+    let unknown = |_| Error::not_found(format!("no session named {name:?}"));
     session::validate_name(name)
         .map_err(|e| unknown(e).with_fix("`clauderon list` shows the sessions"))?;
     let _lock = (!dry_run).then(|| home.lock_session(name)).transpose()?;

@@ -16,7 +16,7 @@ fn mountable(ctx: &Ctx, engine: &Engine) -> bool {
 
 fn probe_checks(ctx: &Ctx, engine: &Engine, image_ref: &str, agent: Agent) -> Result<Vec<Check>> {
     let id = image::image_id(engine, image_ref)?.ok_or_else(|| {
-        Error::input(format!(
+        Error::not_found(format!(
             "image {image_ref} is not present locally in {}",
             engine.program
         ))

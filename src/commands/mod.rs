@@ -17,6 +17,7 @@ pub mod list;
 pub mod proxy;
 pub mod refresh;
 pub mod status;
+mod status_setup;
 pub mod upload;
 pub mod watch;
 pub mod wiring;

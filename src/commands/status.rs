@@ -36,14 +36,16 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     let compose = compose_view(&spec);
     let files = host_files_view(ctx, &spec);
     let landing = crate::commands::land::pr_status::status_view(&ctx.home, &spec);
+    let setup = crate::commands::status_setup::view(&spec);
     if json {
-        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "landing": landing, "recent_events": recent });
+        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "setup": setup, "landing": landing, "recent_events": recent });
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
         return Ok(());
     }
     print_status(&spec, &row, &isolation, recent);
     crate::commands::land::pr_status::print_status(&landing);
     print_host_files(&files);
+    crate::commands::status_setup::print(&setup);
     if let Some(c) = compose {
         print_compose(&c);
     }

@@ -61,7 +61,7 @@ mod tests {
         let text = "[agent]\ncli_image = \"localhost:5000/team/cli:r9\"\n";
         std::fs::write(dir.path().join("config.toml"), text).unwrap();
         let e = Config::load(dir.path()).unwrap_err();
-        assert_eq!(e.code, 2);
+        assert_eq!(e.exit_code(), 2);
         assert!(!e.message.contains(":latest"), "{}", e.message);
         let fix = e.fix.unwrap();
         assert!(

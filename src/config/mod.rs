@@ -93,6 +93,8 @@ struct AgentSection {
     codex_base_url: Option<String>,
     auto_pull_cli: Option<bool>,
     mount_agent_cli: Option<bool>,
+    user_config: Option<bool>,
+    user_config_max_bytes: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -118,7 +120,14 @@ pub struct AgentSettings {
     pub auto_pull_cli: bool,
     /// Mount the agent CLI from `cli_image` (Podman only; Docker has no image mounts).
     pub mount_agent_cli: bool,
+    /// Copy the user's own agent configuration into each session.
+    pub user_config: bool,
+    /// A file of it larger than this is left out.
+    pub user_config_max_bytes: u64,
 }
+
+/// `[agent] user_config_max_bytes` unless set: 1 MiB.
+pub const DEFAULT_USER_CONFIG_MAX_BYTES: u64 = 1024 * 1024;
 
 impl AgentSettings {
     /// The agent's CLI image, `name:tag`.
@@ -291,7 +300,7 @@ fn read_file(path: &Path) -> Result<FileConfig> {
             return error.with_fix(format!("fix the line shown in {}", path.display()));
         }
         error.with_fix(format!(
-            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, codex_cli_image, codex_cli_image_tag, codex_base_url, auto_pull_cli, mount_agent_cli; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret, allowed_volume_roots; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs)",
+            "edit {} (known keys: [docker] default_image, pull_policy; [docker.limits] cpu, memory; [daemon] http_port; [proxy] enabled, port, policy, allow_hosts, deny_hosts, upstream_ca_file, resolve, [[proxy.rules]]; [podman] default_image; [agent] cli_image, cli_image_tag, codex_cli_image, codex_cli_image_tag, codex_base_url, auto_pull_cli, mount_agent_cli, user_config, user_config_max_bytes; [images] allowed_patterns; [lifecycle] on_create, post_start, on_create_timeout; [network] mode; [security] cap_add, pids_limit, no_new_privileges; [api] listen, max_concurrent_runs, webhook_hosts, webhook_secret, allowed_volume_roots; [kubernetes] context, namespace, default_image, storage_class, storage_size, image_pull_secrets, runtime_class, create_timeout, daemon_image; [compose] file, service, allow_ports, allow_build; [uploads] max_bytes; [mounts] allowed_roots, allow_secret_stores; [talos] config; [notify] command, bell, debounce_secs, timeout_secs)",
             path.display()
         ))
     })
@@ -325,6 +334,10 @@ impl AgentSettings {
             codex_base_url: a.codex_base_url,
             auto_pull_cli: a.auto_pull_cli.unwrap_or(true),
             mount_agent_cli: a.mount_agent_cli.unwrap_or(true),
+            user_config: a.user_config.unwrap_or(true),
+            user_config_max_bytes: a
+                .user_config_max_bytes
+                .unwrap_or(DEFAULT_USER_CONFIG_MAX_BYTES),
         }
     }
 }

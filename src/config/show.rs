@@ -173,9 +173,17 @@ impl Config {
         for (key, on) in [
             ("auto_pull_cli", a.auto_pull_cli),
             ("mount_agent_cli", a.mount_agent_cli),
+            ("user_config", a.user_config),
         ] {
             t.add("agent", key, json!(on), t.src(on));
         }
+        let max = a.user_config_max_bytes;
+        t.add(
+            "agent",
+            "user_config_max_bytes",
+            json!(max),
+            t.src(max == crate::config::DEFAULT_USER_CONFIG_MAX_BYTES),
+        );
     }
 
     fn images_and_lifecycle(&self, t: &mut Table) {

@@ -128,6 +128,13 @@ impl Step {
     fn daemon_fields(&self) -> Value {
         match self {
             step @ Step::CopyUploads { .. } => copy_json(step),
+            Step::CopyFiles { files, max_bytes } => {
+                let files: Vec<Value> = files
+                    .iter()
+                    .map(|(from, to)| json!({"from": path(from), "to": path(to)}))
+                    .collect();
+                json!({"kind": "copy_files", "max_bytes": max_bytes, "files": files})
+            }
             Step::StartDaemon {
                 home,
                 port,

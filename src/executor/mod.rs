@@ -121,11 +121,7 @@ fn catch_interrupts() {
 }
 
 fn interrupted() -> Error {
-    Error {
-        message: "interrupted".into(),
-        fix: None,
-        code: 130,
-    }
+    Error::new(crate::error::ErrorKind::Interrupted, "interrupted")
 }
 
 fn rollback(journal: &[&[Step]]) -> Vec<String> {

@@ -101,6 +101,10 @@ impl Step {
             }
             Step::RemoveDir { path } => format!("rm -rf {}\n", quote_path(path)),
             Step::CopyUploads { files, dir, .. } => render_copies(files, dir),
+            Step::CopyFiles { files, .. } => files
+                .iter()
+                .map(|(from, to)| format!("cp -- {} {}\n", quote_path(from), quote_path(to)))
+                .collect(),
             Step::Poll {
                 cmd, what, timeout, ..
             } => format!(

@@ -99,6 +99,7 @@ impl Step {
                 dir,
                 max_bytes,
             } => crate::uploads::copy(files, dir, *max_bytes),
+            Step::CopyFiles { files, max_bytes } => crate::user_config::copy(files, *max_bytes),
             Step::ForgetWorktree {
                 common_dir,
                 worktree,

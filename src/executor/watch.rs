@@ -131,12 +131,13 @@ fn on_create_failed(code: &str, logs: &Cmd) -> Error {
     .with_fix(format!(
         "fix the command (try it in the image: {engine} run --rm -it --entrypoint bash IMAGE), then create the session again"
     ));
-    err.code = code
+    let code = code
         .trim()
-        .parse()
+        .parse::<u8>()
         .ok()
-        .filter(|c| *c > 0 && *c < 256)
+        .filter(|c| *c > 0)
         .unwrap_or(1);
+    err.kind = crate::error::ErrorKind::CommandFailed(code);
     err
 }
 

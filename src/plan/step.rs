@@ -92,6 +92,12 @@ pub enum Step {
         dir: PathBuf,
         max_bytes: u64,
     },
+    /// Copies regular files (the user's agent configuration) to new paths,
+    /// each at most `max_bytes`, never following a link (see `user_config::copy`).
+    CopyFiles {
+        files: Vec<(PathBuf, PathBuf)>,
+        max_bytes: u64,
+    },
     /// Runs `cmd` every `interval` until `check` says ready or failed, for
     /// at most `timeout` (a pod coming up, a file appearing in it).
     Poll {

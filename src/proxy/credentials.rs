@@ -93,3 +93,14 @@ pub fn warn_if_daemon_lacks(in_daemon: &[String]) {
         );
     }
 }
+
+/// The placeholder a container holds for the credential read from the
+/// environment variable `name` (a built-in rule's or one of `rules`), so a
+/// request carrying it gets the real value from the proxy.
+pub fn placeholder_for(rules: &[crate::proxy::rules::Rule], name: &str) -> Option<String> {
+    builtin_rules()
+        .iter()
+        .chain(rules)
+        .find(|r| matches!(&r.source, Source::Env(vars) if vars.iter().any(|v| v == name)))
+        .map(|r| r.placeholder.clone())
+}

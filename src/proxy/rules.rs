@@ -36,6 +36,13 @@ pub enum Source {
     File(PathBuf),
     /// A command's standard output (e.g. `["op", "read", "op://vault/item/token"]`).
     Command(Vec<String>),
+    /// A header of an MCP server in the user's Claude Code file, as it is
+    /// there now (a server removed there has no secret any more).
+    McpHeader {
+        file: PathBuf,
+        server: String,
+        header: String,
+    },
 }
 
 impl Source {
@@ -44,6 +51,14 @@ impl Source {
             Source::Env(vars) => format!("environment variable {}", vars.join(" or ")),
             Source::File(p) => format!("file {}", p.display()),
             Source::Command(argv) => format!("command `{}`", shell_words::join(argv)),
+            Source::McpHeader {
+                file,
+                server,
+                header,
+            } => format!(
+                "MCP server {server}'s {header} header in {}",
+                file.display()
+            ),
         }
     }
 }

@@ -49,6 +49,14 @@ impl Secrets {
             (Source::Env(vars), None) => vars.iter().find_map(|v| std::env::var(v).ok()),
             (Source::File(path), _) => std::fs::read_to_string(path).ok(),
             (Source::Command(argv), _) => self.command(argv),
+            (
+                Source::McpHeader {
+                    file,
+                    server,
+                    header,
+                },
+                _,
+            ) => crate::mcp::header_value(file, server, header),
         }?;
         let value = value.trim().to_string();
         (!value.is_empty()).then_some(value)

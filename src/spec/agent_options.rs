@@ -30,6 +30,58 @@ pub struct AgentOptions {
     /// codex_base_url`), written into its config as a model provider.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub codex_base_url: Option<String>,
+    /// More Claude Code flags, each `--flag` or `--flag=value`, of those in
+    /// `CLAUDE_FLAGS` only (`create --agent-arg`; the API's `claude` options).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub agent_args: Vec<String>,
+}
+
+/// The Claude Code flags `--agent-arg` passes on (checked against `claude
+/// --help` of 2.1.x): none of them reaches outside the container. Flags that
+/// would (`--debug-file`, `--ide`, `--chrome`, `--remote-control`, ...) or
+/// that clauderon sets itself (`--print`, `--resume`, `--continue`) are not
+/// here.
+pub const CLAUDE_FLAGS: &[&str] = &[
+    "--add-dir",
+    "--agent",
+    "--agents",
+    "--allow-dangerously-skip-permissions",
+    "--betas",
+    "--debug",
+    "--disable-slash-commands",
+    "--fallback-model",
+    "--file",
+    "--include-partial-messages",
+    "--input-format",
+    "--json-schema",
+    "--max-budget-usd",
+    "--mcp-config",
+    "--no-session-persistence",
+    "--permission-mode",
+    "--plugin-dir",
+    "--session-id",
+    "--setting-sources",
+    "--settings",
+    "--strict-mcp-config",
+    "--system-prompt",
+    "--tools",
+    "--verbose",
+];
+
+/// Why an `--agent-arg` is refused, or None when it is one of `CLAUDE_FLAGS`.
+fn agent_arg_refused(arg: &str) -> Option<String> {
+    let flag = arg.split_once('=').map_or(arg, |(f, _)| f);
+    if arg.contains(['\0', '\n']) {
+        return Some(format!(
+            "agent argument {arg:?} has a NUL byte or a newline"
+        ));
+    }
+    (!CLAUDE_FLAGS.contains(&flag)).then(|| {
+        format!(
+            "agent argument {flag:?} is not one clauderon passes on; these are: {}",
+            CLAUDE_FLAGS.join(" ")
+        )
+    })
 }
 
 impl AgentOptions {
@@ -68,7 +120,10 @@ impl AgentOptions {
             || !self.allowed_tools.is_empty()
             || !self.disallowed_tools.is_empty()
             || self.append_system_prompt.is_some();
-        if agent == Agent::Codex && claude_only {
+        if let Some(why) = self.agent_args.iter().find_map(|a| agent_arg_refused(a)) {
+            return Err(why);
+        }
+        if agent == Agent::Codex && (claude_only || !self.agent_args.is_empty()) {
             return Err("codex takes --model and --output-format only (max turns, tool lists and the system prompt are Claude Code options)".into());
         }
         Ok(())
@@ -101,6 +156,7 @@ impl AgentOptions {
                 if let Some(f) = &self.output_format {
                     push("--output-format", f.clone());
                 }
+                args.extend(self.agent_args.iter().cloned());
             }
             Agent::Codex if self.output_format.as_deref().is_some_and(|f| f != "text") => {
                 args.push("--json".into());

@@ -38,7 +38,8 @@ fn the_token_guards_every_route_but_health() {
             let concrete = path
                 .replace("{name}", "nope")
                 .replace("{image}", "nope")
-                .replace("{id}", "nope");
+                .replace("{id}", "nope")
+                .replace("{message_id}", "nope");
             let (code, answer) = call(port, &method.to_uppercase(), &concrete, Some(&t), "{}");
             assert!(
                 !answer.to_string().contains("no such route"),
@@ -46,7 +47,7 @@ fn the_token_guards_every_route_but_health() {
             );
         }
     }
-    assert_eq!(documented, 25, "{doc}");
+    assert_eq!(documented, 33, "{doc}");
     // Rotated: the old token stops working at once.
     let new = env
         .run(&["api", "token", "--rotate"])
@@ -181,9 +182,14 @@ fn assert_messages_and_stromboli_routes(api: &Api) {
     assert_eq!(api.get("/v1/sessions/nope/messages").0, 404);
     let (code, via_stromboli) = api.get("/sessions");
     assert_eq!(code, 200, "{via_stromboli}");
-    assert_eq!(via_stromboli[0]["name"], "over-http", "{via_stromboli}");
-    let paged = "/sessions/over-http/messages?limit=5";
-    assert_eq!(api.get(paged).1, messages);
+    assert_eq!(via_stromboli, json!({"sessions": ["over-http"]}));
+    // Stromboli's items: the stub's transcript lines are no messages.
+    let (code, paged) = api.get("/sessions/over-http/messages?limit=5");
+    assert_eq!(code, 200, "{paged}");
+    assert_eq!(
+        (paged["limit"].as_u64(), paged["has_more"].as_bool()),
+        (Some(5), Some(false))
+    );
     assert_eq!(api.delete("/sessions/nope").0, 404);
     assert_eq!(api.call("POST", "/sessions", "{}").0, 405);
 }
@@ -375,8 +381,12 @@ fn a_run_answers_with_the_agents_output_and_leaves_its_branch() {
     let crash = json!({"prompt": "x", "repo": api.repo, "docker": {"image": BASE_IMAGE, "env": {"STUB_BEHAVIOR": "exit:3"}}});
     let (code, run) = api.post("/run", &crash);
     assert_eq!(
-        (code, run["status"].as_str()),
-        (200, Some("crashed")),
+        (
+            code,
+            run["status"].as_str(),
+            run["clauderon_status"].as_str()
+        ),
+        (200, Some("failed"), Some("crashed")),
         "{run}"
     );
     assert_eq!(run["crash_info"]["exit_code"], 3, "{run}");
@@ -419,8 +429,12 @@ fn runs_past_the_limit_get_429_and_a_slow_one_times_out() {
     assert_eq!(code, 429, "{answer}");
     let (code, run) = first.join().unwrap();
     assert_eq!(
-        (code, run["status"].as_str()),
-        (200, Some("error")),
+        (
+            code,
+            run["status"].as_str(),
+            run["clauderon_status"].as_str()
+        ),
+        (200, Some("failed"), Some("timed_out")),
         "{run}"
     );
     assert!(
@@ -450,8 +464,12 @@ fn a_run_whose_timeout_ends_during_its_create_is_rolled_back_entirely() {
     let started = std::time::Instant::now();
     let (code, run) = call(port, "POST", "/run", Some(&t), &body.to_string());
     assert_eq!(
-        (code, run["status"].as_str()),
-        (200, Some("error")),
+        (
+            code,
+            run["status"].as_str(),
+            run["clauderon_status"].as_str()
+        ),
+        (200, Some("failed"), Some("timed_out")),
         "{run}"
     );
     assert!(

@@ -110,27 +110,29 @@ fn run_volumes_under_the_apis_roots_are_mounted_read_only_unless_rw() {
     api.env.run(&["delete", "--force", &name]).ok();
 }
 
-/// Volumes a run may not have, and what the 400 says of each.
-fn hostile_volumes(u: &str, repo: &str) -> Vec<(String, &'static str)> {
+/// Volumes a run may not have, the status (403 for a rule's refusal, 404
+/// for a path that is not there, 400 for the rest) and what it says.
+fn hostile_volumes(u: &str, repo: &str) -> Vec<(String, u16, &'static str)> {
     vec![
         // Under [mounts] allowed_roots, which governs the CLI, not the API.
         (
             format!("{repo}/sub:/x"),
+            403,
             "outside [api] allowed_volume_roots (",
         ),
-        (format!("{u}/.ssh:/ssh"), "secret store ~/.ssh"),
-        (format!("{u}/data/innocent:/x"), "secret store ~/.ssh"),
-        (format!("{u}:/home-of-user"), "secret store ~/.ssh"),
-        (format!("{u}/data/ro:/a\nb"), "control characters"),
-        (format!("{u}/da,ta:/x"), "commas"),
-        (format!("{u}/data/ro:/x:rx"), "neither ro nor rw"),
-        (format!("{u}/data/ro:/x:ro:rw"), "not HOST:CONTAINER"),
-        (format!("{u}/data/ro"), "not HOST:CONTAINER"),
-        ("data/ro:/x".to_string(), "absolute"),
-        (format!("{u}/data/ro:/workspace/x"), "pick another"),
-        (format!("{u}/data/ro:/etc/x"), "pick another"),
-        (format!("{u}/nope:/x"), "cannot be used"),
-        (format!("{repo}:/workspace:ro"), "cannot be read-only"),
+        (format!("{u}/.ssh:/ssh"), 403, "secret store ~/.ssh"),
+        (format!("{u}/data/innocent:/x"), 403, "secret store ~/.ssh"),
+        (format!("{u}:/home-of-user"), 403, "secret store ~/.ssh"),
+        (format!("{u}/data/ro:/a\nb"), 400, "control characters"),
+        (format!("{u}/da,ta:/x"), 400, "commas"),
+        (format!("{u}/data/ro:/x:rx"), 400, "neither ro nor rw"),
+        (format!("{u}/data/ro:/x:ro:rw"), 400, "not HOST:CONTAINER"),
+        (format!("{u}/data/ro"), 400, "not HOST:CONTAINER"),
+        ("data/ro:/x".to_string(), 400, "absolute"),
+        (format!("{u}/data/ro:/workspace/x"), 400, "pick another"),
+        (format!("{u}/data/ro:/etc/x"), 400, "pick another"),
+        (format!("{u}/nope:/x"), 404, "cannot be used"),
+        (format!("{repo}:/workspace:ro"), 400, "cannot be read-only"),
     ]
 }
 
@@ -141,7 +143,7 @@ fn assert_async_refusal_makes_nothing(api: &Api, body: &Value) {
     assert_eq!(code, 202, "{started}");
     let id = started["job_id"].as_str().unwrap();
     let job = api.wait_job(id, |j| j["status"] != "running");
-    assert_eq!(job["status"], "error", "{job}");
+    assert_eq!(job["status"], "failed", "{job}");
     let why = job["result"]["fix"].as_str().unwrap_or_default();
     assert!(why.contains("[api] allowed_volume_roots"), "{job}");
     let session = started["session_id"].as_str().unwrap();
@@ -157,10 +159,10 @@ fn run_volumes_outside_the_apis_roots_or_hostile_are_a_400_leaving_nothing() {
     }
     let s = volume_env();
     let (api, u, repo) = (&s.api, &s.u, &s.api.repo);
-    for (volume, says) in &hostile_volumes(u, repo) {
+    for (volume, status, says) in &hostile_volumes(u, repo) {
         let body = json!({"prompt": "x", "repo": repo, "docker": {"image": BASE_IMAGE, "volumes": [volume]}});
         let (code, answer) = api.post("/run", &body);
-        assert_eq!(code, 400, "{volume:?}: {answer}");
+        assert_eq!(code, *status, "{volume:?}: {answer}");
         let error = answer["error"].as_str().unwrap();
         assert!(error.contains(says), "{volume:?}: {answer}");
     }
@@ -210,7 +212,7 @@ fn a_sessions_mount_goes_to_create_under_the_apis_roots() {
         assert!(plan.contains(&shown), "{shown} not in {plan}");
     }
     let (code, answer) = create(&[format!("{repo}/sub:/x")]);
-    assert_eq!(code, 400, "{answer}");
+    assert_eq!(code, 403, "{answer}");
     assert!(
         answer["fix"]
             .as_str()
@@ -219,7 +221,7 @@ fn a_sessions_mount_goes_to_create_under_the_apis_roots() {
         "{answer}"
     );
     let (code, answer) = create(&[format!("{u}/.ssh")]);
-    assert_eq!(code, 400, "{answer}");
+    assert_eq!(code, 403, "{answer}");
     assert!(
         answer["error"].as_str().unwrap().contains("secret store"),
         "{answer}"

@@ -25,6 +25,7 @@ fn create_and_delete_compose_session() {
     s.limits = Limits {
         cpu: Some(Cpu::parse("1.5").unwrap()),
         memory: Some(Memory::parse("1Gi").unwrap()),
+        ..Default::default()
     };
     s.compose = Some(ComposeSpec {
         files: vec!["/home/dev/project/docker-compose.yml".into()],

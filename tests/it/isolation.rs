@@ -1,6 +1,5 @@
 //! Isolation against real engines: the proxy is the only way out, the
 //! container is hardened, and clauderon's own init runs it (no catatonit).
-use crate::common;
 
 use std::net::IpAddr;
 use std::process::{Child, Command, Stdio};
@@ -200,7 +199,7 @@ fn network_mode_open_is_explicit_and_shown() {
     let r = env.create(&name, "x", &["--network", "open"]).ok();
     assert!(r.stderr.contains("--network open"), "{}", r.stderr);
     env.wait_for_runs(&name, 1);
-    let gateway = common::docker::bridge_gateway();
+    let gateway = crate::common::docker::bridge_gateway();
     let (_, out) = engine_exec(
         "docker",
         &format!("clauderon-{name}"),

@@ -97,6 +97,7 @@ fn matrix() -> Vec<(&'static str, SessionSpec)> {
     codex.limits = Limits {
         cpu: Some(Cpu::parse("500m").unwrap()),
         memory: Some(Memory::parse("8g").unwrap()),
+        ..Default::default()
     };
     codex.pull_policy = PullPolicy::Always;
     codex.subdir = "sub/dir".into();

@@ -64,6 +64,7 @@ fn create_codex_with_limits_env_and_subdir() {
     s.limits = Limits {
         cpu: Some(Cpu::parse("500m").unwrap()),
         memory: Some(Memory::parse("2Gi").unwrap()),
+        ..Default::default()
     };
     s.env = vec![
         ("RUST_LOG".into(), "debug".into()),

@@ -69,5 +69,8 @@ pub fn spec() -> SessionSpec {
         mounts: vec![],
         talos_config: None,
         landing: Default::default(),
+        devcontainer: None,
+        user_config: None,
+        mcp_servers: Vec::new(),
     }
 }

@@ -198,6 +198,9 @@ fn hardening_and_limits(s: &mut Value, spec: &SessionSpec) {
     if let Some(mem) = spec.limits.memory {
         s["mem_limit"] = json!(mem.docker());
     }
+    if let Some(shares) = spec.limits.cpu_shares {
+        s["cpu_shares"] = json!(shares);
+    }
 }
 
 /// Bind mounts, the shared cache volumes and the agent CLI's image volume

@@ -9,7 +9,7 @@ pub fn classify(f: Failure) -> Error {
     let err = f.stderr.as_str();
     let has = |m: &str| err.contains(m);
     if f.not_found {
-        return Error::failed("`kubectl` is not installed or not in PATH").with_fix(
+        return Error::unavailable("`kubectl` is not installed or not in PATH").with_fix(
             "install kubectl (https://kubernetes.io/docs/tasks/tools/; Debian/Ubuntu: `sudo apt install kubectl` from the Kubernetes apt repository), then check `kubectl version --client`",
         );
     }
@@ -28,7 +28,7 @@ pub fn classify(f: Failure) -> Error {
         .with_fix("wait until `kubectl get namespace <namespace>` says NotFound (a rolled-back create removes the namespace it made in the background), then try again");
     }
     if has("(Forbidden)") || has("is forbidden") {
-        return Error::failed(format!("the cluster refused: {}", f.stderr_tail())).with_fix(
+        return Error::refused(format!("the cluster refused: {}", f.stderr_tail())).with_fix(
             "your user needs a Role in the session namespace that may create, get, list, watch, patch, delete pods, pods/exec, pods/attach, pods/log, persistentvolumeclaims, configmaps, secrets, services, networkpolicies and deployments (apps; `kube setup` makes the daemon's), and create namespaces for setup; check with `kubectl auth can-i create pods --namespace <namespace>`",
         );
     }
@@ -48,7 +48,7 @@ pub fn classify(f: Failure) -> Error {
         || has("context deadline exceeded")
         || has("Client.Timeout")
     {
-        return Error::failed(format!("the cluster is not reachable: {}", f.stderr_tail()))
+        return Error::unavailable(format!("the cluster is not reachable: {}", f.stderr_tail()))
             .with_fix(
                 "check the cluster and your kubeconfig: `kubectl cluster-info --context <context>`",
             );

@@ -16,16 +16,20 @@ use crate::plan::{Plan, Step, Tolerate};
 use crate::proxy::credentials;
 
 pub mod compose;
+mod setup;
+pub use setup::Extras;
 mod resolve;
 use crate::session::{SessionSpec, looks_secret};
 use crate::store::{Home, record_bytes};
 pub use resolve::resolve;
 
-pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
+pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
+    let devcontainer = crate::devcontainer::apply(ctx, &mut args)?;
     let flags = resolve::flags(ctx, &args)?;
     compose::check_flags(ctx, &args)?;
     if args.backend == crate::session::BackendKind::Kubernetes {
         let spec = resolve(ctx, &args, flags)?;
+        setup::note_kubernetes(ctx, &args, spec.agent);
         return crate::commands::kube::create::run(ctx, spec, args.dry_run);
     }
     let engine = Engine::for_kind(args.backend)?;
@@ -33,6 +37,10 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     // and the slowest one) runs while git reads the repository.
     let probe = std::thread::spawn(move || probe_engine(&engine));
     let mut spec = resolve(ctx, &args, flags)?;
+    spec.devcontainer = devcontainer.as_ref().map(|d| d.record.clone());
+    let user_config = setup::user_config(ctx, &args, &spec)?;
+    spec.user_config = user_config.as_ref().map(|g| g.record.clone());
+    let stdio = setup::mcp_servers(&args, &mut spec);
     compose::apply(ctx, &args, &engine, &mut spec)?;
     let (attach, shown) = attachments(ctx, &args, &mut spec)?;
     let _lock = if args.dry_run {
@@ -44,7 +52,12 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
     let probed = probe
         .join()
         .unwrap_or_else(|_| Err(Error::failed("the engine probe failed unexpectedly")));
+    if let Some((build, tag)) = devcontainer.as_ref().and_then(|d| d.build.as_ref()) {
+        crate::devcontainer::build::add(&mut plan, &engine, build, tag);
+    }
+    setup::note_devcontainer(&mut plan, devcontainer.as_ref());
     let version = engine_version(ctx, &engine, &spec, probed, args.dry_run, &mut plan)?;
+    setup::warn_missing_commands(&engine, &spec, &stdio);
     warn_of_credentials(&spec);
     let wiring = crate::commands::wiring::wiring(
         ctx,
@@ -68,8 +81,11 @@ pub fn run(ctx: &Ctx, args: CreateArgs) -> Result<()> {
             &engine,
             exclude,
             &wiring,
-            attach,
-            ctx.config.uploads_max_bytes,
+            Extras {
+                attach,
+                uploads_max_bytes: ctx.config.uploads_max_bytes,
+                user_config,
+            },
         )
         .steps,
     );
@@ -197,24 +213,34 @@ pub fn create_plan(
     exclude: Option<(PathBuf, Vec<u8>)>,
     wiring: &Wiring,
 ) -> Plan {
-    create_plan_with(spec, home, engine, exclude, wiring, Vec::new(), 0)
+    create_plan_with(spec, home, engine, exclude, wiring, Extras::default())
 }
 
-/// `create_plan`, with files handed to the agent (`--attach`) copied in
-/// before it starts.
+/// `create_plan`, with the extras copied in before the agent starts.
 pub fn create_plan_with(
     spec: &SessionSpec,
     home: &Home,
     engine: &Engine,
     exclude: Option<(PathBuf, Vec<u8>)>,
     wiring: &Wiring,
-    attach: Vec<crate::uploads::Source>,
-    max_bytes: u64,
+    extras: Extras,
 ) -> Plan {
     let mut plan = Plan::default();
     add_session_files(&mut plan, spec, home);
+    if let Some(g) = &extras.user_config {
+        let dir = crate::user_config::host_dir(home, &spec.name, spec.agent);
+        for step in crate::user_config::steps(g, &dir) {
+            plan.push(step);
+        }
+    }
     if spec.uploads {
-        add_uploads(&mut plan, spec, home, attach, max_bytes);
+        add_uploads(
+            &mut plan,
+            spec,
+            home,
+            extras.attach,
+            extras.uploads_max_bytes,
+        );
     }
     if let Some((path, contents)) = exclude {
         // Appended: the user's own patterns in that file stay as they are.

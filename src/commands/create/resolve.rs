@@ -129,6 +129,9 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         mounts: Vec::new(),
         talos_config: None,
         landing,
+        devcontainer: None,
+        user_config: None,
+        mcp_servers: Vec::new(),
     };
     if args.backend == BackendKind::Kubernetes {
         crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;
@@ -202,6 +205,7 @@ fn agent_options(args: &CreateArgs) -> Result<crate::agent_options::AgentOptions
         append_system_prompt: args.append_system_prompt.clone(),
         output_format: args.output_format.clone(),
         codex_base_url: None,
+        agent_args: args.agent_arg.clone(),
     };
     options
         .validate(args.agent)
@@ -243,7 +247,12 @@ fn check_prompt(prompt: &str) -> Result<()> {
 fn choose_image(ctx: &Ctx, args: &CreateArgs) -> Result<String> {
     let cfg = &ctx.config;
     let (image, image_source) = match (&args.image, args.backend) {
-        (Some(i), _) => (i.clone(), "--image".to_string()),
+        (Some(i), _) => match &args.image_origin {
+            // Built from devcontainer.json: its base images were checked.
+            Some(o) if o.built => return Ok(i.clone()),
+            Some(o) => (i.clone(), o.source.clone()),
+            None => (i.clone(), "--image".to_string()),
+        },
         (None, BackendKind::Kubernetes) if cfg.kubernetes.default_image.is_some() => (
             cfg.kubernetes.default_image.clone().unwrap_or_default(),
             format!("[kubernetes] default_image in {}", cfg.path.display()),
@@ -302,7 +311,14 @@ fn lifecycle(ctx: &Ctx, args: &CreateArgs) -> Result<Lifecycle> {
 
 fn limits(ctx: &Ctx, args: &CreateArgs) -> Result<Limits> {
     let cfg = &ctx.config;
+    if args.cpu_shares.is_some() && args.backend == BackendKind::Kubernetes {
+        return Err(Error::input(
+            "--cpu-shares: Kubernetes has no CPU shares (a pod's CPU request is its weight)",
+        )
+        .with_fix("use --cpu-limit, which sets the pod's CPU request and limit"));
+    }
     Ok(Limits {
+        cpu_shares: args.cpu_shares,
         cpu: match &args.cpu_limit {
             Some(c) => Some(Cpu::parse(c).map_err(|m| Error::input(format!("--cpu-limit: {m}")))?),
             None => cfg.cpu.value,
@@ -337,7 +353,7 @@ fn repository(ctx: &Ctx, args: &CreateArgs, name: &str) -> Result<(git::Repo, Pa
     let home = &ctx.home;
     if home.session_dir(name).exists() {
         return Err(
-            Error::input(format!("a session named '{name}' already exists")).with_fix(format!(
+            Error::conflict(format!("a session named '{name}' already exists")).with_fix(format!(
                 "pick another --name, or remove it with `clauderon delete {name}`"
             )),
         );
@@ -350,7 +366,7 @@ fn repository(ctx: &Ctx, args: &CreateArgs, name: &str) -> Result<(git::Repo, Pa
     warn_about_the_starting_point(&repo, &args.base);
     let worktree = home.worktree_path(name);
     if worktree.exists() {
-        return Err(Error::input(format!(
+        return Err(Error::conflict(format!(
             "{} already exists, so it cannot become the session's worktree",
             worktree.display()
         ))
@@ -360,7 +376,7 @@ fn repository(ctx: &Ctx, args: &CreateArgs, name: &str) -> Result<(git::Repo, Pa
         )));
     }
     if git::branch_exists(&repo.root, name)? {
-        return Err(Error::input(format!(
+        return Err(Error::conflict(format!(
             "branch '{name}' already exists in {}",
             repo.root.display()
         ))

@@ -34,9 +34,17 @@ impl Stamp {
     }
 }
 
+/// What the proxy keeps of a session's record: its token, and its MCP
+/// servers (their rules, and where to see they are still configured).
+#[derive(Default)]
+pub(super) struct Known {
+    token: String,
+    pub(super) mcp: std::sync::Arc<crate::mcp::SessionRules>,
+}
+
 #[derive(Default)]
 pub(super) struct Tokens {
-    known: Mutex<HashMap<String, (Stamp, String)>>,
+    known: Mutex<HashMap<String, (Stamp, Known)>>,
     /// In the cluster there are no records: tokens are derived.
     derived: Option<std::sync::Arc<crate::cluster::SessionKey>>,
 }
@@ -66,7 +74,7 @@ impl Tokens {
         if let Some((known, expected)) = self.lock().get(name)
             && *known == stamp
         {
-            return matches(expected, token);
+            return matches(&expected.token, token);
         }
         // Read with the lock released; the stamp taken before the read, so
         // a record rewritten meanwhile is read again next time.
@@ -74,12 +82,23 @@ impl Tokens {
             return false;
         };
         let ok = matches(&spec.hook_token, token);
-        self.lock()
-            .insert(name.to_string(), (stamp, spec.hook_token));
+        let known = Known {
+            mcp: std::sync::Arc::new(crate::mcp::SessionRules::of(&spec)),
+            token: spec.hook_token,
+        };
+        self.lock().insert(name.to_string(), (stamp, known));
         ok
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Stamp, String)>> {
+    /// The MCP rules of a session `check` has let in (none in the cluster).
+    pub(super) fn mcp(&self, name: &str) -> std::sync::Arc<crate::mcp::SessionRules> {
+        self.lock()
+            .get(name)
+            .map(|(_, k)| std::sync::Arc::clone(&k.mcp))
+            .unwrap_or_default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Stamp, Known)>> {
         self.known.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

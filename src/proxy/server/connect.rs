@@ -23,15 +23,14 @@ impl Proxy {
         let Some(tunnel_slot) = self.take_tunnel_slot(&session) else {
             return self.too_many_tunnels(&log);
         };
-        let addrs = match self.resolve(&host, port).await {
+        let mcp = self.tokens.mcp(&session);
+        let addrs = match self.resolve(&host, port, &mcp).await {
             Ok(a) => a,
             Err(why) => return self.refused(&log, why),
         };
         let slots = (conn.slot, tunnel_slot); // a tunnel keeps its connection slots
-        let intercepted = self
-            .rules
-            .iter()
-            .any(|r| rules::host_matches(&r.host, &host));
+        let intercepted =
+            (self.rules.iter().chain(&mcp.rules)).any(|r| rules::host_matches(&r.host, &host));
         if intercepted {
             return self.intercept(session, (host, port), addrs, req, slots);
         }

@@ -61,7 +61,7 @@ impl Proxy {
             return refused;
         }
         set_host(&mut parts.headers, host, port, 443);
-        let injection = self.inject(host, &mut parts.headers).await;
+        let injection = self.inject(session, host, &mut parts.headers).await;
         strip_hop_by_hop(&mut parts.headers);
         parts.uri = origin_form(&parts.uri);
         if let Some(client) = client_upgrade {
@@ -101,15 +101,27 @@ impl Proxy {
     /// Swaps the placeholders; a secret from a file or a command is read
     /// off the async workers (a handoff that a request whose secrets are
     /// all in the environment does not pay).
-    async fn inject(self: &Arc<Self>, host: &str, headers: &mut HeaderMap) -> Injection {
-        if !rules::may_block(&self.rules, host, headers) {
-            return rules::apply(&self.rules, &self.secrets, host, headers);
+    async fn inject(
+        self: &Arc<Self>,
+        session: &str,
+        host: &str,
+        headers: &mut HeaderMap,
+    ) -> Injection {
+        // The session's MCP rules, after the configured ones.
+        let mcp = self.tokens.mcp(session);
+        let session_rules: Option<Arc<Vec<Rule>>> = (mcp.rules.iter())
+            .any(|r| rules::host_matches(&r.host, host))
+            .then(|| Arc::new(self.rules.iter().chain(&mcp.rules).cloned().collect()));
+        let all = session_rules.as_deref().unwrap_or(&self.rules);
+        if !rules::may_block(all, host, headers) {
+            return rules::apply(all, &self.secrets, host, headers);
         }
         let proxy = Arc::clone(self);
         let host_owned = host.to_string();
         let mut taken = std::mem::take(headers);
         let (injection, taken) = tokio::task::spawn_blocking(move || {
-            let injection = rules::apply(&proxy.rules, &proxy.secrets, &host_owned, &mut taken);
+            let all = session_rules.as_deref().unwrap_or(&proxy.rules);
+            let injection = rules::apply(all, &proxy.secrets, &host_owned, &mut taken);
             (injection, taken)
         })
         .await

@@ -266,16 +266,23 @@ impl Proxy {
     /// not the host's own or private addresses unless the user named the
     /// host (exactly in allow_hosts, or in `[proxy.resolve]`), so no
     /// spelling of a local address gets through.
-    async fn resolve(&self, host: &str, port: u16) -> Result<Vec<SocketAddr>, String> {
+    async fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+        mcp: &crate::mcp::SessionRules,
+    ) -> Result<Vec<SocketAddr>, String> {
         let pinned = self.settings.resolve.get(host);
         let policy = &self.settings.policy;
-        policy.check(host, pinned.is_some()).map_err(|why| {
-            if self.in_cluster {
-                policy.in_cluster_refusal(host)
-            } else {
-                why
-            }
-        })?;
+        // An MCP server's host counts as allowed while it is configured.
+        if let Err(why) = policy.check(host, pinned.is_some())
+            && !mcp.allows(host, &policy.deny_hosts)
+        {
+            return Err(match self.in_cluster {
+                true => policy.in_cluster_refusal(host),
+                false => why,
+            });
+        }
         let addrs: Vec<SocketAddr> = match pinned {
             Some(target) => tokio::net::lookup_host(target.as_str())
                 .await

@@ -35,7 +35,8 @@ impl Proxy {
                 "clauderon proxy: TRACE is not allowed",
             );
         }
-        let addrs = match self.resolve(&host, port).await {
+        let mcp = self.tokens.mcp(&session);
+        let addrs = match self.resolve(&host, port, &mcp).await {
             Ok(a) => a,
             Err(why) => {
                 self.audit(&log, 403, "denied", Some(why.clone()));
