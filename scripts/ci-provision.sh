@@ -154,7 +154,7 @@ else
 fi
 
 # --- schemathesis and jsonschema (the HTTP API's contract tests) -------------
-# tests/api_stromboli.rs checks every answer against Stromboli's spec
+# tests/it/api_stromboli.rs checks every answer against Stromboli's spec
 # (jsonschema) and fuzzes clauderon's own openapi.json (schemathesis 4).
 if command -v schemathesis >/dev/null 2>&1 && python3 -c 'import jsonschema, referencing' 2>/dev/null; then
   log "schemathesis: present"

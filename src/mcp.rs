@@ -106,7 +106,7 @@ fn holds_token(name: &str, value: &str) -> bool {
     let n = name.to_ascii_lowercase();
     n == "authorization"
         || crate::session::looks_secret(&n)
-        || crate::devcontainer::fields::looks_like_token(value.trim_start_matches("Bearer "))
+        || crate::session::looks_like_token(value.trim_start_matches("Bearer "))
 }
 
 fn one(found: &mut Found, scope: Scope, file: &Path, name: &str, def: &Value) {
@@ -215,8 +215,7 @@ fn stdio_definition(def: &Value) -> Value {
     if let Some(Value::Object(env)) = def.get_mut("env") {
         env.retain(|k, v| {
             !(crate::session::looks_secret(k)
-                || v.as_str()
-                    .is_some_and(crate::devcontainer::fields::looks_like_token))
+                || v.as_str().is_some_and(crate::session::looks_like_token))
         });
     }
     def

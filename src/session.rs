@@ -148,11 +148,11 @@ pub struct SessionSpec {
     pub landing: crate::spec::landing::Landing,
     /// The repository's devcontainer.json the session was made from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub devcontainer: Option<crate::devcontainer::Record>,
+    pub devcontainer: Option<crate::spec::devcontainer::Record>,
     /// The user's own agent configuration copied into the session (its
     /// directory is the agent's `CLAUDE_CONFIG_DIR` or `CODEX_HOME`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub user_config: Option<crate::user_config::Record>,
+    pub user_config: Option<crate::spec::user_config::Record>,
     /// MCP servers configured for the agent (user scope and `.mcp.json`):
     /// the proxy's rules for their tokens come from here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -310,6 +310,26 @@ pub fn reserved_env(key: &str) -> bool {
         || key.starts_with("CLAUDERON_")
         || key.starts_with("GIT_CONFIG_KEY_")
         || key.starts_with("GIT_CONFIG_VALUE_")
+}
+
+/// Environment values that look like credentials: a repository's file is
+/// no place for one, and the container would hold it.
+pub fn looks_like_token(value: &str) -> bool {
+    const PREFIXES: [&str; 12] = [
+        "ghp_",
+        "gho_",
+        "ghs_",
+        "ghu_",
+        "github_pat_",
+        "glpat-",
+        "sk-",
+        "xoxb-",
+        "xoxp-",
+        "AKIA",
+        "AIza",
+        "-----BEGIN",
+    ];
+    PREFIXES.iter().any(|p| value.starts_with(p))
 }
 
 /// Names that usually hold credentials; their values never go into argv.

@@ -10,11 +10,12 @@ use std::io::Read as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::error::{Error, Result};
 use crate::plan::Step;
 use crate::session::Agent;
+
+// The spec's part: what a session records of the user's configuration.
+pub use crate::spec::user_config::Record;
 
 /// Where the session's copy is mounted (read-write: the agent's own state
 /// lives there too, its transcripts and `.claude.json`).
@@ -31,19 +32,6 @@ const NEVER: [&str; 7] = [
     "sessions",
     ".claude.json",
 ];
-
-/// What `status` shows.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    /// The user's directory it was copied from.
-    pub from: PathBuf,
-    /// Each item brought, e.g. `CLAUDE.md`, `skills/ (3 files)`.
-    #[serde(default)]
-    pub brought: Vec<String>,
-    /// Each thing left out, and why.
-    #[serde(default)]
-    pub left_out: Vec<String>,
-}
 
 /// The copy `create` makes: the files, and `settings.json` as filtered.
 #[derive(Clone, Debug, Default)]
@@ -217,8 +205,7 @@ fn settings(root: &Path, g: &mut Gathered) {
             .iter()
             .filter(|(k, v)| {
                 crate::session::looks_secret(k)
-                    || v.as_str()
-                        .is_some_and(crate::devcontainer::fields::looks_like_token)
+                    || v.as_str().is_some_and(crate::session::looks_like_token)
             })
             .map(|(k, _)| k.clone())
             .collect();

@@ -107,6 +107,14 @@ impl ClaudeOptions {
                 "a run's input is its prompt (text); stream-json input needs a client on stdin",
             ));
         }
+        if self.include_partial_messages == Some(true)
+            && self.output_format.as_deref() != Some("stream-json")
+        {
+            return Err(refuse(
+                "include_partial_messages",
+                "Claude Code gives partial messages only with output_format stream-json",
+            ));
+        }
         if self.replay_user_messages == Some(true) {
             return Err(refuse(
                 "replay_user_messages",

@@ -27,7 +27,7 @@ use crate::serve::Body;
 const MAX_OUTPUT: u64 = 16 << 20;
 
 /// A response body fed from a channel, one chunk per event.
-pub(super) struct ChannelBody(pub(super) mpsc::Receiver<Bytes>);
+struct ChannelBody(mpsc::Receiver<Bytes>);
 
 impl http_body::Body for ChannelBody {
     type Data = Bytes;
@@ -123,7 +123,13 @@ pub fn stream(api: Arc<Api>, id: String, last_seen: Option<&str>) -> Response<Bo
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
     });
+    event_stream(http::StatusCode::OK, rx)
+}
+
+/// A text/event-stream response whose events come from `rx`.
+pub(super) fn event_stream(status: http::StatusCode, rx: mpsc::Receiver<Bytes>) -> Response<Body> {
     let mut resp = Response::new(ChannelBody(rx).boxed());
+    *resp.status_mut() = status;
     let headers = resp.headers_mut();
     headers.insert(
         "content-type",

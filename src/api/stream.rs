@@ -9,28 +9,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::{HeaderValue, Response, StatusCode, Uri};
-use http_body_util::BodyExt;
+use http::{Response, StatusCode, Uri};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use super::sse::{ChannelBody, new_lines};
+use super::sse::{event_stream, new_lines};
 use super::{Api, run};
 use crate::error::Error;
 use crate::serve::Body;
-
-/// A text/event-stream response with these chunks to come.
-fn event_stream(status: StatusCode, rx: mpsc::Receiver<Bytes>) -> Response<Body> {
-    let mut resp = Response::new(ChannelBody(rx).boxed());
-    *resp.status_mut() = status;
-    let headers = resp.headers_mut();
-    headers.insert(
-        "content-type",
-        HeaderValue::from_static("text/event-stream"),
-    );
-    headers.insert("cache-control", HeaderValue::from_static("no-store"));
-    resp
-}
 
 fn data(line: &str) -> Bytes {
     // A line of output holds no newline; a stray CR is a line end in SSE.

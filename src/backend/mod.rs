@@ -10,8 +10,10 @@ pub mod kubernetes;
 pub mod observe;
 pub mod oci;
 mod queries;
+pub mod session;
 
 pub use host::HostNetwork;
+pub use session::Backend;
 
 /// What a session's container is wired to on the host: the daemon's ports
 /// and how it reaches the credential proxy. Not part of the spec, since it

@@ -1,5 +1,6 @@
 //! attach, logs, stop, start: one container, its state decides the plan.
 
+use crate::backend::Backend;
 use crate::backend::oci::Engine;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
@@ -75,10 +76,7 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     if matches!(state, ContainerState::Present(_)) && !state.is_running() {
         push_start_for_attach(&mut plan, &spec, &engine);
     }
-    plan.push(Step::Interactive {
-        cmd: engine.attach(&container),
-        fix: None,
-    });
+    plan.push(Backend::of(&spec)?.attach(&spec));
     if !dry_run {
         crate::output::note(format!(
             "attaching to {name}; detach with Ctrl-P Ctrl-Q (the agent keeps running)"
@@ -114,10 +112,7 @@ pub fn logs(ctx: &Ctx, name: &str, follow: bool, tail: Option<u64>) -> Result<i3
         return Err(gone(&spec));
     }
     let mut plan = Plan::default();
-    plan.push(Step::Interactive {
-        cmd: engine.logs(&container, follow, tail),
-        fix: None,
-    });
+    plan.push(Backend::of(&spec)?.logs(&spec, follow, tail));
     plan.execute()
 }
 
@@ -126,17 +121,9 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     if spec.backend == BackendKind::Kubernetes {
         return kube::stop(&spec, dry_run);
     }
-    let engine = Engine::for_kind(spec.backend)?;
-    let container = spec.container_name();
     // One engine call, run or shown (stopping a stopped container is a
     // no-op); a missing container or engine is told from its own stderr.
-    let mut plan = Plan::default();
-    let stop = match &spec.compose {
-        // The whole project: the agent's dependencies stop with it.
-        Some(c) => c.stop(&spec),
-        None => engine.stop(&container),
-    };
-    plan.push(Step::run_cmd(stop, engine.classifier()));
+    let plan = Backend::of(&spec)?.stop(&spec);
     print_or_execute(&format!("stop {name}"), &plan, dry_run).map_err(|e| {
         let lower = e.message.to_lowercase();
         if lower.contains("no such container") {

@@ -287,25 +287,8 @@ fn commands(key: &str, value: &Value) -> Result<Vec<String>> {
     Ok(list)
 }
 
-/// Environment values that look like credentials: a repository's file is
-/// no place for one, and the container would hold it.
-pub fn looks_like_token(value: &str) -> bool {
-    const PREFIXES: [&str; 12] = [
-        "ghp_",
-        "gho_",
-        "ghs_",
-        "ghu_",
-        "github_pat_",
-        "glpat-",
-        "sk-",
-        "xoxb-",
-        "xoxp-",
-        "AKIA",
-        "AIza",
-        "-----BEGIN",
-    ];
-    PREFIXES.iter().any(|p| value.starts_with(p))
-}
+// Moved to `session`, where mcp and user_config (a layer below) read it too.
+pub use crate::session::looks_like_token;
 
 pub(super) fn check_env_pair(field: &str, key: &str, value: &str) -> Result<()> {
     let named_secret = crate::session::looks_secret(key)

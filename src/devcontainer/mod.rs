@@ -9,27 +9,13 @@ pub mod fields;
 pub mod parse;
 mod run_args;
 
-use std::path::PathBuf;
-
-use serde::{Deserialize, Serialize};
-
 use crate::cli::CreateArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use fields::{Base, BuildSpec, Settings};
 
-/// What `status` shows of a session's devcontainer.json.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Record {
-    /// The file, as found in the repository.
-    pub file: PathBuf,
-    /// The image built from its `build`, if it has one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub built_image: Option<String>,
-    /// One line for each field left out.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub left_out: Vec<String>,
-}
+// The spec's part: what a session records of its devcontainer.json.
+pub use crate::spec::devcontainer::Record;
 
 /// The file found and applied: its record, and the build to add to the plan.
 pub struct Applied {

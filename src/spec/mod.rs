@@ -9,9 +9,11 @@ use serde::{Deserialize, Serialize};
 
 pub mod agent_options;
 pub mod compose;
+pub mod devcontainer;
 pub mod kubernetes;
 pub mod landing;
 pub mod mounts;
+pub mod user_config;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]

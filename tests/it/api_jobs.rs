@@ -214,12 +214,12 @@ fn assert_signed_and_retried(got: &[(String, Vec<u8>)], secret: &str) -> String 
     delivery.to_string()
 }
 
-/// Not in webhook_hosts, or on the synchronous route (`body`): a 400,
-/// nothing runs; config show hides the secret.
+/// Not in webhook_hosts (a 403), or on the synchronous route (`body`: a
+/// 400): nothing runs; config show hides the secret.
 fn assert_unallowed_webhooks_refused(api: &Api, body: &Value, secret: &str) {
     let evil = json!({"prompt": "x", "repo": api.repo, "webhook_url": "http://evil.example/x"});
     let (code, answer) = api.post("/run/async", &evil);
-    assert_eq!(code, 400, "{answer}");
+    assert_eq!(code, 403, "{answer}");
     assert!(
         answer["error"].as_str().unwrap().contains("webhook_hosts"),
         "{answer}"

@@ -105,7 +105,7 @@ fn health_and_the_spec_answer_without_a_token_and_say_nothing_secret() {
     assert_eq!(names, ["docker", "podman", "daemon", "proxy"]);
     assert!(!health.to_string().contains(&api.t));
     let (code, doc) = call(api.port, "GET", "/openapi.json", None, "");
-    assert_eq!((code, doc["openapi"].as_str()), (200, Some("3.0.3")));
+    assert_eq!((code, doc["openapi"].as_str()), (200, Some("3.1.0")));
     // Everything else still needs the token, and a 405 names the methods.
     assert_eq!(call(api.port, "GET", "/jobs", None, "").0, 401);
     let (code, refused) = call(api.port, "DELETE", "/health", None, "");

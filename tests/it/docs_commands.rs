@@ -226,10 +226,6 @@ fn the_notation_is_expanded_as_documented() {
     );
 }
 
-/// Linked pages that other work writes (issue 19's layering writes the
-/// architecture page); checked like any other once they exist.
-const WRITTEN_ELSEWHERE: &[&str] = &["docs/architecture.md"];
-
 #[test]
 fn every_relative_link_in_the_docs_names_a_file() {
     let link = regex::Regex::new(r"\]\(([^)#\s]+)(#[^)]*)?\)").unwrap();
@@ -241,7 +237,7 @@ fn every_relative_link_in_the_docs_names_a_file() {
             if target.contains("://") || target.starts_with("mailto:") {
                 continue;
             }
-            if !dir.join(&target).exists() && !WRITTEN_ELSEWHERE.contains(&target.as_str()) {
+            if !dir.join(&target).exists() {
                 broken.push(format!("{}: {target}", file.display()));
             }
         }

@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod manifests;
 pub mod observe;
 pub mod setup;
+pub mod start;
 
 mod pod;
 

@@ -4,6 +4,7 @@
 
 use std::io::IsTerminal;
 
+use crate::backend::Backend;
 use crate::backend::kubernetes::{KubeSpec, Kubectl, classify, object_name, status};
 use crate::commands::{Ctx, print_or_execute};
 use crate::error::{Error, Result};
@@ -26,7 +27,7 @@ fn not_running(spec: &SessionSpec) -> Error {
 
 pub fn attach(spec: &SessionSpec, dry_run: bool) -> Result<i32> {
     let (_, kubectl) = super::target(spec)?;
-    let attach = kubectl.attach(&object_name(&spec.name));
+    let attach = Backend::of(spec)?.attach_cmd(spec);
     if dry_run {
         println!(
             "# clauderon attach {} (dry run: nothing was changed)\n{}",
@@ -60,18 +61,12 @@ pub fn logs(spec: &SessionSpec, follow: bool, tail: Option<u64>) -> Result<i32> 
     if observe(spec, &kubectl)?.is_none() {
         return Err(not_running(spec));
     }
-    kubectl
-        .logs(&object_name(&spec.name), follow, tail)
-        .run_interactive()
+    let logs = Backend::of(spec)?.logs(spec, follow, tail);
+    logs.run_for_code().map(|code| code.unwrap_or(0))
 }
 
 pub fn stop(spec: &SessionSpec, dry_run: bool) -> Result<()> {
-    let (_, kubectl) = super::target(spec)?;
-    let mut plan = Plan::default();
-    plan.push(Step::run_cmd(
-        kubectl.delete_pod(&object_name(&spec.name)),
-        classify,
-    ));
+    let plan = Backend::of(spec)?.stop(spec);
     print_or_execute("stop", &plan, dry_run)?;
     if !dry_run {
         println!(

@@ -13,6 +13,7 @@ pub const FILTERS: &[(&str, &str)] = &[
     (r"(?:/[\w.-]+)*/\.tmp[A-Za-z0-9]{6}", "[TMP]"),
     (r"(?:/[\w.-]+)*/clauderon-home[A-Za-z0-9]{6}", "[HOME]"),
     (r"(?:/[\w.-]+)*/clauderon-repo[A-Za-z0-9]{6}", "[REPO]"),
+    (r"(?:/[\w.-]+)*/clauderon-user[A-Za-z0-9]{6}", "[USER]"),
     // A port the kernel picked, as a URL or a message names it.
     (
         r"://(127\.0\.0\.1|localhost|\[::1\]):[0-9]{2,5}\b",
@@ -23,6 +24,11 @@ pub const FILTERS: &[(&str, &str)] = &[
     (r"\b[0-9a-f]{64}\b", "[TOKEN]"),
     // The uid and gid of whoever runs the tests (`id`'s form).
     (r"\b(uid|gid)=[0-9]+", "$1=[UID]"),
+    // The label a home's kubernetes objects carry: a hash of its path.
+    (
+        r"clauderon\.io/home=[0-9a-f]{16}\b",
+        "clauderon.io/home=[HOME-LABEL]",
+    ),
     // `unique("x")` names a test's resources `t-x-<6 hex>`.
     (r"\bt-([a-z0-9-]+?)-[0-9a-f]{6}\b", "t-$1-[SUFFIX]"),
 ];
@@ -66,6 +72,7 @@ fn the_filters_replace_what_is_random_and_keep_the_fixed_values() {
                 dir /tmp/.tmpXy12Ab/f, url http://127.0.0.1:45123/v1, listening on port 38211,\n\
                 token 0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef,\n\
                 uid=0 gid=1000, session t-compose-a1b2c3,\n\
+                selector clauderon.io/home=bc1a4ba95b9baaea,\n\
                 kept: --forward '127.0.0.1:39128=/run/x' --user 1000:1000 port 0";
     settings().bind(|| {
         insta::assert_snapshot!(text, @r"
@@ -73,6 +80,7 @@ fn the_filters_replace_what_is_random_and_keep_the_fixed_values() {
         dir [TMP]/f, url http://127.0.0.1:[PORT]/v1, listening on port [PORT],
         token [TOKEN],
         uid=[UID] gid=[UID], session t-compose-[SUFFIX],
+        selector clauderon.io/home=[HOME-LABEL],
         kept: --forward '127.0.0.1:39128=/run/x' --user 1000:1000 port 0
         ");
     });
