@@ -14,15 +14,48 @@ use crate::session::Agent;
 /// The largest transcript read.
 pub const MAX_BYTES: u64 = 64 << 20;
 
-/// The newest transcript, relative to the worktree.
-pub fn locate(worktree: &Path, agent: Agent) -> Option<PathBuf> {
-    let (base, depth) = match agent {
-        Agent::Claude => (".claude/projects", 1),
-        Agent::Codex => (".codex/sessions", 3),
+/// Where the agent keeps its conversations: the worktree (`HOME`), and the
+/// session's copy of the user's agent configuration when it has one (the
+/// agent's `CLAUDE_CONFIG_DIR` / `CODEX_HOME`); with the path below each.
+fn state_dirs(
+    home: &crate::store::Home,
+    spec: &crate::session::SessionSpec,
+) -> Vec<(PathBuf, &'static str)> {
+    let (in_worktree, in_config) = match spec.agent {
+        Agent::Claude => (".claude/projects", "projects"),
+        Agent::Codex => (".codex/sessions", "sessions"),
     };
-    let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
-    collect(worktree, Path::new(base), depth, &mut found);
-    found.into_iter().max().map(|(_, p)| p)
+    let mut dirs = vec![(spec.worktree.clone(), in_worktree)];
+    if spec.user_config.is_some() {
+        dirs.push((
+            crate::user_config::host_dir(home, &spec.name, spec.agent),
+            in_config,
+        ));
+    }
+    dirs
+}
+
+/// The session's newest transcript: (the directory it is below, its path
+/// relative to that directory).
+pub fn locate(
+    home: &crate::store::Home,
+    spec: &crate::session::SessionSpec,
+) -> Option<(PathBuf, PathBuf)> {
+    let depth = match spec.agent {
+        Agent::Claude => 1,
+        Agent::Codex => 3,
+    };
+    let mut newest: Option<(std::time::SystemTime, PathBuf, PathBuf)> = None;
+    for (root, base) in state_dirs(home, spec) {
+        let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
+        collect(&root, Path::new(base), depth, &mut found);
+        if let Some((t, rel)) = found.into_iter().max()
+            && newest.as_ref().is_none_or(|(n, _, _)| t > *n)
+        {
+            newest = Some((t, root, rel));
+        }
+    }
+    newest.map(|(_, root, rel)| (root, rel))
 }
 
 /// `.jsonl` files `depth` real directories below `rel`, never through a link.

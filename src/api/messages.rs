@@ -46,10 +46,10 @@ impl Page {
 /// The session's transcript lines (JSON), oldest first, or why not.
 fn lines(home: &Home, name: &str) -> Result<(Option<PathBuf>, Vec<Value>), Error> {
     let spec = home.load(name)?;
-    let Some(rel) = crate::transcript::locate(&spec.worktree, spec.agent) else {
+    let Some((root, rel)) = crate::transcript::locate(home, &spec) else {
         return Ok((None, Vec::new()));
     };
-    let all = crate::transcript::records(&spec.worktree, &rel)
+    let all = crate::transcript::records(&root, &rel)
         .map_err(|e| Error::failed(format!("the transcript cannot be read: {e}")))?;
     Ok((Some(rel), all))
 }

@@ -9,8 +9,29 @@ use serde_json::Value;
 const CLAUDE: &str = include_str!("../support/transcripts/claude-session.jsonl");
 const CODEX: &str = include_str!("../support/transcripts/codex-rollout.jsonl");
 
+/// Where the session's agent keeps its conversations: its copy of the
+/// user's agent configuration when it has one (`CLAUDE_CONFIG_DIR`,
+/// `CODEX_HOME`), else the worktree (`HOME`, `.claude/` or `.codex/`).
+fn state_dir(env: &Env, name: &str, agent: &str) -> std::path::PathBuf {
+    let copied = env
+        .home()
+        .join("sessions")
+        .join(name)
+        .join("agent-config")
+        .join(agent);
+    match copied.is_dir() {
+        true => copied,
+        false => env.worktree(name).join(format!(".{agent}")),
+    }
+}
+
 fn place(env: &Env, name: &str, dir: &str, file: &str, text: &str) {
-    let dir = env.worktree(name).join(dir);
+    let agent = if dir.starts_with("projects") {
+        "claude"
+    } else {
+        "codex"
+    };
+    let dir = state_dir(env, name, agent).join(dir);
     std::fs::create_dir_all(&dir).unwrap();
     std::thread::sleep(std::time::Duration::from_millis(20));
     std::fs::write(dir.join(file), text).unwrap();
@@ -25,15 +46,9 @@ fn transcript_reads_claude_code_and_codex_sessions() {
     let name = unique("transcript");
     env.create(&name, "x", &[]).ok();
     env.wait_for_runs(&name, 1);
-    let planted = env.worktree(&name).join(".claude/projects/planted");
+    let planted = state_dir(&env, &name, "claude").join("projects/planted");
     std::fs::create_dir_all(&planted).unwrap();
-    place(
-        &env,
-        &name,
-        ".claude/projects/-workspace",
-        "0b9d6a52.jsonl",
-        CLAUDE,
-    );
+    place(&env, &name, "projects/-workspace", "0b9d6a52.jsonl", CLAUDE);
     std::os::unix::fs::symlink("/etc/passwd", planted.join("zzz.jsonl")).unwrap();
     let out = env.run(&["transcript", &name]).ok().stdout;
     for want in [
@@ -65,7 +80,7 @@ fn transcript_reads_claude_code_and_codex_sessions() {
     place(
         &env,
         &codex,
-        ".codex/sessions/2026/12/07",
+        "sessions/2026/12/07",
         "rollout-2026-12-07T02-50-01-0199f0a2.jsonl",
         CODEX,
     );

@@ -73,7 +73,7 @@ pub fn run(ctx: &Ctx, name: &str, flags: PrFlags) -> Result<()> {
     if flags.body_file.is_none() {
         plan.push(Step::WriteFile {
             path: body.clone(),
-            contents: default_body(&spec),
+            contents: default_body(&ctx.home, &spec),
             mode: 0o600,
             secret: false,
         });
@@ -165,7 +165,7 @@ fn default_title(spec: &SessionSpec) -> String {
 }
 
 /// The prompt, and the agent's last words from its transcript.
-fn default_body(spec: &SessionSpec) -> Vec<u8> {
+fn default_body(home: &crate::store::Home, spec: &SessionSpec) -> Vec<u8> {
     let mut body = format!(
         "Work of the clauderon session `{}` ({} agent).\n",
         spec.name, spec.agent
@@ -176,8 +176,8 @@ fn default_body(spec: &SessionSpec) -> Vec<u8> {
             crate::transcript::clean(spec.prompt.trim())
         ));
     }
-    let last = crate::transcript::locate(&spec.worktree, spec.agent)
-        .and_then(|rel| crate::transcript::records(&spec.worktree, &rel).ok())
+    let last = crate::transcript::locate(home, spec)
+        .and_then(|(root, rel)| crate::transcript::records(&root, &rel).ok())
         .map(|r| crate::transcript::entries(spec.agent, &r))
         .and_then(|e| {
             e.into_iter()

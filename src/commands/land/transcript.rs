@@ -14,7 +14,7 @@ pub fn run(ctx: &Ctx, name: &str, follow: bool) -> Result<()> {
     let mut shown = 0;
     let mut turn = 0;
     loop {
-        let entries = read(&spec)?;
+        let entries = read(&ctx.home, &spec)?;
         let new = entries.get(shown..).unwrap_or_default();
         if crate::output::json() && !follow {
             print_turns_json(new);
@@ -35,16 +35,16 @@ pub fn run(ctx: &Ctx, name: &str, follow: bool) -> Result<()> {
     }
 }
 
-fn read(spec: &crate::session::SessionSpec) -> Result<Vec<Entry>> {
-    let Some(rel) = transcript::locate(&spec.worktree, spec.agent) else {
+fn read(home: &crate::store::Home, spec: &crate::session::SessionSpec) -> Result<Vec<Entry>> {
+    let Some((root, rel)) = transcript::locate(home, spec) else {
         return Ok(Vec::new());
     };
-    let records = transcript::records(&spec.worktree, &rel).map_err(|e| {
+    let records = transcript::records(&root, &rel).map_err(|e| {
         Error::failed(format!(
             "the transcript {} cannot be read: {e}",
-            spec.worktree.join(&rel).display()
+            root.join(&rel).display()
         ))
-        .with_fix("it must be a regular file in the worktree (a link there is not followed)")
+        .with_fix("it must be a regular file (a link there is not followed)")
     })?;
     Ok(transcript::entries(spec.agent, &records))
 }
