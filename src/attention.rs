@@ -32,7 +32,7 @@ pub type Snapshot = BTreeMap<String, Seen>;
 pub fn status_of(row: &Row) -> Option<String> {
     let state = row.state.as_str().to_ascii_lowercase();
     match state.as_str() {
-        "running" => Some(row.agent_status.map_or(state, |s| s.as_str().to_string())),
+        "running" => Some(row.agent_status.map_or(state, |s| s.to_string())),
         "exited" | "stopped" | "dead" | "succeeded" | "failed" => Some("stopped".into()),
         _ => None,
     }

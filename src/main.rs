@@ -73,9 +73,15 @@ fn run(cli: Cli) -> Result<i32> {
         | Command::Send(_)
         | Command::Merge(_)
         | Command::Pr(_)) => commands::land::dispatch(&ctx, command)?,
-        Command::Events { name, follow, .. } => match name {
-            Some(name) => commands::status::events(&ctx, &name, follow, json)?,
-            None => commands::status::all_events(&ctx, follow, json)?,
+        Command::Events { name, follow, all } => match (name, all) {
+            (Some(name), _) => commands::status::events(&ctx, &name, follow, json)?,
+            (None, true) => commands::status::all_events(&ctx, follow, json)?,
+            (None, false) => {
+                return Err(
+                    clauderon::error::Error::input("events needs a session's name, or --all for every session's")
+                        .with_fix("clauderon events NAME (`clauderon list` shows the names), or clauderon events --all"),
+                );
+            }
         },
         command @ Command::Daemon { .. } => return daemon(&ctx, command),
         Command::Proxy { command } => proxy(&ctx, command, json)?,
@@ -103,7 +109,7 @@ fn run(cli: Cli) -> Result<i32> {
             false => print!("{}", ctx.config.show(&ctx.home.root)),
         },
         // Printed before the home was loaded (above).
-        Command::Completions { .. } | Command::Man => {}
+        Command::Completions { .. } | Command::Man { .. } | Command::Sessions => {}
     }
     Ok(0)
 }
@@ -179,15 +185,9 @@ fn image(ctx: &Ctx, command: ImageCommand, json: bool) -> Result<i32> {
 /// they need no home or config. True if the command was one of them.
 fn print_generated(command: &Command) -> Result<bool> {
     match command {
-        Command::Completions { shell } => {
-            let mut cmd = <Cli as clap::CommandFactory>::command();
-            clap_complete::generate(*shell, &mut cmd, "clauderon", &mut std::io::stdout());
-        }
-        Command::Man => {
-            let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
-            man.render(&mut std::io::stdout())
-                .map_err(|e| clauderon::error::Error::io("could not write the man page", e))?;
-        }
+        Command::Completions { shell } => print!("{}", commands::completions::script(*shell)),
+        Command::Sessions => commands::completions::sessions()?,
+        Command::Man { out_dir } => commands::man::run(out_dir.as_deref())?,
         _ => return Ok(false),
     }
     Ok(true)

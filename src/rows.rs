@@ -19,6 +19,10 @@ pub struct Row {
     #[serde(serialize_with = "name_or_empty")]
     pub backend: Option<BackendKind>,
     pub state: State,
+    /// The engine's own words for the container ("Up 3 minutes", "Exited
+    /// (0) 2 minutes ago"), or what is wrong and its fix. The table's
+    /// STATUS column is `agent_status`, not this.
+    #[serde(rename = "engine_status")]
     pub status: String,
     /// What the agent is doing, from its hook events and the container state
     /// (`starting`, `working`, `waiting-approval`, `waiting-input`, `ended`,
@@ -124,6 +128,14 @@ pub fn rows(home: &Home) -> Result<(Vec<Row>, Vec<String>)> {
             ..empty_row(name)
         });
     }
+    // A marked engine that answered with no container left is clear again.
+    for engine in ENGINES {
+        let answered = !view.unreachable.contains_key(&engine.kind);
+        let left = view.containers.keys().any(|(kind, _)| *kind == engine.kind);
+        if answered && !left && home.leftover_marked(engine.kind) {
+            home.clear_leftover(engine.kind);
+        }
+    }
     for ((kind, container), (state, status, label)) in view.containers {
         let name = if label.is_empty() {
             container.clone()
@@ -175,8 +187,12 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
         };
         derive(&events, state.is_running(), session::now())
     });
+    // A finished --print run is done or failed, not merely stopped.
+    let finished = (spec.agent_options.print && state.as_str() == "exited")
+        .then(|| print_outcome(&status))
+        .flatten();
     Row {
-        agent_status: agent.as_ref().map(|a| a.status),
+        agent_status: finished.or_else(|| agent.as_ref().map(|a| a.status)),
         agent_status_since: agent.as_ref().and_then(|a| a.since),
         agent_status_stale: agent.as_ref().is_some_and(|a| a.stale),
         name: spec.name.clone(),
@@ -193,6 +209,21 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView) -> Row {
         pr: crate::pull_request::view(home, &spec.name)
             .map(|p| format!("{} ({})", p.url, p.short())),
     }
+}
+
+/// A finished --print run's outcome from the engine's status text
+/// (`Exited (N) ...`): `Done` for 0, else `Failed(N)`.
+pub fn print_outcome(engine_status: &str) -> Option<AgentStatus> {
+    let code = engine_status
+        .strip_prefix("Exited (")?
+        .split_once(')')?
+        .0
+        .parse::<i64>()
+        .ok()?;
+    Some(match code {
+        0 => AgentStatus::Done,
+        n => AgentStatus::Failed(n),
+    })
 }
 
 fn empty_row(name: String) -> Row {
@@ -212,5 +243,22 @@ fn empty_row(name: String) -> Row {
         branch: String::new(),
         worktree: String::new(),
         pr: None,
+    }
+}
+
+#[cfg(test)]
+mod print_tests {
+    use super::*;
+
+    #[test]
+    fn a_finished_print_run_is_done_or_failed_with_its_code() {
+        assert_eq!(
+            print_outcome("Exited (0) 3 minutes ago"),
+            Some(AgentStatus::Done)
+        );
+        let failed = print_outcome("Exited (2) 1 second ago").unwrap();
+        assert_eq!(failed.to_string(), "failed (exit 2)");
+        assert_eq!(print_outcome("Up 3 minutes"), None);
+        assert_eq!(print_outcome("Exited (x) now"), None);
     }
 }

@@ -110,8 +110,13 @@ impl Home {
                     ))
                     .with_fix(format!("clauderon delete --force {name}")))
                 } else {
-                    Err(Error::not_found(format!("no session named '{name}'"))
-                        .with_fix("`clauderon list` shows the sessions"))
+                    let fix = match self.closest_name(name) {
+                        Some(c) => {
+                            format!("did you mean {c}? (`clauderon list` shows the sessions)")
+                        }
+                        None => "`clauderon list` shows the sessions".to_string(),
+                    };
+                    Err(Error::not_found(format!("no session named '{name}'")).with_fix(fix))
                 }
             }
             Err(e) => Err(Error::io(format!("could not read {}", path.display()), e)),
@@ -120,6 +125,18 @@ impl Home {
 
     /// All records, sorted by creation time, plus the names of session
     /// directories whose record is missing (interrupted creates).
+    /// The session name most like `name` (a typo, a missing letter), if
+    /// one is close enough to suggest.
+    pub fn closest_name(&self, name: &str) -> Option<String> {
+        let entries = std::fs::read_dir(self.sessions_dir()).ok()?;
+        entries
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .map(|n| (strsim::jaro_winkler(name, &n), n))
+            .filter(|(score, _)| *score >= 0.85)
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map(|(_, n)| n)
+    }
+
     pub fn load_all(&self) -> Result<(Vec<SessionSpec>, Vec<String>)> {
         let dir = self.sessions_dir();
         let entries = match std::fs::read_dir(&dir) {
@@ -164,4 +181,33 @@ pub fn record_bytes(spec: &SessionSpec) -> Vec<u8> {
     let mut bytes = serde_json::to_vec_pretty(spec).expect("a session spec serializes");
     bytes.push(b'\n');
     bytes
+}
+
+/// Engines that may hold a container of this home with no session record:
+/// `delete --force` could not remove it (the engine did not answer). `list`
+/// asks only the engines its sessions use (its speed bar is one `ps` per
+/// engine in use), so a marked engine is asked too until it answers with
+/// no such container left. One empty file per engine: `leftovers/<engine>`.
+impl Home {
+    fn leftover_marker(&self, kind: crate::session::BackendKind) -> PathBuf {
+        self.root.join("leftovers").join(kind.as_str())
+    }
+
+    /// Marks `kind` as holding a leftover container.
+    pub fn mark_leftover(&self, kind: crate::session::BackendKind) -> Result<()> {
+        let path = self.leftover_marker(kind);
+        let dir = self.root.join("leftovers");
+        std::fs::create_dir_all(&dir)
+            .and_then(|()| std::fs::write(&path, b""))
+            .map_err(|e| Error::io(format!("could not write {}", path.display()), e))
+    }
+
+    pub fn leftover_marked(&self, kind: crate::session::BackendKind) -> bool {
+        self.leftover_marker(kind).is_file()
+    }
+
+    /// `kind` answered and holds no leftover of this home any more.
+    pub fn clear_leftover(&self, kind: crate::session::BackendKind) {
+        let _ = std::fs::remove_file(self.leftover_marker(kind));
+    }
 }

@@ -126,7 +126,17 @@ async fn images(
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
     let b = query.backend();
     match (method, rest) {
-        (&Method::GET, []) => json_result(home, args(&["image", "list", "--json", &b])).await,
+        (&Method::GET, []) => {
+            // ?engine= (or ?backend=) and ?agent=: each listed image says
+            // which engine and agent its verdict assumed.
+            let engine = query.get("engine").or(query.get("backend"));
+            let mut a = args(&["image", "list", "--json"]);
+            a.push(format!("--backend={}", engine.unwrap_or("docker")));
+            if let Some(agent) = query.get("agent") {
+                a.push(format!("--agent={agent}"));
+            }
+            json_result(home, a).await
+        }
         (&Method::GET, ["search"]) => {
             let Some(q) = query.get("q").filter(|q| !q.is_empty()) else {
                 return error(ErrorKind::BadInput, "GET /images/search?q=TERM[&limit=N]");

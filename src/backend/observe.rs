@@ -36,7 +36,11 @@ pub fn observe(home: &Home, specs: &[SessionSpec], any_incomplete: bool) -> Engi
     };
     let engines: Vec<_> = ENGINES
         .into_iter()
-        .map(|e| (e, specs.iter().any(|s| s.backend == e.kind)))
+        .map(|e| {
+            // An engine where delete left a container is asked too.
+            let used = specs.iter().any(|s| s.backend == e.kind);
+            (e, used || home.leftover_marked(e.kind))
+        })
         .filter(|(e, needed)| *needed || (any_incomplete && installed(e.program)))
         .collect();
     let answers: Vec<_> = std::thread::scope(|scope| {

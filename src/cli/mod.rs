@@ -23,7 +23,7 @@ pub struct Cli {
     /// Print each command clauderon runs (docker, podman, git), shell-quoted, as it runs
     #[arg(short, long, global = true)]
     pub verbose: bool,
-    /// Print JSON for scripts: the command's result, or with --dry-run its plan (argv arrays, files, notes; secrets redacted)
+    /// Print JSON for scripts: one document, the command's result, or with --dry-run its plan (argv arrays, files, notes; secrets redacted); with --follow/--watch, JSON Lines (one object per line). Shapes: docs/json.md
     #[arg(long, global = true)]
     pub json: bool,
     /// Leave out progress and next-step lines (results, warnings and errors still show)
@@ -153,10 +153,10 @@ pub enum Command {
         #[arg(long)]
         deleted: bool,
     },
-    /// Print a session's agent events (from its Claude Code hooks)
+    /// Print a session's agent events (from its agent's hooks: Claude Code's or Codex's); --json: one array, with -f JSON Lines
     Events {
-        /// Session name (see `clauderon list`)
-        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        /// Session name (see `clauderon list`); or --all
+        #[arg(conflicts_with = "all")]
         name: Option<String>,
         /// Every session's events, each line prefixed with its session's name
         #[arg(long)]
@@ -214,8 +214,15 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the man page (roff), e.g. `clauderon man > ~/.local/share/man/man1/clauderon.1`
-    Man,
+    /// The session names, one a line (what completions offer)
+    #[command(name = "__sessions", hide = true)]
+    Sessions,
+    /// Print the man page (roff), or with --out-dir write it and every subcommand's page (clauderon-create.1, ...)
+    Man {
+        /// Write clauderon.1 and a page per subcommand into DIR (e.g. ~/.local/share/man/man1)
+        #[arg(long, value_name = "DIR")]
+        out_dir: Option<PathBuf>,
+    },
     /// The HTTP API's bearer token (`[api] listen` in config.toml turns the API on)
     Api {
         #[command(subcommand)]
@@ -385,7 +392,10 @@ impl Cli {
                     "--json goes with daemon start, stop, restart or status",
                 ));
             }
-            Command::Logs { .. } | Command::Completions { .. } | Command::Man => {
+            Command::Logs { .. }
+            | Command::Completions { .. }
+            | Command::Man { .. }
+            | Command::Sessions => {
                 return Some(crate::error::Error::input(
                     "this command prints no JSON (--json applies to results and plans)",
                 ));

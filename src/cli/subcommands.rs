@@ -52,7 +52,7 @@ pub enum ProxyCommand {
         #[arg(long)]
         dry_run: bool,
     },
-    /// Print the audit log: one line per proxied request
+    /// Print the audit log: one line per proxied request; --json: one array, with -f JSON Lines
     Log {
         /// Only this session's requests
         #[arg(long, value_name = "NAME")]
@@ -81,9 +81,9 @@ pub enum ImageCommand {
         /// The engine to use
         #[arg(long, value_enum, default_value = "docker")]
         backend: BackendKind,
-        /// The agent the image is checked for (Claude Code needs glibc)
-        #[arg(long, value_enum, default_value = "claude")]
-        agent: Agent,
+        /// The agent the verdict is for (default: any; each agent's is in --json's `agents`)
+        #[arg(long, value_enum)]
+        agent: Option<Agent>,
     },
     /// Search the engine's registries for images (the engine's own `search`)
     Search {

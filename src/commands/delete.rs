@@ -3,6 +3,7 @@
 //! left incomplete by an interrupted create, still cleans up.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 use crate::backend::compose::{self, OVERRIDE_NAME};
 use crate::backend::oci::{ENGINES, Engine};
@@ -82,6 +83,9 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     }
     print_or_execute(&format!("delete {name}"), &plan, dry_run)
         .map_err(|e| e.context(format!("could not fully delete session '{name}'")))?;
+    if let Some(why) = CONTAINER_LEFT.lock().ok().and_then(|mut l| l.take()) {
+        return Err(container_left(home, name, &engine, &why));
+    }
     if !dry_run {
         print_done(
             name,
@@ -96,6 +100,31 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
 
 fn with_git_spec(spec: &Option<SessionSpec>, use_git: bool) -> Option<&SessionSpec> {
     spec.as_ref().filter(|_| use_git)
+}
+
+/// Set when --force removed everything but the container, because the
+/// engine did not answer (one delete per process: the API runs each
+/// request as a child).
+static CONTAINER_LEFT: Mutex<Option<String>> = Mutex::new(None);
+
+/// The rest is removed, the container is not: exit 1 naming the exact
+/// command, and mark the engine so `list` shows the container (as an
+/// orphan, with the same fix) even when no session of this home uses that
+/// engine any more.
+fn container_left(home: &Home, name: &str, engine: &Engine, why: &str) -> Error {
+    let container = container_name(name);
+    let marked = home.mark_leftover(engine.kind);
+    let mut message = format!(
+        "deleted {name}'s worktree and record, but not its container {container}: {}",
+        why
+    );
+    if let Err(e) = marked {
+        message.push_str(&format!(" ({})", e.message));
+    }
+    Error::failed(message).with_fix(format!(
+        "once the engine is back: `{} rm -f {container}` (`clauderon list` shows it until then)",
+        engine.program
+    ))
 }
 
 /// Asked unless --force; a dry run asks nothing, and its plan notes what
@@ -286,15 +315,14 @@ fn print_done(
 fn removal_tolerance(state: &ContainerState) -> Tolerate {
     match state {
         ContainerState::Unknown => Tolerate::Judge(|f| {
-            if Engine::is_no_such_container(f) {
-                Verdict::Pass
-            } else {
-                Verdict::Warn(format!(
-                    "the container was not removed ({}); remove it with `{}` once the engine works",
-                    f.stderr_tail().lines().last().unwrap_or(""),
-                    f.shown
-                ))
+            if !Engine::is_no_such_container(f)
+                && let Ok(mut left) = CONTAINER_LEFT.lock()
+            {
+                // Said once, as delete's error (see `container_left`).
+                let last = f.stderr_tail().lines().last().unwrap_or("").to_string();
+                *left = Some(format!("`{}` failed: {last}", f.shown));
             }
+            Verdict::Pass
         }),
         _ => Tolerate::If(Engine::is_no_such_container),
     }

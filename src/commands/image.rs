@@ -1,5 +1,7 @@
 //! `clauderon image check|list|pull`.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::backend::oci::Engine;
@@ -101,14 +103,32 @@ pub fn check(
     Ok(if ok { 0 } else { 1 })
 }
 
+/// One local image: its verdict for the agent asked about (or for any
+/// agent), per agent, on this engine (Podman mounts the agent CLI from its
+/// own image, so there a glibc image with bash, curl and CA certificates
+/// is compatible without any agent in it).
 #[derive(Serialize)]
 struct Listed {
     image: String,
+    /// The engine the verdict is for.
+    engine: String,
+    /// The agent assumed: `claude`, `codex`, or `any` (no --agent).
+    agent: String,
     compatible: Option<bool>,
+    problems: Vec<String>,
+    /// Each agent's verdict (empty for agent CLI images and unprobed ones).
+    agents: BTreeMap<String, AgentVerdict>,
+}
+
+#[derive(Serialize)]
+struct AgentVerdict {
+    compatible: bool,
     problems: Vec<String>,
 }
 
-pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result<()> {
+const AGENTS: [Agent; 2] = [Agent::Claude, Agent::Codex];
+
+pub fn list(ctx: &Ctx, backend: BackendKind, agent: Option<Agent>, json: bool) -> Result<()> {
     let engine = Engine::for_kind(backend)?;
     probe_engine(&engine)?;
     let out = engine.list_images().run().map_err(|f| engine.classify(f))?;
@@ -132,9 +152,17 @@ pub fn list(ctx: &Ctx, backend: BackendKind, agent: Agent, json: bool) -> Result
     Ok(())
 }
 
-/// One local image's verdict: an agent CLI image, or the contract's checks.
-fn list_one(ctx: &Ctx, engine: &Engine, reference: &str, agent: Agent) -> Listed {
-    let image = reference.to_string();
+/// One local image's verdict: an agent CLI image, or the contract's checks
+/// for each agent (one probe, cached by image ID).
+fn list_one(ctx: &Ctx, engine: &Engine, reference: &str, agent: Option<Agent>) -> Listed {
+    let mut l = Listed {
+        image: reference.to_string(),
+        engine: engine.kind.to_string(),
+        agent: agent.map_or("any", Agent::as_str).to_string(),
+        compatible: None,
+        problems: Vec::new(),
+        agents: BTreeMap::new(),
+    };
     // Agent CLI images (FROM scratch) are mounted into sessions, not run.
     let cli_label = engine
         .image_label(reference, "org.clauderon.agent-cli")
@@ -142,31 +170,61 @@ fn list_one(ctx: &Ctx, engine: &Engine, reference: &str, agent: Agent) -> Listed
         .map(|o| o.stdout.trim().to_string())
         .unwrap_or_default();
     if !cli_label.is_empty() && cli_label != "<no value>" {
-        let problems = vec![format!(
+        l.problems = vec![format!(
             "agent CLI image ({cli_label}), mounted into sessions"
         )];
-        return Listed {
-            image,
-            compatible: None,
-            problems,
-        };
+        return l;
     }
-    // One throwaway container per image the first time; cached by image ID after.
-    match probe_checks(ctx, engine, reference, agent) {
-        Ok(checks) => Listed {
-            image,
-            compatible: Some(image::all_required_pass(&checks)),
-            problems: checks
-                .iter()
-                .filter(|c| !c.passed && c.required)
-                .map(|c| c.name.clone())
-                .collect(),
-        },
-        Err(e) => Listed {
-            image,
-            compatible: None,
-            problems: vec![e.message],
-        },
+    for a in AGENTS {
+        match probe_checks(ctx, engine, reference, a) {
+            Ok(checks) => {
+                let verdict = AgentVerdict {
+                    compatible: image::all_required_pass(&checks),
+                    problems: checks
+                        .iter()
+                        .filter(|c| !c.passed && c.required)
+                        .map(|c| c.name.clone())
+                        .collect(),
+                };
+                l.agents.insert(a.as_str().to_string(), verdict);
+            }
+            Err(e) => {
+                l.problems = vec![e.message];
+                return l;
+            }
+        }
+    }
+    let asked: Vec<&AgentVerdict> = match agent {
+        Some(a) => vec![&l.agents[a.as_str()]],
+        None => l.agents.values().collect(),
+    };
+    l.compatible = Some(asked.iter().any(|v| v.compatible));
+    if l.compatible == Some(false) {
+        l.problems = l
+            .agents
+            .iter()
+            .filter(|(a, _)| agent.is_none_or(|x| x.as_str() == a.as_str()))
+            .flat_map(|(a, v)| v.problems.iter().map(move |p| format!("{a}: {p}")))
+            .collect();
+    }
+    l
+}
+
+/// `compatible (claude, codex)`, `not compatible: ...`, or why unchecked.
+fn verdict_text(l: &Listed) -> String {
+    let fits: Vec<&str> = l
+        .agents
+        .iter()
+        .filter(|(_, v)| v.compatible)
+        .map(|(a, _)| a.as_str())
+        .collect();
+    match l.compatible {
+        Some(true) => format!("compatible ({})", fits.join(", ")),
+        Some(false) => format!("not compatible: {}", l.problems.join("; ")),
+        None if l.problems.iter().any(|p| p.starts_with("agent CLI image")) => {
+            l.problems.join(", ")
+        }
+        None => format!("not checked: {}", l.problems.join(", ")),
     }
 }
 
@@ -183,15 +241,7 @@ fn print_listed(engine: &Engine, listed: &[Listed]) {
         .max(5);
     println!("{:<width$}  VERDICT", "IMAGE");
     for l in listed {
-        let verdict = match l.compatible {
-            Some(true) => "compatible".to_string(),
-            Some(false) => format!("not compatible: {}", l.problems.join(", ")),
-            None if l.problems.iter().any(|p| p.starts_with("agent CLI image")) => {
-                l.problems.join(", ")
-            }
-            None => format!("not checked: {}", l.problems.join(", ")),
-        };
-        println!("{:<width$}  {verdict}", l.image);
+        println!("{:<width$}  {}", l.image, verdict_text(l));
     }
 }
 

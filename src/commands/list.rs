@@ -54,8 +54,8 @@ pub fn table(rows: &[Row], now: u64) -> String {
                 r.backend.map(|k| k.to_string()).unwrap_or_default(),
                 r.state.to_string(),
                 match (&r.agent_status, r.agent_status_stale) {
-                    (Some(s), true) => format!("{} (stale?)", s.as_str()),
-                    (Some(s), false) => s.as_str().to_string(),
+                    (Some(s), true) => format!("{s} (stale?)"),
+                    (Some(s), false) => s.to_string(),
                     (None, _) => "-".into(),
                 },
                 r.agent_status_since

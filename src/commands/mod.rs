@@ -3,6 +3,7 @@
 
 pub mod agent_image;
 pub mod clean_cache;
+pub mod completions;
 pub mod create;
 pub mod daemon_image;
 pub mod daemon_plan;
@@ -14,6 +15,7 @@ pub mod kube;
 pub mod land;
 pub mod lifecycle;
 pub mod list;
+pub mod man;
 pub mod proxy;
 pub mod refresh;
 pub mod status;

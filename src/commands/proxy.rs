@@ -75,6 +75,15 @@ pub fn log(ctx: &Ctx, session: Option<&str>, follow: bool, json: bool) -> Result
         crate::session::validate_name(name)?;
     }
     let path = audit::path(&ctx.home);
+    // One-shot --json is one document (an array); --follow prints JSON Lines.
+    if json && !follow {
+        let all: Vec<_> = audit::read(&path)
+            .into_iter()
+            .filter(|e| session.is_none_or(|s| e.session == s))
+            .collect();
+        crate::output::print_json(&serde_json::to_value(all).unwrap_or_default());
+        return Ok(());
+    }
     let mut seen = 0;
     loop {
         let all = audit::read(&path);

@@ -152,7 +152,7 @@ fn agent_status_text(row: &list::Row, now: u64) -> String {
     match (&row.agent_status, row.agent_status_since) {
         (Some(s), Some(t)) => format!(
             "{} (since {} ago){}",
-            s.as_str(),
+            s,
             session::age(t, now),
             if row.agent_status_stale {
                 ", no event for a long while: the agent may have died"
@@ -160,7 +160,7 @@ fn agent_status_text(row: &list::Row, now: u64) -> String {
                 ""
             }
         ),
-        (Some(s), None) => s.as_str().to_string(),
+        (Some(s), None) => s.to_string(),
         (None, _) => "- (this agent reports no hook events)".into(),
     }
 }
@@ -289,6 +289,12 @@ pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
         // A closed pipe (`| head`) just ends the output.
         writeln!(out, "{line}").and_then(|_| out.flush()).is_ok()
     };
+    // One-shot --json is one document (an array); --follow prints JSON Lines.
+    if json && !follow {
+        let all = serde_json::to_value(events::read(&path)).unwrap_or_default();
+        crate::output::print_json(&all);
+        return Ok(());
+    }
     let mut seen = 0;
     loop {
         let all = events::read(&path);
@@ -317,8 +323,11 @@ pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
 /// sessions created meanwhile included.
 pub fn all_events(ctx: &Ctx, follow: bool, json: bool) -> Result<()> {
     let mut seen: std::collections::HashMap<String, usize> = Default::default();
+    // Names are padded to the longest one seen (at least 16).
+    let mut width = 16;
     loop {
         let (specs, _) = ctx.home.load_all()?;
+        width = specs.iter().map(|s| s.name.len()).fold(width, usize::max);
         let mut new: Vec<(String, crate::hooks::HookEvent)> = Vec::new();
         for spec in specs {
             let all = events::read(&events::log_path(&ctx.home, &spec.name));
@@ -331,14 +340,17 @@ pub fn all_events(ctx: &Ctx, follow: bool, json: bool) -> Result<()> {
             new.extend(all.into_iter().skip(from).map(|e| (spec.name.clone(), e)));
         }
         new.sort_by_key(|(_, e)| e.received_at);
+        if json && !follow {
+            let all: Vec<serde_json::Value> = new.iter().map(|(n, e)| with_session(n, e)).collect();
+            crate::output::print_json(&serde_json::Value::Array(all));
+            return Ok(());
+        }
         let mut out = std::io::stdout().lock();
         for (name, e) in &new {
             let line = if json {
-                let mut v = serde_json::to_value(e).unwrap_or_default();
-                v["session"] = serde_json::Value::String(name.clone());
-                v.to_string()
+                with_session(name, e).to_string()
             } else {
-                format!("{name:<16} {}", events::describe(e))
+                format!("{name:<width$} {}", events::describe(e))
             };
             // A closed pipe (`| head`) just ends the output.
             if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
@@ -351,4 +363,11 @@ pub fn all_events(ctx: &Ctx, follow: bool, json: bool) -> Result<()> {
         drop(out);
         std::thread::sleep(Duration::from_millis(500));
     }
+}
+
+/// An event as JSON with its session's name.
+fn with_session(name: &str, e: &crate::hooks::HookEvent) -> serde_json::Value {
+    let mut v = serde_json::to_value(e).unwrap_or_default();
+    v["session"] = serde_json::Value::String(name.to_string());
+    v
 }

@@ -10,7 +10,7 @@ pub mod parse;
 mod run_args;
 
 use crate::cli::CreateArgs;
-use crate::commands::Ctx;
+use crate::config::Ctx;
 use crate::error::{Error, Result};
 use fields::{Base, BuildSpec, Settings};
 

@@ -45,8 +45,8 @@ pub struct HookEvent {
     pub received_at: u64,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// Written as its `Display` (`working`, `failed (exit 3)`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AgentStatus {
     /// No event yet.
     Starting,
@@ -56,6 +56,25 @@ pub enum AgentStatus {
     Ended,
     /// The container is not running, whatever the last event said.
     Stopped,
+    /// A finished --print run that exited 0.
+    Done,
+    /// A finished --print run that exited with this code.
+    Failed(i64),
+}
+
+impl std::fmt::Display for AgentStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AgentStatus::Failed(code) => write!(f, "failed (exit {code})"),
+            other => f.write_str(other.as_str()),
+        }
+    }
+}
+
+impl Serialize for AgentStatus {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 impl AgentStatus {
@@ -67,6 +86,8 @@ impl AgentStatus {
             AgentStatus::WaitingInput => "waiting-input",
             AgentStatus::Ended => "ended",
             AgentStatus::Stopped => "stopped",
+            AgentStatus::Done => "done",
+            AgentStatus::Failed(_) => "failed",
         }
     }
 }

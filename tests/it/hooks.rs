@@ -67,10 +67,7 @@ fn hook(port: u16, id: &str, auth: &str, body: &[u8]) -> u16 {
 
 fn events(env: &Env, name: &str) -> Vec<Value> {
     let r = env.run(&["events", "--json", name]).ok();
-    r.stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    serde_json::from_str(&r.stdout).unwrap()
 }
 
 /// A hook event the listener records.

@@ -381,7 +381,9 @@ fn repository(ctx: &Ctx, args: &CreateArgs, name: &str) -> Result<(git::Repo, Pa
             repo.root.display()
         ))
         .with_fix(format!(
-            "pick another --name, or delete the branch: git -C {} branch -D {name}",
+            "to carry on from its commits (a deleted session keeps its branch), start a new session from it: \
+             --name {name}-2 --base {name}; or delete the branch: git -C {} branch -D {name} \
+             (`clauderon delete NAME --delete-branch` removes it with its session); or pick another --name",
             shell_words::quote(&repo.root.to_string_lossy())
         )));
     }

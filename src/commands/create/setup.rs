@@ -9,7 +9,7 @@ use crate::cli::CreateArgs;
 use crate::commands::Ctx;
 use crate::error::Result;
 use crate::plan::Plan;
-use crate::session::{Agent, BackendKind, SessionSpec};
+use crate::session::{Agent, SessionSpec};
 
 /// What a create copies in besides the spec: the files handed to the
 /// agent (`--attach`) and the user's agent configuration.
@@ -51,7 +51,8 @@ pub fn user_config(
 
 /// Records the servers; returns the stdio ones' (server, command).
 pub fn mcp_servers(args: &CreateArgs, spec: &mut SessionSpec) -> Vec<(String, String)> {
-    if spec.agent != Agent::Claude || spec.backend == BackendKind::Kubernetes {
+    // (kubernetes sessions never get here: their create returns first)
+    if spec.agent != Agent::Claude {
         return Vec::new();
     }
     let user = (!args.no_user_config).then(crate::mcp::user_file).flatten();

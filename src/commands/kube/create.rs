@@ -67,6 +67,13 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
         let wiring = super::wiring(ctx, &spec, dry_run, &mut plan)?;
         plan.steps
             .extend(create_plan(&spec, &ctx.home, &wiring, setup)?.steps);
+        // --json: the JSON plan, as on every backend (kubectl's absence is
+        // one of its notes).
+        if crate::output::json() {
+            plan.note("kubectl was not called".to_string());
+            crate::output::print_json(&plan.to_json(&format!("create {}", spec.name)));
+            return Ok(());
+        }
         print!(
             "# clauderon create {} (dry run: nothing was changed; kubectl was not called)\n{}",
             spec.name,

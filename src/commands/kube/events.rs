@@ -48,6 +48,12 @@ fn unseen(all: &[HookEvent], seen: Option<(u64, usize)>) -> Vec<&HookEvent> {
 /// `clauderon events <name> [-f] [--json]` of a kubernetes session; `-f`
 /// asks the daemon again every 2 s.
 pub fn run(spec: &SessionSpec, follow: bool, json: bool) -> Result<()> {
+    // One-shot --json is one document (an array); --follow prints JSON Lines.
+    if json && !follow {
+        let all = serde_json::to_value(hook_events(spec)?).unwrap_or_default();
+        crate::output::print_json(&all);
+        return Ok(());
+    }
     let mut seen: Option<(u64, usize)> = None;
     loop {
         let all = hook_events(spec)?;

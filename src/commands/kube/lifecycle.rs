@@ -28,6 +28,15 @@ fn not_running(spec: &SessionSpec) -> Error {
 pub fn attach(spec: &SessionSpec, dry_run: bool) -> Result<i32> {
     let (_, kubectl) = super::target(spec)?;
     let attach = Backend::of(spec)?.attach_cmd(spec);
+    if dry_run && crate::output::json() {
+        // --json: the JSON plan, as every other dry run prints it.
+        let mut plan = Plan::default();
+        plan.push(Step::Interactive {
+            cmd: attach,
+            fix: None,
+        });
+        return print_or_execute(&format!("attach {}", spec.name), &plan, true);
+    }
     if dry_run {
         println!(
             "# clauderon attach {} (dry run: nothing was changed)\n{}",
