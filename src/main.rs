@@ -64,7 +64,15 @@ fn run(cli: Cli) -> Result<i32> {
             backend,
             dry_run,
         } => commands::clean_cache::run(&ctx, backend, force, dry_run)?,
-        Command::Status { name } => commands::status::status(&ctx, &name, json)?,
+        Command::Status { name, deleted } => match name.filter(|_| !deleted) {
+            Some(name) => commands::status::status(&ctx, &name, json)?,
+            None => commands::land::recovery::print(&ctx.home)?,
+        },
+        command @ (Command::Diff(_)
+        | Command::Transcript(_)
+        | Command::Send(_)
+        | Command::Merge(_)
+        | Command::Pr(_)) => commands::land::dispatch(&ctx, command)?,
         Command::Approve {
             name,
             host,

@@ -50,6 +50,10 @@ pub struct Row {
     /// (from `list`) a daemon without the agent's credential.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
+    /// The session's pull request: "URL (state, checks, review)", as last
+    /// seen (refreshed in the background at most once a minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr: Option<String>,
 }
 
 /// A session's container (or pod) as `list` shows it.
@@ -226,6 +230,8 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView, books: &HomeB
         worktree: spec.worktree.display().to_string(),
         usage,
         proxy: None,
+        pr: crate::pull_request::view(home, &spec.name)
+            .map(|p| format!("{} ({})", p.url, p.short())),
     }
 }
 
@@ -283,6 +289,7 @@ fn empty_row(name: String) -> Row {
         worktree: String::new(),
         usage: RowUsage::default(),
         proxy: None,
+        pr: None,
     }
 }
 

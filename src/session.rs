@@ -156,6 +156,11 @@ pub struct SessionSpec {
         skip_serializing_if = "crate::spec::host_policy::SessionPolicy::is_default"
     )]
     pub policy: crate::spec::host_policy::SessionPolicy,
+    #[serde(
+        default,
+        skip_serializing_if = "crate::spec::landing::Landing::is_empty"
+    )]
+    pub landing: crate::spec::landing::Landing,
     /// The repository's devcontainer.json the session was made from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devcontainer: Option<crate::spec::devcontainer::Record>,

@@ -22,6 +22,7 @@ mod policy;
 mod routes;
 mod run;
 mod run_request;
+mod send;
 pub mod settings;
 mod sse;
 mod stream;

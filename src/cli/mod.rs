@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::isolation::NetworkMode;
 use crate::session::{Agent, BackendKind, PullPolicy};
 
+mod land;
 mod subcommands;
+pub use land::*;
 pub use subcommands::*;
 
 #[derive(Debug, Parser)]
@@ -145,7 +147,11 @@ pub enum Command {
     /// Show one session in detail: container, agent status, last events
     Status {
         /// Session name (see `clauderon list`)
-        name: String,
+        #[arg(required_unless_present = "deleted", conflicts_with = "deleted")]
+        name: Option<String>,
+        /// List the branches of deleted sessions kept under recovery refs, with the command that restores each
+        #[arg(long)]
+        deleted: bool,
     },
     /// Print a session's agent events (from its agent's hooks: Claude Code's or Codex's); --json: one array, with -f JSON Lines
     Events {
@@ -281,6 +287,16 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "session")]
         by: UsageBy,
     },
+    /// Show the agent's work: the commits on its branch, then its uncommitted and untracked files
+    Diff(DiffArgs),
+    /// Show the agent's conversation: prompts, answers, tool calls and results
+    Transcript(TranscriptArgs),
+    /// Give the agent a follow-up message (a waiting, stopped or finished session resumes its conversation with it)
+    Send(SendArgs),
+    /// Merge the session's branch into your branch (refuses, changing nothing, on a conflict)
+    Merge(MergeArgs),
+    /// Push the session's branch to the remote recorded at create and open a pull request with gh
+    Pr(PrArgs),
 }
 
 /// What `clauderon policy NAME` changes.
@@ -441,6 +457,7 @@ impl Cli {
             | Command::Start { dry_run, .. }
             | Command::Refresh { dry_run, .. }
             | Command::Delete { dry_run, .. }
+            | Command::Send(SendArgs { dry_run, .. })
             | Command::Image {
                 command: ImageCommand::Pull { dry_run, .. },
             }

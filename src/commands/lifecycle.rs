@@ -41,7 +41,7 @@ pub fn require_worktree(spec: &SessionSpec) -> Result<()> {
 /// The agent's only way out (and its hooks' listener) is the daemon: a
 /// session started after a reboot must find it running. It is shared and
 /// outlives the session, so its start has no undo.
-fn ensure_daemon(ctx: &Ctx, plan: &mut Plan) {
+pub(crate) fn ensure_daemon(ctx: &Ctx, plan: &mut Plan) {
     if crate::daemon::running(&ctx.home).is_none() {
         plan.push(Step::StartDaemon {
             home: ctx.home.clone(),

@@ -13,6 +13,7 @@ pub(crate) mod delete_checks;
 pub mod doctor;
 pub mod image;
 pub mod kube;
+pub mod land;
 pub mod lifecycle;
 pub mod list;
 pub mod list_proxy;

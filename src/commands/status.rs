@@ -36,9 +36,10 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     let compose = compose_view(&spec);
     let files = host_files_view(ctx, &spec);
     let usage = crate::commands::usage::session_view(ctx, &spec);
+    let landing = crate::commands::land::pr_status::status_view(&ctx.home, &spec);
     let setup = crate::commands::status_setup::view(&spec);
     if json {
-        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "setup": setup, "usage": usage, "recent_events": recent });
+        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "setup": setup, "usage": usage, "landing": landing, "recent_events": recent });
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
         return Ok(());
     }
@@ -56,6 +57,7 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
         (None, Some(p)) => println!("Proxy      {p}"),
         (None, None) => {}
     }
+    crate::commands::land::pr_status::print_status(&landing);
     print_host_files(&files);
     crate::commands::status_setup::print(&setup);
     if let Some(c) = compose {

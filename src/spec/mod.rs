@@ -12,6 +12,7 @@ pub mod compose;
 pub mod devcontainer;
 pub mod host_policy;
 pub mod kubernetes;
+pub mod landing;
 pub mod mounts;
 pub mod user_config;
 

@@ -71,6 +71,7 @@ pub fn spec() -> SessionSpec {
         budget_usd: None,
         remote_url: None,
         policy: Default::default(),
+        landing: Default::default(),
         devcontainer: None,
         user_config: None,
         mcp_servers: Vec::new(),

@@ -90,6 +90,10 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
     } = flags;
     let (repo, worktree) = repository(ctx, args, &name)?;
     let remote_url = git::origin_url(&repo.root);
+    let landing = crate::commands::land::record_landing(
+        &repo.root,
+        git::resolve_commit(&repo.root, &args.base)?,
+    );
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     let mut spec = SessionSpec {
@@ -128,6 +132,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         budget_usd: args.budget.or(ctx.config.budget.session_usd),
         remote_url,
         policy: crate::commands::policy::from_create(args)?,
+        landing,
         devcontainer: None,
         user_config: None,
         mcp_servers: Vec::new(),
