@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 #[serde(deny_unknown_fields)]
 pub struct ClaudeOptions {
     model: Option<String>,
+    #[serde(default, deserialize_with = "super::whole_number::optional_u32")]
     max_turns: Option<u32>,
     #[serde(default)]
     allowed_tools: Vec<String>,
@@ -175,6 +176,9 @@ impl ClaudeOptions {
             ("max-turns", self.max_turns.map(|n| n.to_string())),
             ("append-system-prompt", self.append_system_prompt.clone()),
             ("output-format", self.output_format.clone()),
+            // The proxy's budget, which the agent cannot get around; create
+            // passes Claude Code's own --max-budget-usd in print mode too.
+            ("budget", self.max_budget_usd.map(|b| b.to_string())),
         ];
         for (name, value) in own {
             if let Some(v) = value {
@@ -208,10 +212,6 @@ impl ClaudeOptions {
             ("--fallback-model", self.fallback_model.clone()),
             ("--input-format", self.input_format.clone()),
             ("--json-schema", self.json_schema.clone()),
-            (
-                "--max-budget-usd",
-                self.max_budget_usd.map(|b| b.to_string()),
-            ),
             ("--permission-mode", self.permission_mode.clone()),
             ("--session-id", self.session_id.clone()),
             ("--settings", self.settings.clone()),
@@ -284,7 +284,8 @@ mod tests {
         let flags = o.create_flags().unwrap();
         assert!(flags.contains(&"--model=sonnet".to_string()));
         assert!(flags.contains(&"--agent-arg=--fallback-model=haiku".to_string()));
-        assert!(flags.contains(&"--agent-arg=--max-budget-usd=5".to_string()));
+        assert!(flags.contains(&"--budget=5".to_string()));
+        assert!(!flags.iter().any(|f| f.contains("--max-budget-usd")));
         assert!(flags.contains(&"--agent-arg=--setting-sources=user,project".to_string()));
         assert!(flags.contains(&"--agent-arg=--verbose".to_string()));
         for (body, named) in [

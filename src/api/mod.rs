@@ -29,6 +29,7 @@ mod stream;
 mod stromboli;
 pub mod token;
 mod webhook;
+mod whole_number;
 
 use std::sync::Arc;
 

@@ -34,6 +34,7 @@ struct EngineOptions {
     memory: Option<String>,
     cpus: Option<String>,
     /// Relative CPU weight (`create --cpu-shares`).
+    #[serde(default, deserialize_with = "super::whole_number::optional_u32")]
     cpu_shares: Option<u32>,
     /// `{"ENV": "CREDENTIAL"}`: ENV holds the placeholder of a credential
     /// the proxy injects (a name `GET /secrets` lists), never its value.

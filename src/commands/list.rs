@@ -55,9 +55,9 @@ fn row_cells(r: &Row, now: u64, with_pr: bool) -> Vec<String> {
         r.backend.map(|k| k.to_string()).unwrap_or_default(),
         r.state.to_string(),
         match (&r.agent_status, r.agent_status_stale, &r.proxy) {
-            (Some(s), _, Some(p)) => format!("{}, {}", s.as_str(), short_proxy(p)),
-            (Some(s), true, None) => format!("{} (stale?)", s.as_str()),
-            (Some(s), false, None) => s.as_str().to_string(),
+            (Some(s), _, Some(p)) => format!("{s}, {}", short_proxy(p)),
+            (Some(s), true, None) => format!("{s} (stale?)"),
+            (Some(s), false, None) => s.to_string(),
             (None, _, _) => "-".into(),
         },
         r.agent_status_since

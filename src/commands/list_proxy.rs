@@ -20,16 +20,22 @@ pub fn daemon_notes(ctx: &Ctx, rows: &mut [Row], warnings: &mut Vec<String>) {
             .ok()
             .filter(|s| s.kubernetes.is_none())
     };
+    // Only a running agent makes calls now: a stopped or finished session
+    // hears of a missing credential when it is started again.
     if let Some(have) = &in_daemon {
-        for row in rows.iter_mut().filter(|r| r.proxy.is_none()) {
+        for row in rows
+            .iter_mut()
+            .filter(|r| r.proxy.is_none() && r.state.is_running())
+        {
             if let Some(spec) = local(row) {
                 row.proxy = crate::proxy::credentials::missing_for(spec.agent, have, &spec.env);
             }
         }
     }
+    // Statuses go stale only while agents run: a stopped one's is its state.
     let any_local = rows
         .iter()
-        .any(|r| r.agent_status.is_some() && local(r).is_some());
+        .any(|r| r.agent_status.is_some() && r.state.is_running() && local(r).is_some());
     if daemon.is_none() && any_local {
         let last = rows.iter().filter_map(|r| r.agent_status_since).max();
         let at = last.map(|t| format!(", at {}", session::rfc3339(t)));

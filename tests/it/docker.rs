@@ -129,9 +129,14 @@ fn assert_the_agents_view(env: &Env, name: &str) {
             .trim(),
         "/workspace/sub"
     );
-    let claude_json: Value =
-        serde_json::from_slice(&std::fs::read(env.worktree(name).join(".claude.json")).unwrap())
-            .unwrap();
+    // Claude Code's state is in CLAUDE_CONFIG_DIR, the session's own copy
+    // of the user's ~/.claude (issue 25), not in the worktree.
+    let state = env
+        .home()
+        .join("sessions")
+        .join(name)
+        .join("agent-config/claude/.claude.json");
+    let claude_json: Value = serde_json::from_slice(&std::fs::read(state).unwrap()).unwrap();
     assert_eq!(claude_json["hasCompletedOnboarding"], true);
     assert_eq!(claude_json["bypassPermissionsModeAccepted"], true);
     assert_eq!(
@@ -317,10 +322,15 @@ fn codex_sessions_get_codex_home_and_its_flags() {
     );
     assert!(
         env.stub_env(&name)
-            .contains(&"CODEX_HOME=/workspace/.codex".to_string())
+            .contains(&"CODEX_HOME=/clauderon/codex".to_string())
     );
-    // Its config and placeholder login, copied into CODEX_HOME.
-    let codex_home = env.worktree(&name).join(".codex");
+    // Its config and placeholder login, copied into CODEX_HOME (the
+    // session's copy of the user's ~/.codex, outside the worktree).
+    let codex_home = env
+        .home()
+        .join("sessions")
+        .join(&name)
+        .join("agent-config/codex");
     let config = std::fs::read_to_string(codex_home.join("config.toml")).unwrap();
     assert!(
         config.starts_with(clauderon::codex::CONFIG_MARKER),

@@ -280,8 +280,14 @@ fn an_unreachable_daemon_warns_once_and_the_sessions_are_still_listed() {
     k.set("daemon-unreachable", "");
     let before = k.calls().len();
     let out = k.env.run(&["list", "--json"]).ok();
-    assert_eq!(out.stderr.matches("warning").count(), 1, "{}", out.stderr);
-    assert!(out.stderr.contains("in-cluster daemon"), "{}", out.stderr);
+    // One warning for the cluster (the local daemon, not running here, has
+    // its own about the Docker session's status).
+    assert_eq!(
+        out.stderr.matches("in-cluster daemon").count(),
+        1,
+        "{}",
+        out.stderr
+    );
     let rows: Value = serde_json::from_str(&out.stdout).unwrap();
     let rows = rows.as_array().unwrap();
     assert_eq!(rows.len(), 3);

@@ -45,7 +45,7 @@ pub fn run(ctx: &Ctx, name: &str, source: Source, dry_run: bool) -> Result<()> {
     let mut plan = Plan::default();
     let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
     if state == ContainerState::Missing {
-        return Err(Error::failed(format!(
+        return Err(Error::conflict(format!(
             "the container of session '{name}' no longer exists"
         ))
         .with_fix(format!("`clauderon refresh {name}` recreates it")));
@@ -98,7 +98,7 @@ fn refuse_if_working(ctx: &Ctx, spec: &SessionSpec, state: &ContainerState) -> R
     let log = events::read(&events::log_path(&ctx.home, &spec.name));
     let status = hooks::derive_status(&log, state.is_running(), crate::session::now());
     if state.is_running() && status.status == AgentStatus::Working && !status.stale {
-        return Err(Error::failed(format!(
+        return Err(Error::conflict(format!(
             "session '{}' is working: a message now would cut its turn short",
             spec.name
         ))
