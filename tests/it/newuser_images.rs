@@ -1,0 +1,98 @@
+//! What a new user hit with images (issue 20, item 8), against real
+//! Docker: a local-only image on refresh is one line, not the engine's
+//! pull error and a warning repeating it.
+
+use crate::common::{BASE_IMAGE, Env, docker_ready, unique};
+
+#[test]
+fn refresh_of_a_local_only_image_keeps_it_in_one_line() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("nulocal");
+    let repo = env.repo().to_string_lossy().to_string();
+    // The test helpers create with pull policy never; this is the default one.
+    let made = env
+        .command(&[
+            "create",
+            "--name",
+            &name,
+            "--repo",
+            &repo,
+            "--prompt",
+            "work",
+            "--image",
+            BASE_IMAGE,
+            "--pull-policy",
+            "if-not-present",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let kept = format!("kept the local image {BASE_IMAGE} (it is not in a registry)");
+
+    let plan = env.run(&["refresh", "--dry-run", &name]).ok();
+    assert!(plan.stdout.contains(&kept), "{}", plan.stdout);
+    assert!(!plan.stdout.contains(" pull "), "{}", plan.stdout);
+
+    let r = env.run(&["refresh", &name]).ok();
+    let said: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("kept the local image"))
+        .collect();
+    assert_eq!(said, [format!("clauderon: {kept}")], "{}", r.stderr);
+    for raw in [
+        "pull access denied",
+        "repository does not exist",
+        "Error response",
+        "warning",
+    ] {
+        assert!(!r.stderr.contains(raw), "{raw}: {}", r.stderr);
+    }
+    env.run(&["delete", "--force", &name]).ok();
+}
+
+#[test]
+fn create_with_a_missing_image_shows_the_engines_words_once() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("numiss");
+    let image = format!("clauderon-{name}-nowhere:1");
+    let repo = env.repo().to_string_lossy().to_string();
+    let out = env
+        .command(&[
+            "create",
+            "--name",
+            &name,
+            "--repo",
+            &repo,
+            "--prompt",
+            "work",
+            "--image",
+            &image,
+            "--pull-policy",
+            "if-not-present",
+        ])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let error = stderr
+        .lines()
+        .find(|l| l.starts_with("clauderon: error:"))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        error.ends_with("image not available (the engine said why above)"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("Error response").count(), 1, "{stderr}");
+    assert!(!stderr.contains("--help"), "{stderr}");
+}
