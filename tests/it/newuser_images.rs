@@ -96,3 +96,57 @@ fn create_with_a_missing_image_shows_the_engines_words_once() {
     assert_eq!(stderr.matches("Error response").count(), 1, "{stderr}");
     assert!(!stderr.contains("--help"), "{stderr}");
 }
+
+/// The tested Claude Code version lives in one file, read by
+/// `agent-image build` and by scripts/build-agent-image.sh; `--version`
+/// picks another, and a value that is not a version is refused.
+#[test]
+fn agent_image_build_fetches_the_pinned_version_or_the_one_asked_for() {
+    let env = Env::new();
+    let pinned = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/claude-code.version"),
+    )
+    .unwrap();
+    let pinned = pinned.trim();
+    let home = env.home().to_string_lossy().to_string();
+    let r = env.run(&["agent-image", "build", "--dry-run"]).ok();
+    assert!(
+        r.stdout
+            .contains(&format!("@anthropic-ai/claude-code-linux-x64@{pinned}")),
+        "{}",
+        r.stdout
+    );
+    let r = env
+        .run(&["agent-image", "build", "--dry-run", "--version", "2.0.1"])
+        .ok();
+    insta::assert_snapshot!(r.stdout.replace(&home, "[HOME]"));
+    let script = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/build-agent-image.sh"),
+    )
+    .unwrap();
+    assert!(script.contains("templates/claude-code.version"));
+    for bad in ["1.0;rm -rf /", "latest", "1.0 2.0", "$(id)"] {
+        let r = env.run(&["agent-image", "build", "--dry-run", "--version", bad]);
+        assert_eq!(r.code, 2, "{bad}: {}", r.stderr);
+        assert!(r.stderr.contains("is not a version"), "{}", r.stderr);
+    }
+    let both = [
+        "agent-image",
+        "build",
+        "--dry-run",
+        "--version",
+        "2.0.1",
+        "--update",
+    ];
+    assert_eq!(env.run(&both).code, 2);
+    let from = [
+        "agent-image",
+        "build",
+        "--dry-run",
+        "--from",
+        "/bin/sh",
+        "--version",
+        "2.0.1",
+    ];
+    assert_eq!(env.run(&from).code, 2);
+}
