@@ -150,3 +150,52 @@ fn agent_image_build_fetches_the_pinned_version_or_the_one_asked_for() {
     ];
     assert_eq!(env.run(&from).code, 2);
 }
+
+/// doctor names the Claude Code version in the default image, beside the
+/// tested one (a tiny image whose `claude --version` answers like the real one).
+#[test]
+fn doctor_reports_the_default_images_claude_version() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let image = format!("clauderon-test-{}:1", unique("nuver"));
+    let ctx = tempfile::tempdir().unwrap();
+    let tested = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/claude-code.version"),
+    )
+    .unwrap();
+    let script = format!("#!/bin/sh\necho '{} (Claude Code)'\n", tested.trim());
+    let claude = ctx.path().join("claude");
+    std::fs::write(&claude, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&claude, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        format!("FROM {BASE_IMAGE}\nCOPY claude /usr/local/bin/claude\n"),
+    )
+    .unwrap();
+    let dir = ctx.path().to_string_lossy().to_string();
+    crate::common::docker_ok(&["build", "-q", "-t", &image, &dir]);
+    let config = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!("[docker]\ndefault_image = \"{image}\"\n"));
+    std::fs::write(&config, text).unwrap();
+    let out = env.command(&["--json", "doctor"]).output().unwrap();
+    crate::common::docker_ok(&["rmi", "-f", &image]);
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let version = checks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "docker claude version")
+        .unwrap_or_else(|| panic!("{checks:#}"));
+    assert_eq!(version["verdict"], "ok", "{version}");
+    assert!(
+        version["detail"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("{} (Claude Code) in {image}", tested.trim())),
+        "{version}"
+    );
+}

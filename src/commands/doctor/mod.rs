@@ -52,7 +52,10 @@ fn engine_checks(ctx: &Ctx, engine: &Engine, required: bool) -> Vec<Check> {
     let mut sccache = None;
     out.push(match image::image_id(engine, &default) {
         Ok(Some(id)) => {
-            sccache = Some(sccache_check(ctx, engine, &default, &id));
+            sccache = Some([
+                sccache_check(ctx, engine, &default, &id),
+                setup::agent_version_check(engine, &default),
+            ]);
             check(&name, "ok", default, None)
         }
         Ok(None) => check(
@@ -63,7 +66,7 @@ fn engine_checks(ctx: &Ctx, engine: &Engine, required: bool) -> Vec<Check> {
         ),
         Err(e) => check(&name, missing, e.message, e.fix),
     });
-    out.extend(sccache);
+    out.extend(sccache.into_iter().flatten());
     if engine.image_mounts && ctx.config.agent.mount_agent_cli {
         // Each agent has its own CLI image.
         for agent in [Agent::Claude, Agent::Codex] {
