@@ -199,3 +199,36 @@ fn doctor_reports_the_default_images_claude_version() {
         "{version}"
     );
 }
+
+/// start on a finished --print run refuses, naming what resumes it
+/// (issue 20, item 7).
+#[test]
+fn start_on_a_finished_print_run_refuses_with_the_fix() {
+    if !docker_ready() {
+        return;
+    }
+    let env = Env::new();
+    let name = unique("nustart");
+    env.create(&name, "sum it up", &["--print"]).ok();
+    let done = env.worktree(&name).join(".clauderon/print.done");
+    for _ in 0..100 {
+        if done.exists() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert!(done.exists(), "the print run did not finish");
+    let r = env.run(&["start", &name]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("was a --print run and has answered"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains(&format!("clauderon send {name} MESSAGE")),
+        "{}",
+        r.stderr
+    );
+    env.run(&["delete", "--force", &name]).ok();
+}
