@@ -285,6 +285,22 @@ impl Cmd {
         }
     }
 
+    /// Runs the command to its end and returns its exit code and stdout
+    /// whatever the code (`git merge-tree` lists conflicts with exit 1).
+    pub fn run_any(&self) -> Result<(Option<i32>, String), Failure> {
+        let out = self
+            .command()
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .output()
+            .map_err(|err| {
+                let not_found = err.kind() == std::io::ErrorKind::NotFound;
+                self.failure(None, err.to_string(), not_found)
+            })?;
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        Ok((out.status.code(), stdout))
+    }
+
     /// Runs the command attached to our terminal (attach, logs -f) and
     /// returns its exit code.
     pub fn run_interactive(&self) -> Result<i32> {

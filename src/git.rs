@@ -128,6 +128,17 @@ pub fn branch_exists(repo: &Path, branch: &str) -> Result<bool> {
     }
 }
 
+/// `remote.origin.url` as written (no `insteadOf` applied: that config is
+/// the agent's to write), or None when there is no origin.
+pub fn origin_url(repo: &Path) -> Option<String> {
+    let out = git(repo)
+        .args(["config", "--get", "remote.origin.url"])
+        .run()
+        .ok()?;
+    let url = out.stdout.trim().to_string();
+    (!url.is_empty()).then_some(url)
+}
+
 /// `user.name` and `user.email` as git resolves them, in one call.
 pub fn identity(repo: &Path) -> GitIdentity {
     let out = git(repo)
@@ -194,6 +205,88 @@ fn executes_program(key: &str, value: &str) -> bool {
 /// followed) config that would make git run a program, as "key (scope)".
 /// Reading config runs nothing, so this is safe on a hostile repository.
 pub fn planted_config(repo: &Path) -> Result<Vec<String>> {
+    local_config_matching(repo, executes_program)
+}
+
+/// Keys that send git's network traffic somewhere else than the URL it is
+/// given (a proxy, a rewritten URL, a trusted CA): a push clauderon makes
+/// to the URL recorded at create must not follow them.
+fn redirects_network(key: &str, _value: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    let (section, rest) = key.split_once('.').unwrap_or((&key, ""));
+    let last = rest.rsplit('.').next().unwrap_or("");
+    match section {
+        "http" => matches!(
+            last,
+            "proxy" | "sslverify" | "sslcainfo" | "sslcapath" | "curloptresolve"
+        ),
+        "url" => matches!(last, "insteadof" | "pushinsteadof"),
+        "remote" => last == "proxy",
+        _ => false,
+    }
+}
+
+/// The repository's own config keys that would redirect a push (see
+/// `redirects_network`), as "key (scope)".
+pub fn planted_redirects(repo: &Path) -> Result<Vec<String>> {
+    local_config_matching(repo, redirects_network)
+}
+
+/// Refuses a push when the repository's own config would redirect it.
+pub fn check_no_redirects(repo: &Path) -> Result<()> {
+    refuse_planted(
+        repo,
+        planted_redirects(repo)?,
+        "refusing to push from",
+        "redirects git's network traffic",
+        "",
+    )
+}
+
+/// The refusal for planted keys: what they do, and the commands that remove them.
+fn refuse_planted(
+    repo: &Path,
+    keys: Vec<String>,
+    refusing: &str,
+    does: &str,
+    more: &str,
+) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    Err(Error::failed(format!(
+        "{refusing} {}: its repository config {does}: {}. An agent may have written it; check it before trusting it",
+        repo.display(),
+        keys.join(", ")
+    ))
+    .with_fix(format!(
+        "if you did not set it yourself, remove it: {}{more}",
+        unset_commands(repo, &keys)
+    )))
+}
+
+/// `git status` entries of a worktree, each file once (an untracked
+/// directory by its files): (untracked?, path).
+pub fn status_entries(dir: &Path) -> Result<Vec<(bool, String)>> {
+    let out = git(dir)
+        .args([
+            "status",
+            "--porcelain",
+            "-z",
+            "--no-renames",
+            "--untracked-files=all",
+        ])
+        .run()
+        .map_err(classify)?;
+    Ok(out
+        .stdout
+        .split('\0')
+        .filter(|e| e.len() > 3)
+        .map(|e| (e.starts_with("??"), e[3..].to_string()))
+        .collect())
+}
+
+fn local_config_matching(repo: &Path, matches: fn(&str, &str) -> bool) -> Result<Vec<String>> {
     let out = git(repo)
         .args(["config", "--list", "--show-scope", "-z"])
         .run()
@@ -206,7 +299,7 @@ pub fn planted_config(repo: &Path) -> Result<Vec<String>> {
             continue;
         }
         let (key, value) = entry.split_once('\n').unwrap_or((entry, ""));
-        if executes_program(key, value) {
+        if matches(key, value) {
             dangerous.push(format!("{key} ({scope})"));
         }
     }
@@ -235,19 +328,13 @@ pub fn unset_commands(repo: &Path, planted: &[String]) -> String {
 /// Refuses to go on when the repository's own (local or worktree) config
 /// would make git run a program on the host.
 pub fn check_config_is_safe(repo: &Path) -> Result<()> {
-    let dangerous = planted_config(repo)?;
-    if dangerous.is_empty() {
-        return Ok(());
-    }
-    Err(Error::failed(format!(
-        "refusing to run git in {}: its repository config makes git run a program: {}. An agent may have written it; check it before trusting it",
-        repo.display(),
-        dangerous.join(", ")
-    ))
-    .with_fix(format!(
-        "if you did not set it yourself, remove it: {} (keys set by an included file: remove the include.path / includeIf entry instead)",
-        unset_commands(repo, &dangerous)
-    )))
+    refuse_planted(
+        repo,
+        planted_config(repo)?,
+        "refusing to run git in",
+        "makes git run a program",
+        " (keys set by an included file: remove the include.path / includeIf entry instead)",
+    )
 }
 
 /// Patterns, anchored at the worktree root, for what the agent and its tools

@@ -43,6 +43,8 @@ const LAYERS: &[(&str, &[&str])] = &[
             "notify",
             "wake",
             "helper",
+            "transcript",
+            "pull_request",
             "mcp",
             "user_config",
         ],

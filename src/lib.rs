@@ -36,6 +36,7 @@ pub mod notify;
 pub mod output;
 pub mod plan;
 pub mod proxy;
+pub mod pull_request;
 pub mod rows;
 pub mod safe_fs;
 pub mod serve;
@@ -44,6 +45,7 @@ pub mod spec;
 // Where callers found the agent options before `spec/` held them.
 pub use spec::agent_options;
 pub mod store;
+pub mod transcript;
 pub mod uploads;
 pub mod usd;
 pub mod user_config;

@@ -64,7 +64,36 @@ fn run(cli: Cli) -> Result<i32> {
             backend,
             dry_run,
         } => commands::clean_cache::run(&ctx, backend, force, dry_run)?,
-        Command::Status { name } => commands::status::status(&ctx, &name, json)?,
+        Command::Status { name, deleted } => match name.filter(|_| !deleted) {
+            Some(name) => commands::status::status(&ctx, &name, json)?,
+            None => commands::land::recovery::print(&ctx.home)?,
+        },
+        command @ (Command::Diff(_)
+        | Command::Transcript(_)
+        | Command::Send(_)
+        | Command::Merge(_)
+        | Command::Pr(_)) => commands::land::dispatch(&ctx, command)?,
+        Command::Approve {
+            name,
+            host,
+            session,
+            always,
+            ..
+        } => commands::policy::approve(&ctx, &name, &host, session, always)?,
+        Command::Deny { name, host } => commands::policy::run(
+            &ctx,
+            &name,
+            Some(clauderon::cli::PolicyAction::Deny),
+            Some(&host),
+            false,
+            json,
+        )?,
+        Command::Policy {
+            name,
+            action,
+            host,
+            suggest,
+        } => commands::policy::run(&ctx, &name, action, host.as_deref(), suggest, json)?,
         Command::Events { name, follow, all } => match (name, all) {
             (Some(name), _) => commands::status::events(&ctx, &name, follow, json)?,
             (None, true) => commands::status::all_events(&ctx, follow, json)?,

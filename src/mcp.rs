@@ -275,6 +275,7 @@ pub fn rules(servers: &[Server]) -> Vec<Rule> {
                 format: Format::Text,
                 placeholder: t.placeholder.clone(),
                 source: t.source.clone(),
+                scope: crate::proxy::rules::RuleScope::Bounds(Default::default()),
             })
         })
         .collect()

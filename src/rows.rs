@@ -44,6 +44,16 @@ pub struct Row {
     pub worktree: String,
     /// The session's model calls, their cost and its budget (the ledger's).
     pub usage: RowUsage,
+    /// What the proxy says of the session, if anything is wrong: a request
+    /// held for approval, its requests denied or failed in the last minute
+    /// (`blocked: 3 denied (example.com)`, `offline: HOST unreachable`), or
+    /// (from `list`) a daemon without the agent's credential.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// The session's pull request: "URL (state, checks, review)", as last
+    /// seen (refreshed in the background at most once a minute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pr: Option<String>,
 }
 
 /// A session's container (or pod) as `list` shows it.
@@ -122,6 +132,7 @@ pub fn rows(home: &Home, daily: Option<Usd>) -> Result<(Vec<Row>, Vec<String>)> 
         .iter()
         .map(|s| row_for(s, home, &mut view, &books))
         .collect();
+    proxy_notes(home, &mut rows);
     for name in incomplete {
         for engine in ENGINES {
             view.containers
@@ -218,6 +229,30 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView, books: &HomeB
         branch: spec.branch.clone(),
         worktree: spec.worktree.display().to_string(),
         usage,
+        proxy: None,
+        pr: crate::pull_request::view(home, &spec.name)
+            .map(|p| format!("{} ({})", p.url, p.short())),
+    }
+}
+
+/// The proxy's word on each session: requests held for approval (the
+/// agent is then `waiting-approval`, which `[notify]` hears of), else its
+/// denials and failures of the last minute.
+fn proxy_notes(home: &Home, rows: &mut [Row]) {
+    let now_ms = session::now() * 1000;
+    let mut trouble = crate::proxy::health::recent(home, now_ms);
+    for row in rows {
+        row.proxy = trouble.remove(&row.name).map(|t| t.summary());
+        let held = crate::proxy::approvals::held(home, &row.name, now_ms);
+        if !held.is_empty() && row.state.is_running() {
+            let hosts: Vec<&str> = held.iter().map(|h| h.host.as_str()).collect();
+            row.agent_status = Some(AgentStatus::WaitingApproval);
+            row.proxy = Some(format!(
+                "held: {} (clauderon approve {} HOST, or deny)",
+                hosts.join(", "),
+                row.name
+            ));
+        }
     }
 }
 
@@ -253,6 +288,8 @@ fn empty_row(name: String) -> Row {
         branch: String::new(),
         worktree: String::new(),
         usage: RowUsage::default(),
+        proxy: None,
+        pr: None,
     }
 }
 

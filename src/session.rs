@@ -145,6 +145,22 @@ pub struct SessionSpec {
     /// `[budget] session_usd`); `clauderon budget` changes it live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_usd: Option<crate::usd::Usd>,
+    /// `remote.origin.url` as it was at create (raw, before any
+    /// `insteadOf`): the repository the GitHub credential opens.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_url: Option<String>,
+    /// The session's own host policy on top of the home's (`create
+    /// --policy/--allow-host/--deny-host`, `clauderon policy`).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::spec::host_policy::SessionPolicy::is_default"
+    )]
+    pub policy: crate::spec::host_policy::SessionPolicy,
+    #[serde(
+        default,
+        skip_serializing_if = "crate::spec::landing::Landing::is_empty"
+    )]
+    pub landing: crate::spec::landing::Landing,
     /// The repository's devcontainer.json the session was made from.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub devcontainer: Option<crate::spec::devcontainer::Record>,

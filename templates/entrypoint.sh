@@ -102,6 +102,15 @@ if [ "$agent" = codex ]; then
   codex_flags=(--dangerously-bypass-approvals-and-sandbox --dangerously-bypass-hook-trust)
 fi
 
+# A follow-up from `clauderon send`: delivered once (its id is remembered),
+# byte for byte, as the resumed conversation's next prompt.
+message=
+if [ -e "$files/message-id" ] && [ "$(cat "$files/message-id")" != "$(cat "$state/message.delivered" 2>/dev/null)" ]; then
+  message="$(cat "$files/message"; printf x)"
+  message="${message%x}"
+  cat "$files/message-id" >"$state/message.delivered"
+fi
+
 # Tell clauderon the container is up and hands over to the agent now
 # (create and start wait for this instead of a fixed time).
 echo ready >"$state/ready" 2>/dev/null || true
@@ -109,6 +118,22 @@ echo ready >"$state/ready" 2>/dev/null || true
 # Print mode (create --print, the API's runs): once, to completion; the
 # answer is kept in the worktree's .clauderon/output and printed.
 if [ -e "$files/print" ]; then
+  # A sent message: the run's conversation goes on with it, once more to completion.
+  if [ -n "$message" ]; then
+    say "resuming the conversation with the message from clauderon send"
+    case "$agent" in
+    claude) claude --dangerously-skip-permissions "${args[@]}" -p --continue -- "$message" >"$state/output" ;;
+    codex)
+      codex exec resume --last "${codex_flags[@]}" --skip-git-repo-check "${args[@]}" \
+        -- "$message" </dev/null >"$state/output"
+      ;;
+    *) say "unknown agent '$agent'"; exit 2 ;;
+    esac
+    rc=$?
+    : >"$state/print.done"
+    cat "$state/output"
+    exit "$rc"
+  fi
   # Once: a restarted print session shows its answer, it does not ask again.
   if [ -e "$state/print.done" ]; then
     say "this session's agent has already answered (below); create a new session to ask again"
@@ -138,6 +163,10 @@ fi
 
 case "$agent" in
 claude)
+  if [ -n "$message" ]; then
+    say "resuming the conversation with the message from clauderon send"
+    exec claude --dangerously-skip-permissions "${args[@]}" --continue -- "$message"
+  fi
   # A conversation already on disk means this is a restart: resume it.
   # (also HOME's: transcripts of a session made before CLAUDE_CONFIG_DIR)
   if compgen -G "$claude_dir/projects/*/*.jsonl" >/dev/null || compgen -G "$HOME/.claude/projects/*/*.jsonl" >/dev/null; then
@@ -150,6 +179,11 @@ codex)
   # Codex runs its SessionStart hook only when a conversation begins (at the
   # first prompt): a session that waits for the user says so itself.
   started() { printf '{"hook_event_name":"SessionStart","source":"%s"}' "$1" | "$files/send_status.sh" & }
+  if [ -n "$message" ]; then
+    say "resuming the conversation with the message from clauderon send"
+    started resume
+    exec codex resume --last "${codex_flags[@]}" "${args[@]}" -- "$message"
+  fi
   if compgen -G "${CODEX_HOME:-$HOME/.codex}/sessions/*/*/*/*.jsonl" >/dev/null; then
     say "resuming the previous conversation"
     started resume

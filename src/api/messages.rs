@@ -1,8 +1,9 @@
 //! `GET /v1/sessions/{name}/messages?offset&limit`: the agent's
 //! conversation, read from its own transcript (JSON lines) in the worktree.
-//! The worktree is the agent's, so nothing there is followed through a link.
+//! Read by `crate::transcript`, the parser `clauderon transcript` shares;
+//! the worktree is the agent's, so nothing there is followed through a link.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use http::{Response, StatusCode};
 use serde_json::{Value, json};
@@ -11,38 +12,7 @@ use super::refuse;
 use super::routes::Query;
 use crate::error::Error;
 use crate::serve::Body;
-use crate::session::Agent;
 use crate::store::Home;
-
-/// The newest transcript: Claude Code's `.claude/projects/*/*.jsonl`,
-/// Codex's `.codex/sessions/YYYY/MM/DD/*.jsonl` (relative to the worktree).
-fn newest_transcript(worktree: &Path, agent: Agent) -> Option<PathBuf> {
-    let (base, depth) = match agent {
-        Agent::Claude => (".claude/projects", 1),
-        Agent::Codex => (".codex/sessions", 3),
-    };
-    let mut found: Vec<(std::time::SystemTime, PathBuf)> = Vec::new();
-    collect(worktree, Path::new(base), depth, &mut found);
-    found.into_iter().max().map(|(_, p)| p)
-}
-
-/// `.jsonl` files `depth` real directories below `rel`, never through a link.
-fn collect(root: &Path, rel: &Path, depth: u32, found: &mut Vec<(std::time::SystemTime, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(root.join(rel)) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let Ok(meta) = entry.path().symlink_metadata() else {
-            continue;
-        };
-        let child = rel.join(entry.file_name());
-        if depth > 0 && meta.is_dir() {
-            collect(root, &child, depth - 1, found);
-        } else if depth == 0 && meta.is_file() && child.extension().is_some_and(|e| e == "jsonl") {
-            found.push((meta.modified().unwrap_or(std::time::UNIX_EPOCH), child));
-        }
-    }
-}
 
 /// `?offset=&limit=`: whole numbers, limit 1 to 1000 (50 unless given).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -76,15 +46,11 @@ impl Page {
 /// The session's transcript lines (JSON), oldest first, or why not.
 fn lines(home: &Home, name: &str) -> Result<(Option<PathBuf>, Vec<Value>), Error> {
     let spec = home.load(name)?;
-    let Some(rel) = newest_transcript(&spec.worktree, spec.agent) else {
+    let Some((root, rel)) = crate::transcript::locate(home, &spec) else {
         return Ok((None, Vec::new()));
     };
-    let text = crate::safe_fs::read_below(&spec.worktree, &rel, 64 << 20)
+    let all = crate::transcript::records(&root, &rel)
         .map_err(|e| Error::failed(format!("the transcript cannot be read: {e}")))?;
-    let all = text
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .collect();
     Ok((Some(rel), all))
 }
 

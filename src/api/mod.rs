@@ -18,9 +18,11 @@ mod job_store;
 mod jobs;
 mod messages;
 mod metrics;
+mod policy;
 mod routes;
 mod run;
 mod run_request;
+mod send;
 pub mod settings;
 mod sse;
 mod stream;
@@ -123,8 +125,15 @@ pub fn method_not_allowed(allow: &'static str) -> Response<Body> {
 impl Api {
     pub async fn handle(self: Arc<Self>, req: Request<Incoming>, _conn: Conn) -> Response<Body> {
         let path = req.uri().path().to_string();
-        if let Some(answer) = self.public(req.method(), &path).await {
-            return answer;
+        if matches!(path.as_str(), "/health" | "/openapi.json") {
+            // The body is read (and dropped) before the answer: a connection
+            // closed with unread bytes is reset, and the client can lose
+            // the answer it was reading (seen with a large /openapi.json).
+            let (parts, body) = req.into_parts();
+            if let Err(refused) = read_body(body).await {
+                return *refused;
+            }
+            return self.public(&parts.method, &path).await;
         }
         let refresh = path == "/auth/refresh";
         let bearer = match refresh {
@@ -135,7 +144,11 @@ impl Api {
             },
         };
         if path == "/metrics" && !refresh {
-            return self.metrics(req.method()).await;
+            let (parts, body) = req.into_parts();
+            if let Err(refused) = read_body(body).await {
+                return *refused;
+            }
+            return self.metrics(&parts.method).await;
         }
         let (parts, body) = req.into_parts();
         let body = match read_body(body).await {
@@ -172,22 +185,20 @@ impl Api {
         resp
     }
 
-    /// `/run`, `/run/async` and `/jobs...`, or None for other paths.
     /// The routes that answer without a token: `/health` (which says
     /// nothing secret) and `/openapi.json`.
-    async fn public(&self, method: &Method, path: &str) -> Option<Response<Body>> {
+    async fn public(&self, method: &Method, path: &str) -> Response<Body> {
         match (method, path) {
-            (&Method::GET, "/health") => Some(health::health(&self.health).await),
+            (&Method::GET, "/health") => health::health(&self.health).await,
             (&Method::GET, "/openapi.json") => {
                 let mut resp = crate::serve::text(StatusCode::OK, OPENAPI);
                 resp.headers_mut().insert(
                     "content-type",
                     http::HeaderValue::from_static("application/json"),
                 );
-                Some(resp)
+                resp
             }
-            (_, "/health" | "/openapi.json") => Some(method_not_allowed("GET")),
-            _ => None,
+            _ => method_not_allowed("GET"),
         }
     }
 

@@ -66,6 +66,9 @@ async fn dispatch(
                 Err(e) => refuse(&e),
             }
         }
+        (&Method::POST, ["v1", "sessions", name, "messages"]) => {
+            super::send::send(home, name, body, query.flag("dry_run")).await
+        }
         (&Method::GET, ["v1", "sessions", name]) => {
             json_result(home, args(&["status", "--json", "--", name])).await
         }
@@ -96,8 +99,11 @@ async fn dispatch(
             };
             action(home, args(&[verb]), name, done, query.flag("dry_run")).await
         }
+        (_, ["v1", "sessions", name, "policy"]) => {
+            super::policy::route(home, method, name, body).await
+        }
         (_, ["v1", "sessions", _, "stop" | "start" | "refresh"]) => method_not_allowed("POST"),
-        (_, ["v1", "sessions", _, "messages"]) => method_not_allowed("GET"),
+        (_, ["v1", "sessions", _, "messages"]) => method_not_allowed("GET, POST"),
         (_, ["images", ..]) => images(home, method, &segs[1..], query, body).await,
         _ => error(ErrorKind::NotFound, "no such route (see /openapi.json)"),
     }

@@ -7,7 +7,9 @@ use clap::{Args, Parser, Subcommand};
 use crate::isolation::NetworkMode;
 use crate::session::{Agent, BackendKind, PullPolicy};
 
+mod land;
 mod subcommands;
+pub use land::*;
 pub use subcommands::*;
 
 #[derive(Debug, Parser)]
@@ -145,7 +147,11 @@ pub enum Command {
     /// Show one session in detail: container, agent status, last events
     Status {
         /// Session name (see `clauderon list`)
-        name: String,
+        #[arg(required_unless_present = "deleted", conflicts_with = "deleted")]
+        name: Option<String>,
+        /// List the branches of deleted sessions kept under recovery refs, with the command that restores each
+        #[arg(long)]
+        deleted: bool,
     },
     /// Print a session's agent events (from its agent's hooks: Claude Code's or Codex's); --json: one array, with -f JSON Lines
     Events {
@@ -181,6 +187,38 @@ pub enum Command {
         dry_run: bool,
         #[command(subcommand)]
         action: Option<DaemonAction>,
+    },
+    /// A session's own proxy policy, changed live (no restart): `policy NAME` shows it, `allow HOST`, `deny HOST`, `reset`; `--suggest` prints config lines for the hosts it used
+    Policy {
+        /// Session name (see `clauderon list`)
+        name: String,
+        #[arg(value_enum)]
+        action: Option<PolicyAction>,
+        /// An exact host or *.suffix (with allow or deny)
+        host: Option<String>,
+        /// Print the smallest allowlist for the hosts the session used (from the proxy's audit log), as config.toml lines
+        #[arg(long)]
+        suggest: bool,
+    },
+    /// Let a request that waits for approval (ask mode) through: --once (the default) the waiting ones, --session every request of the session to HOST, --always every session's (adds HOST to [proxy] allow_hosts in config.toml)
+    Approve {
+        /// Session name (see `clauderon list`)
+        name: String,
+        /// The host the request waits for (as `list` shows it)
+        host: String,
+        #[arg(long, conflicts_with_all = ["session", "always"])]
+        once: bool,
+        #[arg(long, conflicts_with = "always")]
+        session: bool,
+        #[arg(long)]
+        always: bool,
+    },
+    /// Refuse HOST to a session: a request waiting for it gets a 403 at once, and so do later ones (`clauderon policy NAME allow HOST` undoes it)
+    Deny {
+        /// Session name (see `clauderon list`)
+        name: String,
+        /// An exact host or *.suffix
+        host: String,
     },
     /// The credential proxy: its CA and its audit log
     Proxy {
@@ -249,6 +287,27 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "session")]
         by: UsageBy,
     },
+    /// Show the agent's work: the commits on its branch, then its uncommitted and untracked files
+    Diff(DiffArgs),
+    /// Show the agent's conversation: prompts, answers, tool calls and results
+    Transcript(TranscriptArgs),
+    /// Give the agent a follow-up message (a waiting, stopped or finished session resumes its conversation with it)
+    Send(SendArgs),
+    /// Merge the session's branch into your branch (refuses, changing nothing, on a conflict)
+    Merge(MergeArgs),
+    /// Push the session's branch to the remote recorded at create and open a pull request with gh
+    Pr(PrArgs),
+}
+
+/// What `clauderon policy NAME` changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum PolicyAction {
+    /// Let the session reach HOST
+    Allow,
+    /// Refuse HOST to the session
+    Deny,
+    /// Drop the session's own policy: config.toml's applies
+    Reset,
 }
 
 #[derive(Debug, Args)]
@@ -316,6 +375,15 @@ pub struct CreateArgs {
     /// proxy: the credential proxy is the container's only way out (default: [network] mode, else proxy); open: the engine's network, reachable by anything that ignores the proxy
     #[arg(long, value_enum, value_name = "MODE")]
     pub network: Option<NetworkMode>,
+    /// This session's proxy policy on top of config.toml's: open, balanced, locked, learn (balanced; `clauderon policy NAME --suggest` then prints the hosts it used) or ask (balanced; other hosts wait for `clauderon approve`)
+    #[arg(long, value_name = "MODE", value_parser = clap::builder::PossibleValuesParser::new(crate::spec::host_policy::MODES))]
+    pub policy: Option<String>,
+    /// Let this session reach a host its policy refuses: exact or *.suffix (repeatable)
+    #[arg(long, value_name = "HOST")]
+    pub allow_host: Vec<String>,
+    /// Refuse a host to this session: exact or *.suffix (repeatable)
+    #[arg(long, value_name = "HOST")]
+    pub deny_host: Vec<String>,
     /// Give the container back one Linux capability, e.g. CHOWN or SETUID (repeatable; adds to [security] cap_add; all are dropped by default)
     #[arg(long, value_name = "CAP")]
     pub cap_add: Vec<String>,
@@ -389,6 +457,7 @@ impl Cli {
             | Command::Start { dry_run, .. }
             | Command::Refresh { dry_run, .. }
             | Command::Delete { dry_run, .. }
+            | Command::Send(SendArgs { dry_run, .. })
             | Command::Image {
                 command: ImageCommand::Pull { dry_run, .. },
             }

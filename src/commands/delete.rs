@@ -16,6 +16,7 @@ use crate::store::Home;
 use crate::worktree;
 
 use super::delete_checks::{Planted, confirm, loss_warnings};
+use super::land::recovery;
 pub use crate::commands::kube::pull::DeleteFlags;
 
 pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
@@ -58,14 +59,24 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
             incomplete_plan(name, home, &containers, branch)
         }
     };
+    let branch_tip = with_git_spec(&spec, use_git)
+        .filter(|_| delete_branch)
+        .and_then(branch_tip);
+    let kept = with_git_spec(&spec, use_git)
+        .zip(branch_tip.as_deref())
+        .and_then(|(s, tip)| recovery::to_keep(s, tip));
+    if let Some(k) = &kept {
+        for step in recovery::keep_steps(home, k) {
+            plan.push(step);
+        }
+    }
     plan.notes.extend(sub.notes);
     plan.steps.extend(sub.steps);
     if let Some((root, _)) = &repo {
         let kept = spec.as_ref().filter(|_| delete_branch);
         planted.warn(root, kept.map(|s| s.branch.as_str()));
     }
-    let with_git = spec.as_ref().filter(|_| use_git);
-    let branch_tip = with_git.filter(|_| delete_branch).and_then(branch_tip);
+    let with_git = with_git_spec(&spec, use_git);
     if !confirmed(&mut plan, name, with_git, &flags)? {
         crate::output::info("Nothing deleted.");
         return Ok(());
@@ -76,9 +87,19 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         return Err(container_left(home, name, &engine, &why));
     }
     if !dry_run {
-        print_done(name, spec.as_ref(), delete_branch, branch_tip);
+        print_done(
+            name,
+            spec.as_ref(),
+            delete_branch,
+            branch_tip,
+            kept.as_ref(),
+        );
     }
     Ok(())
+}
+
+fn with_git_spec(spec: &Option<SessionSpec>, use_git: bool) -> Option<&SessionSpec> {
+    spec.as_ref().filter(|_| use_git)
 }
 
 /// Set when --force removed everything but the container, because the
@@ -107,7 +128,7 @@ fn container_left(home: &Home, name: &str, engine: &Engine, why: &str) -> Error 
 }
 
 /// Asked unless --force; a dry run asks nothing, and its plan notes what
-/// the question would have warned of.
+/// the question would have warned of; --force asks nothing but still says it.
 fn confirmed(
     plan: &mut Plan,
     name: &str,
@@ -123,7 +144,16 @@ fn confirmed(
         }
         return Ok(true);
     }
-    Ok(flags.force || confirm(name, with_git, flags.delete_branch)?)
+    if flags.force {
+        for w in with_git
+            .map(|s| loss_warnings(s, flags.delete_branch))
+            .unwrap_or_default()
+        {
+            eprintln!("clauderon: warning: {w}");
+        }
+        return Ok(true);
+    }
+    confirm(name, with_git, flags.delete_branch)
 }
 
 /// The record, or None for a session directory without a readable one
@@ -248,7 +278,24 @@ fn container_state(
     }
 }
 
-fn print_done(name: &str, spec: Option<&SessionSpec>, delete_branch: bool, tip: Option<String>) {
+fn print_done(
+    name: &str,
+    spec: Option<&SessionSpec>,
+    delete_branch: bool,
+    tip: Option<String>,
+    kept: Option<&recovery::Kept>,
+) {
+    if let Some(k) = kept {
+        crate::output::info(format!(
+            "Deleted {name} and its branch '{}'. Its {} commit(s) on no other branch are kept as {}:\n  {}\nRestore the branch with: {}",
+            k.branch,
+            k.commits.len(),
+            k.reference,
+            k.commits.join("\n  "),
+            k.restore_command()
+        ));
+        return;
+    }
     match (spec, delete_branch, tip) {
         (Some(s), true, Some(tip)) => crate::output::info(format!(
             "Deleted {name} and its branch '{}' (it was at {tip}; `git branch {} {tip}` brings it back).",

@@ -94,29 +94,54 @@ pub(super) fn confirm(name: &str, spec: Option<&SessionSpec>, delete_branch: boo
     ask(&question)
 }
 
-/// What deleting the session loses: uncommitted changes in its worktree,
-/// and (when its branch goes) commits no other branch holds.
+/// What deleting the session loses: uncommitted changes in its worktree
+/// (modified and untracked files, each counted), and (when its branch goes)
+/// every commit no other branch holds, by hash and subject.
 pub(super) fn loss_warnings(spec: &SessionSpec, delete_branch: bool) -> Vec<String> {
     let mut warnings = Vec::new();
-    let changes = uncommitted_changes(spec);
-    if changes > 0 {
+    let (changed, untracked) = uncommitted_changes(spec);
+    let total = changed.len() + untracked.len();
+    if total > 0 {
         warnings.push(format!(
-            "its worktree {} has {changes} uncommitted change(s) that will be LOST",
-            spec.worktree.display()
+            "its worktree {} has {total} uncommitted change(s) that will be LOST: {} modified ({}), {} untracked ({})",
+            spec.worktree.display(),
+            changed.len(),
+            first_few(&changed),
+            untracked.len(),
+            first_few(&untracked),
         ));
     }
-    let unmerged = if delete_branch {
-        unmerged_commits(spec)
+    let unmerged = if delete_branch && spec.repo_root.exists() {
+        super::land::recovery::unique_commits(&spec.repo_root, &spec.branch)
     } else {
-        0
+        Vec::new()
     };
-    if unmerged > 0 {
+    if !unmerged.is_empty() {
+        let list: Vec<String> = unmerged.iter().map(|(h, s)| format!("{h} {s:?}")).collect();
         warnings.push(format!(
-            "its branch '{}' has {unmerged} commit(s) on no other branch that will be LOST",
-            spec.branch
+            "its branch '{}' has {} commit(s) on no other branch: {} (kept under refs/clauderon/deleted/{}, see `clauderon status --deleted`)",
+            spec.branch,
+            unmerged.len(),
+            list.join(", "),
+            spec.name
         ));
     }
     warnings
+}
+
+fn first_few(paths: &[String]) -> String {
+    let mut shown: Vec<String> = paths
+        .iter()
+        .take(10)
+        .map(|p| crate::hooks::events::printable(p))
+        .collect();
+    if paths.len() > shown.len() {
+        shown.push(format!("and {} more", paths.len() - shown.len()));
+    }
+    if shown.is_empty() {
+        return "none".into();
+    }
+    shown.join(", ")
 }
 
 /// Asks on the terminal; only `y` or `yes` is a yes.
@@ -134,35 +159,19 @@ pub fn ask(question: &str) -> Result<bool> {
     ))
 }
 
-/// Commits on the session's branch that no other branch has.
-fn unmerged_commits(spec: &SessionSpec) -> usize {
-    if !spec.repo_root.exists() {
-        return 0;
-    }
-    let branch = format!("refs/heads/{}", spec.branch);
-    git::git(&spec.repo_root)
-        .args(["rev-list", "--count", &branch, "--not"])
-        .arg(format!("--exclude={branch}"))
-        .arg("--branches")
-        .run()
-        .ok()
-        .and_then(|o| o.stdout.trim().parse().ok())
-        .unwrap_or(0)
-}
-
-fn uncommitted_changes(spec: &SessionSpec) -> usize {
+/// The worktree's modified (or staged) and untracked files, each file
+/// counted once (an untracked directory by its files).
+fn uncommitted_changes(spec: &SessionSpec) -> (Vec<String>, Vec<String>) {
     if !spec.worktree.exists() || !git::planted_config(&spec.worktree).is_ok_and(|p| p.is_empty()) {
-        return 0;
+        return (Vec::new(), Vec::new());
     }
     // (the config check above also covers the worktree's own config)
-    git::git(&spec.worktree)
-        .args([
-            "status",
-            "--porcelain",
-            "--no-renames",
-            "--ignore-submodules=all",
-        ])
-        .run()
-        .map(|o| o.stdout.lines().count())
-        .unwrap_or(0)
+    let (mut changed, mut untracked) = (Vec::new(), Vec::new());
+    for (new, path) in git::status_entries(&spec.worktree).unwrap_or_default() {
+        match new {
+            true => untracked.push(path),
+            false => changed.push(path),
+        }
+    }
+    (changed, untracked)
 }

@@ -41,7 +41,7 @@ pub fn require_worktree(spec: &SessionSpec) -> Result<()> {
 /// The agent's only way out (and its hooks' listener) is the daemon: a
 /// session started after a reboot must find it running. It is shared and
 /// outlives the session, so its start has no undo.
-fn ensure_daemon(ctx: &Ctx, plan: &mut Plan) {
+pub(crate) fn ensure_daemon(ctx: &Ctx, plan: &mut Plan) {
     if crate::daemon::running(&ctx.home).is_none() {
         plan.push(Step::StartDaemon {
             home: ctx.home.clone(),
@@ -73,6 +73,12 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
     }
     // The daemon first: the agent's first hook event must find it.
     ensure_daemon(ctx, &mut plan);
+    if !dry_run {
+        crate::commands::wiring::warn_agent_credential(ctx, &spec);
+        if !state.is_running() {
+            crate::hooks::events::note_restart(&ctx.home, name, "attach");
+        }
+    }
     if matches!(state, ContainerState::Present(_)) && !state.is_running() {
         push_start_for_attach(&mut plan, &spec, &engine);
     }
@@ -191,6 +197,10 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     };
     print_or_execute(&format!("start {name}"), &plan, dry_run)?;
     if !dry_run {
+        if !state.is_running() {
+            crate::hooks::events::note_restart(&ctx.home, name, "start");
+        }
+        crate::commands::wiring::warn_agent_credential(ctx, &spec);
         crate::output::info(format!(
             "Started {name}. `clauderon attach {name}` to talk to the agent."
         ));

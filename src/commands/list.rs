@@ -10,7 +10,9 @@ pub use crate::rows::Row;
 
 /// Every session of this home as a row, and what could not be asked.
 pub fn rows(ctx: &Ctx) -> Result<(Vec<Row>, Vec<String>)> {
-    crate::rows::rows(&ctx.home, ctx.config.budget.daily_usd)
+    let (mut rows, mut warnings) = crate::rows::rows(&ctx.home, ctx.config.budget.daily_usd)?;
+    crate::commands::list_proxy::daemon_notes(ctx, &mut rows, &mut warnings);
+    Ok((rows, warnings))
 }
 
 /// `list`, or with `watch` the live table (see `watch`).
@@ -37,37 +39,56 @@ pub fn run(ctx: &Ctx, json: bool, watch: bool) -> Result<()> {
     Ok(())
 }
 
+/// The proxy's note without its advice (`status` and `--json` have it).
+fn short_proxy(note: &str) -> &str {
+    let note = note.split(" (clauderon").next().unwrap_or(note);
+    note.split(": export").next().unwrap_or(note)
+}
+
+/// Where the PR column goes: before REPO, the last.
+const PR_COLUMN: usize = 10;
+
+/// One row of the table, its cells in the header's order.
+fn row_cells(r: &Row, now: u64, with_pr: bool) -> Vec<String> {
+    let mut cells = vec![
+        r.name.clone(),
+        r.backend.map(|k| k.to_string()).unwrap_or_default(),
+        r.state.to_string(),
+        match (&r.agent_status, r.agent_status_stale, &r.proxy) {
+            (Some(s), _, Some(p)) => format!("{}, {}", s.as_str(), short_proxy(p)),
+            (Some(s), true, None) => format!("{} (stale?)", s.as_str()),
+            (Some(s), false, None) => s.as_str().to_string(),
+            (None, _, _) => "-".into(),
+        },
+        r.agent_status_since
+            .map(|t| format!("{} ago", session::age(t, now)))
+            .unwrap_or_else(|| "-".into()),
+        r.agent.map(|a| a.to_string()).unwrap_or_default(),
+        crate::commands::usage::tokens_text(&r.usage),
+        crate::commands::usage::cost_text(&r.usage),
+        r.image.clone(),
+        r.created_at
+            .map(|t| session::age(t, now))
+            .unwrap_or_default(),
+        r.repo.clone(),
+    ];
+    if with_pr {
+        cells.insert(PR_COLUMN, r.pr.clone().unwrap_or_else(|| "-".into()));
+    }
+    cells
+}
+
 pub fn table(rows: &[Row], now: u64) -> String {
-    let header = [
+    let mut header = vec![
         "NAME", "BACKEND", "STATE", "STATUS", "CHANGED", "AGENT", "TOKENS", "COST", "IMAGE", "AGE",
         "REPO",
     ];
-    let cells: Vec<[String; 11]> = rows
-        .iter()
-        .map(|r| {
-            [
-                r.name.clone(),
-                r.backend.map(|k| k.to_string()).unwrap_or_default(),
-                r.state.to_string(),
-                match (&r.agent_status, r.agent_status_stale) {
-                    (Some(s), true) => format!("{s} (stale?)"),
-                    (Some(s), false) => s.to_string(),
-                    (None, _) => "-".into(),
-                },
-                r.agent_status_since
-                    .map(|t| format!("{} ago", session::age(t, now)))
-                    .unwrap_or_else(|| "-".into()),
-                r.agent.map(|a| a.to_string()).unwrap_or_default(),
-                crate::commands::usage::tokens_text(&r.usage),
-                crate::commands::usage::cost_text(&r.usage),
-                r.image.clone(),
-                r.created_at
-                    .map(|t| session::age(t, now))
-                    .unwrap_or_default(),
-                r.repo.clone(),
-            ]
-        })
-        .collect();
+    // A PR column once a session has a pull request (before REPO, the last).
+    let with_pr = rows.iter().any(|r| r.pr.is_some());
+    if with_pr {
+        header.insert(PR_COLUMN, "PR");
+    }
+    let cells: Vec<Vec<String>> = rows.iter().map(|r| row_cells(r, now, with_pr)).collect();
     let mut widths: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
     for row in &cells {
         for (w, c) in widths.iter_mut().zip(row) {
@@ -87,7 +108,7 @@ pub fn table(rows: &[Row], now: u64) -> String {
         s.push('\n');
         s
     };
-    let mut out = line(header.to_vec());
+    let mut out = line(header.clone());
     for row in &cells {
         out.push_str(&line(row.iter().map(String::as_str).collect()));
     }

@@ -52,6 +52,9 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
     plan.steps
         .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, &wiring).steps);
+    if !dry_run {
+        crate::commands::wiring::warn_agent_credential(ctx, &spec);
+    }
     if upgrade {
         plan.push(Step::WriteFile {
             path: ctx.home.record_path(name),
@@ -71,6 +74,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         }
     })?;
     if !dry_run {
+        crate::hooks::events::note_restart(&ctx.home, name, "refresh");
         crate::output::info(format!(
             "Refreshed {name}: new container from {}; the agent resumes its conversation.",
             spec.image
@@ -122,6 +126,7 @@ fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool
     print_or_execute(&format!("refresh {name}"), &plan, dry_run)
         .map_err(|e| e.context(format!("could not refresh session '{name}'")))?;
     if !dry_run {
+        crate::hooks::events::note_restart(&ctx.home, name, "refresh");
         crate::output::info(format!(
             "Refreshed {name}: its service {} was recreated, the others kept; the agent resumes its conversation.",
             c.service

@@ -36,13 +36,28 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
     let compose = compose_view(&spec);
     let files = host_files_view(ctx, &spec);
     let usage = crate::commands::usage::session_view(ctx, &spec);
+    let landing = crate::commands::land::pr_status::status_view(&ctx.home, &spec);
     let setup = crate::commands::status_setup::view(&spec);
     if json {
-        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "setup": setup, "usage": usage, "recent_events": recent });
+        let value = serde_json::json!({ "session": row, "isolation": isolation, "compose": compose, "files": files, "setup": setup, "usage": usage, "landing": landing, "recent_events": recent });
         println!("{}", serde_json::to_string_pretty(&value).expect("json"));
         return Ok(());
     }
     print_status(&spec, &row, &isolation, recent);
+    let now_ms = session::now() * 1000;
+    match (
+        crate::proxy::health::recent(&ctx.home, now_ms).remove(name),
+        &row.proxy,
+    ) {
+        (_, Some(p)) if p.starts_with("held") => println!("Proxy      {p}"),
+        (Some(t), _) => {
+            let why = t.reason.as_deref().unwrap_or("");
+            println!("Proxy      {} in the last minute; last: {why}", t.summary());
+        }
+        (None, Some(p)) => println!("Proxy      {p}"),
+        (None, None) => {}
+    }
+    crate::commands::land::pr_status::print_status(&landing);
     print_host_files(&files);
     crate::commands::status_setup::print(&setup);
     if let Some(c) = compose {
@@ -171,6 +186,8 @@ fn print_isolation(spec: &session::SessionSpec, isolation: &serde_json::Value) {
         let network = isolation["network_text"].as_str().unwrap_or("");
         println!("Network    {network}");
         println!("Security   {}", spec.security.summary());
+        let creds = isolation["github_credential"].as_str().unwrap_or("");
+        println!("Creds      {creds}");
     } else {
         println!(
             "Network    open, with the engine's default capabilities: made by an older clauderon; `clauderon refresh {name}` recreates it isolated"
@@ -239,6 +256,10 @@ fn policy_text(ctx: &Ctx, spec: &session::SessionSpec) -> String {
         let preset = crate::proxy::policy::Policy::default().preset;
         return format!("{} (the in-cluster daemon's default)", preset.as_str());
     }
+    if daemon::running(&ctx.home).is_some_and(|i| i.policy.is_some()) {
+        // The daemon applies config.toml's policy as the file is now.
+        return spec.policy.describe(&ctx.config.proxy.policy);
+    }
     daemon::running(&ctx.home)
         .map(|i| i.policy.unwrap_or_else(|| "none (the proxy is off)".into()))
         .unwrap_or_else(|| {
@@ -268,6 +289,7 @@ fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
         "network": spec.network,
         "network_text": text,
         "proxy_policy": policy,
+        "github_credential": crate::proxy::github::describe(&ctx.config.proxy.github, spec.remote_url.as_deref(), &spec.branch),
         "security": spec.security,
         "relaxed": spec.security.relaxations(),
     })

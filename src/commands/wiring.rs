@@ -161,3 +161,17 @@ fn check_proxy_mode_works(
     }
     Ok(())
 }
+
+/// Says so when the proxy lacks the session's agent credential (at start,
+/// attach and refresh; create says it itself): the running daemon's
+/// variables, or, when none runs yet, this shell's (which the daemon a
+/// plan starts will take).
+pub fn warn_agent_credential(ctx: &Ctx, spec: &crate::session::SessionSpec) {
+    if spec.kubernetes.is_some() || !ctx.config.proxy.enabled {
+        return;
+    }
+    let in_daemon = daemon::running(&ctx.home)
+        .map(|info| daemon::credentials(info.port))
+        .unwrap_or_default();
+    credentials::warn_if_agent_lacks(spec.agent, &in_daemon, &spec.env);
+}

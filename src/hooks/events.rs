@@ -51,6 +51,21 @@ pub fn printable(text: &str) -> String {
         .collect()
 }
 
+/// Notes in the session's event log that `start` or `refresh` (`how`)
+/// started its container again, so the last run's `SessionEnd` stops
+/// standing for the agent's status. Only logged if it fails.
+pub fn note_restart(home: &Home, session: &str, how: &str) {
+    let event = HookEvent {
+        event: super::RESTARTED.into(),
+        reason: Some(how.into()),
+        received_at: crate::session::now(),
+        ..Default::default()
+    };
+    if let Err(e) = append(&log_path(home, session), &event) {
+        eprintln!("clauderon: warning: could not note the restart in the event log: {e}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,6 +96,10 @@ impl AgentStatus {
     }
 }
 
+/// The event `clauderon send` records when it hands the agent a message
+/// (the agent then resumes: its `SessionStart` that follows is the send's).
+pub const MESSAGE_SENT: &str = "MessageSent";
+
 /// The status one event implies, or None for events that say nothing about
 /// it (e.g. SessionStart, or an unrelated notification).
 pub fn status_after(event: &HookEvent) -> Option<AgentStatus> {
@@ -104,8 +108,12 @@ pub fn status_after(event: &HookEvent) -> Option<AgentStatus> {
         "SessionStart" if event.source.as_deref() == Some("resume") => {
             Some(AgentStatus::WaitingInput)
         }
-        "SessionStart" => Some(AgentStatus::Starting),
-        "UserPromptSubmit" | "PreToolUse" | "PostToolUse" => Some(AgentStatus::Working),
+        // clauderon's own, written when start or refresh starts the
+        // container again: an earlier run's SessionEnd no longer stands.
+        "SessionStart" | RESTARTED => Some(AgentStatus::Starting),
+        "UserPromptSubmit" | "PreToolUse" | "PostToolUse" | MESSAGE_SENT => {
+            Some(AgentStatus::Working)
+        }
         "PermissionRequest" => Some(AgentStatus::WaitingApproval),
         // Codex's `notify` when a turn is done, as Stop is for its hooks.
         "Stop" | "agent-turn-complete" => Some(AgentStatus::WaitingInput),
@@ -114,6 +122,9 @@ pub fn status_after(event: &HookEvent) -> Option<AgentStatus> {
         _ => None,
     }
 }
+
+/// The event `start` and `refresh` add to a session's log.
+pub const RESTARTED: &str = "clauderon-restarted";
 
 fn notification_status(event: &HookEvent) -> Option<AgentStatus> {
     match event.notification_type.as_deref() {
@@ -164,7 +175,14 @@ pub fn derive_status_unprompted(events: &[HookEvent], running: bool, now: u64) -
 pub fn derive_status(events: &[HookEvent], container_running: bool, now: u64) -> Status {
     let mut status = AgentStatus::Starting;
     let mut since = None;
+    let mut sent = false;
     for e in events {
+        // The resume a sent message caused: the agent works on the message.
+        let resumed_by_send = sent && e.event == "SessionStart";
+        sent = e.event == MESSAGE_SENT || (sent && status_after(e).is_none());
+        if resumed_by_send {
+            continue;
+        }
         if let Some(s) = status_after(e)
             && (s != status || since.is_none())
         {

@@ -59,13 +59,35 @@ pub fn available_here() -> Vec<String> {
         .collect()
 }
 
+/// The variables the agent's credential can come from.
+pub fn agent_vars(agent: Agent) -> &'static [&'static str] {
+    match agent {
+        Agent::Claude => &["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"],
+        Agent::Codex => &["OPENAI_API_KEY", "CODEX_API_KEY"],
+    }
+}
+
+/// `no-credential` for `list` when neither the daemon nor the session's
+/// own `--env` has the agent's credential: the variable to export.
+pub fn missing_for(
+    agent: Agent,
+    in_daemon: &[String],
+    user_env: &[(String, String)],
+) -> Option<String> {
+    let wanted = agent_vars(agent);
+    let given = |v: &&str| in_daemon.iter().any(|d| d == v) || user_env.iter().any(|(k, _)| k == v);
+    (!wanted.iter().any(given)).then(|| {
+        format!(
+            "no-credential: export {} (or {}) and run `clauderon daemon restart`",
+            wanted[0], wanted[1]
+        )
+    })
+}
+
 /// Warns when the proxy has no credential for the session's agent (the
 /// session still starts; the agent sees the placeholder rejected upstream).
 pub fn warn_if_agent_lacks(agent: Agent, in_daemon: &[String], user_env: &[(String, String)]) {
-    let wanted: &[&str] = match agent {
-        Agent::Claude => &["ANTHROPIC_API_KEY", "CLAUDE_CODE_OAUTH_TOKEN"],
-        Agent::Codex => &["OPENAI_API_KEY", "CODEX_API_KEY"],
-    };
+    let wanted = agent_vars(agent);
     let given = |v: &&str| in_daemon.iter().any(|d| d == v) || user_env.iter().any(|(k, _)| k == v);
     // Set here but not in the daemon: warn_if_daemon_lacks has said so.
     let in_shell = |v: &&str| std::env::var(v).is_ok_and(|x| !x.trim().is_empty());

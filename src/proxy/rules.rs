@@ -72,6 +72,18 @@ pub struct Rule {
     pub format: Format,
     pub placeholder: String,
     pub source: Source,
+    /// Where the secret may be sent on the host.
+    pub scope: RuleScope,
+}
+
+/// Where on its host a rule's secret may be sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RuleScope {
+    /// A configured rule's `paths` and `methods` (empty: anywhere).
+    Bounds(super::scope::Bounds),
+    /// The built-in GitHub rules: the session's repository unless
+    /// `[proxy.github] scope = "account"` (`git`: github.com, else the API).
+    Github { git: bool },
 }
 
 /// A rule as written in config.toml (`[[proxy.rules]]`).
@@ -86,6 +98,12 @@ pub struct RuleConfig {
     pub env: Option<String>,
     pub file: Option<PathBuf>,
     pub command: Option<Vec<String>>,
+    /// Glob patterns of the paths the secret is sent to (any if empty).
+    #[serde(default)]
+    pub paths: Vec<String>,
+    /// The methods the secret is sent with (any if empty).
+    #[serde(default)]
+    pub methods: Vec<String>,
 }
 
 fn default_format() -> Format {
@@ -117,12 +135,19 @@ impl RuleConfig {
                 self.host
             ));
         }
+        let bounds = super::scope::Bounds {
+            paths: self.paths,
+            methods: self.methods,
+        }
+        .validated()
+        .map_err(|why| format!("rule for {}: {why}", self.host))?;
         Ok(Rule {
             host: self.host.to_ascii_lowercase(),
             header: self.header.to_ascii_lowercase(),
             format: self.format,
             placeholder: self.placeholder,
             source,
+            scope: RuleScope::Bounds(bounds),
         })
     }
 }
@@ -138,6 +163,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             format: Format::Text,
             placeholder: ANTHROPIC_KEY_PLACEHOLDER.into(),
             source: env(&["ANTHROPIC_API_KEY"]),
+            scope: RuleScope::Bounds(Default::default()),
         },
         Rule {
             host: "api.anthropic.com".into(),
@@ -145,6 +171,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             format: Format::Text,
             placeholder: ANTHROPIC_OAUTH_PLACEHOLDER.into(),
             source: env(&["CLAUDE_CODE_OAUTH_TOKEN"]),
+            scope: RuleScope::Bounds(Default::default()),
         },
         Rule {
             host: "api.openai.com".into(),
@@ -152,6 +179,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             format: Format::Text,
             placeholder: OPENAI_PLACEHOLDER.into(),
             source: env(&["OPENAI_API_KEY", "CODEX_API_KEY"]),
+            scope: RuleScope::Bounds(Default::default()),
         },
         Rule {
             host: "api.github.com".into(),
@@ -159,6 +187,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             format: Format::Text,
             placeholder: GITHUB_PLACEHOLDER.into(),
             source: github.clone(),
+            scope: RuleScope::Github { git: false },
         },
         // git smart-HTTP: Basic x-access-token:<token>
         Rule {
@@ -167,6 +196,7 @@ pub fn builtin_rules() -> Vec<Rule> {
             format: Format::Basic,
             placeholder: GITHUB_PLACEHOLDER.into(),
             source: github,
+            scope: RuleScope::Github { git: true },
         },
     ]
 }
@@ -225,19 +255,28 @@ pub fn apply(
     result
 }
 
-/// Would `apply` read a file or run a command for these headers? Only then
-/// is it worth moving off the async workers (an environment variable is
-/// read in place).
-pub fn may_block(rules: &[Rule], host: &str, headers: &http::HeaderMap) -> bool {
+/// The rules whose placeholder a request to `host` carries (in the exact
+/// form `apply` would swap): their bounds decide whether it may go.
+pub fn carried<'r>(rules: &'r [Rule], host: &str, headers: &http::HeaderMap) -> Vec<&'r Rule> {
     rules
         .iter()
-        .filter(|r| !matches!(r.source, Source::Env(_)) && host_matches(&r.host, host))
-        .any(|r| {
+        .filter(|r| host_matches(&r.host, host))
+        .filter(|r| {
             headers
                 .get(&r.header)
                 .and_then(|v| v.to_str().ok())
                 .is_some_and(|v| carries_placeholder(&r.format, v, &r.placeholder))
         })
+        .collect()
+}
+
+/// Would `apply` read a file or run a command for these headers? Only then
+/// is it worth moving off the async workers (an environment variable is
+/// read in place).
+pub fn may_block(rules: &[Rule], host: &str, headers: &http::HeaderMap) -> bool {
+    carried(rules, host, headers)
+        .iter()
+        .any(|r| !matches!(r.source, Source::Env(_)))
 }
 
 /// Only the exact forms a client sends (`X`, `Bearer X`, `token X`, or Basic
@@ -306,6 +345,7 @@ mod tests {
             format: Format::Text,
             placeholder: "placeholder-x".into(),
             source,
+            scope: RuleScope::Bounds(Default::default()),
         };
         let mut h = http::HeaderMap::new();
         h.insert("authorization", "Bearer placeholder-x".parse().unwrap());
@@ -329,6 +369,7 @@ mod tests {
                 format: Format::Text,
                 placeholder: "clauderon-proxy".into(),
                 source: Source::Env(vec!["CLAUDERON_TEST_GH".into()]),
+                scope: RuleScope::Bounds(Default::default()),
             },
             Rule {
                 host: "github.com".into(),
@@ -336,6 +377,7 @@ mod tests {
                 format: Format::Basic,
                 placeholder: "clauderon-proxy".into(),
                 source: Source::Env(vec!["CLAUDERON_TEST_GH".into()]),
+                scope: RuleScope::Bounds(Default::default()),
             },
             Rule {
                 host: "x.test".into(),
@@ -343,6 +385,7 @@ mod tests {
                 format: Format::Text,
                 placeholder: "placeholder-x".into(),
                 source: Source::Env(vec!["CLAUDERON_TEST_UNSET".into()]),
+                scope: RuleScope::Bounds(Default::default()),
             },
         ]
     }
@@ -422,6 +465,8 @@ mod tests {
             env: Some("K".into()),
             file: None,
             command: None,
+            paths: Vec::new(),
+            methods: Vec::new(),
         };
         let rule = ok.into_rule().unwrap();
         assert_eq!(
@@ -436,6 +481,8 @@ mod tests {
             env: Some("K".into()),
             file: Some("/f".into()),
             command: None,
+            paths: Vec::new(),
+            methods: Vec::new(),
         };
         assert!(two.into_rule().is_err());
         let short = RuleConfig {
@@ -446,6 +493,8 @@ mod tests {
             env: Some("K".into()),
             file: None,
             command: None,
+            paths: Vec::new(),
+            methods: Vec::new(),
         };
         assert!(short.into_rule().is_err());
     }

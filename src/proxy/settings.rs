@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use serde::Deserialize;
 
+use crate::proxy::github::{GithubScope, GithubSection};
 use crate::proxy::policy::{Policy, Preset};
 use crate::proxy::rules::{Rule, RuleConfig};
 
@@ -24,6 +25,12 @@ pub struct ProxySection {
     resolve: HashMap<String, String>,
     #[serde(default)]
     rules: Vec<RuleConfig>,
+    #[serde(default)]
+    github: GithubSection,
+    /// A host outside the policy: "deny" (the default) or "ask".
+    unknown: Option<String>,
+    /// Seconds a request waits for approval in ask mode.
+    approval_timeout: Option<u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -41,6 +48,11 @@ pub struct ProxySettings {
     pub resolve: HashMap<String, String>,
     /// Rules from the config, after the built-in ones.
     pub rules: Vec<Rule>,
+    /// `[proxy.github]`: what the GitHub credential opens.
+    pub github: GithubScope,
+    /// `unknown = "ask"`: hosts outside the policy wait for approval.
+    pub ask_unknown: bool,
+    pub approval_timeout: std::time::Duration,
 }
 
 impl Default for ProxySettings {
@@ -52,6 +64,9 @@ impl Default for ProxySettings {
             upstream_ca_file: None,
             resolve: HashMap::new(),
             rules: Vec::new(),
+            github: GithubScope::default(),
+            ask_unknown: false,
+            approval_timeout: crate::proxy::approvals::DEFAULT_APPROVAL_TIMEOUT,
         }
     }
 }
@@ -99,6 +114,25 @@ impl ProxySection {
                 .map(|(h, a)| (h.to_ascii_lowercase(), a))
                 .collect(),
             rules,
+            github: self.github.scope()?,
+            ask_unknown: match self.unknown.as_deref() {
+                None | Some("deny") => false,
+                Some("ask") => true,
+                Some(other) => {
+                    let why = format!("{other:?}: use \"deny\" or \"ask\"");
+                    return Err(("proxy.unknown".into(), why));
+                }
+            },
+            approval_timeout: match self.approval_timeout {
+                Some(0) => {
+                    return Err((
+                        "proxy.approval_timeout".into(),
+                        "must be at least 1 second".into(),
+                    ));
+                }
+                Some(s) => std::time::Duration::from_secs(s.min(3600)),
+                None => crate::proxy::approvals::DEFAULT_APPROVAL_TIMEOUT,
+            },
         })
     }
 }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub mod agent_options;
 pub mod compose;
 pub mod devcontainer;
+pub mod host_policy;
 pub mod kubernetes;
+pub mod landing;
 pub mod mounts;
 pub mod user_config;
 

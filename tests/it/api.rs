@@ -47,7 +47,7 @@ fn the_token_guards_every_route_but_health() {
             );
         }
     }
-    assert_eq!(documented, 33, "{doc}");
+    assert_eq!(documented, 36, "{doc}");
     // Rotated: the old token stops working at once.
     let new = env
         .run(&["api", "token", "--rotate"])

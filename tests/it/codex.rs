@@ -140,12 +140,16 @@ fn assert_only_the_placeholder_is_inside(engine: &str, r: &Running) {
     let environ = String::from_utf8_lossy(&environ.stdout);
     let placeholder = format!("OPENAI_API_KEY={PLACEHOLDER}");
     assert!(environ.contains(&placeholder), "{environ}");
-    assert!(
-        environ.contains("CODEX_HOME=/workspace/.codex"),
-        "{environ}"
-    );
+    // CODEX_HOME is the session's own copy of the user's ~/.codex, outside
+    // the worktree (issue 25), mounted from the session's directory.
+    assert!(environ.contains("CODEX_HOME=/clauderon/codex"), "{environ}");
     assert!(!environ.contains(REAL_KEY));
-    let auth_path = r.env.worktree(&r.name).join(".codex/auth.json");
+    let auth_path = r
+        .env
+        .home()
+        .join("sessions")
+        .join(&r.name)
+        .join("agent-config/codex/auth.json");
     let auth = std::fs::read_to_string(auth_path).unwrap();
     assert!(
         auth.contains(PLACEHOLDER) && !auth.contains(REAL_KEY),
@@ -297,7 +301,10 @@ fn a_repositorys_own_codex_config_is_kept() {
     common::git(env.repo(), &["add", "-f", ".codex/config.toml"]);
     common::git(env.repo(), &["commit", "-q", "-m", "codex config"]);
     let name = common::unique("cxown");
-    env.create(&name, "p", &["--agent", "codex"]).ok();
+    // Without the user's configuration CODEX_HOME is the worktree's .codex
+    // (with it, the session's own copy elsewhere: nothing meets there).
+    env.create(&name, "p", &["--agent", "codex", "--no-user-config"])
+        .ok();
     env.wait_for_runs(&name, 1);
     let codex_home = env.worktree(&name).join(".codex");
     let config = std::fs::read_to_string(codex_home.join("config.toml")).unwrap();

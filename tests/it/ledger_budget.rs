@@ -83,6 +83,14 @@ fn a_spent_budget_refuses_model_calls_only_until_it_is_raised() {
     );
     let mut env = models.env_with(&notify, &[&ca], &[("github.com", upstream.port)]);
     env.extra_env.push(("GH_TOKEN".into(), GH_SECRET.into()));
+    // The session's repository is github.com/org/repo, which its GitHub
+    // credential then opens (issue 22's default scope).
+    let origin = std::process::Command::new("git")
+        .args(["remote", "add", "origin", "https://github.com/org/repo.git"])
+        .current_dir(env.repo())
+        .status()
+        .unwrap();
+    assert!(origin.success());
     let name = unique("budget");
     env.create(&name, "spend", &["--budget", "0.0001"]).ok();
     env.wait_for_runs(&name, 1);

@@ -51,7 +51,7 @@ fn refresh_of_a_local_only_image_keeps_it_in_one_line() {
         "pull access denied",
         "repository does not exist",
         "Error response",
-        "warning",
+        "could not pull",
     ] {
         assert!(!r.stderr.contains(raw), "{raw}: {}", r.stderr);
     }

@@ -39,6 +39,11 @@ fn setup(extra_proxy_config: &str) -> Setup {
     assert!(out.status.success());
 
     let mut env = Env::new();
+    // The session's repository is github.com/org/repo: its GitHub credential opens it.
+    git(
+        env.repo(),
+        &["remote", "add", "origin", "https://github.com/org/repo.git"],
+    );
     let at = format!("127.0.0.1:{}", upstream.port);
     let config = format!(
         "[daemon]\nhttp_port = 0\n[proxy]\nport = 0\nupstream_ca_file = {:?}\n{extra_proxy_config}\n[proxy.resolve]\n\"github.com\" = \"{at}\"\n\"api.github.com\" = \"{at}\"\n\"api.anthropic.com\" = \"{at}\"\n\"tunnel.test\" = \"{at}\"\n\"denied.test\" = \"{at}\"\n",
@@ -115,7 +120,7 @@ fn assert_headers_swapped(container: &str) {
     // The Host header inside the tunnel always names the CONNECT target.
     let (_, out, _) = exec(
         container,
-        r#"curl -sS -H "Host: evil.example" -H "Authorization: token $GH_TOKEN" https://api.github.com/h"#,
+        r#"curl -sS -H "Host: evil.example" -H "Authorization: token $GH_TOKEN" https://api.github.com/user"#,
     );
     assert_eq!(
         serde_json::from_str::<Value>(&out).unwrap()["headers"]["host"],

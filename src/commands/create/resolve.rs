@@ -89,6 +89,11 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         agent_options,
     } = flags;
     let (repo, worktree) = repository(ctx, args, &name)?;
+    let remote_url = git::origin_url(&repo.root);
+    let landing = crate::commands::land::record_landing(
+        &repo.root,
+        git::resolve_commit(&repo.root, &args.base)?,
+    );
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     let mut spec = SessionSpec {
@@ -125,6 +130,9 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         mounts: Vec::new(),
         talos_config: None,
         budget_usd: args.budget.or(ctx.config.budget.session_usd),
+        remote_url,
+        policy: crate::commands::policy::from_create(args)?,
+        landing,
         devcontainer: None,
         user_config: None,
         mcp_servers: Vec::new(),
@@ -137,6 +145,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
     } else {
         host_files(ctx, args, &mut spec)?;
     }
+    crate::commands::policy::check_backend(&spec)?;
     Ok(spec)
 }
 

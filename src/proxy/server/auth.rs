@@ -34,14 +34,25 @@ impl Stamp {
     }
 }
 
+/// What the proxy needs of a session's record besides its token: the
+/// branch its pushes may reach, the remote its GitHub credential opens and
+/// the session's own host policy.
+#[derive(Debug)]
+pub(super) struct SessionFacts {
+    pub branch: String,
+    pub remote_url: Option<String>,
+    pub policy: crate::proxy::session_policy::SessionPolicy,
+}
+
 /// What the proxy keeps of a session's record while its file is unchanged:
 /// its token, its MCP servers (their rules, and where to see they are
-/// still configured) and its budget.
+/// still configured), its budget and its facts.
 #[derive(Clone, Default)]
 pub(super) struct Known {
     token: String,
     pub(super) mcp: std::sync::Arc<crate::mcp::SessionRules>,
     budget: Option<crate::usd::Usd>,
+    facts: Option<std::sync::Arc<SessionFacts>>,
 }
 
 #[derive(Default)]
@@ -95,9 +106,15 @@ impl Tokens {
         // Read with the lock released; the stamp taken before the read, so
         // a record rewritten meanwhile is read again next time.
         let spec = home.load(name).ok()?;
+        let facts = SessionFacts {
+            branch: spec.branch.clone(),
+            remote_url: spec.remote_url.clone(),
+            policy: spec.policy.clone(),
+        };
         let known = Known {
             mcp: std::sync::Arc::new(crate::mcp::SessionRules::of(&spec)),
             budget: spec.budget_usd,
+            facts: Some(std::sync::Arc::new(facts)),
             token: spec.hook_token,
         };
         self.lock().insert(name.to_string(), (stamp, known.clone()));
@@ -110,6 +127,12 @@ impl Tokens {
             .get(name)
             .map(|(_, k)| std::sync::Arc::clone(&k.mcp))
             .unwrap_or_default()
+    }
+
+    /// The facts of a session whose token `check` accepted (none in the
+    /// cluster, where there are no records).
+    pub(super) fn facts(&self, name: &str) -> Option<std::sync::Arc<SessionFacts>> {
+        self.lock().get(name).and_then(|(_, k)| k.facts.clone())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (Stamp, Known)>> {

@@ -24,7 +24,7 @@ impl Proxy {
             return self.too_many_tunnels(&log);
         };
         let mcp = self.tokens.mcp(&session);
-        let addrs = match self.resolve(&host, port, &mcp).await {
+        let addrs = match self.resolve(&session, &host, port, &mcp).await {
             Ok(a) => a,
             Err(why) => return self.refused(&log, why),
         };

@@ -65,6 +65,13 @@ impl Proxy {
             return refused;
         }
         set_host(&mut parts.headers, host, port, 443);
+        let body = match self.guard(session, host, &parts, body).await {
+            Ok(body) => body,
+            Err(refused) => {
+                self.audit(&log, 403, "denied", Some(refused.why));
+                return *refused.response;
+            }
+        };
         let injection = self.inject(session, host, &mut parts.headers).await;
         strip_hop_by_hop(&mut parts.headers);
         parts.uri = origin_form(&parts.uri);
@@ -75,7 +82,7 @@ impl Proxy {
                 // Uncompressed frames, so the meter can read them.
                 parts.headers.remove("sec-websocket-extensions");
             }
-            let request = Request::from_parts(parts, body.boxed());
+            let request = Request::from_parts(parts, body);
             let target = (host, addrs);
             return self
                 .forward_upgrade(
@@ -87,7 +94,7 @@ impl Proxy {
                 )
                 .await;
         }
-        let request = Request::from_parts(parts, body.boxed());
+        let request = Request::from_parts(parts, body);
         let mut guard = upstream.lock().await;
         let sender = match self.ready_upstream(host, addrs, &mut guard).await {
             Ok(s) => s,

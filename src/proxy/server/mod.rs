@@ -31,9 +31,11 @@ use crate::serve::{Body, Conn, empty, text};
 use crate::store::Home;
 pub use books::Bookkeeping;
 
+mod ask;
 mod auth;
 mod books;
 mod connect;
+mod guard;
 mod intercept;
 mod plain;
 mod tunnel;
@@ -71,6 +73,10 @@ pub struct Proxy {
     tokens: auth::Tokens,
     /// The in-cluster daemon's (its refusals name no config.toml).
     in_cluster: bool,
+    /// The host policy and GitHub scope, reloaded when config.toml changes.
+    live: crate::proxy::live::LiveSettings,
+    /// Requests held for approval (`ask`).
+    waiting: crate::proxy::approvals::Waiting,
     /// Open tunnels per session, so one session cannot take every slot.
     tunnels: Arc<std::sync::Mutex<std::collections::HashMap<String, usize>>>,
     /// The books model calls are metered into, when the daemon keeps them.
@@ -158,6 +164,7 @@ impl Proxy {
         let mut rules = rules::builtin_rules();
         rules.extend(settings.rules.iter().cloned());
         Ok(Proxy {
+            live: crate::proxy::live::LiveSettings::for_home(home, &settings),
             home: home.clone(),
             rules,
             secrets: Secrets::default(),
@@ -168,6 +175,7 @@ impl Proxy {
             audit: Audit::new(home),
             tokens: auth::Tokens::default(),
             in_cluster: false,
+            waiting: Default::default(),
             tunnels: Arc::default(),
             bookkeeping: None,
         })
@@ -183,6 +191,7 @@ impl Proxy {
         self.tokens = auth::Tokens::derived(key);
         self.secrets = Secrets::from_dir(credentials);
         self.in_cluster = true;
+        self.live = self.live.fixed();
         self
     }
 
@@ -273,21 +282,17 @@ impl Proxy {
     /// spelling of a local address gets through.
     async fn resolve(
         &self,
+        session: &str,
         host: &str,
         port: u16,
         mcp: &crate::mcp::SessionRules,
     ) -> Result<Vec<SocketAddr>, String> {
         let pinned = self.settings.resolve.get(host);
-        let policy = &self.settings.policy;
         // An MCP server's host counts as allowed while it is configured.
-        if let Err(why) = policy.check(host, pinned.is_some())
-            && !mcp.allows(host, &policy.deny_hosts)
-        {
-            return Err(match self.in_cluster {
-                true => policy.in_cluster_refusal(host),
-                false => why,
-            });
-        }
+        let mcp_allowed = mcp.allows(host, &self.live.current().policy.deny_hosts);
+        let named = self
+            .check_policy(session, host, pinned.is_some() || mcp_allowed)
+            .await?;
         let addrs: Vec<SocketAddr> = match pinned {
             Some(target) => tokio::net::lookup_host(target.as_str())
                 .await
@@ -308,7 +313,7 @@ impl Proxy {
         }) {
             return Err("requests to the proxy itself are refused (loop)".into());
         }
-        if pinned.is_some() || self.settings.policy.named_exactly(host) {
+        if pinned.is_some() || named {
             return Ok(addrs);
         }
         if let Some(a) = addrs.iter().find(|a| policy::local(a.ip())) {
@@ -322,7 +327,7 @@ impl Proxy {
             .find(|a| policy::private(a.ip()) || policy::is_own_address(a.ip()))
         {
             return Err(format!(
-                "{host} resolves to {}, an address of this machine or of a private network, which sessions may not reach through the proxy; to allow it, add \"{host}\" (exactly) to [proxy] allow_hosts in config.toml, then run `clauderon daemon restart`",
+                "{host} resolves to {}, an address of this machine or of a private network, which sessions may not reach through the proxy; to allow it, add \"{host}\" (exactly) to [proxy] allow_hosts in config.toml, or `clauderon policy SESSION allow {host}` (both apply live)",
                 a.ip()
             ));
         }

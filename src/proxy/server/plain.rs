@@ -36,7 +36,7 @@ impl Proxy {
             );
         }
         let mcp = self.tokens.mcp(&session);
-        let addrs = match self.resolve(&host, port, &mcp).await {
+        let addrs = match self.resolve(&session, &host, port, &mcp).await {
             Ok(a) => a,
             Err(why) => {
                 self.audit(&log, 403, "denied", Some(why.clone()));

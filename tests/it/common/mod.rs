@@ -10,6 +10,7 @@ pub mod daemon;
 pub mod docker;
 pub mod filters;
 pub mod kube;
+pub mod land;
 pub mod podman;
 pub mod upstream;
 

@@ -1,0 +1,160 @@
+//! `clauderon send NAME MESSAGE`: a follow-up prompt for the agent.
+//!
+//! The mechanism: the message goes, byte for byte, into the session's
+//! files (mounted read-only in the container) with a fresh id, and the
+//! container is (re)started; the entrypoint sees an id it has not
+//! delivered and starts the agent with its resume flag and the message
+//! (`claude --continue -- MSG`, `codex resume --last -- MSG`; with `-p` /
+//! `codex exec resume` for a `--print` session, which then runs once more
+//! to completion). One path for a waiting, a stopped and an ended session,
+//! for both agents, with the message never passing through a shell or a
+//! terminal. A session that is working is not interrupted.
+
+use std::io::Read;
+
+use crate::backend::oci::Engine;
+use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
+use crate::error::{Error, Result};
+use crate::hooks::{self, AgentStatus, HookEvent, events};
+use crate::plan::{Plan, Step};
+use crate::session::SessionSpec;
+
+/// The hook event `send` records: the agent has a prompt, so it is working.
+pub const SENT_EVENT: &str = hooks::MESSAGE_SENT;
+
+/// The message sources: the argument, `--file F`, or `-` (stdin).
+pub enum Source {
+    Text(String),
+    File(std::path::PathBuf),
+    Stdin,
+}
+
+/// The largest message (the agent's own prompt limits are far below it).
+const MAX_BYTES: u64 = 1 << 20;
+
+pub fn run(ctx: &Ctx, name: &str, source: Source, dry_run: bool) -> Result<()> {
+    let message = read_message(source)?;
+    let _lock = (!dry_run)
+        .then(|| ctx.home.lock_session(name))
+        .transpose()?;
+    let spec = ctx.home.load(name)?;
+    crate::commands::lifecycle::require_worktree(&spec)?;
+    // (a kubernetes session has no local engine: attach talks to its agent)
+    let engine = Engine::for_kind(spec.backend)
+        .map_err(|e| e.with_fix(format!("`clauderon attach {name}` to talk to the agent")))?;
+    let mut plan = Plan::default();
+    let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
+    if state == ContainerState::Missing {
+        return Err(Error::failed(format!(
+            "the container of session '{name}' no longer exists"
+        ))
+        .with_fix(format!("`clauderon refresh {name}` recreates it")));
+    }
+    refuse_if_working(ctx, &spec, &state)?;
+    send_plan(ctx, &spec, &engine, &state, message.into_bytes(), &mut plan);
+    print_or_execute(&format!("send {name}"), &plan, dry_run)?;
+    if !dry_run {
+        crate::output::info(format!(
+            "Sent the message to {name}; the agent resumed its conversation with it. `clauderon transcript -f {name}` follows it."
+        ));
+    }
+    Ok(())
+}
+
+fn read_message(source: Source) -> Result<String> {
+    let mut bytes = Vec::new();
+    let read = match source {
+        Source::Text(t) => {
+            bytes = t.into_bytes();
+            Ok(0)
+        }
+        Source::File(p) => std::fs::File::open(&p)
+            .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| Error::input(format!("--file {}: {e}", p.display()))),
+        Source::Stdin => std::io::stdin()
+            .take(MAX_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| Error::io("could not read the message from stdin", e)),
+    };
+    read?;
+    if bytes.len() as u64 > MAX_BYTES {
+        return Err(Error::input("the message is larger than 1 MiB").with_fix(
+            "send a shorter message, or put the text in a file in the worktree and name it",
+        ));
+    }
+    if bytes.contains(&0) {
+        return Err(Error::input("the message contains a NUL byte"));
+    }
+    let text =
+        String::from_utf8(bytes).map_err(|_| Error::input("the message is not UTF-8 text"))?;
+    if text.trim().is_empty() {
+        return Err(Error::input("the message is empty").with_fix("give the text to send"));
+    }
+    Ok(text)
+}
+
+/// A working agent is not cut off mid-turn.
+fn refuse_if_working(ctx: &Ctx, spec: &SessionSpec, state: &ContainerState) -> Result<()> {
+    let log = events::read(&events::log_path(&ctx.home, &spec.name));
+    let status = hooks::derive_status(&log, state.is_running(), crate::session::now());
+    if state.is_running() && status.status == AgentStatus::Working && !status.stale {
+        return Err(Error::failed(format!(
+            "session '{}' is working: a message now would cut its turn short",
+            spec.name
+        ))
+        .with_fix(format!(
+            "wait until `clauderon list` shows it waiting, or `clauderon stop {0}` first (then send resumes it)",
+            spec.name
+        )));
+    }
+    Ok(())
+}
+
+fn send_plan(
+    ctx: &Ctx,
+    spec: &SessionSpec,
+    engine: &Engine,
+    state: &ContainerState,
+    message: Vec<u8>,
+    plan: &mut Plan,
+) {
+    let files = ctx.home.container_files_dir(&spec.name);
+    let id = crate::session::new_uuid();
+    let len = message.len();
+    for (file, contents) in [("message", message), ("message-id", id.into_bytes())] {
+        plan.push(Step::WriteFile {
+            path: files.join(file),
+            contents,
+            mode: 0o644,
+            secret: false,
+        });
+    }
+    let container = spec.container_name();
+    if !matches!(state, ContainerState::Present(s) if s != "running") {
+        let stop = match &spec.compose {
+            Some(c) => c.stop(spec),
+            None => engine.stop(&container),
+        };
+        plan.push(Step::run_cmd(stop, engine.classifier()));
+    }
+    let sent = HookEvent {
+        event: SENT_EVENT.into(),
+        message: Some(format!("clauderon send: a {len}-byte message")),
+        received_at: crate::session::now(),
+        ..Default::default()
+    };
+    let mut line = serde_json::to_vec(&sent).expect("json serializes");
+    line.push(b'\n');
+    plan.push(Step::AppendFile {
+        path: events::log_path(&ctx.home, &spec.name),
+        contents: line,
+    });
+    crate::commands::lifecycle::ensure_daemon(ctx, plan);
+    let steps = match &spec.compose {
+        Some(c) => c.start_steps(spec, engine),
+        None => engine.start_steps(&container, &spec.worktree).into(),
+    };
+    for step in steps {
+        plan.push(step);
+    }
+}
