@@ -7,7 +7,11 @@
 # Usage: scripts/build-agent-image.sh [--rebuild]
 # Env:   ENGINE=docker|podman (default docker)   IMAGE (default clauderon-agent:latest)
 #        CLAUDE_BINARY=/path/to/claude  use this binary instead of downloading one
+#        CLAUDE_VERSION=X  the Claude Code version to fetch (default: the tested one,
+#        templates/claude-code.version, which `clauderon agent-image build` reads too)
 set -euo pipefail
+
+CLAUDE_VERSION="${CLAUDE_VERSION:-$(tr -d '[:space:]' <"$(dirname "$0")/../templates/claude-code.version")}"
 
 ENGINE="${ENGINE:-docker}"
 IMAGE="${IMAGE:-clauderon-agent:latest}"
@@ -30,8 +34,8 @@ if [ -n "${CLAUDE_BINARY:-}" ]; then
   cp "$CLAUDE_BINARY" "$work/claude"
 else
   command -v npm >/dev/null || die "npm is missing (apt-get install npm), or set CLAUDE_BINARY=/path/to/claude"
-  log "fetching the Claude Code CLI (npm package @anthropic-ai/claude-code-linux-x64)"
-  (cd "$work" && npm pack --silent @anthropic-ai/claude-code-linux-x64 >/dev/null)
+  log "fetching the Claude Code CLI $CLAUDE_VERSION (npm package @anthropic-ai/claude-code-linux-x64)"
+  (cd "$work" && npm pack --silent "@anthropic-ai/claude-code-linux-x64@$CLAUDE_VERSION" >/dev/null)
   tar -xzf "$work"/anthropic-ai-claude-code-linux-x64-*.tgz -C "$work" package/claude
   mv "$work/package/claude" "$work/claude"
 fi

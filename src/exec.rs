@@ -78,6 +78,9 @@ pub struct Failure {
     pub code: Option<i32>,
     pub stderr: String,
     pub not_found: bool,
+    /// stderr was already copied to ours as the command ran (`Cmd::live`):
+    /// an error need not repeat it.
+    pub live: bool,
 }
 
 impl Cmd {
@@ -278,6 +281,7 @@ impl Cmd {
             code,
             stderr,
             not_found,
+            live: self.live_stderr,
         }
     }
 
@@ -323,6 +327,27 @@ fn feed_stdin(
     }))
 }
 
+/// docker's "Run 'docker run --help' for more information" (and the blank
+/// line before it) say nothing to a clauderon user: left out of what is shown.
+fn is_help_hint(line: &str) -> bool {
+    let line = line.trim();
+    line.starts_with("Run '") && line.ends_with("for more information")
+}
+
+fn without_help_hint(chunk: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    let Ok(text) = std::str::from_utf8(chunk) else {
+        return chunk.into();
+    };
+    if !text.lines().any(is_help_hint) {
+        return chunk.into();
+    }
+    let kept: String = text
+        .split_inclusive('\n')
+        .filter(|l| !is_help_hint(l) && !l.trim().is_empty())
+        .collect();
+    kept.into_bytes().into()
+}
+
 /// Reads stderr on its own thread so a chatty child cannot block on a full
 /// pipe; with `live`, copies it to ours as it comes.
 fn read_stderr(
@@ -337,7 +362,7 @@ fn read_stderr(
                 break;
             }
             if live {
-                let _ = std::io::stderr().write_all(&buf[..n]);
+                let _ = std::io::stderr().write_all(&without_help_hint(&buf[..n]));
             }
             all.extend_from_slice(&buf[..n]);
         }
@@ -352,7 +377,7 @@ impl Failure {
             .stderr
             .lines()
             .map(str::trim)
-            .filter(|l| !l.is_empty())
+            .filter(|l| !l.is_empty() && !is_help_hint(l))
             .collect();
         let start = lines.len().saturating_sub(4);
         lines[start..].join("\n")
@@ -417,6 +442,17 @@ impl Watchdog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn docker_help_hint_is_left_out_of_what_is_shown() {
+        let chunk = b"docker: Error response from daemon: no such host\n\nRun 'docker run --help' for more information\n";
+        assert_eq!(
+            &*without_help_hint(chunk),
+            b"docker: Error response from daemon: no such host\n"
+        );
+        let progress = b"abc: Pulling fs layer\n\n";
+        assert_eq!(&*without_help_hint(progress), progress);
+    }
 
     #[test]
     fn a_command_over_its_time_limit_is_killed_and_fails_as_timed_out() {

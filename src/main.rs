@@ -113,9 +113,18 @@ fn run(cli: Cli) -> Result<i32> {
                     from,
                     agent,
                     backend,
+                    version,
+                    update,
                     dry_run,
                 },
-        } => commands::agent_image::build(&ctx, from.as_deref(), agent, backend, dry_run)?,
+        } => {
+            let source = commands::agent_image::Source {
+                from: from.as_deref(),
+                version: version.as_deref(),
+                update,
+            };
+            commands::agent_image::build(&ctx, source, agent, backend, dry_run)?
+        }
         Command::DaemonImage {
             command: DaemonImageCommand::Build { backend, dry_run },
         } => commands::daemon_image::build(&ctx, backend, dry_run)?,

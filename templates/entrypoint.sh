@@ -11,11 +11,9 @@ say() { printf 'clauderon: %s\n' "$*" >&2; }
 mkdir -p "$state" 2>/dev/null || say "cannot write $state: is /workspace writable by uid $(id -u 2>/dev/null || echo '?')?"
 
 # Rust build cache: only when the image has sccache, so a missing one never breaks cargo.
+# A missing sccache is reported by `image check` and `doctor`, not in every session's log.
 if command -v sccache >/dev/null 2>&1; then
   export RUSTC_WRAPPER=sccache
-elif [ ! -e "$state/sccache-warned" ]; then
-  say "sccache is not installed in this image: Rust builds run without a compile cache (install sccache to enable it)"
-  : >"$state/sccache-warned" 2>/dev/null || true
 fi
 
 # An agent CLI mounted from its own image (Podman) comes first.

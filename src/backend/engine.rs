@@ -183,7 +183,12 @@ impl Engine {
                 .with_fix(self.engine_down_fix());
         }
         if IMAGE_MISSING.iter().any(|m| has(m)) {
-            return Error::input(format!("image not available: {}", f.stderr_tail())).with_fix(format!(
+            // A pull shown as it ran has said why already: once is enough.
+            let why = match f.live {
+                true => " (the engine said why above)".to_string(),
+                false => format!(": {}", f.stderr_tail()),
+            };
+            return Error::input(format!("image not available{why}")).with_fix(format!(
                 "check the image name; build or load it locally, or log in to its registry (`{0} login`); with --pull-policy never it must already be local (`{0} images`)",
                 self.program
             ));
@@ -231,6 +236,18 @@ impl Engine {
 
     pub fn pull(&self, image: &str) -> Cmd {
         self.cmd().args(["pull", image]).live()
+    }
+
+    /// The image's registry digests, space-separated: none (Docker) or only
+    /// `localhost/...` ones (Podman) for an image built or loaded here.
+    pub fn image_repo_digests(&self, image: &str) -> Cmd {
+        self.cmd().args([
+            "image",
+            "inspect",
+            "--format",
+            "{{range .RepoDigests}}{{.}} {{end}}",
+            image,
+        ])
     }
 
     pub fn image_exists(&self, image: &str) -> Cmd {
@@ -460,6 +477,7 @@ mod tests {
             code: Some(1),
             stderr: stderr.into(),
             not_found: false,
+            live: false,
         };
         let e = DOCKER.classify(f("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"));
         assert!(e.fix.unwrap().contains("docker info"));

@@ -18,6 +18,16 @@ impl Engine {
             .args(["container", "inspect", "--format", &format, container])
     }
 
+    /// `AGENT --version` in a throwaway container called `name`, with no
+    /// network; bounded (a real CLI answers in well under a second), and the
+    /// caller removes `name` if it had to be killed.
+    pub fn agent_version(&self, image: &str, agent: &str, name: &str) -> Cmd {
+        self.cmd()
+            .args(["run", "--rm", "--name", name, "--network", "none"])
+            .args(["--entrypoint", agent, image, "--version"])
+            .time_limit(std::time::Duration::from_secs(5))
+    }
+
     /// `images`: every local image as `repository:tag`.
     pub fn list_images(&self) -> Cmd {
         self.cmd()

@@ -123,6 +123,12 @@ pub enum AgentImageCommand {
         agent: Agent,
         #[arg(long, value_enum, default_value = "podman")]
         backend: BackendKind,
+        /// The agent's version to fetch from npm (default: the one clauderon is tested with)
+        #[arg(long, value_name = "X", conflicts_with = "update")]
+        version: Option<String>,
+        /// Fetch the latest version published on npm (`npm view PACKAGE version`)
+        #[arg(long)]
+        update: bool,
         /// Print the commands and files instead of running them
         #[arg(long)]
         dry_run: bool,

@@ -18,18 +18,69 @@ const CONTAINERFILE: &str = include_str!("../../templates/agent-cli.Containerfil
 /// fetches (the one clauderon's tests run).
 pub const CODEX_VERSION: &str = "0.169.0";
 
-/// Where an agent's CLI comes from: its npm package, and the binaries the
-/// image needs, as (path in the package's tarball, name in the image).
-fn npm_source(agent: Agent) -> (String, Vec<(&'static str, &'static str)>) {
+/// The Claude Code version clauderon is tested with: one file, read here
+/// and by scripts/build-agent-image.sh.
+pub fn claude_version() -> &'static str {
+    include_str!("../../templates/claude-code.version").trim()
+}
+
+const CLAUDE_PACKAGE: &str = "@anthropic-ai/claude-code-linux-x64";
+
+/// The version to fetch: `--version`, the latest on npm (`--update`), else
+/// the pinned one.
+fn pick_version(agent: Agent, version: Option<&str>, update: bool) -> Result<String> {
+    let chosen = match (version, update) {
+        (Some(v), _) => v.to_string(),
+        (None, true) => latest_on_npm(agent)?,
+        (None, false) => match agent {
+            Agent::Claude => claude_version().into(),
+            Agent::Codex => CODEX_VERSION.into(),
+        },
+    };
+    let ok = !chosen.is_empty()
+        && chosen.len() <= 64
+        && chosen.starts_with(|c: char| c.is_ascii_digit())
+        && chosen
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-+".contains(c));
+    match ok {
+        true => Ok(chosen),
+        false => Err(
+            Error::input(format!("--version {chosen:?} is not a version"))
+                .with_fix(format!("give one like {}", claude_version())),
+        ),
+    }
+}
+
+/// `npm view PACKAGE version`: the latest published version.
+fn latest_on_npm(agent: Agent) -> Result<String> {
+    let package = match agent {
+        Agent::Claude => CLAUDE_PACKAGE.to_string(),
+        Agent::Codex => "@openai/codex".to_string(),
+    };
+    let out = Cmd::new(["npm", "view", &package, "version"])
+        .time_limit(std::time::Duration::from_secs(60))
+        .run()
+        .map_err(|f| {
+            f.into_error()
+                .context("could not ask npm for the latest version")
+                .with_fix("install npm and check the registry is reachable, or pass --version X")
+        })?;
+    Ok(out.stdout.trim().to_string())
+}
+
+/// Where an agent's CLI comes from: its npm package at `version`, and the
+/// binaries the image needs, as (path in the package's tarball, name in the image).
+fn npm_source(agent: Agent, version: &str) -> (String, Vec<(&'static str, &'static str)>) {
     match agent {
         Agent::Claude => (
-            "@anthropic-ai/claude-code-linux-x64".into(),
+            format!("{CLAUDE_PACKAGE}@{version}"),
             vec![("package/claude", "claude")],
         ),
         // Static musl binaries; codex needs codex-code-mode-host next to
         // it, or it offers the model no tools.
         Agent::Codex => (
-            format!("@openai/codex@{CODEX_VERSION}-linux-x64"),
+            format!("@openai/codex@{version}-linux-x64"),
             vec![
                 (
                     "package/vendor/x86_64-unknown-linux-musl/bin/codex",
@@ -75,8 +126,8 @@ fn given_binaries(path: &Path, agent: Agent) -> Result<Binaries> {
 
 /// Steps that fetch the agent's npm package into `context` and unpack
 /// its binaries there.
-fn npm_binaries(agent: Agent, context: &Path) -> Binaries {
-    let (package, files) = npm_source(agent);
+fn npm_binaries(agent: Agent, version: &str, context: &Path) -> Binaries {
+    let (package, files) = npm_source(agent, version);
     let dir = context.to_string_lossy().to_string();
     let npm = Cmd::new([
         "npm",
@@ -130,9 +181,16 @@ fn containerfile(agent: Agent, binaries: &[(PathBuf, &str)], context: &Path) -> 
     }
 }
 
+/// What `agent-image build` was asked for, beyond the agent and engine.
+pub struct Source<'a> {
+    pub from: Option<&'a Path>,
+    pub version: Option<&'a str>,
+    pub update: bool,
+}
+
 pub fn build(
     ctx: &Ctx,
-    from: Option<&Path>,
+    source: Source,
     agent: Agent,
     backend: BackendKind,
     dry_run: bool,
@@ -140,11 +198,21 @@ pub fn build(
     let engine = Engine::for_kind(backend)?;
     let reference = ctx.config.agent.reference(agent);
     let context = ctx.home.root.join("cache").join("agent-cli");
-    let (fetch, binaries) = match from {
-        Some(path) => given_binaries(path, agent)?,
-        None => npm_binaries(agent, &context),
-    };
     let mut plan = Plan::default();
+    let (fetch, binaries) = match source.from {
+        Some(_) if source.version.is_some() || source.update => {
+            return Err(Error::input(
+                "--from takes the binary as it is: it goes without --version and --update",
+            )
+            .with_fix("leave out --from to fetch a version from npm"));
+        }
+        Some(path) => given_binaries(path, agent)?,
+        None => {
+            let version = pick_version(agent, source.version, source.update)?;
+            plan.note(format!("{agent} {version}"));
+            npm_binaries(agent, &version, &context)
+        }
+    };
     plan.push(Step::RemoveDir {
         path: context.clone(),
     });

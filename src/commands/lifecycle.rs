@@ -146,6 +146,22 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     Ok(())
 }
 
+/// A `--print` run whose agent has answered (the entrypoint's marker in
+/// the worktree): starting it again would only print the answer again.
+fn finished_print_run(spec: &crate::session::SessionSpec) -> bool {
+    spec.agent_options.print
+        && std::fs::symlink_metadata(spec.worktree.join(".clauderon/print.done")).is_ok()
+}
+
+fn print_run_finished(name: &str) -> crate::error::Error {
+    crate::error::Error::input(format!(
+        "session '{name}' was a --print run and has answered: start would only print the same answer again"
+    ))
+    .with_fix(format!(
+        "clauderon send {name} MESSAGE resumes it with a new message; clauderon logs {name} shows the answer"
+    ))
+}
+
 pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
     if spec.backend == BackendKind::Kubernetes {
@@ -166,6 +182,7 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
             return Ok(());
         }
         _ if state.is_running() => plan.note(format!("session {name} is running: nothing to do")),
+        _ if finished_print_run(&spec) => return Err(print_run_finished(name)),
         _ => {
             // The daemon first: the agent's first hook event must find it.
             ensure_daemon(ctx, &mut plan);

@@ -39,8 +39,10 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     let engine = Engine::for_kind(spec.backend)?;
     let mut plan = Plan::default();
     let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
-    let pull = !no_pull && spec.pull_policy != PullPolicy::Never;
-    if !pull && !no_pull {
+    let pull = !no_pull
+        && spec.pull_policy != PullPolicy::Never
+        && !keeps_local_image(&engine, &spec, dry_run, &mut plan);
+    if !no_pull && spec.pull_policy == PullPolicy::Never {
         plan.note(format!(
             "not pulling {}: the session's pull policy is never",
             spec.image
@@ -169,17 +171,45 @@ pub fn refresh_plan(
     plan
 }
 
+/// An image that exists only here (built or loaded, never pulled) is not
+/// pulled: a registry would only answer "not found". One line says so,
+/// instead of the engine's pull error and a warning repeating it. With
+/// pull policy always the pull is still tried (and fails with the fix).
+fn keeps_local_image(engine: &Engine, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> bool {
+    if spec.pull_policy == PullPolicy::Always {
+        return false;
+    }
+    let Ok(out) = engine.image_repo_digests(&spec.image).run() else {
+        return false; // not here (or the engine cannot say): pull as usual
+    };
+    if !out
+        .stdout
+        .split_whitespace()
+        .all(|d| d.starts_with("localhost/"))
+    {
+        return false;
+    }
+    let kept = format!(
+        "kept the local image {} (it is not in a registry)",
+        spec.image
+    );
+    if !dry_run {
+        crate::output::note(&kept);
+    }
+    plan.note(kept);
+    true
+}
+
 /// With if-not-present a failed pull falls back to the local image (the
 /// create after it fails clearly if there is none); with always it is an
 /// error.
 fn pull_step(spec: &SessionSpec, engine: &Engine) -> Step {
     let tolerate = match spec.pull_policy {
         PullPolicy::Always => None,
-        _ => Some(Tolerate::Warn(|f| {
-            format!(
-                "could not pull the image ({}); recreating from the local one",
-                f.stderr_tail().lines().last().unwrap_or("")
-            )
+        // The engine's own words were shown as it pulled: not again.
+        _ => Some(Tolerate::Warn(|_| {
+            "could not pull the image (the engine said why above); recreating from the local one"
+                .to_string()
         })),
     };
     Step::Run {

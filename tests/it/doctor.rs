@@ -68,6 +68,20 @@ fn doctor_with_and_without_podman() {
     assert_eq!(verdict(&checks, "network mode").unwrap()["verdict"], "ok");
     assert_eq!(verdict(&checks, "compose").unwrap()["verdict"], "ok");
     assert!(verdict(&checks, "kubectl").is_some());
+    // The test image has no sccache: said once here, not in every session's log.
+    let sccache = verdict(&checks, "docker sccache").expect("the default image is probed");
+    assert_eq!(sccache["verdict"], "warn", "{sccache}");
+    assert!(
+        sccache["detail"]
+            .as_str()
+            .unwrap()
+            .contains("sccache missing in clauderon-test-base")
+            && sccache["detail"]
+                .as_str()
+                .unwrap()
+                .contains("Rust builds run without a compile cache"),
+        "{sccache}"
+    );
 
     let bin = tempfile::tempdir().unwrap();
     path_without_podman(bin.path());

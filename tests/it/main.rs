@@ -54,6 +54,7 @@ mod ledger_cli;
 mod ledger_codex;
 mod newuser_ci;
 mod newuser_everyday;
+mod newuser_images;
 mod newuser_json_docs;
 mod newuser_podman_backends;
 mod newuser_scenario;

@@ -72,6 +72,7 @@ mod tests {
             code: Some(1),
             stderr: stderr.into(),
             not_found: false,
+            live: false,
         }
     }
 

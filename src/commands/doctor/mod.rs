@@ -49,8 +49,15 @@ fn engine_checks(ctx: &Ctx, engine: &Engine, required: bool) -> Vec<Check> {
             .unwrap_or(ctx.config.default_image.value.clone()),
     };
     let name = format!("{} default image", engine.program);
+    let mut sccache = None;
     out.push(match image::image_id(engine, &default) {
-        Ok(Some(_)) => check(&name, "ok", default, None),
+        Ok(Some(id)) => {
+            sccache = Some([
+                sccache_check(ctx, engine, &default, &id),
+                setup::agent_version_check(engine, &default),
+            ]);
+            check(&name, "ok", default, None)
+        }
         Ok(None) => check(
             &name,
             missing,
@@ -59,6 +66,7 @@ fn engine_checks(ctx: &Ctx, engine: &Engine, required: bool) -> Vec<Check> {
         ),
         Err(e) => check(&name, missing, e.message, e.fix),
     });
+    out.extend(sccache.into_iter().flatten());
     if engine.image_mounts && ctx.config.agent.mount_agent_cli {
         // Each agent has its own CLI image.
         for agent in [Agent::Claude, Agent::Codex] {
@@ -80,6 +88,23 @@ fn build_default_image_fix(engine: &Engine) -> String {
         "sudo ENGINE={} scripts/build-agent-image.sh (in clauderon's source tree) builds clauderon-agent:latest, or set {key}",
         engine.program
     )
+}
+
+/// Sessions export RUSTC_WRAPPER only when the image has sccache; without
+/// it Rust builds still work, uncached. Said here (and by `image check`),
+/// not in every session's log. The probe is cached by image ID.
+fn sccache_check(ctx: &Ctx, engine: &Engine, image: &str, id: &str) -> Check {
+    let name = format!("{} sccache", engine.program);
+    match image::probe(engine, &ctx.home, image, id) {
+        Ok(p) if p.has("sccache") => check(&name, "ok", format!("in {image}"), None),
+        Ok(_) => check(
+            &name,
+            "warn",
+            format!("sccache missing in {image} -> Rust builds run without a compile cache"),
+            Some("install sccache in the image (optional)".into()),
+        ),
+        Err(e) => check(&name, "warn", e.message, e.fix),
+    }
 }
 
 fn cli_image_check(ctx: &Ctx, engine: &Engine, agent: Agent) -> Check {

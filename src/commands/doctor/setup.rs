@@ -222,3 +222,43 @@ pub(super) fn podman_forward_check() -> Option<Check> {
         ),
     })
 }
+
+/// The Claude Code version in `image` (the engine's default), beside the
+/// one clauderon is tested with; an older or newer one is a warning with
+/// the command that rebuilds the image at the tested version.
+pub(super) fn agent_version_check(engine: &Engine, image: &str) -> Check {
+    let name = format!("{} claude version", engine.program);
+    let container = format!("clauderon-doctor-version-{}", std::process::id());
+    let tested = crate::commands::agent_image::claude_version();
+    let rebuild = match engine.is_docker() {
+        true => "sudo CLAUDE_VERSION=X scripts/build-agent-image.sh --rebuild (the tested X is the default)".to_string(),
+        false => format!("clauderon agent-image build --backend {}", engine.kind),
+    };
+    match engine.agent_version(image, "claude", &container).run() {
+        Ok(out) => {
+            let found = out.stdout.lines().next().unwrap_or("").trim().to_string();
+            match found.split_whitespace().next() == Some(tested) {
+                true => check(&name, "ok", format!("{found} in {image}"), None),
+                false => check(
+                    &name,
+                    "warn",
+                    format!("{found:?} in {image}; clauderon is tested with {tested}"),
+                    Some(rebuild),
+                ),
+            }
+        }
+        Err(f) => {
+            // Killed at its time limit: its container may still run.
+            let _ = engine.remove(&container).run();
+            check(
+                &name,
+                "warn",
+                format!(
+                    "could not ask {image} for claude --version: {}",
+                    f.stderr_tail()
+                ),
+                Some(rebuild),
+            )
+        }
+    }
+}

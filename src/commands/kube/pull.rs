@@ -86,6 +86,7 @@ fn classify_text(f: &crate::exec::Failure) -> String {
         code: f.code,
         stderr: f.stderr.clone(),
         not_found: f.not_found,
+        live: f.live,
     })
     .message
 }
