@@ -154,7 +154,7 @@ fn finished_print_run(spec: &crate::session::SessionSpec) -> bool {
 }
 
 fn print_run_finished(name: &str) -> crate::error::Error {
-    crate::error::Error::input(format!(
+    crate::error::Error::conflict(format!(
         "session '{name}' was a --print run and has answered: start would only print the same answer again"
     ))
     .with_fix(format!(

@@ -50,16 +50,18 @@ fn assert_waiting_and_stopped(env: &Env, name: &str, resume: &str) {
     std::fs::write(&file, HOSTILE).unwrap();
     env.run(&["send", name, "--file", &file.to_string_lossy()])
         .ok();
-    assert_delivered(env, name, 2, resume);
+    // Working from the moment send returns (the stub may finish its turn
+    // and wait again soon after the message is delivered).
     assert_eq!(agent_status(env, name), "working");
+    assert_delivered(env, name, 2, resume);
     env.run(&["stop", name]).ok();
     let mut cmd = env.command(&["send", name, "-"]);
     cmd.stdin(std::process::Stdio::piped());
     let mut child = cmd.spawn().unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), HOSTILE.as_bytes()).unwrap();
     assert!(child.wait().unwrap().success());
-    assert_delivered(env, name, 3, resume);
     assert_eq!(agent_status(env, name), "working");
+    assert_delivered(env, name, 3, resume);
     assert!(!std::path::Path::new("/tmp/pwned").exists());
 }
 
@@ -130,6 +132,6 @@ fn send_resumes_a_stopped_session_on_podman() {
     env.wait_for_runs(&name, 1);
     env.run(&["stop", &name]).ok();
     env.run(&["send", &name, HOSTILE]).ok();
-    assert_delivered(&env, &name, 2, "--continue");
     assert_eq!(agent_status(&env, &name), "working");
+    assert_delivered(&env, &name, 2, "--continue");
 }
