@@ -44,15 +44,33 @@ fn assert_delivered(env: &Env, name: &str, runs: usize, resume: &str) {
     assert!(argv.iter().any(|a| a == resume), "{argv:?}");
 }
 
+/// The status moved to working: each send recorded its event (which
+/// `list` reads as working), and the agent is working or, the stub being
+/// quick, has already ended that turn and waits again.
+fn assert_moved_to_working(env: &Env, name: &str, sends: usize) {
+    let r = env.run(&["events", "--json", name]).ok();
+    let events: Value = serde_json::from_str(&r.stdout).unwrap();
+    let sent = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["event"] == "MessageSent")
+        .count();
+    assert_eq!(sent, sends, "{events}");
+    let status = agent_status(env, name);
+    assert!(
+        ["working", "waiting-input"].contains(&status.as_str()),
+        "{status}"
+    );
+}
+
 /// Waiting, then stopped: each gets the message; the status is working.
 fn assert_waiting_and_stopped(env: &Env, name: &str, resume: &str) {
     let file = env.home().join("message.txt");
     std::fs::write(&file, HOSTILE).unwrap();
     env.run(&["send", name, "--file", &file.to_string_lossy()])
         .ok();
-    // Working from the moment send returns (the stub may finish its turn
-    // and wait again soon after the message is delivered).
-    assert_eq!(agent_status(env, name), "working");
+    assert_moved_to_working(env, name, 1);
     assert_delivered(env, name, 2, resume);
     env.run(&["stop", name]).ok();
     let mut cmd = env.command(&["send", name, "-"]);
@@ -60,7 +78,7 @@ fn assert_waiting_and_stopped(env: &Env, name: &str, resume: &str) {
     let mut child = cmd.spawn().unwrap();
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), HOSTILE.as_bytes()).unwrap();
     assert!(child.wait().unwrap().success());
-    assert_eq!(agent_status(env, name), "working");
+    assert_moved_to_working(env, name, 2);
     assert_delivered(env, name, 3, resume);
     assert!(!std::path::Path::new("/tmp/pwned").exists());
 }
@@ -132,6 +150,6 @@ fn send_resumes_a_stopped_session_on_podman() {
     env.wait_for_runs(&name, 1);
     env.run(&["stop", &name]).ok();
     env.run(&["send", &name, HOSTILE]).ok();
-    assert_eq!(agent_status(&env, &name), "working");
+    assert_moved_to_working(&env, &name, 1);
     assert_delivered(&env, &name, 2, "--continue");
 }
