@@ -9,6 +9,9 @@
 #   id    - uid:gid
 #   name  - basename of $0 (claude / codex)
 #   runs  - one line "start" appended per invocation
+# In print mode it keeps the conversation's prompts in
+# $HOME/.claude/stub-conversation; resumed (--continue, `codex exec resume`),
+# its answer names them: "stub answer to: P2 (the conversation so far: P1|P2)".
 # Like Claude Code, it runs the hooks registered in the managed settings
 # (/etc/claude-code/managed-settings.json) with a realistic JSON payload on
 # stdin: SessionStart, then UserPromptSubmit when started with a prompt; then,
@@ -88,6 +91,15 @@ for a in "$@"; do [ "$a" = -p ] && print=1; done
 if [ "$print" = 1 ]; then
   fire Stop
   answer="stub answer to: ${!#}"
+  # The conversation's prompts, one a line: a resumed one (--continue,
+  # `exec resume`) remembers the earlier ones and names them in its answer.
+  conversation="$HOME/.claude/stub-conversation"
+  if [ "$resume" = 1 ] || [ "${2:-}" = resume ]; then
+    answer="$answer (the conversation so far: $(tr '\n' '|' <"$conversation" 2>/dev/null)${!#})"
+  else
+    : >"$conversation"
+  fi
+  { printf '%s' "${!#}" | tr '\n' ' '; echo; } >>"$conversation"
   json=0
   for a in "$@"; do [ "$a" = json ] || [ "$a" = --json ] && json=1; done
   if [ "$json" = 1 ]; then

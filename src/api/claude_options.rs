@@ -88,12 +88,10 @@ fn container_path(option: &str, p: &str) -> Result<()> {
 impl ClaudeOptions {
     /// Refuses the options a run cannot honour.
     fn check(&self) -> Result<()> {
-        let resuming = [self.resume, self.continue_, self.fork_session];
-        if let Some(i) = resuming.iter().position(|o| *o == Some(true)) {
-            let option = ["resume", "continue", "fork_session"][i];
+        if self.fork_session == Some(true) {
             return Err(refuse(
-                option,
-                "a run is a new session with its own worktree and home, so it holds no earlier conversation to go on with; send the follow-up as a new run (its prompt can name the session's branch)",
+                "fork_session",
+                "a clauderon session holds one conversation in its own worktree and home; resume it (session_id), or start a new run",
             ));
         }
         if self.dangerously_skip_permissions == Some(false) {
@@ -137,11 +135,6 @@ impl ClaudeOptions {
                     &format!("{mode:?} is none of {}", known.join(", ")),
                 ));
             }
-        }
-        if let Some(id) = &self.session_id
-            && !is_uuid(id)
-        {
-            return Err(refuse("session_id", "Claude Code takes a UUID here"));
         }
         if self
             .max_budget_usd
@@ -213,7 +206,12 @@ impl ClaudeOptions {
             ("--input-format", self.input_format.clone()),
             ("--json-schema", self.json_schema.clone()),
             ("--permission-mode", self.permission_mode.clone()),
-            ("--session-id", self.session_id.clone()),
+            // A new conversation's id; a resumed run's session_id names
+            // the session instead (`resume_target`).
+            (
+                "--session-id",
+                self.session_id.clone().filter(|_| !self.resuming()),
+            ),
             ("--settings", self.settings.clone()),
             ("--system-prompt", self.system_prompt.clone()),
         ];
@@ -260,7 +258,37 @@ impl ClaudeOptions {
     }
 }
 
-fn is_uuid(s: &str) -> bool {
+/// What a run goes on with (Stromboli's `session_id`, `resume`, `continue`).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Target {
+    /// `session_id` with `resume`: that session, which must exist.
+    Session(String),
+    /// `session_id` alone: that session if it exists; otherwise a new
+    /// conversation with this id (which must then be a UUID).
+    SessionOrNew(String),
+    /// `continue`, or `resume` without `session_id`: the newest session of
+    /// the run's repository (its workspace).
+    Latest,
+}
+
+impl ClaudeOptions {
+    fn resuming(&self) -> bool {
+        self.resume == Some(true) || self.continue_ == Some(true)
+    }
+
+    /// The session a run goes on with, if any (`continue` ignores
+    /// `session_id`, as Stromboli says).
+    pub fn resume_target(&self) -> Option<Target> {
+        match (&self.session_id, self.resume, self.continue_) {
+            (_, _, Some(true)) | (None, Some(true), _) => Some(Target::Latest),
+            (Some(id), Some(true), _) => Some(Target::Session(id.clone())),
+            (Some(id), _, _) => Some(Target::SessionOrNew(id.clone())),
+            (None, _, _) => None,
+        }
+    }
+}
+
+pub fn is_uuid(s: &str) -> bool {
     s.len() == 36
         && s.char_indices().all(|(i, c)| match i {
             8 | 13 | 18 | 23 => c == '-',
@@ -289,12 +317,14 @@ mod tests {
         assert!(flags.contains(&"--agent-arg=--setting-sources=user,project".to_string()));
         assert!(flags.contains(&"--agent-arg=--verbose".to_string()));
         for (body, named) in [
-            (serde_json::json!({"resume": true}), "claude.resume"),
+            (
+                serde_json::json!({"fork_session": true}),
+                "claude.fork_session",
+            ),
             (
                 serde_json::json!({"add_dirs": ["../etc"]}),
                 "claude.add_dirs",
             ),
-            (serde_json::json!({"session_id": "x"}), "claude.session_id"),
             (
                 serde_json::json!({"dangerously_skip_permissions": false}),
                 "claude.dangerously_skip_permissions",

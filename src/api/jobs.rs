@@ -141,7 +141,7 @@ fn view(record: &Record) -> Value {
 /// Starts the run and answers 202 at once; the permit goes with the run.
 /// Bad input is a 400 before a full house is a 429.
 pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
-    let validated = match run::prepare(&api.home, body) {
+    let validated = match run::prepare(&api, body) {
         Ok(v) => v,
         Err(e) => return run::refused(&e),
     };

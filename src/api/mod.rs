@@ -19,6 +19,7 @@ mod jobs;
 mod messages;
 mod metrics;
 mod policy;
+mod resume;
 mod routes;
 mod run;
 mod run_request;
@@ -59,6 +60,8 @@ pub struct Api {
     auth: auth::Revoked,
     /// The engines' health, asked at most every few seconds.
     health: health::Cache,
+    /// The sessions with a run going on (a second run into one is a 409).
+    running: resume::Running,
 }
 
 impl Api {
@@ -74,6 +77,7 @@ impl Api {
             webhooks,
             auth: Default::default(),
             health: Default::default(),
+            running: Default::default(),
         }
     }
 }
@@ -95,6 +99,7 @@ pub fn stromboli_status(kind: ErrorKind) -> StatusCode {
         | ErrorKind::TooLarge
         | ErrorKind::SlowRequest
         | ErrorKind::MethodNotAllowed
+        | ErrorKind::Conflict
         | ErrorKind::NotFound => own,
         ErrorKind::EngineUnavailable | ErrorKind::Interrupted => StatusCode::SERVICE_UNAVAILABLE,
         _ if own.is_client_error() => StatusCode::BAD_REQUEST,

@@ -372,6 +372,13 @@ struct CreateBody {
     mount: Vec<String>,
     /// `create --budget`: USD the session's model calls may cost.
     budget_usd: Option<f64>,
+    /// `create --policy`: the session's own proxy policy mode.
+    policy: Option<String>,
+    /// `create --allow-host`/`--deny-host`, each exact or `*.suffix`.
+    #[serde(default)]
+    allow_hosts: Vec<String>,
+    #[serde(default)]
+    deny_hosts: Vec<String>,
 }
 
 impl CreateBody {
@@ -393,6 +400,7 @@ impl CreateBody {
             ("memory-limit", &self.memory_limit),
             ("base", &self.base),
             ("network", &self.network),
+            ("policy", &self.policy),
         ];
         for (name, value) in optional {
             if let Some(v) = value {
@@ -404,6 +412,8 @@ impl CreateBody {
             ("post-start", &self.post_start),
             ("cap-add", &self.cap_add),
             ("mount", &self.mount),
+            ("allow-host", &self.allow_hosts),
+            ("deny-host", &self.deny_hosts),
         ] {
             for v in values {
                 flag(name, v);

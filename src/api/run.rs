@@ -20,7 +20,7 @@ use crate::store::Home;
 
 pub async fn run(api: &Arc<Api>, body: &[u8]) -> Response<Body> {
     // Bad input is a 400 before a full house is a 429.
-    let run = match prepare(&api.home, body) {
+    let run = match prepare(api, body) {
         Ok(run) => run,
         Err(e) => return refused(&e),
     };
@@ -122,10 +122,14 @@ pub(super) fn busy() -> Response<Body> {
 }
 
 /// The request, checked against the home's config.toml (its proxy rules
-/// name the credentials `secrets_env` may ask for).
-pub(super) fn prepare(home: &Home, body: &[u8]) -> Result<Validated> {
-    let config = crate::config::Config::load(&home.root)?;
-    parse(body, &config.proxy.rules)
+/// name the credentials `secrets_env` may ask for), and the session it
+/// resumes found (`resume`); the run holds its session's claim.
+pub(super) fn prepare(api: &Api, body: &[u8]) -> Result<Validated> {
+    let config = crate::config::Config::load(&api.home.root)?;
+    let mut run = parse(body, &config.proxy.rules)?;
+    let raw: Value = serde_json::from_slice(body).unwrap_or_default();
+    super::resume::resolve(&api.running, &api.home, &raw, &mut run)?;
+    Ok(run)
 }
 
 /// The request, checked (bad input, otherwise).
@@ -142,11 +146,18 @@ pub(super) fn parse(body: &[u8], rules: &[crate::proxy::rules::Rule]) -> Result<
 /// it exists.
 pub(super) async fn execute(home: &Home, run: &Validated, cancelled: &AtomicBool) -> Result<Value> {
     let name = run.name.as_str();
+    let deadline = tokio::time::Instant::now() + run.timeout;
+    if let Some(resumed) = &run.resumed {
+        super::resume::deliver(home, run).await?;
+        if cancelled.load(Ordering::SeqCst) {
+            stop(home, name).await;
+        }
+        return Ok(finish(home, run, name, &resumed.session, deadline).await);
+    }
     let repo = match &run.repo {
         Some(repo) => repo.clone(),
         None => scratch_repo(home).await.map_err(Error::failed)?,
     };
-    let deadline = tokio::time::Instant::now() + run.timeout;
     let args = run.create_args(name, &repo);
     let created = child::run_until(home, &args, &run.env, Some(deadline)).await;
     if created.code != Some(0) && run.repo.is_none() {

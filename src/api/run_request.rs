@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::claude_options::ClaudeOptions;
+use super::claude_options::{ClaudeOptions, Target};
 use crate::error::{Error, Result};
 use crate::session::BackendKind;
 
@@ -82,6 +82,18 @@ pub struct Validated {
     args: Vec<String>,
     /// The compose file, relative to the repository.
     compose: Option<String>,
+    prompt: String,
+    /// `claude.session_id`/`resume`/`continue`: what the run goes on with.
+    target: Option<Target>,
+    /// The engine the body named (`docker` or `podman`), if it named one.
+    pub engine_named: Option<BackendKind>,
+    /// The run's place among the running runs (`resume::Running`).
+    pub claim: Option<super::resume::Claim>,
+    /// Set when the run goes on with an existing session.
+    pub resumed: Option<super::resume::Resumed>,
+    /// False until the agent has the prompt: a resumed session's output
+    /// is the last run's until then (`GET /run/stream` waits for it).
+    pub delivered: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
@@ -119,6 +131,11 @@ impl RunRequest {
         if self.prompt.trim().is_empty() || self.prompt.contains('\0') {
             return bad("`prompt` must be text: not empty, no NUL byte".into());
         }
+        let engine_named = match (&self.docker, &self.podman) {
+            (Some(_), None) => Some(BackendKind::Docker),
+            (None, Some(_)) => Some(BackendKind::Podman),
+            _ => None,
+        };
         let (backend, engine) = match (self.docker, self.podman) {
             (Some(_), Some(_)) => return bad("give `docker` or `podman`, not both".into()),
             (Some(d), None) => (BackendKind::Docker, d),
@@ -146,7 +163,9 @@ impl RunRequest {
             .unwrap_or(DEFAULT_TIMEOUT);
         let mut env: Vec<(String, String)> = engine.env.clone().into_iter().collect();
         env.extend(secret_placeholders(&engine.secrets_env, rules)?);
-        let claude = self.claude.unwrap_or_default().create_flags()?;
+        let claude_options = self.claude.unwrap_or_default();
+        let target = claude_options.resume_target();
+        let claude = claude_options.create_flags()?;
         let mut args = create_flags(&self.prompt, self.agent.as_deref(), backend, &engine, &env);
         args.extend(claude);
         if let Some(Environment::Compose {
@@ -165,6 +184,12 @@ impl RunRequest {
             env,
             args,
             compose,
+            prompt: self.prompt,
+            target,
+            engine_named,
+            claim: None,
+            resumed: None,
+            delivered: std::sync::Arc::new(true.into()),
         })
     }
 }
@@ -303,6 +328,14 @@ fn create_flags(
 }
 
 impl Validated {
+    pub fn prompt(&self) -> &str {
+        &self.prompt
+    }
+
+    pub fn resume_target(&self) -> Option<Target> {
+        self.target.clone()
+    }
+
     pub fn create_args(&self, name: &str, repo: &str) -> Vec<String> {
         let mut args = self.args.clone();
         args.push(format!("--name={name}"));

@@ -29,31 +29,10 @@ pub async fn send(home: &Home, name: &str, body: &[u8], dry_run: bool) -> Respon
             );
         }
     };
-    let file = match tempfile::Builder::new()
-        .prefix("send-")
-        .tempfile_in(&home.root)
-    {
-        Ok(f) => f,
-        Err(e) => {
-            return error(
-                ErrorKind::Failed,
-                format!("could not keep the message: {e}"),
-            );
-        }
+    let finished = match send_text(home, name, &request.message, dry_run).await {
+        Ok(finished) => finished,
+        Err(e) => return super::refuse(&e),
     };
-    if let Err(e) = std::fs::write(file.path(), request.message.as_bytes()) {
-        return error(
-            ErrorKind::Failed,
-            format!("could not keep the message: {e}"),
-        );
-    }
-    let mut args: Vec<String> = vec!["send".into(), "--file".into()];
-    args.push(file.path().to_string_lossy().into_owned());
-    if dry_run {
-        args.extend(["--dry-run".into(), "--json".into()]);
-    }
-    args.extend(["--".into(), name.to_string()]);
-    let finished = child::run(home, &args, &[]).await;
     if finished.code != Some(0) {
         let (status, reason) = finished.failure();
         return crate::serve::json(status, &reason);
@@ -68,4 +47,27 @@ pub async fn send(home: &Home, name: &str, body: &[u8], dry_run: bool) -> Respon
             &json!({"name": name, "result": "sent"}),
         ),
     }
+}
+
+/// `clauderon send --file F -- NAME`, the text in a file (0600, removed
+/// after): the follow-up of a session, and the prompt of a resumed run.
+pub(super) async fn send_text(
+    home: &Home,
+    name: &str,
+    text: &str,
+    dry_run: bool,
+) -> crate::error::Result<child::Finished> {
+    let keep = |e: std::io::Error| crate::error::Error::io("could not keep the message", e);
+    let file = tempfile::Builder::new()
+        .prefix("send-")
+        .tempfile_in(&home.root)
+        .map_err(keep)?;
+    std::fs::write(file.path(), text.as_bytes()).map_err(keep)?;
+    let mut args: Vec<String> = vec!["send".into(), "--file".into()];
+    args.push(file.path().to_string_lossy().into_owned());
+    if dry_run {
+        args.extend(["--dry-run".into(), "--json".into()]);
+    }
+    args.extend(["--".into(), name.to_string()]);
+    Ok(child::run(home, &args, &[]).await)
 }

@@ -38,8 +38,8 @@ fn refused(e: &Error) -> Response<Body> {
 }
 
 /// The query as `POST /run`'s body: `prompt`, `workdir`; `session_id`
-/// asks to go on with a conversation, which a run cannot (see
-/// `claude_options`), so it is passed on to be refused the same way.
+/// goes on with that session's conversation, as `claude.session_id` with
+/// `resume` does (`resume`).
 fn body_of(uri: &Uri) -> Result<Vec<u8>, Error> {
     let pairs = super::routes::query_pairs(uri)?;
     let mut body = json!({});
@@ -60,7 +60,7 @@ fn body_of(uri: &Uri) -> Result<Vec<u8>, Error> {
 }
 
 pub fn run_stream(api: Arc<Api>, uri: &Uri) -> Response<Body> {
-    let validated = match body_of(uri).and_then(|b| run::prepare(&api.home, &b)) {
+    let validated = match body_of(uri).and_then(|b| run::prepare(&api, &b)) {
         Ok(v) => v,
         Err(e) => return refused(&e),
     };
@@ -70,6 +70,7 @@ pub fn run_stream(api: Arc<Api>, uri: &Uri) -> Response<Body> {
     let (tx, rx) = mpsc::channel(64);
     let cancelled = Arc::new(AtomicBool::new(false));
     let name = validated.name.clone();
+    let delivered = Arc::clone(&validated.delivered);
     let home = api.home.clone();
     let flag = Arc::clone(&cancelled);
     let mut running = tokio::spawn(async move {
@@ -82,7 +83,13 @@ pub fn run_stream(api: Arc<Api>, uri: &Uri) -> Response<Body> {
         loop {
             let finished = tokio::time::timeout(Duration::from_millis(500), &mut running).await;
             let ended = finished.is_ok();
-            for line in new_lines(&worktree, seen, ended) {
+            // (a resumed session's output is the last run's until then)
+            let fresh = delivered.load(Ordering::SeqCst);
+            let lines = match fresh {
+                true => new_lines(&worktree, seen, ended),
+                false => Vec::new(),
+            };
+            for line in lines {
                 seen += 1;
                 if tx.send(data(&line)).await.is_err() {
                     // The client went away: stop the run, free its slot.

@@ -150,6 +150,13 @@ fn send_plan(
         contents: line,
     });
     crate::commands::lifecycle::ensure_daemon(ctx, plan);
+    if spec.agent_options.print {
+        // The last run's answer goes: what is there from now on is this one's.
+        plan.push(Step::RemoveBelow {
+            root: spec.worktree.clone(),
+            relative: std::path::PathBuf::from(".clauderon/output"),
+        });
+    }
     let steps = match &spec.compose {
         Some(c) => c.start_steps(spec, engine),
         None => engine.start_steps(&container, &spec.worktree).into(),
