@@ -235,3 +235,51 @@ pub async fn deliver(home: &Home, run: &Validated) -> Result<()> {
         Some(e) => Err(e),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_resumed_run_takes_only_its_prompt_and_where_and_how_long() {
+        let taken = json!({"prompt": "x", "workdir": "/workspace", "repo": "/r",
+            "claude": {"session_id": "s", "resume": true, "dangerously_skip_permissions": true},
+            "podman": {"timeout": "5m", "volumes": ["/r:/workspace"]}});
+        assert!(options_not_taken(&taken).is_empty());
+        let more = json!({"prompt": "x", "agent": "codex",
+            "claude": {"session_id": "s", "model": "opus"},
+            "docker": {"image": "i", "volumes": ["/r:/workspace", "/d:/data:ro"]}});
+        assert_eq!(
+            options_not_taken(&more),
+            ["agent", "claude.model", "docker.image", "docker.volumes"]
+        );
+    }
+
+    #[test]
+    fn session_id_resume_and_continue_name_what_a_run_goes_on_with() {
+        let target = |v: Value| {
+            serde_json::from_value::<super::super::claude_options::ClaudeOptions>(v)
+                .unwrap()
+                .resume_target()
+        };
+        let s = || "s".to_string();
+        assert_eq!(target(json!({})), None);
+        assert_eq!(
+            target(json!({"session_id": "s"})),
+            Some(Target::SessionOrNew(s()))
+        );
+        let resume = json!({"session_id": "s", "resume": true});
+        assert_eq!(target(resume), Some(Target::Session(s())));
+        assert_eq!(target(json!({"resume": true})), Some(Target::Latest));
+        let cont = json!({"session_id": "s", "continue": true});
+        assert_eq!(target(cont), Some(Target::Latest));
+        let running = Running::default();
+        let claim = running.claim("a").unwrap();
+        assert_eq!(
+            running.claim("a").err().map(|e| e.kind),
+            Some(ErrorKind::Conflict)
+        );
+        drop(claim);
+        assert!(running.claim("a").is_ok());
+    }
+}
