@@ -97,7 +97,7 @@ fn prepare(
         return Err(
             Error::not_found(format!("compose file {} does not exist", missing.display()))
                 .with_fix(
-                    "name a compose file that exists, relative to the repository (--compose PATH)",
+                    "name a compose file that exists (--compose FILE is relative to the current directory, [compose] file to the repository)",
                 ),
         );
     }
