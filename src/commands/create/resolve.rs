@@ -89,11 +89,13 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         agent_options,
     } = flags;
     let (repo, worktree) = repository(ctx, args, &name)?;
-    let remote_url = git::origin_url(&repo.root);
     let landing = crate::commands::land::record_landing(
         &repo.root,
         git::resolve_commit(&repo.root, &args.base)?,
     );
+    // One remote, recorded once: the one `pr` pushes to is the one the
+    // GitHub credential opens.
+    let remote_url = landing.remote.as_ref().map(|r| r.url.clone());
     // SAFETY: getuid/getgid cannot fail and touch no memory.
     let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
     let mut spec = SessionSpec {
