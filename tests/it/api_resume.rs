@@ -213,3 +213,46 @@ fn url_encode(s: &str) -> String {
         })
         .collect()
 }
+
+/// On Podman, with Codex: the resumed run is `codex exec resume --last`,
+/// and it remembers the first prompt.
+#[test]
+fn a_codex_run_on_podman_resumes_with_exec_resume() {
+    if !crate::common::podman_ready() {
+        return;
+    }
+    // The test image carries the stub agent: no agent CLI image is mounted.
+    let api = Api::new("[agent]\nmount_agent_cli = false\n");
+    let first = json!({"prompt": "first on podman", "repo": api.repo, "agent": "codex",
+        "podman": {"image": BASE_IMAGE}});
+    let (code, a) = run(&api, first);
+    assert_eq!(
+        (code, a["status"].as_str()),
+        (200, Some("completed")),
+        "{a}"
+    );
+    let session = a["session_id"].as_str().unwrap().to_string();
+    // Naming the engine it runs on is fine; naming another is a 409.
+    let (code, e) = run(
+        &api,
+        json!({"prompt": "x", "claude": {"session_id": session}, "docker": {"timeout": "5m"}}),
+    );
+    assert_eq!(code, 409, "{e}");
+    let (code, b) = run(
+        &api,
+        json!({"prompt": "second", "claude": {"session_id": session, "resume": true},
+            "podman": {"timeout": "5m"}}),
+    );
+    assert_eq!(
+        (code, b["status"].as_str()),
+        (200, Some("completed")),
+        "{b}"
+    );
+    assert!(
+        output(&b).contains("(the conversation so far: first on podman|second)"),
+        "{b}"
+    );
+    let argv = api.env.stub_argv(&session);
+    assert_eq!(argv[..2], ["exec", "resume"], "{argv:?}");
+    api.env.run(&["delete", "--force", &session]).ok();
+}
