@@ -108,7 +108,8 @@ pub fn resolve_commit(repo: &Path, base: &str) -> Result<String> {
             repo.display()
         ))
         .with_fix("make a first commit, or pass --base <ref>")),
-        Err(_) => Err(Error::input(format!(
+        // A named thing that is not there: not found (404 over HTTP).
+        Err(_) => Err(Error::not_found(format!(
             "--base {base:?} does not name a commit in {}",
             repo.display()
         ))
