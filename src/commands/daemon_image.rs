@@ -88,7 +88,7 @@ fn context_steps(plan: &mut Plan, context: &Path) -> Result<()> {
 }
 
 pub fn build(ctx: &Ctx, backend: BackendKind, dry_run: bool) -> Result<()> {
-    if backend == BackendKind::Kubernetes {
+    if !backend.builds_images() {
         return Err(Error::input("the daemon image is built with docker or podman")
             .with_fix("--backend docker or --backend podman, then load it into the cluster (see the README)"));
     }

@@ -65,6 +65,7 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
         );
     }
     let engine = Engine::for_kind(spec.backend)?;
+    let backend = Backend::of(&spec)?;
     let container = spec.container_name();
     let mut plan = Plan::default();
     let state = observe_container(&engine, &container, dry_run, &mut plan)?;
@@ -80,9 +81,11 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
         }
     }
     if matches!(state, ContainerState::Present(_)) && !state.is_running() {
-        push_start_for_attach(&mut plan, &spec, &engine);
+        for step in backend.start_for_attach(&spec) {
+            plan.push(step);
+        }
     }
-    plan.push(Backend::of(&spec)?.attach(&spec));
+    plan.push(backend.attach(&spec));
     if !dry_run {
         crate::output::note(format!(
             "attaching to {name}; detach with Ctrl-P Ctrl-Q (the agent keeps running)"
@@ -186,13 +189,8 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
         _ => {
             // The daemon first: the agent's first hook event must find it.
             ensure_daemon(ctx, &mut plan);
-            let steps = match &spec.compose {
-                Some(c) => c.start_steps(&spec, &engine),
-                None => engine.start_steps(&container, &spec.worktree).into(),
-            };
-            for step in steps {
-                plan.push(step);
-            }
+            let start = Backend::of(&spec)?.start(&spec, None, false)?;
+            plan.steps.extend(start.steps);
         }
     };
     print_or_execute(&format!("start {name}"), &plan, dry_run)?;
@@ -206,20 +204,4 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// attach of a stopped session starts it first: a compose session's whole
-/// project (and, on podman-compose, its hosts file), without the readiness
-/// check, since attach shows the agent itself.
-fn push_start_for_attach(plan: &mut Plan, spec: &SessionSpec, engine: &Engine) {
-    let Some(c) = &spec.compose else {
-        let start = engine.start(&spec.container_name());
-        plan.push(Step::run_cmd(start, engine.classifier()));
-        return;
-    };
-    for step in c.start_steps(spec, engine) {
-        if !matches!(step, Step::VerifyStarted { .. }) {
-            plan.push(step);
-        }
-    }
 }

@@ -2,15 +2,14 @@
 //! container from the recorded spec. The old container is kept aside until
 //! the new one has started, so a failed refresh puts it back.
 
-use crate::agent;
-use crate::backend::Wiring;
-use crate::backend::compose::{self, ComposeSpec};
+use crate::backend::Backend;
+use crate::backend::compose::ComposeSpec;
 use crate::backend::oci::Engine;
+use crate::backend::verbs::{RefreshFacts, Wired};
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::Result;
-use crate::plan::{Plan, Step, Tolerate};
+use crate::plan::{Plan, Step};
 use crate::session::{PullPolicy, SessionSpec};
-use crate::store::Home;
 
 /// The allowlist may have changed since the session was made.
 fn image_allowed(ctx: &Ctx, spec: &crate::session::SessionSpec) -> Result<()> {
@@ -50,8 +49,14 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     }
     let wiring =
         crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
-    plan.steps
-        .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, &wiring).steps);
+    let facts = RefreshFacts {
+        wired: Wired::Host(&wiring),
+        state,
+        pull,
+        renewed: None,
+    };
+    let refresh = Backend::of(&spec)?.refresh(&spec, &ctx.home, facts)?;
+    plan.steps.extend(refresh.steps);
     if !dry_run {
         crate::commands::wiring::warn_agent_credential(ctx, &spec);
     }
@@ -96,33 +101,14 @@ fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool
     let mut plan = Plan::default();
     let wiring =
         crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
-    for step in agent::write_session_files(spec, &ctx.home) {
-        plan.push(step);
-    }
-    let (contents, secrets) = compose::override_file(spec, &ctx.home, &engine, &wiring, c);
-    plan.push(Step::WriteFile {
-        path: c.override_file.clone(),
-        contents,
-        mode: 0o600,
-        secret: false,
-    });
-    plan.push(Step::RemoveBelow {
-        root: spec.worktree.clone(),
-        relative: crate::backend::engine::READY_MARKER.into(),
-    });
-    if let Some(hosts) = c.hosts_file() {
-        let lines = compose::host_lines(spec, &engine, &wiring);
-        plan.push(Step::WriteFile {
-            path: hosts.with_extension("base"),
-            contents: compose::podman::hosts_base(&lines),
-            mode: 0o644,
-            secret: false,
-        });
-    }
-    for step in c.recreate_steps(spec, &engine, &secrets) {
-        plan.push(step);
-    }
-    plan.push(engine.verify_started(&spec.container_name(), &spec.worktree));
+    let facts = RefreshFacts {
+        wired: Wired::Host(&wiring),
+        state: ContainerState::Unknown,
+        pull: false,
+        renewed: None,
+    };
+    let refresh = Backend::of(spec)?.refresh(spec, &ctx.home, facts)?;
+    plan.steps.extend(refresh.steps);
     print_or_execute(&format!("refresh {name}"), &plan, dry_run)
         .map_err(|e| e.context(format!("could not refresh session '{name}'")))?;
     if !dry_run {
@@ -133,42 +119,6 @@ fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool
         ));
     }
     Ok(())
-}
-
-pub fn refresh_plan(
-    spec: &SessionSpec,
-    home: &Home,
-    engine: &Engine,
-    state: &ContainerState,
-    pull: bool,
-    wiring: &Wiring,
-) -> Plan {
-    let classify = engine.classifier();
-    let container = spec.container_name();
-    let aside = format!("{container}-refresh-old");
-    let mut plan = Plan::default();
-    if pull {
-        plan.push(pull_step(spec, engine));
-    }
-    // Newer clauderon versions may render a newer entrypoint.
-    for step in agent::write_session_files(spec, home) {
-        plan.push(step);
-    }
-    let exists = !matches!(state, ContainerState::Missing);
-    if exists {
-        set_old_aside(&mut plan, engine, state, &container, &aside);
-    }
-    plan.push_undoable(
-        Step::run_cmd(engine.create(spec, home, wiring), classify),
-        vec![Step::run_cmd(engine.remove(&container), classify)],
-    );
-    for step in engine.start_steps(&container, &spec.worktree) {
-        plan.push(step);
-    }
-    if exists {
-        plan.push(remove_old(engine, &aside));
-    }
-    plan
 }
 
 /// An image that exists only here (built or loaded, never pulled) is not
@@ -198,63 +148,4 @@ fn keeps_local_image(engine: &Engine, spec: &SessionSpec, dry_run: bool, plan: &
     }
     plan.note(kept);
     true
-}
-
-/// With if-not-present a failed pull falls back to the local image (the
-/// create after it fails clearly if there is none); with always it is an
-/// error.
-fn pull_step(spec: &SessionSpec, engine: &Engine) -> Step {
-    let tolerate = match spec.pull_policy {
-        PullPolicy::Always => None,
-        // The engine's own words were shown as it pulled: not again.
-        _ => Some(Tolerate::Warn(|_| {
-            "could not pull the image (the engine said why above); recreating from the local one"
-                .to_string()
-        })),
-    };
-    Step::Run {
-        cmd: engine.pull(&spec.image),
-        classify: engine.classifier(),
-        tolerate,
-    }
-}
-
-/// Stops the old container and renames it aside. Each step undoes itself:
-/// a failure right after the stop starts the old container again, one
-/// after the rename renames it back.
-fn set_old_aside(
-    plan: &mut Plan,
-    engine: &Engine,
-    state: &ContainerState,
-    container: &str,
-    aside: &str,
-) {
-    let classify = engine.classifier();
-    let was_running = state.is_running() || *state == ContainerState::Unknown;
-    let restart = if was_running {
-        vec![Step::run_cmd(engine.start(container), classify)]
-    } else {
-        Vec::new()
-    };
-    plan.push_undoable(Step::run_cmd(engine.stop(container), classify), restart);
-    plan.push_undoable(
-        Step::run_cmd(engine.rename(container, aside), classify),
-        vec![Step::run_cmd(engine.rename(aside, container), classify)],
-    );
-}
-
-/// The new container runs by now: failing to remove the old one must not
-/// roll the refresh back.
-fn remove_old(engine: &Engine, aside: &str) -> Step {
-    Step::Run {
-        cmd: engine.remove(aside),
-        classify: engine.classifier(),
-        tolerate: Some(Tolerate::Warn(|f| {
-            format!(
-                "the refreshed session runs, but its old container could not be removed ({}); remove it by hand: {}",
-                f.stderr_tail().lines().last().unwrap_or(""),
-                f.shown
-            )
-        })),
-    }
 }

@@ -7,12 +7,11 @@ use std::path::PathBuf;
 use crate::commands::{Ctx, print_or_execute};
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Step};
-use crate::session::BackendKind;
 use crate::uploads;
 
 pub fn run(ctx: &Ctx, name: &str, files: &[PathBuf], dry_run: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
-    if spec.backend == BackendKind::Kubernetes {
+    if !spec.backend.sees_host_files() {
         return Err(Error::input(format!(
             "session '{name}' runs on kubernetes, whose pods cannot see host files: uploads are for docker and podman sessions"
         ))

@@ -4,15 +4,15 @@
 
 use std::path::PathBuf;
 
-use crate::backend::kubernetes::manifests::{KubeWiring, session_manifests};
-use crate::backend::kubernetes::{self as kube, KubeSpec, Kubectl, classify, setup, transport};
+use crate::backend::Backend;
+use crate::backend::kubernetes::manifests::KubeWiring;
+use crate::backend::kubernetes::{self as kube, KubeSpec, classify, setup};
+use crate::backend::verbs::{CreateFacts, Wired};
 use crate::cli::CreateArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
-use crate::git;
 use crate::plan::{Plan, Step};
 use crate::session::SessionSpec;
-use crate::store::Home;
 
 /// The kubernetes parts of a new session's spec: a name kubernetes
 /// accepts, a non-root user, the hardening the restricted profile allows,
@@ -66,7 +66,7 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
     if dry_run {
         let wiring = super::wiring(ctx, &spec, dry_run, &mut plan)?;
         plan.steps
-            .extend(create_plan(&spec, &ctx.home, &wiring, setup)?.steps);
+            .extend(create_plan(ctx, &spec, &wiring, setup)?.steps);
         // --json: the JSON plan, as on every backend (kubectl's absence is
         // one of its notes).
         if crate::output::json() {
@@ -85,7 +85,7 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
     // The daemon first: the pod's manifest names its Service's ClusterIP.
     setup.execute().map_err(|e| e.context(context()))?;
     let created = super::wiring(ctx, &spec, dry_run, &mut plan)
-        .and_then(|wiring| create_plan(&spec, &ctx.home, &wiring, Plan::default()))
+        .and_then(|wiring| create_plan(ctx, &spec, &wiring, Plan::default()))
         .and_then(|p| {
             plan.steps.extend(p.steps);
             plan.execute()
@@ -137,67 +137,13 @@ fn setup_plan(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
     Ok(steps)
 }
 
-/// The steps of a kubernetes create, each with its undo. Pure. The
-/// `setup` steps (namespace, daemon) run after the branch is made (a dry
-/// run shows them there; a real create runs them first, see `run`).
-pub fn create_plan(
-    spec: &SessionSpec,
-    home: &Home,
-    wiring: &KubeWiring,
-    setup: Plan,
-) -> Result<Plan> {
-    let (k, kubectl) = super::target(spec)?;
-    let mut plan = Plan::default();
-    crate::commands::create::reserve_session_dir(&mut plan, home, &spec.name);
-    plan.push(crate::commands::create::record_step(spec, home));
-    let repo = &spec.repo_root;
-    plan.push_undoable(
-        Step::run_cmd(
-            git::git(repo).args(["branch", "--no-track", &spec.branch, &spec.base]),
-            git::classify,
-        ),
-        vec![Step::run_cmd(
-            git::git(repo).args(["branch", "-D", &spec.branch]),
-            git::classify,
-        )],
-    );
-    plan.steps.extend(setup.steps);
-    add_cluster_steps(&mut plan, spec, k, &kubectl, wiring);
-    Ok(plan)
-}
-
-/// Apply (undone by deleting everything with the session's labels, also
-/// when the apply itself fails halfway), wait, push, wait for the agent.
-fn add_cluster_steps(
-    plan: &mut Plan,
-    spec: &SessionSpec,
-    k: &KubeSpec,
-    kubectl: &Kubectl,
-    wiring: &KubeWiring,
-) {
-    let remove = || {
-        vec![Step::run_cmd(
-            kubectl.delete_session(&spec.name, &k.home_label),
-            classify,
-        )]
+/// The backend's plan of this create (see `backend::kubernetes::create`).
+fn create_plan(ctx: &Ctx, spec: &SessionSpec, wiring: &KubeWiring, setup: Plan) -> Result<Plan> {
+    let facts = CreateFacts {
+        wired: Wired::Cluster(wiring),
+        exclude: None,
+        extras: Default::default(),
+        setup,
     };
-    plan.push_with_cleanup(
-        Step::run_cmd(kubectl.apply(&session_manifests(spec, k, wiring)), classify),
-        remove(),
-        remove(),
-    );
-    plan.push(super::wait_running(spec, k, kubectl));
-    plan.push(Step::run_cmd(transport::push(spec, kubectl), push_failed));
-    plan.push(super::wait_ready(spec, k, kubectl));
-}
-
-fn push_failed(f: crate::exec::Failure) -> Error {
-    if f.stderr.contains("kubectl") || f.stderr.contains("Error from server") {
-        return classify(f);
-    }
-    Error::failed(format!(
-        "could not push the session's branch into the pod: {}",
-        f.stderr_tail()
-    ))
-    .with_fix("the image needs git (`git-receive-pack` in PATH); `clauderon logs <name>` shows the pod's side")
+    Backend::of(spec)?.create(spec, &ctx.home, facts)
 }

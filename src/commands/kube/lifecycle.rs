@@ -5,7 +5,8 @@
 use std::io::IsTerminal;
 
 use crate::backend::Backend;
-use crate::backend::kubernetes::{KubeSpec, Kubectl, classify, object_name, status};
+use crate::backend::kubernetes::{Kubectl, classify, object_name, status};
+use crate::backend::verbs::{RefreshFacts, Wired};
 use crate::commands::{Ctx, print_or_execute};
 use crate::error::{Error, Result};
 use crate::plan::{Plan, Step};
@@ -86,24 +87,10 @@ pub fn stop(spec: &SessionSpec, dry_run: bool) -> Result<()> {
     Ok(())
 }
 
-fn start_steps(
-    plan: &mut Plan,
-    ctx: &Ctx,
-    spec: &SessionSpec,
-    k: &KubeSpec,
-    kubectl: &Kubectl,
-    (dry_run, files): (bool, bool),
-) -> Result<()> {
-    let wiring = super::wiring(ctx, spec, dry_run, plan)?;
-    plan.push(super::apply_pod(spec, k, kubectl, &wiring, files));
-    plan.push(super::wait_running(spec, k, kubectl));
-    plan.push(super::wait_ready(spec, k, kubectl));
-    Ok(())
-}
-
 pub fn start(ctx: &Ctx, spec: &SessionSpec, dry_run: bool) -> Result<()> {
-    let (k, kubectl) = super::target(spec)?;
+    let (_, kubectl) = super::target(spec)?;
     let mut plan = Plan::default();
+    let mut replace = false;
     if !dry_run && let Some(pod) = observe(spec, &kubectl)? {
         let (state, status) = status::summary(&pod);
         if state != "exited" {
@@ -114,12 +101,11 @@ pub fn start(ctx: &Ctx, spec: &SessionSpec, dry_run: bool) -> Result<()> {
             return Ok(());
         }
         // The agent ended (restartPolicy Never): a new pod resumes it.
-        plan.push(Step::run_cmd(
-            kubectl.delete_pod(&object_name(&spec.name)),
-            classify,
-        ));
+        replace = true;
     }
-    start_steps(&mut plan, ctx, spec, k, &kubectl, (dry_run, false))?;
+    let wiring = super::wiring(ctx, spec, dry_run, &mut plan)?;
+    let start = Backend::of(spec)?.start(spec, Some(&wiring), replace)?;
+    plan.steps.extend(start.steps);
     print_or_execute("start", &plan, dry_run)?;
     if !dry_run {
         println!(
@@ -134,7 +120,6 @@ pub fn start(ctx: &Ctx, spec: &SessionSpec, dry_run: bool) -> Result<()> {
 /// new pod pulls its image (`Always`) unless `--no-pull` or the session's
 /// policy is `never`, as `refresh` pulls on Docker.
 pub fn refresh(ctx: &Ctx, spec: &SessionSpec, no_pull: bool, dry_run: bool) -> Result<()> {
-    let (k, kubectl) = super::target(spec)?;
     // The token of the namespace's keys as they are now: new ones if they
     // were made again (rotation) since create; kept in the record.
     let mut renewed = spec.clone();
@@ -144,15 +129,19 @@ pub fn refresh(ctx: &Ctx, spec: &SessionSpec, no_pull: bool, dry_run: bool) -> R
         fresh.pull_policy = PullPolicy::Always;
     }
     let mut plan = Plan::default();
-    if renewed.hook_token != spec.hook_token {
+    let token_changed = renewed.hook_token != spec.hook_token;
+    if token_changed {
         plan.note("the namespace's keys changed since create: the session gets a new token");
-        plan.push(crate::commands::create::record_step(&renewed, &ctx.home));
     }
-    plan.push(Step::run_cmd(
-        kubectl.delete_pod(&object_name(&spec.name)),
-        classify,
-    ));
-    start_steps(&mut plan, ctx, &fresh, k, &kubectl, (dry_run, true))?;
+    let wiring = super::wiring(ctx, &fresh, dry_run, &mut plan)?;
+    let facts = RefreshFacts {
+        wired: Wired::Cluster(&wiring),
+        state: crate::backend::ContainerState::Unknown,
+        pull: false,
+        renewed: token_changed.then_some(renewed),
+    };
+    let refresh = Backend::of(&fresh)?.refresh(&fresh, &ctx.home, facts)?;
+    plan.steps.extend(refresh.steps);
     print_or_execute("refresh", &plan, dry_run)?;
     if !dry_run {
         println!(
