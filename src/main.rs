@@ -9,8 +9,7 @@ use clauderon::error::Result;
 
 fn main() {
     // `clauderon list | head` ends quietly, like any Unix tool.
-    // SAFETY: restoring the default disposition of SIGPIPE at start-up.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    clauderon::output::end_on_broken_pipe(true);
     let cli = parse_args();
     clauderon::exec::VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     clauderon::output::set(cli.json, cli.quiet);
