@@ -90,10 +90,14 @@ fn prepare(
         .with_fix("drop --image (set the image in the compose file)"));
     }
     if let Some(missing) = files.iter().find(|f| !f.is_file()) {
-        return Err(Error::input(format!(
-            "compose file {} does not exist",
-            missing.display()
-        )));
+        // Not found, not bad input: the request is well formed, the file it
+        // names is missing (the API answers 404, the CLI still exits 2).
+        return Err(
+            Error::not_found(format!("compose file {} does not exist", missing.display()))
+                .with_fix(
+                    "name a compose file that exists (--compose FILE is relative to the current directory, [compose] file to the repository)",
+                ),
+        );
     }
     let tool = Tool::detect(engine)?;
     let project = ComposeSpec::project(spec);

@@ -87,11 +87,13 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         agent_options,
     } = flags;
     let (repo, worktree) = repository(ctx, args, &name)?;
-    let remote_url = git::origin_url(&repo.root);
     let landing = crate::commands::land::record_landing(
         &repo.root,
         git::resolve_commit(&repo.root, &args.base)?,
     );
+    // One remote, recorded once: the one `pr` pushes to is the one the
+    // GitHub credential opens.
+    let remote_url = landing.remote.as_ref().map(|r| r.url.clone());
     let (uid, gid) = (
         rustix::process::getuid().as_raw(),
         rustix::process::getgid().as_raw(),

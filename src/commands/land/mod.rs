@@ -181,8 +181,11 @@ fn push_remote(repo: &Path) -> Option<Remote> {
     } else {
         return None;
     };
+    // The URL as written, as the GitHub scope uses it: not `get-url --push`,
+    // whose pushurl and insteadOf an earlier session's agent could have
+    // written into the shared config (DESIGN: never push to those).
     let url = git::git(repo)
-        .args(["remote", "get-url", "--push", "--end-of-options", name])
+        .args(["config", "--get", &format!("remote.{name}.url")])
         .run()
         .ok()?
         .stdout
