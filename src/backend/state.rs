@@ -3,7 +3,7 @@
 
 use crate::backend::oci::Engine;
 use crate::error::Result;
-use crate::plan::Plan;
+use crate::plan::{Mode, Plan};
 
 /// What the engine says about a container, when it can be asked.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,13 +26,13 @@ impl ContainerState {
 pub fn observe_container(
     engine: &Engine,
     container: &str,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<ContainerState> {
     match engine.container_state(container).run() {
         Ok(out) => Ok(ContainerState::Present(out.stdout.trim().to_string())),
         Err(f) if Engine::is_no_such_container(&f) => Ok(ContainerState::Missing),
-        Err(f) if dry_run => {
+        Err(f) if mode.is_dry_run() => {
             plan.note(format!(
                 "{} is not reachable ({}): assuming container {container} exists and is running",
                 engine.program,

@@ -11,7 +11,7 @@ use crate::backend::verbs::DeleteFacts;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::git;
-use crate::plan::{Plan, Step, Tolerate};
+use crate::plan::{Mode, Plan, Step, Tolerate};
 use crate::session::{self, SessionSpec, container_name};
 use crate::store::Home;
 use crate::worktree;
@@ -25,14 +25,16 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         force,
         discard,
         delete_branch,
-        dry_run,
+        mode,
     } = flags;
     let home = &ctx.home;
     // Validated before any path is built from it (`delete ..` must not rm -rf the home).
     let unknown = |_| Error::not_found(format!("no session named {name:?}"));
     session::validate_name(name)
         .map_err(|e| unknown(e).with_fix("`clauderon list` shows the sessions"))?;
-    let _lock = (!dry_run).then(|| home.lock_session(name)).transpose()?;
+    let _lock = (!mode.is_dry_run())
+        .then(|| home.lock_session(name))
+        .transpose()?;
     let spec = load_for_delete(home, name)?;
     if let Some(s) = spec
         .as_ref()
@@ -47,7 +49,7 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         .with_fix("a docker/podman session's work is on its branch already: drop --discard"));
     }
     let mut plan = Plan::default();
-    let containers = find_containers(home, name, spec.as_ref(), force, dry_run, &mut plan)?;
+    let containers = find_containers(home, name, spec.as_ref(), force, mode, &mut plan)?;
     let (engine, state) = containers[0].clone();
     let (repo, planted) = inspect_repository(home, name, spec.as_ref());
     // git runs on the repository only when nothing there would make it run a program.
@@ -90,12 +92,12 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         crate::output::info("Nothing deleted.");
         return Ok(());
     }
-    print_or_execute(&format!("delete {name}"), &plan, dry_run)
+    print_or_execute(&format!("delete {name}"), &plan, mode)
         .map_err(|e| e.context(format!("could not fully delete session '{name}'")))?;
     if let Some(why) = crate::backend::oci::delete::take_container_left() {
         return Err(container_left(home, name, &engine, &why));
     }
-    if !dry_run {
+    if !mode.is_dry_run() {
         print_done(
             name,
             spec.as_ref(),
@@ -139,7 +141,7 @@ fn confirmed(
     with_git: Option<&SessionSpec>,
     flags: &DeleteFlags,
 ) -> Result<bool> {
-    if flags.dry_run {
+    if flags.mode.is_dry_run() {
         for w in with_git
             .map(|s| loss_warnings(s, flags.delete_branch))
             .unwrap_or_default()
@@ -188,7 +190,7 @@ fn find_containers(
     name: &str,
     spec: Option<&SessionSpec>,
     force: bool,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<Vec<(Engine, ContainerState)>> {
     let engines: Vec<Engine> = match spec {
@@ -200,8 +202,8 @@ fn find_containers(
         let state = match spec {
             // --force asks nothing first: the removal itself tells a missing
             // container (or an engine that is down) from its stderr.
-            Some(_) if force && !dry_run => ContainerState::Unknown,
-            Some(_) => container_state(&engine, name, force, dry_run, plan)?,
+            Some(_) if force && !mode.is_dry_run() => ContainerState::Unknown,
+            Some(_) => container_state(&engine, name, force, mode, plan)?,
             None => unrecorded_container(home, &engine, name),
         };
         containers.push((engine, state));
@@ -260,11 +262,11 @@ fn container_state(
     engine: &Engine,
     name: &str,
     force: bool,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<ContainerState> {
     let container = container_name(name);
-    match observe_container(engine, &container, dry_run, plan) {
+    match observe_container(engine, &container, mode, plan) {
         Ok(state) => Ok(state),
         Err(err) if force => {
             eprintln!(

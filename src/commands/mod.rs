@@ -34,6 +34,7 @@ pub use crate::backend::{ContainerState, observe_container};
 // The config layer owns the context every command starts from.
 pub use crate::config::Ctx;
 use crate::error::Result;
+pub use crate::plan::Mode;
 use crate::plan::Plan;
 
 /// Is the engine there and answering? Its `version` output, or an error
@@ -46,22 +47,9 @@ pub fn probe_engine(engine: &Engine) -> Result<String> {
         .map_err(|f| engine.classify(f))
 }
 
-/// The one way a plan leaves a command: printed as shell (`--dry-run`), as
-/// JSON (`--dry-run --json`), or run with rollback (its exit code: that of
-/// an interactive step such as `attach`, else 0).
-pub fn print_or_execute(what: &str, plan: &Plan, dry_run: bool) -> Result<i32> {
-    if dry_run && crate::output::json() {
-        crate::output::print_json(&plan.to_json(what));
-        return Ok(0);
-    }
-    if dry_run {
-        print!(
-            "# clauderon {what} (dry run: nothing was changed)\n{}",
-            plan.render()
-        );
-        return Ok(0);
-    }
-    plan.execute()
+/// The one way a plan leaves a command (see `Plan::finish`).
+pub fn print_or_execute(what: &str, plan: &Plan, mode: Mode) -> Result<i32> {
+    plan.finish(what, mode)
 }
 
 /// `clauderon api token [--rotate]`: the token, and where the API listens.

@@ -8,7 +8,7 @@ use crate::backend::oci::Engine;
 use crate::backend::verbs::{RefreshFacts, Wired};
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::Result;
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::{PullPolicy, SessionSpec};
 
 /// The allowlist may have changed since the session was made.
@@ -17,18 +17,18 @@ fn image_allowed(ctx: &Ctx, spec: &crate::session::SessionSpec) -> Result<()> {
     crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())
 }
 
-pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
+pub fn run(ctx: &Ctx, name: &str, no_pull: bool, mode: Mode) -> Result<()> {
     let mut spec = ctx.home.load(name)?;
-    let _lock = (!dry_run)
+    let _lock = (!mode.is_dry_run())
         .then(|| ctx.home.lock_session(name))
         .transpose()?;
     if spec.backend == crate::session::BackendKind::Kubernetes {
         image_allowed(ctx, &spec)?;
-        return crate::commands::kube::lifecycle::refresh(ctx, &spec, no_pull, dry_run);
+        return crate::commands::kube::lifecycle::refresh(ctx, &spec, no_pull, mode);
     }
     crate::mounts::require_host_paths(&spec)?;
     if let Some(c) = spec.compose.clone() {
-        return refresh_compose(ctx, &spec, &c, dry_run);
+        return refresh_compose(ctx, &spec, &c, mode);
     }
     // A session from before isolation is recreated with it, and so recorded.
     let upgrade = !spec.isolation_recorded;
@@ -37,10 +37,10 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     image_allowed(ctx, &spec)?;
     let engine = Engine::for_kind(spec.backend)?;
     let mut plan = Plan::default();
-    let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
+    let state = observe_container(&engine, &spec.container_name(), mode, &mut plan)?;
     let pull = !no_pull
         && spec.pull_policy != PullPolicy::Never
-        && !keeps_local_image(&engine, &spec, dry_run, &mut plan);
+        && !keeps_local_image(&engine, &spec, mode, &mut plan);
     if !no_pull && spec.pull_policy == PullPolicy::Never {
         plan.note(format!(
             "not pulling {}: the session's pull policy is never",
@@ -48,7 +48,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         ));
     }
     let wiring =
-        crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
+        crate::commands::wiring::wiring(ctx, &engine, spec.network, None, mode, &mut plan)?;
     let facts = RefreshFacts {
         wired: Wired::Host(&wiring),
         state,
@@ -57,7 +57,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     };
     let refresh = Backend::of(&spec)?.refresh(&spec, &ctx.home, facts)?;
     plan.steps.extend(refresh.steps);
-    if !dry_run {
+    if !mode.is_dry_run() {
         crate::commands::wiring::warn_agent_credential(ctx, &spec);
     }
     if upgrade {
@@ -68,7 +68,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
             secret: true,
         });
     }
-    print_or_execute(&format!("refresh {name}"), &plan, dry_run).map_err(|e| {
+    print_or_execute(&format!("refresh {name}"), &plan, mode).map_err(|e| {
         let e = e.context(format!("could not refresh session '{name}'"));
         if pull && spec.pull_policy == PullPolicy::Always {
             e.with_fix(format!(
@@ -78,7 +78,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
             e
         }
     })?;
-    if !dry_run {
+    if !mode.is_dry_run() {
         crate::hooks::events::note_restart(&ctx.home, name, "refresh");
         crate::output::info(format!(
             "Refreshed {name}: new container from {}; the agent resumes its conversation.",
@@ -92,7 +92,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
 /// wiring may have changed), then the agent's service recreated alone;
 /// the other services keep running, with their data. Compose pulls only a
 /// missing image.
-fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool) -> Result<()> {
+fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, mode: Mode) -> Result<()> {
     let name = &spec.name;
     crate::commands::lifecycle::require_worktree(spec)?;
     let allowed = &ctx.config.allowed_images;
@@ -100,7 +100,7 @@ fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool
     let engine = Engine::for_kind(spec.backend)?;
     let mut plan = Plan::default();
     let wiring =
-        crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
+        crate::commands::wiring::wiring(ctx, &engine, spec.network, None, mode, &mut plan)?;
     let facts = RefreshFacts {
         wired: Wired::Host(&wiring),
         state: ContainerState::Unknown,
@@ -109,9 +109,9 @@ fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool
     };
     let refresh = Backend::of(spec)?.refresh(spec, &ctx.home, facts)?;
     plan.steps.extend(refresh.steps);
-    print_or_execute(&format!("refresh {name}"), &plan, dry_run)
+    print_or_execute(&format!("refresh {name}"), &plan, mode)
         .map_err(|e| e.context(format!("could not refresh session '{name}'")))?;
-    if !dry_run {
+    if !mode.is_dry_run() {
         crate::hooks::events::note_restart(&ctx.home, name, "refresh");
         crate::output::info(format!(
             "Refreshed {name}: its service {} was recreated, the others kept; the agent resumes its conversation.",
@@ -125,7 +125,7 @@ fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool
 /// pulled: a registry would only answer "not found". One line says so,
 /// instead of the engine's pull error and a warning repeating it. With
 /// pull policy always the pull is still tried (and fails with the fix).
-fn keeps_local_image(engine: &Engine, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> bool {
+fn keeps_local_image(engine: &Engine, spec: &SessionSpec, mode: Mode, plan: &mut Plan) -> bool {
     if spec.pull_policy == PullPolicy::Always {
         return false;
     }
@@ -143,7 +143,7 @@ fn keeps_local_image(engine: &Engine, spec: &SessionSpec, dry_run: bool, plan: &
         "kept the local image {} (it is not in a registry)",
         spec.image
     );
-    if !dry_run {
+    if !mode.is_dry_run() {
         crate::output::note(&kept);
     }
     plan.note(kept);

@@ -10,7 +10,7 @@ use crate::daemon;
 use crate::error::{Error, Result};
 use crate::git;
 use crate::image;
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::proxy::credentials;
 
 pub mod compose;
@@ -20,13 +20,14 @@ use crate::session::{SessionSpec, looks_secret};
 pub use resolve::resolve;
 
 pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
+    let mode = Mode::from_dry_run(args.dry_run);
     let devcontainer = crate::devcontainer::apply(ctx, &mut args)?;
     let flags = resolve::flags(ctx, &args)?;
     compose::check_flags(ctx, &args)?;
     if args.backend == crate::session::BackendKind::Kubernetes {
         let spec = resolve(ctx, &args, flags)?;
         setup::note_kubernetes(ctx, &args, spec.agent);
-        return crate::commands::kube::create::run(ctx, spec, args.dry_run);
+        return crate::commands::kube::create::run(ctx, spec, mode);
     }
     let engine = Engine::for_kind(args.backend)?;
     // The engine's `version` (a read-only query with no user value in it,
@@ -39,7 +40,7 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
     let stdio = setup::mcp_servers(&args, &mut spec);
     compose::apply(ctx, &args, &engine, &mut spec)?;
     let (attach, shown) = attachments(ctx, &args, &mut spec)?;
-    let _lock = if args.dry_run {
+    let _lock = if mode.is_dry_run() {
         None
     } else {
         Some(ctx.home.lock_session(&spec.name)?)
@@ -52,7 +53,7 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
         crate::devcontainer::build::add(&mut plan, &engine, build, tag);
     }
     setup::note_devcontainer(&mut plan, devcontainer.as_ref());
-    let version = engine_version(ctx, &engine, &spec, probed, args.dry_run, &mut plan)?;
+    let version = engine_version(ctx, &engine, &spec, probed, mode, &mut plan)?;
     setup::warn_missing_commands(&engine, &spec, &stdio);
     warn_of_credentials(&spec);
     let wiring = crate::commands::wiring::wiring(
@@ -60,7 +61,7 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
         &engine,
         spec.network,
         version.as_deref(),
-        args.dry_run,
+        mode,
         &mut plan,
     )?;
     compose::check_wiring(&spec, &wiring)?;
@@ -82,8 +83,8 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
     plan.steps
         .extend(Backend::of(&spec)?.create(&spec, &ctx.home, facts)?.steps);
     let what = format!("create {}", spec.name);
-    print_or_execute(&what, &plan, args.dry_run).map_err(|e| failed_create(e, &spec))?;
-    if !args.dry_run {
+    print_or_execute(&what, &plan, mode).map_err(|e| failed_create(e, &spec))?;
+    if !mode.is_dry_run() {
         print_created(&spec, &shown);
     }
     Ok(())
@@ -96,15 +97,15 @@ fn engine_version(
     engine: &Engine,
     spec: &SessionSpec,
     probed: Result<String>,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<Option<String>> {
     match probed {
         Ok(version) => {
-            check_agent_cli(ctx, engine, spec, dry_run, plan)?;
+            check_agent_cli(ctx, engine, spec, mode, plan)?;
             Ok(Some(version))
         }
-        Err(err) if dry_run => {
+        Err(err) if mode.is_dry_run() => {
             plan.note(format!(
                 "{} is not reachable ({}); engine checks were skipped",
                 engine.program, err.message
@@ -147,7 +148,7 @@ fn check_agent_cli(
     ctx: &Ctx,
     engine: &Engine,
     spec: &SessionSpec,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<()> {
     let Some(cli) = &spec.agent_cli_image else {
@@ -171,7 +172,7 @@ fn check_agent_cli(
     }
     if let Some(id) = image::image_id(engine, &spec.image)? {
         // A dry run starts no container: it uses an earlier probe if there is one.
-        let probe = if dry_run {
+        let probe = if mode.is_dry_run() {
             match image::cached_probe(&ctx.home, &id) {
                 Some(p) => p,
                 None => {

@@ -11,7 +11,7 @@ use crate::backend::verbs::{CreateFacts, Wired};
 use crate::cli::CreateArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::SessionSpec;
 
 /// The kubernetes parts of a new session's spec: a name kubernetes
@@ -43,7 +43,11 @@ pub fn finish_spec(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Resu
     spec.worktree = PathBuf::from(kube::WORKSPACE);
     let cfg = &ctx.config.kubernetes;
     spec.kubernetes = Some(KubeSpec {
-        context: super::context::context(ctx, args.context.as_deref(), args.dry_run)?,
+        context: super::context::context(
+            ctx,
+            args.context.as_deref(),
+            Mode::from_dry_run(args.dry_run),
+        )?,
         namespace: super::context::namespace(ctx, args.namespace.as_deref())?,
         storage_class: cfg.storage_class.clone(),
         storage_size: cfg.storage_size.clone(),
@@ -52,19 +56,19 @@ pub fn finish_spec(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Resu
         create_timeout: cfg.create_timeout,
         home_label: kube::home_label(&ctx.home),
     });
-    super::derive_token(ctx, spec, args.dry_run)
+    super::derive_token(ctx, spec, Mode::from_dry_run(args.dry_run))
 }
 
-pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
-    let _lock = if dry_run {
+pub fn run(ctx: &Ctx, spec: SessionSpec, mode: Mode) -> Result<()> {
+    let _lock = if mode.is_dry_run() {
         None
     } else {
         Some(ctx.home.lock_session(&spec.name)?)
     };
     let mut plan = Plan::default();
-    let setup = setup_plan(ctx, &spec, dry_run, &mut plan)?;
-    if dry_run {
-        let wiring = super::wiring(ctx, &spec, dry_run, &mut plan)?;
+    let setup = setup_plan(ctx, &spec, mode, &mut plan)?;
+    if mode.is_dry_run() {
+        let wiring = super::wiring(ctx, &spec, mode, &mut plan)?;
         plan.steps
             .extend(create_plan(ctx, &spec, &wiring, setup)?.steps);
         // --json: the JSON plan, as on every backend (kubectl's absence is
@@ -84,7 +88,7 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
     let context = || format!("could not create session '{}'", spec.name);
     // The daemon first: the pod's manifest names its Service's ClusterIP.
     setup.execute().map_err(|e| e.context(context()))?;
-    let created = super::wiring(ctx, &spec, dry_run, &mut plan)
+    let created = super::wiring(ctx, &spec, mode, &mut plan)
         .and_then(|wiring| create_plan(ctx, &spec, &wiring, Plan::default()))
         .and_then(|p| {
             plan.steps.extend(p.steps);
@@ -106,10 +110,10 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
 /// Deployment is missing, its steps (and the namespace's, when that is
 /// missing too), each undone if the create rolls back. A dry run does not
 /// ask the cluster: it says so.
-fn setup_plan(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> Result<Plan> {
+fn setup_plan(ctx: &Ctx, spec: &SessionSpec, mode: Mode, plan: &mut Plan) -> Result<Plan> {
     let (k, kubectl) = super::target(spec)?;
     let mut steps = Plan::default();
-    if dry_run {
+    if mode.is_dry_run() {
         plan.note(format!(
             "if namespace {} has no clauderon daemon yet, create first applies it (and the namespace) as `clauderon kube setup` does",
             k.namespace
@@ -133,7 +137,7 @@ fn setup_plan(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
         Err(f) if f.stderr.contains("(Forbidden)") => {}
         Err(f) => return Err(classify(f)),
     }
-    super::setup::add_daemon_steps(ctx, &kubectl, false, &mut steps, true)?;
+    super::setup::add_daemon_steps(ctx, &kubectl, Mode::Execute, &mut steps, true)?;
     Ok(steps)
 }
 

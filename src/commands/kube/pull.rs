@@ -7,11 +7,11 @@ use crate::backend::verbs::DeleteFacts;
 use crate::commands::{Ctx, print_or_execute};
 use crate::error::{Error, Result};
 use crate::git;
-use crate::plan::Plan;
+use crate::plan::{Mode, Plan};
 use crate::session::SessionSpec;
 
 /// `clauderon pull <name>`.
-pub fn run(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
+pub fn run(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
     let spec = ctx.home.load(name)?;
     if !spec.backend.in_cluster() {
         return Err(Error::input(format!(
@@ -20,15 +20,15 @@ pub fn run(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
         ))
         .with_fix("pull is for kubernetes sessions, whose work lives in the cluster"));
     }
-    let _lock = (!dry_run)
+    let _lock = (!mode.is_dry_run())
         .then(|| ctx.home.lock_session(name))
         .transpose()?;
-    pull(&spec, dry_run)
+    pull(&spec, mode)
 }
 
-fn pull(spec: &SessionSpec, dry_run: bool) -> Result<()> {
+fn pull(spec: &SessionSpec, mode: Mode) -> Result<()> {
     let (_, kubectl) = super::target(spec)?;
-    if !dry_run {
+    if !mode.is_dry_run() {
         git::check_config_is_safe(&spec.repo_root)?;
         if super::lifecycle::observe(spec, &kubectl)?.is_none() {
             return Err(no_pod(spec));
@@ -36,8 +36,8 @@ fn pull(spec: &SessionSpec, dry_run: bool) -> Result<()> {
     }
     let mut plan = Plan::default();
     plan.push(delete::fetch_step(spec, &kubectl));
-    print_or_execute("pull", &plan, dry_run)?;
-    if !dry_run {
+    print_or_execute("pull", &plan, mode)?;
+    if !mode.is_dry_run() {
         println!(
             "Fetched the agent's commits onto branch {} in {} (nothing was checked out).",
             spec.branch,
@@ -65,10 +65,10 @@ pub fn delete_plan(ctx: &Ctx, spec: &SessionSpec, flags: DeleteFlags) -> Result<
         force,
         discard,
         delete_branch,
-        dry_run,
+        mode,
     } = flags;
     let (_, kubectl) = super::target(spec)?;
-    if !discard && !dry_run {
+    if !discard && !mode.is_dry_run() {
         git::check_config_is_safe(&spec.repo_root)?;
         if super::lifecycle::observe(spec, &kubectl)?.is_none() {
             return Err(no_pod(spec));
@@ -87,13 +87,13 @@ pub fn delete_plan(ctx: &Ctx, spec: &SessionSpec, flags: DeleteFlags) -> Result<
 /// `force`), pulls (unless `discard`), removes everything it labelled.
 pub fn delete(ctx: &Ctx, spec: &SessionSpec, flags: DeleteFlags) -> Result<()> {
     let plan = delete_plan(ctx, spec, flags)?;
-    if !flags.dry_run && !flags.force && !confirm(spec, flags.discard)? {
+    if !flags.mode.is_dry_run() && !flags.force && !confirm(spec, flags.discard)? {
         println!("Nothing deleted.");
         return Ok(());
     }
-    print_or_execute("delete", &plan, flags.dry_run)
+    print_or_execute("delete", &plan, flags.mode)
         .map_err(|e| e.context(format!("could not fully delete session '{}'", spec.name)))?;
-    if !flags.dry_run {
+    if !flags.mode.is_dry_run() {
         let kept = if flags.delete_branch {
             "the branch was deleted too".to_string()
         } else {
@@ -113,7 +113,7 @@ pub struct DeleteFlags {
     pub force: bool,
     pub discard: bool,
     pub delete_branch: bool,
-    pub dry_run: bool,
+    pub mode: Mode,
 }
 
 fn confirm(spec: &SessionSpec, discard: bool) -> Result<bool> {

@@ -17,7 +17,7 @@ use crate::backend::oci::Engine;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::hooks::{self, AgentStatus, HookEvent, events};
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::SessionSpec;
 
 /// The hook event `send` records: the agent has a prompt, so it is working.
@@ -33,9 +33,9 @@ pub enum Source {
 /// The largest message (the agent's own prompt limits are far below it).
 const MAX_BYTES: u64 = 1 << 20;
 
-pub fn run(ctx: &Ctx, name: &str, source: Source, dry_run: bool) -> Result<()> {
+pub fn run(ctx: &Ctx, name: &str, source: Source, mode: Mode) -> Result<()> {
     let message = read_message(source)?;
-    let _lock = (!dry_run)
+    let _lock = (!mode.is_dry_run())
         .then(|| ctx.home.lock_session(name))
         .transpose()?;
     let spec = ctx.home.load(name)?;
@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, name: &str, source: Source, dry_run: bool) -> Result<()> {
     let engine = Engine::for_kind(spec.backend)
         .map_err(|e| e.with_fix(format!("`clauderon attach {name}` to talk to the agent")))?;
     let mut plan = Plan::default();
-    let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
+    let state = observe_container(&engine, &spec.container_name(), mode, &mut plan)?;
     if state == ContainerState::Missing {
         return Err(Error::conflict(format!(
             "the container of session '{name}' no longer exists"
@@ -61,8 +61,8 @@ pub fn run(ctx: &Ctx, name: &str, source: Source, dry_run: bool) -> Result<()> {
         message.into_bytes(),
         &mut plan,
     )?;
-    print_or_execute(&format!("send {name}"), &plan, dry_run)?;
-    if !dry_run {
+    print_or_execute(&format!("send {name}"), &plan, mode)?;
+    if !mode.is_dry_run() {
         crate::output::info(format!(
             "Sent the message to {name}; the agent resumed its conversation with it. `clauderon transcript -f {name}` follows it."
         ));
