@@ -16,6 +16,7 @@ pub mod transcript;
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
 use crate::git;
+use crate::plan::Mode;
 use crate::session::SessionSpec;
 use crate::spec::landing::{Landing, Remote};
 use std::path::Path;
@@ -131,7 +132,7 @@ pub fn dispatch(ctx: &crate::commands::Ctx, command: crate::cli::Command) -> Res
                 (None, Some(m)) if m == "-" => send::Source::Stdin,
                 (None, m) => send::Source::Text(m.unwrap_or_default()),
             };
-            send::run(ctx, &a.name, source, a.dry_run)
+            send::run(ctx, &a.name, source, Mode::from_dry_run(a.dry_run))
         }
         Command::Merge(a) => {
             let mode = match (a.squash, a.rebase) {
