@@ -122,9 +122,9 @@ fn clean_cache_shows_volumes_and_removes_them_with_force() {
         return;
     }
     let env = Env::new();
-    // Docker's only: removing Podman's shared volumes while other tests'
-    // sessions are being created on Podman is what Podman 4.3 was seen
-    // to hang on (every podman command waiting on its locks).
+    // Docker's only: removing Podman's shared volumes while other tests
+    // create Podman sessions is a suspect for a hang of every podman
+    // command seen once here (Podman 4.3).
     docker_ok(&["volume", "create", "clauderon-sccache"]);
     let r = env.run(&["clean-cache", "--backend", "docker"]).ok();
     assert!(
