@@ -22,9 +22,9 @@ pub use crate::commands::kube::pull::DeleteFlags;
 pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     let DeleteFlags {
         force,
-        discard,
         delete_branch,
         mode,
+        ..
     } = flags;
     let home = &ctx.home;
     // Validated before any path is built from it (`delete ..` must not rm -rf the home).
@@ -41,12 +41,7 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     {
         return crate::commands::kube::pull::delete(ctx, s, flags);
     }
-    if discard {
-        return Err(Error::input(
-            "--discard is for kubernetes sessions (their work lives in the cluster)",
-        )
-        .with_fix("a docker/podman session's work is on its branch already: drop --discard"));
-    }
+    refuse_discard(flags)?;
     let mut plan = Plan::default();
     let containers = find_containers(home, name, spec.as_ref(), force, mode, &mut plan)?;
     let engine = containers[0].0;
@@ -62,15 +57,15 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         git,
         (force, delete_branch),
     )?;
-    let branch_tip = with_git_spec(&spec, use_git)
+    let tip = with_git_spec(&spec, use_git)
         .filter(|_| delete_branch)
         .and_then(branch_tip);
-    let kept = with_git_spec(&spec, use_git)
-        .zip(branch_tip.as_deref())
-        .and_then(|(s, tip)| recovery::to_keep(s, tip));
-    for step in kept.iter().flat_map(|k| recovery::keep_steps(home, k)) {
-        plan.push(step);
-    }
+    let kept = keep_recovery(
+        home,
+        with_git_spec(&spec, use_git),
+        tip.as_deref(),
+        &mut plan,
+    );
     plan.notes.extend(sub.notes);
     plan.steps.extend(sub.steps);
     if let Some((root, _)) = &repo {
@@ -88,15 +83,36 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         return Err(container_left(home, name, &engine, &why));
     }
     if !mode.is_dry_run() {
-        print_done(
-            name,
-            spec.as_ref(),
-            delete_branch,
-            branch_tip,
-            kept.as_ref(),
-        );
+        print_done(name, spec.as_ref(), delete_branch, tip, kept.as_ref());
     }
     Ok(())
+}
+
+/// --discard drops the agent's commits in a pod: a docker/podman session's
+/// work is on its host branch already.
+fn refuse_discard(flags: DeleteFlags) -> Result<()> {
+    if !flags.discard {
+        return Ok(());
+    }
+    Err(
+        Error::input("--discard is for kubernetes sessions (their work lives in the cluster)")
+            .with_fix("a docker/podman session's work is on its branch already: drop --discard"),
+    )
+}
+
+/// A deleted branch whose commits no other branch holds gets a recovery
+/// ref first (its steps lead the plan); what was kept, for the report.
+fn keep_recovery(
+    home: &Home,
+    spec: Option<&SessionSpec>,
+    tip: Option<&str>,
+    plan: &mut Plan,
+) -> Option<recovery::Kept> {
+    let kept = spec.zip(tip).and_then(|(s, tip)| recovery::to_keep(s, tip));
+    for step in kept.iter().flat_map(|k| recovery::keep_steps(home, k)) {
+        plan.push(step);
+    }
+    kept
 }
 
 /// The backend's plan for a recorded session; for one without a readable
