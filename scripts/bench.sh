@@ -10,6 +10,9 @@
 # dry run  vs  git rev-parse + <engine> version
 # delete   vs  <engine> rm -f + git worktree remove
 # stop, start  vs  <engine> stop / start of an identical session container
+# first model call  vs  a bare <engine> run of the same image and real Claude
+#          Code CLI: scripts/bench-first-call.sh, run at the end (FIRST_CALL=0
+#          skips it; it needs clauderon-test-claude:1 and port 443 free).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ENGINE="${1:-docker}"
@@ -136,3 +139,8 @@ for _ in $(seq "$RUNS"); do
   timed base raw_dry_run
 done
 report "clauderon create --dry-run" "git rev-parse + $ENGINE version"
+
+if [ "${FIRST_CALL:-1}" = 1 ]; then
+  echo
+  BIN="$BIN" scripts/bench-first-call.sh "$ENGINE"
+fi

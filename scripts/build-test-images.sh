@@ -13,11 +13,15 @@
 #   clauderon-test-codex-cli:1  (Podman only) the same two binaries alone, FROM
 #                            scratch: the Codex CLI image sessions mount, as
 #                            `clauderon agent-image build --agent codex` makes.
+#   clauderon-test-claude:1  The base rootfs with the REAL Claude Code CLI (claude
+#                            from the npm package
+#                            @anthropic-ai/claude-code-linux-x64@$CLAUDE_VERSION,
+#                            cached; default templates/claude-code.version).
 #   clauderon-test-noagent:1 The base rootfs without any agent.
 #   clauderon-test-musl:1    Alpine-like: musl's loader, busybox-static, a static
 #                            bash (bash-static) and a CA bundle; no agent, no curl.
-#   The npm package is cached under $CLAUDERON_TEST_CACHE/npm (CODEX_VERSION
-#   picks another version).
+#   The npm packages are cached under $CLAUDERON_TEST_CACHE/npm (CODEX_VERSION
+#   and CLAUDE_VERSION pick other versions).
 #   clauderon-test-nobash:1  Tiny image WITHOUT bash (busybox-static /bin/sh),
 #                            used to make `--entrypoint bash` container starts fail.
 #
@@ -44,6 +48,7 @@ MUSL_IMAGE="clauderon-test-musl:1"
 CODEX_IMAGE="clauderon-test-codex:1"
 CODEX_CLI_IMAGE="clauderon-test-codex-cli:1"
 CODEX_VERSION="${CODEX_VERSION:-0.169.0}"
+CLAUDE_IMAGE="clauderon-test-claude:1"
 SUITE="bookworm"
 INCLUDE="bash,curl,git,ca-certificates"
 # Bump when the image recipe changes in a way that should invalidate cached images.
@@ -54,6 +59,7 @@ ENGINE="${ENGINE:-docker}"
 CACHE="${CLAUDERON_TEST_CACHE:-/var/cache/clauderon-test}"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STUB="$SCRIPT_DIR/stub-agent.sh"
+CLAUDE_VERSION="${CLAUDE_VERSION:-$(tr -d '[:space:]' <"$SCRIPT_DIR/../templates/claude-code.version")}"
 
 log() { printf '[build-test-images] %s\n' "$*" >&2; }
 die() { printf '[build-test-images] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -313,6 +319,42 @@ build_codex_cli() {
   import_dir "$dir" "$CODEX_CLI_IMAGE" "$rev" --change "LABEL org.clauderon.agent-cli=codex"
 }
 
+# The glibc Claude Code CLI (one native binary), fetched once into the cache.
+fetch_claude() { # fetch_claude DIR: puts claude in DIR
+  local pkg="$CACHE/npm/anthropic-ai-claude-code-linux-x64-$CLAUDE_VERSION.tgz"
+  if [ ! -s "$pkg" ]; then
+    command -v npm >/dev/null || die "npm is missing (apt-get install npm): it fetches the Claude Code CLI"
+    mkdir -p "$CACHE/npm"
+    log "claude: npm pack @anthropic-ai/claude-code-linux-x64@$CLAUDE_VERSION"
+    (cd "$CACHE/npm" && npm pack --silent "@anthropic-ai/claude-code-linux-x64@$CLAUDE_VERSION" >/dev/null) \
+      || die "npm pack @anthropic-ai/claude-code-linux-x64@$CLAUDE_VERSION failed"
+  fi
+  tar -xzf "$pkg" -C "$1" package/claude
+  mv "$1/package/claude" "$1/claude"
+  rm -rf "$1/package"
+}
+
+# The base rootfs with the real Claude Code CLI (the speed benchmark's and
+# the real-CLI test's image): the same rootfs as the stub's, so a bare run
+# and a session run the same bytes.
+build_claude() {
+  local rev dir
+  rev="$(recipe_rev "$CLAUDE_IMAGE-$CLAUDE_VERSION")"
+  needs_build "$CLAUDE_IMAGE" "$rev" || return 0
+  ensure_rootfs
+  mktmp dir
+  mkdir -p "$dir/root" "$dir/bin"
+  tar --numeric-owner -C "$dir/root" -xf "$ROOTFS_TAR"
+  fetch_claude "$dir/bin"
+  install -d -m 0755 "$dir/root/usr/local/bin"
+  install -m 0755 "$dir/bin/claude" "$dir/root/usr/local/bin/claude"
+  install -d -m 0777 "$dir/root/workspace"
+  chmod 0777 "$dir/root/workspace"
+  printf "[safe]\n\tdirectory = *\n" > "$dir/root/etc/gitconfig"
+  import_dir "$dir/root" "$CLAUDE_IMAGE" "$rev" --change 'CMD ["/bin/bash"]' \
+    --change "LABEL org.clauderon.agent=claude org.clauderon.agent.version=$CLAUDE_VERSION"
+}
+
 # The base image without any agent: sessions mount the agent CLI from its image.
 build_noagent() {
   local rev dir
@@ -409,4 +451,5 @@ build_noagent
 build_musl
 build_codex
 build_codex_cli
+build_claude
 log "all images ready for $ENGINE in $((SECONDS - total))s"
