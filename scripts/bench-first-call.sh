@@ -73,7 +73,10 @@ upstream_ca_file = "$work/ca.pem"
 [agent]
 mount_agent_cli = false
 EOF
-ANTHROPIC_API_KEY="$KEY" "$BIN" daemon start >/dev/null
+# The key in the environment, as a user has it: create then gives the session
+# the API key placeholder (the daemon holds the key itself).
+export ANTHROPIC_API_KEY="$KEY"
+"$BIN" daemon start >/dev/null
 repo="$work/repo"
 git init -q -b main "$repo"
 git -C "$repo" -c user.name=b -c user.email=b@b commit -q --allow-empty -m init
@@ -119,13 +122,14 @@ session() { # session NAME [create flags]: created, then waited for (untimed par
   "$BIN" create --backend "$ENGINE" --repo "$repo" --prompt "say hello $1!" --name "$1" \
     --image "$IMAGE" --pull-policy never "${@:2}"
 }
-# timed_call SERIES NAME CMD...: runs CMD, appends the first call's time to SERIES.
+# timed_call SERIES NAME FUNCTION [ARGS]: runs FUNCTION NAME ARGS, appends
+# the first call's time to SERIES.
 timed_call() {
   local -n into="$1"
-  local t name="$2"
-  shift 2
+  local t name="$2" fn="$3"
+  shift 3
   t=$(now)
-  "$@" "$name" >>"$work/runs.log" 2>&1 || { echo "$* $name failed (see below)" >&2; tail -n 20 "$work/runs.log" >&2; exit 1; }
+  "$fn" "$name" "$@" >>"$work/runs.log" 2>&1 || { echo "$fn $name $* failed (see below)" >&2; tail -n 20 "$work/runs.log" >&2; exit 1; }
   into+=("$(wait_first_call "$t" "hello $name!")")
 }
 delete() { "$BIN" delete --force "$1" >/dev/null 2>&1 || true; }
@@ -246,6 +250,21 @@ hook_times() {
   ANTHROPIC_API_KEY="$KEY" "$BIN" daemon start >/dev/null
 }
 
+# per_request: one HTTPS request on a new connection (curl, 20 each, GET of
+# an unknown route: the stand-in's 404), from the stage session's container
+# through its forwarder and the proxy (CONNECT, the minted leaf's TLS, TLS
+# upstream), and from a bare container straight to the stand-in.
+per_request() {
+  local loop='for i in $(seq 20); do curl -s -o /dev/null -w "%{time_total}\n" "$@" https://api.anthropic.com/api/bench; done'
+  mapfile -t ms < <("$ENGINE" exec clauderon-stage bash -c "$loop" _ | awk '{ printf "%.1f\n", $1 * 1000 }')
+  stats "one request, new connection, through the proxy" "${ms[@]}"
+  mapfile -t ms < <("$ENGINE" run --rm --label "clauderon-bench-firstcall=$work" \
+    --add-host "api.anthropic.com:$gateway" \
+    --mount "type=bind,src=$work/ca.pem,dst=/etc/bench-ca.pem,readonly" \
+    "$IMAGE" bash -c "$loop" _ --cacert /etc/bench-ca.pem | awk '{ printf "%.1f\n", $1 * 1000 }')
+  stats "one request, new connection, direct (bare)" "${ms[@]}"
+}
+
 echo "first model call: $ENGINE, $IMAGE, $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%Y-%m-%d), $RUNS rounds"
 # One untimed warm-up of each (page cache, the daemon's first leaf).
 bare warmup >/dev/null 2>&1 || true
@@ -271,19 +290,33 @@ ratio "$base" "${inters[@]}"
 
 [ "${STAGES:-1}" = 1 ] && stages
 [ "${HOOKS:-1}" = 1 ] && hook_times
+[ "${PER_REQUEST:-1}" = 1 ] && per_request
 delete stage
 
-# Ten at once: each one's time against one alone (the print median above).
-starts=() pids=()
-for i in $(seq "$PARALLEL"); do
-  starts+=("$(now)")
-  session "x$i" --print >>"$work/runs.log" 2>&1 &
-  pids+=($!)
-done
-wait "${pids[@]}" || { echo "a parallel create failed" >&2; tail -n 20 "$work/runs.log" >&2; exit 1; }
-many=()
-for i in $(seq "$PARALLEL"); do many+=("$(wait_first_call "${starts[$((i - 1))]}" "hello x$i!")"); done
+# Ten at once: each one's time against one alone (the print median above),
+# and ten bare runs at once against one bare run, in the same run.
+# at_once SERIES PREFIX FUNCTION [ARGS]: PARALLEL runs started together.
+at_once() {
+  local -n into="$1"
+  local prefix="$2" fn="$3" starts=() pids=() i
+  shift 3
+  for i in $(seq "$PARALLEL"); do
+    starts+=("$(now)")
+    "$fn" "$prefix$i" "$@" >>"$work/runs.log" 2>&1 &
+    pids+=($!)
+  done
+  wait "${pids[@]}" || { echo "a parallel $fn failed" >&2; tail -n 20 "$work/runs.log" >&2; exit 1; }
+  for i in $(seq "$PARALLEL"); do into+=("$(wait_first_call "${starts[$((i - 1))]}" "hello $prefix$i!")"); done
+}
+slowest() { printf '%s\n' "$@" | sort -n | tail -n 1; }
+many=() many_bare=()
+at_once many_bare y bare
+at_once many x session --print
+stats "$PARALLEL x bare $ENGINE run at once" "${many_bare[@]}"
+awk -v m="$(slowest "${many_bare[@]}")" -v one="$base" 'BEGIN { printf "  -> slowest %.2fx one bare run alone\n", m / one }'
 stats "$PARALLEL x clauderon create --print at once" "${many[@]}"
-awk -v m="$(printf '%s\n' "${many[@]}" | sort -n | tail -n 1)" -v one="$(median "${prints[@]}")" \
-  'BEGIN { printf "  -> slowest %.2fx one alone\n", m / one }'
+awk -v m="$(slowest "${many[@]}")" -v one="$(median "${prints[@]}")" \
+  'BEGIN { printf "  -> slowest %.2fx one session alone\n", m / one }'
+awk -v m="$(median "${many[@]}")" -v b="$(median "${many_bare[@]}")" \
+  'BEGIN { printf "  -> median %.2fx the bare runs at once\n", m / b }'
 for i in $(seq "$PARALLEL"); do delete "x$i"; done
