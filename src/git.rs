@@ -128,17 +128,6 @@ pub fn branch_exists(repo: &Path, branch: &str) -> Result<bool> {
     }
 }
 
-/// `remote.origin.url` as written (no `insteadOf` applied: that config is
-/// the agent's to write), or None when there is no origin.
-pub fn origin_url(repo: &Path) -> Option<String> {
-    let out = git(repo)
-        .args(["config", "--get", "remote.origin.url"])
-        .run()
-        .ok()?;
-    let url = out.stdout.trim().to_string();
-    (!url.is_empty()).then_some(url)
-}
-
 /// `user.name` and `user.email` as git resolves them, in one call.
 pub fn identity(repo: &Path) -> GitIdentity {
     let out = git(repo)

@@ -6,11 +6,11 @@ use clauderon::cli::{
 };
 use clauderon::commands::{self, Ctx};
 use clauderon::error::Result;
+use clauderon::plan::Mode;
 
 fn main() {
     // `clauderon list | head` ends quietly, like any Unix tool.
-    // SAFETY: restoring the default disposition of SIGPIPE at start-up.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    clauderon::output::end_on_broken_pipe(true);
     let cli = parse_args();
     clauderon::exec::VERBOSE.store(cli.verbose, std::sync::atomic::Ordering::Relaxed);
     clauderon::output::set(cli.json, cli.quiet);
@@ -63,7 +63,7 @@ fn run(cli: Cli) -> Result<i32> {
             force,
             backend,
             dry_run,
-        } => commands::clean_cache::run(&ctx, backend, force, dry_run)?,
+        } => commands::clean_cache::run(&ctx, backend, force, Mode::from_dry_run(dry_run))?,
         Command::Status { name, deleted } => match name.filter(|_| !deleted) {
             Some(name) => commands::status::status(&ctx, &name, json)?,
             None => commands::land::recovery::print(&ctx.home)?,
@@ -123,11 +123,11 @@ fn run(cli: Cli) -> Result<i32> {
                 version: version.as_deref(),
                 update,
             };
-            commands::agent_image::build(&ctx, source, agent, backend, dry_run)?
+            commands::agent_image::build(&ctx, source, agent, backend, Mode::from_dry_run(dry_run))?
         }
         Command::DaemonImage {
             command: DaemonImageCommand::Build { backend, dry_run },
-        } => commands::daemon_image::build(&ctx, backend, dry_run)?,
+        } => commands::daemon_image::build(&ctx, backend, Mode::from_dry_run(dry_run))?,
         Command::Doctor => return commands::doctor::run(&ctx, json),
         Command::Api {
             command: ApiCommand::Token { rotate },
@@ -170,9 +170,12 @@ fn daemon(ctx: &Ctx, command: Command) -> Result<i32> {
         (Some(DaemonAction::Statuses { session }), _) => {
             clauderon::cluster::statuses::print(&ctx.home, session.as_deref()).map(|()| 0)
         }
-        (Some(DaemonAction::Status), _) => commands::daemon_plan::status(ctx, dry_run),
+        (Some(DaemonAction::Status), _) => {
+            commands::daemon_plan::status(ctx, Mode::from_dry_run(dry_run))
+        }
         (Some(action), _) => {
-            commands::daemon_plan::run(ctx, http_port, action, dry_run).map(|()| 0)
+            commands::daemon_plan::run(ctx, http_port, action, Mode::from_dry_run(dry_run))
+                .map(|()| 0)
         }
         (None, Some(dir)) => clauderon::daemon::run_in_cluster(
             &ctx.home,
@@ -209,7 +212,9 @@ fn image(ctx: &Ctx, command: ImageCommand, json: bool) -> Result<i32> {
             reference,
             backend,
             dry_run,
-        } => commands::image::pull(ctx, &reference, backend, dry_run).map(|()| 0),
+        } => {
+            commands::image::pull(ctx, &reference, backend, Mode::from_dry_run(dry_run)).map(|()| 0)
+        }
     }
 }
 
@@ -246,7 +251,9 @@ fn context_for(command: &Command) -> Result<Ctx> {
 
 fn proxy(ctx: &Ctx, command: ProxyCommand, json: bool) -> Result<()> {
     match command {
-        ProxyCommand::Ca { rotate, dry_run } => commands::proxy::ca(ctx, rotate, dry_run),
+        ProxyCommand::Ca { rotate, dry_run } => {
+            commands::proxy::ca(ctx, rotate, Mode::from_dry_run(dry_run))
+        }
         ProxyCommand::Log { verify: true, .. } => commands::proxy::verify(ctx, json),
         ProxyCommand::Log {
             session, follow, ..
@@ -258,18 +265,22 @@ fn proxy(ctx: &Ctx, command: ProxyCommand, json: bool) -> Result<()> {
 fn session(ctx: &Ctx, command: Command) -> Result<i32> {
     match command {
         Command::Attach { name, dry_run } => {
-            return commands::lifecycle::attach(ctx, &name, dry_run);
+            return commands::lifecycle::attach(ctx, &name, Mode::from_dry_run(dry_run));
         }
         Command::Logs { name, follow, tail } => {
             return commands::lifecycle::logs(ctx, &name, follow, tail);
         }
-        Command::Stop { name, dry_run } => commands::lifecycle::stop(ctx, &name, dry_run)?,
-        Command::Start { name, dry_run } => commands::lifecycle::start(ctx, &name, dry_run)?,
+        Command::Stop { name, dry_run } => {
+            commands::lifecycle::stop(ctx, &name, Mode::from_dry_run(dry_run))?
+        }
+        Command::Start { name, dry_run } => {
+            commands::lifecycle::start(ctx, &name, Mode::from_dry_run(dry_run))?
+        }
         Command::Refresh {
             name,
             no_pull,
             dry_run,
-        } => commands::refresh::run(ctx, &name, no_pull, dry_run)?,
+        } => commands::refresh::run(ctx, &name, no_pull, Mode::from_dry_run(dry_run))?,
         Command::Delete {
             name,
             force,
@@ -281,16 +292,18 @@ fn session(ctx: &Ctx, command: Command) -> Result<i32> {
                 force,
                 discard,
                 delete_branch,
-                dry_run,
+                mode: Mode::from_dry_run(dry_run),
             };
             commands::delete::run(ctx, &name, flags)?
         }
-        Command::Pull { name, dry_run } => commands::kube::pull::run(ctx, &name, dry_run)?,
+        Command::Pull { name, dry_run } => {
+            commands::kube::pull::run(ctx, &name, Mode::from_dry_run(dry_run))?
+        }
         Command::Upload {
             name,
             files,
             dry_run,
-        } => commands::upload::run(ctx, &name, &files, dry_run)?,
+        } => commands::upload::run(ctx, &name, &files, Mode::from_dry_run(dry_run))?,
         Command::Kube {
             command:
                 KubeCommand::Setup {
@@ -298,7 +311,7 @@ fn session(ctx: &Ctx, command: Command) -> Result<i32> {
                     namespace,
                     dry_run,
                 },
-        } => commands::kube::setup::run(ctx, context, namespace, dry_run)?,
+        } => commands::kube::setup::run(ctx, context, namespace, Mode::from_dry_run(dry_run))?,
         _ => unreachable!("only session commands are passed here"),
     }
     Ok(0)

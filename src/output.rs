@@ -11,6 +11,23 @@ pub fn set(json: bool, quiet: bool) {
     QUIET.store(quiet, Ordering::Relaxed);
 }
 
+/// What a write to a closed pipe does: end the process quietly, as
+/// SIGPIPE's default action does (`clauderon list | head`), or only fail
+/// with EPIPE (`list --watch` must put the terminal back first). A
+/// signal-hook handler that runs the default action while the flag is set
+/// does this without an unsafe `signal(2)` (Rust starts with SIGPIPE ignored).
+pub fn end_on_broken_pipe(end: bool) {
+    static ENDS: std::sync::OnceLock<std::sync::Arc<AtomicBool>> = std::sync::OnceLock::new();
+    let flag = ENDS.get_or_init(|| {
+        let flag = std::sync::Arc::new(AtomicBool::new(end));
+        let sigpipe = signal_hook::consts::SIGPIPE;
+        // Fails only for a forbidden signal, which SIGPIPE is not.
+        let _ = signal_hook::flag::register_conditional_default(sigpipe, flag.clone());
+        flag
+    });
+    flag.store(end, Ordering::SeqCst);
+}
+
 /// `--json`: results (or, with `--dry-run`, the plan) as JSON on stdout.
 pub fn json() -> bool {
     JSON.load(Ordering::Relaxed)

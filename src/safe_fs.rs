@@ -12,6 +12,11 @@ use std::path::Path;
 use rustix::fs::{AtFlags, CWD, Mode, OFlags};
 use rustix::io::Errno;
 
+/// `open(2)` flags for `OpenOptionsExt::custom_flags`: do not follow a
+/// link in the last component; do not block on a FIFO put in a file's place.
+pub const O_NOFOLLOW: i32 = OFlags::NOFOLLOW.bits() as i32;
+pub const O_NONBLOCK: i32 = OFlags::NONBLOCK.bits() as i32;
+
 /// This process's effective uid: what "a file of ours" means.
 fn euid() -> u32 {
     rustix::process::geteuid().as_raw()

@@ -145,8 +145,9 @@ pub struct SessionSpec {
     /// `[budget] session_usd`); `clauderon budget` changes it live.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub budget_usd: Option<crate::usd::Usd>,
-    /// `remote.origin.url` as it was at create (raw, before any
-    /// `insteadOf`): the repository the GitHub credential opens.
+    /// `landing.remote`'s URL (raw, before any pushurl or `insteadOf`): the
+    /// repository the GitHub credential opens. Its own field because
+    /// sessions made before `landing` have only this one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_url: Option<String>,
     /// The session's own host policy on top of the home's (`create

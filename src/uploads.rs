@@ -210,7 +210,7 @@ fn copy_one(s: &Source, staging: &Path, budget: u64) -> Result<u64> {
     // O_NONBLOCK: a file replaced by a pipe since the check does not hang us.
     let file = std::fs::OpenOptions::new()
         .read(true)
-        .custom_flags(libc::O_NONBLOCK)
+        .custom_flags(crate::safe_fs::O_NONBLOCK)
         .open(&s.path)
         .map_err(fail)?;
     if !file.metadata().map_err(fail)?.is_file() {
@@ -222,7 +222,7 @@ fn copy_one(s: &Source, staging: &Path, budget: u64) -> Result<u64> {
     let mut out = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(crate::safe_fs::O_NOFOLLOW)
         .open(staging.join(&s.name))
         .map_err(fail)?;
     out.set_permissions(std::fs::Permissions::from_mode(0o644))

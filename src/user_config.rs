@@ -257,7 +257,7 @@ pub fn copy(files: &[(PathBuf, PathBuf)], max_bytes: u64) -> Result<()> {
         }
         let file = std::fs::OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+            .custom_flags(crate::safe_fs::O_NOFOLLOW | crate::safe_fs::O_NONBLOCK)
             .open(from)
             .map_err(fail)?;
         let meta = file.metadata().map_err(fail)?;
@@ -271,7 +271,7 @@ pub fn copy(files: &[(PathBuf, PathBuf)], max_bytes: u64) -> Result<()> {
             .write(true)
             .create_new(true)
             .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(crate::safe_fs::O_NOFOLLOW)
             .open(to)
             .map_err(|e| Error::io(format!("could not write {}", to.display()), e))?;
         std::io::copy(&mut file.take(max_bytes + 1), &mut out).map_err(fail)?;

@@ -95,8 +95,11 @@ pub async fn run_until(
             Ok(out) => out,
             Err(_) => {
                 if let Some(pid) = pid {
-                    // SAFETY: kill(2) of our own child; touches no memory.
-                    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+                    use rustix::process::{Pid, Signal, kill_process};
+                    if let Some(pid) = Pid::from_raw(pid as i32) {
+                        // Gone already: its wait below returns at once.
+                        let _ = kill_process(pid, Signal::TERM);
+                    }
                 }
                 // Its rollback runs to the end before the caller goes on.
                 let _ = tokio::time::timeout(std::time::Duration::from_secs(60), &mut waited).await;

@@ -6,14 +6,19 @@ pub mod engine;
 mod env;
 mod host;
 mod image_build;
+mod kind;
 pub mod kubernetes;
 pub mod observe;
 pub mod oci;
 mod queries;
+pub mod record;
 pub mod session;
+mod state;
+pub mod verbs;
 
 pub use host::HostNetwork;
 pub use session::Backend;
+pub use state::{ContainerState, observe_container};
 
 /// What a session's container is wired to on the host: the daemon's ports
 /// and how it reaches the credential proxy. Not part of the spec, since it

@@ -9,7 +9,7 @@ use crate::backend::oci::Engine;
 use crate::commands::{Ctx, print_or_execute, probe_engine};
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::{Agent, BackendKind};
 
 const CONTAINERFILE: &str = include_str!("../../templates/agent-cli.Containerfile");
@@ -193,7 +193,7 @@ pub fn build(
     source: Source,
     agent: Agent,
     backend: BackendKind,
-    dry_run: bool,
+    mode: Mode,
 ) -> Result<()> {
     let engine = Engine::for_kind(backend)?;
     let reference = ctx.config.agent.reference(agent);
@@ -236,11 +236,11 @@ pub fn build(
     plan.push(containerfile(agent, &binaries, &context));
     let build = engine.build(&reference, &context.join("Containerfile"), &context);
     plan.push(Step::run_cmd(build, engine.classifier()));
-    if !dry_run {
+    if !mode.is_dry_run() {
         probe_engine(&engine)?;
     }
-    print_or_execute("agent-image build", &plan, dry_run)?;
-    if !dry_run {
+    print_or_execute("agent-image build", &plan, mode)?;
+    if !mode.is_dry_run() {
         crate::output::info(format!(
             "Built {reference} with {agent} for {}. Sessions on {} mount it at /opt/clauderon-agent.",
             engine.program, engine.program

@@ -7,7 +7,7 @@ use crate::backend::oci::{CACHE_VOLUMES, ENGINES, Engine};
 use crate::commands::{Ctx, print_or_execute, probe_engine};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::BackendKind;
 
 #[derive(Debug, Deserialize)]
@@ -85,15 +85,15 @@ fn remove_classifier(engine: &Engine) -> fn(crate::exec::Failure) -> Error {
     }
 }
 
-pub fn run(_ctx: &Ctx, backend: Option<BackendKind>, force: bool, dry_run: bool) -> Result<()> {
-    if dry_run && !force {
+pub fn run(_ctx: &Ctx, backend: Option<BackendKind>, force: bool, mode: Mode) -> Result<()> {
+    if mode.is_dry_run() && !force {
         return Err(Error::input(
             "--dry-run goes with --force (listing the volumes changes nothing)",
         )
         .with_fix("clauderon clean-cache --force --dry-run"));
     }
     let mut plan = Plan::default();
-    let found = find_volumes(backend, force && dry_run, &mut plan)?;
+    let found = find_volumes(backend, force && mode.is_dry_run(), &mut plan)?;
     if !force {
         show_volumes(&found);
         return Ok(());
@@ -113,8 +113,8 @@ pub fn run(_ctx: &Ctx, backend: Option<BackendKind>, force: bool, dry_run: bool)
     if removed.is_empty() {
         plan.note("no cache volumes to remove");
     }
-    print_or_execute("clean-cache --force", &plan, dry_run)?;
-    if dry_run {
+    print_or_execute("clean-cache --force", &plan, mode)?;
+    if mode.is_dry_run() {
         return Ok(());
     }
     if output::json() {

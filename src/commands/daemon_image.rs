@@ -9,7 +9,7 @@ use crate::backend::oci::Engine;
 use crate::commands::{Ctx, print_or_execute, probe_engine};
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::BackendKind;
 
 const CONTAINERFILE: &str = include_str!("../../templates/daemon.Containerfile");
@@ -87,8 +87,8 @@ fn context_steps(plan: &mut Plan, context: &Path) -> Result<()> {
     Ok(())
 }
 
-pub fn build(ctx: &Ctx, backend: BackendKind, dry_run: bool) -> Result<()> {
-    if backend == BackendKind::Kubernetes {
+pub fn build(ctx: &Ctx, backend: BackendKind, mode: Mode) -> Result<()> {
+    if !backend.builds_images() {
         return Err(Error::input("the daemon image is built with docker or podman")
             .with_fix("--backend docker or --backend podman, then load it into the cluster (see the README)"));
     }
@@ -99,11 +99,11 @@ pub fn build(ctx: &Ctx, backend: BackendKind, dry_run: bool) -> Result<()> {
     context_steps(&mut plan, &context)?;
     let build = engine.build(&reference, &context.join("Containerfile"), &context);
     plan.push(Step::run_cmd(build, engine.classifier()));
-    if !dry_run {
+    if !mode.is_dry_run() {
         probe_engine(&engine)?;
     }
-    print_or_execute("daemon-image build", &plan, dry_run)?;
-    if !dry_run {
+    print_or_execute("daemon-image build", &plan, mode)?;
+    if !mode.is_dry_run() {
         crate::output::info(format!(
             "Built {reference} with {} (this clauderon, {}). Load it into the cluster: {}",
             engine.program,

@@ -7,10 +7,10 @@ use crate::commands::{Ctx, print_or_execute};
 use crate::daemon::{self, DaemonInfo};
 use crate::error::{Error, Result};
 use crate::output;
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session;
 
-pub fn run(ctx: &Ctx, http_port: Option<u16>, action: DaemonAction, dry_run: bool) -> Result<()> {
+pub fn run(ctx: &Ctx, http_port: Option<u16>, action: DaemonAction, mode: Mode) -> Result<()> {
     let home = &ctx.home;
     let name = match action {
         DaemonAction::Start => "start",
@@ -18,13 +18,13 @@ pub fn run(ctx: &Ctx, http_port: Option<u16>, action: DaemonAction, dry_run: boo
         DaemonAction::Restart => "restart",
         // main runs these itself: they are queries, not plans.
         DaemonAction::Status | DaemonAction::Statuses { .. } => {
-            return status(ctx, dry_run).map(|_| ());
+            return status(ctx, mode).map(|_| ());
         }
     };
     let running = daemon::running(home);
     let plan = plan(ctx, http_port, &action, running.as_ref());
-    print_or_execute(&format!("daemon {name}"), &plan, dry_run)?;
-    if dry_run {
+    print_or_execute(&format!("daemon {name}"), &plan, mode)?;
+    if mode.is_dry_run() {
         return Ok(());
     }
     if let (DaemonAction::Start, Some(info), Some(asked)) = (&action, &running, http_port)
@@ -116,8 +116,8 @@ fn report(home: &crate::store::Home, action: &DaemonAction, was_running: bool) -
 
 /// Whether the daemon runs, where it listens, and its log: exit code 0 when
 /// it runs, 1 when it does not (the same with --json).
-pub fn status(ctx: &Ctx, dry_run: bool) -> Result<i32> {
-    if dry_run {
+pub fn status(ctx: &Ctx, mode: Mode) -> Result<i32> {
+    if mode.is_dry_run() {
         return Err(
             Error::input("`daemon status` changes nothing: --dry-run does not apply")
                 .with_fix("clauderon daemon status"),

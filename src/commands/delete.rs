@@ -3,14 +3,15 @@
 //! left incomplete by an interrupted create, still cleans up.
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
+use crate::backend::Backend;
 use crate::backend::compose::{self, OVERRIDE_NAME};
 use crate::backend::oci::{ENGINES, Engine};
+use crate::backend::verbs::DeleteFacts;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::git;
-use crate::plan::{Plan, Step, Tolerate, Verdict};
+use crate::plan::{Mode, Plan, Step, Tolerate};
 use crate::session::{self, SessionSpec, container_name};
 use crate::store::Home;
 use crate::worktree;
@@ -24,14 +25,16 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         force,
         discard,
         delete_branch,
-        dry_run,
+        mode,
     } = flags;
     let home = &ctx.home;
     // Validated before any path is built from it (`delete ..` must not rm -rf the home).
     let unknown = |_| Error::not_found(format!("no session named {name:?}"));
     session::validate_name(name)
         .map_err(|e| unknown(e).with_fix("`clauderon list` shows the sessions"))?;
-    let _lock = (!dry_run).then(|| home.lock_session(name)).transpose()?;
+    let _lock = (!mode.is_dry_run())
+        .then(|| home.lock_session(name))
+        .transpose()?;
     let spec = load_for_delete(home, name)?;
     if let Some(s) = spec
         .as_ref()
@@ -46,14 +49,22 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         .with_fix("a docker/podman session's work is on its branch already: drop --discard"));
     }
     let mut plan = Plan::default();
-    let containers = find_containers(home, name, spec.as_ref(), force, dry_run, &mut plan)?;
+    let containers = find_containers(home, name, spec.as_ref(), force, mode, &mut plan)?;
     let (engine, state) = containers[0].clone();
     let (repo, planted) = inspect_repository(home, name, spec.as_ref());
     // git runs on the repository only when nothing there would make it run a program.
     let use_git = repo.is_some() && planted.config.is_empty();
     let common = repo.as_ref().map(|r| r.1.as_path());
     let sub = match &spec {
-        Some(spec) => delete_plan(spec, home, &engine, &state, delete_branch && use_git),
+        Some(spec) => {
+            let facts = DeleteFacts {
+                state,
+                delete_branch: delete_branch && use_git,
+                discard: false,
+                force,
+            };
+            Backend::of(spec)?.delete(spec, home, facts)
+        }
         None => {
             let branch = common.filter(|_| use_git).map(|c| (c, delete_branch));
             incomplete_plan(name, home, &containers, branch)
@@ -81,12 +92,12 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         crate::output::info("Nothing deleted.");
         return Ok(());
     }
-    print_or_execute(&format!("delete {name}"), &plan, dry_run)
+    print_or_execute(&format!("delete {name}"), &plan, mode)
         .map_err(|e| e.context(format!("could not fully delete session '{name}'")))?;
-    if let Some(why) = CONTAINER_LEFT.lock().ok().and_then(|mut l| l.take()) {
+    if let Some(why) = crate::backend::oci::delete::take_container_left() {
         return Err(container_left(home, name, &engine, &why));
     }
-    if !dry_run {
+    if !mode.is_dry_run() {
         print_done(
             name,
             spec.as_ref(),
@@ -101,11 +112,6 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
 fn with_git_spec(spec: &Option<SessionSpec>, use_git: bool) -> Option<&SessionSpec> {
     spec.as_ref().filter(|_| use_git)
 }
-
-/// Set when --force removed everything but the container, because the
-/// engine did not answer (one delete per process: the API runs each
-/// request as a child).
-static CONTAINER_LEFT: Mutex<Option<String>> = Mutex::new(None);
 
 /// The rest is removed, the container is not: exit 1 naming the exact
 /// command, and mark the engine so `list` shows the container (as an
@@ -135,7 +141,7 @@ fn confirmed(
     with_git: Option<&SessionSpec>,
     flags: &DeleteFlags,
 ) -> Result<bool> {
-    if flags.dry_run {
+    if flags.mode.is_dry_run() {
         for w in with_git
             .map(|s| loss_warnings(s, flags.delete_branch))
             .unwrap_or_default()
@@ -184,7 +190,7 @@ fn find_containers(
     name: &str,
     spec: Option<&SessionSpec>,
     force: bool,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<Vec<(Engine, ContainerState)>> {
     let engines: Vec<Engine> = match spec {
@@ -196,8 +202,8 @@ fn find_containers(
         let state = match spec {
             // --force asks nothing first: the removal itself tells a missing
             // container (or an engine that is down) from its stderr.
-            Some(_) if force && !dry_run => ContainerState::Unknown,
-            Some(_) => container_state(&engine, name, force, dry_run, plan)?,
+            Some(_) if force && !mode.is_dry_run() => ContainerState::Unknown,
+            Some(_) => container_state(&engine, name, force, mode, plan)?,
             None => unrecorded_container(home, &engine, name),
         };
         containers.push((engine, state));
@@ -256,11 +262,11 @@ fn container_state(
     engine: &Engine,
     name: &str,
     force: bool,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<ContainerState> {
     let container = container_name(name);
-    match observe_container(engine, &container, dry_run, plan) {
+    match observe_container(engine, &container, mode, plan) {
         Ok(state) => Ok(state),
         Err(err) if force => {
             eprintln!(
@@ -308,102 +314,6 @@ fn print_done(
         )),
         _ => crate::output::info(format!("Deleted {name}.")),
     }
-}
-
-/// Removing a container not asked about first (--force): gone is fine,
-/// and an engine that fails leaves it, said, while the rest is removed.
-fn removal_tolerance(state: &ContainerState) -> Tolerate {
-    match state {
-        ContainerState::Unknown => Tolerate::Judge(|f| {
-            if !Engine::is_no_such_container(f)
-                && let Ok(mut left) = CONTAINER_LEFT.lock()
-            {
-                // Said once, as delete's error (see `container_left`).
-                let last = f.stderr_tail().lines().last().unwrap_or("").to_string();
-                *left = Some(format!("`{}` failed: {last}", f.shown));
-            }
-            Verdict::Pass
-        }),
-        _ => Tolerate::If(Engine::is_no_such_container),
-    }
-}
-
-pub fn delete_plan(
-    spec: &SessionSpec,
-    home: &Home,
-    engine: &Engine,
-    state: &ContainerState,
-    delete_branch: bool,
-) -> Plan {
-    let mut plan = Plan::default();
-    let tolerate = removal_tolerance(state);
-    if let Some(c) = &spec.compose {
-        // The project's containers, networks and volumes, whatever state
-        // the agent's container is in.
-        let from_override = !c.files_exist();
-        if from_override {
-            plan.note("the session's compose file is gone: the project is taken down from clauderon's override alone");
-        }
-        for step in c.down_steps(spec, engine, from_override) {
-            plan.push(step);
-        }
-    } else if *state != ContainerState::Missing {
-        plan.push(Step::Run {
-            cmd: engine.remove(&spec.container_name()),
-            classify: engine.classifier(),
-            tolerate: Some(tolerate),
-        });
-    }
-    let repo = &spec.repo_root;
-    let repo_exists = repo.exists();
-    // Without git: an agent's repository may make any git command run its
-    // programs (see `worktree`).
-    let common = repo_exists.then_some(spec.git_common_dir.as_path());
-    for step in worktree::removal(common, &spec.worktree) {
-        plan.push(step);
-    }
-    if repo_exists && delete_branch {
-        plan.push(Step::Run {
-            cmd: git::git(repo).args(["branch", "-D", &spec.branch]),
-            classify: git::classify,
-            tolerate: Some(Tolerate::If(|f| f.stderr.contains("not found"))),
-        });
-    }
-    if !repo_exists {
-        plan.note(format!(
-            "repository {} is gone: only removing files clauderon owns",
-            repo.display()
-        ));
-    }
-    remove_owned_dirs(&mut plan, spec, home, repo_exists && delete_branch);
-    plan
-}
-
-/// The directories clauderon made for the session: its scratch repository
-/// (when its branch goes), its uploads and its session directory.
-fn remove_owned_dirs(plan: &mut Plan, spec: &SessionSpec, home: &Home, branch_goes: bool) {
-    // An API run without a repository got a scratch one of its own; once
-    // its branch goes, nothing in it is anyone's work.
-    if branch_goes && is_scratch_repo(home, &spec.repo_root) {
-        plan.push(Step::RemoveDir {
-            path: spec.repo_root.clone(),
-        });
-    }
-    if spec.uploads {
-        plan.push(Step::RemoveDir {
-            path: crate::uploads::host_dir(home, &spec.id),
-        });
-    }
-    plan.push(Step::RemoveDir {
-        path: home.session_dir(&spec.name),
-    });
-}
-
-/// A repository `POST /run` made for one run (`$CLAUDERON_HOME/scratch/*`).
-fn is_scratch_repo(home: &Home, repo: &Path) -> bool {
-    let scratch = std::fs::canonicalize(home.root.join("scratch"));
-    let parent = repo.parent().map(std::fs::canonicalize);
-    matches!((scratch, parent), (Ok(s), Some(Ok(p))) if s == p)
 }
 
 /// A session without a readable record (an interrupted create, or a

@@ -8,7 +8,7 @@ use crate::backend::oci::Engine;
 use crate::commands::{Ctx, print_or_execute, probe_engine};
 use crate::error::{Error, Result};
 use crate::image::{self, Check};
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::{Agent, BackendKind};
 
 /// Whether the agent CLI would be mounted rather than needed in the image.
@@ -296,7 +296,7 @@ pub fn search(ctx: &Ctx, term: &str, backend: BackendKind, limit: u32, json: boo
     Ok(())
 }
 
-pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> Result<()> {
+pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, mode: Mode) -> Result<()> {
     crate::validate::image_option(reference, "image pull")?;
     let cfg = &ctx.config;
     image::check_allowed(
@@ -305,7 +305,7 @@ pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> 
         &cfg.allowed_images.source.to_string(),
     )?;
     let engine = Engine::for_kind(backend)?;
-    if !dry_run {
+    if !mode.is_dry_run() {
         probe_engine(&engine)?;
     }
     let mut plan = Plan::default();
@@ -317,5 +317,5 @@ pub fn pull(ctx: &Ctx, reference: &str, backend: BackendKind, dry_run: bool) -> 
             engine.program
         )),
     });
-    print_or_execute(&format!("image pull {reference}"), &plan, dry_run).map(|_| ())
+    print_or_execute(&format!("image pull {reference}"), &plan, mode).map(|_| ())
 }

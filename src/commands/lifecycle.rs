@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use std::io::IsTerminal;
 
 use crate::commands::kube::lifecycle as kube;
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::{BackendKind, SessionSpec};
 
 fn gone(spec: &SessionSpec) -> Error {
@@ -51,13 +51,13 @@ pub(crate) fn ensure_daemon(ctx: &Ctx, plan: &mut Plan) {
     }
 }
 
-pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
+pub fn attach(ctx: &Ctx, name: &str, mode: Mode) -> Result<i32> {
     let spec = ctx.home.load(name)?;
     if spec.backend == BackendKind::Kubernetes {
-        return kube::attach(&spec, dry_run);
+        return kube::attach(&spec, mode);
     }
     require_worktree(&spec)?;
-    if !dry_run && !std::io::stdin().is_terminal() {
+    if !mode.is_dry_run() && !std::io::stdin().is_terminal() {
         return Err(
             Error::input("attach needs a terminal (stdin is not one)").with_fix(format!(
                 "`clauderon logs -f {name}` follows the agent's output without one"
@@ -65,31 +65,34 @@ pub fn attach(ctx: &Ctx, name: &str, dry_run: bool) -> Result<i32> {
         );
     }
     let engine = Engine::for_kind(spec.backend)?;
+    let backend = Backend::of(&spec)?;
     let container = spec.container_name();
     let mut plan = Plan::default();
-    let state = observe_container(&engine, &container, dry_run, &mut plan)?;
+    let state = observe_container(&engine, &container, mode, &mut plan)?;
     if state == ContainerState::Missing {
         return Err(gone(&spec));
     }
     // The daemon first: the agent's first hook event must find it.
     ensure_daemon(ctx, &mut plan);
-    if !dry_run {
+    if !mode.is_dry_run() {
         crate::commands::wiring::warn_agent_credential(ctx, &spec);
         if !state.is_running() {
             crate::hooks::events::note_restart(&ctx.home, name, "attach");
         }
     }
     if matches!(state, ContainerState::Present(_)) && !state.is_running() {
-        push_start_for_attach(&mut plan, &spec, &engine);
+        for step in backend.start_for_attach(&spec) {
+            plan.push(step);
+        }
     }
-    plan.push(Backend::of(&spec)?.attach(&spec));
-    if !dry_run {
+    plan.push(backend.attach(&spec));
+    if !mode.is_dry_run() {
         crate::output::note(format!(
             "attaching to {name}; detach with Ctrl-P Ctrl-Q (the agent keeps running)"
         ));
     }
-    let code = print_or_execute(&format!("attach {name}"), &plan, dry_run)?;
-    if dry_run {
+    let code = print_or_execute(&format!("attach {name}"), &plan, mode)?;
+    if mode.is_dry_run() {
         return Ok(0);
     }
     // Detaching makes `docker attach` exit 1; a container still running
@@ -112,7 +115,7 @@ pub fn logs(ctx: &Ctx, name: &str, follow: bool, tail: Option<u64>) -> Result<i3
     }
     let engine = Engine::for_kind(spec.backend)?;
     let container = spec.container_name();
-    if observe_container(&engine, &container, false, &mut Plan::default())?
+    if observe_container(&engine, &container, Mode::Execute, &mut Plan::default())?
         == ContainerState::Missing
     {
         return Err(gone(&spec));
@@ -122,15 +125,15 @@ pub fn logs(ctx: &Ctx, name: &str, follow: bool, tail: Option<u64>) -> Result<i3
     plan.execute()
 }
 
-pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
+pub fn stop(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
     let spec = ctx.home.load(name)?;
     if spec.backend == BackendKind::Kubernetes {
-        return kube::stop(&spec, dry_run);
+        return kube::stop(&spec, mode);
     }
     // One engine call, run or shown (stopping a stopped container is a
     // no-op); a missing container or engine is told from its own stderr.
     let plan = Backend::of(&spec)?.stop(&spec);
-    print_or_execute(&format!("stop {name}"), &plan, dry_run).map_err(|e| {
+    print_or_execute(&format!("stop {name}"), &plan, mode).map_err(|e| {
         let lower = e.message.to_lowercase();
         if lower.contains("no such container") {
             gone(&spec)
@@ -138,7 +141,7 @@ pub fn stop(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
             e
         }
     })?;
-    if !dry_run {
+    if !mode.is_dry_run() {
         crate::output::info(format!(
             "Stopped {name}. `clauderon start {name}` resumes it."
         ));
@@ -162,22 +165,22 @@ fn print_run_finished(name: &str) -> crate::error::Error {
     ))
 }
 
-pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
+pub fn start(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
     let spec = ctx.home.load(name)?;
     if spec.backend == BackendKind::Kubernetes {
-        let _lock = (!dry_run)
+        let _lock = (!mode.is_dry_run())
             .then(|| ctx.home.lock_session(name))
             .transpose()?;
-        return kube::start(ctx, &spec, dry_run);
+        return kube::start(ctx, &spec, mode);
     }
     require_worktree(&spec)?;
     let engine = Engine::for_kind(spec.backend)?;
     let container = spec.container_name();
     let mut plan = Plan::default();
-    let state = observe_container(&engine, &container, dry_run, &mut plan)?;
+    let state = observe_container(&engine, &container, mode, &mut plan)?;
     match state {
         ContainerState::Missing => return Err(gone(&spec)),
-        _ if state.is_running() && !dry_run => {
+        _ if state.is_running() && !mode.is_dry_run() => {
             crate::output::info(format!("Session {name} is already running."));
             return Ok(());
         }
@@ -186,17 +189,12 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
         _ => {
             // The daemon first: the agent's first hook event must find it.
             ensure_daemon(ctx, &mut plan);
-            let steps = match &spec.compose {
-                Some(c) => c.start_steps(&spec, &engine),
-                None => engine.start_steps(&container, &spec.worktree).into(),
-            };
-            for step in steps {
-                plan.push(step);
-            }
+            let start = Backend::of(&spec)?.start(&spec, None, false)?;
+            plan.steps.extend(start.steps);
         }
     };
-    print_or_execute(&format!("start {name}"), &plan, dry_run)?;
-    if !dry_run {
+    print_or_execute(&format!("start {name}"), &plan, mode)?;
+    if !mode.is_dry_run() {
         if !state.is_running() {
             crate::hooks::events::note_restart(&ctx.home, name, "start");
         }
@@ -206,20 +204,4 @@ pub fn start(ctx: &Ctx, name: &str, dry_run: bool) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// attach of a stopped session starts it first: a compose session's whole
-/// project (and, on podman-compose, its hosts file), without the readiness
-/// check, since attach shows the agent itself.
-fn push_start_for_attach(plan: &mut Plan, spec: &SessionSpec, engine: &Engine) {
-    let Some(c) = &spec.compose else {
-        let start = engine.start(&spec.container_name());
-        plan.push(Step::run_cmd(start, engine.classifier()));
-        return;
-    };
-    for step in c.start_steps(spec, engine) {
-        if !matches!(step, Step::VerifyStarted { .. }) {
-            plan.push(step);
-        }
-    }
 }

@@ -29,9 +29,12 @@ pub mod watch;
 pub mod wiring;
 
 use crate::backend::oci::Engine;
+// What a container is doing: the backend observes it.
+pub use crate::backend::{ContainerState, observe_container};
 // The config layer owns the context every command starts from.
 pub use crate::config::Ctx;
 use crate::error::Result;
+pub use crate::plan::Mode;
 use crate::plan::Plan;
 
 /// Is the engine there and answering? Its `version` output, or an error
@@ -44,61 +47,9 @@ pub fn probe_engine(engine: &Engine) -> Result<String> {
         .map_err(|f| engine.classify(f))
 }
 
-/// What the engine says about a container, when it can be asked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ContainerState {
-    /// "running", "exited", "created", "paused", ...
-    Present(String),
-    Missing,
-    /// The engine could not be asked (only tolerated in dry-run).
-    Unknown,
-}
-
-impl ContainerState {
-    pub fn is_running(&self) -> bool {
-        matches!(self, ContainerState::Present(s) if s == "running")
-    }
-}
-
-/// The container's state, in one engine call; in dry-run an unreachable
-/// engine is noted in the plan instead of failing.
-pub fn observe_container(
-    engine: &Engine,
-    container: &str,
-    dry_run: bool,
-    plan: &mut Plan,
-) -> Result<ContainerState> {
-    match engine.container_state(container).run() {
-        Ok(out) => Ok(ContainerState::Present(out.stdout.trim().to_string())),
-        Err(f) if Engine::is_no_such_container(&f) => Ok(ContainerState::Missing),
-        Err(f) if dry_run => {
-            plan.note(format!(
-                "{} is not reachable ({}): assuming container {container} exists and is running",
-                engine.program,
-                engine.classify(f).message
-            ));
-            Ok(ContainerState::Unknown)
-        }
-        Err(f) => Err(engine.classify(f)),
-    }
-}
-
-/// The one way a plan leaves a command: printed as shell (`--dry-run`), as
-/// JSON (`--dry-run --json`), or run with rollback (its exit code: that of
-/// an interactive step such as `attach`, else 0).
-pub fn print_or_execute(what: &str, plan: &Plan, dry_run: bool) -> Result<i32> {
-    if dry_run && crate::output::json() {
-        crate::output::print_json(&plan.to_json(what));
-        return Ok(0);
-    }
-    if dry_run {
-        print!(
-            "# clauderon {what} (dry run: nothing was changed)\n{}",
-            plan.render()
-        );
-        return Ok(0);
-    }
-    plan.execute()
+/// The one way a plan leaves a command (see `Plan::finish`).
+pub fn print_or_execute(what: &str, plan: &Plan, mode: Mode) -> Result<i32> {
+    plan.finish(what, mode)
 }
 
 /// `clauderon api token [--rotate]`: the token, and where the API listens.

@@ -7,13 +7,13 @@ use crate::commands::{Ctx, print_or_execute};
 use crate::daemon;
 use crate::error::Result;
 use crate::output;
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::proxy::{audit, ca};
 
-pub fn ca(ctx: &Ctx, rotate: bool, dry_run: bool) -> Result<()> {
+pub fn ca(ctx: &Ctx, rotate: bool, mode: Mode) -> Result<()> {
     let home = &ctx.home;
     let extra_ca = ctx.config.proxy.upstream_ca_file.clone();
-    if dry_run && !rotate {
+    if mode.is_dry_run() && !rotate {
         return Err(crate::error::Error::input(
             "--dry-run goes with --rotate (showing the CA changes nothing)",
         )
@@ -26,8 +26,8 @@ pub fn ca(ctx: &Ctx, rotate: bool, dry_run: bool) -> Result<()> {
             extra_ca,
         });
         plan.note("then: `clauderon daemon restart`, and restart each session so its agent trusts the new CA");
-        print_or_execute("proxy ca --rotate", &plan, dry_run)?;
-        if dry_run {
+        print_or_execute("proxy ca --rotate", &plan, mode)?;
+        if mode.is_dry_run() {
             return Ok(());
         }
         output::info("Rotated the proxy CA.");

@@ -2,15 +2,14 @@
 //! container from the recorded spec. The old container is kept aside until
 //! the new one has started, so a failed refresh puts it back.
 
-use crate::agent;
-use crate::backend::Wiring;
-use crate::backend::compose::{self, ComposeSpec};
+use crate::backend::Backend;
+use crate::backend::compose::ComposeSpec;
 use crate::backend::oci::Engine;
+use crate::backend::verbs::{RefreshFacts, Wired};
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::Result;
-use crate::plan::{Plan, Step, Tolerate};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::{PullPolicy, SessionSpec};
-use crate::store::Home;
 
 /// The allowlist may have changed since the session was made.
 fn image_allowed(ctx: &Ctx, spec: &crate::session::SessionSpec) -> Result<()> {
@@ -18,18 +17,18 @@ fn image_allowed(ctx: &Ctx, spec: &crate::session::SessionSpec) -> Result<()> {
     crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())
 }
 
-pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
+pub fn run(ctx: &Ctx, name: &str, no_pull: bool, mode: Mode) -> Result<()> {
     let mut spec = ctx.home.load(name)?;
-    let _lock = (!dry_run)
+    let _lock = (!mode.is_dry_run())
         .then(|| ctx.home.lock_session(name))
         .transpose()?;
     if spec.backend == crate::session::BackendKind::Kubernetes {
         image_allowed(ctx, &spec)?;
-        return crate::commands::kube::lifecycle::refresh(ctx, &spec, no_pull, dry_run);
+        return crate::commands::kube::lifecycle::refresh(ctx, &spec, no_pull, mode);
     }
     crate::mounts::require_host_paths(&spec)?;
     if let Some(c) = spec.compose.clone() {
-        return refresh_compose(ctx, &spec, &c, dry_run);
+        return refresh_compose(ctx, &spec, &c, mode);
     }
     // A session from before isolation is recreated with it, and so recorded.
     let upgrade = !spec.isolation_recorded;
@@ -38,10 +37,10 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
     image_allowed(ctx, &spec)?;
     let engine = Engine::for_kind(spec.backend)?;
     let mut plan = Plan::default();
-    let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
+    let state = observe_container(&engine, &spec.container_name(), mode, &mut plan)?;
     let pull = !no_pull
         && spec.pull_policy != PullPolicy::Never
-        && !keeps_local_image(&engine, &spec, dry_run, &mut plan);
+        && !keeps_local_image(&engine, &spec, mode, &mut plan);
     if !no_pull && spec.pull_policy == PullPolicy::Never {
         plan.note(format!(
             "not pulling {}: the session's pull policy is never",
@@ -49,10 +48,16 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
         ));
     }
     let wiring =
-        crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
-    plan.steps
-        .extend(refresh_plan(&spec, &ctx.home, &engine, &state, pull, &wiring).steps);
-    if !dry_run {
+        crate::commands::wiring::wiring(ctx, &engine, spec.network, None, mode, &mut plan)?;
+    let facts = RefreshFacts {
+        wired: Wired::Host(&wiring),
+        state,
+        pull,
+        renewed: None,
+    };
+    let refresh = Backend::of(&spec)?.refresh(&spec, &ctx.home, facts)?;
+    plan.steps.extend(refresh.steps);
+    if !mode.is_dry_run() {
         crate::commands::wiring::warn_agent_credential(ctx, &spec);
     }
     if upgrade {
@@ -63,7 +68,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
             secret: true,
         });
     }
-    print_or_execute(&format!("refresh {name}"), &plan, dry_run).map_err(|e| {
+    print_or_execute(&format!("refresh {name}"), &plan, mode).map_err(|e| {
         let e = e.context(format!("could not refresh session '{name}'"));
         if pull && spec.pull_policy == PullPolicy::Always {
             e.with_fix(format!(
@@ -73,7 +78,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
             e
         }
     })?;
-    if !dry_run {
+    if !mode.is_dry_run() {
         crate::hooks::events::note_restart(&ctx.home, name, "refresh");
         crate::output::info(format!(
             "Refreshed {name}: new container from {}; the agent resumes its conversation.",
@@ -87,7 +92,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, dry_run: bool) -> Result<()> {
 /// wiring may have changed), then the agent's service recreated alone;
 /// the other services keep running, with their data. Compose pulls only a
 /// missing image.
-fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool) -> Result<()> {
+fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, mode: Mode) -> Result<()> {
     let name = &spec.name;
     crate::commands::lifecycle::require_worktree(spec)?;
     let allowed = &ctx.config.allowed_images;
@@ -95,37 +100,18 @@ fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool
     let engine = Engine::for_kind(spec.backend)?;
     let mut plan = Plan::default();
     let wiring =
-        crate::commands::wiring::wiring(ctx, &engine, spec.network, None, dry_run, &mut plan)?;
-    for step in agent::write_session_files(spec, &ctx.home) {
-        plan.push(step);
-    }
-    let (contents, secrets) = compose::override_file(spec, &ctx.home, &engine, &wiring, c);
-    plan.push(Step::WriteFile {
-        path: c.override_file.clone(),
-        contents,
-        mode: 0o600,
-        secret: false,
-    });
-    plan.push(Step::RemoveBelow {
-        root: spec.worktree.clone(),
-        relative: crate::backend::engine::READY_MARKER.into(),
-    });
-    if let Some(hosts) = c.hosts_file() {
-        let lines = compose::host_lines(spec, &engine, &wiring);
-        plan.push(Step::WriteFile {
-            path: hosts.with_extension("base"),
-            contents: compose::podman::hosts_base(&lines),
-            mode: 0o644,
-            secret: false,
-        });
-    }
-    for step in c.recreate_steps(spec, &engine, &secrets) {
-        plan.push(step);
-    }
-    plan.push(engine.verify_started(&spec.container_name(), &spec.worktree));
-    print_or_execute(&format!("refresh {name}"), &plan, dry_run)
+        crate::commands::wiring::wiring(ctx, &engine, spec.network, None, mode, &mut plan)?;
+    let facts = RefreshFacts {
+        wired: Wired::Host(&wiring),
+        state: ContainerState::Unknown,
+        pull: false,
+        renewed: None,
+    };
+    let refresh = Backend::of(spec)?.refresh(spec, &ctx.home, facts)?;
+    plan.steps.extend(refresh.steps);
+    print_or_execute(&format!("refresh {name}"), &plan, mode)
         .map_err(|e| e.context(format!("could not refresh session '{name}'")))?;
-    if !dry_run {
+    if !mode.is_dry_run() {
         crate::hooks::events::note_restart(&ctx.home, name, "refresh");
         crate::output::info(format!(
             "Refreshed {name}: its service {} was recreated, the others kept; the agent resumes its conversation.",
@@ -135,47 +121,11 @@ fn refresh_compose(ctx: &Ctx, spec: &SessionSpec, c: &ComposeSpec, dry_run: bool
     Ok(())
 }
 
-pub fn refresh_plan(
-    spec: &SessionSpec,
-    home: &Home,
-    engine: &Engine,
-    state: &ContainerState,
-    pull: bool,
-    wiring: &Wiring,
-) -> Plan {
-    let classify = engine.classifier();
-    let container = spec.container_name();
-    let aside = format!("{container}-refresh-old");
-    let mut plan = Plan::default();
-    if pull {
-        plan.push(pull_step(spec, engine));
-    }
-    // Newer clauderon versions may render a newer entrypoint.
-    for step in agent::write_session_files(spec, home) {
-        plan.push(step);
-    }
-    let exists = !matches!(state, ContainerState::Missing);
-    if exists {
-        set_old_aside(&mut plan, engine, state, &container, &aside);
-    }
-    plan.push_undoable(
-        Step::run_cmd(engine.create(spec, home, wiring), classify),
-        vec![Step::run_cmd(engine.remove(&container), classify)],
-    );
-    for step in engine.start_steps(&container, &spec.worktree) {
-        plan.push(step);
-    }
-    if exists {
-        plan.push(remove_old(engine, &aside));
-    }
-    plan
-}
-
 /// An image that exists only here (built or loaded, never pulled) is not
 /// pulled: a registry would only answer "not found". One line says so,
 /// instead of the engine's pull error and a warning repeating it. With
 /// pull policy always the pull is still tried (and fails with the fix).
-fn keeps_local_image(engine: &Engine, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> bool {
+fn keeps_local_image(engine: &Engine, spec: &SessionSpec, mode: Mode, plan: &mut Plan) -> bool {
     if spec.pull_policy == PullPolicy::Always {
         return false;
     }
@@ -193,68 +143,9 @@ fn keeps_local_image(engine: &Engine, spec: &SessionSpec, dry_run: bool, plan: &
         "kept the local image {} (it is not in a registry)",
         spec.image
     );
-    if !dry_run {
+    if !mode.is_dry_run() {
         crate::output::note(&kept);
     }
     plan.note(kept);
     true
-}
-
-/// With if-not-present a failed pull falls back to the local image (the
-/// create after it fails clearly if there is none); with always it is an
-/// error.
-fn pull_step(spec: &SessionSpec, engine: &Engine) -> Step {
-    let tolerate = match spec.pull_policy {
-        PullPolicy::Always => None,
-        // The engine's own words were shown as it pulled: not again.
-        _ => Some(Tolerate::Warn(|_| {
-            "could not pull the image (the engine said why above); recreating from the local one"
-                .to_string()
-        })),
-    };
-    Step::Run {
-        cmd: engine.pull(&spec.image),
-        classify: engine.classifier(),
-        tolerate,
-    }
-}
-
-/// Stops the old container and renames it aside. Each step undoes itself:
-/// a failure right after the stop starts the old container again, one
-/// after the rename renames it back.
-fn set_old_aside(
-    plan: &mut Plan,
-    engine: &Engine,
-    state: &ContainerState,
-    container: &str,
-    aside: &str,
-) {
-    let classify = engine.classifier();
-    let was_running = state.is_running() || *state == ContainerState::Unknown;
-    let restart = if was_running {
-        vec![Step::run_cmd(engine.start(container), classify)]
-    } else {
-        Vec::new()
-    };
-    plan.push_undoable(Step::run_cmd(engine.stop(container), classify), restart);
-    plan.push_undoable(
-        Step::run_cmd(engine.rename(container, aside), classify),
-        vec![Step::run_cmd(engine.rename(aside, container), classify)],
-    );
-}
-
-/// The new container runs by now: failing to remove the old one must not
-/// roll the refresh back.
-fn remove_old(engine: &Engine, aside: &str) -> Step {
-    Step::Run {
-        cmd: engine.remove(aside),
-        classify: engine.classifier(),
-        tolerate: Some(Tolerate::Warn(|f| {
-            format!(
-                "the refreshed session runs, but its old container could not be removed ({}); remove it by hand: {}",
-                f.stderr_tail().lines().last().unwrap_or(""),
-                f.shown
-            )
-        })),
-    }
 }

@@ -6,13 +6,12 @@ use std::path::PathBuf;
 
 use crate::commands::{Ctx, print_or_execute};
 use crate::error::{Error, Result};
-use crate::plan::{Plan, Step};
-use crate::session::BackendKind;
+use crate::plan::{Mode, Plan, Step};
 use crate::uploads;
 
-pub fn run(ctx: &Ctx, name: &str, files: &[PathBuf], dry_run: bool) -> Result<()> {
+pub fn run(ctx: &Ctx, name: &str, files: &[PathBuf], mode: Mode) -> Result<()> {
     let spec = ctx.home.load(name)?;
-    if spec.backend == BackendKind::Kubernetes {
+    if !spec.backend.sees_host_files() {
         return Err(Error::input(format!(
             "session '{name}' runs on kubernetes, whose pods cannot see host files: uploads are for docker and podman sessions"
         ))
@@ -27,7 +26,7 @@ pub fn run(ctx: &Ctx, name: &str, files: &[PathBuf], dry_run: bool) -> Result<()
         ))
         .with_fix("create a new session (clauderon create --attach FILE ...)"));
     }
-    let _lock = (!dry_run)
+    let _lock = (!mode.is_dry_run())
         .then(|| ctx.home.lock_session(name))
         .transpose()?;
     let existing = uploads::list(&ctx.home, &spec);
@@ -42,8 +41,8 @@ pub fn run(ctx: &Ctx, name: &str, files: &[PathBuf], dry_run: bool) -> Result<()
         dir: uploads::host_dir(&ctx.home, &spec.id),
         max_bytes: max,
     });
-    print_or_execute(&format!("upload {name}"), &plan, dry_run)?;
-    if dry_run {
+    print_or_execute(&format!("upload {name}"), &plan, mode)?;
+    if mode.is_dry_run() {
         return Ok(());
     }
     if crate::output::json() {

@@ -10,7 +10,7 @@ use crate::daemon;
 use crate::error::{Error, Result};
 use crate::helper;
 use crate::isolation::NetworkMode;
-use crate::plan::Plan;
+use crate::plan::{Mode, Plan};
 use crate::proxy::credentials;
 
 /// How the session's container reaches the daemon and the proxy. The
@@ -23,15 +23,15 @@ pub fn wiring(
     engine: &Engine,
     network: NetworkMode,
     version: Option<&str>,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<Wiring> {
-    let host = host_network(engine, network, dry_run, plan)?;
+    let host = host_network(engine, network, mode, plan)?;
     if network == NetworkMode::Proxy {
-        check_proxy_mode_works(engine, &host, version, dry_run)?;
+        check_proxy_mode_works(engine, &host, version, mode)?;
     }
     let init_helper = helper::available();
-    if init_helper && !dry_run {
+    if init_helper && !mode.is_dry_run() {
         helper::install(&ctx.home)?;
     } else if init_helper && !helper::installed(&ctx.home) {
         plan.note(format!(
@@ -42,7 +42,7 @@ pub fn wiring(
     let proxy = &ctx.config.proxy;
     let info = match daemon::running(&ctx.home) {
         Some(info) => info,
-        None if dry_run => {
+        None if mode.is_dry_run() => {
             // Run, it starts before the plan is made (the plan needs its
             // ports); shown, it is the first step, so a pasted plan works.
             plan.push(crate::plan::Step::StartDaemon {
@@ -63,7 +63,7 @@ pub fn wiring(
         }
         None => daemon::ensure_running(&ctx.home, ctx.config.http_port.value, false)?,
     };
-    if network == NetworkMode::Proxy && !dry_run {
+    if network == NetworkMode::Proxy && !mode.is_dry_run() {
         check_daemon_sockets(ctx, info.proxy_port.is_some())?;
     }
     let in_daemon = daemon::credentials(info.port);
@@ -107,12 +107,12 @@ fn check_daemon_sockets(ctx: &Ctx, proxy: bool) -> Result<()> {
 fn host_network(
     engine: &Engine,
     network: NetworkMode,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<HostNetwork> {
     match engine.host_network(network) {
         Ok(n) => Ok(n),
-        Err(e) if dry_run => {
+        Err(e) if mode.is_dry_run() => {
             plan.note(format!(
                 "{} did not say how containers reach the host ({}): assuming rootful defaults",
                 engine.program, e.message
@@ -135,7 +135,7 @@ fn check_proxy_mode_works(
     engine: &Engine,
     host: &HostNetwork,
     version: Option<&str>,
-    dry_run: bool,
+    mode: Mode,
 ) -> Result<()> {
     let fix = "pass --network open (or set [network] mode = \"open\" in config.toml) to run with the engine's network: programs that ignore the proxy variables then reach the internet directly";
     if !helper::available() {
@@ -148,7 +148,7 @@ fn check_proxy_mode_works(
         Some(v) => v.to_string(),
         None => match engine.version().run() {
             Ok(out) => out.stdout,
-            Err(_) if dry_run => return Ok(()),
+            Err(_) if mode.is_dry_run() => return Ok(()),
             Err(f) => return Err(engine.classify(f)),
         },
     };

@@ -20,7 +20,7 @@ pub fn locate(root: &Path, name: Option<&str>) -> Result<Option<PathBuf>> {
             .join(name)
             .join("devcontainer.json");
         if !root.join(&rel).exists() {
-            return Err(Error::input(format!(
+            return Err(Error::not_found(format!(
                 "--devcontainer {name}: {} does not exist in {}",
                 rel.display(),
                 root.display()

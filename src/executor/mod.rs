@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::error::{Error, Result};
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 
 mod json;
 mod render;
@@ -17,6 +17,26 @@ mod step;
 mod watch;
 
 impl Plan {
+    /// The one way a plan leaves a command: shown as shell (`--dry-run`),
+    /// as JSON (`--dry-run --json`), or run with rollback (its exit code:
+    /// that of an interactive step such as `attach`, else 0).
+    pub fn finish(&self, what: &str, mode: Mode) -> Result<i32> {
+        match mode {
+            Mode::DryRun if crate::output::json() => {
+                crate::output::print_json(&self.to_json(what));
+                Ok(0)
+            }
+            Mode::DryRun => {
+                print!(
+                    "# clauderon {what} (dry run: nothing was changed)\n{}",
+                    self.render()
+                );
+                Ok(0)
+            }
+            Mode::Execute => self.execute(),
+        }
+    }
+
     /// The dry-run text: notes as comments, then every step as shell.
     pub fn render(&self) -> String {
         let mut out = String::new();

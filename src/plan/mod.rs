@@ -71,3 +71,22 @@ impl Plan {
         self.notes.push(note.into());
     }
 }
+
+/// What a command does with its plan: run it, with rollback, or show it
+/// (`--dry-run`). Made once from the flag and honoured by the executor
+/// (`Plan::finish`), so a dry run prints the very plan a run would run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Execute,
+    DryRun,
+}
+
+impl Mode {
+    pub fn from_dry_run(dry_run: bool) -> Mode {
+        if dry_run { Mode::DryRun } else { Mode::Execute }
+    }
+
+    pub fn is_dry_run(self) -> bool {
+        self == Mode::DryRun
+    }
+}

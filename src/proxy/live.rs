@@ -1,5 +1,7 @@
 //! The parts of `[proxy]` the daemon applies live: the host policy
-//! (`policy`, `allow_hosts`, `deny_hosts`) and `[proxy.github]`. When
+//! (`policy`, `allow_hosts`, `deny_hosts`), `[proxy.github]` and the
+//! `[[proxy.rules]]` (their secrets still come from the daemon's
+//! environment, files or commands, as at start). When
 //! config.toml changes (checked at most once a second, on use) it is read
 //! again; a file that does not parse, or whose `[proxy]` is invalid, keeps
 //! the previous values, and the error goes to the daemon's log.
@@ -10,6 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::proxy::github::GithubScope;
 use crate::proxy::policy::Policy;
+use crate::proxy::rules::Rule;
 use crate::proxy::settings::ProxySection;
 
 const RECHECK: Duration = Duration::from_secs(1);
@@ -19,6 +22,15 @@ const RECHECK: Duration = Duration::from_secs(1);
 pub struct Applied {
     pub policy: Policy,
     pub github: GithubScope,
+    /// The built-in rules, then `[[proxy.rules]]`.
+    pub rules: Arc<Vec<Rule>>,
+}
+
+/// The built-in credential rules, then the configured ones.
+fn all_rules(configured: &[Rule]) -> Arc<Vec<Rule>> {
+    let mut rules = crate::proxy::rules::builtin_rules();
+    rules.extend(configured.iter().cloned());
+    Arc::new(rules)
 }
 
 pub struct LiveSettings {
@@ -54,6 +66,7 @@ impl LiveSettings {
         let applied = Applied {
             policy: settings.policy.clone(),
             github: settings.github.clone(),
+            rules: all_rules(&settings.rules),
         };
         LiveSettings::new(Some(home.root.join("config.toml")), applied)
     }
@@ -82,11 +95,12 @@ impl LiveSettings {
         match read(path) {
             Ok(applied) => {
                 eprintln!(
-                    "clauderon daemon: {} changed: the proxy policy is now {:?} (allow {:?}, deny {:?})",
+                    "clauderon daemon: {} changed: the proxy policy is now {:?} (allow {:?}, deny {:?}), with {} credential rules",
                     path.display(),
                     applied.policy.preset.as_str(),
                     applied.policy.allow_hosts,
-                    applied.policy.deny_hosts
+                    applied.policy.deny_hosts,
+                    applied.rules.len()
                 );
                 state.applied = Arc::new(applied);
             }
@@ -127,6 +141,7 @@ pub fn read_text(text: &str) -> Result<Applied, String> {
         .settings()
         .map_err(|(key, message)| format!("{key}: {message}"))?;
     Ok(Applied {
+        rules: all_rules(&settings.rules),
         policy: settings.policy,
         github: settings.github,
     })

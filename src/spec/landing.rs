@@ -18,8 +18,9 @@ pub struct Landing {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Remote {
     pub name: String,
-    /// Its push URL (pushurl and insteadOf already applied, from the
-    /// user's config before any agent ran).
+    /// Its URL as written in the config (`remote.NAME.url`, no pushurl and
+    /// no insteadOf applied): where `pr` pushes and the repository the
+    /// GitHub credential opens.
     pub url: String,
 }
 

@@ -423,9 +423,12 @@ fn runs_past_the_limit_get_429_and_a_slow_one_times_out() {
     let (env, port) = api_env("max_concurrent_runs = 1\n");
     let t = token(&env);
     let repo = env.repo().to_string_lossy().to_string();
-    // post_start holds the agent back: the run outlives its 3 s timeout.
+    // post_start holds the agent back: the run outlives its 10 s timeout
+    // (long enough for the create to finish on two loaded cores, so that the
+    // timeout ends the agent's wait, not the create: that case is the test
+    // below).
     let slow = json!({"prompt": "x", "repo": repo, "docker": {
-        "image": BASE_IMAGE, "timeout": "3s", "lifecycle": {"post_start": ["sleep 30"]}}})
+        "image": BASE_IMAGE, "timeout": "10s", "lifecycle": {"post_start": ["sleep 60"]}}})
     .to_string();
     let first = {
         let (slow, t) = (slow.clone(), t.clone());

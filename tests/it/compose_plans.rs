@@ -5,11 +5,11 @@
 use crate::common::filters::snapshot;
 use crate::common::fixtures;
 
+use clauderon::backend::ContainerState;
 use clauderon::backend::compose::{ComposeSpec, OVERRIDE_NAME, Tool};
+use clauderon::backend::oci::create::create_plan;
+use clauderon::backend::oci::delete::delete_plan;
 use clauderon::backend::oci::{DOCKER, PODMAN};
-use clauderon::commands::ContainerState;
-use clauderon::commands::create::create_plan;
-use clauderon::commands::delete::delete_plan;
 use clauderon::limits::{Cpu, Limits, Memory};
 use clauderon::session::BackendKind;
 use fixtures::{home, spec, wiring};

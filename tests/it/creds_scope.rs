@@ -264,6 +264,16 @@ fn assert_rule_bounds(s: &Setup, container: &str) {
         assert!(out.contains("scoped.test"), "names the rule: {out}");
     }
     assert_eq!(seen(s, "/v2"), (0, false));
+    // The rule is applied live: GET allowed in config.toml, GET passes
+    // (the daemon looks at the file at most once a second).
+    let config = s.env.home().join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let widened = text.replace("methods = [\"POST\"]", "methods = [\"POST\", \"GET\"]");
+    assert_ne!(text, widened);
+    std::fs::write(&config, widened).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let now = curl("GET", "/v1/messages");
+    assert!(now.ends_with("200") && now.contains(SCOPED_KEY), "{now}");
 }
 
 #[test]

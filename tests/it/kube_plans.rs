@@ -9,11 +9,11 @@ use std::process::Command;
 use crate::common::filters::snapshot;
 use crate::common::fixtures;
 
+use clauderon::backend::kubernetes::create::create_plan;
 use clauderon::backend::kubernetes::daemon::{DaemonParts, daemon_manifests};
 use clauderon::backend::kubernetes::manifests::{KubeWiring, ProxyCa, session_manifests};
 use clauderon::backend::kubernetes::{KubeSpec, Kubectl, classify, setup};
 use clauderon::cluster::keys::ClusterKeys;
-use clauderon::commands::kube::create::create_plan;
 use clauderon::isolation::NetworkMode;
 use clauderon::limits::{Cpu, Limits, Memory};
 use clauderon::plan::{Plan, Step};

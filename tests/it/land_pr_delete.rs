@@ -328,3 +328,30 @@ fn planted_config_runs_nothing_during_diff_merge_and_pr() {
         git(env.repo(), &["rev-parse", &name])
     );
 }
+
+/// A pushurl already in the shared config when the session is made (an
+/// earlier session's agent could have written it) is not where `pr` pushes,
+/// nor the repository the GitHub credential opens: both are `remote.origin.url`.
+#[test]
+fn a_pushurl_planted_before_create_is_not_recorded() {
+    if !docker_ready() {
+        return;
+    }
+    let mut env = Env::new();
+    let origin = env.with_origin();
+    let elsewhere = tempfile::tempdir().unwrap();
+    git(elsewhere.path(), &["init", "-q", "--bare"]);
+    let planted = elsewhere.path().to_string_lossy().to_string();
+    git(env.repo(), &["config", "remote.origin.pushurl", &planted]);
+    let name = unique("prpre");
+    env.create(&name, "noop", &[]).ok();
+    let status = env.run(&["status", &name]).ok();
+    let origin_path = origin.path().to_string_lossy().to_string();
+    assert!(status.stdout.contains(&origin_path), "{}", status.stdout);
+    assert!(!status.stdout.contains(&planted), "{}", status.stdout);
+    let gh = tempfile::tempdir().unwrap();
+    env.extra_env = vec![("PATH".into(), path_with(&gh_standin(gh.path())))];
+    let dry = env.run(&["pr", "--dry-run", &name]).ok();
+    assert!(dry.stdout.contains(&origin_path), "{}", dry.stdout);
+    assert!(!dry.stdout.contains(&planted), "{}", dry.stdout);
+}

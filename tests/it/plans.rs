@@ -7,12 +7,12 @@ use crate::common::filters::snapshot;
 use crate::common::fixtures;
 use fixtures::{home, spec, wiring};
 
+use clauderon::backend::ContainerState;
+use clauderon::backend::oci::create::create_plan;
+use clauderon::backend::oci::delete::delete_plan;
+use clauderon::backend::oci::refresh::refresh_plan;
 use clauderon::backend::oci::{DOCKER, PODMAN};
 use clauderon::backend::{HostNetwork, Wiring};
-use clauderon::commands::ContainerState;
-use clauderon::commands::create::create_plan;
-use clauderon::commands::delete::delete_plan;
-use clauderon::commands::refresh::refresh_plan;
 use clauderon::isolation::{NetworkMode, Security};
 use clauderon::limits::{Cpu, Limits, Memory};
 use clauderon::session::{Agent, BackendKind, GitIdentity, PullPolicy, SessionSpec};

@@ -4,8 +4,10 @@
 //! names the project, every `-f` and the generated override.
 
 mod check;
+pub mod create;
 pub mod forward;
 pub mod podman;
+pub mod refresh;
 mod render;
 mod sweep;
 

@@ -203,7 +203,7 @@ pub fn write_hosts(found: &str, containers: &[String], path: &Path, base: &str) 
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .truncate(true)
-        .custom_flags(libc::O_NOFOLLOW)
+        .custom_flags(crate::safe_fs::O_NOFOLLOW)
         .open(path)
         .map_err(|e| Error::io(format!("could not write {}", path.display()), e))?;
     file.write_all(text.as_bytes())

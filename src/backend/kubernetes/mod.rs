@@ -6,7 +6,9 @@
 use crate::exec::Cmd;
 
 pub mod classify;
+pub mod create;
 pub mod daemon;
+pub mod delete;
 pub mod manifests;
 pub mod observe;
 pub mod setup;

@@ -7,7 +7,7 @@ use super::manifests::KubeWiring;
 use super::{self as kube, KubeSpec, Kubectl, classify, object_name};
 use crate::error::Error;
 use crate::exec::Failure;
-use crate::plan::{Poll, Step};
+use crate::plan::{Plan, Poll, Step};
 use crate::session::SessionSpec;
 
 /// Waits for the agent container to run; fails fast on a pod reason that
@@ -101,4 +101,27 @@ pub fn apply_pod(
         .filter(|m| kinds.iter().any(|kind| m["kind"] == *kind))
         .collect::<Vec<_>>();
     Step::run_cmd(kubectl.apply(&pod), classify)
+}
+
+/// The pod applied and waited for (with `files`, its ConfigMap and Secret
+/// too); first the old pod deleted, when `replace` (an agent that ended,
+/// or a refresh).
+pub fn start_plan(
+    spec: &SessionSpec,
+    k: &KubeSpec,
+    kubectl: &Kubectl,
+    wiring: &KubeWiring,
+    (replace, files): (bool, bool),
+) -> Plan {
+    let mut plan = Plan::default();
+    if replace {
+        plan.push(Step::run_cmd(
+            kubectl.delete_pod(&object_name(&spec.name)),
+            classify,
+        ));
+    }
+    plan.push(apply_pod(spec, k, kubectl, wiring, files));
+    plan.push(wait_running(spec, k, kubectl));
+    plan.push(wait_ready(spec, k, kubectl));
+    plan
 }

@@ -6,14 +6,12 @@ use std::path::PathBuf;
 
 use crate::backend::Wiring;
 use crate::backend::compose::{self, ComposeSpec, OVERRIDE_NAME, Options, Tool};
-use crate::backend::oci::{CACHE_VOLUMES, Engine};
+use crate::backend::oci::Engine;
 use crate::cli::CreateArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::isolation::NetworkMode;
-use crate::plan::{Plan, Step, Tolerate};
 use crate::session::SessionSpec;
-use crate::store::Home;
 
 /// The compose files of this create: every `--compose` (relative to the
 /// current directory), else `[compose] file` (relative to the repository).
@@ -40,7 +38,7 @@ pub fn check_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
         return Err(Error::input("--service names a service of a compose file")
             .with_fix("add --compose FILE, or drop --service"));
     }
-    if args.backend == crate::session::BackendKind::Kubernetes && !args.compose.is_empty() {
+    if !args.backend.runs_compose() && !args.compose.is_empty() {
         return Err(
             Error::input("--compose runs on the docker and podman backends")
                 .with_fix("pass --backend docker (or podman), or drop --compose"),
@@ -92,10 +90,14 @@ fn prepare(
         .with_fix("drop --image (set the image in the compose file)"));
     }
     if let Some(missing) = files.iter().find(|f| !f.is_file()) {
-        return Err(Error::input(format!(
-            "compose file {} does not exist",
-            missing.display()
-        )));
+        // Not found, not bad input: the request is well formed, the file it
+        // names is missing (the API answers 404, the CLI still exits 2).
+        return Err(
+            Error::not_found(format!("compose file {} does not exist", missing.display()))
+                .with_fix(
+                    "name a compose file that exists (--compose FILE is relative to the current directory, [compose] file to the repository)",
+                ),
+        );
     }
     let tool = Tool::detect(engine)?;
     let project = ComposeSpec::project(spec);
@@ -213,113 +215,4 @@ fn read_config(
     let config: serde_json::Value = serde_json::from_str(&text)
         .map_err(|e| Error::failed(format!("could not read compose's config output: {e}")))?;
     Ok((order, config))
-}
-
-/// What the override names but compose does not make: the shared caches
-/// (external), and on Podman the agent CLI's image volume.
-fn add_volumes(plan: &mut Plan, spec: &SessionSpec, engine: &Engine) {
-    let classify = engine.classifier();
-    for (volume, _) in CACHE_VOLUMES {
-        plan.push(Step::Run {
-            cmd: engine.create_cache_volume(volume),
-            classify,
-            tolerate: Some(Tolerate::If(Engine::is_existing_volume)),
-        });
-    }
-    if let Some(cli) = &spec.agent_cli_image {
-        let project = ComposeSpec::project(spec);
-        plan.push_undoable(
-            Step::Run {
-                cmd: compose::podman::create_cli_volume(&project, cli),
-                classify,
-                tolerate: Some(Tolerate::If(Engine::is_existing_volume)),
-            },
-            vec![Step::Run {
-                cmd: engine.remove_volumes([compose::podman::cli_volume(&project).as_str()]),
-                classify,
-                tolerate: Some(Tolerate::If(|_| true)),
-            }],
-        );
-    }
-}
-
-/// podman-compose's hosts file and its first lines; before the override: a
-/// session directory with an override and no hosts file is Docker's (see
-/// `compose::down_unrecorded`).
-fn add_hosts_files(
-    plan: &mut Plan,
-    spec: &SessionSpec,
-    compose: &ComposeSpec,
-    engine: &Engine,
-    wiring: &Wiring,
-) {
-    if let Some(hosts) = compose.hosts_file() {
-        let base = compose::podman::hosts_base(&compose::host_lines(spec, engine, wiring));
-        for path in [hosts.with_extension("base"), hosts] {
-            plan.push(Step::WriteFile {
-                path,
-                contents: base.clone(),
-                mode: 0o644,
-                secret: false,
-            });
-        }
-    }
-}
-
-/// The override, the record, `up` (a failure shows the services' last
-/// lines, then takes the project down with its volumes), and the checks.
-pub fn add_project(
-    plan: &mut Plan,
-    spec: &SessionSpec,
-    compose: &ComposeSpec,
-    home: &Home,
-    engine: &Engine,
-    wiring: &Wiring,
-) {
-    add_hosts_files(plan, spec, compose, engine, wiring);
-    let (contents, secrets) = compose::override_file(spec, home, engine, wiring, compose);
-    plan.push(Step::WriteFile {
-        path: compose.override_file.clone(),
-        contents,
-        mode: 0o600,
-        secret: false,
-    });
-    plan.push(super::record_step(spec, home));
-    add_volumes(plan, spec, engine);
-    // A failed `up`, or a service it did not start, takes it all down.
-    let down = || -> Vec<Step> {
-        (compose.down_steps(spec, engine, false).into_iter())
-            .map(|step| match step {
-                Step::Run { cmd, classify, .. } => Step::Run {
-                    cmd,
-                    classify,
-                    tolerate: Some(Tolerate::If(|_| true)),
-                },
-                other => other,
-            })
-            .collect()
-    };
-    let mut up = compose.up_steps(spec, engine, &secrets).into_iter();
-    if let Some(first) = up.next() {
-        plan.push_with_cleanup(first, down(), down());
-    }
-    for step in up {
-        plan.push(step);
-    }
-    // After `up`, which pulls the image if it has to.
-    super::add_own_cache_volumes(plan, spec, engine);
-    let container = spec.container_name();
-    if !spec.lifecycle.on_create.is_empty() {
-        let timeout = spec
-            .lifecycle
-            .on_create_timeout
-            .unwrap_or(crate::session::DEFAULT_ON_CREATE_TIMEOUT);
-        plan.push(engine.wait_on_create(
-            &container,
-            &spec.worktree,
-            std::path::Path::new(".clauderon/on-create.status"),
-            std::time::Duration::from_secs(timeout),
-        ));
-    }
-    plan.push(engine.verify_started(&container, &spec.worktree));
 }

@@ -1,36 +1,33 @@
 //! `clauderon create`: flags + config -> SessionSpec -> Plan -> dry-run or run.
 
-use std::path::PathBuf;
-
-use crate::agent;
-use crate::backend::Wiring;
-use crate::backend::oci::CACHE_VOLUMES;
+use crate::backend::Backend;
 use crate::backend::oci::Engine;
+use crate::backend::oci::create::Extras;
+use crate::backend::verbs::{CreateFacts, Wired};
 use crate::cli::CreateArgs;
 use crate::commands::{Ctx, print_or_execute, probe_engine};
 use crate::daemon;
 use crate::error::{Error, Result};
 use crate::git;
 use crate::image;
-use crate::plan::{Plan, Step, Tolerate};
+use crate::plan::{Mode, Plan, Step};
 use crate::proxy::credentials;
 
 pub mod compose;
-mod setup;
-pub use setup::Extras;
 mod resolve;
+mod setup;
 use crate::session::{SessionSpec, looks_secret};
-use crate::store::{Home, record_bytes};
 pub use resolve::resolve;
 
 pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
+    let mode = Mode::from_dry_run(args.dry_run);
     let devcontainer = crate::devcontainer::apply(ctx, &mut args)?;
     let flags = resolve::flags(ctx, &args)?;
     compose::check_flags(ctx, &args)?;
     if args.backend == crate::session::BackendKind::Kubernetes {
         let spec = resolve(ctx, &args, flags)?;
         setup::note_kubernetes(ctx, &args, spec.agent);
-        return crate::commands::kube::create::run(ctx, spec, args.dry_run);
+        return crate::commands::kube::create::run(ctx, spec, mode);
     }
     let engine = Engine::for_kind(args.backend)?;
     // The engine's `version` (a read-only query with no user value in it,
@@ -43,7 +40,7 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
     let stdio = setup::mcp_servers(&args, &mut spec);
     compose::apply(ctx, &args, &engine, &mut spec)?;
     let (attach, shown) = attachments(ctx, &args, &mut spec)?;
-    let _lock = if args.dry_run {
+    let _lock = if mode.is_dry_run() {
         None
     } else {
         Some(ctx.home.lock_session(&spec.name)?)
@@ -56,7 +53,7 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
         crate::devcontainer::build::add(&mut plan, &engine, build, tag);
     }
     setup::note_devcontainer(&mut plan, devcontainer.as_ref());
-    let version = engine_version(ctx, &engine, &spec, probed, args.dry_run, &mut plan)?;
+    let version = engine_version(ctx, &engine, &spec, probed, mode, &mut plan)?;
     setup::warn_missing_commands(&engine, &spec, &stdio);
     warn_of_credentials(&spec);
     let wiring = crate::commands::wiring::wiring(
@@ -64,7 +61,7 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
         &engine,
         spec.network,
         version.as_deref(),
-        args.dry_run,
+        mode,
         &mut plan,
     )?;
     compose::check_wiring(&spec, &wiring)?;
@@ -73,25 +70,21 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
     {
         credentials::warn_if_agent_lacks(spec.agent, &daemon::credentials(info.port), &spec.env);
     }
-    let exclude = git::exclude_addition(&spec.git_common_dir);
-    plan.steps.extend(
-        create_plan_with(
-            &spec,
-            &ctx.home,
-            &engine,
-            exclude,
-            &wiring,
-            Extras {
-                attach,
-                uploads_max_bytes: ctx.config.uploads_max_bytes,
-                user_config,
-            },
-        )
-        .steps,
-    );
+    let facts = CreateFacts {
+        wired: Wired::Host(&wiring),
+        exclude: git::exclude_addition(&spec.git_common_dir),
+        extras: Extras {
+            attach,
+            uploads_max_bytes: ctx.config.uploads_max_bytes,
+            user_config,
+        },
+        setup: Plan::default(),
+    };
+    plan.steps
+        .extend(Backend::of(&spec)?.create(&spec, &ctx.home, facts)?.steps);
     let what = format!("create {}", spec.name);
-    print_or_execute(&what, &plan, args.dry_run).map_err(|e| failed_create(e, &spec))?;
-    if !args.dry_run {
+    print_or_execute(&what, &plan, mode).map_err(|e| failed_create(e, &spec))?;
+    if !mode.is_dry_run() {
         print_created(&spec, &shown);
     }
     Ok(())
@@ -104,15 +97,15 @@ fn engine_version(
     engine: &Engine,
     spec: &SessionSpec,
     probed: Result<String>,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<Option<String>> {
     match probed {
         Ok(version) => {
-            check_agent_cli(ctx, engine, spec, dry_run, plan)?;
+            check_agent_cli(ctx, engine, spec, mode, plan)?;
             Ok(Some(version))
         }
-        Err(err) if dry_run => {
+        Err(err) if mode.is_dry_run() => {
             plan.note(format!(
                 "{} is not reachable ({}); engine checks were skipped",
                 engine.program, err.message
@@ -155,7 +148,7 @@ fn check_agent_cli(
     ctx: &Ctx,
     engine: &Engine,
     spec: &SessionSpec,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
 ) -> Result<()> {
     let Some(cli) = &spec.agent_cli_image else {
@@ -179,7 +172,7 @@ fn check_agent_cli(
     }
     if let Some(id) = image::image_id(engine, &spec.image)? {
         // A dry run starts no container: it uses an earlier probe if there is one.
-        let probe = if dry_run {
+        let probe = if mode.is_dry_run() {
             match image::cached_probe(&ctx.home, &id) {
                 Some(p) => p,
                 None => {
@@ -202,228 +195,6 @@ fn check_agent_cli(
         }
     }
     Ok(())
-}
-
-/// The steps of a create, in order, each with its undo. Pure: the same spec
-/// gives the same plan, which is what the snapshot tests pin.
-pub fn create_plan(
-    spec: &SessionSpec,
-    home: &Home,
-    engine: &Engine,
-    exclude: Option<(PathBuf, Vec<u8>)>,
-    wiring: &Wiring,
-) -> Plan {
-    create_plan_with(spec, home, engine, exclude, wiring, Extras::default())
-}
-
-/// `create_plan`, with the extras copied in before the agent starts.
-pub fn create_plan_with(
-    spec: &SessionSpec,
-    home: &Home,
-    engine: &Engine,
-    exclude: Option<(PathBuf, Vec<u8>)>,
-    wiring: &Wiring,
-    extras: Extras,
-) -> Plan {
-    let mut plan = Plan::default();
-    add_session_files(&mut plan, spec, home);
-    if let Some(g) = &extras.user_config {
-        let dir = crate::user_config::host_dir(home, &spec.name, spec.agent);
-        for step in crate::user_config::steps(g, &dir) {
-            plan.push(step);
-        }
-    }
-    if spec.uploads {
-        add_uploads(
-            &mut plan,
-            spec,
-            home,
-            extras.attach,
-            extras.uploads_max_bytes,
-        );
-    }
-    if let Some((path, contents)) = exclude {
-        // Appended: the user's own patterns in that file stay as they are.
-        plan.push(Step::AppendFile { path, contents });
-    }
-    add_worktree(&mut plan, spec);
-    match &spec.compose {
-        Some(c) => compose::add_project(&mut plan, spec, c, home, engine, wiring),
-        None => add_container(&mut plan, spec, home, engine, wiring),
-    }
-    plan
-}
-
-/// The session directory (taking it is what reserves the name: a
-/// concurrent create of the same name fails here, before touching
-/// anything) and the files mounted into the container.
-fn add_session_files(plan: &mut Plan, spec: &SessionSpec, home: &Home) {
-    reserve_session_dir(plan, home, &spec.name);
-    plan.push(Step::Mkdir {
-        path: home.container_files_dir(&spec.name),
-        mode: 0o755,
-        exclusive: true,
-    });
-    for step in agent::write_session_files(spec, home) {
-        plan.push(step);
-    }
-}
-
-/// The session's uploads directory, and the files given with `--attach`.
-fn add_uploads(
-    plan: &mut Plan,
-    spec: &SessionSpec,
-    home: &Home,
-    files: Vec<crate::uploads::Source>,
-    max_bytes: u64,
-) {
-    let dir = crate::uploads::host_dir(home, &spec.id);
-    plan.push_undoable(
-        Step::Mkdir {
-            path: dir.clone(),
-            mode: 0o700,
-            exclusive: true,
-        },
-        vec![Step::RemoveDir { path: dir.clone() }],
-    );
-    if !files.is_empty() {
-        plan.push(Step::CopyUploads {
-            files,
-            dir,
-            max_bytes,
-        });
-    }
-}
-
-/// The worktree on its new branch, and the cache mount points in it.
-fn add_worktree(plan: &mut Plan, spec: &SessionSpec) {
-    let repo = &spec.repo_root;
-    let wt = spec.worktree.to_string_lossy().to_string();
-    let add = [
-        "worktree",
-        "add",
-        "--lock",
-        "-b",
-        &spec.branch,
-        &wt,
-        &spec.base,
-    ];
-    // Undone without git but for the branch: by then the agent may have run.
-    let undo = crate::worktree::removal(Some(&spec.git_common_dir), &spec.worktree)
-        .into_iter()
-        .chain([Step::run_cmd(
-            git::git(repo).args(["branch", "-D", &spec.branch]),
-            git::classify,
-        )])
-        .collect();
-    plan.push_undoable(Step::run_cmd(git::git(repo).args(add), git::classify), undo);
-    // Cache mount points made by us, not by the engine as root, so the
-    // agent (running as you) can write `.cargo/` and `.cache/`; below the
-    // worktree, which holds whatever the repository committed (a `.cargo`
-    // link, say), so made without following links.
-    let uploads = spec
-        .uploads
-        .then(|| format!("{}/{}", crate::uploads::WORKTREE_DIR, spec.id));
-    for target in CACHE_VOLUMES
-        .iter()
-        .map(|(_, t)| t.trim_start_matches("/workspace/").to_string())
-        .chain(uploads)
-    {
-        plan.push(Step::MkdirBelow {
-            root: spec.worktree.clone(),
-            relative: PathBuf::from(target),
-            mode: 0o755,
-        });
-    }
-}
-
-/// The container, the record, the start and the checks after it: one
-/// `run --detach` where the engine allows it, else `create` then `start`.
-fn add_container(
-    plan: &mut Plan,
-    spec: &SessionSpec,
-    home: &Home,
-    engine: &Engine,
-    wiring: &Wiring,
-) {
-    let classify = engine.classifier();
-    let container = spec.container_name();
-    let undo = || vec![Step::run_cmd(engine.remove(&container), classify)];
-    if engine.one_call_run {
-        plan.push(record_step(spec, home));
-        plan.push_with_cleanup(
-            Step::run_cmd(engine.run_detached(spec, home, wiring), classify),
-            undo(),
-            vec![Step::Run {
-                cmd: engine.remove_failed(&spec.id),
-                classify,
-                tolerate: Some(Tolerate::If(|_| true)),
-            }],
-        );
-        // After the run, which pulls the image if it has to.
-        add_own_cache_volumes(plan, spec, engine);
-    } else {
-        plan.push_undoable(
-            Step::run_cmd(engine.create(spec, home, wiring), classify),
-            undo(),
-        );
-        add_own_cache_volumes(plan, spec, engine);
-        plan.push(record_step(spec, home));
-        plan.push(Step::run_cmd(engine.start(&container), classify));
-    }
-    if !spec.lifecycle.on_create.is_empty() {
-        plan.push(
-            engine.wait_on_create(
-                &container,
-                &spec.worktree,
-                std::path::Path::new(".clauderon/on-create.status"),
-                std::time::Duration::from_secs(
-                    spec.lifecycle
-                        .on_create_timeout
-                        .unwrap_or(crate::session::DEFAULT_ON_CREATE_TIMEOUT),
-                ),
-            ),
-        );
-    }
-    plan.push(engine.verify_started(&container, &spec.worktree));
-}
-
-/// Makes the session's directory, which must not exist yet: that is what
-/// reserves the name (undone by removing it).
-pub fn reserve_session_dir(plan: &mut Plan, home: &Home, name: &str) {
-    let session_dir = home.session_dir(name);
-    plan.push_undoable(
-        Step::Mkdir {
-            path: session_dir.clone(),
-            mode: 0o700,
-            exclusive: true,
-        },
-        vec![Step::RemoveDir { path: session_dir }],
-    );
-}
-
-pub fn record_step(spec: &SessionSpec, home: &Home) -> Step {
-    Step::WriteFile {
-        path: home.record_path(&spec.name),
-        contents: record_bytes(spec),
-        mode: 0o600,
-        secret: true,
-    }
-}
-
-/// New named volumes belong to root; hand them to the user. Not fatal: an
-/// image without chown only loses the build caches.
-fn add_own_cache_volumes(plan: &mut Plan, spec: &SessionSpec, engine: &Engine) {
-    if spec.uid == 0 {
-        return;
-    }
-    plan.push(Step::Run {
-        cmd: engine.own_cache_volumes(&spec.image, spec.uid, spec.gid),
-        classify: engine.classifier(),
-        tolerate: Some(Tolerate::Warn(|f| {
-            format!("could not give the cache volumes to your user ({}); Rust build caches may not be writable", f.stderr_tail())
-        })),
-    });
 }
 
 /// A failed create's error; an on-create command that failed the way

@@ -39,9 +39,7 @@ pub fn flags(ctx: &Ctx, args: &CreateArgs) -> Result<Flags> {
         None => session::derive_name(args.prompt.as_deref().unwrap_or(&repo_dir_name(args))),
     };
     session::validate_name(&name)?;
-    if args.backend != BackendKind::Kubernetes
-        && (args.context.is_some() || args.namespace.is_some())
-    {
+    if !args.backend.in_cluster() && (args.context.is_some() || args.namespace.is_some()) {
         return Err(
             Error::input("--context and --namespace are for --backend kubernetes")
                 .with_fix("add --backend kubernetes, or drop --context/--namespace"),
@@ -89,13 +87,17 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         agent_options,
     } = flags;
     let (repo, worktree) = repository(ctx, args, &name)?;
-    let remote_url = git::origin_url(&repo.root);
     let landing = crate::commands::land::record_landing(
         &repo.root,
         git::resolve_commit(&repo.root, &args.base)?,
     );
-    // SAFETY: getuid/getgid cannot fail and touch no memory.
-    let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+    // One remote, recorded once: the one `pr` pushes to is the one the
+    // GitHub credential opens.
+    let remote_url = landing.remote.as_ref().map(|r| r.url.clone());
+    let (uid, gid) = (
+        rustix::process::getuid().as_raw(),
+        rustix::process::getgid().as_raw(),
+    );
     let mut spec = SessionSpec {
         id: session::new_uuid(),
         backend: args.backend,
@@ -126,7 +128,7 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
         agent_options,
         kubernetes: None,
         compose: None,
-        uploads: args.backend != BackendKind::Kubernetes,
+        uploads: args.backend.sees_host_files(),
         mounts: Vec::new(),
         talos_config: None,
         budget_usd: args.budget.or(ctx.config.budget.session_usd),
@@ -177,7 +179,7 @@ fn host_files(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Result<()
 
 /// Host files cannot reach a pod: refused for kubernetes sessions.
 fn check_host_file_flags(ctx: &Ctx, args: &CreateArgs) -> Result<()> {
-    if args.backend != BackendKind::Kubernetes {
+    if args.backend.sees_host_files() {
         return Ok(());
     }
     if !args.attach.is_empty() || !args.mount.is_empty() {
@@ -320,7 +322,7 @@ fn lifecycle(ctx: &Ctx, args: &CreateArgs) -> Result<Lifecycle> {
 
 fn limits(ctx: &Ctx, args: &CreateArgs) -> Result<Limits> {
     let cfg = &ctx.config;
-    if args.cpu_shares.is_some() && args.backend == BackendKind::Kubernetes {
+    if args.cpu_shares.is_some() && !args.backend.has_cpu_shares() {
         return Err(Error::input(
             "--cpu-shares: Kubernetes has no CPU shares (a pod's CPU request is its weight)",
         )

@@ -11,15 +11,6 @@ use crate::error::Result;
 use crate::plan::Plan;
 use crate::session::{Agent, SessionSpec};
 
-/// What a create copies in besides the spec: the files handed to the
-/// agent (`--attach`) and the user's agent configuration.
-#[derive(Default)]
-pub struct Extras {
-    pub attach: Vec<crate::uploads::Source>,
-    pub uploads_max_bytes: u64,
-    pub user_config: Option<crate::user_config::Gathered>,
-}
-
 /// Says in the plan where its image and commands came from.
 pub fn note_devcontainer(plan: &mut Plan, devcontainer: Option<&crate::devcontainer::Applied>) {
     if let Some(d) = devcontainer {

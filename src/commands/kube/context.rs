@@ -4,12 +4,13 @@
 use crate::backend::kubernetes::{self as kube, classify};
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
+use crate::plan::Mode;
 use crate::validate;
 
 /// `--context`, else `[kubernetes] context`, else kubectl's current
 /// context. A dry run never runs kubectl: it reads `current-context` from
 /// the kubeconfig file itself.
-pub fn context(ctx: &Ctx, flag: Option<&str>, dry_run: bool) -> Result<String> {
+pub fn context(ctx: &Ctx, flag: Option<&str>, mode: Mode) -> Result<String> {
     let chosen = flag
         .map(String::from)
         .or_else(|| ctx.config.kubernetes.context.clone());
@@ -18,12 +19,12 @@ pub fn context(ctx: &Ctx, flag: Option<&str>, dry_run: bool) -> Result<String> {
             Error::input(format!("invalid --context {c:?}: {m}"))
                 .with_fix("`kubectl config get-contexts` lists the contexts")
         })?;
-        if !dry_run {
+        if !mode.is_dry_run() {
             check_exists(&c)?;
         }
         return Ok(c);
     }
-    let current = if dry_run {
+    let current = if mode.is_dry_run() {
         kubeconfig_current_context()
     } else {
         match kube::current_context().run() {

@@ -4,15 +4,15 @@
 
 use std::path::PathBuf;
 
-use crate::backend::kubernetes::manifests::{KubeWiring, session_manifests};
-use crate::backend::kubernetes::{self as kube, KubeSpec, Kubectl, classify, setup, transport};
+use crate::backend::Backend;
+use crate::backend::kubernetes::manifests::KubeWiring;
+use crate::backend::kubernetes::{self as kube, KubeSpec, classify, setup};
+use crate::backend::verbs::{CreateFacts, Wired};
 use crate::cli::CreateArgs;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
-use crate::git;
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::SessionSpec;
-use crate::store::Home;
 
 /// The kubernetes parts of a new session's spec: a name kubernetes
 /// accepts, a non-root user, the hardening the restricted profile allows,
@@ -43,7 +43,11 @@ pub fn finish_spec(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Resu
     spec.worktree = PathBuf::from(kube::WORKSPACE);
     let cfg = &ctx.config.kubernetes;
     spec.kubernetes = Some(KubeSpec {
-        context: super::context::context(ctx, args.context.as_deref(), args.dry_run)?,
+        context: super::context::context(
+            ctx,
+            args.context.as_deref(),
+            Mode::from_dry_run(args.dry_run),
+        )?,
         namespace: super::context::namespace(ctx, args.namespace.as_deref())?,
         storage_class: cfg.storage_class.clone(),
         storage_size: cfg.storage_size.clone(),
@@ -52,21 +56,21 @@ pub fn finish_spec(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Resu
         create_timeout: cfg.create_timeout,
         home_label: kube::home_label(&ctx.home),
     });
-    super::derive_token(ctx, spec, args.dry_run)
+    super::derive_token(ctx, spec, Mode::from_dry_run(args.dry_run))
 }
 
-pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
-    let _lock = if dry_run {
+pub fn run(ctx: &Ctx, spec: SessionSpec, mode: Mode) -> Result<()> {
+    let _lock = if mode.is_dry_run() {
         None
     } else {
         Some(ctx.home.lock_session(&spec.name)?)
     };
     let mut plan = Plan::default();
-    let setup = setup_plan(ctx, &spec, dry_run, &mut plan)?;
-    if dry_run {
-        let wiring = super::wiring(ctx, &spec, dry_run, &mut plan)?;
+    let setup = setup_plan(ctx, &spec, mode, &mut plan)?;
+    if mode.is_dry_run() {
+        let wiring = super::wiring(ctx, &spec, mode, &mut plan)?;
         plan.steps
-            .extend(create_plan(&spec, &ctx.home, &wiring, setup)?.steps);
+            .extend(create_plan(ctx, &spec, &wiring, setup)?.steps);
         // --json: the JSON plan, as on every backend (kubectl's absence is
         // one of its notes).
         if crate::output::json() {
@@ -84,8 +88,8 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
     let context = || format!("could not create session '{}'", spec.name);
     // The daemon first: the pod's manifest names its Service's ClusterIP.
     setup.execute().map_err(|e| e.context(context()))?;
-    let created = super::wiring(ctx, &spec, dry_run, &mut plan)
-        .and_then(|wiring| create_plan(&spec, &ctx.home, &wiring, Plan::default()))
+    let created = super::wiring(ctx, &spec, mode, &mut plan)
+        .and_then(|wiring| create_plan(ctx, &spec, &wiring, Plan::default()))
         .and_then(|p| {
             plan.steps.extend(p.steps);
             plan.execute()
@@ -106,10 +110,10 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, dry_run: bool) -> Result<()> {
 /// Deployment is missing, its steps (and the namespace's, when that is
 /// missing too), each undone if the create rolls back. A dry run does not
 /// ask the cluster: it says so.
-fn setup_plan(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> Result<Plan> {
+fn setup_plan(ctx: &Ctx, spec: &SessionSpec, mode: Mode, plan: &mut Plan) -> Result<Plan> {
     let (k, kubectl) = super::target(spec)?;
     let mut steps = Plan::default();
-    if dry_run {
+    if mode.is_dry_run() {
         plan.note(format!(
             "if namespace {} has no clauderon daemon yet, create first applies it (and the namespace) as `clauderon kube setup` does",
             k.namespace
@@ -133,71 +137,17 @@ fn setup_plan(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> 
         Err(f) if f.stderr.contains("(Forbidden)") => {}
         Err(f) => return Err(classify(f)),
     }
-    super::setup::add_daemon_steps(ctx, &kubectl, false, &mut steps, true)?;
+    super::setup::add_daemon_steps(ctx, &kubectl, Mode::Execute, &mut steps, true)?;
     Ok(steps)
 }
 
-/// The steps of a kubernetes create, each with its undo. Pure. The
-/// `setup` steps (namespace, daemon) run after the branch is made (a dry
-/// run shows them there; a real create runs them first, see `run`).
-pub fn create_plan(
-    spec: &SessionSpec,
-    home: &Home,
-    wiring: &KubeWiring,
-    setup: Plan,
-) -> Result<Plan> {
-    let (k, kubectl) = super::target(spec)?;
-    let mut plan = Plan::default();
-    crate::commands::create::reserve_session_dir(&mut plan, home, &spec.name);
-    plan.push(crate::commands::create::record_step(spec, home));
-    let repo = &spec.repo_root;
-    plan.push_undoable(
-        Step::run_cmd(
-            git::git(repo).args(["branch", "--no-track", &spec.branch, &spec.base]),
-            git::classify,
-        ),
-        vec![Step::run_cmd(
-            git::git(repo).args(["branch", "-D", &spec.branch]),
-            git::classify,
-        )],
-    );
-    plan.steps.extend(setup.steps);
-    add_cluster_steps(&mut plan, spec, k, &kubectl, wiring);
-    Ok(plan)
-}
-
-/// Apply (undone by deleting everything with the session's labels, also
-/// when the apply itself fails halfway), wait, push, wait for the agent.
-fn add_cluster_steps(
-    plan: &mut Plan,
-    spec: &SessionSpec,
-    k: &KubeSpec,
-    kubectl: &Kubectl,
-    wiring: &KubeWiring,
-) {
-    let remove = || {
-        vec![Step::run_cmd(
-            kubectl.delete_session(&spec.name, &k.home_label),
-            classify,
-        )]
+/// The backend's plan of this create (see `backend::kubernetes::create`).
+fn create_plan(ctx: &Ctx, spec: &SessionSpec, wiring: &KubeWiring, setup: Plan) -> Result<Plan> {
+    let facts = CreateFacts {
+        wired: Wired::Cluster(wiring),
+        exclude: None,
+        extras: Default::default(),
+        setup,
     };
-    plan.push_with_cleanup(
-        Step::run_cmd(kubectl.apply(&session_manifests(spec, k, wiring)), classify),
-        remove(),
-        remove(),
-    );
-    plan.push(super::wait_running(spec, k, kubectl));
-    plan.push(Step::run_cmd(transport::push(spec, kubectl), push_failed));
-    plan.push(super::wait_ready(spec, k, kubectl));
-}
-
-fn push_failed(f: crate::exec::Failure) -> Error {
-    if f.stderr.contains("kubectl") || f.stderr.contains("Error from server") {
-        return classify(f);
-    }
-    Error::failed(format!(
-        "could not push the session's branch into the pod: {}",
-        f.stderr_tail()
-    ))
-    .with_fix("the image needs git (`git-receive-pack` in PATH); `clauderon logs <name>` shows the pod's side")
+    Backend::of(spec)?.create(spec, &ctx.home, facts)
 }

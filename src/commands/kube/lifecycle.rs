@@ -5,10 +5,11 @@
 use std::io::IsTerminal;
 
 use crate::backend::Backend;
-use crate::backend::kubernetes::{KubeSpec, Kubectl, classify, object_name, status};
+use crate::backend::kubernetes::{Kubectl, classify, object_name, status};
+use crate::backend::verbs::{RefreshFacts, Wired};
 use crate::commands::{Ctx, print_or_execute};
 use crate::error::{Error, Result};
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::{PullPolicy, SessionSpec};
 
 /// The pod's JSON, or None when there is no pod (a stopped session).
@@ -25,19 +26,19 @@ fn not_running(spec: &SessionSpec) -> Error {
         .with_fix(format!("`clauderon start {}` starts it again", spec.name))
 }
 
-pub fn attach(spec: &SessionSpec, dry_run: bool) -> Result<i32> {
+pub fn attach(spec: &SessionSpec, mode: Mode) -> Result<i32> {
     let (_, kubectl) = super::target(spec)?;
     let attach = Backend::of(spec)?.attach_cmd(spec);
-    if dry_run && crate::output::json() {
+    if mode.is_dry_run() && crate::output::json() {
         // --json: the JSON plan, as every other dry run prints it.
         let mut plan = Plan::default();
         plan.push(Step::Interactive {
             cmd: attach,
             fix: None,
         });
-        return print_or_execute(&format!("attach {}", spec.name), &plan, true);
+        return print_or_execute(&format!("attach {}", spec.name), &plan, Mode::DryRun);
     }
-    if dry_run {
+    if mode.is_dry_run() {
         println!(
             "# clauderon attach {} (dry run: nothing was changed)\n{}",
             spec.name,
@@ -74,10 +75,10 @@ pub fn logs(spec: &SessionSpec, follow: bool, tail: Option<u64>) -> Result<i32> 
     logs.run_for_code().map(|code| code.unwrap_or(0))
 }
 
-pub fn stop(spec: &SessionSpec, dry_run: bool) -> Result<()> {
+pub fn stop(spec: &SessionSpec, mode: Mode) -> Result<()> {
     let plan = Backend::of(spec)?.stop(spec);
-    print_or_execute("stop", &plan, dry_run)?;
-    if !dry_run {
+    print_or_execute("stop", &plan, mode)?;
+    if !mode.is_dry_run() {
         println!(
             "Stopped {0} (pod deleted; its volume and files are kept). `clauderon start {0}` resumes it.",
             spec.name
@@ -86,25 +87,13 @@ pub fn stop(spec: &SessionSpec, dry_run: bool) -> Result<()> {
     Ok(())
 }
 
-fn start_steps(
-    plan: &mut Plan,
-    ctx: &Ctx,
-    spec: &SessionSpec,
-    k: &KubeSpec,
-    kubectl: &Kubectl,
-    (dry_run, files): (bool, bool),
-) -> Result<()> {
-    let wiring = super::wiring(ctx, spec, dry_run, plan)?;
-    plan.push(super::apply_pod(spec, k, kubectl, &wiring, files));
-    plan.push(super::wait_running(spec, k, kubectl));
-    plan.push(super::wait_ready(spec, k, kubectl));
-    Ok(())
-}
-
-pub fn start(ctx: &Ctx, spec: &SessionSpec, dry_run: bool) -> Result<()> {
-    let (k, kubectl) = super::target(spec)?;
+pub fn start(ctx: &Ctx, spec: &SessionSpec, mode: Mode) -> Result<()> {
+    let (_, kubectl) = super::target(spec)?;
     let mut plan = Plan::default();
-    if !dry_run && let Some(pod) = observe(spec, &kubectl)? {
+    let mut replace = false;
+    if !mode.is_dry_run()
+        && let Some(pod) = observe(spec, &kubectl)?
+    {
         let (state, status) = status::summary(&pod);
         if state != "exited" {
             println!(
@@ -114,14 +103,13 @@ pub fn start(ctx: &Ctx, spec: &SessionSpec, dry_run: bool) -> Result<()> {
             return Ok(());
         }
         // The agent ended (restartPolicy Never): a new pod resumes it.
-        plan.push(Step::run_cmd(
-            kubectl.delete_pod(&object_name(&spec.name)),
-            classify,
-        ));
+        replace = true;
     }
-    start_steps(&mut plan, ctx, spec, k, &kubectl, (dry_run, false))?;
-    print_or_execute("start", &plan, dry_run)?;
-    if !dry_run {
+    let wiring = super::wiring(ctx, spec, mode, &mut plan)?;
+    let start = Backend::of(spec)?.start(spec, Some(&wiring), replace)?;
+    plan.steps.extend(start.steps);
+    print_or_execute("start", &plan, mode)?;
+    if !mode.is_dry_run() {
         println!(
             "Started {0}. `clauderon attach {0}` to talk to the agent.",
             spec.name
@@ -133,28 +121,31 @@ pub fn start(ctx: &Ctx, spec: &SessionSpec, dry_run: bool) -> Result<()> {
 /// Recreates the pod with the same spec; the volume keeps the work. The
 /// new pod pulls its image (`Always`) unless `--no-pull` or the session's
 /// policy is `never`, as `refresh` pulls on Docker.
-pub fn refresh(ctx: &Ctx, spec: &SessionSpec, no_pull: bool, dry_run: bool) -> Result<()> {
-    let (k, kubectl) = super::target(spec)?;
+pub fn refresh(ctx: &Ctx, spec: &SessionSpec, no_pull: bool, mode: Mode) -> Result<()> {
     // The token of the namespace's keys as they are now: new ones if they
     // were made again (rotation) since create; kept in the record.
     let mut renewed = spec.clone();
-    super::derive_token(ctx, &mut renewed, dry_run)?;
+    super::derive_token(ctx, &mut renewed, mode)?;
     let mut fresh = renewed.clone();
     if !no_pull && spec.pull_policy != PullPolicy::Never {
         fresh.pull_policy = PullPolicy::Always;
     }
     let mut plan = Plan::default();
-    if renewed.hook_token != spec.hook_token {
+    let token_changed = renewed.hook_token != spec.hook_token;
+    if token_changed {
         plan.note("the namespace's keys changed since create: the session gets a new token");
-        plan.push(crate::commands::create::record_step(&renewed, &ctx.home));
     }
-    plan.push(Step::run_cmd(
-        kubectl.delete_pod(&object_name(&spec.name)),
-        classify,
-    ));
-    start_steps(&mut plan, ctx, &fresh, k, &kubectl, (dry_run, true))?;
-    print_or_execute("refresh", &plan, dry_run)?;
-    if !dry_run {
+    let wiring = super::wiring(ctx, &fresh, mode, &mut plan)?;
+    let facts = RefreshFacts {
+        wired: Wired::Cluster(&wiring),
+        state: crate::backend::ContainerState::Unknown,
+        pull: false,
+        renewed: token_changed.then_some(renewed),
+    };
+    let refresh = Backend::of(&fresh)?.refresh(&fresh, &ctx.home, facts)?;
+    plan.steps.extend(refresh.steps);
+    print_or_execute("refresh", &plan, mode)?;
+    if !mode.is_dry_run() {
         println!(
             "Refreshed {0}: a new pod runs with the same settings.",
             spec.name

@@ -14,7 +14,7 @@ use crate::cluster::keys;
 use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::isolation::NetworkMode;
-use crate::plan::Plan;
+use crate::plan::{Mode, Plan};
 use crate::session::SessionSpec;
 
 // The pod's steps are the backend's (see `backend::kubernetes::start`).
@@ -29,17 +29,17 @@ pub fn target(spec: &SessionSpec) -> Result<(&KubeSpec, Kubectl)> {
 /// The pod's wiring: in network mode proxy, the in-cluster daemon's proxy
 /// (the `clauderon-daemon` Service) and the namespace's proxy CA (made on
 /// the host, shipped in the daemon's Secret); in mode open, no proxy.
-pub fn wiring(ctx: &Ctx, spec: &SessionSpec, dry_run: bool, plan: &mut Plan) -> Result<KubeWiring> {
+pub fn wiring(ctx: &Ctx, spec: &SessionSpec, mode: Mode, plan: &mut Plan) -> Result<KubeWiring> {
     if !ctx.config.proxy.enabled || spec.network == NetworkMode::Open {
         return Ok(KubeWiring { proxy: None });
     }
     let (k, kubectl) = target(spec)?;
-    let daemon_ip = if dry_run {
+    let daemon_ip = if mode.is_dry_run() {
         "(the clauderon-daemon Service's ClusterIP, read when the pod is applied)".to_string()
     } else {
         daemon_ip(&kubectl)?
     };
-    let found = if dry_run {
+    let found = if mode.is_dry_run() {
         keys::load(&ctx.home, &k.context, &k.namespace)
     } else {
         let upstream = ctx.config.proxy.upstream_ca_file.as_deref();
@@ -110,9 +110,9 @@ pub fn namespace_keys(
     ctx: &Ctx,
     context: &str,
     namespace: &str,
-    dry_run: bool,
+    mode: Mode,
 ) -> Result<Option<keys::ClusterKeys>> {
-    if dry_run {
+    if mode.is_dry_run() {
         return Ok(keys::load(&ctx.home, context, namespace));
     }
     let upstream = ctx.config.proxy.upstream_ca_file.as_deref();
@@ -122,12 +122,12 @@ pub fn namespace_keys(
 /// The session's token, derived with the namespace's session key so the
 /// in-cluster daemon can check it without a record (see `crate::cluster`).
 /// A dry run before the first setup keeps the random one (it is redacted).
-pub fn derive_token(ctx: &Ctx, spec: &mut SessionSpec, dry_run: bool) -> Result<()> {
+pub fn derive_token(ctx: &Ctx, spec: &mut SessionSpec, mode: Mode) -> Result<()> {
     let (context, namespace) = {
         let (k, _) = target(spec)?;
         (k.context.clone(), k.namespace.clone())
     };
-    let found = if dry_run {
+    let found = if mode.is_dry_run() {
         keys::load(&ctx.home, &context, &namespace)
     } else {
         let upstream = ctx.config.proxy.upstream_ca_file.as_deref();

@@ -12,19 +12,19 @@ use crate::backend::kubernetes::{self as kube, Kubectl, classify, setup};
 use crate::cluster::keys::ClusterKeys;
 use crate::commands::{Ctx, print_or_execute};
 use crate::error::{Error, Result};
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 
 pub fn run(
     ctx: &Ctx,
     context: Option<String>,
     namespace: Option<String>,
-    dry_run: bool,
+    mode: Mode,
 ) -> Result<()> {
     // The same resolution as create's: flags, then [kubernetes], then kubectl.
-    let context = super::context::context(ctx, context.as_deref(), dry_run)?;
+    let context = super::context::context(ctx, context.as_deref(), mode)?;
     let namespace = super::context::namespace(ctx, namespace.as_deref())?;
     let kubectl = Kubectl::new(&context, &namespace);
-    if !dry_run
+    if !mode.is_dry_run()
         && let Some(daemon) = daemon_state(ctx, &kubectl)?
         && let Err(e) = same_keys(ctx, &kubectl, &daemon)
     {
@@ -34,10 +34,10 @@ pub fn run(
         );
     }
     let mut plan = Plan::default();
-    let enforced = add_namespace_step(&kubectl, dry_run, &mut plan)?;
-    add_daemon_steps(ctx, &kubectl, dry_run, &mut plan, false)?;
-    print_or_execute("kube setup", &plan, dry_run)?;
-    if !dry_run {
+    let enforced = add_namespace_step(&kubectl, mode, &mut plan)?;
+    add_daemon_steps(ctx, &kubectl, mode, &mut plan, false)?;
+    print_or_execute("kube setup", &plan, mode)?;
+    if !mode.is_dry_run() {
         let security = if enforced {
             "Pod Security `restricted` is enforced there"
         } else {
@@ -56,9 +56,9 @@ pub fn run(
 /// someone else made is left as it is: relabelling it would enforce the
 /// restricted profile on every pod of theirs there. Says whether clauderon
 /// enforces the profile.
-fn add_namespace_step(kubectl: &Kubectl, dry_run: bool, plan: &mut Plan) -> Result<bool> {
+fn add_namespace_step(kubectl: &Kubectl, mode: Mode, plan: &mut Plan) -> Result<bool> {
     let apply = Step::run_cmd(setup::apply_namespace(kubectl), classify);
-    if dry_run {
+    if mode.is_dry_run() {
         plan.note(format!(
             "namespace {} is applied only when it is missing or clauderon made it ({}=clauderon); one made otherwise is left as it is",
             kubectl.namespace,
@@ -129,7 +129,7 @@ pub fn same_keys(ctx: &Ctx, kubectl: &Kubectl, daemon: &serde_json::Value) -> Re
     let Some(theirs) = daemon_keys(daemon) else {
         return Ok(()); // set up before daemons carried the fingerprint
     };
-    let ours = super::namespace_keys(ctx, c, n, false)?.map(|k| keys_fingerprint(&k));
+    let ours = super::namespace_keys(ctx, c, n, Mode::Execute)?.map(|k| keys_fingerprint(&k));
     if ours.as_deref() == Some(theirs.as_str()) {
         return Ok(());
     }
@@ -152,9 +152,9 @@ fn credentials() -> Vec<(String, String)> {
 }
 
 /// The keys for the namespace: made now, or (dry run) those there are.
-fn cluster_keys(ctx: &Ctx, kubectl: &Kubectl, dry_run: bool) -> Result<ClusterKeys> {
+fn cluster_keys(ctx: &Ctx, kubectl: &Kubectl, mode: Mode) -> Result<ClusterKeys> {
     let (c, n) = (&kubectl.context, &kubectl.namespace);
-    let found = super::namespace_keys(ctx, c, n, dry_run)?;
+    let found = super::namespace_keys(ctx, c, n, mode)?;
     let missing = || "(made by setup)".to_string();
     Ok(found.unwrap_or_else(|| ClusterKeys {
         session_key: missing(),
@@ -168,11 +168,11 @@ fn cluster_keys(ctx: &Ctx, kubectl: &Kubectl, dry_run: bool) -> Result<ClusterKe
 pub fn add_daemon_steps(
     ctx: &Ctx,
     kubectl: &Kubectl,
-    dry_run: bool,
+    mode: Mode,
     plan: &mut Plan,
     undo: bool,
 ) -> Result<()> {
-    let keys = cluster_keys(ctx, kubectl, dry_run)?;
+    let keys = cluster_keys(ctx, kubectl, mode)?;
     let credentials = credentials();
     let names: Vec<&str> = credentials.iter().map(|(k, _)| k.as_str()).collect();
     if names.is_empty() {

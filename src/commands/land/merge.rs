@@ -60,7 +60,11 @@ pub fn run(ctx: &Ctx, name: &str, flags: MergeFlags) -> Result<()> {
         check_not_overwritten(&spec, tree, &target)?;
     }
     merge_steps(&mut plan, &ctx.home, &spec, &target, flags.mode);
-    print_or_execute(&format!("merge {name}"), &plan, flags.dry_run)?;
+    print_or_execute(
+        &format!("merge {name}"),
+        &plan,
+        crate::plan::Mode::from_dry_run(flags.dry_run),
+    )?;
     if !flags.dry_run {
         crate::output::info(format!(
             "Merged session {name} (branch '{}') into '{}'.",

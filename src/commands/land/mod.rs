@@ -16,6 +16,7 @@ pub mod transcript;
 use crate::error::{Error, Result};
 use crate::exec::Cmd;
 use crate::git;
+use crate::plan::Mode;
 use crate::session::SessionSpec;
 use crate::spec::landing::{Landing, Remote};
 use std::path::Path;
@@ -131,7 +132,7 @@ pub fn dispatch(ctx: &crate::commands::Ctx, command: crate::cli::Command) -> Res
                 (None, Some(m)) if m == "-" => send::Source::Stdin,
                 (None, m) => send::Source::Text(m.unwrap_or_default()),
             };
-            send::run(ctx, &a.name, source, a.dry_run)
+            send::run(ctx, &a.name, source, Mode::from_dry_run(a.dry_run))
         }
         Command::Merge(a) => {
             let mode = match (a.squash, a.rebase) {
@@ -181,8 +182,11 @@ fn push_remote(repo: &Path) -> Option<Remote> {
     } else {
         return None;
     };
+    // The URL as written, as the GitHub scope uses it: not `get-url --push`,
+    // whose pushurl and insteadOf an earlier session's agent could have
+    // written into the shared config (DESIGN: never push to those).
     let url = git::git(repo)
-        .args(["remote", "get-url", "--push", "--end-of-options", name])
+        .args(["config", "--get", &format!("remote.{name}.url")])
         .run()
         .ok()?
         .stdout

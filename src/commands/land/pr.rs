@@ -89,7 +89,11 @@ pub fn run(ctx: &Ctx, name: &str, flags: PrFlags) -> Result<()> {
     if flags.dry_run {
         plan.push(Step::run_cmd(create.clone(), |f| f.into_error()));
     }
-    print_or_execute(&format!("pr {name}"), &plan, flags.dry_run)?;
+    print_or_execute(
+        &format!("pr {name}"),
+        &plan,
+        crate::plan::Mode::from_dry_run(flags.dry_run),
+    )?;
     if flags.dry_run {
         return Ok(());
     }

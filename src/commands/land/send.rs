@@ -12,11 +12,12 @@
 
 use std::io::Read;
 
+use crate::backend::Backend;
 use crate::backend::oci::Engine;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::hooks::{self, AgentStatus, HookEvent, events};
-use crate::plan::{Plan, Step};
+use crate::plan::{Mode, Plan, Step};
 use crate::session::SessionSpec;
 
 /// The hook event `send` records: the agent has a prompt, so it is working.
@@ -32,9 +33,9 @@ pub enum Source {
 /// The largest message (the agent's own prompt limits are far below it).
 const MAX_BYTES: u64 = 1 << 20;
 
-pub fn run(ctx: &Ctx, name: &str, source: Source, dry_run: bool) -> Result<()> {
+pub fn run(ctx: &Ctx, name: &str, source: Source, mode: Mode) -> Result<()> {
     let message = read_message(source)?;
-    let _lock = (!dry_run)
+    let _lock = (!mode.is_dry_run())
         .then(|| ctx.home.lock_session(name))
         .transpose()?;
     let spec = ctx.home.load(name)?;
@@ -43,7 +44,7 @@ pub fn run(ctx: &Ctx, name: &str, source: Source, dry_run: bool) -> Result<()> {
     let engine = Engine::for_kind(spec.backend)
         .map_err(|e| e.with_fix(format!("`clauderon attach {name}` to talk to the agent")))?;
     let mut plan = Plan::default();
-    let state = observe_container(&engine, &spec.container_name(), dry_run, &mut plan)?;
+    let state = observe_container(&engine, &spec.container_name(), mode, &mut plan)?;
     if state == ContainerState::Missing {
         return Err(Error::conflict(format!(
             "the container of session '{name}' no longer exists"
@@ -51,9 +52,17 @@ pub fn run(ctx: &Ctx, name: &str, source: Source, dry_run: bool) -> Result<()> {
         .with_fix(format!("`clauderon refresh {name}` recreates it")));
     }
     refuse_if_working(ctx, &spec, &state)?;
-    send_plan(ctx, &spec, &engine, &state, message.into_bytes(), &mut plan);
-    print_or_execute(&format!("send {name}"), &plan, dry_run)?;
-    if !dry_run {
+    let backend = Backend::of(&spec)?;
+    send_plan(
+        ctx,
+        &spec,
+        &backend,
+        &state,
+        message.into_bytes(),
+        &mut plan,
+    )?;
+    print_or_execute(&format!("send {name}"), &plan, mode)?;
+    if !mode.is_dry_run() {
         crate::output::info(format!(
             "Sent the message to {name}; the agent resumed its conversation with it. `clauderon transcript -f {name}` follows it."
         ));
@@ -113,11 +122,11 @@ fn refuse_if_working(ctx: &Ctx, spec: &SessionSpec, state: &ContainerState) -> R
 fn send_plan(
     ctx: &Ctx,
     spec: &SessionSpec,
-    engine: &Engine,
+    backend: &Backend,
     state: &ContainerState,
     message: Vec<u8>,
     plan: &mut Plan,
-) {
+) -> Result<()> {
     let files = ctx.home.container_files_dir(&spec.name);
     let id = crate::session::new_uuid();
     let len = message.len();
@@ -129,13 +138,8 @@ fn send_plan(
             secret: false,
         });
     }
-    let container = spec.container_name();
     if !matches!(state, ContainerState::Present(s) if s != "running") {
-        let stop = match &spec.compose {
-            Some(c) => c.stop(spec),
-            None => engine.stop(&container),
-        };
-        plan.push(Step::run_cmd(stop, engine.classifier()));
+        plan.steps.extend(backend.stop(spec).steps);
     }
     let sent = HookEvent {
         event: SENT_EVENT.into(),
@@ -150,11 +154,6 @@ fn send_plan(
         contents: line,
     });
     crate::commands::lifecycle::ensure_daemon(ctx, plan);
-    let steps = match &spec.compose {
-        Some(c) => c.start_steps(spec, engine),
-        None => engine.start_steps(&container, &spec.worktree).into(),
-    };
-    for step in steps {
-        plan.push(step);
-    }
+    plan.steps.extend(backend.start(spec, None, false)?.steps);
+    Ok(())
 }

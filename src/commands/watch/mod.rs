@@ -21,10 +21,10 @@ mod input;
 pub fn run(ctx: &Ctx, json: bool) -> Result<()> {
     // A reader that goes away (`| head`) ends the loop through EPIPE, so the
     // terminal is put back; SIGPIPE would kill us with it still raw.
-    // SAFETY: changes only this process's SIGPIPE disposition.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
+    crate::output::end_on_broken_pipe(false);
     let stop = Arc::new(AtomicBool::new(false));
-    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    for sig in [SIGINT, SIGTERM, SIGHUP] {
         let _ = signal_hook::flag::register(sig, Arc::clone(&stop));
     }
     let mut input = input::Input::open(&ctx.home);

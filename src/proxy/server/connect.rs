@@ -30,7 +30,7 @@ impl Proxy {
         };
         let slots = (conn.slot, tunnel_slot); // a tunnel keeps its connection slots
         let intercepted =
-            (self.rules.iter().chain(&mcp.rules)).any(|r| rules::host_matches(&r.host, &host));
+            (self.rules().iter().chain(&mcp.rules)).any(|r| rules::host_matches(&r.host, &host));
         if intercepted {
             return self.intercept(session, (host, port), addrs, req, slots);
         }

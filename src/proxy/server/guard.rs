@@ -56,7 +56,8 @@ impl Proxy {
         body: Incoming,
     ) -> Result<Body, Refusal> {
         let mut check = BodyCheck::None;
-        for rule in rules::carried(&self.rules, host, &parts.headers) {
+        let configured = self.rules();
+        for rule in rules::carried(&configured, host, &parts.headers) {
             match &rule.scope {
                 RuleScope::Bounds(bounds) => bounds
                     .check(parts.method.as_str(), parts.uri.path())
@@ -113,7 +114,7 @@ impl Proxy {
 
 fn configured_refusal(rule: &Rule, why: &str) -> String {
     format!(
-        "the credential of the [[proxy.rules]] rule for {} (header {}) is not sent with this request: {why}; to allow it, add the path to that rule's `paths` (or the method to its `methods`) in config.toml, then run `clauderon daemon restart`",
+        "the credential of the [[proxy.rules]] rule for {} (header {}) is not sent with this request: {why}; to allow it, add the path to that rule's `paths` (or the method to its `methods`) in config.toml (the daemon applies it within a second, no restart)",
         rule.host, rule.header
     )
 }

@@ -132,19 +132,21 @@ impl Proxy {
     ) -> Injection {
         // The session's MCP rules, after the configured ones.
         let mcp = self.tokens.mcp(session);
-        let session_rules: Option<Arc<Vec<Rule>>> = (mcp.rules.iter())
-            .any(|r| rules::host_matches(&r.host, host))
-            .then(|| Arc::new(self.rules.iter().chain(&mcp.rules).cloned().collect()));
-        let all = session_rules.as_deref().unwrap_or(&self.rules);
-        if !rules::may_block(all, host, headers) {
-            return rules::apply(all, &self.secrets, host, headers);
+        let configured = self.rules();
+        let all: Arc<Vec<Rule>> = if (mcp.rules.iter()).any(|r| rules::host_matches(&r.host, host))
+        {
+            Arc::new(configured.iter().chain(&mcp.rules).cloned().collect())
+        } else {
+            configured
+        };
+        if !rules::may_block(&all, host, headers) {
+            return rules::apply(&all, &self.secrets, host, headers);
         }
         let proxy = Arc::clone(self);
         let host_owned = host.to_string();
         let mut taken = std::mem::take(headers);
         let (injection, taken) = tokio::task::spawn_blocking(move || {
-            let all = session_rules.as_deref().unwrap_or(&proxy.rules);
-            let injection = rules::apply(all, &proxy.secrets, &host_owned, &mut taken);
+            let injection = rules::apply(&all, &proxy.secrets, &host_owned, &mut taken);
             (injection, taken)
         })
         .await

@@ -62,7 +62,6 @@ const HOP_BY_HOP: [&str; 9] = [
 
 pub struct Proxy {
     home: Home,
-    rules: Vec<Rule>,
     secrets: Secrets,
     ca: Ca,
     upstream_tls: Arc<rustls::ClientConfig>,
@@ -161,12 +160,9 @@ impl Proxy {
         .with_root_certificates(roots)
         .with_no_client_auth();
         tls.alpn_protocols = vec![b"http/1.1".to_vec()];
-        let mut rules = rules::builtin_rules();
-        rules.extend(settings.rules.iter().cloned());
         Ok(Proxy {
             live: crate::proxy::live::LiveSettings::for_home(home, &settings),
             home: home.clone(),
-            rules,
             secrets: Secrets::default(),
             ca,
             upstream_tls: Arc::new(tls),
@@ -179,6 +175,11 @@ impl Proxy {
             tunnels: Arc::default(),
             bookkeeping: None,
         })
+    }
+
+    /// The credential rules as config.toml says now (built-in ones first).
+    fn rules(&self) -> Arc<Vec<Rule>> {
+        Arc::clone(&self.live.current().rules)
     }
 
     /// The in-cluster daemon's proxy: tokens derived with the namespace's

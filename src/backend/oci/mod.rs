@@ -3,6 +3,10 @@
 
 use std::path::Path;
 
+pub mod create;
+pub mod delete;
+pub mod refresh;
+
 use crate::backend::{Wiring, env};
 use crate::exec::Cmd;
 use crate::helper;

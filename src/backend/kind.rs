@@ -1,0 +1,34 @@
+//! What each kind of backend can do, asked by the commands' checks instead
+//! of matching on the kind: a new backend answers these here.
+
+use crate::session::BackendKind;
+
+impl BackendKind {
+    /// Its sessions run in a cluster, not on this host: named with
+    /// `--context` and `--namespace`, and the agent's commits live in the
+    /// pod until `pull` fetches them.
+    pub fn in_cluster(self) -> bool {
+        matches!(self, BackendKind::Kubernetes)
+    }
+
+    /// The session's container sees files of this machine: `--attach`,
+    /// `--mount`, uploads and the user's agent configuration.
+    pub fn sees_host_files(self) -> bool {
+        !self.in_cluster()
+    }
+
+    /// CPU shares (`--cpu-shares`): a pod's CPU request is its weight.
+    pub fn has_cpu_shares(self) -> bool {
+        !self.in_cluster()
+    }
+
+    /// A compose project can hold the session (`--compose`).
+    pub fn runs_compose(self) -> bool {
+        !self.in_cluster()
+    }
+
+    /// It builds images itself (`daemon-image build`).
+    pub fn builds_images(self) -> bool {
+        !self.in_cluster()
+    }
+}
