@@ -57,7 +57,7 @@ openssl x509 -req -in "$work/leaf.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" 
   -days 2 -extfile "$work/san" -out "$work/leaf.pem" 2>/dev/null
 log="$work/messages.jsonl"
 python3 tests/support/messages.py --log "$log" --key "$KEY" --cert "$work/leaf.pem" \
-  --tls-key "$work/leaf.key" --port "$PORT" --bind 0.0.0.0 >"$work/standin.port" &
+  --tls-key "$work/leaf.key" --port "$PORT" --bind 0.0.0.0 >"$work/standin.port" 2>"$work/standin.err" &
 standin=$!
 for _ in $(seq 50); do [ -s "$work/standin.port" ] && break; sleep 0.1; done
 [ -s "$work/standin.port" ] || { echo "the stand-in did not start on port $PORT" >&2; exit 1; }
@@ -83,7 +83,8 @@ git -C "$repo" -c user.name=b -c user.email=b@b commit -q --allow-empty -m init
 gateway=$("$ENGINE" network inspect bridge --format '{{(index .IPAM.Config 0).Gateway}}' 2>/dev/null || true)
 [ "$ENGINE" = podman ] && gateway=$(podman network inspect podman --format '{{range .Subnets}}{{.Gateway}}{{end}}')
 
-now() { date +%s%N; }
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 # first_call START MARKER: milliseconds from START (ns) to the stand-in's first
 # POST /v1/messages whose user text holds MARKER (empty if none came).
 first_call() {
@@ -133,15 +134,10 @@ timed_call() {
   into+=("$(wait_first_call "$t" "hello $name!")")
 }
 delete() { "$BIN" delete --force "$1" >/dev/null 2>&1 || true; }
-stats() {
-  local name="$1"
-  shift
-  printf '%s\n' "$@" | sort -n | awk -v name="$name" '
-    { v[NR] = $1 }
-    END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-          printf "%-46s median %7.1f ms  (min %.1f, max %.1f, %d runs)\n", name, m, v[1], v[NR], NR }'
-}
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# A daemon that is not running is started before a session's timed part
+# (not in it): on this shared machine daemons were seen to vanish between
+# rounds; each start is counted in the daemon's log and reported.
+ensure_daemon() { "$BIN" daemon start >/dev/null; }
 ratio() { awk -v a="$(median "${@:2}")" -v b="$1" 'BEGIN { printf "  -> %.2fx the bare run\n", a / b }'; }
 
 # stages: one interactive session and one bare run, each stage's end as
@@ -152,6 +148,7 @@ ratio() { awk -v a="$(median "${@:2}")" -v b="$1" 'BEGIN { printf "  -> %.2fx th
 # (its audit log: start, duration, method, host, path).
 stages() {
   local t0 tb
+  ensure_daemon
   t0=$(now)
   session stage >>"$work/runs.log" 2>&1
   wait_first_call "$t0" "hello stage!" >/dev/null
@@ -169,10 +166,12 @@ stages() {
 import datetime, json, os, re, sys
 log, t0, tb, home, started, bare_started = sys.argv[1:]
 t0, tb = int(t0) / 1e9, int(tb) / 1e9
-def rfc(s):  # the engine's RFC 3339 time, nanoseconds kept as far as floats do
-    m = re.match(r"(.*?T\d\d:\d\d:\d\d)(\.\d+)?(Z|[+-]\d\d:\d\d)", s.strip())
-    base = datetime.datetime.fromisoformat(m.group(1) + (m.group(3).replace("Z", "+00:00")))
-    return base.timestamp() + float(m.group(2) or 0)
+def rfc(s):  # the engine's start time (Docker: RFC 3339; Podman: "2026-12-07 06:41:07.12 +0000 UTC")
+    m = re.match(r"(\d{4}-\d\d-\d\d)[T ](\d\d:\d\d:\d\d)(\.\d+)? ?(Z|[+-]\d\d:?\d\d)", s.strip())
+    zone = m.group(4).replace("Z", "+00:00")
+    zone = zone if ":" in zone else zone[:3] + ":" + zone[3:]
+    base = datetime.datetime.fromisoformat(f"{m.group(1)}T{m.group(2)}{zone}")
+    return base.timestamp() + float(m.group(3) or 0)
 reqs = [json.loads(l) for l in open(log)]
 def first(marker, post):
     # requests of a run: from its start to its first model call (marker)
@@ -189,22 +188,20 @@ before = [e for e in reqs if rows[-1][1] <= e["t"] <= call]
 if before:
     rows.append(("CLI's first request at the stand-in", before[0]["t"]))
 rows.append(("first model call", call))
-print("\nstages, clauderon create (interactive), ms from the command's start:")
-prev = t0
-for name, t in rows:
-    print(f"  {name:<44} {1000 * (t - t0):8.1f}  (+{1000 * (t - prev):.1f})")
-    prev = t
+def show(title, start, rows):
+    print(title)
+    prev = start
+    for name, t in rows:
+        print(f"  {name:<44} {1000 * (t - start):8.1f}  (+{1000 * (t - prev):.1f})")
+        prev = t
+show("\nstages, clauderon create (interactive), ms from the command's start:", t0, rows)
 bcall = first("hello stagebare!", True)
 brows = [("container started (engine's StartedAt)", rfc(bare_started))]
 bbefore = [e for e in reqs if brows[0][1] <= e["t"] <= bcall]
 if bbefore:
     brows.append(("CLI's first request at the stand-in", bbefore[0]["t"]))
 brows.append(("first model call", bcall))
-print("stages, bare run, ms from the command's start:")
-prev = tb
-for name, t in brows:
-    print(f"  {name:<44} {1000 * (t - tb):8.1f}  (+{1000 * (t - prev):.1f})")
-    prev = t
+show("stages, bare run, ms from the command's start:", tb, brows)
 print("requests through the proxy before the first model call (audit log; ms from create's start):")
 for line in open(os.path.join(home, "audit.jsonl")):
     e = json.loads(line)
@@ -214,6 +211,9 @@ for line in open(os.path.join(home, "audit.jsonl")):
 print("requests at the stand-in before the first model call:")
 for e in before:
     print(f"  {1000 * (e['t'] - t0):8.1f}  {e['method']} {e['path']}")
+print("requests at the stand-in before the bare run's first model call (ms from its start):")
+for e in bbefore:
+    print(f"  {1000 * (e['t'] - tb):8.1f}  {e['method']} {e['path']}")
 PY
   "$ENGINE" "${RM[@]}" "clauderon-firstcall-bare-$$" >/dev/null 2>&1 || true
 }
@@ -276,8 +276,8 @@ for i in $(seq "$RUNS"); do
   for kind in $(printf 'bare\nprint\ninter\n' | tail -n +$((i % 3 + 1)); printf 'bare\nprint\ninter\n' | head -n $((i % 3))); do
     case "$kind" in
     bare) timed_call bares "b$i" bare ;;
-    print) timed_call prints "p$i" session --print; delete "p$i" ;;
-    inter) timed_call inters "i$i" session; delete "i$i" ;;
+    print) ensure_daemon; timed_call prints "p$i" session --print; delete "p$i" ;;
+    inter) ensure_daemon; timed_call inters "i$i" session; delete "i$i" ;;
     esac
   done
 done
@@ -311,6 +311,7 @@ at_once() {
 slowest() { printf '%s\n' "$@" | sort -n | tail -n 1; }
 many=() many_bare=()
 at_once many_bare y bare
+ensure_daemon
 at_once many x session --print
 stats "$PARALLEL x bare $ENGINE run at once" "${many_bare[@]}"
 awk -v m="$(slowest "${many_bare[@]}")" -v one="$base" 'BEGIN { printf "  -> slowest %.2fx one bare run alone\n", m / one }'
@@ -320,3 +321,4 @@ awk -v m="$(slowest "${many[@]}")" -v one="$(median "${prints[@]}")" \
 awk -v m="$(median "${many[@]}")" -v b="$(median "${many_bare[@]}")" \
   'BEGIN { printf "  -> median %.2fx the bare runs at once\n", m / b }'
 for i in $(seq "$PARALLEL"); do delete "x$i"; done
+echo "daemon starts in this run: $(grep -c ' listening on ' "$CLAUDERON_HOME/daemon.log") (1 expected, 2 with the hook timing's stop)"

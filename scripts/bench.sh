@@ -41,7 +41,8 @@ cleanup() {
 trap cleanup EXIT
 "$BIN" daemon start >/dev/null
 
-now() { date +%s%N; }
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 # timed ARRAY CMD...: runs CMD (output discarded) and appends its wall time
 # in milliseconds to ARRAY.
 timed() {
@@ -52,16 +53,6 @@ timed() {
   "$@" >/dev/null 2>&1
   into+=("$(awk -v ns="$(($(now) - t))" 'BEGIN { printf "%.1f", ns / 1e6 }')")
 }
-# stats NAME MS...: median and range in milliseconds
-stats() {
-  local name="$1"
-  shift
-  printf '%s\n' "$@" | sort -n | awk -v name="$name" '
-    { v[NR] = $1 }
-    END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-          printf "%-44s median %7.1f ms  (min %.1f, max %.1f, %d runs)\n", name, m, v[1], v[NR], NR }'
-}
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # report OURS_NAME BASE_NAME: the two series in $ours and $base, and their ratio.
 report() {
   stats "$1" "${ours[@]}"
