@@ -140,7 +140,7 @@ delete() { "$BIN" delete --force "$1" >/dev/null 2>&1 || true; }
 ensure_daemon() { "$BIN" daemon start >/dev/null; }
 ratio() { awk -v a="$(median "${@:2}")" -v b="$1" 'BEGIN { printf "  -> %.2fx the bare run\n", a / b }'; }
 
-# stages: one interactive session and one bare run, each stage's end as
+# stages: one print-mode session and one bare run, each stage's end as
 # milliseconds from the command's start: the worktree (its .git file
 # written), the container started (the engine's StartedAt), the entrypoint
 # handing over to the agent (its ready marker), the CLI's first request at
@@ -150,7 +150,9 @@ stages() {
   local t0 tb
   ensure_daemon
   t0=$(now)
-  session stage >>"$work/runs.log" 2>&1
+  # Print mode, as the bare run: the interactive CLI does more of its own
+  # before its first call (its TUI), which is not the session's.
+  session stage --print >>"$work/runs.log" 2>&1
   wait_first_call "$t0" "hello stage!" >/dev/null
   tb=$(now)
   "$ENGINE" run --name "clauderon-firstcall-bare-$$" --label "clauderon-bench-firstcall=$work" --user 0:0 \
@@ -194,7 +196,7 @@ def show(title, start, rows):
     for name, t in rows:
         print(f"  {name:<44} {1000 * (t - start):8.1f}  (+{1000 * (t - prev):.1f})")
         prev = t
-show("\nstages, clauderon create (interactive), ms from the command's start:", t0, rows)
+show("\nstages, clauderon create --print, ms from the command's start:", t0, rows)
 bcall = first("hello stagebare!", True)
 brows = [("container started (engine's StartedAt)", rfc(bare_started))]
 bbefore = [e for e in reqs if brows[0][1] <= e["t"] <= bcall]
@@ -216,15 +218,18 @@ for e in bbefore:
     print(f"  {1000 * (e['t'] - tb):8.1f}  {e['method']} {e['path']}")
 PY
   "$ENGINE" "${RM[@]}" "clauderon-firstcall-bare-$$" >/dev/null 2>&1 || true
+  # The hook and per-request timings run in a session that stays up.
+  delete stage
+  session hooks >>"$work/runs.log" 2>&1
 }
 
-# hook_times: the status script's own time (20 runs each, 3 when hung, in the stage
-# session's container): this build's and the one in git's main branch, with
+# hook_times: the status script's own time (20 runs each, 3 when hung, in the
+# interactive session's container): this build's and the one in git's main branch, with
 # the daemon up, hung (SIGSTOP: it accepts and never answers) and stopped.
 hook_times() {
   local old="$work/send_status.main.sh" pid
   git show main:templates/send_status.sh >"$old" 2>/dev/null || cp templates/send_status.sh "$old"
-  "$ENGINE" exec -i clauderon-stage bash -c 'cat >/tmp/send_status.main.sh' <"$old"
+  "$ENGINE" exec -i clauderon-hooks bash -c 'cat >/tmp/send_status.main.sh' <"$old"
   pid=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[\"pid\"])" "$CLAUDERON_HOME/daemon.json")
   for state in up hung stopped; do
     case "$state" in
@@ -237,7 +242,7 @@ hook_times() {
       # (a hung daemon held the old script 4 s a run: 3 runs there)
       n=20
       [ "$state" = hung ] && n=3
-      mapfile -t ms < <("$ENGINE" exec clauderon-stage bash -c '
+      mapfile -t ms < <("$ENGINE" exec clauderon-hooks bash -c '
         for i in $(seq "$2"); do
           t=${EPOCHREALTIME/[.,]/}
           printf "{\"hook_event_name\":\"PreToolUse\",\"tool_name\":\"Bash\"}" | bash "$1"
@@ -251,12 +256,12 @@ hook_times() {
 }
 
 # per_request: one HTTPS request on a new connection (curl, 20 each, GET of
-# an unknown route: the stand-in's 404), from the stage session's container
+# an unknown route: the stand-in's 404), from the interactive session's container
 # through its forwarder and the proxy (CONNECT, the minted leaf's TLS, TLS
 # upstream), and from a bare container straight to the stand-in.
 per_request() {
   local loop='for i in $(seq 20); do curl -s -o /dev/null -w "%{time_total}\n" "$@" https://api.anthropic.com/api/bench; done'
-  mapfile -t ms < <("$ENGINE" exec clauderon-stage bash -c "$loop" _ | awk '{ printf "%.1f\n", $1 * 1000 }')
+  mapfile -t ms < <("$ENGINE" exec clauderon-hooks bash -c "$loop" _ | awk '{ printf "%.1f\n", $1 * 1000 }')
   stats "one request, new connection, through the proxy" "${ms[@]}"
   mapfile -t ms < <("$ENGINE" run --rm --label "clauderon-bench-firstcall=$work" \
     --add-host "api.anthropic.com:$gateway" \
@@ -291,7 +296,7 @@ ratio "$base" "${inters[@]}"
 [ "${STAGES:-1}" = 1 ] && stages
 [ "${HOOKS:-1}" = 1 ] && hook_times
 [ "${PER_REQUEST:-1}" = 1 ] && per_request
-delete stage
+delete hooks
 
 # Ten at once: each one's time against one alone (the print median above),
 # and ten bare runs at once against one bare run, in the same run.
@@ -311,6 +316,7 @@ at_once() {
 slowest() { printf '%s\n' "$@" | sort -n | tail -n 1; }
 many=() many_bare=()
 at_once many_bare y bare
+[ "$PARALLEL" -gt 0 ] || exit 0
 ensure_daemon
 at_once many x session --print
 stats "$PARALLEL x bare $ENGINE run at once" "${many_bare[@]}"
