@@ -4,6 +4,7 @@
 # RUNS runs each (default 7). Not a test: it gates nothing.
 #
 #   scripts/bench.sh [docker|podman]     (default docker; needs the test image)
+#   BIN=/path/to/clauderon scripts/bench.sh   (that binary, not a release build)
 #
 # create   vs  git worktree add + <engine> run -d of the same image
 # list     vs  <engine> ps -a with the same filter (SESSIONS sessions, default 20)
@@ -23,8 +24,12 @@ IMAGE="${IMAGE:-clauderon-test-base:1}"
 RM=(rm -f)
 [ "$ENGINE" = podman ] && RM=(rm -f -t 0)
 
-cargo build --release --quiet
-BIN="$PWD/target/release/clauderon"
+# BIN=path/to/clauderon times that binary instead (say, an older build
+# beside this one, in the same run).
+if [ -z "${BIN:-}" ]; then
+  cargo build --release --quiet
+  BIN="$PWD/target/release/clauderon"
+fi
 work="$(mktemp -d /tmp/clauderon-bench.XXXXXX)"
 export CLAUDERON_HOME="$work/home"
 mkdir -p "$CLAUDERON_HOME"

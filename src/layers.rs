@@ -72,10 +72,12 @@ const DATA: &[&str] = &["spec", "plan", "session"];
 const NOT_FROM_DATA: &[&str] = &["backend", "daemon", "proxy", "api", "commands"];
 
 /// `BackendKind::Kubernetes` in `src/commands/`: backends own their plans,
-/// so commands ask the backend instead of matching the kind. Issue 19
-/// (section 1) brings this to 1; until then the count may only go down.
-/// (19 when the test came; the devcontainer and MCP work added two in
-/// create: no MCP servers and no --cpu-shares on Kubernetes.)
+/// so commands ask the backend (`Backend`'s verbs, `BackendKind`'s
+/// capabilities in `backend/kind.rs`) instead of matching the kind. The
+/// count may only go down. (19 when the test came, 21 with the
+/// devcontainer and MCP work; 12 once the plans moved into `backend/`:
+/// what is left is one fork per command into `commands/kube/`, whose flows
+/// gather other facts and print other text, and create's default image.)
 const KUBERNETES_MATCHES_IN_COMMANDS: usize = 12;
 
 fn layer_of(module: &str) -> Option<usize> {

@@ -5,13 +5,12 @@
 use std::path::{Path, PathBuf};
 
 use crate::backend::Backend;
-use crate::backend::compose::{self, OVERRIDE_NAME};
 use crate::backend::oci::{ENGINES, Engine};
 use crate::backend::verbs::DeleteFacts;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::git;
-use crate::plan::{Mode, Plan, Step, Tolerate};
+use crate::plan::{Mode, Plan};
 use crate::session::{self, SessionSpec, container_name};
 use crate::store::Home;
 use crate::worktree;
@@ -23,9 +22,9 @@ pub use crate::commands::kube::pull::DeleteFlags;
 pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     let DeleteFlags {
         force,
-        discard,
         delete_branch,
         mode,
+        ..
     } = flags;
     let home = &ctx.home;
     // Validated before any path is built from it (`delete ..` must not rm -rf the home).
@@ -42,45 +41,31 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
     {
         return crate::commands::kube::pull::delete(ctx, s, flags);
     }
-    if discard {
-        return Err(Error::input(
-            "--discard is for kubernetes sessions (their work lives in the cluster)",
-        )
-        .with_fix("a docker/podman session's work is on its branch already: drop --discard"));
-    }
+    refuse_discard(flags)?;
     let mut plan = Plan::default();
     let containers = find_containers(home, name, spec.as_ref(), force, mode, &mut plan)?;
-    let (engine, state) = containers[0].clone();
+    let engine = containers[0].0;
     let (repo, planted) = inspect_repository(home, name, spec.as_ref());
     // git runs on the repository only when nothing there would make it run a program.
     let use_git = repo.is_some() && planted.config.is_empty();
-    let common = repo.as_ref().map(|r| r.1.as_path());
-    let sub = match &spec {
-        Some(spec) => {
-            let facts = DeleteFacts {
-                state,
-                delete_branch: delete_branch && use_git,
-                discard: false,
-                force,
-            };
-            Backend::of(spec)?.delete(spec, home, facts)
-        }
-        None => {
-            let branch = common.filter(|_| use_git).map(|c| (c, delete_branch));
-            incomplete_plan(name, home, &containers, branch)
-        }
-    };
-    let branch_tip = with_git_spec(&spec, use_git)
+    let git = repo.as_ref().map(|r| r.1.as_path()).filter(|_| use_git);
+    let sub = removal_plan(
+        home,
+        name,
+        spec.as_ref(),
+        &containers,
+        git,
+        (force, delete_branch),
+    )?;
+    let tip = with_git_spec(&spec, use_git)
         .filter(|_| delete_branch)
         .and_then(branch_tip);
-    let kept = with_git_spec(&spec, use_git)
-        .zip(branch_tip.as_deref())
-        .and_then(|(s, tip)| recovery::to_keep(s, tip));
-    if let Some(k) = &kept {
-        for step in recovery::keep_steps(home, k) {
-            plan.push(step);
-        }
-    }
+    let kept = keep_recovery(
+        home,
+        with_git_spec(&spec, use_git),
+        tip.as_deref(),
+        &mut plan,
+    );
     plan.notes.extend(sub.notes);
     plan.steps.extend(sub.steps);
     if let Some((root, _)) = &repo {
@@ -98,15 +83,63 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         return Err(container_left(home, name, &engine, &why));
     }
     if !mode.is_dry_run() {
-        print_done(
-            name,
-            spec.as_ref(),
-            delete_branch,
-            branch_tip,
-            kept.as_ref(),
-        );
+        print_done(name, spec.as_ref(), delete_branch, tip, kept.as_ref());
     }
     Ok(())
+}
+
+/// --discard drops the agent's commits in a pod: a docker/podman session's
+/// work is on its host branch already.
+fn refuse_discard(flags: DeleteFlags) -> Result<()> {
+    if !flags.discard {
+        return Ok(());
+    }
+    Err(
+        Error::input("--discard is for kubernetes sessions (their work lives in the cluster)")
+            .with_fix("a docker/podman session's work is on its branch already: drop --discard"),
+    )
+}
+
+/// A deleted branch whose commits no other branch holds gets a recovery
+/// ref first (its steps lead the plan); what was kept, for the report.
+fn keep_recovery(
+    home: &Home,
+    spec: Option<&SessionSpec>,
+    tip: Option<&str>,
+    plan: &mut Plan,
+) -> Option<recovery::Kept> {
+    let kept = spec.zip(tip).and_then(|(s, tip)| recovery::to_keep(s, tip));
+    for step in kept.iter().flat_map(|k| recovery::keep_steps(home, k)) {
+        plan.push(step);
+    }
+    kept
+}
+
+/// The backend's plan for a recorded session; for one without a readable
+/// record, what is left of it, whose branch goes only when asked or when it
+/// holds no commit another branch does not also hold. `git`: the
+/// repository's `.git`, when git may run there.
+fn removal_plan(
+    home: &Home,
+    name: &str,
+    spec: Option<&SessionSpec>,
+    containers: &[(Engine, ContainerState)],
+    git: Option<&Path>,
+    (force, delete_branch): (bool, bool),
+) -> Result<Plan> {
+    let Some(spec) = spec else {
+        let branch = git.map(|c| (c, delete_branch || !has_own_commits(c, name)));
+        return Ok(crate::backend::oci::delete::incomplete_plan(
+            name, home, containers, branch,
+        ));
+    };
+    let facts = DeleteFacts {
+        state: containers[0].1.clone(),
+        delete_branch: delete_branch && git.is_some(),
+        discard: false,
+        force,
+    };
+    Ok(Backend::of(spec)?.delete(spec, home, facts))
 }
 
 fn with_git_spec(spec: &Option<SessionSpec>, use_git: bool) -> Option<&SessionSpec> {
@@ -314,62 +347,6 @@ fn print_done(
         )),
         _ => crate::output::info(format!("Deleted {name}.")),
     }
-}
-
-/// A session without a readable record (an interrupted create, or a
-/// record someone broke): remove the container, the worktree, its
-/// registration and the session directory. Its branch goes only when asked,
-/// or when it holds no commit that another branch does not also hold.
-fn incomplete_plan(
-    name: &str,
-    home: &Home,
-    containers: &[(Engine, ContainerState)],
-    branch: Option<(&Path, bool)>,
-) -> Plan {
-    let mut plan = Plan::default();
-    let why = if home.record_path(name).exists() {
-        "has a record clauderon cannot read"
-    } else {
-        "has no record (its creation was interrupted)"
-    };
-    plan.note(format!("session '{name}' {why}: removing what exists"));
-    let compose = home.session_dir(name).join(OVERRIDE_NAME);
-    for (engine, state) in containers {
-        // A compose session's project (the override is written before `up`).
-        if compose.is_file() {
-            for step in compose::down_unrecorded(engine, name, &compose) {
-                plan.push(step);
-            }
-        }
-        if *state == ContainerState::Missing {
-            continue;
-        }
-        plan.push(Step::Run {
-            cmd: engine.remove(&container_name(name)),
-            classify: engine.classifier(),
-            tolerate: Some(Tolerate::If(Engine::is_no_such_container)),
-        });
-    }
-    for step in worktree::removal(branch.map(|(c, _)| c), &home.worktree_path(name)) {
-        plan.push(step);
-    }
-    match branch {
-        Some((common, asked)) if asked || !has_own_commits(common, name) => {
-            plan.push(Step::Run {
-                cmd: git::git(common).args(["branch", "-D", name]),
-                classify: git::classify,
-                tolerate: Some(Tolerate::If(|f| f.stderr.contains("not found"))),
-            });
-        }
-        Some(_) => plan.note(format!(
-            "branch '{name}' has commits no other branch has: it is kept (--delete-branch removes it)"
-        )),
-        None => {}
-    }
-    plan.push(Step::RemoveDir {
-        path: home.session_dir(name),
-    });
-    plan
 }
 
 /// Does the branch hold a commit no other ref holds? (Unknown counts as yes.)

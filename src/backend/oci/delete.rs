@@ -7,9 +7,10 @@ use std::sync::Mutex;
 
 use super::Engine;
 use crate::backend::ContainerState;
+use crate::backend::compose::OVERRIDE_NAME;
 use crate::git;
 use crate::plan::{Plan, Step, Tolerate, Verdict};
-use crate::session::SessionSpec;
+use crate::session::{SessionSpec, container_name};
 use crate::store::Home;
 use crate::worktree;
 
@@ -117,4 +118,60 @@ fn is_scratch_repo(home: &Home, repo: &Path) -> bool {
     let scratch = std::fs::canonicalize(home.root.join("scratch"));
     let parent = repo.parent().map(std::fs::canonicalize);
     matches!((scratch, parent), (Ok(s), Some(Ok(p))) if s == p)
+}
+
+/// A session without a readable record (an interrupted create, or a
+/// record someone broke): remove the container, the worktree, its
+/// registration and the session directory. `branch`: the repository's
+/// `.git` when git may run there, and whether the branch goes with it.
+pub fn incomplete_plan(
+    name: &str,
+    home: &Home,
+    containers: &[(Engine, ContainerState)],
+    branch: Option<(&Path, bool)>,
+) -> Plan {
+    let mut plan = Plan::default();
+    let why = if home.record_path(name).exists() {
+        "has a record clauderon cannot read"
+    } else {
+        "has no record (its creation was interrupted)"
+    };
+    plan.note(format!("session '{name}' {why}: removing what exists"));
+    let compose = home.session_dir(name).join(OVERRIDE_NAME);
+    for (engine, state) in containers {
+        // A compose session's project (the override is written before `up`).
+        if compose.is_file() {
+            for step in crate::backend::compose::down_unrecorded(engine, name, &compose) {
+                plan.push(step);
+            }
+        }
+        if *state == ContainerState::Missing {
+            continue;
+        }
+        plan.push(Step::Run {
+            cmd: engine.remove(&container_name(name)),
+            classify: engine.classifier(),
+            tolerate: Some(Tolerate::If(Engine::is_no_such_container)),
+        });
+    }
+    for step in worktree::removal(branch.map(|(c, _)| c), &home.worktree_path(name)) {
+        plan.push(step);
+    }
+    match branch {
+        Some((common, true)) => {
+            plan.push(Step::Run {
+                cmd: git::git(common).args(["branch", "-D", name]),
+                classify: git::classify,
+                tolerate: Some(Tolerate::If(|f| f.stderr.contains("not found"))),
+            });
+        }
+        Some(_) => plan.note(format!(
+            "branch '{name}' has commits no other branch has: it is kept (--delete-branch removes it)"
+        )),
+        None => {}
+    }
+    plan.push(Step::RemoveDir {
+        path: home.session_dir(name),
+    });
+    plan
 }
