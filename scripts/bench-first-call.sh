@@ -314,9 +314,10 @@ at_once() {
   for i in $(seq "$PARALLEL"); do into+=("$(wait_first_call "${starts[$((i - 1))]}" "hello $prefix$i!")"); done
 }
 slowest() { printf '%s\n' "$@" | sort -n | tail -n 1; }
+# (PARALLEL=0: none; an empty `wait` would wait for the stand-in forever)
+[ "$PARALLEL" -gt 0 ] || exit 0
 many=() many_bare=()
 at_once many_bare y bare
-[ "$PARALLEL" -gt 0 ] || exit 0
 ensure_daemon
 at_once many x session --print
 stats "$PARALLEL x bare $ENGINE run at once" "${many_bare[@]}"
