@@ -11,6 +11,9 @@
 # dry run  vs  git rev-parse + <engine> version
 # delete   vs  <engine> rm -f + git worktree remove
 # stop, start  vs  <engine> stop / start of an identical session container
+# first model call  vs  a bare <engine> run of the same image and real Claude
+#          Code CLI: scripts/bench-first-call.sh, run at the end (FIRST_CALL=0
+#          skips it; it needs clauderon-test-claude:1 and port 443 free).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ENGINE="${1:-docker}"
@@ -43,7 +46,8 @@ cleanup() {
 trap cleanup EXIT
 "$BIN" daemon start >/dev/null
 
-now() { date +%s%N; }
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
 # timed ARRAY CMD...: runs CMD (output discarded) and appends its wall time
 # in milliseconds to ARRAY.
 timed() {
@@ -54,16 +58,6 @@ timed() {
   "$@" >/dev/null 2>&1
   into+=("$(awk -v ns="$(($(now) - t))" 'BEGIN { printf "%.1f", ns / 1e6 }')")
 }
-# stats NAME MS...: median and range in milliseconds
-stats() {
-  local name="$1"
-  shift
-  printf '%s\n' "$@" | sort -n | awk -v name="$name" '
-    { v[NR] = $1 }
-    END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-          printf "%-44s median %7.1f ms  (min %.1f, max %.1f, %d runs)\n", name, m, v[1], v[NR], NR }'
-}
-median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 # report OURS_NAME BASE_NAME: the two series in $ours and $base, and their ratio.
 report() {
   stats "$1" "${ours[@]}"
@@ -141,3 +135,8 @@ for _ in $(seq "$RUNS"); do
   timed base raw_dry_run
 done
 report "clauderon create --dry-run" "git rev-parse + $ENGINE version"
+
+if [ "${FIRST_CALL:-1}" = 1 ]; then
+  echo
+  BIN="$BIN" scripts/bench-first-call.sh "$ENGINE"
+fi

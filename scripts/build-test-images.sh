@@ -13,11 +13,15 @@
 #   clauderon-test-codex-cli:1  (Podman only) the same two binaries alone, FROM
 #                            scratch: the Codex CLI image sessions mount, as
 #                            `clauderon agent-image build --agent codex` makes.
+#   clauderon-test-claude:1  The base rootfs with the REAL Claude Code CLI (claude
+#                            from the npm package
+#                            @anthropic-ai/claude-code-linux-x64@$CLAUDE_VERSION,
+#                            cached; default templates/claude-code.version).
 #   clauderon-test-noagent:1 The base rootfs without any agent.
 #   clauderon-test-musl:1    Alpine-like: musl's loader, busybox-static, a static
 #                            bash (bash-static) and a CA bundle; no agent, no curl.
-#   The npm package is cached under $CLAUDERON_TEST_CACHE/npm (CODEX_VERSION
-#   picks another version).
+#   The npm packages are cached under $CLAUDERON_TEST_CACHE/npm (CODEX_VERSION
+#   and CLAUDE_VERSION pick other versions).
 #   clauderon-test-nobash:1  Tiny image WITHOUT bash (busybox-static /bin/sh),
 #                            used to make `--entrypoint bash` container starts fail.
 #
@@ -44,6 +48,7 @@ MUSL_IMAGE="clauderon-test-musl:1"
 CODEX_IMAGE="clauderon-test-codex:1"
 CODEX_CLI_IMAGE="clauderon-test-codex-cli:1"
 CODEX_VERSION="${CODEX_VERSION:-0.169.0}"
+CLAUDE_IMAGE="clauderon-test-claude:1"
 SUITE="bookworm"
 INCLUDE="bash,curl,git,ca-certificates"
 # Bump when the image recipe changes in a way that should invalidate cached images.
@@ -54,6 +59,7 @@ ENGINE="${ENGINE:-docker}"
 CACHE="${CLAUDERON_TEST_CACHE:-/var/cache/clauderon-test}"
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 STUB="$SCRIPT_DIR/stub-agent.sh"
+CLAUDE_VERSION="${CLAUDE_VERSION:-$(tr -d '[:space:]' <"$SCRIPT_DIR/../templates/claude-code.version")}"
 
 log() { printf '[build-test-images] %s\n' "$*" >&2; }
 die() { printf '[build-test-images] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -267,39 +273,61 @@ build_base() {
   import_dir "$dir" "$BASE_IMAGE" "$rev" --change 'CMD ["/bin/bash"]'
 }
 
+# npm_package SPEC FILE: the path of the package's tarball FILE in the cache
+# (npm pack SPEC, once).
+npm_package() {
+  local pkg="$CACHE/npm/$2"
+  if [ ! -s "$pkg" ]; then
+    command -v npm >/dev/null || die "npm is missing (apt-get install npm): it fetches $1"
+    mkdir -p "$CACHE/npm"
+    log "npm pack $1"
+    (cd "$CACHE/npm" && npm pack --silent "$1" >/dev/null) || die "npm pack $1 failed"
+  fi
+  printf '%s' "$pkg"
+}
+
 # The npm package's two static musl binaries, fetched once into the cache.
 fetch_codex() { # fetch_codex DIR: puts codex and codex-code-mode-host in DIR
-  local pkg="$CACHE/npm/openai-codex-$CODEX_VERSION-linux-x64.tgz" bin=package/vendor/x86_64-unknown-linux-musl/bin
-  if [ ! -s "$pkg" ]; then
-    command -v npm >/dev/null || die "npm is missing (apt-get install npm): it fetches the Codex CLI"
-    mkdir -p "$CACHE/npm"
-    log "codex: npm pack @openai/codex@$CODEX_VERSION-linux-x64"
-    (cd "$CACHE/npm" && npm pack --silent "@openai/codex@$CODEX_VERSION-linux-x64" >/dev/null) \
-      || die "npm pack @openai/codex@$CODEX_VERSION-linux-x64 failed"
-  fi
+  local pkg bin=package/vendor/x86_64-unknown-linux-musl/bin
+  pkg="$(npm_package "@openai/codex@$CODEX_VERSION-linux-x64" "openai-codex-$CODEX_VERSION-linux-x64.tgz")"
   tar -xzf "$pkg" -C "$1" "$bin/codex" "$bin/codex-code-mode-host"
   mv "$1/$bin/codex" "$1/$bin/codex-code-mode-host" "$1/"
   rm -rf "$1/package"
 }
 
-build_codex() {
-  local rev dir
-  rev="$(recipe_rev "$CODEX_IMAGE-$CODEX_VERSION")"
-  needs_build "$CODEX_IMAGE" "$rev" || return 0
+# The glibc Claude Code CLI (one native binary), fetched once into the cache.
+fetch_claude() { # fetch_claude DIR: puts claude in DIR
+  local pkg
+  pkg="$(npm_package "@anthropic-ai/claude-code-linux-x64@$CLAUDE_VERSION" "anthropic-ai-claude-code-linux-x64-$CLAUDE_VERSION.tgz")"
+  tar -xzf "$pkg" -C "$1" package/claude
+  mv "$1/package/claude" "$1/claude"
+  rm -rf "$1/package"
+}
+
+# agent_image IMAGE AGENT VERSION FETCH: the base rootfs with the real CLI
+# (FETCH DIR puts its binaries in DIR) in /usr/local/bin, labelled as the
+# agent's image; the same rootfs as the stub's, so a bare run and a session
+# run the same bytes.
+agent_image() {
+  local image="$1" agent="$2" version="$3" fetch="$4" rev dir
+  rev="$(recipe_rev "$image-$version")"
+  needs_build "$image" "$rev" || return 0
   ensure_rootfs
   mktmp dir
   mkdir -p "$dir/root" "$dir/bin"
   tar --numeric-owner -C "$dir/root" -xf "$ROOTFS_TAR"
-  fetch_codex "$dir/bin"
+  "$fetch" "$dir/bin"
   install -d -m 0755 "$dir/root/usr/local/bin"
-  # codex finds codex-code-mode-host next to itself (without it, no tools).
-  install -m 0755 "$dir/bin/codex" "$dir/bin/codex-code-mode-host" "$dir/root/usr/local/bin/"
+  # (codex finds codex-code-mode-host next to itself: without it, no tools)
+  install -m 0755 "$dir/bin/"* "$dir/root/usr/local/bin/"
   install -d -m 0777 "$dir/root/workspace"
   chmod 0777 "$dir/root/workspace"
   printf "[safe]\n\tdirectory = *\n" > "$dir/root/etc/gitconfig"
-  import_dir "$dir/root" "$CODEX_IMAGE" "$rev" --change 'CMD ["/bin/bash"]' \
-    --change "LABEL org.clauderon.agent=codex org.clauderon.agent.version=$CODEX_VERSION"
+  import_dir "$dir/root" "$image" "$rev" --change 'CMD ["/bin/bash"]' \
+    --change "LABEL org.clauderon.agent=$agent org.clauderon.agent.version=$version"
 }
+
+build_codex() { agent_image "$CODEX_IMAGE" codex "$CODEX_VERSION" fetch_codex; }
 
 build_codex_cli() {
   local rev dir
@@ -312,6 +340,9 @@ build_codex_cli() {
   chmod 0755 "$dir/codex" "$dir/codex-code-mode-host"
   import_dir "$dir" "$CODEX_CLI_IMAGE" "$rev" --change "LABEL org.clauderon.agent-cli=codex"
 }
+
+# The speed benchmark's and the real-CLI test's image.
+build_claude() { agent_image "$CLAUDE_IMAGE" claude "$CLAUDE_VERSION" fetch_claude; }
 
 # The base image without any agent: sessions mount the agent CLI from its image.
 build_noagent() {
@@ -409,4 +440,5 @@ build_noagent
 build_musl
 build_codex
 build_codex_cli
+build_claude
 log "all images ready for $ENGINE in $((SECONDS - total))s"

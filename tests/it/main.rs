@@ -69,3 +69,5 @@ mod setup_devcontainer;
 mod setup_devcontainer_podman;
 mod setup_mcp;
 mod setup_user_config;
+mod speed_claude;
+mod speed_hooks;

@@ -8,14 +8,19 @@ JSON message. The model named in the request picks a hostile answer:
   huge       a 1 MB event comes before the usage events;
   cut        the stream stops in the middle of an event (connection closed).
 
-Every request is appended to --log (path, the x-api-key header, the body's
-model and stream flag). A request without `x-api-key: --key` gets a 401.
-Prints the port it listens on, then serves until killed.
+Every request is appended to --log (method, path, the x-api-key header, the
+body's model and stream flag, the user's text, and `t`, the time it arrived
+in seconds since the epoch: the speed benchmark's first model call). A
+request without `x-api-key: --key` gets a 401; a GET, or a POST to another
+path, gets a 404, as an unknown route of the real API does.
+Prints the port it listens on (on --bind, default 127.0.0.1), then serves
+until killed.
 """
 import argparse
 import json
 import os
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import upstream  # noqa: E402  (the same directory)
@@ -50,17 +55,41 @@ def stream_events(model):
     yield sse("message_stop", {"type": "message_stop"})
 
 
+def user_text(body):
+    """The text of the request's user messages (where a benchmark's marker is)."""
+    parts = []
+    for m in body.get("messages") or []:
+        if not isinstance(m, dict) or m.get("role") != "user":
+            continue
+        content = m.get("content")
+        if isinstance(content, str):
+            parts.append(content)
+        elif isinstance(content, list):
+            parts += [b.get("text", "") for b in content if isinstance(b, dict)]
+    return "\n".join(parts)[-4000:]
+
+
 class Handler(upstream.Handler):
+    def log_request_entry(self, body):
+        entry = {"t": time.time(), "method": self.command, "path": self.path,
+                 "x-api-key": self.headers.get("x-api-key"),
+                 "model": body.get("model"), "stream": body.get("stream", False), "text": user_text(body)}
+        with upstream.log_lock, open(args.log, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+
+    def do_GET(self):
+        self.log_request_entry({})
+        self.send(404, b'{"type":"error","error":{"type":"not_found_error","message":"Not found"}}')
+
     def do_POST(self):
         raw = self.body()
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
             body = {}
-        entry = {"path": self.path, "x-api-key": self.headers.get("x-api-key"),
-                 "model": body.get("model"), "stream": body.get("stream", False)}
-        with upstream.log_lock, open(args.log, "a") as f:
-            f.write(json.dumps(entry) + "\n")
+        if not isinstance(body, dict):
+            body = {}
+        self.log_request_entry(body)
         if self.headers.get("x-api-key") != args.key:
             err = {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}}
             return self.send(401, json.dumps(err).encode())
@@ -93,9 +122,10 @@ def main():
     p.add_argument("--cert", required=True)
     p.add_argument("--tls-key", required=True)
     p.add_argument("--port", type=int, default=0)
+    p.add_argument("--bind", default="127.0.0.1")
     args = p.parse_args()
     upstream.args = args
-    upstream.serve(Handler, args.port, args.cert, args.tls_key)
+    upstream.serve(Handler, args.port, args.cert, args.tls_key, args.bind)
 
 
 if __name__ == "__main__":

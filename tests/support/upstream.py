@@ -142,10 +142,10 @@ def main():
     serve(Handler, args.port, args.cert, args.key)
 
 
-def serve(handler, port, cert, key):
-    """Serves HTTPS (HTTP without a certificate) on 127.0.0.1:port (0: any),
+def serve(handler, port, cert, key, bind="127.0.0.1"):
+    """Serves HTTPS (HTTP without a certificate) on bind:port (0: any),
     after printing the port."""
-    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server = ThreadingHTTPServer((bind, port), handler)
     if cert:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(cert, key)

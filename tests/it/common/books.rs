@@ -83,6 +83,11 @@ impl Models {
         env
     }
 
+    /// What the Messages stand-in was asked (tests/support/messages.py's log).
+    pub fn messages_requests(&self) -> Vec<serde_json::Value> {
+        super::read_jsonl(&self.dir.path().join("messages.jsonl"))
+    }
+
     /// The Messages stand-in asked directly (no proxy), for the bytes it sends.
     pub fn direct_messages(&self, body: &str) -> Vec<u8> {
         let out = Command::new("curl")

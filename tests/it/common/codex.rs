@@ -9,6 +9,12 @@ pub const CODEX_CLI_IMAGE: &str = "clauderon-test-codex-cli:1";
 
 /// The engine works and `image` is there; in CI both must be.
 pub fn codex_ready(engine: &str, image: &str) -> bool {
+    cli_image_ready(engine, image)
+}
+
+/// The engine works and `image` (a test image with a real agent CLI:
+/// Codex's or Claude Code's) is there; in CI both must be.
+pub fn cli_image_ready(engine: &str, image: &str) -> bool {
     let ready = match engine {
         "docker" => super::docker_ready(),
         _ => super::podman_ready(),
@@ -25,7 +31,7 @@ pub fn codex_ready(engine: &str, image: &str) -> bool {
     let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
     assert!(
         !ci,
-        "CI=true: {why}; the Codex tests must not be skipped in CI"
+        "CI=true: {why}; the tests of the real agent CLIs must not be skipped in CI"
     );
     eprintln!("SKIPPED: {why}");
     false

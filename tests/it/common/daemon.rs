@@ -53,8 +53,35 @@ pub fn daemon_port(env: &Env) -> u16 {
 }
 
 /// Runs the real hook script (`files`: the session's files) on the host
-/// against the daemon listening on `port`.
+/// against the daemon listening on `port`: its exit code, how long it took
+/// itself, and its stdout. It returns at once and sends in the background;
+/// this then waits (bounded) for the sending to end, so the event is in
+/// the daemon's log when this returns.
 pub fn run_hook_script(
+    files: &Path,
+    name: &str,
+    id: &str,
+    port: u16,
+    payload: &str,
+) -> (i32, std::time::Duration, String) {
+    let run = run_hook_script_only(files, name, id, port, payload);
+    let spool = files.join(format!("clauderon-hooks-{id}"));
+    let queued = || {
+        std::fs::read_dir(&spool).is_ok_and(|d| {
+            d.flatten()
+                .any(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while queued() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    run
+}
+
+/// As `run_hook_script`, without waiting for the background sending (its
+/// queue is in `files`, the script's TMPDIR).
+pub fn run_hook_script_only(
     files: &Path,
     name: &str,
     id: &str,
@@ -70,6 +97,7 @@ pub fn run_hook_script(
         .env("CLAUDERON_SESSION", name)
         .env("CLAUDERON_HTTP_PORT", port.to_string())
         .env("CLAUDERON_HOST", "127.0.0.1")
+        .env("TMPDIR", files)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .spawn()

@@ -30,7 +30,7 @@ pub use compose::{
     assert_compose_refusals, assert_no_way_to_the_host, compose_refusals, compose_tool_ready,
 };
 #[allow(unused_imports)]
-pub use daemon::{daemon_port, daemon_ports, fake_session, run_hook_script};
+pub use daemon::{daemon_port, daemon_ports, fake_session, run_hook_script, run_hook_script_only};
 
 pub const BASE_IMAGE: &str = "clauderon-test-base:1";
 pub const NOBASH_IMAGE: &str = "clauderon-test-nobash:1";
