@@ -97,6 +97,7 @@ fn proxy_parts(
 /// Runs the in-cluster daemon in the foreground until it is killed.
 pub fn run_in_cluster(home: &Home, o: ClusterOptions) -> Result<()> {
     let lock = take_lock(home)?;
+    super::survive_broken_pipes();
     let key = Arc::new(read_key(&o.dir)?);
     let hooks = bind(SocketAddr::new(o.listen, o.hook_port), "hook listener")?;
     let hook_addr = hooks

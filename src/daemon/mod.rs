@@ -158,9 +158,19 @@ fn take_lock(home: &Home) -> Result<File> {
     Ok(lock)
 }
 
+/// A client that hangs up before its answer is written (an agent's HTTP
+/// client, a hook, an API caller) must cost the daemon that answer, not its
+/// life: writev(2) on a socket whose peer is gone raises SIGPIPE, whose
+/// default action (set at start for `clauderon list | head`) would end the
+/// daemon silently, with every session's proxy. Here it is an EPIPE error.
+pub(crate) fn survive_broken_pipes() {
+    crate::output::end_on_broken_pipe(false);
+}
+
 /// Runs the daemon in the foreground until it is killed.
 pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
     let lock = take_lock(home)?;
+    survive_broken_pipes();
     // Sessions were given the last daemon's ports: keep them when we can.
     let last = read_info(home);
     let previous = last.as_ref().map(|i| i.port).filter(|_| any_port_if_busy);

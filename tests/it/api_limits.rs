@@ -196,3 +196,34 @@ fn requests_are_answered_after_the_daemons_binary_is_replaced() {
     assert_eq!(code, 200, "{body}");
     assert_eq!(body, serde_json::json!([]));
 }
+
+/// Clients that hang up before their answer is written (an agent's HTTP
+/// client, a hook, an API caller) cost the daemon those answers only: it
+/// was killed by SIGPIPE, silently, taking every session's proxy with it.
+#[test]
+fn clients_that_hang_up_early_do_not_kill_the_daemon() {
+    use std::os::unix::net::UnixStream;
+    let (env, port) = api_env("");
+    let (hook_port, proxy_port) = crate::common::daemon::daemon_ports(&env);
+    let hooks_socket = env.home().join("run/hooks.sock");
+    let request = b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n".repeat(50);
+    for _ in 0..20 {
+        let mut s = UnixStream::connect(&hooks_socket).unwrap();
+        let _ = s.write_all(&request);
+        for tcp in [hook_port, port, proxy_port.unwrap()] {
+            let mut s = TcpStream::connect(("127.0.0.1", tcp)).unwrap();
+            let _ = s.write_all(&request);
+        }
+    }
+    // The answers are written after the hang-ups; give them time to fail.
+    std::thread::sleep(Duration::from_secs(2));
+    let info: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.home().join("daemon.json")).unwrap()).unwrap();
+    let pid = info["pid"].as_u64().unwrap();
+    assert!(
+        std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the daemon died: {}",
+        std::fs::read_to_string(env.home().join("daemon.log")).unwrap_or_default()
+    );
+    assert_eq!(call_bytes(port, "GET", "/health", None, b"").0, 200);
+}
