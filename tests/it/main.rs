@@ -65,6 +65,7 @@ mod podman_images;
 mod proxy;
 mod proxy_faults;
 mod proxy_websocket;
+mod real_claude;
 mod setup_devcontainer;
 mod setup_devcontainer_podman;
 mod setup_mcp;
