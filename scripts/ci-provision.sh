@@ -195,6 +195,18 @@ else
     || die "cargo-nextest: 'cargo install --locked cargo-nextest@$NEXTEST_VERSION' failed"
 fi
 
+# --- podman's locks ---------------------------------------------------------------
+# Podman keeps its locks in /dev/shm and tells a reboot by /run/libpod/alive.
+# A machine restored from a snapshot can keep /run and its containers but
+# start with an empty /dev/shm: podman then skips its refresh, and a new
+# container shares a lock with an old volume ("deadlock due to lock
+# mismatch", seen here). Renumbering gives every object its own lock again;
+# podman allows it only with no container running, which is the case here.
+if [ -z "$(as_root podman ps -q 2>/dev/null)" ]; then
+  as_root podman system renumber || die "podman: 'podman system renumber' failed"
+  log "podman: locks renumbered"
+fi
+
 # --- test images --------------------------------------------------------------
 for engine in docker podman; do
   as_root env ENGINE="$engine" ${CLAUDERON_TEST_CACHE:+CLAUDERON_TEST_CACHE="$CLAUDERON_TEST_CACHE"} \
