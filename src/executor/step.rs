@@ -107,10 +107,7 @@ impl Step {
                 let what = format!("git's registration of {}", worktree.display());
                 removing(Path::new(&what), e)
             }),
-            Step::RemoveDir { path } => match std::fs::remove_dir_all(path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(removing(path, e)),
-                _ => Ok(()),
-            },
+            Step::RemoveDir { path } => remove_tree(path).map_err(|e| removing(path, e)),
             other => unreachable!("not a file step: {other:?}"),
         }
     }
@@ -205,4 +202,22 @@ fn append(path: &Path, contents: &[u8]) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// Removes a directory tree; one already gone is fine. A writer that adds a
+/// file while the tree goes (the daemon logging a hook event of a session
+/// whose container still runs because its engine did not answer) makes
+/// the last rmdir fail with ENOTEMPTY: the new file is removed on a retry.
+fn remove_tree(path: &Path) -> std::io::Result<()> {
+    let mut tries = 0;
+    loop {
+        match std::fs::remove_dir_all(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::DirectoryNotEmpty && tries < 5 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
 }
