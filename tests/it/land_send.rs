@@ -36,6 +36,19 @@ fn wait_for_exit(engine: &str, name: &str) {
     panic!("clauderon-{name} did not exit");
 }
 
+/// The session's agent has just taken a prompt (its hook's event).
+fn mark_working(env: &Env, name: &str) {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let log = env.home().join("sessions").join(name).join("events.jsonl");
+    let line = format!("{{\"event\":\"UserPromptSubmit\",\"received_at\":{now}}}\n");
+    let mut f = std::fs::OpenOptions::new().append(true).open(log).unwrap();
+    std::io::Write::write_all(&mut f, line.as_bytes()).unwrap();
+    assert_eq!(agent_status(env, name), "working");
+}
+
 fn assert_delivered(env: &Env, name: &str, runs: usize, resume: &str) {
     env.wait_for_runs(name, runs);
     let argv = env.stub_argv(name);
@@ -124,6 +137,9 @@ fn send_reaches_waiting_stopped_and_ended_sessions_on_docker() {
     // Refusals: empty, unknown, a working agent.
     assert_eq!(env.run(&["send", &name, " "]).fails().code, 2);
     env.run(&["send", "no-such", "x"]).fails();
+    // The stub ends its turns at once: its last prompt, logged as the
+    // agent's hook logs one, makes it working for as long as the check.
+    mark_working(&env, &name);
     let busy = env.run(&["send", &name, "x"]).fails();
     assert!(
         busy.stderr.contains("is working") && busy.stderr.contains("fix:"),
