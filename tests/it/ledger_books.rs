@@ -167,3 +167,26 @@ fn hostile_streams_reach_the_client_unchanged_and_count_as_unparsed() {
     wait_calls(&env, "hostile", 4);
     env.run(&["daemon", "stop"]).ok();
 }
+
+/// A model the price table does not know (the pinned Claude Code's default,
+/// claude-opus-5-5, is one) costs "unknown", yet counts against a budget at
+/// the highest listed price: a new model cannot run past a budget.
+#[test]
+fn an_unpriced_model_cannot_run_past_a_budget() {
+    let models = Models::start();
+    let env = models.env("");
+    fake_session(&env, "unpriced", TOKEN);
+    env.run(&["budget", "unpriced", "--set", "0.001"]).ok();
+    let (code, first, err) = messages_call(&env, "unpriced", TOKEN, "claude-opus-9-9", false);
+    assert_eq!(code, 0, "{err}");
+    assert!(String::from_utf8_lossy(&first).contains("usage"));
+    wait_calls(&env, "unpriced", 1);
+    let (_, refused, _) = messages_call(&env, "unpriced", TOKEN, "claude-opus-9-9", false);
+    let refused: Value = serde_json::from_slice(&refused).unwrap();
+    assert_eq!(refused["error"]["type"], "billing_error", "{refused}");
+    // 25, 15, 3 and 4 tokens at Opus 4's $15, $75, $18.75 and $1.50.
+    let message = refused["error"]["message"].as_str().unwrap();
+    assert!(message.contains("$0.001562"), "{message}");
+    let u = usage_of(&env, "unpriced");
+    assert_eq!(u["total"]["cost"], "unknown", "{u}");
+}

@@ -48,10 +48,12 @@ impl Books {
     /// One finished (or cut) call: priced, counted, queued for the ledger.
     pub fn record(&self, session: &str, api: Api, seen: &Seen) {
         let model = seen.model.clone().unwrap_or_else(|| "unknown".into());
-        let cost = if seen.usage {
-            self.prices.cost(api, &model, &seen.tokens)
+        let (cost, estimated) = if seen.usage {
+            let cost = self.prices.cost(api, &model, &seen.tokens);
+            let ceiling = || self.prices.ceiling_cost(api, &seen.tokens);
+            (cost, cost.is_none().then(ceiling))
         } else {
-            None
+            (None, None)
         };
         let entry = Entry {
             time_ms: now_ms(),
@@ -59,11 +61,12 @@ impl Books {
             model,
             tokens: seen.tokens,
             cost_usd: cost,
+            estimated_usd: estimated,
             unparsed: seen.unparsed,
         };
         {
             let mut spent = self.lock();
-            let add = cost.unwrap_or(0.0);
+            let add = cost.or(estimated).unwrap_or(0.0);
             *self.session_spent(&mut spent, session) += add;
             *self.today(&mut spent, &ledger::day_of(entry.time_ms)) += add;
         }
@@ -87,7 +90,7 @@ impl Books {
 
     fn session_spent<'s>(&self, spent: &'s mut Spent, session: &str) -> &'s mut f64 {
         if !spent.sessions.contains_key(session) {
-            let cost = ledger::summary(&self.home, session).total().cost_usd;
+            let cost = ledger::summary(&self.home, session).total().budget_spent();
             spent.sessions.insert(session.to_string(), cost);
         }
         spent.sessions.get_mut(session).expect("inserted above")
@@ -127,7 +130,7 @@ pub fn home_spent_on(home: &Home, day: &str) -> f64 {
     };
     specs
         .iter()
-        .map(|s| ledger::summary(home, &s.name).day(day).cost_usd)
+        .map(|s| ledger::summary(home, &s.name).day(day).budget_spent())
         .sum()
 }
 

@@ -30,6 +30,11 @@ pub struct Entry {
     /// USD; absent when the model has no price or no usage was read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
+    /// A call without a price: what budgets count for it (its tokens at the
+    /// highest price listed for its API), so that a model newer than the
+    /// table cannot run past a budget. Never shown as its cost.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_usd: Option<f64>,
     /// Events of this call that could not be read.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub unparsed: u64,
@@ -50,6 +55,9 @@ pub struct Totals {
     /// Calls whose cost is unknown (no price, or no usage read).
     #[serde(default)]
     pub unpriced: u64,
+    /// What budgets count for the unpriced calls (`Entry::estimated_usd`).
+    #[serde(default)]
+    pub estimated_usd: f64,
     #[serde(default)]
     pub unparsed: u64,
     /// Unix milliseconds of the first and the last call.
@@ -64,6 +72,10 @@ impl Totals {
             tokens: e.tokens,
             cost_usd: e.cost_usd.unwrap_or(0.0),
             unpriced: u64::from(e.cost_usd.is_none()),
+            estimated_usd: e
+                .estimated_usd
+                .filter(|_| e.cost_usd.is_none())
+                .unwrap_or(0.0),
             unparsed: e.unparsed,
             first_ms: e.time_ms,
             last_ms: e.time_ms,
@@ -84,6 +96,7 @@ impl Totals {
         self.tokens.add(&o.tokens);
         self.cost_usd += o.cost_usd;
         self.unpriced += o.unpriced;
+        self.estimated_usd += o.estimated_usd;
         self.unparsed += o.unparsed;
     }
 
@@ -96,6 +109,12 @@ impl Totals {
             (_, 0) => usd(self.cost_usd),
             _ => format!("{} + unknown", usd(self.cost_usd)),
         }
+    }
+
+    /// What budgets hold against: the priced calls' cost, and the unpriced
+    /// ones' at the highest listed price.
+    pub fn budget_spent(&self) -> f64 {
+        self.cost_usd + self.estimated_usd
     }
 
     /// The cost for JSON: a number, or null when no call had a price.
@@ -268,6 +287,7 @@ mod tests {
                 ..Tokens::default()
             },
             cost_usd: cost,
+            estimated_usd: None,
             unparsed: 0,
         }
     }

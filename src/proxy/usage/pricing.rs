@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use super::{Api, Tokens};
 
 /// USD per million tokens.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     pub input: f64,
@@ -25,10 +25,21 @@ pub struct Price {
 }
 
 const ANTHROPIC: &str = "2025-11-24 https://www.anthropic.com/pricing#api";
+/// Anthropic's page was out of reach here: the 2026 models' prices are as
+/// published pages quoted them (Opus 4.6–4.8 at Opus 4.5's, Sonnet 4.6 at
+/// Sonnet 4.5's). Newer models (Claude Code 2.1.337 asks for
+/// claude-opus-5-5) have none: cost unknown, budgets count them at the
+/// ceiling (`ceiling_cost`), `[pricing]` names their price.
+const ANTHROPIC_2026: &str =
+    "2026-06 (quoted by third parties) https://www.anthropic.com/pricing#api";
 const OPENAI: &str = "2025-11-13 https://openai.com/api/pricing/";
 
 /// (model name prefix, input, output, cache write, cache read, source).
 const BUILTIN: &[(&str, f64, f64, f64, f64, &str)] = &[
+    ("claude-opus-4-8", 5.0, 25.0, 6.25, 0.50, ANTHROPIC_2026),
+    ("claude-opus-4-7", 5.0, 25.0, 6.25, 0.50, ANTHROPIC_2026),
+    ("claude-opus-4-6", 5.0, 25.0, 6.25, 0.50, ANTHROPIC_2026),
+    ("claude-sonnet-4-6", 3.0, 15.0, 3.75, 0.30, ANTHROPIC_2026),
     ("claude-opus-4-5", 5.0, 25.0, 6.25, 0.50, ANTHROPIC),
     ("claude-opus-4-1", 15.0, 75.0, 18.75, 1.50, ANTHROPIC),
     ("claude-opus-4", 15.0, 75.0, 18.75, 1.50, ANTHROPIC),
@@ -106,24 +117,52 @@ impl Prices {
         })
     }
 
+    /// What a call would cost at the highest price the shipped table lists
+    /// for `api` (each kind of token at its own highest): what budgets
+    /// count for a model the table does not know yet.
+    pub fn ceiling_cost(&self, api: Api, t: &Tokens) -> f64 {
+        let of_api = |m: &str| m.starts_with("claude-") == (api == Api::Anthropic);
+        let highest =
+            builtin()
+                .filter(|(m, _, _)| of_api(m))
+                .fold(Price::default(), |h, (_, p, _)| Price {
+                    input: h.input.max(p.input),
+                    output: h.output.max(p.output),
+                    cache_write: higher(h.cache_write, p.cache_write),
+                    cache_read: higher(h.cache_read, p.cache_read),
+                });
+        cost_at(&highest, api, t)
+    }
+
     /// What a call cost in USD, or None when the model has no price.
     pub fn cost(&self, api: Api, model: &str, t: &Tokens) -> Option<f64> {
-        let p = self.price(model)?;
-        let per = |n: u64, usd: f64| n as f64 * usd / 1_000_000.0;
-        Some(match api {
-            Api::Anthropic => {
-                per(t.input, p.input)
-                    + per(t.output, p.output)
-                    + per(t.cache_creation_input, p.cache_write.unwrap_or(p.input))
-                    + per(t.cache_read_input, p.cache_read.unwrap_or(p.input))
-            }
-            Api::OpenAi => {
-                let cached = t.cached_input.min(t.input);
-                per(t.input - cached, p.input)
-                    + per(cached, p.cache_read.unwrap_or(p.input))
-                    + per(t.output, p.output)
-            }
-        })
+        Some(cost_at(&self.price(model)?, api, t))
+    }
+}
+
+fn higher(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// A call's tokens at `p`.
+fn cost_at(p: &Price, api: Api, t: &Tokens) -> f64 {
+    let per = |n: u64, usd: f64| n as f64 * usd / 1_000_000.0;
+    match api {
+        Api::Anthropic => {
+            per(t.input, p.input)
+                + per(t.output, p.output)
+                + per(t.cache_creation_input, p.cache_write.unwrap_or(p.input))
+                + per(t.cache_read_input, p.cache_read.unwrap_or(p.input))
+        }
+        Api::OpenAi => {
+            let cached = t.cached_input.min(t.input);
+            per(t.input - cached, p.input)
+                + per(cached, p.cache_read.unwrap_or(p.input))
+                + per(t.output, p.output)
+        }
     }
 }
 
@@ -163,6 +202,28 @@ mod tests {
             .unwrap();
         assert!((cost - 4.0).abs() < 1e-9, "{cost}");
         assert_eq!(Prices::default().cost(Api::OpenAi, "nope", &t), None);
+    }
+
+    #[test]
+    fn newer_models_have_their_price_and_unknown_ones_the_ceiling() {
+        let prices = Prices::default();
+        assert_eq!(prices.price("claude-opus-4-7").unwrap().output, 25.0);
+        assert_eq!(prices.price("claude-opus-4-20250514").unwrap().output, 75.0);
+        assert!(prices.price("claude-opus-5-5").is_none());
+        let t = Tokens {
+            input: 1_000_000,
+            output: 1_000_000,
+            cache_creation_input: 1_000_000,
+            cache_read_input: 1_000_000,
+            ..Tokens::default()
+        };
+        let ceiling = prices.ceiling_cost(Api::Anthropic, &t);
+        assert!(
+            (ceiling - (15.0 + 75.0 + 18.75 + 1.50)).abs() < 1e-9,
+            "{ceiling}"
+        );
+        let openai = prices.ceiling_cost(Api::OpenAi, &t);
+        assert!((openai - (2.5 + 10.0)).abs() < 1e-9, "{openai}");
     }
 
     #[test]

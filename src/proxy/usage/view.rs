@@ -42,7 +42,7 @@ impl HomeBooks {
             .map(|s| (s.name.clone(), ledger::summary(home, &s.name)))
             .collect();
         let day = ledger::day_of(super::books::now_ms());
-        let today = summaries.values().map(|s| s.day(&day).cost_usd).sum();
+        let today = summaries.values().map(|s| s.day(&day).budget_spent()).sum();
         HomeBooks {
             summaries,
             today,
@@ -58,7 +58,7 @@ impl HomeBooks {
     }
 
     pub fn exhausted(&self, spec: &SessionSpec) -> Option<budget::Exhausted> {
-        let spent = self.total(&spec.name).cost_usd;
+        let spent = self.total(&spec.name).budget_spent();
         budget::check(spec.budget_usd.map(|u| u.0), spent, self.daily, self.today)
     }
 
