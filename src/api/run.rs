@@ -15,6 +15,7 @@ use super::run_request::{RunRequest, Validated};
 use super::{Api, child};
 use crate::backend::oci::Engine;
 use crate::error::{Error, ErrorKind, Result};
+use crate::proxy::usage::ledger;
 use crate::serve::Body;
 use crate::store::Home;
 
@@ -263,6 +264,8 @@ async fn finish(
         "session_id": name,
         "agent_session_id": parsed.get("session_id"),
         "usage": parsed.get("usage"),
+        // What the proxy counted, which the agent cannot misreport.
+        "cost_usd": ledger::summary(home, name).total().cost_json(),
         "session": name,
         "branch": session["branch"],
         "worktree": session["worktree"],

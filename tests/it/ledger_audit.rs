@@ -82,11 +82,7 @@ fn editing_deleting_or_reordering_an_audit_line_is_named() {
 #[test]
 fn metrics_need_the_token_and_parse_as_prometheus_text() {
     let models = Models::start();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::common::api::free_port();
     let env = models.env(&format!("[api]\nlisten = \"127.0.0.1:{port}\"\n"));
     start_api(&env, port);
     let s = "metered";

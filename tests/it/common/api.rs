@@ -18,11 +18,7 @@ pub fn api_env(extra_config: &str) -> (Env, u16) {
 /// As `api_env`, the daemon not started yet.
 pub fn api_env_stopped(extra_config: &str) -> (Env, u16) {
     let env = Env::new();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let cfg = env.home().join("config.toml");
     let mut text = std::fs::read_to_string(&cfg).unwrap();
     text.push_str(&format!(
@@ -30,6 +26,15 @@ pub fn api_env_stopped(extra_config: &str) -> (Env, u16) {
     ));
     std::fs::write(&cfg, text).unwrap();
     (env, port)
+}
+
+/// A loopback port free now (for a daemon's API to listen on).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts the home's daemon and checks that it serves the API on `port`.
