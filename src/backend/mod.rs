@@ -12,6 +12,7 @@ pub mod observe;
 pub mod oci;
 mod queries;
 pub mod record;
+mod said;
 pub mod session;
 mod state;
 pub mod verbs;

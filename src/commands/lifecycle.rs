@@ -127,13 +127,12 @@ pub fn logs(ctx: &Ctx, name: &str, follow: bool, tail: Option<u64>) -> Result<i3
 
 pub fn stop(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
     let spec = ctx.home.load(name)?;
-    if spec.backend == BackendKind::Kubernetes {
-        return kube::stop(&spec, mode);
-    }
-    // One engine call, run or shown (stopping a stopped container is a
-    // no-op); a missing container or engine is told from its own stderr.
-    let plan = Backend::of(&spec)?.stop(&spec);
-    print_or_execute(&format!("stop {name}"), &plan, mode).map_err(|e| {
+    let backend = Backend::of(&spec)?;
+    // One call, run or shown (stopping a stopped container, or a pod that
+    // is gone, is a no-op); a missing container or engine is told from
+    // its own stderr.
+    let plan = backend.stop(&spec);
+    print_or_execute(&backend.title("stop", name), &plan, mode).map_err(|e| {
         let lower = e.message.to_lowercase();
         if lower.contains("no such container") {
             gone(&spec)
@@ -142,9 +141,7 @@ pub fn stop(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
         }
     })?;
     if !mode.is_dry_run() {
-        crate::output::info(format!(
-            "Stopped {name}. `clauderon start {name}` resumes it."
-        ));
+        backend.say(backend.stopped(name));
     }
     Ok(())
 }

@@ -1,4 +1,4 @@
-//! attach, logs, stop, start, refresh and status of kubernetes sessions.
+//! attach, logs, start, refresh and status of kubernetes sessions.
 //! The pod is the container: stop deletes it (the volume, files and secret
 //! stay), start applies it again and the agent resumes its conversation.
 
@@ -73,18 +73,6 @@ pub fn logs(spec: &SessionSpec, follow: bool, tail: Option<u64>) -> Result<i32> 
     }
     let logs = Backend::of(spec)?.logs(spec, follow, tail);
     logs.run_for_code().map(|code| code.unwrap_or(0))
-}
-
-pub fn stop(spec: &SessionSpec, mode: Mode) -> Result<()> {
-    let plan = Backend::of(spec)?.stop(spec);
-    print_or_execute("stop", &plan, mode)?;
-    if !mode.is_dry_run() {
-        println!(
-            "Stopped {0} (pod deleted; its volume and files are kept). `clauderon start {0}` resumes it.",
-            spec.name
-        );
-    }
-    Ok(())
 }
 
 pub fn start(ctx: &Ctx, spec: &SessionSpec, mode: Mode) -> Result<()> {
