@@ -115,6 +115,18 @@ fn add_events(
     }
 }
 
+/// One session's pod as JSON, or None when it has none (a stopped session).
+pub fn pod(
+    spec: &SessionSpec,
+    kubectl: &Kubectl,
+) -> crate::error::Result<Option<serde_json::Value>> {
+    match kubectl.get_pod(&object_name(&spec.name)).run() {
+        Ok(out) => Ok(serde_json::from_str(&out.stdout).ok()),
+        Err(f) if super::classify::is_not_found(&f) => Ok(None),
+        Err(f) => Err(classify(f)),
+    }
+}
+
 /// A failed call to the daemon, with the fix.
 pub fn daemon_unreachable(f: Failure) -> crate::error::Error {
     if f.stderr.contains("(NotFound)") {
