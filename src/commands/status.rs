@@ -23,14 +23,12 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
         .into_iter()
         .find(|r| r.name == name)
         .ok_or_else(|| Error::failed(format!("session '{name}' vanished while being read")))?;
-    let log = if spec.backend == session::BackendKind::Kubernetes {
-        crate::commands::kube::events::hook_events(&spec).unwrap_or_else(|e| {
+    let log = crate::backend::Backend::of(&spec)
+        .and_then(|backend| backend.hook_events(&spec, &ctx.home))
+        .unwrap_or_else(|e| {
             eprintln!("clauderon: warning: cannot read the agent's hook events: {e}");
             Vec::new()
-        })
-    } else {
-        events::read(&events::log_path(&ctx.home, name))
-    };
+        });
     let recent = &log[log.len().saturating_sub(RECENT_EVENTS)..];
     let isolation = isolation_view(ctx, &spec);
     let compose = compose_view(&spec);
@@ -298,7 +296,7 @@ fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
 pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
     if spec.backend == session::BackendKind::Kubernetes {
-        return crate::commands::kube::events::run(&spec, follow, json);
+        return crate::commands::kube::events::run(&spec, &ctx.home, follow, json);
     }
     let path = events::log_path(&ctx.home, name);
     let print = |e: &crate::hooks::HookEvent| {

@@ -6,25 +6,14 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::cluster::statuses;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hooks::{HookEvent, events};
 use crate::session::SessionSpec;
+use crate::store::Home;
 
 /// The session's recent hook events, from the in-cluster daemon.
-pub fn hook_events(spec: &SessionSpec) -> Result<Vec<HookEvent>> {
-    let (_, kubectl) = super::target(spec)?;
-    let out = kubectl
-        .daemon_statuses(Some(&spec.name))
-        .run()
-        .map_err(crate::backend::kubernetes::observe::daemon_unreachable)?;
-    let mut all = statuses::parse(&out.stdout).ok_or_else(|| {
-        Error::failed("the in-cluster daemon's answer is not the statuses' JSON")
-            .with_fix("`clauderon daemon-image build` an image of this clauderon version, load it, and `clauderon kube setup`")
-    })?;
-    Ok(all
-        .remove(&(spec.name.clone(), spec.id.clone()))
-        .unwrap_or_default())
+fn hook_events(spec: &SessionSpec, home: &Home) -> Result<Vec<HookEvent>> {
+    crate::backend::Backend::of(spec)?.hook_events(spec, home)
 }
 
 /// The events not printed yet: after the last one printed (at `at`, with
@@ -47,16 +36,16 @@ fn unseen(all: &[HookEvent], seen: Option<(u64, usize)>) -> Vec<&HookEvent> {
 
 /// `clauderon events <name> [-f] [--json]` of a kubernetes session; `-f`
 /// asks the daemon again every 2 s.
-pub fn run(spec: &SessionSpec, follow: bool, json: bool) -> Result<()> {
+pub fn run(spec: &SessionSpec, home: &Home, follow: bool, json: bool) -> Result<()> {
     // One-shot --json is one document (an array); --follow prints JSON Lines.
     if json && !follow {
-        let all = serde_json::to_value(hook_events(spec)?).unwrap_or_default();
+        let all = serde_json::to_value(hook_events(spec, home)?).unwrap_or_default();
         crate::output::print_json(&all);
         return Ok(());
     }
     let mut seen: Option<(u64, usize)> = None;
     loop {
-        let all = hook_events(spec)?;
+        let all = hook_events(spec, home)?;
         let new = unseen(&all, seen);
         let mut out = std::io::stdout().lock();
         for e in new {
