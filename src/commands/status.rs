@@ -249,10 +249,8 @@ fn print_status(
 
 /// The proxy policy the session's daemon applies.
 fn policy_text(ctx: &Ctx, spec: &session::SessionSpec) -> String {
-    if spec.backend == session::BackendKind::Kubernetes {
-        // The in-cluster daemon has no config.toml: the default policy.
-        let preset = crate::proxy::policy::Policy::default().preset;
-        return format!("{} (the in-cluster daemon's default)", preset.as_str());
+    if let Some(policy) = spec.backend.own_daemon_policy() {
+        return policy;
     }
     if daemon::running(&ctx.home).is_some_and(|i| i.policy.is_some()) {
         // The daemon applies config.toml's policy as the file is now.
