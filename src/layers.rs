@@ -80,10 +80,11 @@ const NOT_FROM_DATA: &[&str] = &["backend", "daemon", "proxy", "api", "commands"
 /// 10 once `logs` asked it for the session's state (`observe_session`) and
 /// its error for a missing container or pod (`missing`); 9 once `status`
 /// asked it for the session's hook events (`hook_events`) and its kind
-/// for the policy of a daemon not this host's (`own_daemon_policy`).
-/// What is left is one fork per command into `commands/kube/`, whose flows
+/// for the policy of a daemon not this host's (`own_daemon_policy`); 7 once
+/// create's spec asked the kind for its parts (`sees_host_files`,
+/// `in_cluster`). What is left is one fork per command into `commands/kube/`, whose flows
 /// gather other facts and print other text, and create's default image.)
-const KUBERNETES_MATCHES_IN_COMMANDS: usize = 8;
+const KUBERNETES_MATCHES_IN_COMMANDS: usize = 7;
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS
