@@ -82,9 +82,10 @@ const NOT_FROM_DATA: &[&str] = &["backend", "daemon", "proxy", "api", "commands"
 /// asked it for the session's hook events (`hook_events`) and its kind
 /// for the policy of a daemon not this host's (`own_daemon_policy`); 7 once
 /// create's spec asked the kind for its parts (`sees_host_files`,
-/// `in_cluster`). What is left is one fork per command into `commands/kube/`, whose flows
+/// `in_cluster`); 6 once `events` asked the backend for the events it has
+/// not printed and how to follow them (`backend/events.rs`). What is left is one fork per command into `commands/kube/`, whose flows
 /// gather other facts and print other text, and create's default image.)
-const KUBERNETES_MATCHES_IN_COMMANDS: usize = 7;
+const KUBERNETES_MATCHES_IN_COMMANDS: usize = 6;
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS

@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod engine;
 mod env;
+pub mod events;
 mod host;
 mod image_build;
 mod kind;

@@ -5,8 +5,6 @@
 use std::collections::BTreeMap;
 
 use crate::backend::oci::ENGINES;
-use crate::error::Result;
-use crate::hooks::{HookEvent, events};
 use crate::session::{BackendKind, SessionSpec};
 use crate::store::Home;
 
@@ -76,19 +74,4 @@ pub fn observe(home: &Home, specs: &[SessionSpec], any_incomplete: bool) -> Engi
 fn installed(program: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
-
-impl super::Backend<'_> {
-    /// The session's hook events, oldest first: those this host's daemon
-    /// logged in `home`, or those its namespace's in-cluster daemon keeps.
-    pub fn hook_events(&self, spec: &SessionSpec, home: &Home) -> Result<Vec<HookEvent>> {
-        match self {
-            super::Backend::Oci(_) | super::Backend::Compose(..) => {
-                Ok(events::read(&events::log_path(home, &spec.name)))
-            }
-            super::Backend::Kube(kubectl, _) => {
-                super::kubernetes::observe::hook_events(spec, kubectl)
-            }
-        }
-    }
 }
