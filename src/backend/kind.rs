@@ -31,4 +31,13 @@ impl BackendKind {
     pub fn builds_images(self) -> bool {
         !self.in_cluster()
     }
+
+    /// The proxy policy its sessions' daemon applies, as `status` shows
+    /// it, when that daemon is not this host's (which reads config.toml):
+    /// the in-cluster daemon has no config.toml and applies the default.
+    pub fn own_daemon_policy(self) -> Option<String> {
+        let preset = crate::proxy::policy::Policy::default().preset;
+        self.in_cluster()
+            .then(|| format!("{} (the in-cluster daemon's default)", preset.as_str()))
+    }
 }

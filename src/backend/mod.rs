@@ -4,6 +4,7 @@
 pub mod compose;
 pub mod engine;
 mod env;
+pub mod events;
 mod host;
 mod image_build;
 mod kind;
@@ -12,6 +13,7 @@ pub mod observe;
 pub mod oci;
 mod queries;
 pub mod record;
+mod said;
 pub mod session;
 mod state;
 pub mod verbs;

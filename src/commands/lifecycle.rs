@@ -10,18 +10,6 @@ use crate::commands::kube::lifecycle as kube;
 use crate::plan::{Mode, Plan, Step};
 use crate::session::{BackendKind, SessionSpec};
 
-fn gone(spec: &SessionSpec) -> Error {
-    Error::failed(format!(
-        "the container of session '{}' ({}) no longer exists",
-        spec.name,
-        spec.container_name()
-    ))
-    .with_fix(format!(
-        "`clauderon refresh {0}` recreates it with the same settings, or `clauderon delete {0}` removes the session",
-        spec.name
-    ))
-}
-
 /// The worktree is mounted at /workspace: without it the container cannot start.
 pub fn require_worktree(spec: &SessionSpec) -> Result<()> {
     if spec.worktree.is_dir() {
@@ -70,7 +58,7 @@ pub fn attach(ctx: &Ctx, name: &str, mode: Mode) -> Result<i32> {
     let mut plan = Plan::default();
     let state = observe_container(&engine, &container, mode, &mut plan)?;
     if state == ContainerState::Missing {
-        return Err(gone(&spec));
+        return Err(backend.missing(&spec));
     }
     // The daemon first: the agent's first hook event must find it.
     ensure_daemon(ctx, &mut plan);
@@ -110,41 +98,33 @@ pub fn attach(ctx: &Ctx, name: &str, mode: Mode) -> Result<i32> {
 
 pub fn logs(ctx: &Ctx, name: &str, follow: bool, tail: Option<u64>) -> Result<i32> {
     let spec = ctx.home.load(name)?;
-    if spec.backend == BackendKind::Kubernetes {
-        return kube::logs(&spec, follow, tail);
-    }
-    let engine = Engine::for_kind(spec.backend)?;
-    let container = spec.container_name();
-    if observe_container(&engine, &container, Mode::Execute, &mut Plan::default())?
-        == ContainerState::Missing
-    {
-        return Err(gone(&spec));
+    let backend = Backend::of(&spec)?;
+    let state = backend.observe_session(&spec, Mode::Execute, &mut Plan::default())?;
+    if state == ContainerState::Missing {
+        return Err(backend.missing(&spec));
     }
     let mut plan = Plan::default();
-    plan.push(Backend::of(&spec)?.logs(&spec, follow, tail));
+    plan.push(backend.logs(&spec, follow, tail));
     plan.execute()
 }
 
 pub fn stop(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
     let spec = ctx.home.load(name)?;
-    if spec.backend == BackendKind::Kubernetes {
-        return kube::stop(&spec, mode);
-    }
-    // One engine call, run or shown (stopping a stopped container is a
-    // no-op); a missing container or engine is told from its own stderr.
-    let plan = Backend::of(&spec)?.stop(&spec);
-    print_or_execute(&format!("stop {name}"), &plan, mode).map_err(|e| {
+    let backend = Backend::of(&spec)?;
+    // One call, run or shown (stopping a stopped container, or a pod that
+    // is gone, is a no-op); a missing container or engine is told from
+    // its own stderr.
+    let plan = backend.stop(&spec);
+    print_or_execute(&backend.title("stop", name), &plan, mode).map_err(|e| {
         let lower = e.message.to_lowercase();
         if lower.contains("no such container") {
-            gone(&spec)
+            backend.missing(&spec)
         } else {
             e
         }
     })?;
     if !mode.is_dry_run() {
-        crate::output::info(format!(
-            "Stopped {name}. `clauderon start {name}` resumes it."
-        ));
+        backend.say(backend.stopped(name));
     }
     Ok(())
 }
@@ -174,12 +154,11 @@ pub fn start(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
         return kube::start(ctx, &spec, mode);
     }
     require_worktree(&spec)?;
-    let engine = Engine::for_kind(spec.backend)?;
-    let container = spec.container_name();
+    let backend = Backend::of(&spec)?;
     let mut plan = Plan::default();
-    let state = observe_container(&engine, &container, mode, &mut plan)?;
+    let state = backend.observe_session(&spec, mode, &mut plan)?;
     match state {
-        ContainerState::Missing => return Err(gone(&spec)),
+        ContainerState::Missing => return Err(backend.missing(&spec)),
         _ if state.is_running() && !mode.is_dry_run() => {
             crate::output::info(format!("Session {name} is already running."));
             return Ok(());
@@ -189,7 +168,7 @@ pub fn start(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
         _ => {
             // The daemon first: the agent's first hook event must find it.
             ensure_daemon(ctx, &mut plan);
-            let start = Backend::of(&spec)?.start(&spec, None, false)?;
+            let start = backend.start(&spec, None, false)?;
             plan.steps.extend(start.steps);
         }
     };

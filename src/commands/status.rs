@@ -23,14 +23,12 @@ pub fn status(ctx: &Ctx, name: &str, json: bool) -> Result<()> {
         .into_iter()
         .find(|r| r.name == name)
         .ok_or_else(|| Error::failed(format!("session '{name}' vanished while being read")))?;
-    let log = if spec.backend == session::BackendKind::Kubernetes {
-        crate::commands::kube::events::hook_events(&spec).unwrap_or_else(|e| {
+    let log = crate::backend::Backend::of(&spec)
+        .and_then(|backend| backend.hook_events(&spec, &ctx.home))
+        .unwrap_or_else(|e| {
             eprintln!("clauderon: warning: cannot read the agent's hook events: {e}");
             Vec::new()
-        })
-    } else {
-        events::read(&events::log_path(&ctx.home, name))
-    };
+        });
     let recent = &log[log.len().saturating_sub(RECENT_EVENTS)..];
     let isolation = isolation_view(ctx, &spec);
     let compose = compose_view(&spec);
@@ -251,10 +249,8 @@ fn print_status(
 
 /// The proxy policy the session's daemon applies.
 fn policy_text(ctx: &Ctx, spec: &session::SessionSpec) -> String {
-    if spec.backend == session::BackendKind::Kubernetes {
-        // The in-cluster daemon has no config.toml: the default policy.
-        let preset = crate::proxy::policy::Policy::default().preset;
-        return format!("{} (the in-cluster daemon's default)", preset.as_str());
+    if let Some(policy) = spec.backend.own_daemon_policy() {
+        return policy;
     }
     if daemon::running(&ctx.home).is_some_and(|i| i.policy.is_some()) {
         // The daemon applies config.toml's policy as the file is now.
@@ -297,46 +293,37 @@ fn isolation_view(ctx: &Ctx, spec: &session::SessionSpec) -> serde_json::Value {
 
 pub fn events(ctx: &Ctx, name: &str, follow: bool, json: bool) -> Result<()> {
     let spec = ctx.home.load(name)?;
-    if spec.backend == session::BackendKind::Kubernetes {
-        return crate::commands::kube::events::run(&spec, follow, json);
-    }
-    let path = events::log_path(&ctx.home, name);
-    let print = |e: &crate::hooks::HookEvent| {
-        let line = if json {
-            serde_json::to_string(e).expect("json")
-        } else {
-            events::describe(e)
-        };
-        let mut out = std::io::stdout().lock();
-        // A closed pipe (`| head`) just ends the output.
-        writeln!(out, "{line}").and_then(|_| out.flush()).is_ok()
-    };
+    let backend = crate::backend::Backend::of(&spec)?;
     // One-shot --json is one document (an array); --follow prints JSON Lines.
     if json && !follow {
-        let all = serde_json::to_value(events::read(&path)).unwrap_or_default();
-        crate::output::print_json(&all);
+        let all = serde_json::to_value(backend.hook_events(&spec, &ctx.home)?);
+        crate::output::print_json(&all.unwrap_or_default());
         return Ok(());
     }
-    let mut seen = 0;
+    let how = backend.events_follow();
+    let mut seen = crate::backend::events::EventsSeen::default();
     loop {
-        let all = events::read(&path);
-        // After a rotation the count shrinks: start over from what is there.
-        if all.len() < seen {
-            seen = 0;
-        }
-        for e in &all[seen..] {
-            if !print(e) {
+        let new = backend.new_hook_events(&spec, &ctx.home, &mut seen)?;
+        let mut out = std::io::stdout().lock();
+        for e in &new {
+            let line = if json {
+                serde_json::to_string(e).expect("json")
+            } else {
+                events::describe(e)
+            };
+            // A closed pipe (`| head`) just ends the output.
+            if writeln!(out, "{line}").and_then(|_| out.flush()).is_err() {
                 return Ok(());
             }
         }
-        seen = all.len();
         if !follow {
             return Ok(());
         }
-        if !ctx.home.session_dir(name).is_dir() {
+        drop(out);
+        if how.ends_with_the_session && !ctx.home.session_dir(name).is_dir() {
             return Err(Error::failed(format!("session '{name}' was deleted")));
         }
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(how.every);
     }
 }
 

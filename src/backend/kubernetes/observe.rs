@@ -115,6 +115,37 @@ fn add_events(
     }
 }
 
+/// One session's pod as JSON, or None when it has none (a stopped session).
+pub fn pod(
+    spec: &SessionSpec,
+    kubectl: &Kubectl,
+) -> crate::error::Result<Option<serde_json::Value>> {
+    match kubectl.get_pod(&object_name(&spec.name)).run() {
+        Ok(out) => Ok(serde_json::from_str(&out.stdout).ok()),
+        Err(f) if super::classify::is_not_found(&f) => Ok(None),
+        Err(f) => Err(classify(f)),
+    }
+}
+
+/// One session's recent hook events, from its namespace's in-cluster
+/// daemon (the call `list` makes, for this session alone).
+pub fn hook_events(
+    spec: &SessionSpec,
+    kubectl: &Kubectl,
+) -> crate::error::Result<Vec<crate::hooks::HookEvent>> {
+    let out = kubectl
+        .daemon_statuses(Some(&spec.name))
+        .run()
+        .map_err(daemon_unreachable)?;
+    let mut all = statuses::parse(&out.stdout).ok_or_else(|| {
+        crate::error::Error::failed("the in-cluster daemon's answer is not the statuses' JSON")
+            .with_fix("`clauderon daemon-image build` an image of this clauderon version, load it, and `clauderon kube setup`")
+    })?;
+    Ok(all
+        .remove(&(spec.name.clone(), spec.id.clone()))
+        .unwrap_or_default())
+}
+
 /// A failed call to the daemon, with the fix.
 pub fn daemon_unreachable(f: Failure) -> crate::error::Error {
     if f.stderr.contains("(NotFound)") {

@@ -142,10 +142,12 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
     if spec.agent_options.print && spec.agent == crate::session::Agent::Claude {
         spec.agent_options.max_budget_usd = spec.budget_usd;
     }
-    if args.backend == BackendKind::Kubernetes {
-        crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;
-    } else {
+    // Each part of the spec that a kind of backend has, asked of the kind.
+    if args.backend.sees_host_files() {
         host_files(ctx, args, &mut spec)?;
+    }
+    if args.backend.in_cluster() {
+        crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;
     }
     crate::commands::policy::check_backend(&spec)?;
     Ok(spec)

@@ -1,34 +1,21 @@
-//! attach, logs, stop, start, refresh and status of kubernetes sessions.
+//! attach, start, refresh and status of kubernetes sessions.
 //! The pod is the container: stop deletes it (the volume, files and secret
 //! stay), start applies it again and the agent resumes its conversation.
 
 use std::io::IsTerminal;
 
 use crate::backend::Backend;
-use crate::backend::kubernetes::{Kubectl, classify, object_name, status};
+use crate::backend::ContainerState;
+use crate::backend::kubernetes::{observe, status};
 use crate::backend::verbs::{RefreshFacts, Wired};
 use crate::commands::{Ctx, print_or_execute};
 use crate::error::{Error, Result};
 use crate::plan::{Mode, Plan, Step};
 use crate::session::{PullPolicy, SessionSpec};
 
-/// The pod's JSON, or None when there is no pod (a stopped session).
-pub fn observe(spec: &SessionSpec, kubectl: &Kubectl) -> Result<Option<serde_json::Value>> {
-    match kubectl.get_pod(&object_name(&spec.name)).run() {
-        Ok(out) => Ok(serde_json::from_str(&out.stdout).ok()),
-        Err(f) if crate::backend::kubernetes::classify::is_not_found(&f) => Ok(None),
-        Err(f) => Err(classify(f)),
-    }
-}
-
-fn not_running(spec: &SessionSpec) -> Error {
-    Error::failed(format!("session '{}' has no running pod", spec.name))
-        .with_fix(format!("`clauderon start {}` starts it again", spec.name))
-}
-
 pub fn attach(spec: &SessionSpec, mode: Mode) -> Result<i32> {
-    let (_, kubectl) = super::target(spec)?;
-    let attach = Backend::of(spec)?.attach_cmd(spec);
+    let backend = Backend::of(spec)?;
+    let attach = backend.attach_cmd(spec);
     if mode.is_dry_run() && crate::output::json() {
         // --json: the JSON plan, as every other dry run prints it.
         let mut plan = Plan::default();
@@ -54,10 +41,9 @@ pub fn attach(spec: &SessionSpec, mode: Mode) -> Result<i32> {
             )),
         );
     }
-    match observe(spec, &kubectl)? {
-        None => return Err(not_running(spec)),
-        Some(pod) if status::summary(&pod).0 == "exited" => return Err(not_running(spec)),
-        Some(_) => {}
+    let state = backend.observe_session(spec, mode, &mut Plan::default())?;
+    if state == ContainerState::Missing || state == ContainerState::Present("exited".into()) {
+        return Err(backend.missing(spec));
     }
     eprintln!(
         "clauderon: attached to {}; detach with Ctrl-P Ctrl-Q (the agent keeps running)",
@@ -66,33 +52,12 @@ pub fn attach(spec: &SessionSpec, mode: Mode) -> Result<i32> {
     attach.run_interactive()
 }
 
-pub fn logs(spec: &SessionSpec, follow: bool, tail: Option<u64>) -> Result<i32> {
-    let (_, kubectl) = super::target(spec)?;
-    if observe(spec, &kubectl)?.is_none() {
-        return Err(not_running(spec));
-    }
-    let logs = Backend::of(spec)?.logs(spec, follow, tail);
-    logs.run_for_code().map(|code| code.unwrap_or(0))
-}
-
-pub fn stop(spec: &SessionSpec, mode: Mode) -> Result<()> {
-    let plan = Backend::of(spec)?.stop(spec);
-    print_or_execute("stop", &plan, mode)?;
-    if !mode.is_dry_run() {
-        println!(
-            "Stopped {0} (pod deleted; its volume and files are kept). `clauderon start {0}` resumes it.",
-            spec.name
-        );
-    }
-    Ok(())
-}
-
 pub fn start(ctx: &Ctx, spec: &SessionSpec, mode: Mode) -> Result<()> {
     let (_, kubectl) = super::target(spec)?;
     let mut plan = Plan::default();
     let mut replace = false;
     if !mode.is_dry_run()
-        && let Some(pod) = observe(spec, &kubectl)?
+        && let Some(pod) = observe::pod(spec, &kubectl)?
     {
         let (state, status) = status::summary(&pod);
         if state != "exited" {

@@ -3,7 +3,6 @@
 
 pub mod context;
 pub mod create;
-pub mod events;
 pub mod lifecycle;
 pub mod pull;
 pub mod setup;

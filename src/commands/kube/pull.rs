@@ -30,7 +30,7 @@ fn pull(spec: &SessionSpec, mode: Mode) -> Result<()> {
     let (_, kubectl) = super::target(spec)?;
     if !mode.is_dry_run() {
         git::check_config_is_safe(&spec.repo_root)?;
-        if super::lifecycle::observe(spec, &kubectl)?.is_none() {
+        if crate::backend::kubernetes::observe::pod(spec, &kubectl)?.is_none() {
             return Err(no_pod(spec));
         }
     }
@@ -70,7 +70,7 @@ pub fn delete_plan(ctx: &Ctx, spec: &SessionSpec, flags: DeleteFlags) -> Result<
     let (_, kubectl) = super::target(spec)?;
     if !discard && !mode.is_dry_run() {
         git::check_config_is_safe(&spec.repo_root)?;
-        if super::lifecycle::observe(spec, &kubectl)?.is_none() {
+        if crate::backend::kubernetes::observe::pod(spec, &kubectl)?.is_none() {
             return Err(no_pod(spec));
         }
     }
