@@ -14,6 +14,8 @@
 #              in its environment: the baseline.
 # print        clauderon create --print (the stand-in through [proxy.resolve]).
 # interactive  clauderon create (the agent in its TTY with the same prompt).
+# bare tty     <engine> run -d -t of the same CLI, interactive, its screens
+#              answered as a session's are: what the interactive CLI costs itself.
 # 10 at once   ten clauderon create --print started together: each one's time.
 # The three single figures are interleaved round by round (RUNS, default 5).
 # Env: RUNS, PARALLEL (default 10), IMAGE, BIN (a clauderon binary: no build),
@@ -119,6 +121,31 @@ bare() { # bare MARKER
     --env "ANTHROPIC_API_KEY=$KEY" --env NODE_EXTRA_CA_CERTS=/etc/bench-ca.pem \
     "$IMAGE" claude --dangerously-skip-permissions -p -- "say hello $1!"
 }
+# bare_tty MARKER: the same CLI interactive (in a TTY, the prompt its first
+# message), detached, with a ~/.claude.json that has its screens answered as a
+# session's has (onboarding, bypass mode, the workspace trusted, the key
+# approved): the baseline of an interactive session. Removed by bare_tty_rm.
+bare_tty() {
+  local home="$work/tty-home-$1"
+  mkdir -p "$home"
+  python3 - "$home/.claude.json" "${KEY: -20}" <<'PY'
+import json, sys
+trusted = {"hasTrustDialogAccepted": True, "hasCompletedProjectOnboarding": True}
+json.dump({"hasCompletedOnboarding": True, "bypassPermissionsModeAccepted": True,
+           "projects": {"/workspace": trusted},
+           "customApiKeyResponses": {"approved": [sys.argv[2]], "rejected": []}},
+          open(sys.argv[1], "w"))
+PY
+  "$ENGINE" run -d -t --name "clauderon-firstcall-tty-$1-$$" --label "clauderon-bench-firstcall=$work" --user 0:0 \
+    --add-host "api.anthropic.com:$gateway" \
+    --mount "type=bind,src=$repo,dst=/workspace" --workdir /workspace \
+    --mount "type=bind,src=$home,dst=/bench-home" \
+    --mount "type=bind,src=$work/ca.pem,dst=/etc/bench-ca.pem,readonly" \
+    --env HOME=/bench-home --env IS_SANDBOX=1 --env DISABLE_AUTOUPDATER=1 --env TERM=xterm-256color \
+    --env "ANTHROPIC_API_KEY=$KEY" --env NODE_EXTRA_CA_CERTS=/etc/bench-ca.pem \
+    "$IMAGE" claude --dangerously-skip-permissions -- "say hello $1!"
+}
+bare_tty_rm() { "$ENGINE" "${RM[@]}" "clauderon-firstcall-tty-$1-$$" >/dev/null 2>&1 || true; }
 session() { # session NAME [create flags]: created, then waited for (untimed part)
   "$BIN" create --backend "$ENGINE" --repo "$repo" --prompt "say hello $1!" --name "$1" \
     --image "$IMAGE" --pull-policy never "${@:2}"
@@ -275,12 +302,14 @@ echo "first model call: $ENGINE, $IMAGE, $(nproc) cores, load $(cut -d' ' -f1-3 
 bare warmup >/dev/null 2>&1 || true
 session warmup --print >/dev/null 2>&1 || true
 delete warmup
-bares=() prints=() inters=()
+bares=() prints=() inters=() ttys=()
+kinds=$'bare\nprint\ninter\ntty'
 for i in $(seq "$RUNS"); do
   # The order rotates, so no kind always runs right after another.
-  for kind in $(printf 'bare\nprint\ninter\n' | tail -n +$((i % 3 + 1)); printf 'bare\nprint\ninter\n' | head -n $((i % 3))); do
+  for kind in $(tail -n +$((i % 4 + 1)) <<<"$kinds"; head -n $((i % 4)) <<<"$kinds"); do
     case "$kind" in
     bare) timed_call bares "b$i" bare ;;
+    tty) timed_call ttys "t$i" bare_tty; bare_tty_rm "t$i" ;;
     print) ensure_daemon; timed_call prints "p$i" session --print; delete "p$i" ;;
     inter) ensure_daemon; timed_call inters "i$i" session; delete "i$i" ;;
     esac
@@ -292,6 +321,10 @@ stats "clauderon create --print" "${prints[@]}"
 ratio "$base" "${prints[@]}"
 stats "clauderon create (interactive)" "${inters[@]}"
 ratio "$base" "${inters[@]}"
+stats "bare $ENGINE run -t, interactive" "${ttys[@]}"
+ratio "$base" "${ttys[@]}"
+awk -v a="$(median "${inters[@]}")" -v b="$(median "${ttys[@]}")" \
+  'BEGIN { printf "  -> the interactive session is %.2fx the bare interactive run\n", a / b }'
 
 [ "${STAGES:-1}" = 1 ] && stages
 [ "${HOOKS:-1}" = 1 ] && hook_times
