@@ -16,15 +16,6 @@ impl Backend<'_> {
         }
     }
 
-    /// Prints what a command did, on stdout: through `output::info` (not
-    /// with `--quiet` or `--json`); the Kubernetes flows always print it.
-    pub fn say(&self, line: String) {
-        match self {
-            Backend::Oci(_) | Backend::Compose(..) => crate::output::info(line),
-            Backend::Kube(..) => println!("{line}"),
-        }
-    }
-
     /// What `stop` says once the session is stopped.
     pub fn stopped(&self, name: &str) -> String {
         match self {

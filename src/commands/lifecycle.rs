@@ -124,7 +124,7 @@ pub fn stop(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
         }
     })?;
     if !mode.is_dry_run() {
-        backend.say(backend.stopped(name));
+        crate::output::info(backend.stopped(name));
     }
     Ok(())
 }

@@ -360,3 +360,26 @@ fn start_replaces_the_pod_of_an_agent_that_ended() {
     // entry), then the ended pod replaced.
     assert_eq!(verbs[..4], ["get", "get", "delete", "apply"], "{verbs:?}");
 }
+
+/// `--json` and `--quiet` mean on Kubernetes what they mean on every
+/// backend: create prints one JSON document (the same fields as Docker's),
+/// and the lifecycle commands' result lines stay out of a quiet run.
+#[test]
+fn json_and_quiet_mean_the_same_on_kubernetes() {
+    let k = Kube::new();
+    let out = k.create("kq", "work", &["--json"]).ok().stdout;
+    let created: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}"));
+    assert_eq!(
+        (created["name"].as_str(), created["backend"].as_str()),
+        (Some("kq"), Some("kubernetes"))
+    );
+    for args in [
+        &["--quiet", "stop", "kq"][..],
+        &["--quiet", "start", "kq"],
+        &["--quiet", "refresh", "kq"],
+        &["--quiet", "delete", "--force", "--discard", "kq"],
+    ] {
+        let out = k.env.run(args).ok().stdout;
+        assert_eq!(out, "", "{args:?}");
+    }
+}

@@ -225,7 +225,7 @@ fn warn_of_credentials(spec: &SessionSpec) {
 }
 
 /// What a script needs (`--json`), or what a person does next.
-fn print_created(spec: &SessionSpec, uploads: &[String]) {
+pub(crate) fn print_created(spec: &SessionSpec, uploads: &[String]) {
     if crate::output::json() {
         crate::output::print_json(&serde_json::json!({
             "uploads": uploads,

@@ -97,6 +97,11 @@ pub fn run(ctx: &Ctx, spec: SessionSpec, mode: Mode) -> Result<()> {
     if let Err(e) = created {
         return Err(setup.undo_after(e).context(context()));
     }
+    // --json and --quiet: the same result as on every backend.
+    if crate::output::json() || crate::output::quiet() {
+        crate::commands::create::print_created(&spec, &[]);
+        return Ok(());
+    }
     let (k, _) = super::target(&spec)?;
     let n = &spec.name;
     println!(

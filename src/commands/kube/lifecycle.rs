@@ -61,10 +61,10 @@ pub fn start(ctx: &Ctx, spec: &SessionSpec, mode: Mode) -> Result<()> {
     {
         let (state, status) = status::summary(&pod);
         if state != "exited" {
-            println!(
+            crate::output::info(format!(
                 "Session {} already has a pod ({state}: {status}).",
                 spec.name
-            );
+            ));
             return Ok(());
         }
         // The agent ended (restartPolicy Never): a new pod resumes it.
@@ -75,10 +75,10 @@ pub fn start(ctx: &Ctx, spec: &SessionSpec, mode: Mode) -> Result<()> {
     plan.steps.extend(start.steps);
     print_or_execute("start", &plan, mode)?;
     if !mode.is_dry_run() {
-        println!(
+        crate::output::info(format!(
             "Started {0}. `clauderon attach {0}` to talk to the agent.",
             spec.name
-        );
+        ));
     }
     Ok(())
 }
@@ -111,10 +111,10 @@ pub fn refresh(ctx: &Ctx, spec: &SessionSpec, no_pull: bool, mode: Mode) -> Resu
     plan.steps.extend(refresh.steps);
     print_or_execute("refresh", &plan, mode)?;
     if !mode.is_dry_run() {
-        println!(
+        crate::output::info(format!(
             "Refreshed {0}: a new pod runs with the same settings.",
             spec.name
-        );
+        ));
     }
     Ok(())
 }

@@ -38,11 +38,11 @@ fn pull(spec: &SessionSpec, mode: Mode) -> Result<()> {
     plan.push(delete::fetch_step(spec, &kubectl));
     print_or_execute("pull", &plan, mode)?;
     if !mode.is_dry_run() {
-        println!(
+        crate::output::info(format!(
             "Fetched the agent's commits onto branch {} in {} (nothing was checked out).",
             spec.branch,
             spec.repo_root.display()
-        );
+        ));
     }
     Ok(())
 }
@@ -88,7 +88,7 @@ pub fn delete_plan(ctx: &Ctx, spec: &SessionSpec, flags: DeleteFlags) -> Result<
 pub fn delete(ctx: &Ctx, spec: &SessionSpec, flags: DeleteFlags) -> Result<()> {
     let plan = delete_plan(ctx, spec, flags)?;
     if !flags.mode.is_dry_run() && !flags.force && !confirm(spec, flags.discard)? {
-        println!("Nothing deleted.");
+        crate::output::info("Nothing deleted.");
         return Ok(());
     }
     print_or_execute("delete", &plan, flags.mode)
@@ -103,7 +103,7 @@ pub fn delete(ctx: &Ctx, spec: &SessionSpec, flags: DeleteFlags) -> Result<()> {
                 spec.repo_root.display()
             )
         };
-        println!("Deleted session {} ({kept}).", spec.name);
+        crate::output::info(format!("Deleted session {} ({kept}).", spec.name));
     }
     Ok(())
 }

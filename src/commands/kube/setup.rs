@@ -43,11 +43,11 @@ pub fn run(
         } else {
             "its Pod Security labels are as they were"
         };
-        println!(
+        crate::output::info(format!(
             "Namespace {namespace} (context {context}) is ready: {security}, and the in-cluster daemon `{}` runs ({}).",
             kube::DAEMON,
             ctx.config.kubernetes.daemon_image()
-        );
+        ));
     }
     Ok(())
 }
