@@ -66,6 +66,7 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         tip.as_deref(),
         &mut plan,
     );
+    keep_spend(home, name, &mut plan);
     plan.notes.extend(sub.notes);
     plan.steps.extend(sub.steps);
     if let Some((root, _)) = &repo {
@@ -113,6 +114,18 @@ fn keep_recovery(
         plan.push(step);
     }
     kept
+}
+
+/// The session's spend outlives it (`proxy::usage::deleted`): the daily
+/// budget and `clauderon usage` keep counting it. Before the directory goes.
+pub(crate) fn keep_spend(home: &Home, name: &str, plan: &mut Plan) {
+    use crate::proxy::usage::deleted;
+    if let Some(contents) = deleted::lines(home, name) {
+        plan.push(crate::plan::Step::AppendFile {
+            path: deleted::path(home),
+            contents,
+        });
+    }
 }
 
 /// The backend's plan for a recorded session; for one without a readable

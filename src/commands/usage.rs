@@ -184,6 +184,18 @@ pub fn run(ctx: &Ctx, since: Option<&str>, by: By, json: bool) -> Result<()> {
             groups.entry(key).or_default().add_entry(e);
         });
     }
+    // Deleted sessions' calls, kept per model and day (delete keeps them).
+    for kept in crate::proxy::usage::deleted::all(&ctx.home) {
+        if kept.totals.last_ms < from {
+            continue;
+        }
+        let key = match by {
+            By::Session => format!("{} (deleted)", kept.session),
+            By::Model => kept.model,
+            By::Day => kept.day,
+        };
+        groups.entry(key).or_default().merge(&kept.totals);
+    }
     let mut total = Totals::default();
     groups.values().for_each(|t| total.merge(t));
     if json {

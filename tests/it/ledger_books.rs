@@ -190,3 +190,23 @@ fn an_unpriced_model_cannot_run_past_a_budget() {
     let u = usage_of(&env, "unpriced");
     assert_eq!(u["total"]["cost"], "unknown", "{u}");
 }
+
+/// Deleting a session keeps what it spent: the daily budget still counts
+/// it after a daemon restart, and `usage` shows it as "NAME (deleted)".
+#[test]
+fn a_deleted_sessions_spend_still_counts_against_the_daily_budget() {
+    let models = Models::start();
+    let env = models.env("[budget]\ndaily_usd = 0.0001\n");
+    fake_session(&env, "spender", TOKEN);
+    fake_session(&env, "other", "other-token");
+    let (code, _, err) = messages_call(&env, "spender", TOKEN, "claude-sonnet-4-5", false);
+    assert_eq!(code, 0, "{err}");
+    wait_calls(&env, "spender", 1);
+    env.run(&["delete", "--force", "spender"]).ok();
+    env.run(&["daemon", "restart"]).ok();
+    let (_, refused, _) = messages_call(&env, "other", "other-token", "claude-sonnet-4-5", false);
+    let refused: Value = serde_json::from_slice(&refused).unwrap();
+    assert_eq!(refused["error"]["type"], "billing_error", "{refused}");
+    let usage = env.run(&["usage", "--by", "session"]).ok().stdout;
+    assert!(usage.contains("spender (deleted)"), "{usage}");
+}

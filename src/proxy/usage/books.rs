@@ -128,10 +128,11 @@ pub fn home_spent_on(home: &Home, day: &str) -> f64 {
     let Ok((specs, _)) = home.load_all() else {
         return 0.0;
     };
-    specs
+    let live: f64 = specs
         .iter()
         .map(|s| ledger::summary(home, &s.name).day(day).budget_spent())
-        .sum()
+        .sum();
+    live + super::deleted::spent_on(home, day)
 }
 
 /// The writer: each entry appended to its session's ledger as soon as it

@@ -10,6 +10,7 @@
 pub mod anthropic;
 pub mod books;
 pub mod budget;
+pub mod deleted;
 pub mod ledger;
 pub mod meter;
 pub mod openai;

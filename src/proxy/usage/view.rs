@@ -42,7 +42,11 @@ impl HomeBooks {
             .map(|s| (s.name.clone(), ledger::summary(home, &s.name)))
             .collect();
         let day = ledger::day_of(super::books::now_ms());
-        let today = summaries.values().map(|s| s.day(&day).budget_spent()).sum();
+        let today = summaries
+            .values()
+            .map(|s| s.day(&day).budget_spent())
+            .sum::<f64>()
+            + super::deleted::spent_on(home, &day);
         HomeBooks {
             summaries,
             today,
