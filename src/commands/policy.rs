@@ -164,6 +164,14 @@ pub fn approve(ctx: &Ctx, name: &str, host: &str, session: bool, always: bool) -
         return approve_once(ctx, name, &host);
     }
     let path = ctx.home.root.join("config.toml");
+    if ctx.config.proxy.policy.allow_hosts.contains(&host) {
+        let file = path.display().to_string();
+        report(
+            serde_json::json!({"session": name, "host": host, "scope": "always", "file": file, "changed": false}),
+            format!("\"{host}\" is already in [proxy] allow_hosts in {file}: nothing changed."),
+        );
+        return Ok(());
+    }
     let line = crate::proxy::approvals::add_to_allow_hosts(&path, &host).map_err(|why| {
         Error::input(format!(
             "could not add {host} to [proxy] allow_hosts: {why}"

@@ -102,6 +102,7 @@ pub fn parse_host(raw: &str) -> Result<String, String> {
 pub fn suggest(session: &str, entries: &[crate::proxy::audit::Entry]) -> String {
     use std::collections::BTreeMap;
     let mut used: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    let mut refused = std::collections::BTreeSet::new();
     for e in entries.iter().filter(|e| e.session == session) {
         let host = e.host.rsplit_once(':').map_or(e.host.as_str(), |(h, p)| {
             if p.bytes().all(|b| b.is_ascii_digit()) {
@@ -110,6 +111,12 @@ pub fn suggest(session: &str, entries: &[crate::proxy::audit::Entry]) -> String 
                 e.host.as_str()
             }
         });
+        // Only what was let through is suggested: a host the user denied,
+        // or one that never answered, is named apart.
+        if e.credential == "denied" || e.status == 502 {
+            refused.insert(host.to_string());
+            continue;
+        }
         let seen = used.entry(host.to_string()).or_default();
         if e.method != "CONNECT" {
             seen.insert(format!("{} {}", e.method, path_prefix(&e.path)));
@@ -129,6 +136,14 @@ pub fn suggest(session: &str, entries: &[crate::proxy::audit::Entry]) -> String 
         for s in seen {
             out.push_str(&format!("# {host}: {s}\n"));
         }
+    }
+    let refused: Vec<&String> = refused.iter().filter(|h| !used.contains_key(*h)).collect();
+    if !refused.is_empty() {
+        let names: Vec<&str> = refused.iter().map(|h| h.as_str()).collect();
+        out.push_str(&format!(
+            "# refused or unreachable, so left out: {}\n",
+            names.join(", ")
+        ));
     }
     out
 }

@@ -62,6 +62,16 @@ fn suggest_lists_exactly_the_hosts_used() {
         entry("s", "POST", "api.anthropic.com", "/v1/messages"),
         entry("s", "GET", "api.github.com", "/repos/o/r/pulls"),
         entry("other", "CONNECT", "evil.example:443", ""),
+        Entry {
+            credential: "denied".into(),
+            status: 403,
+            ..entry("s", "GET", "crates.io", "/")
+        },
+        Entry {
+            credential: "tunnel".into(),
+            status: 502,
+            ..entry("s", "CONNECT", "nx.test:443", "")
+        },
     ];
     let out = suggest("s", &entries);
     assert!(
@@ -69,6 +79,10 @@ fn suggest_lists_exactly_the_hosts_used() {
         "{out}"
     );
     assert!(out.contains("# api.github.com: GET /repos/o\n"), "{out}");
+    assert!(
+        out.contains("# refused or unreachable, so left out: crates.io, nx.test\n"),
+        "{out}"
+    );
     assert!(
         out.contains("# api.anthropic.com: POST /v1/messages\n"),
         "{out}"

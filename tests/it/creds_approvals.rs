@@ -139,4 +139,22 @@ fn ask_mode_holds_until_approved_denied_or_timed_out() {
         ),
         "502"
     );
+    // Plain HTTP to it fails the same way: unreachable (502), not denied.
+    assert_eq!(
+        exec(
+            &c,
+            "curl -s -o /dev/null -w '%{http_code}' http://always.invalid/"
+        ),
+        "502"
+    );
+    // Twice: already there, and the file is left as it was.
+    let again = env
+        .run(&["approve", &name, "always.invalid", "--always"])
+        .ok();
+    assert!(
+        again.stdout.contains("already in [proxy] allow_hosts"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), written);
 }

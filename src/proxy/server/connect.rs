@@ -68,8 +68,9 @@ impl Proxy {
         text(StatusCode::TOO_MANY_REQUESTS, &why)
     }
 
-    /// A target that does not resolve (502) or is not allowed (403).
-    fn refused(&self, log: &Logged, why: String) -> Response<Body> {
+    /// A target that does not resolve (502, an upstream failure) or is not
+    /// allowed (403, a denial): CONNECT and plain HTTP alike.
+    pub(super) fn refused(&self, log: &Logged, why: String) -> Response<Body> {
         if why.starts_with("cannot resolve") {
             self.audit(log, 502, "tunnel", Some(why.clone()));
             return bad_gateway(&why);

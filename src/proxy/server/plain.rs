@@ -38,10 +38,7 @@ impl Proxy {
         let mcp = self.tokens.mcp(&session);
         let addrs = match self.resolve(&session, &host, port, &mcp).await {
             Ok(a) => a,
-            Err(why) => {
-                self.audit(&log, 403, "denied", Some(why.clone()));
-                return text(StatusCode::FORBIDDEN, &format!("clauderon proxy: {why}"));
-            }
+            Err(why) => return self.refused(&log, why),
         };
         let (mut parts, body) = req.into_parts();
         strip_hop_by_hop(&mut parts.headers);
