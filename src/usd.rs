@@ -33,7 +33,8 @@ impl Usd {
                 "{v} USD is more than the largest budget, {MAX_USD}"
             ));
         }
-        Ok(Usd(v))
+        // `-0` is 0: never shown as "$-0.00".
+        Ok(Usd(v + 0.0))
     }
 }
 
@@ -54,6 +55,7 @@ mod tests {
         assert_eq!(Usd::parse("$0.50").unwrap(), Usd(0.5));
         assert_eq!(Usd::parse("0.0001").unwrap().to_string(), "0.0001");
         assert_eq!(Usd::parse("12").unwrap().to_string(), "12");
+        assert!(Usd::parse("-0").unwrap().0.is_sign_positive());
         for bad in ["-1", "NaN", "inf", "1e9", "abc", ""] {
             assert!(Usd::parse(bad).is_err(), "{bad}");
         }

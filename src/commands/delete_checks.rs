@@ -102,13 +102,15 @@ pub(super) fn loss_warnings(spec: &SessionSpec, delete_branch: bool) -> Vec<Stri
     let (changed, untracked) = uncommitted_changes(spec);
     let total = changed.len() + untracked.len();
     if total > 0 {
+        let kinds: Vec<String> = [("modified", &changed), ("untracked", &untracked)]
+            .into_iter()
+            .filter(|(_, paths)| !paths.is_empty())
+            .map(|(kind, paths)| format!("{} {kind} ({})", paths.len(), first_few(paths)))
+            .collect();
         warnings.push(format!(
-            "its worktree {} has {total} uncommitted change(s) that will be LOST: {} modified ({}), {} untracked ({})",
+            "its worktree {} has {total} uncommitted change(s) that will be LOST: {}",
             spec.worktree.display(),
-            changed.len(),
-            first_few(&changed),
-            untracked.len(),
-            first_few(&untracked),
+            kinds.join(", "),
         ));
     }
     let unmerged = if delete_branch && spec.repo_root.exists() {
@@ -119,11 +121,11 @@ pub(super) fn loss_warnings(spec: &SessionSpec, delete_branch: bool) -> Vec<Stri
     if !unmerged.is_empty() {
         let list: Vec<String> = unmerged.iter().map(|(h, s)| format!("{h} {s:?}")).collect();
         warnings.push(format!(
-            "its branch '{}' has {} commit(s) on no other branch: {} (kept under refs/clauderon/deleted/{}, see `clauderon status --deleted`)",
+            "its branch '{}' has {} commit(s) on no other branch: {} (kept under {}, see `clauderon status --deleted`)",
             spec.branch,
             unmerged.len(),
             list.join(", "),
-            spec.name
+            super::land::recovery::free_ref(&spec.repo_root, &spec.name)
         ));
     }
     warnings

@@ -99,6 +99,15 @@ fn assert_clean_merges(env: &Env, engine: &str, extra: &[&str]) {
     );
     assert!(!env.repo().join("untracked.txt").exists());
     assert_eq!(git(env.repo(), &["status", "--porcelain"]), "");
+    // Again, with nothing new: said, and main does not move.
+    let head = git(env.repo(), &["rev-parse", "main"]);
+    let again = env.run(&["merge", &name]).ok();
+    assert!(
+        again.stdout.contains("nothing to merge"),
+        "{}",
+        again.stdout
+    );
+    assert_eq!(git(env.repo(), &["rev-parse", "main"]), head);
     // --include-uncommitted: the README change and the new file come too.
     env.run(&["merge", "--include-uncommitted", &name]).ok();
     assert_eq!(
@@ -157,6 +166,14 @@ fn assert_refusals_change_nothing(env: &Env, engine: &str, extra: &[&str]) {
         before,
         "a refused merge changed the repository"
     );
+    // The fix does by hand what was asked: a squash is not a merge.
+    let r = env.run(&["merge", "--squash", &name]).fails();
+    assert!(
+        r.stderr.contains("merge --squash") && r.stderr.contains("reset --merge"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(repo_state(env.repo()), before);
     // --into another branch: conflicts the same way; the branch stays.
     git(env.repo(), &["branch", "other", "main"]);
     let other = git(env.repo(), &["rev-parse", "other"]);

@@ -52,9 +52,23 @@ pub fn run(ctx: &Ctx, name: &str, flags: MergeFlags) -> Result<()> {
             "the session's worktree has {dirty} uncommitted change(s): they are not merged (--include-uncommitted commits them first)"
         ));
     }
+    let new_work = flags.include_uncommitted && dirty > 0;
+    if !new_work && merged_already(&spec.repo_root, &branch_ref(&spec), &target.commit) {
+        let left = match dirty {
+            0 => String::new(),
+            n => format!(
+                " Its worktree has {n} uncommitted change(s): --include-uncommitted commits and merges them."
+            ),
+        };
+        crate::output::info(format!(
+            "'{}' already has every commit of branch '{}': nothing to merge.{left}",
+            target.branch, spec.branch
+        ));
+        return Ok(());
+    }
     let conflicts = conflicts(&spec.repo_root, &target.commit, &branch_ref(&spec))?;
     if !conflicts.is_empty() {
-        return Err(conflict_error(&spec, &target, &conflicts));
+        return Err(conflict_error(&spec, &target, &conflicts, flags.mode));
     }
     if let Some(tree) = &target.checked_out {
         check_not_overwritten(&spec, tree, &target)?;
@@ -198,23 +212,49 @@ fn conflicts(repo: &Path, target: &str, source: &str) -> Result<Vec<String>> {
     }
 }
 
-fn conflict_error(spec: &SessionSpec, target: &Target, files: &[String]) -> Error {
-    let repo = quoted(&spec.repo_root);
-    let checkout = match &target.checked_out {
-        Some(_) => String::new(),
-        None => format!("git -C {repo} switch {} && ", target.branch),
-    };
+/// The session's branch is already in the target (its tip an ancestor).
+fn merged_already(repo: &Path, source: &str, target: &str) -> bool {
+    let cmd = git::git(repo).args(["merge-base", "--is-ancestor", source, target]);
+    matches!(cmd.run_any(), Ok((Some(0), _)))
+}
+
+fn conflict_error(spec: &SessionSpec, target: &Target, files: &[String], mode: Mode) -> Error {
     Error::failed(format!(
         "merging branch '{}' into '{}' conflicts in: {}. Nothing was changed",
         spec.branch,
         target.branch,
         files.join(", ")
     ))
-    .with_fix(format!(
-        "resolve it by hand: {checkout}git -C {repo} merge {0}; edit the files, then git -C {repo} add {1} && git -C {repo} commit (or git -C {repo} merge --abort)",
-        spec.branch,
-        files.iter().map(|f| shell_words::quote(f).into_owned()).collect::<Vec<_>>().join(" ")
-    ))
+    .with_fix(conflict_fix(spec, target, files, mode))
+}
+
+/// The commands that do by hand what `mode` asked for, conflicts and all.
+fn conflict_fix(spec: &SessionSpec, target: &Target, files: &[String], mode: Mode) -> String {
+    let repo = quoted(&spec.repo_root);
+    let checkout = match &target.checked_out {
+        Some(_) => String::new(),
+        None => format!("git -C {repo} switch {} && ", target.branch),
+    };
+    let files = files
+        .iter()
+        .map(|f| shell_words::quote(f).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let branch = &spec.branch;
+    match mode {
+        Mode::Merge => format!(
+            "resolve it by hand: {checkout}git -C {repo} merge {branch}; edit the files, then git -C {repo} add {files} && git -C {repo} commit (or git -C {repo} merge --abort)"
+        ),
+        Mode::Squash => format!(
+            "resolve it by hand: {checkout}git -C {repo} merge --squash {branch}; edit the files, then git -C {repo} add {files} && git -C {repo} commit (or git -C {repo} reset --merge)"
+        ),
+        Mode::Rebase => format!(
+            "rebase the session's branch by hand in its worktree: git -C {wt} rebase {target}; edit the files, then git -C {wt} add {files} && git -C {wt} rebase --continue (or --abort); then clauderon merge --rebase {name}",
+            wt = quoted(&spec.worktree),
+            target = target.branch,
+            name = spec.name,
+        ),
+    }
 }
 
 /// The user's own changes in the target's working tree that the merge

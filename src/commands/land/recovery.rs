@@ -76,7 +76,7 @@ pub fn unique_commits(repo: &Path, branch: &str) -> Vec<(String, String)> {
 
 /// The recovery ref for `name`: `refs/clauderon/deleted/<name>`, or with a
 /// number when an earlier deletion of that name is still kept.
-fn free_ref(repo: &Path, name: &str) -> String {
+pub(crate) fn free_ref(repo: &Path, name: &str) -> String {
     let exists = |r: &str| {
         git::git(repo)
             .args(["show-ref", "--verify", "--quiet", r])
