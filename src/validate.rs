@@ -168,6 +168,54 @@ pub fn env_name(name: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
+/// Variables that change how a program on the host runs: the dynamic
+/// loader's, glibc's, the Go runtime's (docker, podman), the engines' own,
+/// Python's (podman-compose) and the search paths. An API request's `env`
+/// reaches the container through the environment of the host programs
+/// that start it (so its values stay out of argv): these names would run
+/// the caller's code there, so the API refuses them.
+pub fn changes_host_programs(name: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "PATH",
+        "TMPDIR",
+        "IFS",
+        "ENV",
+        "BASH_ENV",
+        "SHELLOPTS",
+        "GCONV_PATH",
+        "GLIBC_TUNABLES",
+        "HOSTALIASES",
+        "LOCPATH",
+        "NLSPATH",
+        "RESOLV_HOST_CONF",
+        "TZDIR",
+        "GODEBUG",
+        "GOTRACEBACK",
+        "GOMAXPROCS",
+        "GOGC",
+        "GOMEMLIMIT",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "PYTHONSTARTUP",
+        "PYTHONUSERBASE",
+        "REGISTRY_AUTH_FILE",
+        "STORAGE_DRIVER",
+        "STORAGE_OPTS",
+        "SSL_CERT_DIR",
+    ];
+    const PREFIXES: &[&str] = &[
+        "LD_",
+        "MALLOC_",
+        "DOCKER_",
+        "PODMAN_",
+        "CONTAINERS_",
+        "CONTAINER_",
+        "BUILDAH_",
+        "XDG_",
+    ];
+    EXACT.contains(&name) || PREFIXES.iter().any(|p| name.starts_with(p))
+}
+
 /// The Linux capabilities, without their `CAP_` prefix.
 const CAPABILITIES: &[&str] = &[
     "AUDIT_CONTROL",

@@ -441,6 +441,14 @@ pub(super) fn create_command(body: &[u8], dry_run: bool) -> Result<Command, Box<
         let why = format!("env: {key:?} is not a variable name ([A-Za-z_][A-Za-z0-9_]*)");
         return Err(Box::new(error(ErrorKind::BadInput, why)));
     }
+    if let Some(key) = req
+        .env
+        .keys()
+        .find(|k| crate::validate::changes_host_programs(k))
+    {
+        let why = super::run_request::host_program_env(key);
+        return Err(Box::new(error(ErrorKind::BadInput, why)));
+    }
     if let Some(Err(why)) = req.budget_usd.map(crate::usd::Usd::checked) {
         return Err(Box::new(error(
             ErrorKind::BadInput,

@@ -152,8 +152,14 @@ impl RunRequest {
             ));
         }
         let names = engine.env.keys().chain(engine.secrets_env.keys());
-        if let Some(key) = names.into_iter().find(|k| !crate::validate::env_name(k)) {
+        if let Some(key) = names.clone().find(|k| !crate::validate::env_name(k)) {
             return bad(format!("env: {key:?} is not a variable name"));
+        }
+        if let Some(key) = names
+            .into_iter()
+            .find(|k| crate::validate::changes_host_programs(k))
+        {
+            return bad(host_program_env(key));
         }
         let timeout = engine
             .timeout
@@ -285,6 +291,13 @@ fn volumes(repo: Option<String>, volumes: &[String]) -> Result<(Option<String>, 
         super::child::absolute(r, "repo")?;
     }
     Ok((repo, mounts))
+}
+
+/// Why an `env` name is refused over HTTP (`validate::changes_host_programs`).
+pub(super) fn host_program_env(key: &str) -> String {
+    format!(
+        "env: {key} is refused: it would also change the programs clauderon runs on the host to start the container (set it in the image, or in a lifecycle command)"
+    )
 }
 
 /// `create --print` flags, `--flag=value` so no value passes for a flag.

@@ -63,7 +63,7 @@ fn the_token_guards_every_route_but_health() {
 }
 
 /// Session bodies that are refused: (body, status, what the error says).
-fn refused_session_bodies(repo: &str) -> [(Value, u16, &'static str); 8] {
+fn refused_session_bodies(repo: &str) -> [(Value, u16, &'static str); 10] {
     [
         (json!({"repo": repo}), 400, "prompt"),
         (
@@ -101,6 +101,18 @@ fn refused_session_bodies(repo: &str) -> [(Value, u16, &'static str); 8] {
             403,
             "allowed patterns",
         ),
+        // Values travel through the host programs' environment: a loader
+        // variable would run the caller's code on the host.
+        (
+            json!({"prompt": "x", "repo": repo, "env": {"LD_PRELOAD": "/tmp/x.so"}}),
+            400,
+            "programs clauderon runs on the host",
+        ),
+        (
+            json!({"prompt": "x", "repo": repo, "env": {"PATH": "/x"}}),
+            400,
+            "programs clauderon runs on the host",
+        ),
     ]
 }
 
@@ -116,6 +128,10 @@ fn bad_requests_are_4xx_with_a_reason_and_make_nothing() {
         );
     }
     assert_eq!(api.call("POST", "/v1/sessions", "{not json").0, 400);
+    let preload =
+        json!({"prompt": "x", "podman": {"image": BASE_IMAGE, "env": {"LD_PRELOAD": "/tmp/x.so"}}});
+    let (code, answer) = api.post("/run", &preload);
+    assert_eq!(code, 400, "{answer}");
     let big = format!("{{\"prompt\": \"{}\"}}", "x".repeat(2 << 20));
     assert_eq!(api.call("POST", "/v1/sessions", &big).0, 413);
     assert_eq!(api.get("/v1/sessions/nope").0, 404);
