@@ -50,20 +50,25 @@ pub struct Finished {
 /// A client that hangs up does not kill it: a create runs to its end or
 /// rolls back, never stops halfway.
 pub async fn run(home: &Home, args: &[String], env: &[(String, String)]) -> Finished {
-    run_until(home, args, env, None).await
+    run_until(home, args, env, None, None).await
 }
 
 /// As `run`, but a child still running at `deadline` gets SIGTERM (a
 /// create then rolls back) and its answer says it timed out.
+/// `input`: the child's standard input (a prompt given with
+/// `--prompt-file=-`, so it is in no process list and has no size limit
+/// of argv's); none is an empty one.
 pub async fn run_until(
     home: &Home,
     args: &[String],
     env: &[(String, String)],
+    input: Option<&str>,
     deadline: Option<tokio::time::Instant>,
 ) -> Finished {
     let nul = args
         .iter()
         .chain(env.iter().flat_map(|(k, v)| [k, v]))
+        .chain(input.map(String::from).as_ref())
         .any(|a| a.contains('\0'));
     if nul {
         return refused("a value in the request contains a NUL byte");
@@ -79,14 +84,23 @@ pub async fn run_until(
         )
         .env("CLAUDERON_HOME", &home.root)
         .env(CHILD_ENV, "1")
-        .stdin(std::process::Stdio::null())
+        .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         // Its words are for people: the daemon's log, not the answer.
         .stderr(std::process::Stdio::inherit());
-    let child = match cmd.spawn() {
+    let mut child = match cmd.spawn() {
         Ok(c) => c,
         Err(e) => return failed_to_start(e),
     };
+    // Written beside the wait, so a child answering before it reads all of
+    // it cannot stall both; closed at the end (EOF).
+    if let Some(mut stdin) = child.stdin.take() {
+        let bytes = input.unwrap_or_default().as_bytes().to_vec();
+        tokio::spawn(async move {
+            use tokio::io::AsyncWriteExt;
+            let _ = stdin.write_all(&bytes).await;
+        });
+    }
     let pid = child.id();
     let mut waited = Box::pin(child.wait_with_output());
     let out = match deadline {

@@ -16,6 +16,7 @@ use fuzz_json::Rng;
 /// The flags a request may set, by the command they go to.
 const RUN_FLAGS: &[&str] = &[
     "prompt",
+    "prompt-file",
     "backend",
     "agent",
     "image",
@@ -40,6 +41,7 @@ const RUN_FLAGS: &[&str] = &[
 const CREATE_FLAGS: &[&str] = &[
     "repo",
     "prompt",
+    "prompt-file",
     "name",
     "backend",
     "agent",
@@ -99,7 +101,7 @@ async fn check(body: Vec<u8>, dry_run: bool) -> Result<(), String> {
             .map_err(|e| format!("/run: {e}"))?,
     }
     match super::routes::create_command(body, dry_run) {
-        Ok((args, env)) => {
+        Ok((args, env, _)) => {
             only_flags(&args, 1, &["--json", "--dry-run"], CREATE_FLAGS)?;
             if let Some((k, _)) = env.iter().find(|(k, _)| !crate::validate::env_name(k)) {
                 return Err(format!("env name {k:?} passed"));

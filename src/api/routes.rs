@@ -389,7 +389,8 @@ impl CreateBody {
         let mut args = vec!["create".to_string(), "--json".into()];
         let mut flag = |name: &str, value: &str| args.push(format!("--{name}={value}"));
         flag("repo", &self.repo);
-        flag("prompt", &self.prompt);
+        // The prompt is the child's stdin: in no process list, no size limit of argv's.
+        flag("prompt-file", "-");
         let optional = [
             ("name", &self.name),
             ("backend", &self.backend),
@@ -429,9 +430,9 @@ impl CreateBody {
     }
 }
 
-/// The `create` command line and the `env` values of a `POST /v1/sessions`
-/// body, or a 400 that says what is wrong with it.
-pub(super) type Command = (Vec<String>, Vec<(String, String)>);
+/// The `create` command line, the `env` values and the prompt (the child's
+/// stdin) of a `POST /v1/sessions` body, or a 400 that says what is wrong.
+pub(super) type Command = (Vec<String>, Vec<(String, String)>, String);
 
 pub(super) fn create_command(body: &[u8], dry_run: bool) -> Result<Command, Box<Response<Body>>> {
     let req: CreateBody = parse(body)?;
@@ -459,15 +460,15 @@ pub(super) fn create_command(body: &[u8], dry_run: bool) -> Result<Command, Box<
     if dry_run {
         args.push("--dry-run".into());
     }
-    Ok((args, req.env.into_iter().collect()))
+    Ok((args, req.env.into_iter().collect(), req.prompt))
 }
 
 async fn create(home: &Home, body: &[u8], dry_run: bool) -> Response<Body> {
-    let (args, env) = match create_command(body, dry_run) {
+    let (args, env, prompt) = match create_command(body, dry_run) {
         Ok(command) => command,
         Err(refused) => return *refused,
     };
-    let finished = child::run(home, &args, &env).await;
+    let finished = child::run_until(home, &args, &env, Some(&prompt), None).await;
     let ok = match dry_run {
         true => StatusCode::OK,
         false => StatusCode::CREATED,

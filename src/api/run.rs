@@ -160,7 +160,7 @@ pub(super) async fn execute(home: &Home, run: &Validated, cancelled: &AtomicBool
         None => scratch_repo(home).await.map_err(Error::failed)?,
     };
     let args = run.create_args(name, &repo);
-    let created = child::run_until(home, &args, &run.env, Some(deadline)).await;
+    let created = child::run_until(home, &args, &run.env, Some(run.prompt()), Some(deadline)).await;
     if created.code != Some(0) && run.repo.is_none() {
         let _ = std::fs::remove_dir_all(&repo);
     }

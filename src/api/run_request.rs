@@ -172,7 +172,7 @@ impl RunRequest {
         let claude_options = self.claude.unwrap_or_default();
         let target = claude_options.resume_target();
         let claude = claude_options.create_flags()?;
-        let mut args = create_flags(&self.prompt, self.agent.as_deref(), backend, &engine, &env);
+        let mut args = create_flags(self.agent.as_deref(), backend, &engine, &env);
         args.extend(claude);
         if let Some(Environment::Compose {
             service: Some(s), ..
@@ -301,9 +301,10 @@ pub(super) fn host_program_env(key: &str) -> String {
 }
 
 /// `create --print` flags, `--flag=value` so no value passes for a flag.
-/// `env` values go through the child's environment (`--env KEY` only).
+/// `env` values go through the child's environment (`--env KEY` only), the
+/// prompt through its stdin (`--prompt-file=-`, `child::run_until`'s input):
+/// in no process list, and with no limit of argv's (128 KiB an argument).
 fn create_flags(
-    prompt: &str,
     agent: Option<&str>,
     backend: BackendKind,
     e: &EngineOptions,
@@ -311,7 +312,7 @@ fn create_flags(
 ) -> Vec<String> {
     let mut args = vec!["create".to_string(), "--json".into(), "--print".into()];
     let mut flag = |name: &str, value: &str| args.push(format!("--{name}={value}"));
-    flag("prompt", prompt);
+    flag("prompt-file", "-");
     flag("backend", backend.as_str());
     let optional = [
         ("agent", agent.map(String::from)),

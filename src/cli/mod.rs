@@ -318,6 +318,9 @@ pub struct CreateArgs {
     /// The task for the agent (given to it byte for byte; it may start with `-`); without it the agent starts and waits for you (`clauderon attach`)
     #[arg(long, short, allow_hyphen_values = true)]
     pub prompt: Option<String>,
+    /// Read the task from FILE (`-`: standard input) instead of --prompt: for a long one, or to keep it out of the process list (at most 1 MiB of UTF-8 text)
+    #[arg(long, value_name = "FILE", conflicts_with = "prompt")]
+    pub prompt_file: Option<PathBuf>,
     /// Session name (default: a slug of the prompt, or of the repository's directory, plus a random suffix)
     #[arg(long)]
     pub name: Option<String>,

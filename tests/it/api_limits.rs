@@ -227,3 +227,23 @@ fn clients_that_hang_up_early_do_not_kill_the_daemon() {
     );
     assert_eq!(call_bytes(port, "GET", "/health", None, b"").0, 200);
 }
+
+/// A prompt longer than one argument may be (128 KiB) is taken whole: it
+/// reaches the child create on its stdin (`--prompt-file=-`), in no process
+/// list.
+#[test]
+fn a_prompt_longer_than_an_argument_is_taken_whole() {
+    let api = crate::common::api::Api::new("[images]\nallowed_patterns = [\"clauderon-test-*\"]\n");
+    let prompt = format!("{}end", "é-$(id) ".repeat(20_000));
+    let body = serde_json::json!({
+        "prompt": prompt, "repo": api.repo, "name": "long-prompt",
+        "image": crate::common::BASE_IMAGE, "pull_policy": "never",
+    });
+    let (code, plan) = api.post("/v1/sessions?dry_run=1", &body);
+    assert_eq!(code, 200, "{plan}");
+    let text = plan.to_string();
+    assert!(
+        text.contains("é-$(id) é-$(id)") && text.contains("end"),
+        "the prompt is in the plan's files"
+    );
+}

@@ -397,3 +397,28 @@ fn events_all_merges_every_sessions_events_in_order() {
             .contains("cannot be used with")
     );
 }
+
+/// `--prompt-file -` reads the task from stdin, byte for byte; with
+/// `--prompt` too it is a usage error.
+#[test]
+fn prompt_file_reads_the_task_from_stdin() {
+    let env = Env::new();
+    let hostile = "-x it's \"q\"\n$(id) ✓\n";
+    let mut cmd = env.command(&["create", "--dry-run", "--name", "pf", "--prompt-file", "-"]);
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), hostile.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let plan = String::from_utf8_lossy(&out.stdout);
+    assert!(plan.contains("$(id)"), "{plan}");
+    let both = env
+        .run(&["create", "--prompt", "x", "--prompt-file", "-"])
+        .fails();
+    assert_eq!(both.code, 2, "{}", both.stderr);
+}

@@ -158,3 +158,40 @@ fn ask_mode_holds_until_approved_denied_or_timed_out() {
     );
     assert_eq!(std::fs::read_to_string(&config).unwrap(), written);
 }
+
+/// A connection the proxy holds in ask mode is news too: `[notify]` runs
+/// with `waiting-approval`, as it does for the agent's own permission prompt.
+#[test]
+fn a_connection_held_for_approval_notifies() {
+    if !docker_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let rec = dir.path().join("records");
+    std::fs::create_dir(&rec).unwrap();
+    let env = crate::attention::notify_env(&rec, 0);
+    let name = unique("asknotify");
+    env.create(&name, "x", &["--policy", "ask"]).ok();
+    env.wait_for_runs(&name, 1);
+    let container = format!("clauderon-{name}");
+    let held = crate::common::docker(&[
+        "exec",
+        "-d",
+        &container,
+        "curl",
+        "-s",
+        "https://held.invalid/",
+    ]);
+    assert!(held.status.success());
+    crate::attention::wait_until(
+        "a waiting-approval notification",
+        Duration::from_secs(15),
+        || {
+            crate::attention::records(&rec)
+                .iter()
+                .any(|r| r[0] == name && r[1] == "waiting-approval")
+        },
+    );
+    env.run(&["deny", &name, "held.invalid"]).ok();
+    env.run(&["delete", "--force", &name]).ok();
+}

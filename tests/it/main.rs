@@ -9,6 +9,7 @@ mod api_jobs;
 mod api_limits;
 mod api_load;
 mod api_podman;
+mod api_refusals;
 mod api_resume;
 mod api_stromboli;
 mod api_volumes;

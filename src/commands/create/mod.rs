@@ -21,6 +21,9 @@ pub use resolve::resolve;
 
 pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
     let mode = Mode::from_dry_run(args.dry_run);
+    if let Some(file) = args.prompt_file.take() {
+        args.prompt = Some(resolve::read_prompt_file(&file)?);
+    }
     let devcontainer = crate::devcontainer::apply(ctx, &mut args)?;
     let flags = resolve::flags(ctx, &args)?;
     compose::check_flags(ctx, &args)?;
