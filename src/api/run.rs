@@ -153,7 +153,11 @@ pub(super) async fn execute(home: &Home, run: &Validated, cancelled: &AtomicBool
         if cancelled.load(Ordering::SeqCst) {
             stop(home, name).await;
         }
-        return Ok(finish(home, run, name, &resumed.session, deadline).await);
+        let mut answer = finish(home, run, name, &resumed.session, deadline).await;
+        // Each run has its own id (Stromboli: "unique run identifier"); the
+        // session's own stays `session_id`'s.
+        answer["id"] = json!(crate::ids::new_uuid());
+        return Ok(answer);
     }
     let repo = match &run.repo {
         Some(repo) => repo.clone(),

@@ -72,6 +72,16 @@ async fn list(home: &Home) -> Response<Body> {
 /// Removes the session (`delete --force`), answered in Stromboli's shape.
 async fn delete(home: &Home, id: &str, query: &Query) -> Response<Body> {
     let mut args = delete_args(query);
+    // A run without a repository worked in a scratch one of its own:
+    // Stromboli's delete "removes a session and all its stored data", so
+    // its branch (and with it that repository) goes too.
+    let scratch = home.root.join("scratch");
+    let in_scratch = home
+        .load(id)
+        .is_ok_and(|s| s.repo_root.starts_with(&scratch));
+    if in_scratch && !args.iter().any(|a| a == "--delete-branch") {
+        args.push("--delete-branch".into());
+    }
     args.extend(["--".into(), id.to_string()]);
     let finished = child::run(home, &args, &[]).await;
     match finished.error() {

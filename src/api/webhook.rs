@@ -29,6 +29,13 @@ pub fn check(url: &str, allowed: &Webhooks) -> Result<Uri, crate::error::Error> 
             "webhook_url {url:?}: use http:// or https://"
         )));
     }
+    // user:password@ would be kept in the job's record and shown by GET
+    // /jobs, and is never sent: refused, with what to use instead.
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err(Error::input(
+            "webhook_url: credentials in the URL (user:password@) are refused: they would be stored and shown with the job; check the X-Clauderon-Signature header ([api] webhook_secret) instead",
+        ));
+    }
     let host = uri.host().unwrap_or("").to_ascii_lowercase();
     if !allowed.hosts.contains(&host) {
         return Err(Error::refused(format!(

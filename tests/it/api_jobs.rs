@@ -225,6 +225,12 @@ fn assert_unallowed_webhooks_refused(api: &Api, body: &Value, secret: &str) {
         "{answer}"
     );
     assert_eq!(api.post("/run", body).0, 400);
+    // Credentials in the URL would be stored and shown with the job.
+    let userinfo = json!({"prompt": "x", "repo": api.repo,
+        "webhook_url": "http://user:hunter2@127.0.0.1:9/hook"});
+    let (code, answer) = api.post("/run/async", &userinfo);
+    assert_eq!(code, 400, "{answer}");
+    assert!(!answer.to_string().contains("hunter2"), "{answer}");
     let config = api.env.run(&["config", "show"]).ok().stdout;
     assert!(
         config.contains("(set)") && !config.contains(secret),

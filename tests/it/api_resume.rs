@@ -75,6 +75,8 @@ fn a_run_resumes_the_named_session_s_conversation() {
         "{d}"
     );
     assert!(output(&d).contains("|third|fourth)"), "{d}");
+    // Each run has its own id, the session's stays in session_id.
+    assert_ne!(c["id"], d["id"], "{c} {d}");
     // Async: the job's result is the resumed run's.
     let (code, started) = api.post(
         "/run/async",

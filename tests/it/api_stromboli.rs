@@ -251,3 +251,31 @@ fn a_sync_run_whose_client_hangs_up_is_stopped_and_frees_its_slot() {
         next.1
     );
 }
+
+/// Stromboli's delete "removes a session and all its stored data": a run
+/// without a repository worked in a scratch one of its own, which goes too.
+#[test]
+fn stromboli_s_delete_of_a_run_without_a_repository_leaves_nothing() {
+    if !docker_ready() {
+        return;
+    }
+    let api = Api::new("");
+    let body = serde_json::json!({"prompt": "x", "docker": {"image": BASE_IMAGE}});
+    let (code, run) = api.post("/run", &body);
+    assert_eq!(code, 200, "{run}");
+    let id = run["session_id"].as_str().unwrap();
+    let (code, gone) = api.delete(&format!("/sessions/{id}"));
+    assert_eq!(
+        (code, gone["success"].as_bool()),
+        (200, Some(true)),
+        "{gone}"
+    );
+    let scratch = api.env.home().join("scratch");
+    let left = std::fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(
+        left,
+        0,
+        "scratch repositories left in {}",
+        scratch.display()
+    );
+}
