@@ -422,12 +422,5 @@ fn a_run_whose_timeout_ends_during_its_create_is_rolled_back_entirely() {
     );
     // Nothing of it is left: no session, no container, no scratch repository.
     assert_eq!(env.run(&["list", "--json"]).ok().stdout.trim(), "[]");
-    let scratch = env.home().join("scratch");
-    let left = std::fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(
-        left,
-        0,
-        "scratch repositories left in {}",
-        scratch.display()
-    );
+    crate::common::api::assert_no_scratch_left(&env);
 }

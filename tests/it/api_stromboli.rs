@@ -270,12 +270,5 @@ fn stromboli_s_delete_of_a_run_without_a_repository_leaves_nothing() {
         (200, Some(true)),
         "{gone}"
     );
-    let scratch = api.env.home().join("scratch");
-    let left = std::fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(
-        left,
-        0,
-        "scratch repositories left in {}",
-        scratch.display()
-    );
+    crate::common::api::assert_no_scratch_left(&api.env);
 }

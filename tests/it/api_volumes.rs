@@ -180,14 +180,7 @@ fn run_volumes_outside_the_apis_roots_or_hostile_are_a_400_leaving_nothing() {
     assert!(fix.contains("[api] allowed_volume_roots"), "{answer}");
     assert_async_refusal_makes_nothing(api, &body);
     // A run without a repository made a scratch one, removed on refusal.
-    let scratch = api.env.home().join("scratch");
-    let left = std::fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0);
-    assert_eq!(
-        left,
-        0,
-        "scratch repositories left in {}",
-        scratch.display()
-    );
+    crate::common::api::assert_no_scratch_left(&api.env);
 }
 
 #[test]

@@ -28,6 +28,20 @@ pub fn api_env_stopped(extra_config: &str) -> (Env, u16) {
     (env, port)
 }
 
+/// Fails if a scratch repository (a run's without a repository) is left
+/// in `env`'s home.
+#[track_caller]
+pub fn assert_no_scratch_left(env: &Env) {
+    let scratch = env.home().join("scratch");
+    let left = std::fs::read_dir(&scratch).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(
+        left,
+        0,
+        "scratch repositories left in {}",
+        scratch.display()
+    );
+}
+
 /// A loopback port free now (for a daemon's API to listen on).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
