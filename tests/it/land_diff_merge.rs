@@ -61,6 +61,16 @@ fn diff_shows_commits_uncommitted_and_untracked_work() {
         names.contains("README") && !names.contains("committed.txt"),
         "{names}"
     );
+    // Paths also pick the commits listed; one outside the worktree is bad input.
+    let readme = env.run(&["diff", &name, "--", "README"]).ok().stdout;
+    assert!(!readme.contains("agent: add committed"), "{readme}");
+    let outside = env.run(&["diff", &name, "--", "../../etc/passwd"]).fails();
+    assert_eq!(outside.code, 2, "{}", outside.stderr);
+    assert!(
+        outside.stderr.contains("outside the session's worktree"),
+        "{}",
+        outside.stderr
+    );
     let unknown = env.run(&["diff", "no-such-session"]).fails();
     assert!(
         unknown.stderr.contains("no-such-session"),

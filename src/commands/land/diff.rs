@@ -32,6 +32,7 @@ impl Format {
 }
 
 pub fn run(ctx: &Ctx, name: &str, format: Format, paths: &[String]) -> Result<()> {
+    check_paths(paths)?;
     let spec = checked_session(&ctx.home, name)?;
     let base = base_commit(&spec)?;
     let untracked = untracked_files(&spec, paths)?;
@@ -46,6 +47,32 @@ pub fn run(ctx: &Ctx, name: &str, format: Format, paths: &[String]) -> Result<()
     } else {
         print_plain(&text)
     }
+}
+
+/// Paths after `--` name files of the session's worktree, from its root:
+/// one that leads outside it (absolute, or climbing with `..`) is bad input.
+fn check_paths(paths: &[String]) -> Result<()> {
+    use std::path::Component;
+    for p in paths {
+        let mut depth = 0i32;
+        let path = Path::new(p);
+        let escapes = path.is_absolute()
+            || path.components().any(|c| {
+                match c {
+                    Component::ParentDir => depth -= 1,
+                    Component::Normal(_) => depth += 1,
+                    _ => {}
+                }
+                depth < 0
+            });
+        if escapes {
+            return Err(
+                Error::input(format!("{p:?} is outside the session's worktree"))
+                    .with_fix("give paths from the repository's root, e.g. src/main.rs"),
+            );
+        }
+    }
+    Ok(())
 }
 
 fn print_plain(text: &[u8]) -> Result<()> {
@@ -70,7 +97,7 @@ fn render(
     };
     let mut out = Vec::new();
     let range = format!("{base}..{}", branch_ref(spec));
-    let listed = commits(&spec.repo_root, &range)?;
+    let listed = commits(&spec.repo_root, &range, paths)?;
     let short = &base[..base.len().min(12)];
     heading(
         &mut out,
@@ -197,7 +224,7 @@ fn as_json(
     untracked: &[String],
 ) -> Result<Value> {
     let range = format!("{base}..{}", branch_ref(spec));
-    let listed: Vec<Value> = commits(&spec.repo_root, &range)?
+    let listed: Vec<Value> = commits(&spec.repo_root, &range, paths)?
         .into_iter()
         .map(|(hash, subject)| json!({"hash": hash, "subject": subject}))
         .collect();

@@ -83,9 +83,14 @@ pub fn branch_ref(spec: &SessionSpec) -> String {
     format!("refs/heads/{}", spec.branch)
 }
 
-/// Commits in `range` (`A..B`), oldest last, as (short hash, subject); the
-/// subject is made printable (it is the agent's text).
-pub fn commits(repo: &std::path::Path, range: &str) -> Result<Vec<(String, String)>> {
+/// Commits in `range` (`A..B`) that touch `paths` (all when none), oldest
+/// last, as (short hash, subject); the subject is made printable (it is the
+/// agent's text).
+pub fn commits(
+    repo: &std::path::Path,
+    range: &str,
+    paths: &[String],
+) -> Result<Vec<(String, String)>> {
     let out = git::git(repo)
         .args([
             "log",
@@ -94,6 +99,7 @@ pub fn commits(repo: &std::path::Path, range: &str) -> Result<Vec<(String, Strin
             range,
             "--",
         ])
+        .args(paths)
         .run()
         .map_err(git::classify)?;
     Ok(out
