@@ -124,6 +124,7 @@ pub fn stop(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
         }
     })?;
     if !mode.is_dry_run() {
+        crate::hooks::events::note_stop(&ctx.home, name);
         crate::output::info(backend.stopped(name));
     }
     Ok(())

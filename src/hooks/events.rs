@@ -55,8 +55,18 @@ pub fn printable(text: &str) -> String {
 /// started its container again, so the last run's `SessionEnd` stops
 /// standing for the agent's status. Only logged if it fails.
 pub fn note_restart(home: &Home, session: &str, how: &str) {
+    note(home, session, super::RESTARTED, how);
+}
+
+/// Notes in the event log that `stop` stopped the container, so a stopped
+/// session's status counts from then. Only logged if it fails.
+pub fn note_stop(home: &Home, session: &str) {
+    note(home, session, super::STOPPED, "stop");
+}
+
+fn note(home: &Home, session: &str, what: &str, how: &str) {
     let event = HookEvent {
-        event: super::RESTARTED.into(),
+        event: what.into(),
         reason: Some(how.into()),
         received_at: crate::session::now(),
         ..Default::default()

@@ -126,6 +126,9 @@ pub fn status_after(event: &HookEvent) -> Option<AgentStatus> {
 /// The event `start` and `refresh` add to a session's log.
 pub const RESTARTED: &str = "clauderon-restarted";
 
+/// The event `stop` adds: a stopped session's "since" is when it stopped.
+pub const STOPPED: &str = "clauderon-stopped";
+
 fn notification_status(event: &HookEvent) -> Option<AgentStatus> {
     match event.notification_type.as_deref() {
         Some("permission_prompt") => return Some(AgentStatus::WaitingApproval),
@@ -175,22 +178,35 @@ pub fn derive_status_unprompted(events: &[HookEvent], running: bool, now: u64) -
 pub fn derive_status(events: &[HookEvent], container_running: bool, now: u64) -> Status {
     let mut status = AgentStatus::Starting;
     let mut since = None;
+    let mut stopped_at = None;
     let mut sent = false;
     for e in events {
+        if e.event == STOPPED {
+            stopped_at = Some(e.received_at);
+        }
         // The resume a sent message caused: the agent works on the message.
         let resumed_by_send = sent && e.event == "SessionStart";
         sent = e.event == MESSAGE_SENT || (sent && status_after(e).is_none());
         if resumed_by_send {
             continue;
         }
+        // A sent message or a restart begins a new turn even when the
+        // status it implies is the one before (working after working).
+        let new_turn = e.event == MESSAGE_SENT || e.event == RESTARTED;
         if let Some(s) = status_after(e)
-            && (s != status || since.is_none())
+            && (s != status || since.is_none() || new_turn)
         {
             status = s;
             since = Some(e.received_at);
         }
     }
     if !container_running {
+        // Stopped by `stop` after the last status change: since then.
+        let since = match (since, stopped_at) {
+            (Some(s), Some(t)) if t >= s => Some(t),
+            (None, t) => t,
+            (s, _) => s,
+        };
         return Status {
             status: AgentStatus::Stopped,
             since,
@@ -220,6 +236,16 @@ pub(crate) fn ev(name: &str, at: u64) -> HookEvent {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn since_counts_from_a_stop_and_from_a_sent_message() {
+        let working = [ev("UserPromptSubmit", 10), ev(STOPPED, 70)];
+        assert_eq!(derive_status(&working, false, 80).since, Some(70));
+        assert_eq!(derive_status(&working[..1], false, 80).since, Some(10));
+        let sent = [ev("UserPromptSubmit", 10), ev(MESSAGE_SENT, 50)];
+        let s = derive_status(&sent, true, 60);
+        assert_eq!((s.status, s.since), (AgentStatus::Working, Some(50)));
+    }
 
     #[test]
     fn events_map_to_statuses() {
