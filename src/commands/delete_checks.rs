@@ -70,9 +70,14 @@ impl Planted {
 
 /// Asks on a terminal; without one, refuses (scripts pass --force).
 pub(super) fn confirm(name: &str, spec: Option<&SessionSpec>, delete_branch: bool) -> Result<bool> {
+    let warnings = spec
+        .map(|s| loss_warnings(s, delete_branch))
+        .unwrap_or_default();
     if !std::io::stdin().is_terminal() {
+        // Said even so: what --force would lose is what the user weighs.
+        let lost: String = warnings.iter().map(|w| format!("; {w}")).collect();
         return Err(Error::input(format!(
-            "refusing to delete session '{name}' without confirmation (no terminal to ask on)"
+            "refusing to delete session '{name}' without confirmation (no terminal to ask on){lost}"
         ))
         .with_fix(format!("clauderon delete --force {name}")));
     }
@@ -81,9 +86,6 @@ pub(super) fn confirm(name: &str, spec: Option<&SessionSpec>, delete_branch: boo
     } else {
         "its container and worktree"
     };
-    let warnings = spec
-        .map(|s| loss_warnings(s, delete_branch))
-        .unwrap_or_default();
     let mut question = format!("Delete session '{name}' ({what})");
     for w in &warnings {
         question = format!("{question}\n  warning: {w}");

@@ -84,6 +84,14 @@ fn delete_without_a_terminal_needs_force() {
         r.stdout
     );
     assert!(env.worktree(&name).join("unsaved.txt").exists());
+    // Without a terminal to ask on: refused, naming what --force would lose.
+    let r = env.run(&["delete", &name]).fails();
+    assert!(
+        r.stderr.contains("1 untracked (unsaved.txt)"),
+        "{}",
+        r.stderr
+    );
+    assert!(env.worktree(&name).join("unsaved.txt").exists());
     env.run(&["delete", "--force", &name]).ok();
 }
 

@@ -119,8 +119,14 @@ impl Totals {
 
     /// The cost for JSON: a number, or null when no call had a price.
     pub fn cost_json(&self) -> Option<f64> {
-        (self.requests > self.unpriced).then_some(self.cost_usd)
+        (self.requests > self.unpriced).then_some(round_usd(self.cost_usd))
     }
+}
+
+/// USD for JSON: to a billionth of a dollar, so sums of prices read as
+/// `0.0006249`, not `0.0006248999999999998` (float noise).
+pub fn round_usd(v: f64) -> f64 {
+    (v * 1e9).round() / 1e9
 }
 
 /// Dollars with enough digits for fractions of a cent.
