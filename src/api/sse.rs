@@ -83,18 +83,24 @@ pub fn stream(api: Arc<Api>, id: String, last_seen: Option<&str>) -> Response<Bo
     let Some(session) = api.job_session(&id) else {
         return super::error(ErrorKind::NotFound, format!("no job {id:?}"));
     };
+    let log = crate::hooks::events::log_path(&api.home, &session);
+    let worktree = api.home.worktree_path(&session);
+    let sent_so_far = || Cursor {
+        hooks: crate::jsonl::read::<Value>(&log).len(),
+        lines: new_lines(&worktree, 0, true).len(),
+    };
     let mut at = match last_seen.map(Cursor::parse) {
         None => Cursor::default(),
-        Some(Some(cursor)) => cursor,
-        Some(None) => {
+        // An id past what the stream holds was never sent: bad input, not
+        // a silent skip of what comes.
+        Some(Some(c)) if c.hooks <= sent_so_far().hooks && c.lines <= sent_so_far().lines => c,
+        Some(_) => {
             let why = "Last-Event-ID: give the id of an event of this stream (HOOKS.LINES)";
             return super::error(ErrorKind::BadInput, why);
         }
     };
     let (tx, rx) = mpsc::channel(64);
     tokio::spawn(async move {
-        let log = crate::hooks::events::log_path(&api.home, &session);
-        let worktree = api.home.worktree_path(&session);
         loop {
             // Whether it has ended is asked first, so nothing written
             // before the end is missed.

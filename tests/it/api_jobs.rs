@@ -134,6 +134,9 @@ fn a_jobs_events_stream_until_it_ends_and_replay_after_the_last_seen() {
     assert!(replay.contains("event: end"), "{replay}");
     let bad = raw_get(port, &events, &t, "Last-Event-ID: soon\r\n");
     assert!(bad.starts_with("HTTP/1.1 400"), "{bad}");
+    // Past the end: never sent, so not a cursor.
+    let ahead = raw_get(port, &events, &t, "Last-Event-ID: 999.0\r\n");
+    assert!(ahead.starts_with("HTTP/1.1 400"), "{ahead}");
     assert_eq!(call(port, "GET", "/jobs/nope/events", Some(&t), "").0, 404);
 }
 
