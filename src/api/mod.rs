@@ -277,6 +277,14 @@ impl Api {
 
 /// The body, bounded in size (413) and time (408).
 async fn read_body(body: Incoming) -> Result<Bytes, Box<Response<Body>>> {
+    // A declared length over the limit is refused at once, not after
+    // waiting for bytes that would be refused anyway.
+    if hyper::body::Body::size_hint(&body).lower() > MAX_BODY as u64 {
+        return Err(Box::new(error(
+            ErrorKind::TooLarge,
+            format!("body larger than {MAX_BODY} bytes"),
+        )));
+    }
     match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await {
         Err(_) => Err(Box::new(error(
             ErrorKind::SlowRequest,

@@ -247,3 +247,32 @@ fn a_prompt_longer_than_an_argument_is_taken_whole() {
         "the prompt is in the plan's files"
     );
 }
+
+/// A body declared larger than the limit is a 413 at once, not after the
+/// body's time limit.
+#[test]
+fn a_declared_oversized_body_is_refused_at_once() {
+    let (env, port) = api_env("");
+    let t = token(&env);
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let started = Instant::now();
+    write!(
+        s,
+        "POST /v1/sessions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {t}\r\nContent-Length: 99999999999\r\n\r\n{{"
+    )
+    .unwrap();
+    let mut head = [0u8; 12];
+    s.read_exact(&mut head).unwrap();
+    assert_eq!(
+        &head,
+        b"HTTP/1.1 413",
+        "{:?}",
+        String::from_utf8_lossy(&head)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+}
