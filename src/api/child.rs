@@ -68,8 +68,8 @@ pub async fn run_until(
     let nul = args
         .iter()
         .chain(env.iter().flat_map(|(k, v)| [k, v]))
-        .chain(input.map(String::from).as_ref())
-        .any(|a| a.contains('\0'));
+        .any(|a| a.contains('\0'))
+        || input.is_some_and(|i| i.contains('\0'));
     if nul {
         return refused("a value in the request contains a NUL byte");
     }

@@ -85,15 +85,15 @@ pub fn stream(api: Arc<Api>, id: String, last_seen: Option<&str>) -> Response<Bo
     };
     let log = crate::hooks::events::log_path(&api.home, &session);
     let worktree = api.home.worktree_path(&session);
-    let sent_so_far = || Cursor {
-        hooks: crate::jsonl::read::<Value>(&log).len(),
-        lines: new_lines(&worktree, 0, true).len(),
+    let held = |c: &Cursor| {
+        c.hooks <= crate::jsonl::read::<Value>(&log).len()
+            && c.lines <= new_lines(&worktree, 0, true).len()
     };
     let mut at = match last_seen.map(Cursor::parse) {
         None => Cursor::default(),
         // An id past what the stream holds was never sent: bad input, not
         // a silent skip of what comes.
-        Some(Some(c)) if c.hooks <= sent_so_far().hooks && c.lines <= sent_so_far().lines => c,
+        Some(Some(c)) if held(&c) => c,
         Some(_) => {
             let why = "Last-Event-ID: give the id of an event of this stream (HOOKS.LINES)";
             return super::error(ErrorKind::BadInput, why);

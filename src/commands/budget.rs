@@ -32,7 +32,7 @@ pub fn run(ctx: &Ctx, name: &str, set: Option<Usd>, add: Option<Usd>, json: bool
     }
     let spent = ledger::summary(&ctx.home, name).total();
     let budget = spec.budget_usd.map(|u| u.0);
-    let left = budget.map(|b| (b - spent.cost_usd).max(0.0));
+    let left = budget.map(|b| spent.budget_left(b));
     if json {
         crate::output::print_json(&serde_json::json!({
             "session": name,
@@ -40,6 +40,7 @@ pub fn run(ctx: &Ctx, name: &str, set: Option<Usd>, add: Option<Usd>, json: bool
             "spent_usd": spent.cost_json(),
             "left_usd": left,
             "unpriced_requests": spent.unpriced,
+            "unpriced_counted_usd": ledger::round_usd(spent.estimated_usd),
         }));
         return Ok(());
     }
@@ -51,6 +52,13 @@ pub fn run(ctx: &Ctx, name: &str, set: Option<Usd>, add: Option<Usd>, json: bool
             usd(l)
         ),
         _ => println!("{name}: no budget, spent {}", spent.cost_text()),
+    }
+    if spent.estimated_usd > 0.0 && budget.is_some() {
+        println!(
+            "  ({} call(s) without a price count {} against it, at the highest listed price: [pricing] in config.toml names theirs)",
+            spent.unpriced,
+            usd(spent.estimated_usd)
+        );
     }
     if new.is_some() {
         crate::output::info("The proxy applies it from the session's next model call.");

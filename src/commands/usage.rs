@@ -52,7 +52,7 @@ pub fn session_view(ctx: &Ctx, spec: &SessionSpec) -> serde_json::Value {
         "models": models,
         "total": totals_json("total", &total),
         "budget_usd": budget,
-        "budget_left_usd": budget.map(|b| (b - total.cost_usd).max(0.0)),
+        "budget_left_usd": budget.map(|b| total.budget_left(b)),
         "budget_exhausted": books.exhausted(spec).map(|e| {
             e.message(&spec.name, &ctx.config.path)
         }),

@@ -189,6 +189,15 @@ fn an_unpriced_model_cannot_run_past_a_budget() {
     assert!(message.contains("$0.001562"), "{message}");
     let u = usage_of(&env, "unpriced");
     assert_eq!(u["total"]["cost"], "unknown", "{u}");
+    // What is left is what the proxy holds against: nothing.
+    assert_eq!(u["budget_left_usd"], 0.0, "{u}");
+    let out = env.run(&["budget", "unpriced", "--json"]).ok().stdout;
+    let budget: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(budget["left_usd"], 0.0, "{budget}");
+    assert!(
+        budget["unpriced_counted_usd"].as_f64().unwrap() > 0.001,
+        "{budget}"
+    );
 }
 
 /// Deleting a session keeps what it spent: the daily budget still counts

@@ -117,6 +117,11 @@ impl Totals {
         self.cost_usd + self.estimated_usd
     }
 
+    /// What is left of `budget` as the proxy counts it (`budget_spent`).
+    pub fn budget_left(&self, budget: f64) -> f64 {
+        round_usd((budget - self.budget_spent()).max(0.0))
+    }
+
     /// The cost for JSON: a number, or null when no call had a price.
     pub fn cost_json(&self) -> Option<f64> {
         (self.requests > self.unpriced).then_some(round_usd(self.cost_usd))
