@@ -5,21 +5,17 @@
 //! the same conversation (the next model call carries the first prompt).
 
 use crate::common;
-use crate::common::books::Models;
+use crate::common::books::{CLAUDE_IMAGE, Models};
 use crate::common::codex::{cli_image_ready, wait_until};
 use serde_json::Value;
 
-const CLAUDE_IMAGE: &str = "clauderon-test-claude:1";
 const MARKER: &str = "clauderon-user-instructions-7f3a";
 
 /// The user text of each model call the stand-in saw, oldest first.
 fn model_call_texts(models: &Models) -> Vec<String> {
     models
-        .messages_requests()
+        .model_calls()
         .iter()
-        .filter(|r: &&Value| {
-            r["method"] == "POST" && r["path"].as_str().unwrap_or("").starts_with("/v1/messages")
-        })
         .map(|r| r["text"].as_str().unwrap_or("").to_string())
         .collect()
 }

@@ -9,21 +9,11 @@
 use std::process::Command;
 
 use crate::common;
-use crate::common::books::{ANTHROPIC_KEY, ANTHROPIC_PLACEHOLDER, MESSAGES_USAGE, Models};
+use crate::common::books::{
+    ANTHROPIC_KEY, ANTHROPIC_PLACEHOLDER, CLAUDE_IMAGE, MESSAGES_USAGE, Models,
+};
 use crate::common::codex::{cli_image_ready, wait_until};
 use serde_json::Value;
-
-const CLAUDE_IMAGE: &str = "clauderon-test-claude:1";
-
-fn is_model_call(r: &Value) -> bool {
-    r["method"] == "POST"
-        && r["path"]
-            .as_str()
-            .unwrap_or("")
-            .split('?')
-            .next()
-            .is_some_and(|p| p.ends_with("/v1/messages"))
-}
 
 /// Every file under `dir` (the worktree, the session's state) that holds `needle`.
 fn files_holding(dir: &std::path::Path, needle: &str) -> Vec<String> {
@@ -60,7 +50,7 @@ fn the_real_claude_cli_answers_through_the_proxy_and_is_counted() {
     assert!(answer.contains("Hello"), "{answer:?}");
 
     let seen = models.messages_requests();
-    let calls: Vec<&Value> = seen.iter().filter(|r| is_model_call(r)).collect();
+    let calls = models.model_calls();
     assert!(
         calls.iter().any(|r| r["text"]
             .as_str()

@@ -14,6 +14,9 @@ pub const ANTHROPIC_KEY: &str = "sk-ant-api03-REALanthropicKEY";
 pub const ANTHROPIC_PLACEHOLDER: &str = clauderon::proxy::rules::ANTHROPIC_KEY_PLACEHOLDER;
 
 /// What the Messages stand-in serves per call.
+/// The test image with the real Claude Code CLI (scripts/build-test-images.sh).
+pub const CLAUDE_IMAGE: &str = "clauderon-test-claude:1";
+
 pub const MESSAGES_USAGE: (u64, u64, u64, u64) = (25, 3, 4, 15);
 
 pub struct Models {
@@ -86,6 +89,23 @@ impl Models {
     /// What the Messages stand-in was asked (tests/support/messages.py's log).
     pub fn messages_requests(&self) -> Vec<serde_json::Value> {
         super::read_jsonl(&self.dir.path().join("messages.jsonl"))
+    }
+
+    /// The model calls (`POST /v1/messages`) the Messages stand-in saw.
+    pub fn model_calls(&self) -> Vec<serde_json::Value> {
+        let is_model_call = |r: &serde_json::Value| {
+            r["method"] == "POST"
+                && r["path"]
+                    .as_str()
+                    .unwrap_or("")
+                    .split('?')
+                    .next()
+                    .is_some_and(|p| p.ends_with("/v1/messages"))
+        };
+        self.messages_requests()
+            .into_iter()
+            .filter(is_model_call)
+            .collect()
     }
 
     /// The Messages stand-in asked directly (no proxy), for the bytes it sends.
