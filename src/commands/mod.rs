@@ -23,6 +23,7 @@ pub mod proxy;
 pub mod refresh;
 pub mod status;
 mod status_setup;
+pub mod text_input;
 pub mod upload;
 pub mod usage;
 pub mod watch;

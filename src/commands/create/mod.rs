@@ -22,7 +22,7 @@ pub use resolve::resolve;
 pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
     let mode = Mode::from_dry_run(args.dry_run);
     if let Some(file) = args.prompt_file.take() {
-        args.prompt = Some(resolve::read_prompt_file(&file)?);
+        args.prompt = Some(crate::commands::text_input::read(&file, "the prompt")?);
     }
     let devcontainer = crate::devcontainer::apply(ctx, &mut args)?;
     let flags = resolve::flags(ctx, &args)?;

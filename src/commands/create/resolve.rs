@@ -244,38 +244,6 @@ fn repo_dir_name(args: &CreateArgs) -> String {
         .unwrap_or_else(|| "session".into())
 }
 
-/// The most a prompt may be: what an agent's context can hold, with room.
-const MAX_PROMPT_BYTES: u64 = 1 << 20;
-
-/// `--prompt-file FILE` (`-`: standard input): the task, as text.
-pub fn read_prompt_file(file: &std::path::Path) -> Result<String> {
-    use std::io::Read;
-    let shown = file.display();
-    let mut bytes = Vec::new();
-    let read = if file == std::path::Path::new("-") {
-        std::io::stdin()
-            .take(MAX_PROMPT_BYTES + 1)
-            .read_to_end(&mut bytes)
-    } else {
-        std::fs::File::open(file).and_then(|f| f.take(MAX_PROMPT_BYTES + 1).read_to_end(&mut bytes))
-    };
-    read.map_err(|e| {
-        Error::input(format!("--prompt-file {shown}: {e}"))
-            .with_fix("give a readable file, or - for standard input")
-    })?;
-    if bytes.len() as u64 > MAX_PROMPT_BYTES {
-        return Err(Error::input(format!(
-            "--prompt-file {shown}: the prompt is larger than 1 MiB"
-        ))
-        .with_fix("shorten it, or put the material in a file in the repository and name it"));
-    }
-    String::from_utf8(bytes).map_err(|_| {
-        Error::input(format!(
-            "--prompt-file {shown}: the prompt is not UTF-8 text"
-        ))
-    })
-}
-
 fn check_prompt(prompt: &str) -> Result<()> {
     if prompt.trim().is_empty() {
         return Err(Error::input("the prompt is empty").with_fix(

@@ -10,8 +10,6 @@
 //! for both agents, with the message never passing through a shell or a
 //! terminal. A session that is working is not interrupted.
 
-use std::io::Read;
-
 use crate::backend::Backend;
 use crate::backend::oci::Engine;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
@@ -29,9 +27,6 @@ pub enum Source {
     File(std::path::PathBuf),
     Stdin,
 }
-
-/// The largest message (the agent's own prompt limits are far below it).
-const MAX_BYTES: u64 = 1 << 20;
 
 pub fn run(ctx: &Ctx, name: &str, source: Source, mode: Mode) -> Result<()> {
     let message = read_message(source)?;
@@ -71,31 +66,16 @@ pub fn run(ctx: &Ctx, name: &str, source: Source, mode: Mode) -> Result<()> {
 }
 
 fn read_message(source: Source) -> Result<String> {
-    let mut bytes = Vec::new();
-    let read = match source {
-        Source::Text(t) => {
-            bytes = t.into_bytes();
-            Ok(0)
-        }
-        Source::File(p) => std::fs::File::open(&p)
-            .and_then(|f| f.take(MAX_BYTES + 1).read_to_end(&mut bytes))
-            .map_err(|e| Error::input(format!("--file {}: {e}", p.display()))),
-        Source::Stdin => std::io::stdin()
-            .take(MAX_BYTES + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| Error::io("could not read the message from stdin", e)),
+    use crate::commands::text_input;
+    const WHAT: &str = "the message";
+    let text = match source {
+        Source::Text(t) => text_input::of_bytes(t.into_bytes(), WHAT)?,
+        Source::File(p) => text_input::read(&p, WHAT)?,
+        Source::Stdin => text_input::read(std::path::Path::new("-"), WHAT)?,
     };
-    read?;
-    if bytes.len() as u64 > MAX_BYTES {
-        return Err(Error::input("the message is larger than 1 MiB").with_fix(
-            "send a shorter message, or put the text in a file in the worktree and name it",
-        ));
-    }
-    if bytes.contains(&0) {
+    if text.contains('\0') {
         return Err(Error::input("the message contains a NUL byte"));
     }
-    let text =
-        String::from_utf8(bytes).map_err(|_| Error::input("the message is not UTF-8 text"))?;
     if text.trim().is_empty() {
         return Err(Error::input("the message is empty").with_fix("give the text to send"));
     }
