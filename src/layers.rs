@@ -76,20 +76,12 @@ const NOT_FROM_DATA: &[&str] = &["backend", "daemon", "proxy", "api", "commands"
 /// capabilities in `backend/kind.rs`) instead of matching the kind. The
 /// count may only go down. (19 when the test came, 21 with the
 /// devcontainer and MCP work; 12 once the plans moved into `backend/`;
-/// 11 once `stop` asked the backend what to title and say
-/// (`backend/said.rs`); 10 once `logs` asked it for the session's state
-/// (`observe_session`) and the error when it is missing (`missing`); 9
-/// once `status` asked it for the hook events (`hook_events`); 8 once the
-/// policy of an in-cluster daemon was the kind's answer
-/// (`own_daemon_policy`); 7 once create's spec asked the kind for its
-/// parts (`sees_host_files`, `in_cluster`); 6 once `events` asked the
-/// backend what it has not printed and how to follow (`backend/events.rs`).
-/// What is left: the forks of `create`, `attach`, `start`, `refresh` and
-/// `delete` into `commands/kube/`, whose flows gather other facts (the
-/// cluster's wiring and keys, not this host's daemon and worktree) and
-/// read the session's state otherwise, and create's default image, read
-/// from config.toml's `[kubernetes]` section.)
-const KUBERNETES_MATCHES_IN_COMMANDS: usize = 6;
+/// 6 once stop, logs, status and events asked the backend; 1 once
+/// `create`, `attach`, `start`, `refresh` and `delete` handed the session
+/// to its flow (`commands/flow.rs`, the one match: a cluster's flow
+/// gathers other facts than this host's) and create's default image was
+/// config's answer (`Config::default_image_for`).)
+const KUBERNETES_MATCHES_IN_COMMANDS: usize = 1;
 
 fn layer_of(module: &str) -> Option<usize> {
     LAYERS

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::backend::Backend;
 use crate::backend::oci::{ENGINES, Engine};
 use crate::backend::verbs::DeleteFacts;
+use crate::commands::flow;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use crate::git;
@@ -20,13 +21,7 @@ use super::land::recovery;
 pub use crate::commands::kube::pull::DeleteFlags;
 
 pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
-    let DeleteFlags {
-        force,
-        delete_branch,
-        mode,
-        ..
-    } = flags;
-    let home = &ctx.home;
+    let (home, mode) = (&ctx.home, flags.mode);
     // Validated before any path is built from it (`delete ..` must not rm -rf the home).
     let unknown = |_| Error::not_found(format!("no session named {name:?}"));
     session::validate_name(name)
@@ -35,12 +30,26 @@ pub fn run(ctx: &Ctx, name: &str, flags: DeleteFlags) -> Result<()> {
         .then(|| home.lock_session(name))
         .transpose()?;
     let spec = load_for_delete(home, name)?;
-    if let Some(s) = spec
-        .as_ref()
-        .filter(|s| s.backend == crate::session::BackendKind::Kubernetes)
-    {
-        return crate::commands::kube::pull::delete(ctx, s, flags);
+    match spec.as_ref().map(|s| s.backend) {
+        Some(kind) => flow::of(kind).delete(ctx, name, spec, flags),
+        None => on_host(ctx, name, None, flags),
     }
+}
+
+/// `delete` on this host, also of what is left without a record.
+pub(crate) fn on_host(
+    ctx: &Ctx,
+    name: &str,
+    spec: Option<SessionSpec>,
+    flags: DeleteFlags,
+) -> Result<()> {
+    let DeleteFlags {
+        force,
+        delete_branch,
+        mode,
+        ..
+    } = flags;
+    let home = &ctx.home;
     refuse_discard(flags)?;
     let mut plan = Plan::default();
     let containers = find_containers(home, name, spec.as_ref(), force, mode, &mut plan)?;

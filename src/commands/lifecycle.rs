@@ -6,9 +6,9 @@ use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::{Error, Result};
 use std::io::IsTerminal;
 
-use crate::commands::kube::lifecycle as kube;
+use crate::commands::flow;
 use crate::plan::{Mode, Plan, Step};
-use crate::session::{BackendKind, SessionSpec};
+use crate::session::SessionSpec;
 
 /// The worktree is mounted at /workspace: without it the container cannot start.
 pub fn require_worktree(spec: &SessionSpec) -> Result<()> {
@@ -41,10 +41,13 @@ pub(crate) fn ensure_daemon(ctx: &Ctx, plan: &mut Plan) {
 
 pub fn attach(ctx: &Ctx, name: &str, mode: Mode) -> Result<i32> {
     let spec = ctx.home.load(name)?;
-    if spec.backend == BackendKind::Kubernetes {
-        return kube::attach(&spec, mode);
-    }
-    require_worktree(&spec)?;
+    flow::of(spec.backend).attach(ctx, &spec, mode)
+}
+
+/// `attach` on this host: the container started first if it is stopped.
+pub(crate) fn attach_on_host(ctx: &Ctx, spec: &SessionSpec, mode: Mode) -> Result<i32> {
+    let name = spec.name.as_str();
+    require_worktree(spec)?;
     if !mode.is_dry_run() && !std::io::stdin().is_terminal() {
         return Err(
             Error::input("attach needs a terminal (stdin is not one)").with_fix(format!(
@@ -53,27 +56,27 @@ pub fn attach(ctx: &Ctx, name: &str, mode: Mode) -> Result<i32> {
         );
     }
     let engine = Engine::for_kind(spec.backend)?;
-    let backend = Backend::of(&spec)?;
+    let backend = Backend::of(spec)?;
     let container = spec.container_name();
     let mut plan = Plan::default();
     let state = observe_container(&engine, &container, mode, &mut plan)?;
     if state == ContainerState::Missing {
-        return Err(backend.missing(&spec));
+        return Err(backend.missing(spec));
     }
     // The daemon first: the agent's first hook event must find it.
     ensure_daemon(ctx, &mut plan);
     if !mode.is_dry_run() {
-        crate::commands::wiring::warn_agent_credential(ctx, &spec);
+        crate::commands::wiring::warn_agent_credential(ctx, spec);
         if !state.is_running() {
             crate::hooks::events::note_restart(&ctx.home, name, "attach");
         }
     }
     if matches!(state, ContainerState::Present(_)) && !state.is_running() {
-        for step in backend.start_for_attach(&spec) {
+        for step in backend.start_for_attach(spec) {
             plan.push(step);
         }
     }
-    plan.push(backend.attach(&spec));
+    plan.push(backend.attach(spec));
     if !mode.is_dry_run() {
         crate::output::note(format!(
             "attaching to {name}; detach with Ctrl-P Ctrl-Q (the agent keeps running)"
@@ -148,28 +151,28 @@ fn print_run_finished(name: &str) -> crate::error::Error {
 
 pub fn start(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
     let spec = ctx.home.load(name)?;
-    if spec.backend == BackendKind::Kubernetes {
-        let _lock = (!mode.is_dry_run())
-            .then(|| ctx.home.lock_session(name))
-            .transpose()?;
-        return kube::start(ctx, &spec, mode);
-    }
-    require_worktree(&spec)?;
-    let backend = Backend::of(&spec)?;
+    flow::of(spec.backend).start(ctx, &spec, mode)
+}
+
+/// `start` on this host: its container, or its compose project.
+pub(crate) fn start_on_host(ctx: &Ctx, spec: &SessionSpec, mode: Mode) -> Result<()> {
+    let name = spec.name.as_str();
+    require_worktree(spec)?;
+    let backend = Backend::of(spec)?;
     let mut plan = Plan::default();
-    let state = backend.observe_session(&spec, mode, &mut plan)?;
+    let state = backend.observe_session(spec, mode, &mut plan)?;
     match state {
-        ContainerState::Missing => return Err(backend.missing(&spec)),
+        ContainerState::Missing => return Err(backend.missing(spec)),
         _ if state.is_running() && !mode.is_dry_run() => {
             crate::output::info(format!("Session {name} is already running."));
             return Ok(());
         }
         _ if state.is_running() => plan.note(format!("session {name} is running: nothing to do")),
-        _ if finished_print_run(&spec) => return Err(print_run_finished(name)),
+        _ if finished_print_run(spec) => return Err(print_run_finished(name)),
         _ => {
             // The daemon first: the agent's first hook event must find it.
             ensure_daemon(ctx, &mut plan);
-            let start = backend.start(&spec, None, false)?;
+            let start = backend.start(spec, None, false)?;
             plan.steps.extend(start.steps);
         }
     };
@@ -178,7 +181,7 @@ pub fn start(ctx: &Ctx, name: &str, mode: Mode) -> Result<()> {
         if !state.is_running() {
             crate::hooks::events::note_restart(&ctx.home, name, "start");
         }
-        crate::commands::wiring::warn_agent_credential(ctx, &spec);
+        crate::commands::wiring::warn_agent_credential(ctx, spec);
         crate::output::info(format!(
             "Started {name}. `clauderon attach {name}` to talk to the agent."
         ));

@@ -11,6 +11,7 @@ pub mod daemon_plan;
 pub mod delete;
 pub(crate) mod delete_checks;
 pub mod doctor;
+pub mod flow;
 pub mod image;
 pub mod kube;
 pub mod land;

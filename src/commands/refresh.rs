@@ -6,26 +6,50 @@ use crate::backend::Backend;
 use crate::backend::compose::ComposeSpec;
 use crate::backend::oci::Engine;
 use crate::backend::verbs::{RefreshFacts, Wired};
+use crate::commands::flow;
 use crate::commands::{ContainerState, Ctx, observe_container, print_or_execute};
 use crate::error::Result;
 use crate::plan::{Mode, Plan, Step};
 use crate::session::{PullPolicy, SessionSpec};
 
 /// The allowlist may have changed since the session was made.
-fn image_allowed(ctx: &Ctx, spec: &crate::session::SessionSpec) -> Result<()> {
+pub(crate) fn image_allowed(ctx: &Ctx, spec: &crate::session::SessionSpec) -> Result<()> {
     let allowed = &ctx.config.allowed_images;
     crate::image::check_allowed(&allowed.value, &spec.image, &allowed.source.to_string())
 }
 
 pub fn run(ctx: &Ctx, name: &str, no_pull: bool, mode: Mode) -> Result<()> {
-    let mut spec = ctx.home.load(name)?;
+    let spec = ctx.home.load(name)?;
     let _lock = (!mode.is_dry_run())
         .then(|| ctx.home.lock_session(name))
         .transpose()?;
-    if spec.backend == crate::session::BackendKind::Kubernetes {
-        image_allowed(ctx, &spec)?;
-        return crate::commands::kube::lifecycle::refresh(ctx, &spec, no_pull, mode);
+    flow::of(spec.backend).refresh(ctx, spec, no_pull, mode)
+}
+
+/// Whether refresh pulls the image first: not with `--no-pull`, a pull
+/// policy of never (said in the plan), or an image only this host has.
+fn wants_pull(
+    engine: &Engine,
+    spec: &SessionSpec,
+    no_pull: bool,
+    mode: Mode,
+    plan: &mut Plan,
+) -> bool {
+    if !no_pull && spec.pull_policy == PullPolicy::Never {
+        plan.note(format!(
+            "not pulling {}: the session's pull policy is never",
+            spec.image
+        ));
     }
+    !no_pull
+        && spec.pull_policy != PullPolicy::Never
+        && !keeps_local_image(engine, spec, mode, plan)
+}
+
+/// `refresh` on this host: a new container, or the agent's compose
+/// service recreated.
+pub(crate) fn on_host(ctx: &Ctx, mut spec: SessionSpec, no_pull: bool, mode: Mode) -> Result<()> {
+    let name = &spec.name.clone();
     crate::mounts::require_host_paths(&spec)?;
     if let Some(c) = spec.compose.clone() {
         return refresh_compose(ctx, &spec, &c, mode);
@@ -38,15 +62,7 @@ pub fn run(ctx: &Ctx, name: &str, no_pull: bool, mode: Mode) -> Result<()> {
     let engine = Engine::for_kind(spec.backend)?;
     let mut plan = Plan::default();
     let state = observe_container(&engine, &spec.container_name(), mode, &mut plan)?;
-    let pull = !no_pull
-        && spec.pull_policy != PullPolicy::Never
-        && !keeps_local_image(&engine, &spec, mode, &mut plan);
-    if !no_pull && spec.pull_policy == PullPolicy::Never {
-        plan.note(format!(
-            "not pulling {}: the session's pull policy is never",
-            spec.image
-        ));
-    }
+    let pull = wants_pull(&engine, &spec, no_pull, mode, &mut plan);
     let wiring =
         crate::commands::wiring::wiring(ctx, &engine, spec.network, None, mode, &mut plan)?;
     let facts = RefreshFacts {

@@ -14,6 +14,7 @@ use crate::session::{Agent, Lifecycle, PullPolicy};
 
 mod agent_checks;
 mod ctx;
+mod default_image;
 pub mod kubernetes;
 mod show;
 

@@ -14,10 +14,12 @@ use crate::plan::{Mode, Plan, Step};
 use crate::proxy::credentials;
 
 pub mod compose;
-mod resolve;
+pub(crate) mod resolve;
 mod setup;
+use crate::commands::flow::{self, CreateJob};
 use crate::session::{SessionSpec, looks_secret};
 pub use resolve::resolve;
+pub(crate) use setup::note_kubernetes;
 
 pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
     let mode = Mode::from_dry_run(args.dry_run);
@@ -27,11 +29,21 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
     let devcontainer = crate::devcontainer::apply(ctx, &mut args)?;
     let flags = resolve::flags(ctx, &args)?;
     compose::check_flags(ctx, &args)?;
-    if args.backend == crate::session::BackendKind::Kubernetes {
-        let spec = resolve(ctx, &args, flags)?;
-        setup::note_kubernetes(ctx, &args, spec.agent);
-        return crate::commands::kube::create::run(ctx, spec, mode);
-    }
+    let job = CreateJob {
+        args,
+        flags,
+        devcontainer,
+    };
+    flow::of(job.args.backend).create(ctx, job, mode)
+}
+
+/// A session whose container runs on this host (Docker, Podman, compose).
+pub(crate) fn on_host(ctx: &Ctx, job: CreateJob, mode: Mode) -> Result<()> {
+    let CreateJob {
+        args,
+        flags,
+        devcontainer,
+    } = job;
     let engine = Engine::for_kind(args.backend)?;
     // The engine's `version` (a read-only query with no user value in it,
     // and the slowest one) runs while git reads the repository.
@@ -59,20 +71,7 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
     let version = engine_version(ctx, &engine, &spec, probed, mode, &mut plan)?;
     setup::warn_missing_commands(&engine, &spec, &stdio);
     warn_of_credentials(&spec);
-    let wiring = crate::commands::wiring::wiring(
-        ctx,
-        &engine,
-        spec.network,
-        version.as_deref(),
-        mode,
-        &mut plan,
-    )?;
-    compose::check_wiring(&spec, &wiring)?;
-    if wiring.proxy.is_some()
-        && let Some(info) = daemon::running(&ctx.home)
-    {
-        credentials::warn_if_agent_lacks(spec.agent, &daemon::credentials(info.port), &spec.env);
-    }
+    let wiring = host_wiring(ctx, &engine, &spec, version.as_deref(), (mode, &mut plan))?;
     let facts = CreateFacts {
         wired: Wired::Host(&wiring),
         exclude: git::exclude_addition(&spec.git_common_dir),
@@ -91,6 +90,25 @@ pub fn run(ctx: &Ctx, mut args: CreateArgs) -> Result<()> {
         print_created(&spec, &shown);
     }
     Ok(())
+}
+
+/// The session's way to this host's daemon and proxy (their start planned
+/// when they are not running), checked against its compose services.
+fn host_wiring(
+    ctx: &Ctx,
+    engine: &Engine,
+    spec: &SessionSpec,
+    version: Option<&str>,
+    (mode, plan): (Mode, &mut Plan),
+) -> Result<crate::backend::Wiring> {
+    let wiring = crate::commands::wiring::wiring(ctx, engine, spec.network, version, mode, plan)?;
+    compose::check_wiring(spec, &wiring)?;
+    if wiring.proxy.is_some()
+        && let Some(info) = daemon::running(&ctx.home)
+    {
+        credentials::warn_if_agent_lacks(spec.agent, &daemon::credentials(info.port), &spec.env);
+    }
+    Ok(wiring)
 }
 
 /// The engine's version, and the agent CLI checked, when it answered; a dry

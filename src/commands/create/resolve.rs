@@ -11,7 +11,7 @@ use crate::git;
 use crate::image;
 use crate::isolation::{NetworkMode, Security};
 use crate::limits::{Cpu, Limits, Memory};
-use crate::session::{self, BackendKind, Lifecycle, SessionSpec};
+use crate::session::{self, Lifecycle, SessionSpec};
 
 /// The flags, validated against the config with no I/O: everything that
 /// can be checked without the repository (or any engine) is checked first.
@@ -259,25 +259,14 @@ fn check_prompt(prompt: &str) -> Result<()> {
 /// `--image`, else the backend's default image; a reference, and allowed.
 fn choose_image(ctx: &Ctx, args: &CreateArgs) -> Result<String> {
     let cfg = &ctx.config;
-    let (image, image_source) = match (&args.image, args.backend) {
-        (Some(i), _) => match &args.image_origin {
+    let (image, image_source) = match &args.image {
+        Some(i) => match &args.image_origin {
             // Built from devcontainer.json: its base images were checked.
             Some(o) if o.built => return Ok(i.clone()),
             Some(o) => (i.clone(), o.source.clone()),
             None => (i.clone(), "--image".to_string()),
         },
-        (None, BackendKind::Kubernetes) if cfg.kubernetes.default_image.is_some() => (
-            cfg.kubernetes.default_image.clone().unwrap_or_default(),
-            format!("[kubernetes] default_image in {}", cfg.path.display()),
-        ),
-        (None, BackendKind::Podman) if cfg.podman_default_image.is_some() => (
-            cfg.podman_default_image.clone().unwrap_or_default(),
-            format!("[podman] default_image in {}", cfg.path.display()),
-        ),
-        (None, _) => (
-            cfg.default_image.value.clone(),
-            format!("[docker] default_image ({})", cfg.default_image.source),
-        ),
+        None => cfg.default_image_for(args.backend),
     };
     crate::validate::image_option(&image, &format!("from {image_source}"))?;
     // A compose session runs its services' images, each checked by the
