@@ -7,48 +7,12 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::proxy::rules::{Format, Rule, Source};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// The user's Claude Code configuration.
-    User,
-    /// The repository's `.mcp.json`.
-    Project,
-}
-
-/// A header whose value stays outside: the container holds `placeholder`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Token {
-    pub header: String,
-    pub placeholder: String,
-    pub source: Source,
-}
-
-/// One configured server, as the session record keeps it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Server {
-    pub name: String,
-    pub scope: Scope,
-    /// `http`, `sse` or `stdio`.
-    pub transport: String,
-    /// How the agent reaches it (for `status`).
-    pub reached: String,
-    /// The file it is configured in (re-read to see it is still there).
-    pub file: PathBuf,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub tokens: Vec<Token>,
-    /// A user-scope server's definition for the session's `.claude.json`,
-    /// placeholders in place of its tokens.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub definition: Option<Value>,
-}
+// The record's part (data) lives in spec/, which the session imports.
+pub use crate::spec::mcp::{Scope, Server, Token};
 
 /// What `create` found: the servers, the container's variables (a
 /// `.mcp.json` header's `${VAR}` set to its placeholder), and notes.

@@ -172,7 +172,7 @@ pub struct SessionSpec {
     /// MCP servers configured for the agent (user scope and `.mcp.json`):
     /// the proxy's rules for their tokens come from here.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub mcp_servers: Vec<crate::mcp::Server>,
+    pub mcp_servers: Vec<crate::spec::mcp::Server>,
 }
 
 impl SessionSpec {

@@ -13,7 +13,9 @@ pub mod devcontainer;
 pub mod host_policy;
 pub mod kubernetes;
 pub mod landing;
+pub mod mcp;
 pub mod mounts;
+pub mod secret_source;
 pub mod user_config;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
