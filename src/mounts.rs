@@ -56,7 +56,10 @@ pub struct TalosSection {
 pub const TALOS_CONTAINER_PATH: &str = "/etc/clauderon/talos/config";
 pub const TALOS_ENV: &str = "TALOSCONFIG";
 
-/// Secret stores under the user's home, refused unless allowed by name.
+/// Secret stores under the user's home, refused unless allowed by name:
+/// cloud and cluster keys, and the logins the proxy exists to keep out of
+/// a session (the agents' own, `gh`'s and git's), which a repository's
+/// devcontainer.json commonly mounts.
 pub const SECRET_STORES: &[&str] = &[
     "~/.ssh",
     "~/.aws",
@@ -65,6 +68,12 @@ pub const SECRET_STORES: &[&str] = &[
     "~/.docker",
     "~/.gnupg",
     "~/.clauderon",
+    "~/.claude",
+    "~/.claude.json",
+    "~/.codex",
+    "~/.config/gh",
+    "~/.git-credentials",
+    "~/.netrc",
 ];
 
 /// Container paths a mount may not be at or below: the system's, and

@@ -70,6 +70,7 @@ mod real_claude;
 mod setup_devcontainer;
 mod setup_devcontainer_podman;
 mod setup_mcp;
+mod setup_secrets;
 mod setup_user_config;
 mod speed_claude;
 mod speed_hooks;

@@ -1,0 +1,66 @@
+//! The user's logins stay outside a session whatever the user's setup
+//! says: a repository's devcontainer.json that mounts the agent's or
+//! `gh`'s login directory is refused even when `[mounts] allowed_roots`
+//! covers the home; the user's settings.json `env` loses the credentials
+//! a header or a URL carries.
+
+use crate::common::{BASE_IMAGE, Env};
+
+/// A temporary HOME holding the logins a devcontainer.json might mount.
+fn home_with_logins(env: &mut Env) -> tempfile::TempDir {
+    let home = tempfile::Builder::new()
+        .prefix("clauderon-user")
+        .tempdir()
+        .unwrap();
+    for dir in [".claude", ".codex", ".config/gh"] {
+        std::fs::create_dir_all(home.path().join(dir)).unwrap();
+    }
+    std::fs::write(home.path().join(".claude/.credentials.json"), "{}").unwrap();
+    std::fs::write(home.path().join(".claude.json"), "{}").unwrap();
+    std::fs::write(home.path().join(".netrc"), "machine x password y\n").unwrap();
+    let config = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[mounts]\nallowed_roots = [\"{}\"]\n",
+        home.path().display()
+    ));
+    std::fs::write(config, text).unwrap();
+    env.extra_env
+        .push(("HOME".into(), home.path().display().to_string()));
+    home
+}
+
+/// Each login directory or file, mounted by the repository's
+/// devcontainer.json under an allowed root, is refused naming the store.
+#[test]
+fn devcontainer_mounts_of_the_users_logins_are_refused() {
+    let mut env = Env::new();
+    let home = home_with_logins(&mut env);
+    let repo = env.repo().display().to_string();
+    for store in [
+        "~/.claude",
+        "~/.claude.json",
+        "~/.codex",
+        "~/.config/gh",
+        "~/.netrc",
+    ] {
+        let rel = store.trim_start_matches("~/");
+        let body = format!(
+            r#"{{ "image": "{BASE_IMAGE}", "mounts": ["source=${{localEnv:HOME}}/{rel},target=/mnt/login,type=bind"] }}"#
+        );
+        std::fs::create_dir_all(env.repo().join(".devcontainer")).unwrap();
+        std::fs::write(env.repo().join(".devcontainer/devcontainer.json"), body).unwrap();
+        let r = env
+            .run(&["create", "--repo", &repo, "--prompt", "hi", "--dry-run"])
+            .fails();
+        let host = home.path().join(rel);
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert_eq!(
+            r.stderr,
+            format!(
+                "clauderon: error: .devcontainer/devcontainer.json: --mount \"{host}:/mnt/login\": {host} is, is in or holds the secret store {store}, which sessions do not get\n  fix: use something else; or, if the agent must have it, add it to config.toml: [mounts] allow_secret_stores = [\"{store}\"]\n",
+                host = host.display()
+            )
+        );
+    }
+}
