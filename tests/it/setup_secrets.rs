@@ -64,3 +64,40 @@ fn devcontainer_mounts_of_the_users_logins_are_refused() {
         );
     }
 }
+
+/// settings.json `env` entries whose values carry a credential (a header,
+/// a URL's password) are removed like the ones named like a credential:
+/// neither in the dry run nor in the session's copy; the others stay.
+#[test]
+fn settings_env_credentials_in_headers_and_urls_stay_outside() {
+    let mut env = Env::new();
+    let home = home_with_logins(&mut env);
+    env.extra_env
+        .push(("CLAUDE_CONFIG_DIR".into(), String::new()));
+    let settings = serde_json::json!({"env": {
+        "ANTHROPIC_CUSTOM_HEADERS": "Authorization: Bearer hdr-secret-1",
+        "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Bearer otel-secret-2",
+        "ANTHROPIC_BASE_URL": "https://bob:url-secret-3@gw.example.com/v1",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example.com:4318",
+        "EDITOR": "vim"
+    }});
+    std::fs::write(
+        home.path().join(".claude/settings.json"),
+        settings.to_string(),
+    )
+    .unwrap();
+    let dry = env.create("s", "hi", &["--dry-run"]).ok().stdout;
+    for secret in ["hdr-secret-1", "otel-secret-2", "url-secret-3"] {
+        assert!(!dry.contains(secret), "{secret} in the dry run:\n{dry}");
+    }
+    let start = dry.find("agent-config/claude/settings.json <<").unwrap();
+    let copied = &dry[start..];
+    let copied = &copied[copied.find('\n').unwrap() + 1..copied.find("CLAUDERON_EOF\n").unwrap()];
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(copied).unwrap(),
+        serde_json::json!({"env": {
+            "EDITOR": "vim",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example.com:4318"
+        }})
+    );
+}
