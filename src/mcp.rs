@@ -21,6 +21,8 @@ pub struct Found {
     pub servers: Vec<Server>,
     pub env: Vec<(String, String)>,
     pub stdio_commands: Vec<(String, String)>,
+    /// What `create` says about servers it leaves out.
+    pub warnings: Vec<String>,
 }
 
 /// The user's Claude Code state file on this machine.
@@ -104,6 +106,10 @@ fn one(found: &mut Found, scope: Scope, file: &Path, name: &str, def: &Value) {
         found.servers.push(server);
         return;
     };
+    if scope == Scope::User && url.is_some_and(crate::session::url_has_credential) {
+        left_out_for_its_url(found, server, file);
+        return;
+    }
     let mut definition = def.clone();
     if let Some(Value::Object(headers)) = def.get("headers") {
         for (header, value) in headers {
@@ -124,6 +130,18 @@ fn one(found: &mut Found, scope: Scope, file: &Path, name: &str, def: &Value) {
     if scope == Scope::User {
         server.definition = Some(definition);
     }
+    found.servers.push(server);
+}
+
+/// A user's server whose URL holds its credential (`?token=`, `user:pw@`):
+/// the container would hold it, so the session goes without the server.
+fn left_out_for_its_url(found: &mut Found, mut server: Server, file: &Path) {
+    server.reached = "left out: its URL holds a credential, which the container would hold".into();
+    found.warnings.push(format!(
+        "MCP server {:?} in {} is left out: its URL holds a credential (a password or a `token=`/`key=` parameter), which would be inside the container; give the credential in a header (\"headers\": {{\"Authorization\": ...}}), which the proxy keeps outside",
+        server.name,
+        file.display()
+    ));
     found.servers.push(server);
 }
 

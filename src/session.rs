@@ -348,6 +348,36 @@ pub fn looks_like_token(value: &str) -> bool {
     PREFIXES.iter().any(|p| value.starts_with(p))
 }
 
+/// A value that carries a credential: a token, an HTTP authorization
+/// (`ANTHROPIC_CUSTOM_HEADERS`, `OTEL_EXPORTER_OTLP_HEADERS` hold
+/// `Authorization: Bearer ...`) or a URL with one (see `url_has_credential`).
+pub fn carries_credential(value: &str) -> bool {
+    let lower = value.to_ascii_lowercase();
+    looks_like_token(value)
+        || url_has_credential(value)
+        || ["authorization", "bearer ", "api-key", "apikey"]
+            .iter()
+            .any(|w| lower.contains(w))
+}
+
+/// A URL (or several, in one value) with a password before its host, or
+/// a query parameter named like a credential (`?token=`, `&api_key=`).
+pub fn url_has_credential(value: &str) -> bool {
+    value.split("://").skip(1).any(|rest| {
+        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+        let password = authority
+            .rsplit_once('@')
+            .is_some_and(|(user, _)| user.contains(':'));
+        let query = rest.split_once('?').map_or("", |(_, q)| q);
+        let query = query.split('#').next().unwrap_or("");
+        password
+            || query.split('&').any(|pair| {
+                pair.split_once('=')
+                    .is_some_and(|(k, v)| looks_secret(k) && !v.is_empty())
+            })
+    })
+}
+
 /// Names that usually hold credentials; their values never go into argv.
 pub fn looks_secret(key: &str) -> bool {
     let k = key.to_ascii_uppercase();

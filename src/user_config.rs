@@ -204,7 +204,8 @@ fn settings(root: &Path, g: &mut Gathered) {
         let secret: Vec<String> = env
             .iter()
             .filter(|(k, v)| {
-                crate::session::looks_secret(k) || v.as_str().is_some_and(holds_credential)
+                crate::session::looks_secret(k)
+                    || v.as_str().is_some_and(crate::session::carries_credential)
             })
             .map(|(k, _)| k.clone())
             .collect();
@@ -220,24 +221,6 @@ fn settings(root: &Path, g: &mut Gathered) {
     bytes.push(b'\n');
     g.settings = Some(bytes);
     g.record.brought.push("settings.json".into());
-}
-
-/// A value that carries a credential: a token, an HTTP authorization
-/// (`ANTHROPIC_CUSTOM_HEADERS`, `OTEL_EXPORTER_OTLP_HEADERS` hold
-/// `Authorization: Bearer ...`) or a URL with a password in it.
-fn holds_credential(value: &str) -> bool {
-    let lower = value.to_ascii_lowercase();
-    let url_password = lower.split("://").skip(1).any(|rest| {
-        let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-        authority
-            .rsplit_once('@')
-            .is_some_and(|(user, _)| user.contains(':'))
-    });
-    crate::session::looks_like_token(value)
-        || url_password
-        || ["authorization", "bearer ", "api-key", "apikey", "token="]
-            .iter()
-            .any(|w| lower.contains(w))
 }
 
 /// The steps that make the session's copy.

@@ -27,6 +27,8 @@ fn home_with_logins(env: &mut Env) -> tempfile::TempDir {
     std::fs::write(config, text).unwrap();
     env.extra_env
         .push(("HOME".into(), home.path().display().to_string()));
+    env.extra_env
+        .push(("CLAUDE_CONFIG_DIR".into(), String::new()));
     home
 }
 
@@ -72,8 +74,6 @@ fn devcontainer_mounts_of_the_users_logins_are_refused() {
 fn settings_env_credentials_in_headers_and_urls_stay_outside() {
     let mut env = Env::new();
     let home = home_with_logins(&mut env);
-    env.extra_env
-        .push(("CLAUDE_CONFIG_DIR".into(), String::new()));
     let settings = serde_json::json!({"env": {
         "ANTHROPIC_CUSTOM_HEADERS": "Authorization: Bearer hdr-secret-1",
         "OTEL_EXPORTER_OTLP_HEADERS": "Authorization=Bearer otel-secret-2",
@@ -100,4 +100,30 @@ fn settings_env_credentials_in_headers_and_urls_stay_outside() {
             "OTEL_EXPORTER_OTLP_ENDPOINT": "https://otel.example.com:4318"
         }})
     );
+}
+
+/// A user's MCP server whose URL holds its credential is left out, with
+/// a warning saying why and how to keep it outside; a server with the
+/// token in a header still comes, with a placeholder.
+#[test]
+fn mcp_server_with_a_credential_in_its_url_is_left_out() {
+    let mut env = Env::new();
+    let home = home_with_logins(&mut env);
+    let user_file = home.path().join(".claude.json");
+    let servers = serde_json::json!({"mcpServers": {
+        "q": {"type": "sse", "url": "https://sse.example.com/sse?api_key=url-secret-4"},
+        "h": {"type": "http", "url": "https://h.example.com/mcp",
+              "headers": {"Authorization": "Bearer hdr-secret-5"}}
+    }});
+    std::fs::write(&user_file, servers.to_string()).unwrap();
+    let r = env.create("m", "hi", &["--dry-run"]).ok();
+    for secret in ["url-secret-4", "hdr-secret-5"] {
+        assert!(!r.stdout.contains(secret), "{secret}:\n{}", r.stdout);
+    }
+    assert!(r.stdout.contains("\"url\": \"https://h.example.com/mcp\""));
+    let warning = format!(
+        "clauderon: warning: MCP server \"q\" in {} is left out: its URL holds a credential (a password or a `token=`/`key=` parameter), which would be inside the container; give the credential in a header (\"headers\": {{\"Authorization\": ...}}), which the proxy keeps outside\n",
+        user_file.display()
+    );
+    assert!(r.stderr.contains(&warning), "{}", r.stderr);
 }

@@ -48,6 +48,9 @@ pub fn mcp_servers(args: &CreateArgs, spec: &mut SessionSpec) -> Vec<(String, St
     }
     let user = (!args.no_user_config).then(crate::mcp::user_file).flatten();
     let found = crate::mcp::gather(user.as_deref(), &spec.repo_root);
+    for warning in &found.warnings {
+        eprintln!("clauderon: warning: {warning}");
+    }
     spec.mcp_servers = found.servers;
     found.stdio_commands
 }
