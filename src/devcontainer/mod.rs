@@ -62,7 +62,7 @@ pub fn apply(ctx: &Ctx, args: &mut CreateArgs) -> Result<Option<Applied>> {
         );
         return Ok(None);
     }
-    let json = parse::read(&repo.root, &rel)?;
+    let json = parse::read(&repo.root, &rel).map_err(|e| with_file(e, &rel))?;
     let real = parse::inside(&repo.root, &rel)?;
     let dir = real.parent().unwrap_or(&repo.root).to_path_buf();
     let base = Base {
@@ -92,11 +92,22 @@ pub fn apply(ctx: &Ctx, args: &mut CreateArgs) -> Result<Option<Applied>> {
     Ok(Some(Applied { record, build }))
 }
 
+/// The file named in the message (or the fix), and a fix where the
+/// check had none: every refusal says how to get past it.
 fn with_file(e: Error, rel: &std::path::Path) -> Error {
-    if e.message.starts_with("devcontainer.json") {
-        return e;
+    let shown = rel.display().to_string();
+    let e = if e.message.starts_with("devcontainer.json") || e.message.starts_with(&shown) {
+        e
+    } else {
+        e.context(&shown)
+    };
+    match e.fix {
+        Some(_) => e,
+        None => {
+            let fix = format!("fix it in {shown}, or pass --no-devcontainer");
+            e.with_fix(fix)
+        }
     }
-    e.context(format!("{}", rel.display()))
 }
 
 /// The image (checked as `--image` would be) or the build's tag, whose

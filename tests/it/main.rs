@@ -68,6 +68,7 @@ mod proxy_faults;
 mod proxy_websocket;
 mod real_claude;
 mod setup_devcontainer;
+mod setup_devcontainer_fixes;
 mod setup_devcontainer_podman;
 mod setup_mcp;
 mod setup_secrets;
