@@ -53,6 +53,7 @@ pub fn apply(ctx: &Ctx, args: &mut CreateArgs) -> Result<Option<Applied>> {
         .map_err(|e| Error::io(format!("--repo {}", args.repo.display()), e))?;
     let repo = crate::git::resolve_repo(&repo_dir)?;
     let Some(rel) = parse::locate(&repo.root, args.devcontainer.as_deref())? else {
+        note_unpicked(&repo.root);
         return Ok(None);
     };
     if args.backend == crate::session::BackendKind::Kubernetes {
@@ -90,6 +91,17 @@ pub fn apply(ctx: &Ctx, args: &mut CreateArgs) -> Result<Option<Applied>> {
     };
     onto_args(args, settings);
     Ok(Some(Applied { record, build }))
+}
+
+/// Files only `--devcontainer NAME` picks are said, not silently unused.
+fn note_unpicked(root: &std::path::Path) {
+    let names = parse::names(root);
+    if let Some(first) = names.first() {
+        eprintln!(
+            "clauderon: note: .devcontainer/ holds devcontainer.json files for {} but none is used without --devcontainer NAME (e.g. --devcontainer {first}); using the default image",
+            names.join(", ")
+        );
+    }
 }
 
 /// The file named in the message (or the fix), and a fix where the

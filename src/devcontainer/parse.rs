@@ -35,6 +35,21 @@ pub fn locate(root: &Path, name: Option<&str>) -> Result<Option<PathBuf>> {
         .find(|rel| root.join(rel).symlink_metadata().is_ok()))
 }
 
+/// The names `--devcontainer` can pick: the directories under
+/// `.devcontainer/` that hold a devcontainer.json, in name order.
+pub fn names(root: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(root.join(".devcontainer"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.path().join("devcontainer.json").is_file())
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| check_name(n).is_ok())
+        .collect();
+    names.sort();
+    names
+}
+
 fn check_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && !name.starts_with(['-', '.'])

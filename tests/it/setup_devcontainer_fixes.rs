@@ -1,5 +1,6 @@
 //! Every refusal of a devcontainer.json names the file and says how to get
-//! past it, a file in a subfolder (`--devcontainer NAME`) included.
+//! past it, a file in a subfolder (`--devcontainer NAME`) included; and
+//! subfolder files that no flag picks are said, not silently unused.
 
 use crate::common::Env;
 
@@ -47,4 +48,22 @@ fn refusals_name_the_file_and_the_fix() {
         assert_eq!(r.code, 2, "{rel}: {}", r.stderr);
         assert_eq!(r.stderr, expected, "{rel}");
     }
+}
+
+/// Only subfolder files (`.devcontainer/NAME/devcontainer.json`): create
+/// says they are there and how to pick one; --no-devcontainer is quiet.
+#[test]
+fn subfolder_files_no_flag_picks_are_said() {
+    let env = Env::new();
+    for name in ["python", "node"] {
+        let rel = format!(".devcontainer/{name}/devcontainer.json");
+        write(&env, &rel, br#"{ "image": "--privileged" }"#);
+    }
+    let r = dry_create(&env, &[]).ok();
+    assert_eq!(
+        r.stderr,
+        "clauderon: note: .devcontainer/ holds devcontainer.json files for node, python but none is used without --devcontainer NAME (e.g. --devcontainer node); using the default image\n"
+    );
+    let r = dry_create(&env, &["--no-devcontainer"]).ok();
+    assert_eq!(r.stderr, "");
 }
