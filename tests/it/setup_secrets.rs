@@ -127,3 +127,28 @@ fn mcp_server_with_a_credential_in_its_url_is_left_out() {
     );
     assert!(r.stderr.contains(&warning), "{}", r.stderr);
 }
+
+/// `[agent] user_config = false` leaves out your MCP servers too, as
+/// `--no-user-config` does: they are part of your configuration.
+#[test]
+fn user_config_off_in_config_leaves_out_your_mcp_servers() {
+    let mut env = Env::new();
+    let home = home_with_logins(&mut env);
+    let servers = serde_json::json!({"mcpServers": {
+        "h": {"type": "http", "url": "https://h.example.com/mcp",
+              "headers": {"Authorization": "Bearer hdr-secret-6"}}
+    }});
+    std::fs::write(home.path().join(".claude.json"), servers.to_string()).unwrap();
+    let on = env.create("m", "hi", &["--dry-run"]).ok();
+    assert!(
+        on.stdout.contains("https://h.example.com/mcp"),
+        "{}",
+        on.stdout
+    );
+    let config = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[agent]\nuser_config = false\n");
+    std::fs::write(config, text).unwrap();
+    let off = env.create("m", "hi", &["--dry-run"]).ok();
+    assert!(!off.stdout.contains("h.example.com"), "{}", off.stdout);
+}

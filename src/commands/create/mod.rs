@@ -52,7 +52,7 @@ pub(crate) fn on_host(ctx: &Ctx, job: CreateJob, mode: Mode) -> Result<()> {
     spec.devcontainer = devcontainer.as_ref().map(|d| d.record.clone());
     let user_config = setup::user_config(ctx, &args, &spec)?;
     spec.user_config = user_config.as_ref().map(|g| g.record.clone());
-    let stdio = setup::mcp_servers(&args, &mut spec);
+    let stdio = setup::mcp_servers(ctx, &args, &mut spec);
     compose::apply(ctx, &args, &engine, &mut spec)?;
     let (attach, shown) = attachments(ctx, &args, &mut spec)?;
     let _lock = if mode.is_dry_run() {

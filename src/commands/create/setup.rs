@@ -41,12 +41,14 @@ pub fn user_config(
 }
 
 /// Records the servers; returns the stdio ones' (server, command).
-pub fn mcp_servers(args: &CreateArgs, spec: &mut SessionSpec) -> Vec<(String, String)> {
+pub fn mcp_servers(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Vec<(String, String)> {
     // (kubernetes sessions never get here: their create returns first)
     if spec.agent != Agent::Claude {
         return Vec::new();
     }
-    let user = (!args.no_user_config).then(crate::mcp::user_file).flatten();
+    // Your servers are part of your configuration: left out with it.
+    let yours = !args.no_user_config && ctx.config.agent.user_config;
+    let user = yours.then(crate::mcp::user_file).flatten();
     let found = crate::mcp::gather(user.as_deref(), &spec.repo_root);
     for warning in &found.warnings {
         eprintln!("clauderon: warning: {warning}");
