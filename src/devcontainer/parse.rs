@@ -88,9 +88,14 @@ pub fn inside(root: &Path, rel: &Path) -> Result<PathBuf> {
 pub fn read(root: &Path, rel: &Path) -> Result<serde_json::Value> {
     let path = inside(root, rel)?;
     let shown = rel.display();
+    // Checked before opening too: opening a FIFO would wait for a writer.
+    let regular = |m: std::fs::Metadata| m.is_file();
+    if !std::fs::metadata(&path).is_ok_and(regular) {
+        return Err(not_regular(&shown));
+    }
     let file = std::fs::File::open(&path).map_err(|e| Error::io(&shown, e))?;
-    if !file.metadata().map_err(|e| Error::io(&shown, e))?.is_file() {
-        return Err(Error::input(format!("{shown} is not a regular file")));
+    if !file.metadata().is_ok_and(regular) {
+        return Err(not_regular(&shown));
     }
     let mut bytes = Vec::new();
     file.take(MAX_BYTES + 1)
@@ -105,10 +110,17 @@ pub fn read(root: &Path, rel: &Path) -> Result<serde_json::Value> {
     }
     let text =
         String::from_utf8(bytes).map_err(|_| Error::input(format!("{shown} is not UTF-8 text")))?;
-    parse(&text).map_err(|why| {
+    // Editors on Windows write a byte-order mark; JSON parsers skip it.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    parse(text).map_err(|why| {
         Error::input(format!("{shown} is not valid JSON with comments: {why}"))
             .with_fix("fix the file at the line shown, or pass --no-devcontainer")
     })
+}
+
+fn not_regular(shown: &std::path::Display) -> Error {
+    Error::input(format!("{shown} is not a regular file"))
+        .with_fix("make it a file, or pass --no-devcontainer")
 }
 
 /// JSONC as the spec reads it. jsonc-parser is dprint's parser, the one

@@ -67,3 +67,30 @@ fn subfolder_files_no_flag_picks_are_said() {
     let r = dry_create(&env, &["--no-devcontainer"]).ok();
     assert_eq!(r.stderr, "");
 }
+
+/// A FIFO where devcontainer.json should be is refused at once (opening it
+/// would wait for a writer forever); a byte-order mark, as editors on
+/// Windows write, is read past.
+#[test]
+fn a_fifo_is_refused_and_a_byte_order_mark_is_read_past() {
+    let env = Env::new();
+    let dir = env.repo().join(".devcontainer");
+    std::fs::create_dir_all(&dir).unwrap();
+    let fifo = dir.join("devcontainer.json");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.unwrap().success());
+    let r = dry_create(&env, &[]).fails();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(
+        r.stderr,
+        "clauderon: error: .devcontainer/devcontainer.json is not a regular file\n  fix: make it a file, or pass --no-devcontainer\n"
+    );
+    std::fs::remove_file(&fifo).unwrap();
+    write(
+        &env,
+        ".devcontainer/devcontainer.json",
+        "\u{feff}{ \"image\": \"clauderon-test-bom:1\" }".as_bytes(),
+    );
+    let r = dry_create(&env, &[]).ok();
+    assert!(r.stdout.contains("clauderon-test-bom:1"), "{}", r.stdout);
+}
