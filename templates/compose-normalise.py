@@ -102,7 +102,9 @@ def long_mount(volume, base):
         if len(parts) == 2 and not parts[1].startswith("/"):
             return {"type": "volume", "target": parts[0]}
         source, target = parts[0], parts[1]
-        mount = {"type": "bind" if DIR.match(source) else "volume", "source": source, "target": target}
+        mount = {"type": "bind" if DIR.match(source) else "volume", "source": source, "target": target,
+                 # what podman-compose matches when a later file replaces this mount
+                 "x-clauderon-mount": volume.split(":", 1)[1]}
         if len(parts) == 3 and "ro" in parts[2].split(","):
             mount["read_only"] = True
     if mount.get("type") == "bind" and mount.get("source"):

@@ -41,4 +41,17 @@ pub struct ComposeSpec {
     /// `podman::shell_forms`).
     #[serde(default)]
     pub shell_form: Vec<String>,
+    /// The agent service's bind mounts of the repository, mounted from the
+    /// worktree instead (see `backend::compose::repo_binds`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub repo_binds: Vec<RepoBind>,
+}
+
+/// A bind mount of a path of the repository.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RepoBind {
+    /// The source, relative to the repository's root (empty: the root).
+    pub path: PathBuf,
+    /// What follows the source, as written: `TARGET[:MODE]`.
+    pub mount: String,
 }

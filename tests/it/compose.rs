@@ -260,17 +260,26 @@ fn refused_constructs_say_why_and_leave_nothing() {
     });
 }
 
+/// A bind mount of the repository in the agent's service (a
+/// devcontainer's `..:/workspaces/app`) is mounted from the session's
+/// worktree: the agent sees its own files there, never your checkout.
 #[test]
-fn a_bind_mount_inside_the_repository_is_allowed() {
+fn the_agents_bind_mount_of_the_repository_is_its_worktree() {
     if !compose_ready() {
         return;
     }
     let env = Env::new();
-    let body =
-        format!("services:\n  dev:\n    image: {BASE_IMAGE}\n    volumes: [\"./sub:/data:ro\"]\n");
+    let name = unique("bind");
+    let project = Project::of(&name);
+    let body = format!(
+        "services:\n  dev:\n    image: {BASE_IMAGE}\n    volumes: [\".:/workspaces/app:cached\"]\n"
+    );
     let file = write_compose(&env, &body);
-    let r = create(&env, "inside", &file, &["--dry-run"]).ok();
-    assert!(r.stdout.contains("up"), "{}", r.stdout);
+    create(&env, &name, &file, &[]).ok();
+    let agent = format!("clauderon-{name}");
+    common::compose::assert_repo_bind_is_the_worktree("docker", &agent, &env);
+    env.run(&["delete", "--force", &name]).ok();
+    assert_nothing_left(&env, &name, &project);
 }
 
 #[test]

@@ -12,6 +12,7 @@ use clauderon::backend::oci::delete::delete_plan;
 use clauderon::backend::oci::{DOCKER, PODMAN};
 use clauderon::limits::{Cpu, Limits, Memory};
 use clauderon::session::BackendKind;
+use clauderon::spec::compose::RepoBind;
 use fixtures::{home, spec, wiring};
 
 /// A compose session: the override (every `$` doubled, the hostile value a
@@ -36,6 +37,11 @@ fn create_and_delete_compose_session() {
         volumes: vec!["data".into()],
         services: vec!["db".into(), "dev".into()],
         shell_form: vec![],
+        // `..:/workspaces/app:cached` in the file: from the worktree.
+        repo_binds: vec![RepoBind {
+            path: "".into(),
+            mount: "/workspaces/app:cached".into(),
+        }],
     });
     let created = create_plan(&s, &home(), &DOCKER, None, &wiring()).render();
     assert!(
@@ -65,6 +71,7 @@ fn create_and_delete_podman_compose_session() {
         volumes: vec!["data".into()],
         services: vec!["db".into(), "dev".into()],
         shell_form: vec![],
+        repo_binds: Vec::new(),
     });
     let created = create_plan(&s, &home(), &PODMAN, None, &wiring()).render();
     let deleted = delete_plan(&s, &home(), &PODMAN, &ContainerState::Missing, false).render();
@@ -87,6 +94,7 @@ fn podman_compose_on_rootless_podman_is_refused() {
         volumes: vec![],
         services: vec!["dev".into()],
         shell_form: vec![],
+        repo_binds: Vec::new(),
     });
     let mut w = wiring();
     check_wiring(&s, &w).unwrap();

@@ -265,6 +265,26 @@ fn the_agent_reaches_its_database_by_name_and_delete_leaves_nothing() {
     podman_ok(&["volume", "inspect", "clauderon-cargo-registry"]);
 }
 
+/// A bind mount of the repository in the agent's service is mounted from
+/// the session's worktree (podman-compose replaces the file's entry by
+/// what follows its source, as written).
+#[test]
+fn the_agents_bind_mount_of_the_repository_is_its_worktree() {
+    if !ready() {
+        return;
+    }
+    let name = unique("pbind");
+    let (env, _project) = env_for(&name);
+    let body = format!(
+        "services:\n  dev:\n    image: localhost/{NOAGENT_IMAGE}\n    volumes: [\".:/workspaces/app:z\"]\n"
+    );
+    let file = write_compose(&env, &body);
+    create(&env, &name, &file, &[]).ok();
+    let agent = format!("clauderon-{name}");
+    common::compose::assert_repo_bind_is_the_worktree("podman", &agent, &env);
+    env.run(&["delete", "--force", &name]).ok();
+}
+
 #[test]
 fn refresh_recreates_the_agent_and_keeps_the_database_and_its_volume() {
     if !ready() {

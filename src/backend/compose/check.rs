@@ -36,6 +36,8 @@ pub struct Project {
     /// Every service's image, (service, image), for the allowlist; a
     /// service built from `build:` is not in it (see `pulled_images`).
     pub images: Vec<(String, String)>,
+    /// The agent service's bind mounts of the repository.
+    pub repo_binds: Vec<crate::spec::compose::RepoBind>,
 }
 
 /// Checks every service, then picks the agent's. `order` is the services
@@ -81,6 +83,7 @@ pub fn inspect(order: &[String], config: &Value, opts: &Options) -> Result<Proje
         .map(|v| v.keys().cloned().collect())
         .unwrap_or_default();
     Ok(Project {
+        repo_binds: super::repo_binds::of_service(&services[&service], &opts.repo_root),
         service,
         image,
         networks,

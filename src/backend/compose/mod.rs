@@ -9,6 +9,7 @@ pub mod forward;
 pub mod podman;
 pub mod refresh;
 mod render;
+mod repo_binds;
 mod sweep;
 
 use std::path::{Path, PathBuf};

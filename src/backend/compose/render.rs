@@ -25,6 +25,13 @@ pub fn override_file(
 ) -> (Vec<u8>, Vec<(String, String)>) {
     let (environment, secrets) = environment(spec, engine, wiring);
     let mut service = agent_service(spec, home, engine, wiring);
+    if let Some(Value::Array(volumes)) = service.get_mut("volumes") {
+        let worktree = &spec.worktree;
+        volumes.extend(super::repo_binds::override_entries(
+            &compose.repo_binds,
+            worktree,
+        ));
+    }
     service.insert("environment".into(), environment.into());
     service.insert("image".into(), spec.image.clone().into());
     for key in &compose.shell_form {

@@ -132,6 +132,7 @@ fn prepare(
         volumes: checked.volumes,
         services: order,
         shell_form,
+        repo_binds: checked.repo_binds,
     });
     Ok(())
 }

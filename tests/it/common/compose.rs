@@ -85,3 +85,20 @@ pub fn assert_no_way_to_the_host(engine: &str, gateway: &str, env: &Env, contain
         assert!(!reached(&inside), "{container} reached the host");
     }
 }
+
+/// In the agent's container (`engine exec`), what the agent writes at
+/// /workspace shows at /workspaces/app, the compose file's bind mount of
+/// the repository, and neither write reaches the user's checkout.
+#[track_caller]
+pub fn assert_repo_bind_is_the_worktree(engine: &str, agent: &str, env: &super::Env) {
+    let script = "echo mine > /workspace/by-agent && cat /workspaces/app/by-agent && touch /workspaces/app/second";
+    let out = std::process::Command::new(engine)
+        .args(["exec", agent, "bash", "-c", script])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "mine\n", "{err}");
+    for file in ["by-agent", "second"] {
+        assert!(!env.repo().join(file).exists(), "{file} in your checkout");
+    }
+}
