@@ -95,7 +95,11 @@ fn one(found: &mut Found, scope: Scope, file: &Path, name: &str, def: &Value) {
         let command = def["command"].as_str().unwrap_or_default().to_string();
         server.reached = format!("in the container: `{command}`");
         if scope == Scope::User {
-            server.definition = Some(stdio_definition(def));
+            let (definition, dropped) = stdio_definition(def);
+            server.definition = Some(definition);
+            if !dropped.is_empty() {
+                found.warnings.push(secrets_left_out(name, file, &dropped));
+            }
         }
         found.stdio_commands.push((name.to_string(), command));
         found.servers.push(server);
@@ -191,16 +195,30 @@ fn env_reference(value: &str) -> Option<String> {
 }
 
 /// A stdio server's definition, without environment values that look like
-/// credentials (the container holds none).
-fn stdio_definition(def: &Value) -> Value {
+/// credentials (the container holds none), and the names left out.
+fn stdio_definition(def: &Value) -> (Value, Vec<String>) {
     let mut def = def.clone();
+    let mut dropped = Vec::new();
     if let Some(Value::Object(env)) = def.get_mut("env") {
         env.retain(|k, v| {
-            !(crate::session::looks_secret(k)
-                || v.as_str().is_some_and(crate::session::looks_like_token))
+            let secret = crate::session::looks_secret(k)
+                || v.as_str().is_some_and(crate::session::looks_like_token);
+            if secret {
+                dropped.push(k.clone());
+            }
+            !secret
         });
     }
-    def
+    (def, dropped)
+}
+
+/// Said at create: without them the server may fail inside the session.
+fn secrets_left_out(name: &str, file: &Path, dropped: &[String]) -> String {
+    format!(
+        "MCP server {name:?} in {}: variables left out of the session as credentials: {} (a container holds no secrets), so the server may fail there; a remote (http) server's token in a header is kept outside by the proxy instead",
+        file.display(),
+        dropped.join(", ")
+    )
 }
 
 /// The host of an `http(s)://` URL, lower-case.
@@ -370,6 +388,11 @@ mod tests {
             local.definition.as_ref().unwrap()["env"],
             serde_json::json!({"MODE": "a"})
         );
+        let said = format!(
+            "MCP server \"local\" in {}: variables left out of the session as credentials: API_TOKEN (a container holds no secrets), so the server may fail there; a remote (http) server's token in a header is kept outside by the proxy instead",
+            user.display()
+        );
+        assert_eq!(found.warnings, [said]);
         assert_eq!(found.env[0].0, "PROJ_TOKEN");
         assert_eq!(rules(&found.servers).len(), 2);
         assert!(still_configured(&found.servers, "mcp.test", dir.path()));
