@@ -230,6 +230,14 @@ pub fn parse(arg: &str, policy: &Policy) -> Result<ExtraMount> {
 /// Neither the clauderon home nor a secret store that is not allowed is
 /// `host`, inside it or around it (`host` with its links resolved).
 pub fn check_secret(host: &Path, policy: &Policy) -> Result<()> {
+    if let Some(socket) = socket_in(host, engine_sockets()) {
+        return Err(Error::refused(format!(
+            "{} is or holds the socket {}: a socket reaches a service of this host (an engine's gives root on it), which sessions do not get",
+            host.display(),
+            socket.display()
+        ))
+        .with_fix("leave the socket out of the session (mount a directory that does not hold one)"));
+    }
     let overlaps = |store: &Path| host.starts_with(store) || store.starts_with(host);
     if overlaps(&policy.home) {
         return Err(Error::refused(format!(
@@ -249,6 +257,38 @@ pub fn check_secret(host: &Path, policy: &Policy) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The engines' sockets where they usually are; whoever holds one is root
+/// on this host (rootless: the user).
+const ENGINE_SOCKETS: &[&str] = &[
+    "/run/docker.sock",
+    "/run/podman/podman.sock",
+    "/run/containerd/containerd.sock",
+];
+
+/// Where this host's engines' sockets may be.
+fn engine_sockets() -> Vec<PathBuf> {
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
+    let rootless = runtime
+        .iter()
+        .flat_map(|r| [r.join("docker.sock"), r.join("podman/podman.sock")]);
+    ENGINE_SOCKETS
+        .iter()
+        .map(PathBuf::from)
+        .chain(rootless)
+        .collect()
+}
+
+/// `host` itself when it is a socket, else one of `sockets` inside it.
+fn socket_in(host: &Path, sockets: Vec<PathBuf>) -> Option<PathBuf> {
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::metadata(host).is_ok_and(|m| m.file_type().is_socket()) {
+        return Some(host.to_path_buf());
+    }
+    (sockets.into_iter())
+        .filter_map(|s| s.canonicalize().ok())
+        .find(|s| s.starts_with(host))
 }
 
 /// Inside an allowed root, and no secret store in it or around it.

@@ -152,3 +152,23 @@ fn a_root_must_be_a_path_or_an_empty_one_would_allow_everything() {
         assert!(section.checked().is_ok(), "{good}");
     }
 }
+
+#[test]
+fn a_socket_or_a_directory_with_an_engines_socket_is_refused() {
+    let (dir, p) = setup(&[""], &[]);
+    let r = root(&dir);
+    let socket = Path::new(&r).join("data/sub/engine.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    let e = parse(&format!("{}:/var/run/docker.sock", socket.display()), &p).unwrap_err();
+    assert_eq!(
+        e.message,
+        format!(
+            "--mount \"{0}:/var/run/docker.sock\": {0} is or holds the socket {0}: a socket reaches a service of this host (an engine's gives root on it), which sessions do not get",
+            socket.display()
+        )
+    );
+    let sub = Path::new(&r).join("data/sub");
+    assert_eq!(socket_in(&sub, vec![socket.clone()]), Some(socket.clone()));
+    assert_eq!(socket_in(&sub, vec![]), None);
+    parse(&format!("{}:/sub", sub.display()), &p).unwrap();
+}
