@@ -73,61 +73,16 @@ fn run(cli: Cli) -> Result<i32> {
         | Command::Send(_)
         | Command::Merge(_)
         | Command::Pr(_)) => commands::land::dispatch(&ctx, command)?,
-        Command::Approve {
-            name,
-            host,
-            session,
-            always,
-            ..
-        } => commands::policy::approve(&ctx, &name, &host, session, always)?,
-        Command::Deny { name, host } => commands::policy::run(
-            &ctx,
-            &name,
-            Some(clauderon::cli::PolicyAction::Deny),
-            Some(&host),
-            false,
-            json,
-        )?,
-        Command::Policy {
-            name,
-            action,
-            host,
-            suggest,
-        } => commands::policy::run(&ctx, &name, action, host.as_deref(), suggest, json)?,
-        Command::Events { name, follow, all } => match (name, all) {
-            (Some(name), _) => commands::status::events(&ctx, &name, follow, json)?,
-            (None, true) => commands::status::all_events(&ctx, follow, json)?,
-            (None, false) => {
-                return Err(
-                    clauderon::error::Error::input("events needs a session's name, or --all for every session's")
-                        .with_fix("clauderon events NAME (`clauderon list` shows the names), or clauderon events --all"),
-                );
-            }
-        },
+        command @ (Command::Approve { .. } | Command::Deny { .. } | Command::Policy { .. }) => {
+            policy(&ctx, command, json)?
+        }
+        Command::Events { name, follow, all } => events(&ctx, name, follow, all, json)?,
         command @ Command::Daemon { .. } => return daemon(&ctx, command),
         Command::Proxy { command } => proxy(&ctx, command, json)?,
         Command::Image { command } => return image(&ctx, command, json),
-        Command::AgentImage {
-            command:
-                AgentImageCommand::Build {
-                    from,
-                    agent,
-                    backend,
-                    version,
-                    update,
-                    dry_run,
-                },
-        } => {
-            let source = commands::agent_image::Source {
-                from: from.as_deref(),
-                version: version.as_deref(),
-                update,
-            };
-            commands::agent_image::build(&ctx, source, agent, backend, Mode::from_dry_run(dry_run))?
+        command @ (Command::AgentImage { .. } | Command::DaemonImage { .. }) => {
+            build_image(&ctx, command)?
         }
-        Command::DaemonImage {
-            command: DaemonImageCommand::Build { backend, dry_run },
-        } => commands::daemon_image::build(&ctx, backend, Mode::from_dry_run(dry_run))?,
         Command::Doctor => return commands::doctor::run(&ctx, json),
         Command::Api {
             command: ApiCommand::Token { rotate },
@@ -190,6 +145,77 @@ fn daemon(ctx: &Ctx, command: Command) -> Result<i32> {
             let port = http_port.unwrap_or(ctx.config.http_port.value);
             clauderon::daemon::run(&ctx.home, port, any_port_if_busy).map(|()| 0)
         }
+    }
+}
+
+/// The proxy policy's commands: a session's hosts allowed or denied.
+fn policy(ctx: &Ctx, command: Command, json: bool) -> Result<()> {
+    match command {
+        Command::Approve {
+            name,
+            host,
+            session,
+            always,
+            ..
+        } => commands::policy::approve(ctx, &name, &host, session, always),
+        Command::Deny { name, host } => commands::policy::run(
+            ctx,
+            &name,
+            Some(clauderon::cli::PolicyAction::Deny),
+            Some(&host),
+            false,
+            json,
+        ),
+        Command::Policy {
+            name,
+            action,
+            host,
+            suggest,
+        } => commands::policy::run(ctx, &name, action, host.as_deref(), suggest, json),
+        _ => unreachable!("only policy commands are passed here"),
+    }
+}
+
+/// `events NAME`, or `events --all`; with neither it is refused.
+fn events(ctx: &Ctx, name: Option<String>, follow: bool, all: bool, json: bool) -> Result<()> {
+    match (name, all) {
+        (Some(name), _) => commands::status::events(ctx, &name, follow, json),
+        (None, true) => commands::status::all_events(ctx, follow, json),
+        (None, false) => Err(clauderon::error::Error::input(
+            "events needs a session's name, or --all for every session's",
+        )
+        .with_fix(
+            "clauderon events NAME (`clauderon list` shows the names), or clauderon events --all",
+        )),
+    }
+}
+
+/// The images clauderon builds: the agent CLI's (Podman sessions mount it)
+/// and the in-cluster daemon's.
+fn build_image(ctx: &Ctx, command: Command) -> Result<()> {
+    match command {
+        Command::AgentImage {
+            command:
+                AgentImageCommand::Build {
+                    from,
+                    agent,
+                    backend,
+                    version,
+                    update,
+                    dry_run,
+                },
+        } => {
+            let source = commands::agent_image::Source {
+                from: from.as_deref(),
+                version: version.as_deref(),
+                update,
+            };
+            commands::agent_image::build(ctx, source, agent, backend, Mode::from_dry_run(dry_run))
+        }
+        Command::DaemonImage {
+            command: DaemonImageCommand::Build { backend, dry_run },
+        } => commands::daemon_image::build(ctx, backend, Mode::from_dry_run(dry_run)),
+        _ => unreachable!("only image builds are passed here"),
     }
 }
 

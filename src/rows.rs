@@ -172,8 +172,11 @@ pub fn rows(home: &Home, daily: Option<Usd>) -> Result<(Vec<Row>, Vec<String>)> 
     Ok((rows, warnings))
 }
 
-fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView, books: &HomeBooks) -> Row {
-    let (state, status) = match view
+/// The session's container as the engine sees it: its state and the
+/// engine's words, or what is wrong and its fix; Unknown when the engine
+/// could not be asked.
+fn engine_state(spec: &SessionSpec, view: &mut EngineView) -> (State, String) {
+    match view
         .containers
         .remove(&(spec.backend, spec.container_name()))
     {
@@ -186,10 +189,21 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView, books: &HomeB
                 spec.name
             ),
         ),
-    };
+    }
+}
+
+/// The agent's status from its hook events (a pod's come from its cluster's
+/// daemon, through the view);
+/// None when the engine or the cluster's events could not be read.
+fn agent_status(
+    spec: &SessionSpec,
+    home: &Home,
+    view: &mut EngineView,
+    state: &State,
+) -> Option<crate::hooks::Status> {
     let kube = spec.backend == BackendKind::Kubernetes;
     let known = !(kube && view.no_events.contains(&spec.name));
-    let agent = (state != State::Unknown && known).then(|| {
+    (*state != State::Unknown && known).then(|| {
         let events = if kube {
             let key = (spec.name.clone(), spec.id.clone());
             view.hook_events.remove(&key).unwrap_or_default()
@@ -202,7 +216,12 @@ fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView, books: &HomeB
             derive_status
         };
         derive(&events, state.is_running(), session::now())
-    });
+    })
+}
+
+fn row_for(spec: &SessionSpec, home: &Home, view: &mut EngineView, books: &HomeBooks) -> Row {
+    let (state, status) = engine_state(spec, view);
+    let agent = agent_status(spec, home, view, &state);
     // A finished --print run is done or failed, not merely stopped.
     let finished = (spec.agent_options.print && state.as_str() == "exited")
         .then(|| print_outcome(&status))

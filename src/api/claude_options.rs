@@ -88,6 +88,13 @@ fn container_path(option: &str, p: &str) -> Result<()> {
 impl ClaudeOptions {
     /// Refuses the options a run cannot honour.
     fn check(&self) -> Result<()> {
+        self.refuse_what_a_run_cannot_do()?;
+        self.check_values()
+    }
+
+    /// Refuses the options that need what a run has not: a second
+    /// conversation, someone to answer prompts, a client on stdin.
+    fn refuse_what_a_run_cannot_do(&self) -> Result<()> {
         if self.fork_session == Some(true) {
             return Err(refuse(
                 "fork_session",
@@ -120,6 +127,13 @@ impl ClaudeOptions {
                 "it needs stream-json input, which a run does not take",
             ));
         }
+        Ok(())
+    }
+
+    /// Refuses values Claude Code would not take: an unknown permission
+    /// mode or setting source, a budget that is not positive, a path that
+    /// is not in the container.
+    fn check_values(&self) -> Result<()> {
         if let Some(mode) = &self.permission_mode {
             let known = [
                 "acceptEdits",
@@ -192,7 +206,30 @@ impl ClaudeOptions {
 
     /// The Claude Code flags passed on with `--agent-arg`.
     fn agent_args(&self) -> Vec<String> {
-        let mut out = Vec::new();
+        let mut out = self.valued_args();
+        let lists = [
+            ("--add-dir", &self.add_dirs),
+            ("--betas", &self.betas),
+            ("--file", &self.files),
+            ("--mcp-config", &self.mcp_configs),
+            ("--plugin-dir", &self.plugin_dirs),
+            ("--tools", &self.tools),
+        ];
+        for (f, values) in lists {
+            out.extend(values.iter().map(|v| format!("{f}={v}")));
+        }
+        if !self.setting_sources.is_empty() {
+            out.push(format!(
+                "--setting-sources={}",
+                self.setting_sources.join(",")
+            ));
+        }
+        out.extend(self.switch_args());
+        out
+    }
+
+    /// The `--flag=value` flags, for the options that are set.
+    fn valued_args(&self) -> Vec<String> {
         let valued = [
             ("--agent", self.agent.clone()),
             (
@@ -215,28 +252,14 @@ impl ClaudeOptions {
             ("--settings", self.settings.clone()),
             ("--system-prompt", self.system_prompt.clone()),
         ];
-        out.extend(
-            valued
-                .into_iter()
-                .filter_map(|(f, v)| Some(format!("{f}={}", v?))),
-        );
-        let lists = [
-            ("--add-dir", &self.add_dirs),
-            ("--betas", &self.betas),
-            ("--file", &self.files),
-            ("--mcp-config", &self.mcp_configs),
-            ("--plugin-dir", &self.plugin_dirs),
-            ("--tools", &self.tools),
-        ];
-        for (f, values) in lists {
-            out.extend(values.iter().map(|v| format!("{f}={v}")));
-        }
-        if !self.setting_sources.is_empty() {
-            out.push(format!(
-                "--setting-sources={}",
-                self.setting_sources.join(",")
-            ));
-        }
+        valued
+            .into_iter()
+            .filter_map(|(f, v)| Some(format!("{f}={}", v?)))
+            .collect()
+    }
+
+    /// The switches that are on (`Some(true)`).
+    fn switch_args(&self) -> Vec<String> {
         let switches = [
             (
                 "--allow-dangerously-skip-permissions",
@@ -248,13 +271,11 @@ impl ClaudeOptions {
             ("--strict-mcp-config", self.strict_mcp_config),
             ("--verbose", self.verbose),
         ];
-        out.extend(
-            switches
-                .into_iter()
-                .filter(|(_, on)| *on == Some(true))
-                .map(|(f, _)| f.to_string()),
-        );
-        out
+        switches
+            .into_iter()
+            .filter(|(_, on)| *on == Some(true))
+            .map(|(f, _)| f.to_string())
+            .collect()
     }
 }
 

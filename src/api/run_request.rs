@@ -131,17 +131,7 @@ impl RunRequest {
         if self.prompt.trim().is_empty() || self.prompt.contains('\0') {
             return bad("`prompt` must be text: not empty, no NUL byte".into());
         }
-        let engine_named = match (&self.docker, &self.podman) {
-            (Some(_), None) => Some(BackendKind::Docker),
-            (None, Some(_)) => Some(BackendKind::Podman),
-            _ => None,
-        };
-        let (backend, engine) = match (self.docker, self.podman) {
-            (Some(_), Some(_)) => return bad("give `docker` or `podman`, not both".into()),
-            (Some(d), None) => (BackendKind::Docker, d),
-            (None, Some(p)) => (BackendKind::Podman, p),
-            (None, None) => (BackendKind::Docker, EngineOptions::default()),
-        };
+        let (backend, engine, engine_named) = chosen_engine(self.docker, self.podman)?;
         let compose = compose_path(engine.environment.as_ref())?;
         let (repo, mounts) = volumes(self.repo, &engine.volumes)?;
         if let Some(w) = &self.workdir
@@ -151,16 +141,7 @@ impl RunRequest {
                 "workdir {w:?}: a run works in /workspace (its repository's worktree); give the repository as `repo`"
             ));
         }
-        let names = engine.env.keys().chain(engine.secrets_env.keys());
-        if let Some(key) = names.clone().find(|k| !crate::validate::env_name(k)) {
-            return bad(format!("env: {key:?} is not a variable name"));
-        }
-        if let Some(key) = names
-            .into_iter()
-            .find(|k| crate::validate::changes_host_programs(k))
-        {
-            return bad(host_program_env(key));
-        }
+        check_env_names(&engine)?;
         let timeout = engine
             .timeout
             .as_deref()
@@ -198,6 +179,42 @@ impl RunRequest {
             delivered: std::sync::Arc::new(true.into()),
         })
     }
+}
+
+/// The engine a run asks for (Docker when it names none), its options, and
+/// the engine it named, if it named one.
+fn chosen_engine(
+    docker: Option<EngineOptions>,
+    podman: Option<EngineOptions>,
+) -> Result<(BackendKind, EngineOptions, Option<BackendKind>)> {
+    let named = match (&docker, &podman) {
+        (Some(_), None) => Some(BackendKind::Docker),
+        (None, Some(_)) => Some(BackendKind::Podman),
+        _ => None,
+    };
+    let (backend, engine) = match (docker, podman) {
+        (Some(_), Some(_)) => return Err(Error::input("give `docker` or `podman`, not both")),
+        (Some(d), None) => (BackendKind::Docker, d),
+        (None, Some(p)) => (BackendKind::Podman, p),
+        (None, None) => (BackendKind::Docker, EngineOptions::default()),
+    };
+    Ok((backend, engine, named))
+}
+
+/// `env` and `secrets_env` name variables, and none that changes which
+/// programs the host runs.
+fn check_env_names(engine: &EngineOptions) -> Result<()> {
+    let names = engine.env.keys().chain(engine.secrets_env.keys());
+    if let Some(key) = names.clone().find(|k| !crate::validate::env_name(k)) {
+        return Err(Error::input(format!("env: {key:?} is not a variable name")));
+    }
+    if let Some(key) = names
+        .into_iter()
+        .find(|k| crate::validate::changes_host_programs(k))
+    {
+        return Err(Error::input(host_program_env(key)));
+    }
+    Ok(())
 }
 
 /// `secrets_env`: each variable gets the placeholder of the credential it

@@ -167,28 +167,33 @@ pub(crate) fn survive_broken_pipes() {
     crate::output::end_on_broken_pipe(false);
 }
 
-/// Runs the daemon in the foreground until it is killed.
-pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
-    let lock = take_lock(home)?;
-    survive_broken_pipes();
-    // Sessions were given the last daemon's ports: keep them when we can.
-    let last = read_info(home);
-    let previous = last.as_ref().map(|i| i.port).filter(|_| any_port_if_busy);
-    let (port, hook_sockets) = bind_all(previous, port, any_port_if_busy).map_err(|e| {
+/// The hook listener's sockets, TCP and the helper's Unix one, with the
+/// port really bound and the TCP addresses.
+fn bind_hooks(
+    home: &Home,
+    previous: Option<u16>,
+    port: u16,
+    any_port_if_busy: bool,
+) -> Result<(u16, Vec<SocketAddr>, Vec<Listening>)> {
+    let (port, sockets) = bind_all(previous, port, any_port_if_busy).map_err(|e| {
         Error::failed(format!("could not listen on 127.0.0.1:{port}: {e}")).with_fix(
             "pick another port with --http-port, or set [daemon] http_port in config.toml",
         )
     })?;
-    let addresses = socket_addresses(&hook_sockets);
-    let mut hook_sockets: Vec<Listening> = hook_sockets.into_iter().map(Listening::Tcp).collect();
-    hook_sockets.push(Listening::Unix(unix_socket(home, helper::HOOK_SOCKET)?));
+    let addresses = socket_addresses(&sockets);
+    let mut sockets: Vec<Listening> = sockets.into_iter().map(Listening::Tcp).collect();
+    sockets.push(Listening::Unix(unix_socket(home, helper::HOOK_SOCKET)?));
+    Ok((port, addresses, sockets))
+}
 
-    let config = crate::config::Config::load(&home.root)?;
-    let watcher = config.clone();
-    let api = bind_api(&config)?;
-    let api_listen = config.api_listen.clone();
-    let api_settings = (config.api_max_runs, config.api_webhooks.clone());
-    let policy = config.proxy.policy.preset.as_str().to_string();
+/// The proxy, when `[proxy] enabled`; when not, the socket an earlier
+/// daemon left is removed.
+fn proxy_if_enabled(
+    home: &Home,
+    config: crate::config::Config,
+    previous_port: Option<u16>,
+    any_port_if_busy: bool,
+) -> Result<Option<ProxyParts>> {
     let books = crate::proxy::server::Bookkeeping {
         books: Arc::new(crate::proxy::usage::books::Books::new(
             home,
@@ -197,17 +202,31 @@ pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
         daily: config.budget.daily_usd.map(|u| u.0),
         config: config.path.clone(),
     };
-    let proxy = if config.proxy.enabled {
-        Some(prepare_proxy(
-            home,
-            (config.proxy, books),
-            last.as_ref().and_then(|i| i.proxy_port),
-            any_port_if_busy,
-        )?)
-    } else {
+    if !config.proxy.enabled {
         let _ = std::fs::remove_file(helper::socket_dir(home).join(helper::PROXY_SOCKET));
-        None
-    };
+        return Ok(None);
+    }
+    let parts = prepare_proxy(home, (config.proxy, books), previous_port, any_port_if_busy)?;
+    Ok(Some(parts))
+}
+
+/// Runs the daemon in the foreground until it is killed.
+pub fn run(home: &Home, port: u16, any_port_if_busy: bool) -> Result<()> {
+    let lock = take_lock(home)?;
+    survive_broken_pipes();
+    // Sessions were given the last daemon's ports: keep them when we can.
+    let last = read_info(home);
+    let previous = last.as_ref().map(|i| i.port).filter(|_| any_port_if_busy);
+    let (port, addresses, hook_sockets) = bind_hooks(home, previous, port, any_port_if_busy)?;
+
+    let config = crate::config::Config::load(&home.root)?;
+    let watcher = config.clone();
+    let api = bind_api(&config)?;
+    let api_listen = config.api_listen.clone();
+    let api_settings = (config.api_max_runs, config.api_webhooks.clone());
+    let policy = config.proxy.policy.preset.as_str().to_string();
+    let previous_proxy = last.as_ref().and_then(|i| i.proxy_port);
+    let proxy = proxy_if_enabled(home, config, previous_proxy, any_port_if_busy)?;
     let info = DaemonInfo {
         api: api
             .as_ref()

@@ -80,29 +80,11 @@ impl ProxySection {
             .map(|r| r.into_rule().map_err(|m| ("proxy.rules".to_string(), m)))
             .collect::<Result<Vec<_>, _>>()?;
         crate::proxy::credentials::note_configured_rules(&rules);
-        let policy = Policy {
-            preset: match &self.policy {
-                Some(p) => Preset::parse(p).map_err(|m| ("proxy.policy".to_string(), m))?,
-                None => Preset::default(),
-            },
-            allow_hosts: host_list("proxy.allow_hosts", self.allow_hosts)?,
-            deny_hosts: host_list("proxy.deny_hosts", self.deny_hosts)?,
-        };
+        let policy = policy(self.policy.as_deref(), self.allow_hosts, self.deny_hosts)?;
         if let Some(f) = &self.upstream_ca_file {
             check_ca_file(f).map_err(|m| ("proxy.upstream_ca_file".to_string(), m))?;
         }
-        for (host, addr) in &self.resolve {
-            if addr
-                .rsplit_once(':')
-                .and_then(|(_, p)| p.parse::<u16>().ok())
-                .is_none()
-            {
-                return Err((
-                    format!("proxy.resolve.{host}"),
-                    format!("{addr:?} is not address:port"),
-                ));
-            }
-        }
+        check_resolve(&self.resolve)?;
         Ok(ProxySettings {
             enabled: self.enabled.unwrap_or(true),
             port: self.port.unwrap_or(DEFAULT_PROXY_PORT),
@@ -135,6 +117,40 @@ impl ProxySection {
             },
         })
     }
+}
+
+/// `policy`, `allow_hosts` and `deny_hosts`: the preset and the hosts
+/// allowed on top of it or refused whatever allows them.
+fn policy(
+    preset: Option<&str>,
+    allow_hosts: Option<Vec<String>>,
+    deny_hosts: Option<Vec<String>>,
+) -> Result<Policy, (String, String)> {
+    Ok(Policy {
+        preset: match preset {
+            Some(p) => Preset::parse(p).map_err(|m| ("proxy.policy".to_string(), m))?,
+            None => Preset::default(),
+        },
+        allow_hosts: host_list("proxy.allow_hosts", allow_hosts)?,
+        deny_hosts: host_list("proxy.deny_hosts", deny_hosts)?,
+    })
+}
+
+/// `resolve`: each host goes to an `address:port`.
+fn check_resolve(resolve: &HashMap<String, String>) -> Result<(), (String, String)> {
+    for (host, addr) in resolve {
+        if addr
+            .rsplit_once(':')
+            .and_then(|(_, p)| p.parse::<u16>().ok())
+            .is_none()
+        {
+            return Err((
+                format!("proxy.resolve.{host}"),
+                format!("{addr:?} is not address:port"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The extra upstream CA must be a readable PEM file with a certificate.

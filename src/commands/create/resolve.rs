@@ -75,18 +75,7 @@ pub fn flags(ctx: &Ctx, args: &CreateArgs) -> Result<Flags> {
 /// Resolves the validated flags and the repository into a complete spec.
 /// Runs git (read-only), never the engine.
 pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec> {
-    let Flags {
-        name,
-        image,
-        lifecycle,
-        agent_cli_image,
-        limits,
-        env,
-        network,
-        security,
-        agent_options,
-    } = flags;
-    let (repo, worktree) = repository(ctx, args, &name)?;
+    let (repo, worktree) = repository(ctx, args, &flags.name)?;
     let landing = crate::commands::land::record_landing(
         &repo.root,
         git::resolve_commit(&repo.root, &args.base)?,
@@ -94,38 +83,34 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
     // One remote, recorded once: the one `pr` pushes to is the one the
     // GitHub credential opens.
     let remote_url = landing.remote.as_ref().map(|r| r.url.clone());
-    let (uid, gid) = (
-        rustix::process::getuid().as_raw(),
-        rustix::process::getgid().as_raw(),
-    );
     let mut spec = SessionSpec {
         id: session::new_uuid(),
         backend: args.backend,
         agent: args.agent,
-        image,
+        image: flags.image,
         pull_policy: args.pull_policy.unwrap_or(ctx.config.pull_policy.value),
-        limits,
-        env,
+        limits: flags.limits,
+        env: flags.env,
         prompt: args.prompt.clone().unwrap_or_default(),
         git_common_dir: repo.common_dir,
         subdir: repo.prefix,
         base: args.base.clone(),
-        branch: name.clone(),
+        branch: flags.name.clone(),
         worktree,
-        uid,
-        gid,
+        uid: rustix::process::getuid().as_raw(),
+        gid: rustix::process::getgid().as_raw(),
         git_identity: git::identity(&repo.root),
         created_at: session::now(),
         hook_token: session::new_token(),
-        lifecycle,
-        agent_cli_image,
+        lifecycle: flags.lifecycle,
+        agent_cli_image: flags.agent_cli_image,
         repo_root: repo.root,
-        name,
-        network,
-        security,
+        name: flags.name,
+        network: flags.network,
+        security: flags.security,
         env_from_host: env_from_host(args),
         isolation_recorded: true,
-        agent_options,
+        agent_options: flags.agent_options,
         kubernetes: None,
         compose: None,
         uploads: args.backend.sees_host_files(),
@@ -142,15 +127,20 @@ pub fn resolve(ctx: &Ctx, args: &CreateArgs, flags: Flags) -> Result<SessionSpec
     if spec.agent_options.print && spec.agent == crate::session::Agent::Claude {
         spec.agent_options.max_budget_usd = spec.budget_usd;
     }
-    // Each part of the spec that a kind of backend has, asked of the kind.
+    backend_parts(ctx, args, &mut spec)?;
+    Ok(spec)
+}
+
+/// Each part of the spec that a kind of backend has, asked of the kind;
+/// then the session's policy, which a Kubernetes session cannot keep.
+fn backend_parts(ctx: &Ctx, args: &CreateArgs, spec: &mut SessionSpec) -> Result<()> {
     if args.backend.sees_host_files() {
-        host_files(ctx, args, &mut spec)?;
+        host_files(ctx, args, spec)?;
     }
     if args.backend.in_cluster() {
-        crate::commands::kube::create::finish_spec(ctx, args, &mut spec)?;
+        crate::commands::kube::create::finish_spec(ctx, args, spec)?;
     }
-    crate::commands::policy::check_backend(&spec)?;
-    Ok(spec)
+    crate::commands::policy::check_backend(spec)
 }
 
 /// The `--mount`s and the Talos config, checked and resolved (links

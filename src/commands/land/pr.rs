@@ -13,6 +13,7 @@ use crate::exec::Cmd;
 use crate::git;
 use crate::plan::{Plan, Step};
 use crate::session::SessionSpec;
+use crate::spec::landing::Remote;
 
 pub struct PrFlags {
     pub draft: bool,
@@ -27,41 +28,9 @@ pub fn run(ctx: &Ctx, name: &str, flags: PrFlags) -> Result<()> {
         .then(|| ctx.home.lock_session(name))
         .transpose()?;
     let spec = checked_session(&ctx.home, name)?;
-    let Some(remote) = spec.landing.remote.clone() else {
-        return Err(Error::failed(format!(
-            "session '{name}' has no remote to push to: {} had no remote when the session was created",
-            spec.repo_root.display()
-        ))
-        .with_fix(format!(
-            "push by hand (git -C {} push URL {}), or add a GitHub remote (git remote add origin URL) before creating a session",
-            quoted(&spec.repo_root),
-            spec.branch
-        )));
-    };
+    let remote = recorded_remote(&spec, name)?;
     git::check_no_redirects(&spec.repo_root)?;
-    if flags.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
-        return Err(Error::input("--title is empty").with_fix("give a title, or leave --title out"));
-    }
-    if let Some(base) = flags.base.as_deref()
-        && (base.starts_with('-')
-            || base.contains("..")
-            || base
-                .chars()
-                .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c)))
-    {
-        return Err(
-            Error::input(format!("--base {base:?} is not a branch name"))
-                .with_fix("name the branch the pull request goes into, e.g. --base main"),
-        );
-    }
-    if let Some(f) = &flags.body_file
-        && !f.is_file()
-    {
-        return Err(Error::input(format!(
-            "--body-file {}: no such file",
-            f.display()
-        )));
-    }
+    check_flags(&flags)?;
     let github = github_repo(&remote.url);
     let mut plan = Plan::default();
     plan.push(Step::run_cmd(push(&spec, &remote.url), git::classify));
@@ -100,25 +69,76 @@ pub fn run(ctx: &Ctx, name: &str, flags: PrFlags) -> Result<()> {
     let Some(_) = gh else {
         return Err(no_gh(&spec, github.as_deref(), flags.base.as_deref()));
     };
-    let out = create.run_in(&cwd).map_err(|f| {
-        f.into_error()
-            .context("the branch is pushed, but `gh pr create` failed")
-            .with_fix("`gh auth status` checks your GitHub login; then run `clauderon pr` again")
-    })?;
-    let url = out
-        .stdout
-        .lines()
-        .rev()
-        .find(|l| l.starts_with("http"))
-        .unwrap_or("")
-        .trim()
-        .to_string();
+    let url = open_pull_request(&create, &cwd)?;
     super::pr_status::remember(&ctx.home, name, &url)?;
     crate::output::info(format!(
         "Opened {url} from branch '{}' (pushed to {}).",
         spec.branch, remote.url
     ));
     Ok(())
+}
+
+/// The remote recorded when the session was created: the only one `pr`
+/// pushes to.
+fn recorded_remote(spec: &SessionSpec, name: &str) -> Result<Remote> {
+    spec.landing.remote.clone().ok_or_else(|| {
+        Error::failed(format!(
+            "session '{name}' has no remote to push to: {} had no remote when the session was created",
+            spec.repo_root.display()
+        ))
+        .with_fix(format!(
+            "push by hand (git -C {} push URL {}), or add a GitHub remote (git remote add origin URL) before creating a session",
+            quoted(&spec.repo_root),
+            spec.branch
+        ))
+    })
+}
+
+/// Refuses an empty `--title`, a `--base` that is no branch name (or could
+/// pass for an option), and a `--body-file` that is not there.
+fn check_flags(flags: &PrFlags) -> Result<()> {
+    if flags.title.as_deref().is_some_and(|t| t.trim().is_empty()) {
+        return Err(Error::input("--title is empty").with_fix("give a title, or leave --title out"));
+    }
+    if let Some(base) = flags.base.as_deref()
+        && (base.starts_with('-')
+            || base.contains("..")
+            || base
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "~^:?*[\\".contains(c)))
+    {
+        return Err(
+            Error::input(format!("--base {base:?} is not a branch name"))
+                .with_fix("name the branch the pull request goes into, e.g. --base main"),
+        );
+    }
+    if let Some(f) = &flags.body_file
+        && !f.is_file()
+    {
+        return Err(Error::input(format!(
+            "--body-file {}: no such file",
+            f.display()
+        )));
+    }
+    Ok(())
+}
+
+/// Runs `gh pr create` (the branch is already pushed); the pull request's
+/// URL is the last line of its output that starts with `http`.
+fn open_pull_request(create: &Cmd, cwd: &Path) -> Result<String> {
+    let out = create.run_in(cwd).map_err(|f| {
+        f.into_error()
+            .context("the branch is pushed, but `gh pr create` failed")
+            .with_fix("`gh auth status` checks your GitHub login; then run `clauderon pr` again")
+    })?;
+    Ok(out
+        .stdout
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("http"))
+        .unwrap_or("")
+        .trim()
+        .to_string())
 }
 
 /// `git push URL refs/heads/B:refs/heads/B`: an explicit URL, so no
