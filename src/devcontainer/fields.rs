@@ -174,10 +174,14 @@ pub(super) fn path_in_repo(key: &str, rel: &str, base: &Base) -> Result<PathBuf>
 /// The spec's variables that have a meaning here; any other is refused.
 pub(super) fn expand(key: &str, text: &str, base: &Base) -> Result<String> {
     let home = std::env::var("HOME").unwrap_or_default();
+    let user_profile = std::env::var("USERPROFILE").unwrap_or_default();
     let root = base.repo_root.to_string_lossy();
     let out = text
         .replace("${localWorkspaceFolder}", &root)
         .replace("${localEnv:HOME}", &home)
+        // Windows' home: unset here (empty, as the spec expands an unset
+        // variable), so `${localEnv:HOME}${localEnv:USERPROFILE}` works.
+        .replace("${localEnv:USERPROFILE}", &user_profile)
         .replace("${env:HOME}", &home)
         .replace("${containerWorkspaceFolder}", "/workspace");
     if let Some(start) = out.find("${") {

@@ -94,3 +94,31 @@ fn a_fifo_is_refused_and_a_byte_order_mark_is_read_past() {
     let r = dry_create(&env, &[]).ok();
     assert!(r.stdout.contains("clauderon-test-bom:1"), "{}", r.stdout);
 }
+
+/// The cross-platform idiom `${localEnv:HOME}${localEnv:USERPROFILE}`:
+/// Windows' variable is unset here, so it expands to nothing, as the spec
+/// expands an unset variable.
+#[test]
+fn the_cross_platform_home_idiom_expands_to_home() {
+    let mut env = Env::new();
+    let home = tempfile::tempdir().unwrap();
+    let home_dir = home.path().canonicalize().unwrap();
+    std::fs::create_dir_all(home_dir.join("data")).unwrap();
+    let config = env.home().join("config.toml");
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str(&format!(
+        "[mounts]\nallowed_roots = [{:?}]\n",
+        home_dir.display().to_string()
+    ));
+    std::fs::write(config, text).unwrap();
+    env.extra_env
+        .push(("HOME".into(), home_dir.display().to_string()));
+    write(
+        &env,
+        ".devcontainer/devcontainer.json",
+        br#"{ "image": "clauderon-test-base:1", "mounts": ["source=${localEnv:HOME}${localEnv:USERPROFILE}/data,target=/data,type=bind"] }"#,
+    );
+    let r = dry_create(&env, &[]).ok();
+    let mount = format!("src={}/data,dst=/data,readonly", home_dir.display());
+    assert!(r.stdout.contains(&mount), "{}", r.stdout);
+}
