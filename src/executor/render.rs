@@ -101,10 +101,7 @@ impl Step {
             }
             Step::RemoveDir { path } => format!("rm -rf {}\n", quote_path(path)),
             Step::CopyUploads { files, dir, .. } => render_copies(files, dir),
-            Step::CopyFiles { files, .. } => files
-                .iter()
-                .map(|(from, to)| format!("cp -- {} {}\n", quote_path(from), quote_path(to)))
-                .collect(),
+            Step::CopyFiles { files, .. } => render_file_copies(files),
             Step::Poll {
                 cmd, what, timeout, ..
             } => format!(
@@ -147,6 +144,26 @@ fn render_forget(common_dir: &Path, worktree: &Path) -> String {
             quote_path(common_dir)
         ),
     }
+}
+
+/// Each copy, after a `mkdir -p` of a directory the step makes for it (a
+/// subdirectory of the first file's, which an earlier step made): the run
+/// makes them, so the shown commands work when pasted.
+fn render_file_copies(files: &[(std::path::PathBuf, std::path::PathBuf)]) -> String {
+    let mut made: Vec<&Path> = files
+        .first()
+        .and_then(|(_, to)| to.parent())
+        .into_iter()
+        .collect();
+    let mut out = String::new();
+    for (from, to) in files {
+        if let Some(parent) = to.parent().filter(|p| !made.contains(p)) {
+            out.push_str(&format!("mkdir -p -- {}\n", quote_path(parent)));
+            made.push(parent);
+        }
+        out.push_str(&format!("cp -- {} {}\n", quote_path(from), quote_path(to)));
+    }
+    out
 }
 
 fn quote_path(path: &Path) -> String {

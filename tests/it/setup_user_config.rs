@@ -142,6 +142,15 @@ fn the_users_configuration_comes_without_the_users_secrets() {
         "{dry}"
     );
     assert!(!dry.contains(TOKEN) && !dry.contains(LOGIN), "{dry}");
+    // Each subdirectory is made before its copy: the lines work pasted.
+    let copies: Vec<&str> = (dry.lines())
+        .filter(|l| l.starts_with("cp -- ") || l.starts_with("mkdir -p -- "))
+        .collect();
+    let shown = (copies.join("\n"))
+        .replace(&home.path().display().to_string(), "[USER_HOME]")
+        .replace(&env.home().display().to_string(), "[CLAUDERON_HOME]")
+        .replace(&name, "[NAME]");
+    insta::assert_snapshot!(shown);
     env.create(&name, "hi", &[]).ok();
     let c = format!("clauderon-{name}");
     assert_copied(&c);
