@@ -247,7 +247,7 @@ fn dry_run_hides_secrets_and_derives_a_name() {
         r.stdout
     );
     assert!(
-        r.stderr.contains("warning: --env ANTHROPIC_API_KEY"),
+        r.stderr.contains("clauderon: warning: ANTHROPIC_API_KEY (set by --env or devcontainer.json) puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output\n"),
         "{}",
         r.stderr
     );

@@ -240,7 +240,7 @@ fn failed_create(e: Error, spec: &SessionSpec) -> Error {
 fn warn_of_credentials(spec: &SessionSpec) {
     for (key, _) in spec.env.iter().filter(|(k, _)| looks_secret(k)) {
         eprintln!(
-            "clauderon: warning: --env {key} puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output"
+            "clauderon: warning: {key} (set by --env or devcontainer.json) puts a credential inside the container, where the agent can read it; its value is kept out of the command line and dry-run output"
         );
     }
 }
