@@ -13,6 +13,12 @@ pub struct Options {
     /// `--service` / `[compose] service`; else the first without `ports:`.
     pub service: Option<String>,
     pub repo_root: PathBuf,
+    /// The repository's git directory, which clauderon mounts at its own
+    /// path.
+    pub git_common_dir: PathBuf,
+    /// podman-compose reads the files (it replaces only a mount written
+    /// as a string).
+    pub podman_compose: bool,
     /// `[compose] allow_ports`: services may publish host ports.
     pub allow_ports: bool,
     /// `[compose] allow_build`: services may be built from `build:`.
@@ -83,7 +89,7 @@ pub fn inspect(order: &[String], config: &Value, opts: &Options) -> Result<Proje
         .map(|v| v.keys().cloned().collect())
         .unwrap_or_default();
     Ok(Project {
-        repo_binds: super::repo_binds::of_service(&services[&service], &opts.repo_root),
+        repo_binds: super::repo_binds::of_service(&service, &services[&service], opts)?,
         service,
         image,
         networks,
@@ -126,7 +132,7 @@ fn check_name(name: &str) -> Result<()> {
     .with_fix("rename the service in the compose file"))
 }
 
-fn refuse(service: &str, what: &str, why: &str, fix: &str) -> Error {
+pub(super) fn refuse(service: &str, what: &str, why: &str, fix: &str) -> Error {
     Error::input(format!("service {service:?} uses {what}: {why}")).with_fix(fix.to_string())
 }
 

@@ -109,6 +109,8 @@ fn prepare(
     let opts = Options {
         service: args.service.clone().or_else(|| settings.service.clone()),
         repo_root: spec.repo_root.clone(),
+        git_common_dir: spec.git_common_dir.clone(),
+        podman_compose: tool == Tool::PodmanCompose,
         allow_ports: settings.allow_ports,
         allow_build: settings.allow_build,
         proxy: spec.network == NetworkMode::Proxy,
