@@ -19,6 +19,7 @@ mod cli_config;
 mod codex;
 mod codex_images;
 mod compose;
+mod compose_binds;
 mod compose_plans;
 mod compose_podman;
 mod compose_tools;

@@ -12,6 +12,7 @@ use crate::commands::Ctx;
 use crate::error::{Error, Result};
 use crate::isolation::NetworkMode;
 use crate::session::SessionSpec;
+use crate::spec::compose::RepoBind;
 
 /// The compose files of this create: every `--compose` (relative to the
 /// current directory), else `[compose] file` (relative to the repository).
@@ -117,6 +118,7 @@ fn prepare(
         project,
     };
     let checked = compose::inspect(&order, &config, &opts)?;
+    binds_in_worktree(spec, &checked.service, &checked.repo_binds)?;
     check_images(ctx, &checked.images)?;
     let shell_form = match tool {
         Tool::PodmanCompose => {
@@ -136,6 +138,30 @@ fn prepare(
         shell_form,
         repo_binds: checked.repo_binds,
     });
+    Ok(())
+}
+
+/// The agent service's binds of the repository are mounted from its
+/// worktree, which holds what the base commit holds: a path that is not
+/// there (an ignored `.env`, a build output) would be an empty directory
+/// (Docker) or a failed `up` (Podman). Refused first, with the ways out.
+fn binds_in_worktree(spec: &SessionSpec, service: &str, binds: &[RepoBind]) -> Result<()> {
+    for bind in binds.iter().filter(|b| !b.path.as_os_str().is_empty()) {
+        let object = format!("{}:{}", spec.base, bind.path.display());
+        let exists = crate::git::git(&spec.repo_root)
+            .args(["cat-file", "-e"])
+            .arg(&object)
+            .run()
+            .is_ok();
+        if !exists {
+            return Err(Error::input(format!(
+                "service {service:?} mounts {} of the repository, which is not in the session's worktree (not in {}): the agent's service sees only its worktree",
+                bind.path.display(),
+                spec.base
+            ))
+            .with_fix("commit it, mount it in another service, or give it with --mount (read-only)"));
+        }
+    }
     Ok(())
 }
 
