@@ -92,18 +92,7 @@ fn one(found: &mut Found, scope: Scope, file: &Path, name: &str, def: &Value) {
         definition: None,
     };
     if transport == "stdio" {
-        let command = def["command"].as_str().unwrap_or_default().to_string();
-        server.reached = format!("in the container: `{command}`");
-        if scope == Scope::User {
-            let (definition, dropped) = stdio_definition(def);
-            server.definition = Some(definition);
-            if !dropped.is_empty() {
-                found.warnings.push(secrets_left_out(name, file, &dropped));
-            }
-        }
-        found.stdio_commands.push((name.to_string(), command));
-        found.servers.push(server);
-        return;
+        return stdio(found, server, def);
     }
     let Some(host) = url.and_then(host_of) else {
         server.reached = "not reached: no http(s) URL".into();
@@ -134,6 +123,23 @@ fn one(found: &mut Found, scope: Scope, file: &Path, name: &str, def: &Value) {
     if scope == Scope::User {
         server.definition = Some(definition);
     }
+    found.servers.push(server);
+}
+
+/// A stdio server runs in the container: its command, and (user scope)
+/// its definition without the variables that look like credentials.
+fn stdio(found: &mut Found, mut server: Server, def: &Value) {
+    let command = def["command"].as_str().unwrap_or_default().to_string();
+    server.reached = format!("in the container: `{command}`");
+    if server.scope == Scope::User {
+        let (definition, dropped) = stdio_definition(def);
+        server.definition = Some(definition);
+        if !dropped.is_empty() {
+            let said = secrets_left_out(&server.name, &server.file, &dropped);
+            found.warnings.push(said);
+        }
+    }
+    found.stdio_commands.push((server.name.clone(), command));
     found.servers.push(server);
 }
 

@@ -84,22 +84,7 @@ fn prepare(
     spec: &mut SessionSpec,
     files: Vec<PathBuf>,
 ) -> Result<()> {
-    if args.image.is_some() {
-        return Err(Error::input(
-            "--image and --compose do not go together: the agent's service has its own image",
-        )
-        .with_fix("drop --image (set the image in the compose file)"));
-    }
-    if let Some(missing) = files.iter().find(|f| !f.is_file()) {
-        // Not found, not bad input: the request is well formed, the file it
-        // names is missing (the API answers 404, the CLI still exits 2).
-        return Err(
-            Error::not_found(format!("compose file {} does not exist", missing.display()))
-                .with_fix(
-                    "name a compose file that exists (--compose FILE is relative to the current directory, [compose] file to the repository)",
-                ),
-        );
-    }
+    check_request(args, &files)?;
     let tool = Tool::detect(engine)?;
     let project = ComposeSpec::project(spec);
     let (order, config) = read_config(tool, &project, &files)?;
@@ -141,11 +126,40 @@ fn prepare(
     Ok(())
 }
 
+/// No `--image` beside a compose file, and every file there.
+fn check_request(args: &CreateArgs, files: &[PathBuf]) -> Result<()> {
+    if args.image.is_some() {
+        return Err(Error::input(
+            "--image and --compose do not go together: the agent's service has its own image",
+        )
+        .with_fix("drop --image (set the image in the compose file)"));
+    }
+    if let Some(missing) = files.iter().find(|f| !f.is_file()) {
+        // Not found, not bad input: the request is well formed, the file it
+        // names is missing (the API answers 404, the CLI still exits 2).
+        return Err(
+            Error::not_found(format!("compose file {} does not exist", missing.display()))
+                .with_fix(
+                    "name a compose file that exists (--compose FILE is relative to the current directory, [compose] file to the repository)",
+                ),
+        );
+    }
+    Ok(())
+}
+
 /// The agent service's binds of the repository are mounted from its
 /// worktree, which holds what the base commit holds: a path that is not
 /// there (an ignored `.env`, a build output) would be an empty directory
 /// (Docker) or a failed `up` (Podman). Refused first, with the ways out.
 fn binds_in_worktree(spec: &SessionSpec, service: &str, binds: &[RepoBind]) -> Result<()> {
+    // The override's entry is `WORKTREE:TARGET`, compose's short form.
+    if !binds.is_empty() && spec.worktree.to_string_lossy().contains(':') {
+        return Err(Error::input(format!(
+            "service {service:?} mounts the repository, which comes from the worktree {}: compose cannot mount a path with a `:`",
+            spec.worktree.display()
+        ))
+        .with_fix("use a CLAUDERON_HOME without `:` in its path"));
+    }
     for bind in binds.iter().filter(|b| !b.path.as_os_str().is_empty()) {
         let object = format!("{}:{}", spec.base, bind.path.display());
         let exists = crate::git::git(&spec.repo_root)
