@@ -73,22 +73,7 @@ pub async fn run_until(
     if nul {
         return refused("a value in the request contains a NUL byte");
     }
-    let exe = own_binary();
-    let values: std::collections::BTreeMap<&str, &str> =
-        env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let mut cmd = tokio::process::Command::new(exe);
-    cmd.args(args)
-        .env(
-            crate::session::API_ENV,
-            serde_json::to_string(&values).unwrap_or_default(),
-        )
-        .env("CLAUDERON_HOME", &home.root)
-        .env(CHILD_ENV, "1")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        // Its words are for people: the daemon's log, not the answer.
-        .stderr(std::process::Stdio::inherit());
-    let mut child = match cmd.spawn() {
+    let mut child = match child_command(home, args, env).spawn() {
         Ok(c) => c,
         Err(e) => return failed_to_start(e),
     };
@@ -132,6 +117,30 @@ pub async fn run_until(
         ),
         Err(e) => failed_to_start(e),
     }
+}
+
+/// The child: this binary with the request's arguments, its values in
+/// `API_ENV` (never in argv), the home, and stdin and stdout piped.
+fn child_command(
+    home: &Home,
+    args: &[String],
+    env: &[(String, String)],
+) -> tokio::process::Command {
+    let values: std::collections::BTreeMap<&str, &str> =
+        env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let mut cmd = tokio::process::Command::new(own_binary());
+    cmd.args(args)
+        .env(
+            crate::session::API_ENV,
+            serde_json::to_string(&values).unwrap_or_default(),
+        )
+        .env("CLAUDERON_HOME", &home.root)
+        .env(CHILD_ENV, "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        // Its words are for people: the daemon's log, not the answer.
+        .stderr(std::process::Stdio::inherit());
+    cmd
 }
 
 /// This daemon's own binary. A `cargo install` (or a rebuild) while the

@@ -158,22 +158,7 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
         return run::busy();
     };
     let (id, name) = (crate::session::new_uuid(), validated.name.clone());
-    let record = Record {
-        id: id.clone(),
-        status: "running".into(),
-        session: name.clone(),
-        created_at: crate::session::now(),
-        updated_at: None,
-        result: None,
-        webhook: None,
-    };
-    job_store::save(&api.home, &record);
-    let job = Job {
-        record,
-        cancelled: Default::default(),
-    };
-    let cancelled = Arc::clone(&job.cancelled);
-    api.jobs.lock().insert(id.clone(), job);
+    let cancelled = register(&api, &id, &name);
     let (job_id, session) = (id.clone(), name.clone());
     tokio::spawn(async move {
         let _permit = permit;
@@ -200,6 +185,28 @@ pub async fn start(api: Arc<Api>, body: &[u8]) -> Response<Body> {
         StatusCode::ACCEPTED,
         &json!({"job_id": id, "session_id": session, "session": session}),
     )
+}
+
+/// A new running job, saved (so a restarted daemon knows of it) and
+/// listed; its cancel flag.
+fn register(api: &Api, id: &str, session: &str) -> Arc<std::sync::atomic::AtomicBool> {
+    let record = Record {
+        id: id.to_string(),
+        status: "running".into(),
+        session: session.to_string(),
+        created_at: crate::session::now(),
+        updated_at: None,
+        result: None,
+        webhook: None,
+    };
+    job_store::save(&api.home, &record);
+    let job = Job {
+        record,
+        cancelled: Default::default(),
+    };
+    let cancelled = Arc::clone(&job.cancelled);
+    api.jobs.lock().insert(id.to_string(), job);
+    cancelled
 }
 
 pub fn list(api: &Api) -> Response<Body> {

@@ -95,11 +95,26 @@ impl Proxy {
                 .await;
         }
         let request = Request::from_parts(parts, body);
+        let used = credential(injection);
+        self.send_upstream(&log, (addrs, upstream), request, (used, model_call))
+            .await
+    }
+
+    /// Sends the request on the tunnel's kept-alive upstream connection and
+    /// meters the answer; a connection that cannot be had is a 502.
+    async fn send_upstream(
+        &self,
+        log: &Logged<'_>,
+        (addrs, upstream): (&[SocketAddr], &tokio::sync::Mutex<Option<UpstreamConn>>),
+        request: Request<Body>,
+        (used, model_call): (&str, Option<crate::proxy::usage::Api>),
+    ) -> Response<Body> {
+        let host = log.host;
         let mut guard = upstream.lock().await;
         let sender = match self.ready_upstream(host, addrs, &mut guard).await {
             Ok(s) => s,
             Err(e) => {
-                self.audit(&log, 502, credential(injection), Some(e.clone()));
+                self.audit(log, 502, used, Some(e.clone()));
                 return bad_gateway(&e);
             }
         };
@@ -107,15 +122,15 @@ impl Proxy {
         drop(guard);
         match result {
             Ok(resp) => {
-                self.audit(&log, resp.status().as_u16(), credential(injection), None);
+                self.audit(log, resp.status().as_u16(), used, None);
                 let (mut parts, body) = resp.into_parts();
                 strip_hop_by_hop(&mut parts.headers);
-                let body = self.metered(session, model_call, &parts, body.boxed());
+                let body = self.metered(log.session, model_call, &parts, body.boxed());
                 Response::from_parts(parts, body)
             }
             Err(e) => {
                 let why = format!("upstream {host}: {e}");
-                self.audit(&log, 502, credential(injection), Some(why.clone()));
+                self.audit(log, 502, used, Some(why.clone()));
                 bad_gateway(&why)
             }
         }
