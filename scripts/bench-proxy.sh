@@ -148,6 +148,11 @@ http_port = 0
 [proxy]
 port = 0
 upstream_ca_file = "$W/ca.pem"
+# the tunnel's host is no model API or forge: allowed as a user would
+allow_hosts = ["tunnel.test"]
+[proxy.github]
+# the bench's paths are no repository's: the whole account's scope
+scope = "account"
 [proxy.resolve]
 "api.github.com" = "127.0.0.1:$NGX"
 "tunnel.test" = "127.0.0.1:$NGX"
