@@ -269,14 +269,25 @@ const ENGINE_SOCKETS: &[&str] = &[
 
 /// Where this host's engines' sockets may be.
 fn engine_sockets() -> Vec<PathBuf> {
-    let runtime = std::env::var_os("XDG_RUNTIME_DIR").map(PathBuf::from);
-    let rootless = runtime
+    let uid = rustix::process::getuid().as_raw();
+    let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(format!("/run/user/{uid}")));
+    let home = std::env::var_os("HOME").map(PathBuf::from);
+    // What the engines' clients are pointed at (`unix://PATH`).
+    let named = ["DOCKER_HOST", "CONTAINER_HOST"]
         .iter()
-        .flat_map(|r| [r.join("docker.sock"), r.join("podman/podman.sock")]);
+        .filter_map(|v| std::env::var(v).ok())
+        .filter_map(|h| h.strip_prefix("unix://").map(PathBuf::from));
     ENGINE_SOCKETS
         .iter()
         .map(PathBuf::from)
-        .chain(rootless)
+        .chain([
+            runtime.join("docker.sock"),
+            runtime.join("podman/podman.sock"),
+        ])
+        .chain(home.map(|h| h.join(".docker/run/docker.sock")))
+        .chain(named)
         .collect()
 }
 

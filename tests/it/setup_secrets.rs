@@ -152,3 +152,30 @@ fn user_config_off_in_config_leaves_out_your_mcp_servers() {
     let off = env.create("m", "hi", &["--dry-run"]).ok();
     assert!(!off.stdout.contains("h.example.com"), "{}", off.stdout);
 }
+
+/// An engine socket that CONTAINER_HOST names keeps its directory out of
+/// a session, as the engines' usual sockets do.
+#[test]
+fn a_directory_holding_the_socket_container_host_names_is_refused() {
+    let mut env = Env::new();
+    let home = home_with_logins(&mut env);
+    let dir = home.path().join("engine");
+    std::fs::create_dir_all(&dir).unwrap();
+    let socket = dir.join("podman.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    env.extra_env.push((
+        "CONTAINER_HOST".into(),
+        format!("unix://{}", socket.display()),
+    ));
+    let mount = format!("{}:/engine", dir.display());
+    let r = env
+        .create("s", "hi", &["--mount", &mount, "--dry-run"])
+        .fails();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let expected = format!(
+        "clauderon: error: --mount {mount:?}: {0} is or holds the socket {1}: a socket reaches a service of this host (an engine's gives root on it), which sessions do not get\n  fix: leave the socket out of the session (mount a directory that does not hold one)\n",
+        dir.display(),
+        socket.display()
+    );
+    assert_eq!(r.stderr, expected);
+}
