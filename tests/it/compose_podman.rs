@@ -285,30 +285,6 @@ fn the_agents_bind_mount_of_the_repository_is_its_worktree() {
     env.run(&["delete", "--force", &name]).ok();
 }
 
-/// A long-syntax bind of the repository cannot be replaced by the
-/// worktree's (podman-compose replaces only strings): refused, where `up`
-/// would fail with "duplicate mount destination".
-#[test]
-fn a_long_form_bind_mount_of_the_repository_is_refused() {
-    if !ready() {
-        return;
-    }
-    let name = unique("plongbind");
-    let (env, _project) = env_for(&name);
-    let body = format!(
-        "services:\n  dev:\n    image: localhost/{NOAGENT_IMAGE}\n    volumes:\n      - {{type: bind, source: ., target: /workspaces/app}}\n"
-    );
-    let file = write_compose(&env, &body);
-    let r = create(&env, &name, &file, &[]).fails();
-    let repo = env.repo().canonicalize().unwrap();
-    let want = format!(
-        "service \"dev\" uses a bind mount of {} at /workspaces/app: podman-compose cannot put the session's worktree in place of a mount written in long syntax (type: bind), so the agent would get your checkout",
-        repo.display()
-    );
-    assert!(r.stderr.contains(&want), "{}", r.stderr);
-    assert!(!env.run(&["list"]).stdout.contains(&name));
-}
-
 #[test]
 fn refresh_recreates_the_agent_and_keeps_the_database_and_its_volume() {
     if !ready() {
