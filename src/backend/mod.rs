@@ -3,6 +3,7 @@
 
 pub mod compose;
 pub mod engine;
+mod engine_failure;
 mod env;
 pub mod events;
 mod host;

@@ -178,3 +178,40 @@ fn image_check_verdicts() {
             && l["compatible"] == false
     ));
 }
+
+/// An image Podman cannot pull (its registry unreachable) is the same
+/// error as on Docker: "image not available", exit 2, the fix, the
+/// engine's own words once and nothing left.
+#[test]
+fn an_image_podman_cannot_pull_is_not_available_with_the_fix() {
+    if !podman_ready() {
+        return;
+    }
+    let (env, _cli) = podman_env();
+    let name = unique("nopull");
+    let repo = env.repo().display().to_string();
+    let args = [
+        "create",
+        "--backend",
+        "podman",
+        "--name",
+        &name,
+        "--repo",
+        &repo,
+    ];
+    let image = ["--prompt", "p", "--image", "localhost:1/nothing:1"];
+    let r = env.run(&[&args[..], &image].concat()).fails();
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let error = format!(
+        "clauderon: error: could not create session '{name}': image not available (the engine said why above)\n"
+    );
+    assert!(r.stderr.contains(&error), "{}", r.stderr);
+    let fix = "  fix: check the image name; build or load it locally, or log in to its registry (`podman login`); with --pull-policy never it must already be local (`podman images`)\n";
+    assert!(r.stderr.ends_with(fix), "{}", r.stderr);
+    let said = r
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("Error: initializing source"));
+    assert_eq!(said.count(), 1, "{}", r.stderr);
+    assert!(!env.worktree(&name).exists());
+}
