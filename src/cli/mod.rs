@@ -23,7 +23,7 @@ pub struct Cli {
     /// Print each command clauderon runs (docker, podman, git), shell-quoted, as it runs
     #[arg(short, long, global = true)]
     pub verbose: bool,
-    /// Print JSON for scripts: one document, the command's result, or with --dry-run its plan (argv arrays, files, notes; secrets redacted); with --follow/--watch, JSON Lines (one object per line). Shapes: docs/json.md
+    /// Print JSON for scripts: one document, the command's result, or with --dry-run its plan (argv arrays, files, notes; secrets redacted); with --follow, JSON Lines (one object per line), with list --watch one array per line. Shapes: docs/json.md
     #[arg(long, global = true)]
     pub json: bool,
     /// Leave out progress and next-step lines (results, warnings and errors still show)

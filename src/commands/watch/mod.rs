@@ -3,8 +3,8 @@
 //! changes, but never sooner than a second after the last look, and every
 //! few seconds anyway for the containers' states; it clears and redraws
 //! with plain ANSI (fine over SSH; no alternate screen), and quits on `q`
-//! or Ctrl-C. Without a terminal, and with `--json` (one line per change),
-//! it prints only what changed.
+//! or Ctrl-C. Without a terminal it prints the list again only when it
+//! changed; with `--json`, the whole list as one JSON array per line.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
