@@ -215,7 +215,10 @@ pub fn validate_name(name: &str) -> Result<()> {
         .chars()
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '_' | '.' | '-')))
     {
-        return Err(bad(&format!("{c:?} is not allowed")));
+        return Err(bad(&format!(
+            "{} is not allowed",
+            crate::validate::shown_char(c)
+        )));
     }
     // Git refuses these in branch names.
     if name.contains("..") || name.ends_with('.') || name.ends_with(".lock") {

@@ -28,7 +28,10 @@ pub fn image_reference(reference: &str) -> Result<(), String> {
         .chars()
         .find(|c| !c.is_ascii_graphic() || matches!(c, '\'' | '"' | '$' | '`' | '\\'))
     {
-        return Err(format!("{c:?} is not allowed in an image reference"));
+        return Err(format!(
+            "{} is not allowed in an image reference",
+            shown_char(c)
+        ));
     }
     let (rest, digest) = match reference.split_once('@') {
         Some((r, d)) => (r, Some(d)),
@@ -286,7 +289,8 @@ pub fn dns_label(name: &str) -> Result<(), String> {
         .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-'))
     {
         return Err(format!(
-            "{c:?} is not allowed (lowercase letters, digits and `-` only)"
+            "{} is not allowed (lowercase letters, digits and `-` only)",
+            shown_char(c)
         ));
     }
     if name.starts_with('-') || name.ends_with('-') {
@@ -311,7 +315,10 @@ pub fn kube_context(name: &str) -> Result<(), String> {
         return Err("it is empty".into());
     }
     if let Some(c) = name.chars().find(|c| c.is_control()) {
-        return Err(format!("{c:?} is not allowed in a context name"));
+        return Err(format!(
+            "{} is not allowed in a context name",
+            shown_char(c)
+        ));
     }
     Ok(())
 }
@@ -333,6 +340,17 @@ pub fn storage_size(size: &str) -> Result<(), String> {
         return Err("the size must be larger than 0".into());
     }
     Ok(())
+}
+
+/// A character in an error, as a reader takes it: `'` shown as `'`, not as
+/// Rust's escaped `'\''`; what cannot be seen (a newline, a space, a
+/// control character) escaped.
+pub fn shown_char(c: char) -> String {
+    if c.is_control() || c.is_whitespace() {
+        format!("{}", c.escape_debug()).replace(' ', "a space")
+    } else {
+        format!("`{c}`")
+    }
 }
 
 #[cfg(test)]
@@ -387,5 +405,22 @@ mod tests {
         for bad in ["--privileged", "ALL", "$(x)", "", "chown,setuid"] {
             assert!(capability(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod shown_char_tests {
+    use super::shown_char;
+
+    #[test]
+    fn a_quote_shows_as_itself_and_the_unseen_escaped() {
+        let shown: Vec<String> = ['\'', '"', '$', ' ', '\n', '\u{7}', 'é']
+            .into_iter()
+            .map(shown_char)
+            .collect();
+        assert_eq!(
+            shown,
+            ["`'`", "`\"`", "`$`", "a space", "\\n", "\\u{7}", "`é`"]
+        );
     }
 }
