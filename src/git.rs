@@ -47,7 +47,8 @@ pub fn resolve_repo(path: &Path) -> Result<Repo> {
         return Err(Error::not_found(format!(
             "--repo {}: no such directory",
             path.display()
-        )));
+        ))
+        .with_fix("pass the path of a git repository (or run clauderon inside one)"));
     }
     let out = git(path)
         .args([
