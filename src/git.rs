@@ -44,11 +44,10 @@ pub struct Repo {
 /// Finds the repository that contains `path`.
 pub fn resolve_repo(path: &Path) -> Result<Repo> {
     if !path.exists() {
-        return Err(Error::not_found(format!(
-            "--repo {}: no such directory",
-            path.display()
-        ))
-        .with_fix("pass the path of a git repository (or run clauderon inside one)"));
+        return Err(
+            Error::not_found(format!("--repo {}: no such directory", path.display()))
+                .with_fix("pass the path of a git repository (or run clauderon inside one)"),
+        );
     }
     let out = git(path)
         .args([
