@@ -32,6 +32,13 @@ fn pr_pushes_to_the_recorded_origin_and_runs_gh_as_recorded() {
     let bare_path = tempfile::tempdir().unwrap();
     std::os::unix::fs::symlink(which("git"), bare_path.path().join("git")).unwrap();
     env.extra_env = vec![("PATH".into(), bare_path.path().to_string_lossy().into())];
+    // Its dry run shows the push and says why no `gh pr create` follows.
+    let dry = env.run(&["pr", "--dry-run", &name]).ok().stdout;
+    assert!(dry.contains("# gh is not installed: the branch is pushed and the pull request is left to open by hand\n"), "{dry}");
+    assert!(
+        dry.contains(" push ") && !dry.contains("gh pr create"),
+        "{dry}"
+    );
     let r = env.run(&["pr", &name]).fails();
     assert!(
         r.stderr.contains("`gh`") && r.stderr.contains("apt install gh"),

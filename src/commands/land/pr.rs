@@ -55,7 +55,8 @@ pub fn run(ctx: &Ctx, name: &str, flags: PrFlags) -> Result<()> {
     if gh.is_none() {
         plan.note("gh is not installed: the branch is pushed and the pull request is left to open by hand");
     }
-    if flags.dry_run {
+    // Shown only when it would run: without gh the run stops after the push.
+    if flags.dry_run && gh.is_some() {
         plan.push(Step::run_cmd(create.clone(), |f| f.into_error()));
     }
     print_or_execute(
