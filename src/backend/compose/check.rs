@@ -256,7 +256,7 @@ fn check_network_mode(name: &str, s: &Value, all: &serde_json::Map<String, Value
 }
 
 /// The host path of a bind mount, in either of the forms `config` prints.
-fn bind_source(volume: &Value) -> Option<PathBuf> {
+pub(super) fn bind_source(volume: &Value) -> Option<PathBuf> {
     if let Some(text) = volume.as_str() {
         let source = text.split(':').next()?;
         return source.starts_with('/').then(|| PathBuf::from(source));
@@ -273,12 +273,7 @@ fn bind_source(volume: &Value) -> Option<PathBuf> {
 
 /// Whether `path` (links resolved where it exists) is inside `root`.
 fn inside(path: &Path, root: &Path) -> bool {
-    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
-    path.starts_with(&root)
-        && !path
-            .components()
-            .any(|c| c == std::path::Component::ParentDir)
+    super::repo_binds::relative_to(path, root).is_some()
 }
 
 /// The networks to make internal in network mode proxy (with the default

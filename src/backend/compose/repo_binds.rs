@@ -76,22 +76,16 @@ fn check(
 /// override writes it: `SOURCE:TARGET[:MODE]` (what `config` prints for
 /// the short form), or the long form's mapping.
 fn repo_bind(volume: &Value, repo_root: &Path) -> Option<(PathBuf, RepoBind)> {
-    let (source, mount) = match volume {
-        Value::String(text) => {
-            let (source, rest) = text.split_once(':')?;
-            (PathBuf::from(source), rest.to_string())
-        }
-        Value::Object(m) if m.get("type").and_then(Value::as_str) == Some("bind") => {
-            let source = PathBuf::from(m.get("source")?.as_str()?);
-            let mount = match m.get(AS_WRITTEN).and_then(Value::as_str) {
-                Some(written) => written.to_string(),
-                None => long_form_mount(m)?,
-            };
-            (source, mount)
-        }
+    let source = super::check::bind_source(volume)?;
+    let path = relative_to(&source, repo_root)?;
+    let mount = match volume {
+        Value::String(text) => text.split_once(':')?.1.to_string(),
+        Value::Object(m) => match m.get(AS_WRITTEN).and_then(Value::as_str) {
+            Some(written) => written.to_string(),
+            None => long_form_mount(m)?,
+        },
         _ => return None,
     };
-    let path = relative_to(&source, repo_root)?;
     Some((source, RepoBind { path, mount }))
 }
 
@@ -106,8 +100,9 @@ fn long_form_mount(m: &serde_json::Map<String, Value>) -> Option<String> {
     })
 }
 
-/// `source` below `root` (links resolved), as a relative path.
-fn relative_to(source: &Path, root: &Path) -> Option<PathBuf> {
+/// `source` below `root` (links resolved where they exist), as a
+/// relative path.
+pub(super) fn relative_to(source: &Path, root: &Path) -> Option<PathBuf> {
     if !source.is_absolute() {
         return None;
     }
