@@ -9,6 +9,10 @@ use crate::exec::Cmd;
 use crate::session::Agent;
 use crate::store::Home;
 
+/// The image used when neither `--image` nor the config names one. It is not
+/// published anywhere: `scripts/build-agent-image.sh` builds it locally.
+pub const DEFAULT_IMAGE: &str = "clauderon-agent:latest";
+
 /// A reference in its full form, so patterns and references compare the
 /// same way: `python` -> `docker.io/library/python:latest`,
 /// `me/app:1` -> `docker.io/me/app:1`, `ghcr.io/org/app` -> `ghcr.io/org/app:latest`.

@@ -366,34 +366,3 @@ impl Engine {
         }
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn engine_errors_name_the_fix() {
-        let f = |stderr: &str| Failure {
-            shown: "docker x".into(),
-            short: "docker x".into(),
-            code: Some(1),
-            stderr: stderr.into(),
-            not_found: false,
-            live: false,
-        };
-        let e = DOCKER.classify(f("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"));
-        assert!(e.fix.unwrap().contains("docker info"));
-        let e = DOCKER.classify(f("permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock"));
-        assert!(e.fix.unwrap().contains("usermod"));
-        // docker-compose 1.29's last line, engine down and socket refused.
-        let py = "docker.errors.DockerException: Error while fetching server API version: ('Connection aborted.', ";
-        let e = DOCKER.classify(f(&format!(
-            "{py}FileNotFoundError(2, 'No such file or directory'))"
-        )));
-        assert!(e.message.contains("not running"), "{}", e.message);
-        let e = DOCKER.classify(f(&format!("{py}PermissionError(13, 'Permission denied'))")));
-        assert!(e.fix.unwrap().contains("usermod"));
-        let e = DOCKER.classify(f("Error: No such image: nope:1"));
-        assert!(e.message.contains("nope:1"));
-    }
-}

@@ -50,6 +50,27 @@ impl Engine {
         }
     }
 
+    /// An image neither local nor pullable: bad input, with the ways out.
+    fn image_missing(&self, f: &Failure) -> Error {
+        // A pull shown as it ran has said why already: once is enough.
+        let why = match f.live {
+            true => " (the engine said why above)".to_string(),
+            false => format!(": {}", f.stderr_tail()),
+        };
+        // clauderon's own default is built here, never pulled.
+        let (repository, _) = crate::image::DEFAULT_IMAGE
+            .split_once(':')
+            .unwrap_or_default();
+        let default = match f.stderr.contains(repository) {
+            true => "; clauderon's default image is built by `sudo scripts/build-agent-image.sh`",
+            false => "",
+        };
+        Error::input(format!("image not available{why}")).with_fix(format!(
+            "check the image name; build or load it locally, or log in to its registry (`{0} login`); with --pull-policy never it must already be local (`{0} images`){default}",
+            self.program
+        ))
+    }
+
     /// Turns an engine failure into an error that names the fix.
     pub fn classify(&self, f: Failure) -> Error {
         let err = &f.stderr;
@@ -76,22 +97,7 @@ impl Engine {
                 .with_fix(self.engine_down_fix());
         }
         if IMAGE_MISSING.iter().any(|m| has(m)) {
-            // A pull shown as it ran has said why already: once is enough.
-            let why = match f.live {
-                true => " (the engine said why above)".to_string(),
-                false => format!(": {}", f.stderr_tail()),
-            };
-            // clauderon's own default is built here, never pulled.
-            let default = match has("clauderon-agent") {
-                true => {
-                    "; clauderon's default image is built by `sudo scripts/build-agent-image.sh`"
-                }
-                false => "",
-            };
-            return Error::input(format!("image not available{why}")).with_fix(format!(
-                "check the image name; build or load it locally, or log in to its registry (`{0} login`); with --pull-policy never it must already be local (`{0} images`){default}",
-                self.program
-            ));
+            return self.image_missing(&f);
         }
         if has("is already in use by container")
             || (has("is already in use") && has("container name"))
@@ -112,5 +118,54 @@ impl Engine {
             ));
         }
         f.into_error()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::backend::engine::{DOCKER, PODMAN};
+    use crate::exec::Failure;
+
+    #[test]
+    fn engine_errors_name_the_fix() {
+        let f = |stderr: &str| Failure {
+            shown: "docker x".into(),
+            short: "docker x".into(),
+            code: Some(1),
+            stderr: stderr.into(),
+            not_found: false,
+            live: false,
+        };
+        let e = DOCKER.classify(f("Cannot connect to the Docker daemon at unix:///var/run/docker.sock. Is the docker daemon running?"));
+        assert!(e.fix.unwrap().contains("docker info"));
+        let e = DOCKER.classify(f("permission denied while trying to connect to the Docker daemon socket at unix:///var/run/docker.sock"));
+        assert!(e.fix.unwrap().contains("usermod"));
+        // docker-compose 1.29's last line, engine down and socket refused.
+        let py = "docker.errors.DockerException: Error while fetching server API version: ('Connection aborted.', ";
+        let e = DOCKER.classify(f(&format!(
+            "{py}FileNotFoundError(2, 'No such file or directory'))"
+        )));
+        assert!(e.message.contains("not running"), "{}", e.message);
+        let e = DOCKER.classify(f(&format!("{py}PermissionError(13, 'Permission denied'))")));
+        assert!(e.fix.unwrap().contains("usermod"));
+        let e = DOCKER.classify(f("Error: No such image: nope:1"));
+        assert!(e.message.contains("nope:1"));
+        assert!(!e.fix.unwrap().contains("build-agent-image"));
+        // Podman's pull, its registry unreachable: the same error as Docker's.
+        let e = PODMAN.classify(f("Error: initializing source docker://localhost:1/x:1: pinging container registry localhost:1: connection refused"));
+        assert!(
+            e.message.starts_with("image not available"),
+            "{}",
+            e.message
+        );
+        // clauderon's own default image is built, never pulled: say how.
+        let e = DOCKER.classify(f("Unable to find image 'clauderon-agent:latest' locally"));
+        let fix = e.fix.unwrap();
+        assert!(
+            fix.ends_with(
+                "; clauderon's default image is built by `sudo scripts/build-agent-image.sh`"
+            ),
+            "{fix}"
+        );
     }
 }

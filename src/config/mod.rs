@@ -22,9 +22,9 @@ pub use ctx::Ctx;
 
 pub use kubernetes::KubernetesSettings;
 
-/// The image used when neither `--image` nor the config names one. It is not
-/// published anywhere: `scripts/build-agent-image.sh` builds it locally.
-pub const DEFAULT_IMAGE: &str = "clauderon-agent:latest";
+// The image used when neither `--image` nor the config names one (the
+// engines' errors name it too, so it lives below them).
+pub use crate::image::DEFAULT_IMAGE;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
