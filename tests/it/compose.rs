@@ -419,10 +419,7 @@ fn the_allowlist_applies_to_every_services_image() {
         assert!(r.stderr.contains(part), "{part}: {}", r.stderr);
     }
     assert!(!env.worktree("allow").exists());
-    let config = env.home().join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("[compose]\nallow_build = true\n");
-    std::fs::write(&config, text).unwrap();
+    env.append_config("[compose]\nallow_build = true\n");
     std::fs::write(
         env.repo().join("Dockerfile"),
         format!("FROM {BASE_IMAGE}\n"),

@@ -110,13 +110,7 @@ fn the_daemon_image_runs_this_clauderon_as_the_deployment_does() {
     }
     let env = Env::new();
     let tag = format!("{}:1", unique("clauderon-daemon"));
-    let config = env.home().join("config.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!("{text}[kubernetes]\ndaemon_image = \"{tag}\"\n"),
-    )
-    .unwrap();
+    env.append_config(&format!("[kubernetes]\ndaemon_image = \"{tag}\"\n"));
     let dry = env.run(&["daemon-image", "build", "--dry-run"]).ok();
     assert!(dry.stdout.contains("FROM scratch"), "{}", dry.stdout);
     assert!(!common::image_exists(&tag), "a dry run built it");

@@ -182,13 +182,7 @@ fn a_hanging_on_create_times_out_and_rolls_back() {
         return;
     }
     let env = Env::new();
-    let config = env.home().join("config.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        format!("{text}[lifecycle]\non_create_timeout = 2\n"),
-    )
-    .unwrap();
+    env.append_config("[lifecycle]\non_create_timeout = 2\n");
     let name = unique("hang");
     let started = std::time::Instant::now();
     let r = env

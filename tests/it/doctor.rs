@@ -45,12 +45,9 @@ fn doctor_with_and_without_podman() {
         return;
     }
     let env = Env::new();
-    let config = env.home().join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
+    env.append_config(&format!(
         "[docker]\ndefault_image = \"{BASE_IMAGE}\"\n[agent]\nmount_agent_cli = false\n"
     ));
-    std::fs::write(&config, text).unwrap();
 
     let (code, checks) = doctor(&env, None);
     assert_eq!(code, 0, "{checks:#?}");

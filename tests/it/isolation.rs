@@ -155,9 +155,7 @@ fn only_way_out(engine: &str) {
     let service = HostService::start();
     let env = Env::new();
     // The test image has the (stub) agent: no CLI image to mount.
-    let config = env.home().join("config.toml");
-    let text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(&config, format!("{text}[agent]\nmount_agent_cli = false\n")).unwrap();
+    env.append_config("[agent]\nmount_agent_cli = false\n");
     let name = unique(&format!("iso-{engine}"));
     env.create(&name, "stay inside", &["--backend", engine])
         .ok();

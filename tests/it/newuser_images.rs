@@ -177,10 +177,7 @@ fn doctor_reports_the_default_images_claude_version() {
     .unwrap();
     let dir = ctx.path().to_string_lossy().to_string();
     crate::common::docker_ok(&["build", "-q", "-t", &image, &dir]);
-    let config = env.home().join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!("[docker]\ndefault_image = \"{image}\"\n"));
-    std::fs::write(&config, text).unwrap();
+    env.append_config(&format!("[docker]\ndefault_image = \"{image}\"\n"));
     let out = env.command(&["--json", "doctor"]).output().unwrap();
     crate::common::docker_ok(&["rmi", "-f", &image]);
     let checks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -34,10 +34,7 @@ fn the_users_claude_md_reaches_the_model_and_send_goes_on_with_the_conversation(
         format!("Always mention {MARKER}.\n"),
     )
     .unwrap();
-    env.extra_env
-        .push(("HOME".into(), home.path().display().to_string()));
-    env.extra_env
-        .push(("CLAUDE_CONFIG_DIR".into(), String::new()));
+    env.use_user_home(home.path());
     let name = common::unique("realclaude");
     let args = ["--print", "--backend", "docker"];
     env.create_from(&name, "first question", CLAUDE_IMAGE, &args)

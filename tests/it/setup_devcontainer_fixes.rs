@@ -104,13 +104,10 @@ fn the_cross_platform_home_idiom_expands_to_home() {
     let home = tempfile::tempdir().unwrap();
     let home_dir = home.path().canonicalize().unwrap();
     std::fs::create_dir_all(home_dir.join("data")).unwrap();
-    let config = env.home().join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
+    env.append_config(&format!(
         "[mounts]\nallowed_roots = [{:?}]\n",
         home_dir.display().to_string()
     ));
-    std::fs::write(config, text).unwrap();
     env.extra_env
         .push(("HOME".into(), home_dir.display().to_string()));
     write(

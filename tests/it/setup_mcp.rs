@@ -39,10 +39,7 @@ fn setup() -> Setup {
         "local": {"command": "no-such-mcp-server", "args": ["--stdio"]}
     }});
     std::fs::write(home.path().join(".claude.json"), servers.to_string()).unwrap();
-    env.extra_env
-        .push(("HOME".into(), home.path().display().to_string()));
-    env.extra_env
-        .push(("CLAUDE_CONFIG_DIR".into(), String::new()));
+    env.use_user_home(home.path());
     Setup {
         env,
         _upstream: upstream,

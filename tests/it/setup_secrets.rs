@@ -18,17 +18,11 @@ fn home_with_logins(env: &mut Env) -> tempfile::TempDir {
     std::fs::write(home.path().join(".claude/.credentials.json"), "{}").unwrap();
     std::fs::write(home.path().join(".claude.json"), "{}").unwrap();
     std::fs::write(home.path().join(".netrc"), "machine x password y\n").unwrap();
-    let config = env.home().join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str(&format!(
+    env.append_config(&format!(
         "[mounts]\nallowed_roots = [\"{}\"]\n",
         home.path().display()
     ));
-    std::fs::write(config, text).unwrap();
-    env.extra_env
-        .push(("HOME".into(), home.path().display().to_string()));
-    env.extra_env
-        .push(("CLAUDE_CONFIG_DIR".into(), String::new()));
+    env.use_user_home(home.path());
     home
 }
 
@@ -145,10 +139,7 @@ fn user_config_off_in_config_leaves_out_your_mcp_servers() {
         "{}",
         on.stdout
     );
-    let config = env.home().join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("[agent]\nuser_config = false\n");
-    std::fs::write(config, text).unwrap();
+    env.append_config("[agent]\nuser_config = false\n");
     let off = env.create("m", "hi", &["--dry-run"]).ok();
     assert!(!off.stdout.contains("h.example.com"), "{}", off.stdout);
 }

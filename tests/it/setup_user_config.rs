@@ -59,14 +59,8 @@ fn fake_home(env: &mut Env) -> tempfile::TempDir {
     std::fs::create_dir(&outside).unwrap();
     std::fs::write(outside.join("secret.md"), LOGIN).unwrap();
     std::os::unix::fs::symlink(&outside, c.join("commands/linked")).unwrap();
-    let config = env.home().join("config.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("[agent]\nuser_config_max_bytes = 2000\n");
-    std::fs::write(config, text).unwrap();
-    env.extra_env
-        .push(("HOME".into(), home.path().display().to_string()));
-    env.extra_env
-        .push(("CLAUDE_CONFIG_DIR".into(), String::new()));
+    env.append_config("[agent]\nuser_config_max_bytes = 2000\n");
+    env.use_user_home(home.path());
     home
 }
 

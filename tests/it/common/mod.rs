@@ -229,6 +229,24 @@ impl Env {
         self.home.path()
     }
 
+    /// Adds `toml` (whole sections, or keys of the last one) to the end of
+    /// the home's config.toml.
+    pub fn append_config(&self, toml: &str) {
+        let config = self.home().join("config.toml");
+        let mut text = std::fs::read_to_string(&config).unwrap_or_default();
+        text.push_str(toml);
+        std::fs::write(config, text).unwrap();
+    }
+
+    /// Runs clauderon as a user whose home is `home` (their ~/.claude,
+    /// ~/.claude.json), the default Claude Code config dir.
+    pub fn use_user_home(&mut self, home: &Path) {
+        self.extra_env
+            .push(("HOME".into(), home.display().to_string()));
+        self.extra_env
+            .push(("CLAUDE_CONFIG_DIR".into(), String::new()));
+    }
+
     pub fn worktree(&self, name: &str) -> PathBuf {
         self.home().join("worktrees").join(name)
     }
