@@ -189,18 +189,8 @@ fn an_image_podman_cannot_pull_is_not_available_with_the_fix() {
     }
     let (env, _cli) = podman_env();
     let name = unique("nopull");
-    let repo = env.repo().display().to_string();
-    let args = [
-        "create",
-        "--backend",
-        "podman",
-        "--name",
-        &name,
-        "--repo",
-        &repo,
-    ];
-    let image = ["--prompt", "p", "--image", "localhost:1/nothing:1"];
-    let r = env.run(&[&args[..], &image].concat()).fails();
+    let extra = ["--pull-policy", "if-not-present"];
+    let r = create(&env, &name, "localhost:1/nothing:1", &extra).fails();
     assert_eq!(r.code, 2, "{}", r.stderr);
     let error = format!(
         "clauderon: error: could not create session '{name}': image not available (the engine said why above)\n"

@@ -42,7 +42,8 @@ pub fn podman(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
-/// `create` of a Podman session in `sub/`, from a local image.
+/// `create` of a Podman session in `sub/`, from a local image (never
+/// pulled, unless `extra` names a `--pull-policy`).
 pub fn create(env: &Env, name: &str, image: &str, extra: &[&str]) -> Run {
     let repo = env.repo().join("sub").to_string_lossy().to_string();
     let mut args = vec![
@@ -57,9 +58,10 @@ pub fn create(env: &Env, name: &str, image: &str, extra: &[&str]) -> Run {
         "podman task",
         "--image",
         image,
-        "--pull-policy",
-        "never",
     ];
+    if !extra.contains(&"--pull-policy") {
+        args.extend(["--pull-policy", "never"]);
+    }
     args.extend_from_slice(extra);
     env.run(&args)
 }
